@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run the workflow: creates .venv on first use, then `snakemake` with your arguments
+# (default: --cores all). Example: ./run.sh --configfile config/other.yaml --cores 2
+set -euo pipefail
+cd "$(dirname "$0")"
+source tools/bootstrap.sh
+if [[ " $* " != *" --cores "* && " $* " != *" -c"* && " $* " != *" --jobs "* && " $* " != *" -j"* ]]; then
+  set -- --cores all "$@"
+fi
+exec snakemake "$@"

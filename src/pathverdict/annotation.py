@@ -1,0 +1,164 @@
+"""Gene ID detection and mapping to gene symbols.
+
+Annotation tables accepted (tab-separated, optionally gzipped):
+
+* NCBI ``gene_info`` (``#tax_id GeneID Symbol ... dbXrefs ...``); Ensembl IDs are read
+  from the ``Ensembl:`` entries of ``dbXrefs``;
+* NCBI GEO's ``Human.GRCh38.p13.annot.tsv`` (``GeneID Symbol ... EnsemblGeneID``);
+* a simple table with ``GeneID``, ``Symbol`` and ``Ensembl`` (several IDs ``;``-separated).
+
+Mapping rules (deterministic):
+
+* Ensembl IDs are matched without their version suffix (``ENSG00000141510.17`` ->
+  ``ENSG00000141510``).
+* An Ensembl ID listed under several Entrez genes takes the symbol of the gene with the
+  smallest Entrez GeneID.
+* Several input IDs mapping to one symbol keep their own rows in the DE table; for
+  enrichment each symbol is counted once (see :func:`pathverdict.enrichment.collapse_to_symbols`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, preview
+
+ID_TYPES = ("ensembl", "entrez", "symbol")
+ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
+HUMAN_ENSEMBL = re.compile(r"^ENSG\d{11}$")
+ENTREZ = re.compile(r"^\d+$")
+# a declared or detected ID type must map at least this share of the IDs
+MIN_MAPPING_RATE = 0.25
+
+
+@dataclass
+class Annotation:
+    """Entrez GeneID, symbol and Ensembl gene ID lookups."""
+
+    entrez_to_symbol: dict[str, str]
+    ensembl_to_symbol: dict[str, str]
+    symbols: frozenset[str]
+    source: str
+
+    @property
+    def n_genes(self) -> int:
+        return len(self.entrez_to_symbol)
+
+
+def strip_version(gene_id: str) -> str:
+    return gene_id.split(".", 1)[0] if gene_id.startswith("ENS") else gene_id
+
+
+def load_annotation(path: str | Path) -> Annotation:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"Annotation file not found: {path}. Set `annotation` in the config to an NCBI "
+                         "gene_info table (e.g. Homo_sapiens.gene_info.gz).")
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot be read as a tab-separated annotation table ({exc}).") from exc
+    df.columns = [c.lstrip("#") for c in df.columns]
+    if "GeneID" not in df.columns or "Symbol" not in df.columns:
+        raise InputError(f"{path}: an annotation table needs columns GeneID and Symbol (NCBI gene_info layout); "
+                         f"found {preview(list(df.columns), 8)}.")
+    if "Ensembl" in df.columns:
+        ens = df["Ensembl"].str.split(r"[;|,]\s*")
+    elif "EnsemblGeneID" in df.columns:
+        ens = df["EnsemblGeneID"].str.split(r"[;|,]\s*")
+    elif "dbXrefs" in df.columns:
+        ens = df["dbXrefs"].map(lambda x: [p[len("Ensembl:"):] for p in x.split("|") if p.startswith("Ensembl:")])
+    else:
+        ens = pd.Series([[]] * len(df), index=df.index)
+    df = df.assign(_ens=ens, _num=pd.to_numeric(df["GeneID"], errors="coerce"))
+    df = df[df["_num"].notna() & (df["Symbol"] != "") & (df["Symbol"] != "-")]
+    df = df.sort_values("_num", kind="stable")
+    entrez_to_symbol = dict(zip(df["GeneID"], df["Symbol"]))
+    ensembl_to_symbol: dict[str, str] = {}
+    for ids, sym in zip(df["_ens"], df["Symbol"]):
+        for e in ids:
+            e = e.strip()
+            if e and e != "-":
+                # sorted by GeneID: the first (smallest GeneID) wins
+                ensembl_to_symbol.setdefault(strip_version(e), sym)
+    return Annotation(entrez_to_symbol, ensembl_to_symbol, frozenset(df["Symbol"]), str(path))
+
+
+def _share(ids: list[str], test) -> float:
+    return sum(1 for i in ids if test(i)) / max(len(ids), 1)
+
+
+def detect_id_type(ids: list[str], annotation: Annotation) -> str:
+    """Guess whether ``ids`` are Ensembl gene IDs, Entrez GeneIDs or gene symbols."""
+    if _share(ids, lambda i: ENSEMBL_GENE.match(i) is not None) >= 0.5:
+        return "ensembl"
+    if _share(ids, lambda i: ENTREZ.match(i) is not None) >= 0.5:
+        return "entrez"
+    if _share(ids, lambda i: i in annotation.symbols) >= MIN_MAPPING_RATE:
+        return "symbol"
+    raise InputError(
+        f"cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not human Ensembl "
+        f"gene IDs (ENSG...), Entrez GeneIDs (numbers) or gene symbols known to {annotation.source}. Set "
+        "`gene_id_type` for the dataset (one of ensembl, entrez, symbol) if they are one of these, or convert them.")
+
+
+@dataclass
+class MappingResult:
+    table: pd.DataFrame  # columns gene_id, symbol (NA where unmapped), mapped (bool)
+    id_type: str
+    detected: bool
+
+    @property
+    def n_ids(self) -> int:
+        return len(self.table)
+
+    @property
+    def n_mapped(self) -> int:
+        return int(self.table["mapped"].sum())
+
+    @property
+    def rate(self) -> float:
+        return self.n_mapped / self.n_ids if self.n_ids else 0.0
+
+    def summary(self) -> dict:
+        sym = self.table["symbol"].dropna()
+        return {
+            "id_type": self.id_type,
+            "id_type_detected": self.detected,
+            "ids": self.n_ids,
+            "mapped": self.n_mapped,
+            "mapping_rate": round(self.rate, 4),
+            "unique_symbols": int(sym.nunique()),
+            "ids_sharing_a_symbol": int(sym.duplicated(keep=False).sum()),
+        }
+
+
+def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where: str = "") -> MappingResult:
+    """Map gene IDs to symbols. ``id_type`` is one of ``auto``, ``ensembl``, ``entrez``, ``symbol``."""
+    detected = id_type == "auto"
+    if detected:
+        id_type = detect_id_type(ids, annotation)
+    elif id_type not in ID_TYPES:
+        raise InputError(f"{where}gene_id_type {id_type!r} is not one of auto, {', '.join(ID_TYPES)}.")
+    if id_type == "ensembl":
+        symbols = [annotation.ensembl_to_symbol.get(strip_version(i)) for i in ids]
+    elif id_type == "entrez":
+        symbols = [annotation.entrez_to_symbol.get(i) for i in ids]
+    else:
+        symbols = [i if i in annotation.symbols else None for i in ids]
+    table = pd.DataFrame({"gene_id": ids, "symbol": pd.array(symbols, dtype="string")})
+    table["mapped"] = table["symbol"].notna()
+    result = MappingResult(table, id_type, detected)
+    if result.rate < MIN_MAPPING_RATE:
+        raise InputError(
+            f"{where}only {result.n_mapped} of {result.n_ids} gene IDs ({result.rate:.1%}) map to symbols as "
+            f"{id_type} IDs using {annotation.source} (first IDs: {preview(ids, 4)}). Wrong `gene_id_type`, or an "
+            "annotation for another organism? Fix `gene_id_type` / `annotation` in the config.")
+    if id_type == "symbol":
+        # unknown symbols keep their own name (still counted as unmapped)
+        table["symbol"] = table["symbol"].fillna(table["gene_id"])
+    return result
