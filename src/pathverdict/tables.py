@@ -16,10 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import validate_rows
 from .errors import InputError, preview
-
-SAMPLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
 
 def _separator(path: Path) -> str:
     name = path.name.lower()
@@ -155,11 +153,7 @@ def read_samples(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a well-formed table ({exc}).") from exc
     df = df.apply(lambda col: col.str.strip())
-    for i, name in enumerate(df["sample"]):
-        if not SAMPLE_NAME.match(name):
-            raise InputError(f"{path}: line {i + 2}: sample name {name!r} is empty or has characters other than "
-                             "letters, digits, '_', '.', '-' (and must start with a letter or digit). Rename it here "
-                             "and in the count matrix header.")
+    validate_rows(df.to_dict(orient="records"), "samples", str(path))
     dups = df["sample"][df["sample"].duplicated(keep=False)]
     if len(dups):
         lines = [f"{s} (line {i + 2})" for i, s in dups.items()]

@@ -1,0 +1,33 @@
+# pathverdict: count matrices -> pydeseq2 -> KEGG ORA + GSEA (gseapy) -> "is the target pathway on top?"
+# The science lives in the Python package under src/pathverdict; rules here only wire files together.
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+# The default config is read only when no --configfile is given, so that datasets of the
+# default config never leak into a run with another config file.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/prepare.smk"
+include: "rules/de.smk"
+include: "rules/enrichment.smk"
+include: "rules/plots.smk"
+include: "rules/verdict.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,46 @@
+import re
+
+from pathverdict.config import validate_config
+from pathverdict.errors import InputError
+from pathverdict.steps import report_context
+
+try:
+    CFG = validate_config(config, source=" and ".join(map(str, workflow.overwrite_configfiles)) or "config")
+except InputError as exc:
+    raise WorkflowError(str(exc)) from None
+
+DATASETS = list(CFG["datasets"])
+LIBRARIES = CFG["genesets"]
+
+
+wildcard_constraints:
+    dataset="|".join(re.escape(d) for d in DATASETS),
+    library="|".join(re.escape(lib) for lib in LIBRARIES),
+
+
+def dataset_cfg(wildcards):
+    return CFG["datasets"][wildcards.dataset]
+
+
+def library_gmts():
+    return {lib: f"resources/genesets/{lib}.gmt" for lib in LIBRARIES}
+
+
+def final_outputs():
+    per_dataset = [
+        "results/{dataset}/de.tsv",
+        "results/{dataset}/plots/pca.png",
+        "results/{dataset}/plots/ma.png",
+        "results/{dataset}/plots/volcano.png",
+        "results/{dataset}/plots/dotplot.png",
+    ]
+    return expand(per_dataset, dataset=DATASETS) + [
+        "results/verdict.tsv",
+        "results/verdict.html",
+        "results/target_heatmap.png",
+        "results/provenance.json",
+    ]
+
+
+# values shown by report/workflow.rst (the report's methods section)
+config["_report"] = report_context(CFG)

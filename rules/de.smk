@@ -1,0 +1,26 @@
+rule deseq2:
+    input:
+        counts=rules.prepare_dataset.output.counts,
+        samples=rules.prepare_dataset.output.samples,
+        genes=rules.prepare_dataset.output.genes,
+    output:
+        de=report(
+            "results/{dataset}/de.tsv",
+            caption="../report/de.rst",
+            category="Differential expression",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "DE results"},
+        ),
+        normalized="results/{dataset}/normalized_counts.tsv.gz",
+        vst="results/{dataset}/vst.tsv.gz",
+        summary="results/{dataset}/de_summary.json",
+    params:
+        dataset=dataset_cfg,
+        de=CFG["de"],
+    threads: CFG["threads"]["deseq2"]
+    log:
+        "logs/{dataset}/deseq2.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/deseq2.py"

@@ -1,0 +1,36 @@
+rule ora:
+    input:
+        de=rules.deseq2.output.de,
+        gmts=library_gmts().values(),
+    output:
+        up="results/{dataset}/enrichment/ora_up.tsv",
+        down="results/{dataset}/enrichment/ora_down.tsv",
+        all="results/{dataset}/enrichment/ora_all.tsv",
+        info="results/{dataset}/enrichment/ora.json",
+    params:
+        enrichment=CFG["enrichment"],
+        libraries=library_gmts(),
+    log:
+        "logs/{dataset}/ora.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/ora.py"
+
+
+rule gsea:
+    input:
+        de=rules.deseq2.output.de,
+        gmts=library_gmts().values(),
+    output:
+        gsea="results/{dataset}/enrichment/gsea.tsv",
+    params:
+        enrichment=CFG["enrichment"],
+        libraries=library_gmts(),
+    threads: CFG["threads"]["gsea"]
+    log:
+        "logs/{dataset}/gsea.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/gsea.py"

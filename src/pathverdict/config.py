@@ -1,0 +1,154 @@
+"""Config validation against the JSON schemas in ``config/schemas``.
+
+Messages name the config key (``datasets.li2008.contrast``) and say how to fix it,
+using the ``x-hint`` text the schema attaches to each key. Defaults from the schema
+are filled in.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import InputError
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "config" / "schemas"
+
+
+def load_schema(name: str) -> dict:
+    with open(SCHEMAS / f"{name}.schema.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _hint(error: jsonschema.ValidationError) -> str:
+    hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+    if hint is None and error.parent is not None and isinstance(error.parent.schema, dict):
+        hint = error.parent.schema.get("x-hint")
+    return f" Fix: {hint}." if hint else ""
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _key(error.absolute_path)
+    v = error.validator
+    if v == "required":
+        missing = error.message.split("'")[1]
+        prop = error.schema.get("properties", {}).get(missing, {})
+        hint = prop.get("x-hint")
+        return f"{where}: required key `{missing}` is missing." + (f" Fix: {hint}." if hint else "")
+    if v == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else []
+        parts = []
+        for k in extra:
+            close = difflib.get_close_matches(k, allowed, n=1)
+            parts.append(f"`{k}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
+        return (f"{where}: unknown key(s) {', '.join(parts)}. Allowed here: {', '.join(allowed)}.")
+    if v == "propertyNames":
+        return f"{where}: name {error.instance!r} is not allowed.{_hint(error)}"
+    if v == "oneOf":
+        return f"{where}: {error.instance!r} has the wrong form.{_hint(error)}"
+    if v == "type":
+        return f"{where}: expected {error.validator_value}, got {error.instance!r}.{_hint(error)}"
+    if v == "enum":
+        return (f"{where}: {error.instance!r} is not one of "
+                f"{', '.join(map(str, error.validator_value))}.{_hint(error)}")
+    if v in ("minItems", "maxItems"):
+        return f"{where}: has {len(error.instance)} item(s): {error.instance!r}.{_hint(error)}"
+    return f"{where}: {error.message}.{_hint(error)}"
+
+
+def schema_errors(instance: Any, schema: dict) -> list[jsonschema.ValidationError]:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = []
+    for err in validator.iter_errors(instance):
+        if err.validator == "propertyNames":
+            # report the offending name, not the nested pattern error
+            err.instance = err.instance if not err.context else err.context[0].instance
+        errors.append(err)
+    return sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+
+
+def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
+    if "$ref" in schema:
+        ref = schema["$ref"].split("/")[-1]
+        schema = root["$defs"][ref]
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, extra, root)
+
+
+def validate_config(config: dict, source: str = "config") -> dict:
+    """Validate ``config`` and return a copy with defaults filled in and genesets normalised.
+
+    ``genesets`` becomes a mapping ``{library name: file}`` (a single file is named after
+    its file name without extensions).
+    """
+    if not isinstance(config, dict) or not config:
+        raise InputError(f"{source}: the configuration is empty. Pass a config file with "
+                         "`--configfile FILE` or edit config/config.yaml.")
+    schema = load_schema("config")
+    errors = schema_errors(config, schema)
+    if errors:
+        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+        raise InputError(f"{source} is not valid ({len(errors)} problem(s)):\n{lines}")
+    cfg = copy.deepcopy(config)
+    _fill_defaults(cfg, schema, schema)
+    if isinstance(cfg["genesets"], str):
+        cfg["genesets"] = {library_name(cfg["genesets"]): cfg["genesets"]}
+    for name, ds in cfg["datasets"].items():
+        var, tested, ref = ds["contrast"]
+        if tested == ref:
+            raise InputError(f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
+                             "Fix: give [variable, tested level, reference level].")
+    e = cfg["enrichment"]
+    for kind in ("ora", "gsea"):
+        if e[f"{kind}_min_size"] > e[f"{kind}_max_size"]:
+            raise InputError(f"{source}: enrichment.{kind}_min_size ({e[f'{kind}_min_size']}) is larger than "
+                             f"enrichment.{kind}_max_size ({e[f'{kind}_max_size']}). Fix: swap or correct them.")
+    return cfg
+
+
+def library_name(path: str) -> str:
+    name = Path(path).name
+    for ext in (".gz", ".gmt", ".txt", ".tsv"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+    return "".join(c if c.isalnum() or c in "_.-" else "_" for c in name) or "genesets"
+
+
+def validate_rows(rows: list[dict], schema_name: str, source: str) -> None:
+    """Validate table rows (one dict each); errors name the line (header = line 1)."""
+    schema = load_schema(schema_name)
+    problems = []
+    for i, row in enumerate(rows):
+        for err in schema_errors(row, schema):
+            col = _key(err.absolute_path)
+            hint = err.schema.get("x-hint") if isinstance(err.schema, dict) else None
+            if err.validator == "required":
+                problems.append(f"line {i + 2}: {err.message}")
+            else:
+                problems.append(f"line {i + 2}, column {col}: {err.instance!r} is not valid"
+                                + (f" ({hint})" if hint else f" ({err.message})"))
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise InputError(f"{source}: {len(problems)} problem(s) in the sample sheet:\n{shown}{more}")

@@ -1,0 +1,154 @@
+"""KEGG enrichment with gseapy: over-representation (hypergeometric) and pre-ranked GSEA.
+
+* Gene level: DE rows are collapsed to one row per symbol (the row with the smallest
+  padj, then smallest p-value, then largest baseMean, then gene ID), so a symbol is
+  never counted twice.
+* ORA background (universe) = the symbols tested by DESeq2 with a non-missing padj,
+  i.e. the genes that could have been called DE. Gene sets are reduced to that
+  universe before size filtering; only sets with at least one DE gene get a p-value
+  (as in Enrichr/gseapy), and BH is applied over those.
+* GSEA ranks genes by the Wald statistic (``stat``); permutations use a fixed seed.
+* gseapy is only ever given in-memory gene sets, so it never touches the network.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ORA_COLUMNS = ["library", "term", "term_id", "rank", "pvalue", "padj", "odds_ratio", "overlap_size",
+               "set_size", "query_size", "background_size", "overlap_genes"]
+GSEA_COLUMNS = ["library", "term", "term_id", "rank", "es", "nes", "pvalue", "fdr", "fwer", "set_size",
+                "leading_edge"]
+DIRECTIONS = ("up", "down", "all")
+
+
+def collapse_to_symbols(de: pd.DataFrame) -> pd.DataFrame:
+    """One row per symbol (see module docs); rows without a symbol are dropped."""
+    d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
+    d["_padj"] = d["padj"].fillna(np.inf)
+    d["_p"] = d["pvalue"].fillna(np.inf)
+    d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True],
+                      kind="mergesort")
+    d = d.drop_duplicates("symbol", keep="first").drop(columns=["_padj", "_p"])
+    return d.set_index("symbol", drop=False)
+
+
+def de_gene_lists(genes: pd.DataFrame, padj: float, lfc: float) -> tuple[dict[str, list[str]], list[str]]:
+    """DE symbols per direction and the background, from a symbol-collapsed DE table."""
+    tested = genes[genes["padj"].notna()]
+    sig = tested[(tested["padj"] < padj) & (tested["log2FoldChange"].abs() >= lfc)]
+    lists = {
+        "up": sorted(sig.index[sig["log2FoldChange"] > 0]),
+        "down": sorted(sig.index[sig["log2FoldChange"] < 0]),
+        "all": sorted(sig.index),
+    }
+    return lists, sorted(tested.index)
+
+
+def restrict_sets(sets: dict[str, list[str]], universe: set[str], min_size: int,
+                  max_size: int) -> dict[str, list[str]]:
+    """Gene sets reduced to ``universe``, keeping those with min_size..max_size genes."""
+    out = {}
+    for term, genes in sets.items():
+        kept = [g for g in genes if g in universe]
+        if min_size <= len(kept) <= max_size:
+            out[term] = kept
+    return out
+
+
+def competition_rank(keys: pd.DataFrame) -> np.ndarray:
+    """1-based "1224" ranks of rows already sorted by ``keys`` (ties share the best rank)."""
+    ranks = np.arange(1, len(keys) + 1)
+    if len(keys) == 0:
+        return ranks
+    same = (keys.shift(1) == keys).all(axis=1).to_numpy()
+    for i in range(1, len(ranks)):
+        if same[i]:
+            ranks[i] = ranks[i - 1]
+    return ranks
+
+
+def ora(query: list[str], background: list[str], sets: dict[str, list[str]], library: str,
+        ids: dict[str, str | None] | None = None, min_size: int = 10, max_size: int = 500) -> pd.DataFrame:
+    """Hypergeometric over-representation of ``query`` in ``sets`` against ``background``.
+
+    Rows are sorted by p-value (then term); ``rank`` ties share the best rank.
+    """
+    import gseapy
+
+    ids = ids or {}
+    universe = set(background)
+    query = sorted(set(query) & universe)
+    usable = restrict_sets(sets, universe, min_size, max_size)
+    if not query or not usable:
+        return pd.DataFrame(columns=ORA_COLUMNS)
+    enr = gseapy.enrich(gene_list=query, gene_sets=usable, background=sorted(universe), outdir=None,
+                        cutoff=1.0, no_plot=True, verbose=False)
+    res = getattr(enr, "res2d", None)
+    if res is None or len(res) == 0:
+        return pd.DataFrame(columns=ORA_COLUMNS)
+    overlap = res["Overlap"].str.split("/", expand=True).astype(int)
+    out = pd.DataFrame({
+        "library": library,
+        "term": res["Term"].to_numpy(),
+        "term_id": [ids.get(t) or "" for t in res["Term"]],
+        "pvalue": res["P-value"].to_numpy(dtype=float),
+        "padj": res["Adjusted P-value"].to_numpy(dtype=float),
+        "odds_ratio": res["Odds Ratio"].to_numpy(dtype=float),
+        "overlap_size": overlap[0].to_numpy(),
+        "set_size": overlap[1].to_numpy(),
+        "query_size": len(query),
+        "background_size": len(universe),
+        "overlap_genes": [";".join(sorted(g.split(";"))) for g in res["Genes"]],
+    })
+    out = out.sort_values(["pvalue", "term"], kind="mergesort").reset_index(drop=True)
+    out.insert(3, "rank", competition_rank(out[["pvalue"]]))
+    return out[ORA_COLUMNS]
+
+
+def gsea(ranking: pd.Series, sets: dict[str, list[str]], library: str, ids: dict[str, str | None] | None = None,
+         min_size: int = 15, max_size: int = 500, permutations: int = 1000, seed: int = 42,
+         threads: int = 1) -> pd.DataFrame:
+    """Pre-ranked GSEA (gseapy.prerank) of ``ranking`` (symbol -> Wald statistic).
+
+    Rows are sorted by nominal p-value, then FDR, then |NES| (descending), then term;
+    ``rank`` ties share the best rank.
+    """
+    import gseapy
+
+    ids = ids or {}
+    ranking = ranking.dropna()
+    ranking = ranking[~ranking.index.duplicated()]
+    universe = set(ranking.index)
+    usable = restrict_sets(sets, universe, min_size, max_size)
+    if len(ranking) < 2 or not usable:
+        return pd.DataFrame(columns=GSEA_COLUMNS)
+    # sort by score then name so that ties are broken deterministically
+    rnk = pd.DataFrame({"gene": ranking.index, "score": ranking.to_numpy(dtype=float)})
+    rnk = rnk.sort_values(["score", "gene"], ascending=[False, True], kind="mergesort")
+    res = gseapy.prerank(rnk=rnk, gene_sets=usable, outdir=None, min_size=min_size, max_size=max_size,
+                         permutation_num=permutations, seed=seed, threads=threads, no_plot=True,
+                         verbose=False).res2d
+    if res is None or len(res) == 0:
+        return pd.DataFrame(columns=GSEA_COLUMNS)
+    out = pd.DataFrame({
+        "library": library,
+        "term": res["Term"].astype(str).to_numpy(),
+        "term_id": [ids.get(t) or "" for t in res["Term"]],
+        "es": res["ES"].to_numpy(dtype=float),
+        "nes": res["NES"].to_numpy(dtype=float),
+        "pvalue": res["NOM p-val"].to_numpy(dtype=float),
+        "fdr": res["FDR q-val"].to_numpy(dtype=float),
+        "fwer": res["FWER p-val"].to_numpy(dtype=float),
+        "set_size": [len(usable[t]) for t in res["Term"]],
+        "leading_edge": [";".join(sorted(str(g).split(";"))) if isinstance(g, str) else "" for g in res["Lead_genes"]],
+    })
+    out["_absnes"] = -out["nes"].abs()
+    out = out.sort_values(["pvalue", "fdr", "_absnes", "term"], kind="mergesort").reset_index(drop=True)
+    out.insert(3, "rank", competition_rank(out[["pvalue", "fdr", "_absnes"]]))
+    return out.drop(columns="_absnes")[GSEA_COLUMNS]

@@ -1,0 +1,351 @@
+"""One function per workflow step: read input files, call the science, write outputs.
+
+The Snakemake scripts in ``scripts/`` only unpack the ``snakemake`` object and call these.
+All outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import annotation, de, enrichment, genesets, tables, verdict
+from .errors import InputError
+from .util import atomic_write, read_tsv, write_json, write_tsv
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- prepare
+
+def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str, samples_path: str,
+                    out_counts: str, out_samples: str, out_genes: str, out_json: str) -> dict:
+    """Validate a dataset's counts and sample sheet together and map its gene IDs."""
+    cm = tables.read_counts(counts_path, round_counts=ds.get("round_counts", False))
+    if cm.rounded_values:
+        log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
+    samples = tables.read_samples(samples_path)
+    counts = tables.check_design(samples, cm.counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
+    ann = annotation.load_annotation(annotation_path)
+    mapping = annotation.map_ids(list(counts.index), ann, ds.get("gene_id_type", "auto"),
+                                 where=f"dataset {name}: {counts_path}: ")
+    log.info("%s: %s", name, mapping.summary())
+    info = {
+        "dataset": name,
+        "counts_file": str(counts_path),
+        "counts_sha256": genesets.sha256sum(counts_path),
+        "samples_file": str(samples_path),
+        "samples_sha256": genesets.sha256sum(samples_path),
+        "annotation_file": str(annotation_path),
+        "annotation_sha256": genesets.sha256sum(annotation_path),
+        "genes": int(counts.shape[0]),
+        "samples": int(counts.shape[1]),
+        "rounded_values": cm.rounded_values,
+        "design": ds["design"],
+        "contrast": list(ds["contrast"]),
+        "id_mapping": mapping.summary(),
+    }
+    with atomic_write(out_counts) as fh:
+        counts.to_csv(fh, sep="\t", lineterminator="\n")
+    write_tsv(samples.reset_index(), out_samples)
+    write_tsv(mapping.table, out_genes)
+    write_json(info, out_json)
+    return info
+
+
+def prepare_library(name: str, source: str, out_gmt: str, out_json: str) -> dict:
+    lib = genesets.read_library(source, name)
+    genesets.write_gmt(lib, out_gmt)
+    info = {"library": name, "source": str(source), "sha256": lib.sha256, "terms": len(lib),
+            "genes": len(lib.genes()), "with_kegg_ids": sum(1 for v in lib.ids.values() if v)}
+    write_json(info, out_json)
+    return info
+
+
+def load_prepared_library(gmt: str, name: str) -> genesets.GeneSetLibrary:
+    """Read a GMT written by :func:`prepare_library` (KEGG IDs in the description field)."""
+    lib = genesets.read_library(gmt, name)
+    with open(gmt, encoding="utf-8") as fh:
+        for line in fh:
+            term, desc = line.rstrip("\n").split("\t")[:2]
+            lib.ids[term] = desc or None
+    return lib
+
+
+# --------------------------------------------------------------------------- DE
+
+def de_params(ds: dict, cfg: dict, threads: int) -> de.DEParams:
+    d = cfg["de"]
+    return de.DEParams(design=ds["design"], contrast=list(ds["contrast"]), alpha=d["alpha"],
+                       min_count=d["prefilter"]["min_count"], min_samples=d["prefilter"]["min_samples"],
+                       independent_filtering=d["independent_filtering"], cooks_filter=d["cooks_filter"],
+                       shrink=d["shrinkage"], threads=threads)
+
+
+def run_de(name: str, ds: dict, cfg: dict, threads: int, counts_path: str, samples_path: str, genes_path: str,
+           out_de: str, out_normalized: str, out_vst: str, out_json: str) -> dict:
+    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
+    counts.index = counts.index.astype(str)
+    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
+    symbols = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
+    result = de.run_deseq2(counts, samples, de_params(ds, cfg, threads))
+    res = result.results.copy()
+    res.insert(0, "symbol", symbols.reindex(res.index).to_numpy())
+    res = res.reset_index()
+    order = res["padj"].fillna(np.inf).to_numpy()
+    res = res.iloc[np.lexsort((res["gene_id"].to_numpy(), res["pvalue"].fillna(np.inf).to_numpy(), order))]
+    write_tsv(res, out_de)
+    norm = result.normalized.round(3)
+    norm.insert(0, "symbol", symbols.reindex(norm.index).to_numpy())
+    write_tsv(norm.reset_index().rename(columns={"index": "gene_id"}), out_normalized)
+    write_tsv(result.vst.round(4).reset_index().rename(columns={"index": "gene_id"}), out_vst)
+    summary = dict(result.summary, dataset=name, design=ds["design"], contrast=list(ds["contrast"]),
+                   size_factors={k: round(float(v), 6) for k, v in result.size_factors.items()})
+    write_json(summary, out_json)
+    return summary
+
+
+def read_de(path: str) -> pd.DataFrame:
+    return read_tsv(path, dtype={"gene_id": str, "symbol": "string"})
+
+
+# --------------------------------------------------------------------------- enrichment
+
+def _gene_level(de_path: str) -> pd.DataFrame:
+    return enrichment.collapse_to_symbols(read_de(de_path))
+
+
+def run_ora(name: str, cfg: dict, de_path: str, libraries: dict[str, str], outputs: dict[str, str],
+            out_json: str) -> dict:
+    """ORA of up, down and all DE genes against every library; ``outputs`` maps direction -> path."""
+    e = cfg["enrichment"]
+    genes = _gene_level(de_path)
+    lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
+    tables_ = {d: [] for d in enrichment.DIRECTIONS}
+    overlap = {}
+    for lib_name, gmt in libraries.items():
+        lib = load_prepared_library(gmt, lib_name)
+        overlap[lib_name] = genesets.check_overlap(lib, set(background), name)
+        for direction in enrichment.DIRECTIONS:
+            tables_[direction].append(enrichment.ora(lists[direction], background, lib.sets, lib_name, lib.ids,
+                                                     e["ora_min_size"], e["ora_max_size"]))
+    for direction, path in outputs.items():
+        write_tsv(pd.concat(tables_[direction], ignore_index=True), path)
+    info = {"dataset": name, "background_size": len(background),
+            "de_genes": {d: len(v) for d, v in lists.items()},
+            "thresholds": {"padj": e["padj"], "lfc": e["lfc"]},
+            "library_genes_in_background": overlap}
+    if not lists["all"]:
+        log.warning("%s: no DE genes at padj < %s and |log2FC| >= %s: over-representation analysis has nothing "
+                    "to test (the verdict says so)", name, e["padj"], e["lfc"])
+    write_json(info, out_json)
+    return info
+
+
+def run_gsea(name: str, cfg: dict, threads: int, de_path: str, libraries: dict[str, str], out: str) -> None:
+    e = cfg["enrichment"]
+    genes = _gene_level(de_path)
+    ranking = genes.set_index("symbol")["stat"].astype(float)
+    results = []
+    for lib_name, gmt in libraries.items():
+        lib = load_prepared_library(gmt, lib_name)
+        genesets.check_overlap(lib, set(ranking.dropna().index), name)
+        results.append(enrichment.gsea(ranking, lib.sets, lib_name, lib.ids, e["gsea_min_size"],
+                                       e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads))
+    write_tsv(pd.concat(results, ignore_index=True), out)
+
+
+def read_enrichment(path: str) -> pd.DataFrame:
+    return read_tsv(path, keep_default_na=True, dtype={"term_id": str, "overlap_genes": str,
+                                                        "leading_edge": str}).fillna(
+        {"term_id": "", "overlap_genes": "", "leading_edge": ""})
+
+
+# --------------------------------------------------------------------------- verdict
+
+def verdict_settings(cfg: dict) -> verdict.VerdictSettings:
+    v = cfg["verdict"]
+    return verdict.VerdictSettings(top_n=v["top_n"], max_fdr=v["max_fdr"], primary=v["primary"],
+                                   alpha=cfg["de"]["alpha"], genes=tuple(v["genes"]),
+                                   gene_patterns=tuple(v["gene_patterns"]))
+
+
+def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment_dirs: list[str],
+                 libraries: dict[str, str], out_tsv: str, out_genes: str, out_md: str, out_html: str,
+                 banner: str = "") -> pd.DataFrame:
+    settings = verdict_settings(cfg)
+    target = cfg["target_pathway"]
+    libs = {n: load_prepared_library(p, n) for n, p in libraries.items()}
+    targets = {n: lib.find(target) for n, lib in libs.items()}
+    rows, gene_rows = [], []
+    for ds, de_path, edir in zip(datasets, de_paths, enrichment_dirs):
+        de_table = read_de(de_path)
+        tabs = {f"ora_{d}": read_enrichment(f"{edir}/ora_{d}.tsv") for d in enrichment.DIRECTIONS}
+        tabs["gsea"] = read_enrichment(f"{edir}/gsea.tsv")
+        with open(f"{edir}/ora.json") as fh:
+            sizes = json.load(fh)["de_genes"]
+        for lib_name, term in targets.items():
+            rows.append(verdict.judge_dataset(ds, lib_name, term, libs[lib_name].ids.get(term), tabs,
+                                              {f"ora_{d}": n for d, n in sizes.items()}, settings))
+        gene_rows.append(verdict.gene_status(ds, de_table, settings))
+    table = pd.concat(rows, ignore_index=True)
+    genes = pd.concat(gene_rows, ignore_index=True)
+    title = f"Is {target} on top?"
+    write_tsv(table, out_tsv)
+    write_tsv(genes, out_genes)
+    with atomic_write(out_md) as fh:
+        fh.write(verdict.to_markdown(table, genes, settings, title))
+    with atomic_write(out_html) as fh:
+        fh.write(verdict.to_html(table, genes, settings, title, banner))
+    for line in verdict.summary_sentences(table, genes, settings):
+        log.info(line)
+    return table
+
+
+# --------------------------------------------------------------------------- plots
+
+def _target_genes(libraries: dict[str, str], target: str) -> tuple[str, list[str]]:
+    """The target's name and genes in the first library (the one plots are drawn for)."""
+    name, gmt = next(iter(libraries.items()))
+    lib = load_prepared_library(gmt, name)
+    term = lib.find(target)
+    return term, lib.sets[term]
+
+
+def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict[str, str], de_path: str,
+                 vst_path: str, samples_path: str, enrichment_paths: dict[str, str], outputs: dict[str, str]) -> None:
+    from . import plots
+
+    de_table = read_de(de_path)
+    vst = read_tsv(vst_path, index_col=0)
+    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
+    var = ds["contrast"][0]
+    others = [v for v in tables.formula_variables(ds["design"]) if v != var]
+    term, genes = _target_genes(libraries, target)
+    first = next(iter(libraries))
+    enr = {}
+    for method, path in enrichment_paths.items():
+        t = read_enrichment(path)
+        enr[method] = t[t["library"] == first].reset_index(drop=True)
+    var_, tested, ref = ds["contrast"]
+    label = f"{name}: {tested} vs {ref}"
+    plots.pca_plot(vst, samples, color_by=var, out=outputs["pca"], title=f"{name}: PCA of VST counts",
+                   shape_by=others[0] if others else None)
+    plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
+    plots.volcano_plot(de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes,
+                       highlight_name=f"{term} genes")
+    plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{name}: top {first} pathways", target=term)
+
+
+def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, alpha: float,
+                        libraries: dict[str, str], out: str) -> None:
+    from . import plots
+
+    term, genes = _target_genes(libraries, target)
+    lfc, padj = {}, {}
+    for ds, path in zip(datasets, de_paths):
+        g = enrichment.collapse_to_symbols(read_de(path))
+        lfc[ds] = g["log2FoldChange"].reindex(genes)
+        padj[ds] = g["padj"].reindex(genes)
+    lfc_df = pd.DataFrame(lfc, index=genes).dropna(how="all")
+    padj_df = pd.DataFrame(padj, index=genes).reindex(lfc_df.index)
+    plots.target_heatmap(lfc_df, padj_df, alpha, out,
+                         title=f"{term}: log2 fold change of its genes (* padj < {alpha})")
+
+
+# --------------------------------------------------------------------------- provenance
+
+TOOLS = ("snakemake", "pydeseq2", "gseapy", "pandas", "numpy", "scipy", "matplotlib", "anndata", "jsonschema")
+
+
+def tool_versions() -> dict[str, str]:
+    import importlib.metadata as md
+    import platform
+
+    from . import __version__
+
+    versions = {"python": platform.python_version(), "pathverdict": __version__}
+    for tool in TOOLS:
+        try:
+            versions[tool] = md.version(tool)
+        except md.PackageNotFoundError:
+            versions[tool] = "not installed"
+    return versions
+
+
+def _load_json(paths) -> list[dict]:
+    out = []
+    for p in paths:
+        with open(p) as fh:
+            out.append(json.load(fh))
+    return out
+
+
+def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str) -> dict:
+    import datetime
+    import html
+
+    info = {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "tools": tool_versions(),
+        "datasets": _load_json(dataset_jsons),
+        "differential_expression": _load_json(de_jsons),
+        "enrichment": _load_json(ora_jsons),
+        "gene_set_libraries": _load_json(library_jsons),
+        "config": cfg,
+    }
+    write_json(info, out_json)
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in info["tools"].items())
+    libs = "".join(f"<tr><td>{e(lib['library'])}</td><td>{e(lib['source'])}</td><td>{lib['terms']}</td>"
+                   f"<td><code>{e(lib['sha256'])}</code></td></tr>" for lib in info["gene_set_libraries"])
+    data = "".join(
+        f"<tr><td>{e(d['dataset'])}</td><td>{e(d['counts_file'])}<br><code>{e(d['counts_sha256'])}</code></td>"
+        f"<td>{e(d['samples_file'])}<br><code>{e(d['samples_sha256'])}</code></td><td>{d['genes']} x {d['samples']}"
+        f"</td><td>{e(d['id_mapping']['id_type'])}, {d['id_mapping']['mapping_rate']:.1%} mapped</td></tr>"
+        for d in info["datasets"])
+    des = "".join(
+        f"<tr><td>{e(d['dataset'])}</td><td>{e(d['design'])}</td><td>{e(' '.join(d['contrast']))}</td>"
+        f"<td>{d['genes_tested']} of {d['genes_in']}</td><td>{d['significant']} ({d['up']} up, {d['down']} down)"
+        f"</td></tr>" for d in info["differential_expression"])
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Provenance</title><style>body{font-family:"
+        "sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:3px 6px;font-size:90%}th{background:#f2f2f2}</style></head><body><h1>Provenance</h1>"
+        f"<p>Generated {e(info['generated'])}.</p><h2>Tools</h2><table><tr><th>tool</th><th>version</th></tr>{rows}"
+        "</table><h2>Gene-set libraries</h2><table><tr><th>library (release)</th><th>source</th><th>terms</th>"
+        f"<th>sha256 of source</th></tr>{libs}</table><h2>Input data</h2><table><tr><th>dataset</th><th>counts "
+        f"(sha256)</th><th>samples (sha256)</th><th>genes x samples</th><th>gene IDs</th></tr>{data}</table>"
+        "<h2>Differential expression</h2><table><tr><th>dataset</th><th>design</th><th>contrast</th>"
+        f"<th>genes tested</th><th>DE genes (padj &lt; {cfg['de']['alpha']})</th></tr>{des}</table></body></html>\n")
+    with atomic_write(out_html) as fh:
+        fh.write(page)
+    return info
+
+
+def report_context(cfg: dict, provenance_path: str = "results/provenance.json") -> dict:
+    """Values the report's workflow description shows (tool versions and gene-set provenance
+    of the finished run when results/provenance.json exists, else of this environment)."""
+    prov = {}
+    if Path(provenance_path).is_file():
+        with open(provenance_path) as fh:
+            prov = json.load(fh)
+    libs = prov.get("gene_set_libraries") or [
+        {"library": n, "source": p, "terms": "?", "sha256": "(computed when the workflow runs)"}
+        for n, p in cfg["genesets"].items()]
+    return {
+        "target": cfg["target_pathway"],
+        "libraries": list(cfg["genesets"]),
+        "datasets": list(cfg["datasets"]),
+        "annotation": cfg["annotation"],
+        "de": cfg["de"],
+        "enrichment": cfg["enrichment"],
+        "verdict": cfg["verdict"],
+        "tools": prov.get("tools") or tool_versions(),
+        "gene_sets": libs,
+        "simulated": bool(cfg.get("simulated", False)),
+    }
