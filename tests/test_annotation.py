@@ -1,0 +1,77 @@
+"""Gene ID detection and mapping to symbols."""
+import gzip
+
+import pytest
+
+from pathverdict import annotation
+from pathverdict.errors import InputError
+
+
+@pytest.fixture()
+def simple_table(tmp_path):
+    p = tmp_path / "genes.tsv"
+    p.write_text(
+        "GeneID\tSymbol\tGeneType\tEnsembl\n"
+        "7\tGENEA\tprotein-coding\tENSG00000000007\n"
+        "3\tGENEB\tprotein-coding\tENSG00000000003;ENSG00000000033\n"
+        "5\tGENEC\tprotein-coding\tENSG00000000003\n"  # shares an Ensembl ID with GeneID 3
+        "9\tGENED\tncRNA\t\n"
+    )
+    return annotation.load_annotation(p)
+
+
+def test_simple_layout(simple_table):
+    assert simple_table.entrez_to_symbol == {"3": "GENEB", "5": "GENEC", "7": "GENEA", "9": "GENED"}
+    # an Ensembl ID under two Entrez genes takes the smallest GeneID's symbol
+    assert simple_table.ensembl_to_symbol["ENSG00000000003"] == "GENEB"
+    assert simple_table.ensembl_to_symbol["ENSG00000000033"] == "GENEB"
+
+
+def test_ncbi_gene_info_layout(tmp_path):
+    p = tmp_path / "Homo_sapiens.gene_info.gz"
+    with gzip.open(p, "wt") as fh:
+        fh.write("#tax_id\tGeneID\tSymbol\tLocusTag\tSynonyms\tdbXrefs\tchromosome\n"
+                 "9606\t3162\tHMOX1\t-\tHO-1|HMOX1D\tMIM:141250|HGNC:HGNC:5013|Ensembl:ENSG00000100292\t22\n"
+                 "9606\t7421\tVDR\t-\tNR1I1\tMIM:601769|HGNC:HGNC:12679|Ensembl:ENSG00000111424\t12\n")
+    ann = annotation.load_annotation(p)
+    assert ann.ensembl_to_symbol == {"ENSG00000100292": "HMOX1", "ENSG00000111424": "VDR"}
+    assert ann.entrez_to_symbol["7421"] == "VDR"
+
+
+def test_detect_and_map_ensembl_with_versions(simple_table):
+    ids = ["ENSG00000000007.4", "ENSG00000000003.12", "ENSG00000000999.1"]
+    res = annotation.map_ids(ids, simple_table)
+    assert res.id_type == "ensembl" and res.detected
+    assert list(res.table["symbol"].fillna("-")) == ["GENEA", "GENEB", "-"]
+    assert res.n_mapped == 2 and res.summary()["mapping_rate"] == round(2 / 3, 4)
+
+
+def test_detect_entrez_and_symbols(simple_table):
+    assert annotation.map_ids(["3", "5", "7", "9"], simple_table).id_type == "entrez"
+    res = annotation.map_ids(["GENEA", "GENEB", "NOVEL1"], simple_table)
+    assert res.id_type == "symbol"
+    # unknown symbols keep their name but count as unmapped
+    assert list(res.table["symbol"]) == ["GENEA", "GENEB", "NOVEL1"]
+    assert res.n_mapped == 2
+
+
+def test_many_to_one_is_reported(simple_table):
+    res = annotation.map_ids(["ENSG00000000003", "ENSG00000000033", "ENSG00000000007"], simple_table)
+    assert res.summary()["ids_sharing_a_symbol"] == 2
+    assert res.summary()["unique_symbols"] == 2
+
+
+def test_unknown_id_type(simple_table):
+    with pytest.raises(InputError, match=r"cannot tell which kind of gene IDs.*1007_s_at.*gene_id_type"):
+        annotation.map_ids(["1007_s_at", "1053_at", "117_at"], simple_table)
+
+
+def test_declared_type_that_does_not_map(simple_table):
+    with pytest.raises(InputError, match=r"only 0 of 3 gene IDs \(0.0%\) map.*as entrez"):
+        annotation.map_ids(["101", "102", "103"], simple_table, "entrez", where="dataset x: ")
+
+
+def test_shared_annotation_maps_real_ids(shared):
+    ann = annotation.load_annotation(shared / "annotation" / "human_gene_info.tsv.gz")
+    res = annotation.map_ids(["ENSG00000100292.17", "ENSG00000111424", "ENSG00000125148"], ann)
+    assert list(res.table["symbol"]) == ["HMOX1", "VDR", "MT2A"]

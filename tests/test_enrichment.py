@@ -1,0 +1,107 @@
+"""Over-representation and GSEA: p-values, background, ranking, determinism, no network."""
+import math
+import socket
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pathverdict import enrichment
+
+
+def hypergeom_upper_tail(x: int, population: int, successes: int, draws: int) -> float:
+    """P(X >= x) for a hypergeometric variable, by exact counting."""
+    total = math.comb(population, draws)
+    return sum(math.comb(successes, i) * math.comb(population - successes, draws - i)
+               for i in range(x, min(successes, draws) + 1)) / total
+
+
+@pytest.fixture()
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("enrichment tried to open a network connection")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def universe(n=200):
+    return [f"G{i:03d}" for i in range(n)]
+
+
+def test_ora_pvalue_matches_hand_computed_hypergeometric(no_network):
+    bg = universe(200)
+    sets = {
+        "Target": bg[:20] + ["NOT_IN_BACKGROUND1", "NOT_IN_BACKGROUND2"],  # 20 genes in the background
+        "Other": bg[100:130],
+        "Tiny": bg[150:153],
+    }
+    query = bg[:8] + bg[100:102] + bg[190:200] + ["NOT_TESTED"]  # 20 query genes in the background
+    res = enrichment.ora(query, bg, sets, "lib", min_size=5, max_size=500).set_index("term")
+    # background = the 200 tested genes; query and sets reduced to it; Tiny (3 genes) is below min_size
+    assert set(res.index) == {"Target", "Other"}
+    t = res.loc["Target"]
+    assert (t.overlap_size, t.set_size, t.query_size, t.background_size) == (8, 20, 20, 200)
+    assert t.pvalue == pytest.approx(hypergeom_upper_tail(8, 200, 20, 20), rel=1e-9)
+    o = res.loc["Other"]
+    assert o.pvalue == pytest.approx(hypergeom_upper_tail(2, 200, 30, 20), rel=1e-9)
+    # Benjamini-Hochberg over the two tested terms
+    p = sorted([t.pvalue, o.pvalue])
+    assert t.padj == pytest.approx(min(p[0] * 2, p[1]))
+    assert o.padj == pytest.approx(p[1])
+    assert t.overlap_genes == ";".join(sorted(bg[:8]))
+    assert res["rank"].to_dict() == {"Target": 1, "Other": 2}
+
+
+def test_ora_empty_query_gives_empty_table():
+    out = enrichment.ora([], universe(), {"A": universe()[:20]}, "lib")
+    assert out.empty and list(out.columns) == enrichment.ORA_COLUMNS
+
+
+def test_competition_rank_ties():
+    keys = pd.DataFrame({"p": [0.0, 0.0, 0.1, 0.2, 0.2, 0.3]})
+    assert list(enrichment.competition_rank(keys)) == [1, 1, 3, 4, 4, 6]
+
+
+def test_collapse_to_symbols_keeps_best_row():
+    de = pd.DataFrame({
+        "gene_id": ["E1", "E2", "E3", "E4", "E5"],
+        "symbol": pd.array(["A", "A", "B", None, "B"], dtype="string"),
+        "baseMean": [10.0, 50.0, 5.0, 7.0, 9.0],
+        "log2FoldChange": [1.0, -1.0, 0.5, 2.0, 0.1],
+        "pvalue": [0.01, 0.001, np.nan, 0.5, 0.2],
+        "padj": [0.05, 0.01, np.nan, 0.6, np.nan],
+    })
+    g = enrichment.collapse_to_symbols(de)
+    assert g.loc["A", "gene_id"] == "E2"  # smaller padj
+    assert g.loc["B", "gene_id"] == "E5"  # both padj NA: the one with a p-value
+    assert "E4" not in set(g["gene_id"])  # no symbol
+
+
+def test_de_gene_lists_thresholds_and_background():
+    g = pd.DataFrame({
+        "symbol": ["A", "B", "C", "D", "E"],
+        "log2FoldChange": [2.0, -3.0, 0.2, 1.0, 5.0],
+        "padj": [0.01, 0.001, 0.01, 0.2, np.nan],
+    }).set_index("symbol", drop=False)
+    lists, bg = enrichment.de_gene_lists(g, padj=0.05, lfc=0.5)
+    assert lists == {"up": ["A"], "down": ["B"], "all": ["A", "B"]}
+    assert bg == ["A", "B", "C", "D"]  # E has no padj: not part of the background
+
+
+def ranking():
+    rng = np.random.default_rng(1)
+    genes = universe(300)
+    scores = rng.normal(size=300)
+    scores[:25] += 4  # the first 25 genes are strongly up
+    return pd.Series(scores, index=genes)
+
+
+def test_gsea_finds_planted_set_and_is_deterministic(no_network):
+    r = ranking()
+    sets = {"Planted": list(r.index[:25]), "Random1": list(r.index[100:140]), "Random2": list(r.index[200:260])}
+    a = enrichment.gsea(r, sets, "lib", min_size=15, max_size=500, permutations=200, seed=7, threads=1)
+    b = enrichment.gsea(r, sets, "lib", min_size=15, max_size=500, permutations=200, seed=7, threads=1)
+    pd.testing.assert_frame_equal(a, b)
+    top = a.iloc[0]
+    assert top.term == "Planted" and top["rank"] == 1 and top.nes > 0 and top.pvalue < 0.01
+    assert set(a.columns) == set(enrichment.GSEA_COLUMNS)
