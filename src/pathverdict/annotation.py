@@ -28,9 +28,10 @@ import pandas as pd
 from .errors import InputError, preview
 
 ID_TYPES = ("ensembl", "entrez", "symbol")
-ENSEMBL_GENE = re.compile(r"^ENS[A-Z]*G\d{11}(\.\d+)?$")
+ENSEMBL_GENE = re.compile(r"^(ENS[A-Z]*G)\d{11}(\.\d+)?$")
 HUMAN_ENSEMBL = re.compile(r"^ENSG\d{11}$")
 ENTREZ = re.compile(r"^\d+$")
+PROBE = re.compile(r"_at$")
 # a declared or detected ID type must map at least this share of the IDs
 MIN_MAPPING_RATE = 0.25
 
@@ -92,7 +93,7 @@ def _share(ids: list[str], test) -> float:
     return sum(1 for i in ids if test(i)) / max(len(ids), 1)
 
 
-def detect_id_type(ids: list[str], annotation: Annotation) -> str:
+def detect_id_type(ids: list[str], annotation: Annotation, where: str = "") -> str:
     """Guess whether ``ids`` are Ensembl gene IDs, Entrez GeneIDs or gene symbols."""
     if _share(ids, lambda i: ENSEMBL_GENE.match(i) is not None) >= 0.5:
         return "ensembl"
@@ -100,10 +101,14 @@ def detect_id_type(ids: list[str], annotation: Annotation) -> str:
         return "entrez"
     if _share(ids, lambda i: i in annotation.symbols) >= MIN_MAPPING_RATE:
         return "symbol"
+    probes = (" They look like Affymetrix probe set IDs (..._at): summarise probes to genes first; this workflow "
+              "needs RNA-seq read counts per gene." if _share(ids, lambda i: PROBE.search(i) is not None) >= 0.5
+              else "")
     raise InputError(
-        f"cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not human Ensembl "
-        f"gene IDs (ENSG...), Entrez GeneIDs (numbers) or gene symbols known to {annotation.source}. Set "
-        "`gene_id_type` for the dataset (one of ensembl, entrez, symbol) if they are one of these, or convert them.")
+        f"{where}cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not human "
+        f"Ensembl gene IDs (ENSG...), Entrez GeneIDs (numbers) or gene symbols known to {annotation.source}.{probes} "
+        "Set `gene_id_type` for the dataset (one of ensembl, entrez, symbol) if they are one of these, or convert "
+        "them.")
 
 
 @dataclass
@@ -141,7 +146,7 @@ def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where
     """Map gene IDs to symbols. ``id_type`` is one of ``auto``, ``ensembl``, ``entrez``, ``symbol``."""
     detected = id_type == "auto"
     if detected:
-        id_type = detect_id_type(ids, annotation)
+        id_type = detect_id_type(ids, annotation, where)
     elif id_type not in ID_TYPES:
         raise InputError(f"{where}gene_id_type {id_type!r} is not one of auto, {', '.join(ID_TYPES)}.")
     if id_type == "ensembl":
@@ -154,10 +159,19 @@ def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where
     table["mapped"] = table["symbol"].notna()
     result = MappingResult(table, id_type, detected)
     if result.rate < MIN_MAPPING_RATE:
+        species = ""
+        if id_type == "ensembl":
+            foreign = sorted({ENSEMBL_GENE.match(i).group(1) for i in ids
+                              if ENSEMBL_GENE.match(i) and not HUMAN_ENSEMBL.match(strip_version(i))})
+            if foreign:
+                species = (f" IDs with prefix {preview(foreign, 3)} are Ensembl genes of another species (human "
+                           "Ensembl gene IDs start with ENSG); analyse them with an annotation and gene-set library "
+                           "of that species, or convert them to human genes.")
         raise InputError(
             f"{where}only {result.n_mapped} of {result.n_ids} gene IDs ({result.rate:.1%}) map to symbols as "
-            f"{id_type} IDs using {annotation.source} (first IDs: {preview(ids, 4)}). Wrong `gene_id_type`, or an "
-            "annotation for another organism? Fix `gene_id_type` / `annotation` in the config.")
+            f"{id_type} IDs using {annotation.source} (first IDs: {preview(ids, 4)}); at least "
+            f"{MIN_MAPPING_RATE:.0%} must map.{species} Wrong `gene_id_type`, or an annotation for another "
+            "organism? Fix `gene_id_type` / `annotation` in the config.")
     if id_type == "symbol":
         # unknown symbols keep their own name (still counted as unmapped)
         table["symbol"] = table["symbol"].fillna(table["gene_id"])

@@ -40,6 +40,13 @@ def _hint(error: jsonschema.ValidationError) -> str:
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _key(error.absolute_path)
     v = error.validator
+    if v == "oneOf" and error.context:
+        # describe the alternative of the right type (e.g. a mapping with a bad key), not "wrong form"
+        specific = [c for c in error.context if c.validator != "type"]
+        if specific:
+            return _describe(specific[0])
+    if v == "pattern" and "propertyNames" in error.schema_path:
+        return f"{where}: name {error.instance!r} is not allowed.{_hint(error)}"
     if v == "required":
         missing = error.message.split("'")[1]
         prop = error.schema.get("properties", {}).get(missing, {})

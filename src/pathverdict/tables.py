@@ -89,6 +89,9 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
         raise InputError(f"{path}: not a well-formed table ({exc}). Every line needs the same "
                          "number of columns as the header.") from exc
     raw.columns = header
+    if raw.empty:
+        raise InputError(f"{path}: has a header line but no gene lines. A count matrix needs one line per gene "
+                         "(gene ID, then one count per sample).")
     ids = raw.iloc[:, 0].str.strip()
     blank = np.flatnonzero(ids.eq("").to_numpy())
     if blank.size:
@@ -152,12 +155,16 @@ def read_samples(path: str | Path) -> pd.DataFrame:
                          na_filter=False, comment=None)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a well-formed table ({exc}).") from exc
+    if df.empty:
+        raise InputError(f"{path}: has a header line but no sample lines. Add one line per sample "
+                         "(the sample name in the `sample` column, then its covariates).")
     df = df.apply(lambda col: col.str.strip())
     validate_rows(df.to_dict(orient="records"), "samples", str(path))
     dups = df["sample"][df["sample"].duplicated(keep=False)]
     if len(dups):
         lines = [f"{s} (line {i + 2})" for i, s in dups.items()]
-        raise InputError(f"{path}: sample names must be unique; repeated: {preview(lines)}.")
+        raise InputError(f"{path}: sample names must be unique; repeated: {preview(lines)}. Give each sample "
+                         "its own name (matching its count matrix column) or remove the repeated line.")
     return df.set_index("sample")
 
 
@@ -188,12 +195,12 @@ def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contr
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"in the sample sheet {samples_path} but not columns of {counts_path}: {preview(missing)}")
+            parts.append(f"Samples in the sample sheet {samples_path} without a column in {counts_path}: "
+                         f"{preview(missing)}.")
         if extra:
-            parts.append(f"columns of {counts_path} but not in the sample sheet {samples_path}: {preview(extra)}")
-        raise InputError(f"dataset {dataset}: sample sheet and count matrix disagree. Samples "
-                         + "; samples ".join(parts)
-                         + ". Make the `sample` column list exactly the count matrix's sample columns "
+            parts.append(f"Columns of {counts_path} not in the sample sheet {samples_path}: {preview(extra)}.")
+        raise InputError(f"dataset {dataset}: sample sheet and count matrix disagree. " + " ".join(parts)
+                         + " Make the `sample` column list exactly the count matrix's sample columns "
                            "(names are case-sensitive).")
     variables = formula_variables(design)
     absent = [v for v in variables if v not in samples.columns]
