@@ -1,0 +1,215 @@
+"""Config errors: each message names the config file and key and says how to fix it
+(package level via pathverdict.config.validate_config), the same message from a snakemake
+run, a target pathway missing from the library, and ``--configfile`` isolation."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from pathverdict import genesets
+from pathverdict.config import validate_config
+from pathverdict.errors import InputError
+
+DEFAULT_DATASETS = ["li2008_lncap", "sultan2008_hek293t", "marioni2008_kidney_liver", "geuvadis_lcl_sex"]
+
+BASE = {
+    "datasets": {
+        "tiny": {"counts": "data/counts.tsv", "samples": "data/samples.tsv", "design": "~condition",
+                 "contrast": ["condition", "Treated", "Control"]},
+    },
+    "genesets": "genesets/KEGG_2021_Human.txt",
+    "target_pathway": "Mineral absorption",
+    "annotation": "annotation/human_gene_info.tsv.gz",
+}
+
+
+def config_error(change) -> str:
+    cfg = copy.deepcopy(BASE)
+    change(cfg)
+    with pytest.raises(InputError) as info:
+        validate_config(cfg, source="my_config.yaml")
+    return str(info.value)
+
+
+def assert_in(message: str, *parts: str) -> None:
+    for part in parts:
+        assert part in message, f"{part!r} is not in the message:\n{message}"
+
+
+def test_base_config_is_valid_and_gets_defaults():
+    cfg = validate_config(copy.deepcopy(BASE))
+    assert cfg["genesets"] == {"KEGG_2021_Human": BASE["genesets"]}
+    assert cfg["de"]["alpha"] == 0.05 and cfg["verdict"]["primary"] == "ora_all"
+    assert cfg["datasets"]["tiny"]["gene_id_type"] == "auto" and cfg["datasets"]["tiny"]["round_counts"] is False
+
+
+@pytest.mark.parametrize("key", ["datasets", "genesets", "target_pathway", "annotation"])
+def test_missing_required_key(key):
+    msg = config_error(lambda c: c.pop(key))
+    assert_in(msg, "my_config.yaml is not valid", f"required key `{key}` is missing", "Fix:")
+
+
+def test_missing_dataset_key():
+    msg = config_error(lambda c: c["datasets"]["tiny"].pop("contrast"))
+    assert_in(msg, "my_config.yaml", "datasets.tiny: required key `contrast` is missing",
+              "[variable, tested level, reference level]")
+
+
+@pytest.mark.parametrize("change, where, wrong, meant", [
+    (lambda c: c.update(target_pathways="x"), "(top level)", "target_pathways", "target_pathway"),
+    (lambda c: c.update(de={"alpah": 0.1}), "de", "alpah", "alpha"),
+    (lambda c: c["datasets"]["tiny"].update(contrasts=["a", "b", "c"]), "datasets.tiny", "contrasts", "contrast"),
+    (lambda c: c.update(enrichment={"gsea_permutation": 10}), "enrichment", "gsea_permutation",
+     "gsea_permutations"),
+], ids=["top", "de", "dataset", "enrichment"])
+def test_unknown_key_suggests_the_known_one(change, where, wrong, meant):
+    msg = config_error(change)
+    assert_in(msg, "my_config.yaml", f"{where}: unknown key(s) `{wrong}` (did you mean `{meant}`?)",
+              "Allowed here:")
+
+
+def test_unknown_key_without_a_close_match_lists_allowed_keys():
+    msg = config_error(lambda c: c.update(zzz=1))
+    assert "did you mean" not in msg
+    assert_in(msg, "unknown key(s) `zzz`", "Allowed here: annotation, datasets, de, enrichment, genesets")
+
+
+def test_dataset_name_with_a_space():
+    msg = config_error(lambda c: c["datasets"].update({"my data": c["datasets"].pop("tiny")}))
+    assert_in(msg, "my_config.yaml", "datasets: name 'my data' is not allowed",
+              "only letters, digits, _ and -")
+
+
+def test_library_name_with_a_space():
+    msg = config_error(lambda c: c.update(genesets={"my lib": "x.gmt"}))
+    assert_in(msg, "genesets: name 'my lib' is not allowed", "library names may contain only")
+
+
+def test_contrast_with_two_items():
+    msg = config_error(lambda c: c["datasets"]["tiny"].update(contrast=["Treated", "Control"]))
+    assert_in(msg, "datasets.tiny.contrast: has 2 item(s): ['Treated', 'Control']",
+              "Fix: [variable, tested level, reference level], e.g. [condition, Treated, Control]")
+
+
+def test_contrast_comparing_a_level_with_itself():
+    msg = config_error(lambda c: c["datasets"]["tiny"].update(contrast=["condition", "A", "A"]))
+    assert_in(msg, "my_config.yaml", "datasets.tiny.contrast compares 'A' with itself")
+
+
+def test_design_must_be_a_formula():
+    msg = config_error(lambda c: c["datasets"]["tiny"].update(design="condition"))
+    assert_in(msg, "datasets.tiny.design", "'condition'", 'e.g. "~condition"')
+
+
+def test_wrong_type():
+    msg = config_error(lambda c: c.update(de={"alpha": "high"}))
+    assert_in(msg, "my_config.yaml is not valid", "de.alpha: expected number, got 'high'", "Fix: FDR level", "0.05")
+
+
+def test_enum():
+    msg = config_error(lambda c: c.update(verdict={"primary": "foo"}))
+    assert_in(msg, "verdict.primary: 'foo' is not one of ora_all, ora_up, ora_down, gsea",
+              "Fix: the enrichment method")
+
+
+@pytest.mark.parametrize("kind", ["ora", "gsea"])
+def test_min_size_larger_than_max_size(kind):
+    msg = config_error(lambda c: c.update(enrichment={f"{kind}_min_size": 50, f"{kind}_max_size": 20}))
+    assert_in(msg, "my_config.yaml", f"enrichment.{kind}_min_size (50) is larger than enrichment.{kind}_max_size (20)",
+              "swap or correct them")
+
+
+def test_several_problems_are_reported_together():
+    msg = config_error(lambda c: (c.pop("annotation"), c.update(de={"alpha": "high"})))
+    assert_in(msg, "(2 problem(s))", "required key `annotation`", "de.alpha")
+
+
+def test_empty_config():
+    with pytest.raises(InputError) as info:
+        validate_config({}, source="empty.yaml")
+    assert_in(str(info.value), "empty.yaml", "the configuration is empty", "--configfile")
+
+
+# ----------------------------------------------------------------------------- target pathway
+
+@pytest.mark.shared
+def test_target_pathway_not_in_library_lists_close_names(kegg_path):
+    lib = genesets.read_library(kegg_path, "KEGG_2021_Human")
+    assert lib.find("mineral absorption") == "Mineral absorption"  # case-insensitive
+    with pytest.raises(InputError) as info:
+        lib.find("Mineral absorbtion")
+    assert_in(str(info.value), "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
+              str(kegg_path), "320 terms", "Closest names: Mineral absorption", "Fix `target_pathway`")
+
+
+@pytest.mark.shared
+def test_target_pathway_by_kegg_id(shared):
+    lib = genesets.read_library(shared / "genesets" / "KEGG_2016.gmt", "KEGG_2016")
+    assert lib.find("hsa04978") == "Mineral absorption"
+
+
+# ----------------------------------------------------------------------------- through snakemake
+
+@pytest.mark.e2e
+def test_snakemake_shows_the_config_message(tmp_path, snakemake_run):
+    cfg = copy.deepcopy(BASE)
+    cfg["target_pathways"] = cfg.pop("target_pathway")
+    path = tmp_path / "bad config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    rc, out = snakemake_run(path, "-n")
+    assert rc != 0, out
+    assert_in(out, str(path), "is not valid", "unknown key(s) `target_pathways` (did you mean `target_pathway`?)",
+              "required key `target_pathway` is missing")
+    assert "Traceback (most recent call last)" not in out
+    assert not (snakemake_run.workdir / "results").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.shared
+def test_snakemake_target_pathway_not_in_library(tiny, write_config, snakemake_run):
+    config = write_config({"tiny": tiny}, target_pathway="Mineral absorbtion")
+    rc, out = snakemake_run(config, "results/verdict.tsv")
+    work = snakemake_run.workdir
+    assert rc != 0, out[-3000:]
+    assert "Error in rule verdict" in out, out[-3000:]
+    assert_in(out, "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
+              "Closest names: Mineral absorption", "Fix `target_pathway`")
+    assert "Traceback (most recent call last)" not in out
+    for name in ["verdict.tsv", "verdict_genes.tsv", "verdict.md", "verdict.html"]:
+        assert not (work / "results" / name).exists(), f"results/{name} left behind by the failing verdict rule"
+    assert not [p for p in (work / "results").iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def default_config_in_workdir(snakemake_run, shared, repo_root):
+    """config/config.yaml copied into the snakemake working directory (shared data paths made
+    absolute), so that it *would* be picked up there if --configfile did not replace it."""
+    cfg_dir = snakemake_run.workdir / "config"
+    cfg_dir.mkdir()
+    text = (repo_root / "config" / "config.yaml").read_text().replace("../shared/data", str(shared))
+    (cfg_dir / "config.yaml").write_text(text)
+    return cfg_dir / "config.yaml"
+
+
+@pytest.mark.e2e
+@pytest.mark.shared
+def test_configfile_analyses_exactly_its_datasets(default_config_in_workdir, make_dataset, write_config,
+                                                  snakemake_run, tmp_path):
+    # control: without --configfile the default config's datasets are planned
+    rc, out = snakemake_run(None, "-n")
+    assert rc == 0, out[-3000:]
+    for name in DEFAULT_DATASETS:
+        assert f"dataset={name}" in out, f"{name} missing from the default dry run:\n{out[-3000:]}"
+
+    other = write_config({"other_a": make_dataset("a"), "other_b": make_dataset("b", seed=3)},
+                         path=tmp_path / "other.yaml")
+    rc, out = snakemake_run(other, "-n")
+    assert rc == 0, out[-3000:]
+    for name in ["other_a", "other_b"]:
+        assert f"dataset={name}" in out and f"results/{name}/de.tsv" in out, out[-3000:]
+    leaked = [name for name in DEFAULT_DATASETS if name in out]
+    assert not leaked, f"datasets of config/config.yaml leaked into a --configfile run: {leaked}"
+    assert not (snakemake_run.workdir / "results").exists(), "a dry run must not write results"
