@@ -1,0 +1,59 @@
+"""Differential expression step: pre-filter, planted effects, shrinkage, outputs."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from pathverdict import de
+
+
+def test_prefilter_mask():
+    counts = pd.DataFrame({"a": [0, 10, 10, 50], "b": [0, 9, 10, 0], "c": [100, 10, 10, 0]},
+                          index=["g1", "g2", "g3", "g4"])
+    assert list(de.prefilter_mask(counts, 10, 2)) == [False, True, True, False]
+    assert list(de.prefilter_mask(counts, 10, 3)) == [False, False, True, False]
+    assert list(de.prefilter_mask(counts, 0, 3)) == [True, True, True, True]
+
+
+def test_smallest_group():
+    s = pd.DataFrame({"condition": ["A", "A", "A", "B", "B", "C"]}, index=list("123456"))
+    assert de.smallest_group(s, ["condition", "A", "B"]) == 2
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory, gene_pool):
+    from conftest import make_tiny_dataset
+
+    ds = make_tiny_dataset(tmp_path_factory.mktemp("planted"), gene_pool, n_genes=400, reps=3)
+    samples = ds.samples.set_index("sample")
+    params = de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"], shrink=True, threads=1)
+    return ds, de.run_deseq2(ds.counts, samples, params)
+
+
+def test_planted_genes_are_found(planted):
+    ds, result = planted
+    res = result.results
+    assert list(res.columns[:6]) == de.RESULT_COLUMNS
+    sig = res[res["padj"] < 0.05]
+    up = set(sig.index[sig["log2FoldChange"] > 0])
+    down = set(sig.index[sig["log2FoldChange"] < 0])
+    planted_up, planted_down = set(ds.up) & set(res.index), set(ds.down) & set(res.index)
+    assert len(up & planted_up) >= 0.8 * len(planted_up)
+    assert len(down & planted_down) >= 0.8 * len(planted_down)
+    # few false positives among the genes without an effect
+    null = set(res.index) - planted_up - planted_down
+    assert len((up | down) & null) <= 0.05 * len(null) + 2
+    # the planted 4-fold change is recovered
+    assert res.loc[sorted(planted_up), "log2FoldChange"].median() == pytest.approx(2.0, abs=0.4)
+
+
+def test_shrinkage_and_side_outputs(planted):
+    ds, result = planted
+    res = result.results
+    assert {"log2FoldChange_shrunk", "lfcSE_shrunk"} <= set(res.columns)
+    # shrinkage pulls estimates towards zero, never past the unshrunk estimate
+    ok = res[["log2FoldChange", "log2FoldChange_shrunk"]].dropna()
+    assert (ok["log2FoldChange_shrunk"].abs() <= ok["log2FoldChange"].abs() + 1e-6).mean() > 0.95
+    assert result.normalized.shape == result.vst.shape == (len(res), 6)
+    assert np.all(result.size_factors > 0)
+    s = result.summary
+    assert s["genes_tested"] == len(res) and s["up"] + s["down"] == s["significant"]
