@@ -1,0 +1,17 @@
+"""Public data by accession: cached, checksummed downloads with provenance.
+
+* :mod:`.download` -- :func:`~.download.fetch` (one URL to one file, atomic, validated,
+  retried, cached with a ``<file>.source.json`` sidecar) and :class:`~.download.Downloader`
+  (the cache directory and network settings shared by the functions below);
+* :mod:`.eutils` -- PubMed ID -> GEO series (NCBI E-utilities);
+* :mod:`.geo` -- GEO series matrix (sample metadata), NCBI-generated raw counts and their
+  gene annotation, author supplementary files (``_RAW.tar`` of per-sample count files),
+  sample selection and grouping into a sample sheet;
+* :mod:`.libraries` -- gene-set libraries (Enrichr text libraries, current KEGG from the
+  KEGG REST API as GMT) and the NCBI ``gene_info`` annotation.
+
+Every base URL is a keyword argument (default: the public NCBI/KEGG/Enrichr address), so
+tests and institutional mirrors can point elsewhere. See ``docs/data_sources.md``.
+"""
+
+from .download import Downloader, DownloadError, FetchRecord, fetch  # noqa: F401

@@ -1,0 +1,524 @@
+"""Download one URL to one file: atomic, validated, retried, cached, with provenance.
+
+:func:`fetch` is the only function here that touches the network. What it guarantees:
+
+* **Atomic.** The body is streamed to a temporary file in the destination directory,
+  validated, and only then renamed over the destination (``os.replace``). An interrupted,
+  truncated or invalid download never leaves a file at the destination.
+* **Validated.** By file name: ``.gz`` files are decompressed completely (gzip CRC and
+  length), tar archives (``.tar``, ``.tar.gz``, ``.tgz``) are listed and checked for
+  truncation, ``.zip`` archives are tested, ``.json`` files are parsed. An optional
+  ``validate(path)`` callable runs afterwards (see :func:`fetch` for its contract), and an
+  optional ``expect_sha256`` is compared.
+* **Provenance.** Beside the file, ``<file>.source.json`` records the URL, the UTC
+  retrieval time, sha256, size and the server's Last-Modified/ETag.
+* **Cached.** A file whose sidecar names the same URL and whose size and sha256 still
+  match the sidecar is reused without any network access (not even a HEAD request).
+* **Retried** with exponential backoff on timeouts, connection errors, HTTP 5xx, 408 and
+  429 (honouring ``Retry-After``), and on a body that fails validation. **Not** retried:
+  404/410 and other 4xx (a :class:`DownloadError` naming what was asked for and the URL).
+* **Offline.** ``offline=True`` never opens a connection: a file missing from the cache
+  fails at once with the path to put it at. A file placed there by hand (no sidecar) is
+  validated and adopted in offline mode.
+
+:class:`Downloader` bundles the cache directory and network settings so the functions of
+:mod:`.eutils`, :mod:`.geo` and :mod:`.libraries` can be called with one object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import tarfile
+import tempfile
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import requests
+import urllib3
+
+from .. import __version__
+from ..errors import InputError
+
+try:  # POSIX advisory locks keep two jobs from downloading the same file at once
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"pathverdict/{__version__} (python-requests/{requests.__version__})"
+SIDECAR_SUFFIX = ".source.json"
+CHUNK = 1 << 20
+MAX_DELAY = 120.0  # cap on one backoff / Retry-After wait, seconds
+BINARY_SUFFIXES = (".gz", ".tgz", ".tar", ".zip", ".bz2", ".xz", ".zst")
+
+Validator = Callable[[Path], object]
+
+
+class DownloadError(InputError):
+    """A download that cannot be done: not found (4xx), still failing after all retries,
+    invalid content, or missing from the cache in offline mode.
+
+    A subclass of :class:`~pathverdict.errors.InputError`, so the Snakemake adapters print
+    its message (which names what was asked for, the URL and the fix) without a traceback.
+    """
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """A file obtained by :func:`fetch` and where it came from."""
+
+    url: str
+    path: Path
+    sha256: str
+    size: int
+    retrieved: str  # UTC, ISO 8601; when the bytes were downloaded (not when reused)
+    from_cache: bool
+    last_modified: str | None = None  # the server's Last-Modified header, when sent
+    what: str = ""
+    origin: str = "download"  # "download", or "placed by hand" (adopted in offline mode)
+
+    def provenance(self) -> dict:
+        """JSON-ready description (for provenance files and the report)."""
+        return {"what": self.what, "url": self.url, "path": str(self.path), "sha256": self.sha256,
+                "size": self.size, "retrieved": self.retrieved, "last_modified": self.last_modified,
+                "from_cache": self.from_cache, "origin": self.origin}
+
+
+# --------------------------------------------------------------------------- helpers
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sidecar_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def read_sidecar(path: str | Path) -> dict | None:
+    """The provenance sidecar of ``path`` (None when absent or unreadable)."""
+    try:
+        with open(sidecar_path(path), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json_atomic(obj: dict, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=2, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def resolve_dest(dest: str | Path, cache_dir: str | Path | None) -> Path:
+    """``cache_dir / dest`` for a relative ``dest`` when a cache directory is given, else ``dest``."""
+    dest = Path(dest)
+    if cache_dir is not None and not dest.is_absolute():
+        dest = Path(cache_dir) / dest
+    return dest
+
+
+def _record_from_sidecar(path: Path, meta: dict, from_cache: bool) -> FetchRecord:
+    return FetchRecord(url=meta["url"], path=path, sha256=meta["sha256"], size=int(meta["size"]),
+                       retrieved=meta.get("retrieved") or "", from_cache=from_cache,
+                       last_modified=meta.get("last_modified"), what=meta.get("what", ""),
+                       origin=meta.get("origin", "download"))
+
+
+def cached(url: str, path: str | Path, expect_sha256: str | None = None) -> FetchRecord | None:
+    """The cached copy of ``url`` at ``path`` if its sidecar matches (URL, size, sha256), else None.
+
+    Reads only local files; the sha256 is recomputed, so a file changed after download is
+    not reused.
+    """
+    path = Path(path)
+    meta = read_sidecar(path)
+    if not meta or not path.is_file() or meta.get("url") != url:
+        return None
+    try:
+        if int(meta.get("size", -1)) != path.stat().st_size:
+            return None
+    except (TypeError, ValueError):
+        return None
+    digest = sha256_file(path)
+    if digest != meta.get("sha256") or (expect_sha256 and digest != expect_sha256.lower()):
+        return None
+    return _record_from_sidecar(path, meta, from_cache=True)
+
+
+# --------------------------------------------------------------------------- validation
+
+def check_gzip(path: str | Path) -> None:
+    """Decompress ``path`` completely; raises ValueError when it is not intact gzip."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(CHUNK):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"not an intact gzip file ({exc})") from exc
+
+
+_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+
+
+def _is_compressed(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    return head.startswith(_MAGIC)
+
+
+def check_tar(path: str | Path) -> None:
+    """List every member of a (possibly compressed) tar archive; raises ValueError when the
+    archive cannot be read to its end or a member's data runs past the end of the file."""
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        compressed = _is_compressed(path)
+        with tarfile.open(path, "r:*") as tar:
+            n = 0
+            for member in tar:
+                n += 1
+                if not compressed and member.offset_data + member.size > size:
+                    raise ValueError(f"member {member.name!r} is truncated (archive is {size} bytes, the member "
+                                     f"needs {member.offset_data + member.size})")
+            if n == 0:
+                raise ValueError("the archive has no members")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"not a readable tar archive ({exc})") from exc
+
+
+def check_zip(path: str | Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"not a readable zip archive ({exc})") from exc
+    if bad is not None:
+        raise ValueError(f"zip member {bad!r} is corrupt")
+
+
+def check_json(path: str | Path) -> None:
+    with open(path, "rb") as fh:
+        json.loads(fh.read().decode("utf-8"))  # ValueError (JSONDecodeError/UnicodeDecodeError)
+
+
+def builtin_validator(name: str) -> Validator | None:
+    """The format check :func:`fetch` applies to a file called ``name``."""
+    low = name.lower()
+    if low.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+        return check_tar
+    if low.endswith(".gz"):
+        return check_gzip
+    if low.endswith(".zip"):
+        return check_zip
+    if low.endswith(".json"):
+        return check_json
+    return None
+
+
+def _validate(tmp: Path, name: str, validate: Validator | None) -> None:
+    """Run the built-in and the custom check. ValueError & co. -> retryable; InputError -> final."""
+    for check in (builtin_validator(name), validate):
+        if check is None:
+            continue
+        try:
+            ok = check(tmp)
+        except InputError:
+            raise
+        except (ValueError, OSError, EOFError, tarfile.TarError, zipfile.BadZipFile) as exc:
+            raise _Retryable(f"the downloaded file is not valid: {exc}") from exc
+        if ok is False:
+            raise _Retryable("the downloaded file is not valid (the content check failed)")
+
+
+# --------------------------------------------------------------------------- network
+
+_session: requests.Session | None = None
+
+
+def session() -> requests.Session:
+    """The shared HTTP session (keeps connections alive between requests to one host)."""
+    global _session
+    if _session is None:
+        _session = requests.Session()
+        _session.headers["User-Agent"] = USER_AGENT
+    return _session
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    if value:
+        try:
+            from email.utils import parsedate_to_datetime
+
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _html_excerpt(resp: requests.Response) -> str:
+    try:
+        text = resp.raw.read(4096, decode_content=True).decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - only for the message
+        return ""
+    text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", text, flags=re.S | re.I)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:200]
+
+
+def _chunks(resp: requests.Response, raw: bool) -> Iterator[bytes]:
+    if raw:
+        yield from resp.raw.stream(CHUNK, decode_content=False)
+    else:
+        yield from resp.iter_content(CHUNK)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
+        return f"timed out ({type(exc).__name__})"
+    text = str(exc)
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    if fcntl is None:
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, params: dict | None,
+             validate: Validator | None, expect_sha256: str | None, sess: requests.Session) -> FetchRecord:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                resp = sess.get(url, params=params, stream=True, timeout=timeout)
+            except requests.RequestException as exc:
+                raise _Retryable(_describe(exc)) from exc
+            with resp:
+                code = resp.status_code
+                if code in (404, 410):
+                    raise DownloadError(
+                        f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip())
+                if code in (408, 429) or code >= 500:
+                    raise _Retryable(f"HTTP {code} {resp.reason}", _retry_after(resp))
+                if code >= 400:
+                    raise DownloadError(f"{what}: the server refused the request for {url} (HTTP {code} "
+                                        f"{resp.reason}); this is not retried. {hint}".strip())
+                ctype = resp.headers.get("Content-Type", "")
+                if ctype.lower().startswith("text/html") and path.name.lower().endswith(BINARY_SUFFIXES):
+                    raise DownloadError(
+                        f"{what}: {url} answered with a web page instead of the file "
+                        f"({_html_excerpt(resp)!r}); the file probably does not exist there. {hint}".strip())
+                # keep .gz files compressed even when a server labels them Content-Encoding: gzip
+                encoding = resp.headers.get("Content-Encoding", "").lower()
+                raw = bool(encoding) and path.name.lower().endswith((".gz", ".tgz"))
+                h = hashlib.sha256()
+                size = 0
+                chunks = _chunks(resp, raw)
+                while True:
+                    try:
+                        chunk = next(chunks)
+                    except StopIteration:
+                        break
+                    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                        raise _Retryable(f"transfer interrupted after {size} bytes ({_describe(exc)})") from exc
+                    out.write(chunk)
+                    h.update(chunk)
+                    size += len(chunk)
+                expected = resp.headers.get("Content-Length")
+                if expected and expected.isdigit() and (raw or not encoding) and int(expected) != size:
+                    raise _Retryable(f"incomplete transfer: {size} of {expected} bytes")
+                last_modified = resp.headers.get("Last-Modified")
+                etag = resp.headers.get("ETag")
+        _validate(tmp, path.name, validate)
+        digest = h.hexdigest()
+        if expect_sha256 and digest != expect_sha256.lower():
+            raise _Retryable(f"sha256 {digest} differs from the expected {expect_sha256.lower()}")
+        os.replace(tmp, path)
+        meta = {"url": url, "what": what, "retrieved": utc_now(), "sha256": digest, "size": size,
+                "last_modified": last_modified, "etag": etag, "content_type": ctype or None,
+                "origin": "download", "tool": f"pathverdict {__version__}"}
+        _write_json_atomic(meta, sidecar_path(path))
+        log.info("downloaded %s -> %s (%d bytes, sha256 %s)", url, path, size, digest)
+        return _record_from_sidecar(path, meta, from_cache=False)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _adopt(url: str, path: Path, what: str, validate: Validator | None, expect_sha256: str | None) -> FetchRecord:
+    """Take a file placed by hand at ``path`` (offline mode): validate it and write its sidecar."""
+    try:
+        _validate(path, path.name, validate)
+    except _Retryable as exc:
+        raise DownloadError(f"{what}: the file placed at {path} is not usable: {str(exc).replace('the downloaded', 'the')}"
+                            f". Replace it with an intact copy of {url}.") from None
+    digest = sha256_file(path)
+    if expect_sha256 and digest != expect_sha256.lower():
+        raise DownloadError(f"{what}: the file placed at {path} has sha256 {digest}, not the expected "
+                            f"{expect_sha256.lower()}. Replace it with the right copy of {url}.")
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+    meta = {"url": url, "what": what, "retrieved": mtime, "sha256": digest, "size": path.stat().st_size,
+            "last_modified": None, "etag": None, "content_type": None, "origin": "placed by hand",
+            "adopted": utc_now(), "tool": f"pathverdict {__version__}"}
+    _write_json_atomic(meta, sidecar_path(path))
+    log.warning("%s: using %s placed by hand (not downloaded; recorded as the copy of %s)", what, path, url)
+    return _record_from_sidecar(path, meta, from_cache=True)
+
+
+def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: bool = False,
+          timeout: float = 30.0, retries: int = 4, backoff: float = 1.0, expect_sha256: str | None = None,
+          validate: Validator | None = None, what: str = "", hint: str = "", params: dict | None = None,
+          session_: requests.Session | None = None) -> FetchRecord:
+    """Download ``url`` to ``dest`` (relative to ``cache_dir`` when relative) unless cached.
+
+    ``retries`` is the number of retries after the first attempt; attempt *n* is followed
+    by a wait of ``backoff * 2**(n-1)`` seconds (or the server's ``Retry-After``), at most
+    :data:`MAX_DELAY`. ``timeout`` applies to connecting and to each read from the socket.
+
+    ``validate(path)`` checks the temporary file before it is moved into place. It may
+    raise ``ValueError`` (or return ``False``) for content that a new attempt might fix
+    (a truncated or garbled transfer, an error answer from a busy server): the download is
+    retried. It raises :class:`~pathverdict.errors.InputError` for content that is wrong
+    for good (another format than expected): that is reported at once.
+
+    ``what`` (e.g. ``"series matrix of GSE12345"``) and ``hint`` make the error messages
+    say what was asked for and how to fix it. ``params`` are query parameters sent but not
+    recorded (API keys); the recorded URL, which the cache is keyed on, is ``url``.
+
+    Returns a :class:`FetchRecord`; raises :class:`DownloadError`.
+    """
+    path = resolve_dest(dest, cache_dir)
+    what = what or path.name
+    rec = cached(url, path, expect_sha256)
+    if rec is not None:
+        log.info("%s: using cached %s (sha256 %s)", what, path, rec.sha256)
+        return rec
+    if offline:
+        if path.is_file() and read_sidecar(path) is None:
+            return _adopt(url, path, what, validate, expect_sha256)
+        meta = read_sidecar(path)
+        why = "is not in the download cache"
+        if path.is_file() and meta and meta.get("url") != url:
+            why = f"is in the download cache only as the copy of another URL ({meta.get('url')})"
+        elif path.is_file():
+            why = "is in the download cache but no longer matches its recorded checksum"
+        raise DownloadError(
+            f"{what} {why}, and downloads are switched off (offline mode). Missing: {path} (from {url}). Run "
+            f"once with network access and offline mode off to fill the cache, or download {url} yourself "
+            f"and place it at {path} (it is checked and adopted in offline mode).")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sess = session_ or session()
+    attempts = max(0, int(retries)) + 1
+    with _locked(path):
+        rec = cached(url, path, expect_sha256)  # another job may have fetched it while we waited
+        if rec is not None:
+            return rec
+        last: _Retryable | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                return _attempt(url, path, what=what, hint=hint, timeout=timeout, params=params,
+                                validate=validate, expect_sha256=expect_sha256, sess=sess)
+            except _Retryable as exc:
+                last = exc
+                if attempt == attempts:
+                    break
+                delay = backoff * 2 ** (attempt - 1) if exc.retry_after is None else exc.retry_after
+                delay = min(max(delay, 0.0), MAX_DELAY)
+                log.warning("%s: attempt %d of %d failed for %s (%s); retrying in %.1f s", what, attempt,
+                            attempts, url, exc, delay)
+                time.sleep(delay)
+    raise DownloadError(
+        f"{what}: could not download {url} ({attempts} attempt(s), timeout {timeout:g} s); last error: {last}. "
+        f"Check the network connection (and proxy settings such as HTTPS_PROXY) and try again later; or "
+        f"download the file yourself, place it at {path} and run in offline mode. {hint}".strip())
+
+
+# --------------------------------------------------------------------------- settings bundle
+
+@dataclass(frozen=True)
+class Downloader:
+    """The download cache and network settings shared by the source functions.
+
+    ``cache_dir`` holds every downloaded file (with its ``.source.json`` sidecar) under a
+    readable layout (``geo/GSE12345/...``, ``eutils/...``, ``kegg/...``, ``enrichr/...``,
+    ``ncbi_gene/...``); it survives Snakemake re-runs and can be shared between projects.
+    """
+
+    cache_dir: Path
+    offline: bool = False
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 1.0
+
+    KEYS = ("cache_dir", "offline", "timeout", "retries", "backoff")
+
+    def __post_init__(self):
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+
+    @classmethod
+    def from_config(cls, cfg: dict | None, default_cache_dir: str | Path = "resources/downloads") -> "Downloader":
+        """Build from a config mapping with the keys of :attr:`KEYS` (all optional)."""
+        cfg = dict(cfg or {})
+        unknown = sorted(set(cfg) - set(cls.KEYS))
+        if unknown:
+            raise InputError(f"download settings: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}.")
+        cfg.setdefault("cache_dir", default_cache_dir)
+        return cls(**cfg)
+
+    def path(self, dest: str | Path) -> Path:
+        return resolve_dest(dest, self.cache_dir)
+
+    def fetch(self, url: str, dest: str | Path, **kwargs) -> FetchRecord:
+        return fetch(url, dest, cache_dir=self.cache_dir, offline=self.offline, timeout=self.timeout,
+                     retries=self.retries, backoff=self.backoff, **kwargs)
