@@ -1,13 +1,21 @@
 import re
 
-from pathverdict.config import validate_config
+from pathverdict.config import missing_local_files, validate_config
 from pathverdict.errors import InputError
 from pathverdict.steps import report_context
 
+_config_source = " and ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
 try:
-    CFG = validate_config(config, source=" and ".join(map(str, workflow.overwrite_configfiles)) or "config")
+    CFG = validate_config(config, source=_config_source)
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
+_missing = missing_local_files(CFG)
+if _missing:
+    raise WorkflowError(
+        f"{_config_source}: these input files do not exist (paths are relative to {Path.cwd()}):\n  - "
+        + "\n  - ".join(_missing)
+        + "\nFix the paths in the config, or run snakemake from the directory they are relative to."
+    )
 
 DATASETS = list(CFG["datasets"])
 LIBRARIES = CFG["genesets"]

@@ -24,6 +24,8 @@ rule prepare_genesets:
     output:
         gmt="resources/genesets/{library}.gmt",
         info="resources/genesets/{library}.json",
+    params:
+        target=CFG["target_pathway"],
     log:
         "logs/genesets/{library}.log",
     conda:

@@ -6,4 +6,5 @@ from pathverdict.smk import run_step  # noqa: E402
 from pathverdict.steps import prepare_library  # noqa: E402
 
 sm = snakemake  # noqa: F821
-run_step(sm, lambda: prepare_library(sm.wildcards.library, sm.input.library, sm.output.gmt, sm.output.info))
+run_step(sm, lambda: prepare_library(sm.wildcards.library, sm.input.library, sm.output.gmt, sm.output.info,
+                                        sm.params.target))

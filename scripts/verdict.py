@@ -10,4 +10,5 @@ sm = snakemake  # noqa: F821
 cfg = {"verdict": sm.params.verdict, "de": {"alpha": sm.params.alpha}, "target_pathway": sm.params.target}
 run_step(sm, lambda: make_verdict(
     cfg, sm.params.datasets, list(sm.input.de), [str(Path(p).parent) for p in sm.input.ora_all],
-    sm.params.libraries, sm.output.tsv, sm.output.genes, sm.output.md, sm.output.html))
+    sm.params.libraries, sm.output.tsv, sm.output.genes, sm.output.md, sm.output.html,
+    gene_id_paths=list(sm.input.gene_ids)))

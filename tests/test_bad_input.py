@@ -250,8 +250,10 @@ def test_declared_type_that_does_not_fit(tiny, prepare):
 # ----------------------------------------------------------------------------- 8. gene sets
 
 def made_up_gmt(path: Path) -> Path:
-    path.write_text("".join(f"FAKE_SET_{k}\tmade up\t" + "\t".join(f"NOTAGENE{k}_{i}" for i in range(20)) + "\n"
-                            for k in range(5)))
+    """A library of made-up genes; it has a term named like the target, so only the overlap check fails."""
+    names = ["Mineral absorption"] + [f"FAKE_SET_{k}" for k in range(1, 5)]
+    path.write_text("".join(f"{name}\tmade up\t" + "\t".join(f"NOTAGENE{k}_{i}" for i in range(20)) + "\n"
+                            for k, name in enumerate(names)))
     return path
 
 

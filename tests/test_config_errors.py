@@ -174,13 +174,16 @@ def test_snakemake_target_pathway_not_in_library(tiny, write_config, snakemake_r
     rc, out = snakemake_run(config, "results/verdict.tsv")
     work = snakemake_run.workdir
     assert rc != 0, out[-3000:]
-    assert "Error in rule verdict" in out, out[-3000:]
+    # checked when the library is prepared, before any DE or enrichment is spent on it
+    assert "Error in rule prepare_genesets" in out, out[-3000:]
     assert_in(out, "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
+              "KEGG_2021_Human.txt",
               "Closest names: Mineral absorption", "Fix `target_pathway`")
     assert "Traceback (most recent call last)" not in out
     for name in ["verdict.tsv", "verdict_genes.tsv", "verdict.md", "verdict.html"]:
-        assert not (work / "results" / name).exists(), f"results/{name} left behind by the failing verdict rule"
-    assert not [p for p in (work / "results").iterdir() if p.name.endswith(".tmp")]
+        assert not (work / "results" / name).exists(), f"results/{name} left behind"
+    for name in ["KEGG_2021_Human.gmt", "KEGG_2021_Human.json"]:
+        assert not (work / "resources/genesets" / name).exists(), f"resources/genesets/{name} left behind"
 
 
 @pytest.fixture

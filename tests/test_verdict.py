@@ -69,3 +69,17 @@ def test_gene_status():
     assert g.loc["VDR", "status"].startswith("not tested")
     assert "ACTB" not in g.index
     assert g.loc["MT2A", "reason"] == "pattern" and g.loc["VDR", "reason"] == "requested"
+
+
+def test_gene_status_tells_prefiltered_from_absent():
+    de = pd.DataFrame({"gene_id": ["g1"], "symbol": pd.array(["MT2A"], dtype="string"), "baseMean": [50.0],
+                       "log2FoldChange": [-1.5], "pvalue": [1e-4], "padj": [0.01]})
+    input_genes = pd.DataFrame({"gene_id": ["g1", "g2", "g3"],
+                                "symbol": pd.array(["MT2A", "HMOX1", "MT1G"], dtype="string")})
+    g = verdict.gene_status("ds", de, verdict.VerdictSettings(), input_genes).set_index("symbol")
+    assert g.loc["HMOX1", "status"] == "not tested (removed by the pre-filter: too few reads)"
+    assert g.loc["HMOX1", "gene_id"] == "g2"
+    assert g.loc["VDR", "status"] == "absent from the count matrix"
+    # patterns also match genes that were not tested
+    assert g.loc["MT1G", "reason"] == "pattern" and g.loc["MT1G", "status"].startswith("not tested")
+    assert g.loc["MT2A", "status"] == "down"

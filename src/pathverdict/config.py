@@ -159,3 +159,12 @@ def validate_rows(rows: list[dict], schema_name: str, source: str) -> None:
         shown = "\n".join(f"  - {p}" for p in problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise InputError(f"{source}: {len(problems)} problem(s) in the sample sheet:\n{shown}{more}")
+
+
+def missing_local_files(cfg: dict) -> list[str]:
+    """Config keys whose local input file does not exist (one line each, with the path)."""
+    keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples")
+            if k in ds]
+    keys += [(f"genesets.{n}", p) for n, p in cfg["genesets"].items()]
+    keys.append(("annotation", cfg["annotation"]))
+    return [f"{key}: {path}" for key, path in keys if not Path(path).is_file()]

@@ -57,8 +57,10 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     return info
 
 
-def prepare_library(name: str, source: str, out_gmt: str, out_json: str) -> dict:
+def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target: str | None = None) -> dict:
     lib = genesets.read_library(source, name)
+    if target is not None:
+        lib.find(target)  # fail here, before any DE is run, when the target is not in the library
     genesets.write_gmt(lib, out_gmt)
     info = {"library": name, "source": str(source), "sha256": lib.sha256, "terms": len(lib),
             "genes": len(lib.genes()), "with_kegg_ids": sum(1 for v in lib.ids.values() if v)}
@@ -176,14 +178,16 @@ def verdict_settings(cfg: dict) -> verdict.VerdictSettings:
 
 def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment_dirs: list[str],
                  libraries: dict[str, str], out_tsv: str, out_genes: str, out_md: str, out_html: str,
-                 banner: str = "") -> pd.DataFrame:
+                 banner: str = "", gene_id_paths: list[str] | None = None) -> pd.DataFrame:
     settings = verdict_settings(cfg)
     target = cfg["target_pathway"]
     libs = {n: load_prepared_library(p, n) for n, p in libraries.items()}
     targets = {n: lib.find(target) for n, lib in libs.items()}
     rows, gene_rows = [], []
-    for ds, de_path, edir in zip(datasets, de_paths, enrichment_dirs):
+    gene_id_paths = gene_id_paths or [None] * len(datasets)
+    for ds, de_path, edir, ids_path in zip(datasets, de_paths, enrichment_dirs, gene_id_paths):
         de_table = read_de(de_path)
+        input_genes = read_tsv(ids_path, dtype={"gene_id": str, "symbol": "string"}) if ids_path else None
         tabs = {f"ora_{d}": read_enrichment(f"{edir}/ora_{d}.tsv") for d in enrichment.DIRECTIONS}
         tabs["gsea"] = read_enrichment(f"{edir}/gsea.tsv")
         with open(f"{edir}/ora.json") as fh:
@@ -191,7 +195,7 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
         for lib_name, term in targets.items():
             rows.append(verdict.judge_dataset(ds, lib_name, term, libs[lib_name].ids.get(term), tabs,
                                               {f"ora_{d}": n for d, n in sizes.items()}, settings))
-        gene_rows.append(verdict.gene_status(ds, de_table, settings))
+        gene_rows.append(verdict.gene_status(ds, de_table, settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
     genes = pd.concat(gene_rows, ignore_index=True)
     title = f"Is {target} on top?"
@@ -235,7 +239,11 @@ def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict
     label = f"{name}: {tested} vs {ref}"
     plots.pca_plot(vst, samples, color_by=var, out=outputs["pca"], title=f"{name}: PCA of VST counts",
                    shape_by=others[0] if others else None)
-    plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
+    if "log2FoldChange_shrunk" in de_table.columns:  # DESeq2 draws MA plots of shrunken fold changes
+        plots.ma_plot(de_table.assign(log2FoldChange=de_table["log2FoldChange_shrunk"]), alpha, outputs["ma"],
+                      title=f"{label} (MA plot, shrunken log2FC)")
+    else:
+        plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
     plots.volcano_plot(de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes,
                        highlight_name=f"{term} genes")
     plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{name}: top {first} pathways", target=term)

@@ -83,8 +83,9 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
     if empty:
         raise InputError(f"{path}: line 1, column(s) {preview(empty)} have no sample name.")
     try:
+        # blank lines are kept (and then refused as an empty gene ID) so that line numbers stay exact
         raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False,
-                          na_filter=False, quoting=csv.QUOTE_MINIMAL)
+                          na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise InputError(f"{path}: not a well-formed table ({exc}). Every line needs the same "
                          "number of columns as the header.") from exc

@@ -93,21 +93,37 @@ def judge_dataset(dataset: str, library: str, target: str, target_id: str | None
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
-def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings) -> pd.DataFrame:
-    """Status of the requested genes and of every gene matching the patterns."""
+def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
+                input_genes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Status of the requested genes and of every gene matching the patterns.
+
+    ``input_genes`` (columns gene_id, symbol: every gene of the count matrix) tells genes
+    removed by the pre-filter apart from genes absent from the data, and lets patterns
+    match genes that were not tested.
+    """
     symbols = de["symbol"].astype("string")
+    known = set(symbols.dropna())
+    input_symbols = set()
+    if input_genes is not None:
+        input_symbols = set(input_genes["symbol"].dropna().astype(str))
     patterns = [re.compile(p) for p in settings.gene_patterns]
     wanted: dict[str, str] = {g: "requested" for g in settings.genes}
-    for s in sorted(symbols.dropna().unique()):
+    for s in sorted(known | input_symbols):
         if s not in wanted and any(p.search(s) for p in patterns):
             wanted[s] = "pattern"
     rows = []
     for sym, reason in wanted.items():
         sub = de[symbols == sym]
         if sub.empty:
-            rows.append({"dataset": dataset, "symbol": sym, "gene_id": "", "reason": reason,
-                         "baseMean": np.nan, "log2FoldChange": np.nan, "padj": np.nan,
-                         "status": "not tested (absent or removed by the pre-filter)"})
+            if input_genes is None:
+                status = "not tested (absent or removed by the pre-filter)"
+            elif sym in input_symbols:
+                status = "not tested (removed by the pre-filter: too few reads)"
+            else:
+                status = "absent from the count matrix"
+            ids = input_genes.loc[input_genes["symbol"] == sym, "gene_id"] if input_genes is not None else []
+            rows.append({"dataset": dataset, "symbol": sym, "gene_id": ";".join(map(str, ids)), "reason": reason,
+                         "baseMean": np.nan, "log2FoldChange": np.nan, "padj": np.nan, "status": status})
             continue
         for _, g in sub.iterrows():
             padj = g["padj"]
