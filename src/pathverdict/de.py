@@ -1,16 +1,25 @@
-"""Differential expression with pydeseq2.
+"""Differential expression, reproducing R DESeq2 1.38.
 
 ``run_deseq2`` takes a raw count matrix (genes x samples), the sample sheet, a design
 formula and a contrast, and returns DESeq2-style results. Steps:
 
 1. pre-filtering (DESeq2 vignette style): keep genes with at least ``min_count`` reads
    in at least ``min_samples`` samples (default: the size of the smaller compared group);
-2. pydeseq2 ``DeseqDataSet.deseq2()`` (median-of-ratios size factors, dispersion
-   shrinkage, Wald test, Cook's distance outlier replacement for >= 7 replicates);
-3. Wald test for the contrast, Cook's filtering and independent filtering of p-values
-   by mean expression, then Benjamini-Hochberg;
-4. optionally apeGLM-style LFC shrinkage (``log2FoldChange_shrunk``);
-5. normalised counts and a variance-stabilising transformation (for PCA).
+2. the design matrix and contrast vector from pydeseq2 (formulaic, treatment coding with
+   the alphabetically first level as reference, as R's ``model.matrix``);
+3. ``DESeq()`` as R does it (:mod:`pathverdict.rcompat`): median-of-ratios size factors,
+   gene-wise dispersions by R's line search, the parametric trend, MAP dispersions, the
+   NB GLM, Cook's distances and outlier replacement for cells with >= 7 replicates;
+4. ``results(dds, contrast, alpha)``: Wald test, Cook's filtering, independent filtering
+   with R's lowess, Benjamini-Hochberg (``tools/fidelity_vs_r.py`` measures the agreement
+   with R; see docs/fidelity.md);
+5. optionally apeGLM-style LFC shrinkage with pydeseq2 (``log2FoldChange_shrunk``);
+6. normalised counts and the variance-stabilising transformation of the fitted
+   dispersion trend (R's ``vst(dds, blind = FALSE)``), for PCA.
+
+pydeseq2 itself is used for the design matrix and the LFC shrinkage only: its own
+dispersion estimation, Wald standard errors, Cook's and independent filtering differ
+from R's enough to change the significance call of 0.5-2% of the genes.
 """
 
 from __future__ import annotations
@@ -88,10 +97,12 @@ def _quiet():
 
 
 def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) -> DEResult:
-    """Run pydeseq2 on ``counts`` (genes x samples, ints) with ``samples`` indexed by sample."""
+    """Run DESeq2 (R-faithful, see module docstring) on ``counts`` (genes x samples, ints)
+    with ``samples`` indexed by sample."""
     from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.default_inference import DefaultInference
-    from pydeseq2.ds import DeseqStats
+
+    from . import rcompat
+    from .tables import formula_variables
 
     var, tested, reference = params.contrast
     min_samples = params.min_samples or smallest_group(samples, params.contrast)
@@ -104,27 +115,33 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
                          f"{min_samples} samples). Lower `de.prefilter.min_count` or check the count matrix.")
     kept = counts.loc[keep]
     meta = _metadata(samples.loc[kept.columns], params.design)
-    inference = DefaultInference(n_cpus=params.threads)
     with _quiet():
-        dds = DeseqDataSet(counts=kept.T, metadata=meta, design=params.design, refit_cooks=True,
-                           inference=inference, quiet=True)
-        dds.deseq2()
-        stats = DeseqStats(dds, contrast=[var, tested, reference], alpha=params.alpha,
-                           cooks_filter=params.cooks_filter,
-                           independent_filter=params.independent_filtering,
-                           inference=inference, quiet=True)
-        stats.summary()
-        res = stats.results_df[RESULT_COLUMNS].copy()
-        if params.shrink:
-            coeff = _shrink_coefficient(stats.LFC.columns, var, tested, reference)
-            stats.lfc_shrink(coeff=coeff)
-            res["log2FoldChange_shrunk"] = stats.results_df["log2FoldChange"]
-            res["lfcSE_shrunk"] = stats.results_df["lfcSE"]
-        dds.vst(use_design=True)
+        dds = DeseqDataSet(counts=kept.T, metadata=meta, design=params.design, refit_cooks=False, quiet=True)
+    design = dds.obsm["design_matrix"]
+    contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
+    try:
+        fit = rcompat.fit_deseq(kept.to_numpy(), design.to_numpy(dtype=float))
+    except ValueError as exc:
+        raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
+    variables = formula_variables(params.design)
+    single_two_level = len(variables) == 1 and meta[variables[0]].nunique() == 2
+    out = rcompat.deseq_results(fit, contrast, alpha=params.alpha, cooks_filter=params.cooks_filter,
+                                independent_filtering=params.independent_filtering,
+                                single_two_level_factor=single_two_level,
+                                compared_samples=meta[var].isin([tested, reference]).to_numpy())
+    res = pd.DataFrame(out.table, index=kept.index)[RESULT_COLUMNS]
     res.index.name = "gene_id"
-    normalized = pd.DataFrame(dds.layers["normed_counts"].T, index=kept.index, columns=kept.columns)
-    vst = pd.DataFrame(np.asarray(dds.layers["vst_counts"]).T, index=kept.index, columns=kept.columns)
-    size_factors = pd.Series(np.asarray(dds.obs["size_factors"]), index=kept.columns, name="size_factor")
+    if params.shrink:
+        shrunk, shrunk_se = _shrink(dds, fit, res, params)
+        res["log2FoldChange_shrunk"] = shrunk
+        res["lfcSE_shrunk"] = shrunk_se
+    size_factors = pd.Series(fit.size_factors, index=kept.columns, name="size_factor")
+    normalized = kept / fit.size_factors[None, :]
+    vst = pd.DataFrame(fit.trend.vst(normalized.to_numpy()), index=kept.index, columns=kept.columns)
+    for note in fit.notes:
+        log.warning("DESeq2 (R-faithful) note: %s", note)
+    if out.filter is not None:
+        log.info("independent filtering: baseMean >= %.4g (theta %.3f)", out.filter.threshold, out.filter.theta)
     n_sig = int((res["padj"] < params.alpha).sum())
     summary = {
         "genes_in": int(len(counts)),
@@ -140,6 +157,34 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         "shrinkage": params.shrink,
     }
     return DEResult(res, normalized, vst, size_factors, summary)
+
+
+def _shrink(dds, fit, res: pd.DataFrame, params: DEParams) -> tuple[pd.Series, pd.Series]:
+    """apeGLM-style shrinkage (pydeseq2 ``lfc_shrink``) of our fitted coefficients."""
+    from pydeseq2.default_inference import DefaultInference
+    from pydeseq2.ds import DeseqStats
+
+    var, tested, reference = params.contrast
+    genes = dds.var_names
+    coefs = dds.obsm["design_matrix"].columns
+    coeff = _shrink_coefficient(coefs, var, tested, reference)
+    nz = ~fit.all_zero
+    dds.obs["size_factors"] = fit.size_factors
+    dds.layers["normed_counts"] = dds.X / fit.size_factors[:, None]
+    dds.var["_normed_means"] = fit.base_mean
+    dds.var["non_zero"] = nz
+    dds.non_zero_idx = np.flatnonzero(nz)
+    dds.non_zero_genes = genes[nz]
+    dds.var["dispersions"] = fit.dispersion
+    dds.varm["LFC"] = pd.DataFrame(fit.beta, index=genes, columns=coefs)
+    inference = DefaultInference(n_cpus=params.threads)
+    with _quiet():
+        stats = DeseqStats(dds, contrast=[var, tested, reference], alpha=params.alpha, cooks_filter=False,
+                           independent_filter=False, inference=inference, quiet=True)
+        stats.SE = pd.Series(res["lfcSE"].to_numpy() * np.log(2), index=genes)
+        stats.lfc_shrink(coeff=coeff)
+    return (pd.Series(stats.LFC[coeff].to_numpy() / np.log(2), index=res.index),
+            pd.Series(stats.SE.to_numpy() / np.log(2), index=res.index))
 
 
 def _shrink_coefficient(columns, var: str, tested: str, reference: str) -> str:

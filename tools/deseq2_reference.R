@@ -1,0 +1,73 @@
+#!/usr/bin/env Rscript
+# Reference run of R DESeq2 for tools/fidelity_vs_r.py.
+#
+# Usage: Rscript tools/deseq2_reference.R COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT
+#
+#   COUNTS   tsv (optionally .gz): first column gene_id, one column per sample, integer counts.
+#            The caller has already applied the pre-filter, so R sees exactly the genes we test.
+#   SAMPLES  tsv with a `sample` column plus the covariates named in DESIGN.
+#   DESIGN   e.g. "~run + Tissue"
+#   OUT      results tsv: gene_id + results(dds, contrast=c(VARIABLE, TESTED, REFERENCE), alpha=0.05)
+#            columns, plus diagnostic columns from mcols(dds). A sidecar OUT.meta.tsv holds
+#            key/value metadata (versions, timings, independent-filtering threshold, size factors).
+#
+# Defaults of DESeq() and results() are used throughout (Wald test, parametric fit, Cook's
+# cutoff, outlier replacement for >= 7 replicates, independent filtering). Character
+# covariates become factors with levels in C-locale sorted order, as pydeseq2/formulaic does.
+# Exit status: 0 ok, 2 DESeq2 not installed, 1 any other error.
+
+args <- commandArgs(trailingOnly = TRUE)
+if (length(args) != 7) {
+  cat("usage: deseq2_reference.R COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT\n", file = stderr())
+  quit(status = 1)
+}
+if (!requireNamespace("DESeq2", quietly = TRUE)) {
+  cat("R package DESeq2 is not installed (Debian: apt-get install r-bioc-deseq2)\n", file = stderr())
+  quit(status = 2)
+}
+suppressPackageStartupMessages(library(DESeq2))
+
+counts_file <- args[1]; samples_file <- args[2]; design <- as.formula(args[3])
+variable <- args[4]; tested <- args[5]; reference <- args[6]; out <- args[7]
+
+counts <- read.delim(counts_file, check.names = FALSE, stringsAsFactors = FALSE)
+rownames(counts) <- counts[[1]]
+counts <- as.matrix(counts[, -1, drop = FALSE])
+storage.mode(counts) <- "integer"
+
+samples <- read.delim(samples_file, check.names = FALSE, stringsAsFactors = FALSE,
+                      colClasses = "character")
+rownames(samples) <- samples$sample
+samples <- samples[colnames(counts), , drop = FALSE]
+for (v in all.vars(design)) {
+  samples[[v]] <- factor(samples[[v]], levels = sort(unique(samples[[v]]), method = "radix"))
+}
+
+dds <- DESeqDataSetFromMatrix(counts, samples, design)
+t0 <- proc.time()[["elapsed"]]
+dds <- DESeq(dds, quiet = TRUE)
+res <- results(dds, contrast = c(variable, tested, reference), alpha = 0.05)
+elapsed <- proc.time()[["elapsed"]] - t0
+
+mc <- mcols(dds)
+diag_cols <- c("dispGeneEst", "dispFit", "dispMAP", "dispersion", "dispOutlier", "maxCooks",
+               "replace", "betaConv", "allZero")
+diag <- as.data.frame(mc[, intersect(diag_cols, colnames(mc)), drop = FALSE])
+table_out <- data.frame(gene_id = rownames(res), as.data.frame(res), diag, check.names = FALSE)
+write.table(table_out, out, sep = "\t", quote = FALSE, row.names = FALSE, na = "NA")
+
+md <- metadata(res)
+dispFn <- dispersionFunction(dds)
+coefs <- attr(dispFn, "coefficients")
+if (is.null(coefs)) coefs <- c(asymptDisp = NA, extraPois = NA)
+meta <- data.frame(
+  key = c("deseq2_version", "r_version", "seconds", "filterThreshold", "filterTheta",
+          "fitType", "asymptDisp", "extraPois", "varLogDispEsts", "dispPriorVar",
+          paste0("sizeFactor:", colnames(dds)), paste0("numRej:", seq_along(md$filterNumRej$numRej))),
+  value = c(as.character(packageVersion("DESeq2")), R.version$version.string, format(elapsed),
+            format(unname(md$filterThreshold), digits = 17), format(md$filterTheta, digits = 17),
+            attr(dispFn, "fitType"), format(unname(coefs), digits = 17),
+            format(attr(dispFn, "varLogDispEsts"), digits = 17), format(attr(dispFn, "dispPriorVar"), digits = 17),
+            format(sizeFactors(dds), digits = 17), format(md$filterNumRej$numRej)),
+  stringsAsFactors = FALSE)
+write.table(meta, paste0(out, ".meta.tsv"), sep = "\t", quote = FALSE, row.names = FALSE)

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Compare ``pathverdict.de.run_deseq2`` with R DESeq2 on the shared real count sets.
+
+Usage::
+
+    python tools/fidelity_vs_r.py [--datasets NAME ...] [--shared DIR] [--out TSV] [--workdir DIR]
+
+For each dataset the count matrix is pre-filtered in Python exactly as ``run_deseq2`` does
+(``prefilter_mask``, min_count=10, min_samples=smallest compared group), written to a tsv,
+and given to ``tools/deseq2_reference.R``, which runs ``DESeq()`` and
+``results(dds, contrast=..., alpha=0.05)`` on it with the same design. Our side runs
+``run_deseq2`` on the unfiltered matrix (it applies the same pre-filter itself).
+
+Targets, per dataset:
+
+* Pearson correlation of log2FoldChange over the genes both report: >= 0.999
+* the call ``padj < 0.05`` (NA = not significant) agrees for >= 99% of the genes R tested
+  (genes with a non-NA p-value in R).
+
+Exit status: 0 all targets met, 1 some target missed, 2 Rscript or DESeq2 unavailable
+(or the shared data is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "src") not in sys.path:  # run from a checkout without `pip install -e`
+    sys.path.insert(0, str(REPO / "src"))
+
+from pathverdict.de import DEParams, prefilter_mask, run_deseq2, smallest_group  # noqa: E402
+
+R_SCRIPT = REPO / "tools" / "deseq2_reference.R"
+ALPHA = 0.05
+MIN_COUNT = 10
+LFC_PEARSON_TARGET = 0.999
+CALL_AGREEMENT_TARGET = 99.0  # percent
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    design: str
+    contrast: tuple[str, str, str]
+
+
+DATASETS = {d.name: d for d in [
+    Dataset("li2008_lncap", "~condition", ("condition", "Treated", "Control")),
+    Dataset("sultan2008_hek293t", "~cell", ("cell", "HEK293T", "Ramos_B_cell")),
+    Dataset("marioni2008_kidney_liver", "~run + Tissue", ("Tissue", "Liver", "Kidney")),
+    Dataset("geuvadis_lcl_sex", "~sex", ("sex", "Male", "Female")),
+]}
+
+
+class Unavailable(RuntimeError):
+    """R/DESeq2 or the shared data is not there; exit status 2."""
+
+
+def default_shared() -> Path:
+    env = os.environ.get("PATHVERDICT_SHARED")
+    return Path(env) if env else (REPO / ".." / "shared" / "data").resolve()
+
+
+def r_unavailable_reason() -> str | None:
+    """None when ``Rscript`` with DESeq2 can be run, else why not."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return "Rscript is not on PATH (install R, e.g. `apt-get install r-base-core r-bioc-deseq2`)"
+    try:
+        proc = subprocess.run([rscript, "-e", 'cat(as.character(packageVersion("DESeq2")))'],
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Rscript could not be run ({exc})"
+    if proc.returncode != 0:
+        return "the R package DESeq2 is not installed (Debian: `apt-get install r-bioc-deseq2`)"
+    return None
+
+
+def load_dataset(shared: Path, ds: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    folder = shared / "counts" / ds.name
+    counts_path, samples_path = folder / "counts.tsv.gz", folder / "samples.tsv"
+    for p in (counts_path, samples_path):
+        if not p.is_file():
+            raise Unavailable(f"{p} not found: is the shared data directory right? (--shared or PATHVERDICT_SHARED; "
+                              f"default ../shared/data next to the repository)")
+    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
+    samples = pd.read_csv(samples_path, sep="\t", dtype=str).set_index("sample")
+    counts = counts[list(samples.index)].astype(np.int64)
+    return counts, samples
+
+
+def run_reference(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, workdir: Path
+                  ) -> tuple[pd.DataFrame, dict, float]:
+    """Run tools/deseq2_reference.R on ``counts`` (already pre-filtered); returns results, metadata, wall s."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    counts_file = workdir / f"{ds.name}.filtered_counts.tsv"
+    samples_file = workdir / f"{ds.name}.samples.tsv"
+    out_file = workdir / f"{ds.name}.R_results.tsv"
+    counts.rename_axis("gene_id").to_csv(counts_file, sep="\t")
+    samples.rename_axis("sample").to_csv(samples_file, sep="\t")
+    var, tested, reference = ds.contrast
+    cmd = ["Rscript", str(R_SCRIPT), str(counts_file), str(samples_file), ds.design, var, tested, reference,
+           str(out_file)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode == 2:
+        raise Unavailable(proc.stderr.strip())
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr}")
+    res = pd.read_csv(out_file, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
+    meta = pd.read_csv(str(out_file) + ".meta.tsv", sep="\t", dtype=str, keep_default_na=False)
+    return res, dict(zip(meta["key"], meta["value"])), wall
+
+
+def run_ours(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset):
+    params = DEParams(design=ds.design, contrast=list(ds.contrast), alpha=ALPHA, min_count=MIN_COUNT)
+    t0 = time.perf_counter()
+    result = run_deseq2(counts, samples, params)
+    return result, time.perf_counter() - t0
+
+
+def compare_results(ours: pd.DataFrame, ref: pd.DataFrame, alpha: float = ALPHA) -> dict:
+    """Agreement figures between our results and R's (both indexed by gene)."""
+    if set(ours.index) != set(ref.index):
+        raise RuntimeError(f"gene sets differ: {len(set(ours.index) - set(ref.index))} only ours, "
+                           f"{len(set(ref.index) - set(ours.index))} only R")
+    ours = ours.loc[ref.index]
+    lfc_ok = ours["log2FoldChange"].notna() & ref["log2FoldChange"].notna()
+    lfc_r = float(np.corrcoef(ours.loc[lfc_ok, "log2FoldChange"], ref.loc[lfc_ok, "log2FoldChange"])[0, 1])
+    r_tested = ref["pvalue"].notna()
+    sig_r = ref["padj"].lt(alpha)  # NaN < alpha is False: NA counts as not significant
+    sig_ours = ours["padj"].lt(alpha)
+    agree = (sig_r == sig_ours)[r_tested]
+    return {
+        "genes_tested": int(len(ref)),
+        "r_tested": int(r_tested.sum()),
+        "ours_tested": int(ours["pvalue"].notna().sum()),
+        "lfc_pearson": lfc_r,
+        "call_agreement_pct": 100.0 * float(agree.mean()),
+        "call_disagreements": int((~agree).sum()),
+        "sig_r": int(sig_r.sum()),
+        "sig_ours": int(sig_ours.sum()),
+        "pvalue_na_mismatch": int((ours["pvalue"].isna() != ref["pvalue"].isna()).sum()),
+    }
+
+
+def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
+    """Run ours and R on one dataset and return the figures (see ``compare_results``) plus timings.
+
+    Raises ``Unavailable`` when R/DESeq2 or the data is missing.
+    """
+    ds = DATASETS[name]
+    shared = Path(shared) if shared else default_shared()
+    counts, samples = load_dataset(shared, ds)
+    min_samples = smallest_group(samples, list(ds.contrast))
+    filtered = counts.loc[prefilter_mask(counts, MIN_COUNT, min_samples)]
+    with tempfile.TemporaryDirectory(prefix="fidelity_") as tmp:
+        ref, meta, r_wall = run_reference(filtered, samples, ds, Path(workdir) if workdir else Path(tmp))
+    result, ours_s = run_ours(counts, samples, ds)
+    row = {"dataset": name}
+    row.update(compare_results(result.results, ref))
+    row.update({
+        "seconds_ours": ours_s,
+        "seconds_r": float(meta.get("seconds", "nan")),  # DESeq() + results() inside R
+        "seconds_r_wall": r_wall,  # including R start-up and loading DESeq2
+        "deseq2_version": meta.get("deseq2_version", ""),
+    })
+    row["pass"] = bool(row["lfc_pearson"] >= LFC_PEARSON_TARGET
+                       and row["call_agreement_pct"] >= CALL_AGREEMENT_TARGET)
+    if workdir:
+        result.results.to_csv(Path(workdir) / f"{name}.ours_results.tsv", sep="\t")
+    return row
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ["dataset", "genes tested", "R-tested", "LFC Pearson", "padj-call agree %", "#sig R", "#sig ours",
+            "time ours (s)", "time R (s)", "result"]
+    lines = [head]
+    for r in rows:
+        lines.append([r["dataset"], str(r["genes_tested"]), str(r["r_tested"]), f"{r['lfc_pearson']:.6f}",
+                      f"{r['call_agreement_pct']:.2f}", str(r["sig_r"]), str(r["sig_ours"]),
+                      f"{r['seconds_ours']:.1f}", f"{r['seconds_r']:.1f}", "PASS" if r["pass"] else "FAIL"])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = []
+    for k, line in enumerate(lines):
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |")
+        if k == 0:
+            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS),
+                    help="datasets to compare (default: all four)")
+    ap.add_argument("--shared", type=Path, default=None,
+                    help="shared data directory (default: $PATHVERDICT_SHARED or ../shared/data)")
+    ap.add_argument("--out", type=Path, default=None, help="also write the figures to this tsv")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="keep the filtered matrices and both result tables here (default: a temp dir)")
+    args = ap.parse_args(argv)
+
+    reason = r_unavailable_reason()
+    if reason:
+        print(f"fidelity_vs_r: cannot compare with R DESeq2: {reason}", file=sys.stderr)
+        return 2
+    rows = []
+    for name in args.datasets:
+        print(f"[fidelity] {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows.append(compare_dataset(name, args.shared, args.workdir))
+        except Unavailable as exc:
+            print(f"fidelity_vs_r: {exc}", file=sys.stderr)
+            return 2
+    print(format_table(rows))
+    if args.out:
+        pd.DataFrame(rows).to_csv(args.out, sep="\t", index=False, float_format="%.6g")
+    failed = [r["dataset"] for r in rows if not r["pass"]]
+    if failed:
+        print(f"targets (LFC Pearson >= {LFC_PEARSON_TARGET}, padj-call agreement >= {CALL_AGREEMENT_TARGET}%) "
+              f"missed for: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
