@@ -72,7 +72,14 @@ class DownloadError(InputError):
 
     A subclass of :class:`~pathverdict.errors.InputError`, so the Snakemake adapters print
     its message (which names what was asked for, the URL and the fix) without a traceback.
+    ``status`` is the HTTP status when the server refused (e.g. 404), ``offline`` is True
+    when the file was missing from the cache in offline mode.
     """
+
+    def __init__(self, message: str, status: int | None = None, offline: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.offline = offline
 
 
 class _Retryable(Exception):
@@ -336,7 +343,9 @@ def _locked(path: Path):
 
 def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, params: dict | None,
              validate: Validator | None, expect_sha256: str | None, sess: requests.Session) -> FetchRecord:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    # ".part.<random>.<name>": hidden, recognisably partial, and ending like the real name so
+    # that validators can go by the suffix (.gz, .tar, ...)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=f".{path.name}")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -348,12 +357,12 @@ def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, para
                 code = resp.status_code
                 if code in (404, 410):
                     raise DownloadError(
-                        f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip())
+                        f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip(), status=code)
                 if code in (408, 429) or code >= 500:
                     raise _Retryable(f"HTTP {code} {resp.reason}", _retry_after(resp))
                 if code >= 400:
                     raise DownloadError(f"{what}: the server refused the request for {url} (HTTP {code} "
-                                        f"{resp.reason}); this is not retried. {hint}".strip())
+                                        f"{resp.reason}); this is not retried. {hint}".strip(), status=code)
                 ctype = resp.headers.get("Content-Type", "")
                 if ctype.lower().startswith("text/html") and path.name.lower().endswith(BINARY_SUFFIXES):
                     raise DownloadError(
@@ -456,7 +465,7 @@ def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: 
         raise DownloadError(
             f"{what} {why}, and downloads are switched off (offline mode). Missing: {path} (from {url}). Run "
             f"once with network access and offline mode off to fill the cache, or download {url} yourself "
-            f"and place it at {path} (it is checked and adopted in offline mode).")
+            f"and place it at {path} (it is checked and adopted in offline mode).", offline=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     sess = session_ or session()
     attempts = max(0, int(retries)) + 1
