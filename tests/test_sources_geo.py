@@ -382,3 +382,87 @@ def test_sample_rule_errors(meta):
     sheet = geo.make_sample_sheet(meta, {"groups": {"one": {"sample": "^GSM373000[1-3]$"}, "two": {"sample": "[4-7]$"}}})
     assert sheet["condition"].value_counts().to_dict() == {"two": 4, "one": 3}
     assert isinstance(sheet, pd.DataFrame)
+
+
+def test_sample_sheet_named_by_a_metadata_field(meta):
+    sheet = geo.make_sample_sheet(meta, RULES, sample_field="description")
+    assert sheet["sample"].tolist()[:2] == ["siMEIS1_1; counts: GSM3730001_siMEIS1_1.counts.txt.gz", "siCtrl_1"]
+    assert sheet["geo_accession"].tolist()[:2] == ["GSM3730001", "GSM3730002"]
+    sheet = geo.make_sample_sheet(meta, RULES, sample_field="title")
+    assert list(sheet.columns[:3]) == ["sample", "condition", "geo_accession"] and sheet["sample"][0] == "SKNSH_siMEIS1_rep1"
+    with pytest.raises(InputError, match=r"field 'cell line' cannot name the samples: repeated: SK-N-SH"):
+        geo.make_sample_sheet(meta, RULES, sample_field="cell line")
+
+
+# --------------------------------------------------------------------------- one dataset from a config entry
+
+def serve_series(http_server, tar_bytes: bytes | None = None):
+    http_server.route("/geo/series/GSE130nnn/GSE130001/matrix/GSE130001_series_matrix.txt.gz", Reply(200, MATRIX_GZ))
+    http_server.route("/geo/series/GSE130nnn/GSE130001/suppl/",
+                      Reply(200, (DATA / "suppl_listing.html").read_bytes(), content_type="text/html"))
+    if tar_bytes is not None:
+        http_server.route("/geo/series/GSE130nnn/GSE130001/suppl/GSE130001_RAW.tar", Reply(200, tar_bytes))
+    return {"geo_ftp_base": http_server.url("/geo/"), "geo_download_base": http_server.url("/geo/download/")}
+
+
+def test_fetch_geo_dataset_from_raw_tar(http_server, dl, tmp_path):
+    from pathverdict.sources.datasets import fetch_geo_dataset
+
+    files = {f"GSM373000{i}_S{i}_ReadsPerGene.out.tab.gz": gz(star_text(i)) for i in range(1, 8)}
+    tar = make_tar(tmp_path / "raw.tar", files)
+    bases = serve_series(http_server, tar.read_bytes())
+    spec = {"accession": "GSE130001", "counts": "supplementary", "file": "*_RAW.tar", "strandedness": "reverse",
+            "samples": RULES}
+    out = tmp_path / "out"
+    info = fetch_geo_dataset("sknsh", spec, dl, out_counts=out / "counts.tsv.gz", out_samples=out / "samples.tsv",
+                             out_json=out / "source.json", **bases)
+    assert info["groups"] == {"control": 3, "knockdown": 3} and info["genes"] == 5
+    samples = tables.read_samples(out / "samples.tsv")
+    cm = tables.read_counts(out / "counts.tsv.gz")
+    counts = tables.check_design(samples, cm.counts, "~condition", ["condition", "knockdown", "control"],
+                                 out / "samples.tsv", out / "counts.tsv.gz", "sknsh")
+    assert list(counts.columns) == [f"GSM373000{i}" for i in range(1, 7)]  # GSM3730007 left out by `select`
+    assert counts.loc["ENSG00000075624", "GSM3730003"] == 93
+    prov = (out / "source.json").read_text()
+    assert "GSE130001_RAW.tar" in prov and "GSE130001_series_matrix.txt.gz" in prov
+
+
+def test_fetch_geo_dataset_author_table_needs_sample_field(http_server, dl, tmp_path):
+    from pathverdict.sources.datasets import fetch_geo_dataset
+
+    bases = serve_series(http_server)
+    table = "gene\t" + "\t".join(f"SKNSH_{k}_rep{r}" for r in (1, 2, 3) for k in ("siMEIS1", "siCtrl")) + "\n"
+    table += "HMOX1\t" + "\t".join(str(i) for i in range(6)) + "\n"
+    http_server.route("/geo/series/GSE130nnn/GSE130001/suppl/GSE130001_raw_counts.txt.gz", Reply(200, gz(table)))
+    spec = {"accession": "GSE130001", "counts": "supplementary", "file": "*raw_counts*", "samples": RULES}
+    kw = dict(out_counts=tmp_path / "c.tsv", out_samples=tmp_path / "s.tsv", **bases)
+    with pytest.raises(InputError, match=r"samples of the sample sheet without a column .*: GSM3730001.*Set `sample_field`"):
+        fetch_geo_dataset("d", spec, dl, **kw)
+    fetch_geo_dataset("d", {**spec, "sample_field": "title"}, dl, **kw)
+    assert (tmp_path / "c.tsv").read_text().splitlines()[0].split("\t")[1:3] == ["SKNSH_siMEIS1_rep1", "SKNSH_siCtrl_rep1"]
+
+
+def test_fetch_geo_dataset_spec_errors(dl, tmp_path):
+    from pathverdict.sources.datasets import fetch_geo_dataset
+
+    kw = dict(out_counts=tmp_path / "c.tsv", out_samples=tmp_path / "s.tsv")
+    with pytest.raises(InputError, match=r"dataset d: geo: unknown key\(s\) acession"):
+        fetch_geo_dataset("d", {"acession": "GSE1", "samples": RULES}, dl, **kw)
+    with pytest.raises(InputError, match=r"give either `accession`"):
+        fetch_geo_dataset("d", {"samples": RULES}, dl, **kw)
+    with pytest.raises(InputError, match=r"geo.file: with counts: supplementary"):
+        fetch_geo_dataset("d", {"accession": "GSE1", "counts": "supplementary", "samples": RULES}, dl, **kw)
+
+
+def test_fetch_geo_dataset_by_pubmed_with_two_series(http_server, dl, tmp_path, monkeypatch):
+    from pathverdict.sources.datasets import fetch_geo_dataset
+
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    monkeypatch.setattr("pathverdict.sources.eutils._space_requests", lambda interval: None)
+    http_server.route("/eutils/elink.fcgi", Reply(200, (DATA / "elink_pubmed_gds.json").read_bytes()), any_query=True)
+    http_server.route("/eutils/esummary.fcgi", Reply(200, (DATA / "esummary_gds.json").read_bytes()), any_query=True)
+    with pytest.raises(InputError, match=r"PubMed 31000001 is linked to 2 GEO series: GSE130001 \(MEIS1 knockdown in "
+                                         r"SK-N-SH neuroblastoma cells, 6 samples, Homo sapiens\); GSE130002 .* Set "
+                                         r"`accession`"):
+        fetch_geo_dataset("d", {"pubmed": 31000001, "samples": RULES}, dl, out_counts=tmp_path / "c.tsv",
+                          out_samples=tmp_path / "s.tsv", eutils_base=http_server.url("/eutils/"))

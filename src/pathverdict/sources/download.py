@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -389,6 +390,7 @@ def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, para
                     raise _Retryable(f"incomplete transfer: {size} of {expected} bytes")
                 last_modified = resp.headers.get("Last-Modified")
                 etag = resp.headers.get("ETag")
+                final_url = resp.url if resp.history else None
         _validate(tmp, path.name, validate)
         digest = h.hexdigest()
         if expect_sha256 and digest != expect_sha256.lower():
@@ -397,6 +399,8 @@ def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, para
         meta = {"url": url, "what": what, "retrieved": utc_now(), "sha256": digest, "size": size,
                 "last_modified": last_modified, "etag": etag, "content_type": ctype or None,
                 "origin": "download", "tool": f"pathverdict {__version__}"}
+        if final_url and params is None:  # (with secret params the final URL would contain them)
+            meta["redirected_to"] = final_url
         _write_json_atomic(meta, sidecar_path(path))
         log.info("downloaded %s -> %s (%d bytes, sha256 %s)", url, path, size, digest)
         return _record_from_sidecar(path, meta, from_cache=False)
@@ -449,6 +453,9 @@ def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: 
     """
     path = resolve_dest(dest, cache_dir)
     what = what or path.name
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise DownloadError(f"{what}: {url} is not an http(s) URL; only http and https are supported (NCBI's FTP "
+                            "site is also served as https://ftp.ncbi.nlm.nih.gov/).")
     rec = cached(url, path, expect_sha256)
     if rec is not None:
         log.info("%s: using cached %s (sha256 %s)", what, path, rec.sha256)

@@ -750,7 +750,7 @@ def _compile_rules(rules: dict, fields: list[str], where: str) -> tuple[dict, di
 
 
 def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str = "condition",
-                      where: str = "sample rules") -> pd.DataFrame:
+                      sample_field: str | None = None, where: str = "sample rules") -> pd.DataFrame:
     """A sample sheet from series metadata (:func:`parse_series_matrix`) and rules::
 
         {select: {field: regex, ...},                 # optional; all must match
@@ -761,6 +761,10 @@ def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str 
     ``$``, ignore case with ``(?i)``). Returns columns ``sample``, ``group_column`` and the
     metadata columns. Samples matching no group or several groups are an :class:`InputError`
     listing them with the fields the rules use.
+
+    ``sample`` is the GSM accession, or, with ``sample_field``, that metadata field (e.g.
+    ``title`` or ``description`` when an author's count table names its columns that way;
+    the GSM is then kept as ``geo_accession``).
     """
     fields = ["sample"] + [str(c) for c in metadata.columns]
     select, groups = _compile_rules(rules, fields, where)
@@ -808,7 +812,21 @@ def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str 
                          + ". Tighten the group rules, or leave samples out with `select`.")
     sheet = meta.copy()
     sheet.insert(0, group_column, [level_of[s] for s in meta.index])
-    sheet = sheet.reset_index().rename(columns={meta.index.name or "index": "sample"})
+    if sample_field:
+        if sample_field not in metadata.columns:
+            raise InputError(f"{where}: sample_field {sample_field!r} is not a metadata field; fields: "
+                             f"{preview(fields[1:], 15)}.")
+        names = meta[sample_field].astype(str).str.strip()
+        empty = [s for s, n in names.items() if not n]
+        dup = sorted(set(names[names.duplicated(keep=False)]))
+        if empty or dup:
+            raise InputError(f"{where}: field {sample_field!r} cannot name the samples: "
+                             + (f"empty for {preview(empty)}; " if empty else "")
+                             + (f"repeated: {preview(dup)}; " if dup else "")
+                             + "use another sample_field, or the GSM accessions (no sample_field).")
+        sheet.insert(1, "geo_accession", list(meta.index))
+        sheet.index = pd.Index(names.tolist(), name="sample")
+    sheet = sheet.rename_axis("sample").reset_index()
     return sheet.apply(lambda col: col.astype(str).str.replace(r"[\t\r\n]+", " ", regex=True))
 
 
