@@ -8,7 +8,9 @@
   gene annotation, author supplementary files (``_RAW.tar`` of per-sample count files),
   sample selection and grouping into a sample sheet;
 * :mod:`.libraries` -- gene-set libraries (Enrichr text libraries, current KEGG from the
-  KEGG REST API as GMT) and the NCBI ``gene_info`` annotation.
+  KEGG REST API as GMT) and the NCBI ``gene_info`` annotation;
+* :mod:`.datasets` -- :func:`~.datasets.fetch_geo_dataset`: one GEO dataset config entry
+  to a count matrix, a sample sheet and a provenance file (what a Snakemake rule calls).
 
 Every base URL is a keyword argument (default: the public NCBI/KEGG/Enrichr address), so
 tests and institutional mirrors can point elsewhere. See ``docs/data_sources.md``.
