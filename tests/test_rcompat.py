@@ -415,3 +415,25 @@ def test_small_deseq_matches_r(tag):
     np.testing.assert_allclose(res.table["log2FoldChange"], exp["LFC"], rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(res.table["pvalue"], exp["PVALUE"], rtol=1e-7, equal_nan=True)
     np.testing.assert_allclose(res.table["padj"], exp["PADJ"], rtol=1e-7, equal_nan=True)
+
+
+# library(locfit); i <- 1:60; x <- log(2 + ((i * 37) %% 60) * 3.1)
+# y <- log(0.05 + 2 / exp(x)) + sin(i * 1.7) * 0.4; w <- exp(x)
+# fit <- locfit(y ~ x, data = data.frame(x = x, y = y), weights = w)   # as DESeq2's localDispersionFit
+# predict(fit, data.frame(x = c(0.2, min(x), 1.5, 2.2, 3.0, 3.7, 4.4, 5.0, max(x), 6.3))); lfknots(fit)
+R_LOCFIT_PRED = np.array([
+    0.97110825397643519, 0.33750847070495427, -0.58171831171246502, -1.2552201697059, -1.8851770688761293,
+    -2.3192330459844697, -2.5783004656148871, -2.7719711623496197, -2.8604243394923077, -3.1958055276759993])
+R_LOCFIT_KNOTS = np.array([
+    0.69314718055994529, 1.8248141700182288, 2.9564811594765121, 3.5223146542056538, 4.0881481489347955,
+    4.3710648962993659, 4.6539816436639372, 4.9368983910285085, 5.2198151383930789])
+
+
+def test_local_fit_matches_locfit():
+    i = np.arange(1, 61)
+    x = np.log(2 + ((i * 37) % 60) * 3.1)
+    y = np.log(0.05 + 2 / np.exp(x)) + np.sin(i * 1.7) * 0.4
+    lf = rc.LocalFit(x, y, np.exp(x))
+    np.testing.assert_allclose(sorted(lf.vx), R_LOCFIT_KNOTS, rtol=1e-14)
+    xq = [0.2, x.min(), 1.5, 2.2, 3.0, 3.7, 4.4, 5.0, x.max(), 6.3]  # includes extrapolation on both sides
+    np.testing.assert_allclose(lf(xq), R_LOCFIT_PRED, rtol=1e-7)

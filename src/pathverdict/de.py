@@ -137,7 +137,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         res["lfcSE_shrunk"] = shrunk_se
     size_factors = pd.Series(fit.size_factors, index=kept.columns, name="size_factor")
     normalized = kept / fit.size_factors[None, :]
-    vst = pd.DataFrame(fit.trend.vst(normalized.to_numpy()), index=kept.index, columns=kept.columns)
+    vst = pd.DataFrame(fit.trend.vst(normalized.to_numpy(), fit.size_factors), index=kept.index, columns=kept.columns)
     for note in fit.notes:
         log.warning("DESeq2 (R-faithful) note: %s", note)
     if out.filter is not None:

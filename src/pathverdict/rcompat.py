@@ -30,8 +30,9 @@ Known, documented departures from R: when the residual degrees of freedom are <=
 estimates the dispersion prior variance by a simulation seeded with ``set.seed(2)``
 (R's RNG) and a loess fit; we use ``max(varLogDispEsts - trigamma(df/2), 0.25)``
 instead (both are floored at 0.25, which is what R returns on the data we checked).
-When R's parametric trend fit fails R switches to a locfit local fit; we use the mean
-dispersion instead (and log a warning).
+When the parametric trend fails, R (and we) switch to a local fit; ours reproduces
+locfit's fit and its tree interpolation (:class:`LocalFit`), but the variance-stabilising
+transformation for a local trend uses scipy's spline rather than R's ``splinefun``.
 """
 
 from __future__ import annotations
@@ -772,27 +773,141 @@ def _glm_gamma_identity(x: np.ndarray, y: np.ndarray, start: np.ndarray, maxit: 
     return coef, conv
 
 
+class LocalFit:
+    """``locfit(y ~ x, weights = w)`` with locfit's defaults as DESeq2's ``localDispersionFit``
+    calls it (1-d, degree 2, tricube kernel, nearest-neighbour fraction 0.7, Gaussian
+    family), evaluated the way ``predict.locfit`` does it: local fits at the vertices of
+    locfit's adaptive tree (cells bisected while longer than 0.8 times the smaller vertex
+    bandwidth), cubic Hermite interpolation of value and slope inside a cell, linear outside
+    the data range, all relative to the global prior-weighted quadratic fit (locfit's
+    "parametric component"), which is added back at the evaluation point.
+    """
+
+    def __init__(self, x, y, weights, alpha: float = 0.7, cut: float = 0.8):
+        self.x = np.asarray(x, dtype=float)
+        self.y = np.asarray(y, dtype=float)
+        self.w = np.asarray(weights, dtype=float)
+        n = self.x.size
+        self.k = int(n * alpha + 1e-12)
+        if self.k < 3:
+            raise ValueError("too few points for a local fit")
+        self.cut = cut
+        self.xbar = float(np.sum(self.w * self.x) / np.sum(self.w))
+        self.pc = self._wls(self.x, self.y, self.w, self.xbar)
+        self.ll, self.ur = float(self.x.min()), float(self.x.max())
+        self.vx: list[float] = []
+        self.val: list[float] = []
+        self.der: list[float] = []
+        self.h: list[float] = []
+        self.children: dict[tuple[int, int], int] = {}
+        a, b = self._vertex(self.ll), self._vertex(self.ur)
+        self._grow(a, b)
+
+    @staticmethod
+    def _wls(x, y, w, x0):
+        d = x - x0
+        basis = np.column_stack([np.ones_like(d), d, d * d / 2])
+        sw = np.sqrt(w)
+        return np.linalg.lstsq(basis * sw[:, None], y * sw, rcond=None)[0]
+
+    def _global(self, x0: float) -> tuple[float, float]:
+        d = x0 - self.xbar
+        return self.pc[0] + self.pc[1] * d + self.pc[2] * d * d / 2, self.pc[1] + self.pc[2] * d
+
+    def _vertex(self, x0: float) -> int:
+        dist = np.abs(self.x - x0)
+        h = float(np.partition(dist, self.k - 1)[self.k - 1])
+        u = dist / h if h > 0 else np.where(dist == 0, 0.0, np.inf)
+        kern = np.where(u < 1, (1 - u ** 3) ** 3, 0.0) * self.w
+        use = kern > 0
+        coef = self._wls(self.x[use], self.y[use], kern[use], x0)
+        g0, g1 = self._global(x0)
+        self.vx.append(x0)
+        self.val.append(float(coef[0] - g0))
+        self.der.append(float(coef[1] - g1))
+        self.h.append(h)
+        return len(self.vx) - 1
+
+    def _split(self, a: int, b: int) -> bool:
+        hs = [h for h in (self.h[a], self.h[b]) if h > 0]
+        length = self.vx[b] - self.vx[a]
+        score = length / min(hs) if hs else 2 * length / (self.ur - self.ll)
+        return self.cut < score
+
+    def _grow(self, a: int, b: int) -> None:
+        if len(self.vx) > 200 or not self._split(a, b):
+            return
+        m = self._vertex((self.vx[a] + self.vx[b]) / 2)
+        self.children[(a, b)] = m
+        self._grow(a, m)
+        self._grow(m, b)
+
+    def __call__(self, xq) -> np.ndarray:
+        xq = np.atleast_1d(np.asarray(xq, dtype=float))
+        out = np.empty(xq.size)
+        for i, x in enumerate(xq):
+            a, b = 0, 1
+            while (a, b) in self.children:
+                m = self.children[(a, b)]
+                if 2 * (x - self.vx[a]) < (self.vx[b] - self.vx[a]):
+                    b = m
+                else:
+                    a = m
+            z = self.vx[b] - self.vx[a]
+            t = (x - self.vx[a]) / z
+            if t < 0:
+                phi = [1.0, 0.0, t, 0.0]
+            elif t > 1:
+                phi = [0.0, 1.0, 0.0, t - 1]
+            else:
+                p1 = t * t * (3 - 2 * t)
+                phi = [1 - p1, p1, t * (1 - t) * (1 - t), t * t * (t - 1)]
+            v = (phi[0] * self.val[a] + phi[1] * self.val[b]
+                 + phi[2] * z * self.der[a] + phi[3] * z * self.der[b])
+            out[i] = v + self._global(x)[0]
+        return out
+
+
 @dataclass
 class DispersionTrend:
     """Fitted dispersion-mean relation (``dispersionFunction``)."""
 
-    fit_type: str  # "parametric" or "mean"
+    fit_type: str  # "parametric", "local" or "mean"
     asympt_disp: float = float("nan")
     extra_pois: float = float("nan")
     mean_disp: float = float("nan")
+    local: LocalFit | None = None
 
     def __call__(self, means) -> np.ndarray:
         means = np.asarray(means, dtype=float)
         if self.fit_type == "parametric":
             return self.asympt_disp + self.extra_pois / means
+        if self.fit_type == "local":
+            return np.exp(self.local(np.log(means))).reshape(means.shape)
         return np.full(means.shape, self.mean_disp)
 
-    def vst(self, normalized) -> np.ndarray:
-        """``getVarianceStabilizedData`` for this trend (``vst(dds, blind = FALSE)``)."""
+    def vst(self, normalized, size_factors) -> np.ndarray:
+        """``getVarianceStabilizedData`` for this trend (as ``vst(dds, blind = FALSE)``).
+
+        For the local trend R integrates 1/sqrt(variance) on a grid and interpolates with
+        ``splinefun`` (FMM end conditions); we use scipy's not-a-knot cubic spline there.
+        """
         q = np.asarray(normalized, dtype=float)
         if self.fit_type == "parametric":
             a0, a1 = self.asympt_disp, self.extra_pois
             return np.log((1 + a1 + 2 * a0 * q + 2 * np.sqrt(a0 * q * (1 + a1 + a0 * q))) / (4 * a0)) / math.log(2)
+        if self.fit_type == "local":
+            from scipy.interpolate import CubicSpline
+
+            xg = np.sinh(np.linspace(np.arcsinh(0.0), np.arcsinh(q.max()), 1000))[1:]
+            xim = float(np.mean(1.0 / np.asarray(size_factors, dtype=float)))
+            integrand = 1.0 / np.sqrt(self(xg) * xg ** 2 + xim * xg)
+            knots = np.arcsinh((xg[1:] + xg[:-1]) / 2)
+            spline = CubicSpline(knots, np.cumsum((xg[1:] - xg[:-1]) * (integrand[1:] + integrand[:-1]) / 2))
+            h1, h2 = r_quantile(q.mean(axis=1), [0.95, 0.999])
+            eta = (math.log2(h2) - math.log2(h1)) / (spline(np.arcsinh(h2)) - spline(np.arcsinh(h1)))
+            xi = math.log2(h1) - eta * spline(np.arcsinh(h1))
+            return eta * spline(np.arcsinh(q)) + xi
         a = self.mean_disp
         return (2 * np.arcsinh(np.sqrt(a * q)) - math.log(a) - math.log(4)) / math.log(2)
 
@@ -821,7 +936,8 @@ def parametric_dispersion_fit(means, disps) -> tuple[float, float]:
 
 
 def fit_dispersion_trend(base_mean, disp_gene_est, notes: list | None = None) -> DispersionTrend:
-    """``estimateDispersionsFit(fitType = "parametric")`` on genes with dispGeneEst > 1e-6."""
+    """``estimateDispersionsFit(fitType = "parametric")`` on genes with dispGeneEst > 1e-6,
+    falling back to R's local fit when the parametric fit fails."""
     use = disp_gene_est > 100 * MIN_DISP
     if not use.any():
         raise ValueError("all gene-wise dispersion estimates are within 2 orders of magnitude from the minimum "
@@ -830,15 +946,15 @@ def fit_dispersion_trend(base_mean, disp_gene_est, notes: list | None = None) ->
         a0, a1 = parametric_dispersion_fit(base_mean[use], disp_gene_est[use])
         return DispersionTrend("parametric", asympt_disp=a0, extra_pois=a1)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        msg = (f"parametric dispersion trend failed ({exc}); R would switch to a local (locfit) fit, "
-               "we use the mean dispersion instead")
-        log.warning(msg)
+        msg = (f"the dispersion trend was not well captured by the function y = a/x + b ({exc}); a local "
+               "regression fit was substituted, as R's DESeq2 does")
+        log.info(msg)
         if notes is not None:
             notes.append(msg)
-        keep = disp_gene_est > 10 * MIN_DISP
-        vals = np.sort(disp_gene_est[keep])
-        k = int(math.floor(vals.size * 0.001))
-        return DispersionTrend("mean", mean_disp=float(vals[k:vals.size - k].mean()))
+    # localDispersionFit(baseMean[useForFit], dispGeneEst[useForFit]) keeps disps >= 10 * minDisp of those
+    means, disps = base_mean[use], disp_gene_est[use]
+    keep = disps >= 10 * MIN_DISP
+    return DispersionTrend("local", local=LocalFit(np.log(means[keep]), np.log(disps[keep]), means[keep]))
 
 
 def dispersion_prior_var(var_log_disp_ests: float, n_samples: int, n_coefs: int, notes: list | None = None) -> float:
