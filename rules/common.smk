@@ -30,6 +30,37 @@ def dataset_cfg(wildcards):
     return CFG["datasets"][wildcards.dataset]
 
 
+def is_local(dataset):
+    return "counts" in CFG["datasets"][dataset]
+
+
+def dataset_inputs(wildcards):
+    """Counts and sample sheet of a dataset: local files, or what fetch_dataset downloads."""
+    ds = CFG["datasets"][wildcards.dataset]
+    if is_local(wildcards.dataset):
+        return {"counts": ds["counts"], "samples": ds["samples"]}
+    fetched = f"resources/datasets/{wildcards.dataset}"
+    return {
+        "counts": f"{fetched}/counts.tsv.gz",
+        "samples": f"{fetched}/samples.tsv",
+        "source": f"{fetched}/source.json",
+    }
+
+
+def library_inputs(wildcards):
+    """A library file: local, or what fetch_library downloads (with its provenance)."""
+    src = LIBRARIES[wildcards.library]
+    if "file" in src:
+        return {"library": src["file"]}
+    return {
+        "library": f"resources/genesets/source/{wildcards.library}.txt",
+        "download": f"resources/genesets/source/{wildcards.library}.json",
+    }
+
+
+ANNOTATION = CFG["annotation"].get("file", "resources/annotation/annotation.tsv.gz")
+
+
 def library_gmts():
     return {lib: f"resources/genesets/{lib}.gmt" for lib in LIBRARIES}
 

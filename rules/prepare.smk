@@ -1,11 +1,16 @@
 rule prepare_dataset:
     input:
-        counts=lambda wc: CFG["datasets"][wc.dataset]["counts"],
-        samples=lambda wc: CFG["datasets"][wc.dataset]["samples"],
-        annotation=CFG["annotation"],
+        unpack(dataset_inputs),
+        annotation=ANNOTATION,
     output:
         counts="results/{dataset}/input/counts.tsv.gz",
-        samples="results/{dataset}/samples.tsv",
+        samples=report(
+            "results/{dataset}/samples.tsv",
+            caption="../report/samples.rst",
+            category="Samples",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "sample sheet"},
+        ),
         genes="results/{dataset}/input/gene_ids.tsv",
         info="results/{dataset}/input/prepare.json",
     params:
@@ -20,7 +25,7 @@ rule prepare_dataset:
 
 rule prepare_genesets:
     input:
-        library=lambda wc: LIBRARIES[wc.library],
+        unpack(library_inputs),
     output:
         gmt="resources/genesets/{library}.gmt",
         info="resources/genesets/{library}.json",

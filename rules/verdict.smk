@@ -38,6 +38,7 @@ rule provenance:
         de=expand(rules.deseq2.output.summary, dataset=DATASETS),
         ora=expand(rules.ora.output.info, dataset=DATASETS),
         libraries=expand(rules.prepare_genesets.output.info, library=list(LIBRARIES)),
+        annotation=[] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info,
     output:
         json="results/provenance.json",
         html=report(

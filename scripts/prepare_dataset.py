@@ -8,4 +8,5 @@ from pathverdict.steps import prepare_dataset  # noqa: E402
 sm = snakemake  # noqa: F821
 run_step(sm, lambda: prepare_dataset(
     sm.wildcards.dataset, sm.params.dataset, sm.input.annotation, sm.input.counts, sm.input.samples,
-    sm.output.counts, sm.output.samples, sm.output.genes, sm.output.info))
+    sm.output.counts, sm.output.samples, sm.output.genes, sm.output.info,
+    source_json=sm.input.get("source")))

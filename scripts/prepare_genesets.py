@@ -7,4 +7,4 @@ from pathverdict.steps import prepare_library  # noqa: E402
 
 sm = snakemake  # noqa: F821
 run_step(sm, lambda: prepare_library(sm.wildcards.library, sm.input.library, sm.output.gmt, sm.output.info,
-                                        sm.params.target))
+                                        sm.params.target, sm.input.get("download")))

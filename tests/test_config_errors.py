@@ -41,7 +41,9 @@ def assert_in(message: str, *parts: str) -> None:
 
 def test_base_config_is_valid_and_gets_defaults():
     cfg = validate_config(copy.deepcopy(BASE))
-    assert cfg["genesets"] == {"KEGG_2021_Human": BASE["genesets"]}
+    assert cfg["genesets"] == {"KEGG_2021_Human": {"file": BASE["genesets"]}}
+    assert cfg["annotation"] == {"file": BASE["annotation"]}
+    assert cfg["downloads"]["offline"] is False and cfg["base_urls"]["eutils"].startswith("https://")
     assert cfg["de"]["alpha"] == 0.05 and cfg["verdict"]["primary"] == "ora_all"
     assert cfg["datasets"]["tiny"]["gene_id_type"] == "auto" and cfg["datasets"]["tiny"]["round_counts"] is False
 
@@ -74,7 +76,7 @@ def test_unknown_key_suggests_the_known_one(change, where, wrong, meant):
 def test_unknown_key_without_a_close_match_lists_allowed_keys():
     msg = config_error(lambda c: c.update(zzz=1))
     assert "did you mean" not in msg
-    assert_in(msg, "unknown key(s) `zzz`", "Allowed here: annotation, datasets, de, enrichment, genesets")
+    assert_in(msg, "unknown key(s) `zzz`", "Allowed here: annotation, base_urls, datasets, de, downloads, enrichment, genesets")
 
 
 def test_dataset_name_with_a_space():

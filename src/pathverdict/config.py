@@ -106,8 +106,10 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
 def validate_config(config: dict, source: str = "config") -> dict:
     """Validate ``config`` and return a copy with defaults filled in and genesets normalised.
 
-    ``genesets`` becomes a mapping ``{library name: file}`` (a single file is named after
-    its file name without extensions).
+    ``genesets`` becomes a mapping ``{library name: source}`` where a source is one of
+    ``{"file": path}``, ``{"enrichr": name}``, ``{"kegg_rest": organism}`` (a single file
+    is named after its file name without extensions); ``annotation`` becomes
+    ``{"file": path}``, ``{"ncbi_gene_info": name}`` or ``{"geo_annotation": name}``.
     """
     if not isinstance(config, dict) or not config:
         raise InputError(f"{source}: the configuration is empty. Pass a config file with "
@@ -121,6 +123,9 @@ def validate_config(config: dict, source: str = "config") -> dict:
     _fill_defaults(cfg, schema, schema)
     if isinstance(cfg["genesets"], str):
         cfg["genesets"] = {library_name(cfg["genesets"]): cfg["genesets"]}
+    cfg["genesets"] = {n: {"file": v} if isinstance(v, str) else dict(v) for n, v in cfg["genesets"].items()}
+    if isinstance(cfg["annotation"], str):
+        cfg["annotation"] = {"file": cfg["annotation"]}
     for name, ds in cfg["datasets"].items():
         var, tested, ref = ds["contrast"]
         if tested == ref:
@@ -162,9 +167,12 @@ def validate_rows(rows: list[dict], schema_name: str, source: str) -> None:
 
 
 def missing_local_files(cfg: dict) -> list[str]:
-    """Config keys whose local input file does not exist (one line each, with the path)."""
+    """Config keys whose local input file does not exist (one line each, with the path).
+
+    Downloaded inputs (``geo``, ``url``, named libraries and annotations) are not checked here."""
     keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples")
             if k in ds]
-    keys += [(f"genesets.{n}", p) for n, p in cfg["genesets"].items()]
-    keys.append(("annotation", cfg["annotation"]))
+    keys += [(f"genesets.{n}", src["file"]) for n, src in cfg["genesets"].items() if "file" in src]
+    if "file" in cfg["annotation"]:
+        keys.append(("annotation", cfg["annotation"]["file"]))
     return [f"{key}: {path}" for key, path in keys if not Path(path).is_file()]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .errors import InputError, preview
 
-KEGG_SUFFIX = re.compile(r"\s+Homo sapiens\s+(hsa\d{5})\s*$", re.IGNORECASE)
+# "Mineral absorption Homo sapiens hsa04978" (Enrichr KEGG_2016) or "..._Homo sapiens_hsa04978"
+KEGG_SUFFIX = re.compile(r"[\s_]+Homo sapiens[\s_]+(hsa\d{5})\s*$", re.IGNORECASE)
 KEGG_ID = re.compile(r"^(hsa|map|ko)?\d{5}$", re.IGNORECASE)
 
 

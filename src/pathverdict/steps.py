@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- prepare
 
 def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str, samples_path: str,
-                    out_counts: str, out_samples: str, out_genes: str, out_json: str) -> dict:
-    """Validate a dataset's counts and sample sheet together and map its gene IDs."""
+                    out_counts: str, out_samples: str, out_genes: str, out_json: str,
+                    source_json: str | None = None) -> dict:
+    """Validate a dataset's counts and sample sheet together and map its gene IDs.
+
+    ``source_json`` is the download provenance of a dataset fetched from GEO or a URL."""
     cm = tables.read_counts(counts_path, round_counts=ds.get("round_counts", False))
     if cm.rounded_values:
         log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
@@ -49,6 +52,9 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
         "contrast": list(ds["contrast"]),
         "id_mapping": mapping.summary(),
     }
+    if source_json:
+        with open(source_json) as fh:
+            info["source"] = json.load(fh)
     with atomic_write(out_counts) as fh:
         counts.to_csv(fh, sep="\t", lineterminator="\n")
     write_tsv(samples.reset_index(), out_samples)
@@ -57,13 +63,22 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     return info
 
 
-def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target: str | None = None) -> dict:
+def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target: str | None = None,
+                    download_json: str | None = None) -> dict:
+    """Read a library (GMT/Enrichr text), check the target is in it, write it as GMT with provenance.
+
+    ``download_json`` is the provenance of a downloaded library (URL, release, retrieval date)."""
     lib = genesets.read_library(source, name)
     if target is not None:
         lib.find(target)  # fail here, before any DE is run, when the target is not in the library
     genesets.write_gmt(lib, out_gmt)
     info = {"library": name, "source": str(source), "sha256": lib.sha256, "terms": len(lib),
-            "genes": len(lib.genes()), "with_kegg_ids": sum(1 for v in lib.ids.values() if v)}
+            "genes": len(lib.genes()), "with_kegg_ids": sum(1 for v in lib.ids.values() if v),
+            "release": name}
+    if download_json:
+        with open(download_json) as fh:
+            dl = json.load(fh)
+        info.update(source=dl["url"], release=dl["release"], retrieved=dl["retrieved"], download=dl)
     write_json(info, out_json)
     return info
 
@@ -293,7 +308,21 @@ def _load_json(paths) -> list[dict]:
     return out
 
 
-def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str) -> dict:
+def dataset_origin(d: dict) -> str:
+    """Where a dataset's counts came from, in words (from its prepare.json)."""
+    src = d.get("source")
+    if not src:
+        return f"local files {d['counts_file']} and {d['samples_file']}"
+    if src.get("accession"):
+        via = ""
+        if src.get("pubmed_lookup"):
+            via = f" (linked from PubMed {src['pubmed_lookup'].get('pmid', '')} via NCBI E-utilities)"
+        return f"GEO series {src['accession']}{via}, {src.get('counts_source', '')} counts"
+    return f"downloaded from {src.get('url', '')}"
+
+
+def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,
+               annotation_json: str | None = None) -> dict:
     import datetime
     import html
 
@@ -304,18 +333,26 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
         "differential_expression": _load_json(de_jsons),
         "enrichment": _load_json(ora_jsons),
         "gene_set_libraries": _load_json(library_jsons),
+        "annotation": _load_json([annotation_json])[0] if annotation_json else {"file": cfg["annotation"]["file"]},
         "config": cfg,
     }
     write_json(info, out_json)
     e = html.escape
     rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in info["tools"].items())
-    libs = "".join(f"<tr><td>{e(lib['library'])}</td><td>{e(lib['source'])}</td><td>{lib['terms']}</td>"
+    libs = "".join(f"<tr><td>{e(lib['library'])}</td><td>{e(str(lib.get('release', '')))}</td><td>{e(lib['source'])}"
+                   f"{'<br>retrieved ' + e(lib['retrieved']) if lib.get('retrieved') else ''}</td><td>{lib['terms']}</td>"
                    f"<td><code>{e(lib['sha256'])}</code></td></tr>" for lib in info["gene_set_libraries"])
     data = "".join(
-        f"<tr><td>{e(d['dataset'])}</td><td>{e(d['counts_file'])}<br><code>{e(d['counts_sha256'])}</code></td>"
-        f"<td>{e(d['samples_file'])}<br><code>{e(d['samples_sha256'])}</code></td><td>{d['genes']} x {d['samples']}"
-        f"</td><td>{e(d['id_mapping']['id_type'])}, {d['id_mapping']['mapping_rate']:.1%} mapped</td></tr>"
+        f"<tr><td>{e(d['dataset'])}</td><td>{e(dataset_origin(d))}</td><td>{e(d['counts_file'])}<br>"
+        f"<code>{e(d['counts_sha256'])}</code></td><td>{e(d['samples_file'])}<br><code>{e(d['samples_sha256'])}"
+        f"</code></td><td>{d['genes']} x {d['samples']}</td><td>{e(d['id_mapping']['id_type'])}, "
+        f"{d['id_mapping']['mapping_rate']:.1%} mapped</td></tr>"
         for d in info["datasets"])
+    a = info["annotation"]
+    annot = (f"<p>Gene annotation: {e(a.get('name') or a.get('file', ''))}"
+             + (f", {e(a['release'])}" if a.get("release") else "")
+             + (f", from {e(a['url'])} retrieved {e(a.get('retrieved', ''))}, sha256 <code>{e(a.get('sha256', ''))}"
+                "</code>" if a.get("url") else "") + ".</p>")
     des = "".join(
         f"<tr><td>{e(d['dataset'])}</td><td>{e(d['design'])}</td><td>{e(' '.join(d['contrast']))}</td>"
         f"<td>{d['genes_tested']} of {d['genes_in']}</td><td>{d['significant']} ({d['up']} up, {d['down']} down)"
@@ -325,9 +362,9 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
         "sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
         "padding:3px 6px;font-size:90%}th{background:#f2f2f2}</style></head><body><h1>Provenance</h1>"
         f"<p>Generated {e(info['generated'])}.</p><h2>Tools</h2><table><tr><th>tool</th><th>version</th></tr>{rows}"
-        "</table><h2>Gene-set libraries</h2><table><tr><th>library (release)</th><th>source</th><th>terms</th>"
-        f"<th>sha256 of source</th></tr>{libs}</table><h2>Input data</h2><table><tr><th>dataset</th><th>counts "
-        f"(sha256)</th><th>samples (sha256)</th><th>genes x samples</th><th>gene IDs</th></tr>{data}</table>"
+        "</table><h2>Gene-set libraries</h2><table><tr><th>library</th><th>release</th><th>source</th><th>terms</th>"
+        f"<th>sha256</th></tr>{libs}</table><h2>Input data</h2><table><tr><th>dataset</th><th>source</th><th>counts "
+        f"(sha256)</th><th>samples (sha256)</th><th>genes x samples</th><th>gene IDs</th></tr>{data}</table>{annot}"
         "<h2>Differential expression</h2><table><tr><th>dataset</th><th>design</th><th>contrast</th>"
         f"<th>genes tested</th><th>DE genes (padj &lt; {cfg['de']['alpha']})</th></tr>{des}</table></body></html>\n")
     with atomic_write(out_html) as fh:
@@ -343,17 +380,18 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
         with open(provenance_path) as fh:
             prov = json.load(fh)
     libs = prov.get("gene_set_libraries") or [
-        {"library": n, "source": p, "terms": "?", "sha256": "(computed when the workflow runs)"}
-        for n, p in cfg["genesets"].items()]
+        {"library": n, "source": next(iter(src.values())), "terms": "?", "sha256": "(computed when the workflow runs)"}
+        for n, src in cfg["genesets"].items()]
     return {
         "target": cfg["target_pathway"],
         "libraries": list(cfg["genesets"]),
         "datasets": list(cfg["datasets"]),
-        "annotation": cfg["annotation"],
+        "annotation": next(iter(cfg["annotation"].values())),
         "de": cfg["de"],
         "enrichment": cfg["enrichment"],
         "verdict": cfg["verdict"],
         "tools": prov.get("tools") or tool_versions(),
         "gene_sets": libs,
+        "dataset_sources": [{"dataset": d["dataset"], "origin": dataset_origin(d)} for d in prov.get("datasets", [])],
         "simulated": bool(cfg.get("simulated", False)),
     }

@@ -15,18 +15,22 @@ import pandas as pd
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w"):
+def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None):
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
-    A failure (or a kill) never leaves a partial ``path`` behind. Paths ending in
-    ``.gz`` are gzip-compressed (with a fixed mtime, so output is byte-reproducible).
+    A failure (or a kill) never leaves a partial ``path`` behind. With ``compress`` None,
+    paths ending in ``.gz`` are gzip-compressed (with a fixed mtime, so output is
+    byte-reproducible); ``compress=False`` writes the bytes as they are (copying a file
+    that is already compressed).
     """
+    if compress is None:
+        compress = Path(path).name.endswith(".gz")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as raw:
-            if path.name.endswith(".gz"):
+            if compress:
                 with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
                     fh = io.TextIOWrapper(gz, encoding="utf-8", newline="") if "b" not in mode else gz
                     yield fh

@@ -1,0 +1,55 @@
+# Public data: GEO series / URLs, named gene-set libraries and the annotation, fetched into a
+# cache (downloads.cache_dir) with provenance. Run on the submit host (compute nodes of many
+# clusters have no network); retrying is done inside, with backoff.
+
+
+rule fetch_dataset:
+    output:
+        counts="resources/datasets/{dataset}/counts.tsv.gz",
+        samples="resources/datasets/{dataset}/samples.tsv",
+        info="resources/datasets/{dataset}/source.json",
+    params:
+        dataset=dataset_cfg,
+        downloads=CFG["downloads"],
+        base_urls=CFG["base_urls"],
+    localrule: True
+    log:
+        "logs/{dataset}/fetch_dataset.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/fetch_dataset.py"
+
+
+rule fetch_library:
+    output:
+        library="resources/genesets/source/{library}.txt",
+        info="resources/genesets/source/{library}.json",
+    params:
+        source=lambda wc: LIBRARIES[wc.library],
+        downloads=CFG["downloads"],
+        base_urls=CFG["base_urls"],
+    localrule: True
+    log:
+        "logs/genesets/fetch_{library}.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/fetch_library.py"
+
+
+rule fetch_annotation:
+    output:
+        annotation="resources/annotation/annotation.tsv.gz",
+        info="resources/annotation/annotation.json",
+    params:
+        source=CFG["annotation"],
+        downloads=CFG["downloads"],
+        base_urls=CFG["base_urls"],
+    localrule: True
+    log:
+        "logs/fetch_annotation.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/fetch_annotation.py"
