@@ -58,6 +58,13 @@ def library_inputs(wildcards):
     }
 
 
+# shown on every page of a simulated study's outputs
+BANNER = (
+    "SIMULATED DATA: this is a demonstration on a simulated study, not on real samples."
+    if CFG.get("simulated")
+    else ""
+)
+
 ANNOTATION = CFG["annotation"].get("file", "resources/annotation/annotation.tsv.gz")
 
 
@@ -76,6 +83,7 @@ def final_outputs():
     return expand(per_dataset, dataset=DATASETS) + [
         "results/verdict.tsv",
         "results/verdict.html",
+        "results/claims.html",
         "results/target_heatmap.png",
         "results/provenance.json",
     ]

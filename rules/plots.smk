@@ -42,6 +42,7 @@ rule plot_dataset:
         target=CFG["target_pathway"],
         alpha=CFG["de"]["alpha"],
         libraries=library_gmts(),
+        simulated=CFG["simulated"],
     log:
         "logs/{dataset}/plots.log",
     conda:
@@ -66,6 +67,7 @@ rule plot_target_heatmap:
         target=CFG["target_pathway"],
         alpha=CFG["de"]["alpha"],
         libraries=library_gmts(),
+        simulated=CFG["simulated"],
     log:
         "logs/plot_target_heatmap.log",
     conda:

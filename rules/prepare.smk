@@ -13,6 +13,13 @@ rule prepare_dataset:
         ),
         genes="results/{dataset}/input/gene_ids.tsv",
         info="results/{dataset}/input/prepare.json",
+        selection=report(
+            "results/{dataset}/input/selection.tsv",
+            caption="../report/selection.rst",
+            category="Samples",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "selection by expression"},
+        ),
     params:
         dataset=dataset_cfg,
     log:

@@ -18,7 +18,16 @@ rule verdict:
             category="Verdict",
             labels={"table": "verdict"},
         ),
+        claims="results/claims.tsv",
+        claims_html=report(
+            "results/claims.html",
+            caption="../report/claims.rst",
+            category="Verdict",
+            labels={"table": "the study's claims"},
+        ),
     params:
+        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        banner=BANNER,
         datasets=DATASETS,
         target=CFG["target_pathway"],
         verdict=CFG["verdict"],

@@ -10,4 +10,5 @@ run_step(sm, lambda: plot_dataset(
     sm.wildcards.dataset, sm.params.dataset, sm.params.target, sm.params.alpha, sm.params.libraries,
     sm.input.de, sm.input.vst, sm.input.samples,
     {"ora_up": sm.input.ora_up, "ora_down": sm.input.ora_down, "ora_all": sm.input.ora_all, "gsea": sm.input.gsea},
-    {"pca": sm.output.pca, "ma": sm.output.ma, "volcano": sm.output.volcano, "dotplot": sm.output.dotplot}))
+    {"pca": sm.output.pca, "ma": sm.output.ma, "volcano": sm.output.volcano, "dotplot": sm.output.dotplot},
+    simulated=sm.params.simulated))

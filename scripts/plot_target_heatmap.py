@@ -8,4 +8,4 @@ from pathverdict.steps import plot_target_heatmap  # noqa: E402
 sm = snakemake  # noqa: F821
 run_step(sm, lambda: plot_target_heatmap(
     sm.params.datasets, list(sm.input.de), sm.params.target, sm.params.alpha, sm.params.libraries,
-    sm.output.heatmap))
+    sm.output.heatmap, simulated=sm.params.simulated))

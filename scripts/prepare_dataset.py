@@ -9,4 +9,4 @@ sm = snakemake  # noqa: F821
 run_step(sm, lambda: prepare_dataset(
     sm.wildcards.dataset, sm.params.dataset, sm.input.annotation, sm.input.counts, sm.input.samples,
     sm.output.counts, sm.output.samples, sm.output.genes, sm.output.info,
-    source_json=sm.input.get("source")))
+    source_json=sm.input.get("source"), out_selection=sm.output.selection))

@@ -24,10 +24,14 @@ log = logging.getLogger(__name__)
 
 def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str, samples_path: str,
                     out_counts: str, out_samples: str, out_genes: str, out_json: str,
-                    source_json: str | None = None) -> dict:
+                    source_json: str | None = None, out_selection: str | None = None) -> dict:
     """Validate a dataset's counts and sample sheet together and map its gene IDs.
 
-    ``source_json`` is the download provenance of a dataset fetched from GEO or a URL."""
+    ``source_json`` is the download provenance of a dataset fetched from GEO or a URL. With
+    ``select_by_expression`` in ``ds``, samples of one group are kept by the expression of
+    a gene (see :mod:`pathverdict.selection`); the choice is written to ``out_selection``."""
+    from . import selection
+
     cm = tables.read_counts(counts_path, round_counts=ds.get("round_counts", False))
     if cm.rounded_values:
         log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
@@ -37,6 +41,22 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     mapping = annotation.map_ids(list(counts.index), ann, ds.get("gene_id_type", "auto"),
                                  where=f"dataset {name}: {counts_path}: ")
     log.info("%s: %s", name, mapping.summary())
+    sel_info = None
+    if ds.get("select_by_expression"):
+        symbols = pd.Series(mapping.table["symbol"].to_numpy(), index=mapping.table["gene_id"])
+        keep, table = selection.select_by_expression(counts, samples, symbols, ds["select_by_expression"],
+                                                     ds["contrast"], where=f"dataset {name}: ")
+        samples, counts = samples.loc[keep], counts[keep]
+        counts = tables.check_design(samples, counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
+        sel_info = {"rule": table["rule"].iloc[0], "kept": int((table["kept"] == "yes").sum()),
+                    "of": int((table["kept"] != "yes (reference)").sum())}
+        log.info("%s: selection by expression: %s", name, sel_info)
+    else:
+        table = pd.DataFrame({"sample": [], "note": []})
+    if out_selection:
+        if sel_info is None:
+            table = pd.DataFrame({"note": ["no selection by expression: all samples of the sample sheet are used"]})
+        write_tsv(table, out_selection)
     info = {
         "dataset": name,
         "counts_file": str(counts_path),
@@ -51,6 +71,7 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
         "design": ds["design"],
         "contrast": list(ds["contrast"]),
         "id_mapping": mapping.summary(),
+        "selection_by_expression": sel_info,
     }
     if source_json:
         with open(source_json) as fh:
@@ -193,7 +214,8 @@ def verdict_settings(cfg: dict) -> verdict.VerdictSettings:
 
 def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment_dirs: list[str],
                  libraries: dict[str, str], out_tsv: str, out_genes: str, out_md: str, out_html: str,
-                 banner: str = "", gene_id_paths: list[str] | None = None) -> pd.DataFrame:
+                 banner: str = "", gene_id_paths: list[str] | None = None, roles: dict[str, str] | None = None,
+                 out_claims: str | None = None, out_claims_html: str | None = None) -> pd.DataFrame:
     settings = verdict_settings(cfg)
     target = cfg["target_pathway"]
     libs = {n: load_prepared_library(p, n) for n, p in libraries.items()}
@@ -222,6 +244,16 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
         fh.write(verdict.to_html(table, genes, settings, title, banner))
     for line in verdict.summary_sentences(table, genes, settings):
         log.info(line)
+    if out_claims:
+        from . import claims
+
+        ctable = claims.evaluate(table, genes, roles or {d: "other" for d in datasets}, target=target,
+                                 key_genes=settings.genes, max_fdr=settings.max_fdr)
+        summary = claims.summarise(ctable)
+        write_tsv(ctable, out_claims)
+        with atomic_write(out_claims_html) as fh:
+            fh.write(claims.to_html(ctable, summary, target, settings.genes, banner))
+        log.info(claims.paragraph(ctable, summary, target, settings.genes))
     return table
 
 
@@ -236,9 +268,11 @@ def _target_genes(libraries: dict[str, str], target: str) -> tuple[str, list[str
 
 
 def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict[str, str], de_path: str,
-                 vst_path: str, samples_path: str, enrichment_paths: dict[str, str], outputs: dict[str, str]) -> None:
+                 vst_path: str, samples_path: str, enrichment_paths: dict[str, str], outputs: dict[str, str],
+                 simulated: bool = False) -> None:
     from . import plots
 
+    tag = "SIMULATED — " if simulated else ""
     de_table = read_de(de_path)
     vst = read_tsv(vst_path, index_col=0)
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
@@ -251,8 +285,8 @@ def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict
         t = read_enrichment(path)
         enr[method] = t[t["library"] == first].reset_index(drop=True)
     var_, tested, ref = ds["contrast"]
-    label = f"{name}: {tested} vs {ref}"
-    plots.pca_plot(vst, samples, color_by=var, out=outputs["pca"], title=f"{name}: PCA of VST counts",
+    label = f"{tag}{name}: {tested} vs {ref}"
+    plots.pca_plot(vst, samples, color_by=var, out=outputs["pca"], title=f"{tag}{name}: PCA of VST counts",
                    shape_by=others[0] if others else None)
     if "log2FoldChange_shrunk" in de_table.columns:  # DESeq2 draws MA plots of shrunken fold changes
         plots.ma_plot(de_table.assign(log2FoldChange=de_table["log2FoldChange_shrunk"]), alpha, outputs["ma"],
@@ -261,11 +295,11 @@ def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict
         plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
     plots.volcano_plot(de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes,
                        highlight_name=f"{term} genes")
-    plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{name}: top {first} pathways", target=term)
+    plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{tag}{name}: top {first} pathways", target=term)
 
 
 def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, alpha: float,
-                        libraries: dict[str, str], out: str) -> None:
+                        libraries: dict[str, str], out: str, simulated: bool = False) -> None:
     from . import plots
 
     term, genes = _target_genes(libraries, target)
@@ -277,7 +311,8 @@ def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, a
     lfc_df = pd.DataFrame(lfc, index=genes).dropna(how="all")
     padj_df = pd.DataFrame(padj, index=genes).reindex(lfc_df.index)
     plots.target_heatmap(lfc_df, padj_df, alpha, out,
-                         title=f"{term}: log2 fold change of its genes (* padj < {alpha})")
+                         title=f"{'SIMULATED — ' if simulated else ''}{term}: log2 fold change of its genes "
+                               f"(* padj < {alpha})")
 
 
 # --------------------------------------------------------------------------- provenance

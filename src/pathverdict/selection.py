@@ -1,0 +1,92 @@
+"""Selecting samples of a group by the expression of one gene.
+
+The paper compared RLS patients *with reduced MEIS1 expression* with controls. A dataset
+can ask for the same: among the samples of one group, keep those whose normalised
+expression of a gene is reduced, by a configurable rule:
+
+* ``below_reference_median``: below the median of the reference group;
+* ``below_reference_quantile``: below the given quantile of the reference group;
+* ``lowest_tertile``: in the lowest third of the group itself;
+* ``lowest_fraction``: in the lowest ``fraction`` of the group itself.
+
+Expression = median-of-ratios normalised counts (DESeq2 size factors over all samples).
+Every sample of the group is listed with its level and whether it was kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, preview
+
+RULES = ("below_reference_median", "below_reference_quantile", "lowest_tertile", "lowest_fraction")
+
+
+def size_factors(counts: pd.DataFrame) -> pd.Series:
+    """DESeq2 median-of-ratios size factors (genes with a zero in any sample are ignored)."""
+    x = counts.to_numpy(dtype=float)
+    use = (x > 0).all(axis=1)
+    if not use.any():
+        raise InputError("cannot normalise: no gene has reads in every sample.")
+    logs = np.log(x[use])
+    log_geo = logs.mean(axis=1, keepdims=True)
+    return pd.Series(np.exp(np.median(logs - log_geo, axis=0)), index=counts.columns)
+
+
+def select_by_expression(counts: pd.DataFrame, samples: pd.DataFrame, symbols: pd.Series, spec: dict,
+                         contrast: list[str], where: str) -> tuple[list[str], pd.DataFrame]:
+    """Samples to keep and a table of the group's samples with their expression level.
+
+    ``symbols`` maps the count matrix's gene IDs to symbols; ``spec`` has ``gene``,
+    ``group`` (a level of the contrast variable; default the tested level), ``rule`` and
+    ``quantile``/``fraction`` where the rule needs them.
+    """
+    var, tested, reference = contrast
+    gene, rule = spec["gene"], spec.get("rule", "below_reference_median")
+    group = spec.get("group", tested)
+    if rule not in RULES:
+        raise InputError(f"{where}select_by_expression.rule: {rule!r} is not one of {', '.join(RULES)}.")
+    if group == reference:
+        raise InputError(f"{where}select_by_expression.group: {group!r} is the reference level; select within the "
+                         "tested group (or swap the contrast).")
+    ids = [g for g, s in symbols.items() if s == gene or g == gene]
+    if not ids:
+        raise InputError(f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
+                         "(after mapping IDs to symbols). Check the gene symbol.")
+    in_group = samples.index[samples[var] == group]
+    in_ref = samples.index[samples[var] == reference]
+    if len(in_group) == 0:
+        raise InputError(f"{where}select_by_expression.group: no sample has {var} = {group!r} "
+                         f"(levels: {preview(sorted(samples[var].unique()))}).")
+    sf = size_factors(counts)
+    level = counts.loc[ids].sum(axis=0) / sf  # several IDs of one symbol: summed
+    g_level, r_level = level[in_group], level[in_ref]
+    if rule == "below_reference_median":
+        cutoff, keep = float(r_level.median()), g_level < r_level.median()
+        how = f"below the median of {reference} ({cutoff:.4g})"
+    elif rule == "below_reference_quantile":
+        q = float(spec.get("quantile", 0.5))
+        cutoff = float(r_level.quantile(q))
+        keep, how = g_level < cutoff, f"below the {q:g} quantile of {reference} ({cutoff:.4g})"
+    else:
+        frac = 1 / 3 if rule == "lowest_tertile" else float(spec.get("fraction", 1 / 3))
+        n = max(1, int(np.floor(len(g_level) * frac + 1e-9)))
+        order = g_level.sort_values(kind="mergesort").index[:n]
+        cutoff = float(g_level[order].max())
+        keep, how = g_level.index.isin(order), f"the lowest {n} of {len(g_level)} {group} samples"
+        keep = pd.Series(keep, index=g_level.index)
+    table = pd.DataFrame({
+        "sample": list(in_group) + list(in_ref),
+        "group": [group] * len(in_group) + [reference] * len(in_ref),
+        f"{gene}_normalized": np.round(list(g_level) + list(r_level), 3),
+        "kept": ["yes" if k else "no" for k in keep] + ["yes (reference)"] * len(in_ref),
+        "rule": [f"{gene} {how}"] * (len(in_group) + len(in_ref)),
+    })
+    kept_group = [s for s, k in keep.items() if k]
+    if len(kept_group) < 2:
+        raise InputError(f"{where}select_by_expression keeps {len(kept_group)} of {len(in_group)} {group} sample(s) "
+                         f"({gene} {how}); at least 2 are needed. Relax the rule (e.g. below_reference_quantile with "
+                         "a higher quantile).")
+    keep_all = [s for s in samples.index if s not in set(in_group) or s in set(kept_group)]
+    return keep_all, table
