@@ -1,0 +1,466 @@
+"""A seeded generator of simulated RNA-seq studies for offline demos of the workflow.
+
+Counts are negative-binomial with per-gene means and dispersions fitted on a real dataset
+(:func:`fit_nb`), drawn for two groups (:func:`simulate`), with a known effect planted on
+chosen genes (:func:`plant_effect`) -- in the workflow's use case, on the genes of the target
+pathway ("Mineral absorption") -- and none in a null dataset. :func:`simulate_study` does it
+all from a real count matrix and writes every dataset, plus ``study.json`` saying what was
+planted where. Every sample sheet written here has a column ``simulated`` = ``yes``.
+
+The model, per gene *i* and sample *j* of group *g*::
+
+    K_ij ~ NB(mean = s_j * mean_i * fold_ig, dispersion = a_i)   (variance = mu + a_i mu^2)
+    s_j  ~ lognormal(0, size_factor_sd)                            (library size factors)
+    fold_ig = 1 in the first group, planted[i] (else 1) in the second
+
+Fitting (:func:`fit_nb`), on median-of-ratios normalised counts ``y_ij = K_ij / s_j``:
+
+* ``mean`` = mean of y over samples; with ``group`` the mean of the group means weighted by
+  group size (= the overall mean of y), while the *variance* is taken within groups, so a real
+  treatment effect does not inflate the dispersions;
+* gene-wise method of moments: since ``Var(y) = mu * mean(1/s) + a mu^2``,
+  ``a_mom = (s^2 - mu * mean(1/s)) / mu^2`` (pooled within groups: sums of
+  ``(n_g - 1)(s_g^2 - m_g xi_g)`` over sums of ``(n_g - 1) m_g^2``);
+* a trend ``a(mu) = a1 / mu + a0`` fitted to all genes, negative estimates included, by
+  unbiased estimating equations (see :func:`_trend_fit`: a gamma GLM on the positive
+  estimates, as DESeq2 fits its own gene-wise estimates, overstated a small ``a1`` ~1.7-fold
+  on data simulated with a known trend; plain moment estimates understate it at low counts);
+* empirical-Bayes shrinkage on the log scale toward the trend:
+  ``log a = w log a_mom + (1 - w) log trend`` with ``w = tau^2 / (tau^2 + v)``, where ``v`` is
+  the sampling variance of ``log a_mom``: ``trigamma(df/2)`` (that of ``log(chi2_df/df)``)
+  times ``(1 + 1/(mu * trend))^2`` (delta method on the variance of a sample variance; large
+  for low counts, whose estimate is mostly Poisson noise, so they get the trend), and
+  ``tau^2`` is the spread of the true dispersions around the trend (robust variance of
+  ``log(a_mom/trend)`` over well-measured genes minus what sampling noise alone gives, at
+  least 0.05); non-positive ``a_mom`` are floored at 1e-4 first. On simulated data with a
+  known trend and 8 residual df, the shrunk values have about half the error of the raw
+  moments and less than the true trend itself (tests/test_simulate.py);
+* clip to [1e-4, 10]; genes with ``mean < min_mean`` are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import polygamma
+from scipy.stats import chi2
+
+from .errors import InputError, preview
+from .util import atomic_write, write_json, write_tsv
+
+log = logging.getLogger(__name__)
+
+MIN_DISPERSION = 1e-4
+MAX_DISPERSION = 10.0
+# the least spread of true log dispersions around the trend that shrinkage assumes
+MIN_PRIOR_LOG_VAR = 0.05
+# default planted effect: 60% of the target genes, half up half down, |log2FC| 1.5 (2.8-fold);
+# see plant_effect and the module tests for why this is enough and not much more than enough
+DEFAULT_FRACTION = 0.6
+DEFAULT_LOG2FC = 1.5
+DEFAULT_GROUPS = ("control", "treated")
+DATASET_KEYS = {"n_per_group", "effect", "log2fc", "fraction", "mixed_direction", "seed_offset", "sample_prefix"}
+SIMULATED_NOTE = ("SIMULATED data (pathverdict.simulate): negative-binomial counts with means and dispersions "
+                  "fitted on a real dataset; not a measurement")
+
+
+# --------------------------------------------------------------------------- fitting
+
+def median_of_ratios(counts: np.ndarray) -> np.ndarray:
+    """DESeq2 size factors: per sample, the median ratio to the gene's geometric mean
+    (genes with a zero in any sample left out)."""
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(divide="ignore"):
+        logc = np.log(counts)
+    log_geo = logc.mean(axis=1)
+    usable = np.isfinite(log_geo)
+    if not usable.any():
+        raise InputError("cannot compute median-of-ratios size factors: every gene has a zero count in some "
+                         "sample.")
+    sf = np.exp(np.median(logc[usable] - log_geo[usable, None], axis=0))
+    return sf
+
+
+def _trend_fit(mean: np.ndarray, num: np.ndarray, den: np.ndarray, den_unbiased: np.ndarray,
+               maxit: int = 100) -> tuple[float, float]:
+    """``a1 / mean + a0`` fitted to the method-of-moments pieces of all genes.
+
+    ``a_mom = num / den`` is biased where counts are low: ``den`` uses squared sample means,
+    which overestimate ``mu^2`` by ``Var(mean)`` (a factor ``1 / (1 + (1/mu + a)/n)`` on
+    ``a_mom``), and dropping negative estimates (as a gamma GLM must) biases it the other way.
+    ``den_unbiased`` subtracts ``s^2 / n``, so ``E[num - a * den_unbiased] = 0`` for every gene;
+    the trend solves these estimating equations summed over genes with the weights
+    ``(1, 1/mean) / (mean^2 (1/mean + a)^2)`` (``Var(num) ~ mu^4 (1/mu + a)^2``), iterated,
+    leaving out genes whose ``a_mom`` is above 15 x the fit (hypervariable genes). When a
+    coefficient comes out non-positive, the other one is fitted alone.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mom = num / den
+    ok = np.isfinite(mom) & np.isfinite(den_unbiased) & (mean > 0)
+    x, mean, num, den_u, mom = 1.0 / mean[ok], mean[ok], num[ok], den_unbiased[ok], mom[ok]
+
+    def solve(use: np.ndarray, start: np.ndarray) -> np.ndarray:
+        coef = start.copy()
+        for _ in range(maxit):
+            fitted = coef[0] + coef[1] * x
+            keep = mom < 15 * fitted
+            g = 1.0 / (mean[keep] ** 2 * (x[keep] + fitted[keep]) ** 2)
+            Z = np.column_stack([np.ones(keep.sum()), x[keep]])[:, use]
+            A = (Z * (g * den_u[keep])[:, None]).T @ Z
+            b = Z.T @ (g * num[keep])
+            sol = np.zeros(2)
+            sol[use] = np.linalg.solve(A, b)
+            if not np.all(np.isfinite(sol)) or np.any(sol[use] <= 0):
+                return sol
+            done = np.allclose(sol, coef, rtol=1e-7, atol=1e-12)
+            coef = sol
+            if done:
+                break
+        return coef
+
+    coef = solve(np.array([True, True]), np.array([0.1, 1.0]))
+    if np.all(coef > 0):
+        return float(coef[0]), float(coef[1])
+    for use, start in ((np.array([True, False]), np.array([0.1, 0.0])),
+                       (np.array([False, True]), np.array([0.0, 1.0]))):
+        alone = solve(use, start)
+        if np.all(alone[use] > 0):
+            log.info("dispersion trend: a1/mean + a0 gave %s; fitted %s alone", coef, "a0" if use[0] else "a1")
+            return max(float(alone[0]), 0.0), max(float(alone[1]), 0.0)
+    log.info("dispersion trend: no positive fit (%s); using the minimum dispersion", coef)
+    return MIN_DISPERSION, 0.0
+
+
+def _log_chi2_mad_var(df: int) -> float:
+    """(1.4826 MAD)^2 of log(chi2_df / df): the robust variance that pure sampling noise gives
+    the log dispersion estimates (a bit below their variance, trigamma(df/2), as the
+    distribution is skewed)."""
+    from scipy.optimize import brentq
+
+    dist = chi2(df)
+    med = np.log(dist.ppf(0.5))
+
+    def coverage(d: float) -> float:
+        return dist.cdf(np.exp(med + d)) - dist.cdf(np.exp(med - d)) - 0.5
+
+    return float((1.4826 * brentq(coverage, 1e-9, 50.0)) ** 2)
+
+
+def fit_nb(counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str | None = None,
+           min_mean: float = 1.0) -> pd.DataFrame:
+    """Per-gene negative-binomial ``mean`` and ``dispersion`` of a raw count matrix.
+
+    ``counts`` is genes x samples; with ``group`` (a column of ``samples``, indexed by sample)
+    variances are taken within groups and pooled (see the module docs). Returns a frame
+    indexed like ``counts`` (genes with mean < ``min_mean`` dropped), with columns ``mean``,
+    ``dispersion`` and the unshrunk ``dispersion_mom``; ``attrs`` holds the trend
+    coefficients, the size factors and the prior spread. Deterministic.
+    """
+    if counts.shape[1] < 2:
+        raise InputError(f"fit_nb needs at least 2 samples; the count matrix has {counts.shape[1]}.")
+    if group is not None:
+        if samples is None or group not in samples.columns:
+            raise InputError(f"fit_nb: group column {group!r} is not in the sample sheet "
+                             f"(columns: {preview([] if samples is None else list(samples.columns))}).")
+        missing = [s for s in counts.columns if s not in samples.index]
+        if missing:
+            raise InputError(f"fit_nb: count columns without a sample sheet row: {preview(missing)}.")
+        labels = samples.loc[list(counts.columns), group].astype(str).to_numpy()
+    else:
+        labels = np.array(["all"] * counts.shape[1])
+    raw = counts.to_numpy(dtype=float)
+    sf = median_of_ratios(raw)
+    y = raw / sf[None, :]
+    mean = y.mean(axis=1)
+    num = np.zeros(len(y))
+    den = np.zeros(len(y))
+    den_unbiased = np.zeros(len(y))
+    df = 0
+    for level in sorted(set(labels)):
+        cols = labels == level
+        n = int(cols.sum())
+        if n < 2:
+            continue  # a single sample carries no information on the variance
+        m = y[:, cols].mean(axis=1)
+        v = y[:, cols].var(axis=1, ddof=1)
+        xi = float(np.mean(1.0 / sf[cols]))
+        num += (n - 1) * (v - m * xi)
+        den += (n - 1) * m ** 2
+        den_unbiased += (n - 1) * (m ** 2 - v / n)
+        df += n - 1
+    if df == 0:
+        raise InputError("fit_nb: no group has 2 or more samples, so dispersions cannot be estimated.")
+    keep = (mean >= min_mean) & (mean > 0)
+    if not keep.any():
+        raise InputError(f"fit_nb: no gene has a mean normalised count >= {min_mean}.")
+    mean, num, den, den_unbiased = mean[keep], num[keep], den[keep], den_unbiased[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mom = np.where(den > 0, num / den, 0.0)
+    a0, a1 = _trend_fit(mean, num, den, den_unbiased)
+    trend = a1 / mean + a0
+    # sampling variance of log(a_mom): that of log(chi2_df / df) where the Poisson part is
+    # negligible, inflated by the delta method (Var(s^2) ~ 2 sigma^4 / df, sigma^2 = mu + a mu^2)
+    inflation = (1.0 + 1.0 / (mean * trend)) ** 2
+    v = float(polygamma(1, df / 2.0)) * inflation
+    log_mom = np.log(np.maximum(mom, MIN_DISPERSION))
+    resid = log_mom - np.log(trend)
+    good = (inflation < 2.25) & (mom > MIN_DISPERSION)
+    if good.sum() < 50:
+        good = (inflation <= np.quantile(inflation, 0.25)) & (mom > MIN_DISPERSION)
+    if good.sum() >= 10:
+        med = np.median(resid[good])
+        robust_var = (1.4826 * np.median(np.abs(resid[good] - med))) ** 2
+        tau2 = max(robust_var - _log_chi2_mad_var(df) * float(np.mean(inflation[good])), MIN_PRIOR_LOG_VAR)
+    else:
+        tau2 = 0.25
+    w = tau2 / (tau2 + v)
+    disp = np.exp(w * log_mom + (1 - w) * np.log(trend))
+    disp = np.clip(disp, MIN_DISPERSION, MAX_DISPERSION)
+    out = pd.DataFrame({"mean": mean, "dispersion": disp,
+                        "dispersion_mom": np.where(np.isfinite(mom), mom, np.nan)},
+                       index=counts.index[keep])
+    out.index.name = counts.index.name or "gene_id"
+    out.attrs.update(trend={"a0": a0, "a1": a1}, prior_log_var=float(tau2), residual_df=int(df),
+                     size_factors={str(s): float(f) for s, f in zip(counts.columns, sf)},
+                     genes_in=int(len(counts)), genes_kept=int(keep.sum()), min_mean=float(min_mean),
+                     group=group)
+    return out
+
+
+# --------------------------------------------------------------------------- simulation
+
+def simulate(params: pd.DataFrame, *, n_per_group: int, groups: tuple[str, str] = DEFAULT_GROUPS,
+             planted: dict[str, float] | None = None, seed: int, size_factor_sd: float = 0.15,
+             sample_prefix: str = "S") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Negative-binomial counts for two groups of ``n_per_group`` samples each.
+
+    ``params`` has columns ``mean`` and ``dispersion`` (from :func:`fit_nb`); ``planted`` maps
+    gene ID -> fold change of the second group. Returns (counts: genes x samples, int64, index
+    ``gene_id``; sample sheet: columns ``sample``, ``condition``). Draws come from
+    ``numpy.random.default_rng(seed)``: first the size factors, then all counts, so the
+    same seed gives identical output.
+    """
+    if n_per_group < 1:
+        raise InputError(f"n_per_group must be at least 1 (got {n_per_group}).")
+    groups = tuple(str(g) for g in groups)
+    if len(groups) != 2 or groups[0] == groups[1]:
+        raise InputError(f"groups must be two different labels (got {groups!r}).")
+    planted = dict(planted or {})
+    unknown = [g for g in planted if g not in params.index]
+    if unknown:
+        raise InputError(f"planted gene(s) not in the simulation parameters: {preview(unknown)}.")
+    bad = {g: f for g, f in planted.items() if not (np.isfinite(f) and f > 0)}
+    if bad:
+        raise InputError(f"planted fold changes must be positive numbers: {preview(bad.items())}.")
+    mean = params["mean"].to_numpy(dtype=float)
+    disp = params["dispersion"].to_numpy(dtype=float)
+    if np.any(~np.isfinite(mean) | (mean < 0)) or np.any(~np.isfinite(disp) | (disp <= 0)):
+        raise InputError("simulation parameters need finite means >= 0 and dispersions > 0.")
+    fold = params.index.map(lambda g: planted.get(g, 1.0)).to_numpy(dtype=float)
+    n = 2 * n_per_group
+    width = len(str(n))
+    names = [f"{sample_prefix}{i + 1:0{width}d}" for i in range(n)]
+    condition = [groups[0]] * n_per_group + [groups[1]] * n_per_group
+    rng = np.random.default_rng(seed)
+    sf = rng.lognormal(0.0, size_factor_sd, size=n)
+    second = np.array([c == groups[1] for c in condition])
+    mu = mean[:, None] * np.where(second[None, :], fold[:, None], 1.0) * sf[None, :]
+    size = 1.0 / disp[:, None]
+    draws = rng.negative_binomial(np.broadcast_to(size, mu.shape), size / (size + mu))
+    counts = pd.DataFrame(draws.astype(np.int64), index=pd.Index(params.index.astype(str), name="gene_id"),
+                          columns=names)
+    sheet = pd.DataFrame({"sample": names, "condition": condition})
+    return counts, sheet
+
+
+def plant_effect(genes: list[str], rng_seed: int, fraction: float = DEFAULT_FRACTION,
+                 log2fc: float = DEFAULT_LOG2FC, mixed_direction: bool = True) -> dict[str, float]:
+    """Choose ``round(fraction * n)`` of the (sorted, unique) ``genes`` with
+    ``default_rng(rng_seed)`` and give them the fold change ``2**log2fc``; with
+    ``mixed_direction`` half of them (the extra one up when odd) get ``2**-log2fc`` instead.
+    Returns gene -> fold, sorted by gene."""
+    if not 0 <= fraction <= 1:
+        raise InputError(f"fraction must be between 0 and 1 (got {fraction}).")
+    pool = sorted(set(map(str, genes)))
+    k = int(round(fraction * len(pool)))
+    rng = np.random.default_rng(rng_seed)
+    chosen = rng.choice(len(pool), size=k, replace=False) if k else np.array([], dtype=int)
+    # the order of `chosen` is random: its first half goes up, the rest down
+    n_up = (k + 1) // 2 if mixed_direction else k
+    up = float(2.0 ** log2fc)
+    out = {pool[i]: (up if rank < n_up else 1.0 / up) for rank, i in enumerate(chosen)}
+    return dict(sorted(out.items()))
+
+
+def write_dataset(counts: pd.DataFrame, samples: pd.DataFrame, out_counts, out_samples,
+                  simulated_note: str = SIMULATED_NOTE) -> None:
+    """Write ``counts`` (tsv.gz, first column ``gene_id``) and the sample sheet (tsv) atomically;
+    the sheet gets ``simulated`` = ``yes`` and ``note`` = ``simulated_note`` columns."""
+    sheet = samples.reset_index() if "sample" not in samples.columns else samples.copy()
+    if list(sheet["sample"]) != list(counts.columns):
+        raise InputError("write_dataset: the sample sheet's `sample` column must list the count columns in order.")
+    sheet["simulated"] = "yes"
+    sheet["note"] = " ".join(str(simulated_note).split())  # one line, no tabs
+    table = counts.astype(np.int64)
+    table.index = table.index.rename("gene_id")
+    with atomic_write(out_counts) as fh:
+        table.to_csv(fh, sep="\t", lineterminator="\n")
+    write_tsv(sheet, out_samples)
+
+
+# --------------------------------------------------------------------------- a whole study
+
+def _dataset_seed(seed: int, name: str, entry: dict) -> int:
+    # default offset from the dataset's name (crc32: stable across runs and independent of the order)
+    offset = entry.get("seed_offset")
+    if offset is None:
+        offset = zlib.crc32(name.encode("utf-8")) % 100_000
+    return int(seed) + int(offset)
+
+
+def simulate_study(real_counts_path, real_samples_path, annotation_path, library_path, target: str,
+                   spec: dict, out_dir, seed: int) -> dict:
+    """Simulate every dataset of ``spec`` from the real dataset at ``real_counts_path``.
+
+    ``spec`` keys (all optional except ``datasets``):
+
+    * ``datasets``: name -> ``{n_per_group, effect: bool (false), log2fc (1.5), fraction (0.6),
+      mixed_direction (true), seed_offset, sample_prefix ("S")}``; the dataset's seed is
+      ``seed + seed_offset`` (default offset: crc32 of the name modulo 100000, so datasets get
+      independent noise whatever their order). Other settings are logged as not implemented
+      and listed under ``ignored_settings`` in ``study.json``;
+    * ``groups`` (default ``[control, treated]``); ``n_genes`` (subsample the fitted genes to
+      this many, always keeping every target gene and every ``keep_genes`` symbol; the choice
+      depends on ``seed`` only); ``keep_genes`` (symbols); ``fit_group`` (sample-sheet column
+      whose groups the dispersions are fitted within; default ``condition`` when the sheet has
+      it, else none); ``min_mean`` (1.0); ``size_factor_sd`` (0.15); ``gene_id_type`` (auto).
+      Other keys (e.g. the workflow's ``real_counts``, ``seed``) are not read here.
+
+    Gene IDs stay those of the real data (Ensembl), so the workflow's ID mapping is exercised;
+    the planted genes are the IDs whose symbol is in the target pathway of ``library_path``.
+    Writes ``out_dir/<name>/counts.tsv.gz``, ``out_dir/<name>/samples.tsv`` and
+    ``out_dir/study.json``, and returns the description written there.
+    """
+    from . import annotation, genesets, tables
+
+    out_dir = Path(out_dir)
+    datasets = spec.get("datasets")
+    if not isinstance(datasets, dict) or not datasets:
+        raise InputError("simulation spec: `datasets` must map dataset names to settings, e.g. "
+                         "{planted: {n_per_group: 3, effect: true}, null: {n_per_group: 3, effect: false}}.")
+    for name, entry in datasets.items():
+        if not isinstance(entry, dict) or "n_per_group" not in entry:
+            raise InputError(f"simulation spec: dataset {name!r} needs settings with `n_per_group`, e.g. "
+                             "{n_per_group: 3, effect: true}.")
+    groups = tuple(spec.get("groups", DEFAULT_GROUPS))
+    real_counts = tables.read_counts(real_counts_path).counts
+    real_samples = tables.read_samples(real_samples_path)
+    missing = [s for s in real_samples.index if s not in real_counts.columns]
+    extra = [s for s in real_counts.columns if s not in real_samples.index]
+    if missing or extra:
+        raise InputError(f"{real_samples_path} and {real_counts_path} disagree: sheet-only samples "
+                         f"{preview(missing) or '-'}, count-only columns {preview(extra) or '-'}.")
+    real_counts = real_counts[list(real_samples.index)]
+    fit_group = spec["fit_group"] if "fit_group" in spec else (
+        "condition" if "condition" in real_samples.columns else None)
+    params = fit_nb(real_counts, real_samples, fit_group, min_mean=float(spec.get("min_mean", 1.0)))
+
+    ann = annotation.load_annotation(annotation_path)
+    mapping = annotation.map_ids(list(params.index), ann, spec.get("gene_id_type", "auto"),
+                                 where=f"simulation source {real_counts_path}: ")
+    symbol_of = dict(zip(mapping.table["gene_id"], mapping.table["symbol"].astype(object)))
+    lib = genesets.read_library(library_path)
+    term = lib.find(target)
+    target_symbols = set(lib.sets[term])
+    target_ids = [g for g in params.index if symbol_of.get(g) in target_symbols]
+    if not target_ids:
+        raise InputError(f"simulation: none of the {len(target_symbols)} genes of {term!r} has a mean count >= "
+                         f"{spec.get('min_mean', 1.0)} in {real_counts_path}; nothing to plant an effect on.")
+    found = {symbol_of[g] for g in target_ids}
+    keep_symbols = [str(g) for g in spec.get("keep_genes") or []]
+    kept_ids = [g for g in params.index if symbol_of.get(g) in set(keep_symbols)]
+    keep_missing = sorted(set(keep_symbols) - {symbol_of[g] for g in kept_ids})
+    if keep_missing:
+        log.warning("simulation: keep_genes %s have no gene with a mean count >= %s in %s; they are not simulated",
+                    preview(keep_missing), spec.get("min_mean", 1.0), real_counts_path)
+    n_genes = spec.get("n_genes")
+    if n_genes is not None and int(n_genes) < len(params):
+        n_genes = int(n_genes)
+        always = params.index.isin(target_ids) | params.index.isin(kept_ids)
+        if n_genes < int(always.sum()):
+            raise InputError(f"simulation: n_genes {n_genes} is smaller than the {int(always.sum())} target pathway "
+                             "and keep_genes genes, which are always kept.")
+        others = np.flatnonzero(~always)
+        rng = np.random.default_rng([int(seed), 0])
+        picked = rng.choice(others, size=n_genes - int(always.sum()), replace=False)
+        keep = always.copy()
+        keep[picked] = True
+        attrs = params.attrs
+        params = params[keep]
+        params.attrs = attrs
+
+    description = {
+        "kind": "simulated",
+        "note": SIMULATED_NOTE,
+        "seed": int(seed),
+        "source": {
+            "counts": str(real_counts_path), "counts_sha256": genesets.sha256sum(real_counts_path),
+            "samples": str(real_samples_path), "samples_sha256": genesets.sha256sum(real_samples_path),
+            "fit_group": fit_group, "genes_in": params.attrs["genes_in"], "genes_fitted": params.attrs["genes_kept"],
+            "min_mean": params.attrs["min_mean"], "dispersion_trend": params.attrs["trend"],
+            "prior_log_var": params.attrs["prior_log_var"], "residual_df": params.attrs["residual_df"],
+        },
+        "annotation": {"file": str(annotation_path), "sha256": genesets.sha256sum(annotation_path)},
+        "library": {"file": str(library_path), "sha256": lib.sha256, "target": term,
+                    "target_genes": len(target_symbols), "target_genes_simulated": sorted(found),
+                    "target_genes_absent": sorted(target_symbols - found)},
+        "keep_genes": {"simulated": sorted({symbol_of[g] for g in kept_ids}), "absent": keep_missing},
+        "genes": int(len(params)),
+        "groups": list(groups),
+        "contrast": ["condition", groups[1], groups[0]],
+        "datasets": {},
+    }
+    for name, entry in datasets.items():
+        entry = dict(entry)
+        ignored = sorted(set(entry) - DATASET_KEYS)
+        if ignored:
+            log.warning("simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulate and were "
+                        "ignored", name, preview(ignored))
+        ds_seed = _dataset_seed(seed, name, entry)
+        effect = bool(entry.get("effect", False))
+        log2fc = float(entry.get("log2fc", DEFAULT_LOG2FC))
+        fraction = float(entry.get("fraction", DEFAULT_FRACTION))
+        mixed = bool(entry.get("mixed_direction", True))
+        planted = plant_effect(target_ids, ds_seed, fraction, log2fc, mixed) if effect else {}
+        counts, sheet = simulate(params, n_per_group=int(entry["n_per_group"]), groups=groups, planted=planted,
+                                 seed=ds_seed, size_factor_sd=float(spec.get("size_factor_sd", 0.15)),
+                                 sample_prefix=str(entry.get("sample_prefix", "S")))
+        ds_dir = out_dir / name
+        source_name = "/".join(Path(real_counts_path).parts[-2:])
+        note = (f"{SIMULATED_NOTE}; source {source_name}; seed {ds_seed}; "
+                + (f"{len(planted)} {term} genes planted at |log2FC| {log2fc:g}" if effect else "no planted effect"))
+        write_dataset(counts, sheet, ds_dir / "counts.tsv.gz", ds_dir / "samples.tsv", note)
+        description["datasets"][name] = {
+            "kind": "simulated",
+            "seed": ds_seed,
+            "n_per_group": int(entry["n_per_group"]),
+            "effect": effect,
+            "log2fc": log2fc if effect else 0.0,
+            "fraction": fraction if effect else 0.0,
+            "mixed_direction": mixed,
+            "counts": str(ds_dir / "counts.tsv.gz"),
+            "samples": str(ds_dir / "samples.tsv"),
+            "counts_sha256": genesets.sha256sum(ds_dir / "counts.tsv.gz"),
+            "planted": [{"gene_id": g, "symbol": symbol_of[g], "fold": round(f, 6)} for g, f in planted.items()],
+            "source_counts": str(real_counts_path),
+            "source_sha256": description["source"]["counts_sha256"],
+        }
+        if ignored:
+            description["datasets"][name]["ignored_settings"] = ignored
+    write_json(description, out_dir / "study.json")
+    return json.loads(json.dumps(description, default=str))
