@@ -21,6 +21,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/download.smk"
+include: "rules/simulate.smk"
 include: "rules/prepare.smk"
 include: "rules/de.smk"
 include: "rules/enrichment.smk"

@@ -34,11 +34,17 @@ def is_local(dataset):
     return "counts" in CFG["datasets"][dataset]
 
 
+SIMULATED = [d for d in DATASETS if CFG["datasets"][d].get("simulated")]
+
+
 def dataset_inputs(wildcards):
     """Counts and sample sheet of a dataset: local files, or what fetch_dataset downloads."""
     ds = CFG["datasets"][wildcards.dataset]
     if is_local(wildcards.dataset):
         return {"counts": ds["counts"], "samples": ds["samples"]}
+    if ds.get("simulated"):
+        sim = f"resources/simulated/{wildcards.dataset}"
+        return {"counts": f"{sim}/counts.tsv.gz", "samples": f"{sim}/samples.tsv"}
     fetched = f"resources/datasets/{wildcards.dataset}"
     return {
         "counts": f"{fetched}/counts.tsv.gz",

@@ -131,6 +131,12 @@ def validate_config(config: dict, source: str = "config") -> dict:
         if tested == ref:
             raise InputError(f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
                              "Fix: give [variable, tested level, reference level].")
+    simulated = [n for n, ds in cfg["datasets"].items() if ds.get("simulated")]
+    sim_names = set((cfg.get("simulation") or {}).get("datasets", {}))
+    for n in simulated:
+        if n not in sim_names:
+            raise InputError(f"{source}: datasets.{n} is `simulated: true` but simulation.datasets has no entry {n!r}. "
+                             f"Fix: add it under simulation.datasets (there: {', '.join(sorted(sim_names)) or 'none'}).")
     e = cfg["enrichment"]
     for kind in ("ora", "gsea"):
         if e[f"{kind}_min_size"] > e[f"{kind}_max_size"]:
@@ -172,6 +178,8 @@ def missing_local_files(cfg: dict) -> list[str]:
     Downloaded inputs (``geo``, ``url``, named libraries and annotations) are not checked here."""
     keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples")
             if k in ds]
+    sim = cfg.get("simulation") or {}
+    keys += [(f"simulation.{k}", sim[k]) for k in ("real_counts", "real_samples", "library") if k in sim]
     keys += [(f"genesets.{n}", src["file"]) for n, src in cfg["genesets"].items() if "file" in src]
     if "file" in cfg["annotation"]:
         keys.append(("annotation", cfg["annotation"]["file"]))

@@ -50,7 +50,7 @@ def select_by_expression(counts: pd.DataFrame, samples: pd.DataFrame, symbols: p
     if group == reference:
         raise InputError(f"{where}select_by_expression.group: {group!r} is the reference level; select within the "
                          "tested group (or swap the contrast).")
-    ids = [g for g, s in symbols.items() if s == gene or g == gene]
+    ids = [g for g, s in symbols.items() if (isinstance(s, str) and s == gene) or g == gene]
     if not ids:
         raise InputError(f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
                          "(after mapping IDs to symbols). Check the gene symbol.")

@@ -64,7 +64,7 @@ MIN_PRIOR_LOG_VAR = 0.05
 DEFAULT_FRACTION = 0.6
 DEFAULT_LOG2FC = 1.5
 DEFAULT_GROUPS = ("control", "treated")
-DATASET_KEYS = {"n_per_group", "effect", "log2fc", "fraction", "mixed_direction", "seed_offset", "sample_prefix"}
+DATASET_KEYS = {"n_per_group", "effect", "log2fc", "fraction", "mixed_direction", "seed_offset", "sample_prefix", "reduce_gene"}
 SIMULATED_NOTE = ("SIMULATED data (pathverdict.simulate): negative-binomial counts with means and dispersions "
                   "fitted on a real dataset; not a measurement")
 
@@ -323,6 +323,31 @@ def _dataset_seed(seed: int, name: str, entry: dict) -> int:
     return int(seed) + int(offset)
 
 
+def reduce_gene(counts: pd.DataFrame, sheet: pd.DataFrame, spec: dict, symbol_of: dict, group: str, seed: int,
+                where: str) -> tuple[pd.DataFrame, dict]:
+    """Lower one gene in a share of ``group``'s samples (e.g. RLS patients with reduced MEIS1).
+
+    The counts of the chosen samples are binomially thinned with probability ``fold``: a
+    thinned negative binomial is again negative binomial with the mean times ``fold`` and
+    the same dispersion. The samples are picked by a generator seeded with ``seed``.
+    """
+    gene, fraction, fold = spec["gene"], float(spec["fraction"]), float(spec["fold"])
+    if not 0 < fold <= 1:
+        raise InputError(f"{where}.fold: {fold} must be in (0, 1] (a reduction).")
+    ids = [g for g in counts.index if isinstance(symbol_of.get(g), str) and symbol_of[g] == gene]
+    if not ids:
+        raise InputError(f"{where}.gene: {gene!r} is not among the simulated genes; add it to `keep_genes` (it needs "
+                         "a mean count of at least min_mean in the real dataset).")
+    members = list(sheet.loc[sheet["condition"] == group, "sample"])
+    k = max(1, int(round(fraction * len(members))))
+    rng = np.random.default_rng([int(seed), 1])
+    chosen = sorted(rng.choice(members, size=k, replace=False).tolist())
+    out = counts.copy()
+    block = out.loc[ids, chosen].to_numpy()
+    out.loc[ids, chosen] = rng.binomial(block, fold)
+    return out, {"gene": gene, "gene_ids": ids, "fold": fold, "samples": chosen}
+
+
 def simulate_study(real_counts_path, real_samples_path, annotation_path, library_path, target: str,
                    spec: dict, out_dir, seed: int) -> dict:
     """Simulate every dataset of ``spec`` from the real dataset at ``real_counts_path``.
@@ -373,7 +398,9 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
     ann = annotation.load_annotation(annotation_path)
     mapping = annotation.map_ids(list(params.index), ann, spec.get("gene_id_type", "auto"),
                                  where=f"simulation source {real_counts_path}: ")
-    symbol_of = dict(zip(mapping.table["gene_id"], mapping.table["symbol"].astype(object)))
+    # unmapped IDs are left out (their symbol is NA)
+    symbol_of = {g: s for g, s in zip(mapping.table["gene_id"], mapping.table["symbol"].astype(object))
+                 if isinstance(s, str)}
     lib = genesets.read_library(library_path)
     term = lib.find(target)
     target_symbols = set(lib.sets[term])
@@ -404,9 +431,29 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
         params = params[keep]
         params.attrs = attrs
 
+    # genes given a chosen mean (e.g. key genes barely expressed in the source cells), with the
+    # dispersion of the fitted trend at that mean
+    set_means = {}
+    for sym, mean in (spec.get("gene_means") or {}).items():
+        ids = [g for g in params.index if symbol_of.get(g) == sym]
+        if not ids:
+            log.warning("simulation: gene_means: %s is not among the simulated genes (add it to keep_genes)", sym)
+            continue
+        trend = params.attrs["trend"]
+        attrs = params.attrs
+        params = params.copy()
+        params.loc[ids, "mean"] = float(mean)
+        params.loc[ids, "dispersion"] = float(np.clip(trend["a1"] / float(mean) + trend["a0"], MIN_DISPERSION,
+                                                      MAX_DISPERSION))
+        params.attrs = attrs
+        set_means[sym] = float(mean)
+    always_plant = [g for g in target_ids if symbol_of.get(g) in set(spec.get("always_plant") or [])]
+
     description = {
         "kind": "simulated",
         "note": SIMULATED_NOTE,
+        "gene_means": set_means,
+        "always_plant": sorted(symbol_of[g] for g in always_plant),
         "seed": int(seed),
         "source": {
             "counts": str(real_counts_path), "counts_sha256": genesets.sha256sum(real_counts_path),
@@ -437,9 +484,19 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
         fraction = float(entry.get("fraction", DEFAULT_FRACTION))
         mixed = bool(entry.get("mixed_direction", True))
         planted = plant_effect(target_ids, ds_seed, fraction, log2fc, mixed) if effect else {}
+        if effect:
+            # the always_plant genes are planted too (up in every other one, by gene order, when mixed)
+            for i, g in enumerate(sorted(always_plant)):
+                if g not in planted:
+                    planted[g] = float(2.0 ** log2fc) if (i % 2 == 0 or not mixed) else float(2.0 ** -log2fc)
+            planted = dict(sorted(planted.items()))
         counts, sheet = simulate(params, n_per_group=int(entry["n_per_group"]), groups=groups, planted=planted,
                                  seed=ds_seed, size_factor_sd=float(spec.get("size_factor_sd", 0.15)),
                                  sample_prefix=str(entry.get("sample_prefix", "S")))
+        reduced = None
+        if entry.get("reduce_gene"):
+            counts, reduced = reduce_gene(counts, sheet, entry["reduce_gene"], symbol_of, groups[1], ds_seed,
+                                          where=f"simulation: dataset {name}: reduce_gene")
         ds_dir = out_dir / name
         source_name = "/".join(Path(real_counts_path).parts[-2:])
         note = (f"{SIMULATED_NOTE}; source {source_name}; seed {ds_seed}; "
@@ -460,6 +517,8 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
             "source_counts": str(real_counts_path),
             "source_sha256": description["source"]["counts_sha256"],
         }
+        if reduced:
+            description["datasets"][name]["reduced_gene"] = reduced
         if ignored:
             description["datasets"][name]["ignored_settings"] = ignored
     write_json(description, out_dir / "study.json")

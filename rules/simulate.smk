@@ -1,0 +1,28 @@
+# The offline demo: a seeded generator writes a simulated study (negative-binomial counts fitted
+# on a real dataset, an effect planted on the target pathway's genes where configured).
+
+
+rule simulate_study:
+    input:
+        counts=CFG.get("simulation", {}).get("real_counts", []),
+        samples=CFG.get("simulation", {}).get("real_samples", []),
+        library=CFG.get("simulation", {}).get("library", []),
+        annotation=ANNOTATION,
+    output:
+        counts=expand("resources/simulated/{dataset}/counts.tsv.gz", dataset=SIMULATED),
+        samples=expand("resources/simulated/{dataset}/samples.tsv", dataset=SIMULATED),
+        study=report(
+            "resources/simulated/study.json",
+            caption="../report/simulation.rst",
+            category="Samples",
+            labels={"table": "simulated study"},
+        ),
+    params:
+        simulation=CFG.get("simulation", {}),
+        target=CFG["target_pathway"],
+    log:
+        "logs/simulate_study.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/simulate_study.py"
