@@ -4,6 +4,7 @@
 Usage::
 
     python tools/fidelity_vs_r.py [--datasets NAME ...] [--shared DIR] [--out TSV] [--workdir DIR]
+                                  [--stress [VARIANT ...]]
 
 For each dataset the count matrix is pre-filtered in Python exactly as ``run_deseq2`` does
 (``prefilter_mask``, min_count=10, min_samples=smallest compared group), written to a tsv,
@@ -125,8 +126,12 @@ def run_reference(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, work
     return res, dict(zip(meta["key"], meta["value"])), wall
 
 
-def run_ours(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset):
-    params = DEParams(design=ds.design, contrast=list(ds.contrast), alpha=ALPHA, min_count=MIN_COUNT)
+def run_ours(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, min_count: int = MIN_COUNT,
+             min_samples: int | None = None):
+    import pydeseq2.dds  # noqa: F401  (import time is not part of the timing)
+
+    params = DEParams(design=ds.design, contrast=list(ds.contrast), alpha=ALPHA, min_count=min_count,
+                      min_samples=min_samples)
     t0 = time.perf_counter()
     result = run_deseq2(counts, samples, params)
     return result, time.perf_counter() - t0
@@ -140,6 +145,7 @@ def compare_results(ours: pd.DataFrame, ref: pd.DataFrame, alpha: float = ALPHA)
     ours = ours.loc[ref.index]
     lfc_ok = ours["log2FoldChange"].notna() & ref["log2FoldChange"].notna()
     lfc_r = float(np.corrcoef(ours.loc[lfc_ok, "log2FoldChange"], ref.loc[lfc_ok, "log2FoldChange"])[0, 1])
+    dlfc = (ours.loc[lfc_ok, "log2FoldChange"] - ref.loc[lfc_ok, "log2FoldChange"]).abs()
     r_tested = ref["pvalue"].notna()
     sig_r = ref["padj"].lt(alpha)  # NaN < alpha is False: NA counts as not significant
     sig_ours = ours["padj"].lt(alpha)
@@ -149,6 +155,7 @@ def compare_results(ours: pd.DataFrame, ref: pd.DataFrame, alpha: float = ALPHA)
         "r_tested": int(r_tested.sum()),
         "ours_tested": int(ours["pvalue"].notna().sum()),
         "lfc_pearson": lfc_r,
+        "max_abs_lfc_diff": float(dlfc.max()) if len(dlfc) else float("nan"),
         "call_agreement_pct": 100.0 * float(agree.mean()),
         "call_disagreements": int((~agree).sum()),
         "sig_r": int(sig_r.sum()),
@@ -157,19 +164,11 @@ def compare_results(ours: pd.DataFrame, ref: pd.DataFrame, alpha: float = ALPHA)
     }
 
 
-def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
-    """Run ours and R on one dataset and return the figures (see ``compare_results``) plus timings.
-
-    Raises ``Unavailable`` when R/DESeq2 or the data is missing.
-    """
-    ds = DATASETS[name]
-    shared = Path(shared) if shared else default_shared()
-    counts, samples = load_dataset(shared, ds)
-    min_samples = smallest_group(samples, list(ds.contrast))
-    filtered = counts.loc[prefilter_mask(counts, MIN_COUNT, min_samples)]
+def _compare(name: str, ds: Dataset, r_input: pd.DataFrame, our_input: pd.DataFrame, samples: pd.DataFrame,
+             min_count: int, min_samples: int | None, workdir: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="fidelity_") as tmp:
-        ref, meta, r_wall = run_reference(filtered, samples, ds, Path(workdir) if workdir else Path(tmp))
-    result, ours_s = run_ours(counts, samples, ds)
+        ref, meta, r_wall = run_reference(r_input, samples, ds, Path(workdir) if workdir else Path(tmp))
+    result, ours_s = run_ours(our_input, samples, ds, min_count, min_samples)
     row = {"dataset": name}
     row.update(compare_results(result.results, ref))
     row.update({
@@ -177,12 +176,92 @@ def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None 
         "seconds_r": float(meta.get("seconds", "nan")),  # DESeq() + results() inside R
         "seconds_r_wall": r_wall,  # including R start-up and loading DESeq2
         "deseq2_version": meta.get("deseq2_version", ""),
+        "r_fit_type": meta.get("fitType", ""),
+        "r_disp_prior_var": float(meta.get("dispPriorVar", "nan")),
     })
     row["pass"] = bool(row["lfc_pearson"] >= LFC_PEARSON_TARGET
                        and row["call_agreement_pct"] >= CALL_AGREEMENT_TARGET)
     if workdir:
-        result.results.to_csv(Path(workdir) / f"{name}.ours_results.tsv", sep="\t")
+        result.results.to_csv(Path(workdir) / f"{ds.name}.ours_results.tsv", sep="\t")
     return row
+
+
+def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
+    """Run ours and R on one dataset and return the figures (see ``compare_results``) plus timings.
+
+    R gets the pre-filtered matrix; ours gets the raw one and applies the same pre-filter.
+    Raises ``Unavailable`` when R/DESeq2 or the data is missing.
+    """
+    ds = DATASETS[name]
+    shared = Path(shared) if shared else default_shared()
+    counts, samples = load_dataset(shared, ds)
+    min_samples = smallest_group(samples, list(ds.contrast))
+    filtered = counts.loc[prefilter_mask(counts, MIN_COUNT, min_samples)]
+    return _compare(name, ds, filtered, counts, samples, MIN_COUNT, None, workdir)
+
+
+# Harder variants of the shared data sets (``--stress``): no pre-filter (independent filtering then
+# removes genes), planted outlier counts (Cook's filtering, outlier replacement with non-replaceable
+# cells, the local dispersion trend), a 3-level factor compared between two non-reference levels and
+# small designs with <= 3 residual degrees of freedom (R's histogram-matching prior variance).
+# Outliers: count * 20 + 50 in random (gene, sample) cells, numpy default_rng(seed). Each variant is
+# (source dataset, samples or None for all, design, contrast, pre-filter (min_count, min_samples),
+#  planted outliers, seed, sample sheet edits).
+STRESS = {
+    "li2008_unfiltered": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (1, 1), 0, 0, None),
+    "sultan2008_unfiltered": ("sultan2008_hek293t", None, "~cell", ("cell", "HEK293T", "Ramos_B_cell"), (1, 1), 0, 0,
+                              None),
+    "marioni2008_unfiltered": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
+                               (1, 1), 0, 0, None),
+    "li2008_outliers": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (10, 3), 200, 1,
+                        None),
+    "marioni2008_outliers": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
+                             (10, 3), 150, 3, None),
+    "geuvadis_10v4_outliers": ("geuvadis_lcl_sex", ("Female", 10, "Male", 4), "~sex", ("sex", "Male", "Female"),
+                               (10, 4), 300, 1, None),
+    "geuvadis_outliers": ("geuvadis_lcl_sex", None, "~sex", ("sex", "Male", "Female"), (10, 41), 300, 1, None),
+    "li2008_3level": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Mid"), (5, 2), 0, 0,
+                      {"lane3": "Mid", "lane4": "Mid"}),
+    "li2008_2v2": ("li2008_lncap", ["lane1", "lane2", "lane5", "lane6"], "~condition",
+                   ("condition", "Treated", "Control"), (10, 2), 0, 0, None),
+    "li2008_3v2": ("li2008_lncap", ["lane1", "lane2", "lane3", "lane5", "lane6"], "~condition",
+                   ("condition", "Treated", "Control"), (10, 2), 0, 0, None),
+    "marioni2008_2v2": ("marioni2008_kidney_liver", ["R1L1Kidney", "R1L3Kidney", "R1L2Liver", "R1L4Liver"], "~Tissue",
+                        ("Tissue", "Liver", "Kidney"), (10, 2), 0, 0, None),
+    "geuvadis_2v2": ("geuvadis_lcl_sex", ("Female", 2, "Male", 2), "~sex", ("sex", "Male", "Female"), (10, 2), 0, 0,
+                     None),
+    "geuvadis_3v2": ("geuvadis_lcl_sex", ("Female", 3, "Male", 2), "~sex", ("sex", "Male", "Female"), (10, 2), 0, 0,
+                     None),
+}
+
+
+def compare_stress(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
+    """One ``--stress`` variant: both sides get exactly the same (modified, pre-filtered) matrix."""
+    source, subset, design, contrast, (min_count, min_samples), n_out, seed, edits = STRESS[name]
+    shared = Path(shared) if shared else default_shared()
+    counts, samples = load_dataset(shared, DATASETS[source])
+    var = contrast[0]
+    if isinstance(subset, tuple):  # (level, n, level, n): the first n samples of each level
+        keep = []
+        for level, n in zip(subset[::2], subset[1::2]):
+            keep += list(samples.index[samples[var] == level][:n])
+        subset = keep
+    if subset is not None:
+        samples, counts = samples.loc[subset], counts[subset]
+    if edits:
+        samples = samples.copy()
+        for sample, level in edits.items():
+            samples.loc[sample, var] = level
+    counts = counts.loc[prefilter_mask(counts, min_count, min_samples)]
+    if n_out:
+        rng = np.random.default_rng(seed)
+        rows = rng.choice(len(counts), n_out, replace=False)
+        cols = rng.integers(0, counts.shape[1], n_out)
+        values = counts.to_numpy().copy()
+        values[rows, cols] = values[rows, cols] * 20 + 50
+        counts = pd.DataFrame(values, index=counts.index, columns=counts.columns)
+    ds = Dataset(name, design, contrast)
+    return _compare(name, ds, counts, counts, samples, 0, 1, workdir)
 
 
 def format_table(rows: list[dict]) -> str:
@@ -190,7 +269,7 @@ def format_table(rows: list[dict]) -> str:
             "time ours (s)", "time R (s)", "result"]
     lines = [head]
     for r in rows:
-        lines.append([r["dataset"], str(r["genes_tested"]), str(r["r_tested"]), f"{r['lfc_pearson']:.6f}",
+        lines.append([r["dataset"], str(r["genes_tested"]), str(r["r_tested"]), f"{r['lfc_pearson']:.9f}",
                       f"{r['call_agreement_pct']:.2f}", str(r["sig_r"]), str(r["sig_ours"]),
                       f"{r['seconds_ours']:.1f}", f"{r['seconds_r']:.1f}", "PASS" if r["pass"] else "FAIL"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -211,17 +290,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="also write the figures to this tsv")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="keep the filtered matrices and both result tables here (default: a temp dir)")
+    ap.add_argument("--stress", nargs="*", choices=sorted(STRESS), default=None, metavar="VARIANT",
+                    help="also run harder variants of the data sets (all of them when given without names): "
+                         + ", ".join(STRESS))
     args = ap.parse_args(argv)
 
     reason = r_unavailable_reason()
     if reason:
         print(f"fidelity_vs_r: cannot compare with R DESeq2: {reason}", file=sys.stderr)
         return 2
+    jobs = [(name, compare_dataset) for name in args.datasets]
+    if args.stress is not None:
+        jobs += [(name, compare_stress) for name in (args.stress or list(STRESS))]
     rows = []
-    for name in args.datasets:
+    for name, compare in jobs:
         print(f"[fidelity] {name} ...", file=sys.stderr, flush=True)
         try:
-            rows.append(compare_dataset(name, args.shared, args.workdir))
+            rows.append(compare(name, args.shared, args.workdir))
         except Unavailable as exc:
             print(f"fidelity_vs_r: {exc}", file=sys.stderr)
             return 2
