@@ -1,0 +1,588 @@
+"""Label-permutation null: how often does the target reach its observed rank by chance?
+
+The sample labels of the contrast variable are permuted among the samples of the two
+compared groups, the whole analysis (DESeq2, gene-level collapse, ORA / GSEA) is re-run
+on each relabelled sample sheet, and the target pathway's rank is compared with the
+observed one:
+
+    empirical p = (1 + #relabelings where the target ranks at least as well) / (1 + #relabelings)
+
+(the observed labelling counts as one of the equally likely labellings under the null,
+so p is never 0; a relabeling where the target is not ranked counts as worse than any
+rank).
+
+Which relabelings (:func:`relabelings`)
+---------------------------------------
+* Only the contrast variable's labels of the samples in the two compared groups move;
+  samples of other levels and every other column (covariates) stay as they are. Every
+  relabeling is balanced: each group keeps its size.
+* Designs with covariates (``~batch + condition``): when every level (combination of
+  levels) of the covariates contains samples of both compared groups, labels are
+  permuted *within* each level, which keeps every batch's group composition and so the
+  covariate's share of the signal. Otherwise (a batch with one group only, a continuous
+  covariate) the labels are permuted freely among the compared samples; a relabeling
+  that makes the design singular is skipped and counted in the summary.
+* With equal group sizes (in every stratum), a relabeling and its exact swap (every
+  label flipped) give the same DE results with the signs flipped -- identical
+  p-values, hence identical ORA-all results, and GSEA up to the direction of the
+  enrichment -- so only one of each pair is used: the one in which the first compared
+  sample of the sheet keeps its observed label. This is a valid permutation test (it
+  conditions on that sample's label) for every method, ora_up and ora_down included.
+  The observed labelling and its swap are never among the relabelings.
+* 3 vs 3 samples: C(6,3) = 20 labellings, 10 swap pairs, minus the observed pair = 9
+  relabelings; the smallest attainable p is then 1 / (1 + 9) = 0.1. Small designs
+  cannot give small p-values; the summary says so.
+* When the number of distinct relabelings exceeds ``max_permutations``, a random sample
+  of ``max_permutations`` distinct ones is drawn with ``numpy.random.default_rng(seed)``
+  (Monte-Carlo permutation p, still valid). All orders are deterministic.
+
+What is compared (:func:`run_null`)
+-----------------------------------
+* The statistic is the target's rank only (as in the verdict: by p-value among the
+  ranked pathways; NA = not ranked). A relabeling in which the target is rank 1 with a
+  poor FDR counts as "as good" as an observed rank 1 with a tiny FDR; conversely an
+  observed rank 1 from a handful of chance DE genes beats relabelings with no DE gene
+  at all. ``null_on_top`` (relabelings where the target is also on top, FDR included)
+  is reported beside it.
+* The observed rank is the verdict's (``results/verdict.tsv``). By default the analysis
+  is also re-run once on the observed labels (``rerun_rank``); a different rank means
+  the verdict is stale or was made with other settings, and the note says so.
+* Every relabeling runs the full analysis: DESeq2 without LFC shrinkage (enrichment
+  does not use it), the workflow's enrichment settings, the same GSEA seed. DESeq2 and
+  gseapy log output is silenced while they run; one progress line every 10 relabelings.
+  Cost is (1 + n) x (one DESeq2 fit + the enrichments); GSEA with 1000 gene-set
+  permutations dominates on real data (about 12 s per library on 10,000 genes against
+  about 2-4 s for DESeq2), so ``methods=("ora_all",)`` is the cheap choice.
+
+Functions: :func:`relabelings`, :func:`relabeling_count`, :func:`permutation_strata`,
+:func:`apply_relabeling`, :func:`target_ranks` (the workflow's enrichment and the
+target's rank for one DE table), :func:`run_null` and the file-level wrapper
+:func:`null_from_files` for a Snakemake rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import de, enrichment, verdict
+from .errors import InputError
+from .genesets import GeneSetLibrary
+from .robustness import quiet_logging
+from .util import read_tsv, write_tsv
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "PERMUTATION_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "ENRICHMENT_DEFAULTS",
+    "relabelings",
+    "relabeling_count",
+    "permutation_strata",
+    "apply_relabeling",
+    "format_relabeling",
+    "target_ranks",
+    "run_null",
+    "null_from_files",
+]
+
+PERMUTATION_COLUMNS = ["dataset", "permutation", "relabeling", "moved", "library", "method", "rank", "n_terms",
+                       "pvalue", "fdr", "de_genes", "on_top", "de_ok", "note"]
+SUMMARY_COLUMNS = ["dataset", "library", "method", "target", "scheme", "n_possible", "n_permutations",
+                   "exhaustive", "failed", "observed_rank", "observed_fdr", "rerun_rank", "n_as_good", "null_ranked",
+                   "null_on_top", "empirical_p", "min_p", "note"]
+RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]
+# the workflow's defaults (config/schemas/config.schema.yaml), used for keys not given
+ENRICHMENT_DEFAULTS = {"padj": 0.05, "lfc": 0.0, "ora_min_size": 10, "ora_max_size": 500, "gsea_min_size": 15,
+                       "gsea_max_size": 500, "gsea_permutations": 1000, "seed": 42}
+# above this many distinct relabelings, sample by drawing random permutations instead of enumerating
+ENUMERATION_LIMIT = 100_000
+
+
+# ----------------------------------------------------------------------------- relabelings
+
+def _indexed(samples: pd.DataFrame) -> pd.DataFrame:
+    """The sample sheet indexed by sample name (index, or a ``sample`` column)."""
+    if "sample" in samples.columns and samples.index.name != "sample":
+        samples = samples.set_index("sample")
+    samples = samples.copy()
+    samples.index = samples.index.astype(str)
+    if samples.index.duplicated().any():
+        dups = sorted(set(samples.index[samples.index.duplicated()]))
+        raise InputError(f"sample sheet: duplicated sample name(s) {', '.join(dups)}")
+    return samples
+
+
+def _compared(samples: pd.DataFrame, contrast: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Compared samples (sheet order) and their observed labels."""
+    var, tested, reference = contrast
+    if var not in samples.columns:
+        raise InputError(f"contrast variable {var!r} is not a column of the sample sheet "
+                         f"(columns: {', '.join(map(str, samples.columns))})")
+    labels = samples[var].astype(str)
+    mask = labels.isin([str(tested), str(reference)])
+    names = list(samples.index[mask])
+    obs = list(labels[mask])
+    n_t = obs.count(str(tested))
+    n_r = obs.count(str(reference))
+    if n_t == 0 or n_r == 0:
+        raise InputError(f"contrast {list(contrast)}: no sample has {var} = "
+                         f"{tested if n_t == 0 else reference!r}; nothing to permute")
+    return names, obs
+
+
+def permutation_strata(samples: pd.DataFrame, contrast: Sequence[str],
+                       strata: str | Sequence[str] | None = None) -> pd.Series | None:
+    """The stratum of each compared sample when labels are permuted within strata, else None.
+
+    ``strata`` are covariate columns (e.g. the other variables of the design,
+    ``"batch"``). Each combination of their values is a stratum; permuting within strata
+    is used only when every stratum contains both compared groups. Returns a Series
+    (compared sample -> stratum label, sheet order) or ``None`` for free permutation.
+    """
+    samples = _indexed(samples)
+    names, obs = _compared(samples, contrast)
+    if strata is None:
+        return None
+    cols = [strata] if isinstance(strata, str) else [c for c in strata if c != contrast[0]]
+    if not cols:
+        return None
+    absent = [c for c in cols if c not in samples.columns]
+    if absent:
+        raise InputError(f"permutation strata: column(s) {', '.join(absent)} not in the sample sheet")
+    key = samples.loc[names, cols].astype(str).agg(" & ".join, axis=1) if len(cols) > 1 else \
+        samples.loc[names, cols[0]].astype(str)
+    groups = pd.Series(obs, index=names)
+    for level in dict.fromkeys(key):
+        if groups[key == level].nunique() < 2:
+            log.info("permutation: stratum %s=%s has only %s samples; permuting labels freely", "+".join(cols),
+                     level, groups[key == level].iloc[0])
+            return None
+    key.name = "+".join(cols)
+    return key
+
+
+def _scheme(samples: pd.DataFrame, contrast: Sequence[str], strata):
+    samples = _indexed(samples)
+    names, obs = _compared(samples, contrast)
+    tested = str(contrast[1])
+    key = permutation_strata(samples, contrast, strata)
+    if key is None:
+        blocks = [list(range(len(names)))]
+    else:
+        blocks = [[i for i, n in enumerate(names) if key[n] == level] for level in dict.fromkeys(key)]
+    n_tested = [sum(obs[i] == tested for i in b) for b in blocks]
+    total = math.prod(math.comb(len(b), t) for b, t in zip(blocks, n_tested))
+    collapse = all(2 * t == len(b) for b, t in zip(blocks, n_tested))
+    n_classes = total // 2 if collapse else total
+    return names, obs, blocks, n_tested, collapse, n_classes - 1, key
+
+
+def relabeling_count(samples: pd.DataFrame, contrast: Sequence[str],
+                     strata: str | Sequence[str] | None = None) -> int:
+    """Number of distinct relabelings :func:`relabelings` chooses from (see module docs)."""
+    return _scheme(samples, contrast, strata)[5]
+
+
+def relabelings(samples: pd.DataFrame, contrast: Sequence[str], *, max_permutations: int, seed: int,
+                strata: str | Sequence[str] | None = None) -> list[dict[str, str]]:
+    """Distinct balanced relabelings of the contrast variable among the compared samples.
+
+    Parameters
+    ----------
+    samples
+        Sample sheet, indexed by sample name (or with a ``sample`` column).
+    contrast
+        ``[variable, tested level, reference level]``.
+    max_permutations
+        All distinct relabelings are returned when there are at most this many,
+        otherwise a random sample of this many distinct ones.
+    seed
+        Seed of ``numpy.random.default_rng`` for that sample.
+    strata
+        Covariate column(s) to permute within (see :func:`permutation_strata`); ``None``:
+        free permutation. :func:`run_null` passes the design's other variables.
+
+    Returns
+    -------
+    A list of dicts ``{sample: label}`` over the compared samples (sheet order), each
+    with as many tested/reference labels as observed. Never the observed labelling,
+    never an exact swap of two equal-sized groups (a swap only flips the signs of the
+    DE results; one representative per swap pair is kept, see the module docs).
+    Enumeration order when exhaustive (combinations in sheet order), the sorted
+    enumeration order of the sample when at most ``ENUMERATION_LIMIT`` relabelings
+    exist, draw order beyond; the same arguments always give the same list.
+    """
+    if max_permutations < 1:
+        raise ValueError(f"max_permutations must be >= 1, got {max_permutations}")
+    names, obs, blocks, n_tested, collapse, n_candidates, _ = _scheme(samples, contrast, strata)
+    var, tested, reference = (str(c) for c in contrast)
+    observed = tuple(o == tested for o in obs)
+
+    def labelled(flags) -> dict[str, str]:
+        return {n: tested if f else reference for n, f in zip(names, flags)}
+
+    if n_candidates <= 0:
+        return []
+    if n_candidates <= ENUMERATION_LIMIT:
+        candidates = list(_enumerate(blocks, n_tested, len(names), observed, collapse))
+        assert len(candidates) == n_candidates, (len(candidates), n_candidates)
+        if n_candidates > max_permutations:
+            rng = np.random.default_rng(seed)
+            pick = np.sort(rng.choice(n_candidates, size=max_permutations, replace=False))
+            candidates = [candidates[i] for i in pick]
+        return [labelled(c) for c in candidates]
+    rng = np.random.default_rng(seed)
+    seen: set[tuple[bool, ...]] = {observed}
+    out = []
+    while len(out) < max_permutations:
+        flags = [False] * len(names)
+        for b, t in zip(blocks, n_tested):
+            for i in rng.permutation(b)[:t]:
+                flags[int(i)] = True
+        cand = tuple(flags)
+        if collapse and cand[0] != observed[0]:
+            cand = tuple(not f for f in cand)  # the pair's representative
+        if cand not in seen:
+            seen.add(cand)
+            out.append(cand)
+    return [labelled(c) for c in out]
+
+
+def _enumerate(blocks, n_tested, n, observed, collapse) -> Iterator[tuple[bool, ...]]:
+    per_block = [list(itertools.combinations(b, t)) for b, t in zip(blocks, n_tested)]
+    for choice in itertools.product(*per_block):
+        flags = [False] * n
+        for combo in choice:
+            for i in combo:
+                flags[i] = True
+        cand = tuple(flags)
+        if cand == observed or (collapse and cand[0] != observed[0]):
+            continue
+        yield cand
+
+
+def apply_relabeling(samples: pd.DataFrame, contrast: Sequence[str], relabeling: Mapping[str, str]) -> pd.DataFrame:
+    """A copy of the sample sheet (indexed by sample) with the contrast variable relabelled."""
+    out = _indexed(samples)
+    var = contrast[0]
+    out[var] = out[var].astype(str)
+    out.loc[list(relabeling), var] = list(relabeling.values())
+    return out
+
+
+def format_relabeling(relabeling: Mapping[str, str], contrast: Sequence[str]) -> str:
+    """Compact text: ``Treated=s1,s4,s5`` (the samples given the tested level)."""
+    tested = str(contrast[1])
+    return f"{tested}=" + ",".join(s for s, lab in relabeling.items() if lab == tested)
+
+
+# ----------------------------------------------------------------------------- enrichment of one DE table
+
+def _enrichment_cfg(cfg: Mapping | None) -> dict:
+    out = dict(ENRICHMENT_DEFAULTS)
+    out.update({k: v for k, v in (cfg or {}).items() if v is not None})
+    return out
+
+
+def target_ranks(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str, *,
+                 methods: Sequence[str] = ("ora_all", "gsea"), enrichment_cfg: Mapping | None = None,
+                 threads: int = 1, top_n: int = 1, max_fdr: float = 0.05) -> pd.DataFrame:
+    """The workflow's enrichment of one DE table and the target's rank per library x method.
+
+    ``de_table`` has gene_id, symbol and the DESeq2 columns (as ``de.tsv``); it is
+    collapsed to symbols, DE genes are ``padj < enrichment_cfg["padj"]`` and
+    ``|log2FC| >= enrichment_cfg["lfc"]`` against the background of symbols with a padj;
+    ``ora_*`` methods use :func:`enrichment.ora` with ``ora_min_size``/``ora_max_size``,
+    ``gsea`` uses :func:`enrichment.gsea` on the Wald statistic with ``gsea_min_size``,
+    ``gsea_max_size``, ``gsea_permutations`` and ``seed``. Missing config keys take the
+    workflow's defaults (:data:`ENRICHMENT_DEFAULTS`). Rows (library, method, rank,
+    n_terms, pvalue, fdr, de_genes, on_top, note) are judged by
+    :func:`verdict.judge_method`, as in ``results/verdict.tsv``.
+    """
+    bad = [m for m in methods if m not in verdict.METHODS]
+    if bad:
+        raise ValueError(f"unknown method(s) {bad}; use {', '.join(verdict.METHODS)}")
+    e = _enrichment_cfg(enrichment_cfg)
+    settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr)
+    genes = enrichment.collapse_to_symbols(de_table)
+    lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
+    ranking = genes.set_index("symbol")["stat"].astype(float) if "gsea" in methods else None
+    rows = []
+    for lib_name, lib in libraries.items():
+        term = lib.find(target)
+        for method in methods:
+            if method == "gsea":
+                table = enrichment.gsea(ranking, lib.sets, lib_name, lib.ids, e["gsea_min_size"], e["gsea_max_size"],
+                                        e["gsea_permutations"], e["seed"], threads)
+                judged = verdict.judge_method(table, method, term, settings, None)
+            else:
+                query = lists[method.removeprefix("ora_")]
+                table = enrichment.ora(query, background, lib.sets, lib_name, lib.ids, e["ora_min_size"],
+                                       e["ora_max_size"])
+                judged = verdict.judge_method(table, method, term, settings, len(query))
+            rows.append({"library": lib_name, **{k: judged[k] for k in RANK_COLUMNS[1:]}})
+    return pd.DataFrame(rows, columns=RANK_COLUMNS)
+
+
+def _de_table(counts: pd.DataFrame, sheet: pd.DataFrame, params: de.DEParams, symbols: pd.Series) -> pd.DataFrame:
+    result = de.run_deseq2(counts, sheet, params)
+    res = result.results.copy()
+    res.insert(0, "symbol", symbols.reindex(res.index.astype(str)).astype("string").to_numpy())
+    return res.reset_index()
+
+
+# ----------------------------------------------------------------------------- the null
+
+def _observed_rows(observed: pd.DataFrame | None, dataset: str) -> tuple[pd.DataFrame, str]:
+    if observed is None:
+        return pd.DataFrame(columns=["library", "method", "rank", "fdr"]), dataset
+    obs = observed.copy()
+    if "dataset" in obs.columns:
+        obs["dataset"] = obs["dataset"].astype(str)
+        if dataset:
+            obs = obs[obs["dataset"] == dataset]
+        names = list(dict.fromkeys(obs["dataset"]))
+        if len(names) > 1:
+            raise ValueError(f"observed verdict rows of several datasets ({', '.join(names)}): pass `dataset` or "
+                             "the rows of one dataset")
+        dataset = dataset or (names[0] if names else "")
+    missing = [c for c in ("library", "method", "rank") if c not in obs.columns]
+    if missing:
+        raise ValueError(f"observed verdict rows lack column(s) {', '.join(missing)}")
+    return obs, dataset
+
+
+def _p_note(n: int, n_drawn: int, n_possible: int, exhaustive: bool, failed: int, seed: int, scheme: str,
+            collapse: bool) -> str:
+    notes = []
+    if n == 0:
+        notes.append("no relabeling could be analysed: no null distribution (p = 1)")
+    elif exhaustive:
+        notes.append(f"all {n_possible} distinct relabelings ({scheme})")
+    else:
+        notes.append(f"random sample of {n_drawn} of {n_possible} distinct relabelings ({scheme}, seed {seed})")
+    if collapse:
+        notes.append("equal group sizes: one relabeling per swap pair (a swap only flips the signs)")
+    if failed:
+        notes.append(f"{failed} relabeling(s) left out: DESeq2 failed on them")
+    if n > 0 and 1 / (1 + n) > 0.05:
+        notes.append(f"only {n} relabelings: the smallest attainable p is 1/(1+{n}) = {1 / (1 + n):.3g}, so the "
+                     "test cannot reach p < 0.05")
+    elif n > 0 and 1 / (1 + n) > 0.01:
+        notes.append(f"smallest attainable p is 1/(1+{n}) = {1 / (1 + n):.3g}")
+    return "; ".join(notes)
+
+
+def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams,
+             libraries: Mapping[str, GeneSetLibrary], target: str, observed: pd.DataFrame | None, *,
+             symbols: pd.Series, methods: Sequence[str] = ("ora_all", "gsea"), enrichment_cfg: Mapping,
+             max_permutations: int, seed: int, threads: int = 1, dataset: str = "", top_n: int = 1,
+             max_fdr: float = 0.05, check_observed: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Empirical p of the target's observed rank under label permutation.
+
+    Parameters
+    ----------
+    counts
+        Raw counts, genes x samples, indexed by gene_id (``results/{dataset}/input/counts.tsv.gz``).
+    samples
+        Sample sheet indexed by sample (or with a ``sample`` column).
+    de_params
+        The workflow's DE settings (:func:`pathverdict.steps.de_params`); shrinkage is
+        turned off (enrichment does not use it) and ``threads`` replaces its threads.
+    libraries, target
+        Gene-set libraries (name -> :class:`GeneSetLibrary`) and the target pathway.
+    observed
+        The observed verdict rows (``results/verdict.tsv``: dataset, library, method,
+        rank, fdr, ...), of this dataset (filtered by ``dataset`` when given). ``None``:
+        the observed ranks come from re-running the analysis on the observed labels
+        (``check_observed``).
+    symbols
+        gene_id -> symbol (``input/gene_ids.tsv``), attached to every DE table.
+    methods
+        Verdict methods to re-run: ``ora_all``, ``ora_up``, ``ora_down``, ``gsea``.
+    enrichment_cfg
+        The workflow's ``enrichment`` settings (padj, lfc, ora_min/max_size,
+        gsea_min/max_size, gsea_permutations, seed); missing keys take the defaults.
+    max_permutations, seed
+        See :func:`relabelings`; covariates of the design are used as strata.
+    threads
+        Passed to DESeq2 and to GSEA.
+    top_n, max_fdr
+        "On top" in the per-permutation table (the verdict's settings).
+    check_observed
+        Also run the analysis once on the observed labels (one more DESeq2 run) and
+        report that rank as ``rerun_rank``. When it differs from the verdict's rank the
+        note says so and a warning is logged: the verdict was made by other code or
+        settings (e.g. stale results), and the permutations are not comparable with it.
+        The verdict's rank is still the one tested (it is the claim under scrutiny).
+
+    Returns
+    -------
+    (permutations, summary)
+        ``permutations`` (:data:`PERMUTATION_COLUMNS`): one row per relabeling x library
+        x method, the relabeling as ``Tested=s1,s2,...``, ``moved`` = samples whose label
+        changed, the target's rank (NA: not ranked), FDR, ...; ``de_ok`` False (and a
+        note) when DESeq2 failed on that relabeling. ``summary``
+        (:data:`SUMMARY_COLUMNS`): per library x method, ``n_possible`` (distinct
+        relabelings), ``n_permutations`` (analysed relabelings), ``exhaustive``, ``failed``
+        (relabelings DESeq2 could not fit), ``observed_rank``/``observed_fdr`` (the
+        verdict's), ``rerun_rank`` (see ``check_observed``), ``n_as_good`` (relabelings whose target rank is
+        <= the observed rank; NA ranks are worse than any rank, and an unranked observed
+        target is matched by every relabeling), ``empirical_p = (1 + n_as_good) /
+        (1 + n_permutations)``, ``min_p = 1 / (1 + n_permutations)``, ``null_ranked``
+        / ``null_on_top`` (relabelings where the target was ranked / on top), and a note
+        on the permutation scheme and on small numbers of relabelings.
+    """
+    from .tables import formula_variables
+
+    bad = [m for m in methods if m not in verdict.METHODS]
+    if bad:
+        raise ValueError(f"unknown method(s) {bad}; use {', '.join(verdict.METHODS)}")
+    samples = _indexed(samples)
+    contrast = [str(c) for c in de_params.contrast]
+    var = contrast[0]
+    covariates = [v for v in formula_variables(de_params.design) if v != var and v in samples.columns]
+    names, obs_labels, _, _, collapse, n_possible, strata_key = _scheme(samples, contrast, covariates or None)
+    scheme = (f"labels permuted within {strata_key.name} levels" if strata_key is not None
+              else "labels permuted among the compared samples"
+              + (f" (not within {'+'.join(covariates)}: a level lacks one of the groups)" if covariates else ""))
+    labs = relabelings(samples, contrast, max_permutations=max_permutations, seed=seed, strata=covariates or None)
+    exhaustive = len(labs) == n_possible
+    terms = {name: lib.find(target) for name, lib in libraries.items()}
+    obs_rows, dataset = _observed_rows(observed, dataset)
+    params = dataclasses.replace(de_params, shrink=False, threads=threads)
+    symbols = symbols.copy()
+    symbols.index = symbols.index.astype(str)
+    counts = counts.copy()
+    counts.index = counts.index.astype(str)
+    counts.columns = counts.columns.astype(str)
+    observed_flags = dict(zip(names, obs_labels))
+    rerun = None
+    if check_observed:
+        with quiet_logging():
+            rerun = target_ranks(_de_table(counts, samples, params, symbols), libraries, target, methods=methods,
+                                 enrichment_cfg=enrichment_cfg, threads=threads, top_n=top_n, max_fdr=max_fdr)
+        if observed is None:
+            obs_rows = rerun.assign(dataset=dataset)
+    log.info("%s: label-permutation null, %d relabeling(s) of %d possible (%s), methods %s",
+             dataset or "dataset", len(labs), n_possible, scheme, ", ".join(methods))
+    rows = []
+    started = time.monotonic()
+    for k, lab in enumerate(labs, start=1):
+        text = format_relabeling(lab, contrast)
+        moved = sum(lab[s] != observed_flags[s] for s in lab)
+        sheet = apply_relabeling(samples, contrast, lab)
+        base = {"dataset": dataset, "permutation": k, "relabeling": text, "moved": moved}
+        try:
+            with quiet_logging():  # DESeq2 and gseapy chatter, many times over
+                table = _de_table(counts, sheet, params, symbols)
+                ranks = target_ranks(table, libraries, target, methods=methods, enrichment_cfg=enrichment_cfg,
+                                     threads=threads, top_n=top_n, max_fdr=max_fdr)
+        except InputError as exc:
+            log.warning("permutation %d (%s): DESeq2 failed, left out: %s", k, text, exc)
+            for lib_name in libraries:
+                for method in methods:
+                    rows.append({**base, "library": lib_name, "method": method, "rank": pd.NA, "n_terms": pd.NA,
+                                 "pvalue": np.nan, "fdr": np.nan, "de_genes": pd.NA, "on_top": "no",
+                                 "de_ok": False, "note": f"DE failed: {exc}"})
+            continue
+        for r in ranks.to_dict("records"):
+            rows.append({**base, **r, "de_ok": True})
+        if k == 1 or k % 10 == 0 or k == len(labs):
+            log.info("permutation %d/%d (%s) done, %.1f s so far", k, len(labs), text, time.monotonic() - started)
+    perms = pd.DataFrame(rows, columns=PERMUTATION_COLUMNS)
+    for col in ("rank", "n_terms", "de_genes"):
+        perms[col] = pd.to_numeric(perms[col], errors="coerce").astype("Int64")
+    for col in ("pvalue", "fdr"):
+        perms[col] = pd.to_numeric(perms[col], errors="coerce").astype(float)
+    perms["de_ok"] = perms["de_ok"].astype(bool)
+    perms["note"] = perms["note"].fillna("").astype(str)
+
+    summary = []
+    for lib_name in libraries:
+        for method in methods:
+            p = perms[(perms["library"] == lib_name) & (perms["method"] == method)]
+            ok = p[p["de_ok"]]
+            n = len(ok)
+            failed = len(p) - n
+            hit = obs_rows[(obs_rows["library"].astype(str) == lib_name) & (obs_rows["method"] == method)]
+            obs_rank = pd.to_numeric(hit["rank"], errors="coerce").iloc[0] if len(hit) else np.nan
+            obs_fdr = pd.to_numeric(hit["fdr"], errors="coerce").iloc[0] if len(hit) and "fdr" in hit else np.nan
+            rerun_rank = np.nan
+            if rerun is not None:
+                rr = rerun[(rerun["library"] == lib_name) & (rerun["method"] == method)]
+                rerun_rank = pd.to_numeric(rr["rank"], errors="coerce").iloc[0]
+            ranks = ok["rank"].astype(float)
+            if np.isnan(obs_rank):
+                n_good = n  # nothing is worse than "not ranked"
+            else:
+                n_good = int((ranks.notna() & (ranks <= obs_rank)).sum())
+            note = _p_note(n, len(labs), n_possible, exhaustive, failed, seed, scheme, collapse)
+            if not len(hit):
+                note = f"no observed verdict row for {lib_name} / {method}: p = 1; " + note
+            elif np.isnan(obs_rank):
+                note = "target not ranked in the observed data: p = 1; " + note
+            if rerun is not None and len(hit) and not (obs_rank == rerun_rank or
+                                                       (np.isnan(obs_rank) and np.isnan(rerun_rank))):
+                fmt = lambda r: "not ranked" if np.isnan(r) else f"rank {int(r)}"  # noqa: E731
+                warn = (f"re-running the analysis on the observed labels gives {fmt(rerun_rank)}, the verdict has "
+                        f"{fmt(obs_rank)}: the verdict was made by other code or settings (stale results?) and is "
+                        "not comparable with the permutations")
+                log.warning("%s %s / %s: %s", dataset, lib_name, method, warn)
+                note = f"WARNING: {warn}; " + note
+            summary.append({
+                "dataset": dataset, "library": lib_name, "method": method, "target": terms[lib_name],
+                "scheme": scheme, "n_possible": n_possible, "n_permutations": n, "exhaustive": exhaustive,
+                "failed": failed, "observed_rank": obs_rank, "observed_fdr": obs_fdr, "rerun_rank": rerun_rank,
+                "n_as_good": n_good,
+                "null_ranked": int(ranks.notna().sum()), "null_on_top": int((ok["on_top"] == "yes").sum()),
+                "empirical_p": (1 + n_good) / (1 + n), "min_p": 1 / (1 + n), "note": note})
+    out = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
+    for col in ("observed_rank", "rerun_rank"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    log.info("%s: null done in %.1f s", dataset or "dataset", time.monotonic() - started)
+    return perms, out
+
+
+def null_from_files(dataset: str, counts_path: str | Path, samples_path: str | Path, genes_path: str | Path,
+                    libraries: Mapping[str, str | Path], target: str, verdict_path: str | Path | None,
+                    de_params: de.DEParams, enrichment_cfg: Mapping, *, out_permutations: str | Path | None = None,
+                    out_summary: str | Path | None = None, methods: Sequence[str] = ("ora_all", "gsea"),
+                    max_permutations: int = 100, seed: int = 42, threads: int = 1, top_n: int = 1,
+                    max_fdr: float = 0.05, check_observed: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`run_null` from the workflow's files; writes both tables as TSV.
+
+    ``counts_path``/``samples_path``/``genes_path`` are the prepared inputs
+    (``results/{dataset}/input/counts.tsv.gz``, ``results/{dataset}/samples.tsv``,
+    ``results/{dataset}/input/gene_ids.tsv``), ``libraries`` maps library name to its
+    prepared GMT, ``verdict_path`` is ``results/verdict.tsv`` (rows of ``dataset`` are
+    used). ``de_params`` comes from :func:`pathverdict.steps.de_params`, and
+    ``enrichment_cfg`` is the config's ``enrichment`` section.
+    """
+    from .steps import load_prepared_library
+
+    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
+    counts.index = counts.index.astype(str)
+    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
+    symbols = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
+    libs = {name: load_prepared_library(str(p), name) for name, p in libraries.items()}
+    observed = read_tsv(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path else None
+    perms, summary = run_null(counts, samples, de_params, libs, target, observed, symbols=symbols, methods=methods,
+                              enrichment_cfg=enrichment_cfg, max_permutations=max_permutations, seed=seed,
+                              threads=threads, dataset=dataset, top_n=top_n, max_fdr=max_fdr,
+                              check_observed=check_observed)
+    if out_permutations is not None:
+        write_tsv(perms, out_permutations)
+    if out_summary is not None:
+        write_tsv(summary, out_summary)
+    return perms, summary

@@ -1,0 +1,254 @@
+"""Label-permutation null: relabelings (balanced, distinct, no identity / swap, capped and
+seeded, stratified by batch) and run_null on tiny synthetic datasets (3 vs 3, 300 genes,
+ORA only), a few seconds in all."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pandas as pd
+import pytest
+from conftest import TARGET
+
+from pathverdict import de, genesets, null
+from pathverdict.util import write_tsv
+
+LIB = "KEGG_2021_Human"
+CONTRAST = ["condition", "Treated", "Control"]
+
+
+def sheet(n_ctrl: int, n_trt: int, **extra) -> pd.DataFrame:
+    names = [f"c{i + 1}" for i in range(n_ctrl)] + [f"t{i + 1}" for i in range(n_trt)]
+    df = pd.DataFrame({"sample": names, "condition": ["Control"] * n_ctrl + ["Treated"] * n_trt, **extra})
+    return df.set_index("sample")
+
+
+def treated_of(lab: dict) -> frozenset:
+    return frozenset(s for s, v in lab.items() if v == "Treated")
+
+
+def check_balanced_distinct(labs, samples, contrast=CONTRAST):
+    observed = {s: v for s, v in samples[contrast[0]].items() if v in contrast[1:]}
+    n_t = sum(v == contrast[1] for v in observed.values())
+    sets = [treated_of(lab) for lab in labs]
+    for lab in labs:
+        assert list(lab) == list(observed)  # the compared samples, sheet order
+        assert Counter(lab.values()) == Counter(observed.values())  # balanced
+        assert lab != observed  # never the observed labelling
+    assert len(set(sets)) == len(sets)  # distinct
+    obs_t = frozenset(s for s, v in observed.items() if v == contrast[1])
+    if 2 * n_t == len(observed):  # equal groups: no exact swap, and at most one of each swap pair
+        complement = {s: (contrast[2] if v == contrast[1] else contrast[1]) for s, v in observed.items()}
+        assert complement not in labs
+        everyone = frozenset(observed)
+        assert not any(everyone - s in set(sets) for s in sets)
+    return obs_t
+
+
+def test_three_vs_three_gives_nine_relabelings():
+    samples = sheet(3, 3)
+    labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1)
+    assert len(labs) == math.comb(6, 3) // 2 - 1 == 9
+    assert null.relabeling_count(samples, CONTRAST) == 9
+    check_balanced_distinct(labs, samples)
+    # representatives keep the first compared sample's label (c1 stays Control)
+    assert all(lab["c1"] == "Control" for lab in labs)
+    assert labs == null.relabelings(samples, CONTRAST, max_permutations=1000, seed=99)  # exhaustive: seed unused
+    assert null.format_relabeling(labs[0], CONTRAST) == "Treated=c2,c3,t1"
+    # a `sample` column works as well as the index
+    assert null.relabelings(samples.reset_index(), CONTRAST, max_permutations=1000, seed=1) == labs
+
+
+def test_unequal_groups_keep_swaps_out_by_balance():
+    samples = sheet(2, 4)
+    labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1)
+    assert len(labs) == math.comb(6, 2) - 1  # no swap pairs: a swap would not be balanced
+    check_balanced_distinct(labs, samples)
+
+
+def test_other_samples_and_covariates_untouched():
+    samples = sheet(3, 3, age=[30, 31, 32, 33, 34, 35])
+    other = pd.DataFrame({"condition": ["Other", "Other"], "age": [50, 51]}, index=pd.Index(["o1", "o2"],
+                                                                                         name="sample"))
+    samples = pd.concat([samples.iloc[:2], other.iloc[:1], samples.iloc[2:], other.iloc[1:]])
+    labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1)
+    assert len(labs) == 9 and all("o1" not in lab and "o2" not in lab for lab in labs)
+    relabelled = null.apply_relabeling(samples, CONTRAST, labs[3])
+    assert list(relabelled.index) == list(samples.index)
+    assert relabelled.loc[["o1", "o2"], "condition"].tolist() == ["Other", "Other"]
+    assert relabelled["age"].tolist() == samples["age"].tolist()
+    assert Counter(relabelled["condition"]) == Counter(samples["condition"])
+    assert samples.loc["c1", "condition"] == "Control"  # the input is not modified
+
+
+def test_large_designs_are_capped_and_seeded():
+    for n in (10, 20):  # C(20,10)/2-1 = 92377 (enumerated, then sampled); C(40,20)/2-1 (drawn at random)
+        samples = sheet(n, n)
+        assert null.relabeling_count(samples, CONTRAST) == math.comb(2 * n, n) // 2 - 1
+        a = null.relabelings(samples, CONTRAST, max_permutations=200, seed=11)
+        b = null.relabelings(samples, CONTRAST, max_permutations=200, seed=11)
+        c = null.relabelings(samples, CONTRAST, max_permutations=200, seed=12)
+        assert len(a) == 200 and a == b and a != c
+        assert {treated_of(x) for x in a} != {treated_of(x) for x in c}
+        check_balanced_distinct(a, samples)
+    with pytest.raises(ValueError):
+        null.relabelings(sheet(3, 3), CONTRAST, max_permutations=0, seed=1)
+
+
+def test_batch_stratified_permutation_keeps_batch_composition():
+    batch = ["b1", "b2", "b3", "b1", "b2", "b3", "b1", "b2", "b3", "b1", "b2", "b3"]
+    samples = sheet(6, 6, batch=batch)  # every batch: 2 Control + 2 Treated
+    key = null.permutation_strata(samples, CONTRAST, ["batch"])
+    assert key is not None and key.tolist() == batch
+    labs = null.relabelings(samples, CONTRAST, max_permutations=10_000, seed=1, strata=["batch"])
+    # C(4,2)^3 = 216 within-batch labellings, 108 swap pairs, minus the observed pair
+    assert len(labs) == null.relabeling_count(samples, CONTRAST, "batch") == 107
+    check_balanced_distinct(labs, samples)
+    observed = Counter(zip(samples["batch"], samples["condition"]))
+    for lab in labs:
+        assert Counter((samples.loc[s, "batch"], v) for s, v in lab.items()) == observed
+    # free permutation mixes batches
+    free = null.relabelings(samples, CONTRAST, max_permutations=10_000, seed=1)
+    assert len(free) == math.comb(12, 6) // 2 - 1
+    assert any(Counter((samples.loc[s, "batch"], v) for s, v in lab.items()) != observed for lab in free)
+    # a batch with one group only: within-batch permutation is impossible -> free permutation
+    lopsided = sheet(3, 3, batch=["b1", "b1", "b2", "b2", "b2", "b2"])
+    assert null.permutation_strata(lopsided, CONTRAST, "batch") is None
+    assert null.relabeling_count(lopsided, CONTRAST, "batch") == 9
+
+
+# ----------------------------------------------------------------------------- run_null
+
+@pytest.fixture(scope="module")
+def kegg(shared):
+    return {LIB: genesets.read_library(shared / "genesets" / "KEGG_2021_Human.txt", LIB)}
+
+
+PARAMS = de.DEParams(design="~condition", contrast=CONTRAST)
+ENRICHMENT = {"padj": 0.05, "lfc": 0.0, "ora_min_size": 10, "ora_max_size": 500}
+
+
+def observed_verdict(ds, libraries, methods, name) -> pd.DataFrame:
+    """The observed verdict rows, as the workflow computes them."""
+    table = null._de_table(ds.counts, ds.samples.set_index("sample"), PARAMS, pd.Series(ds.symbols))
+    ranks = null.target_ranks(table, libraries, TARGET, methods=methods, enrichment_cfg=ENRICHMENT)
+    return ranks.assign(dataset=name)
+
+
+def test_run_null_planted_and_null(make_dataset, kegg):
+    methods = ("ora_all", "ora_up")
+    planted = make_dataset("planted")
+    obs = observed_verdict(planted, kegg, methods, "planted")
+    assert obs["rank"].tolist() == [1, 1]
+    perms, summary = null.run_null(planted.counts, planted.samples, PARAMS, kegg, TARGET, obs,
+                                   symbols=pd.Series(planted.symbols), methods=methods, enrichment_cfg=ENRICHMENT,
+                                   max_permutations=100, seed=1)
+    assert list(perms.columns) == null.PERMUTATION_COLUMNS and list(summary.columns) == null.SUMMARY_COLUMNS
+    assert len(perms) == 9 * len(methods) and perms["de_ok"].all()
+    assert perms["permutation"].nunique() == 9 and (perms["dataset"] == "planted").all()
+    assert perms["relabeling"].str.match(r"^Treated=(ctrl|trt)\d(,(ctrl|trt)\d){2}$").all()
+    assert set(perms["moved"]) <= {2, 4}
+    s = summary.set_index("method")
+    for m in methods:
+        r = s.loc[m]
+        assert (r["n_permutations"], r["n_possible"], r["exhaustive"], r["failed"]) == (9, 9, True, 0)
+        assert r["observed_rank"] == 1 and r["n_as_good"] == 0
+        assert r["empirical_p"] == pytest.approx(0.1) and r["min_p"] == pytest.approx(0.1)
+        assert "smallest attainable p is 1/(1+9) = 0.1" in r["note"]
+        assert "swap" in r["note"] and r["target"] == TARGET
+
+    # no planted effect: the target does not stand out. (The generator's default seed 7 happens to
+    # give one chance DE gene, in the target -- the 1-in-10 case where a null dataset reaches p = 0.1 --
+    # so another seed is used.)
+    flat = make_dataset("flat", effect=False, seed=8)
+    obs = observed_verdict(flat, kegg, methods, "flat")
+    perms, summary = null.run_null(flat.counts, flat.samples, PARAMS, kegg, TARGET, obs,
+                                   symbols=pd.Series(flat.symbols), methods=methods, enrichment_cfg=ENRICHMENT,
+                                   max_permutations=100, seed=1)
+    assert (summary["n_permutations"] == 9).all()
+    assert (summary["empirical_p"] > 0.1).all()
+    assert summary["note"].str.contains("not ranked in the observed data").all()
+
+
+def test_target_ranks_match_direct_enrichment(make_dataset, kegg):
+    """target_ranks (used for every relabeling) runs ORA and GSEA exactly like the workflow."""
+    from pathverdict import enrichment, verdict
+
+    ds = make_dataset("planted")
+    table = null._de_table(ds.counts, ds.samples.set_index("sample"), PARAMS, pd.Series(ds.symbols))
+    cfg = {"gsea_permutations": 20, "seed": 3, "gsea_min_size": 15}
+    ranks = null.target_ranks(table, kegg, TARGET, methods=("ora_down", "gsea"), enrichment_cfg=cfg).set_index(
+        "method")
+    genes = enrichment.collapse_to_symbols(table)
+    lists, background = enrichment.de_gene_lists(genes, 0.05, 0.0)
+    lib = kegg[LIB]
+    g = enrichment.gsea(genes.set_index("symbol")["stat"], lib.sets, LIB, lib.ids, 15, 500, 20, 3)
+    want = verdict.judge_method(g, "gsea", TARGET, verdict.VerdictSettings(), None)
+    assert ranks.loc["gsea", "rank"] == want["rank"] and ranks.loc["gsea", "fdr"] == want["fdr"]
+    o = enrichment.ora(lists["down"], background, lib.sets, LIB, lib.ids)
+    want = verdict.judge_method(o, "ora_down", TARGET, verdict.VerdictSettings(), len(lists["down"]))
+    assert pd.isna(ranks.loc["ora_down", "rank"]) and ranks.loc["ora_down", "note"] == want["note"]
+    with pytest.raises(ValueError, match="unknown method"):
+        null.target_ranks(table, kegg, TARGET, methods=("ora_sideways",))
+
+
+def test_null_from_files(make_dataset, kegg, tmp_path):
+    ds = make_dataset("planted")
+    gmt = tmp_path / f"{LIB}.gmt"
+    genesets.write_gmt(kegg[LIB], gmt)
+    genes = tmp_path / "gene_ids.tsv"
+    write_tsv(pd.DataFrame({"gene_id": list(ds.symbols), "symbol": list(ds.symbols.values())}), genes)
+    # the verdict of two datasets: only this dataset's rows are used
+    obs = observed_verdict(ds, kegg, ("ora_all",), "planted")
+    verdict_path = tmp_path / "verdict.tsv"
+    write_tsv(pd.concat([obs, obs.assign(dataset="other", rank=50)]), verdict_path)
+    out_p, out_s = tmp_path / "null" / "permutations.tsv", tmp_path / "null" / "summary.tsv"
+    _, summary = null.null_from_files("planted", ds.counts_path, ds.samples_path, genes, {LIB: gmt}, TARGET,
+                                      verdict_path, PARAMS, ENRICHMENT, out_permutations=out_p, out_summary=out_s,
+                                      methods=("ora_all",), max_permutations=4, seed=5)
+    assert out_p.is_file() and out_s.is_file()
+    back = pd.read_csv(out_s, sep="\t")
+    assert back.loc[0, "n_permutations"] == 4 and back.loc[0, "n_possible"] == 9 and not back.loc[0, "exhaustive"]
+    assert back.loc[0, "empirical_p"] == pytest.approx(1 / 5) and "random sample of 4 of 9" in back.loc[0, "note"]
+    assert summary.loc[0, "observed_rank"] == summary.loc[0, "rerun_rank"] == 1
+    assert "WARNING" not in summary.loc[0, "note"] and len(pd.read_csv(out_p, sep="\t")) == 4
+
+
+def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
+    ds = make_dataset("planted")
+    symbols = pd.Series(ds.symbols)
+    stale = observed_verdict(ds, kegg, ("ora_all",), "planted").assign(rank=5)
+    _, s = null.run_null(ds.counts, ds.samples, PARAMS, kegg, TARGET, stale, symbols=symbols, methods=("ora_all",),
+                         enrichment_cfg=ENRICHMENT, max_permutations=2, seed=1)
+    r = s.iloc[0]
+    assert r["observed_rank"] == 5 and r["rerun_rank"] == 1 and r["note"].startswith("WARNING: re-running")
+    # observed=None: the observed ranks come from the re-run
+    _, s = null.run_null(ds.counts, ds.samples, PARAMS, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
+                         enrichment_cfg=ENRICHMENT, max_permutations=2, seed=1, dataset="planted")
+    assert s.iloc[0]["observed_rank"] == 1 and "WARNING" not in s.iloc[0]["note"]
+    assert s.iloc[0]["empirical_p"] == pytest.approx(1 / 3)
+    # ~batch + condition: labels move within batches (b1: 2 Control + 1 Treated, b2: 1 + 2)
+    samples = ds.samples.assign(batch=["b1", "b1", "b2", "b1", "b2", "b2"])
+    params = de.DEParams(design="~batch + condition", contrast=CONTRAST)
+    perms, s = null.run_null(ds.counts, samples, params, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
+                             enrichment_cfg=ENRICHMENT, max_permutations=100, seed=1)
+    r = s.iloc[0]
+    assert r["scheme"] == "labels permuted within batch levels"
+    assert r["n_possible"] == r["n_permutations"] == 3 * 3 - 1 and r["failed"] == 0  # no swap pairs: 2+1 vs 1+2
+    assert "swap" not in r["note"] and r["observed_rank"] == 1
+    batch = samples.set_index("sample")["batch"]
+    for text in perms["relabeling"]:
+        treated = text.removeprefix("Treated=").split(",")
+        assert Counter(batch[treated]) == Counter({"b1": 1, "b2": 2})
+    # a batch without Treated samples: free permutation; the relabeling that makes condition a
+    # combination of batches (Treated = all of b3) cannot be fitted and is left out, not counted as worse
+    samples = ds.samples.assign(batch=["b1", "b2", "b3", "b2", "b3", "b3"])
+    perms, s = null.run_null(ds.counts, samples, params, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
+                             enrichment_cfg=ENRICHMENT, max_permutations=100, seed=1)
+    r = s.iloc[0]
+    assert r["scheme"].startswith("labels permuted among the compared samples (not within batch")
+    assert (r["n_possible"], r["n_permutations"], r["failed"]) == (9, 8, 1)
+    assert r["empirical_p"] == pytest.approx(1 / 9) and "1 relabeling(s) left out" in r["note"]
+    bad = perms[~perms["de_ok"]]
+    assert bad["relabeling"].tolist() == ["Treated=ctrl3,trt2,trt3"] and bad["note"].str.startswith("DE failed").all()
