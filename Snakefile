@@ -27,6 +27,7 @@ include: "rules/de.smk"
 include: "rules/enrichment.smk"
 include: "rules/plots.smk"
 include: "rules/verdict.smk"
+include: "rules/robustness.smk"
 
 
 rule all:

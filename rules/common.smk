@@ -74,6 +74,10 @@ BANNER = (
 ANNOTATION = CFG["annotation"].get("file", "resources/annotation/annotation.tsv.gz")
 
 
+# the library the per-dataset plots and the label-permutation null use (the first configured)
+PRIMARY_LIBRARY = next(iter(LIBRARIES))
+
+
 def library_gmts():
     return {lib: f"resources/genesets/{lib}.gmt" for lib in LIBRARIES}
 
@@ -92,7 +96,9 @@ def final_outputs():
         "results/claims.html",
         "results/target_heatmap.png",
         "results/provenance.json",
-    ]
+    ] + (["results/robustness.tsv", "results/robustness.png"] if CFG["robustness"]["enabled"] else []) + (
+        ["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else []
+    )
 
 
 # values shown by report/workflow.rst (the report's methods section)

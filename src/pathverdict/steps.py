@@ -430,3 +430,30 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
         "dataset_sources": [{"dataset": d["dataset"], "origin": dataset_origin(d)} for d in prov.get("datasets", [])],
         "simulated": bool(cfg.get("simulated", False)),
     }
+
+
+# --------------------------------------------------------------------------- null
+
+def combine_null(summary_paths: list[str], out_tsv: str, out_html: str, banner: str = "") -> pd.DataFrame:
+    """All datasets' label-permutation summaries in one table and one page."""
+    import html
+
+    table = pd.concat([read_tsv(p) for p in summary_paths], ignore_index=True)
+    write_tsv(table, out_tsv)
+    e = html.escape
+    cols = ["dataset", "library", "method", "observed_rank", "observed_fdr", "n_permutations", "n_as_good",
+            "empirical_p", "min_p", "null_on_top", "scheme", "note"]
+    cols = [c for c in cols if c in table.columns]
+    rows = "".join("<tr>" + "".join(f"<td>{e('' if pd.isna(r[c]) else str(r[c]))}</td>" for c in cols) + "</tr>"
+                   for _, r in table.iterrows())
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Label-permutation null</title><style>body"
+            "{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+            "padding:3px 6px;font-size:90%}th{background:#f2f2f2}.banner{background:#fff3cd;border:1px solid "
+            "#e0c36c;padding:.5em;font-weight:bold}</style></head><body>"
+            + (f"<p class='banner'>{e(banner)}</p>" if banner else "")
+            + "<h1>How often does the target reach its rank by chance?</h1><p>Empirical p = (1 + relabelings "
+              "with the target ranked at least as well as observed) / (1 + relabelings).</p><table id='null-table'>"
+            + "<tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + f"</tr>{rows}</table></body></html>\n")
+    with atomic_write(out_html) as fh:
+        fh.write(page)
+    return table
