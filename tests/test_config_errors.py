@@ -13,7 +13,7 @@ from pathverdict import genesets
 from pathverdict.config import validate_config
 from pathverdict.errors import InputError
 
-DEFAULT_DATASETS = ["li2008_lncap", "sultan2008_hek293t", "marioni2008_kidney_liver", "geuvadis_lcl_sex"]
+DEFAULT_DATASETS = ["meis1_overexpression_hek293", "meis1_knockout_sknsh", "rls_thalamus"]
 
 BASE = {
     "datasets": {
