@@ -19,19 +19,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, preview
+from .normalization import median_of_ratios
 
 RULES = ("below_reference_median", "below_reference_quantile", "lowest_tertile", "lowest_fraction")
 
 
 def size_factors(counts: pd.DataFrame) -> pd.Series:
-    """DESeq2 median-of-ratios size factors (genes with a zero in any sample are ignored)."""
-    x = counts.to_numpy(dtype=float)
-    use = (x > 0).all(axis=1)
-    if not use.any():
-        raise InputError("cannot normalise: no gene has reads in every sample.")
-    logs = np.log(x[use])
-    log_geo = logs.mean(axis=1, keepdims=True)
-    return pd.Series(np.exp(np.median(logs - log_geo, axis=0)), index=counts.columns)
+    """DESeq2 median-of-ratios size factors of a genes x samples table."""
+    return pd.Series(median_of_ratios(counts.to_numpy()), index=counts.columns)
 
 
 def select_by_expression(counts: pd.DataFrame, samples: pd.DataFrame, symbols: pd.Series, spec: dict,

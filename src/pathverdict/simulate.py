@@ -51,6 +51,7 @@ from scipy.special import polygamma
 from scipy.stats import chi2
 
 from .errors import InputError, preview
+from .normalization import median_of_ratios  # noqa: F401  (also part of this module's API)
 from .util import atomic_write, write_json, write_tsv
 
 log = logging.getLogger(__name__)
@@ -70,21 +71,6 @@ SIMULATED_NOTE = ("SIMULATED data (pathverdict.simulate): negative-binomial coun
 
 
 # --------------------------------------------------------------------------- fitting
-
-def median_of_ratios(counts: np.ndarray) -> np.ndarray:
-    """DESeq2 size factors: per sample, the median ratio to the gene's geometric mean
-    (genes with a zero in any sample left out)."""
-    counts = np.asarray(counts, dtype=float)
-    with np.errstate(divide="ignore"):
-        logc = np.log(counts)
-    log_geo = logc.mean(axis=1)
-    usable = np.isfinite(log_geo)
-    if not usable.any():
-        raise InputError("cannot compute median-of-ratios size factors: every gene has a zero count in some "
-                         "sample.")
-    sf = np.exp(np.median(logc[usable] - log_geo[usable, None], axis=0))
-    return sf
-
 
 def _trend_fit(mean: np.ndarray, num: np.ndarray, den: np.ndarray, den_unbiased: np.ndarray,
                maxit: int = 100) -> tuple[float, float]:
