@@ -294,6 +294,9 @@ def independent_filtering(base_mean, pvalue, alpha: float, theta=None) -> Filter
                         num_rej=num_rej, lowess_y=lo_y)
 
 
+_independent_filtering = independent_filtering  # deseq_results() has a parameter of that name
+
+
 # ---------------------------------------------------------------------------------------------
 # Cook's distance filtering in results()
 # ---------------------------------------------------------------------------------------------
@@ -635,7 +638,6 @@ def _optim_row(k, X, sf, alpha, start_log2, lam_log2):
         for i in range(pvec.size):
             up = pvec.copy()
             dn = pvec.copy()
-            e_up = e_dn = 1e-3
             up[i] = min(pvec[i] + 1e-3, 30.0)
             e_up = up[i] - pvec[i]
             dn[i] = max(pvec[i] - 1e-3, -30.0)
@@ -1345,7 +1347,7 @@ def deseq_results(fit: DESeqFit, contrast, alpha: float = 0.1, cooks_filter: boo
     lfc[now_zero], se[now_zero], stat[now_zero], pvalue[now_zero] = 0.0, 0.0, 0.0, 1.0
     filt = None
     if independent_filtering:
-        filt = independent_filtering_fn(fit.base_mean, pvalue, alpha)
+        filt = _independent_filtering(fit.base_mean, pvalue, alpha)
         padj = filt.padj
     else:
         padj = p_adjust_bh(pvalue)
@@ -1353,5 +1355,3 @@ def deseq_results(fit: DESeqFit, contrast, alpha: float = 0.1, cooks_filter: boo
              "pvalue": pvalue, "padj": padj}
     return Results(table=table, cooks_outliers=n_out, filter=filt)
 
-
-independent_filtering_fn = independent_filtering
