@@ -104,7 +104,7 @@ def test_lint_is_clean():
 @pytest.mark.parametrize("configfile", [None] + sorted(str(p.relative_to(REPO)) for p in
                                                          (REPO / "config").rglob("*.yaml")
                                                          if "schemas" not in p.parts))
-def test_dry_run_every_config(configfile):
+def test_dry_run_every_config(configfile, shared):  # shared: the example configs read ../shared/data
     args = ["-n", "--cores", "2"] + (["--configfile", configfile] if configfile else [])
     run = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=REPO, capture_output=True, text=True,
                          env=dict(os.environ))
