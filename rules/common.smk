@@ -103,3 +103,65 @@ def final_outputs():
 
 # values shown by report/workflow.rst (the report's methods section)
 config["_report"] = report_context(CFG)
+
+
+# --------------------------------------------------------------------------- job resources
+# Memory (mem_mb) and run time (runtime, minutes) of the heavy rules, from the size of their
+# input; a batch system (profiles/slurm) is asked for them, and `--resources mem_mb=N` makes a
+# local run respect them too. DESeq2 (pydeseq2 0.5.4) keeps several genes x samples matrices:
+# its peak memory measured here was ~230 MB + ~200 bytes per gene x sample (22,743 x 7: 0.24 GB;
+# 10,101 x 85: 0.41 GB; 20,202 x 170: 0.95 GB; 30,303 x 340: 2.2 GB, 9 s per million cells on
+# one core). The estimates below add a third or more on top, never go under MIN_MEM_MB, and grow
+# with each retry (`--retries`, set in profiles/slurm), for a job killed for lack of memory/time.
+import gzip
+import os
+
+MIN_MEM_MB = 1000
+DE_BASE_MB = 300
+DE_BYTES_PER_CELL = 280
+_CELLS_CACHE = {}
+
+
+def matrix_cells(path):
+    """genes x samples of a count matrix (tsv/csv, gzipped or not): its lines after the
+    header times its columns after the first. Counted once per file version."""
+    path = str(path)
+    st = os.stat(path)  # FileNotFoundError: Snakemake evaluates the resource once the file exists
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _CELLS_CACHE:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            header = fh.readline()
+            sep = b"\t" if b"\t" in header else b","
+            samples = max(len(header.rstrip(b"\r\n").split(sep)) - 1, 1)
+            genes = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        _CELLS_CACHE[key] = genes * samples
+    return _CELLS_CACHE[key]
+
+
+def _round_up(value, step):
+    return int(-(-value // step) * step)
+
+
+def de_mem_mb(wildcards, input, attempt):
+    """Memory of one DESeq2 fit on input.counts (deseq2, null_permutations, prepare_dataset)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(max(MIN_MEM_MB, DE_BASE_MB + cells * DE_BYTES_PER_CELL / 2**20) * attempt, 100)
+
+
+def de_runtime(wildcards, input, attempt):
+    """Minutes for one DESeq2 fit: 10 + 1 per million genes x samples (~6x what was measured)."""
+    return _round_up((10 + matrix_cells(input.counts) / 1e6) * attempt, 5)
+
+
+def null_runtime(wildcards, input, attempt):
+    """Minutes for the label-permutation null: one DE fit (plus GSEA when asked) per relabeling."""
+    per_fit = 0.5 + matrix_cells(input.counts) / 1e6 + (2 if "gsea" in CFG["null"]["methods"] else 0)
+    return _round_up((10 + (1 + CFG["null"]["max_permutations"]) * per_fit) * attempt, 5)
+
+
+def gsea_runtime(wildcards, attempt):
+    """Minutes for pre-ranked GSEA: ~5 per library per 1000 gene-set permutations."""
+    per_library = 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
+    return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)

@@ -18,6 +18,9 @@ rule deseq2:
         dataset=dataset_cfg,
         de=CFG["de"],
     threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
+        runtime=de_runtime,
     log:
         "logs/{dataset}/deseq2.log",
     conda:

@@ -28,6 +28,8 @@ rule gsea:
         enrichment=CFG["enrichment"],
         libraries=library_gmts(),
     threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=gsea_runtime,
     log:
         "logs/{dataset}/gsea.log",
     conda:

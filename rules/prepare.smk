@@ -22,6 +22,9 @@ rule prepare_dataset:
         ),
     params:
         dataset=dataset_cfg,
+    resources:
+        # reads the whole count matrix with pandas: sized like a DESeq2 fit
+        mem_mb=de_mem_mb,
     log:
         "logs/{dataset}/prepare_dataset.log",
     conda:

@@ -64,6 +64,9 @@ rule null_permutations:
         verdict=CFG["verdict"],
         null=CFG["null"],
     threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
+        runtime=null_runtime,
     log:
         "logs/{dataset}/null_permutations.log",
     conda:
