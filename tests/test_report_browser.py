@@ -1,0 +1,191 @@
+"""The Snakemake report of the offline demo, opened in headless Chromium as a reader would.
+
+The report is a JavaScript (React) app with no URL routing: the landing page is read from the
+DOM after the scripts ran (``--dump-dom`` with a virtual time budget), and to reach a figure or
+the verdict a small script appended to a copy of the report clicks the app's own links (the
+category in the menu, then the result's eye button), as a person would. Screenshots are checked
+for content (distinct colours, non-white pixels, the app's dark menu); the one of the verdict
+page is kept in the test's tmp dir and copied to $PATHVERDICT_ARTIFACTS when that is set.
+
+Needs Debian's Chromium (`apt-get install chromium`; .ci/run installs it); fails without it.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_snakemake
+from demo_runs import DATASETS, local_demo_run
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.shared]
+
+INSTALL_HINT = "apt-get update && apt-get install -y chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
+WINDOW = (1400, 1000)
+CATEGORIES = ["Verdict", "Differential expression", "Enrichment", "Quality control", "Robustness", "Samples",
+              "Provenance"]
+ARTIFACTS_ENV = "PATHVERDICT_ARTIFACTS"
+
+# Clicks through the report like a reader: ["menu", text] clicks the link with that text (a
+# category or subcategory), ["row", text] the "view" (eye) button of the result row with a cell of
+# that text. Retries each step until the app has rendered it; marks the body when done.
+NAVIGATE = """<script>
+(function () {
+  const steps = %s;
+  function link(text) {
+    return Array.from(document.querySelectorAll("a")).find((a) => a.textContent.trim() === text);
+  }
+  function rowButton(text) {
+    const row = Array.from(document.querySelectorAll("tr")).find((tr) =>
+      Array.from(tr.querySelectorAll("td")).some((td) => td.textContent.trim() === text));
+    return row && row.querySelector("td:last-child a");
+  }
+  let i = 0, tries = 0;
+  function next() {
+    if (i >= steps.length || tries > 100) {
+      document.body.setAttribute("data-navigation", i >= steps.length ? "done" : "stuck at step " + i);
+      return;
+    }
+    const el = steps[i][0] === "menu" ? link(steps[i][1]) : rowButton(steps[i][1]);
+    tries += 1;
+    if (el) { el.click(); i += 1; tries = 0; }
+    setTimeout(next, 100);
+  }
+  window.addEventListener("load", () => setTimeout(next, 100));
+})();
+</script>"""
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail(f"Chromium is not installed; this test renders the report in headless Chromium. "
+                f"Install it with: {INSTALL_HINT}", pytrace=False)
+
+
+def run_chromium(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp / f"chromium-profile-{len(list(tmp.glob('chromium-profile-*')))}"  # a fresh one each time
+    cmd = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args,
+           page.as_uri()]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def page_with_clicks(report: Path, steps: list[list[str]], dest: Path) -> Path:
+    html = report.read_text(encoding="utf-8")
+    end = html.rindex("</body>")
+    dest.write_text(html[:end] + NAVIGATE % json.dumps(steps) + html[end:], encoding="utf-8")
+    return dest
+
+
+def dom_after(report: Path, steps: list[list[str]], tmp: Path, name: str) -> str:
+    page = page_with_clicks(report, steps, tmp / f"{name}.html") if steps else report
+    dom = run_chromium(page, tmp, "--dump-dom").stdout
+    (tmp / f"{name}.dom.html").write_text(dom, encoding="utf-8")
+    if steps:
+        assert 'data-navigation="done"' in dom, f"could not click through {steps} ({tmp / (name + '.dom.html')})"
+    return dom
+
+
+def visible_text(dom: str) -> str:
+    body = dom[dom.find('id="app"'):]
+    body = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", body, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def data_uri(dom: str, tag: str, filename: str) -> bytes:
+    m = re.search(rf'<{tag} src="data:[^"]*?filename={re.escape(filename)};base64,([^"]+)"', dom)
+    assert m, f"no <{tag}> showing {filename} in the rendered page"
+    return base64.b64decode(m.group(1))
+
+
+def screenshot(report: Path, steps: list[list[str]], tmp: Path, name: str) -> Path:
+    page = page_with_clicks(report, steps, tmp / f"{name}.html")
+    png = tmp / f"{name}.png"
+    run_chromium(page, tmp, f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={png}")
+    assert png.is_file(), f"Chromium wrote no screenshot {png}"
+    return png
+
+
+def check_not_blank(png: Path):
+    img = Image.open(png).convert("RGB")
+    assert img.size == WINDOW, img.size
+    colours = img.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50, f"{png}: only {len(colours or [])} colours"
+    # the report app's menu (dark slate, left) was drawn ...
+    grey = np.asarray(img.convert("L"), dtype=float)
+    assert grey[300:700, 20:400].mean() < 128, f"{png}: no dark menu on the left: the app did not render"
+    # ... and the content pane (right) is not empty
+    inked = float((grey[:, 520:] < 200).mean())
+    assert inked > 0.02, f"{png}: the content pane is {inked:.1%} inked: blank"
+    return len(colours), inked
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, shared) -> Path:
+    work = local_demo_run(tmp_path_factory, shared)
+    path = work / "report.html"
+    if not path.exists():
+        rc, out = run_snakemake(work, work / "demo.yaml", "--report", str(path), timeout=300)
+        assert rc == 0, out[-3000:]
+    return path
+
+
+def test_landing_page_names_the_study(report, tmp_path):
+    text = visible_text(dom_after(report, [], tmp_path, "landing"))
+    for expected in ["SIMULATED", "Mineral absorption", *DATASETS, *CATEGORIES]:
+        assert expected in text, f"{expected!r} not on the rendered landing page"
+
+
+def test_verdict_page_and_screenshot(report, tmp_path):
+    steps = [["menu", "Verdict"], ["row", "verdict"]]
+    dom = dom_after(report, steps, tmp_path, "verdict")
+    text = visible_text(dom)
+    for item in ["target pathway genes across datasets", "the study's claims", "verdict"]:
+        assert item in text, f"{item!r} not listed under Verdict"
+    verdict = data_uri(dom, "iframe", "verdict.html").decode("utf-8")
+    assert "SIMULATED" in verdict and "Is Mineral absorption on top?" in verdict
+    for ds in DATASETS:
+        assert ds in verdict, ds
+    for ds in DATASETS[:3]:
+        assert re.search(rf"{ds} \(KEGG_2021_Human, ora_all\): Mineral absorption is on top", verdict), ds
+    assert "demo_null (KEGG_2021_Human, ora_all): Mineral absorption is not on top" in verdict
+
+    png = screenshot(report, steps, tmp_path, "report_verdict")
+    colours, inked = check_not_blank(png)
+    kept = png
+    if os.environ.get(ARTIFACTS_ENV):
+        dest = Path(os.environ[ARTIFACTS_ENV])
+        dest.mkdir(parents=True, exist_ok=True)
+        kept = dest / "report_screenshot.png"
+        shutil.copyfile(png, kept)
+    print(f"report screenshot ({colours} colours, {inked:.0%} of the content pane inked): {kept}")
+
+
+def test_figures_are_shown(report, tmp_path):
+    heatmap_steps = [["menu", "Verdict"], ["row", "target pathway genes across datasets"]]
+    dom = dom_after(report, heatmap_steps, tmp_path, "heatmap")
+    heatmap = Image.open(io.BytesIO(data_uri(dom, "img", "target_heatmap.png")))
+    assert heatmap.format == "PNG" and min(heatmap.size) > 300, heatmap.size
+    check_not_blank(screenshot(report, heatmap_steps, tmp_path, "report_heatmap"))
+
+    dom = dom_after(report, [["menu", "Differential expression"], ["menu", "demo_tissue"], ["row", "volcano"]],
+                    tmp_path, "volcano")
+    text = visible_text(dom)
+    assert "MA plot" in text and "volcano" in text and "DE results" in text
+    volcano = Image.open(io.BytesIO(data_uri(dom, "img", "volcano.png")))
+    assert volcano.format == "PNG" and min(volcano.size) > 300, volcano.size
