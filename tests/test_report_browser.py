@@ -137,6 +137,7 @@ def check_not_blank(png: Path):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, shared) -> Path:
+    chromium()  # fail at once, with the install command, before running the demo
     work = local_demo_run(tmp_path_factory, shared)
     path = work / "report.html"
     if not path.exists():
