@@ -23,6 +23,8 @@ rule deseq2:
         runtime=de_runtime,
     log:
         "logs/{dataset}/deseq2.log",
+    benchmark:
+        "logs/benchmarks/deseq2/{dataset}.tsv"
     conda:
         "../envs/pathverdict.yaml"
     script:

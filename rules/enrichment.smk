@@ -32,6 +32,8 @@ rule gsea:
         runtime=gsea_runtime,
     log:
         "logs/{dataset}/gsea.log",
+    benchmark:
+        "logs/benchmarks/gsea/{dataset}.tsv"
     conda:
         "../envs/pathverdict.yaml"
     script:

@@ -69,6 +69,8 @@ rule null_permutations:
         runtime=null_runtime,
     log:
         "logs/{dataset}/null_permutations.log",
+    benchmark:
+        "logs/benchmarks/null_permutations/{dataset}.tsv"
     conda:
         "../envs/pathverdict.yaml"
     script:

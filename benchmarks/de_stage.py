@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""The DE stage alone, as one process: read a count matrix and a sample sheet, run
+``pathverdict.de.run_deseq2`` with the workflow's default DE settings (alpha 0.05, pre-filter
+>= 10 reads in >= the smaller compared group, Cook's and independent filtering on, no
+shrinkage), write the results table.
+
+Usage::
+
+    python benchmarks/de_stage.py COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT
+
+(the same arguments as ``tools/deseq2_reference.R``). COUNTS: tsv(.gz), first column gene IDs;
+SAMPLES: tsv with a ``sample`` column. OUT: results tsv (gene_id + RESULT_COLUMNS, full
+precision). Last line on stdout: JSON with ``seconds`` (the ``run_deseq2`` call only, as R's
+``seconds`` is ``DESeq()`` + ``results()`` only), ``seconds_read``, ``seconds_write``,
+``genes_in``, ``genes_tested`` and ``samples``. ``benchmarks/run.py`` runs this under
+``/usr/bin/time -v``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "src") not in sys.path:  # run from a checkout without `pip install -e`
+    sys.path.insert(0, str(REPO / "src"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 7:
+        print(__doc__.split("Usage::")[1].split("(the same")[0].strip(), file=sys.stderr)
+        return 1
+    counts_path, samples_path, design, var, tested, reference, out = args
+
+    import numpy as np
+    import pandas as pd
+
+    import pydeseq2.dds  # noqa: F401  (run_deseq2 imports it lazily: loading it is start-up, not fit time)
+
+    from pathverdict.de import DEParams, run_deseq2
+
+    t0 = time.perf_counter()
+    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
+    counts.index = counts.index.astype(str)
+    samples = pd.read_csv(samples_path, sep="\t", dtype=str, keep_default_na=False).set_index("sample")
+    counts = counts[list(samples.index)].astype(np.int64)
+    t1 = time.perf_counter()
+    result = run_deseq2(counts, samples, DEParams(design=design, contrast=[var, tested, reference]))
+    t2 = time.perf_counter()
+    result.results.to_csv(out, sep="\t", na_rep="NA")
+    t3 = time.perf_counter()
+    print(json.dumps({"seconds": t2 - t1, "seconds_read": t1 - t0, "seconds_write": t3 - t2,
+                      "genes_in": int(counts.shape[0]), "genes_tested": int(result.summary["genes_tested"]),
+                      "samples": int(counts.shape[1])}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

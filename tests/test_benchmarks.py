@@ -1,0 +1,104 @@
+"""The benchmark harness (benchmarks/run.py) in its tiny mode, and the parsers it relies on.
+No timing assertions: only that it runs and prints the table it promises."""
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+RUN = REPO / "benchmarks" / "run.py"
+BASE_COLUMNS = ["case", "genes in / tested x samples", "runs", "ours wall s", "ours DE s", "ours peak RSS MB"]
+R_COLUMNS = ["R wall s", "R DE s", "R peak RSS MB", "ours/R wall", "ours/R DE", "LFC Pearson", "padj-call agree %"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("pathverdict_bench_run", RUN)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _table(text: str) -> tuple[list[str], list[list[str]]]:
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ")]
+    return rows[0], rows[1:]
+
+
+def test_quick_mode_prints_one_table(tmp_path):
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(RUN), "--quick", "--no-r", "--cache", str(tmp_path / "cache"),
+                           "--json", str(out_json)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "R DESeq2 not run" in proc.stdout
+    head, rows = _table(proc.stdout)
+    assert head == BASE_COLUMNS + ["targets", "notes"]
+    assert [r[0] for r in rows] == ["synthetic_quick_2000x6"]
+    row = dict(zip(head, rows[0]))
+    assert row["runs"] == "1"
+    genes_in, rest = row["genes in / tested x samples"].split(" / ")
+    assert genes_in == "2000" and rest.endswith(" x 6")
+    for col in ["ours wall s", "ours DE s", "ours peak RSS MB"]:
+        assert float(row[col]) > 0, col
+    assert "rss" in row["targets"]
+    raw = json.loads(out_json.read_text())
+    assert raw["columns"] == head and len(raw["de"]) == 1
+    # the synthetic matrix is cached and reused
+    assert len(list((tmp_path / "cache" / "synthetic").glob("synthetic_quick_2000x6_*/counts.tsv"))) == 1
+
+
+def test_table_with_r_and_workflow_rows(bench):
+    de_row = bench.DERow("li2008_lncap", genes_in=100, genes_tested=80, samples=7, runs=3,
+                         ours_wall=[2.0, 2.2, 2.1], ours_fit=[0.3, 0.4, 0.35], ours_rss=[230, 231, 229],
+                         r_wall=[9.0, 9.5, 9.2], r_fit=[3.0, 3.1, 2.9], r_rss=[760, 761, 760],
+                         fidelity={"lfc_pearson": 1.0, "call_agreement_pct": 100.0, "pass": True})
+    cold = bench.WorkflowRow("demo workflow, cold, --cores 2", 2, "cold", wall=[60.0], max_rss_mb=300, jobs=37,
+                             largest_job=("gsea", "demo_tissue", 290.0, 4.0),
+                             slowest_job=("null_permutations", "demo_tissue", 228.0, 8.0),
+                             max_at_once=2, datasets_at_once=2)
+    warm = bench.WorkflowRow("demo workflow, warm, --cores 2", 2, "warm", wall=[2.5, 2.4, 2.6], max_rss_mb=130)
+    head, rows = bench.build_table([de_row], [cold, warm], with_r=True)
+    assert head == BASE_COLUMNS + R_COLUMNS + ["targets", "notes"]
+    assert all(len(r) == len(head) for r in rows)
+    de = dict(zip(head, rows[0]))
+    assert de["ours/R wall"] == f"{2.1 / 9.2:.2f}" and de["ours/R DE"] == f"{0.35 / 3.0:.2f}"
+    assert "<=1.5x ok" in de["targets"] and "fidelity ok" in de["targets"]
+    wf = dict(zip(head, rows[1]))
+    assert "parallel ok" in wf["targets"] and "largest job gsea[demo_tissue]" in wf["notes"]
+    assert dict(zip(head, rows[2]))["ours wall s"] == "2.5"
+    assert "|" in bench.format_markdown(head, rows)
+
+
+def test_parse_time_v(bench):
+    text = ("\tCommand being timed: \"python x.py\"\n\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02.50\n"
+            "\tMaximum resident set size (kbytes): 204800\n\tExit status: 0\n")
+    assert bench.parse_time_v(text) == (62.5, 200.0)
+    assert bench.parse_time_v(text.replace("1:02.50", "1:00:01"))[0] == 3601.0
+    with pytest.raises(ValueError):
+        bench.parse_time_v("nothing here")
+
+
+def test_measure_without_usr_bin_time(bench, monkeypatch):
+    monkeypatch.setattr(bench, "TIME_BIN", "/nonexistent/time")
+    m = bench.measure([sys.executable, "-c", "print('hi')"])
+    assert m.returncode == 0 and m.stdout.strip() == "hi" and m.max_rss_mb > 0 and m.how == "wait4"
+
+
+def test_concurrency_and_benchmark_files(bench, tmp_path):
+    log = "\n".join([
+        "[Sat Nov 21 06:18:44 2026]", "rule deseq2:", "    input: a", "    jobid: 5", "    reason: x",
+        "    wildcards: dataset=d1", "",
+        "[Sat Nov 21 06:18:44 2026]", "rule deseq2:", "    jobid: 6", "    wildcards: dataset=d2", "",
+        "[Sat Nov 21 06:18:46 2026]", "Finished jobid: 5 (Rule: deseq2)",
+        "[Sat Nov 21 06:18:46 2026]", "localrule verdict:", "    jobid: 7", "",
+        "Finished jobid: 6 (Rule: deseq2)", "Finished jobid: 7 (Rule: verdict)"])
+    assert bench.concurrency_from_log(log) == (3, 2, 2)
+    folder = tmp_path / "logs" / "benchmarks" / "deseq2"
+    folder.mkdir(parents=True)
+    (folder / "d1.tsv").write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                                   "2.45\t0:00:02\t220.26\t430.28\t147.66\t171.41\t0.00\t0.29\t55.89\t1.86\n")
+    assert bench.read_benchmark_files(tmp_path) == [("deseq2", "d1", 220.26, 2.45)]
