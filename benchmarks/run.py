@@ -607,14 +607,7 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
 
 
 def format_markdown(head: list[str], rows: list[list[str]]) -> str:
-    lines = [head] + rows
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = []
-    for k, line in enumerate(lines):
-        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |")
-        if k == 0:
-            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(out)
+    return _load_fidelity().markdown_table(head, rows)
 
 
 def machine_line() -> str:

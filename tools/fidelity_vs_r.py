@@ -272,6 +272,12 @@ def format_table(rows: list[dict]) -> str:
         lines.append([r["dataset"], str(r["genes_tested"]), str(r["r_tested"]), f"{r['lfc_pearson']:.9f}",
                       f"{r['call_agreement_pct']:.2f}", str(r["sig_r"]), str(r["sig_ours"]),
                       f"{r['seconds_ours']:.1f}", f"{r['seconds_r']:.1f}", "PASS" if r["pass"] else "FAIL"])
+    return markdown_table(head, lines[1:])
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    """A padded Markdown table (also used by benchmarks/run.py)."""
+    lines = [head] + rows
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     out = []
     for k, line in enumerate(lines):
