@@ -34,3 +34,18 @@ rule all:
     input:
         final_outputs(),
     default_target: True
+
+
+# The answer where people look: a short summary of the results at the end of every successful run.
+onsuccess:
+    from pathverdict.summary import terminal_summary
+
+    print(
+        terminal_summary(
+            "results",
+            target=CFG["target_pathway"],
+            configfile=" ".join(map(str, workflow.overwrite_configfiles)) or None,
+            simulated=bool(CFG.get("simulated")),
+        ),
+        end="",
+    )

@@ -1,0 +1,97 @@
+"""The answer in the terminal: a short summary printed at the end of a successful run.
+
+Read from the study-level result files (``verdict.tsv``, ``claims.tsv``, ``null.tsv``)
+after Snakemake finished: per dataset the headline status of the target (rank, FDR,
+status) for the first library, per claim the study's answer, and where to read more.
+Nothing here computes a result; it only reports what the files say.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+TEXT_COLUMNS = ["dataset", "library", "method", "target", "status", "on_top", "note", "claim", "holds", "role",
+                "informative", "selection_aware"]
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    head = pd.read_csv(path, sep="\t", nrows=0).columns
+    return pd.read_csv(path, sep="\t", dtype={c: str for c in TEXT_COLUMNS if c in head},
+                       keep_default_na=False, na_values={c: ["", "NA", "nan"] for c in head if c not in TEXT_COLUMNS})
+
+
+def _num(x) -> str:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    if x != x:  # NaN
+        return "–"
+    return str(int(x)) if x.is_integer() and abs(x) < 1e6 else f"{x:.2g}"
+
+
+def _status(row: pd.Series) -> str:
+    status = str(row.get("status", "") or "")
+    if not status:
+        status = "on_top" if row.get("on_top") == "yes" else "not_on_top"
+    return status.replace("_", " ")
+
+
+def _p(row: pd.Series) -> str:
+    """The p-value, as a bound ("< 0.001") where the verdict marks it as one (GSEA at its floor)."""
+    bound = str(row.get("p_bound", "")).strip().lower() in ("true", "1", "yes")
+    return ("< " if bound else "") + _num(row.get("pvalue"))
+
+
+def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | None = None,
+                     simulated: bool = False, width: int = 100) -> str:
+    """The summary text; empty when the verdict of this results folder does not exist."""
+    results = Path(results_dir)
+    verdict = _read(results / "verdict.tsv")
+    if verdict is None or verdict.empty:
+        return ""
+    lines = []
+    title = f" pathverdict: is {target} on top?{' (SIMULATED study)' if simulated else ''} "
+    lines.append(title.center(width, "="))
+    primary = verdict[verdict["primary"].astype(str).str.lower().isin(["true", "1", "yes"])]
+    first_lib = str(verdict["library"].iloc[0])
+    head = primary[primary["library"] == first_lib]
+    if len(head):
+        lines.append(f"{first_lib}, {head['method'].iloc[0]} (headline method):")
+    name_w = max(len(str(d)) for d in head["dataset"]) if len(head) else 10
+    for _, r in head.iterrows():
+        status = _status(r)
+        if pd.isna(pd.to_numeric(r.get("rank"), errors="coerce")):
+            detail = str(r.get("note", ""))
+        else:
+            detail = f"rank {_num(r['rank'])} of {_num(r['n_terms'])}, p {_p(r)}, FDR {_num(r['fdr'])}"
+            if status != "on top" and r.get("note"):
+                detail += f"; {r['note']}"
+        line = f"  {str(r['dataset']).ljust(name_w)}  {status.ljust(12)}  {detail}"
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    null = _read(results / "null.tsv")
+    if null is not None and len(null) and "method" in null.columns:
+        score = null[(null["method"] == "set_score") & (null["library"] == first_lib)]
+        if len(score):
+            parts = []
+            for _, r in score.iterrows():
+                p = r.get("empirical_p")
+                parts.append(f"{r['dataset']} {'p ' + _num(p) if str(r.get('informative', 'yes')) == 'yes' and not pd.isna(p) else 'uninformative'}")
+            lines.append("Label-permutation null (target's set score): " + "; ".join(parts))
+    claims_tab = _read(results / "claims.tsv")
+    if claims_tab is not None and len(claims_tab):
+        from . import claims
+
+        summary = claims.summarise(claims_tab)
+        per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k != "study")
+        lines.append(f"Claims: {per_claim}")
+        lines.append(f"Study: {summary.get('study', '').upper()}")
+    lines.append(f"Details: {results / 'claims.html'} (claims), {results / 'verdict.html'} (all methods)")
+    cf = f" --configfile {configfile}" if configfile else ""
+    lines.append(f"Report: ./run.sh{cf} --report report.html")
+    lines.append("=" * width)
+    return "\n".join(lines) + "\n"

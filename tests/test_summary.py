@@ -1,0 +1,45 @@
+"""The terminal summary printed at the end of a run (pathverdict.summary)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from pathverdict.summary import terminal_summary
+
+VERDICT = pd.DataFrame({
+    "dataset": ["null", "null", "cells_oe", "cells_oe"],
+    "library": ["KEGG_2021_Human", "KEGG_2021_Human", "KEGG_2021_Human", "KEGG_2021_Human"],
+    "method": ["ora_all", "gsea", "ora_all", "gsea"],
+    "primary": [True, False, True, False],
+    "target": ["Mineral absorption"] * 4,
+    "status": ["inconclusive", "not_on_top", "on_top", "on_top"],
+    "on_top": ["no", "no", "yes", "yes"],
+    "rank": [None, 40, 1, 2], "n_terms": [3, 200, 150, 200],
+    "pvalue": [None, 0.4, 1e-9, 0.001], "fdr": [None, 0.9, 2e-7, 0.01],
+    "note": ["1 DE gene in the pathway: fewer than 3", "", "", ""],
+})
+
+
+def test_summary_names_every_dataset_with_its_status(tmp_path):
+    VERDICT.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
+    text = terminal_summary(tmp_path, target="Mineral absorption", configfile="config/demo.yaml", simulated=True)
+    lines = text.splitlines()
+    assert "SIMULATED" in lines[0] and "Mineral absorption" in lines[0]
+    null_line = next(ln for ln in lines if ln.strip().startswith("null "))  # the dataset called `null` keeps its name
+    assert "inconclusive" in null_line and "fewer than 3" in null_line
+    oe = next(ln for ln in lines if ln.strip().startswith("cells_oe"))
+    assert "on top" in oe and "rank 1 of 150" in oe and "FDR 2e-07" in oe
+    assert "--configfile config/demo.yaml --report report.html" in text
+    assert all(len(ln) <= 100 for ln in lines if not ln.startswith("Details"))  # paths may be long
+
+
+def test_summary_reports_claims_and_is_empty_without_results(tmp_path):
+    assert terminal_summary(tmp_path, target="X") == ""
+    VERDICT.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
+    pd.DataFrame({"claim": ["cells", "tissue", "metallothioneins"], "dataset": ["cells_oe", "t", "cells_oe"],
+                  "role": ["cells_overexpression", "tissue", "cells_overexpression"],
+                  "holds": ["yes", "no", "yes"], "evidence": ["", "", ""]}).to_csv(
+        tmp_path / "claims.tsv", sep="\t", index=False)
+    text = terminal_summary(tmp_path, target="Mineral absorption")
+    assert "cells reproduced" in text and "tissue not reproduced" in text
+    assert "Study: PARTLY REPRODUCED" in text
+    assert "--configfile" not in text
