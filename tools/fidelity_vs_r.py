@@ -268,19 +268,18 @@ def format_cost_table(rows: list[dict]) -> str:
     return markdown_table(head, body)
 
 
-# Harder variants of the shared data sets (``--stress``): no pre-filter (independent filtering then
-# removes genes), planted outlier counts (Cook's filtering, outlier replacement with non-replaceable
-# cells, the local dispersion trend), a 3-level factor compared between two non-reference levels and
-# small designs with <= 3 residual degrees of freedom (R's histogram-matching prior variance).
+# Harder variants of the shared data sets (``--stress``): raw matrices with added genes that have no
+# reads at all or a single read (R's allZero rows; independent filtering with many low-count genes),
+# planted outlier counts (Cook's filtering, outlier replacement with non-replaceable cells, the local
+# dispersion trend), a 3-level factor compared between two non-reference levels and small designs
+# with <= 3 residual degrees of freedom (R's histogram-matching prior variance).
 # Outliers: count * 20 + 50 in random (gene, sample) cells, numpy default_rng(seed). Each variant is
-# (source dataset, samples or None for all, design, contrast, pre-filter (min_count, min_samples),
-#  planted outliers, seed, sample sheet edits).
+# (source dataset, samples or None for all, design, contrast, pre-filter (min_count, min_samples; 0 = none),
+#  planted outliers, seed, sample sheet edits). Both sides get the same matrix.
 STRESS = {
-    "li2008_unfiltered": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (1, 1), 0, 0, None),
-    "sultan2008_unfiltered": ("sultan2008_hek293t", None, "~cell", ("cell", "HEK293T", "Ramos_B_cell"), (1, 1), 0, 0,
-                              None),
-    "marioni2008_unfiltered": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
-                               (1, 1), 0, 0, None),
+    "li2008_zero_rows": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (0, 1), 0, 5, None),
+    "sultan2008_zero_rows": ("sultan2008_hek293t", None, "~cell", ("cell", "HEK293T", "Ramos_B_cell"), (0, 1), 0, 6,
+                             None),
     "li2008_outliers": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (10, 3), 200, 1,
                         None),
     "marioni2008_outliers": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
@@ -303,6 +302,10 @@ STRESS = {
 }
 
 
+# Genes added by the *_zero_rows variants: (all-zero genes, genes with a single read in one sample).
+ADDED_ROWS = {"li2008_zero_rows": (2000, 500), "sultan2008_zero_rows": (1000, 300)}
+
+
 def compare_stress(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
     """One ``--stress`` variant: both sides get exactly the same (modified, pre-filtered) matrix."""
     source, subset, design, contrast, (min_count, min_samples), n_out, seed, edits = STRESS[name]
@@ -320,7 +323,18 @@ def compare_stress(name: str, shared: Path | None = None, workdir: Path | None =
         samples = samples.copy()
         for sample, level in edits.items():
             samples.loc[sample, var] = level
-    counts = counts.loc[prefilter_mask(counts, min_count, min_samples)]
+    if min_count > 0:
+        counts = counts.loc[prefilter_mask(counts, min_count, min_samples)]
+    if name in ADDED_ROWS:
+        n_zero, n_single = ADDED_ROWS[name]
+        rng = np.random.default_rng(seed)
+        single = np.zeros((n_single, counts.shape[1]), dtype=np.int64)
+        single[np.arange(n_single), rng.integers(0, counts.shape[1], n_single)] = 1
+        extra = pd.DataFrame(np.vstack([np.zeros((n_zero, counts.shape[1]), dtype=np.int64), single]),
+                             index=[f"ZERO{i:05d}" for i in range(n_zero)] + [f"ONE{i:05d}" for i in range(n_single)],
+                             columns=counts.columns)
+        order = rng.permutation(len(counts) + len(extra))  # spread them over the matrix
+        counts = pd.concat([counts, extra]).iloc[order]
     if n_out:
         rng = np.random.default_rng(seed)
         rows = rng.choice(len(counts), n_out, replace=False)
