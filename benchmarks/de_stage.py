@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """The DE stage alone, as one process: read a count matrix and a sample sheet, run
-``pathverdict.de.run_deseq2`` with the workflow's default DE settings (alpha 0.05, pre-filter
->= 10 reads in >= the smaller compared group, Cook's and independent filtering on, no
-shrinkage), write the results table.
+``pathverdict.de.run_deseq2`` with the workflow's default DE settings (alpha 0.05, no pre-filter,
+Cook's and independent filtering on, no shrinkage), write the results table.
 
 Usage::
 

@@ -306,7 +306,8 @@ def case_files(case: Case, cache: Path, shared: Path) -> tuple[Path, Path]:
 
 
 def prefiltered_for_r(case: Case, counts_path: Path, samples_path: Path, cache: Path) -> tuple[Path, Path]:
-    """The matrix R gets: our pre-filter applied in Python (as tools/fidelity_vs_r.py does), cached."""
+    """The matrix R gets for the workflow's default DE settings (``fid.r_input``: the raw matrix, as no
+    pre-filter is the default; our pre-filter when ``fid.MIN_COUNT`` > 0), in sample order, cached."""
     import numpy as np
     import pandas as pd
 
@@ -319,8 +320,7 @@ def prefiltered_for_r(case: Case, counts_path: Path, samples_path: Path, cache: 
     counts.index = counts.index.astype(str)
     samples = pd.read_csv(samples_path, sep="\t", dtype=str, keep_default_na=False).set_index("sample")
     counts = counts[list(samples.index)].astype(np.int64)
-    min_samples = fid.smallest_group(samples, list(case.contrast))
-    filtered = counts.loc[fid.prefilter_mask(counts, fid.MIN_COUNT, min_samples)]
+    filtered = fid.r_input(counts, samples, case.contrast, fid.MIN_COUNT)
     folder.mkdir(parents=True, exist_ok=True)
     filtered.rename_axis("gene_id").to_csv(folder / "counts.tsv.part", sep="\t", lineterminator="\n")
     samples.rename_axis("sample").to_csv(out_samples, sep="\t", lineterminator="\n")

@@ -57,3 +57,43 @@ def test_shrinkage_and_side_outputs(planted):
     assert np.all(result.size_factors > 0)
     s = result.summary
     assert s["genes_tested"] == len(res) and s["up"] + s["down"] == s["significant"]
+
+
+def test_no_prefilter_by_default_all_zero_genes_as_in_r(tiny):
+    """The default is R's: no pre-filter. A gene with no reads stays in the table with
+    baseMean 0 and NA statistics (R's results() for an allZero row); a gene with few reads,
+    which the opt-in pre-filter would remove, is tested."""
+    assert de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"]).min_count == 0
+    samples = tiny.samples.set_index("sample")
+    counts = tiny.counts.copy()
+    counts.loc["ALLZERO"] = 0
+    counts.loc["FEWREADS"] = [0, 1, 2, 3, 0, 1][:counts.shape[1]]
+    params = de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"])
+    result = de.run_deseq2(counts, samples, params)
+    res = result.results
+    assert len(res) == len(counts) and result.summary["genes_tested"] == len(counts)
+    assert result.summary["prefilter"] is None and result.summary["genes_all_zero"] == 1
+    z = res.loc["ALLZERO"]
+    assert z["baseMean"] == 0 and z[["log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]].isna().all()
+    assert res.loc["FEWREADS", "baseMean"] > 0 and pd.notna(res.loc["FEWREADS", "pvalue"])
+    assert np.isfinite(result.vst.loc["ALLZERO"]).all() and (result.normalized.loc["ALLZERO"] == 0).all()
+    # the opt-in pre-filter removes both, and says so in the summary
+    on = de.run_deseq2(counts, samples, de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"],
+                                                    min_count=10))
+    assert "ALLZERO" not in on.results.index and "FEWREADS" not in on.results.index
+    assert on.summary["prefilter"] == {"min_count": 10, "min_samples": 3}
+
+
+def test_too_few_genes_messages_name_the_right_cause(tiny):
+    from pathverdict.errors import InputError
+
+    samples = tiny.samples.set_index("sample")
+    counts = tiny.counts.copy() * 0
+    counts.iloc[0] = 5
+    params = dict(design="~condition", contrast=["condition", "Treated", "Control"])
+    with pytest.raises(InputError) as off:
+        de.run_deseq2(counts, samples, de.DEParams(**params))
+    assert "have any reads" in str(off.value) and "pre-filter" not in str(off.value)
+    with pytest.raises(InputError) as on:
+        de.run_deseq2(counts, samples, de.DEParams(**params, min_count=10))
+    assert "pass the pre-filter" in str(on.value) and "0 turns the pre-filter off" in str(on.value)

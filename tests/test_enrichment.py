@@ -105,3 +105,72 @@ def test_gsea_finds_planted_set_and_is_deterministic(no_network):
     top = a.iloc[0]
     assert top.term == "Planted" and top["rank"] == 1 and top.nes > 0 and top.pvalue < 0.01
     assert set(a.columns) == set(enrichment.GSEA_COLUMNS)
+
+
+def planted_saturating_study() -> tuple[pd.Series, dict[str, list[str]]]:
+    """A ranking of 3,000 genes where several pathways saturate the permutation p-value.
+
+    The target (15 genes, strong shift) has the largest |NES|; three larger pathways with a
+    weak shift and 30 pathways without an effect. With 200 permutations the target and
+    several others reach p = 0 (no permutation as extreme); with 1000 the target's p is
+    resolved (> 0) while weaker but larger pathways still sit at 0.
+    """
+    rng = np.random.default_rng(1)
+    genes = [f"G{i:04d}" for i in range(3000)]
+    scores = rng.normal(size=len(genes))
+    order = rng.permutation(len(genes))
+    sets, pos = {}, 0
+    for name, size, shift in [("Target", 15, 1.25), ("B", 150, 0.3), ("C", 120, 0.3), ("D", 100, -0.3)]:
+        idx = order[pos:pos + size]
+        pos += size
+        scores[idx] += shift
+        sets[name] = [genes[i] for i in idx]
+    for k in range(30):
+        idx = rng.choice(len(genes), int(rng.integers(15, 100)), replace=False)
+        sets[f"R{k}"] = [genes[i] for i in idx]
+    return pd.Series(scores, index=genes), sets
+
+
+def test_gsea_rank_does_not_depend_on_the_permutation_count(no_network):
+    r, sets = planted_saturating_study()
+    runs = {n: enrichment.gsea(r, sets, "lib", min_size=15, max_size=500, permutations=n, seed=42, threads=1)
+            for n in (200, 1000)}
+    for n, t in runs.items():
+        t = t.set_index("term")
+        # the case is one that fools a p-value ranking: several pathways saturate at 200 permutations ...
+        assert t["p_bound"].sum() >= (3 if n == 200 else 1), (n, t.head())
+        # ... and the bound is stored as "p < 1/permutations", never as p = 0
+        assert (t.loc[t["p_bound"], "pvalue"] == 1 / n).all() and (t["pvalue"] > 0).all()
+        assert (t.loc[t["fdr_bound"], "fdr"] == 1 / n).all() and (t["fdr"] > 0).all()
+        assert (t.loc[~t["p_bound"], "pvalue"] > 0).all()
+        # rank = competition rank of |NES|
+        assert list(t["rank"]) == sorted(t["rank"])
+        assert t["nes"].abs().is_monotonic_decreasing
+    assert bool(runs[200].set_index("term").loc["Target", "p_bound"])
+    assert not bool(runs[1000].set_index("term").loc["Target", "p_bound"])
+    # the old rule (nominal p, then FDR, then |NES|, with p = 0 for the saturated ones) moves the
+    # target between 200 and 1000 permutations on this case ...
+    old = {}
+    for n, t in runs.items():
+        k = t.assign(p0=t["pvalue"].where(~t["p_bound"], 0.0), f0=t["fdr"].where(~t["fdr_bound"], 0.0),
+                     a=-t["nes"].abs()).sort_values(["p0", "f0", "a", "term"]).reset_index(drop=True)
+        old[n] = int(k.index[k["term"] == "Target"][0]) + 1
+    assert old[200] != old[1000], old
+    # ... the |NES| rank does not: the target is on top with either count, and so are the next pathways
+    ranks = {n: t.set_index("term")["rank"] for n, t in runs.items()}
+    assert ranks[200]["Target"] == ranks[1000]["Target"] == 1
+    assert list(runs[200]["term"][:3]) == list(runs[1000]["term"][:3])
+
+
+def test_rank_gsea_bounds_and_ties():
+    t = pd.DataFrame({"library": "lib", "term": ["a", "b", "c", "d"], "term_id": "", "es": [0.5, -0.6, 0.6, 0.1],
+                      "nes": [1.5, -2.0, 2.0, np.nan], "pvalue": [0.0, 0.0, 0.004, 1.0], "fdr": [0.01, 0.0, 0.0, 1.0],
+                      "fwer": 0.0, "set_size": 20, "leading_edge": ""})
+    out = enrichment.rank_gsea(t, permutations=500)
+    assert list(out.columns) == enrichment.GSEA_COLUMNS
+    assert list(out["term"]) == ["b", "c", "a", "d"]  # |NES| 2.0 tie broken by term; missing NES last
+    assert list(out["rank"]) == [1, 1, 3, 4]
+    assert list(out["p_bound"]) == [True, False, True, False]
+    assert list(out["pvalue"]) == [0.002, 0.004, 0.002, 1.0]
+    assert list(out["fdr_bound"]) == [True, True, False, False]
+    assert list(out["fdr"]) == [0.002, 0.002, 0.01, 1.0]

@@ -43,6 +43,7 @@ def gsea_table(rows, library=LIB) -> pd.DataFrame:
     t = pd.DataFrame(rows, columns=["term", "rank", "pvalue", "fdr", "nes"])
     t.insert(0, "library", library)
     t["term_id"], t["es"], t["fwer"], t["set_size"], t["leading_edge"] = "", t["nes"] / 2, 0.5, 30, "A;B"
+    t["p_bound"], t["fdr_bound"] = False, False
     return t[enrichment.GSEA_COLUMNS]
 
 

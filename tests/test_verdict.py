@@ -83,3 +83,14 @@ def test_gene_status_tells_prefiltered_from_absent():
     # patterns also match genes that were not tested
     assert g.loc["MT1G", "reason"] == "pattern" and g.loc["MT1G", "status"].startswith("not tested")
     assert g.loc["MT2A", "status"] == "down"
+
+
+def test_gene_status_of_a_gene_without_reads():
+    """Without the pre-filter (the default) a gene with no reads is in de.tsv with baseMean 0
+    and NA statistics, as in R: it was not tested, it is not a Cook's outlier."""
+    de = pd.DataFrame({"gene_id": ["g1", "g2"], "symbol": pd.array(["HMOX1", "VDR"], dtype="string"),
+                       "baseMean": [0.0, 80.0], "log2FoldChange": [np.nan, 3.0], "pvalue": [np.nan, np.nan],
+                       "padj": [np.nan, np.nan]})
+    g = verdict.gene_status("ds", de, verdict.VerdictSettings()).set_index("symbol")
+    assert g.loc["HMOX1", "status"] == "not tested (no reads in any sample)"
+    assert g.loc["VDR", "status"] == "no p-value (Cook's outlier)"

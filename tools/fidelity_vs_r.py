@@ -4,13 +4,20 @@
 Usage::
 
     python tools/fidelity_vs_r.py [--datasets NAME ...] [--shared DIR] [--out TSV] [--workdir DIR]
+                                  [--prefilter MIN_COUNT] [--prefilter-cost [MIN_COUNT]]
                                   [--stress [VARIANT ...]]
 
-For each dataset the count matrix is pre-filtered in Python exactly as ``run_deseq2`` does
-(``prefilter_mask``, min_count=10, min_samples=smallest compared group), written to a tsv,
-and given to ``tools/deseq2_reference.R``, which runs ``DESeq()`` and
+R gets exactly the count matrix that the DE settings imply: by default (``de.prefilter.min_count``
+0, the workflow's default) the raw matrix, as a user would give it to ``DESeqDataSetFromMatrix``;
+with ``--prefilter N`` (the opt-in pre-filter, N reads in at least as many samples as the smaller
+compared group) the matrix after that pre-filter, applied in Python with ``prefilter_mask``. It
+is written to a tsv and given to ``tools/deseq2_reference.R``, which runs ``DESeq()`` and
 ``results(dds, contrast=..., alpha=0.05)`` on it with the same design. Our side runs
-``run_deseq2`` on the unfiltered matrix (it applies the same pre-filter itself).
+``run_deseq2`` on the raw matrix with the same settings (it applies the pre-filter itself).
+
+``--prefilter-cost [N]`` (default N = 10) measures what opting in to the pre-filter costs: our
+run *with* the pre-filter against R on the *raw* matrix (R's default analysis). Genes the
+pre-filter removed count as "not significant" on our side.
 
 Targets, per dataset:
 
@@ -45,7 +52,8 @@ from pathverdict.de import DEParams, prefilter_mask, run_deseq2, smallest_group 
 
 R_SCRIPT = REPO / "tools" / "deseq2_reference.R"
 ALPHA = 0.05
-MIN_COUNT = 10
+MIN_COUNT = DEParams.min_count  # the workflow's default: 0 = no pre-filter (R's default)
+OPT_IN_MIN_COUNT = 10  # the usual opt-in pre-filter (DESeq2 vignette), for --prefilter-cost
 LFC_PEARSON_TARGET = 0.999
 CALL_AGREEMENT_TARGET = 99.0  # percent
 
@@ -104,9 +112,10 @@ def load_dataset(shared: Path, ds: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def run_reference(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, workdir: Path
                   ) -> tuple[pd.DataFrame, dict, float]:
-    """Run tools/deseq2_reference.R on ``counts`` (already pre-filtered); returns results, metadata, wall s."""
+    """Run tools/deseq2_reference.R on ``counts`` (exactly the matrix R is to see); returns results,
+    metadata, wall s."""
     workdir.mkdir(parents=True, exist_ok=True)
-    counts_file = workdir / f"{ds.name}.filtered_counts.tsv"
+    counts_file = workdir / f"{ds.name}.R_counts.tsv"
     samples_file = workdir / f"{ds.name}.samples.tsv"
     out_file = workdir / f"{ds.name}.R_results.tsv"
     counts.rename_axis("gene_id").to_csv(counts_file, sep="\t")
@@ -186,33 +195,91 @@ def _compare(name: str, ds: Dataset, r_input: pd.DataFrame, our_input: pd.DataFr
     return row
 
 
-def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
+def r_input(counts: pd.DataFrame, samples: pd.DataFrame, contrast, min_count: int = MIN_COUNT,
+            min_samples: int | None = None) -> pd.DataFrame:
+    """The matrix R gets for these DE settings: the raw one without pre-filter (min_count 0), else
+    the rows our pre-filter keeps (min_samples None = size of the smaller compared group)."""
+    if min_count <= 0:
+        return counts
+    n = min_samples or smallest_group(samples, list(contrast))
+    return counts.loc[prefilter_mask(counts, min_count, n)]
+
+
+def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None = None,
+                    min_count: int = MIN_COUNT) -> dict:
     """Run ours and R on one dataset and return the figures (see ``compare_results``) plus timings.
 
-    R gets the pre-filtered matrix; ours gets the raw one and applies the same pre-filter.
-    Raises ``Unavailable`` when R/DESeq2 or the data is missing.
+    R gets the matrix the settings imply (``r_input``: raw by default); ours gets the raw one
+    and applies the same settings. Raises ``Unavailable`` when R/DESeq2 or the data is missing.
     """
     ds = DATASETS[name]
     shared = Path(shared) if shared else default_shared()
     counts, samples = load_dataset(shared, ds)
-    min_samples = smallest_group(samples, list(ds.contrast))
-    filtered = counts.loc[prefilter_mask(counts, MIN_COUNT, min_samples)]
-    return _compare(name, ds, filtered, counts, samples, MIN_COUNT, None, workdir)
+    row = _compare(name, ds, r_input(counts, samples, ds.contrast, min_count), counts, samples, min_count, None,
+                   workdir)
+    row["prefilter_min_count"] = min_count
+    return row
 
 
-# Harder variants of the shared data sets (``--stress``): no pre-filter (independent filtering then
-# removes genes), planted outlier counts (Cook's filtering, outlier replacement with non-replaceable
-# cells, the local dispersion trend), a 3-level factor compared between two non-reference levels and
-# small designs with <= 3 residual degrees of freedom (R's histogram-matching prior variance).
+def compare_prefilter_cost(name: str, shared: Path | None = None, workdir: Path | None = None,
+                           min_count: int = OPT_IN_MIN_COUNT) -> dict:
+    """What the opt-in pre-filter costs: ours *with* the pre-filter (>= min_count reads in >= the
+    smaller group) against R's default analysis of the *raw* matrix.
+
+    Over the genes R tested (non-NA p-value), a gene our pre-filter removed counts as not
+    significant on our side. Returns the agreement figures and the gene counts.
+    """
+    ds = DATASETS[name]
+    shared = Path(shared) if shared else default_shared()
+    counts, samples = load_dataset(shared, ds)
+    with tempfile.TemporaryDirectory(prefix="fidelity_") as tmp:
+        ref, _meta, _wall = run_reference(counts, samples, ds, Path(workdir) if workdir else Path(tmp))
+    result, _secs = run_ours(counts, samples, ds, min_count, None)
+    ours = result.results.reindex(ref.index)
+    r_tested = ref["pvalue"].notna()
+    sig_r = ref["padj"].lt(ALPHA)
+    sig_ours = ours["padj"].lt(ALPHA)
+    agree = (sig_r == sig_ours)[r_tested]
+    both = ours["log2FoldChange"].notna() & ref["log2FoldChange"].notna()
+    lost = r_tested & ours["pvalue"].isna()
+    return {
+        "dataset": name,
+        "prefilter_min_count": min_count,
+        "genes_in": int(len(counts)),
+        "r_tested": int(r_tested.sum()),
+        "ours_tested": int(ours["pvalue"].notna().sum()),
+        "r_tested_removed_by_prefilter": int(lost.sum()),
+        "lfc_pearson": float(np.corrcoef(ours.loc[both, "log2FoldChange"], ref.loc[both, "log2FoldChange"])[0, 1]),
+        "call_agreement_pct": 100.0 * float(agree.mean()),
+        "call_disagreements": int((~agree).sum()),
+        "only_r": int((sig_r & ~sig_ours)[r_tested].sum()),
+        "only_ours": int((~sig_r & sig_ours)[r_tested].sum()),
+        "sig_r": int(sig_r.sum()),
+        "sig_ours": int(sig_ours.sum()),
+    }
+
+
+def format_cost_table(rows: list[dict]) -> str:
+    head = ["dataset", "pre-filter", "R-tested (raw)", "tested ours", "padj-call agree %", "differ",
+            "sig only R", "sig only ours", "#sig R", "#sig ours"]
+    body = [[r["dataset"], f">= {r['prefilter_min_count']} reads", str(r["r_tested"]), str(r["ours_tested"]),
+             f"{r['call_agreement_pct']:.2f}", str(r["call_disagreements"]), str(r["only_r"]), str(r["only_ours"]),
+             str(r["sig_r"]), str(r["sig_ours"])] for r in rows]
+    return markdown_table(head, body)
+
+
+# Harder variants of the shared data sets (``--stress``): raw matrices with added genes that have no
+# reads at all or a single read (R's allZero rows; independent filtering with many low-count genes),
+# planted outlier counts (Cook's filtering, outlier replacement with non-replaceable cells, the local
+# dispersion trend), a 3-level factor compared between two non-reference levels and small designs
+# with <= 3 residual degrees of freedom (R's histogram-matching prior variance).
 # Outliers: count * 20 + 50 in random (gene, sample) cells, numpy default_rng(seed). Each variant is
-# (source dataset, samples or None for all, design, contrast, pre-filter (min_count, min_samples),
-#  planted outliers, seed, sample sheet edits).
+# (source dataset, samples or None for all, design, contrast, pre-filter (min_count, min_samples; 0 = none),
+#  planted outliers, seed, sample sheet edits). Both sides get the same matrix.
 STRESS = {
-    "li2008_unfiltered": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (1, 1), 0, 0, None),
-    "sultan2008_unfiltered": ("sultan2008_hek293t", None, "~cell", ("cell", "HEK293T", "Ramos_B_cell"), (1, 1), 0, 0,
-                              None),
-    "marioni2008_unfiltered": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
-                               (1, 1), 0, 0, None),
+    "li2008_zero_rows": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (0, 1), 0, 5, None),
+    "sultan2008_zero_rows": ("sultan2008_hek293t", None, "~cell", ("cell", "HEK293T", "Ramos_B_cell"), (0, 1), 0, 6,
+                             None),
     "li2008_outliers": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (10, 3), 200, 1,
                         None),
     "marioni2008_outliers": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
@@ -235,6 +302,10 @@ STRESS = {
 }
 
 
+# Genes added by the *_zero_rows variants: (all-zero genes, genes with a single read in one sample).
+ADDED_ROWS = {"li2008_zero_rows": (2000, 500), "sultan2008_zero_rows": (1000, 300)}
+
+
 def compare_stress(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
     """One ``--stress`` variant: both sides get exactly the same (modified, pre-filtered) matrix."""
     source, subset, design, contrast, (min_count, min_samples), n_out, seed, edits = STRESS[name]
@@ -252,7 +323,18 @@ def compare_stress(name: str, shared: Path | None = None, workdir: Path | None =
         samples = samples.copy()
         for sample, level in edits.items():
             samples.loc[sample, var] = level
-    counts = counts.loc[prefilter_mask(counts, min_count, min_samples)]
+    if min_count > 0:
+        counts = counts.loc[prefilter_mask(counts, min_count, min_samples)]
+    if name in ADDED_ROWS:
+        n_zero, n_single = ADDED_ROWS[name]
+        rng = np.random.default_rng(seed)
+        single = np.zeros((n_single, counts.shape[1]), dtype=np.int64)
+        single[np.arange(n_single), rng.integers(0, counts.shape[1], n_single)] = 1
+        extra = pd.DataFrame(np.vstack([np.zeros((n_zero, counts.shape[1]), dtype=np.int64), single]),
+                             index=[f"ZERO{i:05d}" for i in range(n_zero)] + [f"ONE{i:05d}" for i in range(n_single)],
+                             columns=counts.columns)
+        order = rng.permutation(len(counts) + len(extra))  # spread them over the matrix
+        counts = pd.concat([counts, extra]).iloc[order]
     if n_out:
         rng = np.random.default_rng(seed)
         rows = rng.choice(len(counts), n_out, replace=False)
@@ -296,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="also write the figures to this tsv")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="keep the filtered matrices and both result tables here (default: a temp dir)")
+    ap.add_argument("--prefilter", type=int, default=MIN_COUNT, metavar="MIN_COUNT",
+                    help="compare with the opt-in pre-filter on (R then gets the pre-filtered matrix); "
+                         f"default {MIN_COUNT} = none, R gets the raw matrix")
+    ap.add_argument("--prefilter-cost", type=int, nargs="?", const=OPT_IN_MIN_COUNT, default=None,
+                    metavar="MIN_COUNT",
+                    help="also measure ours with the pre-filter (default >= %(const)s reads) against R on the raw "
+                         "matrix: what opting in costs (reported, not a target)")
     ap.add_argument("--stress", nargs="*", choices=sorted(STRESS), default=None, metavar="VARIANT",
                     help="also run harder variants of the data sets (all of them when given without names): "
                          + ", ".join(STRESS))
@@ -305,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"fidelity_vs_r: cannot compare with R DESeq2: {reason}", file=sys.stderr)
         return 2
-    jobs = [(name, compare_dataset) for name in args.datasets]
+    jobs = [(name, lambda n, sh, wd: compare_dataset(n, sh, wd, args.prefilter)) for name in args.datasets]
     if args.stress is not None:
         jobs += [(name, compare_stress) for name in (args.stress or list(STRESS))]
     rows = []
@@ -319,6 +408,18 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     if args.out:
         pd.DataFrame(rows).to_csv(args.out, sep="\t", index=False, float_format="%.6g")
+    if args.prefilter_cost is not None:
+        cost = []
+        for name in args.datasets:
+            print(f"[fidelity] {name}: pre-filter >= {args.prefilter_cost} reads vs R on the raw matrix ...",
+                  file=sys.stderr, flush=True)
+            try:
+                cost.append(compare_prefilter_cost(name, args.shared, args.workdir, args.prefilter_cost))
+            except Unavailable as exc:
+                print(f"fidelity_vs_r: {exc}", file=sys.stderr)
+                return 2
+        print()
+        print(format_cost_table(cost))
     failed = [r["dataset"] for r in rows if not r["pass"]]
     if failed:
         print(f"targets (LFC Pearson >= {LFC_PEARSON_TARGET}, padj-call agreement >= {CALL_AGREEMENT_TARGET}%) "

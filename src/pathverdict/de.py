@@ -3,8 +3,14 @@
 ``run_deseq2`` takes a raw count matrix (genes x samples), the sample sheet, a design
 formula and a contrast, and returns DESeq2-style results. Steps:
 
-1. pre-filtering (DESeq2 vignette style): keep genes with at least ``min_count`` reads
-   in at least ``min_samples`` samples (default: the size of the smaller compared group);
+1. optional pre-filtering (off by default, as in R's ``DESeq()``; independent filtering
+   in ``results()`` already removes genes with too few reads): when ``min_count`` > 0, keep
+   genes with at least ``min_count`` reads in at least ``min_samples`` samples (default:
+   the size of the smaller compared group). Turning it on changes the results: fewer genes
+   get a p-value, which changes BH, independent filtering and the ORA background, so they
+   no longer match R DESeq2 run on the same count matrix (docs/fidelity.md). Without it,
+   genes with no reads at all are kept in the table with baseMean 0 and NA statistics,
+   exactly as R reports them;
 2. the design matrix and contrast vector from pydeseq2 (formulaic, treatment coding with
    the alphabetically first level as reference, as R's ``model.matrix``);
 3. ``DESeq()`` as R does it (:mod:`pathverdict.rcompat`): median-of-ratios size factors,
@@ -45,7 +51,7 @@ class DEParams:
     design: str
     contrast: list[str]
     alpha: float = 0.05
-    min_count: int = 10
+    min_count: int = 0  # 0: no pre-filter (R's default)
     min_samples: int | None = None  # None: size of the smaller compared group
     independent_filtering: bool = True
     cooks_filter: bool = True
@@ -105,14 +111,26 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     from .tables import formula_variables
 
     var, tested, reference = params.contrast
-    min_samples = params.min_samples or smallest_group(samples, params.contrast)
-    keep = prefilter_mask(counts, params.min_count, min_samples)
-    n_kept = int(keep.sum())
-    log.info("pre-filter: %d of %d genes have >= %d reads in >= %d samples", n_kept, len(keep),
-             params.min_count, min_samples)
-    if n_kept < 2:
-        raise InputError(f"only {n_kept} gene(s) pass the pre-filter (>= {params.min_count} reads in >= "
-                         f"{min_samples} samples). Lower `de.prefilter.min_count` or check the count matrix.")
+    prefilter = params.min_count > 0
+    if prefilter:
+        min_samples = params.min_samples or smallest_group(samples, params.contrast)
+        keep = prefilter_mask(counts, params.min_count, min_samples)
+        n_kept = int(keep.sum())
+        log.info("pre-filter: %d of %d genes have >= %d reads in >= %d samples", n_kept, len(keep),
+                 params.min_count, min_samples)
+        if n_kept < 2:
+            raise InputError(f"only {n_kept} gene(s) pass the pre-filter (>= {params.min_count} reads in >= "
+                             f"{min_samples} samples). Lower `de.prefilter.min_count` (0 turns the pre-filter "
+                             "off) or check the count matrix.")
+    else:
+        keep = pd.Series(True, index=counts.index)
+        n_kept = int(len(counts))
+        n_expressed = int((counts.sum(axis=1) > 0).sum())
+        log.info("no pre-filter (de.prefilter.min_count = 0, as R's DESeq()): all %d genes go to DESeq2, "
+                 "%d of them with any reads", n_kept, n_expressed)
+        if n_expressed < 2:
+            raise InputError(f"only {n_expressed} of {n_kept} gene(s) have any reads in the count matrix; DESeq2 "
+                             "needs at least 2. Check that the count matrix holds raw read counts.")
     kept = counts.loc[keep]
     meta = _metadata(samples.loc[kept.columns], params.design)
     with _quiet():
@@ -146,7 +164,8 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     summary = {
         "genes_in": int(len(counts)),
         "genes_tested": n_kept,
-        "prefilter": {"min_count": params.min_count, "min_samples": int(min_samples)},
+        "prefilter": ({"min_count": params.min_count, "min_samples": int(min_samples)} if prefilter else None),
+        "genes_all_zero": int(fit.all_zero.sum()),
         "genes_with_pvalue": int(res["pvalue"].notna().sum()),
         "genes_with_padj": int(res["padj"].notna().sum()),
         "alpha": params.alpha,

@@ -8,6 +8,13 @@
   universe before size filtering; only sets with at least one DE gene get a p-value
   (as in Enrichr/gseapy), and BH is applied over those.
 * GSEA ranks genes by the Wald statistic (``stat``); permutations use a fixed seed.
+  Pathways are ranked by |NES| (largest first), not by the permutation p-value: with
+  ``permutations`` gene-set permutations the nominal p and the FDR cannot go below about
+  1/permutations, so every strong pathway ties at "0" and an order by p (or FDR) among them
+  is decided by permutation noise and changes with the permutation count. NES does not
+  saturate. A nominal p (or FDR) of 0 from gseapy means that no permutation reached the
+  observed score: it is stored as the bound 1/permutations with ``p_bound`` (``fdr_bound``)
+  True, to be read as "p < 1/permutations" (GSEA's own reading of a reported p of 0).
 * gseapy is only ever given in-memory gene sets, so it never touches the network.
 """
 
@@ -23,7 +30,7 @@ log = logging.getLogger(__name__)
 ORA_COLUMNS = ["library", "term", "term_id", "rank", "pvalue", "padj", "odds_ratio", "overlap_size",
                "set_size", "query_size", "background_size", "overlap_genes"]
 GSEA_COLUMNS = ["library", "term", "term_id", "rank", "es", "nes", "pvalue", "fdr", "fwer", "set_size",
-                "leading_edge"]
+                "leading_edge", "p_bound", "fdr_bound"]
 DIRECTIONS = ("up", "down", "all")
 
 
@@ -116,8 +123,9 @@ def gsea(ranking: pd.Series, sets: dict[str, list[str]], library: str, ids: dict
          threads: int = 1) -> pd.DataFrame:
     """Pre-ranked GSEA (gseapy.prerank) of ``ranking`` (symbol -> Wald statistic).
 
-    Rows are sorted by nominal p-value, then FDR, then |NES| (descending), then term;
-    ``rank`` ties share the best rank.
+    Rows are sorted by |NES| (descending), then term; ``rank`` is the competition rank of
+    |NES| (ties share the best rank). ``pvalue``/``fdr`` of 0 (no permutation as extreme)
+    are replaced by the bound 1/permutations and flagged in ``p_bound``/``fdr_bound``.
     """
     import gseapy
 
@@ -148,7 +156,22 @@ def gsea(ranking: pd.Series, sets: dict[str, list[str]], library: str, ids: dict
         "set_size": [len(usable[t]) for t in res["Term"]],
         "leading_edge": [";".join(sorted(str(g).split(";"))) if isinstance(g, str) else "" for g in res["Lead_genes"]],
     })
-    out["_absnes"] = -out["nes"].abs()
-    out = out.sort_values(["pvalue", "fdr", "_absnes", "term"], kind="mergesort").reset_index(drop=True)
-    out.insert(3, "rank", competition_rank(out[["pvalue", "fdr", "_absnes"]]))
+    return rank_gsea(out, permutations)
+
+
+def rank_gsea(table: pd.DataFrame, permutations: int) -> pd.DataFrame:
+    """Bounds for saturated p/FDR and the |NES| ranking of a GSEA table (see module docs).
+
+    ``table`` has the GSEA_COLUMNS except ``rank``, ``p_bound`` and ``fdr_bound``, with
+    gseapy's nominal p and FDR (0 where no permutation reached the observed score).
+    """
+    out = table.copy()
+    bound = 1.0 / permutations
+    out["p_bound"] = out["pvalue"].eq(0).to_numpy()
+    out["fdr_bound"] = out["fdr"].eq(0).to_numpy()
+    out.loc[out["p_bound"], "pvalue"] = bound
+    out.loc[out["fdr_bound"], "fdr"] = bound
+    out["_absnes"] = out["nes"].abs().fillna(-1.0)  # a missing NES sorts last
+    out = out.sort_values(["_absnes", "term"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    out.insert(3, "rank", competition_rank(out[["_absnes"]]))
     return out.drop(columns="_absnes")[GSEA_COLUMNS]

@@ -127,7 +127,9 @@ def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
             continue
         for _, g in sub.iterrows():
             padj = g["padj"]
-            if pd.isna(g["pvalue"]):
+            if pd.isna(g["pvalue"]) and g["baseMean"] == 0:
+                status = "not tested (no reads in any sample)"
+            elif pd.isna(g["pvalue"]):
                 status = "no p-value (Cook's outlier)"
             elif pd.isna(padj):
                 status = "filtered (low mean count, independent filtering)"
