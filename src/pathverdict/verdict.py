@@ -124,12 +124,15 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
                        f"{_fmt_count(row['overlap_size'], 'gene')} of the target DE (fewer than min_overlap = "
                        f"{settings.min_overlap}): too few to call the pathway enriched")
         return row
+    if not is_gsea and row["overlap_size"] == 0:
+        # tested (p = 1), but a rank among the tied pathways without a DE gene means nothing
+        row.update(rank=np.nan, status="not_on_top",
+                   note="none of the DE genes is in the target pathway (p = 1; not ranked)")
+        return row
     row["status"] = "on_top" if passes else "not_on_top"
     row["on_top"] = "yes" if passes else "no"
     if not passes:
         reasons = []
-        if not is_gsea and row["overlap_size"] == 0:
-            reasons.append("none of the DE genes is in the target pathway")
         if row["rank"] > settings.top_n:
             reasons.append(f"rank {row['rank']} > top {settings.top_n}")
         if fdr > settings.max_fdr:
