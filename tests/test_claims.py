@@ -44,7 +44,7 @@ def test_all_claims_hold():
     assert set(t["holds"]) == {"yes"}
     s = claims.summarise(t)
     assert s == {"cells": "reproduced", "tissue": "reproduced", "metallothioneins": "reproduced",
-                 "negative_control": "not tested", "study": "reproduced"}
+                 "study": "reproduced"}  # no negative control: no check reported
     assert "REPRODUCED" in claims.paragraph(t, s, "Mineral absorption", ("HMOX1", "VDR"))
 
 
@@ -127,9 +127,13 @@ def test_other_and_negative_control_never_enter_claims():
     assert "ctrl: ON TOP" in para and "not counted in any claim" in para
     html = claims.to_html(t, s, "T", ("HMOX1", "VDR"))
     assert "checks-table" in html and "negative control" in html
-    # a passing control
-    v.loc[v["dataset"] == "ctrl", ["on_top", "status"]] = ["no", "not_on_top"]
-    assert claims.summarise(claims.evaluate(v, g, roles, target="T"))["negative_control"] == "passed"
+    # a passing control; with no DE gene at all (inconclusive) it made no false call either
+    for status in ("not_on_top", "inconclusive"):
+        v.loc[v["dataset"] == "ctrl", ["on_top", "status"]] = ["no", status]
+        t = claims.evaluate(v, g, roles, target="T")
+        assert claims.summarise(t)["negative_control"] == "passed"
+        assert t.loc[t["dataset"] == "ctrl", "evidence"].item().endswith("not on top" if status == "not_on_top"
+                                                                         else "not called on top (inconclusive)")
 
 
 def test_study_without_tissue_dataset_says_not_tested():

@@ -123,5 +123,6 @@ def test_ora_tests_every_usable_set_and_adjusts_over_all_of_them():
 
 def test_bh_adjust_by_hand():
     # sorted 0.01 0.03 0.04 0.5 1 -> p * 5 / rank = 0.05 0.075 0.0667 0.625 1 -> running minimum from the top
+    # (R: p.adjust(c(0.01, 0.04, 0.03, 0.5, 1), "BH") = 0.05 0.0667 0.0667 0.625 1)
     out = enrichment.bh_adjust(np.array([0.01, 0.04, 0.03, 0.5, 1.0]))
     assert out == pytest.approx([0.05, 0.2 / 3, 0.2 / 3, 0.625, 1.0])

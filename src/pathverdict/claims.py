@@ -6,7 +6,8 @@ Each dataset has a ``role`` in the config; only the study roles enter the claims
   out or down in cells (claims 1 and 3);
 * ``tissue``: patients' tissue vs controls (claims 2 and 3);
 * ``negative_control``: a dataset where the target is expected *not* to be on top. It is
-  shown as a check of the method (passed when the target is not on top) and never
+  shown as a check of the method -- passed when the target is not called on top (status
+  not_on_top, or inconclusive: no such call was made), failed when it is -- and never
   counted in a claim;
 * ``other``: analysed (verdict, robustness, null), never part of the claims.
 
@@ -236,16 +237,19 @@ def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], 
         nrows = _null_rows(null, ds, library)
         ntext = null_text(nrows) if not nrows.empty else ("" if null_enabled else "null disabled")
         if role == "negative_control":
-            passed = {"on_top": "no", "not_on_top": "yes", "inconclusive": "inconclusive", None: "not tested"}[st]
+            # the check: is the target falsely called on top? An inconclusive verdict is no such call
+            passed = {"on_top": "no", "not_on_top": "yes", "inconclusive": "yes", None: "not tested"}[st]
+            said = {"on_top": "called ON TOP", "not_on_top": "not on top",
+                    "inconclusive": "not called on top (inconclusive)", None: "no result"}[st]
             rows.append({"claim": "negative_control", "dataset": ds, "role": role, "holds": passed,
-                         "evidence": f"{_describe(head)}; expected: not on top", "null": ntext})
+                         "evidence": f"{_describe(head)}; expected: not on top; {said}", "null": ntext})
             continue
         if role in CELL_ROLES:
             pathway = {"on_top": "yes", "not_on_top": "no", "inconclusive": "inconclusive", None: "not tested"}[st]
             gene_calls = [_gene(genes, ds, g) for g in key_genes]
             in_overlap = [g for g in key_genes if head is not None and g in str(head["genes"]).split(";")]
             holds = combine([pathway] + [c for c, _ in gene_calls])
-            ev = (f"{_describe(head)}; on top: {pathway}; " + "; ".join(t for _, t in gene_calls)
+            ev = (f"{_describe(head)}; " + "; ".join(t for _, t in gene_calls)
                   + (f"; in the pathway's DE genes: {', '.join(in_overlap)}" if in_overlap else ""))
             rows.append({"claim": "cells", "dataset": ds, "role": role, "holds": holds, "evidence": ev,
                          "null": ntext})
@@ -305,10 +309,13 @@ def aggregate(holds: Iterable[str]) -> str:
 
 def summarise(table: pd.DataFrame) -> dict[str, str]:
     """Per claim: reproduced / partly / not reproduced / inconclusive / not tested; the
-    negative-control check (passed / failed / inconclusive / not tested); and "study"."""
+    negative-control check (passed / failed / inconclusive / not tested; key present only
+    when the study has a negative control); and "study"."""
     out = {claim: aggregate(table.loc[table["claim"] == claim, "holds"]) for claim in CLAIMS}
     nc = list(table.loc[table["claim"] == "negative_control", "holds"])
-    if not nc or all(x == "not tested" for x in nc):
+    if not nc:
+        pass  # no negative control in the study: no check to report
+    elif all(x == "not tested" for x in nc):
         out["negative_control"] = "not tested"
     elif "no" in nc:
         out["negative_control"] = "failed"
