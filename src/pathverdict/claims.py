@@ -173,7 +173,8 @@ def null_text(rows: pd.DataFrame) -> str:
         n = r.get("n_permutations", np.nan)
         nperm = f", {int(n)} relabelings" if not pd.isna(n) else ""
         if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
-            note = r.get("note", "")
+            note = str(r.get("note", "") or "")
+            note = note[len("uninformative: "):] if note.startswith("uninformative: ") else note
             out.append(f"{r['method']}{sel}: uninformative{nperm}" + (f" ({note})" if note else ""))
         else:
             mp = r.get("min_p", np.nan)
