@@ -203,3 +203,36 @@ def test_read_verdict_keeps_dataset_names(tmp_path, name):
     back = verdict.read_verdict(tmp_path / "v.tsv")
     assert list(back["dataset"]) == [name] and back["primary"].tolist() == [True]
     assert back.loc[0, "status"] == "on_top" and back.loc[0, "pvalue"] == 1e-6
+
+
+def _judge_simulated(ds, kegg):
+    """DE (the workflow's DESeq2), ORA of all DE genes against KEGG and the verdict, as the workflow does."""
+    from pathverdict import de
+
+    result = de.run_deseq2(ds.counts, ds.samples.set_index("sample"),
+                           de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"]))
+    res = result.results.copy()
+    res.insert(0, "symbol", pd.array([ds.symbols[g] for g in res.index], dtype="string"))
+    genes = enrichment.collapse_to_symbols(res.reset_index())
+    lists, background = enrichment.de_gene_lists(genes, 0.05, 0.0)
+    table = enrichment.ora(lists["all"], background, kegg.sets, "KEGG", kegg.ids)
+    return lists["all"], verdict.judge_method(table, "ora_all", "Mineral absorption", verdict.VerdictSettings(),
+                                              len(lists["all"]))
+
+
+@pytest.mark.shared
+def test_simulated_single_metallothionein_is_not_on_top(make_dataset, kegg_path):
+    """A simulated study whose only effect is MT2A 8x up (truth: no pathway response) must not
+    put the pathway on top; the same genes with the pathway planted must."""
+    kegg = genesets.read_library(kegg_path, "KEGG_2021_Human")
+    ds = make_dataset("only_mt2a", n_genes=3000, effect=False, seed=11)
+    mt2a = next(g for g, s in ds.symbols.items() if s == "MT2A")
+    ds.counts.loc[mt2a, [c for c in ds.counts.columns if c.startswith("trt")]] *= 8
+    de_genes, row = _judge_simulated(ds, kegg)
+    assert "MT2A" in de_genes and len(de_genes) < 5, de_genes
+    assert row["status"] == "inconclusive" and row["on_top"] == "no", row
+    # what the old rule (BH over hit pathways only, no minimum evidence) would have said: on top
+    assert row["pvalue"] < 0.05 and row["rank"] == 1
+    planted = make_dataset("planted", n_genes=3000, effect=True, seed=11)
+    _, row = _judge_simulated(planted, kegg)
+    assert row["status"] == "on_top" and row["overlap_size"] >= 20, row
