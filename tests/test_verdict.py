@@ -45,6 +45,11 @@ def test_target_absent_and_zero_de_genes():
     t = ora_table([["A", 1, 1e-6, 1e-4, 5, 40, "X"], ["T", 2, 1.0, 1.0, 0, 40, ""]])
     row = verdict.judge_method(t, "ora_all", "T", verdict.VerdictSettings(), 10)
     assert row["status"] == "not_on_top" and "none of the DE genes" in row["note"]
+    assert row["top_term"] == "A" and np.isnan(row["rank"])
+    # DE genes in no pathway at all: every pathway has p = 1, none is "top"
+    t = ora_table([["A", 1, 1.0, 1.0, 0, 40, ""], ["T", 1, 1.0, 1.0, 0, 40, ""]])
+    row = verdict.judge_method(t, "ora_all", "T", verdict.VerdictSettings(), 10)
+    assert row["top_term"] == "" and row["status"] == "not_on_top"
 
 
 def test_too_few_de_genes_or_overlap_is_inconclusive():

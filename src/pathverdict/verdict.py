@@ -83,13 +83,22 @@ def fmt_p(p, bound=False, digits: int = 3) -> str:
     return f"< {float(p):.{digits}g}" if _bound(bound) else _num(float(p), digits)
 
 
+def _top_term(table: pd.DataFrame, is_gsea: bool) -> str:
+    """The best-ranked pathway; for ORA only one with a DE gene (p = 1 ties are no "top")."""
+    if not len(table):
+        return ""
+    if not is_gsea and "overlap_size" in table.columns and not table["overlap_size"].iloc[0] > 0:
+        return ""
+    return table["term"].iloc[0]
+
+
 def judge_method(table: pd.DataFrame, method: str, target: str, settings: VerdictSettings,
                  n_query: int | None) -> dict:
     """One verdict row (without dataset/library keys) from one enrichment table."""
     is_gsea = method == "gsea"
     row = {"method": method, "target": target, "n_terms": int(len(table)), "rank": np.nan, "pvalue": np.nan,
            "p_bound": False, "fdr": np.nan, "nes": np.nan, "overlap_size": np.nan, "set_size": np.nan, "genes": "",
-           "top_term": table["term"].iloc[0] if len(table) else "", "on_top": "no", "status": "inconclusive",
+           "top_term": _top_term(table, is_gsea), "on_top": "no", "status": "inconclusive",
            "note": "", "de_genes": n_query if n_query is not None else np.nan}
     if not is_gsea and not n_query:
         row["note"] = "inconclusive: no DE genes at the thresholds, so over-representation cannot be tested"
