@@ -352,7 +352,8 @@ def to_markdown(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSet
               "| dataset | gene | gene_id | type | counted as | log2FC | padj | status | detail |",
               "|---|---|---|---|---|---|---|---|---|"]
     for _, g in genes.iterrows():
-        lines.append(f"| {g['dataset']} | {g['symbol']} | {g['gene_id'] or '–'} | {g.get('gene_type', '') or '–'} | "
+        lines.append(f"| {g['dataset']} | {g['symbol']} | {g['gene_id'] or '–'} | "
+                     f"{g.get('gene_type', '') or '–'} | "
                      f"{g.get('reason', '')} | {_num(g['log2FoldChange'])} | {_num(g['padj'])} | {g['status']} | "
                      f"{g.get('detail', '') or ''} |")
     return "\n".join(lines) + "\n"
