@@ -18,15 +18,7 @@ rule verdict:
             category="Verdict",
             labels={"table": "verdict"},
         ),
-        claims="results/claims.tsv",
-        claims_html=report(
-            "results/claims.html",
-            caption="../report/claims.rst",
-            category="Verdict",
-            labels={"table": "the study's claims"},
-        ),
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
         banner=BANNER,
         datasets=DATASETS,
         target=CFG["target_pathway"],
@@ -39,6 +31,46 @@ rule verdict:
         "../envs/pathverdict.yaml"
     script:
         "../scripts/verdict.py"
+
+
+# datasets that select patients by expression: their tissue claim needs the selection-aware null
+SELECTED = [d for d in DATASETS if CFG["datasets"][d].get("select_by_expression")]
+
+
+rule claims:
+    input:
+        verdict=rules.verdict.output.tsv,
+        genes=rules.verdict.output.genes,
+        # the label-permutation null (rules/robustness.smk) and the selection analyses
+        null="results/null.tsv" if CFG["null"]["enabled"] else [],
+        selection=(
+            expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
+            if CFG["null"]["enabled"]
+            else []
+        ),
+    output:
+        tsv="results/claims.tsv",
+        html=report(
+            "results/claims.html",
+            caption="../report/claims.rst",
+            category="Verdict",
+            labels={"table": "the study's claims"},
+        ),
+    params:
+        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        selected=SELECTED,
+        library=PRIMARY_LIBRARY,
+        banner=BANNER,
+        target=CFG["target_pathway"],
+        verdict=CFG["verdict"],
+        alpha=CFG["de"]["alpha"],
+        null=CFG["null"],
+    log:
+        "logs/claims.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/claims.py"
 
 
 rule provenance:

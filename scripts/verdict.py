@@ -11,5 +11,4 @@ cfg = {"verdict": sm.params.verdict, "de": {"alpha": sm.params.alpha}, "target_p
 run_step(sm, lambda: make_verdict(
     cfg, sm.params.datasets, list(sm.input.de), [str(Path(p).parent) for p in sm.input.ora_all],
     sm.params.libraries, sm.output.tsv, sm.output.genes, sm.output.md, sm.output.html,
-    banner=sm.params.banner, gene_id_paths=list(sm.input.gene_ids), roles=sm.params.roles,
-    out_claims=sm.output.claims, out_claims_html=sm.output.claims_html))
+    banner=sm.params.banner, gene_id_paths=list(sm.input.gene_ids)))

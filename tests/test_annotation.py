@@ -75,3 +75,27 @@ def test_shared_annotation_maps_real_ids(shared):
     ann = annotation.load_annotation(shared / "annotation" / "human_gene_info.tsv.gz")
     res = annotation.map_ids(["ENSG00000100292.17", "ENSG00000111424", "ENSG00000125148"], ann)
     assert list(res.table["symbol"]) == ["HMOX1", "VDR", "MT2A"]
+
+
+def test_gene_type_is_carried_into_the_id_map(simple_table, tmp_path):
+    res = annotation.map_ids(["ENSG00000000007", "ENSG00000000003", "ENSG99999999999"], simple_table, "ensembl")
+    t = res.table.set_index("gene_id")
+    assert t.loc["ENSG00000000007", "gene_type"] == "protein-coding"
+    assert t.loc["ENSG99999999999", "gene_type"] == ""  # unmapped
+    assert simple_table.has_gene_type and simple_table.symbol_to_type["GENED"] == "ncRNA"
+    # NCBI gene_info calls the column type_of_gene; a table without any type says so
+    p = tmp_path / "gi.tsv"
+    p.write_text("#tax_id\tGeneID\tSymbol\tdbXrefs\ttype_of_gene\n9606\t4501\tMT1X\tEnsembl:ENSG00000187193\t"
+                 "protein-coding\n9606\t4504\tMT1P3\t-\tpseudo\n")
+    assert annotation.load_annotation(p).symbol_to_type == {"MT1X": "protein-coding", "MT1P3": "pseudo"}
+    q = tmp_path / "plain.tsv"
+    q.write_text("GeneID\tSymbol\n4501\tMT1X\n")
+    plain = annotation.load_annotation(q)
+    assert not plain.has_gene_type
+    assert annotation.map_ids(["4501"], plain, "entrez").table["gene_type"].tolist() == [""]
+
+
+def test_real_annotation_marks_metallothionein_pseudogenes(annotation_path):
+    ann = annotation.load_annotation(annotation_path)
+    assert ann.symbol_to_type["MT2A"] == "protein-coding" and ann.symbol_to_type["MT1P3"] == "pseudo"
+    assert ann.symbol_to_type["MT1L"] == "pseudo"

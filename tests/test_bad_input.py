@@ -280,7 +280,7 @@ def test_no_de_genes_is_not_an_error_in_the_verdict():
     table = pd.DataFrame(columns=["library", "term", "rank", "pvalue", "padj", "overlap_size", "set_size",
                                   "overlap_genes"])
     row = verdict.judge_method(table, "ora_all", "Mineral absorption", verdict.VerdictSettings(), 0)
-    assert row["on_top"] == "no"
+    assert row["on_top"] == "no" and row["status"] == "inconclusive"
     assert "no DE genes" in row["note"]
 
 

@@ -174,3 +174,24 @@ def test_rank_gsea_bounds_and_ties():
     assert list(out["pvalue"]) == [0.002, 0.004, 0.002, 1.0]
     assert list(out["fdr_bound"]) == [True, True, False, False]
     assert list(out["fdr"]) == [0.002, 0.002, 0.01, 1.0]
+
+
+def test_ora_tests_every_usable_set_and_adjusts_over_all_of_them():
+    """A set without any DE gene is tested too (p = 1) and counts in Benjamini-Hochberg: a
+    single hit in a single set no longer gets FDR = p."""
+    bg = universe(200)
+    sets = {f"S{i}": bg[10 * i:10 * i + 10] for i in range(20)}  # 20 usable sets of 10 genes
+    res = enrichment.ora([bg[0]], bg, sets, "lib", min_size=10, max_size=500).set_index("term")
+    assert len(res) == 20 and (res.drop(index="S0")["pvalue"] == 1).all()
+    assert (res.drop(index="S0")["overlap_size"] == 0).all() and (res.drop(index="S0")["overlap_genes"] == "").all()
+    p = hypergeom_upper_tail(1, 200, 10, 1)
+    assert res.loc["S0", "pvalue"] == pytest.approx(p) and res.loc["S0", "padj"] == pytest.approx(min(1.0, 20 * p))
+    assert res.loc["S0", "padj"] > res.loc["S0", "pvalue"]
+    assert res.loc["S0", "rank"] == 1 and (res.drop(index="S0")["rank"] == 2).all()  # p = 1 ties share rank 2
+
+
+def test_bh_adjust_by_hand():
+    # sorted 0.01 0.03 0.04 0.5 1 -> p * 5 / rank = 0.05 0.075 0.0667 0.625 1 -> running minimum from the top
+    # (R: p.adjust(c(0.01, 0.04, 0.03, 0.5, 1), "BH") = 0.05 0.0667 0.0667 0.625 1)
+    out = enrichment.bh_adjust(np.array([0.01, 0.04, 0.03, 0.5, 1.0]))
+    assert out == pytest.approx([0.05, 0.2 / 3, 0.2 / 3, 0.625, 1.0])

@@ -95,7 +95,8 @@ def test_grid_cell_at_workflow_thresholds_matches_verdict(planted_de, kegg):
     grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0])
     for r in grid.itertuples():
         want = v.loc[r.method]
-        assert (r.on_top, r.note, r.n_terms) == (want["on_top"], want["note"], want["n_terms"])
+        assert (r.on_top, r.status, r.note, r.n_terms) == (want["on_top"], want["status"], want["note"],
+                                                           want["n_terms"])
         assert (pd.isna(r.rank) and pd.isna(want["rank"])) or r.rank == want["rank"]
 
 
@@ -107,7 +108,12 @@ def test_on_top_logic_and_notes(planted_de, kegg):
     # |log2FC| >= 50: no DE gene at all -> rank NA, "no", and the note says why
     none = grid.loc[50.0]
     assert none["rank"].isna().all() and (none["on_top"] == "no").all() and (none["de_genes"] == 0).all()
-    assert none["note"].str.contains("no DE genes").all()
+    assert none["note"].str.contains("no DE genes").all() and (none["status"] == "inconclusive").all()
+    assert grid.loc[(0.0, "ora_all"), "status"] == "on_top"
+    # a DE list shorter than min_de_genes: inconclusive, never on top
+    few = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, min_de_genes=10**6, **base).set_index(
+        ["lfc_threshold", "method"])
+    assert few.loc[(0.0, "ora_all"), "status"] == "inconclusive" and few.loc[(0.0, "ora_all"), "on_top"] == "no"
     # FDR bound: rank 1 but FDR above max_fdr -> not on top
     strict = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, max_fdr=1e-300, **base).set_index(
         ["lfc_threshold", "method"])
@@ -163,6 +169,7 @@ def test_summary(planted_de, kegg):
     d = s.loc["ora_down"]
     assert d["ranked_cells"] == 0 and pd.isna(d["best_rank"]) and d["share_on_top"] == 0
     assert d["note"].startswith("never ranked")
+    assert "inconclusive in 3 of 6 cell(s)" in a["note"]  # the cells without any DE gene
     g = s.loc["gsea"]
     assert (g["cells"], g["best_rank"], g["worst_rank"], g["share_on_top"]) == (1, 3, 3, 0.0)
 

@@ -7,6 +7,11 @@ Annotation tables accepted (tab-separated, optionally gzipped):
 * NCBI GEO's ``Human.GRCh38.p13.annot.tsv`` (``GeneID Symbol ... EnsemblGeneID``);
 * a simple table with ``GeneID``, ``Symbol`` and ``Ensembl`` (several IDs ``;``-separated).
 
+The gene type (``GeneType`` in GEO's table and the simple layout, ``type_of_gene`` in NCBI
+``gene_info``: protein-coding, pseudo, ncRNA, ...) is read when the table has it and
+written with each mapped ID (column ``gene_type`` of ``input/gene_ids.tsv``, empty when
+the annotation has none); the verdict counts metallothioneins only when protein-coding.
+
 Mapping rules (deterministic):
 
 * Ensembl IDs are matched without their version suffix (``ENSG00000141510.17`` ->
@@ -44,6 +49,16 @@ class Annotation:
     ensembl_to_symbol: dict[str, str]
     symbols: frozenset[str]
     source: str
+    # symbol -> gene type (smallest GeneID first); empty when the table has no gene type column
+    symbol_to_type: dict[str, str] = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.symbol_to_type is None:
+            self.symbol_to_type = {}
+
+    @property
+    def has_gene_type(self) -> bool:
+        return bool(self.symbol_to_type)
 
     @property
     def n_genes(self) -> int:
@@ -79,6 +94,13 @@ def load_annotation(path: str | Path) -> Annotation:
     df = df[df["_num"].notna() & (df["Symbol"] != "") & (df["Symbol"] != "-")]
     df = df.sort_values("_num", kind="stable")
     entrez_to_symbol = dict(zip(df["GeneID"], df["Symbol"]))
+    type_col = next((c for c in ("GeneType", "type_of_gene", "gene_type") if c in df.columns), None)
+    symbol_to_type: dict[str, str] = {}
+    if type_col is not None:
+        for sym, gt in zip(df["Symbol"], df[type_col]):
+            gt = gt.strip()
+            if gt and gt != "-":
+                symbol_to_type.setdefault(sym, gt)
     ensembl_to_symbol: dict[str, str] = {}
     for ids, sym in zip(df["_ens"], df["Symbol"]):
         for e in ids:
@@ -86,7 +108,7 @@ def load_annotation(path: str | Path) -> Annotation:
             if e and e != "-":
                 # sorted by GeneID: the first (smallest GeneID) wins
                 ensembl_to_symbol.setdefault(strip_version(e), sym)
-    return Annotation(entrez_to_symbol, ensembl_to_symbol, frozenset(df["Symbol"]), str(path))
+    return Annotation(entrez_to_symbol, ensembl_to_symbol, frozenset(df["Symbol"]), str(path), symbol_to_type)
 
 
 def _share(ids: list[str], test) -> float:
@@ -113,7 +135,7 @@ def detect_id_type(ids: list[str], annotation: Annotation, where: str = "") -> s
 
 @dataclass
 class MappingResult:
-    table: pd.DataFrame  # columns gene_id, symbol (NA where unmapped), mapped (bool)
+    table: pd.DataFrame  # columns gene_id, symbol (NA where unmapped), mapped (bool), gene_type ("" if unknown)
     id_type: str
     detected: bool
 
@@ -139,6 +161,7 @@ class MappingResult:
             "mapping_rate": round(self.rate, 4),
             "unique_symbols": int(sym.nunique()),
             "ids_sharing_a_symbol": int(sym.duplicated(keep=False).sum()),
+            "gene_type_known": int((self.table["gene_type"] != "").sum()) if "gene_type" in self.table else 0,
         }
 
 
@@ -175,4 +198,6 @@ def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where
     if id_type == "symbol":
         # unknown symbols keep their own name (still counted as unmapped)
         table["symbol"] = table["symbol"].fillna(table["gene_id"])
+    table["gene_type"] = [annotation.symbol_to_type.get(s, "") if m else ""
+                          for s, m in zip(table["symbol"].fillna(""), table["mapped"])]
     return result

@@ -1,12 +1,18 @@
-"""KEGG enrichment with gseapy: over-representation (hypergeometric) and pre-ranked GSEA.
+"""KEGG enrichment: over-representation (hypergeometric, scipy) and pre-ranked GSEA (gseapy).
 
 * Gene level: DE rows are collapsed to one row per symbol (the row with the smallest
   padj, then smallest p-value, then largest baseMean, then gene ID), so a symbol is
   never counted twice.
 * ORA background (universe) = the symbols tested by DESeq2 with a non-missing padj,
   i.e. the genes that could have been called DE. Gene sets are reduced to that
-  universe before size filtering; only sets with at least one DE gene get a p-value
-  (as in Enrichr/gseapy), and BH is applied over those.
+  universe before size filtering. Every set within the size limits (a "usable" set)
+  gets a p-value -- a set with no DE gene has p = 1 -- and Benjamini-Hochberg is
+  applied over all usable sets. (Enrichr and ``gseapy.enrich`` test only the sets with
+  at least one DE gene and adjust over those, so a single hit in a single set gets
+  FDR = p; the number of hypotheses is the number of pathways that could have been
+  found, not the number that happened to be hit.) The hypergeometric upper tail is
+  computed here with ``scipy.stats.hypergeom`` (the same formula gseapy uses,
+  P(X >= overlap)), as is the odds ratio with gseapy's Haldane-Anscombe correction.
 * GSEA ranks genes by the Wald statistic (``stat``); permutations use a fixed seed.
   Pathways are ranked by |NES| (largest first), not by the permutation p-value: with
   ``permutations`` gene-set permutations the nominal p and the FDR cannot go below about
@@ -80,38 +86,60 @@ def competition_rank(keys: pd.DataFrame) -> np.ndarray:
     return ranks
 
 
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (as R ``p.adjust(method = "BH")``)."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    if n == 0:
+        return p
+    order = np.argsort(p, kind="mergesort")
+    scaled = p[order] * n / np.arange(1, n + 1)
+    adj = np.minimum.accumulate(scaled[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
 def ora(query: list[str], background: list[str], sets: dict[str, list[str]], library: str,
         ids: dict[str, str | None] | None = None, min_size: int = 10, max_size: int = 500) -> pd.DataFrame:
     """Hypergeometric over-representation of ``query`` in ``sets`` against ``background``.
 
-    Rows are sorted by p-value (then term); ``rank`` ties share the best rank.
+    Every usable set (``min_size`` <= genes in the background <= ``max_size``) is
+    tested, also those without a DE gene (p = 1, ``overlap_size`` 0), and ``padj`` is
+    Benjamini-Hochberg over all of them. p = P(X >= overlap) for X hypergeometric
+    (background size, set size, query size), by ``scipy.stats.hypergeom.sf``. Rows are
+    sorted by p-value (then term); ``rank`` ties share the best rank. An empty query
+    (no DE gene) gives an empty table: nothing can be tested.
     """
-    import gseapy
+    from scipy.stats import hypergeom
 
     ids = ids or {}
     universe = set(background)
-    query = sorted(set(query) & universe)
+    query_set = set(query) & universe
     usable = restrict_sets(sets, universe, min_size, max_size)
-    if not query or not usable:
+    if not query_set or not usable:
         return pd.DataFrame(columns=ORA_COLUMNS)
-    enr = gseapy.enrich(gene_list=query, gene_sets=usable, background=sorted(universe), outdir=None,
-                        cutoff=1.0, no_plot=True, verbose=False)
-    res = getattr(enr, "res2d", None)
-    if res is None or len(res) == 0:
-        return pd.DataFrame(columns=ORA_COLUMNS)
-    overlap = res["Overlap"].str.split("/", expand=True).astype(int)
+    n_bg, n_q = len(universe), len(query_set)
+    terms = sorted(usable)
+    hits = [sorted(query_set.intersection(usable[t])) for t in terms]
+    k = np.array([len(h) for h in hits])
+    m = np.array([len(usable[t]) for t in terms])
+    p = np.where(k > 0, hypergeom.sf(k - 1, n_bg, m, n_q), 1.0)
+    p = np.clip(p, 0.0, 1.0)
+    bu = 0.5  # gseapy's Haldane-Anscombe correction of the odds ratio
+    odds = ((k + bu) * (n_bg - m - n_q + k + bu)) / ((m - k + bu) * (n_q - k + bu))
     out = pd.DataFrame({
         "library": library,
-        "term": res["Term"].to_numpy(),
-        "term_id": [ids.get(t) or "" for t in res["Term"]],
-        "pvalue": res["P-value"].to_numpy(dtype=float),
-        "padj": res["Adjusted P-value"].to_numpy(dtype=float),
-        "odds_ratio": res["Odds Ratio"].to_numpy(dtype=float),
-        "overlap_size": overlap[0].to_numpy(),
-        "set_size": overlap[1].to_numpy(),
-        "query_size": len(query),
-        "background_size": len(universe),
-        "overlap_genes": [";".join(sorted(g.split(";"))) for g in res["Genes"]],
+        "term": terms,
+        "term_id": [ids.get(t) or "" for t in terms],
+        "pvalue": p,
+        "padj": bh_adjust(p),
+        "odds_ratio": odds,
+        "overlap_size": k,
+        "set_size": m,
+        "query_size": n_q,
+        "background_size": n_bg,
+        "overlap_genes": [";".join(h) for h in hits],
     })
     out = out.sort_values(["pvalue", "term"], kind="mergesort").reset_index(drop=True)
     out.insert(3, "rank", competition_rank(out[["pvalue"]]))

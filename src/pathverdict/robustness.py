@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 GRID_COLUMNS = ["dataset", "library", "method", "padj_threshold", "lfc_threshold", "rank", "n_terms", "pvalue",
-                "fdr", "de_genes", "overlap_size", "on_top", "note"]
+                "fdr", "de_genes", "overlap_size", "on_top", "status", "note"]
 SUMMARY_COLUMNS = ["dataset", "library", "method", "cells", "ranked_cells", "best_rank", "worst_rank",
                    "on_top_cells", "share_on_top", "note"]
 ORA_METHODS = tuple(f"ora_{d}" for d in enrichment.DIRECTIONS)  # ora_up, ora_down, ora_all
@@ -101,14 +101,15 @@ def _row(dataset: str, library: str, padj: float, lfc: float, judged: dict) -> d
     return {"dataset": dataset, "library": library, "method": judged["method"], "padj_threshold": padj,
             "lfc_threshold": lfc, "rank": judged["rank"], "n_terms": judged["n_terms"], "pvalue": judged["pvalue"],
             "fdr": judged["fdr"], "de_genes": judged["de_genes"], "overlap_size": judged["overlap_size"],
-            "on_top": judged["on_top"], "note": judged["note"]}
+            "on_top": judged["on_top"], "status": judged["status"], "note": judged["note"]}
 
 
 def robustness_grid(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str, *,
                     padj_grid: Sequence[float] = (0.01, 0.05, 0.1), lfc_grid: Sequence[float] = (0.0, 0.58, 1.0),
                     ora_min_size: int = 10, ora_max_size: int = 500,
                     gsea_tables: Mapping[str, pd.DataFrame] | None = None, dataset: str = "",
-                    top_n: int = 1, max_fdr: float = 0.05) -> pd.DataFrame:
+                    top_n: int = 1, max_fdr: float = 0.05, min_overlap: int = 3,
+                    min_de_genes: int = 5) -> pd.DataFrame:
     """The target pathway's rank and FDR for every library x padj x |log2FC| x ORA direction.
 
     Parameters
@@ -134,8 +135,9 @@ def robustness_grid(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], t
         missing from the mapping gets a GSEA row saying so.
     dataset
         Written in the ``dataset`` column.
-    top_n, max_fdr
-        "On top" = rank <= top_n and FDR <= max_fdr (the workflow's ``verdict`` settings).
+    top_n, max_fdr, min_overlap, min_de_genes
+        "On top" = rank <= top_n and FDR <= max_fdr, with the minimum evidence (the
+        workflow's ``verdict`` settings; see :func:`verdict.judge_method`).
 
     Returns
     -------
@@ -145,11 +147,14 @@ def robustness_grid(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], t
     pathways (ties share the best rank), ``n_terms`` the number of ranked pathways,
     ``de_genes`` the ORA query size. When the target is not ranked (no DE gene at the
     thresholds, none of its genes among the DE genes, outside the size limits, not
-    tested by GSEA) ``rank`` is NA, ``on_top`` is "no" and ``note`` says why.
+    tested by GSEA) ``rank`` is NA, ``on_top`` is "no" and ``note`` says why. ``status``
+    is the verdict's: on_top / not_on_top / inconclusive (too little evidence, or the
+    target not tested).
     """
     padj_grid = _unique(padj_grid, "padj_grid")
     lfc_grid = _unique(lfc_grid, "lfc_grid")
-    settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr)
+    settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr, min_overlap=min_overlap,
+                                       min_de_genes=min_de_genes)
     genes = enrichment.collapse_to_symbols(de)
     terms = {name: lib.find(target) for name, lib in libraries.items()}
     rows = []
@@ -189,14 +194,17 @@ def _typed(grid: pd.DataFrame) -> pd.DataFrame:
         grid[col] = pd.to_numeric(grid[col], errors="coerce").round().astype("Int64")
     for col in ("padj_threshold", "lfc_threshold", "pvalue", "fdr"):
         grid[col] = pd.to_numeric(grid[col], errors="coerce").astype(float)
-    for col in ("dataset", "library", "method", "on_top", "note"):
+    if "status" not in grid.columns:  # grids written before the status column
+        grid["status"] = np.where(grid["on_top"] == "yes", "on_top", "")
+    for col in ("dataset", "library", "method", "on_top", "status", "note"):
         grid[col] = grid[col].fillna("").astype(str)
     return grid
 
 
 def read_grid(path: str | Path) -> pd.DataFrame:
     """A grid TSV written by :func:`grid_from_files` / :func:`combine_grids`."""
-    grid = read_tsv(path, dtype={"dataset": str, "library": str, "method": str, "on_top": str, "note": str},
+    grid = read_tsv(path, dtype={"dataset": str, "library": str, "method": str, "on_top": str, "status": str,
+                                 "note": str},
                     keep_default_na=False, na_values=[""])
     missing = [c for c in GRID_COLUMNS if c not in grid.columns]
     if missing:
@@ -212,7 +220,7 @@ def robustness_summary(grid: pd.DataFrame) -> pd.DataFrame:
     ``worst_rank`` over the ranked cells (NA when never ranked), ``on_top_cells`` and
     ``share_on_top`` (on-top cells / cells), and a ``note`` counting the cells where the
     target was not ranked (such a cell is worse than any rank, so ``worst_rank`` is then
-    only the worst *rank*). Rows keep the grid's order.
+    only the worst *rank*) and the cells whose status is inconclusive. Rows keep the grid's order.
     """
     grid = _typed(grid)
     rows = []
@@ -232,6 +240,9 @@ def robustness_summary(grid: pd.DataFrame) -> pd.DataFrame:
             else:
                 note = "never ranked: " + "; ".join(f"{why} ({k} cell{'s' if k > 1 else ''})"
                                                     for why, k in reasons.items())
+        n_inc = int((g["status"] == "inconclusive").sum())
+        if n_inc:
+            note = "; ".join(x for x in (note, f"inconclusive in {n_inc} of {n} cell(s) (too little evidence)") if x)
         rows.append({"dataset": ds, "library": lib, "method": method, "cells": n, "ranked_cells": len(ranks),
                      "best_rank": ranks.min() if len(ranks) else pd.NA,
                      "worst_rank": ranks.max() if len(ranks) else pd.NA,
@@ -385,14 +396,14 @@ def grid_from_files(dataset: str, de_path: str | Path, libraries: Mapping[str, s
                     out: str | Path | None = None, *, gsea_path: str | Path | None = None,
                     padj_grid: Sequence[float] = (0.01, 0.05, 0.1), lfc_grid: Sequence[float] = (0.0, 0.58, 1.0),
                     ora_min_size: int = 10, ora_max_size: int = 500, top_n: int = 1,
-                    max_fdr: float = 0.05) -> pd.DataFrame:
+                    max_fdr: float = 0.05, min_overlap: int = 3, min_de_genes: int = 5) -> pd.DataFrame:
     """:func:`robustness_grid` from the workflow's files; writes the grid TSV to ``out``.
 
     ``de_path`` is ``results/{dataset}/de.tsv``, ``libraries`` maps library name to its
     prepared GMT (``resources/genesets/{library}.gmt``), ``gsea_path`` is
     ``results/{dataset}/enrichment/gsea.tsv`` (``None``: no GSEA rows). Pass the
     workflow's ``enrichment.ora_min_size``/``ora_max_size`` and ``verdict.top_n``/
-    ``max_fdr`` so the grid agrees with the verdict.
+    ``max_fdr``/``min_overlap``/``min_de_genes`` so the grid agrees with the verdict.
     """
     from .steps import load_prepared_library, read_de, read_enrichment
 
@@ -403,7 +414,8 @@ def grid_from_files(dataset: str, de_path: str | Path, libraries: Mapping[str, s
         gsea_tables = {name: table[table["library"].astype(str) == name] for name in libs}
     grid = robustness_grid(read_de(str(de_path)), libs, target, padj_grid=padj_grid, lfc_grid=lfc_grid,
                            ora_min_size=ora_min_size, ora_max_size=ora_max_size, gsea_tables=gsea_tables,
-                           dataset=dataset, top_n=top_n, max_fdr=max_fdr)
+                           dataset=dataset, top_n=top_n, max_fdr=max_fdr, min_overlap=min_overlap,
+                           min_de_genes=min_de_genes)
     if out is not None:
         write_tsv(grid, out)
     return grid

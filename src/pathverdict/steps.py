@@ -207,15 +207,19 @@ def read_enrichment(path: str) -> pd.DataFrame:
 
 def verdict_settings(cfg: dict) -> verdict.VerdictSettings:
     v = cfg["verdict"]
+    d = verdict.VerdictSettings()
     return verdict.VerdictSettings(top_n=v["top_n"], max_fdr=v["max_fdr"], primary=v["primary"],
                                    alpha=cfg["de"]["alpha"], genes=tuple(v["genes"]),
-                                   gene_patterns=tuple(v["gene_patterns"]))
+                                   gene_patterns=tuple(v["gene_patterns"]),
+                                   min_overlap=v.get("min_overlap", d.min_overlap),
+                                   min_de_genes=v.get("min_de_genes", d.min_de_genes))
 
 
 def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment_dirs: list[str],
                  libraries: dict[str, str], out_tsv: str, out_genes: str, out_md: str, out_html: str,
-                 banner: str = "", gene_id_paths: list[str] | None = None, roles: dict[str, str] | None = None,
-                 out_claims: str | None = None, out_claims_html: str | None = None) -> pd.DataFrame:
+                 banner: str = "", gene_id_paths: list[str] | None = None) -> pd.DataFrame:
+    """``results/verdict.tsv`` (target per dataset x library x method, with its status),
+    ``results/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages."""
     settings = verdict_settings(cfg)
     target = cfg["target_pathway"]
     libs = {n: load_prepared_library(p, n) for n, p in libraries.items()}
@@ -224,7 +228,14 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
     gene_id_paths = gene_id_paths or [None] * len(datasets)
     for ds, de_path, edir, ids_path in zip(datasets, de_paths, enrichment_dirs, gene_id_paths):
         de_table = read_de(de_path)
-        input_genes = read_tsv(ids_path, dtype={"gene_id": str, "symbol": "string"}) if ids_path else None
+        input_genes = None
+        if ids_path:
+            input_genes = read_tsv(ids_path, dtype={"gene_id": str, "symbol": "string", "gene_type": str},
+                                   keep_default_na=False, na_values={"symbol": [""]})
+            if "gene_type" not in input_genes.columns or not (input_genes["gene_type"] != "").any():
+                log.warning("%s: the annotation gives no gene type: metallothionein pseudogenes are recognised by "
+                            "their names only (e.g. MT1P3, MT1XP1); use an annotation with a gene type column "
+                            "(NCBI gene_info type_of_gene, GEO GeneType)", ds)
         tabs = {f"ora_{d}": read_enrichment(f"{edir}/ora_{d}.tsv") for d in enrichment.DIRECTIONS}
         tabs["gsea"] = read_enrichment(f"{edir}/gsea.tsv")
         with open(f"{edir}/ora.json") as fh:
@@ -244,17 +255,35 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
         fh.write(verdict.to_html(table, genes, settings, title, banner))
     for line in verdict.summary_sentences(table, genes, settings):
         log.info(line)
-    if out_claims:
-        from . import claims
-
-        ctable = claims.evaluate(table, genes, roles or {d: "other" for d in datasets}, target=target,
-                                 key_genes=settings.genes, max_fdr=settings.max_fdr)
-        summary = claims.summarise(ctable)
-        write_tsv(ctable, out_claims)
-        with atomic_write(out_claims_html) as fh:
-            fh.write(claims.to_html(ctable, summary, target, settings.genes, banner))
-        log.info(claims.paragraph(ctable, summary, target, settings.genes))
     return table
+
+
+def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path: str, out_tsv: str,
+                out_html: str, null_path: str | None = None, selection_paths: list[str] | None = None,
+                selected: list[str] | None = None, library: str | None = None, banner: str = "") -> pd.DataFrame:
+    """``results/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
+    label-permutation null is enabled, ``results/null.tsv`` and the selection analyses
+    of every dataset with ``select_by_expression`` (``selected``)."""
+    from . import claims
+
+    settings = verdict_settings(cfg)
+    target = cfg["target_pathway"]
+    null_cfg = cfg.get("null", {})
+    table = verdict.read_verdict(verdict_path)
+    genes = verdict.read_genes(genes_path)
+    null = claims.read_null(null_path) if null_path else None
+    selection = claims.read_selection(selection_paths or [])
+    ctable = claims.evaluate(table, genes, roles, target=target, key_genes=settings.genes,
+                             max_fdr=settings.max_fdr, library=library, null=null, selected=selected or [],
+                             null_enabled=bool(null_cfg.get("enabled", True)) and null_path is not None,
+                             null_alpha=float(null_cfg.get("alpha", 0.05)))
+    summary = claims.summarise(ctable)
+    write_tsv(ctable, out_tsv)
+    with atomic_write(out_html) as fh:
+        fh.write(claims.to_html(ctable, summary, target, settings.genes, banner, selection=selection,
+                                selected=selected or []))
+    log.info(claims.paragraph(ctable, summary, target, settings.genes))
+    return ctable
 
 
 # --------------------------------------------------------------------------- plots

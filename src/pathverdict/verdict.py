@@ -2,10 +2,28 @@
 
 For every dataset x gene-set library x enrichment method (ORA of up, down and all DE
 genes; pre-ranked GSEA) the target pathway's rank among the ranked pathways, its p
-and FDR and its overlap genes are reported. The target is "on top" when its rank is
-at most ``top_n`` and its FDR at most ``max_fdr``. Each dataset's headline answer
-comes from the ``primary`` method. The status of chosen genes (default HMOX1, VDR and
-every metallothionein) is reported alongside.
+and FDR and its overlap genes are reported, with a ``status``:
+
+* ``on_top``: rank <= ``top_n`` and FDR <= ``max_fdr``, with the minimum evidence;
+* ``not_on_top``: tested with enough evidence, and the rank or the FDR misses;
+* ``inconclusive``: the data cannot answer, and ``note`` says why -- the DE list is
+  shorter than ``min_de_genes`` (no DE gene at all included), the target could not be
+  tested (outside the size limits, too few of its genes ranked for GSEA), or the FDR
+  passes but fewer than ``min_overlap`` of the target's genes are DE (one or two genes,
+  e.g. a single metallothionein, cannot make a pathway "on top").
+
+``on_top`` is "yes" only for status ``on_top``. The minimum evidence applies to
+over-representation; GSEA is threshold free and its size limit (``gsea_min_size``)
+already asks for enough ranked genes. Each dataset's headline answer comes from the
+``primary`` method. The status of chosen genes (default HMOX1, VDR and every
+protein-coding metallothionein) is reported alongside: ``up``/``down`` (padj < alpha),
+``not DE`` (tested, padj >= alpha) or ``untested`` (no padj: removed by the pre-filter,
+independent filtering, a Cook's outlier, or absent from the counts) -- never "not DE"
+for a gene that was not tested.
+
+A GSEA p-value that gseapy reported as 0 is stored as its upper bound 1/(permutations+1)
+with ``p_bound`` True (column written by the GSEA step; absent in older files); it is
+shown as "< value".
 """
 
 from __future__ import annotations
@@ -18,10 +36,19 @@ import numpy as np
 import pandas as pd
 
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea")
-VERDICT_COLUMNS = ["dataset", "library", "method", "primary", "target", "target_id", "on_top", "rank",
-                   "n_terms", "pvalue", "fdr", "nes", "overlap_size", "set_size", "genes", "top_term",
+STATUSES = ("on_top", "not_on_top", "inconclusive")
+VERDICT_COLUMNS = ["dataset", "library", "method", "primary", "target", "target_id", "on_top", "status", "rank",
+                   "n_terms", "pvalue", "p_bound", "fdr", "nes", "overlap_size", "set_size", "genes", "top_term",
                    "de_genes", "note"]
-GENE_COLUMNS = ["dataset", "symbol", "gene_id", "reason", "baseMean", "log2FoldChange", "padj", "status"]
+GENE_COLUMNS = ["dataset", "symbol", "gene_id", "gene_type", "reason", "baseMean", "log2FoldChange", "padj",
+                "status", "detail"]
+GENE_STATUSES = ("up", "down", "not DE", "untested")
+# reason of a gene matching the patterns that is not protein-coding: listed, never counted
+EXCLUDED = "pattern, not protein-coding (excluded)"
+# without a gene type in the annotation: names of pseudogenes (MT1P3, MT1XP1, MT1CP, MT2P1)
+PSEUDOGENE_NAME = re.compile(r"P\d*$")
+TEXT_COLUMNS = ("dataset", "library", "method", "target", "target_id", "on_top", "status", "genes", "top_term",
+                "note", "symbol", "gene_id", "gene_type", "reason", "detail")
 
 
 @dataclass
@@ -32,10 +59,37 @@ class VerdictSettings:
     alpha: float = 0.05
     genes: tuple[str, ...] = ("HMOX1", "VDR")
     gene_patterns: tuple[str, ...] = (r"^MT1[A-Z0-9]*$", r"^MT2A$", r"^MT3$", r"^MT4$")
+    min_overlap: int = 3
+    min_de_genes: int = 5
 
 
 def _fmt_count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _bound(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    try:
+        return bool(value) and not pd.isna(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_p(p, bound=False, digits: int = 3) -> str:
+    """A p-value for display; an upper bound (``p_bound``) as "< value"."""
+    if p is None or (isinstance(p, float) and np.isnan(p)):
+        return "–"
+    return f"< {float(p):.{digits}g}" if _bound(bound) else _num(float(p), digits)
+
+
+def _top_term(table: pd.DataFrame, is_gsea: bool) -> str:
+    """The best-ranked pathway; for ORA only one with a DE gene (p = 1 ties are no "top")."""
+    if not len(table):
+        return ""
+    if not is_gsea and "overlap_size" in table.columns and not table["overlap_size"].iloc[0] > 0:
+        return ""
+    return table["term"].iloc[0]
 
 
 def judge_method(table: pd.DataFrame, method: str, target: str, settings: VerdictSettings,
@@ -43,31 +97,50 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
     """One verdict row (without dataset/library keys) from one enrichment table."""
     is_gsea = method == "gsea"
     row = {"method": method, "target": target, "n_terms": int(len(table)), "rank": np.nan, "pvalue": np.nan,
-           "fdr": np.nan, "nes": np.nan, "overlap_size": np.nan, "set_size": np.nan, "genes": "",
-           "top_term": table["term"].iloc[0] if len(table) else "", "on_top": "no", "note": "",
-           "de_genes": n_query if n_query is not None else np.nan}
+           "p_bound": False, "fdr": np.nan, "nes": np.nan, "overlap_size": np.nan, "set_size": np.nan, "genes": "",
+           "top_term": _top_term(table, is_gsea), "on_top": "no", "status": "inconclusive",
+           "note": "", "de_genes": n_query if n_query is not None else np.nan}
     if not is_gsea and not n_query:
-        row["note"] = "no DE genes at the thresholds: over-representation cannot be tested"
+        row["note"] = "inconclusive: no DE genes at the thresholds, so over-representation cannot be tested"
         return row
+    if not is_gsea and n_query < settings.min_de_genes:
+        row["note"] = (f"inconclusive: only {_fmt_count(n_query, 'DE gene')} (fewer than min_de_genes = "
+                       f"{settings.min_de_genes}): too few to tell which pathway is on top")
     hit = table[table["term"] == target]
     if hit.empty:
         if is_gsea:
-            row["note"] = "target not tested by GSEA (too few of its genes among the ranked genes)"
+            why = "target not tested by GSEA (too few of its genes among the ranked genes)"
         else:
-            row["note"] = "none of the DE genes is in the target pathway (or it is outside the size limits)"
+            why = "target not tested (fewer or more of its genes in the background than the ORA size limits)"
+        row["note"] = f"inconclusive: {why}" + (f"; {row['note'][len('inconclusive: '):]}" if row["note"] else "")
         return row
     h = hit.iloc[0]
     fdr = float(h["fdr"] if is_gsea else h["padj"])
     row.update(rank=int(h["rank"]), pvalue=float(h["pvalue"]), fdr=fdr,
-               set_size=int(h["set_size"]),
+               set_size=int(h["set_size"]), p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
                genes=h["leading_edge"] if is_gsea else h["overlap_genes"])
+    if pd.isna(row["genes"]):
+        row["genes"] = ""
     if is_gsea:
         row["nes"] = float(h["nes"])
     else:
         row["overlap_size"] = int(h["overlap_size"])
-    on_top = row["rank"] <= settings.top_n and fdr <= settings.max_fdr
-    row["on_top"] = "yes" if on_top else "no"
-    if not on_top:
+    if row["note"]:  # too few DE genes: the numbers are shown, the status stays inconclusive
+        return row
+    passes = row["rank"] <= settings.top_n and fdr <= settings.max_fdr
+    if not is_gsea and fdr <= settings.max_fdr and row["overlap_size"] < settings.min_overlap:
+        row["note"] = (f"inconclusive: FDR {fdr:.3g} <= {settings.max_fdr} but only "
+                       f"{_fmt_count(row['overlap_size'], 'gene')} of the target DE (fewer than min_overlap = "
+                       f"{settings.min_overlap}): too few to call the pathway enriched")
+        return row
+    if not is_gsea and row["overlap_size"] == 0:
+        # tested (p = 1), but a rank among the tied pathways without a DE gene means nothing
+        row.update(rank=np.nan, status="not_on_top",
+                   note="none of the DE genes is in the target pathway (p = 1; not ranked)")
+        return row
+    row["status"] = "on_top" if passes else "not_on_top"
+    row["on_top"] = "yes" if passes else "no"
+    if not passes:
         reasons = []
         if row["rank"] > settings.top_n:
             reasons.append(f"rank {row['rank']} > top {settings.top_n}")
@@ -93,19 +166,44 @@ def judge_dataset(dataset: str, library: str, target: str, target_id: str | None
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
+def is_protein_coding(gene_type) -> bool | None:
+    """True/False from an annotation gene type (NCBI ``protein-coding``, Ensembl
+    ``protein_coding``); None when unknown."""
+    if gene_type is None or (not isinstance(gene_type, str) and pd.isna(gene_type)):
+        return None
+    t = str(gene_type).strip().lower().replace("_", "-")
+    if t in ("", "-", "na", "nan", "<na>"):
+        return None
+    return t == "protein-coding"
+
+
 def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
                 input_genes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Status of the requested genes and of every gene matching the patterns.
 
-    ``input_genes`` (columns gene_id, symbol: every gene of the count matrix) tells genes
-    removed by the pre-filter apart from genes absent from the data, and lets patterns
-    match genes that were not tested.
+    ``input_genes`` (columns gene_id, symbol and, when the annotation has it, gene_type:
+    every gene of the count matrix, ``input/gene_ids.tsv``) tells genes removed by the
+    pre-filter apart from genes absent from the data, lets patterns match genes that
+    were not tested, and gives each gene's type. Genes matching the patterns count only
+    when protein-coding: others (pseudogenes such as MT1P3) are listed with reason
+    :data:`EXCLUDED` and never counted. Without a gene type (an annotation without it,
+    or no ``input_genes``) names ending in P or P + digits (MT1P3, MT1XP1, MT1CP) are
+    taken for pseudogenes and ``detail`` says so; a pseudogene with another name (MT1L)
+    is then not recognised.
+
+    ``status`` is up / down (padj < alpha), ``not DE`` or ``untested`` (no padj); the
+    reason is in ``detail``.
     """
     symbols = de["symbol"].astype("string")
     known = set(symbols.dropna())
-    input_symbols = set()
+    input_symbols: set[str] = set()
+    types: dict[str, str] = {}
     if input_genes is not None:
         input_symbols = set(input_genes["symbol"].dropna().astype(str))
+        if "gene_type" in input_genes.columns:
+            for sym, gt in zip(input_genes["symbol"], input_genes["gene_type"]):
+                if not pd.isna(sym) and is_protein_coding(gt) is not None:
+                    types.setdefault(str(sym), str(gt))
     patterns = [re.compile(p) for p in settings.gene_patterns]
     wanted: dict[str, str] = {g: "requested" for g in settings.genes}
     for s in sorted(known | input_symbols):
@@ -113,34 +211,68 @@ def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
             wanted[s] = "pattern"
     rows = []
     for sym, reason in wanted.items():
+        gtype = types.get(sym, "")
+        type_note = ""
+        if reason == "pattern":
+            coding = is_protein_coding(gtype)
+            if coding is None:
+                coding = PSEUDOGENE_NAME.search(sym) is None
+                type_note = ("gene type unknown (not in the annotation): "
+                             + ("kept" if coding else "excluded as a pseudogene") + " by its name")
+            if not coding:
+                reason = EXCLUDED
         sub = de[symbols == sym]
+        base = {"dataset": dataset, "symbol": sym, "gene_type": gtype, "reason": reason}
         if sub.empty:
             if input_genes is None:
-                status = "not tested (absent or removed by the pre-filter)"
+                detail = "absent from the data or removed by the pre-filter"
             elif sym in input_symbols:
-                status = "not tested (removed by the pre-filter: too few reads)"
+                detail = "removed by the pre-filter (too few reads)"
             else:
-                status = "absent from the count matrix"
+                detail = "absent from the count matrix"
             ids = input_genes.loc[input_genes["symbol"] == sym, "gene_id"] if input_genes is not None else []
-            rows.append({"dataset": dataset, "symbol": sym, "gene_id": ";".join(map(str, ids)), "reason": reason,
-                         "baseMean": np.nan, "log2FoldChange": np.nan, "padj": np.nan, "status": status})
+            rows.append({**base, "gene_id": ";".join(map(str, ids)), "baseMean": np.nan, "log2FoldChange": np.nan,
+                         "padj": np.nan, "status": "untested",
+                         "detail": "; ".join(x for x in (detail, type_note) if x)})
             continue
         for _, g in sub.iterrows():
             padj = g["padj"]
             if pd.isna(g["pvalue"]) and g["baseMean"] == 0:
-                status = "not tested (no reads in any sample)"
+                status, detail = "untested", "no reads in any sample"
             elif pd.isna(g["pvalue"]):
-                status = "no p-value (Cook's outlier)"
+                status, detail = "untested", "no p-value (Cook's outlier)"
             elif pd.isna(padj):
-                status = "filtered (low mean count, independent filtering)"
+                status, detail = "untested", "removed by independent filtering (low mean count)"
             elif padj < settings.alpha:
-                status = "up" if g["log2FoldChange"] > 0 else "down"
+                status, detail = ("up" if g["log2FoldChange"] > 0 else "down"), f"padj < {settings.alpha}"
             else:
-                status = "not significant"
-            rows.append({"dataset": dataset, "symbol": sym, "gene_id": g["gene_id"], "reason": reason,
-                         "baseMean": g["baseMean"], "log2FoldChange": g["log2FoldChange"], "padj": padj,
-                         "status": status})
+                status, detail = "not DE", f"padj {padj:.3g} >= {settings.alpha}"
+            rows.append({**base, "gene_id": g["gene_id"], "baseMean": g["baseMean"],
+                         "log2FoldChange": g["log2FoldChange"], "padj": padj, "status": status,
+                         "detail": "; ".join(x for x in (detail, type_note) if x)})
     return pd.DataFrame(rows, columns=GENE_COLUMNS)
+
+
+def read_verdict(path) -> pd.DataFrame:
+    """``results/verdict.tsv`` with text columns read as text (a dataset may be called
+    "NA" or "null") and ``primary``/``p_bound`` as booleans."""
+    return _read(path)
+
+
+def read_genes(path) -> pd.DataFrame:
+    """``results/verdict_genes.tsv``, text columns as text."""
+    return _read(path)
+
+
+def _read(path) -> pd.DataFrame:
+    head = pd.read_csv(path, sep="\t", nrows=0).columns
+    text = {c: str for c in head if c in TEXT_COLUMNS}
+    t = pd.read_csv(path, sep="\t", dtype=text, keep_default_na=False, na_values={c: [""] for c in head
+                                                                                    if c not in text})
+    for c in ("primary", "p_bound"):
+        if c in t.columns:
+            t[c] = t[c].map(_bound)
+    return t
 
 
 def headline(verdict: pd.DataFrame) -> pd.DataFrame:
@@ -158,45 +290,74 @@ def _num(x, digits=3) -> str:
     return f"{x:.{digits}g}"
 
 
+STATUS_WORDS = {"on_top": "is on top", "not_on_top": "is not on top", "inconclusive": "cannot be judged (inconclusive)"}
+
+
+def _status(r) -> str:
+    st = r.get("status", "") if hasattr(r, "get") else ""
+    if st in STATUS_WORDS:
+        return st
+    return "on_top" if r["on_top"] == "yes" else "not_on_top"
+
+
+def counted_genes(genes: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the genes table that count (requested genes and protein-coding pattern matches)."""
+    if "reason" not in genes.columns:
+        return genes
+    return genes[genes["reason"] != EXCLUDED]
+
+
+def evidence_rule(settings: VerdictSettings) -> str:
+    return (f"On top = rank <= {settings.top_n} and FDR <= {settings.max_fdr}; for over-representation also at "
+            f"least {settings.min_de_genes} DE genes and, when the FDR passes, at least {settings.min_overlap} of "
+            "the target's genes DE — otherwise inconclusive. Over-representation p-values are adjusted (BH) over "
+            "every pathway within the size limits, with or without a DE gene.")
+
+
 def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings) -> list[str]:
     out = []
+    counted = counted_genes(genes)
     for _, r in headline(verdict).iterrows():
-        top = "is on top" if r["on_top"] == "yes" else "is not on top"
+        st = _status(r)
         if pd.isna(r["rank"]):
             detail = r["note"]
         else:
-            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p = {_num(r['pvalue'])}, FDR = {_num(r['fdr'])}"
-                      + (f"; {r['note']}" if r["note"] else ""))
+            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p = {fmt_p(r['pvalue'], r.get('p_bound', False))}, "
+                      f"FDR = {_num(r['fdr'])}" + (f"; {r['note']}" if r["note"] else ""))
         others = verdict[(verdict["dataset"] == r["dataset"]) & (verdict["library"] == r["library"])
                          & ~verdict["primary"]]
         also = [m for m in others[others["on_top"] == "yes"]["method"]]
-        extra = f" It is on top by {', '.join(also)} as well." if also and r["on_top"] == "yes" else (
+        extra = f" It is on top by {', '.join(also)} as well." if also and st == "on_top" else (
             f" It is on top by {', '.join(also)}." if also else "")
-        g = genes[genes["dataset"] == r["dataset"]]
+        g = counted[counted["dataset"] == r["dataset"]]
         sig = g[g["status"].isin(["up", "down"])]
-        gl = ", ".join(f"{s} {st}" for s, st in zip(sig["symbol"], sig["status"])) or "none"
-        out.append(f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {top} ({detail}).{extra} "
-                   f"Significant genes of interest (padj < {settings.alpha}): {gl}.")
+        gl = ", ".join(f"{s} {st_}" for s, st_ in zip(sig["symbol"], sig["status"])) or "none"
+        untested = g[g["status"] == "untested"]["symbol"].tolist()
+        ut = f" Untested: {', '.join(untested)}." if untested else ""
+        out.append(f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {STATUS_WORDS[st]} ({detail})."
+                   f"{extra} Significant genes of interest (padj < {settings.alpha}): {gl}.{ut}")
     return out
 
 
 def to_markdown(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str) -> str:
-    lines = [f"# {title}", "",
-             f"On top = rank <= {settings.top_n} and FDR <= {settings.max_fdr}; headline method: "
-             f"{settings.primary}.", ""]
+    lines = [f"# {title}", "", f"{evidence_rule(settings)} Headline method: {settings.primary}.", ""]
     lines += [f"- {s}" for s in summary_sentences(verdict, genes, settings)]
     lines += ["", "## All methods", "",
-              "| dataset | library | method | on top | rank | terms | p | FDR | NES | genes | note |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| dataset | library | method | status | on top | rank | terms | p | FDR | NES | genes | note |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in verdict.iterrows():
         lines.append(f"| {r['dataset']} | {r['library']} | {r['method']}{' (headline)' if r['primary'] else ''} | "
-                     f"{r['on_top']} | {_num(r['rank'])} | {r['n_terms']} | {_num(r['pvalue'])} | {_num(r['fdr'])} | "
+                     f"{_status(r)} | {r['on_top']} | {_num(r['rank'])} | {r['n_terms']} | "
+                     f"{fmt_p(r['pvalue'], r.get('p_bound', False))} | {_num(r['fdr'])} | "
                      f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''} |")
-    lines += ["", "## Genes of interest", "", "| dataset | gene | gene_id | log2FC | padj | status |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "## Genes of interest", "",
+              "| dataset | gene | gene_id | type | counted as | log2FC | padj | status | detail |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for _, g in genes.iterrows():
-        lines.append(f"| {g['dataset']} | {g['symbol']} | {g['gene_id'] or '–'} | {_num(g['log2FoldChange'])} | "
-                     f"{_num(g['padj'])} | {g['status']} |")
+        lines.append(f"| {g['dataset']} | {g['symbol']} | {g['gene_id'] or '–'} | "
+                     f"{g.get('gene_type', '') or '–'} | "
+                     f"{g.get('reason', '')} | {_num(g['log2FoldChange'])} | {_num(g['padj'])} | {g['status']} | "
+                     f"{g.get('detail', '') or ''} |")
     return "\n".join(lines) + "\n"
 
 
@@ -206,33 +367,40 @@ def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSetting
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
              "<style>body{font-family:sans-serif;margin:1.5em;max-width:75em}table{border-collapse:collapse;"
              "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;font-size:90%;vertical-align:top}"
-             "th{background:#f2f2f2}.yes{background:#d8f0d8;font-weight:bold}.no{background:#f6dede}"
+             "th{background:#f2f2f2}.yes,.on_top{background:#d8f0d8;font-weight:bold}.no,.not_on_top"
+             "{background:#f6dede}.inconclusive,.untested{background:#eeeeee;font-style:italic}"
              ".banner{background:#fff3cd;border:1px solid #e0c36c;padding:.5em;font-weight:bold}"
              "td.genes{max-width:30em;word-break:break-word}</style></head><body>"]
     if banner:
         parts.append(f"<p class='banner'>{e(banner)}</p>")
     parts.append(f"<h1>{e(title)}</h1>")
-    parts.append(f"<p>The target counts as <b>on top</b> when its rank among all tested pathways is at most "
-                 f"{settings.top_n} and its FDR at most {settings.max_fdr}. Headline method: "
-                 f"<b>{e(settings.primary)}</b>.</p><ul id='verdict-summary'>")
+    parts.append(f"<p>{e(evidence_rule(settings))} Headline method: <b>{e(settings.primary)}</b>.</p>"
+                 "<ul id='verdict-summary'>")
     for s in summary_sentences(verdict, genes, settings):
         parts.append(f"<li>{e(s)}</li>")
     parts.append("</ul><h2>All methods</h2><table id='verdict-table'><tr>" + "".join(
-        f"<th>{h}</th>" for h in ["dataset", "library", "method", "on top", "rank", "terms", "p", "FDR", "NES",
+        f"<th>{h}</th>" for h in ["dataset", "library", "method", "status", "rank", "terms", "p", "FDR", "NES",
                                   "overlap / leading edge", "top pathway", "note"]) + "</tr>")
     for _, r in verdict.iterrows():
+        st = _status(r)
         parts.append(
             f"<tr><td>{e(r['dataset'])}</td><td>{e(r['library'])}</td><td>{e(r['method'])}"
-            f"{' <b>(headline)</b>' if r['primary'] else ''}</td><td class='{r['on_top']}'>{r['on_top']}</td>"
-            f"<td>{_num(r['rank'])}</td><td>{r['n_terms']}</td><td>{_num(r['pvalue'])}</td><td>{_num(r['fdr'])}</td>"
-            f"<td>{_num(r['nes'])}</td><td class='genes'>{e(str(r['genes']).replace(';', ', ')) or '–'}</td>"
+            f"{' <b>(headline)</b>' if r['primary'] else ''}</td><td class='{st}'>{e(st)}</td>"
+            f"<td>{_num(r['rank'])}</td><td>{r['n_terms']}</td><td>{e(fmt_p(r['pvalue'], r.get('p_bound', False)))}"
+            f"</td><td>{_num(r['fdr'])}</td><td>{_num(r['nes'])}</td>"
+            f"<td class='genes'>{e(str(r['genes']).replace(';', ', ')) or '–'}</td>"
             f"<td>{e(str(r['top_term']))}</td><td>{e(str(r['note']))}</td></tr>")
-    parts.append("</table><h2>Genes of interest</h2><table id='genes-table'><tr>" + "".join(
-        f"<th>{h}</th>" for h in ["dataset", "gene", "gene ID", "baseMean", "log2FC", "padj", "status"]) + "</tr>")
+    parts.append("</table><h2>Genes of interest</h2><p>Metallothioneins (and any gene of the configured patterns) "
+                 "count only when protein-coding; pseudogenes are listed as excluded. <i>untested</i> = no adjusted "
+                 "p-value (removed by the pre-filter or independent filtering, a Cook's outlier, or absent): never "
+                 "counted as not DE.</p><table id='genes-table'><tr>" + "".join(
+                     f"<th>{h}</th>" for h in ["dataset", "gene", "gene ID", "type", "counted as", "baseMean",
+                                               "log2FC", "padj", "status", "detail"]) + "</tr>")
     for _, g in genes.iterrows():
-        cls = "yes" if g["status"] in ("up", "down") else ""
+        cls = "yes" if g["status"] in ("up", "down") else ("untested" if g["status"] == "untested" else "")
         parts.append(f"<tr><td>{e(g['dataset'])}</td><td>{e(g['symbol'])}</td><td>{e(str(g['gene_id']))}</td>"
+                     f"<td>{e(str(g.get('gene_type', '') or ''))}</td><td>{e(str(g.get('reason', '')))}</td>"
                      f"<td>{_num(g['baseMean'])}</td><td>{_num(g['log2FoldChange'])}</td><td>{_num(g['padj'])}</td>"
-                     f"<td class='{cls}'>{e(g['status'])}</td></tr>")
+                     f"<td class='{cls}'>{e(g['status'])}</td><td>{e(str(g.get('detail', '') or ''))}</td></tr>")
     parts.append("</table></body></html>\n")
     return "".join(parts)
