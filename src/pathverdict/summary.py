@@ -87,8 +87,10 @@ def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | 
         from . import claims
 
         summary = claims.summarise(claims_tab)
-        per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k != "study")
+        per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k not in ("study", "negative_control"))
         lines.append(f"Claims: {per_claim}")
+        if "negative_control" in summary:
+            lines.append(f"Negative control (target expected not on top): {summary['negative_control']}")
         lines.append(f"Study: {summary.get('study', '').upper()}")
     lines.append(f"Details: {results / 'claims.html'} (claims), {results / 'verdict.html'} (all methods)")
     cf = f" --configfile {configfile}" if configfile else ""
