@@ -45,11 +45,23 @@ rule robustness:
         "../scripts/robustness.py"
 
 
+def null_inputs(wildcards):
+    """The prepared counts, sheet and gene IDs; of all samples before the selection for a
+    dataset with select_by_expression (the selection-aware null re-applies it)."""
+    d = wildcards.dataset
+    if d in SELECTED:
+        base = f"results/{d}/input/unselected"
+        return {"counts": f"{base}/counts.tsv.gz", "samples": f"{base}/samples.tsv", "genes": f"{base}/gene_ids.tsv"}
+    return {
+        "counts": f"results/{d}/input/counts.tsv.gz",
+        "samples": f"results/{d}/samples.tsv",
+        "genes": f"results/{d}/input/gene_ids.tsv",
+    }
+
+
 rule null_permutations:
     input:
-        counts=rules.prepare_dataset.output.counts,
-        samples=rules.prepare_dataset.output.samples,
-        genes=rules.prepare_dataset.output.genes,
+        unpack(null_inputs),
         verdict=rules.verdict.output.tsv,
         gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
     output:
@@ -63,6 +75,7 @@ rule null_permutations:
         enrichment=CFG["enrichment"],
         verdict=CFG["verdict"],
         null=CFG["null"],
+        selection=lambda wc: CFG["datasets"][wc.dataset].get("select_by_expression"),
     threads: CFG["threads"]["deseq2"]
     resources:
         mem_mb=de_mem_mb,
