@@ -1,7 +1,7 @@
 """Selection by expression is circular; the selection-aware null and the reviewer's analyses.
 
 A simulated cohort of 12 "RLS" vs 12 controls with NO disease effect: a latent factor of
-each individual (a dissection that includes a MEIS1-rich region or not: 60% do) moves
+each individual (a dissection that includes a MEIS1-rich region or not: half do) moves
 MEIS1 and the KEGG Mineral absorption genes together. Keeping the patients with MEIS1
 below the control median selects the individuals without it, so the selected analysis
 puts the pathway on top with a tiny FDR. The selection-aware null (labels permuted over
@@ -27,7 +27,7 @@ PARAMS = de.DEParams(design="~condition", contrast=CONTRAST)
 N_RELABELINGS = 60
 
 
-def selection_cohort(pool: dict, *, effect: float = 0.0, n: int = 12, n_genes: int = 3000, loading: float = 1.5,
+def selection_cohort(pool: dict, *, effect: float = 0.0, n: int = 12, n_genes: int = 3000, loading: float = 1.5, prevalence: float = 0.5,
                      seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Counts (genes x 2n), sample sheet and symbols of the cohort described in the module docs.
 
@@ -45,7 +45,7 @@ def selection_cohort(pool: dict, *, effect: float = 0.0, n: int = 12, n_genes: i
     dispersion = (0.02 + 4.0 / mean) * np.exp(rng.normal(0, 0.3, size=len(ids)))
     loadings = np.zeros(len(ids))
     loadings[: n_target + 1] = loading  # the target genes and MEIS1 follow the latent factor
-    latent = (rng.random(2 * n) < 0.6) + rng.normal(0, 0.15, size=2 * n)
+    latent = (rng.random(2 * n) < prevalence) + rng.normal(0, 0.15, size=2 * n)
     condition = ["control"] * n + ["RLS"] * n
     names = [f"ctl{i + 1}" for i in range(n)] + [f"rls{i + 1}" for i in range(n)]
     columns = []
