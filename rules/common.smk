@@ -83,6 +83,20 @@ def unselected_cfg(dataset):
     return {k: v for k, v in CFG["datasets"][dataset].items() if k != "select_by_expression"}
 
 
+def null_inputs(wildcards):
+    """The prepared counts, sheet and gene IDs; of all samples before the selection for a
+    dataset with select_by_expression (the selection-aware null re-applies it)."""
+    d = wildcards.dataset
+    if d in SELECTED:
+        base = f"results/{d}/input/unselected"
+        return {"counts": f"{base}/counts.tsv.gz", "samples": f"{base}/samples.tsv", "genes": f"{base}/gene_ids.tsv"}
+    return {
+        "counts": f"results/{d}/input/counts.tsv.gz",
+        "samples": f"results/{d}/samples.tsv",
+        "genes": f"results/{d}/input/gene_ids.tsv",
+    }
+
+
 # the library the per-dataset plots and the label-permutation null use (the first configured)
 PRIMARY_LIBRARY = next(iter(LIBRARIES))
 

@@ -45,20 +45,6 @@ rule robustness:
         "../scripts/robustness.py"
 
 
-def null_inputs(wildcards):
-    """The prepared counts, sheet and gene IDs; of all samples before the selection for a
-    dataset with select_by_expression (the selection-aware null re-applies it)."""
-    d = wildcards.dataset
-    if d in SELECTED:
-        base = f"results/{d}/input/unselected"
-        return {"counts": f"{base}/counts.tsv.gz", "samples": f"{base}/samples.tsv", "genes": f"{base}/gene_ids.tsv"}
-    return {
-        "counts": f"results/{d}/input/counts.tsv.gz",
-        "samples": f"results/{d}/samples.tsv",
-        "genes": f"results/{d}/input/gene_ids.tsv",
-    }
-
-
 rule null_permutations:
     input:
         unpack(null_inputs),
@@ -109,3 +95,37 @@ rule null:
         "../envs/pathverdict.yaml"
     script:
         "../scripts/null.py"
+
+
+rule selection_analyses:
+    input:
+        counts=rules.prepare_unselected.output.counts,
+        samples=rules.prepare_unselected.output.samples,
+        genes=rules.prepare_unselected.output.genes,
+        gmts=library_gmts().values(),
+    output:
+        analyses=report(
+            "results/{dataset}/selection/analyses.tsv",
+            caption="../report/selection_analyses.rst",
+            category="Robustness",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "selection by expression: side analyses"},
+        ),
+    params:
+        dataset=dataset_cfg,
+        selection=lambda wc: CFG["datasets"][wc.dataset]["select_by_expression"],
+        libraries=library_gmts(),
+        target=CFG["target_pathway"],
+        de=CFG["de"],
+        enrichment=CFG["enrichment"],
+        verdict=CFG["verdict"],
+        methods=list(dict.fromkeys([CFG["verdict"]["primary"], *CFG["null"]["methods"]])),
+    threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
+    log:
+        "logs/{dataset}/selection_analyses.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/selection_analyses.py"
