@@ -1,15 +1,14 @@
-"""Label-permutation null: how often does the target reach its observed rank by chance?
+"""Label-permutation null: how often does the target reach its observed statistic by chance?
 
 The sample labels of the contrast variable are permuted among the samples of the two
 compared groups, the whole analysis (DESeq2, gene-level collapse, ORA / GSEA) is re-run
-on each relabelled sample sheet, and the target pathway's rank is compared with the
-observed one:
+on each relabelled sample sheet, and the target's statistics are compared with the
+observed ones:
 
-    empirical p = (1 + #relabelings where the target ranks at least as well) / (1 + #relabelings)
+    empirical p = (1 + #relabelings at least as extreme) / (1 + #relabelings where the statistic is defined)
 
 (the observed labelling counts as one of the equally likely labellings under the null,
-so p is never 0; a relabeling where the target is not ranked counts as worse than any
-rank).
+so p is never 0).
 
 Which relabelings (:func:`relabelings`)
 ---------------------------------------
@@ -38,25 +37,31 @@ Which relabelings (:func:`relabelings`)
 
 What is compared (:func:`run_null`)
 -----------------------------------
-* The statistic is the target's rank only (as in the verdict: by p-value among the
-  ranked pathways; NA = not ranked). A relabeling in which the target is rank 1 with a
-  poor FDR counts as "as good" as an observed rank 1 with a tiny FDR; conversely an
-  observed rank 1 from a handful of chance DE genes beats relabelings with no DE gene
-  at all. ``null_on_top`` (relabelings where the target is also on top, FDR included)
-  is reported beside it.
-* The observed rank is the verdict's (``results/verdict.tsv``). By default the analysis
-  is also re-run once on the observed labels (``rerun_rank``); a different rank means
-  the verdict is stale or was made with other settings, and the note says so.
-* Every relabeling runs the full analysis: DESeq2 without LFC shrinkage (enrichment
-  does not use it), the workflow's enrichment settings, the same GSEA seed. DESeq2 and
-  gseapy log output is silenced while they run; one progress line every 10 relabelings.
-  Cost is (1 + n) x (one DESeq2 fit + the enrichments); GSEA with 1000 gene-set
-  permutations dominates on real data (about 12 s per library on 10,000 genes against
-  about 2-4 s for DESeq2), so ``methods=("ora_all",)`` is the cheap choice.
+* ``set_score`` (always): :func:`set_score`, the target's mean |Wald statistic|
+  standardised against all tested genes -- two-sided, competitive, threshold-free and so
+  defined under every relabeling. Observed and permuted values come from the same
+  function on DE tables made the same way (the observed one by re-running the analysis
+  on the observed labels).
+* The rank methods (``ora_all``, ``ora_up``, ``ora_down``, ``gsea``): the target's rank,
+  the observed one being the verdict's (``results/verdict.tsv``). A relabeling that does
+  not rank the target has no rank and counts neither way (p conditional on the target
+  being ranked); when no relabeling ranks it (e.g. ORA at 3 vs 3: no relabeling gives a
+  DE gene), or the observed data do not, the null is *uninformative*: no p, and the note
+  says why. The analysis is also re-run on the observed labels (``rerun_rank``); a
+  different rank means the verdict is stale or was made with other settings.
+* Every relabeling runs the full analysis with the workflow's settings: DESeq2 without
+  LFC shrinkage (enrichment does not use it), ``enrichment.*`` including GSEA's
+  permutations and seed -- the verdict's own, so that the re-run reproduces it.
+* Selection-aware (``selection``, a dataset's ``select_by_expression``): labels are
+  permuted over all samples before the selection, which is re-applied to every
+  relabeling (:func:`apply_selection`); swap pairs are then not collapsed.
+* DESeq2 and gseapy log output is silenced while they run; one progress line every 10
+  relabelings. Cost is (1 + n) x (one DESeq2 fit + the enrichments); GSEA dominates on
+  real data, so ``methods=("ora_all",)`` is the cheap choice.
 
 Functions: :func:`relabelings`, :func:`relabeling_count`, :func:`permutation_strata`,
 :func:`apply_relabeling`, :func:`target_ranks` (the workflow's enrichment and the
-target's rank for one DE table), :func:`run_null` and the file-level wrapper
+target's rank for one DE table), :func:`set_score`, :func:`run_null` and the file-level wrapper
 :func:`null_from_files` for a Snakemake rule.
 """
 
