@@ -353,3 +353,34 @@ def test_removed_null_gsea_permutations_says_what_to_do():
     msg = str(err.value)
     assert "null.gsea_permutations: this key is no longer supported" in msg
     assert "enrichment.gsea_permutations" in msg and "remove" in msg
+
+
+@pytest.mark.e2e
+def test_workflow_null_named_dataset_selection_and_no_stale_warning(make_dataset, write_config, snakemake_run, tmp_path):
+    """Through Snakemake: a dataset called `null` keeps its name in results/null.tsv; a fresh run
+    (ORA and GSEA re-run in the null with the verdict's settings) has no "stale results?"; a dataset
+    with select_by_expression gets the selection-aware null and the side analyses."""
+    planted = make_dataset("planted")
+    sel = make_dataset("sel", reps=5, seed=3)
+    gene = sel.symbols[sel.up[0]]  # a gene planted up: select the Treated samples with low expression of it
+    datasets = {"null": planted, "sel": sel.config_entry(select_by_expression={
+        "gene": gene, "group": "Treated", "rule": "below_reference_quantile", "quantile": 0.9})}
+    cfg = write_config(datasets, **{"null": {"max_permutations": 3, "methods": ["ora_all", "gsea"]}},
+                       robustness={"enabled": False})
+    rc, out = snakemake_run(cfg, cores=2, timeout=900)
+    assert rc == 0, out[-5000:]
+    work = snakemake_run.workdir
+    table = null.read_summary(work / "results" / "null.tsv")
+    assert sorted(set(table["dataset"])) == ["null", "sel"]
+    assert not table["note"].str.contains("stale results?", regex=False).any(), table["note"].tolist()
+    gsea = table[table["method"] == "gsea"]
+    assert len(gsea) == 2 and (gsea["observed_rank"] == gsea["rerun_rank"]).all()
+    assert set(table.loc[table["dataset"] == "sel", "selection_aware"]) == {"yes"}
+    assert set(table.loc[table["dataset"] == "null", "selection_aware"]) == {"no"}
+    assert set(table["method"]) == {null.SET_SCORE, "ora_all", "gsea"}
+    assert (work / "results" / "sel" / "input" / "unselected" / "counts.tsv.gz").is_file()
+    assert not (work / "results" / "null" / "input" / "unselected").exists()
+    analyses = pd.read_csv(work / "results" / "sel" / "selection" / "analyses.tsv", sep="\t", keep_default_na=False)
+    assert list(dict.fromkeys(analyses["analysis"])) == list(__import__(
+        "pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES)
+    assert (analyses["implication"] != "").all()

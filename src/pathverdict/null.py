@@ -80,7 +80,7 @@ import pandas as pd
 
 from . import de, enrichment, verdict
 from .errors import InputError
-from .genesets import GeneSetLibrary
+from .genesets import GeneSetLibrary, read_prepared_library
 from .robustness import quiet_logging
 from .util import read_tsv, write_tsv
 
@@ -738,13 +738,11 @@ def null_from_files(dataset: str, counts_path: str | Path, samples_path: str | P
     ``enrichment_cfg`` is the config's ``enrichment`` section. Names (datasets, samples,
     genes, symbols, libraries, methods) are read as strings, ``NA`` and ``null`` too.
     """
-    from .steps import load_prepared_library
-
     counts = read_table(counts_path, index_col=0, dtype={0: str})
     counts.index = counts.index.astype(str)
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    libs = {name: load_prepared_library(str(p), name) for name, p in libraries.items()}
+    libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
     observed = read_table(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path \
         else None
     perms, summary = run_null(counts, samples, de_params, libs, target, observed, symbols=symbols, methods=methods,

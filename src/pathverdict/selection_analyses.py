@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import de, null, rcompat
 from .errors import InputError
-from .genesets import GeneSetLibrary
+from .genesets import GeneSetLibrary, read_prepared_library
 from .selection import size_factors
 from .tables import formula_variables
 from .util import write_tsv
@@ -105,8 +105,8 @@ def _implication(analysis: str, status: str, gene: str, group: str, reference: s
     if status == "failed":
         return "this analysis could not be run, so nothing follows from it"
     if analysis == "selected":
-        return (f"{group} samples selected for low {gene} show the pathway on top; the rows below say whether the "
-                "selection itself could produce it" if top else
+        return (f"{group} samples selected for low {gene} show the pathway on top; the other analyses say whether "
+                "the selection itself could produce it" if top else
                 f"even the {group} samples selected for low {gene} do not show the pathway on top")
     if analysis == "all_patients":
         return (f"without the selection the pathway is on top too: the finding does not depend on choosing "
@@ -162,6 +162,7 @@ def run_selection_analyses(counts: pd.DataFrame, samples: pd.DataFrame, symbols:
         p = dataclasses.replace(params, design="~" + " + ".join([*others, LEVEL_COLUMN]),
                                 contrast=[LEVEL_COLUMN, "low", "high"])
         n_low = int((sheet[LEVEL_COLUMN] == "low").sum())
+        descriptions["low_vs_high_reference"] += f"; {n_low} low vs {len(sheet) - n_low} high"
         if min(n_low, len(sheet) - n_low) < 2:
             raise InputError(f"{reference} samples split at their {gene} median ({cut:.4g}) give {n_low} low and "
                              f"{len(sheet) - n_low} high: at least 2 of each are needed")
@@ -203,10 +204,12 @@ def run_selection_analyses(counts: pd.DataFrame, samples: pd.DataFrame, symbols:
             continue
         for r in ranks.to_dict("records"):
             status = _status(r)
+            implication = _implication(analysis, status, gene, group, reference)
+            if analysis == "low_vs_high_reference" and status != "on top" and n_samples < 8:
+                implication += f" (but with only {n_samples} {reference} samples it has little power)"
             rows.append({"dataset": dataset, "analysis": analysis, "description": descriptions[analysis],
                          "library": r["library"], "method": r["method"], "rank": r["rank"], "n_terms": r["n_terms"],
-                         "pvalue": r["pvalue"], "fdr": r["fdr"], "status": status,
-                         "implication": _implication(analysis, status, gene, group, reference),
+                         "pvalue": r["pvalue"], "fdr": r["fdr"], "status": status, "implication": implication,
                          "n_samples": n_samples, "de_genes": r["de_genes"], "note": r["note"]})
         log.info("%s: %s analysis done", dataset, analysis)
     out = pd.DataFrame(rows, columns=COLUMNS)
@@ -220,13 +223,12 @@ def analyses_from_files(dataset: str, counts_path: str | Path, samples_path: str
                         enrichment_cfg: Mapping, out: str | Path, *, methods: Sequence[str] = ("ora_all",),
                         threads: int = 1, top_n: int = 1, max_fdr: float = 0.05) -> pd.DataFrame:
     """:func:`run_selection_analyses` from the unselected prepared files; writes ``out`` (TSV)."""
-    from .steps import load_prepared_library
     from .util import read_tsv
 
     counts = null.read_table(counts_path, index_col=0, dtype={0: str})
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = null.read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    libs = {name: load_prepared_library(str(p), name) for name, p in libraries.items()}
+    libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
     table = run_selection_analyses(counts, samples, symbols, spec, de_params, libs, target, methods=methods,
                                    enrichment_cfg=enrichment_cfg, threads=threads, top_n=top_n, max_fdr=max_fdr,
                                    dataset=dataset)

@@ -106,12 +106,7 @@ def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target:
 
 def load_prepared_library(gmt: str, name: str) -> genesets.GeneSetLibrary:
     """Read a GMT written by :func:`prepare_library` (KEGG IDs in the description field)."""
-    lib = genesets.read_library(gmt, name)
-    with open(gmt, encoding="utf-8") as fh:
-        for line in fh:
-            term, desc = line.rstrip("\n").split("\t")[:2]
-            lib.ids[term] = desc or None
-    return lib
+    return genesets.read_prepared_library(gmt, name)
 
 
 # --------------------------------------------------------------------------- DE
