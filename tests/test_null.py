@@ -362,7 +362,9 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(make_dataset
     with select_by_expression gets the selection-aware null and the side analyses."""
     planted = make_dataset("planted")
     sel = make_dataset("sel", reps=5, seed=3)
-    gene = sel.symbols[sel.up[0]]  # a gene planted up: select the Treated samples with low expression of it
+    # an unchanged, well expressed gene: keep the Treated samples below the 0.9 quantile of the Controls
+    unchanged = [g for g in sel.counts.index if g not in set(sel.up) | set(sel.down) | set(sel.target_genes)]
+    gene = sel.symbols[sel.counts.loc[unchanged].sum(axis=1).idxmax()]
     datasets = {"null": planted, "sel": sel.config_entry(select_by_expression={
         "gene": gene, "group": "Treated", "rule": "below_reference_quantile", "quantile": 0.9})}
     cfg = write_config(datasets, **{"null": {"max_permutations": 3, "methods": ["ora_all", "gsea"]}},
