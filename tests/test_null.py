@@ -61,6 +61,16 @@ def test_three_vs_three_gives_nine_relabelings():
     assert null.relabelings(samples.reset_index(), CONTRAST, max_permutations=1000, seed=1) == labs
 
 
+def test_selection_aware_relabelings_keep_both_of_each_swap_pair():
+    """Selecting within the tested group breaks the swap symmetry: every labelling but the observed one."""
+    samples = sheet(3, 3)
+    labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1, swap_pairs=False)
+    assert len(labs) == null.relabeling_count(samples, CONTRAST, swap_pairs=False) == math.comb(6, 3) - 1
+    sets = [treated_of(lab) for lab in labs]
+    assert len(set(sets)) == len(sets) and frozenset({"t1", "t2", "t3"}) not in sets
+    assert frozenset({"c1", "c2", "c3"}) in sets  # the exact swap is a relabeling of its own
+
+
 def test_unequal_groups_keep_swaps_out_by_balance():
     samples = sheet(2, 4)
     labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1)
