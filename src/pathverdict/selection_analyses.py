@@ -39,7 +39,7 @@ from .errors import InputError
 from .genesets import GeneSetLibrary, read_prepared_library
 from .selection import size_factors
 from .tables import formula_variables
-from .util import write_tsv
+from .util import read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +223,6 @@ def analyses_from_files(dataset: str, counts_path: str | Path, samples_path: str
                         enrichment_cfg: Mapping, out: str | Path, *, methods: Sequence[str] = ("ora_all",),
                         threads: int = 1, top_n: int = 1, max_fdr: float = 0.05) -> pd.DataFrame:
     """:func:`run_selection_analyses` from the unselected prepared files; writes ``out`` (TSV)."""
-    from .util import read_tsv
-
     counts = null.read_table(counts_path, index_col=0, dtype={0: str})
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = null.read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
