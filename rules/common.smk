@@ -74,6 +74,29 @@ BANNER = (
 ANNOTATION = CFG["annotation"].get("file", "resources/annotation/annotation.tsv.gz")
 
 
+# datasets whose tested group is selected by the expression of a gene (select_by_expression)
+SELECTED = [d for d in DATASETS if CFG["datasets"][d].get("select_by_expression")]
+
+
+def unselected_cfg(dataset):
+    """A dataset's config without its select_by_expression (all samples of the sheet)."""
+    return {k: v for k, v in CFG["datasets"][dataset].items() if k != "select_by_expression"}
+
+
+def null_inputs(wildcards):
+    """The prepared counts, sheet and gene IDs; of all samples before the selection for a
+    dataset with select_by_expression (the selection-aware null re-applies it)."""
+    d = wildcards.dataset
+    if d in SELECTED:
+        base = f"results/{d}/input/unselected"
+        return {"counts": f"{base}/counts.tsv.gz", "samples": f"{base}/samples.tsv", "genes": f"{base}/gene_ids.tsv"}
+    return {
+        "counts": f"results/{d}/input/counts.tsv.gz",
+        "samples": f"results/{d}/samples.tsv",
+        "genes": f"results/{d}/input/gene_ids.tsv",
+    }
+
+
 # the library the per-dataset plots and the label-permutation null use (the first configured)
 PRIMARY_LIBRARY = next(iter(LIBRARIES))
 
@@ -98,7 +121,7 @@ def final_outputs():
         "results/provenance.json",
     ] + (["results/robustness.tsv", "results/robustness.png"] if CFG["robustness"]["enabled"] else []) + (
         ["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else []
-    )
+    ) + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
 
 
 # values shown by report/workflow.rst (the report's methods section)

@@ -47,3 +47,27 @@ rule prepare_genesets:
         "../envs/pathverdict.yaml"
     script:
         "../scripts/prepare_genesets.py"
+
+
+# The checked counts and sample sheet of ALL samples, before `select_by_expression`: the
+# selection-aware null (rule null_permutations) and the reviewer's analyses (rule
+# selection_analyses) relabel or split these samples and re-apply the selection themselves.
+rule prepare_unselected:
+    input:
+        unpack(dataset_inputs),
+        annotation=ANNOTATION,
+    output:
+        counts="results/{dataset}/input/unselected/counts.tsv.gz",
+        samples="results/{dataset}/input/unselected/samples.tsv",
+        genes="results/{dataset}/input/unselected/gene_ids.tsv",
+        info="results/{dataset}/input/unselected/prepare.json",
+    params:
+        dataset=lambda wc: unselected_cfg(wc.dataset),
+    resources:
+        mem_mb=de_mem_mb,
+    log:
+        "logs/{dataset}/prepare_unselected.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/prepare_unselected.py"

@@ -47,9 +47,7 @@ rule robustness:
 
 rule null_permutations:
     input:
-        counts=rules.prepare_dataset.output.counts,
-        samples=rules.prepare_dataset.output.samples,
-        genes=rules.prepare_dataset.output.genes,
+        unpack(null_inputs),
         verdict=rules.verdict.output.tsv,
         gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
     output:
@@ -63,6 +61,7 @@ rule null_permutations:
         enrichment=CFG["enrichment"],
         verdict=CFG["verdict"],
         null=CFG["null"],
+        selection=lambda wc: CFG["datasets"][wc.dataset].get("select_by_expression"),
     threads: CFG["threads"]["deseq2"]
     resources:
         mem_mb=de_mem_mb,
@@ -96,3 +95,37 @@ rule null:
         "../envs/pathverdict.yaml"
     script:
         "../scripts/null.py"
+
+
+rule selection_analyses:
+    input:
+        counts=rules.prepare_unselected.output.counts,
+        samples=rules.prepare_unselected.output.samples,
+        genes=rules.prepare_unselected.output.genes,
+        gmts=library_gmts().values(),
+    output:
+        analyses=report(
+            "results/{dataset}/selection/analyses.tsv",
+            caption="../report/selection_analyses.rst",
+            category="Robustness",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "selection by expression: side analyses"},
+        ),
+    params:
+        dataset=dataset_cfg,
+        selection=lambda wc: CFG["datasets"][wc.dataset]["select_by_expression"],
+        libraries=library_gmts(),
+        target=CFG["target_pathway"],
+        de=CFG["de"],
+        enrichment=CFG["enrichment"],
+        verdict=CFG["verdict"],
+        methods=list(dict.fromkeys([CFG["verdict"]["primary"], *CFG["null"]["methods"]])),
+    threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
+    log:
+        "logs/{dataset}/selection_analyses.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/selection_analyses.py"

@@ -64,10 +64,21 @@ def test_claims_and_selection(demo):
 
 
 def test_null_and_robustness(demo):
-    null = pd.read_csv(demo / "results/null.tsv", sep="\t").set_index("dataset")
-    for ds in PLANTED:
-        assert null.loc[ds, "empirical_p"] == pytest.approx(null.loc[ds, "min_p"])  # observed beats every relabeling
-    assert null.loc["demo_null", "empirical_p"] == 1
+    from pathverdict.null import read_summary
+
+    null = read_summary(demo / "results/null.tsv").set_index(["dataset", "method"])
+    for ds in PLANTED:  # the set score: the observed labels beat every relabeling
+        row = null.loc[(ds, "set_score")]
+        assert row["informative"] == "yes" and row["empirical_p"] == pytest.approx(row["min_p"])
+    for ds in ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_null"]:  # 3 vs 3: no DE gene relabelled
+        row = null.loc[(ds, "ora_all")]
+        assert row["informative"] == "no" and pd.isna(row["empirical_p"]) and row["note"].startswith("uninformative")
+    assert null.loc[("demo_null", "set_score"), "empirical_p"] > null.loc[("demo_null", "set_score"), "min_p"]
+    assert set(null.loc["demo_tissue", "selection_aware"]) == {"yes"}
+    assert set(null.loc["demo_null", "selection_aware"]) == {"no"}
+    assert not null["note"].str.contains("stale results?", regex=False).any()
+    side = pd.read_csv(demo / "results/demo_tissue/selection/analyses.tsv", sep="\t", keep_default_na=False)
+    assert set(side["analysis"]) == {"selected", "all_patients", "low_vs_high_reference", "continuous_covariate"}
     grid = pd.read_csv(demo / "results/robustness.tsv", sep="\t")
     planted = grid[grid["dataset"].isin(PLANTED) & grid["method"].str.startswith("ora")]
     assert set(grid["library"]) == {"KEGG_2021_Human", "KEGG_2016"} and len(planted) == 3 * 2 * 3 * 9

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import TARGET
@@ -58,6 +59,16 @@ def test_three_vs_three_gives_nine_relabelings():
     assert null.format_relabeling(labs[0], CONTRAST) == "Treated=c2,c3,t1"
     # a `sample` column works as well as the index
     assert null.relabelings(samples.reset_index(), CONTRAST, max_permutations=1000, seed=1) == labs
+
+
+def test_selection_aware_relabelings_keep_both_of_each_swap_pair():
+    """Selecting within the tested group breaks the swap symmetry: every labelling but the observed one."""
+    samples = sheet(3, 3)
+    labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1, swap_pairs=False)
+    assert len(labs) == null.relabeling_count(samples, CONTRAST, swap_pairs=False) == math.comb(6, 3) - 1
+    sets = [treated_of(lab) for lab in labs]
+    assert len(set(sets)) == len(sets) and frozenset({"t1", "t2", "t3"}) not in sets
+    assert frozenset({"c1", "c2", "c3"}) in sets  # the exact swap is a relabeling of its own
 
 
 def test_unequal_groups_keep_swaps_out_by_balance():
@@ -137,6 +148,8 @@ def observed_verdict(ds, libraries, methods, name) -> pd.DataFrame:
 
 
 def test_run_null_planted_and_null(make_dataset, kegg):
+    """3 vs 3: no relabeling gives a DE gene, so the rank-based null is uninformative (no p),
+    while the set score is defined under every relabeling."""
     methods = ("ora_all", "ora_up")
     planted = make_dataset("planted")
     obs = observed_verdict(planted, kegg, methods, "planted")
@@ -145,30 +158,62 @@ def test_run_null_planted_and_null(make_dataset, kegg):
                                    symbols=pd.Series(planted.symbols), methods=methods, enrichment_cfg=ENRICHMENT,
                                    max_permutations=100, seed=1)
     assert list(perms.columns) == null.PERMUTATION_COLUMNS and list(summary.columns) == null.SUMMARY_COLUMNS
-    assert len(perms) == 9 * len(methods) and perms["de_ok"].all()
+    assert len(perms) == 9 * (1 + len(methods)) and perms["de_ok"].all()
     assert perms["permutation"].nunique() == 9 and (perms["dataset"] == "planted").all()
     assert perms["relabeling"].str.match(r"^Treated=(ctrl|trt)\d(,(ctrl|trt)\d){2}$").all()
-    assert set(perms["moved"]) <= {2, 4}
+    assert set(perms["moved"]) <= {2, 4} and (perms["n_samples"] == 6).all()
+    ora = perms[perms["method"] != null.SET_SCORE]
+    assert (ora["de_genes"] == 0).all() and ora["rank"].isna().all()  # the premise: no DE gene under relabeling
     s = summary.set_index("method")
+    assert list(s.index) == [null.SET_SCORE, *methods] and (s["selection_aware"] == "no").all()
     for m in methods:
         r = s.loc[m]
         assert (r["n_permutations"], r["n_possible"], r["exhaustive"], r["failed"]) == (9, 9, True, 0)
-        assert r["observed_rank"] == 1 and r["n_as_good"] == 0
-        assert r["empirical_p"] == pytest.approx(0.1) and r["min_p"] == pytest.approx(0.1)
-        assert "smallest attainable p is 1/(1+9) = 0.1" in r["note"]
-        assert "swap" in r["note"] and r["target"] == TARGET
+        assert r["observed_rank"] == r["observed"] == 1 and r["n_defined"] == 0 and r["statistic"] == "rank"
+        assert r["informative"] == "no" and pd.isna(r["empirical_p"]) and pd.isna(r["n_as_extreme"])
+        assert r["note"].startswith("uninformative: none of the 9 relabelings produced a DE gene")
+        assert "no evidence for the observed rank" in r["note"]
+    score = s.loc[null.SET_SCORE]
+    assert score["informative"] == "yes" and score["n_defined"] == 9 and score["statistic"] == "abs_stat_z"
+    assert score["observed"] > 3  # most target genes planted up
+    null_scores = perms.loc[perms["method"] == null.SET_SCORE, "statistic"]
+    assert (null_scores < score["observed"]).all() and score["n_as_extreme"] == 0
+    assert score["empirical_p"] == pytest.approx(0.1) and score["min_p"] == pytest.approx(0.1)
+    assert "smallest attainable p is 1/(1+9) = 0.1 > 0.05, so this test cannot reach significance" in score["note"]
+    assert "swap" in score["note"] and score["target"] == TARGET
 
-    # no planted effect: the target does not stand out. (The generator's default seed 7 happens to
-    # give one chance DE gene, in the target -- the 1-in-10 case where a null dataset reaches p = 0.1 --
-    # so another seed is used.)
+    # no planted effect: the target does not stand out; not ranked in the observed data = nothing to test
     flat = make_dataset("flat", effect=False, seed=8)
     obs = observed_verdict(flat, kegg, methods, "flat")
     perms, summary = null.run_null(flat.counts, flat.samples, PARAMS, kegg, TARGET, obs,
                                    symbols=pd.Series(flat.symbols), methods=methods, enrichment_cfg=ENRICHMENT,
                                    max_permutations=100, seed=1)
     assert (summary["n_permutations"] == 9).all()
-    assert (summary["empirical_p"] > 0.1).all()
-    assert summary["note"].str.contains("not ranked in the observed data").all()
+    s = summary.set_index("method")
+    assert s.loc[null.SET_SCORE, "informative"] == "yes" and s.loc[null.SET_SCORE, "empirical_p"] > 0.1
+    for m in methods:
+        assert s.loc[m, "informative"] == "no" and pd.isna(s.loc[m, "empirical_p"])
+        assert "the target is not ranked in the observed data" in s.loc[m, "note"]
+
+
+def test_set_score_is_two_sided_competitive_and_standardised():
+    genes = [f"G{i}" for i in range(100)]
+    stat = np.linspace(-3, 3, 100)
+    table = pd.DataFrame({"gene_id": genes, "symbol": genes, "baseMean": 100.0, "log2FoldChange": stat / 3,
+                          "lfcSE": 0.3, "stat": stat, "pvalue": 0.5, "padj": 0.9})
+    extreme_up, extreme_down = genes[-10:], genes[:10]
+    z_up, k, n = null.set_score(table, extreme_up + ["NOT_THERE"])
+    assert (k, n) == (10, 100) and z_up > 3
+    assert null.set_score(table, extreme_down)[0] == pytest.approx(z_up)  # two-sided
+    assert null.set_score(table, extreme_up[:5] + extreme_down[:5])[0] == pytest.approx(z_up)  # mixed too
+    a = np.abs(stat)
+    want = (a[-10:].mean() - a.mean()) / (a.std() * np.sqrt((100 - 10) / (10 * 99)))
+    assert z_up == pytest.approx(want)
+    assert null.set_score(table, genes[45:55])[0] < -1  # the least changed genes score low
+    # genes without a p-value (Cook's outliers) are left out; no gene of the set: undefined
+    z, k, n = null.set_score(table.assign(pvalue=[np.nan] * 5 + [0.5] * 95), extreme_down)
+    assert (k, n) == (5, 95)
+    assert np.isnan(null.set_score(table, ["X", "Y"])[0])
 
 
 def test_target_ranks_match_direct_enrichment(make_dataset, kegg):
@@ -193,26 +238,42 @@ def test_target_ranks_match_direct_enrichment(make_dataset, kegg):
         null.target_ranks(table, kegg, TARGET, methods=("ora_sideways",))
 
 
-def test_null_from_files(make_dataset, kegg, tmp_path):
+def test_null_from_files_keeps_a_dataset_named_null(make_dataset, kegg, tmp_path):
+    """A dataset called `null` (or NA, None, nan) keeps its name through the files and results/null.tsv."""
+    from pathverdict import steps
+
     ds = make_dataset("planted")
     gmt = tmp_path / f"{LIB}.gmt"
     genesets.write_gmt(kegg[LIB], gmt)
     genes = tmp_path / "gene_ids.tsv"
     write_tsv(pd.DataFrame({"gene_id": list(ds.symbols), "symbol": list(ds.symbols.values())}), genes)
-    # the verdict of two datasets: only this dataset's rows are used
-    obs = observed_verdict(ds, kegg, ("ora_all",), "planted")
+    # the verdict of three datasets: only this dataset's rows are used, however its name reads
+    obs = observed_verdict(ds, kegg, ("ora_all",), "null")
     verdict_path = tmp_path / "verdict.tsv"
-    write_tsv(pd.concat([obs, obs.assign(dataset="other", rank=50)]), verdict_path)
-    out_p, out_s = tmp_path / "null" / "permutations.tsv", tmp_path / "null" / "summary.tsv"
-    _, summary = null.null_from_files("planted", ds.counts_path, ds.samples_path, genes, {LIB: gmt}, TARGET,
-                                      verdict_path, PARAMS, ENRICHMENT, out_permutations=out_p, out_summary=out_s,
-                                      methods=("ora_all",), max_permutations=4, seed=5)
-    assert out_p.is_file() and out_s.is_file()
-    back = pd.read_csv(out_s, sep="\t")
-    assert back.loc[0, "n_permutations"] == 4 and back.loc[0, "n_possible"] == 9 and not back.loc[0, "exhaustive"]
-    assert back.loc[0, "empirical_p"] == pytest.approx(1 / 5) and "random sample of 4 of 9" in back.loc[0, "note"]
-    assert summary.loc[0, "observed_rank"] == summary.loc[0, "rerun_rank"] == 1
-    assert "WARNING" not in summary.loc[0, "note"] and len(pd.read_csv(out_p, sep="\t")) == 4
+    write_tsv(pd.concat([obs, obs.assign(dataset="NA", rank=50), obs.assign(dataset="other", rank=50)]),
+              verdict_path)
+    summaries = []
+    for name in ("null", "NA"):
+        out_p, out_s = tmp_path / name / "permutations.tsv", tmp_path / name / "summary.tsv"
+        _, summary = null.null_from_files(name, ds.counts_path, ds.samples_path, genes, {LIB: gmt}, TARGET,
+                                          verdict_path, PARAMS, ENRICHMENT, out_permutations=out_p,
+                                          out_summary=out_s, methods=("ora_all",), max_permutations=4, seed=5)
+        summaries.append(out_s)
+        assert out_p.is_file() and (pd.read_csv(out_p, sep="\t", keep_default_na=False)["dataset"] == name).all()
+        back = null.read_summary(out_s).set_index("method")
+        assert (back["dataset"] == name).all() and back.loc["ora_all", "observed_rank"] == (1 if name == "null" else 50)
+        assert back.loc["ora_all", "n_permutations"] == 4 and back.loc["ora_all", "n_possible"] == 9
+        assert not back.loc["ora_all", "exhaustive"] and "random sample of 4 of 9" in back.loc["ora_all", "note"]
+        assert back.loc[null.SET_SCORE, "informative"] == "yes"
+        assert back.loc[null.SET_SCORE, "empirical_p"] == pytest.approx(1 / 5)
+    assert summary.set_index("method").loc["ora_all", "rerun_rank"] == 1
+    table = steps.combine_null([str(p) for p in summaries], str(tmp_path / "null.tsv"), str(tmp_path / "null.html"))
+    assert table["dataset"].tolist() == ["null", "null", "NA", "NA"]
+    back = null.read_summary(tmp_path / "null.tsv")
+    assert back["dataset"].tolist() == ["null", "null", "NA", "NA"]
+    assert back.loc[back["method"] == "ora_all", "informative"].tolist() == ["no", "no"]
+    assert back.loc[back["method"] == "ora_all", "empirical_p"].isna().all()  # written empty, read back empty
+    assert "uninformative" in (tmp_path / "null.html").read_text()
 
 
 def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
@@ -221,19 +282,20 @@ def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
     stale = observed_verdict(ds, kegg, ("ora_all",), "planted").assign(rank=5)
     _, s = null.run_null(ds.counts, ds.samples, PARAMS, kegg, TARGET, stale, symbols=symbols, methods=("ora_all",),
                          enrichment_cfg=ENRICHMENT, max_permutations=2, seed=1)
-    r = s.iloc[0]
-    assert r["observed_rank"] == 5 and r["rerun_rank"] == 1 and r["note"].startswith("WARNING: re-running")
+    r = s.set_index("method").loc["ora_all"]
+    assert r["observed_rank"] == 5 and r["rerun_rank"] == 1 and "WARNING: re-running" in r["note"]
     # observed=None: the observed ranks come from the re-run
     _, s = null.run_null(ds.counts, ds.samples, PARAMS, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
                          enrichment_cfg=ENRICHMENT, max_permutations=2, seed=1, dataset="planted")
-    assert s.iloc[0]["observed_rank"] == 1 and "WARNING" not in s.iloc[0]["note"]
-    assert s.iloc[0]["empirical_p"] == pytest.approx(1 / 3)
+    r = s.set_index("method")
+    assert r.loc["ora_all", "observed_rank"] == 1 and not r["note"].str.contains("WARNING").any()
+    assert r.loc[null.SET_SCORE, "empirical_p"] == pytest.approx(1 / 3)
     # ~batch + condition: labels move within batches (b1: 2 Control + 1 Treated, b2: 1 + 2)
     samples = ds.samples.assign(batch=["b1", "b1", "b2", "b1", "b2", "b2"])
     params = de.DEParams(design="~batch + condition", contrast=CONTRAST)
     perms, s = null.run_null(ds.counts, samples, params, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
                              enrichment_cfg=ENRICHMENT, max_permutations=100, seed=1)
-    r = s.iloc[0]
+    r = s.set_index("method").loc["ora_all"]
     assert r["scheme"] == "labels permuted within batch levels"
     assert r["n_possible"] == r["n_permutations"] == 3 * 3 - 1 and r["failed"] == 0  # no swap pairs: 2+1 vs 1+2
     assert "swap" not in r["note"] and r["observed_rank"] == 1
@@ -246,9 +308,91 @@ def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
     samples = ds.samples.assign(batch=["b1", "b2", "b3", "b2", "b3", "b3"])
     perms, s = null.run_null(ds.counts, samples, params, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
                              enrichment_cfg=ENRICHMENT, max_permutations=100, seed=1)
-    r = s.iloc[0]
+    r = s.set_index("method").loc[null.SET_SCORE]
     assert r["scheme"].startswith("labels permuted among the compared samples (not within batch")
     assert (r["n_possible"], r["n_permutations"], r["failed"]) == (9, 8, 1)
-    assert r["empirical_p"] == pytest.approx(1 / 9) and "1 relabeling(s) left out" in r["note"]
+    assert r["min_p"] == pytest.approx(1 / 9) and "1 relabeling(s) left out" in r["note"]
     bad = perms[~perms["de_ok"]]
-    assert bad["relabeling"].tolist() == ["Treated=ctrl3,trt2,trt3"] and bad["note"].str.startswith("DE failed").all()
+    assert set(bad["relabeling"]) == {"Treated=ctrl3,trt2,trt3"} and bad["note"].str.startswith("failed").all()
+
+
+def test_fresh_run_reproduces_the_verdicts_gsea(make_dataset, kegg, tmp_path):
+    """The null re-runs GSEA with the verdict's own permutations and seed: on the observed labels
+    it reproduces the verdict's rank, so a fresh run never says "stale results?"."""
+    from pathverdict import steps
+
+    ds = make_dataset("planted")
+    gmt = tmp_path / f"{LIB}.gmt"
+    genesets.write_gmt(kegg[LIB], gmt)
+    table = null._de_table(ds.counts, ds.samples.set_index("sample"), PARAMS, pd.Series(ds.symbols))
+    de_path = tmp_path / "de.tsv"
+    write_tsv(table, de_path)
+    cfg = {"enrichment": {**null.ENRICHMENT_DEFAULTS, "gsea_permutations": 30, "seed": 11, "gsea_min_size": 5}}
+    steps.run_gsea("planted", cfg, 1, str(de_path), {LIB: str(gmt)}, str(tmp_path / "gsea.tsv"))  # the workflow's GSEA
+    gsea = steps.read_enrichment(str(tmp_path / "gsea.tsv"))
+    from pathverdict import verdict
+
+    row = verdict.judge_method(gsea, "gsea", TARGET, verdict.VerdictSettings(), None)
+    observed = pd.DataFrame([{"dataset": "planted", "library": LIB, **row}])
+    lib = steps.load_prepared_library(str(gmt), LIB)
+    _, s = null.run_null(ds.counts, ds.samples, PARAMS, {LIB: lib}, TARGET, observed, symbols=pd.Series(ds.symbols),
+                         methods=("gsea",), enrichment_cfg=cfg["enrichment"], max_permutations=2, seed=1,
+                         dataset="planted")
+    r = s.set_index("method").loc["gsea"]
+    assert r["observed_rank"] == r["rerun_rank"] == row["rank"] and "WARNING" not in r["note"]
+    assert r["informative"] == "yes" and r["n_defined"] == 2  # GSEA ranks the target under every relabeling
+    # with other GSEA settings (as the old null.gsea_permutations did) the rank can differ: then it is flagged
+    other = {**cfg["enrichment"], "gsea_permutations": 10, "seed": 2}
+    ranks = null.target_ranks(table, {LIB: lib}, TARGET, methods=("gsea",), enrichment_cfg=other)
+    if ranks.loc[0, "rank"] != row["rank"]:
+        _, s = null.run_null(ds.counts, ds.samples, PARAMS, {LIB: lib}, TARGET, observed,
+                             symbols=pd.Series(ds.symbols), methods=("gsea",), enrichment_cfg=other,
+                             max_permutations=1, seed=1)
+        assert "stale results?" in s.set_index("method").loc["gsea", "note"]
+
+
+def test_removed_null_gsea_permutations_says_what_to_do():
+    from pathverdict.config import validate_config
+    from pathverdict.errors import InputError
+
+    cfg = {"datasets": {"d": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition",
+                              "contrast": ["condition", "T", "C"]}},
+           "genesets": "k.gmt", "target_pathway": TARGET, "annotation": "a.tsv", "null": {"gsea_permutations": 200}}
+    with pytest.raises(InputError) as err:
+        validate_config(cfg, source="my.yaml")
+    msg = str(err.value)
+    assert "null.gsea_permutations: this key is no longer supported" in msg
+    assert "enrichment.gsea_permutations" in msg and "remove" in msg
+
+
+@pytest.mark.e2e
+def test_workflow_null_named_dataset_selection_and_no_stale_warning(make_dataset, write_config, snakemake_run, tmp_path):
+    """Through Snakemake: a dataset called `null` keeps its name in results/null.tsv; a fresh run
+    (ORA and GSEA re-run in the null with the verdict's settings) has no "stale results?"; a dataset
+    with select_by_expression gets the selection-aware null and the side analyses."""
+    planted = make_dataset("planted")
+    sel = make_dataset("sel", reps=5, seed=3)
+    # an unchanged, well expressed gene: keep the Treated samples below the 0.9 quantile of the Controls
+    unchanged = [g for g in sel.counts.index if g not in set(sel.up) | set(sel.down) | set(sel.target_genes)]
+    gene = sel.symbols[sel.counts.loc[unchanged].sum(axis=1).idxmax()]
+    datasets = {"null": planted, "sel": sel.config_entry(select_by_expression={
+        "gene": gene, "group": "Treated", "rule": "below_reference_quantile", "quantile": 0.9})}
+    cfg = write_config(datasets, **{"null": {"max_permutations": 3, "methods": ["ora_all", "gsea"]}},
+                       robustness={"enabled": False})
+    rc, out = snakemake_run(cfg, cores=2, timeout=900)
+    assert rc == 0, out[-5000:]
+    work = snakemake_run.workdir
+    table = null.read_summary(work / "results" / "null.tsv")
+    assert sorted(set(table["dataset"])) == ["null", "sel"]
+    assert not table["note"].str.contains("stale results?", regex=False).any(), table["note"].tolist()
+    gsea = table[table["method"] == "gsea"]
+    assert len(gsea) == 2 and (gsea["observed_rank"] == gsea["rerun_rank"]).all()
+    assert set(table.loc[table["dataset"] == "sel", "selection_aware"]) == {"yes"}
+    assert set(table.loc[table["dataset"] == "null", "selection_aware"]) == {"no"}
+    assert set(table["method"]) == {null.SET_SCORE, "ora_all", "gsea"}
+    assert (work / "results" / "sel" / "input" / "unselected" / "counts.tsv.gz").is_file()
+    assert not (work / "results" / "null" / "input" / "unselected").exists()
+    analyses = pd.read_csv(work / "results" / "sel" / "selection" / "analyses.tsv", sep="\t", keep_default_na=False)
+    assert list(dict.fromkeys(analyses["analysis"])) == list(__import__(
+        "pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES)
+    assert (analyses["implication"] != "").all()

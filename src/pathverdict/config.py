@@ -64,6 +64,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: name {error.instance!r} is not allowed.{_hint(error)}"
     if v == "oneOf":
         return f"{where}: {error.instance!r} has the wrong form.{_hint(error)}"
+    if v == "not" and error.validator_value == {}:  # a key that was removed from the schema
+        return f"{where}: this key is no longer supported.{_hint(error)}"
     if v == "type":
         return f"{where}: expected {error.validator_value}, got {error.instance!r}.{_hint(error)}"
     if v == "enum":

@@ -134,6 +134,16 @@ def write_gmt(library: GeneSetLibrary, path: str | Path) -> None:
             fh.write("\t".join([term, library.ids.get(term) or ""] + genes) + "\n")
 
 
+def read_prepared_library(gmt: str | Path, name: str) -> GeneSetLibrary:
+    """Read a GMT written by :func:`write_gmt` (KEGG IDs in the description field)."""
+    lib = read_library(gmt, name)
+    with open(gmt, encoding="utf-8") as fh:
+        for line in fh:
+            term, desc = line.rstrip("\n").split("\t")[:2]
+            lib.ids[term] = desc or None
+    return lib
+
+
 def check_overlap(library: GeneSetLibrary, universe: set[str], dataset: str) -> int:
     """Number of universe genes in any set; an error when there are none."""
     n = len(library.genes() & universe)

@@ -1,15 +1,14 @@
-"""Label-permutation null: how often does the target reach its observed rank by chance?
+"""Label-permutation null: how often does the target reach its observed statistic by chance?
 
 The sample labels of the contrast variable are permuted among the samples of the two
 compared groups, the whole analysis (DESeq2, gene-level collapse, ORA / GSEA) is re-run
-on each relabelled sample sheet, and the target pathway's rank is compared with the
-observed one:
+on each relabelled sample sheet, and the target's statistics are compared with the
+observed ones:
 
-    empirical p = (1 + #relabelings where the target ranks at least as well) / (1 + #relabelings)
+    empirical p = (1 + #relabelings at least as extreme) / (1 + #relabelings where the statistic is defined)
 
 (the observed labelling counts as one of the equally likely labellings under the null,
-so p is never 0; a relabeling where the target is not ranked counts as worse than any
-rank).
+so p is never 0).
 
 Which relabelings (:func:`relabelings`)
 ---------------------------------------
@@ -38,25 +37,31 @@ Which relabelings (:func:`relabelings`)
 
 What is compared (:func:`run_null`)
 -----------------------------------
-* The statistic is the target's rank only (as in the verdict: by p-value among the
-  ranked pathways; NA = not ranked). A relabeling in which the target is rank 1 with a
-  poor FDR counts as "as good" as an observed rank 1 with a tiny FDR; conversely an
-  observed rank 1 from a handful of chance DE genes beats relabelings with no DE gene
-  at all. ``null_on_top`` (relabelings where the target is also on top, FDR included)
-  is reported beside it.
-* The observed rank is the verdict's (``results/verdict.tsv``). By default the analysis
-  is also re-run once on the observed labels (``rerun_rank``); a different rank means
-  the verdict is stale or was made with other settings, and the note says so.
-* Every relabeling runs the full analysis: DESeq2 without LFC shrinkage (enrichment
-  does not use it), the workflow's enrichment settings, the same GSEA seed. DESeq2 and
-  gseapy log output is silenced while they run; one progress line every 10 relabelings.
-  Cost is (1 + n) x (one DESeq2 fit + the enrichments); GSEA with 1000 gene-set
-  permutations dominates on real data (about 12 s per library on 10,000 genes against
-  about 2-4 s for DESeq2), so ``methods=("ora_all",)`` is the cheap choice.
+* ``set_score`` (always): :func:`set_score`, the target's mean |Wald statistic|
+  standardised against all tested genes -- two-sided, competitive, threshold-free and so
+  defined under every relabeling. Observed and permuted values come from the same
+  function on DE tables made the same way (the observed one by re-running the analysis
+  on the observed labels).
+* The rank methods (``ora_all``, ``ora_up``, ``ora_down``, ``gsea``): the target's rank,
+  the observed one being the verdict's (``results/verdict.tsv``). A relabeling that does
+  not rank the target has no rank and counts neither way (p conditional on the target
+  being ranked); when no relabeling ranks it (e.g. ORA at 3 vs 3: no relabeling gives a
+  DE gene), or the observed data do not, the null is *uninformative*: no p, and the note
+  says why. The analysis is also re-run on the observed labels (``rerun_rank``); a
+  different rank means the verdict is stale or was made with other settings.
+* Every relabeling runs the full analysis with the workflow's settings: DESeq2 without
+  LFC shrinkage (enrichment does not use it), ``enrichment.*`` including GSEA's
+  permutations and seed -- the verdict's own, so that the re-run reproduces it.
+* Selection-aware (``selection``, a dataset's ``select_by_expression``): labels are
+  permuted over all samples before the selection, which is re-applied to every
+  relabeling (:func:`apply_selection`); swap pairs are then not collapsed.
+* DESeq2 and gseapy log output is silenced while they run; one progress line every 10
+  relabelings. Cost is (1 + n) x (one DESeq2 fit + the enrichments); GSEA dominates on
+  real data, so ``methods=("ora_all",)`` is the cheap choice.
 
 Functions: :func:`relabelings`, :func:`relabeling_count`, :func:`permutation_strata`,
 :func:`apply_relabeling`, :func:`target_ranks` (the workflow's enrichment and the
-target's rank for one DE table), :func:`run_null` and the file-level wrapper
+target's rank for one DE table), :func:`set_score`, :func:`run_null` and the file-level wrapper
 :func:`null_from_files` for a Snakemake rule.
 """
 
@@ -75,7 +80,7 @@ import pandas as pd
 
 from . import de, enrichment, verdict
 from .errors import InputError
-from .genesets import GeneSetLibrary
+from .genesets import GeneSetLibrary, read_prepared_library
 from .robustness import quiet_logging
 from .util import read_tsv, write_tsv
 
@@ -83,6 +88,13 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "PERMUTATION_COLUMNS",
+    "SET_SCORE",
+    "STATISTIC_NAMES",
+    "set_score",
+    "target_set_scores",
+    "apply_selection",
+    "read_table",
+    "read_summary",
     "SUMMARY_COLUMNS",
     "ENRICHMENT_DEFAULTS",
     "relabelings",
@@ -95,11 +107,6 @@ __all__ = [
     "null_from_files",
 ]
 
-PERMUTATION_COLUMNS = ["dataset", "permutation", "relabeling", "moved", "library", "method", "rank", "n_terms",
-                       "pvalue", "fdr", "de_genes", "on_top", "de_ok", "note"]
-SUMMARY_COLUMNS = ["dataset", "library", "method", "target", "scheme", "n_possible", "n_permutations",
-                   "exhaustive", "failed", "observed_rank", "observed_fdr", "rerun_rank", "n_as_good", "null_ranked",
-                   "null_on_top", "empirical_p", "min_p", "note"]
 RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]
 # the workflow's defaults (config/schemas/config.schema.yaml), used for keys not given
 ENRICHMENT_DEFAULTS = {"padj": 0.05, "lfc": 0.0, "ora_min_size": 10, "ora_max_size": 500, "gsea_min_size": 15,
@@ -171,7 +178,7 @@ def permutation_strata(samples: pd.DataFrame, contrast: Sequence[str],
     return key
 
 
-def _scheme(samples: pd.DataFrame, contrast: Sequence[str], strata):
+def _scheme(samples: pd.DataFrame, contrast: Sequence[str], strata, swap_pairs: bool = True):
     samples = _indexed(samples)
     names, obs = _compared(samples, contrast)
     tested = str(contrast[1])
@@ -182,19 +189,19 @@ def _scheme(samples: pd.DataFrame, contrast: Sequence[str], strata):
         blocks = [[i for i, n in enumerate(names) if key[n] == level] for level in dict.fromkeys(key)]
     n_tested = [sum(obs[i] == tested for i in b) for b in blocks]
     total = math.prod(math.comb(len(b), t) for b, t in zip(blocks, n_tested))
-    collapse = all(2 * t == len(b) for b, t in zip(blocks, n_tested))
+    collapse = swap_pairs and all(2 * t == len(b) for b, t in zip(blocks, n_tested))
     n_classes = total // 2 if collapse else total
     return names, obs, blocks, n_tested, collapse, n_classes - 1, key
 
 
 def relabeling_count(samples: pd.DataFrame, contrast: Sequence[str],
-                     strata: str | Sequence[str] | None = None) -> int:
+                     strata: str | Sequence[str] | None = None, swap_pairs: bool = True) -> int:
     """Number of distinct relabelings :func:`relabelings` chooses from (see module docs)."""
-    return _scheme(samples, contrast, strata)[5]
+    return _scheme(samples, contrast, strata, swap_pairs)[5]
 
 
 def relabelings(samples: pd.DataFrame, contrast: Sequence[str], *, max_permutations: int, seed: int,
-                strata: str | Sequence[str] | None = None) -> list[dict[str, str]]:
+                strata: str | Sequence[str] | None = None, swap_pairs: bool = True) -> list[dict[str, str]]:
     """Distinct balanced relabelings of the contrast variable among the compared samples.
 
     Parameters
@@ -211,6 +218,10 @@ def relabelings(samples: pd.DataFrame, contrast: Sequence[str], *, max_permutati
     strata
         Covariate column(s) to permute within (see :func:`permutation_strata`); ``None``:
         free permutation. :func:`run_null` passes the design's other variables.
+    swap_pairs
+        With equal group sizes, keep one relabeling per swap pair (True, the default).
+        ``False`` keeps both: needed when a swap does not just flip the signs of the DE
+        results, e.g. when samples are selected by expression within the tested group.
 
     Returns
     -------
@@ -224,7 +235,7 @@ def relabelings(samples: pd.DataFrame, contrast: Sequence[str], *, max_permutati
     """
     if max_permutations < 1:
         raise ValueError(f"max_permutations must be >= 1, got {max_permutations}")
-    names, obs, blocks, n_tested, collapse, n_candidates, _ = _scheme(samples, contrast, strata)
+    names, obs, blocks, n_tested, collapse, n_candidates, _ = _scheme(samples, contrast, strata, swap_pairs)
     var, tested, reference = (str(c) for c in contrast)
     observed = tuple(o == tested for o in obs)
 
@@ -341,7 +352,78 @@ def _de_table(counts: pd.DataFrame, sheet: pd.DataFrame, params: de.DEParams, sy
     return res.reset_index()
 
 
+# ----------------------------------------------------------------------------- the set score
+
+SET_SCORE = "set_score"
+# what each method's null statistic is; "more extreme" = larger score, smaller rank
+STATISTIC_NAMES = {SET_SCORE: "abs_stat_z", **{m: "rank" for m in verdict.METHODS}}
+
+
+def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
+    """A TSV written by the workflow, with only empty cells read as missing.
+
+    Dataset, term, library, method, sample, gene and symbol names such as ``null``,
+    ``NA``, ``None`` or ``nan`` stay strings (pandas' default NA parsing would turn
+    them into NaN); numbers written as empty cells are still NaN."""
+    return read_tsv(path, keep_default_na=False, na_values=[""], **kwargs)
+
+
+def set_score(de_table: pd.DataFrame, genes: Sequence[str]) -> tuple[float, int, int]:
+    """Competitive, two-sided, threshold-free score of a gene set in one DE table.
+
+    Genes are the symbols of the gene-level table (:func:`enrichment.collapse_to_symbols`)
+    with a Wald statistic and a p-value (DESeq2-tested, not a Cook's outlier): the
+    background, N genes. With ``a = |stat|`` and the set's k genes in the background,
+
+        z = (mean of a over the set - mean of a over the background)
+            / (sd of a over the background * sqrt((N - k) / (k (N - 1))))
+
+    i.e. the set's mean |Wald statistic| standardised against random sets of k
+    background genes (the denominator is the standard error of a mean of k genes drawn
+    without replacement). |stat| makes it two-sided: up, down or mixed dysregulation
+    all raise it. It needs no DE threshold, so it is defined under every relabeling.
+    Genes are correlated, so z is not read against a normal distribution: it is only
+    compared with its own values on relabelled samples (:func:`run_null`).
+
+    Returns ``(z, k, N)``; z is NaN when the set has no gene in the background, covers
+    all of it, or the background has no spread.
+    """
+    g = enrichment.collapse_to_symbols(de_table)
+    stat = pd.to_numeric(g["stat"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(stat) & g["pvalue"].notna().to_numpy()
+    a = np.abs(stat[ok])
+    in_set = g.index[ok].isin(set(genes))
+    k, n = int(in_set.sum()), int(len(a))
+    if k == 0 or k >= n:
+        return math.nan, k, n
+    sd = float(a.std(ddof=0))
+    if not sd > 0:
+        return math.nan, k, n
+    se = sd * math.sqrt((n - k) / (k * (n - 1)))
+    return float((a[in_set].mean() - a.mean()) / se), k, n
+
+
+def target_set_scores(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str) -> pd.DataFrame:
+    """:func:`set_score` of the target of every library: library, method, statistic, note."""
+    rows = []
+    for lib_name, lib in libraries.items():
+        z, k, n = set_score(de_table, lib.sets[lib.find(target)])
+        note = f"{k} of the target's genes among {n} genes with a Wald statistic"
+        if math.isnan(z):
+            note += ": score undefined"
+        rows.append({"library": lib_name, "method": SET_SCORE, "statistic": z, "note": note})
+    return pd.DataFrame(rows, columns=["library", "method", "statistic", "note"])
+
+
 # ----------------------------------------------------------------------------- the null
+
+PERMUTATION_COLUMNS = ["dataset", "permutation", "relabeling", "moved", "n_samples", "library", "method",
+                       "statistic", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "de_ok", "note"]
+SUMMARY_COLUMNS = ["dataset", "library", "method", "target", "statistic", "observed", "n_permutations", "n_defined",
+                   "n_as_extreme", "empirical_p", "min_p", "informative", "selection_aware", "scheme", "n_possible",
+                   "exhaustive", "failed", "observed_rank", "observed_fdr", "rerun_rank", "null_ranked", "null_on_top",
+                   "note"]
+
 
 def _observed_rows(observed: pd.DataFrame | None, dataset: str) -> tuple[pd.DataFrame, str]:
     if observed is None:
@@ -362,40 +444,78 @@ def _observed_rows(observed: pd.DataFrame | None, dataset: str) -> tuple[pd.Data
     return obs, dataset
 
 
-def _p_note(n: int, n_drawn: int, n_possible: int, exhaustive: bool, failed: int, seed: int, scheme: str,
-            collapse: bool) -> str:
+def apply_selection(counts: pd.DataFrame, sheet: pd.DataFrame, symbols: pd.Series, spec: Mapping,
+                    contrast: Sequence[str], where: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Counts and sheet of the samples kept by :func:`selection.select_by_expression`
+    (``spec`` = the dataset's ``select_by_expression``), as the prepare step keeps them."""
+    from .selection import select_by_expression
+
+    keep, _ = select_by_expression(counts, sheet, symbols, dict(spec), [str(c) for c in contrast], where=where)
+    return counts[keep], sheet.loc[keep]
+
+
+def _analyse(counts, sheet, params, symbols, libraries, target, methods, e, threads, top_n, max_fdr, selection,
+             contrast) -> tuple[list[dict], int]:
+    """The target's statistics (set score + rank methods) for one labelling: rows and samples analysed."""
+    if selection:
+        counts, sheet = apply_selection(counts, sheet, symbols, selection, contrast)
+    table = _de_table(counts, sheet, params, symbols)
+    rows = [{**r, "rank": pd.NA, "n_terms": pd.NA, "pvalue": np.nan, "fdr": np.nan, "de_genes": pd.NA,
+             "on_top": ""} for r in target_set_scores(table, libraries, target).to_dict("records")]
+    if methods:
+        ranks = target_ranks(table, libraries, target, methods=methods, enrichment_cfg=e, threads=threads,
+                             top_n=top_n, max_fdr=max_fdr)
+        rows += [{**r, "statistic": float(r["rank"]) if pd.notna(r["rank"]) else np.nan}
+                 for r in ranks.to_dict("records")]
+    return rows, int(sheet.shape[0])
+
+
+def _min_p_note(n_def: int) -> str:
+    if n_def == 0:
+        return ""
+    mp = 1 / (1 + n_def)
+    if mp > 0.05:
+        return (f"only {n_def} relabelings: the smallest attainable p is 1/(1+{n_def}) = {mp:.3g} > 0.05, so this test "
+                "cannot reach significance")
+    if mp > 0.01:
+        return f"smallest attainable p is 1/(1+{n_def}) = {mp:.3g}"
+    return ""
+
+
+def _scheme_note(n: int, n_drawn: int, n_possible: int, exhaustive: bool, failed: int, seed: int, scheme: str,
+                 collapse: bool) -> list[str]:
     notes = []
-    if n == 0:
-        notes.append("no relabeling could be analysed: no null distribution (p = 1)")
-    elif exhaustive:
+    if exhaustive:
         notes.append(f"all {n_possible} distinct relabelings ({scheme})")
     else:
         notes.append(f"random sample of {n_drawn} of {n_possible} distinct relabelings ({scheme}, seed {seed})")
     if collapse:
         notes.append("equal group sizes: one relabeling per swap pair (a swap only flips the signs)")
     if failed:
-        notes.append(f"{failed} relabeling(s) left out: DESeq2 failed on them")
-    if n > 0 and 1 / (1 + n) > 0.05:
-        notes.append(f"only {n} relabelings: the smallest attainable p is 1/(1+{n}) = {1 / (1 + n):.3g}, so the "
-                     "test cannot reach p < 0.05")
-    elif n > 0 and 1 / (1 + n) > 0.01:
-        notes.append(f"smallest attainable p is 1/(1+{n}) = {1 / (1 + n):.3g}")
-    return "; ".join(notes)
+        notes.append(f"{failed} relabeling(s) left out: DESeq2 or the selection failed on them")
+    return notes
+
+
+def _fmt_rank(r: float) -> str:
+    return "not ranked" if pd.isna(r) else f"rank {int(r)}"
 
 
 def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams,
              libraries: Mapping[str, GeneSetLibrary], target: str, observed: pd.DataFrame | None, *,
              symbols: pd.Series, methods: Sequence[str] = ("ora_all", "gsea"), enrichment_cfg: Mapping,
              max_permutations: int, seed: int, threads: int = 1, dataset: str = "", top_n: int = 1,
-             max_fdr: float = 0.05, check_observed: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Empirical p of the target's observed rank under label permutation.
+             max_fdr: float = 0.05, selection: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Empirical p of the target's observed statistics under label permutation.
 
     Parameters
     ----------
     counts
-        Raw counts, genes x samples, indexed by gene_id (``results/{dataset}/input/counts.tsv.gz``).
+        Raw counts, genes x samples, indexed by gene_id: the prepared counts
+        (``results/{dataset}/input/counts.tsv.gz``), or with ``selection`` the checked
+        counts of *all* samples before the selection
+        (``results/{dataset}/input/unselected/counts.tsv.gz``).
     samples
-        Sample sheet indexed by sample (or with a ``sample`` column).
+        Sample sheet indexed by sample (or with a ``sample`` column), matching ``counts``.
     de_params
         The workflow's DE settings (:func:`pathverdict.steps.de_params`); shrinkage is
         turned off (enrichment does not use it) and ``threads`` replaces its threads.
@@ -403,45 +523,56 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
         Gene-set libraries (name -> :class:`GeneSetLibrary`) and the target pathway.
     observed
         The observed verdict rows (``results/verdict.tsv``: dataset, library, method,
-        rank, fdr, ...), of this dataset (filtered by ``dataset`` when given). ``None``:
-        the observed ranks come from re-running the analysis on the observed labels
-        (``check_observed``).
+        rank, fdr, ...), of this dataset (filtered by ``dataset`` when given): the ranks
+        under scrutiny. ``None``: the ranks of the re-run on the observed labels.
     symbols
         gene_id -> symbol (``input/gene_ids.tsv``), attached to every DE table.
     methods
-        Verdict methods to re-run: ``ora_all``, ``ora_up``, ``ora_down``, ``gsea``.
+        Rank-based verdict methods to re-run: ``ora_all``, ``ora_up``, ``ora_down``,
+        ``gsea``. The set score (:func:`set_score`) is always computed.
     enrichment_cfg
         The workflow's ``enrichment`` settings (padj, lfc, ora_min/max_size,
-        gsea_min/max_size, gsea_permutations, seed); missing keys take the defaults.
+        gsea_min/max_size, gsea_permutations, seed) -- the verdict's own, GSEA
+        permutations and seed included, so the re-run on the observed labels reproduces
+        the verdict; missing keys take the defaults.
     max_permutations, seed
         See :func:`relabelings`; covariates of the design are used as strata.
     threads
         Passed to DESeq2 and to GSEA.
     top_n, max_fdr
         "On top" in the per-permutation table (the verdict's settings).
-    check_observed
-        Also run the analysis once on the observed labels (one more DESeq2 run) and
-        report that rank as ``rerun_rank``. When it differs from the verdict's rank the
-        note says so and a warning is logged: the verdict was made by other code or
-        settings (e.g. stale results), and the permutations are not comparable with it.
-        The verdict's rank is still the one tested (it is the claim under scrutiny).
+    selection
+        The dataset's ``select_by_expression`` (selection-aware null): labels are
+        permuted over all samples of the two groups *before* the selection, the
+        selection is re-applied to every relabelled sheet (and to the observed one),
+        then DE and the statistics. Swap pairs are not collapsed (selecting within the
+        tested group breaks the symmetry).
 
     Returns
     -------
     (permutations, summary)
         ``permutations`` (:data:`PERMUTATION_COLUMNS`): one row per relabeling x library
-        x method, the relabeling as ``Tested=s1,s2,...``, ``moved`` = samples whose label
-        changed, the target's rank (NA: not ranked), FDR, ...; ``de_ok`` False (and a
-        note) when DESeq2 failed on that relabeling. ``summary``
-        (:data:`SUMMARY_COLUMNS`): per library x method, ``n_possible`` (distinct
-        relabelings), ``n_permutations`` (analysed relabelings), ``exhaustive``, ``failed``
-        (relabelings DESeq2 could not fit), ``observed_rank``/``observed_fdr`` (the
-        verdict's), ``rerun_rank`` (see ``check_observed``), ``n_as_good`` (relabelings whose target rank is
-        <= the observed rank; NA ranks are worse than any rank, and an unranked observed
-        target is matched by every relabeling), ``empirical_p = (1 + n_as_good) /
-        (1 + n_permutations)``, ``min_p = 1 / (1 + n_permutations)``, ``null_ranked``
-        / ``null_on_top`` (relabelings where the target was ranked / on top), and a note
-        on the permutation scheme and on small numbers of relabelings.
+        x method (``set_score`` first), the relabeling as ``Tested=s1,s2,...`` (before
+        any selection), ``moved`` = samples whose label changed, ``n_samples`` analysed
+        (after the selection), ``statistic`` (set score, or rank: NA = not ranked),
+        rank, FDR, ...; ``de_ok`` False (and a note) when DESeq2 or the selection failed.
+        ``summary`` (:data:`SUMMARY_COLUMNS`), per library x method: ``statistic`` (its
+        name), ``observed`` (the verdict's rank, or the set score of the re-run on the
+        observed labels), ``n_permutations`` (relabelings analysed), ``n_defined`` (those
+        where the statistic is defined: the target ranked; every one for the set score),
+        ``n_as_extreme`` (defined relabelings with a rank <= / score >= the observed),
+        ``empirical_p = (1 + n_as_extreme) / (1 + n_defined)`` and ``min_p = 1 / (1 +
+        n_defined)``, ``informative`` (``no`` -- and ``empirical_p`` empty -- when the
+        observed statistic is undefined or no relabeling defines it: a null that never
+        ranks the target says nothing about the observed rank), ``selection_aware``,
+        the scheme, ``rerun_rank`` (rank on the observed labels; a different verdict
+        rank is flagged as stale in the note), ``null_ranked``/``null_on_top``.
+
+    Rank methods: a relabeling where the target is not ranked (no DE gene, none in the
+    target) has no rank; it counts neither for nor against the observed rank. The p is
+    conditional on the target being ranked, which is a valid permutation p: given that
+    the observed labelling ranks the target, under the null it is one of the equally
+    likely labellings that do.
     """
     from .tables import formula_variables
 
@@ -452,30 +583,36 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
     contrast = [str(c) for c in de_params.contrast]
     var = contrast[0]
     covariates = [v for v in formula_variables(de_params.design) if v != var and v in samples.columns]
-    names, obs_labels, _, _, collapse, n_possible, strata_key = _scheme(samples, contrast, covariates or None)
+    swap_pairs = not selection
+    names, obs_labels, _, _, collapse, n_possible, strata_key = _scheme(samples, contrast, covariates or None,
+                                                                        swap_pairs)
     scheme = (f"labels permuted within {strata_key.name} levels" if strata_key is not None
               else "labels permuted among the compared samples"
               + (f" (not within {'+'.join(covariates)}: a level lacks one of the groups)" if covariates else ""))
-    labs = relabelings(samples, contrast, max_permutations=max_permutations, seed=seed, strata=covariates or None)
+    if selection:
+        scheme += (f", before the selection by {selection.get('gene')} expression, which is re-applied to every "
+                   "relabeling (selection-aware)")
+    labs = relabelings(samples, contrast, max_permutations=max_permutations, seed=seed, strata=covariates or None,
+                       swap_pairs=swap_pairs)
     exhaustive = len(labs) == n_possible
     terms = {name: lib.find(target) for name, lib in libraries.items()}
     obs_rows, dataset = _observed_rows(observed, dataset)
     params = dataclasses.replace(de_params, shrink=False, threads=threads)
+    e = _enrichment_cfg(enrichment_cfg)
     symbols = symbols.copy()
     symbols.index = symbols.index.astype(str)
     counts = counts.copy()
     counts.index = counts.index.astype(str)
     counts.columns = counts.columns.astype(str)
     observed_flags = dict(zip(names, obs_labels))
-    rerun = None
-    if check_observed:
-        with quiet_logging():
-            rerun = target_ranks(_de_table(counts, samples, params, symbols), libraries, target, methods=methods,
-                                 enrichment_cfg=enrichment_cfg, threads=threads, top_n=top_n, max_fdr=max_fdr)
-        if observed is None:
-            obs_rows = rerun.assign(dataset=dataset)
-    log.info("%s: label-permutation null, %d relabeling(s) of %d possible (%s), methods %s",
-             dataset or "dataset", len(labs), n_possible, scheme, ", ".join(methods))
+    args = (params, symbols, libraries, target, list(methods), e, threads, top_n, max_fdr, selection, contrast)
+    with quiet_logging():  # DESeq2 and gseapy chatter, many times over
+        rerun_rows, _ = _analyse(counts, samples, *args)
+    rerun = pd.DataFrame(rerun_rows)
+    if observed is None:
+        obs_rows = rerun[rerun["method"] != SET_SCORE].assign(dataset=dataset)
+    log.info("%s: label-permutation null, %d relabeling(s) of %d possible (%s), statistics %s",
+             dataset or "dataset", len(labs), n_possible, scheme, ", ".join([SET_SCORE, *methods]))
     rows = []
     started = time.monotonic()
     for k, lab in enumerate(labs, start=1):
@@ -484,72 +621,102 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
         sheet = apply_relabeling(samples, contrast, lab)
         base = {"dataset": dataset, "permutation": k, "relabeling": text, "moved": moved}
         try:
-            with quiet_logging():  # DESeq2 and gseapy chatter, many times over
-                table = _de_table(counts, sheet, params, symbols)
-                ranks = target_ranks(table, libraries, target, methods=methods, enrichment_cfg=enrichment_cfg,
-                                     threads=threads, top_n=top_n, max_fdr=max_fdr)
+            with quiet_logging():
+                got, n_samples = _analyse(counts, sheet, *args)
         except InputError as exc:
-            log.warning("permutation %d (%s): DESeq2 failed, left out: %s", k, text, exc)
+            log.warning("permutation %d (%s): failed, left out: %s", k, text, exc)
             for lib_name in libraries:
-                for method in methods:
-                    rows.append({**base, "library": lib_name, "method": method, "rank": pd.NA, "n_terms": pd.NA,
-                                 "pvalue": np.nan, "fdr": np.nan, "de_genes": pd.NA, "on_top": "no",
-                                 "de_ok": False, "note": f"DE failed: {exc}"})
+                for method in [SET_SCORE, *methods]:
+                    rows.append({**base, "n_samples": pd.NA, "library": lib_name, "method": method,
+                                 "statistic": np.nan, "rank": pd.NA, "n_terms": pd.NA, "pvalue": np.nan,
+                                 "fdr": np.nan, "de_genes": pd.NA, "on_top": "", "de_ok": False,
+                                 "note": f"failed: {exc}"})
             continue
-        for r in ranks.to_dict("records"):
-            rows.append({**base, **r, "de_ok": True})
+        for r in got:
+            rows.append({**base, "n_samples": n_samples, **r, "de_ok": True})
         if k == 1 or k % 10 == 0 or k == len(labs):
             log.info("permutation %d/%d (%s) done, %.1f s so far", k, len(labs), text, time.monotonic() - started)
     perms = pd.DataFrame(rows, columns=PERMUTATION_COLUMNS)
-    for col in ("rank", "n_terms", "de_genes"):
+    for col in ("rank", "n_terms", "de_genes", "n_samples"):
         perms[col] = pd.to_numeric(perms[col], errors="coerce").astype("Int64")
-    for col in ("pvalue", "fdr"):
+    for col in ("statistic", "pvalue", "fdr"):
         perms[col] = pd.to_numeric(perms[col], errors="coerce").astype(float)
     perms["de_ok"] = perms["de_ok"].astype(bool)
     perms["note"] = perms["note"].fillna("").astype(str)
 
     summary = []
+    common = {"dataset": dataset, "scheme": scheme, "n_possible": n_possible, "exhaustive": exhaustive,
+              "selection_aware": "yes" if selection else "no"}
     for lib_name in libraries:
-        for method in methods:
+        for method in [SET_SCORE, *methods]:
             p = perms[(perms["library"] == lib_name) & (perms["method"] == method)]
             ok = p[p["de_ok"]]
-            n = len(ok)
-            failed = len(p) - n
-            hit = obs_rows[(obs_rows["library"].astype(str) == lib_name) & (obs_rows["method"] == method)]
-            obs_rank = pd.to_numeric(hit["rank"], errors="coerce").iloc[0] if len(hit) else np.nan
-            obs_fdr = pd.to_numeric(hit["fdr"], errors="coerce").iloc[0] if len(hit) and "fdr" in hit else np.nan
-            rerun_rank = np.nan
-            if rerun is not None:
-                rr = rerun[(rerun["library"] == lib_name) & (rerun["method"] == method)]
-                rerun_rank = pd.to_numeric(rr["rank"], errors="coerce").iloc[0]
-            ranks = ok["rank"].astype(float)
-            if np.isnan(obs_rank):
-                n_good = n  # nothing is worse than "not ranked"
+            n, failed = len(ok), len(p) - len(ok)
+            values = ok["statistic"].astype(float)
+            defined = values.notna()
+            n_def = int(defined.sum())
+            rr = rerun[(rerun["library"] == lib_name) & (rerun["method"] == method)].iloc[0]
+            notes = _scheme_note(n, len(labs), n_possible, exhaustive, failed, seed, scheme, collapse)
+            row = {**common, "library": lib_name, "method": method, "target": terms[lib_name],
+                   "statistic": STATISTIC_NAMES[method], "n_permutations": n, "n_defined": n_def, "failed": failed,
+                   "observed_rank": np.nan, "observed_fdr": np.nan, "rerun_rank": np.nan, "null_ranked": pd.NA,
+                   "null_on_top": pd.NA}
+            why = ""  # why the null is uninformative
+            if method == SET_SCORE:
+                obs_value = float(rr["statistic"])
+                notes.insert(0, f"set score: standardised mean |Wald statistic| of the target's genes vs all genes "
+                                f"(two-sided, competitive); observed: {rr['note']}")
+                if np.isnan(obs_value):
+                    why = "the set score is undefined in the observed data (" + str(rr["note"]) + ")"
+                n_ext = int((values[defined] >= obs_value - 1e-9 * max(1.0, abs(obs_value))).sum()) \
+                    if not np.isnan(obs_value) else 0
             else:
-                n_good = int((ranks.notna() & (ranks <= obs_rank)).sum())
-            note = _p_note(n, len(labs), n_possible, exhaustive, failed, seed, scheme, collapse)
-            if not len(hit):
-                note = f"no observed verdict row for {lib_name} / {method}: p = 1; " + note
-            elif np.isnan(obs_rank):
-                note = "target not ranked in the observed data: p = 1; " + note
-            if rerun is not None and len(hit) and not (obs_rank == rerun_rank or
-                                                       (np.isnan(obs_rank) and np.isnan(rerun_rank))):
-                fmt = lambda r: "not ranked" if np.isnan(r) else f"rank {int(r)}"  # noqa: E731
-                warn = (f"re-running the analysis on the observed labels gives {fmt(rerun_rank)}, the verdict has "
-                        f"{fmt(obs_rank)}: the verdict was made by other code or settings (stale results?) and is "
-                        "not comparable with the permutations")
-                log.warning("%s %s / %s: %s", dataset, lib_name, method, warn)
-                note = f"WARNING: {warn}; " + note
-            summary.append({
-                "dataset": dataset, "library": lib_name, "method": method, "target": terms[lib_name],
-                "scheme": scheme, "n_possible": n_possible, "n_permutations": n, "exhaustive": exhaustive,
-                "failed": failed, "observed_rank": obs_rank, "observed_fdr": obs_fdr, "rerun_rank": rerun_rank,
-                "n_as_good": n_good,
-                "null_ranked": int(ranks.notna().sum()), "null_on_top": int((ok["on_top"] == "yes").sum()),
-                "empirical_p": (1 + n_good) / (1 + n), "min_p": 1 / (1 + n), "note": note})
+                hit = obs_rows[(obs_rows["library"].astype(str) == lib_name) & (obs_rows["method"] == method)]
+                obs_value = float(pd.to_numeric(hit["rank"], errors="coerce").iloc[0]) if len(hit) else np.nan
+                obs_fdr = pd.to_numeric(hit["fdr"], errors="coerce").iloc[0] if len(hit) and "fdr" in hit else np.nan
+                rerun_rank = float(rr["rank"]) if pd.notna(rr["rank"]) else np.nan
+                row.update(observed_rank=obs_value, observed_fdr=obs_fdr, rerun_rank=rerun_rank,
+                           null_ranked=n_def, null_on_top=int((ok["on_top"] == "yes").sum()))
+                n_ext = int((values[defined] <= obs_value).sum()) if not np.isnan(obs_value) else 0
+                no_de = method.startswith("ora") and bool((ok["de_genes"].fillna(0) == 0).all())
+                if not len(hit):
+                    why = f"no observed verdict row for {lib_name} / {method}"
+                elif np.isnan(obs_value):
+                    why = "the target is not ranked in the observed data: there is no observed rank to test"
+                elif n and n_def == 0:
+                    why = ((f"none of the {n} relabelings produced a DE gene" if no_de else
+                            f"the target was not ranked in any of the {n} relabelings")
+                           + ", so the null has no rank to compare with; not being ranked under the null is no "
+                             "evidence for the observed rank")
+                elif n_def < n:
+                    notes.insert(0, f"conditional on the target being ranked: {n_def} of {n} relabelings ranked it; "
+                                    f"the other {n - n_def} have no rank and count neither way")
+                if len(hit) and not (obs_value == rerun_rank or (np.isnan(obs_value) and np.isnan(rerun_rank))):
+                    warn = (f"re-running the analysis on the observed labels gives {_fmt_rank(rerun_rank)}, the "
+                            f"verdict has {_fmt_rank(obs_value)}: the verdict was made by other code or settings "
+                            "(stale results?) and is not comparable with the permutations")
+                    log.warning("%s %s / %s: %s", dataset, lib_name, method, warn)
+                    notes.insert(0, f"WARNING: {warn}")
+            if n == 0 and not why:
+                why = "no relabeling could be analysed"
+            elif n_def == 0 and not why:
+                why = f"the statistic is undefined in all {n} relabelings"
+            informative = not why
+            if informative:
+                mp = _min_p_note(n_def)
+                if mp:
+                    notes.append(mp)
+            else:
+                notes.insert(0, f"uninformative: {why}")
+            row.update(observed=obs_value, n_as_extreme=n_ext if informative else pd.NA,
+                       empirical_p=(1 + n_ext) / (1 + n_def) if informative else np.nan,
+                       min_p=1 / (1 + n_def), informative="yes" if informative else "no", note="; ".join(notes))
+            summary.append(row)
     out = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
-    for col in ("observed_rank", "rerun_rank"):
+    for col in ("observed_rank", "rerun_rank", "n_as_extreme", "null_ranked", "null_on_top"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    for col in ("observed", "observed_fdr", "empirical_p", "min_p"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     log.info("%s: null done in %.1f s", dataset or "dataset", time.monotonic() - started)
     return perms, out
 
@@ -559,30 +726,38 @@ def null_from_files(dataset: str, counts_path: str | Path, samples_path: str | P
                     de_params: de.DEParams, enrichment_cfg: Mapping, *, out_permutations: str | Path | None = None,
                     out_summary: str | Path | None = None, methods: Sequence[str] = ("ora_all", "gsea"),
                     max_permutations: int = 100, seed: int = 42, threads: int = 1, top_n: int = 1,
-                    max_fdr: float = 0.05, check_observed: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    max_fdr: float = 0.05, selection: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`run_null` from the workflow's files; writes both tables as TSV.
 
     ``counts_path``/``samples_path``/``genes_path`` are the prepared inputs
     (``results/{dataset}/input/counts.tsv.gz``, ``results/{dataset}/samples.tsv``,
-    ``results/{dataset}/input/gene_ids.tsv``), ``libraries`` maps library name to its
-    prepared GMT, ``verdict_path`` is ``results/verdict.tsv`` (rows of ``dataset`` are
-    used). ``de_params`` comes from :func:`pathverdict.steps.de_params`, and
-    ``enrichment_cfg`` is the config's ``enrichment`` section.
+    ``results/{dataset}/input/gene_ids.tsv``; with ``selection``, the unselected ones
+    under ``results/{dataset}/input/unselected/``), ``libraries`` maps library name to
+    its prepared GMT, ``verdict_path`` is ``results/verdict.tsv`` (rows of ``dataset``
+    are used). ``de_params`` comes from :func:`pathverdict.steps.de_params`, and
+    ``enrichment_cfg`` is the config's ``enrichment`` section. Names (datasets, samples,
+    genes, symbols, libraries, methods) are read as strings, ``NA`` and ``null`` too.
     """
-    from .steps import load_prepared_library
-
-    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
+    counts = read_table(counts_path, index_col=0, dtype={0: str})
     counts.index = counts.index.astype(str)
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
-    symbols = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    libs = {name: load_prepared_library(str(p), name) for name, p in libraries.items()}
-    observed = read_tsv(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path else None
+    symbols = read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
+    libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
+    observed = read_table(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path \
+        else None
     perms, summary = run_null(counts, samples, de_params, libs, target, observed, symbols=symbols, methods=methods,
                               enrichment_cfg=enrichment_cfg, max_permutations=max_permutations, seed=seed,
-                              threads=threads, dataset=dataset, top_n=top_n, max_fdr=max_fdr,
-                              check_observed=check_observed)
+                              threads=threads, dataset=dataset, top_n=top_n, max_fdr=max_fdr, selection=selection)
     if out_permutations is not None:
         write_tsv(perms, out_permutations)
     if out_summary is not None:
         write_tsv(summary, out_summary)
     return perms, summary
+
+
+def read_summary(path: str | Path) -> pd.DataFrame:
+    """A ``null/summary.tsv`` (or ``results/null.tsv``), names kept as strings."""
+    names = {c: str for c in ("dataset", "library", "method", "target", "statistic", "informative",
+                              "selection_aware", "scheme", "note")}
+    table = read_table(path, dtype=names)
+    return table.fillna({c: "" for c in names if c in table.columns})

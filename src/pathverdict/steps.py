@@ -106,12 +106,7 @@ def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target:
 
 def load_prepared_library(gmt: str, name: str) -> genesets.GeneSetLibrary:
     """Read a GMT written by :func:`prepare_library` (KEGG IDs in the description field)."""
-    lib = genesets.read_library(gmt, name)
-    with open(gmt, encoding="utf-8") as fh:
-        for line in fh:
-            term, desc = line.rstrip("\n").split("\t")[:2]
-            lib.ids[term] = desc or None
-    return lib
+    return genesets.read_prepared_library(gmt, name)
 
 
 # --------------------------------------------------------------------------- DE
@@ -464,14 +459,16 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
 # --------------------------------------------------------------------------- null
 
 def combine_null(summary_paths: list[str], out_tsv: str, out_html: str, banner: str = "") -> pd.DataFrame:
-    """All datasets' label-permutation summaries in one table and one page."""
+    """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
     import html
 
-    table = pd.concat([read_tsv(p) for p in summary_paths], ignore_index=True)
+    from .null import read_summary
+
+    table = pd.concat([read_summary(p) for p in summary_paths], ignore_index=True)
     write_tsv(table, out_tsv)
     e = html.escape
-    cols = ["dataset", "library", "method", "observed_rank", "observed_fdr", "n_permutations", "n_as_good",
-            "empirical_p", "min_p", "null_on_top", "scheme", "note"]
+    cols = ["dataset", "library", "method", "statistic", "observed", "n_permutations", "n_defined", "n_as_extreme",
+            "empirical_p", "min_p", "informative", "selection_aware", "observed_fdr", "null_on_top", "scheme", "note"]
     cols = [c for c in cols if c in table.columns]
     rows = "".join("<tr>" + "".join(f"<td>{e('' if pd.isna(r[c]) else str(r[c]))}</td>" for c in cols) + "</tr>"
                    for _, r in table.iterrows())
@@ -480,8 +477,14 @@ def combine_null(summary_paths: list[str], out_tsv: str, out_html: str, banner: 
             "padding:3px 6px;font-size:90%}th{background:#f2f2f2}.banner{background:#fff3cd;border:1px solid "
             "#e0c36c;padding:.5em;font-weight:bold}</style></head><body>"
             + (f"<p class='banner'>{e(banner)}</p>" if banner else "")
-            + "<h1>How often does the target reach its rank by chance?</h1><p>Empirical p = (1 + relabelings "
-              "with the target ranked at least as well as observed) / (1 + relabelings).</p><table id='null-table'>"
+            + "<h1>How often does the target reach its statistic by chance?</h1><p>The sample labels are permuted "
+              "and the whole analysis is re-run. Empirical p = (1 + relabelings with the statistic at least as "
+              "extreme as observed) / (1 + relabelings where it is defined). <b>set_score</b>: the target's mean "
+              "|Wald statistic| standardised against all genes (two-sided, no DE threshold, defined under every "
+              "relabeling). Rank methods: the target's rank; a relabeling that does not rank the target counts "
+              "neither way, and a null in which no relabeling ranks it is <b>uninformative</b> (no p). "
+              "<b>selection_aware</b> = yes: labels were permuted over all samples before the selection by "
+              "expression, which was re-applied to every relabeling.</p><table id='null-table'>"
             + "<tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + f"</tr>{rows}</table></body></html>\n")
     with atomic_write(out_html) as fh:
         fh.write(page)
