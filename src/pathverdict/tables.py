@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,38 @@ def read_header(path: Path) -> list[str]:
     if not row:
         raise InputError(f"{path}: the file is empty; it needs a header line.")
     return [c.strip() for c in row]
+
+
+def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
+    """About how many genes x samples a count matrix holds, from its header and its first
+    ``sample_bytes`` (decompressed) bytes: for job resources, at DAG time.
+
+    Never reads a whole large file: the lines beyond the sample are extrapolated from the
+    file size (for gzip, with the compression ratio of the sample). Exact for files that fit in
+    the sample. Returns None when the file cannot be read (corrupt, truncated at the start, not
+    a table): the caller falls back to a default and the prepare step reports the problem.
+    A missing file raises FileNotFoundError (Snakemake then evaluates again once it exists)."""
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            fh = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+            header = fh.readline(64 << 20)
+            if not header.strip():
+                return None
+            sample = fh.read(sample_bytes)
+            at_end = len(sample) < sample_bytes or not fh.read(1)
+            consumed = raw.tell()
+    except (OSError, EOFError, ValueError, zlib.error):
+        return None
+    sep = b"\t" if b"\t" in header else b","
+    samples = max(len(header.rstrip(b"\r\n").split(sep)) - 1, 1)
+    lines = sample.count(b"\n") + (1 if sample and not sample.endswith(b"\n") else 0)
+    if not at_end and consumed > 0:
+        lines = int(lines * size / consumed)
+    return lines * samples
 
 
 @dataclass
