@@ -55,6 +55,18 @@ def dataset_inputs(wildcards):
     }
 
 
+def raw_inputs(wildcards):
+    """The files prepare_dataset checks, for the rules after it to depend on as well (not read).
+
+    When a changed input fails prepare_dataset, Snakemake removes the prepared files; without
+    this, the next run would find de.tsv and the study outputs present, treat the missing prepared
+    files as intermediates it need not rebuild, and exit 0 showing the old verdict. With it, an
+    input newer than de.tsv reruns deseq2, hence prepare_dataset: a broken input fails every run
+    until it is fixed."""
+    ds = dataset_inputs(wildcards)
+    return [ds["counts"], ds["samples"], ANNOTATION]
+
+
 def library_inputs(wildcards):
     """A library file: local, or what fetch_library downloads (with its provenance)."""
     src = LIBRARIES[wildcards.library]

@@ -160,6 +160,17 @@ def remove_stale_temp_files(*roots: str | Path) -> list[Path]:
     return removed
 
 
+def write_tsv(df: pd.DataFrame, path: str | Path, index: bool = False) -> None:
+    with atomic_write(path) as fh:
+        df.to_csv(fh, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
+
+
+def write_json(obj, path: str | Path) -> None:
+    with atomic_write(path) as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True, default=str)
+        fh.write("\n")
+
+
 # Columns that hold identifiers or names: always read as text, and never turned into NaN by
 # pandas' default missing-value words (a gene called NA or NULL, a sample called "nan"); only an
 # empty cell is missing there (that is how write_tsv writes a missing value).
