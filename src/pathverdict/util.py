@@ -200,8 +200,8 @@ def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
         dtype = {**{c: str for c in ids}, **dtype}
     elif dtype is None:
         dtype = {c: str for c in ids}
-    default_na = sorted(STR_NA_VALUES)
-    na_values = {c: ([""] if c in ids else default_na) for c in header}
+    default_na = set(STR_NA_VALUES)
+    na_values = {c: ({""} if c in ids else default_na) for c in header}
     return pd.read_csv(path, sep="\t", dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
