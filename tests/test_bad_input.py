@@ -422,7 +422,7 @@ def test_snakemake_null_dataset_runs_to_a_verdict(make_dataset, write_config, sn
     # the headline (primary) method says the same
     head = v[v["primary"].astype(str) == "True"]
     assert len(head) == 1 and head["on_top"].iloc[0] == "no"
-    assert not [f for f in results_files(work) if f.endswith(".tmp")]
+    assert not [f for f in results_files(work) if Path(f).name.startswith(".pathverdict-tmp.")]
 
 
 @pytest.mark.e2e
