@@ -31,6 +31,9 @@ from pathverdict.errors import DiskFullError, InputError
 
 from test_bad_input import PREPARE_OUTPUTS, assert_in, prepare, prepare_error, write_counts, write_samples  # noqa: F401
 
+# most cases use the tiny dataset built from real gene IDs of ../shared/data
+pytestmark = pytest.mark.shared
+
 
 @pytest.fixture
 def umask():
@@ -69,7 +72,7 @@ def test_results_get_the_normal_mode_of_the_umask(tmp_path, umask, mask):
     assert ours(tmp_path) == []
 
 
-def test_every_writer_uses_the_umask(tmp_path, umask, gene_pool):
+def test_every_writer_uses_the_umask(tmp_path, umask):
     """Figures, downloads' sidecars and files extracted from a GEO RAW.tar: the same mode."""
     from pathverdict import plots
     from pathverdict.sources import download, geo
