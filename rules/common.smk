@@ -1,5 +1,6 @@
 import re
 import sys
+from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
 from pathverdict.errors import InputError
@@ -67,6 +68,26 @@ def raw_inputs(wildcards):
     return [ds["counts"], ds["samples"], ANNOTATION]
 
 
+def raw_library_inputs(wildcards=None):
+    """Every library's source file (local, or as downloaded), for ora and gsea to depend on as
+    well (not read): a changed library that fails prepare_genesets fails every run (see raw_inputs)."""
+    return [f for lib in LIBRARIES for f in library_inputs(SimpleNamespace(library=lib)).values()]
+
+
+def checked_inputs():
+    """The files of the steps that check inputs (prepared datasets and libraries, downloaded or
+    simulated data): targets of `rule all` too. When such a step fails, Snakemake removes its
+    outputs; as targets they are then rebuilt by the next run (which fails again while the input
+    is broken) instead of being taken for intermediates that need not be rebuilt."""
+    out = expand("results/{dataset}/input/prepare.json", dataset=DATASETS) + list(library_gmts().values())
+    for d in DATASETS:
+        if not is_local(d):
+            out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
+    if "file" not in CFG["annotation"]:
+        out.append(ANNOTATION)
+    return out
+
+
 def library_inputs(wildcards):
     """A library file: local, or what fetch_library downloads (with its provenance)."""
     src = LIBRARIES[wildcards.library]
@@ -104,7 +125,7 @@ def final_outputs():
         "results/{dataset}/plots/volcano.png",
         "results/{dataset}/plots/dotplot.png",
     ]
-    return expand(per_dataset, dataset=DATASETS) + [
+    return expand(per_dataset, dataset=DATASETS) + checked_inputs() + [
         "results/verdict.tsv",
         "results/verdict.html",
         "results/claims.html",

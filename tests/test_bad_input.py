@@ -426,7 +426,8 @@ def test_snakemake_null_dataset_runs_to_a_verdict(make_dataset, write_config, sn
 
 
 @pytest.mark.e2e
-def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, write_config, snakemake_run):
+def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_path, kegg_path, write_config,
+                                                                      snakemake_run):
     """Issue 12: after a good run, one negative count made the next run fail, but the run after that
     exited 0 with results/ showing the old verdict (Snakemake saw de.tsv present and the prepared
     files, removed with the failed job, as intermediates). Also: temporary files left by a killed
@@ -437,7 +438,10 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, writ
 
     from pathverdict.util import TEMP_PREFIX
 
-    config = write_config({"tiny": tiny}, robustness={"enabled": False}, null={"enabled": False})
+    library = tmp_path / "KEGG_2021_Human.txt"
+    library.write_bytes(kegg_path.read_bytes())
+    config = write_config({"tiny": tiny}, genesets={"KEGG_2021_Human": str(library)}, robustness={"enabled": False},
+                          null={"enabled": False})
     work = snakemake_run.workdir
     old_mask = os.umask(0o002)  # inherited by snakemake and its jobs
     try:
@@ -478,6 +482,15 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, writ
     assert not [p for p in stale if p.exists()], out[-3000:]
     assert "a temporary file left by an interrupted run" in out
     assert foreign.exists()
+
+    # the same for a gene-set library that no longer has the target pathway (prepare_genesets fails)
+    time.sleep(1.1)
+    library.write_text(kegg_path.read_text().replace("Mineral absorption\t", "Mineral uptake\t"))
+    for attempt in (1, 2):
+        rc, out = snakemake_run(config)
+        assert rc != 0, f"run {attempt} with the broken library exited 0:\n{out[-3000:]}"
+        assert_in(out, "Error in rule prepare_genesets", "target pathway 'Mineral absorption' is not in gene-set "
+                  "library KEGG_2021_Human", "Mineral uptake")
 
 
 def subprocess_pid() -> int:
