@@ -1,8 +1,11 @@
 import re
+import sys
+from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
 from pathverdict.errors import InputError
 from pathverdict.steps import report_context
+from pathverdict.util import remove_stale_temp_files
 
 _config_source = " and ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
 try:
@@ -51,6 +54,38 @@ def dataset_inputs(wildcards):
         "samples": f"{fetched}/samples.tsv",
         "source": f"{fetched}/source.json",
     }
+
+
+def raw_inputs(wildcards):
+    """The files prepare_dataset checks, for the rules after it to depend on as well (not read).
+
+    When a changed input fails prepare_dataset, Snakemake removes the prepared files; without
+    this, the next run would find de.tsv and the study outputs present, treat the missing prepared
+    files as intermediates it need not rebuild, and exit 0 showing the old verdict. With it, an
+    input newer than de.tsv reruns deseq2, hence prepare_dataset: a broken input fails every run
+    until it is fixed."""
+    ds = dataset_inputs(wildcards)
+    return [ds["counts"], ds["samples"], ANNOTATION]
+
+
+def raw_library_inputs(wildcards=None):
+    """Every library's source file (local, or as downloaded), for ora and gsea to depend on as
+    well (not read): a changed library that fails prepare_genesets fails every run (see raw_inputs)."""
+    return [f for lib in LIBRARIES for f in library_inputs(SimpleNamespace(library=lib)).values()]
+
+
+def checked_inputs():
+    """The files of the steps that check inputs (prepared datasets and libraries, downloaded or
+    simulated data): targets of `rule all` too. When such a step fails, Snakemake removes its
+    outputs; as targets they are then rebuilt by the next run (which fails again while the input
+    is broken) instead of being taken for intermediates that need not be rebuilt."""
+    out = expand("results/{dataset}/input/prepare.json", dataset=DATASETS) + list(library_gmts().values())
+    for d in DATASETS:
+        if not is_local(d):
+            out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
+    if "file" not in CFG["annotation"]:
+        out.append(ANNOTATION)
+    return out
 
 
 def library_inputs(wildcards):
@@ -113,7 +148,7 @@ def final_outputs():
         "results/{dataset}/plots/volcano.png",
         "results/{dataset}/plots/dotplot.png",
     ]
-    return expand(per_dataset, dataset=DATASETS) + [
+    return expand(per_dataset, dataset=DATASETS) + checked_inputs() + [
         "results/verdict.tsv",
         "results/verdict.html",
         "results/claims.html",
@@ -122,6 +157,14 @@ def final_outputs():
     ] + (["results/robustness.tsv", "results/robustness.png"] if CFG["robustness"]["enabled"] else []) + (
         ["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else []
     ) + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
+
+
+# A run killed during a write (kill -9, a node lost) leaves the hidden temporary files of our
+# atomic writes (.pathverdict-tmp.<pid>.*) behind; remove them when a run starts (not in a dry
+# run; after Snakemake has locked the outputs, in the main process only).
+onstart:
+    for _stale in remove_stale_temp_files("results", "resources"):
+        print(f"removed {_stale}, a temporary file left by an interrupted run", file=sys.stderr)
 
 
 # values shown by report/workflow.rst (the report's methods section)
@@ -136,30 +179,30 @@ config["_report"] = report_context(CFG)
 # 10,101 x 85: 0.41 GB; 20,202 x 170: 0.95 GB; 30,303 x 340: 2.2 GB, 9 s per million cells on
 # one core). The estimates below add a third or more on top, never go under MIN_MEM_MB, and grow
 # with each retry (`--retries`, set in profiles/slurm), for a job killed for lack of memory/time.
-import gzip
 import os
+
+from pathverdict.tables import estimate_cells
 
 MIN_MEM_MB = 1000
 DE_BASE_MB = 300
 DE_BYTES_PER_CELL = 280
+# genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
+# table): a large study (20,000 genes x 100 samples, ~830 MB); the prepare step then reports what is
+# wrong with the file.
+FALLBACK_CELLS = 2_000_000
 _CELLS_CACHE = {}
 
 
 def matrix_cells(path):
-    """genes x samples of a count matrix (tsv/csv, gzipped or not): its lines after the
-    header times its columns after the first. Counted once per file version."""
+    """About genes x samples of a count matrix (tsv/csv, gzipped or not), from its header and
+    first megabyte, extrapolated by the file size (pathverdict.tables.estimate_cells): never
+    reads a whole file, never fails on a bad one. Counted once per file version."""
     path = str(path)
     st = os.stat(path)  # FileNotFoundError: Snakemake evaluates the resource once the file exists
     key = (path, st.st_mtime_ns, st.st_size)
     if key not in _CELLS_CACHE:
-        with open(path, "rb") as fh:
-            gz = fh.read(2) == b"\x1f\x8b"
-        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
-            header = fh.readline()
-            sep = b"\t" if b"\t" in header else b","
-            samples = max(len(header.rstrip(b"\r\n").split(sep)) - 1, 1)
-            genes = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-        _CELLS_CACHE[key] = genes * samples
+        cells = estimate_cells(path)
+        _CELLS_CACHE[key] = FALLBACK_CELLS if cells is None else cells
     return _CELLS_CACHE[key]
 
 

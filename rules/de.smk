@@ -3,6 +3,8 @@ rule deseq2:
         counts=rules.prepare_dataset.output.counts,
         samples=rules.prepare_dataset.output.samples,
         genes=rules.prepare_dataset.output.genes,
+        # not read: makes a changed (and maybe broken) input rerun prepare_dataset every time (see raw_inputs)
+        raw=raw_inputs,
     output:
         de=report(
             "results/{dataset}/de.tsv",

@@ -2,6 +2,8 @@ rule ora:
     input:
         de=rules.deseq2.output.de,
         gmts=library_gmts().values(),
+        # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
+        sources=raw_library_inputs(),
     output:
         up="results/{dataset}/enrichment/ora_up.tsv",
         down="results/{dataset}/enrichment/ora_down.tsv",
@@ -22,6 +24,8 @@ rule gsea:
     input:
         de=rules.deseq2.output.de,
         gmts=library_gmts().values(),
+        # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
+        sources=raw_library_inputs(),
     output:
         gsea="results/{dataset}/enrichment/gsea.tsv",
     params:

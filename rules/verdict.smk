@@ -33,8 +33,8 @@ rule verdict:
         "../scripts/verdict.py"
 
 
-# datasets that select patients by expression: their tissue claim needs the selection-aware null
-SELECTED = [d for d in DATASETS if CFG["datasets"][d].get("select_by_expression")]
+# SELECTED (rules/common.smk): datasets that select patients by expression; their tissue claim
+# needs the selection-aware null
 
 
 rule claims:

@@ -354,7 +354,26 @@ PREPARE_FAILURES = {
     "unknown-id-type": (lambda ds: write_counts(ds, ds.counts.set_axis(
         [f"{1007 + i}_s_at" for i in range(len(ds.counts))], axis=0)), {},
         lambda ds: [str(ds.counts_path), "cannot tell which kind of gene IDs", "1007_s_at", "Set `gene_id_type`"]),
+    # issue 12: a sample without reads reached DESeq2's "all gene-wise dispersion estimates are within 2 orders
+    # of magnitude"; a confounded batch failed in rule deseq2 with "Singular matrix"; a truncated counts.tsv.gz
+    # crashed the memory estimate at DAG time (EOFError, no file named)
+    "sample-without-reads": (lambda ds: write_counts(ds, ds.counts.assign(trt2=0)), {},
+                             lambda ds: ["dataset tiny", "sample(s) trt2 have no reads at all", str(ds.counts_path),
+                                         "remove it from the sample sheet"]),
+    "confounded-batch": (lambda ds: write_samples(ds, ds.samples.assign(batch=["b1"] * 3 + ["b2"] * 3)),
+                         {"design": "~batch + condition"},
+                         lambda ds: ["'batch' and 'condition'", "batch=b1 only with condition=Control", "confounded",
+                                     "Remove one of them from the design"]),
+    "truncated-gzip": (lambda ds: truncated_gzip(ds), {"counts": "TRUNCATED"},
+                       lambda ds: [str(ds.dir / "counts.tsv.gz"), "truncated or corrupt", "Re-download or re-export"]),
 }
+
+
+def truncated_gzip(ds) -> None:
+    """counts.tsv.gz cut in the middle (an interrupted copy); big enough that reading it whole takes a while."""
+    big = pd.concat([ds.counts] + [ds.counts.set_axis([f"{g}_{k}" for g in ds.counts.index]) for k in range(200)])
+    data = gzip.compress(big.to_csv(sep="\t", index_label="gene_id", lineterminator="\n").encode())
+    (ds.dir / "counts.tsv.gz").write_bytes(data[: len(data) // 2])
 
 
 @pytest.mark.e2e
@@ -362,6 +381,8 @@ PREPARE_FAILURES = {
 def test_snakemake_stops_at_bad_input(case, tiny, write_config, snakemake_run):
     damage, entry, expected = PREPARE_FAILURES[case]
     damage(tiny)
+    if entry.get("counts") == "TRUNCATED":
+        entry = {**entry, "counts": str(tiny.dir / "counts.tsv.gz")}
     config = write_config({"tiny": tiny.config_entry(**entry)})
     rc, out = snakemake_run(config)
     work = snakemake_run.workdir
@@ -401,4 +422,81 @@ def test_snakemake_null_dataset_runs_to_a_verdict(make_dataset, write_config, sn
     # the headline (primary) method says the same
     head = v[v["primary"].astype(str) == "True"]
     assert len(head) == 1 and head["on_top"].iloc[0] == "no"
-    assert not [f for f in results_files(work) if f.endswith(".tmp")]
+    assert not [f for f in results_files(work) if Path(f).name.startswith(".pathverdict-tmp.")]
+
+
+@pytest.mark.e2e
+def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_path, kegg_path, write_config,
+                                                                      snakemake_run):
+    """Issue 12: after a good run, one negative count made the next run fail, but the run after that
+    exited 0 with results/ showing the old verdict (Snakemake saw de.tsv present and the prepared
+    files, removed with the failed job, as intermediates). Also: temporary files left by a killed
+    run are removed at the next start (only ours), and results get the umask's normal mode."""
+    import os
+    import stat
+    import time
+
+    from pathverdict.util import TEMP_PREFIX
+
+    library = tmp_path / "KEGG_2021_Human.txt"
+    library.write_bytes(kegg_path.read_bytes())
+    config = write_config({"tiny": tiny}, genesets={"KEGG_2021_Human": str(library)}, robustness={"enabled": False},
+                          null={"enabled": False})
+    work = snakemake_run.workdir
+    old_mask = os.umask(0o002)  # inherited by snakemake and its jobs
+    try:
+        rc, out = snakemake_run(config)
+    finally:
+        os.umask(old_mask)
+    assert rc == 0, out[-5000:]
+    verdict_before = (work / "results/verdict.tsv").stat().st_mtime_ns
+    for f in ["results/tiny/de.tsv", "results/verdict.html", "results/tiny/plots/pca.png", "results/provenance.json"]:
+        assert stat.S_IMODE((work / f).stat().st_mode) == 0o664, (f, oct((work / f).stat().st_mode))
+
+    time.sleep(1.1)  # a newer mtime for the changed input
+    broken = tiny.counts.astype(object)
+    broken.iloc[6, 3] = "-3"
+    write_counts(tiny, broken)
+    message = [str(tiny.counts_path), f"line {line_of(tiny, 6)}", "negative count -3"]
+    for attempt in (1, 2, 3):
+        rc, out = snakemake_run(config)
+        assert rc != 0, f"run {attempt} with the broken input exited 0:\n{out[-3000:]}"
+        assert_in(out, "Error in rule prepare_dataset", *message)
+        assert "Traceback (most recent call last)" not in out
+        assert not (work / "results/tiny/input/counts.tsv.gz").exists()
+    assert (work / "results/verdict.tsv").stat().st_mtime_ns == verdict_before
+
+    # a run killed with -9 during writes left temporary files (ours: removed; others': kept)
+    dead = subprocess_pid()
+    stale = [work / f"results/tiny/{TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv",
+             work / f"resources/genesets/{TEMP_PREFIX}{dead}.0a1b2c3d.KEGG_2021_Human.gmt"]
+    foreign = work / "results/tiny/.notes.tmp"
+    for p in stale + [foreign]:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("partial")
+    write_counts(tiny, tiny.counts)  # fixed
+    rc, out = snakemake_run(config)
+    assert rc == 0, out[-5000:]
+    assert (work / "results/verdict.tsv").stat().st_mtime_ns > verdict_before
+    assert (work / "results/tiny/input/counts.tsv.gz").is_file()
+    assert not [p for p in stale if p.exists()], out[-3000:]
+    assert "a temporary file left by an interrupted run" in out
+    assert foreign.exists()
+
+    # the same for a gene-set library that no longer has the target pathway (prepare_genesets fails)
+    time.sleep(1.1)
+    library.write_text(kegg_path.read_text().replace("Mineral absorption\t", "Mineral uptake\t"))
+    for attempt in (1, 2):
+        rc, out = snakemake_run(config)
+        assert rc != 0, f"run {attempt} with the broken library exited 0:\n{out[-3000:]}"
+        assert_in(out, "Error in rule prepare_genesets", "target pathway 'Mineral absorption' is not in gene-set "
+                  "library KEGG_2021_Human", "Mineral uptake")
+
+
+def subprocess_pid() -> int:
+    """The process ID of a process that has ended."""
+    import subprocess
+    import sys
+
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)

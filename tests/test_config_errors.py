@@ -218,3 +218,18 @@ def test_configfile_analyses_exactly_its_datasets(default_config_in_workdir, mak
     leaked = [name for name in DEFAULT_DATASETS if name in out]
     assert not leaked, f"datasets of config/config.yaml leaked into a --configfile run: {leaked}"
     assert not (snakemake_run.workdir / "results").exists(), "a dry run must not write results"
+
+
+@pytest.mark.e2e
+def test_snakemake_dataset_name_yaml_reads_as_a_number(tmp_path, snakemake_run):
+    """`2019:` as a dataset name crashed rules/common.smk with a TypeError."""
+    text = yaml.safe_dump(copy.deepcopy(BASE))
+    name = next(iter(BASE["datasets"]))
+    path = tmp_path / "numbers.yaml"
+    path.write_text(text.replace(f"  {name}:", "  2019:", 1))
+    assert 2019 in yaml.safe_load(path.read_text())["datasets"]
+    rc, out = snakemake_run(path, "-n")
+    assert rc != 0, out
+    assert_in(out, str(path), "is not valid", "datasets: the dataset name 2019 was read by YAML as a number",
+              'Fix: put it in quotes, e.g. "2019":')
+    assert "Traceback (most recent call last)" not in out and "TypeError" not in out

@@ -21,7 +21,7 @@ def assert_png(path):
     img = mpimg.imread(path)
     assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     assert float(img[..., :3].var()) > 0, f"{path} is blank"
-    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.startswith(".pathverdict-tmp.")]
     assert not leftovers, f"temporary files left behind: {leftovers}"
 
 

@@ -180,7 +180,7 @@ def assert_png(path):
     img = mpimg.imread(path)
     assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     assert float(img[..., :3].var()) > 0, f"{path} is blank"
-    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")], "temporary file left behind"
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".pathverdict-tmp.")], "temporary file left behind"
 
 
 def test_heatmap_png_deterministic(planted_de, kegg, tmp_path):

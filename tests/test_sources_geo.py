@@ -420,7 +420,8 @@ def test_fetch_geo_dataset_from_raw_tar(http_server, dl, tmp_path):
     samples = tables.read_samples(out / "samples.tsv")
     cm = tables.read_counts(out / "counts.tsv.gz")
     counts = tables.check_design(samples, cm.counts, "~condition", ["condition", "knockdown", "control"],
-                                 out / "samples.tsv", out / "counts.tsv.gz", "sknsh")
+                                 out / "samples.tsv", out / "counts.tsv.gz", "sknsh",
+                                 check_content=False)  # a 5-gene fixture: the layout is what is checked here
     assert list(counts.columns) == [f"GSM373000{i}" for i in range(1, 7)]  # GSM3730007 left out by `select`
     assert counts.loc["ENSG00000075624", "GSM3730003"] == 93
     prov = (out / "source.json").read_text()

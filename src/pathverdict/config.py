@@ -105,6 +105,42 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
                 _fill_defaults(value, extra, root)
 
 
+def _yaml_reading(key) -> tuple[str, str, str]:
+    """What YAML made of a key that is not text: (the key as shown, what it became, quoted)."""
+    import datetime
+
+    if key is None:
+        return "null", "no value (YAML reads `null`, `~` and an empty key as nothing)", '"null":'
+    if isinstance(key, bool):
+        return (str(key).lower(), "a boolean (YAML reads yes, no, true, false, on, off as booleans)",
+                f'"{"yes" if key else "no"}": (quoted as you wrote it)')
+    if isinstance(key, (int, float)):
+        return str(key), "a number", f'"{key}":'
+    if isinstance(key, (datetime.date, datetime.datetime)):
+        return key.isoformat(), "a date", f'"{key.isoformat()}":'
+    return repr(key), f"a {type(key).__name__}", f'"{key}":'
+
+
+def non_string_keys(obj: Any, path: tuple = ()) -> list[str]:
+    """One message per mapping key that YAML did not read as text (``2019:``, ``null:``,
+    ``yes:``, ``1:``): dataset and library names, and every other key, must be strings."""
+    problems = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            where = _key(path) if path else "(top level)"
+            if not isinstance(key, str):
+                shown, what, quoted = _yaml_reading(key)
+                kind = {"datasets": "dataset name", "genesets": "gene-set library name"}.get(
+                    path[-1] if path else "", "key")
+                problems.append(f"{where}: the {kind} {shown} was read by YAML as {what}, not as text. "
+                                f"Fix: put it in quotes, e.g. {quoted}")
+            problems += non_string_keys(value, path + (str(key),))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            problems += non_string_keys(value, path + (str(i),))
+    return problems
+
+
 def validate_config(config: dict, source: str = "config") -> dict:
     """Validate ``config`` and return a copy with defaults filled in and genesets normalised.
 
@@ -116,6 +152,10 @@ def validate_config(config: dict, source: str = "config") -> dict:
     if not isinstance(config, dict) or not config:
         raise InputError(f"{source}: the configuration is empty. Pass a config file with "
                          "`--configfile FILE` or edit config/config.yaml.")
+    keys = non_string_keys(config)
+    if keys:
+        lines = "\n".join(f"  - {k}" for k in keys)
+        raise InputError(f"{source} is not valid ({len(keys)} problem(s)):\n{lines}")
     schema = load_schema("config")
     errors = schema_errors(config, schema)
     if errors:

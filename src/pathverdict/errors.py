@@ -10,6 +10,11 @@ class InputError(Exception):
     """Bad input (config, sample sheet, count matrix, gene sets, annotation)."""
 
 
+class DiskFullError(InputError):
+    """A write failed for lack of disk space or quota. Not bad input, but like it a problem the
+    person running the workflow fixes: reported the same way, one message and no traceback."""
+
+
 def preview(items, limit: int = 5) -> str:
     """Comma-separated preview of ``items``, with a count of what was left out."""
     items = [str(i) for i in items]

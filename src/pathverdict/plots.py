@@ -2,8 +2,8 @@
 
 Every plotting function takes pandas objects as read from the workflow's TSV outputs,
 writes exactly one file (PNG at 150 dpi by default; ``.svg`` and ``.pdf`` work too)
-and closes its figure. Files are written atomically (temporary file in the same
-directory, then :func:`os.replace`) and deterministically (fixed seeds, fixed
+and closes its figure. Files are written atomically (:func:`pathverdict.util.atomic_file`:
+a temporary file in the same directory, then a rename) and deterministically (fixed seeds, fixed
 ``svg.hashsalt``, no timestamps in the metadata), so re-running a step gives
 byte-identical files.
 
@@ -23,8 +23,6 @@ Functions:
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,6 +41,7 @@ from matplotlib.offsetbox import AnchoredText  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from .errors import InputError, preview  # noqa: E402
+from .util import atomic_file  # noqa: E402
 
 __all__ = [
     "pca_coordinates",
@@ -109,17 +108,8 @@ def _save(fig, out: str | Path) -> None:
     fmt = out.suffix.lower().lstrip(".") or "png"
     if fmt not in _METADATA:
         raise ValueError(f"{out}: unsupported figure format '.{fmt}' (use .png, .svg or .pdf)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(out) as fh:
+        fig.savefig(fh, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
 
 
 @contextlib.contextmanager

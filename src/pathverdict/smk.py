@@ -6,8 +6,8 @@ import logging
 import sys
 from collections.abc import Callable
 
-from .errors import InputError
-from .util import setup_logging
+from .errors import DiskFullError, InputError
+from .util import DISK_FULL, disk_full_error, setup_logging
 
 
 def run_step(snakemake, step: Callable[[], object]) -> None:
@@ -21,8 +21,21 @@ def run_step(snakemake, step: Callable[[], object]) -> None:
     logger = logging.getLogger("pathverdict")
     try:
         step()
+    except DiskFullError as exc:  # raised by every atomic write
+        logging.raiseExceptions = False  # the log file may not take it either: no "Logging error" trace
+        logger.error("rule %s: %s", snakemake.rule, exc)
+        sys.exit(1)
     except InputError as exc:
         logger.error("%s", exc)
+        sys.exit(1)
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            logger.exception("step failed in rule %s", snakemake.rule)
+            raise
+        # a full disk outside our own writes (a library's scratch file, ...): the same one message
+        logging.raiseExceptions = False
+        where = exc.filename or (snakemake.output[0] if len(snakemake.output) else ".")
+        logger.error("rule %s: %s", snakemake.rule, disk_full_error(where, exc))
         sys.exit(1)
     except Exception:
         logger.exception("step failed in rule %s", snakemake.rule)

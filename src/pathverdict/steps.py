@@ -121,8 +121,7 @@ def de_params(ds: dict, cfg: dict, threads: int) -> de.DEParams:
 
 def run_de(name: str, ds: dict, cfg: dict, threads: int, counts_path: str, samples_path: str, genes_path: str,
            out_de: str, out_normalized: str, out_vst: str, out_json: str) -> dict:
-    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
-    counts.index = counts.index.astype(str)
+    counts = read_tsv(counts_path, index_col=0)  # gene IDs as text: a gene "NA" stays "NA"
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
     result = de.run_deseq2(counts, samples, de_params(ds, cfg, threads))
@@ -193,8 +192,7 @@ def run_gsea(name: str, cfg: dict, threads: int, de_path: str, libraries: dict[s
 
 
 def read_enrichment(path: str) -> pd.DataFrame:
-    return read_tsv(path, keep_default_na=True, dtype={"term_id": str, "overlap_genes": str,
-                                                        "leading_edge": str}).fillna(
+    return read_tsv(path, dtype={"term_id": str, "overlap_genes": str, "leading_edge": str}).fillna(
         {"term_id": "", "overlap_genes": "", "leading_edge": ""})
 
 

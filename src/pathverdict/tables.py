@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import logging
 import re
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ import pandas as pd
 from .config import validate_rows
 from .errors import InputError, preview
 
+log = logging.getLogger(__name__)
+
 def _separator(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(".gz"):
@@ -26,10 +30,15 @@ def _separator(path: Path) -> str:
     return "," if name.endswith(".csv") else "\t"
 
 
+# "utf-8-sig" drops the byte order mark Excel puts at the start of "CSV UTF-8" files (which
+# would otherwise become part of the first column's name: "\ufeffsample")
+ENCODING = "utf-8-sig"
+
+
 def _open_text(path: Path):
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", newline="")
-    return open(path, newline="")
+        return gzip.open(path, "rt", newline="", encoding=ENCODING)
+    return open(path, newline="", encoding=ENCODING)
 
 
 def _require_file(path: Path, what: str) -> None:
@@ -51,12 +60,60 @@ def read_header(path: Path) -> list[str]:
     return [c.strip() for c in row]
 
 
+def _line(raw: pd.DataFrame, row: int) -> int:
+    """Editor line of row ``row`` of a table read with a default index (header = line 1)."""
+    return int(raw.index[row]) + 2
+
+
+def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
+    """About how many genes x samples a count matrix holds, from its header and its first
+    ``sample_bytes`` (decompressed) bytes: for job resources, at DAG time.
+
+    Never reads a whole large file: the lines beyond the sample are extrapolated from the
+    file size (for gzip, with the compression ratio of the sample). Exact for files that fit in
+    the sample. Returns None when the file cannot be read (corrupt, truncated at the start, not
+    a table): the caller falls back to a default and the prepare step reports the problem.
+    A missing file raises FileNotFoundError (Snakemake then evaluates again once it exists)."""
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            fh = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+            header = fh.readline(64 << 20)
+            if not header.strip():
+                return None
+            sample = fh.read(sample_bytes)
+            at_end = len(sample) < sample_bytes or not fh.read(1)
+            consumed = raw.tell()
+    except (OSError, EOFError, ValueError, zlib.error):
+        return None
+    sep = b"\t" if b"\t" in header else b","
+    samples = max(len(header.rstrip(b"\r\n").split(sep)) - 1, 1)
+    lines = sample.count(b"\n") + (1 if sample and not sample.endswith(b"\n") else 0)
+    if not at_end and consumed > 0:
+        lines = int(lines * size / consumed)
+    return lines * samples
+
+
 @dataclass
 class CountMatrix:
     """Raw counts, genes x samples (int64), with what reading them changed."""
 
     counts: pd.DataFrame
     rounded_values: int = 0
+    summary_rows: list[str] = field(default_factory=list)  # counter rows removed (HTSeq __*, STAR N_*)
+
+
+# Lines of counting tools' own statistics that are not genes: HTSeq-count's "__no_feature",
+# "__ambiguous", "__too_low_aQual", "__not_aligned", "__alignment_not_unique" (any "__" name), and
+# STAR ReadsPerGene's first four lines. Tested as genes they would be DE "genes" of their own.
+SUMMARY_ROW = re.compile(r"^(__.*|N_unmapped|N_multimapping|N_noFeature|N_ambiguous)$")
+# the largest count accepted: R DESeq2 stores counts as 32-bit integers (no sequencing run gives one
+# gene this many reads in one sample); larger values are a unit or format error, and above 2^63 they
+# would silently wrap around to negative numbers in int64
+MAX_COUNT = 2**31 - 1
 
 
 def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
@@ -84,9 +141,12 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
         raise InputError(f"{path}: line 1, column(s) {preview(empty)} have no sample name.")
     try:
         # blank lines are kept (and then refused as an empty gene ID) so that line numbers stay exact
-        raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False,
+        raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False, encoding=ENCODING,
                           na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}): the file is truncated or "
+                         "corrupt (an interrupted download or copy?). Re-download or re-export it.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a well-formed table ({exc}). Every line needs the same "
                          "number of columns as the header.") from exc
     raw.columns = header
@@ -105,6 +165,17 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
         items = [f"{g} (lines {', '.join(map(str, lines))})" for g, lines in list(first.items())]
         raise InputError(f"{path}: duplicated gene IDs: {preview(items, 3)}. Each gene must appear once; "
                          "sum or drop the duplicated rows before running.")
+    summary = ids.str.match(SUMMARY_ROW).to_numpy()
+    summary_rows = []
+    if summary.any():
+        summary_rows = list(ids[summary])
+        lines = (np.flatnonzero(summary) + 2).tolist()
+        log.warning("%s: removed %d line(s) of counting-tool statistics that are not genes: %s (line(s) %s); "
+                    "they are not tested", path, len(summary_rows), preview(summary_rows), preview(lines))
+        raw, ids = raw[~summary], ids[~summary]
+        if raw.empty:
+            raise InputError(f"{path}: has only counting-tool statistics lines ({preview(summary_rows)}), no gene "
+                             "lines. Use the tool's per-gene counts.")
     values = raw.iloc[:, 1:]
     numeric = values.apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = numeric.isna().to_numpy()
@@ -112,32 +183,40 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
         r, c = np.argwhere(bad)[0]
         text = values.iat[r, c]
         what = "is missing" if text.strip() in ("", "NA", "NaN", "nan", "null") else f"is not a number ({text!r})"
-        raise InputError(f"{path}: line {r + 2}, gene {ids.iat[r]}, sample {samples[c]}: the count {what} "
+        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: the count {what} "
                          f"({int(bad.sum())} such value(s) in the file). Counts must be non-negative integers; "
                          "fill in or remove the gene.")
     arr = numeric.to_numpy(dtype=float)
     if not np.isfinite(arr).all():
         r, c = np.argwhere(~np.isfinite(arr))[0]
-        raise InputError(f"{path}: line {r + 2}, gene {ids.iat[r]}, sample {samples[c]}: the count is infinite.")
+        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: the count is infinite.")
     neg = arr < 0
     if neg.any():
         r, c = np.argwhere(neg)[0]
-        raise InputError(f"{path}: line {r + 2}, gene {ids.iat[r]}, sample {samples[c]}: negative count "
+        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: negative count "
                          f"{values.iat[r, c]} ({int(neg.sum())} negative value(s) in the file). Raw read counts "
                          "cannot be negative: use the raw (not normalised or log-transformed) count table.")
+    huge = arr > MAX_COUNT
+    if huge.any():
+        r, c = np.argwhere(huge)[0]
+        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: count "
+                         f"{values.iat[r, c]} is larger than {MAX_COUNT:,} ({int(huge.sum())} such value(s) in the "
+                         "file), more reads than a sequencing run gives one gene in one sample. Are these raw read "
+                         "counts? Use the raw integer count table (not a product, sum over genes, or a value in "
+                         "other units).")
     frac = arr != np.round(arr)
     rounded = int(frac.sum())
     if rounded:
         if not round_counts:
             r, c = np.argwhere(frac)[0]
             raise InputError(
-                f"{path}: line {r + 2}, gene {ids.iat[r]}, sample {samples[c]}: count {values.iat[r, c]} is not an "
+                f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: count {values.iat[r, c]} is not an "
                 f"integer ({rounded} non-integer value(s) in the file). DESeq2 needs raw integer counts. If these are "
                 "estimated counts (RSEM, salmon, some GEO tables), set `round_counts: true` for this dataset to round "
                 "them; if they are normalised values (FPKM/TPM/CPM), use the raw counts instead.")
         arr = np.rint(arr)
     counts = pd.DataFrame(arr.astype(np.int64), index=pd.Index(ids.to_numpy(), name="gene_id"), columns=samples)
-    return CountMatrix(counts=counts, rounded_values=rounded)
+    return CountMatrix(counts=counts, rounded_values=rounded, summary_rows=summary_rows)
 
 
 def read_samples(path: str | Path) -> pd.DataFrame:
@@ -152,7 +231,7 @@ def read_samples(path: str | Path) -> pd.DataFrame:
     if dup_cols:
         raise InputError(f"{path}: line 1 names these columns more than once: {preview(dup_cols)}.")
     try:
-        df = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False,
+        df = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False, encoding=ENCODING,
                          na_filter=False, comment=None)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a well-formed table ({exc}).") from exc
@@ -185,8 +264,11 @@ def formula_variables(design: str) -> list[str]:
 
 
 def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contrast: list[str],
-                 samples_path: str | Path, counts_path: str | Path, dataset: str) -> pd.DataFrame:
-    """Check that sample sheet, count columns, design and contrast fit together.
+                 samples_path: str | Path, counts_path: str | Path, dataset: str,
+                 check_content: bool = True) -> pd.DataFrame:
+    """Check that sample sheet, count columns, design and contrast fit together, that the design
+    can be estimated (:func:`check_model`) and, unless ``check_content`` is False, that the counts
+    can support a DESeq2 fit (:func:`check_count_content`).
 
     Returns the count matrix with its columns in sample sheet order.
     """
@@ -205,6 +287,13 @@ def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contr
                            "(names are case-sensitive).")
     variables = formula_variables(design)
     absent = [v for v in variables if v not in samples.columns]
+    odd = [c for c in samples.columns if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", c) and c in design]
+    if absent and odd:
+        fixed = {c: re.sub(r"\W", "_", c) for c in odd}
+        raise InputError(f"dataset {dataset}: design {design!r} uses column {preview(odd)} of {samples_path}, whose "
+                         "name a formula cannot hold (a '-' reads as minus, a space or other sign splits it): it is "
+                         f"read as {preview(absent)}. Rename the column in the sample sheet and in `design`, e.g. "
+                         + ", ".join(f"{c!r} -> {n!r}" for c, n in fixed.items()) + " (letters, digits, _ and .).")
     if absent:
         raise InputError(f"dataset {dataset}: design {design!r} uses {preview(absent)}, which is not a column of "
                          f"{samples_path} (columns: {preview(list(samples.columns))}). Fix `design` or add the column.")
@@ -232,4 +321,113 @@ def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contr
             raise InputError(f"dataset {dataset}: group {var}={level} has {n} sample in {samples_path}; "
                              "differential expression needs at least 2 replicates per compared group. "
                              "Add replicates or compare other groups.")
-    return counts[sheet]
+    counts = counts[sheet]
+    check_model(samples, design, variables, dataset, samples_path)
+    if check_content:
+        check_count_content(counts, counts_path, dataset)
+    return counts
+
+
+# fewer genes with reads in every sample than this cannot support a DESeq2 fit: size factors are
+# the median over those genes, and the dispersion trend and prior are fitted across genes (a real
+# RNA-seq matrix has thousands; enrichment then needs a genome-wide background, too)
+MIN_EXPRESSED_GENES = 100
+
+
+def check_count_content(counts: pd.DataFrame, counts_path: str | Path, dataset: str) -> None:
+    """Refuse count matrices DESeq2 cannot work with, saying what is wrong with the data:
+    no reads at all, a sample without reads, too few genes with reads in every sample."""
+    total = counts.sum(axis=0)
+    if int(total.sum()) == 0:
+        raise InputError(f"dataset {dataset}: every count in {counts_path} is 0 ({counts.shape[0]} genes x "
+                         f"{counts.shape[1]} samples): the matrix holds no reads. Check that this is the right file "
+                         "and that the counting step (HTSeq, featureCounts, STAR) found reads in the genes.")
+    empty = [str(s) for s, n in total.items() if n == 0]
+    if empty:
+        raise InputError(f"dataset {dataset}: sample(s) {preview(empty)} have no reads at all in {counts_path} "
+                         f"(every count of the column is 0; the other samples have {int(total[total > 0].min()):,} "
+                         "reads or more). A sample without reads cannot be normalised: remove it from the sample sheet "
+                         "and the count matrix, or redo its alignment and counting.")
+    everywhere = int((counts > 0).all(axis=1).sum())
+    if everywhere < MIN_EXPRESSED_GENES:
+        some = int((counts > 0).any(axis=1).sum())
+        raise InputError(f"dataset {dataset}: only {everywhere} of the {counts.shape[0]} genes in {counts_path} have "
+                         f"reads in every sample ({some} have reads in at least one); DESeq2 needs at least "
+                         f"{MIN_EXPRESSED_GENES} (its normalisation uses the genes read in every sample, and its "
+                         "dispersion estimates are fitted across genes). Is this a genome-wide RNA-seq count matrix? "
+                         "Check the samples with the fewest reads (reads per sample: "
+                         + preview([f"{s} {int(n):,}" for s, n in total.sort_values().items()], 4)
+                         + ") and remove failed ones.")
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.to_numeric(values, errors="coerce").notna().all()
+
+
+def check_model(samples: pd.DataFrame, design: str, variables: list[str], dataset: str,
+                samples_path: str | Path) -> None:
+    """The design must be estimable: as DESeq2 does, every variable is a factor (each distinct
+    value a group). Names the confounded columns, or the numeric column that became many groups,
+    instead of letting the fit fail with "Singular matrix"."""
+    meta = samples[variables].astype(str)
+    try:
+        import formulaic
+
+        X = np.asarray(formulaic.model_matrix(design, meta), dtype=float)
+    except Exception:  # noqa: BLE001 - formulas formulaic cannot build are reported by the DE step
+        return
+    n, p = X.shape
+    rank = int(np.linalg.matrix_rank(X))
+    numeric = [v for v in variables if _numeric(meta[v]) and meta[v].nunique() > 2]
+    numeric_note = "".join(
+        f" Column {v!r} holds numbers, but a design column is used as groups (as DESeq2 does with a factor): its "
+        f"{meta[v].nunique()} distinct values make {meta[v].nunique() - 1} coefficients. Put the values "
+        f"into a few ranges in a new column, or leave it out of the design."
+        for v in numeric)
+    if rank < p:
+        pairs = []
+        for i, a in enumerate(variables):
+            for b in variables[i + 1:]:
+                groups = _linked_groups(meta[a], meta[b])
+                if len(groups) > 1:
+                    pairs.append(f"{a!r} and {b!r} (" + "; ".join(groups) + ")")
+        if pairs:
+            raise InputError(
+                f"dataset {dataset}: design {design!r}: the columns {'; '.join(pairs)} of {samples_path} are confounded: "
+                "each value of one occurs only with certain values of the other, so their effects cannot be told apart "
+                "(the model matrix is singular). Remove one of them from the design, or use a sample sheet where they "
+                f"vary independently.{numeric_note}")
+        raise InputError(
+            f"dataset {dataset}: design {design!r} cannot be estimated with the samples of {samples_path}: its "
+            f"{p} coefficients are not independent (rank {rank}; some combination of "
+            f"{preview([repr(v) for v in variables])} is confounded or has no sample).{numeric_note} Simplify the "
+            "design.")
+    if p >= n:
+        raise InputError(
+            f"dataset {dataset}: design {design!r} has {p} coefficients for {n} samples in {samples_path}: no "
+            f"replicate is left to estimate the variability (DESeq2 needs more samples than coefficients).{numeric_note}"
+            " Simplify the design (fewer variables or fewer levels) or add samples.")
+
+
+def _linked_groups(a: pd.Series, b: pd.Series) -> list[str]:
+    """The connected groups of values of two factors (values linked by a sample having both).
+    More than one group means the two factors are confounded (their columns are collinear
+    with the intercept)."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for x, y in zip(a, b):
+        parent[find(("a", x))] = find(("b", y))
+    groups: dict = {}
+    for node in list(parent):
+        groups.setdefault(find(node), []).append(node)
+    out = []
+    for members in groups.values():
+        av = sorted(v for k, v in members if k == "a")
+        bv = sorted(v for k, v in members if k == "b")
+        out.append(f"{a.name}={'/'.join(av)} only with {b.name}={'/'.join(bv)}")
+    return sorted(out)

@@ -1,53 +1,163 @@
-"""Small shared helpers: atomic file writing and logging setup."""
+"""Small shared helpers: atomic file writing, reading tables with string identifiers, logging setup."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import io
 import json
 import logging
 import os
-import tempfile
+import re
+import secrets
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
+try:  # the words pandas reads as missing by default
+    from pandas._libs.parsers import STR_NA_VALUES
+except ImportError:  # pragma: no cover - private module moved
+    STR_NA_VALUES = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+
+from .errors import DiskFullError
+
+
+# Every file the workflow writes goes through :func:`atomic_file`: a temporary file named
+# ``.pathverdict-tmp.<pid>.<random>.<name>`` beside the destination (hidden; ending like the real
+# name, so that format checks can go by the suffix), renamed over the destination on success. The
+# prefix is ours alone: a run killed with -9 leaves such files behind, and the next run removes
+# them (:func:`remove_stale_temp_files`, called when the workflow starts).
+TEMP_PREFIX = ".pathverdict-tmp."
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def temp_name(path: str | Path) -> Path:
+    """A fresh temporary name for ``path``, in the same directory (so the rename is atomic)."""
+    path = Path(path)
+    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}.{secrets.token_hex(4)}.{path.name}")
+
+
+def _free_space(directory: Path) -> str:
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return "unknown"
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if free < 1024 or unit == "TB":
+            return f"{free:.0f} {unit}" if unit == "bytes" else f"{free:.1f} {unit}"
+        free /= 1024
+    return "unknown"  # pragma: no cover
+
+
+def disk_full_error(path: str | Path, exc: OSError) -> DiskFullError:
+    """The message for a write to ``path`` that failed for lack of space (or quota)."""
+    path = Path(path)
+    what = "disk quota exceeded" if exc.errno == errno.EDQUOT else "no space left on device"
+    return DiskFullError(
+        f"{what} while writing {path} ({_free_space(path.parent)} free on the file system of "
+        f"{path.parent.resolve()}). Nothing partial was kept. Free some space there (or run the workflow in a "
+        "directory on a larger disk) and run the same command again: the finished steps are not redone.")
+
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None):
-    """Write to a temporary file beside ``path`` and rename it into place on success.
+def atomic_file(path: str | Path):
+    """Open a temporary binary file beside ``path``; on success rename it to ``path``.
 
-    A failure (or a kill) never leaves a partial ``path`` behind. With ``compress`` None,
-    paths ending in ``.gz`` are gzip-compressed (with a fixed mtime, so output is
-    byte-reproducible); ``compress=False`` writes the bytes as they are (copying a file
-    that is already compressed).
+    The temporary file is created like any other file (mode 0666 minus the umask), so results
+    are as readable as the user's other files (``tempfile.mkstemp`` would make them 0600). A
+    failure or a kill never leaves a partial ``path``; on failure the temporary file is removed.
+    ``fh.name`` is the temporary path (to validate the content before the rename; the
+    file may be closed inside the block). A full disk or quota raises :class:`DiskFullError`
+    with one clear message.
     """
-    if compress is None:
-        compress = Path(path).name.endswith(".gz")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    for _ in range(100):
+        tmp = temp_name(path)
+        try:
+            fh = open(tmp, "xb")  # O_CREAT | O_EXCL, mode 0666 & ~umask
+            break
+        except FileExistsError:  # pragma: no cover - 32 random bits
+            continue
+    else:  # pragma: no cover
+        raise FileExistsError(f"could not create a temporary file beside {path}")
     try:
-        with os.fdopen(fd, "wb") as raw:
-            if compress:
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
-                    fh = io.TextIOWrapper(gz, encoding="utf-8", newline="") if "b" not in mode else gz
-                    yield fh
-                    if fh is not gz:
-                        fh.flush()
-                        fh.detach()
-            else:
-                fh = io.TextIOWrapper(raw, encoding="utf-8", newline="") if "b" not in mode else raw
+        try:
+            with fh:
                 yield fh
-                if fh is not raw:
-                    fh.flush()
-                    fh.detach()
-        os.replace(tmp, path)
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno in DISK_FULL:
+                raise disk_full_error(path, exc) from exc
+            raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None):
+    """Write to ``path`` atomically (see :func:`atomic_file`), as text unless ``mode`` has "b".
+
+    With ``compress`` None, paths ending in ``.gz`` are gzip-compressed (with a fixed mtime, so
+    output is byte-reproducible); ``compress=False`` writes the bytes as they are (copying a
+    file that is already compressed).
+    """
+    if compress is None:
+        compress = Path(path).name.endswith(".gz")
+    with atomic_file(path) as raw:
+        if compress:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+                fh = io.TextIOWrapper(gz, encoding="utf-8", newline="") if "b" not in mode else gz
+                yield fh
+                if fh is not gz:
+                    fh.flush()
+                    fh.detach()
+        else:
+            fh = io.TextIOWrapper(raw, encoding="utf-8", newline="") if "b" not in mode else raw
+            yield fh
+            if fh is not raw:
+                fh.flush()
+                fh.detach()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def remove_stale_temp_files(*roots: str | Path) -> list[Path]:
+    """Remove our temporary files (``.pathverdict-tmp.<pid>.*``) under ``roots``; returns them.
+
+    Called when a run starts (Snakemake has locked the outputs it will write). Such files are
+    left by a run killed during a write. A file whose writing process is still alive on this
+    machine is kept (another run in the same directory may be writing it)."""
+    removed = []
+    pattern = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)\.[0-9a-f]+\.")
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for p in root.rglob(f"{TEMP_PREFIX}*"):
+            m = pattern.match(p.name)
+            if not m or not (p.is_file() or p.is_symlink()):
+                continue
+            pid = int(m.group(1))
+            if pid != os.getpid() and _alive(pid):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    return removed
 
 
 def write_tsv(df: pd.DataFrame, path: str | Path, index: bool = False) -> None:
@@ -61,8 +171,38 @@ def write_json(obj, path: str | Path) -> None:
         fh.write("\n")
 
 
+# Columns that hold identifiers or names: always read as text, and never turned into NaN by
+# pandas' default missing-value words (a gene called NA or NULL, a sample called "nan"); only an
+# empty cell is missing there (that is how write_tsv writes a missing value).
+ID_COLUMNS = frozenset({"gene_id", "symbol", "sample", "dataset", "term", "term_id", "library", "method",
+                        "top_term", "gene", "overlap_genes", "leading_edge"})
+
+
 def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", **kwargs)
+    """Read a tab-separated table written by the workflow (or a user's sample sheet).
+
+    Identifier columns (:data:`ID_COLUMNS`, and the index column when ``index_col`` is given)
+    are read as strings with only empty cells missing; other columns keep pandas' usual
+    missing-value parsing. ``keep_default_na`` / ``na_values`` given by the caller win."""
+    if "keep_default_na" in kwargs or "na_values" in kwargs or kwargs.get("na_filter") is False:
+        return pd.read_csv(path, sep="\t", **kwargs)
+    header = list(pd.read_csv(path, sep="\t", nrows=0).columns)
+    ids = {c for c in header if c in ID_COLUMNS}
+    index_col = kwargs.get("index_col")
+    if isinstance(index_col, int) and index_col < len(header):
+        ids.add(header[index_col])
+    elif isinstance(index_col, str):
+        ids.add(index_col)
+    if not ids:
+        return pd.read_csv(path, sep="\t", **kwargs)
+    dtype = kwargs.pop("dtype", None)
+    if isinstance(dtype, dict):
+        dtype = {**{c: str for c in ids}, **dtype}
+    elif dtype is None:
+        dtype = {c: str for c in ids}
+    default_na = set(STR_NA_VALUES)
+    na_values = {c: ({""} if c in ids else default_na) for c in header}
+    return pd.read_csv(path, sep="\t", dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
 def setup_logging(log_path: str | Path | None) -> logging.Logger:

@@ -2,8 +2,9 @@
 
 :func:`fetch` is the only function here that touches the network. What it guarantees:
 
-* **Atomic.** The body is streamed to a temporary file in the destination directory,
-  validated, and only then renamed over the destination (``os.replace``). An interrupted,
+* **Atomic.** The body is streamed to a temporary file in the destination directory
+  (:func:`pathverdict.util.atomic_file`), validated, and only then renamed over the
+  destination. An interrupted,
   truncated or invalid download never leaves a file at the destination.
 * **Validated.** By file name: ``.gz`` files are decompressed completely (gzip CRC and
   length), tar archives (``.tar``, ``.tar.gz``, ``.tgz``) are listed and checked for
@@ -32,10 +33,8 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import re
 import tarfile
-import tempfile
 import time
 import zipfile
 import zlib
@@ -50,6 +49,7 @@ import urllib3
 
 from .. import __version__
 from ..errors import InputError
+from ..util import atomic_file, atomic_write
 
 try:  # POSIX advisory locks keep two jobs from downloading the same file at once
     import fcntl
@@ -140,16 +140,9 @@ def read_sidecar(path: str | Path) -> dict | None:
 
 
 def _write_json_atomic(obj: dict, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.write("\n")
 
 
 def resolve_dest(dest: str | Path, cache_dir: str | Path | None) -> Path:
@@ -344,69 +337,64 @@ def _locked(path: Path):
 
 def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, params: dict | None,
              validate: Validator | None, expect_sha256: str | None, sess: requests.Session) -> FetchRecord:
-    # ".part.<random>.<name>": hidden, recognisably partial, and ending like the real name so
-    # that validators can go by the suffix (.gz, .tar, ...)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=f".{path.name}")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                resp = sess.get(url, params=params, stream=True, timeout=timeout)
-            except requests.RequestException as exc:
-                raise _Retryable(_describe(exc)) from exc
-            with resp:
-                code = resp.status_code
-                if code in (404, 410):
-                    raise DownloadError(
-                        f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip(), status=code)
-                if code in (408, 429) or code >= 500:
-                    raise _Retryable(f"HTTP {code} {resp.reason}", _retry_after(resp))
-                if code >= 400:
-                    raise DownloadError(f"{what}: the server refused the request for {url} (HTTP {code} "
-                                        f"{resp.reason}); this is not retried. {hint}".strip(), status=code)
-                ctype = resp.headers.get("Content-Type", "")
-                if ctype.lower().startswith("text/html") and path.name.lower().endswith(BINARY_SUFFIXES):
-                    raise DownloadError(
-                        f"{what}: {url} answered with a web page instead of the file "
-                        f"({_html_excerpt(resp)!r}); the file probably does not exist there. {hint}".strip())
-                # keep .gz files compressed even when a server labels them Content-Encoding: gzip
-                encoding = resp.headers.get("Content-Encoding", "").lower()
-                raw = bool(encoding) and path.name.lower().endswith((".gz", ".tgz"))
-                h = hashlib.sha256()
-                size = 0
-                chunks = _chunks(resp, raw)
-                while True:
-                    try:
-                        chunk = next(chunks)
-                    except StopIteration:
-                        break
-                    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                        raise _Retryable(f"transfer interrupted after {size} bytes ({_describe(exc)})") from exc
-                    out.write(chunk)
-                    h.update(chunk)
-                    size += len(chunk)
-                expected = resp.headers.get("Content-Length")
-                if expected and expected.isdigit() and (raw or not encoding) and int(expected) != size:
-                    raise _Retryable(f"incomplete transfer: {size} of {expected} bytes")
-                last_modified = resp.headers.get("Last-Modified")
-                etag = resp.headers.get("ETag")
-                final_url = resp.url if resp.history else None
+    # atomic_file: a hidden ".pathverdict-tmp.<random>.<name>" that ends like the real name, so
+    # that validators can go by the suffix (.gz, .tar, ...); renamed over ``path`` only when valid
+    with atomic_file(path) as out:
+        tmp = Path(out.name)
+        try:
+            resp = sess.get(url, params=params, stream=True, timeout=timeout)
+        except requests.RequestException as exc:
+            raise _Retryable(_describe(exc)) from exc
+        with resp:
+            code = resp.status_code
+            if code in (404, 410):
+                raise DownloadError(
+                    f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip(), status=code)
+            if code in (408, 429) or code >= 500:
+                raise _Retryable(f"HTTP {code} {resp.reason}", _retry_after(resp))
+            if code >= 400:
+                raise DownloadError(f"{what}: the server refused the request for {url} (HTTP {code} "
+                                    f"{resp.reason}); this is not retried. {hint}".strip(), status=code)
+            ctype = resp.headers.get("Content-Type", "")
+            if ctype.lower().startswith("text/html") and path.name.lower().endswith(BINARY_SUFFIXES):
+                raise DownloadError(
+                    f"{what}: {url} answered with a web page instead of the file "
+                    f"({_html_excerpt(resp)!r}); the file probably does not exist there. {hint}".strip())
+            # keep .gz files compressed even when a server labels them Content-Encoding: gzip
+            encoding = resp.headers.get("Content-Encoding", "").lower()
+            raw = bool(encoding) and path.name.lower().endswith((".gz", ".tgz"))
+            h = hashlib.sha256()
+            size = 0
+            chunks = _chunks(resp, raw)
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise _Retryable(f"transfer interrupted after {size} bytes ({_describe(exc)})") from exc
+                out.write(chunk)
+                h.update(chunk)
+                size += len(chunk)
+            expected = resp.headers.get("Content-Length")
+            if expected and expected.isdigit() and (raw or not encoding) and int(expected) != size:
+                raise _Retryable(f"incomplete transfer: {size} of {expected} bytes")
+            last_modified = resp.headers.get("Last-Modified")
+            etag = resp.headers.get("ETag")
+            final_url = resp.url if resp.history else None
+        out.close()
         _validate(tmp, path.name, validate)
         digest = h.hexdigest()
         if expect_sha256 and digest != expect_sha256.lower():
             raise _Retryable(f"sha256 {digest} differs from the expected {expect_sha256.lower()}")
-        os.replace(tmp, path)
-        meta = {"url": url, "what": what, "retrieved": utc_now(), "sha256": digest, "size": size,
-                "last_modified": last_modified, "etag": etag, "content_type": ctype or None,
-                "origin": "download", "tool": f"pathverdict {__version__}"}
-        if final_url and params is None:  # (with secret params the final URL would contain them)
-            meta["redirected_to"] = final_url
-        _write_json_atomic(meta, sidecar_path(path))
-        log.info("downloaded %s -> %s (%d bytes, sha256 %s)", url, path, size, digest)
-        return _record_from_sidecar(path, meta, from_cache=False)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    meta = {"url": url, "what": what, "retrieved": utc_now(), "sha256": digest, "size": size,
+            "last_modified": last_modified, "etag": etag, "content_type": ctype or None,
+            "origin": "download", "tool": f"pathverdict {__version__}"}
+    if final_url and params is None:  # (with secret params the final URL would contain them)
+        meta["redirected_to"] = final_url
+    _write_json_atomic(meta, sidecar_path(path))
+    log.info("downloaded %s -> %s (%d bytes, sha256 %s)", url, path, size, digest)
+    return _record_from_sidecar(path, meta, from_cache=False)
 
 
 def _adopt(url: str, path: Path, what: str, validate: Validator | None, expect_sha256: str | None) -> FetchRecord:

@@ -23,7 +23,6 @@ files are recognised, the sample name is the ``GSM...`` prefix of the member nam
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import difflib
 import fnmatch
@@ -31,10 +30,8 @@ import gzip
 import html
 import io
 import logging
-import os
 import re
 import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
@@ -43,6 +40,7 @@ from urllib.parse import quote, unquote, urlencode
 import pandas as pd
 
 from ..errors import InputError, preview
+from ..util import atomic_file
 from .download import Downloader, DownloadError, FetchRecord
 
 log = logging.getLogger(__name__)
@@ -437,16 +435,9 @@ def safe_extract(tar_path: str | Path, dest_dir: str | Path, *, pattern: str | N
                 raise InputError(f"{tar_path}: member {m.name!r} would be written outside {root}; refused.")
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tar.extractfile(m)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as fh, src:
-                    while chunk := src.read(1 << 20):
-                        fh.write(chunk)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            with atomic_file(target) as fh, src:
+                while chunk := src.read(1 << 20):
+                    fh.write(chunk)
             out.append(target)
     return out
 
