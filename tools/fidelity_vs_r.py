@@ -104,8 +104,10 @@ def load_dataset(shared: Path, ds: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]
         if not p.is_file():
             raise Unavailable(f"{p} not found: is the shared data directory right? (--shared or PATHVERDICT_SHARED; "
                               f"default ../shared/data next to the repository)")
-    counts = pd.read_csv(counts_path, sep="\t", index_col=0)
-    samples = pd.read_csv(samples_path, sep="\t", dtype=str).set_index("sample")
+    from pathverdict.util import read_tsv  # gene IDs and sample names stay text (a gene called NA)
+
+    counts = read_tsv(counts_path, index_col=0)
+    samples = read_tsv(samples_path, dtype=str).set_index("sample")
     counts = counts[list(samples.index)].astype(np.int64)
     return counts, samples
 
