@@ -25,9 +25,10 @@ def test_summary_names_every_dataset_with_its_status(tmp_path):
     lines = text.splitlines()
     assert "SIMULATED" in lines[0] and "Mineral absorption" in lines[0]
     null_line = next(ln for ln in lines if ln.strip().startswith("null "))  # the dataset called `null` keeps its name
-    assert "inconclusive" in null_line and "fewer than 3" in null_line
+    assert "inconclusive" in null_line
+    assert "fewer than 3" in lines[lines.index(null_line) + 1]  # the reason, under the dataset's line
     oe = next(ln for ln in lines if ln.strip().startswith("cells_oe"))
-    assert "on top" in oe and "rank 1 of 150" in oe and "FDR 2e-07" in oe
+    assert oe.split()[1:5] == ["on", "top", "1/150", "1e-09"] and oe.split()[5] == "2e-07"
     assert "--configfile config/demo.yaml --report report.html" in text
     assert all(len(ln) <= 100 for ln in lines if not ln.startswith("Details"))  # paths may be long
 
@@ -43,3 +44,14 @@ def test_summary_reports_claims_and_is_empty_without_results(tmp_path):
     assert "cells reproduced" in text and "tissue not reproduced" in text
     assert "Study: PARTLY REPRODUCED" in text
     assert "--configfile" not in text
+
+
+def test_summary_shows_the_set_score_null(tmp_path):
+    VERDICT.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
+    pd.DataFrame({"dataset": ["null", "cells_oe", "cells_oe"], "library": ["KEGG_2021_Human"] * 3,
+                  "method": ["set_score", "set_score", "ora_all"], "empirical_p": [None, 0.1, None],
+                  "min_p": [0.1, 0.1, 0.1], "informative": ["no", "yes", "no"]}).to_csv(
+        tmp_path / "null.tsv", sep="\t", index=False)
+    lines = terminal_summary(tmp_path, target="T").splitlines()
+    assert next(ln for ln in lines if ln.strip().startswith("null ")).endswith("uninformative")
+    assert next(ln for ln in lines if ln.strip().startswith("cells_oe")).endswith("0.1 (smallest possible)")

@@ -47,6 +47,17 @@ def _p(row: pd.Series) -> str:
     return ("< " if bound else "") + _num(row.get("pvalue"))
 
 
+def _relative(paths: str) -> str:
+    """Config file path(s) relative to the working directory when they are inside it."""
+    out = []
+    for p in paths.split():
+        try:
+            out.append(str(Path(p).resolve().relative_to(Path.cwd().resolve())))
+        except ValueError:
+            out.append(p)
+    return " ".join(out)
+
+
 def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | None = None,
                      simulated: bool = False, width: int = 100) -> str:
     """The summary text; empty when the verdict of this results folder does not exist."""
@@ -62,26 +73,33 @@ def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | 
     head = primary[primary["library"] == first_lib]
     if len(head):
         lines.append(f"{first_lib}, {head['method'].iloc[0]} (headline method):")
-    name_w = max(len(str(d)) for d in head["dataset"]) if len(head) else 10
+    null = _read(results / "null.tsv")
+    null_p = {}
+    if null is not None and len(null) and "method" in null.columns:
+        for _, r in null[(null["method"] == "set_score") & (null["library"] == first_lib)].iterrows():
+            p, min_p = r.get("empirical_p"), r.get("min_p")
+            if str(r.get("informative", "yes")) != "yes" or pd.isna(p):
+                null_p[r["dataset"]] = "uninformative"
+            else:
+                null_p[r["dataset"]] = _num(p) + (" (smallest possible)" if not pd.isna(min_p) and float(p) <= float(min_p) else "")
+    name_w = max([len(str(d)) for d in head["dataset"]] + [7])
+    lines.append(f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
+                 f"{'FDR'.ljust(8)}" + ("  null p (set score)" if null_p else ""))
     for _, r in head.iterrows():
         status = _status(r)
-        if pd.isna(pd.to_numeric(r.get("rank"), errors="coerce")):
-            detail = str(r.get("note", ""))
-        else:
-            detail = f"rank {_num(r['rank'])} of {_num(r['n_terms'])}, p {_p(r)}, FDR {_num(r['fdr'])}"
-            if status != "on top" and r.get("note"):
-                detail += f"; {r['note']}"
-        line = f"  {str(r['dataset']).ljust(name_w)}  {status.ljust(12)}  {detail}"
-        lines.append(line if len(line) <= width else line[: width - 1] + "…")
-    null = _read(results / "null.tsv")
-    if null is not None and len(null) and "method" in null.columns:
-        score = null[(null["method"] == "set_score") & (null["library"] == first_lib)]
-        if len(score):
-            parts = []
-            for _, r in score.iterrows():
-                p = r.get("empirical_p")
-                parts.append(f"{r['dataset']} {'p ' + _num(p) if str(r.get('informative', 'yes')) == 'yes' and not pd.isna(p) else 'uninformative'}")
-            lines.append("Label-permutation null (target's set score): " + "; ".join(parts))
+        ranked = not pd.isna(pd.to_numeric(r.get("rank"), errors="coerce"))
+        rank = f"{_num(r['rank'])}/{_num(r['n_terms'])}" if ranked else "–"
+        p = _p(r) if ranked else "–"
+        fdr = _num(r["fdr"]) if ranked else "–"
+        line = (f"  {str(r['dataset']).ljust(name_w)}  {status.ljust(12)}  {rank.rjust(8)}  {p.ljust(8)}  "
+                f"{fdr.ljust(8)}" + (f"  {null_p.get(r['dataset'], '–')}" if null_p else ""))
+        lines.append(line.rstrip())
+        note = str(r.get("note", "") or "")
+        if note.startswith(status + ": "):
+            note = note[len(status) + 2:]
+        if note and status != "on top":
+            note = f"  {' ' * name_w}  ↳ {note}"
+            lines.append(note if len(note) <= width else note[: width - 1] + "…")
     claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
         from . import claims
@@ -93,7 +111,7 @@ def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | 
             lines.append(f"Negative control (target expected not on top): {summary['negative_control']}")
         lines.append(f"Study: {summary.get('study', '').upper()}")
     lines.append(f"Details: {results / 'claims.html'} (claims), {results / 'verdict.html'} (all methods)")
-    cf = f" --configfile {configfile}" if configfile else ""
+    cf = f" --configfile {_relative(configfile)}" if configfile else ""
     lines.append(f"Report: ./run.sh{cf} --report report.html")
     lines.append("=" * width)
     return "\n".join(lines) + "\n"
