@@ -126,5 +126,8 @@ def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
     mem = dict(re.findall(r"input: \S+/data/(\w+)/counts.tsv[\s\S]*?mem_mb=(\d+)", out))
     cells = 15000 * 300
     expected_big = int(np.ceil((300 + cells * 280 / 2**20) / 100) * 100)
-    assert mem == {"big": str(expected_big), "small": "1000"}, mem
-    assert int(mem["big"]) > 1000
+    # genes x samples is estimated from the header and the first MB of the file (never the whole
+    # file, which may be huge or broken: tables.estimate_cells), so the big matrix's figure is close
+    # to, not exactly, what the exact count gives
+    assert mem["small"] == "1000", mem
+    assert abs(int(mem["big"]) - expected_big) <= 0.1 * expected_big and int(mem["big"]) > 1000, (mem, expected_big)
