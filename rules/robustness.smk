@@ -149,6 +149,8 @@ rule sensitivity_dataset:
         alpha=CFG["de"]["alpha"],
         sensitivity=CFG["sensitivity"],
     threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=gsea_runtime,  # the GSEA re-run without the metallothioneins, as long as the gsea step
     log:
         "logs/{dataset}/sensitivity.log",
     conda:
