@@ -156,7 +156,9 @@ def final_outputs():
         "results/provenance.json",
     ] + (["results/robustness.tsv", "results/robustness.png"] if CFG["robustness"]["enabled"] else []) + (
         ["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else []
-    ) + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
+    ) + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED) + (
+        ["results/sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
+    )
 
 
 # A run killed during a write (kill -9, a node lost) leaves the hidden temporary files of our

@@ -129,3 +129,48 @@ rule selection_analyses:
         "../envs/pathverdict.yaml"
     script:
         "../scripts/selection_analyses.py"
+
+
+# Sensitivity of the answer: without the metallothioneins, leaving one DE gene of the target
+# out, across the configured releases, and the direction of the pathway's DE genes.
+rule sensitivity_dataset:
+    input:
+        de=rules.deseq2.output.de,
+        gsea=rules.gsea.output.gsea,
+        genes=rules.prepare_dataset.output.genes,
+        gmts=library_gmts().values(),
+    output:
+        tsv="results/{dataset}/sensitivity.tsv",
+    params:
+        libraries=library_gmts(),
+        target=CFG["target_pathway"],
+        enrichment=CFG["enrichment"],
+        verdict=CFG["verdict"],
+        alpha=CFG["de"]["alpha"],
+        sensitivity=CFG["sensitivity"],
+    threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=gsea_runtime,  # the GSEA re-run without the metallothioneins, as long as the gsea step
+    log:
+        "logs/{dataset}/sensitivity.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/sensitivity_dataset.py"
+
+
+rule sensitivity:
+    input:
+        tables=expand(rules.sensitivity_dataset.output.tsv, dataset=DATASETS),
+        genes=rules.verdict.output.genes,
+    output:
+        tsv="results/sensitivity.tsv",
+        directions="results/sensitivity_directions.tsv",
+    params:
+        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+    log:
+        "logs/sensitivity.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/sensitivity.py"

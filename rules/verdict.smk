@@ -48,6 +48,9 @@ rule claims:
             if CFG["null"]["enabled"]
             else []
         ),
+        # the sensitivity of the answer (rules/robustness.smk)
+        sensitivity="results/sensitivity.tsv" if CFG["sensitivity"]["enabled"] else [],
+        directions="results/sensitivity_directions.tsv" if CFG["sensitivity"]["enabled"] else [],
     output:
         tsv="results/claims.tsv",
         html=report(
@@ -65,6 +68,7 @@ rule claims:
         verdict=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         null=CFG["null"],
+        sensitivity=CFG["sensitivity"]["enabled"],
     log:
         "logs/claims.log",
     conda:

@@ -89,3 +89,30 @@ def test_every_page_says_simulated(demo):
     for page in ["verdict.html", "claims.html", "null.html"]:
         assert "SIMULATED" in (demo / "results" / page).read_text(), page
     assert "SIMULATED DATA" in (demo / "report.html").read_text()
+
+
+def test_sensitivity(demo):
+    """results/sensitivity.tsv: its release rows are the verdict; the planted effect does not
+    rest on the metallothioneins nor on one gene; the cell datasets' directions are shown."""
+    v = pd.read_csv(demo / "results/verdict.tsv", sep="\t")
+    s = pd.read_csv(demo / "results/sensitivity.tsv", sep="\t", keep_default_na=False, na_values={
+        "rank": [""], "n_terms": [""], "fdr": [""]})
+    assert list(s.columns) == ["dataset", "library", "method", "variant", "rank", "n_terms", "fdr", "on_top",
+                               "status", "detail"]
+    rel = s[s["variant"].str.startswith("release:")]
+    m = v.merge(rel, on=["dataset", "library", "method"], suffixes=("_v", "_s"))
+    assert len(m) == len(v) == len(rel)
+    assert (m["status_v"] == m["status_s"]).all()
+    assert ((m["rank_v"] == m["rank_s"]) | (m["rank_v"].isna() & m["rank_s"].isna())).all()
+    for ds in PLANTED:
+        w = s[(s["dataset"] == ds) & (s["variant"] == "without_metallothioneins") & (s["method"] == "ora_all")]
+        assert len(w) == 2 and (w["status"] == "on_top").all(), w
+        loo = s[(s["dataset"] == ds) & s["variant"].str.startswith("leave_one_out:") & (s["method"] == "ora_all")]
+        assert len(loo) >= 10 and (loo["status"] == "on_top").all(), loo  # no single gene carries it
+        d = s[(s["dataset"] == ds) & (s["variant"] == "direction")]
+        assert len(d) == 1 and d["status"].item() == "shown" and "HMOX1 up" in d["detail"].item()
+    dirs = pd.read_csv(demo / "results/sensitivity_directions.tsv", sep="\t")
+    assert {"HMOX1", "VDR", "MT2A"} <= set(dirs["gene"])
+    assert set(dirs["dataset"]) == {"demo_meis1_overexpression", "demo_meis1_knockout"}
+    c = pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
+    assert "without metallothioneins rank 1" in c.loc[("cells", "demo_meis1_knockout"), "evidence"]

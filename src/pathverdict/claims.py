@@ -219,12 +219,27 @@ def selection_null(null: pd.DataFrame | None, dataset: str, library: str | None,
 def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], *, target: str,
              key_genes: tuple[str, ...] = ("HMOX1", "VDR"), max_fdr: float = 0.05, library: str | None = None,
              null: pd.DataFrame | None = None, selected: Iterable[str] = (), null_enabled: bool = True,
-             null_alpha: float = 0.05) -> pd.DataFrame:
+             null_alpha: float = 0.05, sensitivity: pd.DataFrame | None = None,
+             directions: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim (and check) x dataset it concerns: does it hold, and the numbers.
 
     ``library`` is the primary library (default: the first in ``verdict``); ``null`` is
     ``results/null.tsv`` (or None); ``selected`` the datasets with ``select_by_expression``.
+    ``sensitivity`` (``results/sensitivity.tsv``) and ``directions``
+    (``results/sensitivity_directions.tsv``) add one clause each to the evidence of the
+    pathway claims (cells, tissue): shown, never counted for or against a claim.
     """
+    from . import sensitivity as _sens
+
+    def sensitivity_clause(ds: str, head: pd.Series | None, cells: bool) -> str:
+        out = ""
+        if sensitivity is not None and head is not None:
+            text = _sens.sentence(sensitivity, ds, str(head["library"]), str(head["method"]))
+            out += f"; {text} (shown, not judged)" if text else ""
+        if cells and directions is not None and len(directions):
+            out += f"; directions in the cell datasets (shown, not judged): {_sens.directions_sentence(directions)}"
+        return out
+
     if library is None and len(verdict):
         library = str(verdict["library"].iloc[0])
     selected = set(selected)
@@ -251,7 +266,8 @@ def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], 
             in_overlap = [g for g in key_genes if head is not None and g in str(head["genes"]).split(";")]
             holds = combine([pathway] + [c for c, _ in gene_calls])
             ev = (f"{_describe(head)}; " + "; ".join(t for _, t in gene_calls)
-                  + (f"; in the pathway's DE genes: {', '.join(in_overlap)}" if in_overlap else ""))
+                  + (f"; in the pathway's DE genes: {', '.join(in_overlap)}" if in_overlap else "")
+                  + sensitivity_clause(ds, head, cells=True))
             rows.append({"claim": "cells", "dataset": ds, "role": role, "holds": holds, "evidence": ev,
                          "null": ntext})
         if role == "tissue":
@@ -268,6 +284,7 @@ def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], 
                     ev += f"; patients selected by expression: {why}"
                 elif ds in selected:
                     ev += "; patients selected by expression (not enriched even so)"
+            ev += sensitivity_clause(ds, head, cells=False)
             rows.append({"claim": "tissue", "dataset": ds, "role": role, "holds": holds, "evidence": ev,
                          "null": ntext})
         g = counted[(counted["dataset"] == ds) & (counted["reason"] == "pattern")]

@@ -253,11 +253,15 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
 
 def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path: str, out_tsv: str,
                 out_html: str, null_path: str | None = None, selection_paths: list[str] | None = None,
-                selected: list[str] | None = None, library: str | None = None, banner: str = "") -> pd.DataFrame:
+                selected: list[str] | None = None, library: str | None = None, banner: str = "",
+                sensitivity_path: str | None = None, directions_path: str | None = None) -> pd.DataFrame:
     """``results/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
     label-permutation null is enabled, ``results/null.tsv`` and the selection analyses
-    of every dataset with ``select_by_expression`` (``selected``)."""
+    of every dataset with ``select_by_expression`` (``selected``); with
+    ``results/sensitivity.tsv`` and ``sensitivity_directions.tsv`` the pathway claims'
+    evidence also gives the sensitivity of the answer (shown, never counted)."""
     from . import claims
+    from . import sensitivity as _sensitivity
 
     settings = verdict_settings(cfg)
     target = cfg["target_pathway"]
@@ -266,10 +270,12 @@ def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path:
     genes = verdict.read_genes(genes_path)
     null = claims.read_null(null_path) if null_path else None
     selection = claims.read_selection(selection_paths or [])
+    sens = _sensitivity.read_sensitivity(sensitivity_path) if sensitivity_path else None
+    dirs = _sensitivity.read_directions(directions_path) if directions_path else None
     ctable = claims.evaluate(table, genes, roles, target=target, key_genes=settings.genes,
                              max_fdr=settings.max_fdr, library=library, null=null, selected=selected or [],
                              null_enabled=bool(null_cfg.get("enabled", True)) and null_path is not None,
-                             null_alpha=float(null_cfg.get("alpha", 0.05)))
+                             null_alpha=float(null_cfg.get("alpha", 0.05)), sensitivity=sens, directions=dirs)
     summary = claims.summarise(ctable)
     write_tsv(ctable, out_tsv)
     with atomic_write(out_html) as fh:
