@@ -59,6 +59,8 @@ class GeneStatistics:
     df_residual: int
     df_prior: float
     var_prior: float
+    sigma2: np.ndarray  # residual variances
+    var_post: np.ndarray  # moderated (posterior) variances
 
 
 # --------------------------------------------------------------------- empirical Bayes (limma)
@@ -183,7 +185,7 @@ def gene_statistics(y: np.ndarray, design: np.ndarray, contrast: np.ndarray) -> 
     df_total = min(df_residual + df_prior, n_genes * df_residual)
     z = zscore_t_hill(modt, df_total)
     return GeneStatistics(z=z, moderated_t=modt, u_standardised=u_std, df_residual=df_residual,
-                          df_prior=float(df_prior), var_prior=float(var_prior))
+                          df_prior=float(df_prior), var_prior=float(var_prior), sigma2=sigma2, var_post=var_post)
 
 
 # --------------------------------------------------------------------- the test

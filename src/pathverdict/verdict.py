@@ -122,7 +122,7 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
     h = hit.iloc[0]
     fdr = float(h["fdr"] if is_gsea else h["padj"])
     row.update(rank=int(h["rank"]), pvalue=float(h["pvalue"]), fdr=fdr,
-               set_size=int(h["set_size"]), p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
+               set_size=int(h["n_genes"] if method == "camera" else h["set_size"]), p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
                genes=h.get("leading_edge", "") if is_gsea else h["overlap_genes"])
     if pd.isna(row["genes"]):
         row["genes"] = ""
