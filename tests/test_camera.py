@@ -205,7 +205,7 @@ def test_camera_is_judged_threshold_free_by_rank_and_bh_fdr():
     assert "camera" in verdict.METHODS
     row = verdict.judge_method(_camera_table(1e-4, 0.01), "camera", "T", s, None)
     assert (row["status"], row["rank"], row["fdr"]) == ("on_top", 1, 0.01)
-    assert "up" in row["note"] and "0.12" in row["note"]
+    assert "up" in row["note"] and "correlation 0.12" in row["note"] and "t on 10 df" in row["note"]
     row = verdict.judge_method(_camera_table(0.02, 0.2), "camera", "T", s, None)
     assert row["status"] == "not_on_top" and "FDR 0.2" in row["note"]
     row = verdict.judge_method(_camera_table(0.02, 0.04, rank=2), "camera", "T", s, None)

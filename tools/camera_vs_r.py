@@ -82,8 +82,10 @@ def library_path(shared: Path) -> Path:
     return path
 
 
-def workflow_input(name: str, shared: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
-    """The VST by symbol, design, contrast vector and design column names the workflow gives camera."""
+def workflow_input(name: str, shared: Path, scale: str = "vst"
+                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """The VST by symbol, design, contrast vector and design column names the workflow gives camera
+    (``scale="log2norm"``: log2(normalised count + 1) of the same genes instead of the VST)."""
     from pathverdict import annotation
 
     ds = DATASETS[name]
@@ -95,7 +97,8 @@ def workflow_input(name: str, shared: Path) -> tuple[pd.DataFrame, np.ndarray, n
     de = result.results.copy()
     de.insert(0, "symbol", symbols.reindex(de.index).to_numpy())
     de = de.reset_index()
-    y = camera.expression_by_symbol(de, result.vst)
+    expr = result.vst if scale == "vst" else np.log2(result.normalized + 1)
+    y = camera.expression_by_symbol(de, expr)
     design, contrast, columns = camera.design_and_contrast(samples.loc[list(result.vst.columns)], ds.design,
                                                           list(ds.contrast))
     return y, design, contrast, columns
@@ -187,6 +190,29 @@ def compare_dataset(name: str, shared: Path, workdir: Path | None = None) -> lis
     return rows
 
 
+def scale_rows(name: str, shared: Path) -> list[dict]:
+    """What the expression scale changes: the mean-variance trend left in the residual variances
+    (Spearman correlation of each gene's mean with its residual variance; camera's moderation
+    without weights assumes none) and the target's camera result (estimated correlation)."""
+    from scipy import stats
+
+    lib = genesets.read_library(str(library_path(shared)), LIBRARY)
+    rows = []
+    for scale in ("vst", "log2norm"):
+        y, design, contrast, _ = workflow_input(name, shared, scale)
+        gs = camera.gene_statistics(y.to_numpy(dtype=float), design, contrast)
+        res = camera.camera(y, design, contrast, lib.sets, LIBRARY, lib.ids, MIN_SIZE, MAX_SIZE).set_index("term")
+        low = y.mean(axis=1).to_numpy() < np.quantile(y.mean(axis=1), 0.25)
+        rows.append({"dataset": name, "scale": scale,
+                     "spearman_mean_vs_variance": float(stats.spearmanr(y.mean(axis=1), gs.sigma2)[0]),
+                     "variance_ratio_lowest_quarter": float(np.median(gs.sigma2[low]) / np.median(gs.sigma2[~low])),
+                     "df_prior": gs.df_prior, "target_rank": _rank(res["pvalue"], TARGET),
+                     "target_p": float(res.loc[TARGET, "pvalue"]), "target_fdr": float(res.loc[TARGET, "fdr"]),
+                     "target_correlation": float(res.loc[TARGET, "correlation"]),
+                     "target_direction": res.loc[TARGET, "direction"], "sets": int(len(res))})
+    return rows
+
+
 def format_table(rows: list[dict]) -> str:
     cols = [("dataset", "{}"), ("inter_gene_cor", "{}"), ("genes", "{}"), ("sets", "{}"),
             ("log10p_pearson", "{:.10f}"), ("max_abs_log10p_diff", "{:.2e}"), ("max_abs_fdr_diff", "{:.2e}"),
@@ -206,7 +232,14 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=None, help="shared data directory (default ../shared/data)")
     ap.add_argument("--out", type=Path, default=None, help="write the agreement table here (tsv)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the inputs and both sides' tables here")
+    ap.add_argument("--scales", action="store_true",
+                    help="instead of comparing with R: VST vs log2(normalised + 1), mean-variance trend and target")
     args = ap.parse_args(argv)
+    if args.scales:
+        shared = args.shared or default_shared()
+        rows = [r for name in args.datasets for r in scale_rows(name, shared)]
+        print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        return 0
     reason = r_unavailable_reason()
     if reason:
         print(f"cannot compare with R limma: {reason}", file=sys.stderr)

@@ -154,8 +154,10 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
         row["note"] = "; ".join(reasons)
     if method == "camera":  # the set's direction and the correlation its variance was inflated by
         cor = pd.to_numeric(h.get("correlation"), errors="coerce")
+        df = pd.to_numeric(h.get("df"), errors="coerce")
         extra = f"{str(h.get('direction', '')).lower()}" + (
-            f", inter-gene correlation {_num(float(cor))}" if not pd.isna(cor) else "")
+            f", inter-gene correlation {_num(float(cor))}" if not pd.isna(cor) else "") + (
+            f", t on {_num(float(df))} df" if not pd.isna(df) else "")
         row["note"] = "; ".join(x for x in (row["note"], extra) if x)
     return row
 
@@ -321,7 +323,9 @@ def evidence_rule(settings: VerdictSettings) -> str:
     return (f"On top = rank <= {settings.top_n} and FDR <= {settings.max_fdr}; for over-representation also at "
             f"least {settings.min_de_genes} DE genes and, when the FDR passes, at least {settings.min_overlap} of "
             "the target's genes DE — otherwise inconclusive. Over-representation p-values are adjusted (BH) over "
-            "every pathway within the size limits, with or without a DE gene.")
+            "every pathway within the size limits, with or without a DE gene. GSEA and CAMERA are threshold-free "
+            "(no minimum of DE genes); CAMERA ranks by p-value with the variance of a pathway's mean statistic "
+            "inflated by its genes' inter-gene correlation.")
 
 
 def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings) -> list[str]:
