@@ -216,6 +216,58 @@ def test_camera_is_judged_threshold_free_by_rank_and_bh_fdr():
     assert rows["method"].tolist() == ["camera"] and rows["status"].tolist() == ["on_top"]
 
 
+# --------------------------------------------------------------------- the workflow step
+
+def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_files(make_dataset, kegg_path,
+                                                                                     tmp_path):
+    """steps.run_camera on a tiny planted study (two thirds of the target's genes 4x up, 3 vs 3):
+    the target comes first, up, and the verdict judges it; a VST from another run is refused."""
+    from conftest import TARGET
+
+    from pathverdict import genesets, steps
+    from pathverdict.errors import InputError
+    from pathverdict.util import read_tsv, write_tsv
+
+    ds = make_dataset("planted", n_genes=600)
+    genes_path = tmp_path / "gene_ids.tsv"
+    write_tsv(pd.DataFrame({"gene_id": list(ds.symbols), "symbol": list(ds.symbols.values())}), genes_path)
+    entry = ds.config_entry()
+    cfg = {"de": {"alpha": 0.05, "prefilter": {"min_count": 0, "min_samples": None}, "independent_filtering": True,
+                  "cooks_filter": True, "shrinkage": False}}
+    out = {k: str(tmp_path / f) for k, f in [("de", "de.tsv"), ("norm", "norm.tsv.gz"), ("vst", "vst.tsv.gz"),
+                                             ("json", "de.json")]}
+    steps.run_de("planted", entry, cfg, 1, str(ds.counts_path), str(ds.samples_path), str(genes_path), out["de"],
+                 out["norm"], out["vst"], out["json"])
+    lib = genesets.read_library(kegg_path, "KEGG_2021_Human")
+    gmt = tmp_path / "KEGG_2021_Human.gmt"
+    genesets.write_gmt(lib, gmt)
+    ecfg = {"enrichment": {"gsea_min_size": 5, "gsea_max_size": 500, "camera_inter_gene_cor": None}}
+    cam = tmp_path / "camera.tsv"
+    steps.run_camera("planted", entry, ecfg, out["de"], out["vst"], str(ds.samples_path), {"KEGG_2021_Human": str(gmt)},
+                     str(cam))
+    table = steps.read_enrichment(str(cam))
+    assert list(table.columns) == camera.CAMERA_COLUMNS
+    top = table.iloc[0]
+    assert (top["term"], top["rank"], top["direction"]) == (TARGET, 1, "Up")
+    assert top["df"] == 4  # estimated correlation: t on the residual df (3 vs 3: 6 - 2)
+    row = verdict.judge_method(table, "camera", TARGET, verdict.VerdictSettings(), None)
+    assert row["rank"] == 1 and row["n_terms"] == len(table) and row["set_size"] == top["n_genes"]
+    # preset correlation: G - 2 df
+    steps.run_camera("planted", entry, {"enrichment": {**ecfg["enrichment"], "camera_inter_gene_cor": 0.01}},
+                     out["de"], out["vst"], str(ds.samples_path), {"KEGG_2021_Human": str(gmt)}, str(cam))
+    fixed = steps.read_enrichment(str(cam))
+    assert (fixed["correlation"] == 0.01).all() and fixed["df"].iloc[0] > 100
+    # a VST whose samples are not those of the sample sheet (files of different runs)
+    vst = read_tsv(out["vst"], index_col=0).rename(columns={"trt3": "trt9"})
+    other = tmp_path / "other_vst.tsv"
+    write_tsv(vst.reset_index(), other)
+    bad_out = tmp_path / "bad.tsv"
+    with pytest.raises(InputError, match="trt9 are not in .*samples.tsv"):
+        steps.run_camera("planted", entry, ecfg, out["de"], str(other), str(ds.samples_path),
+                         {"KEGG_2021_Human": str(gmt)}, str(bad_out))
+    assert not bad_out.exists()
+
+
 # --------------------------------------------------------------------- fidelity to R limma::camera
 
 @pytest.mark.fidelity
