@@ -16,8 +16,8 @@ and FDR and its overlap genes are reported, with a ``status``:
 ``on_top`` is "yes" only for status ``on_top``. The minimum evidence applies to
 over-representation; GSEA and CAMERA are threshold free and their size limit
 (``gsea_min_size``) already asks for enough ranked genes. CAMERA pathways are ranked by
-p-value (ties share the best rank) and its FDR is Benjamini-Hochberg over the tested sets. Each dataset's headline answer comes from the
-``primary`` method. The status of chosen genes (default HMOX1, VDR and every
+p-value (ties share the best rank) and its FDR is Benjamini-Hochberg over the tested sets.
+Each dataset's headline answer comes from the ``primary`` method. The status of chosen genes (default HMOX1, VDR and every
 protein-coding metallothionein) is reported alongside: ``up``/``down`` (padj < alpha),
 ``not DE`` (tested, padj >= alpha) or ``untested`` (no padj: removed by the pre-filter,
 independent filtering, a Cook's outlier, or absent from the counts) -- never "not DE"
@@ -122,7 +122,8 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
     h = hit.iloc[0]
     fdr = float(h["fdr"] if is_gsea else h["padj"])
     row.update(rank=int(h["rank"]), pvalue=float(h["pvalue"]), fdr=fdr,
-               set_size=int(h["n_genes"] if method == "camera" else h["set_size"]), p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
+               set_size=int(h["n_genes"] if method == "camera" else h["set_size"]),
+               p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
                genes=h.get("leading_edge", "") if is_gsea else h["overlap_genes"])
     if pd.isna(row["genes"]):
         row["genes"] = ""
