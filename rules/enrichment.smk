@@ -42,3 +42,25 @@ rule gsea:
         "../envs/pathverdict.yaml"
     script:
         "../scripts/gsea.py"
+
+
+rule camera:
+    input:
+        de=rules.deseq2.output.de,
+        vst=rules.deseq2.output.vst,
+        samples=rules.prepare_dataset.output.samples,
+        gmts=library_gmts().values(),
+        # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
+        sources=raw_library_inputs(),
+    output:
+        camera="results/{dataset}/enrichment/camera.tsv",
+    params:
+        dataset=dataset_cfg,
+        enrichment=CFG["enrichment"],
+        libraries=library_gmts(),
+    log:
+        "logs/{dataset}/camera.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/camera.py"

@@ -6,6 +6,7 @@ rule verdict:
         ora_all=expand(rules.ora.output.all, dataset=DATASETS),
         ora_info=expand(rules.ora.output.info, dataset=DATASETS),
         gsea=expand(rules.gsea.output.gsea, dataset=DATASETS),
+        camera=expand(rules.camera.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
         gmts=library_gmts().values(),
     output:

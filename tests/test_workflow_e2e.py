@@ -56,7 +56,7 @@ def test_de_table_and_known_androgen_biology(li2008_run):
 
 def test_enrichment_outputs_and_verdict(li2008_run):
     res = li2008_run / "results"
-    for name in ["ora_up", "ora_down", "ora_all", "gsea"]:
+    for name in ["ora_up", "ora_down", "ora_all", "gsea", "camera"]:
         t = pd.read_csv(res / f"li2008_lncap/enrichment/{name}.tsv", sep="\t")
         assert set(t["library"]) == {"KEGG_2021_Human", "KEGG_2016"}
         assert (t.groupby("library")["rank"].min() == 1).all()
@@ -65,8 +65,12 @@ def test_enrichment_outputs_and_verdict(li2008_run):
     # background = tested symbols with a padj, never the genome
     assert info["background_size"] <= de["padj"].notna().sum()
     v = pd.read_csv(res / "verdict.tsv", sep="\t")
-    assert len(v) == 2 * 4  # two libraries x four methods
-    assert set(v["method"]) == {"ora_all", "ora_up", "ora_down", "gsea"}
+    assert len(v) == 2 * 5  # two libraries x five methods
+    assert set(v["method"]) == {"ora_all", "ora_up", "ora_down", "gsea", "camera"}
+    # CAMERA on the VST with the estimated inter-gene correlation: t on n - p = 7 - 2 df
+    cam = pd.read_csv(res / "li2008_lncap/enrichment/camera.tsv", sep="\t")
+    assert (cam["df"] == 5).all() and cam["direction"].isin(["Up", "Down"]).all()
+    assert cam["n_genes"].between(15, 500).all() and cam["fdr"].ge(cam["pvalue"]).all()
     assert set(v["on_top"]) <= {"yes", "no"}
     # androgen response is not a mineral absorption response: it must not come out on top here
     assert (v["on_top"] == "no").all()

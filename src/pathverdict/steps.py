@@ -191,6 +191,41 @@ def run_gsea(name: str, cfg: dict, threads: int, de_path: str, libraries: dict[s
     write_tsv(pd.concat(results, ignore_index=True), out)
 
 
+def run_camera(name: str, ds: dict, cfg: dict, de_path: str, vst_path: str, samples_path: str,
+               libraries: dict[str, str], out: str) -> None:
+    """CAMERA (:mod:`pathverdict.camera`) of every library on the VST of the genes GSEA ranks,
+    with the DE step's design and contrast; sets reduced to those genes, GSEA's size limits."""
+    from . import camera
+
+    e = cfg["enrichment"]
+    de_table = read_de(de_path)
+    vst = read_tsv(vst_path, index_col=0)
+    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
+    missing = [s for s in vst.columns if s not in samples.index]
+    if missing:
+        raise InputError(f"{vst_path}: sample(s) {', '.join(missing)} are not in {samples_path}: the files are not "
+                         "from the same run. Rerun the workflow (snakemake reruns the DE step).")
+    try:
+        y = camera.expression_by_symbol(de_table, vst)
+        design, contrast, _ = camera.design_and_contrast(samples.loc[list(vst.columns)], ds["design"],
+                                                         list(ds["contrast"]))
+    except ValueError as exc:
+        raise InputError(f"dataset {name}: camera: {exc}") from exc
+    cor = e.get("camera_inter_gene_cor")
+    log.info("%s: camera on the VST of %d genes x %d samples, inter-gene correlation %s", name, y.shape[0],
+             y.shape[1], "estimated per set" if cor is None else f"preset to {cor}")
+    results = []
+    for lib_name, gmt in libraries.items():
+        lib = load_prepared_library(gmt, lib_name)
+        genesets.check_overlap(lib, set(y.index), name)
+        try:
+            results.append(camera.camera(y, design, contrast, lib.sets, lib_name, lib.ids, e["gsea_min_size"],
+                                         e["gsea_max_size"], inter_gene_cor=cor))
+        except ValueError as exc:
+            raise InputError(f"dataset {name}, library {lib_name}: camera: {exc}") from exc
+    write_tsv(pd.concat(results, ignore_index=True), out)
+
+
 def read_enrichment(path: str) -> pd.DataFrame:
     return read_tsv(path, dtype={"term_id": str, "overlap_genes": str, "leading_edge": str}).fillna(
         {"term_id": "", "overlap_genes": "", "leading_edge": ""})
@@ -212,7 +247,9 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
                  libraries: dict[str, str], out_tsv: str, out_genes: str, out_md: str, out_html: str,
                  banner: str = "", gene_id_paths: list[str] | None = None) -> pd.DataFrame:
     """``results/verdict.tsv`` (target per dataset x library x method, with its status),
-    ``results/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages."""
+    ``results/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages. Each
+    enrichment directory holds ``ora_{up,down,all}.tsv``, ``ora.json``, ``gsea.tsv`` and (judged
+    when present, always in the workflow) ``camera.tsv``."""
     settings = verdict_settings(cfg)
     target = cfg["target_pathway"]
     libs = {n: load_prepared_library(p, n) for n, p in libraries.items()}
@@ -231,6 +268,8 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
                             "(NCBI gene_info type_of_gene, GEO GeneType)", ds)
         tabs = {f"ora_{d}": read_enrichment(f"{edir}/ora_{d}.tsv") for d in enrichment.DIRECTIONS}
         tabs["gsea"] = read_enrichment(f"{edir}/gsea.tsv")
+        if Path(f"{edir}/camera.tsv").is_file():  # an input of the verdict rule; absent in older results
+            tabs["camera"] = read_enrichment(f"{edir}/camera.tsv")
         with open(f"{edir}/ora.json") as fh:
             sizes = json.load(fh)["de_genes"]
         for lib_name, term in targets.items():

@@ -1,7 +1,8 @@
 """The verdict: is the target pathway on top, per dataset, library and method?
 
 For every dataset x gene-set library x enrichment method (ORA of up, down and all DE
-genes; pre-ranked GSEA) the target pathway's rank among the ranked pathways, its p
+genes; pre-ranked GSEA; CAMERA, the competitive test that accounts for inter-gene
+correlation, :mod:`pathverdict.camera`) the target pathway's rank among the ranked pathways, its p
 and FDR and its overlap genes are reported, with a ``status``:
 
 * ``on_top``: rank <= ``top_n`` and FDR <= ``max_fdr``, with the minimum evidence;
@@ -13,9 +14,10 @@ and FDR and its overlap genes are reported, with a ``status``:
   e.g. a single metallothionein, cannot make a pathway "on top").
 
 ``on_top`` is "yes" only for status ``on_top``. The minimum evidence applies to
-over-representation; GSEA is threshold free and its size limit (``gsea_min_size``)
-already asks for enough ranked genes. Each dataset's headline answer comes from the
-``primary`` method. The status of chosen genes (default HMOX1, VDR and every
+over-representation; GSEA and CAMERA are threshold free and their size limit
+(``gsea_min_size``) already asks for enough ranked genes. CAMERA pathways are ranked by
+p-value (ties share the best rank) and its FDR is Benjamini-Hochberg over the tested sets.
+Each dataset's headline answer comes from the ``primary`` method. The status of chosen genes (default HMOX1, VDR and every
 protein-coding metallothionein) is reported alongside: ``up``/``down`` (padj < alpha),
 ``not DE`` (tested, padj >= alpha) or ``untested`` (no padj: removed by the pre-filter,
 independent filtering, a Cook's outlier, or absent from the counts) -- never "not DE"
@@ -35,7 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-METHODS = ("ora_all", "ora_up", "ora_down", "gsea")
+METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
+# threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
+THRESHOLD_FREE = ("gsea", "camera")
 STATUSES = ("on_top", "not_on_top", "inconclusive")
 VERDICT_COLUMNS = ["dataset", "library", "method", "primary", "target", "target_id", "on_top", "status", "rank",
                    "n_terms", "pvalue", "p_bound", "fdr", "nes", "overlap_size", "set_size", "genes", "top_term",
@@ -95,7 +99,7 @@ def _top_term(table: pd.DataFrame, is_gsea: bool) -> str:
 def judge_method(table: pd.DataFrame, method: str, target: str, settings: VerdictSettings,
                  n_query: int | None) -> dict:
     """One verdict row (without dataset/library keys) from one enrichment table."""
-    is_gsea = method == "gsea"
+    is_gsea = method in THRESHOLD_FREE  # GSEA or CAMERA: no DE list
     row = {"method": method, "target": target, "n_terms": int(len(table)), "rank": np.nan, "pvalue": np.nan,
            "p_bound": False, "fdr": np.nan, "nes": np.nan, "overlap_size": np.nan, "set_size": np.nan, "genes": "",
            "top_term": _top_term(table, is_gsea), "on_top": "no", "status": "inconclusive",
@@ -109,7 +113,8 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
     hit = table[table["term"] == target]
     if hit.empty:
         if is_gsea:
-            why = "target not tested by GSEA (too few of its genes among the ranked genes)"
+            why = (f"target not tested by {'CAMERA' if method == 'camera' else 'GSEA'} (fewer or more of its genes "
+                   "among the ranked genes than the size limits)")
         else:
             why = "target not tested (fewer or more of its genes in the background than the ORA size limits)"
         row["note"] = f"inconclusive: {why}" + (f"; {row['note'][len('inconclusive: '):]}" if row["note"] else "")
@@ -117,13 +122,14 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
     h = hit.iloc[0]
     fdr = float(h["fdr"] if is_gsea else h["padj"])
     row.update(rank=int(h["rank"]), pvalue=float(h["pvalue"]), fdr=fdr,
-               set_size=int(h["set_size"]), p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
-               genes=h["leading_edge"] if is_gsea else h["overlap_genes"])
+               set_size=int(h["n_genes"] if method == "camera" else h["set_size"]),
+               p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
+               genes=h.get("leading_edge", "") if is_gsea else h["overlap_genes"])
     if pd.isna(row["genes"]):
         row["genes"] = ""
-    if is_gsea:
+    if method == "gsea":
         row["nes"] = float(h["nes"])
-    else:
+    elif method != "camera":
         row["overlap_size"] = int(h["overlap_size"])
     if row["note"]:  # too few DE genes: the numbers are shown, the status stays inconclusive
         return row
@@ -147,6 +153,13 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
         if fdr > settings.max_fdr:
             reasons.append(f"FDR {fdr:.3g} > {settings.max_fdr}")
         row["note"] = "; ".join(reasons)
+    if method == "camera":  # the set's direction and the correlation its variance was inflated by
+        cor = pd.to_numeric(h.get("correlation"), errors="coerce")
+        df = pd.to_numeric(h.get("df"), errors="coerce")
+        extra = f"{str(h.get('direction', '')).lower()}" + (
+            f", inter-gene correlation {_num(float(cor))}" if not pd.isna(cor) else "") + (
+            f", t on {_num(float(df))} df" if not pd.isna(df) else "")
+        row["note"] = "; ".join(x for x in (row["note"], extra) if x)
     return row
 
 
@@ -311,7 +324,9 @@ def evidence_rule(settings: VerdictSettings) -> str:
     return (f"On top = rank <= {settings.top_n} and FDR <= {settings.max_fdr}; for over-representation also at "
             f"least {settings.min_de_genes} DE genes and, when the FDR passes, at least {settings.min_overlap} of "
             "the target's genes DE — otherwise inconclusive. Over-representation p-values are adjusted (BH) over "
-            "every pathway within the size limits, with or without a DE gene.")
+            "every pathway within the size limits, with or without a DE gene. GSEA and CAMERA are threshold-free "
+            "(no minimum of DE genes); CAMERA ranks by p-value with the variance of a pathway's mean statistic "
+            "inflated by its genes' inter-gene correlation.")
 
 
 def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings) -> list[str]:
