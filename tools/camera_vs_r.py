@@ -31,7 +31,6 @@ shared data is missing).
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ for p in (REPO / "src", REPO / "tools"):
         sys.path.insert(0, str(p))
 
 from fidelity_vs_r import DATASETS, Unavailable, default_shared, load_dataset  # noqa: E402
+from fidelity_vs_r import r_unavailable_reason as fid_r_unavailable_reason  # noqa: E402
 
 from pathverdict import camera, enrichment, genesets  # noqa: E402
 from pathverdict.de import DEParams, run_deseq2  # noqa: E402
@@ -62,17 +62,7 @@ SETTINGS = {"fixed": 0.01, "estimated": None}  # limma's inter.gene.cor = 0.01 a
 
 def r_unavailable_reason() -> str | None:
     """None when ``Rscript`` with limma can be run, else why not."""
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        return "Rscript is not on PATH (install R, e.g. `apt-get install r-base-core r-bioc-limma`)"
-    try:
-        proc = subprocess.run([rscript, "-e", 'cat(as.character(packageVersion("limma")))'],
-                              capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"Rscript could not be run ({exc})"
-    if proc.returncode != 0:
-        return "the R package limma is not installed (Debian: `apt-get install r-bioc-limma`)"
-    return None
+    return fid_r_unavailable_reason("limma")
 
 
 def library_path(shared: Path) -> Path:

@@ -82,18 +82,19 @@ def default_shared() -> Path:
     return Path(env) if env else (REPO / ".." / "shared" / "data").resolve()
 
 
-def r_unavailable_reason() -> str | None:
-    """None when ``Rscript`` with DESeq2 can be run, else why not."""
+def r_unavailable_reason(package: str = "DESeq2") -> str | None:
+    """None when ``Rscript`` with the R package ``package`` can be run, else why not."""
+    debian = f"r-bioc-{package.lower()}"
     rscript = shutil.which("Rscript")
     if rscript is None:
-        return "Rscript is not on PATH (install R, e.g. `apt-get install r-base-core r-bioc-deseq2`)"
+        return f"Rscript is not on PATH (install R, e.g. `apt-get install r-base-core {debian}`)"
     try:
-        proc = subprocess.run([rscript, "-e", 'cat(as.character(packageVersion("DESeq2")))'],
+        proc = subprocess.run([rscript, "-e", f'cat(as.character(packageVersion("{package}")))'],
                               capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"Rscript could not be run ({exc})"
     if proc.returncode != 0:
-        return "the R package DESeq2 is not installed (Debian: `apt-get install r-bioc-deseq2`)"
+        return f"the R package {package} is not installed (Debian: `apt-get install {debian}`)"
     return None
 
 
