@@ -36,6 +36,12 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     if cm.rounded_values:
         log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
     samples = tables.read_samples(samples_path)
+    renamed, rename_notes = tables.map_alignment_columns(cm.counts.columns, samples,
+                                                         where=f"dataset {name}: {counts_path}: ")
+    if renamed:
+        cm.counts = cm.counts.rename(columns=renamed)
+        log.warning("dataset %s: %s: count columns named by alignment files were given the sample names of %s: %s",
+                    name, counts_path, samples_path, "; ".join(rename_notes))
     counts = tables.check_design(samples, cm.counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
     ann = annotation.load_annotation(annotation_path)
     mapping = annotation.map_ids(list(counts.index), ann, ds.get("gene_id_type", "auto"),
@@ -72,10 +78,18 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
         "contrast": list(ds["contrast"]),
         "id_mapping": mapping.summary(),
         "selection_by_expression": sel_info,
+        "count_layout": {k: v for k, v in cm.layout.items() if k in ("layout", "note", "dropped_columns", "tool")},
+        "column_mapping": rename_notes,
     }
     if source_json:
         with open(source_json) as fh:
             info["source"] = json.load(fh)
+        merged = info["source"].get("merged") or {}
+        if merged.get("strandedness"):
+            info["strandedness"] = merged["strandedness"]
+        for key in ("count_layout", "column_mapping"):
+            if info["source"].get(key):
+                info[f"source_{key}"] = info["source"][key]
     with atomic_write(out_counts) as fh:
         counts.to_csv(fh, sep="\t", lineterminator="\n")
     write_tsv(samples.reset_index(), out_samples)
