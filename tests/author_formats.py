@@ -84,16 +84,17 @@ def star_reads_per_gene(counts: pd.Series, library: str, seed: int = 0) -> str:
     c = counts.to_numpy(dtype=np.int64)
     other = rng.binomial(c, 0.02)  # 2% of the reads counted on the wrong strand
     total = int(c.sum())
+    base = total // 5  # reads outside any gene (intergenic, intronic): no feature on either strand
     if library == "reverse":
         fwd, rev, unstr = other, c, c + other
-        nf = (900_000, 900_000 + total, 900_000 + int(other.sum()))
+        nf = (base, base + total, base + int(other.sum()))
     elif library == "forward":
         fwd, rev, unstr = c, other, c + other
-        nf = (900_000, 900_000 + int(other.sum()), 900_000 + total)
+        nf = (base, base + int(other.sum()), base + total)
     elif library == "unstranded":
         half = rng.binomial(c, 0.5)
         fwd, rev, unstr = half, c - half, c
-        nf = (900_000, 900_000 + total - int(half.sum()), 900_000 + int(half.sum()))
+        nf = (base, base + total - int(half.sum()), base + int(half.sum()))
     else:  # unclear
         fwd, rev, unstr = c, (c * 0.8).astype(np.int64), c
         nf = (900_000, 1_000_000, 1_250_000)

@@ -612,8 +612,8 @@ def detect_format(lines: list[str]) -> str:
         return "star"
     # htseq-count --additional-attr (e.g. gene_name): gene, attribute(s), count
     genes = [r for r in body[:20] if r and not r[0].startswith("__") and r[0] not in HTSEQ_SPECIAL]
-    if len(first) >= 3 and genes and all(len(r) == len(first) and _INT.fullmatch(r[-1]) for r in genes[1:] or genes) \
-            and not all(_INT.fullmatch(f) for f in genes[-1][1:-1]):
+    if genes and len(genes[0]) >= 3 and _INT.fullmatch(genes[0][-1]) \
+            and not all(_INT.fullmatch(f) for f in genes[0][1:-1]):
         return "htseq"
     return "unknown"
 
