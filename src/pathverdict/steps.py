@@ -380,16 +380,42 @@ def _load_json(paths) -> list[dict]:
 
 
 def dataset_origin(d: dict) -> str:
-    """Where a dataset's counts came from, in words (from its prepare.json)."""
+    """Where a dataset's counts came from, in words (from its prepare.json), with what reading
+    an author's layout did (annotation columns dropped, columns renamed, STAR strandedness)."""
     src = d.get("source")
     if not src:
-        return f"local files {d['counts_file']} and {d['samples_file']}"
-    if src.get("accession"):
+        origin = f"local files {d['counts_file']} and {d['samples_file']}"
+    elif src.get("accession"):
         via = ""
         if src.get("pubmed_lookup"):
             via = f" (linked from PubMed {src['pubmed_lookup'].get('pmid', '')} via NCBI E-utilities)"
-        return f"GEO series {src['accession']}{via}, {src.get('counts_source', '')} counts"
-    return f"downloaded from {src.get('url', '')}"
+        origin = f"GEO series {src['accession']}{via}, {src.get('counts_source', '')} counts"
+    else:
+        origin = f"downloaded from {src.get('url', '')}"
+    return "; ".join([origin] + input_notes(d))
+
+
+def input_notes(d: dict) -> list[str]:
+    """What was done to read an author's count table (from a prepare.json), one sentence each."""
+    notes = []
+    for layout in (d.get("source_count_layout"), d.get("count_layout")):
+        if layout and layout.get("layout", "plain") != "plain" and layout.get("note"):
+            notes.append(layout["note"])
+    mapped = list(d.get("source_column_mapping") or []) + list(d.get("column_mapping") or [])
+    if mapped:
+        notes.append(f"{len(mapped)} count column(s) named by alignment files matched to samples ("
+                     + ", ".join(mapped[:3]) + (", ..." if len(mapped) > 3 else "") + ")")
+    st = d.get("strandedness")
+    if st:
+        first = next(iter(st.get("samples", {}).items()), None)
+        nums = ""
+        if first:
+            nf = first[1]["N_noFeature"]
+            nums = (f"; N_noFeature in {first[0]}: unstranded {nf['unstranded']:,}, forward {nf['forward']:,}, "
+                    f"reverse {nf['reverse']:,}")
+        notes.append(f"STAR ReadsPerGene column {st['column']} ({st['chosen']}), {st['source']}"
+                     + (f" ({st['note']})" if st.get("note") else "") + nums)
+    return notes
 
 
 def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,
