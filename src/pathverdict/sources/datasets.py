@@ -111,8 +111,11 @@ def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str 
         records["counts"] = [rec.provenance()]
         records["suppl_listing"] = [listing.provenance()]
         if rec.path.name.lower().endswith(TAR_SUFFIXES):
-            merged = geo.read_raw_tar_counts(rec.path, fmt=spec.get("format", "auto"),
-                                             strandedness=spec.get("strandedness"), pattern=spec.get("members"))
+            try:
+                merged = geo.read_raw_tar_counts(rec.path, fmt=spec.get("format", "auto"),
+                                                 strandedness=spec.get("strandedness"), pattern=spec.get("members"))
+            except InputError as exc:  # name the dataset and its config keys (geo.strandedness, geo.members, ...)
+                raise InputError(f"{where} (file {spec['file']!r}): {exc}") from None
             details["merged"] = merged.summary()
             table = merged.counts.astype(str)
         else:
