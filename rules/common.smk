@@ -171,7 +171,7 @@ def final_outputs():
 # atomic writes (.pathverdict-tmp.<pid>.*) behind; remove them when a run starts (not in a dry
 # run; after Snakemake has locked the outputs, in the main process only).
 onstart:
-    record_owner(".snakemake")
+    record_owner(".snakemake", local_jobs=workflow.local_exec)
     for _stale in remove_stale_temp_files("results", "resources"):
         print(f"removed {_stale}, a temporary file left by an interrupted run", file=sys.stderr)
 

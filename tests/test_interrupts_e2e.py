@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SNAKEFILE, run_snakemake
+from conftest import SNAKEFILE, base_config, make_tiny_dataset, run_snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 
@@ -89,11 +89,18 @@ def assert_same_results(work: Path, reference: Path) -> None:
         pd.testing.assert_frame_equal(read(work, rel), read(reference, rel), obj=rel)
 
 
-@pytest.fixture
-def reference(tiny, write_config, tmp_path):
-    """The config and the results of an uninterrupted run, to compare with."""
-    config = write_config({"tiny": tiny}, robustness={"enabled": False}, null={"enabled": False})
-    work = tmp_path / "reference"
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, gene_pool, annotation_path, kegg_path):
+    """One tiny dataset, its config and the results of an uninterrupted run, shared by the tests of
+    this module (none of them changes the inputs)."""
+    import yaml
+
+    base = tmp_path_factory.mktemp("interrupts")
+    tiny = make_tiny_dataset(base / "data" / "tiny", gene_pool)
+    config = base / "config.yaml"
+    config.write_text(yaml.safe_dump(base_config({"tiny": tiny.config_entry()}, annotation_path, kegg_path,
+                                                 robustness={"enabled": False}, null={"enabled": False})))
+    work = base / "reference"
     work.mkdir()
     rc, out = run_snakemake(work, config, *TARGETS)
     assert rc == 0, out[-3000:]

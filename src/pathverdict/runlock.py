@@ -11,7 +11,9 @@ only when all of these hold:
   never second-guessed: Snakemake's own message and ``--unlock`` stay the way);
 * that process is gone (or its PID now belongs to a process started later);
 * no other process of this host works in this directory with Snakemake (the killed run's jobs
-  may still be running: they write the outputs of the run, so the lock stays until they end).
+  may still be running: they write the outputs of the run, so the lock stays until they end);
+* the killed run ran its jobs on this host (jobs submitted to a cluster may still run there:
+  the message says to check the queue and use ``--unlock``).
 
 Two runs started in one directory are therefore still refused by Snakemake's lock.
 """
@@ -35,12 +37,13 @@ def _start_time(pid: int) -> float | None:
         return None
 
 
-def record_owner(snakemake_dir: str | Path = ".snakemake") -> None:
-    """Write who holds the lock now (called when the run starts, after Snakemake locked)."""
+def record_owner(snakemake_dir: str | Path = ".snakemake", local_jobs: bool = True) -> None:
+    """Write who holds the lock now (called when the run starts, after Snakemake locked).
+    ``local_jobs``: the jobs run on this host (not submitted to a cluster)."""
     d = Path(snakemake_dir)
     d.mkdir(parents=True, exist_ok=True)
     info = {"host": socket.gethostname(), "pid": os.getpid(), "started": _start_time(os.getpid()),
-            "cwd": str(Path.cwd())}
+            "cwd": str(Path.cwd()), "local_jobs": bool(local_jobs)}
     tmp = d / f".{OWNER}.{os.getpid()}"
     tmp.write_text(json.dumps(info) + "\n")
     os.replace(tmp, d / OWNER)
@@ -91,6 +94,10 @@ def release_stale_lock(snakemake_dir: str | Path = ".snakemake") -> str | None:
         started = _start_time(pid)
         if started is not None and (owner.get("started") is None or abs(started - owner["started"]) < 1):
             return None  # the owner still runs
+    if not owner.get("local_jobs", True):
+        return (f"the lock of this directory belongs to run {pid}, which has ended; its jobs were submitted to a "
+                "cluster and may still run there. Check the cluster's queue (squeue -u $USER); when none of them runs "
+                "any more, remove the lock with --unlock and run again.")
     others = _other_snakemake_processes(d.resolve().parent)
     if others:
         return (f"the lock of this directory belongs to run {pid}, which has ended, but Snakemake processes still work "
