@@ -9,6 +9,7 @@ This is the function a Snakemake rule can call (see ``docs/data_sources.md``)::
       members: "*.counts.txt.gz"    # RAW.tar only: glob of the per-sample count files (default all)
       format: auto                  # RAW.tar only: auto | htseq | featurecounts | star
       strandedness: reverse         # STAR ReadsPerGene files only: unstranded | forward | reverse
+                                    #   (when not set: inferred from N_noFeature, see geo.infer_strandedness)
       sample_field: null            # metadata field the count columns are named by (default: GSM)
       group_column: condition
       samples:
