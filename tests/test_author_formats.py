@@ -76,7 +76,8 @@ def test_featurecounts_columns_named_by_a_sample_sheet_column(tiny, prepare):
 def test_featurecounts_columns_that_match_no_sample(tiny, prepare):
     tiny.counts_path.write_text(af.featurecounts_table(tiny.counts, bam=lambda s: f"/x/{s}_run2.bam"))
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "sample sheet and count matrix disagree", "/x/ctrl1_run2.bam", "ctrl1")
+    assert_in(msg, "sample sheet and count matrix disagree", "/x/ctrl1_run2.bam", "ctrl1",
+              "Columns named by alignment files are matched to samples by the file name", "a `bam` column")
 
 
 def test_featurecounts_two_bams_of_one_sample(tiny, prepare):
@@ -126,8 +127,8 @@ def test_trailing_tab_is_not_a_row_name_column(tiny):
 
 
 def test_a_sample_taken_for_gene_ids_says_why(tiny, prepare):
-    """A table whose gene ID column has a header cell but one more sample than... no: whose header lacks the
-    gene ID column *and* whose rows lack it too -- numbers in the first column are not gene IDs."""
+    """A table saved without its gene IDs (header and rows lack them): the first sample's counts are taken for
+    gene IDs and repeat; the message says that column holds numbers and how an R table differs."""
     tiny.counts.reset_index(drop=True).to_csv(tiny.counts_path, sep="\t", index=False)
     msg = prepare_error(prepare, tiny)
     assert_in(msg, "duplicated gene IDs", "holds numbers, not gene IDs", "R write.table")

@@ -385,6 +385,11 @@ def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contr
                          f"{preview(missing)}.")
         if extra:
             parts.append(f"Columns of {counts_path} not in the sample sheet {samples_path}: {preview(extra)}.")
+        if any(names_alignment_file(str(c)) for c in extra):
+            parts.append("Columns named by alignment files are matched to samples by the file name without folders "
+                         "and aligner suffixes (/data/ctrl1.Aligned.sortedByCoord.out.bam -> ctrl1), by a sample sheet "
+                         "column holding the column or file names (e.g. a `bam` column), or by a GSM accession in the "
+                         "file name.")
         raise InputError(f"dataset {dataset}: sample sheet and count matrix disagree. " + " ".join(parts)
                          + " Make the `sample` column list exactly the count matrix's sample columns "
                            "(names are case-sensitive).")
