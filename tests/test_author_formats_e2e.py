@@ -136,7 +136,10 @@ def geo_config(server, tiny, cache: Path, star: dict | None = None) -> dict:
 
     return {"datasets": {"star": ds({"file": f"{GSE}_RAW.tar", **(star or {})}),
                          "htseq_attr": ds({"file": f"{GSE}_htseq_RAW.tar"}),
-                         "fc_table": ds({"file": f"{GSE}_featureCounts.txt.gz"})},
+                         "fc_table": ds({"file": f"{GSE}_featureCounts.txt.gz"}),
+                         # a featureCounts table on some web site, with a local sample sheet
+                         "fc_url": {"url": server.url("/lab/counts.txt"), "samples": str(tiny.samples_path),
+                                    "design": "~condition", "contrast": ["condition", "Treated", "Control"]}},
             "genesets": {"KEGG_sheet": {"enrichr": "KEGG_sheet"}, "KEGG_current": {"kegg_rest": "hsa"}},
             "target_pathway": "Mineral absorption",
             "downloads": {"cache_dir": str(cache), "retries": 1, "backoff": 0.1, "timeout": 20},
@@ -148,6 +151,7 @@ def geo_config(server, tiny, cache: Path, star: dict | None = None) -> dict:
 def test_geo_author_files_and_libraries(http_server, tiny, kegg_path, annotation_path, tmp_path,  # noqa: F811
                                         snakemake_run):
     serve_all(http_server, tiny, "unclear")
+    http_server.route("/lab/counts.txt", Reply(200, af.featurecounts_table(tiny.counts), content_type="text/plain"))
     text, sets = spreadsheet_library(kegg_path)
     http_server.route("/Enrichr/geneSetLibrary", Reply(200, text, content_type="text/plain"), any_query=True)
     serve_kegg(http_server)
@@ -177,6 +181,8 @@ def test_geo_author_files_and_libraries(http_server, tiny, kegg_path, annotation
     assert info["source_count_layout"]["layout"] == "featurecounts"
     assert "/data/GSM3730005_trt3.sorted.bam -> GSM3730005 (the GSM accession in its file name)" in \
         info["source_column_mapping"]
+    info, counts = prepared(work, "fc_url")
+    assert counts.equals(tiny.counts) and len(info["column_mapping"]) == 6
     gmt = {ln.split("\t")[0]: ln.rstrip("\n").split("\t")[2:] for ln in
            (work / "resources/genesets/KEGG_sheet.gmt").read_text().splitlines()}
     assert gmt["Mineral absorption"] == sets["Mineral absorption"] and len(gmt) == len(sets)
