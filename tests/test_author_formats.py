@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import author_formats as af
-from pathverdict import genesets, steps, tables
+from pathverdict import genesets, tables
 from pathverdict.errors import InputError
 from pathverdict.sources import geo, libraries
 
@@ -82,7 +82,7 @@ def test_featurecounts_columns_that_match_no_sample(tiny, prepare):
 
 def test_featurecounts_two_bams_of_one_sample(tiny, prepare):
     """A re-sequenced sample: /x/ctrl1.bam and /y/ctrl1.bam both map to ctrl1 (and ctrl2 has none)."""
-    text = af.featurecounts_table(tiny.counts, bam=lambda s: f"/y/ctrl1.bam" if s == "ctrl2" else f"/x/{s}.bam")
+    text = af.featurecounts_table(tiny.counts, bam=lambda s: "/y/ctrl1.bam" if s == "ctrl2" else f"/x/{s}.bam")
     tiny.counts_path.write_text(text)
     msg = prepare_error(prepare, tiny)
     assert_in(msg, "dataset tiny", "several count columns belong to the same sample: ctrl1: /x/ctrl1.bam, /y/ctrl1.bam",

@@ -71,8 +71,9 @@ def test_local_featurecounts_and_r_tables(make_dataset, write_config, snakemake_
     targets = [f"results/{d}/input/prepare.json" for d in ("fc", "rtab")]
     work = snakemake_run.workdir
     rc, out = snakemake_run(config, *targets, "--keep-going")
-    assert_failed_cleanly(rc, out, work, ["dataset fc", "several count columns belong to the same sample: ctrl1: "
-                                          f"{af.bam_path('ctrl1')}, {af.bam_path('ctrl1', '/scratch/run2/')}"],
+    clash = (f"several count columns belong to the same sample: ctrl1: {af.bam_path('ctrl1')}, "
+             f"{af.bam_path('ctrl1', '/scratch/run2/')}")
+    assert_failed_cleanly(rc, out, work, ["dataset fc", clash],
                           [f"results/fc/{p}" for p in PREPARE_OUTPUTS])
     info, counts = prepared(work, "rtab")  # the other dataset was read (R write.table, row names)
     assert info["count_layout"]["layout"] == "r_row_names" and counts.equals(rtab.counts)
