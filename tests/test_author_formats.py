@@ -62,6 +62,12 @@ def test_featurecounts_table_of_several_bams(tiny, prepare, caplog):
               "sample names", "-> trt3 (its file name)")
 
 
+def test_job_size_estimate_of_a_featurecounts_table(tiny):
+    """The memory estimate counts samples, not the # Program line or the annotation columns."""
+    tiny.counts_path.write_text(af.featurecounts_table(tiny.counts))
+    assert tables.estimate_cells(tiny.counts_path) == tiny.counts.size
+
+
 def test_featurecounts_columns_named_by_a_sample_sheet_column(tiny, prepare):
     """BAM files named unlike the samples (lane/run IDs): a sample sheet column holding the file names maps them."""
     runs = {s: f"L00{k}_R{k * 7}" for k, s in enumerate(tiny.counts.columns, start=1)}

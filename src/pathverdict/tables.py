@@ -82,6 +82,8 @@ def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
             raw.seek(0)
             fh = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
             header = fh.readline(64 << 20)
+            while header.startswith(b"#"):  # featureCounts' "# Program:featureCounts ..." line(s)
+                header = fh.readline(64 << 20)
             if not header.strip():
                 return None
             sample = fh.read(sample_bytes)
@@ -90,7 +92,9 @@ def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
     except (OSError, EOFError, ValueError, zlib.error):
         return None
     sep = b"\t" if b"\t" in header else b","
-    samples = max(len(header.rstrip(b"\r\n").split(sep)) - 1, 1)
+    fields = header.rstrip(b"\r\n").split(sep)
+    annotation = 5 if [f.strip().lower() for f in fields[:6]] == [c.lower().encode() for c in FEATURECOUNTS_COLS] else 0
+    samples = max(len(fields) - 1 - annotation, 1)
     lines = sample.count(b"\n") + (1 if sample and not sample.endswith(b"\n") else 0)
     if not at_end and consumed > 0:
         lines = int(lines * size / consumed)
