@@ -4,8 +4,16 @@ from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
 from pathverdict.errors import InputError
+from pathverdict.runlock import record_owner, release_stale_lock
 from pathverdict.steps import report_context
 from pathverdict.util import remove_stale_temp_files
+
+# A run killed with SIGKILL leaves Snakemake's directory lock behind; remove it before Snakemake
+# checks it, but only when its run is known to be gone (pathverdict.runlock says how).
+if workflow.is_main_process:
+    _released = release_stale_lock(Path(".snakemake"))
+    if _released:
+        print(_released, file=sys.stderr)
 
 _config_source = " and ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
 try:
@@ -165,6 +173,7 @@ def final_outputs():
 # atomic writes (.pathverdict-tmp.<pid>.*) behind; remove them when a run starts (not in a dry
 # run; after Snakemake has locked the outputs, in the main process only).
 onstart:
+    record_owner(".snakemake", local_jobs=workflow.local_exec)
     for _stale in remove_stale_temp_files("results", "resources"):
         print(f"removed {_stale}, a temporary file left by an interrupted run", file=sys.stderr)
 

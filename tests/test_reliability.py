@@ -171,6 +171,22 @@ def test_disk_full_outside_our_writes_is_the_same_message(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EPERM, errno.EROFS])
+def test_a_read_only_output_folder_is_one_message(tmp_path, capsys, code):
+    out = tmp_path / "results" / "de.tsv"
+    sm = types.SimpleNamespace(log=[str(tmp_path / "x.log")], rule="deseq2", output=[str(out)])
+
+    def step():
+        raise OSError(code, os.strerror(code), str(out.parent / ".pathverdict-tmp.1.ab.de.tsv"))
+
+    with pytest.raises(SystemExit):
+        smk.run_step(sm, step)
+    err = capsys.readouterr().err
+    assert_in(err, "rule deseq2: cannot write", f"the folder {out.parent} is read-only", "chmod u+w",
+              "run the same command again")
+    assert "Traceback" not in err
+
+
 def test_other_os_errors_still_raise(tmp_path):
     sm = types.SimpleNamespace(log=[str(tmp_path / "x.log")], rule="gsea", output=[])
 

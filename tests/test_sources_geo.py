@@ -241,9 +241,18 @@ def test_star_reads_per_gene_strandedness(tmp_path):
     assert rev.special.loc["N_noFeature", "GSM3730020"] == 160000
     assert geo.read_raw_tar_counts(tar, strandedness="unstranded").counts["GSM3730020"].tolist() == [100, 101, 102, 103, 104]
     assert geo.read_raw_tar_counts(tar, strandedness="yes").counts["GSM3730020"].tolist() == [0, 1, 2, 3, 4]
-    with pytest.raises(InputError, match=r"set `strandedness` to unstranded \(column 2\), forward \(column 3.*"
-                                         r"N_noFeature .* unstranded 150000 / forward 4100000 / reverse 160000"):
-        geo.read_raw_tar_counts(tar)
+    # not set: inferred from N_noFeature (forward 4,100,000 vs reverse 160,000: reverse), recorded with the numbers
+    inferred = geo.read_raw_tar_counts(tar)
+    assert inferred.counts.equals(rev.counts)
+    assert inferred.strandedness["chosen"] == "reverse" and inferred.strandedness["source"] == "inferred from N_noFeature"
+    assert inferred.strandedness["samples"]["GSM3730020"]["N_noFeature"] == {
+        "unstranded": 150000, "forward": 4100000, "reverse": 160000}
+    unclear = make_tar(tmp_path / "unclear.tar", {"GSM3730020_ReadsPerGene.out.tab": star_text(20).replace(
+        "N_noFeature\t150000\t4100000\t160000", "N_noFeature\t150000\t200000\t160000").encode()})
+    with pytest.raises(InputError, match=r"cannot tell the strandedness .* N_noFeature per column: GSM3730020: "
+                                         r"unstranded 150000 / forward 200000 / reverse 160000 \(ratio 0.80\).* Set "
+                                         r"`strandedness` to unstranded \(column 2\), forward \(column 3"):
+        geo.read_raw_tar_counts(unclear)
 
 
 def test_mixed_or_unknown_members(tmp_path):

@@ -86,6 +86,37 @@ def _open(path: Path):
     return open(path, encoding="utf-8")
 
 
+def _unquote(field: str) -> str:
+    """A spreadsheet puts a text with a comma or quote in double quotes: "Glycine, serine and ..."."""
+    f = field.strip()
+    if len(f) >= 2 and f[0] == f[-1] == '"':
+        return f[1:-1].replace('""', '"')
+    return field
+
+
+_GENE_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@/-]*(,[0-9.eE+-]+)?$")
+
+
+def _lines_without_description(rows: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    """Lines whose second field is a gene, not a description: a spreadsheet dropped the empty
+    description column (``term<TAB>GENE1<TAB>GENE2`` instead of ``term<TAB><TAB>GENE1...``).
+
+    The second field is taken for a gene when it looks like one (one word, no URL, not a KEGG ID)
+    and either is a gene of some set of the library, or most lines of the library have an empty
+    description (Enrichr's text layout)."""
+    genes = {g.split(",", 1)[0].strip() for _, f in rows for g in f[2:]}
+    empty = sum(1 for _, f in rows if not f[1].strip())
+    enrichr_style = empty > len(rows) / 2
+    out = []
+    for lineno, f in rows:
+        second = f[1].strip()
+        if not second or not _GENE_LIKE.match(second) or KEGG_ID.match(second) or "://" in second:
+            continue
+        if len(f) >= 3 and (second.split(",", 1)[0] in genes or enrichr_style):
+            out.append((lineno, f))
+    return out
+
+
 def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
     """Read a GMT or Enrichr text library."""
     path = Path(path)
@@ -96,33 +127,51 @@ def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
     sets: dict[str, list[str]] = {}
     ids: dict[str, str | None] = {}
     lines_of: dict[str, int] = {}
+    rows: list[tuple[int, list[str]]] = []
     try:
+        # universal newlines: LF, CRLF and the CR-only endings of spreadsheets saved as "Text (Tab delimited)"
         with _open(path) as fh:
             for lineno, line in enumerate(fh, start=1):
                 line = line.rstrip("\r\n")
                 if not line.strip() or line.startswith("#"):
                     continue
-                fields = line.split("\t")
-                if len(fields) < 3:
+                fields = [_unquote(f) for f in line.split("\t")]
+                if len(fields) < 2 or (len(fields) == 2 and not fields[1].strip()):
                     raise InputError(f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
                                      "line needs: name, description (may be empty), then genes. Is this a GMT or "
                                      "Enrichr text library?")
-                term = display_name(fields[0])
-                if not term:
-                    raise InputError(f"{path}: line {lineno} has an empty gene-set name.")
-                genes = []
-                for g in fields[2:]:
-                    g = g.split(",", 1)[0].strip()
-                    if g and g not in genes:
-                        genes.append(g)
-                if term in sets:
-                    raise InputError(f"{path}: line {lineno}: gene set {term!r} already defined on line "
-                                     f"{lines_of[term]}. Each term must appear once.")
-                sets[term] = genes
-                ids[term] = kegg_id(fields[0], fields[1])
-                lines_of[term] = lineno
+                rows.append((lineno, fields))
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read as a text gene-set library ({exc}).") from exc
+    no_description = _lines_without_description(rows)
+    if no_description:
+        log.warning("%s: %d line(s) have no description field (a single tab after the term name, as a spreadsheet "
+                    "saves an empty column): line(s) %s; their second field (%s) is a gene and is kept as one. Save "
+                    "the library as name<TAB>description<TAB>genes (the description may be empty).", path,
+                    len(no_description), preview([n for n, _ in no_description]),
+                    preview([f[1] for _, f in no_description]))
+    shifted = {n for n, _ in no_description}
+    for lineno, fields in rows:
+        if lineno in shifted:
+            fields = [fields[0], ""] + fields[1:]
+        elif len(fields) < 3:
+            raise InputError(f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
+                             "line needs: name, description (may be empty), then genes. Is this a GMT or "
+                             "Enrichr text library?")
+        term = display_name(fields[0])
+        if not term:
+            raise InputError(f"{path}: line {lineno} has an empty gene-set name.")
+        genes = []
+        for g in fields[2:]:
+            g = g.split(",", 1)[0].strip()
+            if g and g not in genes:
+                genes.append(g)
+        if term in sets:
+            raise InputError(f"{path}: line {lineno}: gene set {term!r} already defined on line "
+                             f"{lines_of[term]}. Each term must appear once.")
+        sets[term] = genes
+        ids[term] = kegg_id(fields[0], fields[1])
+        lines_of[term] = lineno
     if not sets:
         raise InputError(f"{path}: no gene sets found. Expected GMT / Enrichr text lines "
                          "(name<TAB>description<TAB>gene<TAB>gene...).")

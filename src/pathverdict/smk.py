@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .errors import DiskFullError, InputError
 from .util import DISK_FULL, disk_full_error, setup_logging
+
+
+# a folder the step must write its outputs to is read-only (chmod, a read-only mount, chattr +i, not yours)
+NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _writing_output(filename, outputs) -> bool:
+    """``filename`` is one of the rule's outputs or a file beside one (our temporary files)."""
+    if not filename:
+        return False
+    folder = Path(os.path.abspath(str(filename))).parent
+    return any(Path(os.path.abspath(str(o))).parent == folder for o in outputs)
+
+
+def not_writable_error(exc: OSError) -> str:
+    folder = Path(str(exc.filename)).parent
+    return (f"cannot write {exc.filename}: {exc.strerror or exc} -- the folder {folder} is read-only (or belongs to "
+            f"someone else). Nothing partial was kept. Make it writable (e.g. chmod u+w {folder}, or remount it "
+            "read-write) or run in a directory you can write to, then run the same command again: the finished steps "
+            "are kept.")
 
 
 def run_step(snakemake, step: Callable[[], object]) -> None:
@@ -29,6 +52,9 @@ def run_step(snakemake, step: Callable[[], object]) -> None:
         logger.error("%s", exc)
         sys.exit(1)
     except OSError as exc:
+        if exc.errno in NOT_WRITABLE and _writing_output(exc.filename, snakemake.output):
+            logger.error("rule %s: %s", snakemake.rule, not_writable_error(exc))
+            sys.exit(1)
         if exc.errno not in DISK_FULL:
             logger.exception("step failed in rule %s", snakemake.rule)
             raise

@@ -36,6 +36,12 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     if cm.rounded_values:
         log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
     samples = tables.read_samples(samples_path)
+    renamed, rename_notes = tables.map_alignment_columns(cm.counts.columns, samples,
+                                                         where=f"dataset {name}: {counts_path}: ")
+    if renamed:
+        cm.counts = cm.counts.rename(columns=renamed)
+        log.warning("dataset %s: %s: count columns named by alignment files were given the sample names of %s: %s",
+                    name, counts_path, samples_path, "; ".join(rename_notes))
     counts = tables.check_design(samples, cm.counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
     ann = annotation.load_annotation(annotation_path)
     mapping = annotation.map_ids(list(counts.index), ann, ds.get("gene_id_type", "auto"),
@@ -72,10 +78,18 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
         "contrast": list(ds["contrast"]),
         "id_mapping": mapping.summary(),
         "selection_by_expression": sel_info,
+        "count_layout": {k: v for k, v in cm.layout.items() if k in ("layout", "note", "dropped_columns", "tool")},
+        "column_mapping": rename_notes,
     }
     if source_json:
         with open(source_json) as fh:
             info["source"] = json.load(fh)
+        merged = info["source"].get("merged") or {}
+        if merged.get("strandedness"):
+            info["strandedness"] = merged["strandedness"]
+        for key in ("count_layout", "column_mapping"):
+            if info["source"].get(key):
+                info[f"source_{key}"] = info["source"][key]
     with atomic_write(out_counts) as fh:
         counts.to_csv(fh, sep="\t", lineterminator="\n")
     write_tsv(samples.reset_index(), out_samples)
@@ -411,16 +425,42 @@ def _load_json(paths) -> list[dict]:
 
 
 def dataset_origin(d: dict) -> str:
-    """Where a dataset's counts came from, in words (from its prepare.json)."""
+    """Where a dataset's counts came from, in words (from its prepare.json), with what reading
+    an author's layout did (annotation columns dropped, columns renamed, STAR strandedness)."""
     src = d.get("source")
     if not src:
-        return f"local files {d['counts_file']} and {d['samples_file']}"
-    if src.get("accession"):
+        origin = f"local files {d['counts_file']} and {d['samples_file']}"
+    elif src.get("accession"):
         via = ""
         if src.get("pubmed_lookup"):
             via = f" (linked from PubMed {src['pubmed_lookup'].get('pmid', '')} via NCBI E-utilities)"
-        return f"GEO series {src['accession']}{via}, {src.get('counts_source', '')} counts"
-    return f"downloaded from {src.get('url', '')}"
+        origin = f"GEO series {src['accession']}{via}, {src.get('counts_source', '')} counts"
+    else:
+        origin = f"downloaded from {src.get('url', '')}"
+    return "; ".join([origin] + input_notes(d))
+
+
+def input_notes(d: dict) -> list[str]:
+    """What was done to read an author's count table (from a prepare.json), one sentence each."""
+    notes = []
+    for layout in (d.get("source_count_layout"), d.get("count_layout")):
+        if layout and layout.get("layout", "plain") != "plain" and layout.get("note"):
+            notes.append(layout["note"])
+    mapped = list(d.get("source_column_mapping") or []) + list(d.get("column_mapping") or [])
+    if mapped:
+        notes.append(f"{len(mapped)} count column(s) named by alignment files matched to samples ("
+                     + ", ".join(mapped[:3]) + (", ..." if len(mapped) > 3 else "") + ")")
+    st = d.get("strandedness")
+    if st:
+        first = next(iter(st.get("samples", {}).items()), None)
+        nums = ""
+        if first:
+            nf = first[1]["N_noFeature"]
+            nums = (f"; N_noFeature in {first[0]}: unstranded {nf['unstranded']:,}, forward {nf['forward']:,}, "
+                    f"reverse {nf['reverse']:,}")
+        notes.append(f"STAR ReadsPerGene column {st['column']} ({st['chosen']}), {st['source']}"
+                     + (f" ({st['note']})" if st.get("note") else "") + nums)
+    return notes
 
 
 def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,

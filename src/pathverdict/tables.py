@@ -61,8 +61,8 @@ def read_header(path: Path) -> list[str]:
 
 
 def _line(raw: pd.DataFrame, row: int) -> int:
-    """Editor line of row ``row`` of a table read with a default index (header = line 1)."""
-    return int(raw.index[row]) + 2
+    """Editor line of row ``row`` of a table read by :func:`read_count_table` (its index is the line)."""
+    return int(raw.index[row])
 
 
 def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
@@ -82,6 +82,8 @@ def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
             raw.seek(0)
             fh = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
             header = fh.readline(64 << 20)
+            while header.startswith(b"#"):  # featureCounts' "# Program:featureCounts ..." line(s)
+                header = fh.readline(64 << 20)
             if not header.strip():
                 return None
             sample = fh.read(sample_bytes)
@@ -90,7 +92,9 @@ def estimate_cells(path: str | Path, sample_bytes: int = 1 << 20) -> int | None:
     except (OSError, EOFError, ValueError, zlib.error):
         return None
     sep = b"\t" if b"\t" in header else b","
-    samples = max(len(header.rstrip(b"\r\n").split(sep)) - 1, 1)
+    fields = header.rstrip(b"\r\n").split(sep)
+    annotation = 5 if [f.strip().lower() for f in fields[:6]] == [c.lower().encode() for c in FEATURECOUNTS_COLS] else 0
+    samples = max(len(fields) - 1 - annotation, 1)
     lines = sample.count(b"\n") + (1 if sample and not sample.endswith(b"\n") else 0)
     if not at_end and consumed > 0:
         lines = int(lines * size / consumed)
@@ -104,6 +108,118 @@ class CountMatrix:
     counts: pd.DataFrame
     rounded_values: int = 0
     summary_rows: list[str] = field(default_factory=list)  # counter rows removed (HTSeq __*, STAR N_*)
+    layout: dict = field(default_factory=lambda: {"layout": "plain"})  # see read_count_table
+
+
+# featureCounts' annotation columns (Rsubread's featureCounts() names the first one GeneID)
+FEATURECOUNTS_COLS = ["Geneid", "Chr", "Start", "End", "Strand", "Length"]
+_SNIFF_LINES = 50
+
+
+def _split(line: str, sep: str) -> list[str]:
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+
+
+def sniff_layout(path: Path, sep: str) -> dict:
+    """How an author's count table is laid out, from its first lines:
+
+    * ``plain``: header line = gene ID column + one column per sample;
+    * ``featurecounts``: featureCounts' own output (``# Program:featureCounts ...`` comment
+      line(s), then ``Geneid Chr Start End Strand Length`` + one column per BAM file): the
+      comment lines are skipped and the five annotation columns dropped;
+    * ``r_row_names``: R's ``write.table`` with row names (the default): the header has one
+      field fewer than the rows, because the row-name column has no header cell.
+    """
+    lines: list[str] = []
+    with _open_text(path) as fh:
+        for line in fh:
+            lines.append(line)
+            if len(lines) >= _SNIFF_LINES + 20:
+                break
+    comments = 0
+    while comments < len(lines) and lines[comments].startswith("#"):
+        comments += 1
+    if comments >= len(lines):
+        return {"layout": "plain", "skip": 0}
+    header = [c.strip() for c in _split(lines[comments], sep)]
+    if [h.lower() for h in header[:6]] == [c.lower() for c in FEATURECOUNTS_COLS]:
+        return {"layout": "featurecounts", "skip": comments, "header": header,
+                "tool": lines[0].strip()[:200] if comments else "",
+                "dropped_columns": header[1:6]}
+    if comments:
+        return {"layout": "plain", "skip": 0}
+    body = [_split(ln, sep) for ln in lines[1:_SNIFF_LINES + 1] if ln.strip()]
+    # (a trailing separator on every line is not a row-name column: its last field is empty)
+    if len(header) >= 1 and body and all(len(r) == len(header) + 1 and r[-1].strip() for r in body):
+        return {"layout": "r_row_names", "skip": 0, "header": ["gene_id"] + header}
+    return {"layout": "plain", "skip": 0}
+
+
+def read_count_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """The text of a count table in any layout :func:`sniff_layout` recognises, as strings:
+    (DataFrame with the gene ID column first, then one column per sample, indexed by the
+    editor line of each row; layout dict, also saying what was done)."""
+    path = Path(path)
+    _require_file(path, "Count matrix")
+    sep = _separator(path)
+    header = read_header(path)
+    try:
+        layout = sniff_layout(path, sep)
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error, csv.Error):
+        layout = {"layout": "plain", "skip": 0}  # read_csv below reports what is wrong with the file
+    skip = layout["skip"]
+    if layout["layout"] != "plain":
+        header = layout["header"]
+    if len(header) < 2:
+        raise InputError(
+            f"{path}: line 1 has {len(header)} column(s); a count matrix needs a gene ID column "
+            f"followed by one column per sample. Is the separator right? ({'comma' if sep == ',' else 'tab'} "
+            "is expected from the file name: .csv = comma, anything else = tab)")
+    keep = [0] + list(range(6, len(header))) if layout["layout"] == "featurecounts" else list(range(len(header)))
+    if layout["layout"] == "featurecounts" and len(keep) < 2:
+        raise InputError(f"{path}: line {skip + 1}: a featureCounts table with no count column after "
+                         f"{' '.join(header[:6])}.")
+    samples = [header[i] for i in keep[1:]]
+    where = f"{path}: line {skip + 1}"
+    dup = sorted({s for s in samples if samples.count(s) > 1})
+    if dup:
+        raise InputError(f"{where} names these sample columns more than once: {preview(dup)}. "
+                         "Each sample must have exactly one column.")
+    empty = [i + 2 for i, s in zip(keep[1:], samples) if not s]
+    if empty:
+        raise InputError(f"{where}, column(s) {preview(empty)} have no sample name.")
+    try:
+        # blank lines are kept (and then refused as an empty gene ID) so that line numbers stay exact
+        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=ENCODING,
+                          na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL,
+                          skiprows=skip + 1, header=None)
+    except pd.errors.EmptyDataError:
+        raw = pd.DataFrame(columns=range(len(header)))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}): the file is truncated or "
+                         "corrupt (an interrupted download or copy?). Re-download or re-export it.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a well-formed table ({exc}). Every line needs the same "
+                         "number of columns as the header.") from exc
+    if raw.shape[1] < len(header):  # short lines at the end: the missing counts are reported below
+        for j in range(raw.shape[1], len(header)):
+            raw[j] = ""
+    elif raw.shape[1] > len(header):
+        extra = np.flatnonzero((raw.iloc[:, len(header):] != "").any(axis=1).to_numpy())
+        if extra.size:
+            raise InputError(f"{path}: line {int(extra[0]) + skip + 2} has more fields than the header (line "
+                             f"{skip + 1}: {len(header)}). Every line needs the same number of columns as the header.")
+        raw = raw.iloc[:, :len(header)]
+    raw = raw.fillna("").iloc[:, keep]
+    raw.columns = [header[i] for i in keep]
+    raw.index = pd.RangeIndex(skip + 2, skip + 2 + len(raw))  # editor line numbers
+    if layout["layout"] == "featurecounts":
+        layout["note"] = (f"featureCounts table: skipped {skip} comment line(s) and dropped the annotation columns "
+                          f"{', '.join(layout['dropped_columns'])}; {len(samples)} count column(s)")
+    elif layout["layout"] == "r_row_names":
+        layout["note"] = ("R write.table layout (row names without a header cell): the header names the "
+                          f"{len(samples)} sample column(s) and the first field of every line is the gene ID")
+    return raw, layout
 
 
 # Lines of counting tools' own statistics that are not genes: HTSeq-count's "__no_feature",
@@ -124,52 +240,31 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
     which case they are rounded to the nearest integer (halves to even).
     """
     path = Path(path)
-    _require_file(path, "Count matrix")
-    header = read_header(path)
-    if len(header) < 2:
-        raise InputError(
-            f"{path}: line 1 has {len(header)} column(s); a count matrix needs a gene ID column "
-            f"followed by one column per sample. Is the separator right? ({'comma' if _separator(path) == ',' else 'tab'} "
-            "is expected from the file name: .csv = comma, anything else = tab)")
+    raw, layout = read_count_table(path)
+    header = list(raw.columns)
     samples = header[1:]
-    dup = sorted({s for s in samples if samples.count(s) > 1})
-    if dup:
-        raise InputError(f"{path}: line 1 names these sample columns more than once: {preview(dup)}. "
-                         "Each sample must have exactly one column.")
-    empty = [i + 2 for i, s in enumerate(samples) if not s]
-    if empty:
-        raise InputError(f"{path}: line 1, column(s) {preview(empty)} have no sample name.")
-    try:
-        # blank lines are kept (and then refused as an empty gene ID) so that line numbers stay exact
-        raw = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False, encoding=ENCODING,
-                          na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}): the file is truncated or "
-                         "corrupt (an interrupted download or copy?). Re-download or re-export it.") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a well-formed table ({exc}). Every line needs the same "
-                         "number of columns as the header.") from exc
-    raw.columns = header
+    if layout["layout"] != "plain":
+        log.warning("%s: %s", path, layout["note"])
     if raw.empty:
         raise InputError(f"{path}: has a header line but no gene lines. A count matrix needs one line per gene "
                          "(gene ID, then one count per sample).")
     ids = raw.iloc[:, 0].str.strip()
-    blank = np.flatnonzero(ids.eq("").to_numpy())
-    if blank.size:
-        raise InputError(f"{path}: line(s) {preview(blank + 2)} have an empty gene ID in the first column.")
+    blank = raw.index[ids.eq("").to_numpy()]
+    if len(blank):
+        raise InputError(f"{path}: line(s) {preview(list(blank))} have an empty gene ID in the first column.")
     dup_mask = ids.duplicated(keep=False).to_numpy()
     if dup_mask.any():
         first = {}
-        for line, gid in zip(np.flatnonzero(dup_mask) + 2, ids[dup_mask]):
+        for line, gid in zip(raw.index[dup_mask], ids[dup_mask]):
             first.setdefault(gid, []).append(int(line))
         items = [f"{g} (lines {', '.join(map(str, lines))})" for g, lines in list(first.items())]
         raise InputError(f"{path}: duplicated gene IDs: {preview(items, 3)}. Each gene must appear once; "
-                         "sum or drop the duplicated rows before running.")
+                         "sum or drop the duplicated rows before running." + _r_layout_hint(path, raw, layout))
     summary = ids.str.match(SUMMARY_ROW).to_numpy()
     summary_rows = []
     if summary.any():
         summary_rows = list(ids[summary])
-        lines = (np.flatnonzero(summary) + 2).tolist()
+        lines = [int(i) for i in raw.index[summary]]
         log.warning("%s: removed %d line(s) of counting-tool statistics that are not genes: %s (line(s) %s); "
                     "they are not tested", path, len(summary_rows), preview(summary_rows), preview(lines))
         raw, ids = raw[~summary], ids[~summary]
@@ -216,7 +311,19 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
                 "them; if they are normalised values (FPKM/TPM/CPM), use the raw counts instead.")
         arr = np.rint(arr)
     counts = pd.DataFrame(arr.astype(np.int64), index=pd.Index(ids.to_numpy(), name="gene_id"), columns=samples)
-    return CountMatrix(counts=counts, rounded_values=rounded, summary_rows=summary_rows)
+    return CountMatrix(counts=counts, rounded_values=rounded, summary_rows=summary_rows, layout=layout)
+
+
+def _r_layout_hint(path: Path, raw: pd.DataFrame, layout: dict) -> str:
+    """When the "gene IDs" are numbers, the first column is probably a sample's counts."""
+    if layout["layout"] != "plain":
+        return ""
+    ids = raw.iloc[:, 0].str.strip()
+    if len(ids) and pd.to_numeric(ids, errors="coerce").notna().mean() > 0.9:
+        return (f" The first column ({raw.columns[0]!r}) holds numbers, not gene IDs: is it a sample's counts? "
+                "A table whose gene ID column has no header cell (R write.table) has one field fewer on line 1 "
+                "than on the other lines; give the gene ID column a header cell, e.g. gene_id.")
+    return ""
 
 
 def read_samples(path: str | Path) -> pd.DataFrame:
@@ -282,6 +389,11 @@ def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contr
                          f"{preview(missing)}.")
         if extra:
             parts.append(f"Columns of {counts_path} not in the sample sheet {samples_path}: {preview(extra)}.")
+        if any(names_alignment_file(str(c)) for c in extra):
+            parts.append("Columns named by alignment files are matched to samples by the file name without folders "
+                         "and aligner suffixes (/data/ctrl1.Aligned.sortedByCoord.out.bam -> ctrl1), by a sample sheet "
+                         "column holding the column or file names (e.g. a `bam` column), or by a GSM accession in the "
+                         "file name.")
         raise InputError(f"dataset {dataset}: sample sheet and count matrix disagree. " + " ".join(parts)
                          + " Make the `sample` column list exactly the count matrix's sample columns "
                            "(names are case-sensitive).")
@@ -431,3 +543,82 @@ def _linked_groups(a: pd.Series, b: pd.Series) -> list[str]:
         bv = sorted(v for k, v in members if k == "b")
         out.append(f"{a.name}={'/'.join(av)} only with {b.name}={'/'.join(bv)}")
     return sorted(out)
+
+
+# ----------------------------------------------------------------------------- BAM-path column names
+
+_ALIGNMENT_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
+# what aligners and samtools append to a sample's name: sample.Aligned.sortedByCoord.out.bam, sample_sorted.bam
+_ALIGNMENT_SUFFIX = re.compile(r"(?i)[._-]?(Aligned\.sortedByCoord\.out|Aligned\.toTranscriptome\.out|Aligned\.out|"
+                               r"sortedByCoord\.out|sorted|sort|dedup|markdup|rmdup|filtered|uniq|unique)$")
+
+
+def names_alignment_file(name: str) -> bool:
+    """A count column named after an alignment file (featureCounts names its columns by the BAM path)."""
+    return bool(_ALIGNMENT_EXT.search(name.strip())) or "/" in name or "\\" in name
+
+
+def alignment_stem(name: str) -> str:
+    """``/data/bam/ctrl1.Aligned.sortedByCoord.out.bam`` -> ``ctrl1``."""
+    base = re.split(r"[\\/]", name.strip())[-1]
+    base = _ALIGNMENT_EXT.sub("", base)
+    while True:
+        shorter = _ALIGNMENT_SUFFIX.sub("", base)
+        if shorter == base or not shorter:
+            return base
+        base = shorter
+
+
+def map_alignment_columns(columns, samples: pd.DataFrame, where: str = "") -> tuple[dict[str, str], list[str]]:
+    """Map count columns named by alignment files (``/data/bam/ctrl1.bam``) to the sample
+    sheet's samples (its index). Returns ({column: sample}, one note per column saying how).
+
+    A column maps to the sample whose name is the file name without directories and
+    extensions (``ctrl1``); else to the sample whose value in some sample-sheet column
+    (e.g. ``bam``, ``file``, ``title``) is the column name, its file name or that stem; else,
+    for GEO, to the sample whose GSM accession the file name holds. Columns already named
+    like a sample, and columns that do not name an alignment file, are left alone. Two
+    columns mapping to one sample is an :class:`InputError`."""
+    names = [str(s) for s in samples.index]
+    known = set(names)
+    text_cols = [c for c in samples.columns if samples[c].astype(str).str.strip().is_unique]
+    gsm_of = {}
+    for col in ["geo_accession"] if "geo_accession" in samples.columns else []:
+        gsm_of = {str(v).strip(): s for s, v in samples[col].items()}
+    gsm_of.update({s: s for s in names if re.fullmatch(r"GSM\d+", s)})
+    mapping: dict[str, str] = {}
+    notes: list[str] = []
+    for col in columns:
+        col = str(col)
+        if col in known or not names_alignment_file(col):
+            continue
+        base = re.split(r"[\\/]", col.strip())[-1]
+        stem = alignment_stem(col)
+        hit, how = None, ""
+        if stem in known:
+            hit, how = stem, "its file name"
+        if hit is None:
+            for sc in text_cols:
+                values = samples[sc].astype(str).str.strip()
+                found = [s for s, v in values.items() if v and v in (col.strip(), base, stem)]
+                if len(found) == 1:
+                    hit, how = str(found[0]), f"the sample sheet column {sc!r}"
+                    break
+        if hit is None:
+            m = re.search(r"GSM\d+", base)
+            if m and m.group(0) in gsm_of:
+                hit, how = gsm_of[m.group(0)], "the GSM accession in its file name"
+        if hit is not None:
+            mapping[col] = hit
+            notes.append(f"{col} -> {hit} ({how})")
+    taken: dict[str, list[str]] = {}
+    for col, s in mapping.items():
+        taken.setdefault(s, []).append(col)
+    taken.update({s: taken.get(s, []) + [s] for s in map(str, columns) if s in known and s in taken})
+    clash = {s: cols for s, cols in taken.items() if len(cols) > 1}
+    if clash:
+        raise InputError(f"{where}several count columns belong to the same sample: "
+                         + "; ".join(f"{s}: {', '.join(c)}" for s, c in clash.items())
+                         + ". Keep one column per sample (e.g. drop a re-sequenced BAM's column), or name the columns "
+                           "in a sample sheet column.")
+    return mapping, notes

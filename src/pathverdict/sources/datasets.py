@@ -9,6 +9,7 @@ This is the function a Snakemake rule can call (see ``docs/data_sources.md``)::
       members: "*.counts.txt.gz"    # RAW.tar only: glob of the per-sample count files (default all)
       format: auto                  # RAW.tar only: auto | htseq | featurecounts | star
       strandedness: reverse         # STAR ReadsPerGene files only: unstranded | forward | reverse
+                                    #   (when not set: inferred from N_noFeature, see geo.infer_strandedness)
       sample_field: null            # metadata field the count columns are named by (default: GSM)
       group_column: condition
       samples:
@@ -23,16 +24,19 @@ it passes :func:`pathverdict.tables.check_design` unchanged.
 
 from __future__ import annotations
 
-import csv
 import gzip
+import logging
 from pathlib import Path
 
 import pandas as pd
 
+from .. import tables
 from ..errors import InputError, preview
 from ..util import atomic_write, write_json
 from . import eutils, geo
 from .download import Downloader
+
+log = logging.getLogger(__name__)
 
 KEYS = {"accession", "pubmed", "counts", "file", "members", "format", "strandedness", "sample_field",
         "group_column", "samples"}
@@ -70,13 +74,18 @@ def _resolve_accession(spec: dict, dl: Downloader, eutils_base: str, where: str)
     return found.series[0].accession, found.provenance()
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    sep = "," if path.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
+def _read_table(path: Path) -> tuple[pd.DataFrame, dict]:
+    """An author's count table (text, gene IDs as index) in any layout :func:`tables.read_count_table`
+    reads: plain, featureCounts with BAM-path columns, R write.table with row names."""
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False, index_col=0,
-                           quoting=csv.QUOTE_MINIMAL, comment=None)
+        raw, layout = tables.read_count_table(path)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"{path}: cannot be read as a count table ({exc}).") from exc
+    table = raw.set_index(raw.columns[0])
+    table.index = table.index.str.strip()
+    if layout["layout"] != "plain":
+        log.warning("%s: %s", path, layout["note"])
+    return table, {k: v for k, v in layout.items() if k in ("layout", "note", "dropped_columns", "tool")}
 
 
 def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str | Path, out_samples: str | Path,
@@ -97,20 +106,30 @@ def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str 
     if spec["counts"] == "ncbi":
         rec = geo.fetch_ncbi_counts(acc, dl, base_url=geo_download_base)
         records["counts"] = [rec.provenance()]
-        table = _read_table(rec.path)
+        table, details["count_layout"] = _read_table(rec.path)
     else:
         rec, listing = geo.fetch_supplementary(acc, spec["file"], dl, base_url=geo_ftp_base)
         records["counts"] = [rec.provenance()]
         records["suppl_listing"] = [listing.provenance()]
         if rec.path.name.lower().endswith(TAR_SUFFIXES):
-            merged = geo.read_raw_tar_counts(rec.path, fmt=spec.get("format", "auto"),
-                                             strandedness=spec.get("strandedness"), pattern=spec.get("members"))
+            try:
+                merged = geo.read_raw_tar_counts(rec.path, fmt=spec.get("format", "auto"),
+                                                 strandedness=spec.get("strandedness"), pattern=spec.get("members"))
+            except InputError as exc:  # name the dataset and its config keys (geo.strandedness, geo.members, ...)
+                raise InputError(f"{where} (file {spec['file']!r}): {exc}") from None
             details["merged"] = merged.summary()
             table = merged.counts.astype(str)
         else:
-            table = _read_table(rec.path)
+            table, details["count_layout"] = _read_table(rec.path)
     # columns of the count table <- GSM (or the sample_field values)
     table.columns = [str(c).strip() for c in table.columns]
+    renamed, notes = tables.map_alignment_columns(table.columns, sheet.set_index("sample"),
+                                                  where=f"{where}: {records['counts'][0]['path']}: ")
+    if renamed:
+        table = table.rename(columns=renamed)
+        details["column_mapping"] = notes
+        log.warning("%s: count columns named by alignment files were matched to the samples: %s", where,
+                    "; ".join(notes))
     missing = [s for s in sheet["sample"] if s not in table.columns]
     if missing:
         raise InputError(f"{where}: samples of the sample sheet without a column in the count table "

@@ -452,21 +452,101 @@ FEATURECOUNTS_COLS = ["Geneid", "Chr", "Start", "End", "Strand", "Length"]
 FORMATS = ("auto", "htseq", "featurecounts", "star")
 
 
-def _strand(strandedness: str | None, where: str, star_stats: dict | None = None) -> int:
+def _strand(strandedness: str | None, where: str) -> str | None:
+    """The configured strandedness as unstranded/forward/reverse (None when not set)."""
     if strandedness is None:
-        hint = ""
-        if star_stats:
-            cols = " / ".join(f"{name} {star_stats.get(name, '?')}" for name in STRANDEDNESS)
-            hint = (f" N_noFeature in {where} per column: {cols}. For a stranded library the right column has far "
-                    "fewer N_noFeature reads than the other stranded one; when forward and reverse are about equal "
-                    "the library is unstranded.")
-        raise InputError(f"{where}: STAR ReadsPerGene files hold three count columns; set `strandedness` to "
-                         f"unstranded (column 2), forward (column 3, htseq-count -s yes) or reverse (column 4, "
-                         f"htseq-count -s reverse; e.g. dUTP/TruSeq stranded libraries).{hint}")
+        return None
     key = STRAND_ALIASES.get(str(strandedness).lower(), str(strandedness).lower())
     if key not in STRANDEDNESS:
         raise InputError(f"{where}: strandedness {strandedness!r} is not one of unstranded, forward, reverse.")
-    return STRANDEDNESS[key]
+    return key
+
+
+# Inferring a STAR library's strandedness from N_noFeature of its forward and reverse columns. Reads
+# counted against the wrong strand find no feature, so in a stranded library the right column has
+# far fewer N_noFeature (e.g. 160,000 vs 4,100,000); in an unstranded library forward and reverse
+# each miss about half the genic reads and are about equal. Between the two thresholds the call is
+# left to the user (set `strandedness`). Worst plausible stranded case: half the reads intronic or
+# intergenic (no feature on either strand) and 95% strand specificity gives 0.525 vs 0.975 = 0.54.
+STRANDED_MAX_RATIO = 2 / 3  # smaller / larger N_noFeature at most this: stranded, the smaller column
+UNSTRANDED_MIN_RATIO = 0.9  # at least this: unstranded
+
+
+def infer_strandedness(no_feature: dict[str, int]) -> tuple[str | None, float | None]:
+    """(unstranded | forward | reverse | None when unclear, smaller/larger ratio) from one
+    sample's N_noFeature per column (``{"unstranded": n, "forward": n, "reverse": n}``)."""
+    fwd, rev = no_feature.get("forward"), no_feature.get("reverse")
+    if fwd is None or rev is None or max(fwd, rev) <= 0:
+        return None, None
+    ratio = min(fwd, rev) / max(fwd, rev)
+    if ratio <= STRANDED_MAX_RATIO:
+        return ("forward" if fwd < rev else "reverse"), ratio
+    if ratio >= UNSTRANDED_MIN_RATIO:
+        return "unstranded", ratio
+    return None, ratio
+
+
+def choose_star_strandedness(parsed: list[tuple[str, str, "SampleCounts"]], strandedness: str | None,
+                             where: str) -> dict | None:
+    """Pick the count column of every STAR ReadsPerGene file (all files alike): the configured
+    ``strandedness``, else the one inferred from N_noFeature (see :func:`infer_strandedness`);
+    fills each file's ``counts`` and ``special``. Returns what was chosen and the numbers, for
+    the provenance (None when there is no STAR file)."""
+    star = [(sample, name, sc) for sample, name, sc in parsed if sc.format == "star"]
+    if not star:
+        return None
+    per_sample, calls = {}, {}
+    for sample, name, sc in star:
+        nf = {k: sc.star_special.get("N_noFeature", [None] * 3)[i - 1] for k, i in STRANDEDNESS.items()}
+        call, ratio = infer_strandedness({k: v for k, v in nf.items() if v is not None})
+        assigned = {k: sum(sc.by_strand[k].values()) for k in STRANDEDNESS}
+        per_sample[sample] = {"N_noFeature": nf, "assigned_reads": assigned,
+                              "ratio": None if ratio is None else round(ratio, 4), "inferred": call}
+        calls[sample] = call
+    distinct = set(calls.values())
+    inferred = distinct.pop() if len(distinct) == 1 and None not in distinct else None
+    configured = _strand(strandedness, where)
+
+    def numbers(limit: int = 6) -> str:
+        parts = []
+        for s, v in list(per_sample.items())[:limit]:
+            cols = " / ".join(f"{k} {v['N_noFeature'][k]}" for k in STRANDEDNESS)
+            parts.append(f"{s}: {cols}" + (f" (ratio {v['ratio']:.2f})" if v["ratio"] is not None else ""))
+        return "; ".join(parts) + (" ..." if len(per_sample) > limit else "")
+
+    if configured is None and inferred is None:
+        by_call: dict = {}
+        for s, c in calls.items():
+            by_call.setdefault(c or "unclear", []).append(s)
+        raise InputError(
+            f"{where}: cannot tell the strandedness of the STAR ReadsPerGene files from their N_noFeature counts "
+            f"({', '.join(f'{c}: {preview(v)}' for c, v in by_call.items())}). N_noFeature per column: {numbers()}. "
+            f"A stranded library has clearly fewer N_noFeature in the right column (smaller / larger at most "
+            f"{STRANDED_MAX_RATIO:.2f}); an unstranded one about equal forward and reverse (ratio at least "
+            f"{UNSTRANDED_MIN_RATIO:.2f}). Set `strandedness` to unstranded (column 2), forward (column 3, "
+            "htseq-count -s yes) or reverse (column 4, htseq-count -s reverse; e.g. dUTP/TruSeq stranded libraries) "
+            "as the library was prepared.")
+    chosen = configured or inferred
+    info = {"chosen": chosen, "column": STRANDEDNESS[chosen] + 1,
+            "source": "config" if configured else "inferred from N_noFeature",
+            "inferred": inferred,
+            "rule": (f"stranded when the smaller of forward/reverse N_noFeature is at most {STRANDED_MAX_RATIO:.2f} "
+                     f"of the larger (that column); unstranded when the ratio is at least {UNSTRANDED_MIN_RATIO:.2f}"),
+            "samples": per_sample}
+    if configured and inferred and configured != inferred:
+        log.warning("%s: strandedness %s is set in the config, but the N_noFeature counts point to %s (%s); using %s "
+                    "as configured", where, configured, inferred, numbers(3), configured)
+        info["note"] = f"the config's {configured} overrides the inferred {inferred}"
+    elif configured:
+        log.info("%s: STAR ReadsPerGene: strandedness %s as configured (N_noFeature: %s)", where, configured, numbers(3))
+    else:
+        log.warning("%s: STAR ReadsPerGene: strandedness inferred as %s (column %d) from N_noFeature: %s. Set "
+                    "`strandedness` in the config to override.", where, inferred, STRANDEDNESS[inferred] + 1,
+                    numbers(3))
+    for _sample, _name, sc in star:
+        sc.counts = dict(sc.by_strand[chosen])
+        sc.special = {k: v[STRANDEDNESS[chosen] - 1] for k, v in sc.star_special.items()}
+    return info
 
 
 def _int_count(text: str, where: str, lineno: int, gene: str) -> int:
@@ -485,6 +565,26 @@ class SampleCounts:
     format: str  # htseq | featurecounts | star | featurecounts-summary (skipped)
     counts: dict[str, int] = field(default_factory=dict)
     special: dict[str, int] = field(default_factory=dict)  # __no_feature, N_unmapped, ...
+    attributes: int = 0  # htseq-count --additional-attr columns between the gene and its count (dropped)
+    by_strand: dict[str, dict[str, int]] = field(default_factory=dict)  # STAR: every column's counts
+    star_special: dict[str, list[int]] = field(default_factory=dict)  # STAR: N_* lines, 3 columns
+
+
+def _fields(line: str) -> list[str]:
+    """Tab-separated fields without the quotes R's write.table puts around text."""
+    out = []
+    for f in line.rstrip("\r\n").split("\t"):
+        f = f.strip()
+        if len(f) >= 2 and f[0] == f[-1] == '"':
+            f = f[1:-1]
+        out.append(f)
+    return out
+
+
+_INT = re.compile(r"\d+")
+# featureCounts' summary (`*.summary`, or Rsubread's `fc$stat` saved with write.table): a
+# "Status" header and Assigned / Unassigned_* lines, read counts per BAM, never genes
+SUMMARY_STATUS = re.compile(r"^(Assigned|Unassigned_\w+)$")
 
 
 def detect_format(lines: list[str]) -> str:
@@ -494,20 +594,27 @@ def detect_format(lines: list[str]) -> str:
         return "unknown"
     if content[0].startswith("# Program:featureCounts"):
         return "featurecounts"
-    body = [ln for ln in content if not ln.startswith("#")]
+    body = [_fields(ln) for ln in content if not ln.startswith("#")]
     if not body:
         return "unknown"
-    first = body[0].rstrip("\r\n").split("\t")
-    if first[0] == "Status" and len(first) >= 2:
+    first = body[0]
+    if "Status" in first[:2] and len(first) >= 2:
         return "featurecounts-summary"
-    if first[:6] == FEATURECOUNTS_COLS:
+    if len(body) > 1 and sum(1 for r in body[:12] if any(SUMMARY_STATUS.match(f) for f in r[:2])) >= min(len(body), 3):
+        return "featurecounts-summary"  # a summary without its header line
+    if [f.lower() for f in first[:6]] == [c.lower() for c in FEATURECOUNTS_COLS]:
         return "featurecounts"
     if first[0] in STAR_SPECIAL and len(first) == 4:
         return "star"
     if len(first) == 2:
         return "htseq"
-    if len(first) == 4 and all(re.fullmatch(r"\d+", f) for f in first[1:]):
+    if len(first) == 4 and all(_INT.fullmatch(f) for f in first[1:]):
         return "star"
+    # htseq-count --additional-attr (e.g. gene_name): gene, attribute(s), count
+    genes = [r for r in body[:20] if r and not r[0].startswith("__") and r[0] not in HTSEQ_SPECIAL]
+    if genes and len(genes[0]) >= 3 and _INT.fullmatch(genes[0][-1]) \
+            and not all(_INT.fullmatch(f) for f in genes[0][1:-1]):
+        return "htseq"
     return "unknown"
 
 
@@ -535,36 +642,39 @@ def parse_count_lines(lines: Iterable[str], where: str, fmt: str = "auto",
                          "ReadsPerGene.out.tab. Select the count files with a member pattern.")
     out = SampleCounts(detected)
     if detected == "star":
-        rows = [ln.rstrip("\r\n").split("\t") for ln in lines if ln.strip()]
-        stats = {}
-        for r in rows:
-            if r[0] == "N_noFeature" and len(r) == 4:
-                stats = {name: r[i] for name, i in STRANDEDNESS.items()}
-        col = _strand(strandedness, where, stats)
+        out.by_strand = {k: {} for k in STRANDEDNESS}
     seen_header = False
+    width = None  # htseq: fields per gene line (2, or more with --additional-attr)
     for lineno, line in enumerate(lines, start=1):
         line = line.rstrip("\r\n")
         if not line.strip() or line.startswith("#"):
             continue
         f = line.split("\t")
         if detected == "htseq":
-            if len(f) != 2:
-                raise InputError(f"{where}: line {lineno} has {len(f)} tab-separated fields; HTSeq-count lines "
-                                 "have two (gene, count).")
-            gene, value = f[0].strip(), f[1].strip()
-            if lineno == 1 and not re.fullmatch(r"[\d.eE+-]+", value):
-                continue  # a header line such as "gene_id<TAB>count"
-            if gene.startswith("__") or gene in HTSEQ_SPECIAL:
+            gene, value = f[0].strip(), f[-1].strip()
+            special = gene.startswith("__") or gene in HTSEQ_SPECIAL
+            if width is None and not special and len(f) >= 2:
+                if not re.fullmatch(r"[\d.eE+-]+", value):
+                    continue  # a header line such as "gene_id<TAB>count" or "gene_id<TAB>gene_name<TAB>count"
+                width = len(f)
+                out.attributes = width - 2
+            # special counters are "__no_feature<TAB>n", padded with empty attribute fields by newer versions
+            if special and (len(f) == 2 or (len(f) == (width or len(f)) and not any(x.strip() for x in f[1:-1]))):
                 out.special[gene.lstrip("_")] = _int_count(value, where, lineno, gene)
                 continue
+            if len(f) != (width or 2):
+                raise InputError(f"{where}: line {lineno} has {len(f)} tab-separated fields; the HTSeq-count lines "
+                                 f"of this file have {width or 2} (gene, {'attributes, ' if (width or 2) > 2 else ''}"
+                                 "count).")
         elif detected == "featurecounts":
             if not seen_header:
-                if f[:6] != FEATURECOUNTS_COLS:
+                if [x.lower() for x in _fields(line)[:6]] != [c.lower() for c in FEATURECOUNTS_COLS]:
                     raise InputError(f"{where}: line {lineno}: expected the featureCounts header "
                                      f"({' '.join(FEATURECOUNTS_COLS)} <sample>), found {line[:80]!r}.")
                 if len(f) != 7:
                     raise InputError(f"{where}: featureCounts table with {len(f) - 6} count columns; a per-sample "
-                                     "file must have exactly one.")
+                                     "file must have exactly one. Give a table of all samples as a count matrix "
+                                     "(file: that table instead of a RAW.tar, or counts: locally).")
                 seen_header = True
                 continue
             if len(f) != 7:
@@ -574,14 +684,23 @@ def parse_count_lines(lines: Iterable[str], where: str, fmt: str = "auto",
             if len(f) != 4:
                 raise InputError(f"{where}: line {lineno} has {len(f)} fields; STAR ReadsPerGene lines have 4.")
             if f[0] in STAR_SPECIAL:
-                out.special[f[0]] = _int_count(f[col], where, lineno, f[0])
+                out.star_special[f[0]] = [_int_count(x, where, lineno, f[0]) for x in f[1:]]
                 continue
-            gene, value = f[0].strip(), f[col].strip()
+            gene = f[0].strip()
+            if gene in out.by_strand["unstranded"]:
+                raise InputError(f"{where}: line {lineno}: gene {gene} appears twice.")
+            for k, i in STRANDEDNESS.items():
+                out.by_strand[k][gene] = _int_count(f[i], where, lineno, gene)
+            continue
         if gene in out.counts:
             raise InputError(f"{where}: line {lineno}: gene {gene} appears twice.")
         out.counts[gene] = _int_count(value, where, lineno, gene)
-    if not out.counts:
+    if not (out.by_strand.get("unstranded") if detected == "star" else out.counts):
         raise InputError(f"{where}: no gene lines found ({detected} layout).")
+    if detected == "star" and strandedness is not None:
+        chosen = _strand(strandedness, where)
+        out.counts = dict(out.by_strand[chosen])
+        out.special = {k: v[STRANDEDNESS[chosen] - 1] for k, v in out.star_special.items()}
     return out
 
 
@@ -608,10 +727,17 @@ class MergedCounts:
     files: dict[str, str]  # sample -> member / file name
     special: pd.DataFrame  # summary lines (N_unmapped, __no_feature, ...) x samples
     skipped: list[str] = field(default_factory=list)  # files left out (featureCounts .summary)
+    strandedness: dict | None = None  # STAR: the column chosen, how, and N_noFeature per sample
+    attributes: int = 0  # htseq-count --additional-attr columns dropped
 
     def summary(self) -> dict:
-        return {"genes": int(self.counts.shape[0]), "samples": list(self.counts.columns),
-                "formats": self.formats, "files": self.files, "skipped": self.skipped}
+        out = {"genes": int(self.counts.shape[0]), "samples": list(self.counts.columns),
+               "formats": self.formats, "files": self.files, "skipped": self.skipped}
+        if self.strandedness:
+            out["strandedness"] = self.strandedness
+        if self.attributes:
+            out["htseq_attribute_columns_dropped"] = self.attributes
+        return out
 
 
 def _sample_of(name: str, where: str) -> str:
@@ -623,9 +749,15 @@ def _sample_of(name: str, where: str) -> str:
     return m.group(1)
 
 
-def _merge(parsed: list[tuple[str, str, SampleCounts]], where: str) -> MergedCounts:
+def _merge(parsed: list[tuple[str, str, SampleCounts]], where: str, strandedness: str | None = None) -> MergedCounts:
     by_sample: dict[str, tuple[str, SampleCounts]] = {}
     skipped: list[str] = []
+    summaries = [name for _s, name, sc in parsed if sc.format == "featurecounts-summary"]
+    if summaries:
+        log.info("%s: skipped %d featureCounts summary file(s) (Status / Assigned / Unassigned_* lines): %s", where,
+                 len(summaries), preview(summaries))
+    strand_info = choose_star_strandedness([p for p in parsed if p[2].format != "featurecounts-summary"],
+                                           strandedness, where)
     for sample, name, sc in parsed:
         if sc.format == "featurecounts-summary":
             skipped.append(name)
@@ -651,7 +783,12 @@ def _merge(parsed: list[tuple[str, str, SampleCounts]], where: str) -> MergedCou
     counts = pd.DataFrame({s: [by_sample[s][1].counts[g] for g in genes] for s in order},
                           index=pd.Index(genes, name="gene_id"), dtype="int64")
     special = pd.DataFrame({s: by_sample[s][1].special for s in order}).fillna(0).astype("int64")
-    return MergedCounts(counts, formats, {s: by_sample[s][0] for s in order}, special, skipped)
+    attributes = max(by_sample[s][1].attributes for s in order)
+    if attributes:
+        log.warning("%s: HTSeq-count files with %d attribute column(s) (--additional-attr) between the gene and "
+                    "its count: the attributes were dropped, the first column is the gene ID", where, attributes)
+    return MergedCounts(counts, formats, {s: by_sample[s][0] for s in order}, special, skipped,
+                        strandedness=strand_info, attributes=attributes)
 
 
 def read_raw_tar_counts(tar_path: str | Path, *, fmt: str = "auto", strandedness: str | None = None,
@@ -677,8 +814,8 @@ def read_raw_tar_counts(tar_path: str | Path, *, fmt: str = "auto", strandedness
             fh = tar.extractfile(m)
             with fh:
                 parsed.append((sample, m.name, parse_count_lines(
-                    _text_lines(fh, m.name, where, limits.max_text_bytes), where, fmt, strandedness)))
-    return _merge(parsed, str(tar_path))
+                    _text_lines(fh, m.name, where, limits.max_text_bytes), where, fmt)))
+    return _merge(parsed, str(tar_path), strandedness)
 
 
 def merge_count_files(paths: Iterable[str | Path], *, fmt: str = "auto", strandedness: str | None = None,
@@ -689,8 +826,8 @@ def merge_count_files(paths: Iterable[str | Path], *, fmt: str = "auto", strande
     for p in paths:
         with open(p, "rb") as fh:
             parsed.append((_sample_of(p.name, str(p.parent)), p.name,
-                           parse_count_lines(_text_lines(fh, p.name, str(p), max_text_bytes), str(p), fmt, strandedness)))
-    return _merge(parsed, ", ".join(str(p.parent) for p in paths[:1]) or "count files")
+                           parse_count_lines(_text_lines(fh, p.name, str(p), max_text_bytes), str(p), fmt)))
+    return _merge(parsed, ", ".join(str(p.parent) for p in paths[:1]) or "count files", strandedness)
 
 
 def write_counts(merged: MergedCounts, path: str | Path) -> None:

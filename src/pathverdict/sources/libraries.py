@@ -139,9 +139,10 @@ def parse_kegg_links(text: str, org: str, where: str = "link") -> dict[str, list
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split("\t")]
-        if len(parts) != 2:
+        # a third column (e.g. "path:hsa00010<TAB>hsa:10327<TAB>reverse", the direction of the link) is ignored
+        if len(parts) < 2 or not parts[0] or not parts[1]:
             raise InputError(f"KEGG {where}: line {lineno} is not 'pathway<TAB>gene': {line[:80]!r}.")
-        a, b = parts
+        a, b = parts[:2]
         if a.startswith("path:") or (not b.startswith("path:") and re.fullmatch(rf"{org}\d{{5}}", a)):
             pathway, gene = a, b
         else:
@@ -154,8 +155,14 @@ def parse_kegg_links(text: str, org: str, where: str = "link") -> dict[str, list
     return links
 
 
+# the names field without "; description": comma-separated names, each one word ("MIR6859-1", "TRNAV-CAC, TRV-CAC")
+_NAMES_ONLY = re.compile(r"^[^\s,;]+(,\s*[^\s,;]+)*$")
+
+
 def parse_kegg_genes(text: str, org: str, where: str = "list") -> dict[str, str]:
-    """{gene ID: symbol} from ``list/<org>`` (4-column or older 2-column layout)."""
+    """{gene ID: symbol} from ``list/<org>`` (4-column or older 2-column layout). The last field is
+    ``NAMES; description``; a field of names only (no ``;``, one-word comma-separated names) gives
+    its first name; a description only (words with spaces, no ``;``) gives no symbol."""
     symbols: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -165,9 +172,9 @@ def parse_kegg_genes(text: str, org: str, where: str = "list") -> dict[str, str]
             raise InputError(f"KEGG {where}: line {lineno} is not 'gene<TAB>...<TAB>names; description': {line[:80]!r}.")
         gid = parts[0].strip()
         gid = gid.split(":", 1)[1] if gid.startswith(f"{org}:") else gid
-        names = parts[-1]
-        if ";" not in names:
-            continue  # description only, no symbol
+        names = parts[-1].strip()
+        if ";" not in names and not _NAMES_ONLY.match(names):
+            continue  # a description only ("uncharacterized LOC100"), no symbol
         symbol = names.split(";", 1)[0].split(",", 1)[0].strip()
         if symbol:
             symbols[gid] = symbol
