@@ -12,4 +12,4 @@ null_path = str(sm.input.null) if sm.params.null["enabled"] else None
 run_step(sm, lambda: make_claims(
     cfg, sm.params.roles, sm.input.verdict, sm.input.genes, sm.output.tsv, sm.output.html,
     null_path=null_path, selection_paths=list(sm.input.selection), selected=list(sm.params.selected),
-    library=sm.params.library, banner=sm.params.banner))
+    library=sm.params.library, banner=sm.params.banner, calibration_path=str(sm.input.calibration)))
