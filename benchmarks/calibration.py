@@ -214,6 +214,13 @@ def run_study(task: tuple) -> dict:
     return out
 
 
+def _timed(task: tuple) -> dict:
+    t = time.process_time()
+    out = run_study(task)
+    out["cpu_s"] = time.process_time() - t
+    return out
+
+
 def _cp(k: int, n: int) -> tuple[float, float]:
     """Clopper-Pearson 95% interval."""
     if n == 0:
@@ -330,12 +337,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 null and 4 planted studies per scenario, small genome")
     ap.add_argument("--null", type=int, default=200, help="null studies per scenario")
-    ap.add_argument("--planted", type=int, default=200, help="planted studies per scenario and effect size")
+    ap.add_argument("--planted", type=int, default=70, help="planted studies per scenario and effect size")
     ap.add_argument("--effects", type=float, nargs="+", default=[0.5, 1.0, 2.0], help="|log2FC| grid")
     ap.add_argument("--headline", type=float, default=1.0, help="effect size reported as `power`")
     ap.add_argument("--fraction", type=float, default=0.3, help="share of the target's genes with the effect")
-    ap.add_argument("--n-genes", type=int, default=3000)
-    ap.add_argument("--null-studies", type=int, default=20,
+    ap.add_argument("--n-genes", type=int, default=2000)
+    ap.add_argument("--null-studies", type=int, default=10,
                     help="enriched tissue studies per scenario x kind given the selection-aware null")
     ap.add_argument("--max-permutations", type=int, default=None, help="default: the workflow's null.max_permutations")
     ap.add_argument("--processes", type=int, default=2)
@@ -353,10 +360,14 @@ def main(argv=None) -> int:
                                                    a.seed)]
     ctx = mp.get_context("fork")
     with ctx.Pool(a.processes) as pool:
-        results = pool.map(run_study, tasks, chunksize=4)
+        results = []
+        for i, r in enumerate(pool.imap(_timed, tasks, chunksize=4), start=1):
+            results.append(r)
+            if i % 100 == 0:
+                print(f"{i}/{len(tasks)} studies, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         t1 = time.monotonic()
         extra_tasks = _null_tasks(results, a.null_studies, a.headline)
-        extra = pool.map(run_study, extra_tasks, chunksize=1)
+        extra = pool.map(_timed, extra_tasks, chunksize=1)
     results = _merge(results, extra)
     table = summarise(results, a.effects, a.fraction, a.headline, a.n_genes)
     elapsed = time.monotonic() - started
@@ -366,8 +377,13 @@ def main(argv=None) -> int:
                   "claim", "fpr_claim", "fpr_claim_ci_high", "fpr_metallothioneins", "n_planted", "power_by_effect",
                   "power", "inconclusive_planted", "claim_power"]]
     text = show.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else show.to_string(index=False)
+    cpu = pd.DataFrame([{"scenario": r["scenario"], "kind": r["kind"], "null": r.get("null_run", False),
+                         "cpu_s": r.get("cpu_s", math.nan)} for r in results + extra])
+    per = cpu.groupby(["scenario", "kind", "null"])["cpu_s"].mean().round(2)
+    print("CPU seconds per study (mean):\n" + per.to_string(), file=sys.stderr)
     header = (f"calibration: {len(tasks)} studies + {len(extra_tasks)} selection-aware nulls, {a.processes} "
-              f"processes, {elapsed:.0f} s ({t1 - started:.0f} s before the nulls); n_genes {a.n_genes}; "
+              f"processes, {elapsed:.0f} s wall ({t1 - started:.0f} s before the nulls), {cpu['cpu_s'].sum():.0f} CPU s in "
+              f"the studies; n_genes {a.n_genes}; "
               f"planted on {a.fraction:.0%} of the target's genes; written to {a.out}")
     print(header)
     print(text)

@@ -73,10 +73,15 @@ def lookup(n_per_group: int, method: str = "ora_all", role: str = "cells_overexp
     return out
 
 
-def _design(samples: pd.DataFrame, contrast) -> tuple[str, int]:
+def _design(samples: pd.DataFrame, contrast, selected_group: str | None = None) -> tuple[str, int]:
+    """("n_tested vs n_reference", the group size to look up): the smaller group, or with a
+    selection by expression the group that is not selected (the calibration's tissue studies
+    are 12 vs 12 *before* the selection)."""
     var, tested, ref = (str(c) for c in contrast)
     labels = samples[var].astype(str) if var in samples.columns else pd.Series(dtype=str)
     n_t, n_r = int((labels == tested).sum()), int((labels == ref).sum())
+    if selected_group is not None:
+        return f"{n_t} vs {n_r}", n_r if str(selected_group) == tested else n_t
     return f"{n_t} vs {n_r}", min(n_t, n_r)
 
 
@@ -89,7 +94,9 @@ def dataset_rows(datasets: dict[str, dict], sample_sheets: dict[str, pd.DataFram
     source = table_source or f"package table pathverdict/{PACKAGE_TABLE} (benchmarks/calibration.py)"
     rows = []
     for name, ds in datasets.items():
-        design, n = _design(sample_sheets[name], ds["contrast"])
+        sel = ds.get("select_by_expression") or None
+        design, n = _design(sample_sheets[name], ds["contrast"],
+                            str(sel.get("group", ds["contrast"][1])) if sel else None)
         role = ds.get("role", "other")
         hit = lookup(n, method, role, selection=bool(ds.get("select_by_expression")), table=t)
         if hit["match"] == "none":

@@ -9,9 +9,20 @@ planted where. Every sample sheet written here has a column ``simulated`` = ``ye
 
 The model, per gene *i* and sample *j* of group *g*::
 
-    K_ij ~ NB(mean = s_j * mean_i * fold_ig, dispersion = a_i)   (variance = mu + a_i mu^2)
+    K_ij ~ NB(mean = s_j * mean_i * fold_ij * 2^(shift_ig + sum_k l_ik z_kj), dispersion = a_i)
     s_j  ~ lognormal(0, size_factor_sd)                            (library size factors)
-    fold_ig = 1 in the first group, planted[i] (else 1) in the second
+    fold_ij = planted[i] in the affected samples of the second group (all, or with
+              ``effect_in_reduced`` those whose ``reduce_gene`` is lowered), else 1
+    shift_ig = log2FC of background DE (:func:`background_effects`) and off-target effects on
+               other pathways (:func:`off_target_effects`) in the second group, else 0
+    z_kj = latent factor k of sample j (N(0, 1), or binary: present in a share of the samples);
+           l_ik its loading on gene i (the module's genes, :func:`module_members`): genes of a
+           module are correlated across samples (e.g. the metallothioneins; MEIS1 with the target
+           pathway, the selection-bias scenario)
+
+Means and dispersions can come from several real datasets (:func:`prepare_source`): technical
+lanes of one cell line for cells, 85 individuals for tissue. :func:`simulate_dataset` makes one
+dataset from a spec entry; ``benchmarks/calibration.py`` uses it for the calibration studies.
 
 Fitting (:func:`fit_nb`), on median-of-ratios normalised counts ``y_ij = K_ij / s_j``:
 
