@@ -36,6 +36,8 @@ only when the selected analysis is enriched (otherwise the claim cannot be "yes"
 costs ``max_permutations + 1`` DE fits, so it is run on at most ``--null-studies`` enriched
 studies per scenario and kind (the first ones, in seed order) and the claim's rate is
 P(enriched) x P(null p <= alpha | enriched) with the second factor from those; the row says so.
+A tissue study whose selection keeps fewer than 2 patients stops the workflow with a message (no
+answer); it is counted in ``no_answer`` and never as "on top".
 """
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ import pandas as pd  # noqa: E402
 from scipy.stats import beta  # noqa: E402
 
 from pathverdict import annotation, claims, config, enrichment, genesets, null, simulate, steps, verdict  # noqa: E402
+from pathverdict.errors import InputError  # noqa: E402
 from pathverdict.robustness import quiet_logging  # noqa: E402
 
 SHARED = Path(os.environ.get("PATHVERDICT_SHARED", REPO.parent / "shared" / "data"))
@@ -85,7 +88,7 @@ SCENARIOS = {
 }
 SOURCES = {"cells": ("li2008_lncap", "condition"), "tissue": ("geuvadis_lcl_sex", "sex")}
 COLUMNS = ["scenario", "role", "n_per_group", "design", "method", "library", "modules", "selection",
-           "source", "median_cv", "n_genes", "n_null", "fpr_on_top", "fpr_ci_high", "inconclusive_null",
+           "source", "median_cv", "n_genes", "n_null", "no_answer", "fpr_on_top", "fpr_ci_high", "inconclusive_null",
            "fpr_enriched", "claim", "n_claim_null", "fpr_claim", "fpr_claim_ci_high", "claim_note",
            "fpr_metallothioneins", "n_planted", "fraction", "effects", "power_by_effect", "power", "power_ci_low",
            "power_effect", "inconclusive_planted", "claim_power", "claim_power_note", "settings"]
@@ -187,7 +190,13 @@ def run_study(task: tuple) -> dict:
             out["metallothioneins"] = s["metallothioneins"] if n_ds == 2 else ""
             return out
         counts, sheet, symbols = _simulate(scenario, kind, seed, log2fc, fraction)
-        c_sel, s_sel = null.apply_selection(counts, sheet, symbols, SELECTION, CONTRAST)
+        try:
+            c_sel, s_sel = null.apply_selection(counts, sheet, symbols, SELECTION, CONTRAST)
+        except InputError:
+            # the workflow stops with a message (fewer than 2 patients kept): no answer at all
+            out.update(statuses=["no answer"], de_genes=[0], enriched=False, null_run=False, claim="no answer",
+                       metallothioneins="no answer")
+            return out
         v, g, n_de = _verdict("t", c_sel, s_sel, symbols)
         out["statuses"].append(v.iloc[0]["status"])
         out["de_genes"].append(n_de)
@@ -275,7 +284,9 @@ def summarise(results: list[dict], effects, fraction: float, headline: float, n_
                "method": "ora_all", "library": LIBRARY, "modules": ",".join(sc["modules"]) or "none",
                "selection": "MEIS1 below control median" if sc["role"] == "tissue" else "none",
                "source": SOURCES[sc["source"]][0], "median_cv": round(src.info["median_cv_mean_ge_50"], 3),
-               "n_genes": n_genes, "n_null": len(null_status), "fpr_on_top": k_fp / max(1, len(null_status)),
+               "n_genes": n_genes, "n_null": len(null_status),
+               "no_answer": sum(s == "no answer" for s in null_status + [s for rs in planted.values() for r in rs
+                                                                          for s in r["statuses"]]), "fpr_on_top": k_fp / max(1, len(null_status)),
                "fpr_ci_high": hi, "inconclusive_null": sum(s == "inconclusive" for s in null_status)
                / max(1, len(null_status)),
                "n_planted": sum(len(r["statuses"]) for rs in planted.values() for r in rs), "fraction": fraction,
@@ -337,12 +348,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="4 null and 4 planted studies per scenario, small genome")
     ap.add_argument("--null", type=int, default=200, help="null studies per scenario")
-    ap.add_argument("--planted", type=int, default=70, help="planted studies per scenario and effect size")
-    ap.add_argument("--effects", type=float, nargs="+", default=[0.5, 1.0, 2.0], help="|log2FC| grid")
+    ap.add_argument("--planted", type=int, default=200, help="planted studies per scenario and effect size")
+    ap.add_argument("--effects", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0, 3.0], help="|log2FC| grid")
     ap.add_argument("--headline", type=float, default=1.0, help="effect size reported as `power`")
     ap.add_argument("--fraction", type=float, default=0.3, help="share of the target's genes with the effect")
     ap.add_argument("--n-genes", type=int, default=2000)
-    ap.add_argument("--null-studies", type=int, default=10,
+    ap.add_argument("--null-studies", type=int, default=40,
                     help="enriched tissue studies per scenario x kind given the selection-aware null")
     ap.add_argument("--max-permutations", type=int, default=None, help="default: the workflow's null.max_permutations")
     ap.add_argument("--processes", type=int, default=2)
