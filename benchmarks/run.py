@@ -58,6 +58,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "src") not in sys.path:  # run from a checkout without `pip install -e`
     sys.path.insert(0, str(REPO / "src"))
@@ -578,8 +580,9 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
             notes.append(r.error.splitlines()[0][:120])
         notes.append(_other_note(r.span))
         rows.append(cells + ["; ".join(targets), "; ".join(n for n in notes if n)])
+    n_demo = len(yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["datasets"]) if wf_rows else 0
     for w in wf_rows:
-        cells = [w.label, "4 simulated data sets" + (f", {w.jobs} jobs" if w.jobs else ""), str(len(w.wall)),
+        cells = [w.label, f"{n_demo} simulated data sets" + (f", {w.jobs} jobs" if w.jobs else ""), str(len(w.wall)),
                  _fmt(_median(w.wall), 1), "-", _fmt(w.max_rss_mb, 0)]
         if with_r:
             cells += ["-"] * 7

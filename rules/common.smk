@@ -160,6 +160,7 @@ def final_outputs():
         "results/verdict.tsv",
         "results/verdict.html",
         "results/claims.html",
+        "results/calibration.tsv",
         "results/target_heatmap.png",
         "results/provenance.json",
     ] + (["results/robustness.tsv", "results/robustness.png"] if CFG["robustness"]["enabled"] else []) + (

@@ -8,6 +8,12 @@ rule simulate_study:
         samples=CFG.get("simulation", {}).get("real_samples", []),
         library=CFG.get("simulation", {}).get("library", []),
         annotation=ANNOTATION,
+        # other real datasets the simulation is fitted on (simulation.sources: cells, tissue, ...)
+        sources=[
+            path
+            for src in CFG.get("simulation", {}).get("sources", {}).values()
+            for path in (src["counts"], src["samples"])
+        ],
     output:
         counts=expand("resources/simulated/{dataset}/counts.tsv.gz", dataset=SIMULATED),
         samples=expand("resources/simulated/{dataset}/samples.tsv", dataset=SIMULATED),

@@ -38,10 +38,30 @@ rule verdict:
 # needs the selection-aware null
 
 
+rule calibration:
+    input:
+        # the checked (selected) sample sheets give each dataset's design
+        samples=expand("results/{dataset}/samples.tsv", dataset=DATASETS),
+    output:
+        tsv="results/calibration.tsv",
+    params:
+        datasets={d: CFG["datasets"][d] for d in DATASETS},
+        names=DATASETS,
+        primary=CFG["verdict"]["primary"],
+    log:
+        "logs/calibration.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    script:
+        "../scripts/calibration.py"
+
+
 rule claims:
     input:
         verdict=rules.verdict.output.tsv,
         genes=rules.verdict.output.genes,
+        # calibrated false-positive rate and power per dataset (rule calibration)
+        calibration=rules.calibration.output.tsv,
         # the label-permutation null (rules/robustness.smk) and the selection analyses
         null="results/null.tsv" if CFG["null"]["enabled"] else [],
         selection=(

@@ -15,4 +15,4 @@ run_step(sm, lambda: make_claims(
     cfg, sm.params.roles, sm.input.verdict, sm.input.genes, sm.output.tsv, sm.output.html,
     null_path=null_path, selection_paths=list(sm.input.selection), selected=list(sm.params.selected),
     library=sm.params.library, banner=sm.params.banner, sensitivity_path=sensitivity_path,
-    directions_path=directions_path))
+    directions_path=directions_path, calibration_path=str(sm.input.calibration)))

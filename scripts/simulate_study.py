@@ -8,4 +8,5 @@ from pathverdict.simulate import simulate_study  # noqa: E402
 sm = snakemake  # noqa: F821
 sim = dict(sm.params.simulation)
 run_step(sm, lambda: simulate_study(sm.input.counts, sm.input.samples, sm.input.annotation, sm.input.library,
-                                    sm.params.target, sim, "resources/simulated", sim.get("seed", 2019)))
+                                    sm.params.target, sim, "resources/simulated", sim.get("seed", 2019),
+                                    sources=sim.get("sources")))

@@ -14,7 +14,8 @@ import yaml
 from conftest import REPO, run_snakemake
 
 NULL_PERMUTATIONS = 4
-DATASETS = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue", "demo_null"]
+DATASETS = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue", "demo_negative_control",
+            "demo_selection_bias"]
 _RUNS: dict[str, Path] = {}
 
 

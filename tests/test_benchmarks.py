@@ -102,3 +102,48 @@ def test_concurrency_and_benchmark_files(bench, tmp_path):
     (folder / "d1.tsv").write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                                    "2.45\t0:00:02\t220.26\t430.28\t147.66\t171.41\t0.00\t0.29\t55.89\t1.86\n")
     assert bench.read_benchmark_files(tmp_path) == [("deseq2", "d1", 220.26, 2.45)]
+
+
+# --------------------------------------------------------------------------- calibration
+
+CALIBRATION = REPO / "benchmarks" / "calibration.py"
+
+
+@pytest.mark.shared
+def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
+    """benchmarks/calibration.py --quick: a few studies per scenario through the workflow's functions;
+    the table has every scenario, rates in [0, 1], and pathverdict.calibration reads it."""
+    import os
+
+    import pandas as pd
+
+    from pathverdict import calibration
+
+    out = tmp_path / "cal.tsv"
+    env = {**os.environ, "PATHVERDICT_SHARED": str(shared)}
+    proc = subprocess.run([sys.executable, str(CALIBRATION), "--quick", "--processes", "1", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "calibration:" in proc.stdout and "fpr_on_top" in proc.stdout
+    t = calibration.read_table(out)
+    assert list(t["scenario"]) == ["cells_3v3", "cells_3v3_modules", "tissue_12v12_selection",
+                                   "tissue_12v12_selection_modules"]
+    assert list(t.columns[:3]) == ["scenario", "role", "n_per_group"]
+    for col in ["fpr_on_top", "fpr_ci_high", "inconclusive_null", "power", "fpr_metallothioneins"]:
+        assert t[col].between(0, 1).all(), col
+    assert (t["n_null"] == [6, 6, 3, 3]).all()  # cells null studies have two datasets
+    assert (t["fpr_ci_high"] >= t["fpr_on_top"]).all()
+    assert set(t["claim"]) == {"cells", "tissue"}
+    assert "de.alpha 0.05" in t["settings"].iloc[0] and "min_overlap 3" in t["settings"].iloc[0]
+    hit = calibration.lookup(3, "ora_all", "cells_overexpression", table=t)
+    assert hit["scenario"] == "cells_3v3_modules" and hit["match"] == "exact"
+    assert calibration.lookup(12, "ora_all", "tissue", selection=True, table=t)["scenario"] == \
+        "tissue_12v12_selection_modules"
+    near = calibration.lookup(5, "ora_all", "cells_loss_of_function", table=t)
+    assert near["match"] == "nearest" and "indicative only" in near["note"]
+    assert calibration.lookup(3, "gsea", "cells_overexpression", table=t)["match"] == "none"
+    sheets = {"a": pd.DataFrame({"sample": list("abcdef"), "condition": ["T"] * 3 + ["C"] * 3})}
+    rows = calibration.dataset_rows({"a": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"}},
+                                    sheets, table=t)
+    assert list(rows.columns) == calibration.COLUMNS and rows.iloc[0]["design"] == "3 vs 3"
+    assert rows.iloc[0]["scenario"] == "cells_3v3_modules"

@@ -1,7 +1,10 @@
-"""The offline demo (config/demo.yaml) end to end: a simulated study with an effect planted on
-the target pathway in three datasets and none in a null dataset (the study's negative control).
-The verdict must say "on top" where planted and not where null; the negative control never
-enters a claim; every page says it is simulated."""
+"""The offline demo (config/demo.yaml) end to end: a simulated study with realistic background DE,
+off-target effects and correlated modules; an effect planted on the target pathway in two cell
+datasets and in the tissue patients with reduced MEIS1; a negative control with background DE and
+nothing on the target; and a selection-bias dataset (MEIS1 co-varies with the pathway across
+individuals, no disease effect) whose selected analysis puts the pathway on top. Expected: on top
+where planted, not in the negative control, and the selection-bias dataset's tissue claim not
+reproduced because the selection-aware null explains the enrichment; every page says simulated."""
 import json
 
 import pandas as pd
@@ -11,6 +14,7 @@ from conftest import REPO, run_snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 PLANTED = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue"]
+CELLS_3V3 = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_negative_control"]
 
 
 @pytest.fixture(scope="module")
@@ -32,35 +36,59 @@ def test_on_top_where_planted_not_where_null(demo):
         rows = head[head["dataset"] == ds]
         assert len(rows) == 2 and (rows["on_top"] == "yes").all(), rows
         assert (rows["status"] == "on_top").all(), rows
-    null = v[v["dataset"] == "demo_null"]
-    assert (null["on_top"] == "no").all(), null
-    assert (null["status"] != "on_top").all(), null
+    nc = v[v["dataset"] == "demo_negative_control"]
+    assert (nc["on_top"] == "no").all(), nc
+    assert (nc["status"] != "on_top").all(), nc
+    # the selection alone puts the pathway on top in the selected patients (what the null must catch)
+    bias = head[head["dataset"] == "demo_selection_bias"]
+    assert (bias["status"] == "on_top").all(), bias
 
 
 def test_claims_and_selection(demo):
     c = pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
     assert c.loc[("cells", "demo_meis1_overexpression"), "holds"] == "yes"
     assert c.loc[("cells", "demo_meis1_knockout"), "holds"] == "yes"
-    # the planted effect does not depend on the selection by MEIS1: the selection-aware null must say so
+    # a true effect in the patients with reduced MEIS1: the selection-aware null says it is not the selection
     tissue = c.loc[("tissue", "demo_tissue")]
     assert tissue["holds"] == "yes", tissue["evidence"]
     assert "selection-aware set_score null: empirical p" in tissue["evidence"]
-    for ds in PLANTED:
-        assert c.loc[("metallothioneins", ds), "holds"] == "yes"
-    # the null dataset is the negative control: a check of the method (passed), never part of a claim
-    rows = c.xs("demo_null", level="dataset")
+    # no disease effect, MEIS1 moving with the pathway: enriched after the selection, explained by it
+    bias = c.loc[("tissue", "demo_selection_bias")]
+    assert bias["holds"] == "no", bias["evidence"]
+    assert "enriched (FDR <= 0.05): yes" in bias["evidence"]
+    assert "the enrichment is explained by the selection" in bias["evidence"]
+    # the negative control: a check of the method (passed), never part of a claim
+    rows = c.xs("demo_negative_control", level="dataset")
     assert list(rows.index) == ["negative_control"] and rows["holds"].item() == "yes"
     page = (demo / "results/claims.html").read_text()
-    assert "Does the study reproduce? reproduced" in page and "checks-table" in page
-    assert "selection-demo_tissue" in page  # the selection analyses side by side
-    sel = pd.read_csv(demo / "results/demo_tissue/input/selection.tsv", sep="\t")
-    treated = sel[sel["group"] == "treated"]
-    assert set(treated["kept"]) == {"yes", "no"} and "MEIS1_normalized" in sel.columns
-    kept = treated[treated["kept"] == "yes"]["MEIS1_normalized"]
-    dropped = treated[treated["kept"] == "no"]["MEIS1_normalized"]
-    assert kept.max() < dropped.min()
+    assert "Does the study reproduce? partly reproduced" in page and "checks-table" in page
+    assert "selection-demo_tissue" in page and "selection-demo_selection_bias" in page
+    for ds in ["demo_tissue", "demo_selection_bias"]:
+        sel = pd.read_csv(demo / f"results/{ds}/input/selection.tsv", sep="\t")
+        treated = sel[sel["group"] == "treated"]
+        assert set(treated["kept"]) == {"yes", "no"} and "MEIS1_normalized" in sel.columns
+        kept = treated[treated["kept"] == "yes"]["MEIS1_normalized"]
+        dropped = treated[treated["kept"] == "no"]["MEIS1_normalized"]
+        assert kept.max() < dropped.min()
     study = json.loads((demo / "resources/simulated/study.json").read_text())
-    assert study["kind"] == "simulated" and study["datasets"]["demo_null"]["planted"] == []
+    assert study["kind"] == "simulated"
+    nc = study["datasets"]["demo_negative_control"]
+    assert nc["planted"] == [] and nc["background_de"]["genes"] >= 100 and len(nc["off_target"]["pathways"]) == 3
+    assert study["datasets"]["demo_selection_bias"]["planted"] == []
+    assert study["datasets"]["demo_tissue"]["effect_in"].startswith("the reduced samples")
+    assert study["sources"]["tissue"]["samples_fitted"] == 85
+
+
+def test_calibration_next_to_each_answer(demo):
+    cal = pd.read_csv(demo / "results/calibration.tsv", sep="\t", keep_default_na=False).set_index("dataset")
+    assert list(cal.columns) == ["design", "scenario", "fpr_on_top", "fpr_ci_high", "power", "power_effect", "n_null",
+                                 "n_planted", "source", "note"]
+    for ds in CELLS_3V3:
+        assert cal.loc[ds, "design"] == "3 vs 3" and cal.loc[ds, "scenario"] == "cells_3v3_modules"
+    for ds in ["demo_tissue", "demo_selection_bias"]:
+        assert cal.loc[ds, "scenario"] == "tissue_12v12_selection_modules"
+        assert cal.loc[ds, "design"].endswith("vs 12") and "indicative" not in cal.loc[ds, "note"]
+    assert (cal["n_null"].astype(int) >= 200).all()
 
 
 def test_null_and_robustness(demo):
@@ -70,19 +98,23 @@ def test_null_and_robustness(demo):
     for ds in PLANTED:  # the set score: the observed labels beat every relabeling
         row = null.loc[(ds, "set_score")]
         assert row["informative"] == "yes" and row["empirical_p"] == pytest.approx(row["min_p"])
-    for ds in ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_null"]:  # 3 vs 3: no DE gene relabelled
+    for ds in CELLS_3V3:  # 3 vs 3: relabelings give no DE gene
         row = null.loc[(ds, "ora_all")]
         assert row["informative"] == "no" and pd.isna(row["empirical_p"]) and row["note"].startswith("uninformative")
-    assert null.loc[("demo_null", "set_score"), "empirical_p"] > null.loc[("demo_null", "set_score"), "min_p"]
-    assert set(null.loc["demo_tissue", "selection_aware"]) == {"yes"}
-    assert set(null.loc["demo_null", "selection_aware"]) == {"no"}
+    assert null.loc[("demo_negative_control", "set_score"), "empirical_p"] > \
+        null.loc[("demo_negative_control", "set_score"), "min_p"]
+    assert null.loc[("demo_selection_bias", "set_score"), "empirical_p"] > 0.05
+    for ds in ["demo_tissue", "demo_selection_bias"]:
+        assert set(null.loc[ds, "selection_aware"]) == {"yes"}
+    assert set(null.loc["demo_negative_control", "selection_aware"]) == {"no"}
     assert not null["note"].str.contains("stale results?", regex=False).any()
     side = pd.read_csv(demo / "results/demo_tissue/selection/analyses.tsv", sep="\t", keep_default_na=False)
     assert set(side["analysis"]) == {"selected", "all_patients", "low_vs_high_reference", "continuous_covariate"}
     grid = pd.read_csv(demo / "results/robustness.tsv", sep="\t")
     planted = grid[grid["dataset"].isin(PLANTED) & grid["method"].str.startswith("ora")]
     assert set(grid["library"]) == {"KEGG_2021_Human", "KEGG_2016"} and len(planted) == 3 * 2 * 3 * 9
-    assert (planted["rank"] == 1).mean() > 0.9
+    ora_all = planted[planted["method"] == "ora_all"]
+    assert (ora_all["rank"] == 1).mean() > 0.9
 
 
 def test_every_page_says_simulated(demo):

@@ -164,7 +164,7 @@ def test_verdict_page_and_screenshot(report, tmp_path):
         assert ds in verdict, ds
     for ds in DATASETS[:3]:
         assert re.search(rf"{ds} \(KEGG_2021_Human, ora_all\): Mineral absorption is on top", verdict), ds
-    assert "demo_null (KEGG_2021_Human, ora_all): Mineral absorption is not on top" in verdict
+    assert "demo_negative_control (KEGG_2021_Human, ora_all): Mineral absorption is not on top" in verdict
 
     png = screenshot(report, steps, tmp_path, "report_verdict")
     colours, inked = check_not_blank(png)

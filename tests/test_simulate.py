@@ -225,3 +225,140 @@ def test_simulated_study_is_reproducible(study, tmp_path):
     spec = dict(study["args"][5], n_genes=10)
     with pytest.raises(InputError, match="smaller than"):
         simulate_study(*study["args"][:5], spec, tmp_path / "x", seed=STUDY_SEED)
+
+
+# --------------------------------------------------------------------------- realistic studies
+
+class _Lib:
+    def __init__(self, sets):
+        self.sets = sets
+
+
+def _toy_source(n_genes: int = 2000, seed: int = 11):
+    """A Source of known parameters: 40 target genes T*, 10 metallothioneins, MEIS1, and 20 other
+    pathways of 30 genes each."""
+    from pathverdict.simulate import Source
+
+    params = known_params(n_genes, 0.02, 1.0, 0.2, seed)
+    params["mean"] = params["mean"].clip(lower=100)
+    ids = list(params.index)
+    symbol_of = {g: f"G{i}" for i, g in enumerate(ids)}
+    for i in range(40):
+        symbol_of[ids[i]] = f"T{i}"
+    for i, s in enumerate(["MT1A", "MT1B", "MT1E", "MT1F", "MT1G", "MT1H", "MT1M", "MT1X", "MT2A", "MT3"]):
+        symbol_of[ids[40 + i]] = s
+    symbol_of[ids[50]] = "MEIS1"
+    sets = {"Target": [f"T{i}" for i in range(40)] + ["MT1A", "MT2A"]}
+    for k in range(20):
+        sets[f"P{k}"] = [symbol_of[ids[100 + 30 * k + j]] for j in range(30)]
+    target_ids = [g for g in ids if symbol_of[g] in set(sets["Target"])]
+    return Source("toy", params, symbol_of, target_ids, [ids[50]], {}), _Lib(sets)
+
+
+def _log_norm(counts):
+    y = counts.to_numpy(dtype=float)
+    sf = median_of_ratios(y)
+    return np.log2(y / sf[None, :] + 1)
+
+
+def test_background_de_changes_the_chosen_number_of_genes_and_never_the_target():
+    from pathverdict.simulate import simulate_dataset
+
+    src, lib = _toy_source()
+    entry = {"n_per_group": 20, "background": {"fraction": 0.2, "log2fc_sd": 1.0}}
+    counts, sheet, info = simulate_dataset("bg", entry, src, lib, "Target", {}, seed=3)
+    assert info["background_de"]["genes"] == 400 and info["planted"] == []
+    y = _log_norm(counts)
+    diff = pd.Series(y[:, 20:].mean(axis=1) - y[:, :20].mean(axis=1), index=counts.index)
+    from pathverdict.simulate import background_effects
+
+    drawn = background_effects(list(src.params.index), set(src.target_ids) | set(src.kept_ids), 0.2, 1.0, [3, 3])
+    assert len(drawn) == 400 and not set(drawn) & set(src.target_ids)
+    moved = diff[list(drawn)]
+    assert np.corrcoef(moved, pd.Series(drawn)[moved.index])[0, 1] > 0.9  # the drawn effects are in the counts
+    still = diff.drop(list(drawn))
+    assert still.abs().quantile(0.99) < 0.7 < moved.abs().quantile(0.6)  # N(0, 1): 60% of |log2FC| above 0.84
+    assert diff[src.target_ids].abs().max() < 0.7
+
+
+def test_modules_correlate_their_genes_across_samples():
+    from pathverdict.simulate import simulate_dataset
+
+    src, lib = _toy_source()
+    spec = {"modules": {"mt": {"pattern": "^MT", "loading": 0.7, "kind": "normal"}}}
+    counts, _, info = simulate_dataset("mod", {"n_per_group": 15, "modules": ["mt"]}, src, lib, "Target", spec,
+                                       seed=4)
+    (mod,) = info["modules"]
+    assert mod["genes"] == 10 and len(mod["latent"]) == 30
+    y = _log_norm(counts)
+    r = np.corrcoef(y)
+    mt = [i for i, g in enumerate(counts.index) if src.symbol_of[g].startswith("MT")]
+    other = list(range(60, 70))
+    inside = r[np.ix_(mt, mt)][np.triu_indices(len(mt), 1)]
+    outside = r[np.ix_(other, other)][np.triu_indices(len(other), 1)]
+    assert np.median(inside) > 0.6 and abs(np.median(outside)) < 0.2
+    # the module follows the latent factor that was drawn
+    assert np.corrcoef(y[mt].mean(axis=0), mod["latent"])[0, 1] > 0.9
+    # no module: the same genes are independent
+    plain, _, _ = simulate_dataset("mod", {"n_per_group": 15}, src, lib, "Target", spec, seed=4)
+    r0 = np.corrcoef(_log_norm(plain))
+    assert abs(np.median(r0[np.ix_(mt, mt)][np.triu_indices(len(mt), 1)])) < 0.2
+
+
+def test_off_target_effects_move_other_pathways_only():
+    from pathverdict.simulate import simulate_dataset
+
+    src, lib = _toy_source()
+    entry = {"n_per_group": 20, "off_target": {"pathways": 3, "fraction": 0.5, "log2fc": 1.5}}
+    counts, _, info = simulate_dataset("off", entry, src, lib, "Target", {}, seed=5)
+    terms = info["off_target"]["pathways"]
+    assert len(terms) == 3 and "Target" not in terms and info["genes_with_effect"] == 3 * 15
+    y = _log_norm(counts)
+    diff = pd.Series(y[:, 20:].mean(axis=1) - y[:, :20].mean(axis=1), index=[src.symbol_of[g] for g in counts.index])
+    for t in terms:
+        moved = (diff[lib.sets[t]].abs() > 0.8).sum()
+        assert 12 <= moved <= 18  # half of the 30 genes at |log2FC| 1.5
+    untouched = [s for k, v in lib.sets.items() if k not in terms for s in v]
+    assert (diff[untouched].abs() > 0.8).sum() <= 2  # noise alone: at most a stray gene of 552
+
+
+def test_selection_bias_meis1_covaries_with_the_pathway_without_a_disease_effect():
+    from pathverdict.simulate import simulate_dataset
+
+    src, lib = _toy_source()
+    spec = {"modules": {"axis": {"symbols": ["MEIS1"], "target_fraction": 0.6, "loading": 2.0, "kind": "binary",
+                                 "prevalence": 0.6}}}
+    counts, sheet, info = simulate_dataset("bias", {"n_per_group": 12, "modules": ["axis"]}, src, lib, "Target",
+                                           spec, seed=6)
+    (mod,) = info["modules"]
+    assert mod["genes"] == 1 + round(0.6 * 42) and "MEIS1" in mod["symbols"]  # MEIS1 + 60% of the target
+    y = _log_norm(counts)
+    pos = {g: i for i, g in enumerate(counts.index)}
+    meis1 = y[pos[src.kept_ids[0]]]
+    members = [pos[g] for g in src.target_ids if src.symbol_of[g] in set(mod["symbols"])]
+    assert np.corrcoef(meis1, y[members].mean(axis=0))[0, 1] > 0.8
+    # no disease effect: the groups do not differ on the pathway beyond the latent factor's imbalance
+    latent = np.array(mod["latent"])
+    expected = 2.0 * (latent[12:].mean() - latent[:12].mean())
+    observed = y[members][:, 12:].mean() - y[members][:, :12].mean()
+    assert abs(observed - expected) < 0.3
+
+
+def test_effect_in_reduced_samples_only():
+    from pathverdict.simulate import simulate_dataset
+
+    src, lib = _toy_source()
+    entry = {"n_per_group": 10, "effect": True, "log2fc": 2.0, "fraction": 1.0, "mixed_direction": False,
+             "reduce_gene": {"gene": "MEIS1", "fraction": 0.5, "fold": 0.3}, "effect_in_reduced": True}
+    counts, sheet, info = simulate_dataset("red", entry, src, lib, "Target", {}, seed=7)
+    reduced = info["reduced_gene"]["samples"]
+    assert len(reduced) == 5 and info["effect_in"].startswith("the reduced samples")
+    y = pd.DataFrame(_log_norm(counts), index=counts.index, columns=counts.columns)
+    treated = list(sheet.loc[sheet["condition"] == "treated", "sample"])
+    control = list(sheet.loc[sheet["condition"] == "control", "sample"])
+    others = [s for s in treated if s not in reduced]
+    tgt = y.loc[src.target_ids]
+    assert (tgt[reduced].mean(axis=1) - tgt[control].mean(axis=1)).median() > 1.5
+    assert abs((tgt[others].mean(axis=1) - tgt[control].mean(axis=1)).median()) < 0.3
+    meis1 = y.loc[src.kept_ids[0]]
+    assert meis1[reduced].mean() < meis1[others].mean() - 1

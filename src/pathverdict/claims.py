@@ -355,7 +355,8 @@ def summarise(table: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def paragraph(table: pd.DataFrame, summary: dict[str, str], target: str, key_genes) -> str:
+def paragraph(table: pd.DataFrame, summary: dict[str, str], target: str, key_genes,
+              calibration: pd.DataFrame | None = None) -> str:
     study = summary["study"]
     verb = "could NOT BE TESTED" if study == "not tested" else (
         "INCONCLUSIVE" if study == "inconclusive" else study.upper())
@@ -371,7 +372,11 @@ def paragraph(table: pd.DataFrame, summary: dict[str, str], target: str, key_gen
                           for d, h in zip(sub["dataset"], sub["holds"]))
         parts.append(f"Check of the method on negative controls (not counted in any claim): "
                      f"{summary['negative_control']} ({where}).")
-    return " ".join(parts)
+    if calibration is not None:  # results/calibration.tsv: how often such an answer is wrong
+        from .calibration import sentence
+
+        parts.append(sentence(calibration))
+    return " ".join(p for p in parts if p)
 
 
 def _selection_html(selection: pd.DataFrame | None, datasets: Iterable[str]) -> str:

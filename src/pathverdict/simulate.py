@@ -9,9 +9,20 @@ planted where. Every sample sheet written here has a column ``simulated`` = ``ye
 
 The model, per gene *i* and sample *j* of group *g*::
 
-    K_ij ~ NB(mean = s_j * mean_i * fold_ig, dispersion = a_i)   (variance = mu + a_i mu^2)
+    K_ij ~ NB(mean = s_j * mean_i * fold_ij * 2^(shift_ig + sum_k l_ik z_kj), dispersion = a_i)
     s_j  ~ lognormal(0, size_factor_sd)                            (library size factors)
-    fold_ig = 1 in the first group, planted[i] (else 1) in the second
+    fold_ij = planted[i] in the affected samples of the second group (all, or with
+              ``effect_in_reduced`` those whose ``reduce_gene`` is lowered), else 1
+    shift_ig = log2FC of background DE (:func:`background_effects`) and off-target effects on
+               other pathways (:func:`off_target_effects`) in the second group, else 0
+    z_kj = latent factor k of sample j (N(0, 1), or binary: present in a share of the samples);
+           l_ik its loading on gene i (the module's genes, :func:`module_members`): genes of a
+           module are correlated across samples (e.g. the metallothioneins; MEIS1 with the target
+           pathway, the selection-bias scenario)
+
+Means and dispersions can come from several real datasets (:func:`prepare_source`): technical
+lanes of one cell line for cells, 85 individuals for tissue. :func:`simulate_dataset` makes one
+dataset from a spec entry; ``benchmarks/calibration.py`` uses it for the calibration studies.
 
 Fitting (:func:`fit_nb`), on median-of-ratios normalised counts ``y_ij = K_ij / s_j``:
 
@@ -65,7 +76,8 @@ MIN_PRIOR_LOG_VAR = 0.05
 DEFAULT_FRACTION = 0.6
 DEFAULT_LOG2FC = 1.5
 DEFAULT_GROUPS = ("control", "treated")
-DATASET_KEYS = {"n_per_group", "effect", "log2fc", "fraction", "mixed_direction", "seed_offset", "sample_prefix", "reduce_gene"}
+DATASET_KEYS = {"n_per_group", "effect", "log2fc", "fraction", "mixed_direction", "seed_offset", "sample_prefix",
+                "reduce_gene", "source", "background", "off_target", "modules", "effect_in_reduced"}
 SIMULATED_NOTE = ("SIMULATED data (pathverdict.simulate): negative-binomial counts with means and dispersions "
                   "fitted on a real dataset; not a measurement")
 
@@ -222,14 +234,24 @@ def fit_nb(counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str
 
 def simulate(params: pd.DataFrame, *, n_per_group: int, groups: tuple[str, str] = DEFAULT_GROUPS,
              planted: dict[str, float] | None = None, seed: int, size_factor_sd: float = 0.15,
-             sample_prefix: str = "S") -> tuple[pd.DataFrame, pd.DataFrame]:
+             sample_prefix: str = "S", log2fc: dict[str, float] | None = None,
+             affected: list[int] | None = None, modules: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Negative-binomial counts for two groups of ``n_per_group`` samples each.
 
     ``params`` has columns ``mean`` and ``dispersion`` (from :func:`fit_nb`); ``planted`` maps
-    gene ID -> fold change of the second group. Returns (counts: genes x samples, int64, index
-    ``gene_id``; sample sheet: columns ``sample``, ``condition``). Draws come from
-    ``numpy.random.default_rng(seed)``: first the size factors, then all counts, so the
-    same seed gives identical output.
+    gene ID -> fold change of the second group -- of all its samples, or with ``affected``
+    (positions 0..n_per_group-1 within the second group) of those only. ``log2fc`` maps gene
+    ID -> log2 fold change of every sample of the second group (background DE, off-target
+    effects), on top of ``planted``. ``modules`` are correlated gene modules driven by a latent
+    factor of each sample: dicts ``{name, ids, loading, kind: normal | binary, prevalence}``;
+    a sample's log2 mean of every gene in ``ids`` moves by ``loading * z_j`` with ``z_j ~ N(0, 1)``
+    (``normal``), or ``z_j = Bernoulli(prevalence) + N(0, 0.15)`` (``binary``: e.g. a
+    dissection that includes a MEIS1-rich region or not), the same ``z_j`` for every gene of
+    the module, so their counts are correlated across samples; the latent values are in
+    ``counts.attrs["latent"]``. Returns (counts: genes x samples, int64, index ``gene_id``;
+    sample sheet: columns ``sample``, ``condition``). Draws come from
+    ``numpy.random.default_rng(seed)``: first the size factors, then all counts (the latent
+    factors from ``default_rng([seed, 2])``), so the same seed gives identical output.
     """
     if n_per_group < 1:
         raise InputError(f"n_per_group must be at least 1 (got {n_per_group}).")
@@ -248,6 +270,12 @@ def simulate(params: pd.DataFrame, *, n_per_group: int, groups: tuple[str, str] 
     if np.any(~np.isfinite(mean) | (mean < 0)) or np.any(~np.isfinite(disp) | (disp <= 0)):
         raise InputError("simulation parameters need finite means >= 0 and dispersions > 0.")
     fold = params.index.map(lambda g: planted.get(g, 1.0)).to_numpy(dtype=float)
+    shift = np.zeros(len(params))
+    if log2fc:
+        unknown = [g for g in log2fc if g not in params.index]
+        if unknown:
+            raise InputError(f"log2fc gene(s) not in the simulation parameters: {preview(unknown)}.")
+        shift = params.index.map(lambda g: float(log2fc.get(g, 0.0))).to_numpy(dtype=float)
     n = 2 * n_per_group
     width = len(str(n))
     names = [f"{sample_prefix}{i + 1:0{width}d}" for i in range(n)]
@@ -255,11 +283,30 @@ def simulate(params: pd.DataFrame, *, n_per_group: int, groups: tuple[str, str] 
     rng = np.random.default_rng(seed)
     sf = rng.lognormal(0.0, size_factor_sd, size=n)
     second = np.array([c == groups[1] for c in condition])
-    mu = mean[:, None] * np.where(second[None, :], fold[:, None], 1.0) * sf[None, :]
+    hit = second.copy()
+    if affected is not None:
+        hit = np.zeros(n, dtype=bool)
+        hit[[n_per_group + int(i) for i in affected]] = True
+    log_mod = np.zeros((len(params), n))
+    latent = {}
+    if modules:
+        lrng = np.random.default_rng([int(seed), 2])
+        pos = {g: i for i, g in enumerate(params.index)}
+        for m in modules:
+            if m.get("kind", "normal") == "binary":
+                z = (lrng.random(n) < float(m.get("prevalence", 0.5))).astype(float) + lrng.normal(0, 0.15, n)
+            else:
+                z = lrng.normal(0.0, 1.0, n)
+            rows = [pos[g] for g in m["ids"] if g in pos]
+            log_mod[rows, :] += float(m["loading"]) * z[None, :]
+            latent[str(m.get("name", f"module{len(latent) + 1}"))] = [float(v) for v in z]
+    mu = (mean[:, None] * np.where(hit[None, :], fold[:, None], 1.0)
+          * np.exp2(np.where(second[None, :], shift[:, None], 0.0) + log_mod) * sf[None, :])
     size = 1.0 / disp[:, None]
     draws = rng.negative_binomial(np.broadcast_to(size, mu.shape), size / (size + mu))
     counts = pd.DataFrame(draws.astype(np.int64), index=pd.Index(params.index.astype(str), name="gene_id"),
                           columns=names)
+    counts.attrs["latent"] = latent
     sheet = pd.DataFrame({"sample": names, "condition": condition})
     return counts, sheet
 
@@ -310,7 +357,7 @@ def _dataset_seed(seed: int, name: str, entry: dict) -> int:
 
 
 def reduce_gene(counts: pd.DataFrame, sheet: pd.DataFrame, spec: dict, symbol_of: dict, group: str, seed: int,
-                where: str) -> tuple[pd.DataFrame, dict]:
+                where: str, positions: list[int] | None = None) -> tuple[pd.DataFrame, dict]:
     """Lower one gene in a share of ``group``'s samples (e.g. RLS patients with reduced MEIS1).
 
     The counts of the chosen samples are binomially thinned with probability ``fold``: a
@@ -327,80 +374,136 @@ def reduce_gene(counts: pd.DataFrame, sheet: pd.DataFrame, spec: dict, symbol_of
     members = list(sheet.loc[sheet["condition"] == group, "sample"])
     k = max(1, int(round(fraction * len(members))))
     rng = np.random.default_rng([int(seed), 1])
-    chosen = sorted(rng.choice(members, size=k, replace=False).tolist())
+    if positions is None:
+        chosen = sorted(rng.choice(members, size=k, replace=False).tolist())
+    else:  # chosen by the caller (same generator, so the same samples): the effect may follow them
+        rng.choice(len(members), size=k, replace=False)
+        chosen = sorted(members[i] for i in positions)
     out = counts.copy()
     block = out.loc[ids, chosen].to_numpy()
     out.loc[ids, chosen] = rng.binomial(block, fold)
     return out, {"gene": gene, "gene_ids": ids, "fold": fold, "samples": chosen}
 
 
-def simulate_study(real_counts_path, real_samples_path, annotation_path, library_path, target: str,
-                   spec: dict, out_dir, seed: int) -> dict:
-    """Simulate every dataset of ``spec`` from the real dataset at ``real_counts_path``.
+def background_effects(ids, exclude, fraction: float, log2fc_sd: float, seed) -> dict[str, float]:
+    """Background DE: ``round(fraction * n)`` of ``ids`` not in ``exclude`` (the target pathway,
+    the key genes) get a log2 fold change drawn from N(0, ``log2fc_sd``) -- many small effects,
+    a few large ones, up and down, as a real perturbation gives. Seeded; returns id -> log2FC."""
+    if not 0 <= fraction <= 1:
+        raise InputError(f"background.fraction must be between 0 and 1 (got {fraction}).")
+    excl = set(exclude)
+    pool = [g for g in ids if g not in excl]
+    k = int(round(fraction * len(ids)))
+    k = min(k, len(pool))
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(pool), size=k, replace=False) if k else np.array([], dtype=int)
+    values = rng.normal(0.0, float(log2fc_sd), size=k)
+    return {pool[i]: float(v) for i, v in zip(chosen, values)}
 
-    ``spec`` keys (all optional except ``datasets``):
 
-    * ``datasets``: name -> ``{n_per_group, effect: bool (false), log2fc (1.5), fraction (0.6),
-      mixed_direction (true), seed_offset, sample_prefix ("S")}``; the dataset's seed is
-      ``seed + seed_offset`` (default offset: crc32 of the name modulo 100000, so datasets get
-      independent noise whatever their order). Other settings are logged as not implemented
-      and listed under ``ignored_settings`` in ``study.json``;
-    * ``groups`` (default ``[control, treated]``); ``n_genes`` (subsample the fitted genes to
-      this many, always keeping every target gene and every ``keep_genes`` symbol; the choice
-      depends on ``seed`` only); ``keep_genes`` (symbols); ``fit_group`` (sample-sheet column
-      whose groups the dispersions are fitted within; default ``condition`` when the sheet has
-      it, else none); ``min_mean`` (1.0); ``size_factor_sd`` (0.15); ``gene_id_type`` (auto).
-      Other keys (e.g. the workflow's ``real_counts``, ``seed``) are not read here.
+def off_target_effects(sets: dict[str, list[str]], symbol_of: dict, ids, target_term: str, n_pathways: int,
+                       fraction: float, log2fc: float, seed, exclude=(), min_size: int = 15,
+                       max_size: int = 150) -> tuple[dict[str, float], list[str]]:
+    """Effects on other pathways: ``n_pathways`` pathways of the library (other than the target,
+    with ``min_size``..``max_size`` of their genes simulated) chosen at random, and in each
+    ``round(fraction * n)`` of its simulated genes (never a target or ``exclude`` gene) get
+    ``+-log2fc`` (direction at random per gene). Returns (id -> log2FC, the pathways)."""
+    rng = np.random.default_rng(seed)
+    by_symbol: dict[str, list[str]] = {}
+    for g in ids:
+        sym = symbol_of.get(g)
+        if isinstance(sym, str):
+            by_symbol.setdefault(sym, []).append(g)
+    target_ids = {g for sym in sets.get(target_term, []) for g in by_symbol.get(sym, [])}
+    excl = target_ids | set(exclude)
+    eligible = []
+    for term in sorted(sets):
+        if term == target_term:
+            continue
+        members = sorted({g for sym in sets[term] for g in by_symbol.get(sym, []) if g not in excl})
+        if min_size <= len(members) <= max_size:
+            eligible.append((term, members))
+    if not eligible or n_pathways <= 0:
+        return {}, []
+    picked = rng.choice(len(eligible), size=min(int(n_pathways), len(eligible)), replace=False)
+    out: dict[str, float] = {}
+    terms = []
+    for i in sorted(picked):
+        term, members = eligible[i]
+        terms.append(term)
+        k = int(round(fraction * len(members)))
+        chosen = rng.choice(len(members), size=k, replace=False)
+        signs = rng.choice([-1.0, 1.0], size=k)
+        for j, sgn in zip(chosen, signs):
+            out.setdefault(members[j], float(sgn * log2fc))
+    return out, terms
 
-    Gene IDs stay those of the real data (Ensembl), so the workflow's ID mapping is exercised;
-    the planted genes are the IDs whose symbol is in the target pathway of ``library_path``.
-    Writes ``out_dir/<name>/counts.tsv.gz``, ``out_dir/<name>/samples.tsv`` and
-    ``out_dir/study.json``, and returns the description written there.
-    """
+
+def module_members(spec: dict, symbol_of: dict, ids, target_ids, seed, where: str) -> list[str]:
+    """Gene IDs of a module: ``symbols`` (list), ``pattern`` (regex on symbols) and a share
+    ``target_fraction`` of the target pathway's genes (chosen with ``seed``)."""
+    import re
+
+    members = set()
+    syms = set(map(str, spec.get("symbols") or []))
+    pattern = re.compile(spec["pattern"]) if spec.get("pattern") else None
+    for g in ids:
+        sym = symbol_of.get(g)
+        if isinstance(sym, str) and (sym in syms or (pattern is not None and pattern.search(sym))):
+            members.add(g)
+    frac = float(spec.get("target_fraction", 0) or 0)
+    if frac > 0:
+        pool = sorted(target_ids)
+        k = int(round(frac * len(pool)))
+        rng = np.random.default_rng(seed)
+        members.update(pool[i] for i in rng.choice(len(pool), size=k, replace=False))
+    if not members:
+        raise InputError(f"{where}: no simulated gene matches this module (symbols {preview(sorted(syms))}, pattern "
+                         f"{spec.get('pattern')!r}); add its genes to keep_genes.")
+    return sorted(members)
+
+
+class Source:
+    """One real dataset the simulation is fitted on: NB parameters, the gene symbols and the
+    target pathway's gene IDs (see :func:`prepare_source`)."""
+
+    def __init__(self, name, params, symbol_of, target_ids, kept_ids, info):
+        self.name, self.params, self.symbol_of = name, params, symbol_of
+        self.target_ids, self.kept_ids, self.info = target_ids, kept_ids, info
+
+
+def prepare_source(name: str, counts_path, samples_path, fit_group, ann, lib, term: str, spec: dict, seed: int,
+                   gene_id_type: str = "auto") -> Source:
+    """Fit ``counts_path`` (:func:`fit_nb`, within ``fit_group``), map IDs to symbols, keep the
+    target pathway and ``keep_genes``, subsample to ``n_genes`` and apply ``gene_means``."""
     from . import annotation, genesets, tables
 
-    out_dir = Path(out_dir)
-    datasets = spec.get("datasets")
-    if not isinstance(datasets, dict) or not datasets:
-        raise InputError("simulation spec: `datasets` must map dataset names to settings, e.g. "
-                         "{planted: {n_per_group: 3, effect: true}, null: {n_per_group: 3, effect: false}}.")
-    for name, entry in datasets.items():
-        if not isinstance(entry, dict) or "n_per_group" not in entry:
-            raise InputError(f"simulation spec: dataset {name!r} needs settings with `n_per_group`, e.g. "
-                             "{n_per_group: 3, effect: true}.")
-    groups = tuple(spec.get("groups", DEFAULT_GROUPS))
-    real_counts = tables.read_counts(real_counts_path).counts
-    real_samples = tables.read_samples(real_samples_path)
+    real_counts = tables.read_counts(counts_path).counts
+    real_samples = tables.read_samples(samples_path)
     missing = [s for s in real_samples.index if s not in real_counts.columns]
     extra = [s for s in real_counts.columns if s not in real_samples.index]
     if missing or extra:
-        raise InputError(f"{real_samples_path} and {real_counts_path} disagree: sheet-only samples "
+        raise InputError(f"{samples_path} and {counts_path} disagree: sheet-only samples "
                          f"{preview(missing) or '-'}, count-only columns {preview(extra) or '-'}.")
     real_counts = real_counts[list(real_samples.index)]
-    fit_group = spec["fit_group"] if "fit_group" in spec else (
-        "condition" if "condition" in real_samples.columns else None)
+    if fit_group == "auto":
+        fit_group = "condition" if "condition" in real_samples.columns else None
     params = fit_nb(real_counts, real_samples, fit_group, min_mean=float(spec.get("min_mean", 1.0)))
-
-    ann = annotation.load_annotation(annotation_path)
-    mapping = annotation.map_ids(list(params.index), ann, spec.get("gene_id_type", "auto"),
-                                 where=f"simulation source {real_counts_path}: ")
-    # unmapped IDs are left out (their symbol is NA)
+    mapping = annotation.map_ids(list(params.index), ann, gene_id_type, where=f"simulation source {counts_path}: ")
     symbol_of = {g: s for g, s in zip(mapping.table["gene_id"], mapping.table["symbol"].astype(object))
                  if isinstance(s, str)}
-    lib = genesets.read_library(library_path)
-    term = lib.find(target)
     target_symbols = set(lib.sets[term])
     target_ids = [g for g in params.index if symbol_of.get(g) in target_symbols]
     if not target_ids:
         raise InputError(f"simulation: none of the {len(target_symbols)} genes of {term!r} has a mean count >= "
-                         f"{spec.get('min_mean', 1.0)} in {real_counts_path}; nothing to plant an effect on.")
-    found = {symbol_of[g] for g in target_ids}
+                         f"{spec.get('min_mean', 1.0)} in {counts_path}; nothing to plant an effect on.")
     keep_symbols = [str(g) for g in spec.get("keep_genes") or []]
     kept_ids = [g for g in params.index if symbol_of.get(g) in set(keep_symbols)]
     keep_missing = sorted(set(keep_symbols) - {symbol_of[g] for g in kept_ids})
     if keep_missing:
-        log.warning("simulation: keep_genes %s have no gene with a mean count >= %s in %s; they are not simulated",
-                    preview(keep_missing), spec.get("min_mean", 1.0), real_counts_path)
+        log.warning("simulation: keep_genes %s have no gene with a mean count >= %s in %s; they are not simulated "
+                    "unless gene_means gives them a mean", preview(keep_missing), spec.get("min_mean", 1.0),
+                    counts_path)
     n_genes = spec.get("n_genes")
     if n_genes is not None and int(n_genes) < len(params):
         n_genes = int(n_genes)
@@ -416,12 +519,26 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
         attrs = params.attrs
         params = params[keep]
         params.attrs = attrs
-
     # genes given a chosen mean (e.g. key genes barely expressed in the source cells), with the
     # dispersion of the fitted trend at that mean
     set_means = {}
+    added = []
     for sym, mean in (spec.get("gene_means") or {}).items():
         ids = [g for g in params.index if symbol_of.get(g) == sym]
+        if not ids and sym in keep_symbols:
+            # a key gene the source does not measure (e.g. MEIS1 in the GEUVADIS subset): added under its
+            # Ensembl ID from the annotation, at the chosen mean
+            ens = sorted(e for e, s_ in ann.ensembl_to_symbol.items() if s_ == sym)
+            if ens:
+                attrs = params.attrs
+                params = pd.concat([params, pd.DataFrame({"mean": [float(mean)], "dispersion": [0.1],
+                                                          "dispersion_mom": [np.nan]}, index=[ens[0]])])
+                params.index.name = "gene_id"
+                params.attrs = attrs
+                symbol_of[ens[0]] = sym
+                kept_ids.append(ens[0])
+                ids = [ens[0]]
+                added.append(sym)
         if not ids:
             log.warning("simulation: gene_means: %s is not among the simulated genes (add it to keep_genes)", sym)
             continue
@@ -433,79 +550,237 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
                                                       MAX_DISPERSION))
         params.attrs = attrs
         set_means[sym] = float(mean)
-    always_plant = [g for g in target_ids if symbol_of.get(g) in set(spec.get("always_plant") or [])]
+    high = params["mean"] >= 50
+    info = {
+        "counts": str(counts_path), "counts_sha256": genesets.sha256sum(counts_path),
+        "samples": str(samples_path), "samples_sha256": genesets.sha256sum(samples_path),
+        "fit_group": fit_group, "samples_fitted": int(real_counts.shape[1]), "genes_in": params.attrs["genes_in"],
+        "genes_fitted": params.attrs["genes_kept"], "genes_simulated": int(len(params)),
+        "min_mean": params.attrs["min_mean"], "dispersion_trend": params.attrs["trend"],
+        "prior_log_var": params.attrs["prior_log_var"], "residual_df": params.attrs["residual_df"],
+        "median_cv_mean_ge_50": float(np.median(np.sqrt(params.loc[high, "dispersion"]))) if high.any() else None,
+        "gene_means": set_means,
+        "genes_added": added,
+        "target_genes_simulated": sorted({symbol_of[g] for g in target_ids}),
+        "target_genes_absent": sorted(target_symbols - {symbol_of[g] for g in target_ids}),
+        "keep_genes": {"simulated": sorted({symbol_of[g] for g in kept_ids}),
+                       "absent": sorted(set(keep_missing) - set(added))},
+    }
+    return Source(name, params, symbol_of, target_ids, kept_ids, info)
 
+
+def simulate_dataset(name: str, entry: dict, src: Source, lib, term: str, spec: dict, seed: int,
+                     groups: tuple[str, str] = DEFAULT_GROUPS) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """One dataset of a study (an entry of ``simulation.datasets``, see :func:`simulate_study`)
+    from a prepared :class:`Source`; ``seed`` is the dataset's own. Returns counts, sheet and
+    what was simulated."""
+    ignored = sorted(set(entry) - DATASET_KEYS)
+    if ignored:
+        log.warning("simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulate and were "
+                    "ignored", name, preview(ignored))
+    where = f"simulation: dataset {name}"
+    n_per_group = int(entry["n_per_group"])
+    effect = bool(entry.get("effect", False))
+    log2fc = float(entry.get("log2fc", DEFAULT_LOG2FC))
+    fraction = float(entry.get("fraction", DEFAULT_FRACTION))
+    mixed = bool(entry.get("mixed_direction", True))
+    params, symbol_of, target_ids = src.params, src.symbol_of, src.target_ids
+    always_plant = [g for g in target_ids if symbol_of.get(g) in set(spec.get("always_plant") or [])]
+    planted = plant_effect(target_ids, seed, fraction, log2fc, mixed) if effect else {}
+    if effect:
+        # the always_plant genes are planted too (up in every other one, by gene order, when mixed)
+        for i, g in enumerate(sorted(always_plant)):
+            if g not in planted:
+                planted[g] = float(2.0 ** log2fc) if (i % 2 == 0 or not mixed) else float(2.0 ** -log2fc)
+        planted = dict(sorted(planted.items()))
+    protected = set(target_ids) | set(src.kept_ids)
+    shifts: dict[str, float] = {}
+    n_background = 0
+    bg = entry.get("background") or {}
+    if bg:
+        shifts.update(background_effects(list(params.index), protected, float(bg.get("fraction", 0.1)),
+                                         float(bg.get("log2fc_sd", 0.8)), [int(seed), 3]))
+    n_background = len(shifts)
+    off = entry.get("off_target") or {}
+    off_terms: list[str] = []
+    if off:
+        eff, off_terms = off_target_effects(lib.sets, symbol_of, list(params.index), term,
+                                            int(off.get("pathways", 3)), float(off.get("fraction", 0.5)),
+                                            float(off.get("log2fc", 1.0)), [int(seed), 4], exclude=src.kept_ids)
+        shifts.update(eff)  # an off-target effect replaces a background one on the same gene
+    module_specs = spec.get("modules") or {}
+    modules = []
+    for mname in entry.get("modules") or []:
+        if mname not in module_specs:
+            raise InputError(f"{where}: module {mname!r} is not defined under simulation.modules (defined: "
+                             f"{preview(sorted(module_specs)) or 'none'}).")
+        m = module_specs[mname]
+        ids = module_members(m, symbol_of, list(params.index), target_ids,
+                             [int(spec.get("seed", 0)), zlib.crc32(mname.encode())], f"simulation.modules.{mname}")
+        modules.append({"name": mname, "ids": ids, "loading": float(m.get("loading", 0.5)),
+                        "kind": m.get("kind", "normal"), "prevalence": float(m.get("prevalence", 0.5))})
+    reduce = entry.get("reduce_gene")
+    affected = None
+    chosen_pos = None
+    if reduce:
+        frac = float(reduce["fraction"])
+        k = max(1, int(round(frac * n_per_group)))
+        rng = np.random.default_rng([int(seed), 1])
+        chosen_pos = sorted(int(i) for i in rng.choice(n_per_group, size=k, replace=False))
+        if entry.get("effect_in_reduced"):
+            affected = chosen_pos
+    elif entry.get("effect_in_reduced"):
+        raise InputError(f"{where}: effect_in_reduced needs reduce_gene (which patients have the reduced gene).")
+    counts, sheet = simulate(params, n_per_group=n_per_group, groups=groups, planted=planted, seed=seed,
+                             size_factor_sd=float(spec.get("size_factor_sd", 0.15)),
+                             sample_prefix=str(entry.get("sample_prefix", "S")), log2fc=shifts or None,
+                             affected=affected, modules=modules or None)
+    latent = counts.attrs.get("latent", {})
+    reduced = None
+    if reduce:
+        counts, reduced = reduce_gene(counts, sheet, reduce, symbol_of, groups[1], seed, where=f"{where}: reduce_gene",
+                                      positions=chosen_pos)
+    info = {
+        "kind": "simulated", "source": src.name, "seed": int(seed), "n_per_group": n_per_group, "effect": effect,
+        "log2fc": log2fc if effect else 0.0, "fraction": fraction if effect else 0.0, "mixed_direction": mixed,
+        "planted": [{"gene_id": g, "symbol": symbol_of[g], "fold": round(f, 6)} for g, f in planted.items()],
+        "effect_in": ("the reduced samples: " + ", ".join(reduced["samples"])) if affected is not None and reduced
+        else ("every sample of " + groups[1] if effect else ""),
+        "background_de": {"genes": n_background,
+                          "fraction": float(bg.get("fraction", 0.0)) if bg else 0.0,
+                          "log2fc_sd": float(bg.get("log2fc_sd", 0.0)) if bg else 0.0},
+        "off_target": {"pathways": off_terms, "fraction": float(off.get("fraction", 0)) if off else 0.0,
+                       "log2fc": float(off.get("log2fc", 0)) if off else 0.0},
+        "modules": [{"name": m["name"], "genes": len(m["ids"]), "loading": m["loading"], "kind": m["kind"],
+                     "symbols": sorted({symbol_of.get(g, g) for g in m["ids"]})[:60],
+                     "latent": [round(v, 4) for v in latent.get(m["name"], [])]} for m in modules],
+        "genes_with_effect": int(len(set(shifts) | set(planted))),
+    }
+    if reduced:
+        info["reduced_gene"] = reduced
+    if ignored:
+        info["ignored_settings"] = ignored
+    return counts, sheet, info
+
+
+def simulate_study(real_counts_path, real_samples_path, annotation_path, library_path, target: str,
+                   spec: dict, out_dir, seed: int, sources: dict | None = None) -> dict:
+    """Simulate every dataset of ``spec`` from real datasets.
+
+    ``spec`` keys (all optional except ``datasets``):
+
+    * ``datasets``: name -> ``{n_per_group, effect: bool (false), log2fc (1.5), fraction (0.6),
+      mixed_direction (true), seed_offset, sample_prefix ("S"), source, background, off_target,
+      modules, reduce_gene, effect_in_reduced}``; the dataset's seed is ``seed + seed_offset``
+      (default offset: crc32 of the name modulo 100000, so datasets get independent noise
+      whatever their order). ``source`` names an entry of ``sources`` whose fitted means and
+      dispersions are used (default: the main real dataset); ``background: {fraction,
+      log2fc_sd}`` gives that share of the simulated genes (never the target's) a log2FC from
+      N(0, log2fc_sd) in the second group; ``off_target: {pathways, fraction, log2fc}`` moves a
+      share of the genes of that many other pathways by +-log2fc; ``modules`` lists names of
+      ``spec["modules"]`` (correlated modules from latent factors, see :func:`simulate`);
+      ``reduce_gene: {gene, fraction, fold}`` lowers one gene in a share of the second group
+      (:func:`reduce_gene`), and ``effect_in_reduced: true`` plants the effect only in those
+      samples. Other settings are logged as not implemented and listed under
+      ``ignored_settings`` in ``study.json``;
+    * ``modules``: name -> ``{symbols, pattern, target_fraction, loading, kind, prevalence}``
+      (:func:`module_members`);
+    * ``groups`` (default ``[control, treated]``); ``n_genes`` (subsample the fitted genes to
+      this many, always keeping every target gene and every ``keep_genes`` symbol; the choice
+      depends on ``seed`` only); ``keep_genes`` (symbols); ``gene_means``; ``always_plant``;
+      ``fit_group`` (sample-sheet column whose groups the dispersions are fitted within;
+      default ``condition`` when the sheet has it, else none); ``min_mean`` (1.0);
+      ``size_factor_sd`` (0.15); ``gene_id_type`` (auto).
+
+    ``sources`` maps a source name to ``{counts, samples, fit_group}`` (paths of another real
+    dataset, e.g. individuals for tissue-like data). Gene IDs stay those of the real data
+    (Ensembl), so the workflow's ID mapping is exercised; the planted genes are the IDs whose
+    symbol is in the target pathway of ``library_path``. Writes
+    ``out_dir/<name>/counts.tsv.gz``, ``out_dir/<name>/samples.tsv`` and ``out_dir/study.json``,
+    and returns the description written there.
+    """
+    from . import annotation, genesets
+
+    out_dir = Path(out_dir)
+    datasets = spec.get("datasets")
+    if not isinstance(datasets, dict) or not datasets:
+        raise InputError("simulation spec: `datasets` must map dataset names to settings, e.g. "
+                         "{planted: {n_per_group: 3, effect: true}, null: {n_per_group: 3, effect: false}}.")
+    for name, entry in datasets.items():
+        if not isinstance(entry, dict) or "n_per_group" not in entry:
+            raise InputError(f"simulation spec: dataset {name!r} needs settings with `n_per_group`, e.g. "
+                             "{n_per_group: 3, effect: true}.")
+    sources = dict(sources or {})
+    for name, entry in datasets.items():
+        src = entry.get("source")
+        if src is not None and src != "main" and src not in sources:
+            raise InputError(f"simulation: dataset {name}: source {src!r} is not defined under simulation.sources "
+                             f"(defined: {preview(sorted(sources)) or 'none'}; or leave it out for real_counts).")
+    groups = tuple(spec.get("groups", DEFAULT_GROUPS))
+    ann = annotation.load_annotation(annotation_path)
+    lib = genesets.read_library(library_path)
+    term = lib.find(target)
+    main_group = spec["fit_group"] if "fit_group" in spec else "auto"
+    fitted: dict[str, Source] = {}
+
+    def source(name: str | None) -> Source:
+        key = name or "main"
+        if key not in fitted:
+            if key == "main":
+                fitted[key] = prepare_source("main", real_counts_path, real_samples_path, main_group, ann, lib, term,
+                                             spec, seed, spec.get("gene_id_type", "auto"))
+            else:
+                s = sources[key]
+                fitted[key] = prepare_source(key, s["counts"], s["samples"], s.get("fit_group", "auto"), ann, lib,
+                                             term, spec, seed, spec.get("gene_id_type", "auto"))
+        return fitted[key]
+
+    main = source(None) if any(e.get("source") in (None, "main") for e in datasets.values()) else None
+    first = main or source(next(iter(datasets.values())).get("source"))
+    target_symbols = set(lib.sets[term])
     description = {
         "kind": "simulated",
         "note": SIMULATED_NOTE,
-        "gene_means": set_means,
-        "always_plant": sorted(symbol_of[g] for g in always_plant),
+        "gene_means": first.info["gene_means"],
+        "always_plant": sorted(first.symbol_of[g] for g in first.target_ids
+                               if first.symbol_of.get(g) in set(spec.get("always_plant") or [])),
         "seed": int(seed),
-        "source": {
-            "counts": str(real_counts_path), "counts_sha256": genesets.sha256sum(real_counts_path),
-            "samples": str(real_samples_path), "samples_sha256": genesets.sha256sum(real_samples_path),
-            "fit_group": fit_group, "genes_in": params.attrs["genes_in"], "genes_fitted": params.attrs["genes_kept"],
-            "min_mean": params.attrs["min_mean"], "dispersion_trend": params.attrs["trend"],
-            "prior_log_var": params.attrs["prior_log_var"], "residual_df": params.attrs["residual_df"],
-        },
+        "source": {k: v for k, v in first.info.items() if k not in ("target_genes_simulated", "target_genes_absent",
+                                                                     "keep_genes", "gene_means")},
+        "sources": {},
         "annotation": {"file": str(annotation_path), "sha256": genesets.sha256sum(annotation_path)},
         "library": {"file": str(library_path), "sha256": lib.sha256, "target": term,
-                    "target_genes": len(target_symbols), "target_genes_simulated": sorted(found),
-                    "target_genes_absent": sorted(target_symbols - found)},
-        "keep_genes": {"simulated": sorted({symbol_of[g] for g in kept_ids}), "absent": keep_missing},
-        "genes": int(len(params)),
+                    "target_genes": len(target_symbols),
+                    "target_genes_simulated": first.info["target_genes_simulated"],
+                    "target_genes_absent": first.info["target_genes_absent"]},
+        "keep_genes": first.info["keep_genes"],
+        "modules": spec.get("modules") or {},
+        "genes": int(len(first.params)),
         "groups": list(groups),
         "contrast": ["condition", groups[1], groups[0]],
         "datasets": {},
     }
     for name, entry in datasets.items():
         entry = dict(entry)
-        ignored = sorted(set(entry) - DATASET_KEYS)
-        if ignored:
-            log.warning("simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulate and were "
-                        "ignored", name, preview(ignored))
+        src = source(entry.get("source"))
         ds_seed = _dataset_seed(seed, name, entry)
-        effect = bool(entry.get("effect", False))
-        log2fc = float(entry.get("log2fc", DEFAULT_LOG2FC))
-        fraction = float(entry.get("fraction", DEFAULT_FRACTION))
-        mixed = bool(entry.get("mixed_direction", True))
-        planted = plant_effect(target_ids, ds_seed, fraction, log2fc, mixed) if effect else {}
-        if effect:
-            # the always_plant genes are planted too (up in every other one, by gene order, when mixed)
-            for i, g in enumerate(sorted(always_plant)):
-                if g not in planted:
-                    planted[g] = float(2.0 ** log2fc) if (i % 2 == 0 or not mixed) else float(2.0 ** -log2fc)
-            planted = dict(sorted(planted.items()))
-        counts, sheet = simulate(params, n_per_group=int(entry["n_per_group"]), groups=groups, planted=planted,
-                                 seed=ds_seed, size_factor_sd=float(spec.get("size_factor_sd", 0.15)),
-                                 sample_prefix=str(entry.get("sample_prefix", "S")))
-        reduced = None
-        if entry.get("reduce_gene"):
-            counts, reduced = reduce_gene(counts, sheet, entry["reduce_gene"], symbol_of, groups[1], ds_seed,
-                                          where=f"simulation: dataset {name}: reduce_gene")
+        counts, sheet, info = simulate_dataset(name, entry, src, lib, term, spec, ds_seed, groups)
         ds_dir = out_dir / name
-        source_name = "/".join(Path(real_counts_path).parts[-2:])
-        note = (f"{SIMULATED_NOTE}; source {source_name}; seed {ds_seed}; "
-                + (f"{len(planted)} {term} genes planted at |log2FC| {log2fc:g}" if effect else "no planted effect"))
+        source_name = "/".join(Path(src.info["counts"]).parts[-2:])
+        effect = info["effect"]
+        parts = [f"{len(info['planted'])} {term} genes planted at |log2FC| {info['log2fc']:g}" if effect
+                 else "no planted effect"]
+        if info["background_de"]["genes"]:
+            parts.append(f"background DE in {info['background_de']['genes']} genes")
+        if info["modules"]:
+            parts.append("modules " + ", ".join(m["name"] for m in info["modules"]))
+        note = f"{SIMULATED_NOTE}; source {source_name}; seed {ds_seed}; " + "; ".join(parts)
         write_dataset(counts, sheet, ds_dir / "counts.tsv.gz", ds_dir / "samples.tsv", note)
-        description["datasets"][name] = {
-            "kind": "simulated",
-            "seed": ds_seed,
-            "n_per_group": int(entry["n_per_group"]),
-            "effect": effect,
-            "log2fc": log2fc if effect else 0.0,
-            "fraction": fraction if effect else 0.0,
-            "mixed_direction": mixed,
-            "counts": str(ds_dir / "counts.tsv.gz"),
-            "samples": str(ds_dir / "samples.tsv"),
-            "counts_sha256": genesets.sha256sum(ds_dir / "counts.tsv.gz"),
-            "planted": [{"gene_id": g, "symbol": symbol_of[g], "fold": round(f, 6)} for g, f in planted.items()],
-            "source_counts": str(real_counts_path),
-            "source_sha256": description["source"]["counts_sha256"],
-        }
-        if reduced:
-            description["datasets"][name]["reduced_gene"] = reduced
-        if ignored:
-            description["datasets"][name]["ignored_settings"] = ignored
+        info.update(counts=str(ds_dir / "counts.tsv.gz"), samples=str(ds_dir / "samples.tsv"),
+                    counts_sha256=genesets.sha256sum(ds_dir / "counts.tsv.gz"), source_counts=src.info["counts"],
+                    source_sha256=src.info["counts_sha256"], genes=int(len(counts)))
+        description["datasets"][name] = info
+    for key, src in fitted.items():
+        description["sources"][key] = src.info
     write_json(description, out_dir / "study.json")
     return json.loads(json.dumps(description, default=str))

@@ -307,7 +307,8 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
 def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path: str, out_tsv: str,
                 out_html: str, null_path: str | None = None, selection_paths: list[str] | None = None,
                 selected: list[str] | None = None, library: str | None = None, banner: str = "",
-                sensitivity_path: str | None = None, directions_path: str | None = None) -> pd.DataFrame:
+                sensitivity_path: str | None = None, directions_path: str | None = None,
+                calibration_path: str | None = None) -> pd.DataFrame:
     """``results/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
     label-permutation null is enabled, ``results/null.tsv`` and the selection analyses
     of every dataset with ``select_by_expression`` (``selected``); with
@@ -334,8 +335,27 @@ def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path:
     with atomic_write(out_html) as fh:
         fh.write(claims.to_html(ctable, summary, target, settings.genes, banner, selection=selection,
                                 selected=selected or []))
-    log.info(claims.paragraph(ctable, summary, target, settings.genes))
+    cal = read_tsv(calibration_path, keep_default_na=False, na_values=[""]) if calibration_path else None
+    log.info(claims.paragraph(ctable, summary, target, settings.genes, calibration=cal))
     return ctable
+
+
+def make_calibration(datasets: dict[str, dict], sample_paths: dict[str, str], primary: str, out_tsv: str,
+                     table_path: str | None = None) -> pd.DataFrame:
+    """``results/calibration.tsv``: the calibrated false-positive rate and power of the headline
+    method for each dataset's design (:func:`pathverdict.calibration.dataset_rows`), from the
+    package table or ``table_path``."""
+    from . import calibration
+
+    sheets = {name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in sample_paths.items()}
+    table = calibration.read_table(table_path) if table_path else None
+    out = calibration.dataset_rows(datasets, sheets, primary, table=table,
+                                   table_source=f"table {table_path}" if table_path else None)
+    write_tsv(out, out_tsv)
+    sentence = calibration.sentence(out)
+    if sentence:
+        log.info(sentence)
+    return out
 
 
 # --------------------------------------------------------------------------- plots
