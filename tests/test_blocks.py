@@ -17,7 +17,7 @@ from pathverdict import de
 from pathverdict import rcompat as rc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import fidelity_vs_r as fid  # noqa: E402
+import fidelity_vs_r as fid
 
 FIELDS = ["size_factors", "base_mean", "base_var", "disp_gene_est", "disp_fit", "disp_map", "dispersion", "beta",
           "sigma", "max_cooks"]
