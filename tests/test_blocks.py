@@ -1,5 +1,5 @@
-"""The gene-block size of ``rcompat.fit_deseq`` (issue 14) changes no number beyond
-floating-point noise: every per-gene step is independent of the other genes, the trend and
+"""Neither the gene-block size of ``rcompat.fit_deseq`` (issue 14) nor the number of threads
+the blocks run on changes any number beyond floating-point noise: every per-gene step is independent of the other genes, the trend and
 the prior use per-gene summaries only. Checked on real shared sets, one with the Cook's
 outlier refit (geuvadis_lcl_sex, >= 7 replicates per cell) and one with a two-factor design
 whose fitted means come from the GLM (marioni2008_kidney_liver, ``~run + Tissue``)."""
@@ -49,9 +49,10 @@ def test_block_size_changes_no_number(shared, name, n_genes):
         dds = DeseqDataSet(counts=counts.iloc[:1].T, metadata=meta, design=ds.design, refit_cooks=False, quiet=True)
     X = dds.obsm["design_matrix"].to_numpy(dtype=float)
     y = counts.to_numpy()
-    fits = {b: rc.fit_deseq(y, X, block_genes=b) for b in (None, 7, 1000, len(y))}
-    ref = fits[len(y)]
-    assert ref.block_genes == len(y) and fits[7].block_genes == 7
+    fits = {(b, t): rc.fit_deseq(y, X, block_genes=b, threads=t)
+            for b, t in [(None, 1), (7, 1), (1000, 1), (len(y), 1), (7, 2), (100, 3)]}
+    ref = fits[(len(y), 1)]
+    assert ref.block_genes == len(y) and fits[(7, 2)].block_genes == 7
     if name == "geuvadis_lcl_sex":
         assert ref.n_refit > 0  # the outlier refit path is exercised
     for b, fit in fits.items():
@@ -68,7 +69,8 @@ def test_block_size_changes_no_number(shared, name, n_genes):
 def test_block_size_keeps_the_results_table(shared):
     ds, counts, samples = _real(shared, "li2008_lncap", 3000)
     tables = [de.run_deseq2(counts, samples, de.DEParams(design=ds.design, contrast=list(ds.contrast),
-                                                         block_genes=b)).results for b in (13, 1000, None)]
+                                                         block_genes=b, threads=t)).results
+              for b, t in [(13, 1), (1000, 2), (None, 1)]]
     for t in tables[:-1]:
         pd.testing.assert_index_equal(t.index, tables[-1].index)
         for col in de.RESULT_COLUMNS:
@@ -76,6 +78,7 @@ def test_block_size_keeps_the_results_table(shared):
     assert (tables[0]["padj"] < 0.05).sum() > 0
 
 
-def test_block_genes_must_be_positive():
+@pytest.mark.parametrize("bad", [0, -2])
+def test_block_genes_must_be_positive(bad):
     with pytest.raises(ValueError, match="block_genes"):
-        rc.fit_deseq(np.ones((3, 4), dtype=int), np.ones((4, 1)), block_genes=-2)
+        rc.fit_deseq(np.ones((3, 4), dtype=int), np.ones((4, 1)), block_genes=bad)

@@ -158,7 +158,8 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     design = dds.obsm["design_matrix"]
     contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
     try:
-        fit = rcompat.fit_deseq(kept.to_numpy(), design.to_numpy(dtype=float), block_genes=params.block_genes)
+        fit = rcompat.fit_deseq(kept.to_numpy(), design.to_numpy(dtype=float), block_genes=params.block_genes,
+                                threads=params.threads)
     except ValueError as exc:
         raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
     variables = formula_variables(params.design)

@@ -1260,18 +1260,31 @@ def _fit_genes(counts, X, sf, base_mean, base_var, trend, prior_var, var_log, mi
     return disp_gene, disp_fit, disp_map, dispersion, outlier, glm
 
 
+def _each_block(fn, G: int, block: int, threads: int) -> list:
+    """``fn(slice)`` for every block of genes, in order; on ``threads`` > 1 threads (numpy's
+    and scipy's kernels release the GIL; every block writes only its own genes' entries)."""
+    slices = list(_blocks(G, block))
+    if threads <= 1 or len(slices) <= 1:
+        return [fn(s) for s in slices]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(threads, len(slices))) as pool:
+        return list(pool.map(fn, slices))
+
+
 def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MINMU,
-              block_genes: int | None = None) -> DESeqFit:
+              block_genes: int | None = None, threads: int = 1) -> DESeqFit:
     """``DESeq(dds)`` with default arguments, for a genes x samples integer matrix and a
     full-rank design matrix X (samples x coefficients).
 
     Genes are fitted in blocks of ``block_genes`` (default: about ``BLOCK_CELLS`` cells per
-    block): every step is per gene except the dispersion trend and prior, which need only
-    per-gene summaries, so only per-gene vectors are kept for the whole matrix, and the
-    counts are read in the caller's dtype (keep them as compact integers). Two passes:
-    (1) size factors, baseMean/baseVar and gene-wise dispersions; the trend and the prior
-    from those; (2) MAP dispersions, the GLM, Cook's distances and the refit of genes with
-    replaced outliers. The block size does not change any number (tests/test_rcompat.py).
+    block), on ``threads`` threads: every step is per gene except the dispersion trend and
+    prior, which need only per-gene summaries, so only per-gene vectors are kept for the
+    whole matrix, and the counts are read in the caller's dtype (keep them as compact
+    integers). Two passes: (1) size factors, baseMean/baseVar and gene-wise dispersions; the
+    trend and the prior from those; (2) MAP dispersions, the GLM, Cook's distances and the
+    refit of genes with replaced outliers. Neither the block size nor the number of threads
+    changes a number beyond floating-point noise (tests/test_blocks.py).
     """
     counts = np.asarray(counts)
     if counts.dtype.kind not in "iuf":
@@ -1279,16 +1292,18 @@ def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MIN
     X = np.asarray(X, dtype=float)
     G, m = counts.shape
     p = X.shape[1]
-    block = int(block_genes) if block_genes else default_block_genes(m)
+    block = int(block_genes) if block_genes is not None else default_block_genes(m)
     if block < 1:
         raise ValueError(f"block_genes must be >= 1, got {block_genes}")
+    threads = max(1, int(threads))
     notes: list[str] = []
     sf = _size_factors(counts, block, notes)
 
     base_mean, base_var = np.empty(G), np.empty(G)
     all_zero = np.zeros(G, dtype=bool)
     disp_gene = np.full(G, np.nan)
-    for s in _blocks(G, block):
+
+    def first_pass(s):
         y = np.asarray(counts[s], dtype=float)
         norm = y / sf[None, :]
         bm, bv = norm.mean(axis=1), norm.var(axis=1, ddof=1)
@@ -1298,6 +1313,8 @@ def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MIN
         nz = ~az
         if nz.any():
             disp_gene[s][nz], _ = gene_dispersions(y[nz], X, sf, bm[nz], bv[nz], minmu=minmu)
+
+    _each_block(first_pass, G, block, threads)
     nz_all = ~all_zero
     gene_nz = disp_gene[nz_all]
     trend = fit_dispersion_trend(base_mean[nz_all], gene_nz, notes)
@@ -1312,10 +1329,11 @@ def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MIN
     beta, sigma, converged = np.full((G, p), np.nan), np.full((G, p, p), np.nan), np.zeros(G, dtype=bool)
     max_cooks, cooks_argmax = np.full(G, np.nan), np.full(G, -1, dtype=np.int64)
     refit = _RefitState(G, X, m, p, min_replicates_for_replace)
-    for s in _blocks(G, block):
+
+    def second_pass(s) -> int:
         nz = ~all_zero[s]
         if not nz.any():
-            continue
+            return 0
         rows = np.arange(s.start, s.stop)[nz]
         y = np.asarray(counts[rows], dtype=float)
         # mu of the gene-wise dispersion step, recomputed (deterministic) instead of kept for all genes
@@ -1332,16 +1350,19 @@ def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MIN
         with np.errstate(invalid="ignore"):
             has = ~np.all(np.isnan(cooks), axis=1)
         cooks_argmax[rows[has]] = np.nanargmax(cooks[has], axis=1)
-        if refit.enabled:
-            refit.block(rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene,
-                        disp_fit, disp_map, dispersion, disp_outlier, beta, sigma, converged)
+        if not refit.enabled:
+            return 0
+        return refit.block(rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene,
+                           disp_fit, disp_map, dispersion, disp_outlier, beta, sigma, converged)
+
+    n_refit_rows = sum(_each_block(second_pass, G, block, threads))
     fit = DESeqFit(counts=counts, X=X, size_factors=sf, base_mean=base_mean, base_var=base_var, all_zero=all_zero,
                    disp_gene_est=disp_gene, disp_fit=disp_fit, disp_map=disp_map, dispersion=dispersion,
                    disp_outlier=disp_outlier, trend=trend, var_log_disp_ests=var_log, disp_prior_var=prior_var,
                    beta=beta, sigma=sigma, converged=converged, max_cooks=max_cooks, cooks_argmax=cooks_argmax,
                    replace=np.zeros(G, dtype=bool), notes=notes, block_genes=block)
     if refit.enabled:
-        refit.finish(fit)
+        refit.finish(fit, n_refit_rows)
     return fit
 
 
@@ -1363,10 +1384,10 @@ class _RefitState:
         self.replace = np.zeros(G, dtype=bool)
         self.new_all_zero = np.zeros(G, dtype=bool)
         self.max_cooks_replaced = np.full(G, np.nan)
-        self.n_rows = 0
 
     def block(self, rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene, disp_fit,
-              disp_map, dispersion, disp_outlier, beta, sigma, converged):
+              disp_map, dispersion, disp_outlier, beta, sigma, converged) -> int:
+        """Refit this block's genes with replaced counts (writing their rows only); returns how many."""
         X = self.X
         with np.errstate(invalid="ignore"):
             over = cooks > self.cutoff
@@ -1377,7 +1398,7 @@ class _RefitState:
             replace_cooks[:, self.replaceable] = 0.0
             self.max_cooks_replaced[rows] = record_max_cooks(X, replace_cooks)
         if not replace.any():
-            return
+            return 0
         sel = np.flatnonzero(replace)
         yr = y[sel]
         trim_mean = trimmed_mean_rows(yr / sf[None, :], 0.2)
@@ -1393,17 +1414,17 @@ class _RefitState:
         self.new_all_zero[g] = az
         keep = ~az
         if not keep.any():
-            return
+            return 0
         gr = g[keep]
-        self.n_rows += int(gr.size)
         dg, df, dm, d, o, glm = _fit_genes(new_counts[keep], X, sf, base_mean[gr], base_var[gr], trend, prior_var,
                                            var_log, minmu)
         disp_gene[gr], disp_fit[gr], disp_map[gr], dispersion[gr], disp_outlier[gr] = dg, df, dm, d, o
         beta[gr], sigma[gr], converged[gr] = glm.beta, glm.sigma, glm.converged
+        return int(gr.size)
 
-    def finish(self, fit: DESeqFit) -> None:
+    def finish(self, fit: DESeqFit, n_rows: int) -> None:
         fit.replace = self.replace
-        if self.n_rows == 0:
+        if n_rows == 0:
             return
         fit.beta[self.new_all_zero] = np.nan
         fit.sigma[self.new_all_zero] = np.nan
@@ -1411,7 +1432,7 @@ class _RefitState:
             fit.max_cooks = np.full(len(fit.base_mean), np.nan)
         else:
             fit.max_cooks = self.max_cooks_replaced
-        fit.n_refit = self.n_rows
+        fit.n_refit = n_rows
 
 
 # ---------------------------------------------------------------------------------------------
