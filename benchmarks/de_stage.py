@@ -18,6 +18,7 @@ precision). Last line on stdout: JSON with ``seconds`` (the ``run_deseq2`` call 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     samples = pd.read_csv(samples_path, sep="\t", dtype=str, keep_default_na=False).set_index("sample")
     counts = read_counts_compact(counts_path, list(samples.index))
     t1 = time.perf_counter()
-    result = run_deseq2(counts, samples, DEParams(design=design, contrast=[var, tested, reference]))
+    threads = int(os.environ.get("PATHVERDICT_DE_THREADS", "1"))  # benchmarks/run.py --de-threads
+    result = run_deseq2(counts, samples, DEParams(design=design, contrast=[var, tested, reference], threads=threads))
     t2 = time.perf_counter()
     result.results.to_csv(out, sep="\t", na_rep="NA")
     t3 = time.perf_counter()

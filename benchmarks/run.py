@@ -63,12 +63,14 @@ if str(REPO / "src") not in sys.path:  # run from a checkout without `pip instal
     sys.path.insert(0, str(REPO / "src"))
 
 DE_STAGE = REPO / "benchmarks" / "de_stage.py"
+GGP_SCRIPT = REPO / "benchmarks" / "deseq2_glmgampoi.R"
 DEFAULT_CACHE = REPO / "benchmarks" / ".cache"
 TIME_BIN = "/usr/bin/time"
 
 TARGET_RATIO = 1.5
 STRETCH_RATIO = 1.0
 TARGET_RSS_MB = 2048.0
+TARGET_GGP_RATIO = 0.3  # issue 14: <= 0.3x the time of DESeq(fitType = "glmGamPoi") on every case
 TARGET_COLD_S = 180.0
 TARGET_WARM_S = 10.0
 BUSY_CORES = 0.2  # mean CPU of other processes above which the header says the machine was loaded
@@ -350,6 +352,9 @@ class DERow:
     r_wall: list = field(default_factory=list)
     r_fit: list = field(default_factory=list)
     r_rss: list = field(default_factory=list)
+    g_wall: list = field(default_factory=list)  # R DESeq2 with fitType = "glmGamPoi"
+    g_fit: list = field(default_factory=list)
+    g_rss: list = field(default_factory=list)
     fidelity: dict | None = None
     span: tuple = ()  # monotonic (start, end) of the row's runs
     error: str = ""
@@ -359,8 +364,19 @@ def _median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def glmgampoi_available() -> bool:
+    """R has DESeq2 and glmGamPoi (Debian: r-bioc-glmgampoi)."""
+    try:
+        proc = subprocess.run(["Rscript", "-e", ('quit(status = if (requireNamespace("DESeq2", quietly = TRUE) && '
+                                                 'requireNamespace("glmGamPoi", quietly = TRUE)) 0 else 3)')],
+                              capture_output=True, text=True, check=False)
+    except OSError:
+        return False
+    return proc.returncode == 0
+
+
 def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, threads: int,
-                workdir: Path, log) -> DERow:
+                workdir: Path, log, with_ggp: bool = False, de_threads: int = 1) -> DERow:
     import pandas as pd
 
     counts_path, samples_path = case_files(case, cache, shared)
@@ -372,12 +388,16 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
                 reference, str(ours_out)]
     r_cmd = ["Rscript", str(fid.R_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
              str(r_out)]
+    g_out = workdir / f"{case.name}.glmGamPoi.tsv"
+    g_cmd = ["Rscript", str(GGP_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
+             str(g_out)]
     env = thread_env(threads)
+    ours_env = dict(env, PATHVERDICT_DE_THREADS=str(de_threads))
     row = DERow(case.name, runs=runs)
     t_start = time.monotonic()
     for k in range(runs):
         row.span = (t_start, time.monotonic())
-        m = measure(ours_cmd, env=env)
+        m = measure(ours_cmd, env=ours_env)
         if m.returncode != 0:
             row.error = f"ours failed (exit {m.returncode}): {m.stderr[-2000:]}"
             return row
@@ -398,6 +418,17 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
             row.r_fit.append(seconds)
             row.r_rss.append(m.max_rss_mb)
             log(f"  run {k + 1}/{runs} R:    {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
+        if with_r and with_ggp:
+            m = measure(g_cmd, env=env)
+            if m.returncode != 0:
+                row.error = f"R + glmGamPoi failed (exit {m.returncode}): {m.stderr[-2000:]}"
+                return row
+            meta = pd.read_csv(str(g_out) + ".meta.tsv", sep="\t", dtype=str, keep_default_na=False)
+            seconds = float(dict(zip(meta["key"], meta["value"]))["seconds"])
+            row.g_wall.append(m.wall)
+            row.g_fit.append(seconds)
+            row.g_rss.append(m.max_rss_mb)
+            log(f"  run {k + 1}/{runs} R+glmGamPoi: {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
     row.span = (t_start, time.monotonic())
     if with_r:
         ours = pd.read_csv(ours_out, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
@@ -559,9 +590,12 @@ def _other_note(span) -> str:
 
 def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) -> tuple[list[str], list[list[str]]]:
     head = ["case", "genes in / tested x samples", "runs", "ours wall s", "ours DE s", "ours peak RSS MB"]
+    with_ggp = with_r and any(r.g_wall for r in de_rows)
     if with_r:
         head += ["R wall s", "R DE s", "R peak RSS MB", "ours/R wall", "ours/R DE", "LFC Pearson",
                  "padj-call agree %"]
+    if with_ggp:
+        head += ["R+glmGamPoi wall s", "R+glmGamPoi DE s", "R+glmGamPoi peak RSS MB", "ours/glmGamPoi (worse)"]
     head += ["targets", "notes"]
     rows = []
     for r in de_rows:
@@ -581,6 +615,13 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
                 targets.insert(0, f"<=1.5x {_ok(worst <= TARGET_RATIO)}, <=1.0x {_ok(worst <= STRETCH_RATIO)}")
             if f:
                 targets.append(f"fidelity {_ok(f['pass'])}")
+        if with_ggp:
+            g = (max(_median(r.ours_wall) / _median(r.g_wall), _median(r.ours_fit) / _median(r.g_fit))
+                 if r.g_wall else float("nan"))
+            cells += [_fmt(_median(r.g_wall), 2), _fmt(_median(r.g_fit), 2), _fmt(max(r.g_rss, default=None), 0),
+                      _fmt(g, 2)]
+            if r.g_wall:
+                targets.append(f"<={TARGET_GGP_RATIO}x glmGamPoi {_ok(g <= TARGET_GGP_RATIO)}")
         notes = []
         if r.error:
             notes.append(r.error.splitlines()[0][:120])
@@ -591,6 +632,8 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
                  _fmt(_median(w.wall), 1), "-", _fmt(w.max_rss_mb, 0)]
         if with_r:
             cells += ["-"] * 7
+        if with_r and any(r.g_wall for r in de_rows):
+            cells += ["-"] * 4
         targets, notes = [], []
         if w.wall:
             limit = TARGET_COLD_S if w.kind == "cold" else TARGET_WARM_S
@@ -662,6 +705,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", action="store_true",
                     help="also run the cohort-sized matrices " + ", ".join(LARGE_CASES) + " (issue 14); the peak "
                     "RSS bound is asserted on every case of >= 20 M cells")
+    ap.add_argument("--no-glmgampoi", action="store_true",
+                    help='do not run R DESeq2 with fitType = "glmGamPoi" even when glmGamPoi is installed')
+    ap.add_argument("--de-threads", type=int, default=2,
+                    help="threads our DE fit runs its gene blocks on (DEParams.threads; default 2, both cores)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each side per DE case (median shown; default 3)")
     ap.add_argument("--no-r", action="store_true", help="do not run R even when it is installed")
     ap.add_argument("--no-de", action="store_true", help="skip the DE-stage rows")
@@ -697,6 +744,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{TIME_BIN} not found (Debian: apt-get install time): measuring with os.wait4 instead")
     r_reason = "not asked for (--no-r)" if args.no_r else fid.r_unavailable_reason()
     with_r = r_reason is None and not args.no_de
+    with_ggp = with_r and not args.no_glmgampoi and glmgampoi_available()
+    if with_r and not with_ggp and not args.no_glmgampoi:
+        log("R package glmGamPoi not installed (Debian: r-bioc-glmgampoi): the glmGamPoi columns are left out")
     started = _dt.datetime.now().astimezone()
     load_start = os.getloadavg()
     OTHER.start()
@@ -708,7 +758,8 @@ def main(argv: list[str] | None = None) -> int:
         for case in ([] if args.no_de else cases):
             log(f"[bench] DE stage: {case.name}")
             try:
-                row = run_de_case(case, args.cache, shared, args.runs, with_r, args.threads, Path(tmp), log)
+                row = run_de_case(case, args.cache, shared, args.runs, with_r, args.threads, Path(tmp), log,
+                                  with_ggp=with_ggp, de_threads=args.de_threads)
             except fid.Unavailable as exc:
                 row = DERow(case.name, error=str(exc))
             failed |= bool(row.error)
@@ -729,7 +780,8 @@ def main(argv: list[str] | None = None) -> int:
     head, rows = build_table(de_rows, wf_rows, with_r)
     header = [
         f"pathverdict benchmark, {started:%Y-%m-%d %H:%M %Z}; {machine_line()}",
-        f"{versions_line(with_r)}; DE stage with {args.threads} BLAS thread(s) per side",
+        f"{versions_line(with_r)}; DE stage with {args.threads} BLAS thread(s) per side, ours on "
+        f"{args.de_threads} thread(s) over gene blocks" + ('; R also with fitType = "glmGamPoi"' if with_ggp else ""),
         f"load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f}, "
         f"at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} (includes the benchmark's own work)",
     ]
