@@ -65,12 +65,14 @@ if str(REPO / "src") not in sys.path:  # run from a checkout without `pip instal
     sys.path.insert(0, str(REPO / "src"))
 
 DE_STAGE = REPO / "benchmarks" / "de_stage.py"
+GGP_SCRIPT = REPO / "benchmarks" / "deseq2_glmgampoi.R"
 DEFAULT_CACHE = REPO / "benchmarks" / ".cache"
 TIME_BIN = "/usr/bin/time"
 
 TARGET_RATIO = 1.5
 STRETCH_RATIO = 1.0
 TARGET_RSS_MB = 2048.0
+TARGET_GGP_RATIO = 0.3  # issue 14: <= 0.3x the time of DESeq(fitType = "glmGamPoi") on every case
 TARGET_COLD_S = 180.0
 TARGET_WARM_S = 10.0
 BUSY_CORES = 0.2  # mean CPU of other processes above which the header says the machine was loaded
@@ -242,8 +244,15 @@ CASES = {c.name: c for c in [
     Case("synthetic_60000x12", *SYNTH_DESIGN, "synthetic", 60000, 6, "fit_nb:geuvadis_lcl_sex"),
     Case("synthetic_20000x100", *SYNTH_DESIGN, "synthetic", 20000, 50, "fit_nb:geuvadis_lcl_sex"),
     Case("synthetic_quick_2000x6", *SYNTH_DESIGN, "synthetic", 2000, 3, "simple"),
+    # cohort-sized matrices (issue 14), run with --large (R DESeq2 takes minutes to tens of minutes on them)
+    Case("synthetic_30000x200", *SYNTH_DESIGN, "synthetic", 30000, 100, "fit_nb:geuvadis_lcl_sex"),
+    Case("synthetic_60000x600", *SYNTH_DESIGN, "synthetic", 60000, 300, "fit_nb:geuvadis_lcl_sex"),
+    Case("synthetic_60000x2000", *SYNTH_DESIGN, "synthetic", 60000, 1000, "fit_nb:geuvadis_lcl_sex"),
 ]}
-DEFAULT_CASES = [n for n in CASES if "quick" not in n]
+LARGE_CASES = ["synthetic_30000x200", "synthetic_60000x600", "synthetic_60000x2000"]
+DEFAULT_CASES = [n for n in CASES if "quick" not in n and n not in LARGE_CASES]
+# the memory bound is asserted (exit status 1 when missed) on every case of at least this many cells
+MEMORY_BOUND_CELLS = 20_000_000
 QUICK_CASES = ["synthetic_quick_2000x6"]
 
 
@@ -345,6 +354,9 @@ class DERow:
     r_wall: list = field(default_factory=list)
     r_fit: list = field(default_factory=list)
     r_rss: list = field(default_factory=list)
+    g_wall: list = field(default_factory=list)  # R DESeq2 with fitType = "glmGamPoi"
+    g_fit: list = field(default_factory=list)
+    g_rss: list = field(default_factory=list)
     fidelity: dict | None = None
     span: tuple = ()  # monotonic (start, end) of the row's runs
     error: str = ""
@@ -354,8 +366,19 @@ def _median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def glmgampoi_available() -> bool:
+    """R has DESeq2 and glmGamPoi (Debian: r-bioc-glmgampoi)."""
+    try:
+        proc = subprocess.run(["Rscript", "-e", ('quit(status = if (requireNamespace("DESeq2", quietly = TRUE) && '
+                                                 'requireNamespace("glmGamPoi", quietly = TRUE)) 0 else 3)')],
+                              capture_output=True, text=True, check=False)
+    except OSError:
+        return False
+    return proc.returncode == 0
+
+
 def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, threads: int,
-                workdir: Path, log) -> DERow:
+                workdir: Path, log, with_ggp: bool = False, de_threads: int = 1) -> DERow:
     import pandas as pd
 
     counts_path, samples_path = case_files(case, cache, shared)
@@ -367,12 +390,16 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
                 reference, str(ours_out)]
     r_cmd = ["Rscript", str(fid.R_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
              str(r_out)]
+    g_out = workdir / f"{case.name}.glmGamPoi.tsv"
+    g_cmd = ["Rscript", str(GGP_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
+             str(g_out)]
     env = thread_env(threads)
+    ours_env = dict(env, PATHVERDICT_DE_THREADS=str(de_threads))
     row = DERow(case.name, runs=runs)
     t_start = time.monotonic()
     for k in range(runs):
         row.span = (t_start, time.monotonic())
-        m = measure(ours_cmd, env=env)
+        m = measure(ours_cmd, env=ours_env)
         if m.returncode != 0:
             row.error = f"ours failed (exit {m.returncode}): {m.stderr[-2000:]}"
             return row
@@ -393,6 +420,17 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
             row.r_fit.append(seconds)
             row.r_rss.append(m.max_rss_mb)
             log(f"  run {k + 1}/{runs} R:    {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
+        if with_r and with_ggp:
+            m = measure(g_cmd, env=env)
+            if m.returncode != 0:
+                row.error = f"R + glmGamPoi failed (exit {m.returncode}): {m.stderr[-2000:]}"
+                return row
+            meta = pd.read_csv(str(g_out) + ".meta.tsv", sep="\t", dtype=str, keep_default_na=False)
+            seconds = float(dict(zip(meta["key"], meta["value"]))["seconds"])
+            row.g_wall.append(m.wall)
+            row.g_fit.append(seconds)
+            row.g_rss.append(m.max_rss_mb)
+            log(f"  run {k + 1}/{runs} R+glmGamPoi: {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
     row.span = (t_start, time.monotonic())
     if with_r:
         ours = pd.read_csv(ours_out, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
@@ -554,9 +592,12 @@ def _other_note(span) -> str:
 
 def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) -> tuple[list[str], list[list[str]]]:
     head = ["case", "genes in / tested x samples", "runs", "ours wall s", "ours DE s", "ours peak RSS MB"]
+    with_ggp = with_r and any(r.g_wall for r in de_rows)
     if with_r:
         head += ["R wall s", "R DE s", "R peak RSS MB", "ours/R wall", "ours/R DE", "LFC Pearson",
                  "padj-call agree %"]
+    if with_ggp:
+        head += ["R+glmGamPoi wall s", "R+glmGamPoi DE s", "R+glmGamPoi peak RSS MB", "ours/glmGamPoi (worse)"]
     head += ["targets", "notes"]
     rows = []
     for r in de_rows:
@@ -564,7 +605,8 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
                  _fmt(_median(r.ours_wall), 2), _fmt(_median(r.ours_fit), 2), _fmt(max(r.ours_rss, default=None), 0)]
         targets = []
         if r.ours_rss:
-            targets.append(f"rss {_ok(max(r.ours_rss) <= TARGET_RSS_MB)}")
+            bound = " (asserted)" if r.genes_in * r.samples >= MEMORY_BOUND_CELLS else ""
+            targets.append(f"rss {_ok(max(r.ours_rss) <= TARGET_RSS_MB)}{bound}")
         if with_r:
             rw, rf = _median(r.ours_wall) / _median(r.r_wall), _median(r.ours_fit) / _median(r.r_fit)
             f = r.fidelity or {}
@@ -575,6 +617,13 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
                 targets.insert(0, f"<=1.5x {_ok(worst <= TARGET_RATIO)}, <=1.0x {_ok(worst <= STRETCH_RATIO)}")
             if f:
                 targets.append(f"fidelity {_ok(f['pass'])}")
+        if with_ggp:
+            g = (max(_median(r.ours_wall) / _median(r.g_wall), _median(r.ours_fit) / _median(r.g_fit))
+                 if r.g_wall else float("nan"))
+            cells += [_fmt(_median(r.g_wall), 2), _fmt(_median(r.g_fit), 2), _fmt(max(r.g_rss, default=None), 0),
+                      _fmt(g, 2)]
+            if r.g_wall:
+                targets.append(f"<={TARGET_GGP_RATIO}x glmGamPoi {_ok(g <= TARGET_GGP_RATIO)}")
         notes = []
         if r.error:
             notes.append(r.error.splitlines()[0][:120])
@@ -586,6 +635,8 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
                  _fmt(_median(w.wall), 1), "-", _fmt(w.max_rss_mb, 0)]
         if with_r:
             cells += ["-"] * 7
+        if with_r and any(r.g_wall for r in de_rows):
+            cells += ["-"] * 4
         targets, notes = [], []
         if w.wall:
             limit = TARGET_COLD_S if w.kind == "cold" else TARGET_WARM_S
@@ -654,6 +705,13 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None,
                     help="DE cases to run (default: the four real sets and the two large synthetic matrices)")
+    ap.add_argument("--large", action="store_true",
+                    help="also run the cohort-sized matrices " + ", ".join(LARGE_CASES) + " (issue 14); the peak "
+                    "RSS bound is asserted on every case of >= 20 M cells")
+    ap.add_argument("--no-glmgampoi", action="store_true",
+                    help='do not run R DESeq2 with fitType = "glmGamPoi" even when glmGamPoi is installed')
+    ap.add_argument("--de-threads", type=int, default=2,
+                    help="threads our DE fit runs its gene blocks on (DEParams.threads; default 2, both cores)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each side per DE case (median shown; default 3)")
     ap.add_argument("--no-r", action="store_true", help="do not run R even when it is installed")
     ap.add_argument("--no-de", action="store_true", help="skip the DE-stage rows")
@@ -676,7 +734,10 @@ def main(argv: list[str] | None = None) -> int:
         args.cases = args.cases or QUICK_CASES
         args.runs = 1
         args.no_workflow = True
-    cases = [CASES[c] for c in (args.cases or DEFAULT_CASES)]
+    names = list(args.cases or DEFAULT_CASES)
+    if args.large:
+        names += [n for n in LARGE_CASES if n not in names]
+    cases = [CASES[c] for c in names]
     shared = (args.shared or fid.default_shared()).resolve()
 
     def log(msg):
@@ -686,6 +747,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{TIME_BIN} not found (Debian: apt-get install time): measuring with os.wait4 instead")
     r_reason = "not asked for (--no-r)" if args.no_r else fid.r_unavailable_reason()
     with_r = r_reason is None and not args.no_de
+    with_ggp = with_r and not args.no_glmgampoi and glmgampoi_available()
+    if with_r and not with_ggp and not args.no_glmgampoi:
+        log("R package glmGamPoi not installed (Debian: r-bioc-glmgampoi): the glmGamPoi columns are left out")
     started = _dt.datetime.now().astimezone()
     load_start = os.getloadavg()
     OTHER.start()
@@ -697,10 +761,16 @@ def main(argv: list[str] | None = None) -> int:
         for case in ([] if args.no_de else cases):
             log(f"[bench] DE stage: {case.name}")
             try:
-                row = run_de_case(case, args.cache, shared, args.runs, with_r, args.threads, Path(tmp), log)
+                row = run_de_case(case, args.cache, shared, args.runs, with_r, args.threads, Path(tmp), log,
+                                  with_ggp=with_ggp, de_threads=args.de_threads)
             except fid.Unavailable as exc:
                 row = DERow(case.name, error=str(exc))
             failed |= bool(row.error)
+            if row.ours_rss and row.genes_in * row.samples >= MEMORY_BOUND_CELLS and max(row.ours_rss) > TARGET_RSS_MB:
+                log(f"[bench] MEMORY BOUND MISSED: {case.name} ({row.genes_in} x {row.samples} = "
+                    f"{row.genes_in * row.samples / 1e6:.0f} M cells) peaked at {max(row.ours_rss):.0f} MB > "
+                    f"{TARGET_RSS_MB:.0f} MB")
+                failed = True
             de_rows.append(row)
     if not args.no_workflow:
         log("[bench] workflow on the demo study")
@@ -713,7 +783,8 @@ def main(argv: list[str] | None = None) -> int:
     head, rows = build_table(de_rows, wf_rows, with_r)
     header = [
         f"pathverdict benchmark, {started:%Y-%m-%d %H:%M %Z}; {machine_line()}",
-        f"{versions_line(with_r)}; DE stage with {args.threads} BLAS thread(s) per side",
+        f"{versions_line(with_r)}; DE stage with {args.threads} BLAS thread(s) per side, ours on "
+        f"{args.de_threads} thread(s) over gene blocks" + ('; R also with fitType = "glmGamPoi"' if with_ggp else ""),
         f"load average (1/5/15 min) at start {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f}, "
         f"at end {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} (includes the benchmark's own work)",
     ]

@@ -186,10 +186,13 @@ config["_report"] = report_context(CFG)
 # --------------------------------------------------------------------------- job resources
 # Memory (mem_mb) and run time (runtime, minutes) of the heavy rules, from the size of their
 # input; a batch system (profiles/slurm) is asked for them, and `--resources mem_mb=N` makes a
-# local run respect them too. DESeq2 (pydeseq2 0.5.4) keeps several genes x samples matrices:
-# its peak memory measured here was ~230 MB + ~200 bytes per gene x sample (22,743 x 7: 0.24 GB;
-# 10,101 x 85: 0.41 GB; 20,202 x 170: 0.95 GB; 30,303 x 340: 2.2 GB, 9 s per million cells on
-# one core). The estimates below add a third or more on top, never go under MIN_MEM_MB, and grow
+# local run respect them too. The DE fit runs in gene blocks (rcompat.fit_deseq, issue 14) and holds
+# the counts plus per-gene vectors only: 36 M cells (60,000 x 600) peaked at 0.58 GB, 6 M cells at
+# 0.34 GB (benchmarks/README.md). What remains per gene x sample is the deseq2 job's table I/O
+# (int64 counts from the TSV reader, the normalised counts and the VST written as tables):
+# steps.run_de on 30,000 x 200 (6 M cells) peaked at 0.53 GB (~55 bytes per cell over a ~200 MB
+# base) in 61 s on a loaded core; reading the raw matrix as text (prepare_dataset) took 0.47 GB
+# there. The estimates below add about 1.8x on top, never go under MIN_MEM_MB, and grow
 # with each retry (`--retries`, set in profiles/slurm), for a job killed for lack of memory/time.
 import os
 
@@ -197,7 +200,7 @@ from pathverdict.tables import estimate_cells
 
 MIN_MEM_MB = 1000
 DE_BASE_MB = 300
-DE_BYTES_PER_CELL = 280
+DE_BYTES_PER_CELL = 100
 # genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
 # table): a large study (20,000 genes x 100 samples, ~830 MB); the prepare step then reports what is
 # wrong with the file.
@@ -229,8 +232,9 @@ def de_mem_mb(wildcards, input, attempt):
 
 
 def de_runtime(wildcards, input, attempt):
-    """Minutes for one DESeq2 fit: 10 + 1 per million genes x samples (~6x what was measured)."""
-    return _round_up((10 + matrix_cells(input.counts) / 1e6) * attempt, 5)
+    """Minutes for one DESeq2 job: 10 + 0.5 per million genes x samples (~3x the 0.17 min per
+    million cells measured for the whole deseq2 step, table I/O included, on a loaded core)."""
+    return _round_up((10 + 0.5 * matrix_cells(input.counts) / 1e6) * attempt, 5)
 
 
 def null_runtime(wildcards, input, attempt):

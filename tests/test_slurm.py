@@ -115,7 +115,7 @@ def test_demo_through_slurm_equals_local_run(tmp_path, tmp_path_factory, shared)
 @pytest.mark.shared
 def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
     """rules/common.smk sizes memory from genes x samples of the input counts (dry run, no cluster)."""
-    big = make_tiny_dataset(tmp_path / "data" / "big", gene_pool, n_genes=15000, reps=150)  # 4.5M cells
+    big = make_tiny_dataset(tmp_path / "data" / "big", gene_pool, n_genes=15000, reps=300)  # 9M cells
     small = make_tiny_dataset(tmp_path / "data" / "small", gene_pool, n_genes=500, reps=3)
     cfg = write_config({"big": big, "small": small})
     work = tmp_path / "work"
@@ -124,8 +124,8 @@ def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
                             "results/small/input/counts.tsv.gz")
     assert rc == 0, out[-3000:]
     mem = dict(re.findall(r"input: \S+/data/(\w+)/counts.tsv[\s\S]*?mem_mb=(\d+)", out))
-    cells = 15000 * 300
-    expected_big = int(np.ceil((300 + cells * 280 / 2**20) / 100) * 100)
+    cells = 15000 * 600
+    expected_big = int(np.ceil((300 + cells * 100 / 2**20) / 100) * 100)  # DE_BASE_MB + DE_BYTES_PER_CELL
     # genes x samples is estimated from the header and the first MB of the file (never the whole
     # file, which may be huge or broken: tables.estimate_cells), so the big matrix's figure is close
     # to, not exactly, what the exact count gives

@@ -57,15 +57,32 @@ class DEParams:
     cooks_filter: bool = True
     shrink: bool = False
     threads: int = 1
+    block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
 
 
 @dataclass
 class DEResult:
+    """``normalized`` and ``vst`` (genes x samples) are computed when first asked for: a
+    caller that needs only the results table (the label-permutation null, the benchmarks)
+    never holds a genes x samples float matrix."""
+
     results: pd.DataFrame  # indexed by gene_id, RESULT_COLUMNS (+ log2FoldChange_shrunk)
-    normalized: pd.DataFrame  # genes x samples
-    vst: pd.DataFrame  # genes x samples
     size_factors: pd.Series
     summary: dict = field(default_factory=dict)
+    counts: pd.DataFrame | None = field(default=None, repr=False)  # the fitted genes x samples counts
+    trend: object = field(default=None, repr=False)  # rcompat.DispersionTrend
+
+    @property
+    def normalized(self) -> pd.DataFrame:
+        """Normalised counts (counts / size factors), genes x samples."""
+        return self.counts / self.size_factors.to_numpy()[None, :]
+
+    @property
+    def vst(self) -> pd.DataFrame:
+        """R's ``vst(dds, blind = FALSE)`` of the fitted dispersion trend, genes x samples."""
+        sf = self.size_factors.to_numpy()
+        q = self.counts.to_numpy() / sf[None, :]
+        return pd.DataFrame(self.trend.vst(q, sf), index=self.counts.index, columns=self.counts.columns)
 
 
 def prefilter_mask(counts: pd.DataFrame, min_count: int, min_samples: int) -> pd.Series:
@@ -131,14 +148,18 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         if n_expressed < 2:
             raise InputError(f"only {n_expressed} of {n_kept} gene(s) have any reads in the count matrix; DESeq2 "
                              "needs at least 2. Check that the count matrix holds raw read counts.")
-    kept = counts.loc[keep]
+    kept = counts.loc[keep] if prefilter else counts  # no copy of the whole matrix without a pre-filter
     meta = _metadata(samples.loc[kept.columns], params.design)
+    # pydeseq2 builds the design matrix (from the sample sheet alone); it gets the counts only when
+    # it shrinks LFCs, otherwise one gene, so that it does not hold a float copy of the matrix
+    dds_counts = kept.T if params.shrink else kept.iloc[:1].T
     with _quiet():
-        dds = DeseqDataSet(counts=kept.T, metadata=meta, design=params.design, refit_cooks=False, quiet=True)
+        dds = DeseqDataSet(counts=dds_counts, metadata=meta, design=params.design, refit_cooks=False, quiet=True)
     design = dds.obsm["design_matrix"]
     contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
     try:
-        fit = rcompat.fit_deseq(kept.to_numpy(), design.to_numpy(dtype=float))
+        fit = rcompat.fit_deseq(kept.to_numpy(), design.to_numpy(dtype=float), block_genes=params.block_genes,
+                                threads=params.threads)
     except ValueError as exc:
         raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
     variables = formula_variables(params.design)
@@ -154,8 +175,6 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         res["log2FoldChange_shrunk"] = shrunk
         res["lfcSE_shrunk"] = shrunk_se
     size_factors = pd.Series(fit.size_factors, index=kept.columns, name="size_factor")
-    normalized = kept / fit.size_factors[None, :]
-    vst = pd.DataFrame(fit.trend.vst(normalized.to_numpy(), fit.size_factors), index=kept.index, columns=kept.columns)
     for note in fit.notes:
         log.warning("DESeq2 (R-faithful) note: %s", note)
     if out.filter is not None:
@@ -175,7 +194,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         "cooks_outliers": int((res["pvalue"].isna() & res["baseMean"].gt(0)).sum()),
         "shrinkage": params.shrink,
     }
-    return DEResult(res, normalized, vst, size_factors, summary)
+    return DEResult(res, size_factors, summary, counts=kept, trend=fit.trend)
 
 
 def _shrink(dds, fit, res: pd.DataFrame, params: DEParams) -> tuple[pd.Series, pd.Series]:

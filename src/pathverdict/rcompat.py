@@ -316,7 +316,8 @@ def cooks_cutoff(n_samples: int, n_coefs: int) -> float:
 def cooks_outlier_mask(max_cooks, cutoff: float, counts, cooks, single_two_level_factor: bool) -> np.ndarray:
     """Genes whose p-value ``results()`` sets to NA because of a Cook's outlier.
 
-    ``maxCooks > cutoff`` (NA maxCooks never counts). Only when the design has a single
+    ``maxCooks > cutoff`` (NA maxCooks never counts). ``cooks``: the (G, n) distances, or
+    per gene the index of the sample with the largest one (-1 when all are NA). Only when the design has a single
     variable that is a factor with two levels, a gene is kept anyway if 3 or more of its
     counts are larger than the count of the sample with the largest Cook's distance.
     """
@@ -325,12 +326,18 @@ def cooks_outlier_mask(max_cooks, cutoff: float, counts, cooks, single_two_level
         outlier = max_cooks > cutoff
     if single_two_level_factor and outlier.any():
         counts = np.asarray(counts)
-        cooks = np.asarray(cooks, dtype=float)
+        cooks = np.asarray(cooks)
         for i in np.flatnonzero(outlier):
-            row = cooks[i]
-            if np.all(np.isnan(row)):
-                continue
-            out_count = counts[i, int(np.nanargmax(row))]
+            if cooks.ndim == 2:  # the distances themselves
+                row = np.asarray(cooks[i], dtype=float)
+                if np.all(np.isnan(row)):
+                    continue
+                j = int(np.nanargmax(row))
+            else:  # per gene, the sample with the largest distance (-1: none)
+                j = int(cooks[i])
+                if j < 0:
+                    continue
+            out_count = counts[i, j]
             if np.sum(counts[i] > out_count) >= 3:
                 outlier[i] = False
     return outlier
@@ -693,13 +700,9 @@ def fit_nbinom_glms(counts, X, sf, alpha, minmu: float = MINMU, lambda_log2: flo
 # dispersion estimation (estimateDispersionsGeneEst / Fit / MAP)
 # ---------------------------------------------------------------------------------------------
 
-def gene_dispersions(counts, X, sf, base_mean, base_var, minmu: float = MINMU, maxit: int = 100):
-    """``estimateDispersionsGeneEst`` (niter = 1) for genes that are not all zero.
-
-    Returns (dispGeneEst, mu) where mu is the fitted mean used for the dispersion fits.
-    """
-    y = np.asarray(counts, dtype=float)
-    X = np.asarray(X, dtype=float)
+def _dispersion_start(y, X, sf, base_mean, base_var, minmu: float = MINMU):
+    """Start of ``estimateDispersionsGeneEst``: the rough / moments initial alpha and the fitted
+    means mu the dispersion fits use (float counts of genes that are not all zero)."""
     m, p = X.shape
     if m == p:
         raise ValueError("the number of samples equals the number of model coefficients: no replicates "
@@ -716,7 +719,19 @@ def gene_dispersions(counts, X, sf, base_mean, base_var, minmu: float = MINMU, m
         mu = _linear_model_mu(norm, X) * sf[None, :]
     else:
         mu = fit_nbinom_glms(y, X, sf, alpha_init, minmu=minmu).mu
-    mu = np.maximum(mu, minmu)
+    return alpha_init, np.maximum(mu, minmu)
+
+
+def gene_dispersions(counts, X, sf, base_mean, base_var, minmu: float = MINMU, maxit: int = 100):
+    """``estimateDispersionsGeneEst`` (niter = 1) for genes that are not all zero.
+
+    Returns (dispGeneEst, mu) where mu is the fitted mean used for the dispersion fits.
+    """
+    y = np.asarray(counts, dtype=float)
+    X = np.asarray(X, dtype=float)
+    m = X.shape[0]
+    max_disp = max(10.0, float(m))
+    alpha_init, mu = _dispersion_start(y, X, sf, base_mean, base_var, minmu)
     log_init = np.log(alpha_init)
     res = fit_disp(y, mu, X, log_init, log_init, 1.0, False, math.log(MIN_DISP / 10), maxit=maxit)
     est = np.minimum(np.exp(res.log_alpha), max_disp)
@@ -1165,7 +1180,7 @@ def record_max_cooks(X: np.ndarray, cooks: np.ndarray) -> np.ndarray:
 
 @dataclass
 class DESeqFit:
-    counts: np.ndarray  # original counts (G, n)
+    counts: np.ndarray  # original counts (G, n), the caller's array (not copied; any numeric dtype)
     X: np.ndarray
     size_factors: np.ndarray
     base_mean: np.ndarray  # after outlier replacement, as in mcols(dds)$baseMean
@@ -1182,11 +1197,58 @@ class DESeqFit:
     beta: np.ndarray  # natural log (G, p); NaN for all-zero genes
     sigma: np.ndarray  # (G, p, p)
     converged: np.ndarray
-    cooks: np.ndarray  # original fit's Cook's distances (G, n)
     max_cooks: np.ndarray
+    cooks_argmax: np.ndarray  # per gene: sample with the largest Cook's distance of the original fit (-1: none)
     replace: np.ndarray  # genes that had counts replaced (mcols(dds)$replace); all False without refit
     n_refit: int = 0
     notes: list = field(default_factory=list)
+    block_genes: int = 0  # genes per block the per-gene steps were run in
+
+
+# cells (genes x samples) per block of the per-gene steps: a block's float64 working arrays
+# (a few dozen of them in the dispersion and GLM fits) then stay within ~200 MB
+BLOCK_CELLS = 500_000
+
+
+def default_block_genes(n_samples: int) -> int:
+    return max(1, BLOCK_CELLS // max(1, n_samples))
+
+
+def _blocks(G: int, size: int):
+    for start in range(0, G, size):
+        yield slice(start, min(G, start + size))
+
+
+def _size_factors(counts: np.ndarray, block: int, notes: list) -> np.ndarray:
+    """Median-of-ratios size factors (``poscounts`` when every gene has a zero), computed
+    block by block: only per-gene log geometric means and one sample's column at a time
+    are held as floats."""
+    G, m = counts.shape
+    lg_ratio = np.empty(G)
+    lg_pos = np.empty(G)
+    for s in _blocks(G, block):
+        c = np.asarray(counts[s], dtype=float)
+        with np.errstate(divide="ignore"):
+            lc = np.log(c)
+        lg_ratio[s] = lc.mean(axis=1)
+        lc[~np.isfinite(lc)] = 0.0
+        lg_pos[s] = lc.mean(axis=1)
+        lg_pos[s][c.sum(axis=1) == 0] = -np.inf
+    poscounts = not np.isfinite(lg_ratio).any()
+    if poscounts:
+        msg = "every gene contains at least one zero; using poscounts size factors (R's DESeq() would stop here)"
+        log.warning(msg)
+        notes.append(msg)
+    loggeomeans = lg_pos if poscounts else lg_ratio
+    finite = np.isfinite(loggeomeans)
+    sf = np.empty(m)
+    for j in range(m):
+        col = np.asarray(counts[:, j], dtype=float)
+        use = finite & (col > 0)
+        sf[j] = math.exp(float(np.median(np.log(col[use]) - loggeomeans[use])))
+    if poscounts:
+        sf = sf / math.exp(float(np.mean(np.log(sf))))
+    return sf
 
 
 def _fit_genes(counts, X, sf, base_mean, base_var, trend, prior_var, var_log, minmu):
@@ -1198,104 +1260,179 @@ def _fit_genes(counts, X, sf, base_mean, base_var, trend, prior_var, var_log, mi
     return disp_gene, disp_fit, disp_map, dispersion, outlier, glm
 
 
-def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MINMU) -> DESeqFit:
+def _each_block(fn, G: int, block: int, threads: int) -> list:
+    """``fn(slice)`` for every block of genes, in order; on ``threads`` > 1 threads (numpy's
+    and scipy's kernels release the GIL; every block writes only its own genes' entries)."""
+    slices = list(_blocks(G, block))
+    if threads <= 1 or len(slices) <= 1:
+        return [fn(s) for s in slices]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(threads, len(slices))) as pool:
+        return list(pool.map(fn, slices))
+
+
+def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MINMU,
+              block_genes: int | None = None, threads: int = 1) -> DESeqFit:
     """``DESeq(dds)`` with default arguments, for a genes x samples integer matrix and a
-    full-rank design matrix X (samples x coefficients)."""
-    counts = np.asarray(counts, dtype=float)
+    full-rank design matrix X (samples x coefficients).
+
+    Genes are fitted in blocks of ``block_genes`` (default: about ``BLOCK_CELLS`` cells per
+    block), on ``threads`` threads: every step is per gene except the dispersion trend and
+    prior, which need only per-gene summaries, so only per-gene vectors are kept for the
+    whole matrix, and the counts are read in the caller's dtype (keep them as compact
+    integers). Two passes: (1) size factors, baseMean/baseVar and gene-wise dispersions; the
+    trend and the prior from those; (2) MAP dispersions, the GLM, Cook's distances and the
+    refit of genes with replaced outliers. Neither the block size nor the number of threads
+    changes a number beyond floating-point noise (tests/test_blocks.py).
+    """
+    counts = np.asarray(counts)
+    if counts.dtype.kind not in "iuf":
+        counts = counts.astype(float)
     X = np.asarray(X, dtype=float)
     G, m = counts.shape
     p = X.shape[1]
+    block = int(block_genes) if block_genes is not None else default_block_genes(m)
+    if block < 1:
+        raise ValueError(f"block_genes must be >= 1, got {block_genes}")
+    threads = max(1, int(threads))
     notes: list[str] = []
-    try:
-        sf = size_factors_ratio(counts)
-    except ValueError:
-        msg = "every gene contains at least one zero; using poscounts size factors (R's DESeq() would stop here)"
-        log.warning(msg)
-        notes.append(msg)
-        sf = size_factors_poscounts(counts)
-    norm = counts / sf[None, :]
-    base_mean = norm.mean(axis=1)
-    base_var = norm.var(axis=1, ddof=1)
-    all_zero = counts.sum(axis=1) == 0
-    nz = ~all_zero
+    sf = _size_factors(counts, block, notes)
 
-    def full(shape_tail=(), fill=np.nan):
-        return np.full((G,) + shape_tail, fill)
-
+    base_mean, base_var = np.empty(G), np.empty(G)
+    all_zero = np.zeros(G, dtype=bool)
     disp_gene = np.full(G, np.nan)
-    gene_nz, mu_nz = gene_dispersions(counts[nz], X, sf, base_mean[nz], base_var[nz], minmu=minmu)
-    disp_gene[nz] = gene_nz
-    trend = fit_dispersion_trend(base_mean[nz], gene_nz, notes)
-    disp_fit = full()
-    disp_fit[nz] = trend(base_mean[nz])
+
+    def first_pass(s):
+        y = np.asarray(counts[s], dtype=float)
+        norm = y / sf[None, :]
+        bm, bv = norm.mean(axis=1), norm.var(axis=1, ddof=1)
+        base_mean[s], base_var[s] = bm, bv
+        az = y.sum(axis=1) == 0
+        all_zero[s] = az
+        nz = ~az
+        if nz.any():
+            disp_gene[s][nz], _ = gene_dispersions(y[nz], X, sf, bm[nz], bv[nz], minmu=minmu)
+
+    _each_block(first_pass, G, block, threads)
+    nz_all = ~all_zero
+    gene_nz = disp_gene[nz_all]
+    trend = fit_dispersion_trend(base_mean[nz_all], gene_nz, notes)
+    disp_fit = np.full(G, np.nan)
+    disp_fit[nz_all] = trend(base_mean[nz_all])
     above = gene_nz >= 100 * MIN_DISP
-    resid = np.log(gene_nz[above]) - np.log(disp_fit[nz][above])
+    resid = np.log(gene_nz[above]) - np.log(disp_fit[nz_all][above])
     var_log = _r_mad(resid) ** 2
     prior_var = dispersion_prior_var(var_log, m, p, resid, notes)
-    dispersion, disp_map, disp_outlier = full(), full(), np.zeros(G, dtype=bool)
-    d, dm, o = map_dispersions(counts[nz], mu_nz, X, gene_nz, disp_fit[nz], prior_var, var_log)
-    dispersion[nz], disp_map[nz], disp_outlier[nz] = d, dm, o
-    glm = fit_nbinom_glms(counts[nz], X, sf, d, minmu=minmu)
-    beta, sigma, converged = full((p,)), full((p, p)), np.zeros(G, dtype=bool)
-    beta[nz], sigma[nz], converged[nz] = glm.beta, glm.sigma, glm.converged
-    cooks = full((m,))
-    cooks[nz] = cooks_distance(counts[nz], norm[nz], glm.mu, glm.hat, X)
-    max_cooks = full()
-    max_cooks[nz] = record_max_cooks(X, cooks[nz])
+
+    dispersion, disp_map, disp_outlier = np.full(G, np.nan), np.full(G, np.nan), np.zeros(G, dtype=bool)
+    beta, sigma, converged = np.full((G, p), np.nan), np.full((G, p, p), np.nan), np.zeros(G, dtype=bool)
+    max_cooks, cooks_argmax = np.full(G, np.nan), np.full(G, -1, dtype=np.int64)
+    refit = _RefitState(G, X, m, p, min_replicates_for_replace)
+
+    def second_pass(s) -> int:
+        nz = ~all_zero[s]
+        if not nz.any():
+            return 0
+        rows = np.arange(s.start, s.stop)[nz]
+        y = np.asarray(counts[rows], dtype=float)
+        # mu of the gene-wise dispersion step, recomputed (deterministic) instead of kept for all genes
+        _, mu = _dispersion_start(y, X, sf, base_mean[rows], base_var[rows], minmu)
+        d, dm, o = map_dispersions(y, mu, X, disp_gene[rows], disp_fit[rows], prior_var, var_log)
+        del mu
+        dispersion[rows], disp_map[rows], disp_outlier[rows] = d, dm, o
+        glm = fit_nbinom_glms(y, X, sf, d, minmu=minmu)
+        beta[rows], sigma[rows], converged[rows] = glm.beta, glm.sigma, glm.converged
+        norm = y / sf[None, :]
+        cooks = cooks_distance(y, norm, glm.mu, glm.hat, X)
+        del glm
+        max_cooks[rows] = record_max_cooks(X, cooks)
+        with np.errstate(invalid="ignore"):
+            has = ~np.all(np.isnan(cooks), axis=1)
+        cooks_argmax[rows[has]] = np.nanargmax(cooks[has], axis=1)
+        if not refit.enabled:
+            return 0
+        return refit.block(rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene,
+                           disp_fit, disp_map, dispersion, disp_outlier, beta, sigma, converged)
+
+    n_refit_rows = sum(_each_block(second_pass, G, block, threads))
     fit = DESeqFit(counts=counts, X=X, size_factors=sf, base_mean=base_mean, base_var=base_var, all_zero=all_zero,
                    disp_gene_est=disp_gene, disp_fit=disp_fit, disp_map=disp_map, dispersion=dispersion,
                    disp_outlier=disp_outlier, trend=trend, var_log_disp_ests=var_log, disp_prior_var=prior_var,
-                   beta=beta, sigma=sigma, converged=converged, cooks=cooks, max_cooks=max_cooks,
-                   replace=np.zeros(G, dtype=bool), notes=notes)
-    if n_or_more_in_cell(X, min_replicates_for_replace).any():
-        _refit_without_outliers(fit, min_replicates_for_replace, minmu)
+                   beta=beta, sigma=sigma, converged=converged, max_cooks=max_cooks, cooks_argmax=cooks_argmax,
+                   replace=np.zeros(G, dtype=bool), notes=notes, block_genes=block)
+    if refit.enabled:
+        refit.finish(fit, n_refit_rows)
     return fit
 
 
-def _refit_without_outliers(fit: DESeqFit, min_replicates: int, minmu: float) -> None:
-    """``refitWithoutOutliers`` / ``replaceOutliers`` (trim = 0.2), in place."""
-    X, counts, sf = fit.X, fit.counts, fit.size_factors
-    m, p = X.shape
-    if m <= p:
-        return
-    cutoff = cooks_cutoff(m, p)
-    with np.errstate(invalid="ignore"):
-        over = fit.cooks > cutoff
-    replace = over.any(axis=1)
-    replaceable = n_or_more_in_cell(X, min_replicates)
-    norm = counts / sf[None, :]
-    trim_mean = trimmed_mean_rows(norm, 0.2)
-    replacement = np.trunc(trim_mean[:, None] * sf[None, :])
-    new_counts = counts.copy()
-    mask = over & replaceable[None, :]
-    new_counts[mask] = replacement[mask]
-    fit.replace = replace
-    n_refit = int(replace.sum())
-    if n_refit == 0:
-        return
-    new_norm = new_counts / sf[None, :]
-    fit.base_mean = new_norm.mean(axis=1)
-    fit.base_var = new_norm.var(axis=1, ddof=1)
-    all_zero_new = new_counts.sum(axis=1) == 0
-    new_all_zero = replace & all_zero_new
-    if n_refit <= int(new_all_zero.sum()):
-        return
-    rows = np.flatnonzero(replace & ~all_zero_new)
-    disp_gene, disp_fit, disp_map, dispersion, outlier, glm = _fit_genes(
-        new_counts[rows], X, sf, fit.base_mean[rows], fit.base_var[rows], fit.trend, fit.disp_prior_var,
-        fit.var_log_disp_ests, minmu)
-    fit.disp_gene_est[rows], fit.disp_fit[rows], fit.disp_map[rows] = disp_gene, disp_fit, disp_map
-    fit.dispersion[rows], fit.disp_outlier[rows] = dispersion, outlier
-    fit.beta[rows], fit.sigma[rows], fit.converged[rows] = glm.beta, glm.sigma, glm.converged
-    fit.beta[new_all_zero] = np.nan
-    fit.sigma[new_all_zero] = np.nan
-    if replaceable.all():
-        fit.max_cooks = np.full(len(counts), np.nan)
-    else:
-        replace_cooks = fit.cooks.copy()
-        replace_cooks[:, replaceable] = 0.0
-        fit.max_cooks = record_max_cooks(X, replace_cooks)
-    fit.n_refit = int(rows.size)
+class _RefitState:
+    """``refitWithoutOutliers`` / ``replaceOutliers`` (trim = 0.2), block by block.
+
+    R decides two things over all genes: whether any gene was refitted (then the genes whose
+    replaced counts are all zero get NA coefficients, and maxCooks is recomputed with the
+    replaceable samples' distances set to 0) -- so each block keeps both versions of maxCooks
+    and :meth:`finish` picks one."""
+
+    def __init__(self, G, X, m, p, min_replicates):
+        self.enabled = bool(n_or_more_in_cell(X, min_replicates).any()) and m > p
+        if not self.enabled:
+            return
+        self.X = X
+        self.cutoff = cooks_cutoff(m, p)
+        self.replaceable = n_or_more_in_cell(X, min_replicates)
+        self.replace = np.zeros(G, dtype=bool)
+        self.new_all_zero = np.zeros(G, dtype=bool)
+        self.max_cooks_replaced = np.full(G, np.nan)
+
+    def block(self, rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene, disp_fit,
+              disp_map, dispersion, disp_outlier, beta, sigma, converged) -> int:
+        """Refit this block's genes with replaced counts (writing their rows only); returns how many."""
+        X = self.X
+        with np.errstate(invalid="ignore"):
+            over = cooks > self.cutoff
+        replace = over.any(axis=1)
+        self.replace[rows] = replace
+        if not self.replaceable.all():
+            replace_cooks = cooks.copy()
+            replace_cooks[:, self.replaceable] = 0.0
+            self.max_cooks_replaced[rows] = record_max_cooks(X, replace_cooks)
+        if not replace.any():
+            return 0
+        sel = np.flatnonzero(replace)
+        yr = y[sel]
+        trim_mean = trimmed_mean_rows(yr / sf[None, :], 0.2)
+        replacement = np.trunc(trim_mean[:, None] * sf[None, :])
+        mask = over[sel] & self.replaceable[None, :]
+        new_counts = yr.copy()
+        new_counts[mask] = replacement[mask]
+        new_norm = new_counts / sf[None, :]
+        g = rows[sel]
+        base_mean[g] = new_norm.mean(axis=1)
+        base_var[g] = new_norm.var(axis=1, ddof=1)
+        az = new_counts.sum(axis=1) == 0
+        self.new_all_zero[g] = az
+        keep = ~az
+        if not keep.any():
+            return 0
+        gr = g[keep]
+        dg, df, dm, d, o, glm = _fit_genes(new_counts[keep], X, sf, base_mean[gr], base_var[gr], trend, prior_var,
+                                           var_log, minmu)
+        disp_gene[gr], disp_fit[gr], disp_map[gr], dispersion[gr], disp_outlier[gr] = dg, df, dm, d, o
+        beta[gr], sigma[gr], converged[gr] = glm.beta, glm.sigma, glm.converged
+        return int(gr.size)
+
+    def finish(self, fit: DESeqFit, n_rows: int) -> None:
+        fit.replace = self.replace
+        if n_rows == 0:
+            return
+        fit.beta[self.new_all_zero] = np.nan
+        fit.sigma[self.new_all_zero] = np.nan
+        if self.replaceable.all():
+            fit.max_cooks = np.full(len(fit.base_mean), np.nan)
+        else:
+            fit.max_cooks = self.max_cooks_replaced
+        fit.n_refit = n_rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1335,12 +1472,16 @@ def deseq_results(fit: DESeqFit, contrast, alpha: float = 0.1, cooks_filter: boo
     lfc, se, stat, pvalue = wald_contrast(fit, contrast)
     if compared_samples is not None:
         mask = np.asarray(compared_samples, dtype=bool)
-        zero = np.all(fit.counts[:, mask] == 0, axis=1) & ~fit.all_zero
+        zero = np.zeros(len(fit.base_mean), dtype=bool)
+        for s in _blocks(len(zero), fit.block_genes or default_block_genes(mask.size)):
+            zero[s] = ~np.any(fit.counts[s][:, mask] != 0, axis=1)
+        zero &= ~fit.all_zero
         lfc[zero], stat[zero], pvalue[zero] = 0.0, 0.0, 1.0
     n_out = 0
     if cooks_filter:
         m, p = fit.X.shape
-        out = cooks_outlier_mask(fit.max_cooks, cooks_cutoff(m, p), fit.counts, fit.cooks, single_two_level_factor)
+        out = cooks_outlier_mask(fit.max_cooks, cooks_cutoff(m, p), fit.counts, fit.cooks_argmax,
+                                 single_two_level_factor)
         pvalue[out] = np.nan
         n_out = int(out.sum())
     now_zero = fit.replace & (fit.base_mean == 0)
