@@ -12,4 +12,7 @@ null_path = str(sm.input.null) if sm.params.null["enabled"] else None
 run_step(sm, lambda: make_claims(
     cfg, sm.params.roles, sm.input.verdict, sm.input.genes, sm.output.tsv, sm.output.html,
     null_path=null_path, selection_paths=list(sm.input.selection), selected=list(sm.params.selected),
-    library=sm.params.library, banner=sm.params.banner))
+    library=sm.params.library, banner=sm.params.banner,
+    # optional inputs of the rule (results/calibration.tsv, results/sensitivity.tsv): shown when given
+    calibration_path=str(sm.input.calibration) if sm.input.get("calibration") else None,
+    sensitivity_path=str(sm.input.sensitivity) if sm.input.get("sensitivity") else None))

@@ -243,7 +243,7 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
     write_tsv(table, out_tsv)
     write_tsv(genes, out_genes)
     with atomic_write(out_md) as fh:
-        fh.write(verdict.to_markdown(table, genes, settings, title))
+        fh.write(verdict.to_markdown(table, genes, settings, title, banner))
     with atomic_write(out_html) as fh:
         fh.write(verdict.to_html(table, genes, settings, title, banner))
     for line in verdict.summary_sentences(table, genes, settings):
@@ -253,10 +253,13 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
 
 def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path: str, out_tsv: str,
                 out_html: str, null_path: str | None = None, selection_paths: list[str] | None = None,
-                selected: list[str] | None = None, library: str | None = None, banner: str = "") -> pd.DataFrame:
+                selected: list[str] | None = None, library: str | None = None, banner: str = "",
+                calibration_path: str | None = None, sensitivity_path: str | None = None) -> pd.DataFrame:
     """``results/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
     label-permutation null is enabled, ``results/null.tsv`` and the selection analyses
-    of every dataset with ``select_by_expression`` (``selected``)."""
+    of every dataset with ``select_by_expression`` (``selected``). ``calibration_path``
+    (``results/calibration.tsv``) and ``sensitivity_path`` (``results/sensitivity.tsv``),
+    when given, are shown on the page (calibration beside each dataset's answer)."""
     from . import claims
 
     settings = verdict_settings(cfg)
@@ -273,8 +276,10 @@ def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path:
     summary = claims.summarise(ctable)
     write_tsv(ctable, out_tsv)
     with atomic_write(out_html) as fh:
-        fh.write(claims.to_html(ctable, summary, target, settings.genes, banner, selection=selection,
-                                selected=selected or []))
+        fh.write(claims.to_html(
+            ctable, summary, target, settings.genes, banner, selection=selection, selected=selected or [],
+            calibration=claims.read_calibration(calibration_path) if calibration_path else None,
+            sensitivity=claims.read_sensitivity(sensitivity_path) if sensitivity_path else None))
     log.info(claims.paragraph(ctable, summary, target, settings.genes))
     return ctable
 
