@@ -174,6 +174,7 @@ def null_text(rows: pd.DataFrame) -> str:
         if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
             note = str(r.get("note", "") or "")
             note = note[len("uninformative: "):] if note.startswith("uninformative: ") else note
+            note = note.split(";")[0].strip()  # the reason; the whole note is in results/null.tsv
             out.append(f"{r['method']}{sel}: uninformative{nperm}" + (f" ({note})" if note else ""))
         else:
             mp = r.get("min_p", np.nan)

@@ -81,3 +81,61 @@ def render(template: str, **context) -> str:
     """The page ``template`` (a file in ``templates/``) rendered with ``context``."""
     context.setdefault("banner", "")
     return environment().get_template(template).render(**context)
+
+
+# --------------------------------------------------------------------------- label-permutation null
+
+def _null_test(r: dict) -> str:
+    if r.get("method") == "set_score":
+        return "set score"
+    return f"rank by {r.get('method')}"
+
+
+def _null_sentence(dataset: str, rows: list[dict]) -> str:
+    parts = []
+    for r in rows:
+        test = _null_test(r)
+        sel = " (selection-aware)" if yes(r.get("selection_aware")) else ""
+        note = str(r.get("note") or "")
+        if not yes(r.get("informative")) or _missing(r.get("empirical_p")):
+            why = note[len("uninformative: "):] if note.startswith("uninformative: ") else note
+            why = why.split(";")[0].strip()
+            parts.append(f"{test}{sel}: uninformative" + (f" ({why})" if why else ""))
+            continue
+        p, mp = float(r["empirical_p"]), r.get("min_p")
+        at_min = not _missing(mp) and p <= float(mp) * (1 + 1e-9)
+        text = (f"{test}{sel}: {num(r.get('n_as_extreme'))} of {num(r.get('n_defined'))} relabelings as extreme as "
+                f"observed, empirical p {'≤ ' if at_min else '= '}{num(p)}")
+        if not _missing(mp) and float(mp) > 0.05:
+            text += f" (cannot go below {num(mp)} with this design)"
+        parts.append(text)
+    return f"{dataset}: " + "; ".join(parts) + "."
+
+
+def null_page(table, banner: str = "") -> str:
+    """``results/null.html``: one sentence per dataset, then a compact table (readable
+    headers, 3 significant digits, "≤ p" where no relabeling was as extreme), the notes
+    folded."""
+    records = []
+    for r in table.to_dict("records"):
+        r = {k: ("" if (not isinstance(v, str) and _missing(v)) else v) for k, v in r.items()}
+        for c in ("dataset", "library", "method", "observed", "n_permutations", "n_defined", "n_as_extreme",
+                  "empirical_p", "min_p", "informative", "selection_aware", "scheme", "note", "statistic"):
+            r.setdefault(c, "")
+        r["test"] = _null_test(r)
+        r["observed_text"] = (f"z = {num(r['observed'])}" if r["method"] == "set_score"
+                              else (f"rank {num(r['observed'])}" if r["observed"] != "" else "not ranked"))
+        if not yes(r["informative"]) or r["empirical_p"] == "":
+            r["p_text"] = "uninformative"
+        else:
+            at_min = r["min_p"] != "" and float(r["empirical_p"]) <= float(r["min_p"]) * (1 + 1e-9)
+            r["p_text"] = ("≤ " if at_min else "") + num(r["empirical_p"])
+        records.append(r)
+    by_ds: dict[str, list[dict]] = {}
+    for r in records:
+        by_ds.setdefault(str(r["dataset"]), []).append(r)
+    libraries = {str(r["library"]) for r in records}
+    sentences = [_null_sentence(ds, [r for r in rs if str(r["library"]) == str(rs[0]["library"])])
+                 for ds, rs in by_ds.items()]
+    return render("null.html", title="Label-permutation null", banner=banner, rows=records, sentences=sentences,
+                  multi_library=len(libraries) > 1)

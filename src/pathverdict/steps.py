@@ -384,9 +384,10 @@ def dataset_origin(d: dict) -> str:
 
 
 def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,
-               annotation_json: str | None = None) -> dict:
+               annotation_json: str | None = None, banner: str = "") -> dict:
     import datetime
-    import html
+
+    from .render import render as render_page
 
     info = {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -399,36 +400,18 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
         "config": cfg,
     }
     write_json(info, out_json)
-    e = html.escape
-    rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in info["tools"].items())
-    libs = "".join(f"<tr><td>{e(lib['library'])}</td><td>{e(str(lib.get('release', '')))}</td><td>{e(lib['source'])}"
-                   f"{'<br>retrieved ' + e(lib['retrieved']) if lib.get('retrieved') else ''}</td><td>{lib['terms']}</td>"
-                   f"<td><code>{e(lib['sha256'])}</code></td></tr>" for lib in info["gene_set_libraries"])
-    data = "".join(
-        f"<tr><td>{e(d['dataset'])}</td><td>{e(dataset_origin(d))}</td><td>{e(d['counts_file'])}<br>"
-        f"<code>{e(d['counts_sha256'])}</code></td><td>{e(d['samples_file'])}<br><code>{e(d['samples_sha256'])}"
-        f"</code></td><td>{d['genes']} x {d['samples']}</td><td>{e(d['id_mapping']['id_type'])}, "
-        f"{d['id_mapping']['mapping_rate']:.1%} mapped</td></tr>"
-        for d in info["datasets"])
     a = info["annotation"]
-    annot = (f"<p>Gene annotation: {e(a.get('name') or a.get('file', ''))}"
-             + (f", {e(a['release'])}" if a.get("release") else "")
-             + (f", from {e(a['url'])} retrieved {e(a.get('retrieved', ''))}, sha256 <code>{e(a.get('sha256', ''))}"
-                "</code>" if a.get("url") else "") + ".</p>")
-    des = "".join(
-        f"<tr><td>{e(d['dataset'])}</td><td>{e(d['design'])}</td><td>{e(' '.join(d['contrast']))}</td>"
-        f"<td>{d['genes_tested']} of {d['genes_in']}</td><td>{d['significant']} ({d['up']} up, {d['down']} down)"
-        f"</td></tr>" for d in info["differential_expression"])
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Provenance</title><style>body{font-family:"
-        "sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;font-size:90%}th{background:#f2f2f2}</style></head><body><h1>Provenance</h1>"
-        f"<p>Generated {e(info['generated'])}.</p><h2>Tools</h2><table><tr><th>tool</th><th>version</th></tr>{rows}"
-        "</table><h2>Gene-set libraries</h2><table><tr><th>library</th><th>release</th><th>source</th><th>terms</th>"
-        f"<th>sha256</th></tr>{libs}</table><h2>Input data</h2><table><tr><th>dataset</th><th>source</th><th>counts "
-        f"(sha256)</th><th>samples (sha256)</th><th>genes x samples</th><th>gene IDs</th></tr>{data}</table>{annot}"
-        "<h2>Differential expression</h2><table><tr><th>dataset</th><th>design</th><th>contrast</th>"
-        f"<th>genes tested</th><th>DE genes (padj &lt; {cfg['de']['alpha']})</th></tr>{des}</table></body></html>\n")
+    annotation = (str(a.get("name") or a.get("file", "")) + (f", {a['release']}" if a.get("release") else "")
+                  + (f", from {a['url']} retrieved {a.get('retrieved', '')}, sha256 {a.get('sha256', '')}"
+                     if a.get("url") else ""))
+    datasets = [{**d, "origin": dataset_origin(d), "id_type": d["id_mapping"]["id_type"],
+                 "mapping_rate": f"{d['id_mapping']['mapping_rate']:.1%}"} for d in info["datasets"]]
+    libraries = [{"library": lib["library"], "release": lib.get("release", ""), "terms": lib["terms"],
+                  "source": lib["source"], "retrieved": lib.get("retrieved", ""), "sha256": lib["sha256"]}
+                 for lib in info["gene_set_libraries"]]
+    page = render_page("provenance.html", title="Provenance", banner=banner, generated=info["generated"],
+                       datasets=datasets, annotation=annotation, libraries=libraries,
+                       de=info["differential_expression"], alpha=cfg["de"]["alpha"], tools=info["tools"])
     with atomic_write(out_html) as fh:
         fh.write(page)
     return info
@@ -463,32 +446,12 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
 
 def combine_null(summary_paths: list[str], out_tsv: str, out_html: str, banner: str = "") -> pd.DataFrame:
     """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
-    import html
-
     from .null import read_summary
+    from .render import null_page
 
     table = pd.concat([read_summary(p) for p in summary_paths], ignore_index=True)
     write_tsv(table, out_tsv)
-    e = html.escape
-    cols = ["dataset", "library", "method", "statistic", "observed", "n_permutations", "n_defined", "n_as_extreme",
-            "empirical_p", "min_p", "informative", "selection_aware", "observed_fdr", "null_on_top", "scheme", "note"]
-    cols = [c for c in cols if c in table.columns]
-    rows = "".join("<tr>" + "".join(f"<td>{e('' if pd.isna(r[c]) else str(r[c]))}</td>" for c in cols) + "</tr>"
-                   for _, r in table.iterrows())
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Label-permutation null</title><style>body"
-            "{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-            "padding:3px 6px;font-size:90%}th{background:#f2f2f2}.banner{background:#fff3cd;border:1px solid "
-            "#e0c36c;padding:.5em;font-weight:bold}</style></head><body>"
-            + (f"<p class='banner'>{e(banner)}</p>" if banner else "")
-            + "<h1>How often does the target reach its statistic by chance?</h1><p>The sample labels are permuted "
-              "and the whole analysis is re-run. Empirical p = (1 + relabelings with the statistic at least as "
-              "extreme as observed) / (1 + relabelings where it is defined). <b>set_score</b>: the target's mean "
-              "|Wald statistic| standardised against all genes (two-sided, no DE threshold, defined under every "
-              "relabeling). Rank methods: the target's rank; a relabeling that does not rank the target counts "
-              "neither way, and a null in which no relabeling ranks it is <b>uninformative</b> (no p). "
-              "<b>selection_aware</b> = yes: labels were permuted over all samples before the selection by "
-              "expression, which was re-applied to every relabeling.</p><table id='null-table'>"
-            + "<tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + f"</tr>{rows}</table></body></html>\n")
+    page = null_page(table, banner)
     with atomic_write(out_html) as fh:
         fh.write(page)
     return table
