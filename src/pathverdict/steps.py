@@ -417,6 +417,48 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
     return info
 
 
+def report_answer(cfg: dict, results: str = "results") -> dict | None:
+    """The headline answer for the report's landing page, from the finished run's
+    ``verdict.tsv`` and ``claims.tsv``: the study overall, one line per claim (and the
+    negative-control check), one line per dataset (headline method, first library).
+    None when the run has not made them yet."""
+    from . import claims
+
+    vpath, cpath = Path(results) / "verdict.tsv", Path(results) / "claims.tsv"
+    if not vpath.is_file():
+        return None
+    table = verdict.read_verdict(vpath)
+    if table.empty:
+        return None
+    library = str(table["library"].iloc[0])
+    head = verdict.headline(table)
+    head = head[head["library"] == library]
+    datasets = []
+    for _, r in head.iterrows():
+        st = verdict._status(r)
+        if pd.isna(r["rank"]):
+            detail = str(r["note"]).removeprefix("inconclusive: ")
+        else:
+            detail = (f"rank {verdict._num(r['rank'])} of {r['n_terms']}, p {verdict.fmt_p(r['pvalue'], r['p_bound'])}"
+                      f", FDR {verdict._num(r['fdr'])}")
+        datasets.append(f"{r['dataset']}: **{st.replace('_', ' ')}** ({detail})")
+    out = {"library": library, "method": str(head["method"].iloc[0]) if len(head) else "", "datasets": datasets,
+           "claims": [], "study": "", "study_words": "not assessed (no claims table)"}
+    if cpath.is_file():
+        ctable = claims._read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
+        summary = claims.summarise(ctable)
+        genes = " and ".join(cfg["verdict"].get("genes", []))
+        for key, text in claims.CLAIMS.items():
+            out["claims"].append(f"Claim *{key}*: **{summary[key]}** — "
+                                 f"{text.format(target=cfg['target_pathway'], genes=genes)}")
+        if "negative_control" in summary:
+            out["claims"].append(f"Check of the method on the negative control(s): **{summary['negative_control']}** "
+                                 f"(the target must not be called on top there)")
+        out["study"] = summary["study"]
+        out["study_words"] = summary["study"].upper()
+    return out
+
+
 def report_context(cfg: dict, provenance_path: str = "results/provenance.json") -> dict:
     """Values the report's workflow description shows (tool versions and gene-set provenance
     of the finished run when results/provenance.json exists, else of this environment)."""
@@ -439,6 +481,7 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
         "gene_sets": libs,
         "dataset_sources": [{"dataset": d["dataset"], "origin": dataset_origin(d)} for d in prov.get("datasets", [])],
         "simulated": bool(cfg.get("simulated", False)),
+        "answer": report_answer(cfg, str(Path(provenance_path).parent)),
     }
 
 
