@@ -321,7 +321,7 @@ def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict
     else:
         plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
     plots.volcano_plot(de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes,
-                       highlight_name=f"{term} genes")
+                       highlight_name=term)
     plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{tag}{name}: top {first} pathways", target=term)
 
 
@@ -338,7 +338,7 @@ def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, a
     lfc_df = pd.DataFrame(lfc, index=genes).dropna(how="all")
     padj_df = pd.DataFrame(padj, index=genes).reindex(lfc_df.index)
     plots.target_heatmap(lfc_df, padj_df, alpha, out,
-                         title=f"{'SIMULATED — ' if simulated else ''}{term}: log2 fold change of its genes "
+                         title=f"{'SIMULATED — ' if simulated else ''}{term}\nlog2 fold change of its genes "
                                f"(* padj < {alpha})")
 
 

@@ -322,7 +322,8 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
         if pd.isna(r["rank"]):
             detail = r["note"]
         else:
-            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p = {fmt_p(r['pvalue'], r.get('p_bound', False))}, "
+            p = fmt_p(r["pvalue"], r.get("p_bound", False))
+            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p {p if p.startswith('<') else '= ' + p}, "
                       f"FDR = {_num(r['fdr'])}" + (f"; {r['note']}" if r["note"] else ""))
         others = verdict[(verdict["dataset"] == r["dataset"]) & (verdict["library"] == r["library"])
                          & ~verdict["primary"]]
