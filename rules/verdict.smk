@@ -48,6 +48,10 @@ rule claims:
             if CFG["null"]["enabled"]
             else []
         ),
+        # OPTIONAL, for the lead to wire when the rules exist (scripts/claims.py and the page show
+        # them when given, nothing changes when absent):
+        # calibration="results/calibration.tsv",  # rule `calibration` (H5): FPR and power beside each answer
+        # sensitivity="results/sensitivity.tsv",  # rule `sensitivity` (H9): a section of its own
     output:
         tsv="results/claims.tsv",
         html=report(
