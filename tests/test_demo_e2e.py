@@ -3,6 +3,7 @@ the target pathway in three datasets and none in a null dataset (the study's neg
 The verdict must say "on top" where planted and not where null; the negative control never
 enters a claim; every page says it is simulated."""
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ def demo(tmp_path_factory, shared):
     cfg.write_text((REPO / "config" / "demo.yaml").read_text().replace("../shared/data", str(shared)))
     rc, out = run_snakemake(work, cfg, cores=2, timeout=900)
     assert rc == 0, out[-5000:]
+    (work / "snakemake.out").write_text(out)
     rc, out = run_snakemake(work, cfg, "--report", "report.html", timeout=300)
     assert rc == 0, out[-3000:]
     return work
@@ -89,3 +91,24 @@ def test_every_page_says_simulated(demo):
     for page in ["verdict.html", "claims.html", "null.html"]:
         assert "SIMULATED" in (demo / "results" / page).read_text(), page
     assert "SIMULATED DATA" in (demo / "report.html").read_text()
+
+
+def test_terminal_shows_progress_and_ends_with_the_answer(demo):
+    out = (demo / "snakemake.out").read_text()
+    lines = out.splitlines()
+    # progress is kept, the per-job blocks are not
+    assert any(re.fullmatch(r"\d+ of \d+ steps \(\d+%\) done", ln) for ln in lines)
+    assert not [ln for ln in lines if ln.startswith(("    input:", "    output:", "    reason:", "Shell command"))]
+    assert len(lines) < 300, f"{len(lines)} lines of output"  # 722 with the per-job blocks
+    # the summary: per dataset the target's status, per claim the answer, where to read more
+    start = next(i for i, ln in enumerate(lines) if "pathverdict: is Mineral absorption on top?" in ln)
+    summary = "\n".join(lines[start:])
+    assert "SIMULATED" in lines[start]
+    for ds in PLANTED:
+        row = next(ln for ln in lines[start:] if ln.strip().startswith(ds + " "))
+        assert row.split()[1:3] == ["on", "top"] and row.split()[3].startswith("1/"), row
+    assert re.search(r"demo_null\s+(not on top|inconclusive)", summary)
+    assert "Claims: cells reproduced · tissue reproduced · metallothioneins reproduced" in summary
+    assert "Negative control (target expected not on top): passed" in summary
+    assert "Study: REPRODUCED" in summary
+    assert "results/claims.html" in summary and "--configfile demo.yaml --report report.html" in summary
