@@ -38,7 +38,9 @@ rule all:
 
 # The answer where people look: a short summary of the results at the end of every successful run.
 onsuccess:
-    from pathverdict.summary import terminal_summary
+    from pathverdict.summary import record_run, terminal_summary
+
+    record_run(RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles])
 
     print(
         terminal_summary(

@@ -183,6 +183,21 @@ onstart:
 config["_report"] = report_context(CFG)
 
 
+# `--report` builds the report of the results in results/: they must come from this config.
+# Every successful run records its config file(s) and datasets there (Snakefile, onsuccess);
+# a report asked with another config (e.g. the default one after a demo run) stops with the
+# command that builds the report of the results that are there.
+RUN_RECORD = "results/.pathverdict-run.json"
+if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
+    from pathverdict.summary import check_report_config
+
+    _problem = check_report_config(
+        RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles]
+    )
+    if _problem:
+        raise WorkflowError(_problem)
+
+
 # --------------------------------------------------------------------------- job resources
 # Memory (mem_mb) and run time (runtime, minutes) of the heavy rules, from the size of their
 # input; a batch system (profiles/slurm) is asked for them, and `--resources mem_mb=N` makes a

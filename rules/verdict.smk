@@ -115,6 +115,7 @@ rule provenance:
         ),
     params:
         config=CFG,
+        banner=BANNER,
     log:
         "logs/provenance.log",
     conda:

@@ -8,4 +8,4 @@ from pathverdict.steps import provenance  # noqa: E402
 sm = snakemake  # noqa: F821
 run_step(sm, lambda: provenance(
     sm.params.config, sm.input.datasets, sm.input.de, sm.input.ora, sm.input.libraries, sm.output.json,
-    sm.output.html, annotation_json=sm.input.get("annotation") or None))
+    sm.output.html, annotation_json=sm.input.get("annotation") or None, banner=sm.params.banner))

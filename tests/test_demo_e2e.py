@@ -6,6 +6,7 @@ individuals, no disease effect) whose selected analysis puts the pathway on top.
 where planted, not in the negative control, and the selection-bias dataset's tissue claim not
 reproduced because the selection-aware null explains the enrichment; every page says simulated."""
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -24,6 +25,7 @@ def demo(tmp_path_factory, shared):
     cfg.write_text((REPO / "config" / "demo.yaml").read_text().replace("../shared/data", str(shared)))
     rc, out = run_snakemake(work, cfg, cores=2, timeout=900)
     assert rc == 0, out[-5000:]
+    (work / "snakemake.out").write_text(out)
     rc, out = run_snakemake(work, cfg, "--report", "report.html", timeout=300)
     assert rc == 0, out[-3000:]
     return work
@@ -148,3 +150,29 @@ def test_sensitivity(demo):
     assert set(dirs["dataset"]) == {"demo_meis1_overexpression", "demo_meis1_knockout"}
     c = pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
     assert "without metallothioneins rank 1" in c.loc[("cells", "demo_meis1_knockout"), "evidence"]
+
+
+def test_terminal_shows_progress_and_ends_with_the_answer(demo):
+    out = (demo / "snakemake.out").read_text()
+    lines = out.splitlines()
+    # progress is kept, the per-job blocks are not
+    assert any(re.fullmatch(r"\d+ of \d+ steps \(\d+%\) done", ln) for ln in lines)
+    assert not [ln for ln in lines if ln.startswith(("    input:", "    output:", "    reason:", "Shell command"))]
+    assert len(lines) < 300, f"{len(lines)} lines of output"  # 722 with the per-job blocks
+    # the summary: per dataset the target's status, per claim the answer, where to read more
+    start = next(i for i, ln in enumerate(lines) if "pathverdict: is Mineral absorption on top?" in ln)
+    summary = "\n".join(lines[start:])
+    assert "SIMULATED" in lines[start]
+    for ds in PLANTED:
+        row = next(ln for ln in lines[start:] if ln.strip().startswith(ds + " "))
+        assert row.split()[1:3] == ["on", "top"] and row.split()[3].startswith("1/"), row
+    assert re.search(r"demo_negative_control\s+(not on top|inconclusive)", summary)
+    # the claims line says what results/claims.tsv says
+    from pathverdict import claims
+
+    answer = claims.summarise(pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False))
+    per_claim = " · ".join(f"{k} {answer[k]}" for k in claims.CLAIMS)
+    assert f"Claims: {per_claim}" in summary
+    assert "Negative control (target expected not on top): passed" in summary
+    assert f"Study: {answer['study'].upper()}" in summary
+    assert "results/claims.html" in summary and "--configfile demo.yaml --report report.html" in summary

@@ -55,6 +55,7 @@ NAVIGATE = """<script>
   function next() {
     if (i >= steps.length || tries > 100) {
       document.body.setAttribute("data-navigation", i >= steps.length ? "done" : "stuck at step " + i);
+      setTimeout(measure, 300);
       return;
     }
     const el = steps[i][0] === "menu" ? link(steps[i][1]) : rowButton(steps[i][1]);
@@ -62,9 +63,35 @@ NAVIGATE = """<script>
     if (el) { el.click(); i += 1; tries = 0; }
     setTimeout(next, 100);
   }
+  // what a reader sees: the result pane's width, how much a figure is shrunk, where the answer starts
+  function measure() {
+    const m = {viewport: window.innerWidth};
+    const frame = document.querySelector("iframe");
+    if (frame) m.iframe = frame.getBoundingClientRect().width;
+    const img = Array.from(document.querySelectorAll("img")).find((x) => x.naturalWidth > 300);
+    if (img) { m.img_natural = img.naturalWidth; m.img_shown = img.getBoundingClientRect().width; }
+    const answer = Array.from(document.querySelectorAll("p, strong")).find((x) =>
+      x.textContent.includes("The study's findings are"));
+    if (answer) { const r = answer.getBoundingClientRect(); m.answer_top = r.top; m.answer_left = r.left; }
+    document.body.setAttribute("data-measure", JSON.stringify(m));
+  }
   window.addEventListener("load", () => setTimeout(next, 100));
 })();
 </script>"""
+
+# Appended to a results page opened on its own at the report pane's width: every element whose
+# right edge lies beyond the window (the page would need horizontal scrolling there).
+OVERFLOW = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const w = document.documentElement.clientWidth;
+  const out = Array.from(document.querySelectorAll("body *")).filter((el) =>
+    el.getBoundingClientRect().right > w + 1 && !el.closest("details:not([open])"))
+    .map((el) => el.tagName + (el.id ? "#" + el.id : "") + ": " + el.textContent.trim().slice(0, 40));
+  document.body.setAttribute("data-overflow", JSON.stringify(
+    {width: w, scroll: document.documentElement.scrollWidth, elements: out.slice(0, 10)}));
+}, 200));
+</script>"""
+PAGES = ["verdict.html", "claims.html", "null.html", "provenance.html"]
 
 
 def chromium() -> str:
@@ -92,9 +119,9 @@ def page_with_clicks(report: Path, steps: list[list[str]], dest: Path) -> Path:
     return dest
 
 
-def dom_after(report: Path, steps: list[list[str]], tmp: Path, name: str) -> str:
+def dom_after(report: Path, steps: list[list[str]], tmp: Path, name: str, *args: str) -> str:
     page = page_with_clicks(report, steps, tmp / f"{name}.html") if steps else report
-    dom = run_chromium(page, tmp, "--dump-dom").stdout
+    dom = run_chromium(page, tmp, *args, "--dump-dom").stdout
     (tmp / f"{name}.dom.html").write_text(dom, encoding="utf-8")
     if steps:
         assert 'data-navigation="done"' in dom, f"could not click through {steps} ({tmp / (name + '.dom.html')})"
@@ -146,10 +173,77 @@ def report(tmp_path_factory, shared) -> Path:
     return path
 
 
+def measured(dom: str) -> dict:
+    m = re.search(r'data-measure="([^"]*)"', dom)
+    assert m, "the page was not measured"
+    return json.loads(m.group(1).replace("&quot;", '"'))
+
+
 def test_landing_page_names_the_study(report, tmp_path):
     text = visible_text(dom_after(report, [], tmp_path, "landing"))
     for expected in ["SIMULATED", "Mineral absorption", *DATASETS, *CATEGORIES]:
         assert expected in text, f"{expected!r} not on the rendered landing page"
+
+
+def test_landing_page_leads_with_the_answer(report, tmp_path):
+    dom = dom_after(report, [["menu", "Workflow"]], tmp_path, "landing_answer", f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    text = visible_text(dom)
+    # the headline answer itself: overall, one line per claim and per dataset -- not "see Verdict";
+    # the run's own answer (this run has a small null, so the tissue claim may be inconclusive)
+    import pandas as pd
+
+    from pathverdict import claims
+
+    answer = claims.summarise(pd.read_csv(report.parent / "results" / "claims.tsv", sep="\t", keep_default_na=False))
+    assert f"Is Mineral absorption on top? The study's findings are {answer['study'].upper()}." in text
+    for claim in ("cells", "tissue", "metallothioneins"):
+        assert re.search(rf"Claim {claim}\s*:\s*{answer[claim]} — ", text), claim
+    assert f"Check of the method on the negative control(s): {answer['negative_control']}" in text
+    for ds in DATASETS[:3]:
+        assert re.search(rf"{ds}: on top \(rank 1 of \d+, p [0-9.e-]+, FDR [0-9.e-]+\)", text), ds
+    assert text.index("SIMULATED DATA") < text.index("The study's findings are") < text.index("Methods")
+    m = measured(dom)
+    # the answer is at the top of the pane, on the first screen (no empty band, nothing cut off above it)
+    assert 0 <= m["answer_top"] < 200, m
+    # the methods say what pydeseq2 does and what follows R DESeq2 in our own code; sentences are spaced
+    assert "builds the design matrix from the formula" in text and "pathverdict.rcompat" in text
+    assert not re.search(r"\d\.Input checksums", text)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_fit_the_report_pane_and_say_simulated(report, tmp_path, page):
+    # the width the report gives a results page (its pane, at a 1400 px window)
+    dom = dom_after(report, [["menu", "Verdict"], ["row", "verdict"]], tmp_path, "pane", f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    width = int(measured(dom)["iframe"])
+    assert 500 < width < WINDOW[0], width
+    source = report.parent / "results" / page
+    html = source.read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in html, f"{page} does not say SIMULATED"
+    copy = tmp_path / f"overflow_{page}"
+    copy.write_text(html.replace("</body>", OVERFLOW + "</body>"), encoding="utf-8")
+    out = run_chromium(copy, tmp_path, f"--window-size={width},1000", "--dump-dom").stdout
+    m = re.search(r'data-overflow="([^"]*)"', out)
+    assert m, f"{page}: not measured"
+    got = json.loads(m.group(1).replace("&quot;", '"'))
+    assert got["scroll"] <= got["width"] and not got["elements"], (
+        f"{page} needs horizontal scrolling at the report's {width} px: {got}")
+
+
+def test_every_output_says_simulated(report):
+    results = report.parent / "results"
+    assert (results / "verdict.md").read_text().startswith("**SIMULATED DATA")
+    for page in PAGES:
+        assert "SIMULATED DATA" in (results / page).read_text(), page
+
+
+def test_robustness_figure_is_legible_in_the_report(report, tmp_path):
+    dom = dom_after(report, [["menu", "Robustness"], ["menu", "Other"],
+                             ["row", "target rank across thresholds, libraries and methods"]], tmp_path, "robustness",
+                    f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    m = measured(dom)
+    assert m.get("img_natural"), m
+    # shown at no less than 2/3 of its size: its 7.5-8.5 pt (150 dpi) type stays >= 10 px on screen
+    assert m["img_shown"] >= 0.66 * m["img_natural"], m
 
 
 def test_verdict_page_and_screenshot(report, tmp_path):
@@ -164,7 +258,9 @@ def test_verdict_page_and_screenshot(report, tmp_path):
         assert ds in verdict, ds
     for ds in DATASETS[:3]:
         assert re.search(rf"{ds} \(KEGG_2021_Human, ora_all\): Mineral absorption is on top", verdict), ds
-    assert "demo_negative_control (KEGG_2021_Human, ora_all): Mineral absorption is not on top" in verdict
+    # the negative control: not called on top (not on top, or no call at all when it has no DE gene)
+    assert re.search(r"demo_negative_control \(KEGG_2021_Human, ora_all\): Mineral absorption (is not on top|cannot be judged)",
+                     verdict)
 
     png = screenshot(report, steps, tmp_path, "report_verdict")
     colours, inked = check_not_blank(png)

@@ -186,13 +186,14 @@ def test_p_bound_shown_as_upper_bound_and_tolerated_when_absent():
     gsea = pd.DataFrame({"library": ["lib"], "term": ["T"], "rank": [1], "nes": [2.5], "pvalue": [1 / 1001],
                          "fdr": [0.001], "set_size": [40], "leading_edge": ["A;B"], "p_bound": [True]})
     row = verdict.judge_method(gsea, "gsea", "T", verdict.VerdictSettings(), None)
-    assert row["p_bound"] is True and verdict.fmt_p(row["pvalue"], row["p_bound"]) == "< 0.000999"
+    # the bound 1/1001 is shown rounded up (still a bound): "< 0.001", never "p = 0"
+    assert row["p_bound"] is True and verdict.fmt_p(row["pvalue"], row["p_bound"]) == "< 0.001"
     v = verdict.judge_dataset("ds", "lib", "T", "", {"gsea": gsea}, {}, verdict.VerdictSettings(primary="gsea"))
     html = verdict.to_html(v, pd.DataFrame(columns=verdict.GENE_COLUMNS), verdict.VerdictSettings(primary="gsea"), "t")
-    assert "&lt; 0.000999" in html
+    assert "&lt; 0.001" in html
     md = verdict.to_markdown(v, pd.DataFrame(columns=verdict.GENE_COLUMNS), verdict.VerdictSettings(primary="gsea"),
                              "t")
-    assert "p = < 0.000999" in md and "| < 0.000999 |" in md
+    assert "p < 0.001" in md and "| < 0.001 |" in md
     old = gsea.drop(columns="p_bound")  # a gsea.tsv written before the column existed
     row = verdict.judge_method(old, "gsea", "T", verdict.VerdictSettings(), None)
     assert row["p_bound"] is False and verdict.fmt_p(row["pvalue"], row["p_bound"]) == "0.000999"

@@ -44,7 +44,6 @@ when none is reproduced or partly, ``inconclusive`` when every tested claim is, 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 
 import numpy as np
@@ -175,6 +174,7 @@ def null_text(rows: pd.DataFrame) -> str:
         if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
             note = str(r.get("note", "") or "")
             note = note[len("uninformative: "):] if note.startswith("uninformative: ") else note
+            note = note.split(";")[0].strip()  # the reason; the whole note is in results/null.tsv
             out.append(f"{r['method']}{sel}: uninformative{nperm}" + (f" ({note})" if note else ""))
         else:
             mp = r.get("min_p", np.nan)
@@ -379,71 +379,118 @@ def paragraph(table: pd.DataFrame, summary: dict[str, str], target: str, key_gen
     return " ".join(p for p in parts if p)
 
 
-def _selection_html(selection: pd.DataFrame | None, datasets: Iterable[str]) -> str:
-    e = html.escape
-    datasets = list(datasets)
-    if not datasets:
-        return ""
-    out = ["<h2>Selection by expression: the analyses side by side</h2><p>Selecting patients by a gene's "
-           "expression can make a pathway look enriched by itself. Each analysis below answers the question "
-           "differently; the sentence says what its result implies.</p>"]
-    for ds in datasets:
-        sub = selection[selection["dataset"] == ds] if selection is not None and len(selection) else pd.DataFrame()
-        out.append(f"<h3>{e(ds)}</h3>")
-        if sub.empty:
-            out.append("<p>No selection analyses available (they come with the label-permutation null; "
-                       "<code>null.enabled</code>).</p>")
-            continue
-        cols = ["analysis", "description", "library", "method", "rank", "n_terms", "pvalue", "fdr", "status",
-                "implication"]
-        cols = [c for c in cols if c in sub.columns]
-        out.append(f"<table class='selection' id='selection-{e(ds)}'><tr>"
-                   + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>")
-        for _, r in sub.iterrows():
-            cells = []
-            for c in cols:
-                v = r[c]
-                if c in ("pvalue", "fdr", "rank", "n_terms"):
-                    v = _verdict._num(float(v)) if not pd.isna(v) else "–"
-                cells.append(f"<td>{e(str(v))}</td>")
-            out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</table>")
-    return "".join(out)
+CALIBRATION_TEXT = ("dataset", "design", "scenario", "power_effect", "source", "note")
+CALIBRATION_COLUMNS = ["dataset", "design", "scenario", "fpr_on_top", "fpr_ci_high", "power", "power_effect",
+                       "n_null", "n_planted", "source", "note"]
+SENSITIVITY_TEXT = ("dataset", "library", "method", "variant", "on_top", "status", "detail")
+SENSITIVITY_COLUMNS = ["dataset", "library", "method", "variant", "rank", "n_terms", "fdr", "on_top", "status",
+                       "detail"]
+
+
+def read_calibration(path) -> pd.DataFrame:
+    """``results/calibration.tsv`` (one row per dataset), text columns as text."""
+    return _read_text_table(path, CALIBRATION_TEXT)
+
+
+def read_sensitivity(path) -> pd.DataFrame:
+    """``results/sensitivity.tsv`` (dataset x library x method x variant), text columns as text."""
+    return _read_text_table(path, SENSITIVITY_TEXT)
+
+
+def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:
+    """Rows as dicts holding every column of ``columns`` (missing ones empty)."""
+    if table is None or table.empty:
+        return []
+    out = []
+    for r in table.to_dict("records"):
+        out.append({c: ("" if c not in r or (not isinstance(r[c], str) and pd.isna(r[c])) else r[c])
+                    for c in columns} | {k: v for k, v in r.items() if k not in columns})
+    return out
+
+
+def calibration_text(row: dict) -> str:
+    """One dataset's calibration, in words, for the column beside its answer."""
+    from .render import num
+
+    parts = []
+    if str(row.get("fpr_on_top", "")) != "":
+        ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
+        parts.append(f"false-positive rate of on top {num(row['fpr_on_top'])}{ci}")
+    if str(row.get("power", "")) != "":
+        eff = f" for {row['power_effect']}" if row.get("power_effect") else ""
+        parts.append(f"power {num(row['power'])}{eff}")
+    design = f"{row['design']}: " if row.get("design") else ""
+    return design + "; ".join(parts) if parts else (row.get("note") or "")
+
+
+VARIANT_WORDS = {"without_metallothioneins": "without the metallothioneins", "direction": "by direction of change"}
+
+
+def variant_text(variant: str) -> str:
+    v = str(variant)
+    if v in VARIANT_WORDS:
+        return VARIANT_WORDS[v]
+    kind, _, what = v.partition(":")
+    if kind == "leave_one_out" and what:
+        return f"leaving out {what}"
+    if kind == "release" and what:
+        return f"library release {what}"
+    return v.replace("_", " ")
+
+
+def _sensitivity_sections(sensitivity: pd.DataFrame | None) -> list[dict]:
+    rows = _records(sensitivity, SENSITIVITY_COLUMNS)
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        r["variant_text"] = variant_text(r["variant"])
+        out.setdefault(str(r["dataset"]), []).append(r)
+    sections = []
+    for ds, rs in out.items():
+        on_top = sum(r["status"] == "on_top" for r in rs)
+        inconcl = sum(r["status"] == "inconclusive" for r in rs)
+        sentence = (f"{ds}: the target is on top in {on_top} of {len(rs)} variant(s)"
+                    + (f", inconclusive in {inconcl}" if inconcl else "") + ".")
+        sections.append({"dataset": ds, "rows": rs, "sentence": sentence})
+    return sections
 
 
 def to_html(table: pd.DataFrame, summary: dict[str, str], target: str, key_genes, banner: str = "",
-            selection: pd.DataFrame | None = None, selected: Iterable[str] = ()) -> str:
-    e = html.escape
-    colour = {"yes": "#d8f0d8", "partly": "#fff3cd", "no": "#f6dede", "inconclusive": "#eeeeee",
-              "not tested": "#ffffff"}
+            selection: pd.DataFrame | None = None, selected: Iterable[str] = (),
+            calibration: pd.DataFrame | None = None, sensitivity: pd.DataFrame | None = None) -> str:
+    """The claims page (``templates/claims.html``): the answer overall and per claim (one
+    line each), each claim per dataset with its evidence and null (and, when
+    ``calibration`` is given, the calibrated false-positive rate and power of "on top" for
+    the dataset's design), the negative-control checks, the selection analyses, and the
+    sensitivity analyses when ``sensitivity`` is given."""
+    from .render import render
 
-    def rows_of(t):
-        return "".join(
-            f"<tr><td>{e(r['claim'])}</td><td>{e(r['dataset'])}</td><td>{e(ROLE_NAMES.get(r['role'], r['role']))}"
-            f"</td><td style='background:{colour.get(r['holds'], '#fff')}'><b>{e(r['holds'])}</b></td>"
-            f"<td>{e(r['evidence'])}</td><td>{e(str(r.get('null', '') or '–'))}</td></tr>" for _, r in t.iterrows())
-
-    head = ("<tr><th>claim</th><th>dataset</th><th>role</th><th>holds</th><th>evidence</th>"
-            "<th>label-permutation null</th></tr>")
-    claims_t = table[table["claim"].isin(list(CLAIMS))]
-    checks_t = table[table["claim"] == "negative_control"]
-    claims = "".join(f"<li><b>{e(summary[k])}</b>: {e(v.format(target=target, genes=' and '.join(key_genes)))}</li>"
-                     for k, v in CLAIMS.items())
-    checks = ""
-    if len(checks_t):
-        checks = (f"<h2>Check of the method: negative controls ({e(summary['negative_control'])})</h2><p>"
-                  f"{e(CHECKS['negative_control'].format(target=target))} holds = yes: the check passed.</p>"
-                  f"<table id='checks-table'>{head}{rows_of(checks_t)}</table>")
-    legend = ("<p><b>holds</b>: yes / partly / no; <i>inconclusive</i> = the data cannot answer (too little "
-              "evidence, an uninformative null), the evidence says why; <i>not tested</i> = nothing in the dataset "
-              "could test the claim (e.g. every metallothionein untested). Untested genes are never counted as not "
-              "DE. Datasets of role <code>other</code> are analysed but not part of the claims.</p>")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Claims</title><style>body{font-family:"
-            "sans-serif;margin:1.5em;max-width:75em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px "
-            "solid #ccc;padding:3px 6px;font-size:90%;vertical-align:top}th{background:#f2f2f2}.banner{background:"
-            "#fff3cd;border:1px solid #e0c36c;padding:.5em;font-weight:bold}</style></head><body>"
-            + (f"<p class='banner'>{e(banner)}</p>" if banner else "")
-            + f"<h1>Does the study reproduce? {e(summary['study'])}</h1>"
-            + f"<p id='claims-paragraph'>{e(paragraph(table, summary, target, key_genes))}</p><ul>{claims}</ul>"
-            + legend + f"<table id='claims-table'>{head}{rows_of(claims_t)}</table>" + checks
-            + _selection_html(selection, selected) + "</body></html>\n")
+    genes = " and ".join(key_genes)
+    cal = _records(calibration, CALIBRATION_COLUMNS)
+    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in cal}
+    rows = _records(table, COLUMNS)
+    for r in rows:
+        r["role_name"] = ROLE_NAMES.get(r["role"], r["role"])
+        r["calibration"] = cal_by_ds.get(str(r["dataset"]), "")
+    claims = []
+    for key, text in CLAIMS.items():
+        sub = table[table["claim"] == key]
+        claims.append({"key": key, "answer": summary[key], "text": text.format(target=target, genes=genes),
+                       "where": ", ".join(f"{d}: {h}" for d, h in zip(sub["dataset"], sub["holds"]))})
+    checks = [r for r in rows if r["claim"] == "negative_control"]
+    check = None
+    if checks:
+        check = {"answer": summary.get("negative_control", "not tested"), "n": len(checks),
+                 "where": ", ".join(f"{r['dataset']}: " + ("not on top" if r["holds"] == "yes" else
+                                                           "ON TOP" if r["holds"] == "no" else r["holds"])
+                                    for r in checks)}
+    sel_cols = ["analysis", "description", "library", "method", "rank", "n_terms", "pvalue", "fdr", "status",
+                "implication"]
+    selection_sections = []
+    for ds in selected:
+        sub = selection[selection["dataset"] == ds] if selection is not None and len(selection) else None
+        selection_sections.append({"dataset": ds, "rows": _records(sub, sel_cols)})
+    return render("claims.html", title="Claims", banner=banner, study=summary["study"], claims=claims,
+                  check=check, paragraph=paragraph(table, summary, target, key_genes),
+                  claim_table=[r for r in rows if r["claim"] in CLAIMS], checks=checks,
+                  check_text=CHECKS["negative_control"].format(target=target), calibration=cal,
+                  selection_sections=selection_sections, sensitivity=_sensitivity_sections(sensitivity))

@@ -124,6 +124,14 @@ def _figure(out, **kwargs):
             plt.close(fig)
 
 
+def fit_title(title: str, width_in: float, fontsize: float = 10.0) -> str:
+    """``title`` wrapped (at spaces, each line separately) to the width of a ``width_in``
+    inch figure, so that a long title is not clipped at the figure's edges (bold DejaVu
+    Sans averages ~0.62 em per character; a margin of 0.3 inch is kept)."""
+    chars = max(20, int((width_in - 0.3) * 72 / (fontsize * 0.62)))
+    return "\n".join(textwrap.fill(line, chars, break_long_words=False) for line in title.split("\n"))
+
+
 def _note(ax, text: str, loc: str = "upper center", size: float = 8.5) -> AnchoredText:
     """A boxed note inside the axes (for missing / degenerate data)."""
     at = AnchoredText(text, loc=loc, prop={"size": size, "color": "#5D4037"},
@@ -761,6 +769,7 @@ def target_heatmap(lfc: pd.DataFrame, padj: pd.DataFrame, alpha: float, out: str
     longest_col = max((len(str(c)) for c in lfc.columns), default=4)
     width = max(4.8, 0.75 * n_cols + 0.065 * longest_row + 2.6)
     height = max(3.2, 0.22 * n_rows + 0.06 * min(longest_col, 40) + 1.9)
+    title = fit_title(title, width * 0.8)  # the colour bar takes the rest
     with _figure(out, figsize=(width, height)) as fig:
         ax = fig.add_subplot()
         ax.set_title(title)

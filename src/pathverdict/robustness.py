@@ -288,106 +288,130 @@ def _heatmap_layout(grid: pd.DataFrame):
     return row_keys, col_keys, rank, top, applicable
 
 
+METHOD_LABELS = {"ora_up": "ORA up", "ora_down": "ORA down", "ora_all": "ORA all", "gsea": "GSEA"}
+# the figure is read at the report's width (~700 px): at most this many inches at 150 dpi
+HEATMAP_MAX_WIDTH_IN = 6.6
+
+
 def robustness_heatmap(grid: pd.DataFrame, out: str | Path, title: str) -> None:
     """Heatmap of the target's rank over the grid, written to ``out`` (PNG, atomically).
 
-    Rows are dataset / library / method (datasets and libraries in the grid's order,
-    methods as in the verdict: ora_up, ora_down, ora_all, gsea); columns are the padj x
-    |log2FC| cells, plus one "GSEA (no threshold)" column when the grid has GSEA rows.
-    Colour = the target's rank on a log scale (dark = rank 1 = best); every cell is
-    annotated with the rank, with ``*`` and bold type where the target is on top.
-    Hatched grey: target not ranked in that cell; blank: not applicable (ORA rows in the
-    GSEA column and vice versa). Output is byte-identical for identical input.
+    One panel per gene-set library, stacked (so the figure stays about 1,000 px wide and
+    legible when the report shows it ~700 px wide). In a panel each dataset is a bold
+    header row followed by its methods (ORA up, down, all; GSEA); columns are the
+    |log2FC| thresholds grouped under their padj threshold, plus one "GSEA" column
+    (threshold free) when the grid has GSEA rows. Colour = the target's rank on a log
+    scale (dark = rank 1 = best), the rank written in the cell, bold with ``*`` where the
+    target is on top. Hatched grey: not ranked in that cell; blank: not applicable (ORA
+    rows in the GSEA column and vice versa). Byte-identical output for identical input.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import colors as mcolors
-    from matplotlib import ticker as mticker
     from matplotlib.patches import Rectangle
 
-    from .plots import _RC, MISSING
+    from .plots import _RC, MISSING, fit_title
 
     row_keys, col_keys, rank, top, applicable = _heatmap_layout(grid)
-    datasets = list(dict.fromkeys(k[0] for k in row_keys))
     libs = list(dict.fromkeys(k[1] for k in row_keys))
-    # leave out label parts that are the same in every row (they go to the subtitle)
-    parts = [i for i, vals in enumerate((datasets, libs)) if len(vals) > 1] + [2]
-    row_labels = [" / ".join(str(k[i]) for i in parts) for k in row_keys]
-    common = []
-    if len(datasets) == 1 and datasets[0]:
-        common.append(f"dataset {datasets[0]}")
-    if len(libs) == 1 and libs[0]:
-        common.append(f"library {libs[0]}")
-    col_labels = ["GSEA\n(no threshold)" if c is None else _cell_label(*c) for c in col_keys]
-    n_rows, n_cols = rank.shape
-    longest = max((len(s) for s in row_labels), default=8)
-    width = max(5.5, 1.0 * n_cols + 0.07 * longest + 2.4)
-    height = max(3.0, 0.34 * n_rows + 2.3)
+    n_cols = len(col_keys)
     finite = rank[np.isfinite(rank)]
     vmax = max(10.0, float(finite.max()) if finite.size else 10.0)
     norm = mcolors.LogNorm(vmin=1.0, vmax=vmax)
     cmap = plt.get_cmap("YlGnBu_r").with_extremes(bad=MISSING)
+    # per library: display rows (("header", dataset) or ("row", index into row_keys))
+    panels = []
+    for lib in libs:
+        rows, last = [], None
+        for i, k in enumerate(row_keys):
+            if k[1] != lib:
+                continue
+            if k[0] != last:
+                rows.append(("header", k[0]))
+                last = k[0]
+            rows.append(("row", i))
+        panels.append((lib, rows))
+    longest = max([len(str(k[0])) for k in row_keys] + [10])
+    width = min(HEATMAP_MAX_WIDTH_IN, max(4.5, 0.44 * n_cols + 0.075 * longest + 0.9))
+    heights = [max(1.0, 0.22 * len(rows) + 0.9) for _, rows in panels] or [2.0]
+    title = fit_title(title, width, 10)
     with plt.rc_context(_RC):
-        fig = plt.figure(layout="constrained", figsize=(width, height))
+        fig = plt.figure(layout="constrained", figsize=(width, sum(heights) + 0.5 + 0.15 * title.count("\n")))
         try:
-            ax = fig.add_subplot()
-            subtitle = "; ".join(common)
-            ax.set_title(f"{title}\n{subtitle}" if subtitle else title)
-            if n_rows == 0 or n_cols == 0:
+            fig.suptitle(title, fontsize=10)
+            if not panels or n_cols == 0:
+                ax = fig.add_subplot()
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.text(0.5, 0.5, "empty robustness grid: nothing to show", ha="center", va="center",
                         transform=ax.transAxes, fontsize=10, color="#5D4037")
             else:
-                shown = np.where(applicable, rank, np.nan)
-                im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto",
-                               interpolation="nearest")
-                fs = 9 if n_rows <= 30 and n_cols <= 12 else 7
-                for i in range(n_rows):
-                    for j in range(n_cols):
-                        if not applicable[i, j]:
-                            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", edgecolor="none"))
-                            continue
-                        if not np.isfinite(rank[i, j]):
-                            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="none", hatch="////",
-                                                   edgecolor="#A8A8A8", lw=0))
-                            ax.text(j, i, "–", ha="center", va="center", fontsize=fs, color="#555555")
-                            continue
-                        r, g, b, _ = cmap(norm(rank[i, j]))
-                        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                        ax.text(j, i, f"{int(rank[i, j])}{'*' if top[i, j] else ''}", ha="center", va="center",
-                                fontsize=fs + (1 if top[i, j] else 0),
-                                fontweight="bold" if top[i, j] else "normal",
-                                color="white" if dark else "black")
-                ax.set_xticks(np.arange(n_cols), col_labels, fontsize=7.5)
-                ax.set_yticks(np.arange(n_rows), row_labels, fontsize=8 if n_rows <= 40 else 6.5)
-                ax.xaxis.tick_top()
-                ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
-                ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
-                ax.grid(which="minor", color="white", lw=1.2)
-                ax.tick_params(which="minor", length=0)
-                for i in range(1, n_rows):  # a dark line between datasets (libraries when one dataset)
-                    part = 0 if len(datasets) > 1 else 1
-                    if row_keys[i][part] != row_keys[i - 1][part]:
-                        ax.axhline(i - 0.5, color="#333333", lw=1.6)
-                ax.tick_params(which="major", length=0)
-                for spine in ax.spines.values():
-                    spine.set_visible(False)
-                ax.set_xlabel("number = rank of the target among the ranked pathways (1 = best); * bold = on top; "
-                              "– hatched = not ranked", fontsize=7.5)
-                cb = fig.colorbar(im, ax=ax, shrink=min(1.0, 0.3 + 0.05 * n_rows), aspect=18, pad=0.02)
-                cb.set_label("target rank (log scale)")
-                ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= vmax]
-                cb.set_ticks(ticks)
-                cb.ax.yaxis.set_major_formatter(mticker.FixedFormatter([str(t) for t in ticks]))
-                cb.ax.yaxis.set_minor_formatter(mticker.NullFormatter())
-                cb.ax.invert_yaxis()  # rank 1 (best) on top
+                axes = fig.subplots(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0]
+                for ax, (lib, rows) in zip(axes, panels):
+                    _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm,
+                                      Rectangle)
+                fig.supxlabel("number = rank of the target among the ranked pathways (1 = best, darker = better);\n"
+                              "* bold = on top; – hatched = not ranked; columns: DE thresholds for ORA, none for GSEA",
+                              fontsize=7.5)
             with atomic_write(out, "wb") as fh:
                 fig.savefig(fh, format="png", dpi=150, metadata={"Software": "pathverdict (matplotlib)"})
         finally:
             plt.close(fig)
+
+
+def _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm, Rectangle) -> None:
+    n_rows, n_cols = len(rows), len(col_keys)
+    shown = np.full((n_rows, n_cols), np.nan)
+    for r, (kind, ref) in enumerate(rows):
+        if kind == "row":
+            shown[r] = np.where(applicable[ref], rank[ref], np.nan)
+    ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    labels = []
+    for r, (kind, ref) in enumerate(rows):
+        if kind == "header":
+            ax.add_patch(Rectangle((-0.5, r - 0.5), n_cols, 1, facecolor="white", edgecolor="none"))
+            labels.append(str(ref))
+            continue
+        labels.append(METHOD_LABELS.get(row_keys[ref][2], row_keys[ref][2]))
+        for j in range(n_cols):
+            if not applicable[ref, j]:
+                ax.add_patch(Rectangle((j - 0.5, r - 0.5), 1, 1, facecolor="white", edgecolor="none"))
+                continue
+            if not np.isfinite(rank[ref, j]):
+                ax.add_patch(Rectangle((j - 0.5, r - 0.5), 1, 1, facecolor="none", hatch="////",
+                                       edgecolor="#A8A8A8", lw=0))
+                ax.text(j, r, "–", ha="center", va="center", fontsize=8, color="#555555")
+                continue
+            red, green, blue, _ = cmap(norm(rank[ref, j]))
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+            ax.text(j, r, f"{int(rank[ref, j])}{'*' if top[ref, j] else ''}", ha="center", va="center",
+                    fontsize=8.5 if top[ref, j] else 8, fontweight="bold" if top[ref, j] else "normal",
+                    color="white" if dark else "black")
+    ax.set_yticks(np.arange(n_rows), labels, fontsize=8)
+    for tick, (kind, _) in zip(ax.get_yticklabels(), rows):
+        if kind == "header":
+            tick.set_fontweight("bold")
+    lfc_labels = ["GSEA" if c is None else f"≥ {c[1]:g}" for c in col_keys]
+    ax.xaxis.tick_top()
+    ax.set_xticks(np.arange(n_cols), lfc_labels, fontsize=7.5)
+    # the padj threshold above each group of |log2FC| columns
+    groups: dict = {}
+    for j, c in enumerate(col_keys):
+        if c is not None:
+            groups.setdefault(c[0], []).append(j)
+    for padj, js in groups.items():
+        ax.annotate(f"padj < {padj:g}", xy=(float(np.mean(js)), 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 14), textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+    ax.set_title(f"{lib}   (|log2FC| ≥ … under each padj threshold)", fontsize=8.5, loc="left", pad=26)
+    ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", lw=1.0)
+    ax.tick_params(which="minor", length=0)
+    ax.tick_params(which="major", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 # ----------------------------------------------------------------------------- files

@@ -296,7 +296,7 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
     write_tsv(table, out_tsv)
     write_tsv(genes, out_genes)
     with atomic_write(out_md) as fh:
-        fh.write(verdict.to_markdown(table, genes, settings, title))
+        fh.write(verdict.to_markdown(table, genes, settings, title, banner))
     with atomic_write(out_html) as fh:
         fh.write(verdict.to_html(table, genes, settings, title, banner))
     for line in verdict.summary_sentences(table, genes, settings):
@@ -313,7 +313,8 @@ def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path:
     label-permutation null is enabled, ``results/null.tsv`` and the selection analyses
     of every dataset with ``select_by_expression`` (``selected``); with
     ``results/sensitivity.tsv`` and ``sensitivity_directions.tsv`` the pathway claims'
-    evidence also gives the sensitivity of the answer (shown, never counted)."""
+    evidence also gives the sensitivity of the answer (shown, never counted) and the page a
+    section of it; ``results/calibration.tsv`` is shown beside each dataset's answer."""
     from . import claims
     from . import sensitivity as _sensitivity
 
@@ -333,9 +334,9 @@ def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path:
     summary = claims.summarise(ctable)
     write_tsv(ctable, out_tsv)
     with atomic_write(out_html) as fh:
+        cal = claims.read_calibration(calibration_path) if calibration_path else None
         fh.write(claims.to_html(ctable, summary, target, settings.genes, banner, selection=selection,
-                                selected=selected or []))
-    cal = read_tsv(calibration_path, keep_default_na=False, na_values=[""]) if calibration_path else None
+                                selected=selected or [], calibration=cal, sensitivity=sens))
     log.info(claims.paragraph(ctable, summary, target, settings.genes, calibration=cal))
     return ctable
 
@@ -395,7 +396,7 @@ def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict
     else:
         plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
     plots.volcano_plot(de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes,
-                       highlight_name=f"{term} genes")
+                       highlight_name=term)
     plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{tag}{name}: top {first} pathways", target=term)
 
 
@@ -412,7 +413,7 @@ def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, a
     lfc_df = pd.DataFrame(lfc, index=genes).dropna(how="all")
     padj_df = pd.DataFrame(padj, index=genes).reindex(lfc_df.index)
     plots.target_heatmap(lfc_df, padj_df, alpha, out,
-                         title=f"{'SIMULATED — ' if simulated else ''}{term}: log2 fold change of its genes "
+                         title=f"{'SIMULATED — ' if simulated else ''}{term}\nlog2 fold change of its genes "
                                f"(* padj < {alpha})")
 
 
@@ -484,9 +485,10 @@ def input_notes(d: dict) -> list[str]:
 
 
 def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,
-               annotation_json: str | None = None) -> dict:
+               annotation_json: str | None = None, banner: str = "") -> dict:
     import datetime
-    import html
+
+    from .render import render as render_page
 
     info = {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -499,39 +501,63 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
         "config": cfg,
     }
     write_json(info, out_json)
-    e = html.escape
-    rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in info["tools"].items())
-    libs = "".join(f"<tr><td>{e(lib['library'])}</td><td>{e(str(lib.get('release', '')))}</td><td>{e(lib['source'])}"
-                   f"{'<br>retrieved ' + e(lib['retrieved']) if lib.get('retrieved') else ''}</td><td>{lib['terms']}</td>"
-                   f"<td><code>{e(lib['sha256'])}</code></td></tr>" for lib in info["gene_set_libraries"])
-    data = "".join(
-        f"<tr><td>{e(d['dataset'])}</td><td>{e(dataset_origin(d))}</td><td>{e(d['counts_file'])}<br>"
-        f"<code>{e(d['counts_sha256'])}</code></td><td>{e(d['samples_file'])}<br><code>{e(d['samples_sha256'])}"
-        f"</code></td><td>{d['genes']} x {d['samples']}</td><td>{e(d['id_mapping']['id_type'])}, "
-        f"{d['id_mapping']['mapping_rate']:.1%} mapped</td></tr>"
-        for d in info["datasets"])
     a = info["annotation"]
-    annot = (f"<p>Gene annotation: {e(a.get('name') or a.get('file', ''))}"
-             + (f", {e(a['release'])}" if a.get("release") else "")
-             + (f", from {e(a['url'])} retrieved {e(a.get('retrieved', ''))}, sha256 <code>{e(a.get('sha256', ''))}"
-                "</code>" if a.get("url") else "") + ".</p>")
-    des = "".join(
-        f"<tr><td>{e(d['dataset'])}</td><td>{e(d['design'])}</td><td>{e(' '.join(d['contrast']))}</td>"
-        f"<td>{d['genes_tested']} of {d['genes_in']}</td><td>{d['significant']} ({d['up']} up, {d['down']} down)"
-        f"</td></tr>" for d in info["differential_expression"])
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Provenance</title><style>body{font-family:"
-        "sans-serif;margin:1.5em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;font-size:90%}th{background:#f2f2f2}</style></head><body><h1>Provenance</h1>"
-        f"<p>Generated {e(info['generated'])}.</p><h2>Tools</h2><table><tr><th>tool</th><th>version</th></tr>{rows}"
-        "</table><h2>Gene-set libraries</h2><table><tr><th>library</th><th>release</th><th>source</th><th>terms</th>"
-        f"<th>sha256</th></tr>{libs}</table><h2>Input data</h2><table><tr><th>dataset</th><th>source</th><th>counts "
-        f"(sha256)</th><th>samples (sha256)</th><th>genes x samples</th><th>gene IDs</th></tr>{data}</table>{annot}"
-        "<h2>Differential expression</h2><table><tr><th>dataset</th><th>design</th><th>contrast</th>"
-        f"<th>genes tested</th><th>DE genes (padj &lt; {cfg['de']['alpha']})</th></tr>{des}</table></body></html>\n")
+    annotation = (str(a.get("name") or a.get("file", "")) + (f", {a['release']}" if a.get("release") else "")
+                  + (f", from {a['url']} retrieved {a.get('retrieved', '')}, sha256 {a.get('sha256', '')}"
+                     if a.get("url") else ""))
+    datasets = [{**d, "origin": dataset_origin(d), "id_type": d["id_mapping"]["id_type"],
+                 "mapping_rate": f"{d['id_mapping']['mapping_rate']:.1%}"} for d in info["datasets"]]
+    libraries = [{"library": lib["library"], "release": lib.get("release", ""), "terms": lib["terms"],
+                  "source": lib["source"], "retrieved": lib.get("retrieved", ""), "sha256": lib["sha256"]}
+                 for lib in info["gene_set_libraries"]]
+    page = render_page("provenance.html", title="Provenance", banner=banner, generated=info["generated"],
+                       datasets=datasets, annotation=annotation, libraries=libraries,
+                       de=info["differential_expression"], alpha=cfg["de"]["alpha"], tools=info["tools"])
     with atomic_write(out_html) as fh:
         fh.write(page)
     return info
+
+
+def report_answer(cfg: dict, results: str = "results") -> dict | None:
+    """The headline answer for the report's landing page, from the finished run's
+    ``verdict.tsv`` and ``claims.tsv``: the study overall, one line per claim (and the
+    negative-control check), one line per dataset (headline method, first library).
+    None when the run has not made them yet."""
+    from . import claims
+
+    vpath, cpath = Path(results) / "verdict.tsv", Path(results) / "claims.tsv"
+    if not vpath.is_file():
+        return None
+    table = verdict.read_verdict(vpath)
+    if table.empty:
+        return None
+    library = str(table["library"].iloc[0])
+    head = verdict.headline(table)
+    head = head[head["library"] == library]
+    datasets = []
+    for _, r in head.iterrows():
+        st = verdict._status(r)
+        if pd.isna(r["rank"]):
+            detail = str(r["note"]).removeprefix("inconclusive: ")
+        else:
+            detail = (f"rank {verdict._num(r['rank'])} of {r['n_terms']}, p {verdict.fmt_p(r['pvalue'], r['p_bound'])}"
+                      f", FDR {verdict._num(r['fdr'])}")
+        datasets.append(f"{r['dataset']}: **{st.replace('_', ' ')}** ({detail})")
+    out = {"library": library, "method": str(head["method"].iloc[0]) if len(head) else "", "datasets": datasets,
+           "claims": [], "study": "", "study_words": "not assessed (no claims table)"}
+    if cpath.is_file():
+        ctable = claims._read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
+        summary = claims.summarise(ctable)
+        genes = " and ".join(cfg["verdict"].get("genes", []))
+        for key, text in claims.CLAIMS.items():
+            out["claims"].append(f"Claim *{key}*: **{summary[key]}** — "
+                                 f"{text.format(target=cfg['target_pathway'], genes=genes)}")
+        if "negative_control" in summary:
+            out["claims"].append(f"Check of the method on the negative control(s): **{summary['negative_control']}** "
+                                 f"(the target must not be called on top there)")
+        out["study"] = summary["study"]
+        out["study_words"] = summary["study"].upper()
+    return out
 
 
 def report_context(cfg: dict, provenance_path: str = "results/provenance.json") -> dict:
@@ -556,6 +582,7 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
         "gene_sets": libs,
         "dataset_sources": [{"dataset": d["dataset"], "origin": dataset_origin(d)} for d in prov.get("datasets", [])],
         "simulated": bool(cfg.get("simulated", False)),
+        "answer": report_answer(cfg, str(Path(provenance_path).parent)),
     }
 
 
@@ -563,32 +590,12 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
 
 def combine_null(summary_paths: list[str], out_tsv: str, out_html: str, banner: str = "") -> pd.DataFrame:
     """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
-    import html
-
     from .null import read_summary
+    from .render import null_page
 
     table = pd.concat([read_summary(p) for p in summary_paths], ignore_index=True)
     write_tsv(table, out_tsv)
-    e = html.escape
-    cols = ["dataset", "library", "method", "statistic", "observed", "n_permutations", "n_defined", "n_as_extreme",
-            "empirical_p", "min_p", "informative", "selection_aware", "observed_fdr", "null_on_top", "scheme", "note"]
-    cols = [c for c in cols if c in table.columns]
-    rows = "".join("<tr>" + "".join(f"<td>{e('' if pd.isna(r[c]) else str(r[c]))}</td>" for c in cols) + "</tr>"
-                   for _, r in table.iterrows())
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Label-permutation null</title><style>body"
-            "{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-            "padding:3px 6px;font-size:90%}th{background:#f2f2f2}.banner{background:#fff3cd;border:1px solid "
-            "#e0c36c;padding:.5em;font-weight:bold}</style></head><body>"
-            + (f"<p class='banner'>{e(banner)}</p>" if banner else "")
-            + "<h1>How often does the target reach its statistic by chance?</h1><p>The sample labels are permuted "
-              "and the whole analysis is re-run. Empirical p = (1 + relabelings with the statistic at least as "
-              "extreme as observed) / (1 + relabelings where it is defined). <b>set_score</b>: the target's mean "
-              "|Wald statistic| standardised against all genes (two-sided, no DE threshold, defined under every "
-              "relabeling). Rank methods: the target's rank; a relabeling that does not rank the target counts "
-              "neither way, and a null in which no relabeling ranks it is <b>uninformative</b> (no p). "
-              "<b>selection_aware</b> = yes: labels were permuted over all samples before the selection by "
-              "expression, which was re-applied to every relabeling.</p><table id='null-table'>"
-            + "<tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + f"</tr>{rows}</table></body></html>\n")
+    page = null_page(table, banner)
     with atomic_write(out_html) as fh:
         fh.write(page)
     return table

@@ -115,3 +115,57 @@ def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | 
     lines.append(f"Report: ./run.sh{cf} --report report.html")
     lines.append("=" * width)
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- which config made results/
+
+def record_run(path: str | Path, datasets: list[str], configfiles: list[str]) -> None:
+    """After a successful run: which config file(s) and datasets the results in
+    ``results/`` come from (read by :func:`check_report_config` when a report is built)."""
+    import json
+
+    from .util import write_json
+
+    path = Path(path)
+    if not path.parent.is_dir():  # a dry run or a run that made no results
+        return
+    record = {"configfiles": [_relative(c) for c in configfiles], "datasets": list(datasets)}
+    try:
+        if path.is_file() and json.loads(path.read_text()) == record:
+            return
+    except (OSError, ValueError):
+        pass
+    write_json(record, path)
+
+
+def _command(configfiles: list[str], *args: str) -> str:
+    cf = f" --configfile {' '.join(configfiles)}" if configfiles else ""
+    return "./run.sh" + "".join(f" {a}" for a in args) + cf
+
+
+def check_report_config(path: str | Path, datasets: list[str], configfiles: list[str]) -> str | None:
+    """None when the results in ``results/`` were made with these datasets (or nothing is
+    recorded); else the message saying which config they came from and the command that
+    builds their report."""
+    import json
+
+    path = Path(path)
+    current = [_relative(c) for c in configfiles]
+    here = " ".join(current) if current else "config/config.yaml (the default)"
+    if not path.is_file():
+        if not (path.parent / "verdict.tsv").is_file():
+            return (f"No results to report on: {path.parent}/verdict.tsv does not exist. Run the workflow first "
+                    f"({_command(current)}), then build the report ({_command(current, '--report report.html')}).")
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if sorted(record.get("datasets", [])) == sorted(datasets):
+        return None
+    made = record.get("configfiles") or []
+    made_text = " ".join(made) if made else "config/config.yaml (the default)"
+    return (f"The results in {path.parent}/ come from {made_text} (datasets: {', '.join(record.get('datasets', []))}),"
+            f" not from {here} (datasets: {', '.join(datasets)}). Build their report with:\n"
+            f"  {_command(made, '--report report.html')}\n"
+            f"or run this config first ({_command(current)}; it replaces the study-level results).")

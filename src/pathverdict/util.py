@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import gzip
@@ -12,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -205,8 +207,36 @@ def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
+class _FirstOfEachKind(logging.Filter):
+    """Lets through the first warning of each kind (logger + message template) to the
+    terminal; the repeats (one per relabeling, gene, ...) are only in the log file, and
+    their number is printed when the step ends. Errors always pass."""
+
+    def __init__(self, log_path):
+        super().__init__()
+        self.seen: set = set()
+        self.dropped = 0
+        self.log_path = log_path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        key = (record.name, str(record.msg))
+        if key in self.seen:
+            self.dropped += 1
+            return False
+        self.seen.add(key)
+        return True
+
+    def report(self) -> None:
+        if self.dropped:
+            where = f" (all of them in {self.log_path})" if self.log_path else ""
+            print(f"... and {self.dropped} more warning(s) like the above{where}", file=sys.stderr)
+
+
 def setup_logging(log_path: str | Path | None) -> logging.Logger:
-    """Log INFO and above to ``log_path`` (and WARNING and above to stderr)."""
+    """Log INFO and above to ``log_path`` (and WARNING and above to stderr, the first of
+    each kind only: repeats are counted, and in the log file)."""
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     for h in list(root.handlers):
@@ -220,5 +250,8 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
     sh = logging.StreamHandler()
     sh.setLevel(logging.WARNING)
     sh.setFormatter(fmt)
+    once = _FirstOfEachKind(log_path)
+    sh.addFilter(once)
+    atexit.register(once.report)
     root.addHandler(sh)
     return root

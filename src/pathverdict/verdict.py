@@ -30,7 +30,6 @@ shown as "< value".
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
@@ -81,10 +80,11 @@ def _bound(value) -> bool:
 
 
 def fmt_p(p, bound=False, digits: int = 3) -> str:
-    """A p-value for display; an upper bound (``p_bound``) as "< value"."""
-    if p is None or (isinstance(p, float) and np.isnan(p)):
-        return "–"
-    return f"< {float(p):.{digits}g}" if _bound(bound) else _num(float(p), digits)
+    """A p-value for display; an upper bound (``p_bound``) as "< value", rounded up to one
+    significant digit (GSEA's 1/1001 reads "< 0.001")."""
+    from .render import pval
+
+    return pval(p, _bound(bound), digits)
 
 
 def _top_term(table: pd.DataFrame, is_gsea: bool) -> str:
@@ -337,7 +337,8 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
         if pd.isna(r["rank"]):
             detail = r["note"]
         else:
-            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p = {fmt_p(r['pvalue'], r.get('p_bound', False))}, "
+            p = fmt_p(r["pvalue"], r.get("p_bound", False))
+            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p {p if p.startswith('<') else '= ' + p}, "
                       f"FDR = {_num(r['fdr'])}" + (f"; {r['note']}" if r["note"] else ""))
         others = verdict[(verdict["dataset"] == r["dataset"]) & (verdict["library"] == r["library"])
                          & ~verdict["primary"]]
@@ -354,8 +355,10 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
     return out
 
 
-def to_markdown(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str) -> str:
-    lines = [f"# {title}", "", f"{evidence_rule(settings)} Headline method: {settings.primary}.", ""]
+def to_markdown(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str,
+                banner: str = "") -> str:
+    lines = ([f"**{banner}**", ""] if banner else []) + [
+        f"# {title}", "", f"{evidence_rule(settings)} Headline method: {settings.primary}.", ""]
     lines += [f"- {s}" for s in summary_sentences(verdict, genes, settings)]
     lines += ["", "## All methods", "",
               "| dataset | library | method | status | on top | rank | terms | p | FDR | NES | genes | note |",
@@ -376,46 +379,31 @@ def to_markdown(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSet
     return "\n".join(lines) + "\n"
 
 
+def _records(table: pd.DataFrame) -> list[dict]:
+    return [{k: ("" if (isinstance(v, float) and np.isnan(v) and k in TEXT_COLUMNS) else v) for k, v in r.items()}
+            for r in table.to_dict("records")]
+
+
+GENES_INTRO = ("Metallothioneins (and any gene of the configured patterns) count only when protein-coding; "
+               "pseudogenes are listed as excluded. <i>untested</i> = no adjusted p-value (removed by the pre-filter "
+               "or independent filtering, a Cook's outlier, or absent): never counted as not DE.")
+
+
 def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str,
             banner: str = "") -> str:
-    e = html.escape
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
-             "<style>body{font-family:sans-serif;margin:1.5em;max-width:75em}table{border-collapse:collapse;"
-             "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;font-size:90%;vertical-align:top}"
-             "th{background:#f2f2f2}.yes,.on_top{background:#d8f0d8;font-weight:bold}.no,.not_on_top"
-             "{background:#f6dede}.inconclusive,.untested{background:#eeeeee;font-style:italic}"
-             ".banner{background:#fff3cd;border:1px solid #e0c36c;padding:.5em;font-weight:bold}"
-             "td.genes{max-width:30em;word-break:break-word}</style></head><body>"]
-    if banner:
-        parts.append(f"<p class='banner'>{e(banner)}</p>")
-    parts.append(f"<h1>{e(title)}</h1>")
-    parts.append(f"<p>{e(evidence_rule(settings))} Headline method: <b>{e(settings.primary)}</b>.</p>"
-                 "<ul id='verdict-summary'>")
-    for s in summary_sentences(verdict, genes, settings):
-        parts.append(f"<li>{e(s)}</li>")
-    parts.append("</ul><h2>All methods</h2><table id='verdict-table'><tr>" + "".join(
-        f"<th>{h}</th>" for h in ["dataset", "library", "method", "status", "rank", "terms", "p", "FDR", "NES",
-                                  "overlap / leading edge", "top pathway", "note"]) + "</tr>")
-    for _, r in verdict.iterrows():
-        st = _status(r)
-        parts.append(
-            f"<tr><td>{e(r['dataset'])}</td><td>{e(r['library'])}</td><td>{e(r['method'])}"
-            f"{' <b>(headline)</b>' if r['primary'] else ''}</td><td class='{st}'>{e(st)}</td>"
-            f"<td>{_num(r['rank'])}</td><td>{r['n_terms']}</td><td>{e(fmt_p(r['pvalue'], r.get('p_bound', False)))}"
-            f"</td><td>{_num(r['fdr'])}</td><td>{_num(r['nes'])}</td>"
-            f"<td class='genes'>{e(str(r['genes']).replace(';', ', ')) or '–'}</td>"
-            f"<td>{e(str(r['top_term']))}</td><td>{e(str(r['note']))}</td></tr>")
-    parts.append("</table><h2>Genes of interest</h2><p>Metallothioneins (and any gene of the configured patterns) "
-                 "count only when protein-coding; pseudogenes are listed as excluded. <i>untested</i> = no adjusted "
-                 "p-value (removed by the pre-filter or independent filtering, a Cook's outlier, or absent): never "
-                 "counted as not DE.</p><table id='genes-table'><tr>" + "".join(
-                     f"<th>{h}</th>" for h in ["dataset", "gene", "gene ID", "type", "counted as", "baseMean",
-                                               "log2FC", "padj", "status", "detail"]) + "</tr>")
-    for _, g in genes.iterrows():
-        cls = "yes" if g["status"] in ("up", "down") else ("untested" if g["status"] == "untested" else "")
-        parts.append(f"<tr><td>{e(g['dataset'])}</td><td>{e(g['symbol'])}</td><td>{e(str(g['gene_id']))}</td>"
-                     f"<td>{e(str(g.get('gene_type', '') or ''))}</td><td>{e(str(g.get('reason', '')))}</td>"
-                     f"<td>{_num(g['baseMean'])}</td><td>{_num(g['log2FoldChange'])}</td><td>{_num(g['padj'])}</td>"
-                     f"<td class='{cls}'>{e(g['status'])}</td><td>{e(str(g.get('detail', '') or ''))}</td></tr>")
-    parts.append("</table></body></html>\n")
-    return "".join(parts)
+    """The verdict page (``templates/verdict.html``): the headline sentences, a compact
+    table of every dataset x library x method, the genes and notes folded below it, and
+    the genes of interest."""
+    from markupsafe import Markup
+
+    from .render import render
+
+    rows = _records(verdict)
+    for r in rows:
+        r["status"] = _status(r)
+        g = str(r.get("genes") or "")
+        r["genes"] = g.replace(";", ", ")
+        r["n_genes"] = len([x for x in g.split(";") if x]) if g else "–"
+    return render("verdict.html", title=title, banner=banner, rows=rows, genes=_records(genes),
+                  sentences=summary_sentences(verdict, genes, settings), rule=evidence_rule(settings),
+                  primary=settings.primary, genes_intro=Markup(GENES_INTRO))

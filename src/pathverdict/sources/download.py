@@ -312,13 +312,38 @@ def _chunks(resp: requests.Response, raw: bool) -> Iterator[bytes]:
         yield from resp.iter_content(CHUNK)
 
 
+NO_NETWORK_SIGNS = ("NameResolutionError", "Name or service not known", "Temporary failure in name resolution",
+                    "nodename nor servname", "getaddrinfo failed", "Network is unreachable", "No route to host")
+
+
+def _no_network(exc: BaseException) -> bool:
+    """True when the error says this machine cannot reach the network at all (the host
+    name cannot be resolved, no route): retrying or checking names cannot help."""
+    text = f"{type(exc).__name__}: {exc!r} {exc}"
+    return any(sign in text for sign in NO_NETWORK_SIGNS)
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
         return f"timed out ({type(exc).__name__})"
+    if _no_network(exc):
+        return "no network (the server's name could not be resolved)"
     text = str(exc)
-    if len(text) > 300:
-        text = text[:300] + "..."
+    if len(text) > 300:  # cut at a word, never inside one
+        text = text[:300].rsplit(" ", 1)[0] + " …"
     return f"{type(exc).__name__}: {text}"
+
+
+OFFLINE_DEMO = "config/demo.yaml"
+
+
+def no_network_message(what: str, url: str, path: Path) -> str:
+    """The one message for a download that failed because there is no network."""
+    return (f"No network: {what} could not be downloaded (the name {urlsplit(url).hostname} cannot be resolved). "
+            f"Missing file: {path} (from {url}). Either run where the network is reachable, or download it "
+            f"elsewhere and put it at {path} (it is checked and adopted; `downloads: {{offline: true}}` then "
+            f"makes sure nothing is fetched). The offline demo needs no network: "
+            f"./run.sh --configfile {OFFLINE_DEMO}")
 
 
 @contextlib.contextmanager
@@ -344,6 +369,8 @@ def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, para
         try:
             resp = sess.get(url, params=params, stream=True, timeout=timeout)
         except requests.RequestException as exc:
+            if _no_network(exc):  # no retry: a name that cannot be resolved stays so for the next seconds
+                raise DownloadError(no_network_message(what, url, path)) from exc
             raise _Retryable(_describe(exc)) from exc
         with resp:
             code = resp.status_code
