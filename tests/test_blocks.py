@@ -82,3 +82,35 @@ def test_block_size_keeps_the_results_table(shared):
 def test_block_genes_must_be_positive(bad):
     with pytest.raises(ValueError, match="block_genes"):
         rc.fit_deseq(np.ones((3, 4), dtype=int), np.ones((4, 1)), block_genes=bad)
+
+
+@pytest.mark.shared
+def test_workflow_de_step_writes_the_same_tables_block_by_block(shared, tmp_path, monkeypatch):
+    """steps.run_de writes the normalised counts and the VST block by block (issue 14: the DE job
+    never holds a genes x samples float matrix); the files are byte-identical to one block."""
+    from pathverdict import steps
+    from pathverdict.util import write_tsv
+
+    ds, counts, samples = _real(shared, "marioni2008_kidney_liver", n_genes=800)
+    counts.index.name = "gene_id"
+    write_tsv(counts.reset_index(), tmp_path / "counts.tsv")
+    write_tsv(samples.reset_index(), tmp_path / "samples.tsv")
+    write_tsv(pd.DataFrame({"gene_id": counts.index, "symbol": [f"S{i}" for i in range(len(counts))]}),
+              tmp_path / "genes.tsv")
+    cfg = {"de": {"alpha": 0.05, "prefilter": {"min_count": 0, "min_samples": None}, "independent_filtering": True,
+                  "cooks_filter": True, "shrinkage": False}}
+    dsc = {"design": ds.design, "contrast": list(ds.contrast)}
+    blocks = de.DEResult.blocks
+    out = {}
+    for label, cells in (("one", 10**9), ("many", 7 * counts.shape[1])):  # 1 block vs blocks of 7 genes
+        monkeypatch.setattr(de.DEResult, "blocks", lambda self, max_cells=cells: blocks(self, max_cells))
+        d = tmp_path / label
+        d.mkdir()
+        steps.run_de("m", dsc, cfg, 1, str(tmp_path / "counts.tsv"), str(tmp_path / "samples.tsv"),
+                     str(tmp_path / "genes.tsv"), str(d / "de.tsv"), str(d / "norm.tsv.gz"), str(d / "vst.tsv.gz"),
+                     str(d / "de.json"))
+        out[label] = d
+    for name in ("de.tsv", "norm.tsv.gz", "vst.tsv.gz"):
+        assert (out["one"] / name).read_bytes() == (out["many"] / name).read_bytes(), name
+    norm = pd.read_csv(out["many"] / "norm.tsv.gz", sep="\t")
+    assert len(norm) == 800 and list(norm.columns[:2]) == ["gene_id", "symbol"]

@@ -80,9 +80,24 @@ class DEResult:
     @property
     def vst(self) -> pd.DataFrame:
         """R's ``vst(dds, blind = FALSE)`` of the fitted dispersion trend, genes x samples."""
+        return self._vst(self.counts)
+
+    def _vst(self, counts: pd.DataFrame) -> pd.DataFrame:
         sf = self.size_factors.to_numpy()
-        q = self.counts.to_numpy() / sf[None, :]
-        return pd.DataFrame(self.trend.vst(q, sf), index=self.counts.index, columns=self.counts.columns)
+        q = counts.to_numpy() / sf[None, :]
+        return pd.DataFrame(self.trend.vst(q, sf), index=counts.index, columns=counts.columns)
+
+    def blocks(self, max_cells: int = 2_000_000):
+        """``(normalized, vst)`` for consecutive blocks of genes (each block at most about
+        ``max_cells`` genes x samples), so that writing them never holds a whole genes x samples
+        float matrix; both are row-wise transforms, so the blocks together equal
+        :attr:`normalized` and :attr:`vst`."""
+        n_genes, n_samples = self.counts.shape
+        step = max(1, max_cells // max(n_samples, 1))
+        sf = self.size_factors.to_numpy()[None, :]
+        for start in range(0, n_genes, step):
+            counts = self.counts.iloc[start:start + step]
+            yield counts / sf, self._vst(counts)
 
 
 def prefilter_mask(counts: pd.DataFrame, min_count: int, min_samples: int) -> pd.Series:

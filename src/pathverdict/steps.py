@@ -135,8 +135,10 @@ def de_params(ds: dict, cfg: dict, threads: int) -> de.DEParams:
 
 def run_de(name: str, ds: dict, cfg: dict, threads: int, counts_path: str, samples_path: str, genes_path: str,
            out_de: str, out_normalized: str, out_vst: str, out_json: str) -> dict:
-    counts = read_tsv(counts_path, index_col=0)  # gene IDs as text: a gene "NA" stays "NA"
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
+    # gene IDs as text (a gene "NA" stays "NA"); counts as int32: the prepare step refused any count
+    # above 2^31 - 1 (R's integer limit), and half the memory of int64 for a cohort-sized matrix
+    counts = read_tsv(counts_path, index_col=0, dtype={s: np.int32 for s in samples.index})
     symbols = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
     result = de.run_deseq2(counts, samples, de_params(ds, cfg, threads))
     res = result.results.copy()
@@ -145,10 +147,15 @@ def run_de(name: str, ds: dict, cfg: dict, threads: int, counts_path: str, sampl
     order = res["padj"].fillna(np.inf).to_numpy()
     res = res.iloc[np.lexsort((res["gene_id"].to_numpy(), res["pvalue"].fillna(np.inf).to_numpy(), order))]
     write_tsv(res, out_de)
-    norm = result.normalized.round(3)
-    norm.insert(0, "symbol", symbols.reindex(norm.index).to_numpy())
-    write_tsv(norm.reset_index().rename(columns={"index": "gene_id"}), out_normalized)
-    write_tsv(result.vst.round(4).reset_index().rename(columns={"index": "gene_id"}), out_vst)
+    # genes x samples tables written block by block (peak memory independent of the matrix size)
+    with atomic_write(out_normalized) as fh_norm, atomic_write(out_vst) as fh_vst:
+        for i, (norm, vst) in enumerate(result.blocks()):
+            norm = norm.round(3)
+            norm.insert(0, "symbol", symbols.reindex(norm.index).to_numpy())
+            norm.reset_index().rename(columns={"index": "gene_id"}).to_csv(
+                fh_norm, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n")
+            vst.round(4).reset_index().rename(columns={"index": "gene_id"}).to_csv(
+                fh_vst, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n")
     summary = dict(result.summary, dataset=name, design=ds["design"], contrast=list(ds["contrast"]),
                    size_factors={k: round(float(v), 6) for k, v in result.size_factors.items()})
     write_json(summary, out_json)
