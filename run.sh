@@ -7,4 +7,8 @@ source tools/bootstrap.sh
 if [[ " $* " != *" --cores "* && " $* " != *" -c"* && " $* " != *" --jobs "* && " $* " != *" -j"* ]]; then
   set -- --cores all "$@"
 fi
+# a dry run lists every job it would run (the workstation profile keeps real runs to the progress lines)
+if [[ " $* " == *" -n "* || " $* " == *" --dry-run "* || " $* " == *" --dryrun "* ]] && [[ " $* " != *" --quiet"* ]]; then
+  set -- "$@" --quiet host
+fi
 exec snakemake "$@"

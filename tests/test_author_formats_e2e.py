@@ -166,7 +166,7 @@ def test_geo_author_files_and_libraries(http_server, tiny, kegg_path, annotation
 
     # 1. STAR files whose forward and reverse N_noFeature are neither close nor clearly apart: stop, say so
     rc, out = snakemake_run(path, *targets, "--keep-going", timeout=600)
-    assert "Error in rule fetch_dataset" in out
+    assert "rule fetch_dataset: " in out
     assert_failed_cleanly(rc, out, work, ["dataset star", "cannot tell the strandedness of the STAR ReadsPerGene files",
                                           "GSM3730001: unstranded 900000 / forward 1000000 / reverse 1250000 (ratio 0.80)",
                                           "Set `strandedness`"],

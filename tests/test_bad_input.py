@@ -386,7 +386,7 @@ def test_snakemake_stops_at_bad_input(case, tiny, write_config, snakemake_run):
     config = write_config({"tiny": tiny.config_entry(**entry)})
     rc, out = snakemake_run(config)
     work = snakemake_run.workdir
-    assert "Error in rule prepare_dataset" in out, out[-3000:]
+    assert "rule prepare_dataset: " in out, out[-3000:]
     assert_failed_cleanly(rc, out, work, expected(tiny), [f"results/tiny/{p}" for p in PREPARE_OUTPUTS])
     assert results_files(work) == [], "nothing downstream of prepare_dataset may exist"
 
@@ -397,7 +397,7 @@ def test_snakemake_ora_fails_on_gene_sets_without_overlap(tiny, tmp_path, write_
     config = write_config({"tiny": tiny}, genesets={"fake_library": str(gmt)})
     rc, out = snakemake_run(config, "results/tiny/enrichment/ora_all.tsv")
     work = snakemake_run.workdir
-    assert "Error in rule ora" in out, out[-3000:]
+    assert "rule ora: " in out, out[-3000:]
     assert_failed_cleanly(rc, out, work, ["dataset tiny", "none of the", "gene-set library fake_library",
                                           "NOTAGENE", "Check the organism of the library"],
                           [f"results/tiny/{p}" for p in ORA_OUTPUTS])
@@ -461,7 +461,7 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_
     for attempt in (1, 2, 3):
         rc, out = snakemake_run(config)
         assert rc != 0, f"run {attempt} with the broken input exited 0:\n{out[-3000:]}"
-        assert_in(out, "Error in rule prepare_dataset", *message)
+        assert_in(out, "rule prepare_dataset: ", *message)
         assert "Traceback (most recent call last)" not in out
         assert not (work / "results/tiny/input/counts.tsv.gz").exists()
     assert (work / "results/verdict.tsv").stat().st_mtime_ns == verdict_before
@@ -489,7 +489,7 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_
     for attempt in (1, 2):
         rc, out = snakemake_run(config)
         assert rc != 0, f"run {attempt} with the broken library exited 0:\n{out[-3000:]}"
-        assert_in(out, "Error in rule prepare_genesets", "target pathway 'Mineral absorption' is not in gene-set "
+        assert_in(out, "rule prepare_genesets: ", "target pathway 'Mineral absorption' is not in gene-set "
                   "library KEGG_2021_Human", "Mineral uptake")
 
 

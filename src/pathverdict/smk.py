@@ -36,8 +36,9 @@ def not_writable_error(exc: OSError) -> str:
 def run_step(snakemake, step: Callable[[], object]) -> None:
     """Run ``step`` with logging to ``snakemake.log[0]``.
 
-    An :class:`InputError` is printed as a one-paragraph message (no traceback) to the
-    log and to stderr, and the job fails; Snakemake then removes the job's outputs.
+    An :class:`InputError` is printed as a one-paragraph message (no traceback), starting
+    with ``rule NAME:``, to the log and to stderr, and the job fails; Snakemake then removes
+    the job's outputs.
     """
     log_path = snakemake.log[0] if len(snakemake.log) else None
     setup_logging(log_path)
@@ -49,7 +50,9 @@ def run_step(snakemake, step: Callable[[], object]) -> None:
         logger.error("rule %s: %s", snakemake.rule, exc)
         sys.exit(1)
     except InputError as exc:
-        logger.error("%s", exc)
+        # the rule's name first: with `quiet: rules` (profiles/default) Snakemake does not print
+        # its own "Error in rule" block, so this line says which step stopped and why
+        logger.error("rule %s: %s", snakemake.rule, exc)
         sys.exit(1)
     except OSError as exc:
         if exc.errno in NOT_WRITABLE and _writing_output(exc.filename, snakemake.output):
