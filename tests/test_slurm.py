@@ -120,8 +120,8 @@ def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
     cfg = write_config({"big": big, "small": small})
     work = tmp_path / "work"
     work.mkdir()
-    rc, out = run_snakemake(work, cfg, "--dry-run", "--quiet", "host", "results/big/input/counts.tsv.gz",
-                            "results/small/input/counts.tsv.gz")
+    rc, out = run_snakemake(work, cfg, "--dry-run", "results/big/input/counts.tsv.gz",
+                            "results/small/input/counts.tsv.gz", "--quiet", "host")  # list the jobs
     assert rc == 0, out[-3000:]
     mem = dict(re.findall(r"input: \S+/data/(\w+)/counts.tsv[\s\S]*?mem_mb=(\d+)", out))
     cells = 15000 * 600
