@@ -65,7 +65,6 @@ if str(REPO / "src") not in sys.path:  # run from a checkout without `pip instal
     sys.path.insert(0, str(REPO / "src"))
 
 DE_STAGE = REPO / "benchmarks" / "de_stage.py"
-GGP_SCRIPT = REPO / "benchmarks" / "deseq2_glmgampoi.R"
 DEFAULT_CACHE = REPO / "benchmarks" / ".cache"
 TIME_BIN = "/usr/bin/time"
 
@@ -391,8 +390,8 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
     r_cmd = ["Rscript", str(fid.R_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
              str(r_out)]
     g_out = workdir / f"{case.name}.glmGamPoi.tsv"
-    g_cmd = ["Rscript", str(GGP_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
-             str(g_out)]
+    g_cmd = ["Rscript", str(fid.R_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
+             str(g_out), "glmGamPoi"]
     env = thread_env(threads)
     ours_env = dict(env, PATHVERDICT_DE_THREADS=str(de_threads))
     row = DERow(case.name, runs=runs)
@@ -409,28 +408,20 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
         row.ours_rss.append(m.max_rss_mb)
         row.genes_in, row.genes_tested, row.samples = info["genes_in"], info["genes_tested"], info["samples"]
         log(f"  run {k + 1}/{runs} ours: {m.wall:.2f} s wall, {info['seconds']:.2f} s fit, {m.max_rss_mb:.0f} MB")
-        if with_r:
-            m = measure(r_cmd, env=env)
-            if m.returncode != 0:
-                row.error = f"R failed (exit {m.returncode}): {m.stderr[-2000:]}"
-                return row
-            meta = pd.read_csv(str(r_out) + ".meta.tsv", sep="\t", dtype=str, keep_default_na=False)
-            seconds = float(dict(zip(meta["key"], meta["value"]))["seconds"])
-            row.r_wall.append(m.wall)
-            row.r_fit.append(seconds)
-            row.r_rss.append(m.max_rss_mb)
-            log(f"  run {k + 1}/{runs} R:    {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
+        r_runs = [("R", r_cmd, r_out, (row.r_wall, row.r_fit, row.r_rss))] if with_r else []
         if with_r and with_ggp:
-            m = measure(g_cmd, env=env)
+            r_runs.append(("R + glmGamPoi", g_cmd, g_out, (row.g_wall, row.g_fit, row.g_rss)))
+        for label, cmd, out, (walls, fits, rss) in r_runs:
+            m = measure(cmd, env=env)
             if m.returncode != 0:
-                row.error = f"R + glmGamPoi failed (exit {m.returncode}): {m.stderr[-2000:]}"
+                row.error = f"{label} failed (exit {m.returncode}): {m.stderr[-2000:]}"
                 return row
-            meta = pd.read_csv(str(g_out) + ".meta.tsv", sep="\t", dtype=str, keep_default_na=False)
+            meta = pd.read_csv(str(out) + ".meta.tsv", sep="\t", dtype=str, keep_default_na=False)
             seconds = float(dict(zip(meta["key"], meta["value"]))["seconds"])
-            row.g_wall.append(m.wall)
-            row.g_fit.append(seconds)
-            row.g_rss.append(m.max_rss_mb)
-            log(f"  run {k + 1}/{runs} R+glmGamPoi: {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
+            walls.append(m.wall)
+            fits.append(seconds)
+            rss.append(m.max_rss_mb)
+            log(f"  run {k + 1}/{runs} {label}: {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
     row.span = (t_start, time.monotonic())
     if with_r:
         ours = pd.read_csv(ours_out, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)

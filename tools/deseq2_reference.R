@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
 # Reference run of R DESeq2 for tools/fidelity_vs_r.py.
 #
-# Usage: Rscript tools/deseq2_reference.R COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT
+# Usage: Rscript tools/deseq2_reference.R COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT [FITTYPE]
 #
 #   COUNTS   tsv (optionally .gz): first column gene_id, one column per sample, integer counts.
 #            The caller has already applied the pre-filter, so R sees exactly the genes we test.
@@ -10,6 +10,8 @@
 #   OUT      results tsv: gene_id + results(dds, contrast=c(VARIABLE, TESTED, REFERENCE), alpha=0.05)
 #            columns, plus diagnostic columns from mcols(dds). A sidecar OUT.meta.tsv holds
 #            key/value metadata (versions, timings, independent-filtering threshold, size factors).
+#   FITTYPE  optional: DESeq(fitType = FITTYPE); "glmGamPoi" (benchmarks/run.py) also fits the GLMs
+#            and gene-wise dispersions with glmGamPoi (Debian r-bioc-glmgampoi). Default: DESeq()'s.
 #
 # Defaults of DESeq() and results() are used throughout (Wald test, parametric fit, Cook's
 # cutoff, outlier replacement for >= 7 replicates, independent filtering). Character
@@ -17,15 +19,20 @@
 # Exit status: 0 ok, 2 DESeq2 not installed, 1 any other error.
 
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 7) {
-  cat("usage: deseq2_reference.R COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT\n", file = stderr())
+if (!(length(args) %in% c(7, 8))) {
+  cat("usage: deseq2_reference.R COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT [FITTYPE]\n", file = stderr())
   quit(status = 1)
 }
-if (!requireNamespace("DESeq2", quietly = TRUE)) {
-  cat("R package DESeq2 is not installed (Debian: apt-get install r-bioc-deseq2)\n", file = stderr())
-  quit(status = 2)
+fit_type <- if (length(args) == 8) args[8] else NULL
+needed <- c("DESeq2", if (identical(fit_type, "glmGamPoi")) "glmGamPoi")
+for (pkg in needed) {
+  if (!requireNamespace(pkg, quietly = TRUE)) {
+    cat("R package", pkg, "is not installed (Debian: apt-get install r-bioc-", tolower(pkg), ")\n", sep = "",
+        file = stderr())
+    quit(status = 2)
+  }
 }
-suppressPackageStartupMessages(library(DESeq2))
+suppressPackageStartupMessages(for (pkg in needed) library(pkg, character.only = TRUE))
 
 counts_file <- args[1]; samples_file <- args[2]; design <- as.formula(args[3])
 variable <- args[4]; tested <- args[5]; reference <- args[6]; out <- args[7]
@@ -45,7 +52,7 @@ for (v in all.vars(design)) {
 
 dds <- DESeqDataSetFromMatrix(counts, samples, design)
 t0 <- proc.time()[["elapsed"]]
-dds <- DESeq(dds, quiet = TRUE)
+dds <- if (is.null(fit_type)) DESeq(dds, quiet = TRUE) else DESeq(dds, fitType = fit_type, quiet = TRUE)
 res <- results(dds, contrast = c(variable, tested, reference), alpha = 0.05)
 elapsed <- proc.time()[["elapsed"]] - t0
 
@@ -60,14 +67,16 @@ md <- metadata(res)
 dispFn <- dispersionFunction(dds)
 coefs <- attr(dispFn, "coefficients")
 if (is.null(coefs)) coefs <- c(asymptDisp = NA, extraPois = NA)
+num <- function(x) if (is.null(x)) NA_character_ else format(x, digits = 17)
 meta <- data.frame(
   key = c("deseq2_version", "r_version", "seconds", "filterThreshold", "filterTheta",
-          "fitType", "asymptDisp", "extraPois", "varLogDispEsts", "dispPriorVar",
+          "fitType", "asymptDisp", "extraPois", "varLogDispEsts", "dispPriorVar", "glmgampoi_version",
           paste0("sizeFactor:", colnames(dds)), paste0("numRej:", seq_along(md$filterNumRej$numRej))),
   value = c(as.character(packageVersion("DESeq2")), R.version$version.string, format(elapsed),
             format(unname(md$filterThreshold), digits = 17), format(md$filterTheta, digits = 17),
-            attr(dispFn, "fitType"), format(unname(coefs), digits = 17),
-            format(attr(dispFn, "varLogDispEsts"), digits = 17), format(attr(dispFn, "dispPriorVar"), digits = 17),
+            num(attr(dispFn, "fitType")), format(unname(coefs), digits = 17),
+            num(attr(dispFn, "varLogDispEsts")), num(attr(dispFn, "dispPriorVar")),
+            if ("glmGamPoi" %in% needed) as.character(packageVersion("glmGamPoi")) else NA_character_,
             format(sizeFactors(dds), digits = 17), format(md$filterNumRej$numRej)),
   stringsAsFactors = FALSE)
 write.table(meta, paste0(out, ".meta.tsv"), sep = "\t", quote = FALSE, row.names = FALSE)
