@@ -545,3 +545,23 @@ def test_design_column_with_a_hyphen(tiny, prepare):
     assert_in(msg, "dataset tiny", "uses column cell-line", "a '-' reads as minus", "read as cell, line",
               "'cell-line' -> 'cell_line'")
     assert "not a column" not in msg
+
+
+def test_repeated_warnings_are_counted_once_at_the_end_of_the_step(tmp_path, capsys):
+    """A warning repeated per relabeling reaches the terminal once; the repeats are counted when
+    the step ends (not at interpreter exit, where it would land after a test runner's summary)."""
+    import logging
+
+    from pathverdict.util import report_dropped_warnings, setup_logging
+
+    setup_logging(tmp_path / "step.log")
+    log = logging.getLogger("pathverdict.test")
+    for k in range(3):
+        log.warning("permutation %d failed", k)
+    report_dropped_warnings()
+    err = capsys.readouterr().err
+    assert err.count("permutation") == 1 and "... and 2 more warning(s) like the above" in err
+    assert str(tmp_path / "step.log") in err
+    report_dropped_warnings()  # counted once
+    assert "more warning" not in capsys.readouterr().err
+    assert (tmp_path / "step.log").read_text().count("failed") == 3

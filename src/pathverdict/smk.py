@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import DiskFullError, InputError
-from .util import DISK_FULL, disk_full_error, setup_logging
+from .util import DISK_FULL, disk_full_error, report_dropped_warnings, setup_logging
 
 
 # a folder the step must write its outputs to is read-only (chmod, a read-only mount, chattr +i, not yours)
@@ -43,6 +43,13 @@ def run_step(snakemake, step: Callable[[], object]) -> None:
     log_path = snakemake.log[0] if len(snakemake.log) else None
     setup_logging(log_path)
     logger = logging.getLogger("pathverdict")
+    try:
+        _run(snakemake, step, logger)
+    finally:
+        report_dropped_warnings()
+
+
+def _run(snakemake, step: Callable[[], object], logger: logging.Logger) -> None:
     try:
         step()
     except DiskFullError as exc:  # raised by every atomic write

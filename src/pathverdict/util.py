@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import errno
 import gzip
@@ -250,8 +249,16 @@ def setup_logging(log_path: str | Path | None) -> logging.Logger:
     sh = logging.StreamHandler()
     sh.setLevel(logging.WARNING)
     sh.setFormatter(fmt)
-    once = _FirstOfEachKind(log_path)
-    sh.addFilter(once)
-    atexit.register(once.report)
+    sh.addFilter(_FirstOfEachKind(log_path))
     root.addHandler(sh)
     return root
+
+
+def report_dropped_warnings() -> None:
+    """Print how many repeated warnings :func:`setup_logging` kept off the terminal (once, at
+    the end of a step: :func:`pathverdict.smk.run_step` calls it)."""
+    for handler in logging.getLogger().handlers:
+        for f in handler.filters:
+            if isinstance(f, _FirstOfEachKind):
+                f.report()
+                f.dropped = 0
