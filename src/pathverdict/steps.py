@@ -493,12 +493,9 @@ def input_notes(d: dict) -> list[str]:
 
 def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,
                annotation_json: str | None = None, banner: str = "") -> dict:
-    import datetime
-
     from .render import render as render_page
 
     info = {
-        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tools": tool_versions(),
         "datasets": _load_json(dataset_jsons),
         "differential_expression": _load_json(de_jsons),
@@ -517,7 +514,7 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
     libraries = [{"library": lib["library"], "release": lib.get("release", ""), "terms": lib["terms"],
                   "source": lib["source"], "retrieved": lib.get("retrieved", ""), "sha256": lib["sha256"]}
                  for lib in info["gene_set_libraries"]]
-    page = render_page("provenance.html", title="Provenance", banner=banner, generated=info["generated"],
+    page = render_page("provenance.html", title="Provenance", banner=banner,
                        datasets=datasets, annotation=annotation, libraries=libraries,
                        de=info["differential_expression"], alpha=cfg["de"]["alpha"], tools=info["tools"])
     with atomic_write(out_html) as fh:
