@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import verdict as _verdict
+from .util import read_text_table
 
 CLAIMS = {
     "cells": "In cells with MEIS1 over-expressed and with MEIS1 knocked out/down, {target} is the top "
@@ -75,22 +76,15 @@ SELECTION_TEXT = ("dataset", "analysis", "description", "library", "method", "st
 
 # --------------------------------------------------------------------------- reading
 
-def _read_text_table(path, text: Iterable[str]) -> pd.DataFrame:
-    head = pd.read_csv(path, sep="\t", nrows=0).columns
-    text_cols = {c: str for c in head if c in set(text)}
-    return pd.read_csv(path, sep="\t", dtype=text_cols, keep_default_na=False,
-                       na_values={c: [""] for c in head if c not in text_cols})
-
-
 def read_null(path) -> pd.DataFrame:
     """``results/null.tsv`` with text columns as text (a dataset may be called "null" or
     "NA"); ``empirical_p`` empty -> NaN."""
-    return _read_text_table(path, NULL_TEXT)
+    return read_text_table(path, NULL_TEXT)
 
 
 def read_selection(paths: Iterable) -> pd.DataFrame:
     """The selection analyses of every dataset with ``select_by_expression``, in one table."""
-    tables = [_read_text_table(p, SELECTION_TEXT) for p in paths]
+    tables = [read_text_table(p, SELECTION_TEXT) for p in paths]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(SELECTION_TEXT))
 
 
@@ -389,12 +383,12 @@ SENSITIVITY_COLUMNS = ["dataset", "library", "method", "variant", "rank", "n_ter
 
 def read_calibration(path) -> pd.DataFrame:
     """``results/calibration.tsv`` (one row per dataset), text columns as text."""
-    return _read_text_table(path, CALIBRATION_TEXT)
+    return read_text_table(path, CALIBRATION_TEXT)
 
 
 def read_sensitivity(path) -> pd.DataFrame:
     """``results/sensitivity.tsv`` (dataset x library x method x variant), text columns as text."""
-    return _read_text_table(path, SENSITIVITY_TEXT)
+    return read_text_table(path, SENSITIVITY_TEXT)
 
 
 def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import annotation, de, enrichment, genesets, tables, verdict
 from .errors import InputError
-from .util import atomic_write, read_tsv, write_json, write_tsv
+from .util import atomic_write, read_text_table, read_tsv, write_json, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -550,7 +550,7 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     out = {"library": library, "method": str(head["method"].iloc[0]) if len(head) else "", "datasets": datasets,
            "claims": [], "study": "", "study_words": "not assessed (no claims table)"}
     if cpath.is_file():
-        ctable = claims._read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
+        ctable = read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
         summary = claims.summarise(ctable)
         genes = " and ".join(cfg["verdict"].get("genes", []))
         for key, text in claims.CLAIMS.items():

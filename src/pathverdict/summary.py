@@ -12,16 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from .util import read_text_table
+
 TEXT_COLUMNS = ["dataset", "library", "method", "target", "status", "on_top", "note", "claim", "holds", "role",
                 "informative", "selection_aware"]
 
 
 def _read(path: Path) -> pd.DataFrame | None:
-    if not path.is_file():
-        return None
-    head = pd.read_csv(path, sep="\t", nrows=0).columns
-    return pd.read_csv(path, sep="\t", dtype={c: str for c in TEXT_COLUMNS if c in head},
-                       keep_default_na=False, na_values={c: ["", "NA", "nan"] for c in head if c not in TEXT_COLUMNS})
+    return read_text_table(path, TEXT_COLUMNS) if path.is_file() else None
 
 
 def _num(x) -> str:

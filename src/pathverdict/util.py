@@ -206,6 +206,16 @@ def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=dtype, keep_default_na=False, na_values=na_values, **kwargs)
 
 
+def read_text_table(path: str | Path, text) -> pd.DataFrame:
+    """A table the workflow wrote: the columns named in ``text`` as strings, read as they are (a
+    dataset or term called "NA", "null" or "None" keeps its name); in the other columns only an
+    empty cell is missing (that is how :func:`write_tsv` writes a missing value)."""
+    head = pd.read_csv(path, sep="\t", nrows=0).columns
+    text_cols = {c: str for c in head if c in set(text)}
+    return pd.read_csv(path, sep="\t", dtype=text_cols, keep_default_na=False,
+                       na_values={c: [""] for c in head if c not in text_cols})
+
+
 class _FirstOfEachKind(logging.Filter):
     """Lets through the first warning of each kind (logger + message template) to the
     terminal; the repeats (one per relabeling, gene, ...) are only in the log file, and

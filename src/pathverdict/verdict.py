@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .util import read_text_table
+
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
 THRESHOLD_FREE = ("gsea", "camera")
@@ -278,10 +280,7 @@ def read_genes(path) -> pd.DataFrame:
 
 
 def _read(path) -> pd.DataFrame:
-    head = pd.read_csv(path, sep="\t", nrows=0).columns
-    text = {c: str for c in head if c in TEXT_COLUMNS}
-    t = pd.read_csv(path, sep="\t", dtype=text, keep_default_na=False, na_values={c: [""] for c in head
-                                                                                    if c not in text})
+    t = read_text_table(path, TEXT_COLUMNS)
     for c in ("primary", "p_bound"):
         if c in t.columns:
             t[c] = t[c].map(_bound)
