@@ -142,12 +142,19 @@ def rerun_matches(work: Path, config: Path, reference: Path) -> str:
     return out
 
 
-def test_ctrl_c_stops_the_run_and_a_rerun_finishes(reference, tmp_path, sessions):
-    config, ref = reference
-    work = new_workdir(tmp_path, "sigint")
+def start_until_deseq2(tmp_path, name, config, sessions):
+    """A run in a new working directory, started in its own session (killed at the end of the
+    test) and running until its deseq2 job has started: (workdir, process)."""
+    work = new_workdir(tmp_path, name)
     proc = start(work, config, *TARGETS)
     sessions.append(proc.pid)
     wait_for(lambda: running_job(work), 120, "deseq2 to start")
+    return work, proc
+
+
+def test_ctrl_c_stops_the_run_and_a_rerun_finishes(reference, tmp_path, sessions):
+    config, ref = reference
+    work, proc = start_until_deseq2(tmp_path, "sigint", config, sessions)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: snakemake and its jobs get it
     assert_stopped_cleanly(proc, work)
     assert "Terminating processes on user request" in output(proc) or "KeyboardInterrupt" in output(proc)
@@ -160,10 +167,7 @@ def test_sigkill_of_the_whole_job_tree_then_rerun(reference, tmp_path, sessions)
     """kill -9 of snakemake and its jobs (the OOM killer, a lost node): the lock is left behind; the next run
     removes it (its run is gone) and redoes the unfinished job."""
     config, ref = reference
-    work = new_workdir(tmp_path, "killtree")
-    proc = start(work, config, *TARGETS)
-    sessions.append(proc.pid)
-    wait_for(lambda: running_job(work), 120, "deseq2 to start")
+    work, proc = start_until_deseq2(tmp_path, "killtree", config, sessions)
     os.killpg(proc.pid, signal.SIGKILL)
     assert_stopped_cleanly(proc, work)
     assert list((work / ".snakemake/locks").glob("*.lock")), "expected the lock of the killed run"
@@ -175,10 +179,7 @@ def test_sigkill_of_snakemake_only_waits_for_its_jobs(reference, tmp_path, sessi
     """kill -9 of snakemake alone: its running job goes on and finishes by itself. A rerun while it runs is
     refused (the lock stays, the message says why); once it has ended, the rerun finishes."""
     config, ref = reference
-    work = new_workdir(tmp_path, "killsnakemake")
-    proc = start(work, config, *TARGETS)
-    sessions.append(proc.pid)
-    wait_for(lambda: running_job(work), 120, "deseq2 to start")
+    work, proc = start_until_deseq2(tmp_path, "killsnakemake", config, sessions)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     outs = []
@@ -195,10 +196,7 @@ def test_sigkill_of_snakemake_only_waits_for_its_jobs(reference, tmp_path, sessi
 
 def test_two_runs_in_one_directory(reference, tmp_path, sessions):
     config, ref = reference
-    work = new_workdir(tmp_path, "two")
-    first = start(work, config, *TARGETS)
-    sessions.append(first.pid)
-    wait_for(lambda: running_job(work), 120, "deseq2 to start")
+    work, first = start_until_deseq2(tmp_path, "two", config, sessions)
     rc, out = run_snakemake(work, config, *TARGETS)
     assert rc != 0 and "Directory cannot be locked" in out, out[-3000:]
     assert "removed the lock" not in out
