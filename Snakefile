@@ -31,17 +31,18 @@ include: "rules/robustness.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True
 
 
 # The answer where people look: a short summary of the results at the end of every successful run.
 onsuccess:
     from pathverdict.summary import record_run, terminal_summary
 
-    record_run(RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles])
-
+    record_run(
+        RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles]
+    )
     print(
         terminal_summary(
             "results",

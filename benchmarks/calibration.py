@@ -39,6 +39,7 @@ P(enriched) x P(null p <= alpha | enriched) with the second factor from those; t
 A tissue study whose selection keeps fewer than 2 patients stops the workflow with a message (no
 answer); it is counted in ``no_answer`` and never as "on top".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,37 +72,86 @@ KEY_GENES = ["MEIS1", "HMOX1", "VDR", "MT2A"]
 GENE_MEANS = {"HMOX1": 400, "VDR": 150, "MT2A": 600, "MEIS1": 300}
 MODULES = {
     "metallothioneins": {"pattern": "^MT1[A-Z0-9]*$|^MT2A$|^MT3$|^MT4$", "loading": 0.5, "kind": "normal"},
-    "meis1_axis": {"symbols": ["MEIS1"], "target_fraction": 1.0, "loading": 2.0, "kind": "binary",
-                   "prevalence": 0.7},
+    "meis1_axis": {"symbols": ["MEIS1"], "target_fraction": 1.0, "loading": 2.0, "kind": "binary", "prevalence": 0.7},
 }
-CELLS = {"background": {"fraction": 0.1, "log2fc_sd": 0.8}, "off_target": {"pathways": 3, "fraction": 0.3,
-                                                                           "log2fc": 0.8}}
-TISSUE = {"background": {"fraction": 0.05, "log2fc_sd": 0.5}, "reduce_gene": {"gene": "MEIS1", "fraction": 0.5,
-                                                                              "fold": 0.3}}
+CELLS = {
+    "background": {"fraction": 0.1, "log2fc_sd": 0.8},
+    "off_target": {"pathways": 3, "fraction": 0.3, "log2fc": 0.8},
+}
+TISSUE = {
+    "background": {"fraction": 0.05, "log2fc_sd": 0.5},
+    "reduce_gene": {"gene": "MEIS1", "fraction": 0.5, "fold": 0.3},
+}
 SCENARIOS = {
     "cells_3v3": {"role": "cells", "source": "cells", "n": 3, "modules": [], **CELLS},
-    "cells_3v3_modules": {"role": "cells", "source": "cells", "n": 3,
-                          "modules": ["metallothioneins", "random_a", "random_b"], **CELLS},
+    "cells_3v3_modules": {
+        "role": "cells",
+        "source": "cells",
+        "n": 3,
+        "modules": ["metallothioneins", "random_a", "random_b"],
+        **CELLS,
+    },
     "tissue_12v12_selection": {"role": "tissue", "source": "tissue", "n": 12, "modules": [], **TISSUE},
-    "tissue_12v12_selection_modules": {"role": "tissue", "source": "tissue", "n": 12,
-                                       "modules": ["metallothioneins", "meis1_axis"], **TISSUE},
+    "tissue_12v12_selection_modules": {
+        "role": "tissue",
+        "source": "tissue",
+        "n": 12,
+        "modules": ["metallothioneins", "meis1_axis"],
+        **TISSUE,
+    },
 }
 SOURCES = {"cells": ("li2008_lncap", "condition"), "tissue": ("geuvadis_lcl_sex", "sex")}
-COLUMNS = ["scenario", "role", "n_per_group", "design", "method", "library", "modules", "selection",
-           "source", "median_cv", "n_genes", "n_null", "no_answer", "fpr_on_top", "fpr_ci_high", "inconclusive_null",
-           "fpr_enriched", "claim", "n_claim_null", "fpr_claim", "fpr_claim_ci_high", "claim_note",
-           "fpr_metallothioneins", "n_planted", "fraction", "effects", "power_by_effect", "power", "power_ci_low",
-           "power_effect", "inconclusive_planted", "claim_power", "claim_power_note", "settings"]
+COLUMNS = [
+    "scenario",
+    "role",
+    "n_per_group",
+    "design",
+    "method",
+    "library",
+    "modules",
+    "selection",
+    "source",
+    "median_cv",
+    "n_genes",
+    "n_null",
+    "no_answer",
+    "fpr_on_top",
+    "fpr_ci_high",
+    "inconclusive_null",
+    "fpr_enriched",
+    "claim",
+    "n_claim_null",
+    "fpr_claim",
+    "fpr_claim_ci_high",
+    "claim_note",
+    "fpr_metallothioneins",
+    "n_planted",
+    "fraction",
+    "effects",
+    "power_by_effect",
+    "power",
+    "power_ci_low",
+    "power_effect",
+    "inconclusive_planted",
+    "claim_power",
+    "claim_power_note",
+    "settings",
+]
 
 _STATE: dict = {}
 
 
 def workflow_settings(max_permutations: int | None = None) -> dict:
     """The workflow's defaults, from the config schema (a minimal config validated)."""
-    cfg = config.validate_config({
-        "datasets": {"x": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition", "contrast": CONTRAST}},
-        "genesets": str(SHARED / "genesets" / "KEGG_2021_Human.txt"), "target_pathway": TARGET,
-        "annotation": str(SHARED / "annotation" / "human_gene_info.tsv.gz")}, "calibration defaults")
+    cfg = config.validate_config(
+        {
+            "datasets": {"x": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition", "contrast": CONTRAST}},
+            "genesets": str(SHARED / "genesets" / "KEGG_2021_Human.txt"),
+            "target_pathway": TARGET,
+            "annotation": str(SHARED / "annotation" / "human_gene_info.tsv.gz"),
+        },
+        "calibration defaults",
+    )
     if max_permutations is not None:
         cfg["null"]["max_permutations"] = max_permutations
     return cfg
@@ -115,36 +165,59 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
     sources = {}
     for key, (name, group) in SOURCES.items():
         with quiet_logging():
-            sources[key] = simulate.prepare_source(key, SHARED / "counts" / name / "counts.tsv.gz",
-                                                   SHARED / "counts" / name / "samples.tsv", group, ann, lib, term,
-                                                   spec, seed)
+            sources[key] = simulate.prepare_source(
+                key,
+                SHARED / "counts" / name / "counts.tsv.gz",
+                SHARED / "counts" / name / "samples.tsv",
+                group,
+                ann,
+                lib,
+                term,
+                spec,
+                seed,
+            )
     # two random modules of 50 genes each (cells_3v3_modules), fixed by the seed
     rng = np.random.default_rng([seed, 9])
-    others = sorted(set(sources["cells"].symbol_of[g] for g in sources["cells"].params.index
-                        if g in sources["cells"].symbol_of) - set(lib.sets[term]))
+    others = sorted(
+        set(sources["cells"].symbol_of[g] for g in sources["cells"].params.index if g in sources["cells"].symbol_of)
+        - set(lib.sets[term])
+    )
     picks = rng.choice(len(others), size=100, replace=False)
     modules = dict(MODULES)
     modules["random_a"] = {"symbols": [others[i] for i in picks[:50]], "loading": 0.5, "kind": "normal"}
     modules["random_b"] = {"symbols": [others[i] for i in picks[50:]], "loading": 0.5, "kind": "normal"}
     cfg = workflow_settings(max_permutations)
-    _STATE.update(lib=lib, term=term, sources=sources, modules=modules, cfg=cfg,
-                  settings=steps.verdict_settings(cfg), params=steps.de_params(
-                      {"design": "~condition", "contrast": CONTRAST}, cfg, 1))
+    _STATE.update(
+        lib=lib,
+        term=term,
+        sources=sources,
+        modules=modules,
+        cfg=cfg,
+        settings=steps.verdict_settings(cfg),
+        params=steps.de_params({"design": "~condition", "contrast": CONTRAST}, cfg, 1),
+    )
 
 
 def _simulate(scenario: str, kind: str, seed: int, log2fc: float, fraction: float):
     sc = SCENARIOS[scenario]
     src = _STATE["sources"][sc["source"]]
-    entry = {"n_per_group": sc["n"], "effect": kind == "planted", "log2fc": log2fc, "fraction": fraction,
-             "modules": sc["modules"], "background": sc["background"]}
+    entry = {
+        "n_per_group": sc["n"],
+        "effect": kind == "planted",
+        "log2fc": log2fc,
+        "fraction": fraction,
+        "modules": sc["modules"],
+        "background": sc["background"],
+    }
     if "off_target" in sc:
         entry["off_target"] = sc["off_target"]
     if "reduce_gene" in sc:
         entry["reduce_gene"] = sc["reduce_gene"]
         entry["effect_in_reduced"] = True
     spec = {"modules": _STATE["modules"], "always_plant": [], "seed": 2019}
-    counts, sheet, _ = simulate.simulate_dataset(f"{scenario}_{kind}_{seed}", entry, src, _STATE["lib"],
-                                                 _STATE["term"], spec, seed)
+    counts, sheet, _ = simulate.simulate_dataset(
+        f"{scenario}_{kind}_{seed}", entry, src, _STATE["lib"], _STATE["term"], spec, seed
+    )
     symbols = pd.Series({g: src.symbol_of.get(g) for g in counts.index}, dtype="string")
     return counts, sheet.set_index("sample"), symbols
 
@@ -157,8 +230,9 @@ def _verdict(name: str, counts, sheet, symbols):
     genes = enrichment.collapse_to_symbols(table)
     lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
     ora = enrichment.ora(lists["all"], background, lib.sets, LIBRARY, lib.ids, e["ora_min_size"], e["ora_max_size"])
-    v = verdict.judge_dataset(name, LIBRARY, _STATE["term"], None, {"ora_all": ora}, {"ora_all": len(lists["all"])},
-                              settings)
+    v = verdict.judge_dataset(
+        name, LIBRARY, _STATE["term"], None, {"ora_all": ora}, {"ora_all": len(lists["all"])}, settings
+    )
     g = verdict.gene_status(name, table, settings)
     return v, g, len(lists["all"])
 
@@ -182,9 +256,17 @@ def run_study(task: tuple) -> dict:
                 roles[name] = "cells_overexpression" if k == 0 else "cells_loss_of_function"
                 out["statuses"].append(v.iloc[0]["status"])
                 out["de_genes"].append(n_de)
-            table = claims.evaluate(pd.concat(vs), pd.concat(gs), roles, target=_STATE["term"],
-                                    key_genes=tuple(cfg["verdict"]["genes"]), max_fdr=cfg["verdict"]["max_fdr"],
-                                    library=LIBRARY, null=None, null_enabled=False)
+            table = claims.evaluate(
+                pd.concat(vs),
+                pd.concat(gs),
+                roles,
+                target=_STATE["term"],
+                key_genes=tuple(cfg["verdict"]["genes"]),
+                max_fdr=cfg["verdict"]["max_fdr"],
+                library=LIBRARY,
+                null=None,
+                null_enabled=False,
+            )
             s = claims.summarise(table)
             out["claim"] = s["cells"] if n_ds == 2 else ""
             out["metallothioneins"] = s["metallothioneins"] if n_ds == 2 else ""
@@ -194,29 +276,58 @@ def run_study(task: tuple) -> dict:
             c_sel, s_sel = null.apply_selection(counts, sheet, symbols, SELECTION, CONTRAST)
         except InputError:
             # the workflow stops with a message (fewer than 2 patients kept): no answer at all
-            out.update(statuses=["no answer"], de_genes=[0], enriched=False, null_run=False, claim="no answer",
-                       metallothioneins="no answer")
+            out.update(
+                statuses=["no answer"],
+                de_genes=[0],
+                enriched=False,
+                null_run=False,
+                claim="no answer",
+                metallothioneins="no answer",
+            )
             return out
         v, g, n_de = _verdict("t", c_sel, s_sel, symbols)
         out["statuses"].append(v.iloc[0]["status"])
         out["de_genes"].append(n_de)
         head = v.iloc[0]
-        enriched = head["status"] != "inconclusive" and not pd.isna(head["fdr"]) and \
-            float(head["fdr"]) <= cfg["verdict"]["max_fdr"]
+        enriched = (
+            head["status"] != "inconclusive"
+            and not pd.isna(head["fdr"])
+            and float(head["fdr"]) <= cfg["verdict"]["max_fdr"]
+        )
         out["enriched"] = bool(enriched)
         out["null_run"] = False
         summary = None
         if enriched and with_null:
             n = cfg["null"]
-            _, summary = null.run_null(counts, sheet, _STATE["params"], {LIBRARY: _STATE["lib"]}, TARGET, None,
-                                       symbols=symbols, methods=(), enrichment_cfg=cfg["enrichment"],
-                                       max_permutations=n["max_permutations"], seed=n["seed"], dataset="t",
-                                       selection=SELECTION)
+            _, summary = null.run_null(
+                counts,
+                sheet,
+                _STATE["params"],
+                {LIBRARY: _STATE["lib"]},
+                TARGET,
+                None,
+                symbols=symbols,
+                methods=(),
+                enrichment_cfg=cfg["enrichment"],
+                max_permutations=n["max_permutations"],
+                seed=n["seed"],
+                dataset="t",
+                selection=SELECTION,
+            )
             out["null_run"] = True
             out["null_p"] = float(summary.iloc[0]["empirical_p"])
-        table = claims.evaluate(v, g, {"t": "tissue"}, target=_STATE["term"], max_fdr=cfg["verdict"]["max_fdr"],
-                                library=LIBRARY, null=summary, selected=["t"], null_enabled=True,
-                                null_alpha=cfg["null"]["alpha"])
+        table = claims.evaluate(
+            v,
+            g,
+            {"t": "tissue"},
+            target=_STATE["term"],
+            max_fdr=cfg["verdict"]["max_fdr"],
+            library=LIBRARY,
+            null=summary,
+            selected=["t"],
+            null_enabled=True,
+            null_alpha=cfg["null"]["alpha"],
+        )
         s = claims.summarise(table)
         out["claim"] = s["tissue"]
         out["metallothioneins"] = s["metallothioneins"]
@@ -239,8 +350,9 @@ def _cp(k: int, n: int) -> tuple[float, float]:
     return lo, hi
 
 
-def _tasks(scenario: str, n_null: int, n_planted: int, effects, fraction: float, null_studies: int,
-           base_seed: int) -> list[tuple]:
+def _tasks(
+    scenario: str, n_null: int, n_planted: int, effects, fraction: float, null_studies: int, base_seed: int
+) -> list[tuple]:
     off = 1_000_000 * (list(SCENARIOS).index(scenario) + 1) + base_seed
     tasks = [(scenario, "null", off + i, 0.0, 0.0, False) for i in range(n_null)]
     for j, lfc in enumerate(effects):
@@ -256,8 +368,14 @@ def _null_tasks(results: list[dict], null_studies: int, headline: float) -> list
         if sc["role"] != "tissue":
             continue
         for kind in ("null", "planted"):
-            rows = [r for r in results if r["scenario"] == scenario and r["kind"] == kind and r.get("enriched")
-                    and (kind == "null" or r["log2fc"] == headline)]
+            rows = [
+                r
+                for r in results
+                if r["scenario"] == scenario
+                and r["kind"] == kind
+                and r.get("enriched")
+                and (kind == "null" or r["log2fc"] == headline)
+            ]
             for r in sorted(rows, key=lambda r: r["seed"])[:null_studies]:
                 picked.append((scenario, kind, r["seed"], r["log2fc"], _STATE["fraction"], True))
     return picked
@@ -274,45 +392,67 @@ def summarise(results: list[dict], effects, fraction: float, headline: float, n_
         k_fp = sum(s == "on_top" for s in null_status)
         lo, hi = _cp(k_fp, len(null_status))
         planted = {lfc: [r for r in res if r["kind"] == "planted" and r["log2fc"] == lfc] for lfc in effects}
-        power = {lfc: (sum(s == "on_top" for r in rs for s in r["statuses"]), sum(len(r["statuses"]) for r in rs))
-                 for lfc, rs in planted.items()}
+        power = {
+            lfc: (sum(s == "on_top" for r in rs for s in r["statuses"]), sum(len(r["statuses"]) for r in rs))
+            for lfc, rs in planted.items()
+        }
         hk, hn = power.get(headline, (0, 0))
         plo, _ = _cp(hk, hn)
         planted_status = [s for rs in planted.values() for r in rs for s in r["statuses"]]
         src = _STATE["sources"][sc["source"]]
-        row = {"scenario": scenario, "role": sc["role"], "n_per_group": sc["n"], "design": f"{sc['n']} vs {sc['n']}",
-               "method": "ora_all", "library": LIBRARY, "modules": ",".join(sc["modules"]) or "none",
-               "selection": "MEIS1 below control median" if sc["role"] == "tissue" else "none",
-               "source": SOURCES[sc["source"]][0], "median_cv": round(src.info["median_cv_mean_ge_50"], 3),
-               "n_genes": n_genes, "n_null": len(null_status),
-               "no_answer": sum(s == "no answer" for s in null_status + [s for rs in planted.values() for r in rs
-                                                                          for s in r["statuses"]]), "fpr_on_top": k_fp / max(1, len(null_status)),
-               "fpr_ci_high": hi, "inconclusive_null": sum(s == "inconclusive" for s in null_status)
-               / max(1, len(null_status)),
-               "n_planted": sum(len(r["statuses"]) for rs in planted.values() for r in rs), "fraction": fraction,
-               "effects": ";".join(f"{x:g}" for x in effects),
-               "power_by_effect": ";".join(f"{lfc:g}:{k / n:.3f}" if n else f"{lfc:g}:" for lfc, (k, n)
-                                           in power.items()),
-               "power": hk / hn if hn else math.nan, "power_ci_low": plo,
-               "power_effect": f"|log2FC| {headline:g} on {fraction:.0%} of the pathway's simulated genes "
-                               f"(mixed directions{', in the patients with reduced MEIS1' if sc['role'] == 'tissue' else ''})",
-               "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
-               "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls)
-               / max(1, len(nulls)),
-               "settings": (f"de.alpha {cfg['de']['alpha']}, enrichment.padj {cfg['enrichment']['padj']}, lfc "
-                            f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
-                            f"{cfg['enrichment']['ora_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
-                            f"{cfg['verdict']['max_fdr']}, min_de_genes {cfg['verdict']['min_de_genes']}, "
-                            f"min_overlap {cfg['verdict']['min_overlap']}, null max_permutations "
-                            f"{cfg['null']['max_permutations']} seed {cfg['null']['seed']} alpha {alpha}")}
+        row = {
+            "scenario": scenario,
+            "role": sc["role"],
+            "n_per_group": sc["n"],
+            "design": f"{sc['n']} vs {sc['n']}",
+            "method": "ora_all",
+            "library": LIBRARY,
+            "modules": ",".join(sc["modules"]) or "none",
+            "selection": "MEIS1 below control median" if sc["role"] == "tissue" else "none",
+            "source": SOURCES[sc["source"]][0],
+            "median_cv": round(src.info["median_cv_mean_ge_50"], 3),
+            "n_genes": n_genes,
+            "n_null": len(null_status),
+            "no_answer": sum(
+                s == "no answer"
+                for s in null_status + [s for rs in planted.values() for r in rs for s in r["statuses"]]
+            ),
+            "fpr_on_top": k_fp / max(1, len(null_status)),
+            "fpr_ci_high": hi,
+            "inconclusive_null": sum(s == "inconclusive" for s in null_status) / max(1, len(null_status)),
+            "n_planted": sum(len(r["statuses"]) for rs in planted.values() for r in rs),
+            "fraction": fraction,
+            "effects": ";".join(f"{x:g}" for x in effects),
+            "power_by_effect": ";".join(f"{lfc:g}:{k / n:.3f}" if n else f"{lfc:g}:" for lfc, (k, n) in power.items()),
+            "power": hk / hn if hn else math.nan,
+            "power_ci_low": plo,
+            "power_effect": f"|log2FC| {headline:g} on {fraction:.0%} of the pathway's simulated genes "
+            f"(mixed directions{', in the patients with reduced MEIS1' if sc['role'] == 'tissue' else ''})",
+            "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
+            "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls) / max(1, len(nulls)),
+            "settings": (
+                f"de.alpha {cfg['de']['alpha']}, enrichment.padj {cfg['enrichment']['padj']}, lfc "
+                f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
+                f"{cfg['enrichment']['ora_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
+                f"{cfg['verdict']['max_fdr']}, min_de_genes {cfg['verdict']['min_de_genes']}, "
+                f"min_overlap {cfg['verdict']['min_overlap']}, null max_permutations "
+                f"{cfg['null']['max_permutations']} seed {cfg['null']['seed']} alpha {alpha}"
+            ),
+        }
         if sc["role"] == "cells":
             k = sum(r["claim"] == "reproduced" for r in nulls)
             _, chi = _cp(k, len(nulls))
-            row.update(claim="cells", n_claim_null=len(nulls), fpr_claim=k / max(1, len(nulls)), fpr_claim_ci_high=chi,
-                       fpr_enriched=math.nan,
-                       claim_note="null study = two 3 vs 3 datasets (over-expression, loss of function); 'reproduced' "
-                                  "needs both on top and HMOX1 and VDR DE in both",
-                       claim_power=math.nan, claim_power_note="not measured (planted studies are single datasets)")
+            row.update(
+                claim="cells",
+                n_claim_null=len(nulls),
+                fpr_claim=k / max(1, len(nulls)),
+                fpr_claim_ci_high=chi,
+                fpr_enriched=math.nan,
+                claim_note="null study = two 3 vs 3 datasets (over-expression, loss of function); 'reproduced' "
+                "needs both on top and HMOX1 and VDR DE in both",
+                claim_power=math.nan,
+                claim_power_note="not measured (planted studies are single datasets)",
+            )
         else:
             enr = [r for r in nulls if r.get("enriched")]
             p_enr = len(enr) / max(1, len(nulls))
@@ -320,20 +460,29 @@ def summarise(results: list[dict], effects, fraction: float, headline: float, n_
             yes = sum(r["claim"] == "reproduced" for r in tested)
             cond = yes / len(tested) if tested else (0.0 if not enr else math.nan)
             _, chi = _cp(yes, len(tested)) if tested else (math.nan, 0.0 if not enr else math.nan)
-            row.update(claim="tissue", n_claim_null=len(nulls), fpr_enriched=p_enr, fpr_claim=p_enr * cond,
-                       fpr_claim_ci_high=p_enr * chi if not math.isnan(chi) else math.nan,
-                       claim_note=(f"selected analysis enriched in {len(enr)} of {len(nulls)} null studies; the "
-                                   f"selection-aware null run on {len(tested)} of them gave p <= {alpha} in {yes}; "
-                                   "rate = P(enriched) x P(p <= alpha | enriched), upper bound from the null studies "
-                                   "tested"))
+            row.update(
+                claim="tissue",
+                n_claim_null=len(nulls),
+                fpr_enriched=p_enr,
+                fpr_claim=p_enr * cond,
+                fpr_claim_ci_high=p_enr * chi if not math.isnan(chi) else math.nan,
+                claim_note=(
+                    f"selected analysis enriched in {len(enr)} of {len(nulls)} null studies; the "
+                    f"selection-aware null run on {len(tested)} of them gave p <= {alpha} in {yes}; "
+                    "rate = P(enriched) x P(p <= alpha | enriched), upper bound from the null studies "
+                    "tested"
+                ),
+            )
             ptested = [r for r in res if r["kind"] == "planted" and r.get("null_run")]
             penr = [r for r in planted.get(headline, []) if r.get("enriched")]
             pe = len(penr) / max(1, len(planted.get(headline, [])))
             pyes = sum(r["claim"] == "reproduced" for r in ptested)
-            row.update(claim_power=pe * (pyes / len(ptested)) if ptested else math.nan,
-                       claim_power_note=f"at the headline effect: enriched in {len(penr)} of "
-                                        f"{len(planted.get(headline, []))}; selection-aware null p <= {alpha} in "
-                                        f"{pyes} of {len(ptested)} tested")
+            row.update(
+                claim_power=pe * (pyes / len(ptested)) if ptested else math.nan,
+                claim_power_note=f"at the headline effect: enriched in {len(penr)} of "
+                f"{len(planted.get(headline, []))}; selection-aware null p <= {alpha} in "
+                f"{pyes} of {len(ptested)} tested",
+            )
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -353,8 +502,12 @@ def main(argv=None) -> int:
     ap.add_argument("--headline", type=float, default=1.0, help="effect size reported as `power`")
     ap.add_argument("--fraction", type=float, default=0.3, help="share of the target's genes with the effect")
     ap.add_argument("--n-genes", type=int, default=2000)
-    ap.add_argument("--null-studies", type=int, default=40,
-                    help="enriched tissue studies per scenario x kind given the selection-aware null")
+    ap.add_argument(
+        "--null-studies",
+        type=int,
+        default=40,
+        help="enriched tissue studies per scenario x kind given the selection-aware null",
+    )
     ap.add_argument("--max-permutations", type=int, default=None, help="default: the workflow's null.max_permutations")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
@@ -367,8 +520,9 @@ def main(argv=None) -> int:
     started = time.monotonic()
     _setup(a.n_genes, a.seed, a.max_permutations)
     _STATE["fraction"] = a.fraction
-    tasks = [t for sc in SCENARIOS for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies,
-                                                   a.seed)]
+    tasks = [
+        t for sc in SCENARIOS for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies, a.seed)
+    ]
     ctx = mp.get_context("fork")
     with ctx.Pool(a.processes) as pool:
         results = []
@@ -384,18 +538,46 @@ def main(argv=None) -> int:
     elapsed = time.monotonic() - started
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(a.out, sep="\t", index=False, float_format="%.4g")
-    show = table[["scenario", "design", "modules", "n_null", "fpr_on_top", "fpr_ci_high", "inconclusive_null",
-                  "claim", "fpr_claim", "fpr_claim_ci_high", "fpr_metallothioneins", "n_planted", "power_by_effect",
-                  "power", "inconclusive_planted", "claim_power"]]
+    show = table[
+        [
+            "scenario",
+            "design",
+            "modules",
+            "n_null",
+            "fpr_on_top",
+            "fpr_ci_high",
+            "inconclusive_null",
+            "claim",
+            "fpr_claim",
+            "fpr_claim_ci_high",
+            "fpr_metallothioneins",
+            "n_planted",
+            "power_by_effect",
+            "power",
+            "inconclusive_planted",
+            "claim_power",
+        ]
+    ]
     text = show.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else show.to_string(index=False)
-    cpu = pd.DataFrame([{"scenario": r["scenario"], "kind": r["kind"], "null": r.get("null_run", False),
-                         "cpu_s": r.get("cpu_s", math.nan)} for r in results + extra])
+    cpu = pd.DataFrame(
+        [
+            {
+                "scenario": r["scenario"],
+                "kind": r["kind"],
+                "null": r.get("null_run", False),
+                "cpu_s": r.get("cpu_s", math.nan),
+            }
+            for r in results + extra
+        ]
+    )
     per = cpu.groupby(["scenario", "kind", "null"])["cpu_s"].mean().round(2)
     print("CPU seconds per study (mean):\n" + per.to_string(), file=sys.stderr)
-    header = (f"calibration: {len(tasks)} studies + {len(extra_tasks)} selection-aware nulls, {a.processes} "
-              f"processes, {elapsed:.0f} s wall ({t1 - started:.0f} s before the nulls), {cpu['cpu_s'].sum():.0f} CPU s in "
-              f"the studies; n_genes {a.n_genes}; "
-              f"planted on {a.fraction:.0%} of the target's genes; written to {a.out}")
+    header = (
+        f"calibration: {len(tasks)} studies + {len(extra_tasks)} selection-aware nulls, {a.processes} "
+        f"processes, {elapsed:.0f} s wall ({t1 - started:.0f} s before the nulls), {cpu['cpu_s'].sum():.0f} CPU s in "
+        f"the studies; n_genes {a.n_genes}; "
+        f"planted on {a.fraction:.0%} of the target's genes; written to {a.out}"
+    )
     print(header)
     print(text)
     for _, r in table.iterrows():
@@ -408,6 +590,7 @@ def main(argv=None) -> int:
 def _has_tabulate() -> bool:
     try:
         import tabulate  # noqa: F401
+
         return True
     except ImportError:
         return False

@@ -13,6 +13,7 @@ PYTHONPATH for the run only) and the machine's load. Prints a Markdown table; ``
 also writes the raw numbers. Targets (issue 11): demo cold <= 60 s CPU and <= 60 s wall on 2
 idle cores, warm <= 3 s; the li2008 example <= 60 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-SITECUSTOMIZE = r'''
+SITECUSTOMIZE = r"""
 import atexit, json, os, resource, sys, time
 _start = time.monotonic()
 def _pathverdict_job_cpu():
@@ -43,7 +44,7 @@ def _pathverdict_job_cpu():
     with open(out, "a") as fh:
         fh.write(json.dumps(rec) + "\n")
 atexit.register(_pathverdict_job_cpu)
-'''
+"""
 
 
 def shared_dir() -> Path:
@@ -71,8 +72,17 @@ def run(work: Path, config: Path, cores: int, cpu_log: Path | None) -> dict:
         (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
         env["PYTHONPATH"] = f"{site}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep)
         env["PATHVERDICT_JOB_CPU"] = str(cpu_log)
-    cmd = [snakemake_exe(), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work), "--cores", str(cores),
-           "--configfile", str(config)]
+    cmd = [
+        snakemake_exe(),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        str(cores),
+        "--configfile",
+        str(config),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -82,8 +92,13 @@ def run(work: Path, config: Path, cores: int, cpu_log: Path | None) -> dict:
         sys.exit(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
     lines = proc.stdout.splitlines()
     jobs = len([ln for ln in lines if ln.startswith("Finished jobid:")])
-    return {"wall": wall, "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "jobs": jobs, "lines": len(lines), "output": proc.stdout}
+    return {
+        "wall": wall,
+        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "jobs": jobs,
+        "lines": len(lines),
+        "output": proc.stdout,
+    }
 
 
 def cpu_by_rule(cpu_log: Path) -> dict[str, dict]:
@@ -94,7 +109,11 @@ def cpu_by_rule(cpu_log: Path) -> dict[str, dict]:
         rec = json.loads(line)
         script = rec["argv"][0] if rec["argv"] else ""
         m = re.search(r"\.snakemake/scripts/tmp[^.]+\.(\w+)\.py$", script)
-        rule = m.group(1) if m else ("snakemake (main process)" if script.endswith("snakemake") else Path(script).name or "?")
+        rule = (
+            m.group(1)
+            if m
+            else ("snakemake (main process)" if script.endswith("snakemake") else Path(script).name or "?")
+        )
         by_rule[rule]["jobs"] += 1
         by_rule[rule]["cpu"] += rec["cpu"]
         by_rule[rule]["wall"] += rec["wall"]
@@ -121,8 +140,10 @@ def main(argv=None) -> int:
     rules = cpu_by_rule(cpu_log)
     load_end = load_average()
     name = src.relative_to(REPO) if src.is_relative_to(REPO) else src
-    print(f"# {name}, --cores {args.cores}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-          f"{os.cpu_count()} cores; load average (1/5/15 min) {load_start} at start, {load_end} at end\n")
+    print(
+        f"# {name}, --cores {args.cores}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{os.cpu_count()} cores; load average (1/5/15 min) {load_start} at start, {load_end} at end\n"
+    )
     print("| run | wall s | CPU s (user+sys) | jobs | output lines |")
     print("|---|---|---|---|---|")
     print(f"| cold | {cold['wall']:.1f} | {cold['cpu']:.1f} | {cold['jobs']} | {cold['lines']} |")
@@ -137,13 +158,24 @@ def main(argv=None) -> int:
         for rule, r in rules.items():
             print(f"| {rule} | {r['jobs']} | {r['cpu']:.1f} | {r['wall']:.1f} |")
         own = cold["cpu"] - jobs_cpu
-        print(f"| Snakemake itself (DAG, scheduling, job start-up; total − jobs) | 1 | {own:.1f} | "
-              f"{main_proc['wall'] if main_proc else cold['wall']:.1f} |")
+        print(
+            f"| Snakemake itself (DAG, scheduling, job start-up; total − jobs) | 1 | {own:.1f} | "
+            f"{main_proc['wall'] if main_proc else cold['wall']:.1f} |"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({"config": str(name), "cores": args.cores, "cold": {
-            k: v for k, v in cold.items() if k != "output"}, "warm": [{k: v for k, v in w.items() if k != "output"}
-                                                                      for w in warm], "by_rule": rules,
-            "load": [load_start, load_end]}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "config": str(name),
+                    "cores": args.cores,
+                    "cold": {k: v for k, v in cold.items() if k != "output"},
+                    "warm": [{k: v for k, v in w.items() if k != "output"} for w in warm],
+                    "by_rule": rules,
+                    "load": [load_start, load_end],
+                },
+                indent=1,
+            )
+        )
     if args.keep:
         print(f"\nkept: {tmp}")
     else:

@@ -93,6 +93,7 @@ fid = _load_fidelity()
 
 # --------------------------------------------------------------------------- measuring one process
 
+
 @dataclass
 class Measured:
     wall: float  # seconds
@@ -128,8 +129,7 @@ def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) ->
         with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as tf:
             tfile = tf.name
         try:
-            proc = subprocess.run([TIME_BIN, "-v", "-o", tfile, *cmd], capture_output=True, text=True, env=env,
-                                  cwd=cwd)
+            proc = subprocess.run([TIME_BIN, "-v", "-o", tfile, *cmd], capture_output=True, text=True, env=env, cwd=cwd)
             with open(tfile) as fh:
                 wall, rss = parse_time_v(fh.read())
         finally:
@@ -171,7 +171,7 @@ class OtherLoad:
                 stat = (d / "stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
+            fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
             out[int(d.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
         return out
 
@@ -215,13 +215,20 @@ OTHER = OtherLoad()
 
 def thread_env(threads: int) -> dict:
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "GOTO_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
         env[var] = str(threads)
     return env
 
 
 # --------------------------------------------------------------------------- cases
+
 
 @dataclass(frozen=True)
 class Case:
@@ -238,16 +245,19 @@ SYNTH_DESIGN = ("~condition", ("condition", "treated", "control"))
 SYNTH_SEED = 20251121
 SYNTH_PLANTED_FRACTION = 0.1  # of the genes, |log2FC| 1, half up half down
 
-CASES = {c.name: c for c in [
-    *(Case(d.name, d.design, tuple(d.contrast), "real") for d in fid.DATASETS.values()),
-    Case("synthetic_60000x12", *SYNTH_DESIGN, "synthetic", 60000, 6, "fit_nb:geuvadis_lcl_sex"),
-    Case("synthetic_20000x100", *SYNTH_DESIGN, "synthetic", 20000, 50, "fit_nb:geuvadis_lcl_sex"),
-    Case("synthetic_quick_2000x6", *SYNTH_DESIGN, "synthetic", 2000, 3, "simple"),
-    # cohort-sized matrices (issue 14), run with --large (R DESeq2 takes minutes to tens of minutes on them)
-    Case("synthetic_30000x200", *SYNTH_DESIGN, "synthetic", 30000, 100, "fit_nb:geuvadis_lcl_sex"),
-    Case("synthetic_60000x600", *SYNTH_DESIGN, "synthetic", 60000, 300, "fit_nb:geuvadis_lcl_sex"),
-    Case("synthetic_60000x2000", *SYNTH_DESIGN, "synthetic", 60000, 1000, "fit_nb:geuvadis_lcl_sex"),
-]}
+CASES = {
+    c.name: c
+    for c in [
+        *(Case(d.name, d.design, tuple(d.contrast), "real") for d in fid.DATASETS.values()),
+        Case("synthetic_60000x12", *SYNTH_DESIGN, "synthetic", 60000, 6, "fit_nb:geuvadis_lcl_sex"),
+        Case("synthetic_20000x100", *SYNTH_DESIGN, "synthetic", 20000, 50, "fit_nb:geuvadis_lcl_sex"),
+        Case("synthetic_quick_2000x6", *SYNTH_DESIGN, "synthetic", 2000, 3, "simple"),
+        # cohort-sized matrices (issue 14), run with --large (R DESeq2 takes minutes to tens of minutes on them)
+        Case("synthetic_30000x200", *SYNTH_DESIGN, "synthetic", 30000, 100, "fit_nb:geuvadis_lcl_sex"),
+        Case("synthetic_60000x600", *SYNTH_DESIGN, "synthetic", 60000, 300, "fit_nb:geuvadis_lcl_sex"),
+        Case("synthetic_60000x2000", *SYNTH_DESIGN, "synthetic", 60000, 1000, "fit_nb:geuvadis_lcl_sex"),
+    ]
+}
 LARGE_CASES = ["synthetic_30000x200", "synthetic_60000x600", "synthetic_60000x2000"]
 DEFAULT_CASES = [n for n in CASES if "quick" not in n and n not in LARGE_CASES]
 # the memory bound is asserted (exit status 1 when missed) on every case of at least this many cells
@@ -297,10 +307,21 @@ def synthetic_files(case: Case, cache: Path, shared: Path) -> tuple[Path, Path]:
     tmp = folder / "counts.tsv.part"
     counts.to_csv(tmp, sep="\t", lineterminator="\n")
     sheet.to_csv(samples_path, sep="\t", index=False, lineterminator="\n")
-    (folder / "spec.json").write_text(json.dumps({
-        "case": case.name, "genes": case.n_genes, "samples": 2 * case.n_per_group, "generator": case.generator,
-        "seed": SYNTH_SEED, "planted_fraction": SYNTH_PLANTED_FRACTION, "planted_log2fc": 1.0,
-        "model": "pathverdict.simulate.simulate (NB, log-normal size factors sd 0.15)"}, indent=1))
+    (folder / "spec.json").write_text(
+        json.dumps(
+            {
+                "case": case.name,
+                "genes": case.n_genes,
+                "samples": 2 * case.n_per_group,
+                "generator": case.generator,
+                "seed": SYNTH_SEED,
+                "planted_fraction": SYNTH_PLANTED_FRACTION,
+                "planted_log2fc": 1.0,
+                "model": "pathverdict.simulate.simulate (NB, log-normal size factors sd 0.15)",
+            },
+            indent=1,
+        )
+    )
     tmp.rename(counts_path)
     return counts_path, samples_path
 
@@ -340,6 +361,7 @@ def prefiltered_for_r(case: Case, counts_path: Path, samples_path: Path, cache: 
 
 # --------------------------------------------------------------------------- DE stage: ours vs R
 
+
 @dataclass
 class DERow:
     case: str
@@ -368,16 +390,36 @@ def _median(values):
 def glmgampoi_available() -> bool:
     """R has DESeq2 and glmGamPoi (Debian: r-bioc-glmgampoi)."""
     try:
-        proc = subprocess.run(["Rscript", "-e", ('quit(status = if (requireNamespace("DESeq2", quietly = TRUE) && '
-                                                 'requireNamespace("glmGamPoi", quietly = TRUE)) 0 else 3)')],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                "Rscript",
+                "-e",
+                (
+                    'quit(status = if (requireNamespace("DESeq2", quietly = TRUE) && '
+                    'requireNamespace("glmGamPoi", quietly = TRUE)) 0 else 3)'
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError:
         return False
     return proc.returncode == 0
 
 
-def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, threads: int,
-                workdir: Path, log, with_ggp: bool = False, de_threads: int = 1) -> DERow:
+def run_de_case(
+    case: Case,
+    cache: Path,
+    shared: Path,
+    runs: int,
+    with_r: bool,
+    threads: int,
+    workdir: Path,
+    log,
+    with_ggp: bool = False,
+    de_threads: int = 1,
+) -> DERow:
     import pandas as pd
 
     counts_path, samples_path = case_files(case, cache, shared)
@@ -385,13 +427,41 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
     var, tested, reference = case.contrast
     ours_out = workdir / f"{case.name}.ours.tsv"
     r_out = workdir / f"{case.name}.R.tsv"
-    ours_cmd = [sys.executable, str(DE_STAGE), str(counts_path), str(samples_path), case.design, var, tested,
-                reference, str(ours_out)]
-    r_cmd = ["Rscript", str(fid.R_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
-             str(r_out)]
+    ours_cmd = [
+        sys.executable,
+        str(DE_STAGE),
+        str(counts_path),
+        str(samples_path),
+        case.design,
+        var,
+        tested,
+        reference,
+        str(ours_out),
+    ]
+    r_cmd = [
+        "Rscript",
+        str(fid.R_SCRIPT),
+        str(r_counts),
+        str(r_samples),
+        case.design,
+        var,
+        tested,
+        reference,
+        str(r_out),
+    ]
     g_out = workdir / f"{case.name}.glmGamPoi.tsv"
-    g_cmd = ["Rscript", str(fid.R_SCRIPT), str(r_counts), str(r_samples), case.design, var, tested, reference,
-             str(g_out), "glmGamPoi"]
+    g_cmd = [
+        "Rscript",
+        str(fid.R_SCRIPT),
+        str(r_counts),
+        str(r_samples),
+        case.design,
+        var,
+        tested,
+        reference,
+        str(g_out),
+        "glmGamPoi",
+    ]
     env = thread_env(threads)
     ours_env = dict(env, PATHVERDICT_DE_THREADS=str(de_threads))
     row = DERow(case.name, runs=runs)
@@ -428,12 +498,15 @@ def run_de_case(case: Case, cache: Path, shared: Path, runs: int, with_r: bool, 
         ref = pd.read_csv(r_out, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
         ours.index, ref.index = ours.index.astype(str), ref.index.astype(str)
         row.fidelity = fid.compare_results(ours, ref)
-        row.fidelity["pass"] = bool(row.fidelity["lfc_pearson"] >= fid.LFC_PEARSON_TARGET
-                                    and row.fidelity["call_agreement_pct"] >= fid.CALL_AGREEMENT_TARGET)
+        row.fidelity["pass"] = bool(
+            row.fidelity["lfc_pearson"] >= fid.LFC_PEARSON_TARGET
+            and row.fidelity["call_agreement_pct"] >= fid.CALL_AGREEMENT_TARGET
+        )
     return row
 
 
 # --------------------------------------------------------------------------- the workflow on the demo
+
 
 @dataclass
 class WorkflowRow:
@@ -487,7 +560,7 @@ def concurrency_from_log(text: str) -> tuple[int, int, int]:
         m = _JOBID.match(line)
         if m and pending_rule is not None:
             dataset = None
-            for follow in lines[i + 1:i + 6]:
+            for follow in lines[i + 1 : i + 6]:
                 w = _WILDCARDS.match(follow)
                 if w:
                     d = re.search(r"dataset=([^,\s]+)", w.group(1))
@@ -514,8 +587,18 @@ def demo_config(shared: Path, workdir: Path) -> Path:
 
 def snakemake_cmd(workdir: Path, configfile: Path, cores: int) -> list[str]:
     exe = Path(sys.executable).with_name("snakemake")
-    return [str(exe) if exe.exists() else "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-            str(workdir), "--cores", str(cores), "--nocolor", "--configfile", str(configfile)]
+    return [
+        str(exe) if exe.exists() else "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        str(cores),
+        "--nocolor",
+        "--configfile",
+        str(configfile),
+    ]
 
 
 def run_workflow(shared: Path, cores_list: list[int], warm_runs: int, keep: bool, log) -> list[WorkflowRow]:
@@ -540,8 +623,10 @@ def run_workflow(shared: Path, cores_list: list[int], warm_runs: int, keep: bool
             if bench:
                 cold.largest_job = max(bench, key=lambda b: b[2])
                 cold.slowest_job = max(bench, key=lambda b: b[3])
-            log(f"  cold --cores {cores}: {m.wall:.1f} s, {m.max_rss_mb:.0f} MB, {cold.jobs} jobs, "
-                f"{cold.max_at_once} at once")
+            log(
+                f"  cold --cores {cores}: {m.wall:.1f} s, {m.max_rss_mb:.0f} MB, {cold.jobs} jobs, "
+                f"{cold.max_at_once} at once"
+            )
             rows.append(cold)
             warm = WorkflowRow(f"demo workflow, warm, --cores {cores}", cores, "warm")
             t0 = time.monotonic()
@@ -566,6 +651,7 @@ def run_workflow(shared: Path, cores_list: list[int], warm_runs: int, keep: bool
 
 # --------------------------------------------------------------------------- the table
 
+
 def _fmt(x, digits=1):
     if x is None or (isinstance(x, float) and x != x):
         return "-"
@@ -585,15 +671,20 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
     head = ["case", "genes in / tested x samples", "runs", "ours wall s", "ours DE s", "ours peak RSS MB"]
     with_ggp = with_r and any(r.g_wall for r in de_rows)
     if with_r:
-        head += ["R wall s", "R DE s", "R peak RSS MB", "ours/R wall", "ours/R DE", "LFC Pearson",
-                 "padj-call agree %"]
+        head += ["R wall s", "R DE s", "R peak RSS MB", "ours/R wall", "ours/R DE", "LFC Pearson", "padj-call agree %"]
     if with_ggp:
         head += ["R+glmGamPoi wall s", "R+glmGamPoi DE s", "R+glmGamPoi peak RSS MB", "ours/glmGamPoi (worse)"]
     head += ["targets", "notes"]
     rows = []
     for r in de_rows:
-        cells = [r.case, f"{r.genes_in} / {r.genes_tested} x {r.samples}", str(len(r.ours_wall)),
-                 _fmt(_median(r.ours_wall), 2), _fmt(_median(r.ours_fit), 2), _fmt(max(r.ours_rss, default=None), 0)]
+        cells = [
+            r.case,
+            f"{r.genes_in} / {r.genes_tested} x {r.samples}",
+            str(len(r.ours_wall)),
+            _fmt(_median(r.ours_wall), 2),
+            _fmt(_median(r.ours_fit), 2),
+            _fmt(max(r.ours_rss, default=None), 0),
+        ]
         targets = []
         if r.ours_rss:
             bound = " (asserted)" if r.genes_in * r.samples >= MEMORY_BOUND_CELLS else ""
@@ -601,18 +692,32 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
         if with_r:
             rw, rf = _median(r.ours_wall) / _median(r.r_wall), _median(r.ours_fit) / _median(r.r_fit)
             f = r.fidelity or {}
-            cells += [_fmt(_median(r.r_wall), 2), _fmt(_median(r.r_fit), 2), _fmt(max(r.r_rss, default=None), 0),
-                      _fmt(rw, 2), _fmt(rf, 2), _fmt(f.get("lfc_pearson"), 9), _fmt(f.get("call_agreement_pct"), 2)]
+            cells += [
+                _fmt(_median(r.r_wall), 2),
+                _fmt(_median(r.r_fit), 2),
+                _fmt(max(r.r_rss, default=None), 0),
+                _fmt(rw, 2),
+                _fmt(rf, 2),
+                _fmt(f.get("lfc_pearson"), 9),
+                _fmt(f.get("call_agreement_pct"), 2),
+            ]
             if r.r_wall:
                 worst = max(rw, rf)
                 targets.insert(0, f"<=1.5x {_ok(worst <= TARGET_RATIO)}, <=1.0x {_ok(worst <= STRETCH_RATIO)}")
             if f:
                 targets.append(f"fidelity {_ok(f['pass'])}")
         if with_ggp:
-            g = (max(_median(r.ours_wall) / _median(r.g_wall), _median(r.ours_fit) / _median(r.g_fit))
-                 if r.g_wall else float("nan"))
-            cells += [_fmt(_median(r.g_wall), 2), _fmt(_median(r.g_fit), 2), _fmt(max(r.g_rss, default=None), 0),
-                      _fmt(g, 2)]
+            g = (
+                max(_median(r.ours_wall) / _median(r.g_wall), _median(r.ours_fit) / _median(r.g_fit))
+                if r.g_wall
+                else float("nan")
+            )
+            cells += [
+                _fmt(_median(r.g_wall), 2),
+                _fmt(_median(r.g_fit), 2),
+                _fmt(max(r.g_rss, default=None), 0),
+                _fmt(g, 2),
+            ]
             if r.g_wall:
                 targets.append(f"<={TARGET_GGP_RATIO}x glmGamPoi {_ok(g <= TARGET_GGP_RATIO)}")
         notes = []
@@ -622,8 +727,14 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
         rows.append(cells + ["; ".join(targets), "; ".join(n for n in notes if n)])
     n_demo = len(yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["datasets"]) if wf_rows else 0
     for w in wf_rows:
-        cells = [w.label, f"{n_demo} simulated data sets" + (f", {w.jobs} jobs" if w.jobs else ""), str(len(w.wall)),
-                 _fmt(_median(w.wall), 1), "-", _fmt(w.max_rss_mb, 0)]
+        cells = [
+            w.label,
+            f"{n_demo} simulated data sets" + (f", {w.jobs} jobs" if w.jobs else ""),
+            str(len(w.wall)),
+            _fmt(_median(w.wall), 1),
+            "-",
+            _fmt(w.max_rss_mb, 0),
+        ]
         if with_r:
             cells += ["-"] * 7
         if with_r and any(r.g_wall for r in de_rows):
@@ -679,11 +790,23 @@ def versions_line(with_r: bool) -> str:
     import pandas
     import scipy
 
-    parts = [f"Python {platform.python_version()}", f"numpy {numpy.__version__}", f"scipy {scipy.__version__}",
-             f"pandas {pandas.__version__}"]
+    parts = [
+        f"Python {platform.python_version()}",
+        f"numpy {numpy.__version__}",
+        f"scipy {scipy.__version__}",
+        f"pandas {pandas.__version__}",
+    ]
     if with_r:
-        proc = subprocess.run(["Rscript", "-e", 'cat(R.version$major, ".", R.version$minor, " DESeq2 ", '
-                               'as.character(packageVersion("DESeq2")), sep = "")'], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                "Rscript",
+                "-e",
+                'cat(R.version$major, ".", R.version$minor, " DESeq2 ", '
+                'as.character(packageVersion("DESeq2")), sep = "")',
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode == 0:
             parts.append("R " + proc.stdout.strip())
     return ", ".join(parts)
@@ -691,30 +814,55 @@ def versions_line(with_r: bool) -> str:
 
 # --------------------------------------------------------------------------- main
 
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None,
-                    help="DE cases to run (default: the four real sets and the two large synthetic matrices)")
-    ap.add_argument("--large", action="store_true",
-                    help="also run the cohort-sized matrices " + ", ".join(LARGE_CASES) + " (issue 14); the peak "
-                    "RSS bound is asserted on every case of >= 20 M cells")
-    ap.add_argument("--no-glmgampoi", action="store_true",
-                    help='do not run R DESeq2 with fitType = "glmGamPoi" even when glmGamPoi is installed')
-    ap.add_argument("--de-threads", type=int, default=2,
-                    help="threads our DE fit runs its gene blocks on (DEParams.threads; default 2, both cores)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--cases",
+        nargs="+",
+        choices=sorted(CASES),
+        default=None,
+        help="DE cases to run (default: the four real sets and the two large synthetic matrices)",
+    )
+    ap.add_argument(
+        "--large",
+        action="store_true",
+        help="also run the cohort-sized matrices " + ", ".join(LARGE_CASES) + " (issue 14); the peak "
+        "RSS bound is asserted on every case of >= 20 M cells",
+    )
+    ap.add_argument(
+        "--no-glmgampoi",
+        action="store_true",
+        help='do not run R DESeq2 with fitType = "glmGamPoi" even when glmGamPoi is installed',
+    )
+    ap.add_argument(
+        "--de-threads",
+        type=int,
+        default=2,
+        help="threads our DE fit runs its gene blocks on (DEParams.threads; default 2, both cores)",
+    )
     ap.add_argument("--runs", type=int, default=3, help="runs of each side per DE case (median shown; default 3)")
     ap.add_argument("--no-r", action="store_true", help="do not run R even when it is installed")
     ap.add_argument("--no-de", action="store_true", help="skip the DE-stage rows")
     ap.add_argument("--no-workflow", action="store_true", help="skip the end-to-end demo workflow rows")
     ap.add_argument("--cores-list", nargs="+", type=int, default=[1, 2], help="--cores of the workflow runs")
     ap.add_argument("--warm-runs", type=int, default=3, help="warm workflow runs per --cores (median shown)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS/OpenMP threads for both sides of the DE stage (default 1, as R's DESeq())")
-    ap.add_argument("--quick", action="store_true",
-                    help="tiny mode: a 2,000 x 6 synthetic matrix, 1 run, no workflow (for the test suite)")
-    ap.add_argument("--shared", type=Path, default=None,
-                    help="shared data (default $PATHVERDICT_SHARED or ../shared/data)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS/OpenMP threads for both sides of the DE stage (default 1, as R's DESeq())",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny mode: a 2,000 x 6 synthetic matrix, 1 run, no workflow (for the test suite)",
+    )
+    ap.add_argument(
+        "--shared", type=Path, default=None, help="shared data (default $PATHVERDICT_SHARED or ../shared/data)"
+    )
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="synthetic matrices (default benchmarks/.cache)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the table (with its header) here")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw measurements here")
@@ -749,18 +897,30 @@ def main(argv: list[str] | None = None) -> int:
     wf_rows: list[WorkflowRow] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="pathverdict_bench_") as tmp:
-        for case in ([] if args.no_de else cases):
+        for case in [] if args.no_de else cases:
             log(f"[bench] DE stage: {case.name}")
             try:
-                row = run_de_case(case, args.cache, shared, args.runs, with_r, args.threads, Path(tmp), log,
-                                  with_ggp=with_ggp, de_threads=args.de_threads)
+                row = run_de_case(
+                    case,
+                    args.cache,
+                    shared,
+                    args.runs,
+                    with_r,
+                    args.threads,
+                    Path(tmp),
+                    log,
+                    with_ggp=with_ggp,
+                    de_threads=args.de_threads,
+                )
             except fid.Unavailable as exc:
                 row = DERow(case.name, error=str(exc))
             failed |= bool(row.error)
             if row.ours_rss and row.genes_in * row.samples >= MEMORY_BOUND_CELLS and max(row.ours_rss) > TARGET_RSS_MB:
-                log(f"[bench] MEMORY BOUND MISSED: {case.name} ({row.genes_in} x {row.samples} = "
+                log(
+                    f"[bench] MEMORY BOUND MISSED: {case.name} ({row.genes_in} x {row.samples} = "
                     f"{row.genes_in * row.samples / 1e6:.0f} M cells) peaked at {max(row.ours_rss):.0f} MB > "
-                    f"{TARGET_RSS_MB:.0f} MB")
+                    f"{TARGET_RSS_MB:.0f} MB"
+                )
                 failed = True
             de_rows.append(row)
     if not args.no_workflow:
@@ -781,21 +941,35 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if other:
         busy = other[0] > BUSY_CORES
-        header.append(f"other processes used {other[0]:.2f} cores on average (max {other[1]:.1f}) while it ran"
-                      + (" -- the machine was LOADED by other work: times are inflated" if busy
-                         else " -- the machine was quiet"))
+        header.append(
+            f"other processes used {other[0]:.2f} cores on average (max {other[1]:.1f}) while it ran"
+            + (" -- the machine was LOADED by other work: times are inflated" if busy else " -- the machine was quiet")
+        )
     if not with_r and not args.no_de:
-        header.append("R DESeq2 not run (--no-r): the R columns are left out" if args.no_r
-                      else f"R DESeq2 not found: {r_reason}; the R columns are left out")
+        header.append(
+            "R DESeq2 not run (--no-r): the R columns are left out"
+            if args.no_r
+            else f"R DESeq2 not found: {r_reason}; the R columns are left out"
+        )
     table = format_markdown(head, rows)
     text = "\n".join(header) + "\n\n" + table
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")
     if args.json:
-        args.json.write_text(json.dumps({"header": header, "columns": head, "rows": rows,
-                                         "de": [r.__dict__ for r in de_rows],
-                                         "workflow": [w.__dict__ for w in wf_rows]}, indent=1, default=str))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "header": header,
+                    "columns": head,
+                    "rows": rows,
+                    "de": [r.__dict__ for r in de_rows],
+                    "workflow": [w.__dict__ for w in wf_rows],
+                },
+                indent=1,
+                default=str,
+            )
+        )
     return 1 if failed else 0
 
 

@@ -15,7 +15,9 @@ if workflow.is_main_process:
     if _released:
         print(_released, file=sys.stderr)
 
-_config_source = " and ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+_config_source = (
+    " and ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
+)
 try:
     CFG = validate_config(config, source=_config_source)
 except InputError as exc:
@@ -78,8 +80,13 @@ def raw_inputs(wildcards):
 
 def raw_library_inputs(wildcards=None):
     """Every library's source file (local, or as downloaded), for ora and gsea to depend on as
-    well (not read): a changed library that fails prepare_genesets fails every run (see raw_inputs)."""
-    return [f for lib in LIBRARIES for f in library_inputs(SimpleNamespace(library=lib)).values()]
+    well (not read): a changed library that fails prepare_genesets fails every run (see raw_inputs).
+    """
+    return [
+        f
+        for lib in LIBRARIES
+        for f in library_inputs(SimpleNamespace(library=lib)).values()
+    ]
 
 
 def checked_inputs():
@@ -87,7 +94,9 @@ def checked_inputs():
     simulated data): targets of `rule all` too. When such a step fails, Snakemake removes its
     outputs; as targets they are then rebuilt by the next run (which fails again while the input
     is broken) instead of being taken for intermediates that need not be rebuilt."""
-    out = expand("results/{dataset}/input/prepare.json", dataset=DATASETS) + list(library_gmts().values())
+    out = expand("results/{dataset}/input/prepare.json", dataset=DATASETS) + list(
+        library_gmts().values()
+    )
     for d in DATASETS:
         if not is_local(d):
             out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
@@ -123,7 +132,9 @@ SELECTED = [d for d in DATASETS if CFG["datasets"][d].get("select_by_expression"
 
 def unselected_cfg(dataset):
     """A dataset's config without its select_by_expression (all samples of the sheet)."""
-    return {k: v for k, v in CFG["datasets"][dataset].items() if k != "select_by_expression"}
+    return {
+        k: v for k, v in CFG["datasets"][dataset].items() if k != "select_by_expression"
+    }
 
 
 def null_inputs(wildcards):
@@ -132,7 +143,11 @@ def null_inputs(wildcards):
     d = wildcards.dataset
     if d in SELECTED:
         base = f"results/{d}/input/unselected"
-        return {"counts": f"{base}/counts.tsv.gz", "samples": f"{base}/samples.tsv", "genes": f"{base}/gene_ids.tsv"}
+        return {
+            "counts": f"{base}/counts.tsv.gz",
+            "samples": f"{base}/samples.tsv",
+            "genes": f"{base}/gene_ids.tsv",
+        }
     return {
         "counts": f"results/{d}/input/counts.tsv.gz",
         "samples": f"results/{d}/samples.tsv",
@@ -156,17 +171,25 @@ def final_outputs():
         "results/{dataset}/plots/volcano.png",
         "results/{dataset}/plots/dotplot.png",
     ]
-    return expand(per_dataset, dataset=DATASETS) + checked_inputs() + [
-        "results/verdict.tsv",
-        "results/verdict.html",
-        "results/claims.html",
-        "results/calibration.tsv",
-        "results/target_heatmap.png",
-        "results/provenance.json",
-    ] + (["results/robustness.tsv", "results/robustness.png"] if CFG["robustness"]["enabled"] else []) + (
-        ["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else []
-    ) + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED) + (
-        ["results/sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
+    return (
+        expand(per_dataset, dataset=DATASETS)
+        + checked_inputs()
+        + [
+            "results/verdict.tsv",
+            "results/verdict.html",
+            "results/claims.html",
+            "results/calibration.tsv",
+            "results/target_heatmap.png",
+            "results/provenance.json",
+        ]
+        + (
+            ["results/robustness.tsv", "results/robustness.png"]
+            if CFG["robustness"]["enabled"]
+            else []
+        )
+        + (["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else [])
+        + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
+        + (["results/sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else [])
     )
 
 
@@ -176,7 +199,10 @@ def final_outputs():
 onstart:
     record_owner(".snakemake", local_jobs=workflow.local_exec)
     for _stale in remove_stale_temp_files("results", "resources"):
-        print(f"removed {_stale}, a temporary file left by an interrupted run", file=sys.stderr)
+        print(
+            f"removed {_stale}, a temporary file left by an interrupted run",
+            file=sys.stderr,
+        )
 
 
 # values shown by report/workflow.rst (the report's methods section)
@@ -228,7 +254,9 @@ def matrix_cells(path):
     first megabyte, extrapolated by the file size (pathverdict.tables.estimate_cells): never
     reads a whole file, never fails on a bad one. Counted once per file version."""
     path = str(path)
-    st = os.stat(path)  # FileNotFoundError: Snakemake evaluates the resource once the file exists
+    st = os.stat(
+        path
+    )  # FileNotFoundError: Snakemake evaluates the resource once the file exists
     key = (path, st.st_mtime_ns, st.st_size)
     if key not in _CELLS_CACHE:
         cells = estimate_cells(path)
@@ -243,19 +271,28 @@ def _round_up(value, step):
 def de_mem_mb(wildcards, input, attempt):
     """Memory of one DESeq2 fit on input.counts (deseq2, null_permutations, prepare_dataset)."""
     cells = matrix_cells(input.counts)
-    return _round_up(max(MIN_MEM_MB, DE_BASE_MB + cells * DE_BYTES_PER_CELL / 2**20) * attempt, 100)
+    return _round_up(
+        max(MIN_MEM_MB, DE_BASE_MB + cells * DE_BYTES_PER_CELL / 2**20) * attempt, 100
+    )
 
 
 def de_runtime(wildcards, input, attempt):
     """Minutes for one DESeq2 job: 10 + 0.5 per million genes x samples (~3x the 0.17 min per
-    million cells measured for the whole deseq2 step, table I/O included, on a loaded core)."""
+    million cells measured for the whole deseq2 step, table I/O included, on a loaded core).
+    """
     return _round_up((10 + 0.5 * matrix_cells(input.counts) / 1e6) * attempt, 5)
 
 
 def null_runtime(wildcards, input, attempt):
     """Minutes for the label-permutation null: one DE fit (plus GSEA when asked) per relabeling."""
-    per_fit = 0.5 + matrix_cells(input.counts) / 1e6 + (2 if "gsea" in CFG["null"]["methods"] else 0)
-    return _round_up((10 + (1 + CFG["null"]["max_permutations"]) * per_fit) * attempt, 5)
+    per_fit = (
+        0.5
+        + matrix_cells(input.counts) / 1e6
+        + (2 if "gsea" in CFG["null"]["methods"] else 0)
+    )
+    return _round_up(
+        (10 + (1 + CFG["null"]["max_permutations"]) * per_fit) * attempt, 5
+    )
 
 
 def gsea_runtime(wildcards, attempt):

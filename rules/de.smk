@@ -16,18 +16,18 @@ rule deseq2:
         normalized="results/{dataset}/normalized_counts.tsv.gz",
         vst="results/{dataset}/vst.tsv.gz",
         summary="results/{dataset}/de_summary.json",
-    params:
-        dataset=dataset_cfg,
-        de=CFG["de"],
-    threads: CFG["threads"]["deseq2"]
-    resources:
-        mem_mb=de_mem_mb,
-        runtime=de_runtime,
     log:
         "logs/{dataset}/deseq2.log",
     benchmark:
         "logs/benchmarks/deseq2/{dataset}.tsv"
     conda:
         "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
+        runtime=de_runtime,
+    params:
+        dataset=dataset_cfg,
+        de=CFG["de"],
     script:
         "../scripts/deseq2.py"

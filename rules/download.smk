@@ -8,15 +8,15 @@ rule fetch_dataset:
         counts="resources/datasets/{dataset}/counts.tsv.gz",
         samples="resources/datasets/{dataset}/samples.tsv",
         info="resources/datasets/{dataset}/source.json",
+    log:
+        "logs/{dataset}/fetch_dataset.log",
+    localrule: True
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         dataset=dataset_cfg,
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
-    localrule: True
-    log:
-        "logs/{dataset}/fetch_dataset.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/fetch_dataset.py"
 
@@ -25,15 +25,15 @@ rule fetch_library:
     output:
         library="resources/genesets/source/{library}.txt",
         info="resources/genesets/source/{library}.json",
+    log:
+        "logs/genesets/fetch_{library}.log",
+    localrule: True
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         source=lambda wc: LIBRARIES[wc.library],
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
-    localrule: True
-    log:
-        "logs/genesets/fetch_{library}.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/fetch_library.py"
 
@@ -42,14 +42,14 @@ rule fetch_annotation:
     output:
         annotation="resources/annotation/annotation.tsv.gz",
         info="resources/annotation/annotation.json",
+    log:
+        "logs/fetch_annotation.log",
+    localrule: True
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         source=CFG["annotation"],
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
-    localrule: True
-    log:
-        "logs/fetch_annotation.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/fetch_annotation.py"

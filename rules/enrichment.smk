@@ -9,13 +9,13 @@ rule ora:
         down="results/{dataset}/enrichment/ora_down.tsv",
         all="results/{dataset}/enrichment/ora_all.tsv",
         info="results/{dataset}/enrichment/ora.json",
-    params:
-        enrichment=CFG["enrichment"],
-        libraries=library_gmts(),
     log:
         "logs/{dataset}/ora.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        enrichment=CFG["enrichment"],
+        libraries=library_gmts(),
     script:
         "../scripts/ora.py"
 
@@ -28,18 +28,18 @@ rule gsea:
         sources=raw_library_inputs(),
     output:
         gsea="results/{dataset}/enrichment/gsea.tsv",
-    params:
-        enrichment=CFG["enrichment"],
-        libraries=library_gmts(),
-    threads: CFG["threads"]["gsea"]
-    resources:
-        runtime=gsea_runtime,
     log:
         "logs/{dataset}/gsea.log",
     benchmark:
         "logs/benchmarks/gsea/{dataset}.tsv"
     conda:
         "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=gsea_runtime,
+    params:
+        enrichment=CFG["enrichment"],
+        libraries=library_gmts(),
     script:
         "../scripts/gsea.py"
 
@@ -54,13 +54,13 @@ rule camera:
         sources=raw_library_inputs(),
     output:
         camera="results/{dataset}/enrichment/camera.tsv",
-    params:
-        dataset=dataset_cfg,
-        enrichment=CFG["enrichment"],
-        libraries=library_gmts(),
     log:
         "logs/{dataset}/camera.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        dataset=dataset_cfg,
+        enrichment=CFG["enrichment"],
+        libraries=library_gmts(),
     script:
         "../scripts/camera.py"

@@ -37,16 +37,16 @@ rule plot_dataset:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "top pathways"},
         ),
+    log:
+        "logs/{dataset}/plots.log",
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         dataset=dataset_cfg,
         target=CFG["target_pathway"],
         alpha=CFG["de"]["alpha"],
         libraries=library_gmts(),
         simulated=CFG["simulated"],
-    log:
-        "logs/{dataset}/plots.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/plot_dataset.py"
 
@@ -62,15 +62,15 @@ rule plot_target_heatmap:
             category="Verdict",
             labels={"figure": "target pathway genes across datasets"},
         ),
+    log:
+        "logs/plot_target_heatmap.log",
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         datasets=DATASETS,
         target=CFG["target_pathway"],
         alpha=CFG["de"]["alpha"],
         libraries=library_gmts(),
         simulated=CFG["simulated"],
-    log:
-        "logs/plot_target_heatmap.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/plot_target_heatmap.py"

@@ -20,15 +20,15 @@ rule prepare_dataset:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "table": "selection by expression"},
         ),
-    params:
-        dataset=dataset_cfg,
-    resources:
-        # reads the whole count matrix with pandas: sized like a DESeq2 fit
-        mem_mb=de_mem_mb,
     log:
         "logs/{dataset}/prepare_dataset.log",
     conda:
         "../envs/pathverdict.yaml"
+    resources:
+        # reads the whole count matrix with pandas: sized like a DESeq2 fit
+        mem_mb=de_mem_mb,
+    params:
+        dataset=dataset_cfg,
     script:
         "../scripts/prepare_dataset.py"
 
@@ -39,12 +39,12 @@ rule prepare_genesets:
     output:
         gmt="resources/genesets/{library}.gmt",
         info="resources/genesets/{library}.json",
-    params:
-        target=CFG["target_pathway"],
     log:
         "logs/genesets/{library}.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        target=CFG["target_pathway"],
     script:
         "../scripts/prepare_genesets.py"
 
@@ -61,13 +61,13 @@ rule prepare_unselected:
         samples="results/{dataset}/input/unselected/samples.tsv",
         genes="results/{dataset}/input/unselected/gene_ids.tsv",
         info="results/{dataset}/input/unselected/prepare.json",
-    params:
-        dataset=lambda wc: unselected_cfg(wc.dataset),
-    resources:
-        mem_mb=de_mem_mb,
     log:
         "logs/{dataset}/prepare_unselected.log",
     conda:
         "../envs/pathverdict.yaml"
+    resources:
+        mem_mb=de_mem_mb,
+    params:
+        dataset=lambda wc: unselected_cfg(wc.dataset),
     script:
         "../scripts/prepare_unselected.py"

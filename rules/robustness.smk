@@ -9,16 +9,16 @@ rule robustness_grid:
         gmts=library_gmts().values(),
     output:
         grid="results/{dataset}/robustness.tsv",
+    log:
+        "logs/{dataset}/robustness_grid.log",
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         libraries=library_gmts(),
         target=CFG["target_pathway"],
         robustness=CFG["robustness"],
         enrichment=CFG["enrichment"],
         verdict=CFG["verdict"],
-    log:
-        "logs/{dataset}/robustness_grid.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/robustness_grid.py"
 
@@ -35,12 +35,12 @@ rule robustness:
             category="Robustness",
             labels={"figure": "target rank across thresholds, libraries and methods"},
         ),
-    params:
-        banner=BANNER,
     log:
         "logs/robustness.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        banner=BANNER,
     script:
         "../scripts/robustness.py"
 
@@ -53,6 +53,16 @@ rule null_permutations:
     output:
         permutations="results/{dataset}/null/permutations.tsv",
         summary="results/{dataset}/null/summary.tsv",
+    log:
+        "logs/{dataset}/null_permutations.log",
+    benchmark:
+        "logs/benchmarks/null_permutations/{dataset}.tsv"
+    conda:
+        "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
+        runtime=null_runtime,
     params:
         dataset=dataset_cfg,
         library=PRIMARY_LIBRARY,
@@ -62,16 +72,6 @@ rule null_permutations:
         verdict=CFG["verdict"],
         null=CFG["null"],
         selection=lambda wc: CFG["datasets"][wc.dataset].get("select_by_expression"),
-    threads: CFG["threads"]["deseq2"]
-    resources:
-        mem_mb=de_mem_mb,
-        runtime=null_runtime,
-    log:
-        "logs/{dataset}/null_permutations.log",
-    benchmark:
-        "logs/benchmarks/null_permutations/{dataset}.tsv"
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/null_permutations.py"
 
@@ -87,12 +87,12 @@ rule null:
             category="Robustness",
             labels={"table": "label-permutation null"},
         ),
-    params:
-        banner=BANNER,
     log:
         "logs/null.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        banner=BANNER,
     script:
         "../scripts/null.py"
 
@@ -109,8 +109,18 @@ rule selection_analyses:
             caption="../report/selection_analyses.rst",
             category="Robustness",
             subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "table": "selection by expression: side analyses"},
+            labels={
+                "dataset": "{dataset}",
+                "table": "selection by expression: side analyses",
+            },
         ),
+    log:
+        "logs/{dataset}/selection_analyses.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["deseq2"]
+    resources:
+        mem_mb=de_mem_mb,
     params:
         dataset=dataset_cfg,
         selection=lambda wc: CFG["datasets"][wc.dataset]["select_by_expression"],
@@ -119,14 +129,9 @@ rule selection_analyses:
         de=CFG["de"],
         enrichment=CFG["enrichment"],
         verdict=CFG["verdict"],
-        methods=list(dict.fromkeys([CFG["verdict"]["primary"], *CFG["null"]["methods"]])),
-    threads: CFG["threads"]["deseq2"]
-    resources:
-        mem_mb=de_mem_mb,
-    log:
-        "logs/{dataset}/selection_analyses.log",
-    conda:
-        "../envs/pathverdict.yaml"
+        methods=list(
+            dict.fromkeys([CFG["verdict"]["primary"], *CFG["null"]["methods"]])
+        ),
     script:
         "../scripts/selection_analyses.py"
 
@@ -141,6 +146,13 @@ rule sensitivity_dataset:
         gmts=library_gmts().values(),
     output:
         tsv="results/{dataset}/sensitivity.tsv",
+    log:
+        "logs/{dataset}/sensitivity.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=gsea_runtime,  # the GSEA re-run without the metallothioneins, as long as the gsea step
     params:
         libraries=library_gmts(),
         target=CFG["target_pathway"],
@@ -148,13 +160,6 @@ rule sensitivity_dataset:
         verdict=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         sensitivity=CFG["sensitivity"],
-    threads: CFG["threads"]["gsea"]
-    resources:
-        runtime=gsea_runtime,  # the GSEA re-run without the metallothioneins, as long as the gsea step
-    log:
-        "logs/{dataset}/sensitivity.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/sensitivity_dataset.py"
 
@@ -166,11 +171,11 @@ rule sensitivity:
     output:
         tsv="results/sensitivity.tsv",
         directions="results/sensitivity_directions.tsv",
-    params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
     log:
         "logs/sensitivity.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
     script:
         "../scripts/sensitivity.py"

@@ -23,12 +23,12 @@ rule simulate_study:
             category="Samples",
             labels={"table": "simulated study"},
         ),
-    params:
-        simulation=CFG.get("simulation", {}),
-        target=CFG["target_pathway"],
     log:
         "logs/simulate_study.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        simulation=CFG.get("simulation", {}),
+        target=CFG["target_pathway"],
     script:
         "../scripts/simulate_study.py"

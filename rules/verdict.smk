@@ -19,6 +19,10 @@ rule verdict:
             category="Verdict",
             labels={"table": "verdict"},
         ),
+    log:
+        "logs/verdict.log",
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         banner=BANNER,
         datasets=DATASETS,
@@ -26,10 +30,6 @@ rule verdict:
         verdict=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         libraries=library_gmts(),
-    log:
-        "logs/verdict.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/verdict.py"
 
@@ -44,14 +44,14 @@ rule calibration:
         samples=expand("results/{dataset}/samples.tsv", dataset=DATASETS),
     output:
         tsv="results/calibration.tsv",
-    params:
-        datasets={d: CFG["datasets"][d] for d in DATASETS},
-        names=DATASETS,
-        primary=CFG["verdict"]["primary"],
     log:
         "logs/calibration.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        datasets={d: CFG["datasets"][d] for d in DATASETS},
+        names=DATASETS,
+        primary=CFG["verdict"]["primary"],
     script:
         "../scripts/calibration.py"
 
@@ -71,7 +71,11 @@ rule claims:
         ),
         # the sensitivity of the answer (rules/robustness.smk)
         sensitivity="results/sensitivity.tsv" if CFG["sensitivity"]["enabled"] else [],
-        directions="results/sensitivity_directions.tsv" if CFG["sensitivity"]["enabled"] else [],
+        directions=(
+            "results/sensitivity_directions.tsv"
+            if CFG["sensitivity"]["enabled"]
+            else []
+        ),
     output:
         tsv="results/claims.tsv",
         html=report(
@@ -80,6 +84,10 @@ rule claims:
             category="Verdict",
             labels={"table": "the study's claims"},
         ),
+    log:
+        "logs/claims.log",
+    conda:
+        "../envs/pathverdict.yaml"
     params:
         roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
         selected=SELECTED,
@@ -90,10 +98,6 @@ rule claims:
         alpha=CFG["de"]["alpha"],
         null=CFG["null"],
         sensitivity=CFG["sensitivity"]["enabled"],
-    log:
-        "logs/claims.log",
-    conda:
-        "../envs/pathverdict.yaml"
     script:
         "../scripts/claims.py"
 
@@ -104,7 +108,9 @@ rule provenance:
         de=expand(rules.deseq2.output.summary, dataset=DATASETS),
         ora=expand(rules.ora.output.info, dataset=DATASETS),
         libraries=expand(rules.prepare_genesets.output.info, library=list(LIBRARIES)),
-        annotation=[] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info,
+        annotation=(
+            [] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info
+        ),
     output:
         json="results/provenance.json",
         html=report(
@@ -113,12 +119,12 @@ rule provenance:
             category="Provenance",
             labels={"table": "tools, data and gene sets"},
         ),
-    params:
-        config=CFG,
-        banner=BANNER,
     log:
         "logs/provenance.log",
     conda:
         "../envs/pathverdict.yaml"
+    params:
+        config=CFG,
+        banner=BANNER,
     script:
         "../scripts/provenance.py"

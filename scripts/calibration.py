@@ -1,4 +1,5 @@
 """Snakemake adapter: the calibrated false-positive rate and power per dataset (results/calibration.tsv)."""
+
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821

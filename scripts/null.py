@@ -1,4 +1,5 @@
 """Snakemake adapter: the label-permutation null of every dataset in one table."""
+
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821

@@ -1,4 +1,5 @@
 """Snakemake adapter: combine the per-dataset robustness grids; summary and heatmap."""
+
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821

@@ -34,30 +34,71 @@ def bam_path(sample: str, directory: str = "/scratch/rnaseq/star/") -> str:
 
 def featurecounts_table(counts: pd.DataFrame, bam=bam_path) -> str:
     bams = [bam(s) for s in counts.columns]
-    cmd = " ".join(f'"{a}"' for a in ["featureCounts", "-T", "8", "-s", "2", "-p", "--countReadPairs", "-a",
-                                      "gencode.v38.annotation.gtf", "-o", "counts.txt", *bams])
-    out = [f"# Program:featureCounts {FC_VERSION}; Command:{cmd}",
-           "\t".join(["Geneid", "Chr", "Start", "End", "Strand", "Length", *bams])]
+    cmd = " ".join(
+        f'"{a}"'
+        for a in [
+            "featureCounts",
+            "-T",
+            "8",
+            "-s",
+            "2",
+            "-p",
+            "--countReadPairs",
+            "-a",
+            "gencode.v38.annotation.gtf",
+            "-o",
+            "counts.txt",
+            *bams,
+        ]
+    )
+    out = [
+        f"# Program:featureCounts {FC_VERSION}; Command:{cmd}",
+        "\t".join(["Geneid", "Chr", "Start", "End", "Strand", "Length", *bams]),
+    ]
     for k, (gene, row) in enumerate(counts.iterrows()):
         start = 10000 + 5000 * k
         exons = [(start, start + 120), (start + 900, start + 1200), (start + 2000, start + 2300)]
-        out.append("\t".join([gene, ";".join(["chr1"] * 3), ";".join(str(a) for a, _ in exons),
-                              ";".join(str(b) for _, b in exons), ";".join(["+"] * 3),
-                              str(sum(b - a + 1 for a, b in exons)), *map(str, row.tolist())]))
+        out.append(
+            "\t".join(
+                [
+                    gene,
+                    ";".join(["chr1"] * 3),
+                    ";".join(str(a) for a, _ in exons),
+                    ";".join(str(b) for _, b in exons),
+                    ";".join(["+"] * 3),
+                    str(sum(b - a + 1 for a, b in exons)),
+                    *map(str, row.tolist()),
+                ]
+            )
+        )
     return "\n".join(out) + "\n"
 
 
-SUMMARY_ROWS = ["Assigned", "Unassigned_Unmapped", "Unassigned_Read_Type", "Unassigned_Singleton",
-                "Unassigned_MappingQuality", "Unassigned_Chimera", "Unassigned_FragmentLength", "Unassigned_Duplicate",
-                "Unassigned_MultiMapping", "Unassigned_Secondary", "Unassigned_NonSplit", "Unassigned_NoFeatures",
-                "Unassigned_Overlapping_Length", "Unassigned_Ambiguity"]
+SUMMARY_ROWS = [
+    "Assigned",
+    "Unassigned_Unmapped",
+    "Unassigned_Read_Type",
+    "Unassigned_Singleton",
+    "Unassigned_MappingQuality",
+    "Unassigned_Chimera",
+    "Unassigned_FragmentLength",
+    "Unassigned_Duplicate",
+    "Unassigned_MultiMapping",
+    "Unassigned_Secondary",
+    "Unassigned_NonSplit",
+    "Unassigned_NoFeatures",
+    "Unassigned_Overlapping_Length",
+    "Unassigned_Ambiguity",
+]
 
 
 def featurecounts_summary(bams: list[str], quoted: bool = False) -> str:
     q = (lambda t: f'"{t}"') if quoted else (lambda t: t)
     lines = ["\t".join([q("Status")] + [q(b) for b in bams])]
     for k, status in enumerate(SUMMARY_ROWS):
-        lines.append("\t".join([q(status)] + [str((k * 7919) % 100000 if k else 21000000 + j) for j in range(len(bams))]))
+        lines.append(
+            "\t".join([q(status)] + [str((k * 7919) % 100000 if k else 21000000 + j) for j in range(len(bams))])
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -70,8 +111,13 @@ def r_write_table(counts: pd.DataFrame) -> str:
 
 def htseq_additional_attr(counts: pd.Series, names: dict[str, str], padded: bool = True) -> str:
     lines = [f"{g}\t{names.get(g, '')}\t{int(v)}" for g, v in counts.items()]
-    special = {"__no_feature": 120345, "__ambiguous": 4512, "__too_low_aQual": 0, "__not_aligned": 0,
-               "__alignment_not_unique": 80012}
+    special = {
+        "__no_feature": 120345,
+        "__ambiguous": 4512,
+        "__too_low_aQual": 0,
+        "__not_aligned": 0,
+        "__alignment_not_unique": 80012,
+    }
     lines += [f"{k}\t\t{v}" if padded else f"{k}\t{v}" for k, v in special.items()]
     return "\n".join(lines) + "\n"
 
@@ -98,10 +144,12 @@ def star_reads_per_gene(counts: pd.Series, library: str, seed: int = 0) -> str:
     else:  # unclear
         fwd, rev, unstr = c, (c * 0.8).astype(np.int64), c
         nf = (900_000, 1_000_000, 1_250_000)
-    lines = [f"N_unmapped\t{2_000_000}\t{2_000_000}\t{2_000_000}",
-             f"N_multimapping\t{3_100_000}\t{3_100_000}\t{3_100_000}",
-             f"N_noFeature\t{nf[0]}\t{nf[1]}\t{nf[2]}",
-             f"N_ambiguous\t{150_000}\t{4_000}\t{3_800}"]
+    lines = [
+        f"N_unmapped\t{2_000_000}\t{2_000_000}\t{2_000_000}",
+        f"N_multimapping\t{3_100_000}\t{3_100_000}\t{3_100_000}",
+        f"N_noFeature\t{nf[0]}\t{nf[1]}\t{nf[2]}",
+        f"N_ambiguous\t{150_000}\t{4_000}\t{3_800}",
+    ]
     lines += [f"{g}\t{u}\t{f}\t{r}" for g, u, f, r in zip(counts.index, unstr, fwd, rev)]
     return "\n".join(lines) + "\n"
 

@@ -46,7 +46,8 @@ def shared() -> Path:
         pytest.fail(
             f"shared test data not found: {', '.join(missing)}. The tests read the public reference data from "
             f"../shared/data relative to the repo root ({REPO}); put it there or set {SHARED_ENV}=/path/to/data.",
-            pytrace=False)
+            pytrace=False,
+        )
     return path
 
 
@@ -80,8 +81,10 @@ def gene_pool(annotation_path, kegg_path) -> dict:
     mineral = set(read_enrichr_set(kegg_path, TARGET))
     target = ann[ann["Symbol"].isin(mineral)].sort_values("Symbol")
     others = ann[(ann["GeneType"] == "protein-coding") & ~ann["Symbol"].isin(mineral)].sort_values("Ensembl")
-    return {"target": target[["Ensembl", "Symbol"]].to_numpy().tolist(),
-            "others": others[["Ensembl", "Symbol"]].to_numpy().tolist()}
+    return {
+        "target": target[["Ensembl", "Symbol"]].to_numpy().tolist(),
+        "others": others[["Ensembl", "Symbol"]].to_numpy().tolist(),
+    }
 
 
 @dataclass
@@ -111,14 +114,25 @@ class TinyDataset:
         return self
 
     def config_entry(self, **extra) -> dict:
-        entry = {"counts": str(self.counts_path), "samples": str(self.samples_path), "design": "~condition",
-                 "contrast": ["condition", "Treated", "Control"]}
+        entry = {
+            "counts": str(self.counts_path),
+            "samples": str(self.samples_path),
+            "design": "~condition",
+            "contrast": ["condition", "Treated", "Control"],
+        }
         entry.update(extra)
         return entry
 
 
-def make_tiny_dataset(directory: Path, pool: dict, n_genes: int = 300, reps: int = 3, effect: bool = True,
-                      identical_groups: bool = False, seed: int = 7) -> TinyDataset:
+def make_tiny_dataset(
+    directory: Path,
+    pool: dict,
+    n_genes: int = 300,
+    reps: int = 3,
+    effect: bool = True,
+    identical_groups: bool = False,
+    seed: int = 7,
+) -> TinyDataset:
     """Negative-binomial counts for Control vs Treated (``reps`` each) over real human genes.
 
     With ``effect`` about two thirds of the target pathway genes are planted 4x up in
@@ -153,8 +167,7 @@ def make_tiny_dataset(directory: Path, pool: dict, n_genes: int = 300, reps: int
         # NB(mean mu, dispersion a): n = 1/a, p = n / (n + mu)
         n = 1.0 / dispersion
         cols.append(rng.negative_binomial(n, n / (n + mu)))
-    counts = pd.DataFrame(np.column_stack(cols).astype(np.int64), index=pd.Index(ids, name="gene_id"),
-                          columns=names)
+    counts = pd.DataFrame(np.column_stack(cols).astype(np.int64), index=pd.Index(ids, name="gene_id"), columns=names)
     samples = pd.DataFrame({"sample": names, "condition": ["Control"] * reps + ["Treated"] * reps})
     return TinyDataset(directory, counts, samples, symbols, target_ids, up, down).write()
 
@@ -209,17 +222,28 @@ def write_config(tmp_path, annotation_path, kegg_path):
     return _write
 
 
-def run_snakemake(workdir: Path, configfile: Path | None, *args: str, cores: int = 1,
-                  timeout: int = 300) -> tuple[int, str]:
+def run_snakemake(
+    workdir: Path, configfile: Path | None, *args: str, cores: int = 1, timeout: int = 300
+) -> tuple[int, str]:
     """Run the workflow (this repo's Snakefile) in ``workdir``; returns (returncode, stdout+stderr)."""
     exe = Path(sys.executable).with_name("snakemake")
-    cmd = [str(exe) if exe.exists() else "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
-           "--cores", str(cores), "--nocolor", *args]
+    cmd = [
+        str(exe) if exe.exists() else "snakemake",
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        "--cores",
+        str(cores),
+        "--nocolor",
+        *args,
+    ]
     if configfile is not None:
         # last, so that --configfile (which takes several values) does not swallow targets
         cmd += ["--configfile", str(configfile)]
-    proc = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+    )
     return proc.returncode, proc.stdout
 
 

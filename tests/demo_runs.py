@@ -5,6 +5,7 @@ The config copy has the ../shared/data paths made absolute (as in test_demo_e2e)
 label-permutation null (``null.max_permutations``), which keeps the run short; everything else,
 and so the verdict and the claims, is the demo's own.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,13 @@ import yaml
 from conftest import REPO, run_snakemake
 
 NULL_PERMUTATIONS = 4
-DATASETS = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue", "demo_negative_control",
-            "demo_selection_bias"]
+DATASETS = [
+    "demo_meis1_overexpression",
+    "demo_meis1_knockout",
+    "demo_tissue",
+    "demo_negative_control",
+    "demo_selection_bias",
+]
 _RUNS: dict[str, Path] = {}
 
 
@@ -43,4 +49,5 @@ def local_demo_run(tmp_path_factory, shared: Path) -> Path:
 def result_files(work: Path) -> list[Path]:
     """The results compared between two runs: verdict, claims and every dataset's DE table."""
     return [work / "results" / "verdict.tsv", work / "results" / "claims.tsv"] + [
-        work / "results" / ds / "de.tsv" for ds in DATASETS]
+        work / "results" / ds / "de.tsv" for ds in DATASETS
+    ]

@@ -16,6 +16,7 @@ disabled", so jobs' states are queried with ``squeue`` (MinJobAge keeps finished
 5 minutes) and every finished job is recorded by jobcomp/filetxt. Two clusters cannot share
 /etc/slurm/slurm.conf: a lock file makes a second one wait until the first is down.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -98,8 +99,9 @@ class SlurmCluster:
     def start(self) -> SlurmCluster:
         missing = missing_programs()
         if missing:
-            raise ClusterError(f"SLURM is not installed (missing: {', '.join(missing)}). Install it with: "
-                               f"{INSTALL_HINT}")
+            raise ClusterError(
+                f"SLURM is not installed (missing: {', '.join(missing)}). Install it with: {INSTALL_HINT}"
+            )
         t0 = time.monotonic()
         self._lock_fh = open(LOCK, "w")
         fcntl.flock(self._lock_fh, fcntl.LOCK_EX)  # one test cluster at a time owns /etc/slurm/slurm.conf
@@ -176,25 +178,39 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 
     def _start(self, name: str, cmd: list[str]):
         out = open(self.logs / f"{name}.out", "wb")
-        self.procs[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=self.env, start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env, start_new_session=True
+        )
         out.close()
         time.sleep(0.3)
         if self.procs[name].poll() is not None:
-            raise ClusterError(f"{name} exited at once with code {self.procs[name].returncode}.\n"
-                               f"{self.logs / (name + '.out')}:\n{_tail(self.logs / (name + '.out'))}\n"
-                               f"{self.logs / (name + '.log')}:\n{_tail(self.logs / (name + '.log'))}")
+            raise ClusterError(
+                f"{name} exited at once with code {self.procs[name].returncode}.\n"
+                f"{self.logs / (name + '.out')}:\n{_tail(self.logs / (name + '.out'))}\n"
+                f"{self.logs / (name + '.log')}:\n{_tail(self.logs / (name + '.log'))}"
+            )
 
     def _start_munge(self):
         r, sock = self.root, self.run / "munge.socket"
-        self._start("munged", ["munged", "-F", f"--socket={sock}", f"--key-file={r}/munge/munge.key",
-                               f"--log-file={self.logs}/munged.log", f"--pid-file={self.run}/munged.pid",
-                               f"--seed-file={r}/munge/munged.seed"])
+        self._start(
+            "munged",
+            [
+                "munged",
+                "-F",
+                f"--socket={sock}",
+                f"--key-file={r}/munge/munge.key",
+                f"--log-file={self.logs}/munged.log",
+                f"--pid-file={self.run}/munged.pid",
+                f"--seed-file={r}/munge/munged.seed",
+            ],
+        )
         deadline = time.monotonic() + 15
         while not sock.exists():
             if self.procs["munged"].poll() is not None or time.monotonic() > deadline:
-                raise ClusterError(f"munged did not start (its socket {sock} never appeared).\n"
-                                   f"{self.logs / 'munged.out'}:\n{_tail(self.logs / 'munged.out')}")
+                raise ClusterError(
+                    f"munged did not start (its socket {sock} never appeared).\n"
+                    f"{self.logs / 'munged.out'}:\n{_tail(self.logs / 'munged.out')}"
+                )
             time.sleep(0.1)
 
     def _wait_ready(self):
@@ -203,16 +219,19 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise ClusterError(f"{name} died (exit code {proc.returncode}) while the cluster came up.\n"
-                                       + self.describe())
-            res = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, env=self.env,
-                                 timeout=30)
+                    raise ClusterError(
+                        f"{name} died (exit code {proc.returncode}) while the cluster came up.\n" + self.describe()
+                    )
+            res = subprocess.run(
+                ["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, env=self.env, timeout=30
+            )
             state = (res.stdout or res.stderr).strip()
             if res.returncode == 0 and state.rstrip("*") in {"idle", "mixed", "allocated"}:
                 return
             time.sleep(0.3)
-        raise ClusterError(f"the node did not become idle within {self.ready_timeout:.0f} s "
-                           f"(sinfo: {state!r}).\n" + self.describe())
+        raise ClusterError(
+            f"the node did not become idle within {self.ready_timeout:.0f} s (sinfo: {state!r}).\n" + self.describe()
+        )
 
     # ------------------------------------------------------------------ inspection
     def describe(self, lines: int = 30) -> str:
@@ -239,8 +258,9 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         return rows
 
     def queue(self) -> list[str]:
-        res = subprocess.run(["squeue", "-h", "-o", "%i %T %j"], capture_output=True, text=True, env=self.env,
-                             timeout=30)
+        res = subprocess.run(
+            ["squeue", "-h", "-o", "%i %T %j"], capture_output=True, text=True, env=self.env, timeout=30
+        )
         return [line for line in res.stdout.splitlines() if line.strip()]
 
     # ------------------------------------------------------------------ tear-down
@@ -249,11 +269,11 @@ PartitionName=test Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
         try:
             if self.procs.get("slurmctld") and self.procs["slurmctld"].poll() is None:
                 # our own cluster: cancel whatever is left of the test's jobs
-                subprocess.run(["scancel", "--full", "--user", "root"], env=self.env, capture_output=True,
-                               timeout=30)
+                subprocess.run(["scancel", "--full", "--user", "root"], env=self.env, capture_output=True, timeout=30)
                 deadline = time.monotonic() + 15
                 while time.monotonic() < deadline and any(
-                        " RUNNING " in f" {q} " or " COMPLETING " in f" {q} " for q in self.queue()):
+                    " RUNNING " in f" {q} " or " COMPLETING " in f" {q} " for q in self.queue()
+                ):
                     time.sleep(0.5)
             for name in ["slurmd", "slurmctld", "munged"]:
                 proc = self.procs.get(name)

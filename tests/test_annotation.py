@@ -1,4 +1,5 @@
 """Gene ID detection and mapping to symbols."""
+
 import gzip
 
 import pytest
@@ -30,9 +31,11 @@ def test_simple_layout(simple_table):
 def test_ncbi_gene_info_layout(tmp_path):
     p = tmp_path / "Homo_sapiens.gene_info.gz"
     with gzip.open(p, "wt") as fh:
-        fh.write("#tax_id\tGeneID\tSymbol\tLocusTag\tSynonyms\tdbXrefs\tchromosome\n"
-                 "9606\t3162\tHMOX1\t-\tHO-1|HMOX1D\tMIM:141250|HGNC:HGNC:5013|Ensembl:ENSG00000100292\t22\n"
-                 "9606\t7421\tVDR\t-\tNR1I1\tMIM:601769|HGNC:HGNC:12679|Ensembl:ENSG00000111424\t12\n")
+        fh.write(
+            "#tax_id\tGeneID\tSymbol\tLocusTag\tSynonyms\tdbXrefs\tchromosome\n"
+            "9606\t3162\tHMOX1\t-\tHO-1|HMOX1D\tMIM:141250|HGNC:HGNC:5013|Ensembl:ENSG00000100292\t22\n"
+            "9606\t7421\tVDR\t-\tNR1I1\tMIM:601769|HGNC:HGNC:12679|Ensembl:ENSG00000111424\t12\n"
+        )
     ann = annotation.load_annotation(p)
     assert ann.ensembl_to_symbol == {"ENSG00000100292": "HMOX1", "ENSG00000111424": "VDR"}
     assert ann.entrez_to_symbol["7421"] == "VDR"
@@ -85,8 +88,10 @@ def test_gene_type_is_carried_into_the_id_map(simple_table, tmp_path):
     assert simple_table.has_gene_type and simple_table.symbol_to_type["GENED"] == "ncRNA"
     # NCBI gene_info calls the column type_of_gene; a table without any type says so
     p = tmp_path / "gi.tsv"
-    p.write_text("#tax_id\tGeneID\tSymbol\tdbXrefs\ttype_of_gene\n9606\t4501\tMT1X\tEnsembl:ENSG00000187193\t"
-                 "protein-coding\n9606\t4504\tMT1P3\t-\tpseudo\n")
+    p.write_text(
+        "#tax_id\tGeneID\tSymbol\tdbXrefs\ttype_of_gene\n9606\t4501\tMT1X\tEnsembl:ENSG00000187193\t"
+        "protein-coding\n9606\t4504\tMT1P3\t-\tpseudo\n"
+    )
     assert annotation.load_annotation(p).symbol_to_type == {"MT1X": "protein-coding", "MT1P3": "pseudo"}
     q = tmp_path / "plain.tsv"
     q.write_text("GeneID\tSymbol\n4501\tMT1X\n")

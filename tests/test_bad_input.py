@@ -27,6 +27,7 @@ ORA_OUTPUTS = ["enrichment/ora_up.tsv", "enrichment/ora_down.tsv", "enrichment/o
 
 # ----------------------------------------------------------------------------- helpers
 
+
 @pytest.fixture
 def prepare(tmp_path, annotation_path):
     """``prepare(ds, **entry_overrides)``: run the prepare step (all input checks) at the package
@@ -34,10 +35,17 @@ def prepare(tmp_path, annotation_path):
     out = tmp_path / "prepared"
 
     def _prepare(ds, **extra):
-        return steps.prepare_dataset("tiny", ds.config_entry(**extra), str(annotation_path), str(ds.counts_path),
-                                     str(ds.samples_path), str(out / PREPARE_OUTPUTS[0]),
-                                     str(out / PREPARE_OUTPUTS[1]), str(out / PREPARE_OUTPUTS[2]),
-                                     str(out / PREPARE_OUTPUTS[3]))
+        return steps.prepare_dataset(
+            "tiny",
+            ds.config_entry(**extra),
+            str(annotation_path),
+            str(ds.counts_path),
+            str(ds.samples_path),
+            str(out / PREPARE_OUTPUTS[0]),
+            str(out / PREPARE_OUTPUTS[1]),
+            str(out / PREPARE_OUTPUTS[2]),
+            str(out / PREPARE_OUTPUTS[3]),
+        )
 
     _prepare.out = out
     return _prepare
@@ -90,6 +98,7 @@ def assert_failed_cleanly(rc: int, out: str, workdir: Path, parts: list[str], ab
 
 # ----------------------------------------------------------------------------- 1. samples vs columns
 
+
 def mismatched_sheet(ds) -> None:
     """Sample sheet lists ctrl4 (no such column) and lacks trt3 (a column of the matrix)."""
     s = ds.samples[ds.samples["sample"] != "trt3"]
@@ -100,14 +109,23 @@ def mismatched_sheet(ds) -> None:
 def test_sample_sheet_and_count_columns_disagree(tiny, prepare):
     mismatched_sheet(tiny)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "dataset tiny", str(tiny.samples_path), str(tiny.counts_path), "disagree",
-              "ctrl4", "trt3", "Make the `sample` column list exactly the count matrix's sample columns")
+    assert_in(
+        msg,
+        "dataset tiny",
+        str(tiny.samples_path),
+        str(tiny.counts_path),
+        "disagree",
+        "ctrl4",
+        "trt3",
+        "Make the `sample` column list exactly the count matrix's sample columns",
+    )
     # which name is on which side
     assert re.search(r"sample sheet [^:]*without a column in [^:]*: ctrl4\.", msg), msg
     assert re.search(r"Columns of [^:]* not in the sample sheet [^:]*: trt3\.", msg), msg
 
 
 # ----------------------------------------------------------------------------- 2. non-integer counts
+
 
 def fractional(ds) -> tuple[str, str, int]:
     """Make two counts fractional; returns (gene, sample, line) of the first."""
@@ -121,8 +139,17 @@ def fractional(ds) -> tuple[str, str, int]:
 def test_non_integer_counts_are_refused_with_round_counts_hint(tiny, prepare):
     gene, sample, line = fractional(tiny)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.counts_path), f"line {line}", f"gene {gene}", f"sample {sample}", "12.5",
-              "not an integer", "2 non-integer value(s)", "`round_counts: true`")
+    assert_in(
+        msg,
+        str(tiny.counts_path),
+        f"line {line}",
+        f"gene {gene}",
+        f"sample {sample}",
+        "12.5",
+        "not an integer",
+        "2 non-integer value(s)",
+        "`round_counts: true`",
+    )
 
 
 def test_round_counts_accepts_and_rounds(tiny, prepare):
@@ -140,18 +167,29 @@ def test_round_counts_accepts_and_rounds(tiny, prepare):
 
 # ----------------------------------------------------------------------------- 3. negative / missing counts
 
-@pytest.mark.parametrize("value, expected", [
-    ("-3", ["negative count -3", "cannot be negative", "raw (not normalised or log-transformed) count table"]),
-    ("", ["the count is missing", "fill in or remove the gene"]),
-    ("NA", ["the count is missing", "fill in or remove the gene"]),
-], ids=["negative", "empty-cell", "NA"])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("-3", ["negative count -3", "cannot be negative", "raw (not normalised or log-transformed) count table"]),
+        ("", ["the count is missing", "fill in or remove the gene"]),
+        ("NA", ["the count is missing", "fill in or remove the gene"]),
+    ],
+    ids=["negative", "empty-cell", "NA"],
+)
 def test_negative_or_missing_count(tiny, prepare, value, expected):
     c = tiny.counts.astype(object)
     c.iloc[6, 3] = value
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.counts_path), f"line {line_of(tiny, 6)}", f"gene {tiny.counts.index[6]}",
-              f"sample {tiny.counts.columns[3]}", *expected)
+    assert_in(
+        msg,
+        str(tiny.counts_path),
+        f"line {line_of(tiny, 6)}",
+        f"gene {tiny.counts.index[6]}",
+        f"sample {tiny.counts.columns[3]}",
+        *expected,
+    )
 
 
 def test_short_line_is_a_missing_count(tiny, prepare):
@@ -159,65 +197,110 @@ def test_short_line_is_a_missing_count(tiny, prepare):
     lines[5] = "\t".join(lines[5].split("\t")[:-1])  # drop the last sample's count of the 5th gene
     tiny.counts_path.write_text("\n".join(lines) + "\n")
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.counts_path), "line 6", f"gene {tiny.counts.index[4]}",
-              f"sample {tiny.counts.columns[-1]}", "missing")
+    assert_in(
+        msg,
+        str(tiny.counts_path),
+        "line 6",
+        f"gene {tiny.counts.index[4]}",
+        f"sample {tiny.counts.columns[-1]}",
+        "missing",
+    )
 
 
 # ----------------------------------------------------------------------------- 4. duplicated gene IDs
+
 
 def test_duplicated_gene_ids_list_their_lines(tiny, prepare):
     c = pd.concat([tiny.counts, tiny.counts.iloc[[3, 10]]])
     write_counts(tiny, c)
     n = len(tiny.counts)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.counts_path), "duplicated gene IDs",
-              f"{tiny.counts.index[3]} (lines {line_of(tiny, 3)}, {n + 2})",
-              f"{tiny.counts.index[10]} (lines {line_of(tiny, 10)}, {n + 3})",
-              "sum or drop the duplicated rows")
+    assert_in(
+        msg,
+        str(tiny.counts_path),
+        "duplicated gene IDs",
+        f"{tiny.counts.index[3]} (lines {line_of(tiny, 3)}, {n + 2})",
+        f"{tiny.counts.index[10]} (lines {line_of(tiny, 10)}, {n + 3})",
+        "sum or drop the duplicated rows",
+    )
 
 
 # ----------------------------------------------------------------------------- 5. design / contrast
 
+
 def test_contrast_level_absent_lists_levels(tiny, prepare):
     msg = prepare_error(prepare, tiny, contrast=["condition", "treated", "Control"])
-    assert_in(msg, "dataset tiny", str(tiny.samples_path), "contrast level 'treated'", "column 'condition'",
-              "levels there: Control, Treated", "Fix `contrast`", "case-sensitive")
+    assert_in(
+        msg,
+        "dataset tiny",
+        str(tiny.samples_path),
+        "contrast level 'treated'",
+        "column 'condition'",
+        "levels there: Control, Treated",
+        "Fix `contrast`",
+        "case-sensitive",
+    )
 
 
 def test_contrast_variable_not_in_design(tiny, prepare):
     s = tiny.samples.assign(batch=["b1", "b2", "b1", "b2", "b1", "b2"])
     write_samples(tiny, s)
     msg = prepare_error(prepare, tiny, contrast=["batch", "b2", "b1"])
-    assert_in(msg, "dataset tiny", "contrast variable 'batch' is not in the design '~condition'",
-              "Add it to the design or pick one of condition")
+    assert_in(
+        msg,
+        "dataset tiny",
+        "contrast variable 'batch' is not in the design '~condition'",
+        "Add it to the design or pick one of condition",
+    )
 
 
 def test_design_variable_not_a_column(tiny, prepare):
     msg = prepare_error(prepare, tiny, design="~batch + condition")
-    assert_in(msg, "dataset tiny", "design '~batch + condition' uses batch", str(tiny.samples_path),
-              "columns: condition", "Fix `design` or add the column")
+    assert_in(
+        msg,
+        "dataset tiny",
+        "design '~batch + condition' uses batch",
+        str(tiny.samples_path),
+        "columns: condition",
+        "Fix `design` or add the column",
+    )
 
 
 # ----------------------------------------------------------------------------- 6. replicates
+
 
 def test_compared_group_with_one_replicate(tiny, prepare):
     s = tiny.samples.copy()
     s.loc[s["sample"].isin(["trt2", "trt3"]), "condition"] = "Other"
     write_samples(tiny, s)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "dataset tiny", str(tiny.samples_path), "group condition=Treated has 1 sample",
-              "at least 2 replicates", "Add replicates")
+    assert_in(
+        msg,
+        "dataset tiny",
+        str(tiny.samples_path),
+        "group condition=Treated has 1 sample",
+        "at least 2 replicates",
+        "Add replicates",
+    )
 
 
 # ----------------------------------------------------------------------------- 7. gene IDs
+
 
 def test_affymetrix_probe_ids_are_not_recognised(tiny, prepare):
     c = tiny.counts.copy()
     c.index = [f"{1007 + i}_s_at" for i in range(len(c))]
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "dataset tiny", str(tiny.counts_path), "cannot tell which kind of gene IDs", "1007_s_at",
-              "Affymetrix probe set IDs", "Set `gene_id_type`")
+    assert_in(
+        msg,
+        "dataset tiny",
+        str(tiny.counts_path),
+        "cannot tell which kind of gene IDs",
+        "1007_s_at",
+        "Affymetrix probe set IDs",
+        "Set `gene_id_type`",
+    )
 
 
 def test_mouse_ensembl_ids_with_auto_type(tiny, prepare):
@@ -225,8 +308,17 @@ def test_mouse_ensembl_ids_with_auto_type(tiny, prepare):
     c.index = [f"ENSMUSG{i:011d}" for i in range(len(c))]
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny, gene_id_type="auto")
-    assert_in(msg, "dataset tiny", str(tiny.counts_path), f"only 0 of {len(c)} gene IDs", "as ensembl IDs",
-              "at least 25% must map", "prefix ENSMUSG", "another species", "Fix `gene_id_type` / `annotation`")
+    assert_in(
+        msg,
+        "dataset tiny",
+        str(tiny.counts_path),
+        f"only 0 of {len(c)} gene IDs",
+        "as ensembl IDs",
+        "at least 25% must map",
+        "prefix ENSMUSG",
+        "another species",
+        "Fix `gene_id_type` / `annotation`",
+    )
 
 
 def test_declared_type_mapping_under_a_quarter(tiny, prepare):
@@ -237,23 +329,35 @@ def test_declared_type_mapping_under_a_quarter(tiny, prepare):
     c.index = list(c.index[:keep]) + [f"ENSG99{i:09d}" for i in range(n - keep)]
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny, gene_id_type="ensembl")
-    assert_in(msg, "dataset tiny", str(tiny.counts_path), f"only {keep} of {n} gene IDs (20.0%)",
-              "at least 25% must map", "Fix `gene_id_type`")
+    assert_in(
+        msg,
+        "dataset tiny",
+        str(tiny.counts_path),
+        f"only {keep} of {n} gene IDs (20.0%)",
+        "at least 25% must map",
+        "Fix `gene_id_type`",
+    )
 
 
 def test_declared_type_that_does_not_fit(tiny, prepare):
     msg = prepare_error(prepare, tiny, gene_id_type="entrez")
-    assert_in(msg, str(tiny.counts_path), f"only 0 of {len(tiny.counts)} gene IDs", "as entrez IDs",
-              "Wrong `gene_id_type`")
+    assert_in(
+        msg, str(tiny.counts_path), f"only 0 of {len(tiny.counts)} gene IDs", "as entrez IDs", "Wrong `gene_id_type`"
+    )
 
 
 # ----------------------------------------------------------------------------- 8. gene sets
 
+
 def made_up_gmt(path: Path) -> Path:
     """A library of made-up genes; it has a term named like the target, so only the overlap check fails."""
     names = ["Mineral absorption"] + [f"FAKE_SET_{k}" for k in range(1, 5)]
-    path.write_text("".join(f"{name}\tmade up\t" + "\t".join(f"NOTAGENE{k}_{i}" for i in range(20)) + "\n"
-                            for k, name in enumerate(names)))
+    path.write_text(
+        "".join(
+            f"{name}\tmade up\t" + "\t".join(f"NOTAGENE{k}_{i}" for i in range(20)) + "\n"
+            for k, name in enumerate(names)
+        )
+    )
     return path
 
 
@@ -261,8 +365,15 @@ def test_gene_set_library_without_overlap(tiny, tmp_path):
     lib = genesets.read_library(made_up_gmt(tmp_path / "fake.gmt"), "fake")
     with pytest.raises(InputError) as info:
         genesets.check_overlap(lib, set(tiny.symbols.values()), "tiny")
-    assert_in(str(info.value), "dataset tiny", "none of the", "gene-set library fake", str(tmp_path / "fake.gmt"),
-              "NOTAGENE", "Check the organism of the library")
+    assert_in(
+        str(info.value),
+        "dataset tiny",
+        "none of the",
+        "gene-set library fake",
+        str(tmp_path / "fake.gmt"),
+        "NOTAGENE",
+        "Check the organism of the library",
+    )
 
 
 def test_gene_set_line_with_too_few_fields(tmp_path):
@@ -270,21 +381,25 @@ def test_gene_set_line_with_too_few_fields(tmp_path):
     gmt.write_text("SET_A\tdesc\tVDR\tHMOX1\nSET_B\tVDR\n")
     with pytest.raises(InputError) as info:
         genesets.read_library(gmt)
-    assert_in(str(info.value), str(gmt), "line 2 has 2 tab-separated field(s)",
-              "name, description (may be empty), then genes")
+    assert_in(
+        str(info.value), str(gmt), "line 2 has 2 tab-separated field(s)", "name, description (may be empty), then genes"
+    )
 
 
 # ----------------------------------------------------------------------------- 9. no DE genes
 
+
 def test_no_de_genes_is_not_an_error_in_the_verdict():
-    table = pd.DataFrame(columns=["library", "term", "rank", "pvalue", "padj", "overlap_size", "set_size",
-                                  "overlap_genes"])
+    table = pd.DataFrame(
+        columns=["library", "term", "rank", "pvalue", "padj", "overlap_size", "set_size", "overlap_genes"]
+    )
     row = verdict.judge_method(table, "ora_all", "Mineral absorption", verdict.VerdictSettings(), 0)
     assert row["on_top"] == "no" and row["status"] == "inconclusive"
     assert "no DE genes" in row["note"]
 
 
 # ----------------------------------------------------------------------------- 10. malformed files
+
 
 def test_empty_counts_file(tiny, prepare):
     tiny.counts_path.write_text("")
@@ -301,8 +416,13 @@ def test_counts_file_with_only_a_header(tiny, prepare):
 def test_sample_sheet_without_sample_column(tiny, prepare):
     write_samples(tiny, tiny.samples.rename(columns={"sample": "Sample"}))
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.samples_path), "line 1 has no `sample` column", "found: Sample, condition",
-              "Name the column holding the sample names")
+    assert_in(
+        msg,
+        str(tiny.samples_path),
+        "line 1 has no `sample` column",
+        "found: Sample, condition",
+        "Name the column holding the sample names",
+    )
 
 
 def test_sample_sheet_without_samples(tiny, prepare):
@@ -316,8 +436,14 @@ def test_duplicated_sample_names(tiny, prepare):
     s.loc[1, "sample"] = "ctrl1"
     write_samples(tiny, s)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.samples_path), "sample names must be unique", "ctrl1 (line 2)", "ctrl1 (line 3)",
-              "Give each sample its own name")
+    assert_in(
+        msg,
+        str(tiny.samples_path),
+        "sample names must be unique",
+        "ctrl1 (line 2)",
+        "ctrl1 (line 3)",
+        "Give each sample its own name",
+    )
 
 
 def test_sample_name_with_a_space(tiny, prepare):
@@ -327,8 +453,14 @@ def test_sample_name_with_a_space(tiny, prepare):
     c = tiny.counts.rename(columns={"ctrl3": "ctrl 3"})
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.samples_path), "line 4, column sample", "'ctrl 3' is not valid",
-              "only letters, digits", "rename the sample here and in the count matrix header")
+    assert_in(
+        msg,
+        str(tiny.samples_path),
+        "line 4, column sample",
+        "'ctrl 3' is not valid",
+        "only letters, digits",
+        "rename the sample here and in the count matrix header",
+    )
 
 
 def test_duplicated_sample_columns_in_counts(tiny, prepare):
@@ -342,30 +474,60 @@ def test_duplicated_sample_columns_in_counts(tiny, prepare):
 # ----------------------------------------------------------------------------- through snakemake
 
 PREPARE_FAILURES = {
-    "sheet-vs-columns": (lambda ds: mismatched_sheet(ds), {},
-                         lambda ds: ["disagree", "ctrl4", "trt3", str(ds.samples_path),
-                                     "Make the `sample` column list exactly"]),
-    "non-integer": (lambda ds: fractional(ds), {},
-                    lambda ds: [str(ds.counts_path), f"line {line_of(ds, 4)}", f"gene {ds.counts.index[4]}",
-                                "sample ctrl3", "`round_counts: true`"]),
-    "contrast-level-absent": (lambda ds: None, {"contrast": ["condition", "treated", "Control"]},
-                              lambda ds: ["contrast level 'treated'", "levels there: Control, Treated",
-                                          str(ds.samples_path)]),
-    "unknown-id-type": (lambda ds: write_counts(ds, ds.counts.set_axis(
-        [f"{1007 + i}_s_at" for i in range(len(ds.counts))], axis=0)), {},
-        lambda ds: [str(ds.counts_path), "cannot tell which kind of gene IDs", "1007_s_at", "Set `gene_id_type`"]),
+    "sheet-vs-columns": (
+        lambda ds: mismatched_sheet(ds),
+        {},
+        lambda ds: ["disagree", "ctrl4", "trt3", str(ds.samples_path), "Make the `sample` column list exactly"],
+    ),
+    "non-integer": (
+        lambda ds: fractional(ds),
+        {},
+        lambda ds: [
+            str(ds.counts_path),
+            f"line {line_of(ds, 4)}",
+            f"gene {ds.counts.index[4]}",
+            "sample ctrl3",
+            "`round_counts: true`",
+        ],
+    ),
+    "contrast-level-absent": (
+        lambda ds: None,
+        {"contrast": ["condition", "treated", "Control"]},
+        lambda ds: ["contrast level 'treated'", "levels there: Control, Treated", str(ds.samples_path)],
+    ),
+    "unknown-id-type": (
+        lambda ds: write_counts(ds, ds.counts.set_axis([f"{1007 + i}_s_at" for i in range(len(ds.counts))], axis=0)),
+        {},
+        lambda ds: [str(ds.counts_path), "cannot tell which kind of gene IDs", "1007_s_at", "Set `gene_id_type`"],
+    ),
     # issue 12: a sample without reads reached DESeq2's "all gene-wise dispersion estimates are within 2 orders
     # of magnitude"; a confounded batch failed in rule deseq2 with "Singular matrix"; a truncated counts.tsv.gz
     # crashed the memory estimate at DAG time (EOFError, no file named)
-    "sample-without-reads": (lambda ds: write_counts(ds, ds.counts.assign(trt2=0)), {},
-                             lambda ds: ["dataset tiny", "sample(s) trt2 have no reads at all", str(ds.counts_path),
-                                         "remove it from the sample sheet"]),
-    "confounded-batch": (lambda ds: write_samples(ds, ds.samples.assign(batch=["b1"] * 3 + ["b2"] * 3)),
-                         {"design": "~batch + condition"},
-                         lambda ds: ["'batch' and 'condition'", "batch=b1 only with condition=Control", "confounded",
-                                     "Remove one of them from the design"]),
-    "truncated-gzip": (lambda ds: truncated_gzip(ds), {"counts": "TRUNCATED"},
-                       lambda ds: [str(ds.dir / "counts.tsv.gz"), "truncated or corrupt", "Re-download or re-export"]),
+    "sample-without-reads": (
+        lambda ds: write_counts(ds, ds.counts.assign(trt2=0)),
+        {},
+        lambda ds: [
+            "dataset tiny",
+            "sample(s) trt2 have no reads at all",
+            str(ds.counts_path),
+            "remove it from the sample sheet",
+        ],
+    ),
+    "confounded-batch": (
+        lambda ds: write_samples(ds, ds.samples.assign(batch=["b1"] * 3 + ["b2"] * 3)),
+        {"design": "~batch + condition"},
+        lambda ds: [
+            "'batch' and 'condition'",
+            "batch=b1 only with condition=Control",
+            "confounded",
+            "Remove one of them from the design",
+        ],
+    ),
+    "truncated-gzip": (
+        lambda ds: truncated_gzip(ds),
+        {"counts": "TRUNCATED"},
+        lambda ds: [str(ds.dir / "counts.tsv.gz"), "truncated or corrupt", "Re-download or re-export"],
+    ),
 }
 
 
@@ -398,9 +560,19 @@ def test_snakemake_ora_fails_on_gene_sets_without_overlap(tiny, tmp_path, write_
     rc, out = snakemake_run(config, "results/tiny/enrichment/ora_all.tsv")
     work = snakemake_run.workdir
     assert "rule ora: " in out, out[-3000:]
-    assert_failed_cleanly(rc, out, work, ["dataset tiny", "none of the", "gene-set library fake_library",
-                                          "NOTAGENE", "Check the organism of the library"],
-                          [f"results/tiny/{p}" for p in ORA_OUTPUTS])
+    assert_failed_cleanly(
+        rc,
+        out,
+        work,
+        [
+            "dataset tiny",
+            "none of the",
+            "gene-set library fake_library",
+            "NOTAGENE",
+            "Check the organism of the library",
+        ],
+        [f"results/tiny/{p}" for p in ORA_OUTPUTS],
+    )
     assert (work / "results/tiny/de.tsv").is_file(), "the DE step before ora should have finished"
     assert not (work / "results/tiny/enrichment").exists() or not any((work / "results/tiny/enrichment").iterdir())
 
@@ -426,8 +598,9 @@ def test_snakemake_null_dataset_runs_to_a_verdict(make_dataset, write_config, sn
 
 
 @pytest.mark.e2e
-def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_path, kegg_path, write_config,
-                                                                      snakemake_run):
+def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(
+    tiny, tmp_path, kegg_path, write_config, snakemake_run
+):
     """Issue 12: after a good run, one negative count made the next run fail, but the run after that
     exited 0 with results/ showing the old verdict (Snakemake saw de.tsv present and the prepared
     files, removed with the failed job, as intermediates). Also: temporary files left by a killed
@@ -440,8 +613,12 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_
 
     library = tmp_path / "KEGG_2021_Human.txt"
     library.write_bytes(kegg_path.read_bytes())
-    config = write_config({"tiny": tiny}, genesets={"KEGG_2021_Human": str(library)}, robustness={"enabled": False},
-                          null={"enabled": False})
+    config = write_config(
+        {"tiny": tiny},
+        genesets={"KEGG_2021_Human": str(library)},
+        robustness={"enabled": False},
+        null={"enabled": False},
+    )
     work = snakemake_run.workdir
     old_mask = os.umask(0o002)  # inherited by snakemake and its jobs
     try:
@@ -468,8 +645,10 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_
 
     # a run killed with -9 during writes left temporary files (ours: removed; others': kept)
     dead = subprocess_pid()
-    stale = [work / f"results/tiny/{TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv",
-             work / f"resources/genesets/{TEMP_PREFIX}{dead}.0a1b2c3d.KEGG_2021_Human.gmt"]
+    stale = [
+        work / f"results/tiny/{TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv",
+        work / f"resources/genesets/{TEMP_PREFIX}{dead}.0a1b2c3d.KEGG_2021_Human.gmt",
+    ]
     foreign = work / "results/tiny/.notes.tmp"
     for p in stale + [foreign]:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -489,8 +668,12 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(tiny, tmp_
     for attempt in (1, 2):
         rc, out = snakemake_run(config)
         assert rc != 0, f"run {attempt} with the broken library exited 0:\n{out[-3000:]}"
-        assert_in(out, "rule prepare_genesets: ", "target pathway 'Mineral absorption' is not in gene-set "
-                  "library KEGG_2021_Human", "Mineral uptake")
+        assert_in(
+            out,
+            "rule prepare_genesets: ",
+            "target pathway 'Mineral absorption' is not in gene-set library KEGG_2021_Human",
+            "Mineral uptake",
+        )
 
 
 def subprocess_pid() -> int:
@@ -498,5 +681,6 @@ def subprocess_pid() -> int:
     import subprocess
     import sys
 
-    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True).stdout)
+    return int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )

@@ -1,5 +1,6 @@
 """The benchmark harness (benchmarks/run.py) in its tiny mode, and the parsers it relies on.
 No timing assertions: only that it runs and prints the table it promises."""
+
 import importlib.util
 import json
 import subprocess
@@ -24,15 +25,20 @@ def bench():
 
 
 def _table(text: str) -> tuple[list[str], list[list[str]]]:
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
-            if line.startswith("| ")]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")
+    ]
     return rows[0], rows[1:]
 
 
 def test_quick_mode_prints_one_table(tmp_path):
     out_json = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, str(RUN), "--quick", "--no-r", "--cache", str(tmp_path / "cache"),
-                           "--json", str(out_json)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--no-r", "--cache", str(tmp_path / "cache"), "--json", str(out_json)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "R DESeq2 not run" in proc.stdout
     head, rows = _table(proc.stdout)
@@ -52,14 +58,32 @@ def test_quick_mode_prints_one_table(tmp_path):
 
 
 def test_table_with_r_and_workflow_rows(bench):
-    de_row = bench.DERow("li2008_lncap", genes_in=100, genes_tested=80, samples=7, runs=3,
-                         ours_wall=[2.0, 2.2, 2.1], ours_fit=[0.3, 0.4, 0.35], ours_rss=[230, 231, 229],
-                         r_wall=[9.0, 9.5, 9.2], r_fit=[3.0, 3.1, 2.9], r_rss=[760, 761, 760],
-                         fidelity={"lfc_pearson": 1.0, "call_agreement_pct": 100.0, "pass": True})
-    cold = bench.WorkflowRow("demo workflow, cold, --cores 2", 2, "cold", wall=[60.0], max_rss_mb=300, jobs=37,
-                             largest_job=("gsea", "demo_tissue", 290.0, 4.0),
-                             slowest_job=("null_permutations", "demo_tissue", 228.0, 8.0),
-                             max_at_once=2, datasets_at_once=2)
+    de_row = bench.DERow(
+        "li2008_lncap",
+        genes_in=100,
+        genes_tested=80,
+        samples=7,
+        runs=3,
+        ours_wall=[2.0, 2.2, 2.1],
+        ours_fit=[0.3, 0.4, 0.35],
+        ours_rss=[230, 231, 229],
+        r_wall=[9.0, 9.5, 9.2],
+        r_fit=[3.0, 3.1, 2.9],
+        r_rss=[760, 761, 760],
+        fidelity={"lfc_pearson": 1.0, "call_agreement_pct": 100.0, "pass": True},
+    )
+    cold = bench.WorkflowRow(
+        "demo workflow, cold, --cores 2",
+        2,
+        "cold",
+        wall=[60.0],
+        max_rss_mb=300,
+        jobs=37,
+        largest_job=("gsea", "demo_tissue", 290.0, 4.0),
+        slowest_job=("null_permutations", "demo_tissue", 228.0, 8.0),
+        max_at_once=2,
+        datasets_at_once=2,
+    )
     warm = bench.WorkflowRow("demo workflow, warm, --cores 2", 2, "warm", wall=[2.5, 2.4, 2.6], max_rss_mb=130)
     head, rows = bench.build_table([de_row], [cold, warm], with_r=True)
     assert head == BASE_COLUMNS + R_COLUMNS + ["targets", "notes"]
@@ -74,8 +98,10 @@ def test_table_with_r_and_workflow_rows(bench):
 
 
 def test_parse_time_v(bench):
-    text = ("\tCommand being timed: \"python x.py\"\n\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02.50\n"
-            "\tMaximum resident set size (kbytes): 204800\n\tExit status: 0\n")
+    text = (
+        '\tCommand being timed: "python x.py"\n\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02.50\n'
+        "\tMaximum resident set size (kbytes): 204800\n\tExit status: 0\n"
+    )
     assert bench.parse_time_v(text) == (62.5, 200.0)
     assert bench.parse_time_v(text.replace("1:02.50", "1:00:01"))[0] == 3601.0
     with pytest.raises(ValueError):
@@ -89,18 +115,37 @@ def test_measure_without_usr_bin_time(bench, monkeypatch):
 
 
 def test_concurrency_and_benchmark_files(bench, tmp_path):
-    log = "\n".join([
-        "[Sat Nov 21 06:18:44 2026]", "rule deseq2:", "    input: a", "    jobid: 5", "    reason: x",
-        "    wildcards: dataset=d1", "",
-        "[Sat Nov 21 06:18:44 2026]", "rule deseq2:", "    jobid: 6", "    wildcards: dataset=d2", "",
-        "[Sat Nov 21 06:18:46 2026]", "Finished jobid: 5 (Rule: deseq2)",
-        "[Sat Nov 21 06:18:46 2026]", "localrule verdict:", "    jobid: 7", "",
-        "Finished jobid: 6 (Rule: deseq2)", "Finished jobid: 7 (Rule: verdict)"])
+    log = "\n".join(
+        [
+            "[Sat Nov 21 06:18:44 2026]",
+            "rule deseq2:",
+            "    input: a",
+            "    jobid: 5",
+            "    reason: x",
+            "    wildcards: dataset=d1",
+            "",
+            "[Sat Nov 21 06:18:44 2026]",
+            "rule deseq2:",
+            "    jobid: 6",
+            "    wildcards: dataset=d2",
+            "",
+            "[Sat Nov 21 06:18:46 2026]",
+            "Finished jobid: 5 (Rule: deseq2)",
+            "[Sat Nov 21 06:18:46 2026]",
+            "localrule verdict:",
+            "    jobid: 7",
+            "",
+            "Finished jobid: 6 (Rule: deseq2)",
+            "Finished jobid: 7 (Rule: verdict)",
+        ]
+    )
     assert bench.concurrency_from_log(log) == (3, 2, 2)
     folder = tmp_path / "logs" / "benchmarks" / "deseq2"
     folder.mkdir(parents=True)
-    (folder / "d1.tsv").write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                                   "2.45\t0:00:02\t220.26\t430.28\t147.66\t171.41\t0.00\t0.29\t55.89\t1.86\n")
+    (folder / "d1.tsv").write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "2.45\t0:00:02\t220.26\t430.28\t147.66\t171.41\t0.00\t0.29\t55.89\t1.86\n"
+    )
     assert bench.read_benchmark_files(tmp_path) == [("deseq2", "d1", 220.26, 2.45)]
 
 
@@ -121,13 +166,22 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
 
     out = tmp_path / "cal.tsv"
     env = {**os.environ, "PATHVERDICT_SHARED": str(shared)}
-    proc = subprocess.run([sys.executable, str(CALIBRATION), "--quick", "--processes", "1", "--out", str(out)],
-                          capture_output=True, text=True, timeout=900, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(CALIBRATION), "--quick", "--processes", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "calibration:" in proc.stdout and "fpr_on_top" in proc.stdout
     t = calibration.read_table(out)
-    assert list(t["scenario"]) == ["cells_3v3", "cells_3v3_modules", "tissue_12v12_selection",
-                                   "tissue_12v12_selection_modules"]
+    assert list(t["scenario"]) == [
+        "cells_3v3",
+        "cells_3v3_modules",
+        "tissue_12v12_selection",
+        "tissue_12v12_selection_modules",
+    ]
     assert list(t.columns[:3]) == ["scenario", "role", "n_per_group"]
     for col in ["fpr_on_top", "fpr_ci_high", "inconclusive_null", "power", "fpr_metallothioneins"]:
         assert t[col].between(0, 1).all(), col
@@ -137,13 +191,16 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     assert "de.alpha 0.05" in t["settings"].iloc[0] and "min_overlap 3" in t["settings"].iloc[0]
     hit = calibration.lookup(3, "ora_all", "cells_overexpression", table=t)
     assert hit["scenario"] == "cells_3v3_modules" and hit["match"] == "exact"
-    assert calibration.lookup(12, "ora_all", "tissue", selection=True, table=t)["scenario"] == \
-        "tissue_12v12_selection_modules"
+    assert (
+        calibration.lookup(12, "ora_all", "tissue", selection=True, table=t)["scenario"]
+        == "tissue_12v12_selection_modules"
+    )
     near = calibration.lookup(5, "ora_all", "cells_loss_of_function", table=t)
     assert near["match"] == "nearest" and "indicative only" in near["note"]
     assert calibration.lookup(3, "gsea", "cells_overexpression", table=t)["match"] == "none"
     sheets = {"a": pd.DataFrame({"sample": list("abcdef"), "condition": ["T"] * 3 + ["C"] * 3})}
-    rows = calibration.dataset_rows({"a": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"}},
-                                    sheets, table=t)
+    rows = calibration.dataset_rows(
+        {"a": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"}}, sheets, table=t
+    )
     assert list(rows.columns) == calibration.COLUMNS and rows.iloc[0]["design"] == "3 vs 3"
     assert rows.iloc[0]["scenario"] == "cells_3v3_modules"

@@ -1,7 +1,8 @@
 """Neither the gene-block size of ``rcompat.fit_deseq`` (issue 14) nor the number of threads
-the blocks run on changes any number beyond floating-point noise: every per-gene step is independent of the other genes, the trend and
-the prior use per-gene summaries only. Checked on real shared sets, one with the Cook's
-outlier refit (geuvadis_lcl_sex, >= 7 replicates per cell) and one with a two-factor design
+the blocks run on changes any number beyond floating-point noise: every per-gene step is
+independent of the other genes, the trend and the prior use per-gene summaries only.
+Checked on real shared sets, one with the Cook's outlier refit (geuvadis_lcl_sex, >= 7
+replicates per cell) and one with a two-factor design
 whose fitted means come from the GLM (marioni2008_kidney_liver, ``~run + Tissue``)."""
 
 from __future__ import annotations
@@ -19,8 +20,18 @@ from pathverdict import rcompat as rc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import fidelity_vs_r as fid
 
-FIELDS = ["size_factors", "base_mean", "base_var", "disp_gene_est", "disp_fit", "disp_map", "dispersion", "beta",
-          "sigma", "max_cooks"]
+FIELDS = [
+    "size_factors",
+    "base_mean",
+    "base_var",
+    "disp_gene_est",
+    "disp_fit",
+    "disp_map",
+    "dispersion",
+    "beta",
+    "sigma",
+    "max_cooks",
+]
 
 
 def _real(shared, name: str, n_genes: int | None = None):
@@ -49,8 +60,10 @@ def test_block_size_changes_no_number(shared, name, n_genes):
         dds = DeseqDataSet(counts=counts.iloc[:1].T, metadata=meta, design=ds.design, refit_cooks=False, quiet=True)
     X = dds.obsm["design_matrix"].to_numpy(dtype=float)
     y = counts.to_numpy()
-    fits = {(b, t): rc.fit_deseq(y, X, block_genes=b, threads=t)
-            for b, t in [(None, 1), (7, 1), (1000, 1), (len(y), 1), (7, 2), (100, 3)]}
+    fits = {
+        (b, t): rc.fit_deseq(y, X, block_genes=b, threads=t)
+        for b, t in [(None, 1), (7, 1), (1000, 1), (len(y), 1), (7, 2), (100, 3)]
+    }
     ref = fits[(len(y), 1)]
     assert ref.block_genes == len(y) and fits[(7, 2)].block_genes == 7
     if name == "geuvadis_lcl_sex":
@@ -62,15 +75,20 @@ def test_block_size_changes_no_number(shared, name, n_genes):
             assert np.array_equal(getattr(fit, f), getattr(ref, f)), (b, f)
         assert fit.n_refit == ref.n_refit
         assert fit.trend.fit_type == ref.trend.fit_type
-        _close([fit.trend.asympt_disp, fit.trend.extra_pois, fit.disp_prior_var, fit.var_log_disp_ests],
-               [ref.trend.asympt_disp, ref.trend.extra_pois, ref.disp_prior_var, ref.var_log_disp_ests])
+        _close(
+            [fit.trend.asympt_disp, fit.trend.extra_pois, fit.disp_prior_var, fit.var_log_disp_ests],
+            [ref.trend.asympt_disp, ref.trend.extra_pois, ref.disp_prior_var, ref.var_log_disp_ests],
+        )
 
 
 def test_block_size_keeps_the_results_table(shared):
     ds, counts, samples = _real(shared, "li2008_lncap", 3000)
-    tables = [de.run_deseq2(counts, samples, de.DEParams(design=ds.design, contrast=list(ds.contrast),
-                                                         block_genes=b, threads=t)).results
-              for b, t in [(13, 1), (1000, 2), (None, 1)]]
+    tables = [
+        de.run_deseq2(
+            counts, samples, de.DEParams(design=ds.design, contrast=list(ds.contrast), block_genes=b, threads=t)
+        ).results
+        for b, t in [(13, 1), (1000, 2), (None, 1)]
+    ]
     for t in tables[:-1]:
         pd.testing.assert_index_equal(t.index, tables[-1].index)
         for col in de.RESULT_COLUMNS:
@@ -95,10 +113,18 @@ def test_workflow_de_step_writes_the_same_tables_block_by_block(shared, tmp_path
     counts.index.name = "gene_id"
     write_tsv(counts.reset_index(), tmp_path / "counts.tsv")
     write_tsv(samples.reset_index(), tmp_path / "samples.tsv")
-    write_tsv(pd.DataFrame({"gene_id": counts.index, "symbol": [f"S{i}" for i in range(len(counts))]}),
-              tmp_path / "genes.tsv")
-    cfg = {"de": {"alpha": 0.05, "prefilter": {"min_count": 0, "min_samples": None}, "independent_filtering": True,
-                  "cooks_filter": True, "shrinkage": False}}
+    write_tsv(
+        pd.DataFrame({"gene_id": counts.index, "symbol": [f"S{i}" for i in range(len(counts))]}), tmp_path / "genes.tsv"
+    )
+    cfg = {
+        "de": {
+            "alpha": 0.05,
+            "prefilter": {"min_count": 0, "min_samples": None},
+            "independent_filtering": True,
+            "cooks_filter": True,
+            "shrinkage": False,
+        }
+    }
     dsc = {"design": ds.design, "contrast": list(ds.contrast)}
     blocks = de.DEResult.blocks
     out = {}
@@ -106,9 +132,19 @@ def test_workflow_de_step_writes_the_same_tables_block_by_block(shared, tmp_path
         monkeypatch.setattr(de.DEResult, "blocks", lambda self, max_cells=cells: blocks(self, max_cells))
         d = tmp_path / label
         d.mkdir()
-        steps.run_de("m", dsc, cfg, 1, str(tmp_path / "counts.tsv"), str(tmp_path / "samples.tsv"),
-                     str(tmp_path / "genes.tsv"), str(d / "de.tsv"), str(d / "norm.tsv.gz"), str(d / "vst.tsv.gz"),
-                     str(d / "de.json"))
+        steps.run_de(
+            "m",
+            dsc,
+            cfg,
+            1,
+            str(tmp_path / "counts.tsv"),
+            str(tmp_path / "samples.tsv"),
+            str(tmp_path / "genes.tsv"),
+            str(d / "de.tsv"),
+            str(d / "norm.tsv.gz"),
+            str(d / "vst.tsv.gz"),
+            str(d / "de.json"),
+        )
         out[label] = d
     for name in ("de.tsv", "norm.tsv.gz", "vst.tsv.gz"):
         assert (out["one"] / name).read_bytes() == (out["many"] / name).read_bytes(), name

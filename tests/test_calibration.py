@@ -1,4 +1,5 @@
 """pathverdict.calibration: the shipped table and the per-dataset lookup (results/calibration.tsv)."""
+
 import math
 
 import pandas as pd
@@ -9,8 +10,9 @@ from pathverdict import calibration, claims
 def test_the_package_table_ships_every_scenario():
     t = calibration.read_table()
     assert calibration.table_path().name == "calibration.tsv"
-    assert {"cells_3v3", "cells_3v3_modules", "tissue_12v12_selection", "tissue_12v12_selection_modules"} <= \
-        set(t["scenario"])
+    assert {"cells_3v3", "cells_3v3_modules", "tissue_12v12_selection", "tissue_12v12_selection_modules"} <= set(
+        t["scenario"]
+    )
     full = t[t["scenario"] == "cells_3v3"].iloc[0]
     assert full["n_null"] >= 200 and full["n_planted"] >= 200  # the whole table, not --quick
     assert t["fpr_on_top"].between(0, 1).all() and (t["fpr_ci_high"] >= t["fpr_on_top"]).all()
@@ -21,9 +23,14 @@ def test_dataset_rows_and_the_claims_sentence():
         "cells5": pd.DataFrame({"condition": ["T"] * 5 + ["C"] * 5}),
         "tissue": pd.DataFrame({"condition": ["RLS"] * 7 + ["control"] * 12}),
     }
-    ds = {"cells5": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"},
-          "tissue": {"contrast": ["condition", "RLS", "control"], "role": "tissue",
-                     "select_by_expression": {"gene": "MEIS1"}}}
+    ds = {
+        "cells5": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"},
+        "tissue": {
+            "contrast": ["condition", "RLS", "control"],
+            "role": "tissue",
+            "select_by_expression": {"gene": "MEIS1"},
+        },
+    }
     rows = calibration.dataset_rows(ds, sheets).set_index("dataset")
     assert rows.loc["cells5", "design"] == "5 vs 5" and rows.loc["cells5", "scenario"] == "cells_3v3_modules"
     assert "indicative only" in rows.loc["cells5", "note"]

@@ -5,6 +5,7 @@ group effect, a planted set, a known residual correlation), the limma building b
 their definitions, and a ``fidelity`` test against R ``limma::camera`` on the real shared data
 (skipped, with the reason, when Rscript with limma is not installed).
 """
+
 import sys
 
 import numpy as np
@@ -37,6 +38,7 @@ def _clustered(rng, n_genes: int, n_per_group: int, cluster: int, rho: float, ef
 
 
 # --------------------------------------------------------------------- the limma building blocks
+
 
 def test_hill_z_matches_the_exact_t_to_z_transformation():
     t = np.array([-8.0, -3.0, -1.0, -0.2, 0.0, 0.5, 2.0, 4.0, 10.0])
@@ -103,6 +105,7 @@ def test_no_residual_degrees_of_freedom_or_rank_deficient_design_is_refused():
 
 # --------------------------------------------------------------------- simulated truth
 
+
 def test_a_co_regulated_cluster_without_effect_is_not_called_but_looks_significant_to_an_independence_test():
     """The metallothionein case: a set whose genes share a latent factor (rho = 0.5) and have no
     group effect. Treating its genes as independent (correlation 0) calls it far too often;
@@ -135,16 +138,25 @@ def test_a_planted_set_is_detected_on_top_and_a_random_set_is_not():
     y[:25, 5:] += 1.5  # planted: 25 genes up by 1.5 SD in the second group
     genes = [f"G{i}" for i in range(n_genes)]
     frame = pd.DataFrame(y, index=genes)
-    sets = {"planted": genes[:25] + ["NOT_IN_DATA"], "random": genes[500:540], "down": genes[1000:1020],
-            "tiny": genes[1500:1505]}
+    sets = {
+        "planted": genes[:25] + ["NOT_IN_DATA"],
+        "random": genes[500:540],
+        "down": genes[1000:1020],
+        "tiny": genes[1500:1505],
+    }
     frame.iloc[1000:1020, 5:] -= 1.0
     design, contrast = _groups(5)
     res = camera.camera(frame, design, contrast, sets, "lib", {"planted": "hsa00001"}, min_size=15)
     assert list(res.columns) == camera.CAMERA_COLUMNS
     assert "tiny" not in set(res["term"])  # below the size limit
     top = res.iloc[0]
-    assert (top["term"], top["rank"], top["direction"], top["n_genes"], top["term_id"]) == ("planted", 1, "Up", 25,
-                                                                                            "hsa00001")
+    assert (top["term"], top["rank"], top["direction"], top["n_genes"], top["term_id"]) == (
+        "planted",
+        1,
+        "Up",
+        25,
+        "hsa00001",
+    )
     assert top["pvalue"] < 1e-4 and top["fdr"] < 1e-3  # 5 vs 5: the estimated correlation's t has 8 df
     down = res.set_index("term").loc["down"]
     assert down["direction"] == "Down" and down["pvalue"] < 1e-3
@@ -167,10 +179,17 @@ def test_the_estimated_correlation_is_close_to_the_simulated_one():
 
 
 def test_expression_by_symbol_keeps_the_genes_gsea_ranks():
-    de = pd.DataFrame({"gene_id": ["e1", "e2", "e3", "e4", "e5"], "symbol": ["A", "A", "B", None, "C"],
-                       "baseMean": [10, 50, 5, 8, 0], "log2FoldChange": [1, 0.5, 0.1, 0.2, np.nan],
-                       "stat": [3.0, 1.0, 0.5, 0.4, np.nan], "pvalue": [0.001, 0.3, 0.6, 0.7, np.nan],
-                       "padj": [0.01, 0.5, 0.8, 0.9, np.nan]})
+    de = pd.DataFrame(
+        {
+            "gene_id": ["e1", "e2", "e3", "e4", "e5"],
+            "symbol": ["A", "A", "B", None, "C"],
+            "baseMean": [10, 50, 5, 8, 0],
+            "log2FoldChange": [1, 0.5, 0.1, 0.2, np.nan],
+            "stat": [3.0, 1.0, 0.5, 0.4, np.nan],
+            "pvalue": [0.001, 0.3, 0.6, 0.7, np.nan],
+            "padj": [0.01, 0.5, 0.8, 0.9, np.nan],
+        }
+    )
     vst = pd.DataFrame(np.arange(20, dtype=float).reshape(5, 4), index=["e1", "e2", "e3", "e4", "e5"])
     y = camera.expression_by_symbol(de, vst)
     assert list(y.index) == ["A", "B"]  # A from its smallest-padj row e1; no symbol / no statistic dropped
@@ -180,8 +199,9 @@ def test_expression_by_symbol_keeps_the_genes_gsea_ranks():
 
 
 def test_design_and_contrast_follow_the_de_step():
-    samples = pd.DataFrame({"condition": ["C", "C", "T", "T", "C", "T"], "batch": list("aabbab")},
-                           index=[f"s{i}" for i in range(6)])
+    samples = pd.DataFrame(
+        {"condition": ["C", "C", "T", "T", "C", "T"], "batch": list("aabbab")}, index=[f"s{i}" for i in range(6)]
+    )
     design, vec, cols = camera.design_and_contrast(samples, "~batch + condition", ["condition", "T", "C"])
     assert design.shape == (6, 3)
     # the contrast picks the condition coefficient: c'x is 1 for every T sample, 0 for every C sample
@@ -193,11 +213,24 @@ def test_design_and_contrast_follow_the_de_step():
 
 # --------------------------------------------------------------------- the verdict
 
+
 def _camera_table(p_target: float, fdr_target: float, rank: int = 1) -> pd.DataFrame:
-    return pd.DataFrame({"library": "L", "term": ["T", "U"], "term_id": ["", ""], "rank": [rank, 3 - rank],
-                         "n_genes": [40, 30], "direction": ["Up", "Down"], "correlation": [0.12, np.nan],
-                         "pvalue": [p_target, 0.01], "fdr": [fdr_target, 0.02], "mean_z": [1.0, -0.5],
-                         "vif": [5.0, 1.0], "df": [10, 10]})
+    return pd.DataFrame(
+        {
+            "library": "L",
+            "term": ["T", "U"],
+            "term_id": ["", ""],
+            "rank": [rank, 3 - rank],
+            "n_genes": [40, 30],
+            "direction": ["Up", "Down"],
+            "correlation": [0.12, np.nan],
+            "pvalue": [p_target, 0.01],
+            "fdr": [fdr_target, 0.02],
+            "mean_z": [1.0, -0.5],
+            "vif": [5.0, 1.0],
+            "df": [10, 10],
+        }
+    )
 
 
 def test_camera_is_judged_threshold_free_by_rank_and_bh_fdr():
@@ -218,8 +251,8 @@ def test_camera_is_judged_threshold_free_by_rank_and_bh_fdr():
 
 # --------------------------------------------------------------------- the workflow step
 
-def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_files(make_dataset, kegg_path,
-                                                                                     tmp_path):
+
+def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_files(make_dataset, kegg_path, tmp_path):
     """steps.run_camera on a tiny planted study (two thirds of the target's genes 4x up, 3 vs 3):
     the target comes first, up, and the verdict judges it; a VST from another run is refused."""
     from conftest import TARGET
@@ -232,19 +265,40 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
     genes_path = tmp_path / "gene_ids.tsv"
     write_tsv(pd.DataFrame({"gene_id": list(ds.symbols), "symbol": list(ds.symbols.values())}), genes_path)
     entry = ds.config_entry()
-    cfg = {"de": {"alpha": 0.05, "prefilter": {"min_count": 0, "min_samples": None}, "independent_filtering": True,
-                  "cooks_filter": True, "shrinkage": False}}
-    out = {k: str(tmp_path / f) for k, f in [("de", "de.tsv"), ("norm", "norm.tsv.gz"), ("vst", "vst.tsv.gz"),
-                                             ("json", "de.json")]}
-    steps.run_de("planted", entry, cfg, 1, str(ds.counts_path), str(ds.samples_path), str(genes_path), out["de"],
-                 out["norm"], out["vst"], out["json"])
+    cfg = {
+        "de": {
+            "alpha": 0.05,
+            "prefilter": {"min_count": 0, "min_samples": None},
+            "independent_filtering": True,
+            "cooks_filter": True,
+            "shrinkage": False,
+        }
+    }
+    out = {
+        k: str(tmp_path / f)
+        for k, f in [("de", "de.tsv"), ("norm", "norm.tsv.gz"), ("vst", "vst.tsv.gz"), ("json", "de.json")]
+    }
+    steps.run_de(
+        "planted",
+        entry,
+        cfg,
+        1,
+        str(ds.counts_path),
+        str(ds.samples_path),
+        str(genes_path),
+        out["de"],
+        out["norm"],
+        out["vst"],
+        out["json"],
+    )
     lib = genesets.read_library(kegg_path, "KEGG_2021_Human")
     gmt = tmp_path / "KEGG_2021_Human.gmt"
     genesets.write_gmt(lib, gmt)
     ecfg = {"enrichment": {"gsea_min_size": 5, "gsea_max_size": 500, "camera_inter_gene_cor": None}}
     cam = tmp_path / "camera.tsv"
-    steps.run_camera("planted", entry, ecfg, out["de"], out["vst"], str(ds.samples_path), {"KEGG_2021_Human": str(gmt)},
-                     str(cam))
+    steps.run_camera(
+        "planted", entry, ecfg, out["de"], out["vst"], str(ds.samples_path), {"KEGG_2021_Human": str(gmt)}, str(cam)
+    )
     table = steps.read_enrichment(str(cam))
     assert list(table.columns) == camera.CAMERA_COLUMNS
     top = table.iloc[0]
@@ -253,8 +307,16 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
     row = verdict.judge_method(table, "camera", TARGET, verdict.VerdictSettings(), None)
     assert row["rank"] == 1 and row["n_terms"] == len(table) and row["set_size"] == top["n_genes"]
     # preset correlation: G - 2 df
-    steps.run_camera("planted", entry, {"enrichment": {**ecfg["enrichment"], "camera_inter_gene_cor": 0.01}},
-                     out["de"], out["vst"], str(ds.samples_path), {"KEGG_2021_Human": str(gmt)}, str(cam))
+    steps.run_camera(
+        "planted",
+        entry,
+        {"enrichment": {**ecfg["enrichment"], "camera_inter_gene_cor": 0.01}},
+        out["de"],
+        out["vst"],
+        str(ds.samples_path),
+        {"KEGG_2021_Human": str(gmt)},
+        str(cam),
+    )
     fixed = steps.read_enrichment(str(cam))
     assert (fixed["correlation"] == 0.01).all() and fixed["df"].iloc[0] > 100
     # a VST whose samples are not those of the sample sheet (files of different runs)
@@ -263,12 +325,21 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
     write_tsv(vst.reset_index(), other)
     bad_out = tmp_path / "bad.tsv"
     with pytest.raises(InputError, match="trt9 are not in .*samples.tsv"):
-        steps.run_camera("planted", entry, ecfg, out["de"], str(other), str(ds.samples_path),
-                         {"KEGG_2021_Human": str(gmt)}, str(bad_out))
+        steps.run_camera(
+            "planted",
+            entry,
+            ecfg,
+            out["de"],
+            str(other),
+            str(ds.samples_path),
+            {"KEGG_2021_Human": str(gmt)},
+            str(bad_out),
+        )
     assert not bad_out.exists()
 
 
 # --------------------------------------------------------------------- fidelity to R limma::camera
+
 
 @pytest.mark.fidelity
 @pytest.mark.parametrize("dataset", ["li2008_lncap", "marioni2008_kidney_liver"])

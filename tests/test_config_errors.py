@@ -17,8 +17,12 @@ DEFAULT_DATASETS = ["meis1_overexpression_hek293", "meis1_knockout_sknsh", "rls_
 
 BASE = {
     "datasets": {
-        "tiny": {"counts": "data/counts.tsv", "samples": "data/samples.tsv", "design": "~condition",
-                 "contrast": ["condition", "Treated", "Control"]},
+        "tiny": {
+            "counts": "data/counts.tsv",
+            "samples": "data/samples.tsv",
+            "design": "~condition",
+            "contrast": ["condition", "Treated", "Control"],
+        },
     },
     "genesets": "genesets/KEGG_2021_Human.txt",
     "target_pathway": "Mineral absorption",
@@ -56,33 +60,47 @@ def test_missing_required_key(key):
 
 def test_missing_dataset_key():
     msg = config_error(lambda c: c["datasets"]["tiny"].pop("contrast"))
-    assert_in(msg, "my_config.yaml", "datasets.tiny: required key `contrast` is missing",
-              "[variable, tested level, reference level]")
+    assert_in(
+        msg,
+        "my_config.yaml",
+        "datasets.tiny: required key `contrast` is missing",
+        "[variable, tested level, reference level]",
+    )
 
 
-@pytest.mark.parametrize("change, where, wrong, meant", [
-    (lambda c: c.update(target_pathways="x"), "(top level)", "target_pathways", "target_pathway"),
-    (lambda c: c.update(de={"alpah": 0.1}), "de", "alpah", "alpha"),
-    (lambda c: c["datasets"]["tiny"].update(contrasts=["a", "b", "c"]), "datasets.tiny", "contrasts", "contrast"),
-    (lambda c: c.update(enrichment={"gsea_permutation": 10}), "enrichment", "gsea_permutation",
-     "gsea_permutations"),
-], ids=["top", "de", "dataset", "enrichment"])
+@pytest.mark.parametrize(
+    "change, where, wrong, meant",
+    [
+        (lambda c: c.update(target_pathways="x"), "(top level)", "target_pathways", "target_pathway"),
+        (lambda c: c.update(de={"alpah": 0.1}), "de", "alpah", "alpha"),
+        (lambda c: c["datasets"]["tiny"].update(contrasts=["a", "b", "c"]), "datasets.tiny", "contrasts", "contrast"),
+        (
+            lambda c: c.update(enrichment={"gsea_permutation": 10}),
+            "enrichment",
+            "gsea_permutation",
+            "gsea_permutations",
+        ),
+    ],
+    ids=["top", "de", "dataset", "enrichment"],
+)
 def test_unknown_key_suggests_the_known_one(change, where, wrong, meant):
     msg = config_error(change)
-    assert_in(msg, "my_config.yaml", f"{where}: unknown key(s) `{wrong}` (did you mean `{meant}`?)",
-              "Allowed here:")
+    assert_in(msg, "my_config.yaml", f"{where}: unknown key(s) `{wrong}` (did you mean `{meant}`?)", "Allowed here:")
 
 
 def test_unknown_key_without_a_close_match_lists_allowed_keys():
     msg = config_error(lambda c: c.update(zzz=1))
     assert "did you mean" not in msg
-    assert_in(msg, "unknown key(s) `zzz`", "Allowed here: annotation, base_urls, datasets, de, downloads, enrichment, genesets")
+    assert_in(
+        msg,
+        "unknown key(s) `zzz`",
+        "Allowed here: annotation, base_urls, datasets, de, downloads, enrichment, genesets",
+    )
 
 
 def test_dataset_name_with_a_space():
     msg = config_error(lambda c: c["datasets"].update({"my data": c["datasets"].pop("tiny")}))
-    assert_in(msg, "my_config.yaml", "datasets: name 'my data' is not allowed",
-              "only letters, digits, _ and -")
+    assert_in(msg, "my_config.yaml", "datasets: name 'my data' is not allowed", "only letters, digits, _ and -")
 
 
 def test_library_name_with_a_space():
@@ -92,8 +110,11 @@ def test_library_name_with_a_space():
 
 def test_contrast_with_two_items():
     msg = config_error(lambda c: c["datasets"]["tiny"].update(contrast=["Treated", "Control"]))
-    assert_in(msg, "datasets.tiny.contrast: has 2 item(s): ['Treated', 'Control']",
-              "Fix: [variable, tested level, reference level], e.g. [condition, Treated, Control]")
+    assert_in(
+        msg,
+        "datasets.tiny.contrast: has 2 item(s): ['Treated', 'Control']",
+        "Fix: [variable, tested level, reference level], e.g. [condition, Treated, Control]",
+    )
 
 
 def test_contrast_comparing_a_level_with_itself():
@@ -113,15 +134,18 @@ def test_wrong_type():
 
 def test_enum():
     msg = config_error(lambda c: c.update(verdict={"primary": "foo"}))
-    assert_in(msg, "verdict.primary: 'foo' is not one of ora_all, ora_up, ora_down, gsea",
-              "Fix: the enrichment method")
+    assert_in(msg, "verdict.primary: 'foo' is not one of ora_all, ora_up, ora_down, gsea", "Fix: the enrichment method")
 
 
 @pytest.mark.parametrize("kind", ["ora", "gsea"])
 def test_min_size_larger_than_max_size(kind):
     msg = config_error(lambda c: c.update(enrichment={f"{kind}_min_size": 50, f"{kind}_max_size": 20}))
-    assert_in(msg, "my_config.yaml", f"enrichment.{kind}_min_size (50) is larger than enrichment.{kind}_max_size (20)",
-              "swap or correct them")
+    assert_in(
+        msg,
+        "my_config.yaml",
+        f"enrichment.{kind}_min_size (50) is larger than enrichment.{kind}_max_size (20)",
+        "swap or correct them",
+    )
 
 
 def test_several_problems_are_reported_together():
@@ -137,14 +161,21 @@ def test_empty_config():
 
 # ----------------------------------------------------------------------------- target pathway
 
+
 @pytest.mark.shared
 def test_target_pathway_not_in_library_lists_close_names(kegg_path):
     lib = genesets.read_library(kegg_path, "KEGG_2021_Human")
     assert lib.find("mineral absorption") == "Mineral absorption"  # case-insensitive
     with pytest.raises(InputError) as info:
         lib.find("Mineral absorbtion")
-    assert_in(str(info.value), "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
-              str(kegg_path), "320 terms", "Closest names: Mineral absorption", "Fix `target_pathway`")
+    assert_in(
+        str(info.value),
+        "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
+        str(kegg_path),
+        "320 terms",
+        "Closest names: Mineral absorption",
+        "Fix `target_pathway`",
+    )
 
 
 @pytest.mark.shared
@@ -155,6 +186,7 @@ def test_target_pathway_by_kegg_id(shared):
 
 # ----------------------------------------------------------------------------- through snakemake
 
+
 @pytest.mark.e2e
 def test_snakemake_shows_the_config_message(tmp_path, snakemake_run):
     cfg = copy.deepcopy(BASE)
@@ -163,8 +195,13 @@ def test_snakemake_shows_the_config_message(tmp_path, snakemake_run):
     path.write_text(yaml.safe_dump(cfg))
     rc, out = snakemake_run(path, "-n")
     assert rc != 0, out
-    assert_in(out, str(path), "is not valid", "unknown key(s) `target_pathways` (did you mean `target_pathway`?)",
-              "required key `target_pathway` is missing")
+    assert_in(
+        out,
+        str(path),
+        "is not valid",
+        "unknown key(s) `target_pathways` (did you mean `target_pathway`?)",
+        "required key `target_pathway` is missing",
+    )
     assert "Traceback (most recent call last)" not in out
     assert not (snakemake_run.workdir / "results").exists()
 
@@ -178,9 +215,13 @@ def test_snakemake_target_pathway_not_in_library(tiny, write_config, snakemake_r
     assert rc != 0, out[-3000:]
     # checked when the library is prepared, before any DE or enrichment is spent on it
     assert "rule prepare_genesets: " in out, out[-3000:]
-    assert_in(out, "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
-              "KEGG_2021_Human.txt",
-              "Closest names: Mineral absorption", "Fix `target_pathway`")
+    assert_in(
+        out,
+        "target pathway 'Mineral absorbtion' is not in gene-set library KEGG_2021_Human",
+        "KEGG_2021_Human.txt",
+        "Closest names: Mineral absorption",
+        "Fix `target_pathway`",
+    )
     assert "Traceback (most recent call last)" not in out
     for name in ["verdict.tsv", "verdict_genes.tsv", "verdict.md", "verdict.html"]:
         assert not (work / "results" / name).exists(), f"results/{name} left behind"
@@ -201,16 +242,18 @@ def default_config_in_workdir(snakemake_run, shared, repo_root):
 
 @pytest.mark.e2e
 @pytest.mark.shared
-def test_configfile_analyses_exactly_its_datasets(default_config_in_workdir, make_dataset, write_config,
-                                                  snakemake_run, tmp_path):
+def test_configfile_analyses_exactly_its_datasets(
+    default_config_in_workdir, make_dataset, write_config, snakemake_run, tmp_path
+):
     # control: without --configfile the default config's datasets are planned
     rc, out = snakemake_run(None, "-n", "--quiet", "host")
     assert rc == 0, out[-3000:]
     for name in DEFAULT_DATASETS:
         assert f"dataset={name}" in out, f"{name} missing from the default dry run:\n{out[-3000:]}"
 
-    other = write_config({"other_a": make_dataset("a"), "other_b": make_dataset("b", seed=3)},
-                         path=tmp_path / "other.yaml")
+    other = write_config(
+        {"other_a": make_dataset("a"), "other_b": make_dataset("b", seed=3)}, path=tmp_path / "other.yaml"
+    )
     rc, out = snakemake_run(other, "-n", "--quiet", "host")
     assert rc == 0, out[-3000:]
     for name in ["other_a", "other_b"]:
@@ -230,6 +273,11 @@ def test_snakemake_dataset_name_yaml_reads_as_a_number(tmp_path, snakemake_run):
     assert 2019 in yaml.safe_load(path.read_text())["datasets"]
     rc, out = snakemake_run(path, "-n")
     assert rc != 0, out
-    assert_in(out, str(path), "is not valid", "datasets: the dataset name 2019 was read by YAML as a number",
-              'Fix: put it in quotes, e.g. "2019":')
+    assert_in(
+        out,
+        str(path),
+        "is not valid",
+        "datasets: the dataset name 2019 was read by YAML as a number",
+        'Fix: put it in quotes, e.g. "2019":',
+    )
     assert "Traceback (most recent call last)" not in out and "TypeError" not in out

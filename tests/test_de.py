@@ -1,4 +1,5 @@
 """Differential expression step: pre-filter, planted effects, shrinkage, outputs."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,8 +8,9 @@ from pathverdict import de
 
 
 def test_prefilter_mask():
-    counts = pd.DataFrame({"a": [0, 10, 10, 50], "b": [0, 9, 10, 0], "c": [100, 10, 10, 0]},
-                          index=["g1", "g2", "g3", "g4"])
+    counts = pd.DataFrame(
+        {"a": [0, 10, 10, 50], "b": [0, 9, 10, 0], "c": [100, 10, 10, 0]}, index=["g1", "g2", "g3", "g4"]
+    )
     assert list(de.prefilter_mask(counts, 10, 2)) == [False, True, True, False]
     assert list(de.prefilter_mask(counts, 10, 3)) == [False, False, True, False]
     assert list(de.prefilter_mask(counts, 0, 3)) == [True, True, True, True]
@@ -67,7 +69,7 @@ def test_no_prefilter_by_default_all_zero_genes_as_in_r(tiny):
     samples = tiny.samples.set_index("sample")
     counts = tiny.counts.copy()
     counts.loc["ALLZERO"] = 0
-    counts.loc["FEWREADS"] = [0, 1, 2, 3, 0, 1][:counts.shape[1]]
+    counts.loc["FEWREADS"] = [0, 1, 2, 3, 0, 1][: counts.shape[1]]
     params = de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"])
     result = de.run_deseq2(counts, samples, params)
     res = result.results
@@ -78,8 +80,9 @@ def test_no_prefilter_by_default_all_zero_genes_as_in_r(tiny):
     assert res.loc["FEWREADS", "baseMean"] > 0 and pd.notna(res.loc["FEWREADS", "pvalue"])
     assert np.isfinite(result.vst.loc["ALLZERO"]).all() and (result.normalized.loc["ALLZERO"] == 0).all()
     # the opt-in pre-filter removes both, and says so in the summary
-    on = de.run_deseq2(counts, samples, de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"],
-                                                    min_count=10))
+    on = de.run_deseq2(
+        counts, samples, de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"], min_count=10)
+    )
     assert "ALLZERO" not in on.results.index and "FEWREADS" not in on.results.index
     assert on.summary["prefilter"] == {"min_count": 10, "min_samples": 3}
 

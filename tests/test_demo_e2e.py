@@ -5,6 +5,7 @@ nothing on the target; and a selection-bias dataset (MEIS1 co-varies with the pa
 individuals, no disease effect) whose selected analysis puts the pathway on top. Expected: on top
 where planted, not in the negative control, and the selection-bias dataset's tissue claim not
 reproduced because the selection-aware null explains the enrichment; every page says simulated."""
+
 import json
 import re
 
@@ -83,8 +84,18 @@ def test_claims_and_selection(demo):
 
 def test_calibration_next_to_each_answer(demo):
     cal = pd.read_csv(demo / "results/calibration.tsv", sep="\t", keep_default_na=False).set_index("dataset")
-    assert list(cal.columns) == ["design", "scenario", "fpr_on_top", "fpr_ci_high", "power", "power_effect", "n_null",
-                                 "n_planted", "source", "note"]
+    assert list(cal.columns) == [
+        "design",
+        "scenario",
+        "fpr_on_top",
+        "fpr_ci_high",
+        "power",
+        "power_effect",
+        "n_null",
+        "n_planted",
+        "source",
+        "note",
+    ]
     for ds in CELLS_3V3:
         assert cal.loc[ds, "design"] == "3 vs 3" and cal.loc[ds, "scenario"] == "cells_3v3_modules"
     for ds in ["demo_tissue", "demo_selection_bias"]:
@@ -103,8 +114,10 @@ def test_null_and_robustness(demo):
     for ds in CELLS_3V3:  # 3 vs 3: relabelings give no DE gene
         row = null.loc[(ds, "ora_all")]
         assert row["informative"] == "no" and pd.isna(row["empirical_p"]) and row["note"].startswith("uninformative")
-    assert null.loc[("demo_negative_control", "set_score"), "empirical_p"] > \
-        null.loc[("demo_negative_control", "set_score"), "min_p"]
+    assert (
+        null.loc[("demo_negative_control", "set_score"), "empirical_p"]
+        > null.loc[("demo_negative_control", "set_score"), "min_p"]
+    )
     assert null.loc[("demo_selection_bias", "set_score"), "empirical_p"] > 0.05
     for ds in ["demo_tissue", "demo_selection_bias"]:
         assert set(null.loc[ds, "selection_aware"]) == {"yes"}
@@ -129,10 +142,24 @@ def test_sensitivity(demo):
     """results/sensitivity.tsv: its release rows are the verdict; the planted effect does not
     rest on the metallothioneins nor on one gene; the cell datasets' directions are shown."""
     v = pd.read_csv(demo / "results/verdict.tsv", sep="\t")
-    s = pd.read_csv(demo / "results/sensitivity.tsv", sep="\t", keep_default_na=False, na_values={
-        "rank": [""], "n_terms": [""], "fdr": [""]})
-    assert list(s.columns) == ["dataset", "library", "method", "variant", "rank", "n_terms", "fdr", "on_top",
-                               "status", "detail"]
+    s = pd.read_csv(
+        demo / "results/sensitivity.tsv",
+        sep="\t",
+        keep_default_na=False,
+        na_values={"rank": [""], "n_terms": [""], "fdr": [""]},
+    )
+    assert list(s.columns) == [
+        "dataset",
+        "library",
+        "method",
+        "variant",
+        "rank",
+        "n_terms",
+        "fdr",
+        "on_top",
+        "status",
+        "detail",
+    ]
     rel = s[s["variant"].str.startswith("release:")]
     v = v[v["method"].isin(set(rel["method"]))]  # the release rows re-run ORA and GSEA (not camera)
     assert set(rel["method"]) >= {"ora_all", "ora_up", "ora_down", "gsea"}

@@ -1,5 +1,6 @@
 """benchmarks/demo_time.py attributes each job's CPU to its rule (from the script name
 Snakemake gives it) and measures jobs from inside their own process."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,10 +21,12 @@ def load():
 def test_cpu_by_rule(tmp_path):
     mod = load()
     log = tmp_path / "cpu.jsonl"
-    recs = [{"argv": ["/w/.snakemake/scripts/tmpab12_x.deseq2.py"], "cpu": 2.0, "wall": 3.0},
-            {"argv": ["/w/.snakemake/scripts/tmpzz9.deseq2.py"], "cpu": 1.5, "wall": 2.0},
-            {"argv": ["/w/.snakemake/scripts/tmpq.null_permutations.py"], "cpu": 4.0, "wall": 5.0},
-            {"argv": ["/venv/bin/snakemake", "--snakefile"], "cpu": 9.0, "wall": 10.0}]
+    recs = [
+        {"argv": ["/w/.snakemake/scripts/tmpab12_x.deseq2.py"], "cpu": 2.0, "wall": 3.0},
+        {"argv": ["/w/.snakemake/scripts/tmpzz9.deseq2.py"], "cpu": 1.5, "wall": 2.0},
+        {"argv": ["/w/.snakemake/scripts/tmpq.null_permutations.py"], "cpu": 4.0, "wall": 5.0},
+        {"argv": ["/venv/bin/snakemake", "--snakefile"], "cpu": 9.0, "wall": 10.0},
+    ]
     log.write_text("".join(json.dumps(r) + "\n" for r in recs))
     by = mod.cpu_by_rule(log)
     assert list(by)[0] == "snakemake (main process)"

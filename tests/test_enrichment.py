@@ -1,4 +1,5 @@
 """Over-representation and GSEA: p-values, background, ranking, determinism, no network."""
+
 import math
 import socket
 
@@ -12,14 +13,20 @@ from pathverdict import enrichment
 def hypergeom_upper_tail(x: int, population: int, successes: int, draws: int) -> float:
     """P(X >= x) for a hypergeometric variable, by exact counting."""
     total = math.comb(population, draws)
-    return sum(math.comb(successes, i) * math.comb(population - successes, draws - i)
-               for i in range(x, min(successes, draws) + 1)) / total
+    return (
+        sum(
+            math.comb(successes, i) * math.comb(population - successes, draws - i)
+            for i in range(x, min(successes, draws) + 1)
+        )
+        / total
+    )
 
 
 @pytest.fixture()
 def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("enrichment tried to open a network connection")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
 
@@ -63,14 +70,16 @@ def test_competition_rank_ties():
 
 
 def test_collapse_to_symbols_keeps_best_row():
-    de = pd.DataFrame({
-        "gene_id": ["E1", "E2", "E3", "E4", "E5"],
-        "symbol": pd.array(["A", "A", "B", None, "B"], dtype="string"),
-        "baseMean": [10.0, 50.0, 5.0, 7.0, 9.0],
-        "log2FoldChange": [1.0, -1.0, 0.5, 2.0, 0.1],
-        "pvalue": [0.01, 0.001, np.nan, 0.5, 0.2],
-        "padj": [0.05, 0.01, np.nan, 0.6, np.nan],
-    })
+    de = pd.DataFrame(
+        {
+            "gene_id": ["E1", "E2", "E3", "E4", "E5"],
+            "symbol": pd.array(["A", "A", "B", None, "B"], dtype="string"),
+            "baseMean": [10.0, 50.0, 5.0, 7.0, 9.0],
+            "log2FoldChange": [1.0, -1.0, 0.5, 2.0, 0.1],
+            "pvalue": [0.01, 0.001, np.nan, 0.5, 0.2],
+            "padj": [0.05, 0.01, np.nan, 0.6, np.nan],
+        }
+    )
     g = enrichment.collapse_to_symbols(de)
     assert g.loc["A", "gene_id"] == "E2"  # smaller padj
     assert g.loc["B", "gene_id"] == "E5"  # both padj NA: the one with a p-value
@@ -78,11 +87,13 @@ def test_collapse_to_symbols_keeps_best_row():
 
 
 def test_de_gene_lists_thresholds_and_background():
-    g = pd.DataFrame({
-        "symbol": ["A", "B", "C", "D", "E"],
-        "log2FoldChange": [2.0, -3.0, 0.2, 1.0, 5.0],
-        "padj": [0.01, 0.001, 0.01, 0.2, np.nan],
-    }).set_index("symbol", drop=False)
+    g = pd.DataFrame(
+        {
+            "symbol": ["A", "B", "C", "D", "E"],
+            "log2FoldChange": [2.0, -3.0, 0.2, 1.0, 5.0],
+            "padj": [0.01, 0.001, 0.01, 0.2, np.nan],
+        }
+    ).set_index("symbol", drop=False)
     lists, bg = enrichment.de_gene_lists(g, padj=0.05, lfc=0.5)
     assert lists == {"up": ["A"], "down": ["B"], "all": ["A", "B"]}
     assert bg == ["A", "B", "C", "D"]  # E has no padj: not part of the background
@@ -121,7 +132,7 @@ def planted_saturating_study() -> tuple[pd.Series, dict[str, list[str]]]:
     order = rng.permutation(len(genes))
     sets, pos = {}, 0
     for name, size, shift in [("Target", 15, 1.25), ("B", 150, 0.3), ("C", 120, 0.3), ("D", 100, -0.3)]:
-        idx = order[pos:pos + size]
+        idx = order[pos : pos + size]
         pos += size
         scores[idx] += shift
         sets[name] = [genes[i] for i in idx]
@@ -133,8 +144,10 @@ def planted_saturating_study() -> tuple[pd.Series, dict[str, list[str]]]:
 
 def test_gsea_rank_does_not_depend_on_the_permutation_count(no_network):
     r, sets = planted_saturating_study()
-    runs = {n: enrichment.gsea(r, sets, "lib", min_size=15, max_size=500, permutations=n, seed=42, threads=1)
-            for n in (200, 1000)}
+    runs = {
+        n: enrichment.gsea(r, sets, "lib", min_size=15, max_size=500, permutations=n, seed=42, threads=1)
+        for n in (200, 1000)
+    }
     for n, t in runs.items():
         t = t.set_index("term")
         # the case is one that fools a p-value ranking: several pathways saturate at 200 permutations ...
@@ -152,8 +165,13 @@ def test_gsea_rank_does_not_depend_on_the_permutation_count(no_network):
     # target between 200 and 1000 permutations on this case ...
     old = {}
     for n, t in runs.items():
-        k = t.assign(p0=t["pvalue"].where(~t["p_bound"], 0.0), f0=t["fdr"].where(~t["fdr_bound"], 0.0),
-                     a=-t["nes"].abs()).sort_values(["p0", "f0", "a", "term"]).reset_index(drop=True)
+        k = (
+            t.assign(
+                p0=t["pvalue"].where(~t["p_bound"], 0.0), f0=t["fdr"].where(~t["fdr_bound"], 0.0), a=-t["nes"].abs()
+            )
+            .sort_values(["p0", "f0", "a", "term"])
+            .reset_index(drop=True)
+        )
         old[n] = int(k.index[k["term"] == "Target"][0]) + 1
     assert old[200] != old[1000], old
     # ... the |NES| rank does not: the target is on top with either count, and so are the next pathways
@@ -163,9 +181,20 @@ def test_gsea_rank_does_not_depend_on_the_permutation_count(no_network):
 
 
 def test_rank_gsea_bounds_and_ties():
-    t = pd.DataFrame({"library": "lib", "term": ["a", "b", "c", "d"], "term_id": "", "es": [0.5, -0.6, 0.6, 0.1],
-                      "nes": [1.5, -2.0, 2.0, np.nan], "pvalue": [0.0, 0.0, 0.004, 1.0], "fdr": [0.01, 0.0, 0.0, 1.0],
-                      "fwer": 0.0, "set_size": 20, "leading_edge": ""})
+    t = pd.DataFrame(
+        {
+            "library": "lib",
+            "term": ["a", "b", "c", "d"],
+            "term_id": "",
+            "es": [0.5, -0.6, 0.6, 0.1],
+            "nes": [1.5, -2.0, 2.0, np.nan],
+            "pvalue": [0.0, 0.0, 0.004, 1.0],
+            "fdr": [0.01, 0.0, 0.0, 1.0],
+            "fwer": 0.0,
+            "set_size": 20,
+            "leading_edge": "",
+        }
+    )
     out = enrichment.rank_gsea(t, permutations=500)
     assert list(out.columns) == enrichment.GSEA_COLUMNS
     assert list(out["term"]) == ["b", "c", "a", "d"]  # |NES| 2.0 tie broken by term; missing NES last
@@ -180,7 +209,7 @@ def test_ora_tests_every_usable_set_and_adjusts_over_all_of_them():
     """A set without any DE gene is tested too (p = 1) and counts in Benjamini-Hochberg: a
     single hit in a single set no longer gets FDR = p."""
     bg = universe(200)
-    sets = {f"S{i}": bg[10 * i:10 * i + 10] for i in range(20)}  # 20 usable sets of 10 genes
+    sets = {f"S{i}": bg[10 * i : 10 * i + 10] for i in range(20)}  # 20 usable sets of 10 genes
     res = enrichment.ora([bg[0]], bg, sets, "lib", min_size=10, max_size=500).set_index("term")
     assert len(res) == 20 and (res.drop(index="S0")["pvalue"] == 1).all()
     assert (res.drop(index="S0")["overlap_size"] == 0).all() and (res.drop(index="S0")["overlap_genes"] == "").all()

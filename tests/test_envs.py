@@ -1,6 +1,7 @@
 """The software environments agree: every rule names a conda env file that exists, and the
 versions pinned for pip (requirements.txt, constraints.txt, pyproject.toml) and for conda
 (envs/*.yaml) are the same for every package pinned in more than one of them."""
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,8 @@ def rule_envs() -> dict[str, tuple[Path, str | None]]:
             if not m:
                 continue
             conda = re.search(r"^\s+conda:\s*\n\s+[\"']([^\"']+)[\"']", block, flags=re.M) or re.search(
-                r"^\s+conda:\s*[\"']([^\"']+)[\"']", block, flags=re.M)
+                r"^\s+conda:\s*[\"']([^\"']+)[\"']", block, flags=re.M
+            )
             rules[m.group(1)] = (path, conda.group(1) if conda else None)
     return rules
 

@@ -7,6 +7,7 @@ Needs ``Rscript`` with the DESeq2 package (skipped otherwise) and the shared cou
 (``../shared/data`` or ``$PATHVERDICT_SHARED``; the test fails when it is missing).
 Run with ``pytest -m fidelity``; all four datasets: ``python tools/fidelity_vs_r.py``.
 """
+
 import sys
 
 import pytest
@@ -25,8 +26,11 @@ def _shared_li2008():
     shared = shared_data_dir()
     folder = shared / "counts" / "li2008_lncap"
     if not (folder / "counts.tsv.gz").is_file() or not (folder / "samples.tsv").is_file():
-        pytest.fail(f"shared count data not found in {folder}: the fidelity test reads ../shared/data relative to "
-                    f"the repo root ({REPO}); put it there or set {SHARED_ENV}=/path/to/data.", pytrace=False)
+        pytest.fail(
+            f"shared count data not found in {folder}: the fidelity test reads ../shared/data relative to "
+            f"the repo root ({REPO}); put it there or set {SHARED_ENV}=/path/to/data.",
+            pytrace=False,
+        )
     return shared
 
 

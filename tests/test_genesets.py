@@ -1,4 +1,5 @@
 """Gene-set library parsing and target lookup."""
+
 import pytest
 
 from pathverdict import genesets
@@ -23,8 +24,11 @@ def test_enrichr_text_and_gmt(tmp_path):
 def test_target_missing_names_close_terms(tmp_path):
     p = tmp_path / "lib.txt"
     p.write_text("Mineral absorption\t\tA\tB\nProtein digestion and absorption\t\tC\n")
-    with pytest.raises(InputError, match=r"'Mineral absorbtion' is not in gene-set library lib.*Closest names: "
-                                         r"Mineral absorption.*target_pathway"):
+    with pytest.raises(
+        InputError,
+        match=r"'Mineral absorbtion' is not in gene-set library lib.*Closest names: "
+        r"Mineral absorption.*target_pathway",
+    ):
         genesets.read_library(p, "lib").find("Mineral absorbtion")
 
 

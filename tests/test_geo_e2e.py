@@ -5,6 +5,7 @@ counts and annotation, an Enrichr library); then again offline from the cache.
 The series is built from the real LNCaP androgen data set (Li et al. 2008): Ensembl IDs are
 turned into Entrez GeneIDs and samples into GSM accessions, as NCBI's tables have them.
 """
+
 import gzip
 import json
 import shutil
@@ -46,38 +47,63 @@ def series_files(shared):
         return field + "\t" + "\t".join(f'"{v}"' for v in values) + "\n"
 
     ids = list(gsm.values())
-    matrix = (f'!Series_title\t"LNCaP cells treated with androgen"\n!Series_geo_accession\t"{GSE}"\n'
-              f'!Series_pubmed_id\t"{PMID}"\n!Series_sample_id\t"{" ".join(ids)} "\n\n'
-              + row("!Sample_title", [f"LNCaP_{c}_{s}" for s, c in zip(samples["sample"], samples["condition"])])
-              + row("!Sample_geo_accession", ids)
-              + row("!Sample_source_name_ch1", ["LNCaP cells"] * len(ids))
-              + row("!Sample_organism_ch1", ["Homo sapiens"] * len(ids))
-              + row("!Sample_characteristics_ch1", ["cell line: LNCaP"] * len(ids))
-              + row("!Sample_characteristics_ch1", [f"treatment: {treat[c]}" for c in samples["condition"]])
-              + '!series_matrix_table_begin\n"ID_REF"\t' + "\t".join(f'"{i}"' for i in ids)
-              + "\n!series_matrix_table_end\n")
-    elink = {"header": {"type": "elink", "version": "0.3"},
-             "linksets": [{"dbfrom": "pubmed", "ids": [PMID],
-                           "linksetdbs": [{"dbto": "gds", "linkname": "pubmed_gds", "links": [UID]}]}]}
-    esummary = {"header": {"type": "esummary", "version": "0.3"},
-                "result": {"uids": [UID], UID: {
-                    "uid": UID, "accession": GSE, "title": "LNCaP cells treated with androgen", "taxon": "Homo sapiens",
-                    "entrytype": "GSE", "gdstype": "Expression profiling by high throughput sequencing",
-                    "n_samples": len(ids), "pdat": "2008/07/01", "suppfile": "", "pubmedids": [PMID],
-                    "ftplink": f"ftp://ftp.ncbi.nlm.nih.gov/geo/series/GSE999nnn/{GSE}/"}}}
+    matrix = (
+        f'!Series_title\t"LNCaP cells treated with androgen"\n!Series_geo_accession\t"{GSE}"\n'
+        f'!Series_pubmed_id\t"{PMID}"\n!Series_sample_id\t"{" ".join(ids)} "\n\n'
+        + row("!Sample_title", [f"LNCaP_{c}_{s}" for s, c in zip(samples["sample"], samples["condition"])])
+        + row("!Sample_geo_accession", ids)
+        + row("!Sample_source_name_ch1", ["LNCaP cells"] * len(ids))
+        + row("!Sample_organism_ch1", ["Homo sapiens"] * len(ids))
+        + row("!Sample_characteristics_ch1", ["cell line: LNCaP"] * len(ids))
+        + row("!Sample_characteristics_ch1", [f"treatment: {treat[c]}" for c in samples["condition"]])
+        + '!series_matrix_table_begin\n"ID_REF"\t'
+        + "\t".join(f'"{i}"' for i in ids)
+        + "\n!series_matrix_table_end\n"
+    )
+    elink = {
+        "header": {"type": "elink", "version": "0.3"},
+        "linksets": [
+            {
+                "dbfrom": "pubmed",
+                "ids": [PMID],
+                "linksetdbs": [{"dbto": "gds", "linkname": "pubmed_gds", "links": [UID]}],
+            }
+        ],
+    }
+    esummary = {
+        "header": {"type": "esummary", "version": "0.3"},
+        "result": {
+            "uids": [UID],
+            UID: {
+                "uid": UID,
+                "accession": GSE,
+                "title": "LNCaP cells treated with androgen",
+                "taxon": "Homo sapiens",
+                "entrytype": "GSE",
+                "gdstype": "Expression profiling by high throughput sequencing",
+                "n_samples": len(ids),
+                "pdat": "2008/07/01",
+                "suppfile": "",
+                "pubmedids": [PMID],
+                "ftplink": f"ftp://ftp.ncbi.nlm.nih.gov/geo/series/GSE999nnn/{GSE}/",
+            },
+        },
+    }
     return {
         "counts": gzip.compress(table, mtime=0),
         "annotation": gzip.compress(annot.to_csv(sep="\t", index=False).encode(), mtime=0),
         "matrix": gzip.compress(matrix.encode(), mtime=0),
-        "elink": json.dumps(elink), "esummary": json.dumps(esummary),
+        "elink": json.dumps(elink),
+        "esummary": json.dumps(esummary),
         "enrichr": (shared / "genesets" / "KEGG_2021_Human.txt").read_bytes(),
     }
 
 
 def serve(server, files):
     server.route("/eutils/elink.fcgi", Reply(200, files["elink"], content_type="application/json"), any_query=True)
-    server.route("/eutils/esummary.fcgi", Reply(200, files["esummary"], content_type="application/json"),
-                 any_query=True)
+    server.route(
+        "/eutils/esummary.fcgi", Reply(200, files["esummary"], content_type="application/json"), any_query=True
+    )
     server.route(f"/geo/series/GSE999nnn/{GSE}/matrix/{GSE}_series_matrix.txt.gz", Reply(200, files["matrix"]))
     server.route(f"/geo/download/?type=rnaseq_counts&acc={GSE}&format=file&file={COUNTS}", Reply(200, files["counts"]))
     server.route(f"/geo/download/?type=rnaseq_counts&format=file&file={ANNOT}", Reply(200, files["annotation"]))
@@ -86,17 +112,30 @@ def serve(server, files):
 
 def config(server, cache, offline=False):
     return {
-        "datasets": {"lncap_geo": {
-            "geo": {"pubmed": int(PMID), "counts": "ncbi",
-                    "samples": {"select": {"cell line": "LNCaP"},
-                                "groups": {"Treated": {"treatment": "^DHT"}, "Control": {"treatment": "^mock$"}}}},
-            "design": "~condition", "contrast": ["condition", "Treated", "Control"]}},
+        "datasets": {
+            "lncap_geo": {
+                "geo": {
+                    "pubmed": int(PMID),
+                    "counts": "ncbi",
+                    "samples": {
+                        "select": {"cell line": "LNCaP"},
+                        "groups": {"Treated": {"treatment": "^DHT"}, "Control": {"treatment": "^mock$"}},
+                    },
+                },
+                "design": "~condition",
+                "contrast": ["condition", "Treated", "Control"],
+            }
+        },
         "genesets": {"KEGG_2021_Human": {"enrichr": "KEGG_2021_Human"}},
         "target_pathway": "Mineral absorption",
         "annotation": {"geo_annotation": ANNOT},
         "downloads": {"cache_dir": str(cache), "offline": offline, "retries": 1, "backoff": 0.1, "timeout": 20},
-        "base_urls": {"eutils": server.url("/eutils/"), "geo_ftp": server.url("/geo/"),
-                      "geo_download": server.url("/geo/download/"), "enrichr": server.url("/Enrichr/")},
+        "base_urls": {
+            "eutils": server.url("/eutils/"),
+            "geo_ftp": server.url("/geo/"),
+            "geo_download": server.url("/geo/download/"),
+            "enrichr": server.url("/Enrichr/"),
+        },
         "enrichment": {"gsea_permutations": 50},
     }
 

@@ -22,16 +22,31 @@ from conftest import SNAKEFILE, base_config, make_tiny_dataset, run_snakemake
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 
 TARGETS = ["results/tiny/de.tsv", "results/tiny/enrichment/ora_all.tsv", "results/tiny/enrichment/gsea.tsv"]
-COMPARED = ["results/tiny/de.tsv", "results/tiny/enrichment/ora_all.tsv", "results/tiny/enrichment/gsea.tsv",
-            "results/tiny/input/counts.tsv.gz"]
+COMPARED = [
+    "results/tiny/de.tsv",
+    "results/tiny/enrichment/ora_all.tsv",
+    "results/tiny/enrichment/gsea.tsv",
+    "results/tiny/input/counts.tsv.gz",
+]
 
 
 def start(work: Path, config: Path, *args: str) -> subprocess.Popen:
     """snakemake in its own session (process group), so that its whole job tree can be signalled and reaped."""
     exe = Path(sys.executable).with_name("snakemake")
     log = open(work / f"snakemake.{time.monotonic_ns()}.out", "w")
-    cmd = [str(exe), "--snakefile", str(SNAKEFILE), "--directory", str(work), "--cores", "1", "--nocolor", *args,
-           "--configfile", str(config)]
+    cmd = [
+        str(exe),
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(work),
+        "--cores",
+        "1",
+        "--nocolor",
+        *args,
+        "--configfile",
+        str(config),
+    ]
     proc = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     proc.log_path = log.name
     log.close()
@@ -98,8 +113,17 @@ def reference(tmp_path_factory, gene_pool, annotation_path, kegg_path):
     base = tmp_path_factory.mktemp("interrupts")
     tiny = make_tiny_dataset(base / "data" / "tiny", gene_pool)
     config = base / "config.yaml"
-    config.write_text(yaml.safe_dump(base_config({"tiny": tiny.config_entry()}, annotation_path, kegg_path,
-                                                 robustness={"enabled": False}, null={"enabled": False})))
+    config.write_text(
+        yaml.safe_dump(
+            base_config(
+                {"tiny": tiny.config_entry()},
+                annotation_path,
+                kegg_path,
+                robustness={"enabled": False},
+                null={"enabled": False},
+            )
+        )
+    )
     work = base / "reference"
     work.mkdir()
     rc, out = run_snakemake(work, config, *TARGETS)
@@ -241,8 +265,9 @@ def test_read_only_results_folder(reference, tmp_path):
         rc, out = run_snakemake(work, config, *TARGETS, timeout=300)
         assert rc != 0, out[-3000:]
         assert "Traceback (most recent call last)" not in out, out[-5000:]
-        assert "rule deseq2: cannot write results/tiny/" in out and "the folder results/tiny is read-only" in out, \
-            out[-3000:]
+        assert "rule deseq2: cannot write results/tiny/" in out and "the folder results/tiny is read-only" in out, out[
+            -3000:
+        ]
         assert "run the same command again" in out
         assert not (folder / "de.tsv").exists()
     finally:

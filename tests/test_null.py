@@ -80,8 +80,9 @@ def test_unequal_groups_keep_swaps_out_by_balance():
 
 def test_other_samples_and_covariates_untouched():
     samples = sheet(3, 3, age=[30, 31, 32, 33, 34, 35])
-    other = pd.DataFrame({"condition": ["Other", "Other"], "age": [50, 51]}, index=pd.Index(["o1", "o2"],
-                                                                                         name="sample"))
+    other = pd.DataFrame(
+        {"condition": ["Other", "Other"], "age": [50, 51]}, index=pd.Index(["o1", "o2"], name="sample")
+    )
     samples = pd.concat([samples.iloc[:2], other.iloc[:1], samples.iloc[2:], other.iloc[1:]])
     labs = null.relabelings(samples, CONTRAST, max_permutations=1000, seed=1)
     assert len(labs) == 9 and all("o1" not in lab and "o2" not in lab for lab in labs)
@@ -131,6 +132,7 @@ def test_batch_stratified_permutation_keeps_batch_composition():
 
 # ----------------------------------------------------------------------------- run_null
 
+
 @pytest.fixture(scope="module")
 def kegg(shared):
     return {LIB: genesets.read_library(shared / "genesets" / "KEGG_2021_Human.txt", LIB)}
@@ -154,9 +156,19 @@ def test_run_null_planted_and_null(make_dataset, kegg):
     planted = make_dataset("planted")
     obs = observed_verdict(planted, kegg, methods, "planted")
     assert obs["rank"].tolist() == [1, 1]
-    perms, summary = null.run_null(planted.counts, planted.samples, PARAMS, kegg, TARGET, obs,
-                                   symbols=pd.Series(planted.symbols), methods=methods, enrichment_cfg=ENRICHMENT,
-                                   max_permutations=100, seed=1)
+    perms, summary = null.run_null(
+        planted.counts,
+        planted.samples,
+        PARAMS,
+        kegg,
+        TARGET,
+        obs,
+        symbols=pd.Series(planted.symbols),
+        methods=methods,
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=100,
+        seed=1,
+    )
     assert list(perms.columns) == null.PERMUTATION_COLUMNS and list(summary.columns) == null.SUMMARY_COLUMNS
     assert len(perms) == 9 * (1 + len(methods)) and perms["de_ok"].all()
     assert perms["permutation"].nunique() == 9 and (perms["dataset"] == "planted").all()
@@ -185,9 +197,19 @@ def test_run_null_planted_and_null(make_dataset, kegg):
     # no planted effect: the target does not stand out; not ranked in the observed data = nothing to test
     flat = make_dataset("flat", effect=False, seed=8)
     obs = observed_verdict(flat, kegg, methods, "flat")
-    perms, summary = null.run_null(flat.counts, flat.samples, PARAMS, kegg, TARGET, obs,
-                                   symbols=pd.Series(flat.symbols), methods=methods, enrichment_cfg=ENRICHMENT,
-                                   max_permutations=100, seed=1)
+    perms, summary = null.run_null(
+        flat.counts,
+        flat.samples,
+        PARAMS,
+        kegg,
+        TARGET,
+        obs,
+        symbols=pd.Series(flat.symbols),
+        methods=methods,
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=100,
+        seed=1,
+    )
     assert (summary["n_permutations"] == 9).all()
     s = summary.set_index("method")
     assert s.loc[null.SET_SCORE, "informative"] == "yes" and s.loc[null.SET_SCORE, "empirical_p"] > 0.1
@@ -199,8 +221,18 @@ def test_run_null_planted_and_null(make_dataset, kegg):
 def test_set_score_is_two_sided_competitive_and_standardised():
     genes = [f"G{i}" for i in range(100)]
     stat = np.linspace(-3, 3, 100)
-    table = pd.DataFrame({"gene_id": genes, "symbol": genes, "baseMean": 100.0, "log2FoldChange": stat / 3,
-                          "lfcSE": 0.3, "stat": stat, "pvalue": 0.5, "padj": 0.9})
+    table = pd.DataFrame(
+        {
+            "gene_id": genes,
+            "symbol": genes,
+            "baseMean": 100.0,
+            "log2FoldChange": stat / 3,
+            "lfcSE": 0.3,
+            "stat": stat,
+            "pvalue": 0.5,
+            "padj": 0.9,
+        }
+    )
     extreme_up, extreme_down = genes[-10:], genes[:10]
     z_up, k, n = null.set_score(table, extreme_up + ["NOT_THERE"])
     assert (k, n) == (10, 100) and z_up > 3
@@ -223,8 +255,7 @@ def test_target_ranks_match_direct_enrichment(make_dataset, kegg):
     ds = make_dataset("planted")
     table = null._de_table(ds.counts, ds.samples.set_index("sample"), PARAMS, pd.Series(ds.symbols))
     cfg = {"gsea_permutations": 20, "seed": 3, "gsea_min_size": 15}
-    ranks = null.target_ranks(table, kegg, TARGET, methods=("ora_down", "gsea"), enrichment_cfg=cfg).set_index(
-        "method")
+    ranks = null.target_ranks(table, kegg, TARGET, methods=("ora_down", "gsea"), enrichment_cfg=cfg).set_index("method")
     genes = enrichment.collapse_to_symbols(table)
     lists, background = enrichment.de_gene_lists(genes, 0.05, 0.0)
     lib = kegg[LIB]
@@ -250,14 +281,26 @@ def test_null_from_files_keeps_a_dataset_named_null(make_dataset, kegg, tmp_path
     # the verdict of three datasets: only this dataset's rows are used, however its name reads
     obs = observed_verdict(ds, kegg, ("ora_all",), "null")
     verdict_path = tmp_path / "verdict.tsv"
-    write_tsv(pd.concat([obs, obs.assign(dataset="NA", rank=50), obs.assign(dataset="other", rank=50)]),
-              verdict_path)
+    write_tsv(pd.concat([obs, obs.assign(dataset="NA", rank=50), obs.assign(dataset="other", rank=50)]), verdict_path)
     summaries = []
     for name in ("null", "NA"):
         out_p, out_s = tmp_path / name / "permutations.tsv", tmp_path / name / "summary.tsv"
-        _, summary = null.null_from_files(name, ds.counts_path, ds.samples_path, genes, {LIB: gmt}, TARGET,
-                                          verdict_path, PARAMS, ENRICHMENT, out_permutations=out_p,
-                                          out_summary=out_s, methods=("ora_all",), max_permutations=4, seed=5)
+        _, summary = null.null_from_files(
+            name,
+            ds.counts_path,
+            ds.samples_path,
+            genes,
+            {LIB: gmt},
+            TARGET,
+            verdict_path,
+            PARAMS,
+            ENRICHMENT,
+            out_permutations=out_p,
+            out_summary=out_s,
+            methods=("ora_all",),
+            max_permutations=4,
+            seed=5,
+        )
         summaries.append(out_s)
         assert out_p.is_file() and (pd.read_csv(out_p, sep="\t", keep_default_na=False)["dataset"] == name).all()
         back = null.read_summary(out_s).set_index("method")
@@ -280,21 +323,55 @@ def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
     ds = make_dataset("planted")
     symbols = pd.Series(ds.symbols)
     stale = observed_verdict(ds, kegg, ("ora_all",), "planted").assign(rank=5)
-    _, s = null.run_null(ds.counts, ds.samples, PARAMS, kegg, TARGET, stale, symbols=symbols, methods=("ora_all",),
-                         enrichment_cfg=ENRICHMENT, max_permutations=2, seed=1)
+    _, s = null.run_null(
+        ds.counts,
+        ds.samples,
+        PARAMS,
+        kegg,
+        TARGET,
+        stale,
+        symbols=symbols,
+        methods=("ora_all",),
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=2,
+        seed=1,
+    )
     r = s.set_index("method").loc["ora_all"]
     assert r["observed_rank"] == 5 and r["rerun_rank"] == 1 and "WARNING: re-running" in r["note"]
     # observed=None: the observed ranks come from the re-run
-    _, s = null.run_null(ds.counts, ds.samples, PARAMS, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
-                         enrichment_cfg=ENRICHMENT, max_permutations=2, seed=1, dataset="planted")
+    _, s = null.run_null(
+        ds.counts,
+        ds.samples,
+        PARAMS,
+        kegg,
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=("ora_all",),
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=2,
+        seed=1,
+        dataset="planted",
+    )
     r = s.set_index("method")
     assert r.loc["ora_all", "observed_rank"] == 1 and not r["note"].str.contains("WARNING").any()
     assert r.loc[null.SET_SCORE, "empirical_p"] == pytest.approx(1 / 3)
     # ~batch + condition: labels move within batches (b1: 2 Control + 1 Treated, b2: 1 + 2)
     samples = ds.samples.assign(batch=["b1", "b1", "b2", "b1", "b2", "b2"])
     params = de.DEParams(design="~batch + condition", contrast=CONTRAST)
-    perms, s = null.run_null(ds.counts, samples, params, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
-                             enrichment_cfg=ENRICHMENT, max_permutations=100, seed=1)
+    perms, s = null.run_null(
+        ds.counts,
+        samples,
+        params,
+        kegg,
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=("ora_all",),
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=100,
+        seed=1,
+    )
     r = s.set_index("method").loc["ora_all"]
     assert r["scheme"] == "labels permuted within batch levels"
     assert r["n_possible"] == r["n_permutations"] == 3 * 3 - 1 and r["failed"] == 0  # no swap pairs: 2+1 vs 1+2
@@ -306,8 +383,19 @@ def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
     # a batch without Treated samples: free permutation; the relabeling that makes condition a
     # combination of batches (Treated = all of b3) cannot be fitted and is left out, not counted as worse
     samples = ds.samples.assign(batch=["b1", "b2", "b3", "b2", "b3", "b3"])
-    perms, s = null.run_null(ds.counts, samples, params, kegg, TARGET, None, symbols=symbols, methods=("ora_all",),
-                             enrichment_cfg=ENRICHMENT, max_permutations=100, seed=1)
+    perms, s = null.run_null(
+        ds.counts,
+        samples,
+        params,
+        kegg,
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=("ora_all",),
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=100,
+        seed=1,
+    )
     r = s.set_index("method").loc[null.SET_SCORE]
     assert r["scheme"].startswith("labels permuted among the compared samples (not within batch")
     assert (r["n_possible"], r["n_permutations"], r["failed"]) == (9, 8, 1)
@@ -335,9 +423,20 @@ def test_fresh_run_reproduces_the_verdicts_gsea(make_dataset, kegg, tmp_path):
     row = verdict.judge_method(gsea, "gsea", TARGET, verdict.VerdictSettings(), None)
     observed = pd.DataFrame([{"dataset": "planted", "library": LIB, **row}])
     lib = steps.load_prepared_library(str(gmt), LIB)
-    _, s = null.run_null(ds.counts, ds.samples, PARAMS, {LIB: lib}, TARGET, observed, symbols=pd.Series(ds.symbols),
-                         methods=("gsea",), enrichment_cfg=cfg["enrichment"], max_permutations=2, seed=1,
-                         dataset="planted")
+    _, s = null.run_null(
+        ds.counts,
+        ds.samples,
+        PARAMS,
+        {LIB: lib},
+        TARGET,
+        observed,
+        symbols=pd.Series(ds.symbols),
+        methods=("gsea",),
+        enrichment_cfg=cfg["enrichment"],
+        max_permutations=2,
+        seed=1,
+        dataset="planted",
+    )
     r = s.set_index("method").loc["gsea"]
     assert r["observed_rank"] == r["rerun_rank"] == row["rank"] and "WARNING" not in r["note"]
     assert r["informative"] == "yes" and r["n_defined"] == 2  # GSEA ranks the target under every relabeling
@@ -345,9 +444,19 @@ def test_fresh_run_reproduces_the_verdicts_gsea(make_dataset, kegg, tmp_path):
     other = {**cfg["enrichment"], "gsea_permutations": 10, "seed": 2}
     ranks = null.target_ranks(table, {LIB: lib}, TARGET, methods=("gsea",), enrichment_cfg=other)
     if ranks.loc[0, "rank"] != row["rank"]:
-        _, s = null.run_null(ds.counts, ds.samples, PARAMS, {LIB: lib}, TARGET, observed,
-                             symbols=pd.Series(ds.symbols), methods=("gsea",), enrichment_cfg=other,
-                             max_permutations=1, seed=1)
+        _, s = null.run_null(
+            ds.counts,
+            ds.samples,
+            PARAMS,
+            {LIB: lib},
+            TARGET,
+            observed,
+            symbols=pd.Series(ds.symbols),
+            methods=("gsea",),
+            enrichment_cfg=other,
+            max_permutations=1,
+            seed=1,
+        )
         assert "stale results?" in s.set_index("method").loc["gsea", "note"]
 
 
@@ -355,9 +464,15 @@ def test_removed_null_gsea_permutations_says_what_to_do():
     from pathverdict.config import validate_config
     from pathverdict.errors import InputError
 
-    cfg = {"datasets": {"d": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition",
-                              "contrast": ["condition", "T", "C"]}},
-           "genesets": "k.gmt", "target_pathway": TARGET, "annotation": "a.tsv", "null": {"gsea_permutations": 200}}
+    cfg = {
+        "datasets": {
+            "d": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition", "contrast": ["condition", "T", "C"]}
+        },
+        "genesets": "k.gmt",
+        "target_pathway": TARGET,
+        "annotation": "a.tsv",
+        "null": {"gsea_permutations": 200},
+    }
     with pytest.raises(InputError) as err:
         validate_config(cfg, source="my.yaml")
     msg = str(err.value)
@@ -366,7 +481,9 @@ def test_removed_null_gsea_permutations_says_what_to_do():
 
 
 @pytest.mark.e2e
-def test_workflow_null_named_dataset_selection_and_no_stale_warning(make_dataset, write_config, snakemake_run, tmp_path):
+def test_workflow_null_named_dataset_selection_and_no_stale_warning(
+    make_dataset, write_config, snakemake_run, tmp_path
+):
     """Through Snakemake: a dataset called `null` keeps its name in results/null.tsv; a fresh run
     (ORA and GSEA re-run in the null with the verdict's settings) has no "stale results?"; a dataset
     with select_by_expression gets the selection-aware null and the side analyses."""
@@ -375,10 +492,15 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(make_dataset
     # an unchanged, well expressed gene: keep the Treated samples below the 0.9 quantile of the Controls
     unchanged = [g for g in sel.counts.index if g not in set(sel.up) | set(sel.down) | set(sel.target_genes)]
     gene = sel.symbols[sel.counts.loc[unchanged].sum(axis=1).idxmax()]
-    datasets = {"null": planted, "sel": sel.config_entry(select_by_expression={
-        "gene": gene, "group": "Treated", "rule": "below_reference_quantile", "quantile": 0.9})}
-    cfg = write_config(datasets, **{"null": {"max_permutations": 3, "methods": ["ora_all", "gsea"]}},
-                       robustness={"enabled": False})
+    datasets = {
+        "null": planted,
+        "sel": sel.config_entry(
+            select_by_expression={"gene": gene, "group": "Treated", "rule": "below_reference_quantile", "quantile": 0.9}
+        ),
+    }
+    cfg = write_config(
+        datasets, **{"null": {"max_permutations": 3, "methods": ["ora_all", "gsea"]}}, robustness={"enabled": False}
+    )
     rc, out = snakemake_run(cfg, cores=2, timeout=900)
     assert rc == 0, out[-5000:]
     work = snakemake_run.workdir
@@ -393,6 +515,7 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(make_dataset
     assert (work / "results" / "sel" / "input" / "unselected" / "counts.tsv.gz").is_file()
     assert not (work / "results" / "null" / "input" / "unselected").exists()
     analyses = pd.read_csv(work / "results" / "sel" / "selection" / "analyses.tsv", sep="\t", keep_default_na=False)
-    assert list(dict.fromkeys(analyses["analysis"])) == list(__import__(
-        "pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES)
+    assert list(dict.fromkeys(analyses["analysis"])) == list(
+        __import__("pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES
+    )
     assert (analyses["implication"] != "").all()

@@ -1,5 +1,6 @@
 """Without a network a download fails at once with one whole message: no network, the
 missing file, where to put it, and that the offline demo runs without network."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,16 +17,24 @@ class NoDNS(requests.Session):
         raise requests.ConnectionError(
             "HTTPSConnectionPool(host='maayanlab.cloud', port=443): Max retries exceeded with url: /x (Caused by "
             "NameResolutionError(\"HTTPSConnection(host='maayanlab.cloud', port=443): Failed to resolve "
-            "'maayanlab.cloud' ([Errno -2] Name or service not known)\"))")
+            "'maayanlab.cloud' ([Errno -2] Name or service not known)\"))"
+        )
 
 
 def test_no_network_is_one_whole_message_without_retries(tmp_path):
     NoDNS.calls = 0
     url = "https://maayanlab.cloud/Enrichr/geneSetLibrary?mode=text&libraryName=KEGG_2021_Human"
     with pytest.raises(DownloadError) as info:
-        fetch(url, "enrichr/KEGG_2021_Human.txt", cache_dir=tmp_path, retries=4, backoff=5.0,
-              what="Enrichr library KEGG_2021_Human", hint="Check the library name (case-sensitive).",
-              session_=NoDNS())
+        fetch(
+            url,
+            "enrichr/KEGG_2021_Human.txt",
+            cache_dir=tmp_path,
+            retries=4,
+            backoff=5.0,
+            what="Enrichr library KEGG_2021_Human",
+            hint="Check the library name (case-sensitive).",
+            session_=NoDNS(),
+        )
     msg = str(info.value)
     assert NoDNS.calls == 1  # no retries (and no 15 s of back-off) when the name cannot be resolved
     assert msg.startswith("No network: Enrichr library KEGG_2021_Human could not be downloaded")

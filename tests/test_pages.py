@@ -1,6 +1,7 @@
 """The HTML pages (Jinja2 templates, one stylesheet) and the answer where people look:
 claims with calibration and sensitivity, the null page, provenance, the report's landing
 answer, and the check that a report is built from the config that made the results."""
+
 from __future__ import annotations
 
 import json
@@ -17,39 +18,93 @@ ROLES = {"oe": "cells_overexpression", "kd": "cells_loss_of_function", "thal": "
 
 
 def verdict_table():
-    base = {"library": "KEGG", "primary": True, "target": "T", "target_id": "", "n_terms": 200, "p_bound": False,
-            "nes": np.nan, "overlap_size": 5, "set_size": 50, "genes": "HMOX1;VDR;ATP1B1;MT2A", "top_term": "T",
-            "de_genes": 300, "note": "", "method": "ora_all"}
-    rows = [{"dataset": d, "on_top": "yes", "status": "on_top", "rank": 1, "pvalue": 1.0336199999999999e-27,
-             "fdr": 2e-25} for d in ("oe", "kd", "thal")]
+    base = {
+        "library": "KEGG",
+        "primary": True,
+        "target": "T",
+        "target_id": "",
+        "n_terms": 200,
+        "p_bound": False,
+        "nes": np.nan,
+        "overlap_size": 5,
+        "set_size": 50,
+        "genes": "HMOX1;VDR;ATP1B1;MT2A",
+        "top_term": "T",
+        "de_genes": 300,
+        "note": "",
+        "method": "ora_all",
+    }
+    rows = [
+        {"dataset": d, "on_top": "yes", "status": "on_top", "rank": 1, "pvalue": 1.0336199999999999e-27, "fdr": 2e-25}
+        for d in ("oe", "kd", "thal")
+    ]
     rows.append({"dataset": "ctrl", "on_top": "no", "status": "not_on_top", "rank": 40, "pvalue": 0.3, "fdr": 0.9})
-    rows.append({"dataset": "oe", "method": "gsea", "primary": False, "on_top": "no", "status": "not_on_top",
-                 "rank": 2, "pvalue": 1 / 1001, "p_bound": True, "fdr": 0.04, "nes": 2.1})
+    rows.append(
+        {
+            "dataset": "oe",
+            "method": "gsea",
+            "primary": False,
+            "on_top": "no",
+            "status": "not_on_top",
+            "rank": 2,
+            "pvalue": 1 / 1001,
+            "p_bound": True,
+            "fdr": 0.04,
+            "nes": 2.1,
+        }
+    )
     return pd.DataFrame([{**base, **r} for r in rows], columns=verdict.VERDICT_COLUMNS)
 
 
 def genes_table():
-    rows = [{"dataset": d, "symbol": s, "gene_id": f"ENSG{i:011d}", "gene_type": "protein-coding",
-             "reason": "requested" if s != "MT2A" else "pattern", "baseMean": 100.0, "log2FoldChange": 1.234567,
-             "padj": 1e-6, "status": "up", "detail": "padj < 0.05"}
-            for i, (d, s) in enumerate((d, s) for d in ("oe", "kd", "thal", "ctrl") for s in ("HMOX1", "VDR", "MT2A"))]
+    rows = [
+        {
+            "dataset": d,
+            "symbol": s,
+            "gene_id": f"ENSG{i:011d}",
+            "gene_type": "protein-coding",
+            "reason": "requested" if s != "MT2A" else "pattern",
+            "baseMean": 100.0,
+            "log2FoldChange": 1.234567,
+            "padj": 1e-6,
+            "status": "up",
+            "detail": "padj < 0.05",
+        }
+        for i, (d, s) in enumerate((d, s) for d in ("oe", "kd", "thal", "ctrl") for s in ("HMOX1", "VDR", "MT2A"))
+    ]
     return pd.DataFrame(rows, columns=verdict.GENE_COLUMNS)
 
 
-CALIBRATION = pd.DataFrame({
-    "dataset": ["oe", "kd", "thal", "ctrl"], "design": ["3 vs 3", "3 vs 3", "5 vs 5", "3 vs 3"],
-    "scenario": ["3v3", "3v3", "computed", "3v3"], "fpr_on_top": [0.0123, 0.0123, 0.031, 0.0123],
-    "fpr_ci_high": [0.045, 0.045, 0.07, 0.045], "power": [0.81234, 0.81234, 0.95, 0.81234],
-    "power_effect": ["|log2FC| 1 on 30% of the pathway's testable genes"] * 4,
-    "n_null": [200, 200, 100, 200], "n_planted": [200, 200, 100, 200],
-    "source": ["package table", "package table", "on-the-fly", "package table"], "note": ["", "", "", ""]})
+CALIBRATION = pd.DataFrame(
+    {
+        "dataset": ["oe", "kd", "thal", "ctrl"],
+        "design": ["3 vs 3", "3 vs 3", "5 vs 5", "3 vs 3"],
+        "scenario": ["3v3", "3v3", "computed", "3v3"],
+        "fpr_on_top": [0.0123, 0.0123, 0.031, 0.0123],
+        "fpr_ci_high": [0.045, 0.045, 0.07, 0.045],
+        "power": [0.81234, 0.81234, 0.95, 0.81234],
+        "power_effect": ["|log2FC| 1 on 30% of the pathway's testable genes"] * 4,
+        "n_null": [200, 200, 100, 200],
+        "n_planted": [200, 200, 100, 200],
+        "source": ["package table", "package table", "on-the-fly", "package table"],
+        "note": ["", "", "", ""],
+    }
+)
 
-SENSITIVITY = pd.DataFrame({
-    "dataset": ["oe", "oe", "oe", "thal"], "library": ["KEGG"] * 4, "method": ["ora_all"] * 4,
-    "variant": ["without_metallothioneins", "leave_one_out:HMOX1", "release:KEGG_2016", "direction"],
-    "rank": [1, 3, 1, np.nan], "n_terms": [200, 200, 180, np.nan], "fdr": [1e-5, 0.2, 1e-4, np.nan],
-    "on_top": ["yes", "no", "yes", "no"], "status": ["on_top", "not_on_top", "on_top", "inconclusive"],
-    "detail": ["", "rank 3 > top 1", "", "no DE genes"]})
+SENSITIVITY = pd.DataFrame(
+    {
+        "dataset": ["oe", "oe", "oe", "thal"],
+        "library": ["KEGG"] * 4,
+        "method": ["ora_all"] * 4,
+        "variant": ["without_metallothioneins", "leave_one_out:HMOX1", "release:KEGG_2016", "direction"],
+        "rank": [1, 3, 1, np.nan],
+        "n_terms": [200, 200, 180, np.nan],
+        "fdr": [1e-5, 0.2, 1e-4, np.nan],
+        "on_top": ["yes", "no", "yes", "no"],
+        "status": ["on_top", "not_on_top", "on_top", "inconclusive"],
+        "detail": ["", "rank 3 > top 1", "", "no DE genes"],
+    }
+)
 
 
 def test_pvalue_bounds_and_numbers():
@@ -89,7 +144,9 @@ def test_claims_page_shows_calibration_and_sensitivity_when_given():
     assert page.count('class="calibration"') == len(t)
     assert 'id="calibration-table"' in page and "on-the-fly" in page
     # the sensitivity section: variants in words, a sentence per dataset
-    assert "leaving out HMOX1" in page and "without the metallothioneins" in page and "library release KEGG_2016" in page
+    assert (
+        "leaving out HMOX1" in page and "without the metallothioneins" in page and "library release KEGG_2016" in page
+    )
     assert "oe: the target is on top in 2 of 3 variant(s)." in page
     assert "thal: the target is on top in 0 of 1 variant(s), inconclusive in 1." in page
 
@@ -101,24 +158,52 @@ def test_make_claims_reads_optional_tables(tmp_path):
     paths = {n: tmp_path / f"{n}.tsv" for n in ("verdict", "genes", "calibration", "sensitivity")}
     for name, table in zip(paths, (v, g, CALIBRATION, SENSITIVITY)):
         write_tsv(table, paths[name])
-    cfg = {"verdict": {"top_n": 1, "max_fdr": 0.05, "primary": "ora_all", "genes": ["HMOX1", "VDR"],
-                       "gene_patterns": ["^MT2A$"]}, "de": {"alpha": 0.05}, "target_pathway": "T",
-           "null": {"enabled": False}}
-    steps.make_claims(cfg, ROLES, paths["verdict"], paths["genes"], tmp_path / "c.tsv", tmp_path / "c.html",
-                      calibration_path=str(paths["calibration"]), sensitivity_path=str(paths["sensitivity"]))
+    cfg = {
+        "verdict": {
+            "top_n": 1,
+            "max_fdr": 0.05,
+            "primary": "ora_all",
+            "genes": ["HMOX1", "VDR"],
+            "gene_patterns": ["^MT2A$"],
+        },
+        "de": {"alpha": 0.05},
+        "target_pathway": "T",
+        "null": {"enabled": False},
+    }
+    steps.make_claims(
+        cfg,
+        ROLES,
+        paths["verdict"],
+        paths["genes"],
+        tmp_path / "c.tsv",
+        tmp_path / "c.html",
+        calibration_path=str(paths["calibration"]),
+        sensitivity_path=str(paths["sensitivity"]),
+    )
     page = (tmp_path / "c.html").read_text()
     assert 'id="calibration-table"' in page and 'id="sensitivity-oe"' in page
 
 
 def test_null_page_is_readable():
-    table = pd.DataFrame({
-        "dataset": ["a", "a", "b"], "library": ["KEGG"] * 3, "method": ["set_score", "ora_all", "set_score"],
-        "statistic": ["abs_stat_z", "rank", "abs_stat_z"], "observed": [23.81190001, 1.0, 1.87],
-        "n_permutations": [9, 9, 40], "n_defined": [9, 0, 40], "n_as_extreme": [0, np.nan, 7],
-        "empirical_p": [0.1, np.nan, 8 / 41], "min_p": [0.1, 1.0, 1 / 41], "informative": ["yes", "no", "yes"],
-        "selection_aware": ["no", "no", "yes"], "scheme": ["labels permuted"] * 3,
-        "observed_fdr": [np.nan, 1.0336199999999999e-27, np.nan],
-        "note": ["only 9 relabelings", "uninformative: none of the 9 relabelings produced a DE gene; more", ""]})
+    table = pd.DataFrame(
+        {
+            "dataset": ["a", "a", "b"],
+            "library": ["KEGG"] * 3,
+            "method": ["set_score", "ora_all", "set_score"],
+            "statistic": ["abs_stat_z", "rank", "abs_stat_z"],
+            "observed": [23.81190001, 1.0, 1.87],
+            "n_permutations": [9, 9, 40],
+            "n_defined": [9, 0, 40],
+            "n_as_extreme": [0, np.nan, 7],
+            "empirical_p": [0.1, np.nan, 8 / 41],
+            "min_p": [0.1, 1.0, 1 / 41],
+            "informative": ["yes", "no", "yes"],
+            "selection_aware": ["no", "no", "yes"],
+            "scheme": ["labels permuted"] * 3,
+            "observed_fdr": [np.nan, 1.0336199999999999e-27, np.nan],
+            "note": ["only 9 relabelings", "uninformative: none of the 9 relabelings produced a DE gene; more", ""],
+        }
+    )
     page = render.null_page(table, BANNER)
     assert page.count(BANNER) == 1
     for header in ("statistic", "empirical_p", "n_defined", "selection_aware"):
@@ -142,12 +227,34 @@ def test_robustness_figure_fits_the_report(tmp_path):
             for m in ("ora_up", "ora_down", "ora_all"):
                 for padj in (0.01, 0.05, 0.1):
                     for lfc in (0, 0.58, 1):
-                        rows.append({"dataset": ds, "library": lib, "method": m, "padj_threshold": padj,
-                                     "lfc_threshold": lfc, "rank": 1 if ds != "demo_null" else np.nan,
-                                     "n_terms": 150, "fdr": 1e-5, "on_top": "yes", "status": "on_top"})
-            rows.append({"dataset": ds, "library": lib, "method": "gsea", "padj_threshold": np.nan,
-                         "lfc_threshold": np.nan, "rank": 3, "n_terms": 120, "fdr": 0.2, "on_top": "no",
-                         "status": "not_on_top"})
+                        rows.append(
+                            {
+                                "dataset": ds,
+                                "library": lib,
+                                "method": m,
+                                "padj_threshold": padj,
+                                "lfc_threshold": lfc,
+                                "rank": 1 if ds != "demo_null" else np.nan,
+                                "n_terms": 150,
+                                "fdr": 1e-5,
+                                "on_top": "yes",
+                                "status": "on_top",
+                            }
+                        )
+            rows.append(
+                {
+                    "dataset": ds,
+                    "library": lib,
+                    "method": "gsea",
+                    "padj_threshold": np.nan,
+                    "lfc_threshold": np.nan,
+                    "rank": 3,
+                    "n_terms": 120,
+                    "fdr": 0.2,
+                    "on_top": "no",
+                    "status": "not_on_top",
+                }
+            )
     grid = pd.DataFrame(rows)
     grid = grid.reindex(columns=list(dict.fromkeys(list(robustness.GRID_COLUMNS) + list(grid.columns))))
     out = tmp_path / "robustness.png"
@@ -178,7 +285,11 @@ def test_report_answer_for_the_landing_page(tmp_path):
     ans = steps.report_answer(cfg, str(tmp_path))
     assert ans["study_words"] == "REPRODUCED"
     assert [line.split(":")[0] for line in ans["claims"]] == [
-        "Claim *cells*", "Claim *tissue*", "Claim *metallothioneins*", "Check of the method on the negative control(s)"]
+        "Claim *cells*",
+        "Claim *tissue*",
+        "Claim *metallothioneins*",
+        "Check of the method on the negative control(s)",
+    ]
     assert ans["datasets"][0] == "oe: **on top** (rank 1 of 200, p 1.03e-27, FDR 2e-25)"
     assert steps.report_answer(cfg, str(tmp_path / "none")) is None
 

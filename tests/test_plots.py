@@ -27,6 +27,7 @@ def assert_png(path):
 
 # ----------------------------------------------------------------------------- data
 
+
 def make_de(n=1500, seed=0, n_sig=120, target_genes=TARGET_GENES, shrunk=True):
     rng = np.random.default_rng(seed)
     lfc = rng.normal(0, 0.4, n)
@@ -34,6 +35,7 @@ def make_de(n=1500, seed=0, n_sig=120, target_genes=TARGET_GENES, shrunk=True):
     se = rng.uniform(0.15, 0.4, n)
     stat = lfc / se
     from math import erfc, sqrt
+
     pvalue = np.array([erfc(abs(z) / sqrt(2)) for z in stat])
     order = np.argsort(pvalue)
     ranked = pvalue[order] * n / np.arange(1, n + 1)
@@ -44,18 +46,20 @@ def make_de(n=1500, seed=0, n_sig=120, target_genes=TARGET_GENES, shrunk=True):
     # target genes: some among the significant ones, some not
     for k, g in enumerate(target_genes):
         symbols[(k * 37) % n] = g
-    de = pd.DataFrame({
-        "gene_id": [f"ENSG{i:011d}" for i in range(n)],
-        "symbol": pd.array(symbols, dtype="string"),
-        "baseMean": rng.lognormal(5, 2, n),
-        "log2FoldChange": lfc,
-        "lfcSE": se,
-        "stat": stat,
-        "pvalue": pvalue,
-        "padj": padj,
-    })
+    de = pd.DataFrame(
+        {
+            "gene_id": [f"ENSG{i:011d}" for i in range(n)],
+            "symbol": pd.array(symbols, dtype="string"),
+            "baseMean": rng.lognormal(5, 2, n),
+            "log2FoldChange": lfc,
+            "lfcSE": se,
+            "stat": stat,
+            "pvalue": pvalue,
+            "padj": padj,
+        }
+    )
     de.loc[5, "symbol"] = pd.NA
-    de.loc[n - 3:, "padj"] = np.nan  # independent filtering
+    de.loc[n - 3 :, "padj"] = np.nan  # independent filtering
     de.loc[n - 1, "baseMean"] = 0.0
     if shrunk:
         de["log2FoldChange_shrunk"] = de["log2FoldChange"] * 0.8
@@ -64,16 +68,18 @@ def make_de(n=1500, seed=0, n_sig=120, target_genes=TARGET_GENES, shrunk=True):
 
 def make_vst(n_genes=400, per_group=3, seed=1, shift=3.0, n_diff=60):
     rng = np.random.default_rng(seed)
-    names = ([f"ctrl_{i + 1}" for i in range(per_group)]
-             + [f"treat_{i + 1}" for i in range(per_group)])
+    names = [f"ctrl_{i + 1}" for i in range(per_group)] + [f"treat_{i + 1}" for i in range(per_group)]
     base = rng.normal(8, 2, (n_genes, 1))
     mat = base + rng.normal(0, 0.3, (n_genes, 2 * per_group))
     mat[:n_diff, per_group:] += shift
     vst = pd.DataFrame(mat, index=[f"ENSG{i:011d}" for i in range(n_genes)], columns=names)
-    samples = pd.DataFrame({
-        "condition": ["control"] * per_group + ["treated"] * per_group,
-        "batch": (["b1", "b2"] * per_group)[: 2 * per_group],
-    }, index=pd.Index(names, name="sample"))
+    samples = pd.DataFrame(
+        {
+            "condition": ["control"] * per_group + ["treated"] * per_group,
+            "batch": (["b1", "b2"] * per_group)[: 2 * per_group],
+        },
+        index=pd.Index(names, name="sample"),
+    )
     return vst, samples
 
 
@@ -85,12 +91,18 @@ def make_ora(n=60, target_rank=3, seed=2):
         terms[target_rank - 1] = TARGET
     set_size = rng.integers(10, 300, n)
     overlap = np.minimum(set_size, rng.integers(1, 40, n))
-    return pd.DataFrame({
-        "term": terms, "rank": np.arange(1, n + 1), "pvalue": p,
-        "padj": np.minimum(1, p * 20), "odds_ratio": rng.uniform(1, 30, n),
-        "overlap_size": overlap, "set_size": set_size,
-        "overlap_genes": ["A;B;C"] * n,
-    })
+    return pd.DataFrame(
+        {
+            "term": terms,
+            "rank": np.arange(1, n + 1),
+            "pvalue": p,
+            "padj": np.minimum(1, p * 20),
+            "odds_ratio": rng.uniform(1, 30, n),
+            "overlap_size": overlap,
+            "set_size": set_size,
+            "overlap_genes": ["A;B;C"] * n,
+        }
+    )
 
 
 def make_gsea(n=60, target_rank=37, seed=3):
@@ -101,15 +113,20 @@ def make_gsea(n=60, target_rank=37, seed=3):
         terms[target_rank - 1] = TARGET
     fdr = np.minimum(1, p * 10)
     fdr[0] = 0.0  # gseapy reports FDR 0 for the strongest sets
-    return pd.DataFrame({
-        "term": terms, "rank": np.arange(1, n + 1), "nes": rng.normal(0, 1.8, n),
-        "pvalue": p, "fdr": fdr, "set_size": rng.integers(15, 400, n),
-        "leading_edge": ["A;B"] * n,
-    })
+    return pd.DataFrame(
+        {
+            "term": terms,
+            "rank": np.arange(1, n + 1),
+            "nes": rng.normal(0, 1.8, n),
+            "pvalue": p,
+            "fdr": fdr,
+            "set_size": rng.integers(15, 400, n),
+            "leading_edge": ["A;B"] * n,
+        }
+    )
 
 
-ORA_COLUMNS = ["term", "rank", "pvalue", "padj", "odds_ratio", "overlap_size", "set_size",
-               "overlap_genes"]
+ORA_COLUMNS = ["term", "rank", "pvalue", "padj", "odds_ratio", "overlap_size", "set_size", "overlap_genes"]
 GSEA_COLUMNS = ["term", "rank", "nes", "pvalue", "fdr", "set_size", "leading_edge"]
 
 
@@ -126,6 +143,7 @@ def make_heat(n_rows=12, n_cols=3, seed=4):
 
 
 # ----------------------------------------------------------------------------- PCA
+
 
 def test_pca_coordinates_separates_planted_groups():
     vst, samples = make_vst()
@@ -146,7 +164,7 @@ def test_pca_coordinates_matches_centered_svd_and_uses_top_genes():
     top = vst.loc[vst.var(axis=1).sort_values(ascending=False).index[:50]]
     x = (top.T - top.T.mean()).to_numpy()
     s = np.linalg.svd(x, compute_uv=False)
-    assert var["pc1_var"] == pytest.approx(s[0] ** 2 / (s ** 2).sum())
+    assert var["pc1_var"] == pytest.approx(s[0] ** 2 / (s**2).sum())
     assert np.abs(coords["PC1"]).to_numpy() @ np.ones(len(coords)) > 0
     # scores have the singular values as norms
     assert np.linalg.norm(coords["PC1"]) == pytest.approx(s[0])
@@ -178,12 +196,10 @@ def test_pca_plot_two_per_group_and_small(tmp_path):
     vst, samples = make_vst(per_group=2)
     plots.pca_plot(vst, samples, "condition", tmp_path / "a.png", "2 per group")
     assert_png(tmp_path / "a.png")
-    res = plots.pca_plot(vst.iloc[:, [0, 2]], samples.iloc[[0, 2]], "condition",
-                         tmp_path / "b.png", "2 samples")
+    res = plots.pca_plot(vst.iloc[:, [0, 2]], samples.iloc[[0, 2]], "condition", tmp_path / "b.png", "2 samples")
     assert res["pc1_var"] == pytest.approx(1.0)
     assert_png(tmp_path / "b.png")
-    res = plots.pca_plot(vst.iloc[:, :1], samples.iloc[:1], "condition", tmp_path / "c.png",
-                         "1 sample")
+    res = plots.pca_plot(vst.iloc[:, :1], samples.iloc[:1], "condition", tmp_path / "c.png", "1 sample")
     assert np.isnan(res["pc1_var"])
     assert_png(tmp_path / "c.png")
 
@@ -198,6 +214,7 @@ def test_pca_plot_missing_covariate_and_unknown_sample(tmp_path):
 
 
 # ----------------------------------------------------------------------------- MA
+
 
 def test_ma_plot(tmp_path):
     de = make_de()
@@ -224,6 +241,7 @@ def test_ma_plot_edge_cases(tmp_path, case):
 
 
 # ----------------------------------------------------------------------------- volcano
+
 
 def test_pick_labels_caps_and_orders():
     de = make_de()
@@ -258,8 +276,9 @@ def test_label_placement_avoids_overlaps():
         ax.set_ylim(0, 10)
         xs = np.linspace(-0.1, 0.1, 12)  # a tight cluster of points
         items = [(x, 5.0, f"GENE{i}", x >= 0) for i, x in enumerate(xs)]
-        texts = plots._place_labels(fig, ax, items, obstacles=[(x, 5.0) for x in xs],
-                                    rng=np.random.default_rng(0), fontsize=7)
+        texts = plots._place_labels(
+            fig, ax, items, obstacles=[(x, 5.0) for x in xs], rng=np.random.default_rng(0), fontsize=7
+        )
         renderer = fig.canvas.get_renderer()
         boxes = []
         for t in texts:  # the text itself, without its leader line
@@ -274,13 +293,15 @@ def test_label_placement_avoids_overlaps():
 
 
 def test_pick_labels_symbol_fallback_and_nan():
-    de = pd.DataFrame({
-        "gene_id": ["g1", "g2", "g3", "g4"],
-        "symbol": pd.array(["A", pd.NA, "C", "D"], dtype="string"),
-        "log2FoldChange": [1.0, -2.0, np.nan, 0.5],
-        "pvalue": [0.01, 0.001, 0.01, 0.2],
-        "padj": [0.02, np.nan, 0.03, 0.3],
-    })
+    de = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2", "g3", "g4"],
+            "symbol": pd.array(["A", pd.NA, "C", "D"], dtype="string"),
+            "log2FoldChange": [1.0, -2.0, np.nan, 0.5],
+            "pvalue": [0.01, 0.001, 0.01, 0.2],
+            "padj": [0.02, np.nan, 0.03, 0.3],
+        }
+    )
     picked = plots.pick_labels(de, ["A", "g2", "C", "D"], 10)
     # C has no log2FC (not plottable); NA padj sorts last
     assert list(picked["label"]) == ["A", "D", "g2"]
@@ -294,8 +315,7 @@ def test_volcano_plot(tmp_path):
     assert_png(out)
 
 
-@pytest.mark.parametrize("case", ["no_sig", "all_nan", "no_target", "empty", "nan_values",
-                                  "few_target"])
+@pytest.mark.parametrize("case", ["no_sig", "all_nan", "no_target", "empty", "nan_values", "few_target"])
 def test_volcano_edge_cases(tmp_path, case):
     de, hl = make_de(), TARGET_GENES
     if case == "no_sig":
@@ -317,6 +337,7 @@ def test_volcano_edge_cases(tmp_path, case):
 
 # ----------------------------------------------------------------------------- enrichment
 
+
 def test_enrichment_dotplot_all_methods(tmp_path):
     tables = {
         "ora_up": make_ora(target_rank=1),
@@ -329,20 +350,22 @@ def test_enrichment_dotplot_all_methods(tmp_path):
     assert_png(out)
 
 
-@pytest.mark.parametrize("case", ["single", "empty_tables", "no_tables", "mixed_empty",
-                                  "nan_padj", "inf_odds", "case_insensitive"])
+@pytest.mark.parametrize(
+    "case", ["single", "empty_tables", "no_tables", "mixed_empty", "nan_padj", "inf_odds", "case_insensitive"]
+)
 def test_enrichment_dotplot_edge_cases(tmp_path, case):
     if case == "single":
         tables = {"gsea": make_gsea(target_rank=2)}
     elif case == "empty_tables":
-        tables = {"ora_up": pd.DataFrame(columns=ORA_COLUMNS),
-                  "gsea": pd.DataFrame(columns=GSEA_COLUMNS)}
+        tables = {"ora_up": pd.DataFrame(columns=ORA_COLUMNS), "gsea": pd.DataFrame(columns=GSEA_COLUMNS)}
     elif case == "no_tables":
         tables = {}
     elif case == "mixed_empty":
-        tables = {"ora_up": make_ora(n=4, target_rank=None),
-                  "ora_down": pd.DataFrame(columns=ORA_COLUMNS),
-                  "gsea": make_gsea(n=3, target_rank=3)}
+        tables = {
+            "ora_up": make_ora(n=4, target_rank=None),
+            "ora_down": pd.DataFrame(columns=ORA_COLUMNS),
+            "gsea": make_gsea(n=3, target_rank=3),
+        }
     elif case == "nan_padj":
         t = make_ora(target_rank=20)
         t["padj"] = np.nan
@@ -362,6 +385,7 @@ def test_enrichment_dotplot_edge_cases(tmp_path, case):
 
 
 # ----------------------------------------------------------------------------- heatmap
+
 
 @pytest.mark.parametrize("shape", [(12, 3), (60, 4), (8, 1), (1, 1)])
 def test_target_heatmap_shapes(tmp_path, shape):
@@ -386,6 +410,7 @@ def test_target_heatmap_edge_cases(tmp_path):
 
 # ----------------------------------------------------------------------------- determinism
 
+
 def _render_all(d):
     d.mkdir()
     vst, samples = make_vst()
@@ -393,8 +418,7 @@ def _render_all(d):
     plots.pca_plot(vst, samples, "condition", d / "pca.png", "PCA", shape_by="batch")
     plots.ma_plot(de, 0.05, d / "ma.png", "MA")
     plots.volcano_plot(de, 0.05, d / "volcano.png", "Volcano", TARGET_GENES, TARGET)
-    plots.enrichment_dotplot({"ora_up": make_ora(), "gsea": make_gsea()}, d / "dot.png",
-                             "Dot", TARGET)
+    plots.enrichment_dotplot({"ora_up": make_ora(), "gsea": make_gsea()}, d / "dot.png", "Dot", TARGET)
     lfc, padj = make_heat(20, 3)
     plots.target_heatmap(lfc, padj, 0.05, d / "heat.png", "Heat")
     return {p.name: p.read_bytes() for p in sorted(d.iterdir())}

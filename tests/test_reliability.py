@@ -58,6 +58,7 @@ def ours(directory) -> list[str]:
 
 # ----------------------------------------------------------------------------- file mode (umask)
 
+
 @pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
 def test_results_get_the_normal_mode_of_the_umask(tmp_path, umask, mask):
     """mkstemp made every result 0600: colleagues on a shared cluster could not read de.tsv."""
@@ -78,8 +79,14 @@ def test_every_writer_uses_the_umask(tmp_path, umask):
     from pathverdict.sources import download, geo
 
     umask(0o002)
-    plots.ma_plot(pd.DataFrame({"gene_id": ["a", "b"], "baseMean": [10.0, 20.0], "log2FoldChange": [1.0, -1.0],
-                                "padj": [0.01, 0.5]}), 0.05, tmp_path / "ma.png", title="t")
+    plots.ma_plot(
+        pd.DataFrame(
+            {"gene_id": ["a", "b"], "baseMean": [10.0, 20.0], "log2FoldChange": [1.0, -1.0], "padj": [0.01, 0.5]}
+        ),
+        0.05,
+        tmp_path / "ma.png",
+        title="t",
+    )
     download._write_json_atomic({"url": "x"}, tmp_path / "f.source.json")
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -96,6 +103,7 @@ def test_every_writer_uses_the_umask(tmp_path, umask):
 
 
 # ----------------------------------------------------------------------------- disk full
+
 
 class _FullDisk(io.RawIOBase):
     """A file that takes ``room`` bytes and then fails like a full disk (ENOSPC)."""
@@ -139,8 +147,15 @@ def test_disk_full_is_one_message_and_leaves_nothing(tmp_path, full_disk, name):
     table = pd.DataFrame({"gene_id": [f"ENSG{i:011d}" for i in range(1000)], "padj": np.linspace(0, 1, 1000)})
     with pytest.raises(DiskFullError) as info:
         util.write_tsv(table, tmp_path / name)
-    assert_in(str(info.value), "no space left on device while writing", str(tmp_path / name), "free on the file system",
-              "Nothing partial was kept", "Free some space", "run the same command again")
+    assert_in(
+        str(info.value),
+        "no space left on device while writing",
+        str(tmp_path / name),
+        "free on the file system",
+        "Nothing partial was kept",
+        "Free some space",
+        "run the same command again",
+    )
     assert list(tmp_path.iterdir()) == [], "a partial or temporary file was left behind"
 
 
@@ -182,8 +197,13 @@ def test_a_read_only_output_folder_is_one_message(tmp_path, capsys, code):
     with pytest.raises(SystemExit):
         smk.run_step(sm, step)
     err = capsys.readouterr().err
-    assert_in(err, "rule deseq2: cannot write", f"the folder {out.parent} is read-only", "chmod u+w",
-              "run the same command again")
+    assert_in(
+        err,
+        "rule deseq2: cannot write",
+        f"the folder {out.parent} is read-only",
+        "chmod u+w",
+        "run the same command again",
+    )
     assert "Traceback" not in err
 
 
@@ -199,6 +219,7 @@ def test_other_os_errors_still_raise(tmp_path):
 
 # ----------------------------------------------------------------------------- temporary files of a killed run
 
+
 def _dead_pid() -> int:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     return int(proc.stdout)
@@ -208,7 +229,10 @@ def test_stale_temporary_files_are_removed_and_only_ours(tmp_path):
     res = tmp_path / "results" / "ds"
     res.mkdir(parents=True)
     dead = _dead_pid()
-    stale = [res / f"{util.TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv", tmp_path / "results" / f"{util.TEMP_PREFIX}{dead}.ff.x.png"]
+    stale = [
+        res / f"{util.TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv",
+        tmp_path / "results" / f"{util.TEMP_PREFIX}{dead}.ff.x.png",
+    ]
     alive = res / f"{util.TEMP_PREFIX}{os.getppid()}.0a1b2c3d.vst.tsv.gz"  # a live writer: kept
     foreign = [res / ".de.tsv.abc.tmp", res / ".hidden", res / "de.tsv", res / f"{util.TEMP_PREFIX}notapid.x"]
     for p in stale + [alive] + foreign:
@@ -221,8 +245,11 @@ def test_stale_temporary_files_are_removed_and_only_ours(tmp_path):
 
 def test_a_killed_writer_leaves_a_temp_file_that_the_next_run_removes(tmp_path):
     """kill -9 during a write: the temporary file stays, the destination is never partial."""
-    code = ("import sys, os, signal; sys.path.insert(0, sys.argv[2]); from pathverdict.util import atomic_write\n"
-            "with atomic_write(sys.argv[1]) as fh:\n    fh.write('partial'); fh.flush(); os.kill(os.getpid(), signal.SIGKILL)\n")
+    code = (
+        "import sys, os, signal; sys.path.insert(0, sys.argv[2]); from pathverdict.util import atomic_write\n"
+        "with atomic_write(sys.argv[1]) as fh:\n"
+        "    fh.write('partial'); fh.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
     src = str(util.Path(util.__file__).parents[1])
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "results" / "de.tsv"), src])
     assert proc.returncode == -9
@@ -233,6 +260,7 @@ def test_a_killed_writer_leaves_a_temp_file_that_the_next_run_removes(tmp_path):
 
 
 # ----------------------------------------------------------------------------- identifiers stay text
+
 
 def test_read_tsv_keeps_identifiers_that_look_missing(tmp_path):
     path = tmp_path / "de.tsv"
@@ -254,17 +282,35 @@ def test_de_of_genes_named_na_and_null(tiny, prepare, tmp_path):
     write_counts(tiny, c)
     prepare(tiny)
     out = tmp_path / "de"
-    cfg = {"de": {"alpha": 0.05, "prefilter": {"min_count": 10, "min_samples": None}, "independent_filtering": True,
-                  "cooks_filter": True, "shrinkage": False}}
-    steps.run_de("tiny", tiny.config_entry(), cfg, 1, str(prepare.out / PREPARE_OUTPUTS[0]),
-                 str(prepare.out / PREPARE_OUTPUTS[1]), str(prepare.out / PREPARE_OUTPUTS[2]), str(out / "de.tsv"),
-                 str(out / "n.tsv.gz"), str(out / "v.tsv.gz"), str(out / "s.json"))
+    cfg = {
+        "de": {
+            "alpha": 0.05,
+            "prefilter": {"min_count": 10, "min_samples": None},
+            "independent_filtering": True,
+            "cooks_filter": True,
+            "shrinkage": False,
+        }
+    }
+    steps.run_de(
+        "tiny",
+        tiny.config_entry(),
+        cfg,
+        1,
+        str(prepare.out / PREPARE_OUTPUTS[0]),
+        str(prepare.out / PREPARE_OUTPUTS[1]),
+        str(prepare.out / PREPARE_OUTPUTS[2]),
+        str(out / "de.tsv"),
+        str(out / "n.tsv.gz"),
+        str(out / "v.tsv.gz"),
+        str(out / "s.json"),
+    )
     de = steps.read_de(str(out / "de.tsv"))
     assert {"NA", "NULL", "nan"} <= set(de["gene_id"])
     assert de["gene_id"].notna().all()
 
 
 # ----------------------------------------------------------------------------- resource estimates
+
 
 def _matrix(genes: int, samples: int, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
@@ -321,30 +367,37 @@ annotation: ann.tsv
 """
 
 
-@pytest.mark.parametrize("key, shown, what, quoted", [
-    ("2019", "2019", "a number", '"2019":'),
-    ("null", "null", "no value", '"null":'),
-    ("~", "null", "no value", '"null":'),
-    ("yes", "true", "a boolean", '"yes":'),
-    ("off", "false", "a boolean", '"no":'),
-    ("1", "1", "a number", '"1":'),
-    ("1.5", "1.5", "a number", '"1.5":'),
-    ("2019-01-02", "2019-01-02", "a date", '"2019-01-02":'),
-])
+@pytest.mark.parametrize(
+    "key, shown, what, quoted",
+    [
+        ("2019", "2019", "a number", '"2019":'),
+        ("null", "null", "no value", '"null":'),
+        ("~", "null", "no value", '"null":'),
+        ("yes", "true", "a boolean", '"yes":'),
+        ("off", "false", "a boolean", '"no":'),
+        ("1", "1", "a number", '"1":'),
+        ("1.5", "1.5", "a number", '"1.5":'),
+        ("2019-01-02", "2019-01-02", "a date", '"2019-01-02":'),
+    ],
+)
 def test_dataset_names_yaml_does_not_read_as_text(key, shown, what, quoted):
     cfg = yaml.safe_load(CONFIG_TEXT.format(key=key, lib="KEGG"))
     with pytest.raises(InputError) as info:
         validate_config(cfg, "my.yaml")
-    assert_in(str(info.value), "my.yaml is not valid", f"datasets: the dataset name {shown} was read by YAML as {what}",
-              "not as text", f"Fix: put it in quotes, e.g. {quoted}")
+    assert_in(
+        str(info.value),
+        "my.yaml is not valid",
+        f"datasets: the dataset name {shown} was read by YAML as {what}",
+        "not as text",
+        f"Fix: put it in quotes, e.g. {quoted}",
+    )
 
 
 def test_library_names_yaml_does_not_read_as_text():
     cfg = yaml.safe_load(CONFIG_TEXT.format(key="ok", lib="2021"))
     with pytest.raises(InputError) as info:
         validate_config(cfg, "my.yaml")
-    assert_in(str(info.value), "genesets: the gene-set library name 2021 was read by YAML as a number",
-              'e.g. "2021":')
+    assert_in(str(info.value), "genesets: the gene-set library name 2021 was read by YAML as a number", 'e.g. "2021":')
 
 
 def test_quoted_names_are_fine():
@@ -355,11 +408,11 @@ def test_quoted_names_are_fine():
 
 # ----------------------------------------------------------------------------- degenerate data
 
+
 def test_all_zero_matrix(tiny, prepare):
     write_counts(tiny, tiny.counts * 0)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "dataset tiny", "every count in", str(tiny.counts_path), "is 0", "holds no reads",
-              "right file")
+    assert_in(msg, "dataset tiny", "every count in", str(tiny.counts_path), "is 0", "holds no reads", "right file")
     assert "pre-filter" not in msg and "min_count" not in msg
 
 
@@ -368,8 +421,13 @@ def test_a_sample_without_reads(tiny, prepare):
     c["trt2"] = 0
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "dataset tiny", "sample(s) trt2 have no reads at all", str(tiny.counts_path),
-              "remove it from the sample sheet and the count matrix")
+    assert_in(
+        msg,
+        "dataset tiny",
+        "sample(s) trt2 have no reads at all",
+        str(tiny.counts_path),
+        "remove it from the sample sheet and the count matrix",
+    )
     assert "dispersion" not in msg
 
 
@@ -379,19 +437,27 @@ def test_too_few_expressed_genes(tiny, prepare, expressed):
     c.iloc[expressed:, 0] = 0  # only the first `expressed` genes have reads in every sample
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, "dataset tiny", f"only {expressed} of the {len(c)} genes", "have reads in every sample",
-              f"at least {tables.MIN_EXPRESSED_GENES}", "genome-wide", "reads per sample: ctrl1")
+    assert_in(
+        msg,
+        "dataset tiny",
+        f"only {expressed} of the {len(c)} genes",
+        "have reads in every sample",
+        f"at least {tables.MIN_EXPRESSED_GENES}",
+        "genome-wide",
+        "reads per sample: ctrl1",
+    )
     assert "min_count" not in msg
 
 
 def test_enough_expressed_genes_pass(tiny, prepare):
     c = tiny.counts.copy()
-    c.iloc[tables.MIN_EXPRESSED_GENES:, 0] = 0
+    c.iloc[tables.MIN_EXPRESSED_GENES :, 0] = 0
     write_counts(tiny, c)
     assert prepare(tiny)["genes"] == len(c)
 
 
 # ----------------------------------------------------------------------------- silent wrong results
+
 
 @pytest.mark.parametrize("value", ["100000000000000000000", "1e20", str(2**31)])
 def test_huge_count_is_refused_not_wrapped(tiny, prepare, value):
@@ -399,8 +465,15 @@ def test_huge_count_is_refused_not_wrapped(tiny, prepare, value):
     c.iloc[7, 1] = value
     write_counts(tiny, c)
     msg = prepare_error(prepare, tiny)
-    assert_in(msg, str(tiny.counts_path), "line 9", f"gene {tiny.counts.index[7]}", f"sample {tiny.counts.columns[1]}",
-              f"count {value} is larger than 2,147,483,647", "raw read counts")
+    assert_in(
+        msg,
+        str(tiny.counts_path),
+        "line 9",
+        f"gene {tiny.counts.index[7]}",
+        f"sample {tiny.counts.columns[1]}",
+        f"count {value} is larger than 2,147,483,647",
+        "raw read counts",
+    )
 
 
 def test_largest_accepted_count(tiny, prepare):
@@ -414,9 +487,11 @@ def test_largest_accepted_count(tiny, prepare):
 
 
 def test_htseq_summary_rows_are_not_genes(tiny, prepare, caplog):
-    extra = pd.DataFrame([[5, 6, 7, 8, 9, 10]] * 5, columns=tiny.counts.columns,
-                         index=["__no_feature", "__ambiguous", "__too_low_aQual", "__not_aligned",
-                                "__alignment_not_unique"])
+    extra = pd.DataFrame(
+        [[5, 6, 7, 8, 9, 10]] * 5,
+        columns=tiny.counts.columns,
+        index=["__no_feature", "__ambiguous", "__too_low_aQual", "__not_aligned", "__alignment_not_unique"],
+    )
     write_counts(tiny, pd.concat([tiny.counts, extra]))
     with caplog.at_level(logging.WARNING):
         info = prepare(tiny)
@@ -428,8 +503,11 @@ def test_htseq_summary_rows_are_not_genes(tiny, prepare, caplog):
 
 
 def test_star_rows_are_not_genes_and_line_numbers_stay_right(tiny, prepare, caplog):
-    star = pd.DataFrame([[1, 2, 3, 4, 5, 6]] * 4, columns=tiny.counts.columns,
-                        index=["N_unmapped", "N_multimapping", "N_noFeature", "N_ambiguous"])
+    star = pd.DataFrame(
+        [[1, 2, 3, 4, 5, 6]] * 4,
+        columns=tiny.counts.columns,
+        index=["N_unmapped", "N_multimapping", "N_noFeature", "N_ambiguous"],
+    )
     c = pd.concat([star, tiny.counts]).astype(object)
     c.iloc[4 + 2, 0] = "-1"  # a negative count in the 3rd gene, on line 1 + 4 + 3
     write_counts(tiny, c)
@@ -443,8 +521,14 @@ def test_gene_set_library_sharing_one_gene(tiny, tmp_path):
     lib = genesets.read_library(_mouse_like_gmt(tmp_path, tiny, shared=1), "mouse")
     with pytest.raises(InputError) as info:
         genesets.check_overlap(lib, set(tiny.symbols.values()), "tiny")
-    assert_in(str(info.value), "dataset tiny", "only 1 of the 300 tested genes (0.3%)", "gene-set library mouse",
-              "at least 10 genes", "Check the organism of the library")
+    assert_in(
+        str(info.value),
+        "dataset tiny",
+        "only 1 of the 300 tested genes (0.3%)",
+        "gene-set library mouse",
+        "at least 10 genes",
+        "Check the organism of the library",
+    )
 
 
 def test_gene_set_library_of_another_organism(tmp_path, kegg_path):
@@ -453,8 +537,14 @@ def test_gene_set_library_of_another_organism(tmp_path, kegg_path):
     universe = {g.capitalize() for g in sorted(human.genes())} | {f"Gm{i}" for i in range(5000)}
     with pytest.raises(InputError) as info:
         genesets.check_overlap(human, universe, "mouse_data")
-    assert_in(str(info.value), "dataset mouse_data", "only", "tested genes", "2% of the tested genes",
-              "Check the organism of the library")
+    assert_in(
+        str(info.value),
+        "dataset mouse_data",
+        "only",
+        "tested genes",
+        "2% of the tested genes",
+        "Check the organism of the library",
+    )
 
 
 def test_small_overlap_warns_with_numbers(tiny, kegg_path, caplog):
@@ -462,8 +552,14 @@ def test_small_overlap_warns_with_numbers(tiny, kegg_path, caplog):
     with caplog.at_level(logging.WARNING):
         n = genesets.check_overlap(human, set(tiny.symbols.values()), "tiny")
     assert n > 10
-    assert_in(caplog.text, "dataset tiny: only", f"{n} of the 300 tested genes", "KEGG_2021_Human",
-              f"has {len(human.genes())} genes", "ranked on the part of their genes that is in the data")
+    assert_in(
+        caplog.text,
+        "dataset tiny: only",
+        f"{n} of the 300 tested genes",
+        "KEGG_2021_Human",
+        f"has {len(human.genes())} genes",
+        "ranked on the part of their genes that is in the data",
+    )
 
 
 def test_genome_wide_overlap_does_not_warn(kegg_path, caplog):
@@ -486,12 +582,18 @@ def test_ids_of_mixed_kinds_warn_with_numbers(tiny, annotation_path, caplog):
     ann = annotation.load_annotation(annotation_path)
     ids = list(tiny.counts.index)
     n = len(ids)
-    mixed = ids[: int(n * 0.43)] + [tiny.symbols[i] for i in ids[int(n * 0.43):]]  # 43% Ensembl, the rest symbols
+    mixed = ids[: int(n * 0.43)] + [tiny.symbols[i] for i in ids[int(n * 0.43) :]]  # 43% Ensembl, the rest symbols
     with caplog.at_level(logging.WARNING):
         result = annotation.map_ids(mixed, ann, "ensembl", where="dataset tiny: counts.tsv: ")
     assert 0.4 < result.rate < 0.45
-    assert_in(caplog.text, "dataset tiny: counts.tsv: only", f"of {n} gene IDs (4", "as ensembl IDs",
-              f"{n - int(n * 0.43)} look like symbol IDs", "mixed kinds")
+    assert_in(
+        caplog.text,
+        "dataset tiny: counts.tsv: only",
+        f"of {n} gene IDs (4",
+        "as ensembl IDs",
+        f"{n - int(n * 0.43)} look like symbol IDs",
+        "mixed kinds",
+    )
 
 
 def test_well_mapped_ids_do_not_warn(tiny, annotation_path, caplog):
@@ -502,6 +604,7 @@ def test_well_mapped_ids_do_not_warn(tiny, annotation_path, caplog):
 
 
 # ----------------------------------------------------------------------------- messages that point the right way
+
 
 @pytest.mark.parametrize("which", ["samples", "counts"])
 def test_excel_byte_order_mark_is_ignored(tiny, prepare, which):
@@ -515,21 +618,35 @@ def test_excel_byte_order_mark_is_ignored(tiny, prepare, which):
 def test_confounded_batch_names_the_columns(tiny, prepare):
     write_samples(tiny, tiny.samples.assign(batch=["b1"] * 3 + ["b2"] * 3))
     msg = prepare_error(prepare, tiny, design="~batch + condition")
-    assert_in(msg, "dataset tiny", "'batch' and 'condition'", "batch=b1 only with condition=Control",
-              "batch=b2 only with condition=Treated", "confounded", "Remove one of them from the design")
+    assert_in(
+        msg,
+        "dataset tiny",
+        "'batch' and 'condition'",
+        "batch=b1 only with condition=Control",
+        "batch=b2 only with condition=Treated",
+        "confounded",
+        "Remove one of them from the design",
+    )
     assert "Singular" not in msg
 
 
 def test_numeric_covariate_says_it_is_used_as_groups(tiny, prepare):
     write_samples(tiny, tiny.samples.assign(age=["21", "35", "48", "52", "63", "70"]))
     msg = prepare_error(prepare, tiny, design="~age + condition")
-    assert_in(msg, "dataset tiny", "Column 'age' holds numbers", "used as groups", "6 distinct values make 5 "
-              "coefficients", "into a few ranges")
+    assert_in(
+        msg,
+        "dataset tiny",
+        "Column 'age' holds numbers",
+        "used as groups",
+        "6 distinct values make 5 coefficients",
+        "into a few ranges",
+    )
 
 
 def test_design_with_as_many_coefficients_as_samples(tiny, prepare):
-    write_samples(tiny, tiny.samples.assign(pair=["p1", "p2", "p3", "p1", "p2", "p3"],
-                                            extra=["x", "y", "x", "z", "x", "y"]))
+    write_samples(
+        tiny, tiny.samples.assign(pair=["p1", "p2", "p3", "p1", "p2", "p3"], extra=["x", "y", "x", "z", "x", "y"])
+    )
     msg = prepare_error(prepare, tiny, design="~pair + extra + condition")
     assert_in(msg, "dataset tiny", "coefficients for 6 samples", "Simplify the design")
 
@@ -542,8 +659,14 @@ def test_unconfounded_batch_passes(tiny, prepare):
 def test_design_column_with_a_hyphen(tiny, prepare):
     write_samples(tiny, tiny.samples.assign(**{"cell-line": ["a", "b", "a", "b", "a", "b"]}))
     msg = prepare_error(prepare, tiny, design="~cell-line + condition")
-    assert_in(msg, "dataset tiny", "uses column cell-line", "a '-' reads as minus", "read as cell, line",
-              "'cell-line' -> 'cell_line'")
+    assert_in(
+        msg,
+        "dataset tiny",
+        "uses column cell-line",
+        "a '-' reads as minus",
+        "read as cell, line",
+        "'cell-line' -> 'cell_line'",
+    )
     assert "not a column" not in msg
 
 

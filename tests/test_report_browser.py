@@ -9,6 +9,7 @@ page is kept in the test's tmp dir and copied to $PATHVERDICT_ARTIFACTS when tha
 
 Needs Debian's Chromium (`apt-get install chromium`; .ci/run installs it); fails without it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,11 +31,27 @@ from demo_runs import DATASETS, local_demo_run
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.shared]
 
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--hide-scrollbars",
+]
 WINDOW = (1400, 1000)
-CATEGORIES = ["Verdict", "Differential expression", "Enrichment", "Quality control", "Robustness", "Samples",
-              "Provenance"]
+CATEGORIES = [
+    "Verdict",
+    "Differential expression",
+    "Enrichment",
+    "Quality control",
+    "Robustness",
+    "Samples",
+    "Provenance",
+]
 ARTIFACTS_ENV = "PATHVERDICT_ARTIFACTS"
 
 # Clicks through the report like a reader: ["menu", text] clicks the link with that text (a
@@ -99,14 +116,23 @@ def chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail(f"Chromium is not installed; this test renders the report in headless Chromium. "
-                f"Install it with: {INSTALL_HINT}", pytrace=False)
+    pytest.fail(
+        f"Chromium is not installed; this test renders the report in headless Chromium. "
+        f"Install it with: {INSTALL_HINT}",
+        pytrace=False,
+    )
 
 
 def run_chromium(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp / f"chromium-profile-{len(list(tmp.glob('chromium-profile-*')))}"  # a fresh one each time
-    cmd = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args,
-           page.as_uri()]
+    cmd = [
+        chromium(),
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=15000",
+        *args,
+        page.as_uri(),
+    ]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
     return proc
@@ -129,7 +155,7 @@ def dom_after(report: Path, steps: list[list[str]], tmp: Path, name: str, *args:
 
 
 def visible_text(dom: str) -> str:
-    body = dom[dom.find('id="app"'):]
+    body = dom[dom.find('id="app"') :]
     body = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", body, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
 
@@ -186,7 +212,9 @@ def test_landing_page_names_the_study(report, tmp_path):
 
 
 def test_landing_page_leads_with_the_answer(report, tmp_path):
-    dom = dom_after(report, [["menu", "Workflow"]], tmp_path, "landing_answer", f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    dom = dom_after(
+        report, [["menu", "Workflow"]], tmp_path, "landing_answer", f"--window-size={WINDOW[0]},{WINDOW[1]}"
+    )
     text = visible_text(dom)
     # the headline answer itself: overall, one line per claim and per dataset -- not "see Verdict";
     # the run's own answer (this run has a small null, so the tissue claim may be inconclusive)
@@ -213,7 +241,9 @@ def test_landing_page_leads_with_the_answer(report, tmp_path):
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_fit_the_report_pane_and_say_simulated(report, tmp_path, page):
     # the width the report gives a results page (its pane, at a 1400 px window)
-    dom = dom_after(report, [["menu", "Verdict"], ["row", "verdict"]], tmp_path, "pane", f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    dom = dom_after(
+        report, [["menu", "Verdict"], ["row", "verdict"]], tmp_path, "pane", f"--window-size={WINDOW[0]},{WINDOW[1]}"
+    )
     width = int(measured(dom)["iframe"])
     assert 500 < width < WINDOW[0], width
     source = report.parent / "results" / page
@@ -226,7 +256,8 @@ def test_pages_fit_the_report_pane_and_say_simulated(report, tmp_path, page):
     assert m, f"{page}: not measured"
     got = json.loads(m.group(1).replace("&quot;", '"'))
     assert got["scroll"] <= got["width"] and not got["elements"], (
-        f"{page} needs horizontal scrolling at the report's {width} px: {got}")
+        f"{page} needs horizontal scrolling at the report's {width} px: {got}"
+    )
 
 
 def test_every_output_says_simulated(report):
@@ -237,9 +268,13 @@ def test_every_output_says_simulated(report):
 
 
 def test_robustness_figure_is_legible_in_the_report(report, tmp_path):
-    dom = dom_after(report, [["menu", "Robustness"], ["menu", "Other"],
-                             ["row", "target rank across thresholds, libraries and methods"]], tmp_path, "robustness",
-                    f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    dom = dom_after(
+        report,
+        [["menu", "Robustness"], ["menu", "Other"], ["row", "target rank across thresholds, libraries and methods"]],
+        tmp_path,
+        "robustness",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    )
     m = measured(dom)
     assert m.get("img_natural"), m
     # shown at no less than 2/3 of its size: its 7.5-8.5 pt (150 dpi) type stays >= 10 px on screen
@@ -259,8 +294,10 @@ def test_verdict_page_and_screenshot(report, tmp_path):
     for ds in DATASETS[:3]:
         assert re.search(rf"{ds} \(KEGG_2021_Human, ora_all\): Mineral absorption is on top", verdict), ds
     # the negative control: not called on top (not on top, or no call at all when it has no DE gene)
-    assert re.search(r"demo_negative_control \(KEGG_2021_Human, ora_all\): Mineral absorption (is not on top|cannot be judged)",
-                     verdict)
+    assert re.search(
+        r"demo_negative_control \(KEGG_2021_Human, ora_all\): Mineral absorption (is not on top|cannot be judged)",
+        verdict,
+    )
 
     png = screenshot(report, steps, tmp_path, "report_verdict")
     colours, inked = check_not_blank(png)
@@ -280,8 +317,9 @@ def test_figures_are_shown(report, tmp_path):
     assert heatmap.format == "PNG" and min(heatmap.size) > 300, heatmap.size
     check_not_blank(screenshot(report, heatmap_steps, tmp_path, "report_heatmap"))
 
-    dom = dom_after(report, [["menu", "Differential expression"], ["menu", "demo_tissue"], ["row", "volcano"]],
-                    tmp_path, "volcano")
+    dom = dom_after(
+        report, [["menu", "Differential expression"], ["menu", "demo_tissue"], ["row", "volcano"]], tmp_path, "volcano"
+    )
     text = visible_text(dom)
     assert "MA plot" in text and "volcano" in text and "DE results" in text
     volcano = Image.open(io.BytesIO(data_uri(dom, "img", "volcano.png")))

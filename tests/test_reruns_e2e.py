@@ -1,6 +1,7 @@
 """Issue 12: everything a rerun writes is identical: `snakemake --forceall` in the same directory
 writes the same bytes into results/ (no run date in provenance.json/.html; gzip without mtime;
 seeded permutations)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,11 @@ import pytest
 
 
 def _digests(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.e2e

@@ -27,8 +27,11 @@ def kegg(shared):
 
 def de_table(ds) -> pd.DataFrame:
     """The DE table as the workflow writes it (gene_id, symbol, DESeq2 columns)."""
-    result = de.run_deseq2(ds.counts, ds.samples.set_index("sample"),
-                           de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"]))
+    result = de.run_deseq2(
+        ds.counts,
+        ds.samples.set_index("sample"),
+        de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"]),
+    )
     res = result.results.copy()
     res.insert(0, "symbol", pd.array([ds.symbols[g] for g in res.index], dtype="string"))
     return res.reset_index()
@@ -48,8 +51,7 @@ def gsea_table(rows, library=LIB) -> pd.DataFrame:
 
 
 def test_grid_shape_and_one_cell_matches_direct_ora(planted_de, kegg):
-    grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=PADJ, lfc_grid=LFC,
-                                      dataset="planted")
+    grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=PADJ, lfc_grid=LFC, dataset="planted")
     assert list(grid.columns) == robustness.GRID_COLUMNS
     assert len(grid) == len(PADJ) * len(LFC) * 3  # no GSEA table given: ORA rows only
     assert set(grid["method"]) == {"ora_up", "ora_down", "ora_all"}
@@ -66,8 +68,9 @@ def test_grid_shape_and_one_cell_matches_direct_ora(planted_de, kegg):
         lists, background = enrichment.de_gene_lists(genes, padj, lfc)
         direct = enrichment.ora(lists[direction], background, kegg.sets, LIB, kegg.ids, 10, 500)
         hit = direct[direct["term"] == TARGET].iloc[0]
-        row = grid[(grid["padj_threshold"] == padj) & (grid["lfc_threshold"] == lfc)
-                   & (grid["method"] == f"ora_{direction}")]
+        row = grid[
+            (grid["padj_threshold"] == padj) & (grid["lfc_threshold"] == lfc) & (grid["method"] == f"ora_{direction}")
+        ]
         assert len(row) == 1
         row = row.iloc[0]
         assert row["rank"] == hit["rank"] == 1
@@ -90,20 +93,24 @@ def test_grid_cell_at_workflow_thresholds_matches_verdict(planted_de, kegg):
     genes = enrichment.collapse_to_symbols(planted_de)
     lists, background = enrichment.de_gene_lists(genes, 0.05, 0.0)
     tables = {f"ora_{d}": enrichment.ora(lists[d], background, kegg.sets, LIB, kegg.ids) for d in lists}
-    v = verdict.judge_dataset("planted", LIB, TARGET, None, tables, {f"ora_{d}": len(x) for d, x in lists.items()},
-                              verdict.VerdictSettings()).set_index("method")
+    v = verdict.judge_dataset(
+        "planted", LIB, TARGET, None, tables, {f"ora_{d}": len(x) for d, x in lists.items()}, verdict.VerdictSettings()
+    ).set_index("method")
     grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0])
     for r in grid.itertuples():
         want = v.loc[r.method]
-        assert (r.on_top, r.status, r.note, r.n_terms) == (want["on_top"], want["status"], want["note"],
-                                                           want["n_terms"])
+        assert (r.on_top, r.status, r.note, r.n_terms) == (
+            want["on_top"],
+            want["status"],
+            want["note"],
+            want["n_terms"],
+        )
         assert (pd.isna(r.rank) and pd.isna(want["rank"])) or r.rank == want["rank"]
 
 
 def test_on_top_logic_and_notes(planted_de, kegg):
     base = dict(padj_grid=[0.05], lfc_grid=[0.0, 50.0])
-    grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, **base).set_index(
-        ["lfc_threshold", "method"])
+    grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, **base).set_index(["lfc_threshold", "method"])
     assert grid.loc[(0.0, "ora_all"), "on_top"] == "yes" and grid.loc[(0.0, "ora_all"), "note"] == ""
     # |log2FC| >= 50: no DE gene at all -> rank NA, "no", and the note says why
     none = grid.loc[50.0]
@@ -112,24 +119,27 @@ def test_on_top_logic_and_notes(planted_de, kegg):
     assert grid.loc[(0.0, "ora_all"), "status"] == "on_top"
     # a DE list shorter than min_de_genes: inconclusive, never on top
     few = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, min_de_genes=10**6, **base).set_index(
-        ["lfc_threshold", "method"])
+        ["lfc_threshold", "method"]
+    )
     assert few.loc[(0.0, "ora_all"), "status"] == "inconclusive" and few.loc[(0.0, "ora_all"), "on_top"] == "no"
     # FDR bound: rank 1 but FDR above max_fdr -> not on top
     strict = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, max_fdr=1e-300, **base).set_index(
-        ["lfc_threshold", "method"])
+        ["lfc_threshold", "method"]
+    )
     r = strict.loc[(0.0, "ora_all")]
     assert r["rank"] == 1 and r["on_top"] == "no" and "FDR" in r["note"]
     # rank bound: with a fake library where the target loses to a stronger set
     genes = enrichment.collapse_to_symbols(planted_de)
     lists, _ = enrichment.de_gene_lists(genes, 0.05, 0.0)
-    decoy = genesets.GeneSetLibrary("decoy", {"Decoy": lists["all"][:40] + lists["all"][-5:],
-                                               TARGET: kegg.sets[TARGET]})
-    g2 = robustness.robustness_grid(planted_de, {"decoy": decoy}, TARGET, **base).set_index(
-        ["lfc_threshold", "method"])
+    decoy = genesets.GeneSetLibrary(
+        "decoy", {"Decoy": lists["all"][:40] + lists["all"][-5:], TARGET: kegg.sets[TARGET]}
+    )
+    g2 = robustness.robustness_grid(planted_de, {"decoy": decoy}, TARGET, **base).set_index(["lfc_threshold", "method"])
     r = g2.loc[(0.0, "ora_all")]
     assert r["rank"] == 2 and r["on_top"] == "no" and "rank 2 > top 1" in r["note"]
     g3 = robustness.robustness_grid(planted_de, {"decoy": decoy}, TARGET, top_n=2, **base).set_index(
-        ["lfc_threshold", "method"])
+        ["lfc_threshold", "method"]
+    )
     assert g3.loc[(0.0, "ora_all"), "on_top"] == "yes"
     # a target that is not in a library is an input error, as in the verdict
     with pytest.raises(InputError, match="not in gene-set library"):
@@ -138,10 +148,12 @@ def test_on_top_logic_and_notes(planted_de, kegg):
 
 def test_gsea_rows_copied(planted_de, kegg):
     other = gsea_table([[TARGET, 9, 0.5, 0.9, 1.0]], library="other")
-    gsea = pd.concat([gsea_table([["Something else", 1, 0.001, 0.01, 2.5], [TARGET, 2, 0.002, 0.03, 2.1]]), other],
-                     ignore_index=True)
-    grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0, 1.0],
-                                      gsea_tables={LIB: gsea}, dataset="d")
+    gsea = pd.concat(
+        [gsea_table([["Something else", 1, 0.001, 0.01, 2.5], [TARGET, 2, 0.002, 0.03, 2.1]]), other], ignore_index=True
+    )
+    grid = robustness.robustness_grid(
+        planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0, 1.0], gsea_tables={LIB: gsea}, dataset="d"
+    )
     assert len(grid) == 2 * 3 + 1
     g = grid[grid["method"] == "gsea"]
     assert len(g) == 1 and grid.index[-1] == g.index[0]  # one row per library, after its ORA rows
@@ -149,17 +161,29 @@ def test_gsea_rows_copied(planted_de, kegg):
     assert g["rank"] == 2 and g["pvalue"] == 0.002 and g["fdr"] == 0.03 and g["n_terms"] == 2
     assert pd.isna(g["padj_threshold"]) and pd.isna(g["lfc_threshold"]) and pd.isna(g["de_genes"])
     assert g["on_top"] == "no" and "rank 2 > top 1" in g["note"]
-    assert robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0],
-                                      gsea_tables={LIB: gsea}, top_n=2).iloc[-1]["on_top"] == "yes"
+    assert (
+        robustness.robustness_grid(
+            planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0], gsea_tables={LIB: gsea}, top_n=2
+        ).iloc[-1]["on_top"]
+        == "yes"
+    )
     # a library without a GSEA table gets a row saying so
-    missing = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0],
-                                         gsea_tables={})
+    missing = robustness.robustness_grid(
+        planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0], gsea_tables={}
+    )
     assert missing.iloc[-1]["method"] == "gsea" and "no GSEA table" in missing.iloc[-1]["note"]
 
 
 def test_summary(planted_de, kegg):
-    grid = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=PADJ, lfc_grid=(0.0, 50.0),
-                                      gsea_tables={LIB: gsea_table([[TARGET, 3, 0.01, 0.2, 1.9]])}, dataset="d")
+    grid = robustness.robustness_grid(
+        planted_de,
+        {LIB: kegg},
+        TARGET,
+        padj_grid=PADJ,
+        lfc_grid=(0.0, 50.0),
+        gsea_tables={LIB: gsea_table([[TARGET, 3, 0.01, 0.2, 1.9]])},
+        dataset="d",
+    )
     s = robustness.robustness_summary(grid).set_index("method")
     assert list(robustness.robustness_summary(grid).columns) == robustness.SUMMARY_COLUMNS
     assert list(s.index) == ["ora_up", "ora_down", "ora_all", "gsea"]
@@ -180,13 +204,17 @@ def assert_png(path):
     img = mpimg.imread(path)
     assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     assert float(img[..., :3].var()) > 0, f"{path} is blank"
-    assert not [p for p in path.parent.iterdir() if p.name.startswith(".pathverdict-tmp.")], "temporary file left behind"
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".pathverdict-tmp.")], (
+        "temporary file left behind"
+    )
 
 
 def test_heatmap_png_deterministic(planted_de, kegg, tmp_path):
     gsea = gsea_table([[TARGET, 4, 0.01, 0.2, 1.9]])
-    grids = [robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, gsea_tables={LIB: gsea}, dataset=name)
-             for name in ("planted_a", "planted_b")]
+    grids = [
+        robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, gsea_tables={LIB: gsea}, dataset=name)
+        for name in ("planted_a", "planted_b")
+    ]
     grid = pd.concat(grids, ignore_index=True)
     a, b = tmp_path / "a" / "robustness.png", tmp_path / "b.png"
     robustness.robustness_heatmap(grid, a, "Is Mineral absorption on top?")
@@ -198,10 +226,12 @@ def test_heatmap_png_deterministic(planted_de, kegg, tmp_path):
     for g in grids:
         paths.append(tmp_path / f"{g['dataset'].iloc[0]}.tsv")
         from pathverdict.util import write_tsv
+
         write_tsv(g, paths[-1])
     c_png = tmp_path / "c.png"
-    combined, summary = robustness.combine_grids(paths, tmp_path / "grid.tsv", tmp_path / "summary.tsv", c_png,
-                                                 title="Is Mineral absorption on top?")
+    combined, summary = robustness.combine_grids(
+        paths, tmp_path / "grid.tsv", tmp_path / "summary.tsv", c_png, title="Is Mineral absorption on top?"
+    )
     pd.testing.assert_frame_equal(combined, grid, check_exact=False, rtol=1e-5)
     assert len(summary) == 2 * 4 and (tmp_path / "summary.tsv").is_file()
     assert c_png.read_bytes() == a.read_bytes()
@@ -218,10 +248,18 @@ def test_grid_from_files(planted_de, kegg, tmp_path):
     genesets.write_gmt(kegg, gmt)
     write_tsv(gsea_table([[TARGET, 1, 0.001, 0.01, 2.0]]), gsea_path)
     out = tmp_path / "out" / "grid.tsv"
-    grid = robustness.grid_from_files("d", de_path, {LIB: gmt}, TARGET, out, gsea_path=gsea_path,
-                                      padj_grid=[0.05], lfc_grid=[0.0, 1.0])
-    direct = robustness.robustness_grid(planted_de, {LIB: kegg}, TARGET, padj_grid=[0.05], lfc_grid=[0.0, 1.0],
-                                        gsea_tables={LIB: gsea_table([[TARGET, 1, 0.001, 0.01, 2.0]])}, dataset="d")
+    grid = robustness.grid_from_files(
+        "d", de_path, {LIB: gmt}, TARGET, out, gsea_path=gsea_path, padj_grid=[0.05], lfc_grid=[0.0, 1.0]
+    )
+    direct = robustness.robustness_grid(
+        planted_de,
+        {LIB: kegg},
+        TARGET,
+        padj_grid=[0.05],
+        lfc_grid=[0.0, 1.0],
+        gsea_tables={LIB: gsea_table([[TARGET, 1, 0.001, 0.01, 2.0]])},
+        dataset="d",
+    )
     pd.testing.assert_frame_equal(grid, direct, check_exact=False, rtol=1e-5)
     back = robustness.read_grid(out)
     assert list(back.columns) == robustness.GRID_COLUMNS and len(back) == 7

@@ -13,8 +13,9 @@ from pathverdict import runlock
 
 
 def dead_pid() -> int:
-    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True).stdout)
+    return int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
 
 
 @pytest.fixture
@@ -61,8 +62,9 @@ def test_lock_without_owner_or_of_another_host_stays(workdir):
 
 def test_lock_stays_while_a_job_of_the_killed_run_works_there(workdir):
     owner(workdir)
-    job = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", ".snakemake/scripts/tmpab.deseq2.py"],
-                           cwd=workdir.parent)
+    job = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", ".snakemake/scripts/tmpab.deseq2.py"], cwd=workdir.parent
+    )
     try:
         import time
 

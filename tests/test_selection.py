@@ -1,4 +1,5 @@
 """Selecting a group's samples by the expression of one gene (RLS patients with reduced MEIS1)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +12,9 @@ def dataset(meis1_rls=(10, 20, 30, 40, 50, 60), meis1_ctrl=(35, 45, 55)):
     rng = np.random.default_rng(3)
     n_rls, n_ctrl = len(meis1_rls), len(meis1_ctrl)
     names = [f"rls{i}" for i in range(n_rls)] + [f"ctl{i}" for i in range(n_ctrl)]
-    base = pd.DataFrame(rng.integers(50, 60, size=(50, n_rls + n_ctrl)), columns=names,
-                        index=[f"G{i}" for i in range(50)])
+    base = pd.DataFrame(
+        rng.integers(50, 60, size=(50, n_rls + n_ctrl)), columns=names, index=[f"G{i}" for i in range(50)]
+    )
     base.loc["ENSG_MEIS1"] = list(meis1_rls) + list(meis1_ctrl)
     samples = pd.DataFrame({"status": ["RLS"] * n_rls + ["control"] * n_ctrl}, index=names)
     symbols = pd.Series({g: g for g in base.index} | {"ENSG_MEIS1": "MEIS1"})
@@ -42,8 +44,9 @@ def test_below_reference_median():
 
 def test_lowest_tertile_and_too_few():
     counts, samples, symbols = dataset()
-    keep, _ = select_by_expression(counts, samples, symbols, {"gene": "MEIS1", "rule": "lowest_tertile"},
-                                   ["status", "RLS", "control"], "")
+    keep, _ = select_by_expression(
+        counts, samples, symbols, {"gene": "MEIS1", "rule": "lowest_tertile"}, ["status", "RLS", "control"], ""
+    )
     assert sorted(s for s in keep if s.startswith("rls")) == ["rls0", "rls1"]
     counts, samples, symbols = dataset(meis1_rls=(50, 60, 70), meis1_ctrl=(10, 20, 30))
     with pytest.raises(InputError, match=r"keeps 0 of 3 RLS sample\(s\).*at least 2 are needed"):

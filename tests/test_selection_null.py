@@ -27,9 +27,16 @@ PARAMS = de.DEParams(design="~condition", contrast=CONTRAST)
 N_RELABELINGS = 60
 
 
-def selection_cohort(pool: dict, *, effect: float = 0.0, n: int = 12, n_genes: int = 3000, loading: float = 1.5,
-                     prevalence: float = 0.6,
-                     seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+def selection_cohort(
+    pool: dict,
+    *,
+    effect: float = 0.0,
+    n: int = 12,
+    n_genes: int = 3000,
+    loading: float = 1.5,
+    prevalence: float = 0.6,
+    seed: int = 3,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Counts (genes x 2n), sample sheet and symbols of the cohort described in the module docs.
 
     ``effect``: log-scale shift of the target pathway's genes in every patient (0 = no disease effect)."""
@@ -78,9 +85,21 @@ def test_selection_bias_is_not_significant_under_the_selection_aware_null(gene_p
     observed, kept = selected_ranks(counts, samples, symbols, kegg)
     assert observed["rank"] == 1 and observed["fdr"] < 1e-6 and observed["on_top"] == "yes"
     assert (kept["condition"] == "RLS").sum() < 12  # some patients were left out
-    perms, summary = null.run_null(counts, samples, PARAMS, kegg, TARGET, None, symbols=symbols,
-                                   methods=("ora_all",), enrichment_cfg={}, max_permutations=N_RELABELINGS, seed=1,
-                                   dataset="bias", selection=SPEC)
+    perms, summary = null.run_null(
+        counts,
+        samples,
+        PARAMS,
+        kegg,
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=("ora_all",),
+        enrichment_cfg={},
+        max_permutations=N_RELABELINGS,
+        seed=1,
+        dataset="bias",
+        selection=SPEC,
+    )
     s = summary.set_index("method")
     score = s.loc[null.SET_SCORE]
     assert score["selection_aware"] == "yes" and score["informative"] == "yes"
@@ -97,8 +116,20 @@ def test_selection_bias_is_not_significant_under_the_selection_aware_null(gene_p
     # the null that ignores the selection (labels permuted among the 18 selected samples only)
     # is fooled: it calls the same data significant
     c, s_ = null.apply_selection(counts, samples, symbols, SPEC, CONTRAST)
-    _, naive = null.run_null(c, s_, PARAMS, kegg, TARGET, None, symbols=symbols, methods=(), enrichment_cfg={},
-                             max_permutations=N_RELABELINGS, seed=1, dataset="bias")
+    _, naive = null.run_null(
+        c,
+        s_,
+        PARAMS,
+        kegg,
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=(),
+        enrichment_cfg={},
+        max_permutations=N_RELABELINGS,
+        seed=1,
+        dataset="bias",
+    )
     assert naive.iloc[0]["selection_aware"] == "no" and naive.iloc[0]["empirical_p"] < 0.05
 
 
@@ -106,8 +137,20 @@ def test_true_effect_is_significant_under_the_selection_aware_null(gene_pool, ke
     counts, samples, symbols = selection_cohort(gene_pool, effect=-1.0)
     observed, _ = selected_ranks(counts, samples, symbols, kegg)
     assert observed["rank"] == 1
-    _, summary = null.run_null(counts, samples, PARAMS, kegg, TARGET, None, symbols=symbols, methods=(),
-                               enrichment_cfg={}, max_permutations=N_RELABELINGS, seed=1, selection=SPEC)
+    _, summary = null.run_null(
+        counts,
+        samples,
+        PARAMS,
+        kegg,
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=(),
+        enrichment_cfg={},
+        max_permutations=N_RELABELINGS,
+        seed=1,
+        selection=SPEC,
+    )
     score = summary.iloc[0]
     assert score["method"] == null.SET_SCORE and score["informative"] == "yes"
     assert score["empirical_p"] < 0.05 and score["n_as_extreme"] == 0
@@ -118,8 +161,9 @@ def test_reviewer_analyses_side_by_side(gene_pool, kegg):
     # median separate the two kinds as the selection of patients does (with 60% the control
     # median falls among the carriers and the negative control has little power)
     counts, samples, symbols = selection_cohort(gene_pool, prevalence=0.5)
-    table = selection_analyses.run_selection_analyses(counts, samples, symbols, SPEC, PARAMS, kegg, TARGET,
-                                                      methods=("ora_all",), dataset="bias")
+    table = selection_analyses.run_selection_analyses(
+        counts, samples, symbols, SPEC, PARAMS, kegg, TARGET, methods=("ora_all",), dataset="bias"
+    )
     assert list(table.columns) == selection_analyses.COLUMNS
     t = table.set_index("analysis")
     assert list(t.index) == list(selection_analyses.ANALYSES)

@@ -44,8 +44,15 @@ def de_table(universe, up=(), down=(), seed=0) -> pd.DataFrame:
     every other gene tested and not DE (padj >= 0.3, small fold changes)."""
     rng = np.random.default_rng(seed)
     n = len(universe)
-    d = pd.DataFrame({"gene_id": [f"ENSG{i:011d}" for i in range(n)], "symbol": pd.array(universe, dtype="string"),
-                      "baseMean": 200.0, "log2FoldChange": rng.normal(0, 0.1, n), "lfcSE": 0.2})
+    d = pd.DataFrame(
+        {
+            "gene_id": [f"ENSG{i:011d}" for i in range(n)],
+            "symbol": pd.array(universe, dtype="string"),
+            "baseMean": 200.0,
+            "log2FoldChange": rng.normal(0, 0.1, n),
+            "lfcSE": 0.2,
+        }
+    )
     d["pvalue"] = rng.uniform(0.2, 1.0, n)
     d["padj"] = np.minimum(1.0, d["pvalue"] + 0.1)
     idx = {g: i for i, g in enumerate(universe)}
@@ -106,8 +113,9 @@ def test_broad_response_stays_on_top_without_metallothioneins(kegg, universe):
     others = [g for g in sorted(kegg.sets[TARGET]) if not g.startswith("MT")]
     planted = others[::2][:20]
     elsewhere = noise(kegg, 150, seed=2)
-    de = de_table(universe, up=planted[:14] + ["MT2A", "MT1X", "MT1E"] + elsewhere[:75],
-                  down=planted[14:] + elsewhere[75:])
+    de = de_table(
+        universe, up=planted[:14] + ["MT2A", "MT1X", "MT1E"] + elsewhere[:75], down=planted[14:] + elsewhere[75:]
+    )
     table = run(de, {LIB: kegg})
     assert rows(table, f"release:{LIB}")["status"] == "on_top"
     w = rows(table, "without_metallothioneins")
@@ -140,10 +148,12 @@ def test_without_metallothioneins_gsea_rerun(kegg, universe):
     """GSEA is re-run without the MTs with the same settings; the baseline comes from the
     workflow's GSEA table; with the re-run off the row says so instead of a status."""
     mts = target_mts(kegg)
-    de = de_table(universe[:3000] + [g for g in kegg.sets[TARGET] if g not in universe[:3000]],
-                  up=mts + ["HMOX1"], seed=3)
-    gs = enrichment.gsea(enrichment.collapse_to_symbols(de).set_index("symbol")["stat"], kegg.sets, LIB, kegg.ids,
-                         15, 500, 100, 42)
+    de = de_table(
+        universe[:3000] + [g for g in kegg.sets[TARGET] if g not in universe[:3000]], up=mts + ["HMOX1"], seed=3
+    )
+    gs = enrichment.gsea(
+        enrichment.collapse_to_symbols(de).set_index("symbol")["stat"], kegg.sets, LIB, kegg.ids, 15, 500, 100, 42
+    )
     gsettings = sensitivity.GseaSettings(15, 500, 100, 42, 1)
     table = run(de, {LIB: kegg}, gsea_tables={LIB: gs}, gsea=gsettings)
     base = rows(table, f"release:{LIB}", "gsea")
@@ -202,8 +212,9 @@ def test_no_leave_one_out_where_not_on_top(kegg, universe):
     table = run(de, {LIB: kegg})
     assert rows(table, f"release:{LIB}")["status"] != "on_top"
     assert not table["variant"].str.startswith("leave_one_out:").any()
-    assert sensitivity.sentence(table, "ds", LIB, "ora_all").startswith("sensitivity (ora_all, KEGG_2021_Human): "
-                                                                         "without metallothioneins")
+    assert sensitivity.sentence(table, "ds", LIB, "ora_all").startswith(
+        "sensitivity (ora_all, KEGG_2021_Human): without metallothioneins"
+    )
 
 
 # --------------------------------------------------------------------------- releases and direction
@@ -218,8 +229,10 @@ def test_release_rows_compare_libraries(kegg, kegg2016, universe):
     r21, r16 = rows(table, f"release:{LIB}"), rows(table, "release:KEGG_2016", library="KEGG_2016")
     assert r21["status"] == "on_top" and r16["status"] != "on_top"
     assert "the status differs between libraries" in r21["detail"] and "KEGG_2016" in r21["detail"]
-    same = run(de_table(universe, up=["HMOX1", "VDR", "MT2A", "FTH1", "FTL", "TF"] + NOPATH[:30]),
-               {LIB: kegg, "KEGG_2016": kegg2016})
+    same = run(
+        de_table(universe, up=["HMOX1", "VDR", "MT2A", "FTH1", "FTL", "TF"] + NOPATH[:30]),
+        {LIB: kegg, "KEGG_2016": kegg2016},
+    )
     assert "the same status in all 2 libraries" in rows(same, f"release:{LIB}")["detail"]
 
 
@@ -243,18 +256,39 @@ def test_direction_counts_and_genes(kegg, universe):
 def test_directions_across_cell_datasets():
     """HMOX1 up in both cell roles: same; VDR up / down: opposite; an MT DE only with
     over-expression; an untested call is never read as a direction; the null dataset is left out."""
+
     def g(ds, sym, status, lfc, reason="requested"):
         padj = 0.001 if status in ("up", "down") else (0.5 if status == "not DE" else np.nan)
-        return {"dataset": ds, "symbol": sym, "gene_id": sym, "gene_type": "protein-coding", "reason": reason,
-                "baseMean": 10.0, "log2FoldChange": lfc, "padj": padj, "status": status, "detail": ""}
-    genes = pd.DataFrame([
-        g("oe", "HMOX1", "up", 1.0), g("ko", "HMOX1", "up", 0.8), g("nc", "HMOX1", "down", -1.0),
-        g("oe", "VDR", "up", 1.0), g("ko", "VDR", "down", -0.7),
-        g("oe", "MT2A", "up", 1.2, "pattern"), g("ko", "MT2A", "untested", np.nan, "pattern"),
-        g("oe", "MT1X", "not DE", 0.1, "pattern"), g("ko", "MT1X", "not DE", -0.1, "pattern"),
-        g("oe", "MT1P3", "up", 2.0, verdict.EXCLUDED), g("ko", "MT1P3", "up", 2.0, verdict.EXCLUDED),
-        g("oe", "MT3", "untested", np.nan, "pattern"), g("ko", "MT3", "untested", np.nan, "pattern"),
-    ])
+        return {
+            "dataset": ds,
+            "symbol": sym,
+            "gene_id": sym,
+            "gene_type": "protein-coding",
+            "reason": reason,
+            "baseMean": 10.0,
+            "log2FoldChange": lfc,
+            "padj": padj,
+            "status": status,
+            "detail": "",
+        }
+
+    genes = pd.DataFrame(
+        [
+            g("oe", "HMOX1", "up", 1.0),
+            g("ko", "HMOX1", "up", 0.8),
+            g("nc", "HMOX1", "down", -1.0),
+            g("oe", "VDR", "up", 1.0),
+            g("ko", "VDR", "down", -0.7),
+            g("oe", "MT2A", "up", 1.2, "pattern"),
+            g("ko", "MT2A", "untested", np.nan, "pattern"),
+            g("oe", "MT1X", "not DE", 0.1, "pattern"),
+            g("ko", "MT1X", "not DE", -0.1, "pattern"),
+            g("oe", "MT1P3", "up", 2.0, verdict.EXCLUDED),
+            g("ko", "MT1P3", "up", 2.0, verdict.EXCLUDED),
+            g("oe", "MT3", "untested", np.nan, "pattern"),
+            g("ko", "MT3", "untested", np.nan, "pattern"),
+        ]
+    )
     roles = {"oe": "cells_overexpression", "ko": "cells_loss_of_function", "nc": "negative_control"}
     d = sensitivity.directions(genes, roles)
     assert list(d.columns) == sensitivity.DIRECTION_COLUMNS
@@ -266,7 +300,9 @@ def test_directions_across_cell_datasets():
     assert comp["MT2A"] == "DE with over-expression only (up)"
     assert comp["MT1X"] == "not DE in any cell dataset"
     text = sensitivity.directions_sentence(d)
-    assert text.startswith("HMOX1: same direction") and "metallothioneins: DE with over-expression only (up): MT2A" in text
+    assert (
+        text.startswith("HMOX1: same direction") and "metallothioneins: DE with over-expression only (up): MT2A" in text
+    )
     only_oe = sensitivity.directions(genes, {"oe": "cells_overexpression"})
     assert only_oe["comparison"].str.startswith("no loss of function dataset").all()
 
@@ -279,29 +315,43 @@ def test_files_and_claims_evidence(tmp_path, kegg, universe):
     mts = target_mts(kegg)
     elsewhere = noise(kegg, 150)
     paths = {}
-    for ds, up in (("oe", mts + ["SLC40A1", "HMOX1"] + elsewhere[:75]),
-                   ("ko", ["HMOX1", "VDR", "FTH1", "FTL", "TF", "SLC40A1", "ATP1A1", "MT2A"] + elsewhere[:75])):
+    for ds, up in (
+        ("oe", mts + ["SLC40A1", "HMOX1"] + elsewhere[:75]),
+        ("ko", ["HMOX1", "VDR", "FTH1", "FTL", "TF", "SLC40A1", "ATP1A1", "MT2A"] + elsewhere[:75]),
+    ):
         de = de_table(universe, up=up, down=elsewhere[75:])
         write_tsv(de, tmp_path / f"{ds}_de.tsv")
         gmt = tmp_path / "kegg.gmt"
         genesets.write_gmt(kegg, gmt)
         paths[ds] = tmp_path / f"{ds}_sensitivity.tsv"
-        sensitivity.sensitivity_from_files(ds, tmp_path / f"{ds}_de.tsv", {LIB: gmt}, TARGET, paths[ds],
-                                           settings=SETTINGS, enrichment_cfg={"padj": 0.05, "lfc": 0,
-                                                                              "ora_min_size": 10, "ora_max_size": 500})
+        sensitivity.sensitivity_from_files(
+            ds,
+            tmp_path / f"{ds}_de.tsv",
+            {LIB: gmt},
+            TARGET,
+            paths[ds],
+            settings=SETTINGS,
+            enrichment_cfg={"padj": 0.05, "lfc": 0, "ora_min_size": 10, "ora_max_size": 500},
+        )
     vrows, grows = [], []
     for ds in ("oe", "ko"):
         de = pd.read_csv(tmp_path / f"{ds}_de.tsv", sep="\t")
         genes = enrichment.collapse_to_symbols(de)
         lists, bg = enrichment.de_gene_lists(genes, 0.05, 0)
         tabs = {f"ora_{d}": enrichment.ora(lists[d], bg, kegg.sets, LIB, kegg.ids) for d in enrichment.DIRECTIONS}
-        vrows.append(verdict.judge_dataset(ds, LIB, TARGET, "", tabs, {f"ora_{d}": len(v) for d, v in lists.items()},
-                                           SETTINGS))
+        vrows.append(
+            verdict.judge_dataset(ds, LIB, TARGET, "", tabs, {f"ora_{d}": len(v) for d, v in lists.items()}, SETTINGS)
+        )
         grows.append(verdict.gene_status(ds, de, SETTINGS))
     write_tsv(pd.concat(grows, ignore_index=True), tmp_path / "verdict_genes.tsv")
     roles = {"oe": "cells_overexpression", "ko": "cells_loss_of_function"}
-    table, dirs = sensitivity.combine_from_files([paths["oe"], paths["ko"]], tmp_path / "verdict_genes.tsv", roles,
-                                                 tmp_path / "sensitivity.tsv", tmp_path / "directions.tsv")
+    table, dirs = sensitivity.combine_from_files(
+        [paths["oe"], paths["ko"]],
+        tmp_path / "verdict_genes.tsv",
+        roles,
+        tmp_path / "sensitivity.tsv",
+        tmp_path / "directions.tsv",
+    )
     back = sensitivity.read_sensitivity(tmp_path / "sensitivity.tsv")
     assert list(back.columns) == sensitivity.COLUMNS and len(back) == len(table)
     assert set(back["dataset"]) == {"oe", "ko"}
@@ -314,8 +364,9 @@ def test_files_and_claims_evidence(tmp_path, kegg, universe):
     assert rows(back[back["dataset"] == "ko"], "without_metallothioneins")["status"] == "on_top"
     dback = sensitivity.read_directions(tmp_path / "directions.tsv")
     assert set(dback["gene"]) >= {"HMOX1", "VDR", "MT2A"}
-    ct = claims.evaluate(v, pd.concat(grows, ignore_index=True), roles, target=TARGET, library=LIB,
-                         sensitivity=back, directions=dback)
+    ct = claims.evaluate(
+        v, pd.concat(grows, ignore_index=True), roles, target=TARGET, library=LIB, sensitivity=back, directions=dback
+    )
     ev = dict(zip(ct.loc[ct["claim"] == "cells", "dataset"], ct.loc[ct["claim"] == "cells", "evidence"]))
     assert "sensitivity (ora_all, KEGG_2021_Human): without metallothioneins rank" in ev["oe"]
     assert "not_on_top" in ev["oe"].split("without metallothioneins")[1].split(";")[0]

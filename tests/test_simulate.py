@@ -12,8 +12,16 @@ import pytest
 
 from pathverdict import annotation, de, enrichment, genesets, tables
 from pathverdict.errors import InputError
-from pathverdict.simulate import (DEFAULT_FRACTION, DEFAULT_LOG2FC, fit_nb, median_of_ratios, plant_effect,
-                                  simulate, simulate_study, write_dataset)
+from pathverdict.simulate import (
+    DEFAULT_FRACTION,
+    DEFAULT_LOG2FC,
+    fit_nb,
+    median_of_ratios,
+    plant_effect,
+    simulate,
+    simulate_study,
+    write_dataset,
+)
 
 TARGET = "Mineral absorption"
 CONTRAST = ["condition", "treated", "control"]
@@ -28,6 +36,7 @@ def known_params(n_genes: int, a0: float, a1: float, scatter: float, seed: int) 
 
 
 # --------------------------------------------------------------------------- fit_nb
+
 
 def test_fit_nb_recovers_known_means_and_dispersions():
     """3000 genes, 5 + 5 samples (8 residual df), true trend 1/mean + 0.05 with log-sd 0.3 scatter.
@@ -58,7 +67,7 @@ def test_fit_nb_recovers_known_means_and_dispersions():
     assert abs(bias) < 0.15
     assert float((log_mean[high] - bias).abs().median()) < 0.1
 
-    inflate = np.exp(scatter ** 2 / 2)
+    inflate = np.exp(scatter**2 / 2)
     trend = fit.attrs["trend"]
     assert trend["a0"] == pytest.approx(a0 * inflate, rel=0.15)
     assert trend["a1"] == pytest.approx(a1 * inflate, rel=0.35)
@@ -93,6 +102,7 @@ def test_fit_nb_within_groups_ignores_the_group_effect_and_is_deterministic():
 
 
 # --------------------------------------------------------------------------- simulate
+
 
 def test_simulate_is_seeded():
     params = known_params(300, 0.05, 1.0, 0.2, seed=2)
@@ -135,7 +145,7 @@ def test_plant_effect():
     assert p == plant_effect(list(reversed(genes)), rng_seed=4)  # the input order does not matter
     assert p != plant_effect(genes, rng_seed=5)
     assert len(p) == round(DEFAULT_FRACTION * 30) == 18
-    up = 2 ** DEFAULT_LOG2FC
+    up = 2**DEFAULT_LOG2FC
     assert sorted(p.values()).count(up) == 9 and sorted(p.values()).count(1 / up) == 9
     all_up = plant_effect(genes, rng_seed=4, fraction=0.5, log2fc=2, mixed_direction=False)
     assert len(all_up) == 15 and set(all_up.values()) == {4.0}
@@ -165,10 +175,18 @@ STUDY_SEED = 1  # seeds 1-10 all gave the target rank 1 (padj <= 1e-12) planted 
 def study(shared, tmp_path_factory):
     real = shared / "counts" / "li2008_lncap"
     out = tmp_path_factory.mktemp("study")
-    spec = {"n_genes": 2000, "datasets": {"cells_planted": {"n_per_group": 3, "effect": True},
-                                          "null": {"n_per_group": 3, "effect": False}}}
-    args = (real / "counts.tsv.gz", real / "samples.tsv", shared / "annotation" / "human_gene_info.tsv.gz",
-            shared / "genesets" / "KEGG_2021_Human.txt", TARGET, spec)
+    spec = {
+        "n_genes": 2000,
+        "datasets": {"cells_planted": {"n_per_group": 3, "effect": True}, "null": {"n_per_group": 3, "effect": False}},
+    }
+    args = (
+        real / "counts.tsv.gz",
+        real / "samples.tsv",
+        shared / "annotation" / "human_gene_info.tsv.gz",
+        shared / "genesets" / "KEGG_2021_Human.txt",
+        TARGET,
+        spec,
+    )
     desc = simulate_study(*args, out, seed=STUDY_SEED)
     return {"desc": desc, "out": out, "args": args, "real": real, "shared": shared}
 
@@ -199,7 +217,7 @@ def test_simulated_study_puts_the_target_on_top_only_where_planted(study):
     n_target = len(desc["library"]["target_genes_simulated"])
     assert len(planted) == round(DEFAULT_FRACTION * n_target) and n_target >= 20
     assert all(p["symbol"] in target_symbols and p["gene_id"].startswith("ENSG") for p in planted)
-    assert {round(p["fold"], 4) for p in planted} == {round(2 ** DEFAULT_LOG2FC, 4), round(2 ** -DEFAULT_LOG2FC, 4)}
+    assert {round(p["fold"], 4) for p in planted} == {round(2**DEFAULT_LOG2FC, 4), round(2**-DEFAULT_LOG2FC, 4)}
     for name in ("cells_planted", "null"):
         counts = tables.read_counts(out / name / "counts.tsv.gz").counts
         assert counts.shape == (2000, 6) and counts.index.str.startswith("ENSG").all()
@@ -228,6 +246,7 @@ def test_simulated_study_is_reproducible(study, tmp_path):
 
 
 # --------------------------------------------------------------------------- realistic studies
+
 
 class _Lib:
     def __init__(self, sets):
@@ -286,8 +305,7 @@ def test_modules_correlate_their_genes_across_samples():
 
     src, lib = _toy_source()
     spec = {"modules": {"mt": {"pattern": "^MT", "loading": 0.7, "kind": "normal"}}}
-    counts, _, info = simulate_dataset("mod", {"n_per_group": 15, "modules": ["mt"]}, src, lib, "Target", spec,
-                                       seed=4)
+    counts, _, info = simulate_dataset("mod", {"n_per_group": 15, "modules": ["mt"]}, src, lib, "Target", spec, seed=4)
     (mod,) = info["modules"]
     assert mod["genes"] == 10 and len(mod["latent"]) == 30
     y = _log_norm(counts)
@@ -326,10 +344,14 @@ def test_selection_bias_meis1_covaries_with_the_pathway_without_a_disease_effect
     from pathverdict.simulate import simulate_dataset
 
     src, lib = _toy_source()
-    spec = {"modules": {"axis": {"symbols": ["MEIS1"], "target_fraction": 0.6, "loading": 2.0, "kind": "binary",
-                                 "prevalence": 0.6}}}
-    counts, sheet, info = simulate_dataset("bias", {"n_per_group": 12, "modules": ["axis"]}, src, lib, "Target",
-                                           spec, seed=6)
+    spec = {
+        "modules": {
+            "axis": {"symbols": ["MEIS1"], "target_fraction": 0.6, "loading": 2.0, "kind": "binary", "prevalence": 0.6}
+        }
+    }
+    counts, sheet, info = simulate_dataset(
+        "bias", {"n_per_group": 12, "modules": ["axis"]}, src, lib, "Target", spec, seed=6
+    )
     (mod,) = info["modules"]
     assert mod["genes"] == 1 + round(0.6 * 42) and "MEIS1" in mod["symbols"]  # MEIS1 + 60% of the target
     y = _log_norm(counts)
@@ -348,8 +370,15 @@ def test_effect_in_reduced_samples_only():
     from pathverdict.simulate import simulate_dataset
 
     src, lib = _toy_source()
-    entry = {"n_per_group": 10, "effect": True, "log2fc": 2.0, "fraction": 1.0, "mixed_direction": False,
-             "reduce_gene": {"gene": "MEIS1", "fraction": 0.5, "fold": 0.3}, "effect_in_reduced": True}
+    entry = {
+        "n_per_group": 10,
+        "effect": True,
+        "log2fc": 2.0,
+        "fraction": 1.0,
+        "mixed_direction": False,
+        "reduce_gene": {"gene": "MEIS1", "fraction": 0.5, "fold": 0.3},
+        "effect_in_reduced": True,
+    }
     counts, sheet, info = simulate_dataset("red", entry, src, lib, "Target", {}, seed=7)
     reduced = info["reduced_gene"]["samples"]
     assert len(reduced) == 5 and info["effect_in"].startswith("the reduced samples")

@@ -6,6 +6,7 @@ must be those of a local run of the same config.
 Needs `apt-get install slurm-wlm munge` (.ci/run installs them); fails, with that command, when
 they are missing. Takes about 3 minutes on 2 cores (36 jobs, 2 at a time, each starting Snakemake).
 """
+
 from __future__ import annotations
 
 import collections
@@ -44,25 +45,59 @@ def job_stats(out: str) -> dict[str, int]:
 def test_demo_through_slurm_equals_local_run(tmp_path, tmp_path_factory, shared):
     missing = missing_programs()
     if missing:
-        pytest.fail(f"SLURM is not installed (missing: {', '.join(missing)}). This test brings up a real "
-                    f"single-node SLURM cluster; install it with: {INSTALL_HINT}", pytrace=False)
+        pytest.fail(
+            f"SLURM is not installed (missing: {', '.join(missing)}). This test brings up a real "
+            f"single-node SLURM cluster; install it with: {INSTALL_HINT}",
+            pytrace=False,
+        )
     local = local_demo_run(tmp_path_factory, shared)
 
     work = tmp_path / "work"
     cfg = write_demo_config(work / "demo.yaml", shared)
     assert cfg.read_text() == (local / "demo.yaml").read_text()
-    cmd = ["timeout", "-k", "30", "-s", "INT", str(RUN_TIMEOUT), snakemake_exe(), "--snakefile", str(SNAKEFILE),
-           "--directory", str(work), "--profile", str(REPO / "profiles" / "slurm"), "--executor", "slurm",
-           # no accounting database here: sacct would answer "accounting storage is disabled" forever
-           "--slurm-status-command", "squeue",
-           "--slurm-init-seconds-before-status-checks", "1", "--latency-wait", "5",
-           "--slurm-keep-successful-logs", "--jobs", "4", "--nocolor", "--configfile", str(cfg)]
+    cmd = [
+        "timeout",
+        "-k",
+        "30",
+        "-s",
+        "INT",
+        str(RUN_TIMEOUT),
+        snakemake_exe(),
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(work),
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--executor",
+        "slurm",
+        # no accounting database here: sacct would answer "accounting storage is disabled" forever
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--latency-wait",
+        "5",
+        "--slurm-keep-successful-logs",
+        "--jobs",
+        "4",
+        "--nocolor",
+        "--configfile",
+        str(cfg),
+    ]
     timings = {}
     try:
         with SlurmCluster(tmp_path / "cluster") as cluster:
             t0 = time.monotonic()
-            proc = subprocess.run(cmd, cwd=work, env=cluster.env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT + 60)
+            proc = subprocess.run(
+                cmd,
+                cwd=work,
+                env=cluster.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=RUN_TIMEOUT + 60,
+            )
             timings["slurm_run"] = time.monotonic() - t0
             out = proc.stdout
             (tmp_path / "snakemake.out").write_text(out)
@@ -74,8 +109,10 @@ def test_demo_through_slurm_equals_local_run(tmp_path, tmp_path_factory, shared)
         pytest.fail(f"the test SLURM cluster did not come up: {exc}", pytrace=False)
     timings.update(cluster.timings)
     print("timings (s):", {k: round(v, 1) for k, v in timings.items()})
-    assert proc.returncode == 0, (f"snakemake --executor slurm failed (exit {proc.returncode}; 124 = timed out "
-                                  f"after {RUN_TIMEOUT} s):\n{out[-6000:]}\n--- cluster logs ---\n{logs}")
+    assert proc.returncode == 0, (
+        f"snakemake --executor slurm failed (exit {proc.returncode}; 124 = timed out "
+        f"after {RUN_TIMEOUT} s):\n{out[-6000:]}\n--- cluster logs ---\n{logs}"
+    )
 
     # every job but the local ones was submitted with sbatch, ran and completed on the cluster
     stats = job_stats(out)
@@ -90,8 +127,11 @@ def test_demo_through_slurm_equals_local_run(tmp_path, tmp_path_factory, shared)
     assert sorted(submitted) == plugin_ids, f"slurmctld ({ctld_log}) saw submissions {submitted}, plugin {plugin_ids}"
     done = {int(r["JobId"]): r for r in completed}
     assert sorted(done) == plugin_ids, f"jobcomp records {sorted(done)} != submitted {plugin_ids}"
-    bad = {j: (r["JobState"], r["ExitCode"]) for j, r in done.items()
-           if r["JobState"] != "COMPLETED" or r["ExitCode"] != "0:0"}
+    bad = {
+        j: (r["JobState"], r["ExitCode"])
+        for j, r in done.items()
+        if r["JobState"] != "COMPLETED" or r["ExitCode"] != "0:0"
+    }
     assert not bad, f"SLURM jobs that did not complete: {bad}"
     assert {r["WorkDir"] for r in done.values()} == {str(work)}
     for _, log in plugin:  # the plugin's per-job log: the job's own Snakemake ran the rule on the node
@@ -120,8 +160,15 @@ def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
     cfg = write_config({"big": big, "small": small})
     work = tmp_path / "work"
     work.mkdir()
-    rc, out = run_snakemake(work, cfg, "--dry-run", "results/big/input/counts.tsv.gz",
-                            "results/small/input/counts.tsv.gz", "--quiet", "host")  # list the jobs
+    rc, out = run_snakemake(
+        work,
+        cfg,
+        "--dry-run",
+        "results/big/input/counts.tsv.gz",
+        "results/small/input/counts.tsv.gz",
+        "--quiet",
+        "host",
+    )  # list the jobs
     assert rc == 0, out[-3000:]
     mem = dict(re.findall(r"input: \S+/data/(\w+)/counts.tsv[\s\S]*?mem_mb=(\d+)", out))
     cells = 15000 * 600

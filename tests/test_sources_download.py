@@ -27,7 +27,9 @@ def leftovers(directory):
 
 
 def test_download_writes_file_and_sidecar(http_server, tmp_path):
-    url = http_server.route("/data/counts.tsv.gz", Reply(200, GZ, headers={"Last-Modified": "Tue, 01 Oct 2024 10:00:00 GMT"}))
+    url = http_server.route(
+        "/data/counts.tsv.gz", Reply(200, GZ, headers={"Last-Modified": "Tue, 01 Oct 2024 10:00:00 GMT"})
+    )
     rec = fetch(url, "geo/counts.tsv.gz", cache_dir=tmp_path, what="counts of GSE1", **FAST)
     path = tmp_path / "geo" / "counts.tsv.gz"
     assert rec.path == path and path.read_bytes() == GZ
@@ -48,8 +50,9 @@ def test_500_then_200_is_retried(http_server, tmp_path):
 
 
 def test_429_with_retry_after_is_retried(http_server, tmp_path):
-    url = http_server.route("/limited.json", Reply(429, "slow down", headers={"Retry-After": "0"}),
-                            Reply(200, b'{"ok": true}'))
+    url = http_server.route(
+        "/limited.json", Reply(429, "slow down", headers={"Retry-After": "0"}), Reply(200, b'{"ok": true}')
+    )
     assert fetch(url, "limited.json", cache_dir=tmp_path, **FAST).path.read_text() == '{"ok": true}'
     assert http_server.count("/limited.json") == 2
 
@@ -74,8 +77,15 @@ def test_404_names_what_and_url_and_is_not_retried(http_server, tmp_path):
     http_server.route("/geo/series/GSE99nnn/GSE99999/matrix/GSE99999_series_matrix.txt.gz", Reply(404, "Not Found"))
     t0 = time.monotonic()
     with pytest.raises(DownloadError) as err:
-        fetch(url, "m.txt.gz", cache_dir=tmp_path, what="series matrix of GSE99999",
-              hint="Check that GSE99999 exists and is public.", retries=4, backoff=1.0)
+        fetch(
+            url,
+            "m.txt.gz",
+            cache_dir=tmp_path,
+            what="series matrix of GSE99999",
+            hint="Check that GSE99999 exists and is public.",
+            retries=4,
+            backoff=1.0,
+        )
     msg = str(err.value)
     assert "series matrix of GSE99999" in msg and url in msg and "404" in msg and "is public" in msg
     assert isinstance(err.value, InputError)
@@ -94,8 +104,11 @@ def test_other_4xx_is_not_retried(http_server, tmp_path):
 def test_slow_response_times_out_is_retried_then_clear_error(http_server, tmp_path):
     url = http_server.route("/slow.txt", Reply(200, b"late", delay=1.0))
     t0 = time.monotonic()
-    with pytest.raises(DownloadError, match=r"could not download .*/slow.txt \(2 attempt\(s\), timeout 0.2 s\); "
-                                            r"last error: timed out"):
+    with pytest.raises(
+        DownloadError,
+        match=r"could not download .*/slow.txt \(2 attempt\(s\), timeout 0.2 s\); "
+        r"last error: timed out",
+    ):
         fetch(url, "slow.txt", cache_dir=tmp_path, timeout=0.2, retries=1, backoff=0.01)
     assert time.monotonic() - t0 < 3
     assert http_server.count("/slow.txt") == 2
@@ -104,7 +117,9 @@ def test_slow_response_times_out_is_retried_then_clear_error(http_server, tmp_pa
 
 def test_slow_then_fast_succeeds(http_server, tmp_path):
     url = http_server.route("/slow2.txt", Reply(200, b"late", delay=1.0), Reply(200, b"on time"))
-    assert fetch(url, "slow2.txt", cache_dir=tmp_path, timeout=0.2, retries=1, backoff=0.01).path.read_text() == "on time"
+    assert (
+        fetch(url, "slow2.txt", cache_dir=tmp_path, timeout=0.2, retries=1, backoff=0.01).path.read_text() == "on time"
+    )
 
 
 def test_cache_is_reused_without_any_network_access(tmp_path, monkeypatch):
@@ -117,8 +132,11 @@ def test_cache_is_reused_without_any_network_access(tmp_path, monkeypatch):
         server.stop()
     # the server is gone; any request through requests fails the test
     calls = []
-    monkeypatch.setattr(download.requests.Session, "request",
-                        lambda self, method, u, *a, **k: calls.append(u) or pytest.fail(f"network access: {u}"))
+    monkeypatch.setattr(
+        download.requests.Session,
+        "request",
+        lambda self, method, u, *a, **k: calls.append(u) or pytest.fail(f"network access: {u}"),
+    )
     again = fetch(url, "annot.tsv.gz", cache_dir=tmp_path, **FAST)
     assert again.from_cache is True and again.sha256 == first.sha256 and again.retrieved == first.retrieved
     assert calls == [] and len(server.requests) == 1
@@ -137,8 +155,13 @@ def test_offline_fails_fast_with_path_and_url(tmp_path, no_network):
     url = "https://ftp.ncbi.nlm.nih.gov/geo/series/GSE12nnn/GSE12345/matrix/GSE12345_series_matrix.txt.gz"
     t0 = time.monotonic()
     with pytest.raises(DownloadError) as err:
-        fetch(url, "geo/GSE12345/GSE12345_series_matrix.txt.gz", cache_dir=tmp_path, offline=True,
-              what="series matrix of GSE12345")
+        fetch(
+            url,
+            "geo/GSE12345/GSE12345_series_matrix.txt.gz",
+            cache_dir=tmp_path,
+            offline=True,
+            what="series matrix of GSE12345",
+        )
     msg = str(err.value)
     where = tmp_path / "geo" / "GSE12345" / "GSE12345_series_matrix.txt.gz"
     assert "series matrix of GSE12345 is not in the download cache" in msg and "offline mode" in msg
@@ -175,13 +198,17 @@ def test_expected_checksum(http_server, tmp_path):
 
 
 def test_custom_validator_value_error_retried_input_error_final(http_server, tmp_path):
-    url = http_server.route("/e.json", Reply(200, b'{"error": "API rate limit exceeded"}'), Reply(200, b'{"result": 1}'))
+    url = http_server.route(
+        "/e.json", Reply(200, b'{"error": "API rate limit exceeded"}'), Reply(200, b'{"result": 1}')
+    )
 
     def no_error(path):
         if "error" in json.loads(path.read_text()):
             raise ValueError("the server answered with an error")
 
-    assert json.loads(fetch(url, "e.json", cache_dir=tmp_path, validate=no_error, **FAST).path.read_text()) == {"result": 1}
+    assert json.loads(fetch(url, "e.json", cache_dir=tmp_path, validate=no_error, **FAST).path.read_text()) == {
+        "result": 1
+    }
 
     url = http_server.route("/wrong.tsv", Reply(200, b"Symbol\tx\n"))
 
@@ -195,8 +222,11 @@ def test_custom_validator_value_error_retried_input_error_final(http_server, tmp
 
 
 def test_html_page_instead_of_gzip_is_reported_once(http_server, tmp_path):
-    url = http_server.route("/geo/download/", Reply(200, "<html><body><h1>Error</h1> File not found</body></html>",
-                                                    content_type="text/html; charset=utf-8"), any_query=True)
+    url = http_server.route(
+        "/geo/download/",
+        Reply(200, "<html><body><h1>Error</h1> File not found</body></html>", content_type="text/html; charset=utf-8"),
+        any_query=True,
+    )
     with pytest.raises(DownloadError, match=r"answered with a web page instead of the file \('Error File not found'\)"):
         fetch(url + "?acc=GSE1&file=x.tsv.gz", "x.tsv.gz", cache_dir=tmp_path, **FAST)
     assert http_server.count("/geo/download/") == 1
@@ -220,8 +250,13 @@ def test_truncated_tar_is_rejected(http_server, tmp_path):
 
 def test_query_params_are_sent_but_not_recorded(http_server, tmp_path):
     url = http_server.route("/eutils/esummary.fcgi?db=gds&id=1&api_key=SECRET", Reply(200, b"{}"))
-    rec = fetch(http_server.url("/eutils/esummary.fcgi?db=gds&id=1"), "s.json", cache_dir=tmp_path,
-                params={"api_key": "SECRET"}, **FAST)
+    rec = fetch(
+        http_server.url("/eutils/esummary.fcgi?db=gds&id=1"),
+        "s.json",
+        cache_dir=tmp_path,
+        params={"api_key": "SECRET"},
+        **FAST,
+    )
     assert "SECRET" not in (tmp_path / "s.json.source.json").read_text() and "SECRET" not in rec.url
     assert url  # the request carried the key (otherwise the route would not have matched -> 404)
 

@@ -28,8 +28,9 @@ def ncbi(http_server, monkeypatch):
     monkeypatch.delenv("NCBI_API_KEY", raising=False)
     monkeypatch.delenv("NCBI_EMAIL", raising=False)
     http_server.route("/entrez/eutils/elink.fcgi", Reply(200, ELINK, content_type="application/json"), any_query=True)
-    http_server.route("/entrez/eutils/esummary.fcgi", Reply(200, ESUMMARY, content_type="application/json"),
-                      any_query=True)
+    http_server.route(
+        "/entrez/eutils/esummary.fcgi", Reply(200, ESUMMARY, content_type="application/json"), any_query=True
+    )
     return http_server
 
 
@@ -40,8 +41,11 @@ def test_parse_elink_and_esummary():
     assert [s.accession for s in series] == ["GSE130001", "GSE130002"]
     s = series[0]
     assert (s.title, s.taxon, s.n_samples, s.gdstype) == (
-        "MEIS1 knockdown in SK-N-SH neuroblastoma cells", "Homo sapiens", 6,
-        "Expression profiling by high throughput sequencing")
+        "MEIS1 knockdown in SK-N-SH neuroblastoma cells",
+        "Homo sapiens",
+        6,
+        "Expression profiling by high throughput sequencing",
+    )
     assert s.pubmed_ids == ("31000001",) and s.uid == "200130001"
     assert others == ["GPL16791", "GDS5678"]
 
@@ -59,8 +63,13 @@ def test_pubmed_to_geo_end_to_end(ncbi, dl):
     assert res.accessions == ["GSE130001", "GSE130002"]
     assert res.other_links == ["GPL16791", "GDS5678"]
     elink_q = parse_qs(urlsplit(ncbi.requests[0]).query)
-    assert elink_q == {"dbfrom": ["pubmed"], "db": ["gds"], "id": ["31000001"], "retmode": ["json"],
-                       "tool": ["pathverdict"]}
+    assert elink_q == {
+        "dbfrom": ["pubmed"],
+        "db": ["gds"],
+        "id": ["31000001"],
+        "retmode": ["json"],
+        "tool": ["pathverdict"],
+    }
     esum_q = parse_qs(urlsplit(ncbi.requests[1]).query)
     assert esum_q["db"] == ["gds"] and esum_q["id"] == ["200130002,200130001,100016791,5678"]
     assert [r.path.name for r in res.records] == ["pubmed_31000001_elink_gds.json", "pubmed_31000001_esummary_gds.json"]
@@ -91,24 +100,36 @@ def test_api_key_is_sent_not_recorded(ncbi, dl, monkeypatch):
 
 def test_error_answer_is_retried(http_server, dl, monkeypatch):
     monkeypatch.delenv("NCBI_API_KEY", raising=False)
-    http_server.route("/e/elink.fcgi", Reply(200, b'{"ERROR": "API rate limit exceeded"}'), Reply(200, ELINK),
-                      any_query=True)
+    http_server.route(
+        "/e/elink.fcgi", Reply(200, b'{"ERROR": "API rate limit exceeded"}'), Reply(200, ELINK), any_query=True
+    )
     http_server.route("/e/esummary.fcgi", Reply(200, ESUMMARY), any_query=True)
     res = eutils.pubmed_to_geo(31000001, dl, base_url=http_server.url("/e/"), min_interval=0)
     assert res.accessions == ["GSE130001", "GSE130002"] and http_server.count("/e/elink.fcgi") == 2
 
 
 def test_no_links_is_a_clear_error(http_server, dl):
-    http_server.route("/e/elink.fcgi", Reply(200, b'{"header": {"type": "elink"}, "linksets": '
-                                                  b'[{"dbfrom": "pubmed", "ids": ["12345"]}]}'), any_query=True)
+    http_server.route(
+        "/e/elink.fcgi",
+        Reply(200, b'{"header": {"type": "elink"}, "linksets": [{"dbfrom": "pubmed", "ids": ["12345"]}]}'),
+        any_query=True,
+    )
     with pytest.raises(InputError, match=r"PubMed 12345 has no linked GEO records .*give the GEO series accession"):
         eutils.pubmed_to_geo(12345, dl, base_url=http_server.url("/e/"), min_interval=0)
     assert eutils.pubmed_to_geo(12345, dl, base_url=http_server.url("/e/"), min_interval=0, require=False).series == []
 
 
 def test_only_non_series_links(http_server, dl):
-    http_server.route("/e/elink.fcgi", Reply(200, json.dumps({"linksets": [{"linksetdbs": [
-        {"dbto": "gds", "linkname": "pubmed_gds", "links": ["100016791"]}]}]})), any_query=True)
+    http_server.route(
+        "/e/elink.fcgi",
+        Reply(
+            200,
+            json.dumps(
+                {"linksets": [{"linksetdbs": [{"dbto": "gds", "linkname": "pubmed_gds", "links": ["100016791"]}]}]}
+            ),
+        ),
+        any_query=True,
+    )
     http_server.route("/e/esummary.fcgi", Reply(200, ESUMMARY), any_query=True)
     # the fixture answer has GSEs; serve one without
     data = json.loads(ESUMMARY)
@@ -121,6 +142,9 @@ def test_only_non_series_links(http_server, dl):
 def test_bad_pmid_and_offline_message(tmp_path, no_network):
     with pytest.raises(InputError, match="is not a PubMed ID"):
         eutils.pubmed_to_geo("GSE1234", Downloader(tmp_path))
-    with pytest.raises(InputError, match=r"GEO links of PubMed 31000001 .* is not in the download cache.*"
-                                         r"eutils/pubmed_31000001_elink_gds.json"):
+    with pytest.raises(
+        InputError,
+        match=r"GEO links of PubMed 31000001 .* is not in the download cache.*"
+        r"eutils/pubmed_31000001_elink_gds.json",
+    ):
         eutils.pubmed_to_geo(31000001, Downloader(tmp_path, offline=True))

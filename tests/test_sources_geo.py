@@ -47,23 +47,33 @@ def make_tar(path: Path, files: dict[str, bytes], extra=()) -> Path:
 
 def htseq_text(i: int) -> str:
     lines = [f"{g}\t{(k + 1) * 10 + i}" for k, g in enumerate(GENES)]
-    lines += ["__no_feature\t1200", "__ambiguous\t30", "__too_low_aQual\t0", "__not_aligned\t5",
-              "__alignment_not_unique\t800"]
+    lines += [
+        "__no_feature\t1200",
+        "__ambiguous\t30",
+        "__too_low_aQual\t0",
+        "__not_aligned\t5",
+        "__alignment_not_unique\t800",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def featurecounts_text(i: int) -> str:
-    out = ['# Program:featureCounts v2.0.1; Command:"featureCounts" "-a" "genes.gtf" "-o" "counts.txt" '
-           f'"sample{i}.bam" ',
-           "Geneid\tChr\tStart\tEnd\tStrand\tLength\t/data/bam/sample%d.bam" % i]
+    out = [
+        f'# Program:featureCounts v2.0.1; Command:"featureCounts" "-a" "genes.gtf" "-o" "counts.txt" "sample{i}.bam" ',
+        "Geneid\tChr\tStart\tEnd\tStrand\tLength\t/data/bam/sample%d.bam" % i,
+    ]
     for k, g in enumerate(GENES):
         out.append(f"{g}\tchr1;chr1\t100;500\t200;900\t+;+\t{500 + k}\t{k * 3 + i}")
     return "\n".join(out) + "\n"
 
 
 def star_text(i: int) -> str:
-    out = ["N_unmapped\t2000\t2000\t2000", "N_multimapping\t9000\t9000\t9000",
-           "N_noFeature\t150000\t4100000\t160000", "N_ambiguous\t40000\t1000\t38000"]
+    out = [
+        "N_unmapped\t2000\t2000\t2000",
+        "N_multimapping\t9000\t9000\t9000",
+        "N_noFeature\t150000\t4100000\t160000",
+        "N_ambiguous\t40000\t1000\t38000",
+    ]
     for k, g in enumerate(GENES):
         out.append(f"{g}\t{100 + k}\t{k}\t{90 + k + i}")
     return "\n".join(out) + "\n"
@@ -71,21 +81,25 @@ def star_text(i: int) -> str:
 
 # --------------------------------------------------------------------------- accessions and URLs
 
+
 def test_series_folder_rule():
     assert geo.series_folder("GSE12345") == "GSE12nnn"
     assert geo.series_folder("GSE123") == "GSEnnn"
     assert geo.series_folder("GSE1") == "GSEnnn"
     assert geo.series_folder("gse130001") == "GSE130nnn"
     assert geo.series_matrix_url("GSE12345") == (
-        "https://ftp.ncbi.nlm.nih.gov/geo/series/GSE12nnn/GSE12345/matrix/GSE12345_series_matrix.txt.gz")
+        "https://ftp.ncbi.nlm.nih.gov/geo/series/GSE12nnn/GSE12345/matrix/GSE12345_series_matrix.txt.gz"
+    )
     assert geo.ncbi_counts_url("GSE12345") == (
         "https://www.ncbi.nlm.nih.gov/geo/download/?type=rnaseq_counts&acc=GSE12345&format=file&"
-        "file=GSE12345_raw_counts_GRCh38.p13_NCBI.tsv.gz")
+        "file=GSE12345_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+    )
     with pytest.raises(InputError, match="'GSM3730001' is not a GEO series accession"):
         geo.series_folder("GSM3730001")
 
 
 # --------------------------------------------------------------------------- series matrix
+
 
 def test_parse_series_matrix(tmp_path):
     p = tmp_path / "GSE130001_series_matrix.txt.gz"
@@ -108,8 +122,10 @@ def test_parse_series_matrix(tmp_path):
 
 
 def test_series_matrix_characteristics_clash_and_damage(tmp_path):
-    text = ('!Series_geo_accession\t"GSE5"\n!Sample_title\t"a"\t"b"\n!Sample_geo_accession\t"GSM1"\t"GSM2"\n'
-            '!Sample_characteristics_ch1\t"title: x"\t"no key here"\n!series_matrix_table_begin\n')
+    text = (
+        '!Series_geo_accession\t"GSE5"\n!Sample_title\t"a"\t"b"\n!Sample_geo_accession\t"GSM1"\t"GSM2"\n'
+        '!Sample_characteristics_ch1\t"title: x"\t"no key here"\n!series_matrix_table_begin\n'
+    )
     p = tmp_path / "m.txt"
     p.write_text(text)
     meta = geo.parse_series_matrix(p)
@@ -131,27 +147,35 @@ def test_fetch_series_matrix(http_server, dl):
 def test_fetch_series_matrix_of_several_platforms(http_server, dl):
     base = "/geo/series/GSE130nnn/GSE130001/matrix/"
     http_server.route(base + "GSE130001_series_matrix.txt.gz", Reply(404, "Not Found"))
-    listing = ('<html><body><pre><a href="/geo/series/GSE130nnn/GSE130001/">Parent Directory</a>\n'
-               '<a href="GSE130001-GPL16791_series_matrix.txt.gz">GSE130001-GPL16791_series_matrix.txt.gz</a> '
-               '2019-11-15 10:12  3.1K\n<a href="GSE130001-GPL20301_series_matrix.txt.gz">'
-               'GSE130001-GPL20301_series_matrix.txt.gz</a> 2019-11-15 10:12  2.0K\n</pre></body></html>')
+    listing = (
+        '<html><body><pre><a href="/geo/series/GSE130nnn/GSE130001/">Parent Directory</a>\n'
+        '<a href="GSE130001-GPL16791_series_matrix.txt.gz">GSE130001-GPL16791_series_matrix.txt.gz</a> '
+        '2019-11-15 10:12  3.1K\n<a href="GSE130001-GPL20301_series_matrix.txt.gz">'
+        "GSE130001-GPL20301_series_matrix.txt.gz</a> 2019-11-15 10:12  2.0K\n</pre></body></html>"
+    )
     http_server.route(base, Reply(200, listing, content_type="text/html"))
     part2 = MATRIX_TXT.replace(b"GSM373000", b"GSM374000")
     http_server.route(base + "GSE130001-GPL16791_series_matrix.txt.gz", Reply(200, MATRIX_GZ))
     http_server.route(base + "GSE130001-GPL20301_series_matrix.txt.gz", Reply(200, gzip.compress(part2)))
     recs = geo.fetch_series_matrix("GSE130001", dl, base_url=http_server.url("/geo/"))
-    assert [r.path.name for r in recs] == ["GSE130001-GPL16791_series_matrix.txt.gz",
-                                           "GSE130001-GPL20301_series_matrix.txt.gz"]
+    assert [r.path.name for r in recs] == [
+        "GSE130001-GPL16791_series_matrix.txt.gz",
+        "GSE130001-GPL20301_series_matrix.txt.gz",
+    ]
     assert len(geo.parse_series_matrix([r.path for r in recs])) == 14
 
 
 def test_series_matrix_404_names_accession(http_server, dl):
-    with pytest.raises(DownloadError, match=r"series matrix of GSE99999: not found at http://127\.0\.0\.1:\d+/geo/series/"
-                                            r"GSE99nnn/GSE99999/matrix/GSE99999_series_matrix\.txt\.gz \(HTTP 404"):
+    with pytest.raises(
+        DownloadError,
+        match=r"series matrix of GSE99999: not found at http://127\.0\.0\.1:\d+/geo/series/"
+        r"GSE99nnn/GSE99999/matrix/GSE99999_series_matrix\.txt\.gz \(HTTP 404",
+    ):
         geo.fetch_series_matrix("GSE99999", dl, base_url=http_server.url("/geo/"))
 
 
 # --------------------------------------------------------------------------- NCBI-generated counts
+
 
 def ncbi_counts_table() -> str:
     rows = ["GeneID\t" + "\t".join(SAMPLES)]
@@ -161,10 +185,14 @@ def ncbi_counts_table() -> str:
 
 
 def test_ncbi_counts_and_annotation(http_server, dl):
-    http_server.route("/geo/download/?type=rnaseq_counts&acc=GSE130001&format=file&"
-                      "file=GSE130001_raw_counts_GRCh38.p13_NCBI.tsv.gz", Reply(200, gz(ncbi_counts_table())))
-    http_server.route("/geo/download/?type=rnaseq_counts&format=file&file=Human.GRCh38.p13.annot.tsv.gz",
-                      Reply(200, gzip.compress((DATA / "Human.GRCh38.p13.annot.tsv").read_bytes())))
+    http_server.route(
+        "/geo/download/?type=rnaseq_counts&acc=GSE130001&format=file&file=GSE130001_raw_counts_GRCh38.p13_NCBI.tsv.gz",
+        Reply(200, gz(ncbi_counts_table())),
+    )
+    http_server.route(
+        "/geo/download/?type=rnaseq_counts&format=file&file=Human.GRCh38.p13.annot.tsv.gz",
+        Reply(200, gzip.compress((DATA / "Human.GRCh38.p13.annot.tsv").read_bytes())),
+    )
     counts = geo.fetch_ncbi_counts("GSE130001", dl, base_url=http_server.url("/geo/download/"))
     annot = geo.fetch_ncbi_annotation(dl, base_url=http_server.url("/geo/download/"))
     assert counts.path.name == "GSE130001_raw_counts_GRCh38.p13_NCBI.tsv.gz"
@@ -175,8 +203,11 @@ def test_ncbi_counts_and_annotation(http_server, dl):
 
 
 def test_ncbi_counts_missing(http_server, dl):
-    with pytest.raises(DownloadError, match=r"NCBI-generated raw counts of GSE4: not found at .*acc=GSE4.*HTTP 404.*"
-                                            r"only for some human and mouse RNA-seq series"):
+    with pytest.raises(
+        DownloadError,
+        match=r"NCBI-generated raw counts of GSE4: not found at .*acc=GSE4.*HTTP 404.*"
+        r"only for some human and mouse RNA-seq series",
+    ):
         geo.fetch_ncbi_counts("GSE4", dl, base_url=http_server.url("/geo/download/"))
     http_server.route("/geo/download/", Reply(200, gz("Symbol\tGSM1\nA\t1\n")), any_query=True)
     with pytest.raises(InputError, match=r"expected NCBI's raw counts layout \(GeneID"):
@@ -185,10 +216,15 @@ def test_ncbi_counts_missing(http_server, dl):
 
 # --------------------------------------------------------------------------- supplementary files
 
+
 def test_parse_directory_listing():
     files = geo.parse_directory_listing((DATA / "suppl_listing.html").read_text(), "https://x.org/suppl/")
-    assert [f.name for f in files] == ["GSE130001_RAW.tar", "GSE130001_normalized_TPM.txt.gz",
-                                       "GSE130001_raw_counts.txt.gz", "filelist.txt"]
+    assert [f.name for f in files] == [
+        "GSE130001_RAW.tar",
+        "GSE130001_normalized_TPM.txt.gz",
+        "GSE130001_raw_counts.txt.gz",
+        "filelist.txt",
+    ]
     assert files[0].url == "https://x.org/suppl/GSE130001_RAW.tar"
     assert (files[0].modified, files[0].size) == ("2019-11-15 10:12", "40K")
 
@@ -197,8 +233,11 @@ def test_select_file_patterns():
     files = geo.parse_directory_listing((DATA / "suppl_listing.html").read_text(), "https://x.org/suppl/")
     assert geo.select_file(files, "*_RAW.tar", "x").name == "GSE130001_RAW.tar"
     assert geo.select_file(files, r"re:raw_counts\.txt", "x").name == "GSE130001_raw_counts.txt.gz"
-    with pytest.raises(InputError, match=r"2 files match '\*.txt.gz': GSE130001_normalized_TPM.txt.gz, "
-                                         r"GSE130001_raw_counts.txt.gz. Make the pattern match exactly one"):
+    with pytest.raises(
+        InputError,
+        match=r"2 files match '\*.txt.gz': GSE130001_normalized_TPM.txt.gz, "
+        r"GSE130001_raw_counts.txt.gz. Make the pattern match exactly one",
+    ):
         geo.select_file(files, "*.txt.gz", "x")
     with pytest.raises(InputError, match=r"no file matches '\*counts.csv'; the files are: GSE130001_RAW.tar"):
         geo.select_file(files, "*counts.csv", "x")
@@ -234,24 +273,45 @@ def test_featurecounts_and_summary_files(tmp_path):
 
 
 def test_star_reads_per_gene_strandedness(tmp_path):
-    tar = make_tar(tmp_path / "star.tar", {f"GSM37300{i}_S{i}_ReadsPerGene.out.tab.gz": gz(star_text(i))
-                                           for i in (20, 21)})
+    tar = make_tar(
+        tmp_path / "star.tar", {f"GSM37300{i}_S{i}_ReadsPerGene.out.tab.gz": gz(star_text(i)) for i in (20, 21)}
+    )
     rev = geo.read_raw_tar_counts(tar, strandedness="reverse")
     assert rev.counts["GSM3730021"].tolist() == [111, 112, 113, 114, 115]
     assert rev.special.loc["N_noFeature", "GSM3730020"] == 160000
-    assert geo.read_raw_tar_counts(tar, strandedness="unstranded").counts["GSM3730020"].tolist() == [100, 101, 102, 103, 104]
+    assert geo.read_raw_tar_counts(tar, strandedness="unstranded").counts["GSM3730020"].tolist() == [
+        100,
+        101,
+        102,
+        103,
+        104,
+    ]
     assert geo.read_raw_tar_counts(tar, strandedness="yes").counts["GSM3730020"].tolist() == [0, 1, 2, 3, 4]
     # not set: inferred from N_noFeature (forward 4,100,000 vs reverse 160,000: reverse), recorded with the numbers
     inferred = geo.read_raw_tar_counts(tar)
     assert inferred.counts.equals(rev.counts)
-    assert inferred.strandedness["chosen"] == "reverse" and inferred.strandedness["source"] == "inferred from N_noFeature"
+    assert (
+        inferred.strandedness["chosen"] == "reverse" and inferred.strandedness["source"] == "inferred from N_noFeature"
+    )
     assert inferred.strandedness["samples"]["GSM3730020"]["N_noFeature"] == {
-        "unstranded": 150000, "forward": 4100000, "reverse": 160000}
-    unclear = make_tar(tmp_path / "unclear.tar", {"GSM3730020_ReadsPerGene.out.tab": star_text(20).replace(
-        "N_noFeature\t150000\t4100000\t160000", "N_noFeature\t150000\t200000\t160000").encode()})
-    with pytest.raises(InputError, match=r"cannot tell the strandedness .* N_noFeature per column: GSM3730020: "
-                                         r"unstranded 150000 / forward 200000 / reverse 160000 \(ratio 0.80\).* Set "
-                                         r"`strandedness` to unstranded \(column 2\), forward \(column 3"):
+        "unstranded": 150000,
+        "forward": 4100000,
+        "reverse": 160000,
+    }
+    unclear = make_tar(
+        tmp_path / "unclear.tar",
+        {
+            "GSM3730020_ReadsPerGene.out.tab": star_text(20)
+            .replace("N_noFeature\t150000\t4100000\t160000", "N_noFeature\t150000\t200000\t160000")
+            .encode()
+        },
+    )
+    with pytest.raises(
+        InputError,
+        match=r"cannot tell the strandedness .* N_noFeature per column: GSM3730020: "
+        r"unstranded 150000 / forward 200000 / reverse 160000 \(ratio 0.80\).* Set "
+        r"`strandedness` to unstranded \(column 2\), forward \(column 3",
+    ):
         geo.read_raw_tar_counts(unclear)
 
 
@@ -263,8 +323,10 @@ def test_mixed_or_unknown_members(tmp_path):
     tar = make_tar(tmp_path / "noprefix.tar", {"sample_a.txt": htseq_text(1).encode()})
     with pytest.raises(InputError, match=r"'sample_a.txt' does not start with a GSM accession"):
         geo.read_raw_tar_counts(tar)
-    diff = make_tar(tmp_path / "diff.tar", {"GSM1_a.txt": htseq_text(1).encode(),
-                                            "GSM2_a.txt": "\n".join(htseq_text(2).splitlines()[1:]).encode()})
+    diff = make_tar(
+        tmp_path / "diff.tar",
+        {"GSM1_a.txt": htseq_text(1).encode(), "GSM2_a.txt": "\n".join(htseq_text(2).splitlines()[1:]).encode()},
+    )
     with pytest.raises(InputError, match=r"do not list the same genes: GSM1 has 5; differing: GSM2 \(4 genes\)"):
         geo.read_raw_tar_counts(diff)
     bad = make_tar(tmp_path / "neg.tar", {"GSM1_a.txt": b"G1\t-3\n"})
@@ -273,6 +335,7 @@ def test_mixed_or_unknown_members(tmp_path):
 
 
 # --------------------------------------------------------------------------- unsafe archives
+
 
 def evil_tar(path: Path) -> Path:
     link = tarfile.TarInfo("GSM3730002_link.txt")
@@ -295,8 +358,14 @@ def test_unsafe_tar_is_refused_and_nothing_extracted(tmp_path):
         geo.read_raw_tar_counts(tar)
 
 
-@pytest.mark.parametrize("name,why", [("/abs/GSM1.txt", "absolute path"), ("a/../../GSM1.txt", "'..' in the path"),
-                                      ("C:\\x\\GSM1.txt", "absolute path")])
+@pytest.mark.parametrize(
+    "name,why",
+    [
+        ("/abs/GSM1.txt", "absolute path"),
+        ("a/../../GSM1.txt", "'..' in the path"),
+        ("C:\\x\\GSM1.txt", "absolute path"),
+    ],
+)
 def test_bad_member_names(tmp_path, name, why):
     tar = make_tar(tmp_path / "t.tar", {name: b"G\t1\n"})
     with pytest.raises(InputError, match=re.escape(why)):
@@ -325,8 +394,14 @@ def test_hardlink_device_and_limits(tmp_path):
 
 
 def test_safe_extract_and_merge_files(tmp_path):
-    tar = make_tar(tmp_path / "ok.tar", {"GSM1_a.counts.txt": htseq_text(1).encode(),
-                                         "GSM2_b.counts.txt": htseq_text(2).encode(), "filelist.txt": b"x\n"})
+    tar = make_tar(
+        tmp_path / "ok.tar",
+        {
+            "GSM1_a.counts.txt": htseq_text(1).encode(),
+            "GSM2_b.counts.txt": htseq_text(2).encode(),
+            "filelist.txt": b"x\n",
+        },
+    )
     paths = geo.safe_extract(tar, tmp_path / "ex", pattern="GSM*")
     assert sorted(p.name for p in paths) == ["GSM1_a.counts.txt", "GSM2_b.counts.txt"]
     assert not (tmp_path / "ex" / "filelist.txt").exists()
@@ -336,6 +411,7 @@ def test_safe_extract_and_merge_files(tmp_path):
 
 # --------------------------------------------------------------------------- sample sheets
 
+
 @pytest.fixture
 def meta(tmp_path):
     p = tmp_path / "m.txt.gz"
@@ -343,9 +419,13 @@ def meta(tmp_path):
     return geo.parse_series_matrix(p)
 
 
-RULES = {"select": {"treatment": "siRNA"},
-         "groups": {"knockdown": {"genotype/variation": "^MEIS1 knockdown$"},
-                    "control": {"genotype/variation": "^control$", "treatment": "non-targeting"}}}
+RULES = {
+    "select": {"treatment": "siRNA"},
+    "groups": {
+        "knockdown": {"genotype/variation": "^MEIS1 knockdown$"},
+        "control": {"genotype/variation": "^control$", "treatment": "non-targeting"},
+    },
+}
 
 
 def test_sample_sheet(meta, tmp_path):
@@ -364,21 +444,28 @@ def test_sample_matching_no_group_is_listed_with_metadata(meta):
     with pytest.raises(InputError) as err:
         geo.make_sample_sheet(meta, rules, group_column="group")
     msg = str(err.value)
-    assert "1 sample(s) match no group: GSM3730007 (title='SKNSH_untransfected', genotype/variation='wild type', " \
-           "treatment='')" in msg
+    assert (
+        "1 sample(s) match no group: GSM3730007 (title='SKNSH_untransfected', genotype/variation='wild type', "
+        "treatment='')" in msg
+    )
     assert "leave samples out with `select`" in msg
 
 
 def test_sample_matching_two_groups(meta):
     rules = {"groups": {"siRNA": {"treatment": "siRNA"}, "control": {"genotype/variation": "control"}}}
-    with pytest.raises(InputError, match=r"3 sample\(s\) match several groups: GSM3730002 \(title='SKNSH_siCtrl_rep1', "
-                                         r"treatment='non-targeting siRNA, 72 h', genotype/variation='control'\) -> "
-                                         r"siRNA, control"):
+    with pytest.raises(
+        InputError,
+        match=r"3 sample\(s\) match several groups: GSM3730002 \(title='SKNSH_siCtrl_rep1', "
+        r"treatment='non-targeting siRNA, 72 h', genotype/variation='control'\) -> "
+        r"siRNA, control",
+    ):
         geo.make_sample_sheet(meta, rules)
 
 
 def test_sample_rule_errors(meta):
-    with pytest.raises(InputError, match=r"groups.kd.genotype: no such metadata field. Did you mean .*genotype/variation"):
+    with pytest.raises(
+        InputError, match=r"groups.kd.genotype: no such metadata field. Did you mean .*genotype/variation"
+    ):
         geo.make_sample_sheet(meta, {"groups": {"kd": {"genotype": "MEIS1"}}})
     with pytest.raises(InputError, match=r"groups.kd.title: '\[' is not a valid regular expression"):
         geo.make_sample_sheet(meta, {"groups": {"kd": {"title": "["}}})
@@ -388,7 +475,9 @@ def test_sample_rule_errors(meta):
         geo.make_sample_sheet(meta, RULES, group_column="batch")
     with pytest.raises(InputError, match=r"unknown key\(s\) group in the sample rules"):
         geo.make_sample_sheet(meta, {"group": {}})
-    sheet = geo.make_sample_sheet(meta, {"groups": {"one": {"sample": "^GSM373000[1-3]$"}, "two": {"sample": "[4-7]$"}}})
+    sheet = geo.make_sample_sheet(
+        meta, {"groups": {"one": {"sample": "^GSM373000[1-3]$"}, "two": {"sample": "[4-7]$"}}}
+    )
     assert sheet["condition"].value_counts().to_dict() == {"two": 4, "one": 3}
     assert isinstance(sheet, pd.DataFrame)
 
@@ -398,17 +487,23 @@ def test_sample_sheet_named_by_a_metadata_field(meta):
     assert sheet["sample"].tolist()[:2] == ["siMEIS1_1; counts: GSM3730001_siMEIS1_1.counts.txt.gz", "siCtrl_1"]
     assert sheet["geo_accession"].tolist()[:2] == ["GSM3730001", "GSM3730002"]
     sheet = geo.make_sample_sheet(meta, RULES, sample_field="title")
-    assert list(sheet.columns[:3]) == ["sample", "condition", "geo_accession"] and sheet["sample"][0] == "SKNSH_siMEIS1_rep1"
+    assert (
+        list(sheet.columns[:3]) == ["sample", "condition", "geo_accession"]
+        and sheet["sample"][0] == "SKNSH_siMEIS1_rep1"
+    )
     with pytest.raises(InputError, match=r"field 'cell line' cannot name the samples: repeated: SK-N-SH"):
         geo.make_sample_sheet(meta, RULES, sample_field="cell line")
 
 
 # --------------------------------------------------------------------------- one dataset from a config entry
 
+
 def serve_series(http_server, tar_bytes: bytes | None = None):
     http_server.route("/geo/series/GSE130nnn/GSE130001/matrix/GSE130001_series_matrix.txt.gz", Reply(200, MATRIX_GZ))
-    http_server.route("/geo/series/GSE130nnn/GSE130001/suppl/",
-                      Reply(200, (DATA / "suppl_listing.html").read_bytes(), content_type="text/html"))
+    http_server.route(
+        "/geo/series/GSE130nnn/GSE130001/suppl/",
+        Reply(200, (DATA / "suppl_listing.html").read_bytes(), content_type="text/html"),
+    )
     if tar_bytes is not None:
         http_server.route("/geo/series/GSE130nnn/GSE130001/suppl/GSE130001_RAW.tar", Reply(200, tar_bytes))
     return {"geo_ftp_base": http_server.url("/geo/"), "geo_download_base": http_server.url("/geo/download/")}
@@ -420,17 +515,36 @@ def test_fetch_geo_dataset_from_raw_tar(http_server, dl, tmp_path):
     files = {f"GSM373000{i}_S{i}_ReadsPerGene.out.tab.gz": gz(star_text(i)) for i in range(1, 8)}
     tar = make_tar(tmp_path / "raw.tar", files)
     bases = serve_series(http_server, tar.read_bytes())
-    spec = {"accession": "GSE130001", "counts": "supplementary", "file": "*_RAW.tar", "strandedness": "reverse",
-            "samples": RULES}
+    spec = {
+        "accession": "GSE130001",
+        "counts": "supplementary",
+        "file": "*_RAW.tar",
+        "strandedness": "reverse",
+        "samples": RULES,
+    }
     out = tmp_path / "out"
-    info = fetch_geo_dataset("sknsh", spec, dl, out_counts=out / "counts.tsv.gz", out_samples=out / "samples.tsv",
-                             out_json=out / "source.json", **bases)
+    info = fetch_geo_dataset(
+        "sknsh",
+        spec,
+        dl,
+        out_counts=out / "counts.tsv.gz",
+        out_samples=out / "samples.tsv",
+        out_json=out / "source.json",
+        **bases,
+    )
     assert info["groups"] == {"control": 3, "knockdown": 3} and info["genes"] == 5
     samples = tables.read_samples(out / "samples.tsv")
     cm = tables.read_counts(out / "counts.tsv.gz")
-    counts = tables.check_design(samples, cm.counts, "~condition", ["condition", "knockdown", "control"],
-                                 out / "samples.tsv", out / "counts.tsv.gz", "sknsh",
-                                 check_content=False)  # a 5-gene fixture: the layout is what is checked here
+    counts = tables.check_design(
+        samples,
+        cm.counts,
+        "~condition",
+        ["condition", "knockdown", "control"],
+        out / "samples.tsv",
+        out / "counts.tsv.gz",
+        "sknsh",
+        check_content=False,
+    )  # a 5-gene fixture: the layout is what is checked here
     assert list(counts.columns) == [f"GSM373000{i}" for i in range(1, 7)]  # GSM3730007 left out by `select`
     assert counts.loc["ENSG00000075624", "GSM3730003"] == 93
     prov = (out / "source.json").read_text()
@@ -446,10 +560,15 @@ def test_fetch_geo_dataset_author_table_needs_sample_field(http_server, dl, tmp_
     http_server.route("/geo/series/GSE130nnn/GSE130001/suppl/GSE130001_raw_counts.txt.gz", Reply(200, gz(table)))
     spec = {"accession": "GSE130001", "counts": "supplementary", "file": "*raw_counts*", "samples": RULES}
     kw = dict(out_counts=tmp_path / "c.tsv", out_samples=tmp_path / "s.tsv", **bases)
-    with pytest.raises(InputError, match=r"samples of the sample sheet without a column .*: GSM3730001.*Set `sample_field`"):
+    with pytest.raises(
+        InputError, match=r"samples of the sample sheet without a column .*: GSM3730001.*Set `sample_field`"
+    ):
         fetch_geo_dataset("d", spec, dl, **kw)
     fetch_geo_dataset("d", {**spec, "sample_field": "title"}, dl, **kw)
-    assert (tmp_path / "c.tsv").read_text().splitlines()[0].split("\t")[1:3] == ["SKNSH_siMEIS1_rep1", "SKNSH_siCtrl_rep1"]
+    assert (tmp_path / "c.tsv").read_text().splitlines()[0].split("\t")[1:3] == [
+        "SKNSH_siMEIS1_rep1",
+        "SKNSH_siCtrl_rep1",
+    ]
 
 
 def test_fetch_geo_dataset_spec_errors(dl, tmp_path):
@@ -471,8 +590,17 @@ def test_fetch_geo_dataset_by_pubmed_with_two_series(http_server, dl, tmp_path, 
     monkeypatch.setattr("pathverdict.sources.eutils._space_requests", lambda interval: None)
     http_server.route("/eutils/elink.fcgi", Reply(200, (DATA / "elink_pubmed_gds.json").read_bytes()), any_query=True)
     http_server.route("/eutils/esummary.fcgi", Reply(200, (DATA / "esummary_gds.json").read_bytes()), any_query=True)
-    with pytest.raises(InputError, match=r"PubMed 31000001 is linked to 2 GEO series: GSE130001 \(MEIS1 knockdown in "
-                                         r"SK-N-SH neuroblastoma cells, 6 samples, Homo sapiens\); GSE130002 .* Set "
-                                         r"`accession`"):
-        fetch_geo_dataset("d", {"pubmed": 31000001, "samples": RULES}, dl, out_counts=tmp_path / "c.tsv",
-                          out_samples=tmp_path / "s.tsv", eutils_base=http_server.url("/eutils/"))
+    with pytest.raises(
+        InputError,
+        match=r"PubMed 31000001 is linked to 2 GEO series: GSE130001 \(MEIS1 knockdown in "
+        r"SK-N-SH neuroblastoma cells, 6 samples, Homo sapiens\); GSE130002 .* Set "
+        r"`accession`",
+    ):
+        fetch_geo_dataset(
+            "d",
+            {"pubmed": 31000001, "samples": RULES},
+            dl,
+            out_counts=tmp_path / "c.tsv",
+            out_samples=tmp_path / "s.tsv",
+            eutils_base=http_server.url("/eutils/"),
+        )

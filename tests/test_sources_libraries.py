@@ -24,15 +24,21 @@ def dl(tmp_path):
 
 @pytest.fixture
 def kegg(http_server):
-    for path, name in (("/info/kegg", "kegg_info_kegg.txt"), ("/list/pathway/hsa", "kegg_list_pathway_hsa.tsv"),
-                       ("/link/hsa/pathway", "kegg_link_hsa_pathway.tsv"), ("/list/hsa", "kegg_list_hsa.tsv")):
+    for path, name in (
+        ("/info/kegg", "kegg_info_kegg.txt"),
+        ("/list/pathway/hsa", "kegg_list_pathway_hsa.tsv"),
+        ("/link/hsa/pathway", "kegg_link_hsa_pathway.tsv"),
+        ("/list/hsa", "kegg_list_hsa.tsv"),
+    ):
         http_server.route(path, Reply(200, (DATA / name).read_bytes(), content_type="text/plain"))
     return http_server
 
 
 def test_enrichr_library(http_server, dl):
-    http_server.route("/Enrichr/geneSetLibrary?mode=text&libraryName=KEGG_2021_Human",
-                      Reply(200, (DATA / "enrichr_KEGG_2021_Human.txt").read_bytes(), content_type="text/plain"))
+    http_server.route(
+        "/Enrichr/geneSetLibrary?mode=text&libraryName=KEGG_2021_Human",
+        Reply(200, (DATA / "enrichr_KEGG_2021_Human.txt").read_bytes(), content_type="text/plain"),
+    )
     src = libraries.fetch_enrichr_library("KEGG_2021_Human", dl, base_url=http_server.url("/Enrichr/"))
     assert src.path == dl.cache_dir / "enrichr" / "KEGG_2021_Human.txt"
     assert src.release == "Enrichr KEGG_2021_Human" and src.details == {"terms": 3, "genes": 15}
@@ -53,12 +59,15 @@ def test_enrichr_unknown_or_bad_name(http_server, dl):
 
 
 def test_kegg_parsers_current_and_old_layouts():
-    names, org = libraries.parse_kegg_pathways("hsa04978\tMineral absorption - Homo sapiens (human)\n"
-                                               "path:hsa00010\tGlycolysis / Gluconeogenesis - Homo sapiens (human)\n")
+    names, org = libraries.parse_kegg_pathways(
+        "hsa04978\tMineral absorption - Homo sapiens (human)\n"
+        "path:hsa00010\tGlycolysis / Gluconeogenesis - Homo sapiens (human)\n"
+    )
     assert names == {"hsa04978": "Mineral absorption", "hsa00010": "Glycolysis / Gluconeogenesis"}
     assert org == "Homo sapiens (human)"
     assert libraries.parse_kegg_links("path:hsa04978\thsa:3162\nhsa:7421\tpath:hsa04978\n", "hsa") == {
-        "hsa04978": ["3162", "7421"]}
+        "hsa04978": ["3162", "7421"]
+    }
     new = "hsa:3162\tCDS\t22:35381067..35394207\tHMOX1, HO-1, HMOX1D; heme oxygenase 1\n"
     old = "hsa:3162\tHMOX1, HO-1, HMOX1D; heme oxygenase 1\nhsa:100\tuncharacterized LOC100\n"
     assert libraries.parse_kegg_genes(new, "hsa") == {"3162": "HMOX1"}
@@ -76,14 +85,19 @@ def test_kegg_library_gmt(kegg, dl):
     assert lines[0] == "Glycolysis / Gluconeogenesis\thsa00010\tGAPDH"
     mineral = next(ln.split("\t") for ln in lines if ln.startswith("Mineral absorption\t"))
     assert mineral[1] == "hsa04978"
-    assert mineral[2:] == sorted(["HMOX1", "VDR", "MT2A", "MT1X", "SLC40A1", "FTH1", "TRPV6", "SLC11A2", "CYBRD1",
-                                  "ATP1A1"])
+    assert mineral[2:] == sorted(
+        ["HMOX1", "VDR", "MT2A", "MT1X", "SLC40A1", "FTH1", "TRPV6", "SLC11A2", "CYBRD1", "ATP1A1"]
+    )
     assert src.details["pathways_without_symbol_genes"] == ["hsa04980"]
     assert src.details["linked_genes_without_symbol"] == 1 and src.details["organism_name"] == "Homo sapiens (human)"
     meta = json.loads((src.path.parent / "KEGG_hsa.gmt.source.json").read_text())
     assert meta["release"] == src.release and meta["sha256"] == src.sha256 and len(meta["inputs"]) == 4
-    assert [Path(i["path"]).name for i in meta["inputs"]] == ["info_kegg.txt", "list_pathway_hsa.tsv",
-                                                              "link_hsa_pathway.tsv", "list_hsa.tsv"]
+    assert [Path(i["path"]).name for i in meta["inputs"]] == [
+        "info_kegg.txt",
+        "list_pathway_hsa.tsv",
+        "link_hsa_pathway.tsv",
+        "list_hsa.tsv",
+    ]
     # the GMT works with the workflow's library reader, by name and by KEGG ID, like Enrichr's
     lib = genesets.read_library(src.path, "KEGG_current")
     assert lib.find("Mineral absorption") == "Mineral absorption" and lib.find("hsa04978") == "Mineral absorption"
@@ -112,12 +126,15 @@ def test_kegg_bad_organism_and_error_page(http_server, dl):
 
 def test_gene_info(http_server, dl):
     data = gzip.compress((DATA / "Homo_sapiens.gene_info").read_bytes(), mtime=0)
-    http_server.route("/gene/DATA/GENE_INFO/Mammalia/Homo_sapiens.gene_info.gz",
-                      Reply(200, data, headers={"Last-Modified": "Sun, 16 Nov 2025 03:10:00 GMT"}))
+    http_server.route(
+        "/gene/DATA/GENE_INFO/Mammalia/Homo_sapiens.gene_info.gz",
+        Reply(200, data, headers={"Last-Modified": "Sun, 16 Nov 2025 03:10:00 GMT"}),
+    )
     src = libraries.fetch_gene_info(dl, base_url=http_server.url("/gene/DATA/GENE_INFO/Mammalia/"))
     assert src.path == dl.cache_dir / "ncbi_gene" / "Homo_sapiens.gene_info.gz"
-    assert src.release == ("NCBI Gene Homo_sapiens.gene_info.gz, newest record 2025-11-15, "
-                           "file dated Sun, 16 Nov 2025 03:10:00 GMT")
+    assert src.release == (
+        "NCBI Gene Homo_sapiens.gene_info.gz, newest record 2025-11-15, file dated Sun, 16 Nov 2025 03:10:00 GMT"
+    )
     assert src.details == {"genes": 3, "newest_modification_date": "2025-11-15"}
     ann = annotation.load_annotation(src.path)
     assert ann.entrez_to_symbol["3162"] == "HMOX1" and ann.ensembl_to_symbol["ENSG00000125148"] == "MT2A"

@@ -1,22 +1,27 @@
 """The terminal summary printed at the end of a run (pathverdict.summary)."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 from pathverdict.summary import terminal_summary
 
-VERDICT = pd.DataFrame({
-    "dataset": ["null", "null", "cells_oe", "cells_oe"],
-    "library": ["KEGG_2021_Human", "KEGG_2021_Human", "KEGG_2021_Human", "KEGG_2021_Human"],
-    "method": ["ora_all", "gsea", "ora_all", "gsea"],
-    "primary": [True, False, True, False],
-    "target": ["Mineral absorption"] * 4,
-    "status": ["inconclusive", "not_on_top", "on_top", "on_top"],
-    "on_top": ["no", "no", "yes", "yes"],
-    "rank": [None, 40, 1, 2], "n_terms": [3, 200, 150, 200],
-    "pvalue": [None, 0.4, 1e-9, 0.001], "fdr": [None, 0.9, 2e-7, 0.01],
-    "note": ["1 DE gene in the pathway: fewer than 3", "", "", ""],
-})
+VERDICT = pd.DataFrame(
+    {
+        "dataset": ["null", "null", "cells_oe", "cells_oe"],
+        "library": ["KEGG_2021_Human", "KEGG_2021_Human", "KEGG_2021_Human", "KEGG_2021_Human"],
+        "method": ["ora_all", "gsea", "ora_all", "gsea"],
+        "primary": [True, False, True, False],
+        "target": ["Mineral absorption"] * 4,
+        "status": ["inconclusive", "not_on_top", "on_top", "on_top"],
+        "on_top": ["no", "no", "yes", "yes"],
+        "rank": [None, 40, 1, 2],
+        "n_terms": [3, 200, 150, 200],
+        "pvalue": [None, 0.4, 1e-9, 0.001],
+        "fdr": [None, 0.9, 2e-7, 0.01],
+        "note": ["1 DE gene in the pathway: fewer than 3", "", "", ""],
+    }
+)
 
 
 def test_summary_names_every_dataset_with_its_status(tmp_path):
@@ -36,10 +41,15 @@ def test_summary_names_every_dataset_with_its_status(tmp_path):
 def test_summary_reports_claims_and_is_empty_without_results(tmp_path):
     assert terminal_summary(tmp_path, target="X") == ""
     VERDICT.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
-    pd.DataFrame({"claim": ["cells", "tissue", "metallothioneins"], "dataset": ["cells_oe", "t", "cells_oe"],
-                  "role": ["cells_overexpression", "tissue", "cells_overexpression"],
-                  "holds": ["yes", "no", "yes"], "evidence": ["", "", ""]}).to_csv(
-        tmp_path / "claims.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "claim": ["cells", "tissue", "metallothioneins"],
+            "dataset": ["cells_oe", "t", "cells_oe"],
+            "role": ["cells_overexpression", "tissue", "cells_overexpression"],
+            "holds": ["yes", "no", "yes"],
+            "evidence": ["", "", ""],
+        }
+    ).to_csv(tmp_path / "claims.tsv", sep="\t", index=False)
     text = terminal_summary(tmp_path, target="Mineral absorption")
     assert "cells reproduced" in text and "tissue not reproduced" in text
     assert "Study: PARTLY REPRODUCED" in text
@@ -48,10 +58,16 @@ def test_summary_reports_claims_and_is_empty_without_results(tmp_path):
 
 def test_summary_shows_the_set_score_null(tmp_path):
     VERDICT.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
-    pd.DataFrame({"dataset": ["null", "cells_oe", "cells_oe"], "library": ["KEGG_2021_Human"] * 3,
-                  "method": ["set_score", "set_score", "ora_all"], "empirical_p": [None, 0.1, None],
-                  "min_p": [0.1, 0.1, 0.1], "informative": ["no", "yes", "no"]}).to_csv(
-        tmp_path / "null.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "dataset": ["null", "cells_oe", "cells_oe"],
+            "library": ["KEGG_2021_Human"] * 3,
+            "method": ["set_score", "set_score", "ora_all"],
+            "empirical_p": [None, 0.1, None],
+            "min_p": [0.1, 0.1, 0.1],
+            "informative": ["no", "yes", "no"],
+        }
+    ).to_csv(tmp_path / "null.tsv", sep="\t", index=False)
     lines = terminal_summary(tmp_path, target="T").splitlines()
     assert next(ln for ln in lines if ln.strip().startswith("null ")).endswith("uninformative")
     assert next(ln for ln in lines if ln.strip().startswith("cells_oe")).endswith("0.1 (smallest possible)")

@@ -1,5 +1,6 @@
 """Verdict logic: rank, FDR, top N, minimum evidence (inconclusive), missing target, zero DE
 genes, gene status (untested, protein-coding metallothioneins only), p-value bounds."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,8 +70,18 @@ def test_too_few_de_genes_or_overlap_is_inconclusive():
     t3 = ora_table([["A", 1, 1e-6, 1e-4, 9, 40, "X"], ["T", 2, 0.2, 0.4, 2, 40, "MT1X;MT2A"]])
     assert verdict.judge_method(t3, "ora_all", "T", s, n_query=50)["status"] == "not_on_top"
     # GSEA is threshold free: no minimum DE list
-    g = pd.DataFrame({"library": ["lib"], "term": ["T"], "rank": [1], "nes": [2.1], "pvalue": [0.001],
-                      "fdr": [0.01], "set_size": [40], "leading_edge": ["A;B"]})
+    g = pd.DataFrame(
+        {
+            "library": ["lib"],
+            "term": ["T"],
+            "rank": [1],
+            "nes": [2.1],
+            "pvalue": [0.001],
+            "fdr": [0.01],
+            "set_size": [40],
+            "leading_edge": ["A;B"],
+        }
+    )
     assert verdict.judge_method(g, "gsea", "T", s, None)["status"] == "on_top"
 
 
@@ -93,16 +104,37 @@ def test_single_de_gene_is_inconclusive_on_kegg(kegg_path):
     # even with the BH fixed, a single gene must not make a pathway "on top"
     loose = verdict.VerdictSettings(max_fdr=1.0, min_de_genes=1, min_overlap=1)
     assert verdict.judge_method(table, "ora_all", "Mineral absorption", loose, 1)["status"] == "on_top"
-    assert verdict.judge_method(table, "ora_all", "Mineral absorption", verdict.VerdictSettings(max_fdr=1.0,
-                                min_de_genes=1), 1)["status"] == "inconclusive"
+    assert (
+        verdict.judge_method(
+            table, "ora_all", "Mineral absorption", verdict.VerdictSettings(max_fdr=1.0, min_de_genes=1), 1
+        )["status"]
+        == "inconclusive"
+    )
 
 
 def test_judge_dataset_marks_primary_and_gsea():
     ora = ora_table([["T", 1, 1e-6, 1e-4, 5, 40, "A;B"]])
-    gsea = pd.DataFrame({"library": ["lib"], "term": ["T"], "rank": [4], "nes": [-1.8], "pvalue": [0.001],
-                         "fdr": [0.02], "set_size": [40], "leading_edge": ["A;B;C"]})
-    out = verdict.judge_dataset("ds", "lib", "T", "hsa04978", {"ora_all": ora, "gsea": gsea},
-                                {"ora_all": 12}, verdict.VerdictSettings(primary="ora_all"))
+    gsea = pd.DataFrame(
+        {
+            "library": ["lib"],
+            "term": ["T"],
+            "rank": [4],
+            "nes": [-1.8],
+            "pvalue": [0.001],
+            "fdr": [0.02],
+            "set_size": [40],
+            "leading_edge": ["A;B;C"],
+        }
+    )
+    out = verdict.judge_dataset(
+        "ds",
+        "lib",
+        "T",
+        "hsa04978",
+        {"ora_all": ora, "gsea": gsea},
+        {"ora_all": 12},
+        verdict.VerdictSettings(primary="ora_all"),
+    )
     assert list(out["method"]) == ["ora_all", "gsea"]
     assert list(out["primary"]) == [True, False]
     assert list(out["on_top"]) == ["yes", "no"] and list(out["status"]) == ["on_top", "not_on_top"]
@@ -111,14 +143,16 @@ def test_judge_dataset_marks_primary_and_gsea():
 
 
 def test_gene_status():
-    de = pd.DataFrame({
-        "gene_id": ["g1", "g2", "g3", "g4", "g5"],
-        "symbol": pd.array(["HMOX1", "MT2A", "MT1X", "MT1E", "ACTB"], dtype="string"),
-        "baseMean": [100.0, 50.0, 3.0, 20.0, 1000.0],
-        "log2FoldChange": [2.0, -1.5, 0.3, 4.0, 0.0],
-        "pvalue": [1e-5, 1e-4, 0.3, np.nan, 0.9],
-        "padj": [1e-3, 0.01, np.nan, np.nan, 0.95],
-    })
+    de = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2", "g3", "g4", "g5"],
+            "symbol": pd.array(["HMOX1", "MT2A", "MT1X", "MT1E", "ACTB"], dtype="string"),
+            "baseMean": [100.0, 50.0, 3.0, 20.0, 1000.0],
+            "log2FoldChange": [2.0, -1.5, 0.3, 4.0, 0.0],
+            "pvalue": [1e-5, 1e-4, 0.3, np.nan, 0.9],
+            "padj": [1e-3, 0.01, np.nan, np.nan, 0.95],
+        }
+    )
     g = verdict.gene_status("ds", de, verdict.VerdictSettings(alpha=0.05)).set_index("symbol")
     assert g.loc["HMOX1", "status"] == "up"
     assert g.loc["MT2A", "status"] == "down"
@@ -130,10 +164,19 @@ def test_gene_status():
 
 
 def test_gene_status_tells_prefiltered_from_absent():
-    de = pd.DataFrame({"gene_id": ["g1"], "symbol": pd.array(["MT2A"], dtype="string"), "baseMean": [50.0],
-                       "log2FoldChange": [-1.5], "pvalue": [1e-4], "padj": [0.01]})
-    input_genes = pd.DataFrame({"gene_id": ["g1", "g2", "g3"],
-                                "symbol": pd.array(["MT2A", "HMOX1", "MT1G"], dtype="string")})
+    de = pd.DataFrame(
+        {
+            "gene_id": ["g1"],
+            "symbol": pd.array(["MT2A"], dtype="string"),
+            "baseMean": [50.0],
+            "log2FoldChange": [-1.5],
+            "pvalue": [1e-4],
+            "padj": [0.01],
+        }
+    )
+    input_genes = pd.DataFrame(
+        {"gene_id": ["g1", "g2", "g3"], "symbol": pd.array(["MT2A", "HMOX1", "MT1G"], dtype="string")}
+    )
     g = verdict.gene_status("ds", de, verdict.VerdictSettings(), input_genes).set_index("symbol")
     assert g.loc["HMOX1", "status"] == "untested"
     assert g.loc["HMOX1", "detail"].startswith("removed by the pre-filter")
@@ -146,13 +189,23 @@ def test_gene_status_tells_prefiltered_from_absent():
 
 
 def test_metallothionein_pseudogenes_excluded_by_gene_type():
-    de = pd.DataFrame({"gene_id": ["g1", "g2", "g3", "g4"],
-                       "symbol": pd.array(["MT2A", "MT1P3", "MT1L", "MT1HL1"], dtype="string"),
-                       "baseMean": [50.0, 40.0, 30.0, 20.0], "log2FoldChange": [-1.5, 2.0, 2.0, 0.1],
-                       "pvalue": [1e-4, 1e-6, 1e-6, 0.5], "padj": [0.01, 1e-4, 1e-4, 0.7]})
-    ids = pd.DataFrame({"gene_id": ["g1", "g2", "g3", "g4", "g5"],
-                        "symbol": pd.array(["MT2A", "MT1P3", "MT1L", "MT1HL1", "MT1XP1"], dtype="string"),
-                        "gene_type": ["protein-coding", "pseudo", "pseudo", "protein-coding", "pseudo"]})
+    de = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2", "g3", "g4"],
+            "symbol": pd.array(["MT2A", "MT1P3", "MT1L", "MT1HL1"], dtype="string"),
+            "baseMean": [50.0, 40.0, 30.0, 20.0],
+            "log2FoldChange": [-1.5, 2.0, 2.0, 0.1],
+            "pvalue": [1e-4, 1e-6, 1e-6, 0.5],
+            "padj": [0.01, 1e-4, 1e-4, 0.7],
+        }
+    )
+    ids = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2", "g3", "g4", "g5"],
+            "symbol": pd.array(["MT2A", "MT1P3", "MT1L", "MT1HL1", "MT1XP1"], dtype="string"),
+            "gene_type": ["protein-coding", "pseudo", "pseudo", "protein-coding", "pseudo"],
+        }
+    )
     g = verdict.gene_status("ds", de, verdict.VerdictSettings(), ids).set_index("symbol")
     assert g.loc["MT2A", "reason"] == "pattern" and g.loc["MT1HL1", "reason"] == "pattern"
     for pseudo in ("MT1P3", "MT1L", "MT1XP1"):  # MT1L is a pseudogene without a P in its name
@@ -161,21 +214,55 @@ def test_metallothionein_pseudogenes_excluded_by_gene_type():
     assert set(counted["symbol"]) == {"HMOX1", "VDR", "MT2A", "MT1HL1"}
     assert g.loc["MT1HL1", "status"] == "not DE"
     # the summary counts MT2A, not the up-regulated pseudogenes
-    v = pd.DataFrame([{"dataset": "ds", "library": "L", "method": "ora_all", "primary": True, "target": "T",
-                       "target_id": "", "on_top": "no", "status": "inconclusive", "rank": np.nan, "n_terms": 5,
-                       "pvalue": np.nan, "p_bound": False, "fdr": np.nan, "nes": np.nan, "overlap_size": np.nan,
-                       "set_size": np.nan, "genes": "", "top_term": "", "de_genes": 1, "note": "too few"}])
+    v = pd.DataFrame(
+        [
+            {
+                "dataset": "ds",
+                "library": "L",
+                "method": "ora_all",
+                "primary": True,
+                "target": "T",
+                "target_id": "",
+                "on_top": "no",
+                "status": "inconclusive",
+                "rank": np.nan,
+                "n_terms": 5,
+                "pvalue": np.nan,
+                "p_bound": False,
+                "fdr": np.nan,
+                "nes": np.nan,
+                "overlap_size": np.nan,
+                "set_size": np.nan,
+                "genes": "",
+                "top_term": "",
+                "de_genes": 1,
+                "note": "too few",
+            }
+        ]
+    )
     line = verdict.summary_sentences(v, g.reset_index(), verdict.VerdictSettings())[0]
     assert "MT2A down" in line and "MT1P3" not in line and "MT1L up" not in line
     assert "cannot be judged (inconclusive)" in line
 
 
 def test_pseudogenes_by_name_without_gene_type():
-    de = pd.DataFrame({"gene_id": ["g1", "g2", "g3"], "symbol": pd.array(["MT2A", "MT1P3", "MT1CP"], dtype="string"),
-                       "baseMean": [50.0, 40.0, 30.0], "log2FoldChange": [1.0, 2.0, 2.0],
-                       "pvalue": [1e-4, 1e-6, 1e-6], "padj": [0.01, 1e-4, 1e-4]})
-    ids = pd.DataFrame({"gene_id": ["g1", "g2", "g3"], "symbol": pd.array(["MT2A", "MT1P3", "MT1CP"], dtype="string"),
-                        "gene_type": ["", "", ""]})  # an annotation without gene types
+    de = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2", "g3"],
+            "symbol": pd.array(["MT2A", "MT1P3", "MT1CP"], dtype="string"),
+            "baseMean": [50.0, 40.0, 30.0],
+            "log2FoldChange": [1.0, 2.0, 2.0],
+            "pvalue": [1e-4, 1e-6, 1e-6],
+            "padj": [0.01, 1e-4, 1e-4],
+        }
+    )
+    ids = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2", "g3"],
+            "symbol": pd.array(["MT2A", "MT1P3", "MT1CP"], dtype="string"),
+            "gene_type": ["", "", ""],
+        }
+    )  # an annotation without gene types
     g = verdict.gene_status("ds", de, verdict.VerdictSettings(), ids).set_index("symbol")
     assert g.loc["MT2A", "reason"] == "pattern" and "gene type unknown" in g.loc["MT2A", "detail"]
     assert g.loc["MT1P3", "reason"] == verdict.EXCLUDED and g.loc["MT1CP", "reason"] == verdict.EXCLUDED
@@ -183,16 +270,28 @@ def test_pseudogenes_by_name_without_gene_type():
 
 
 def test_p_bound_shown_as_upper_bound_and_tolerated_when_absent():
-    gsea = pd.DataFrame({"library": ["lib"], "term": ["T"], "rank": [1], "nes": [2.5], "pvalue": [1 / 1001],
-                         "fdr": [0.001], "set_size": [40], "leading_edge": ["A;B"], "p_bound": [True]})
+    gsea = pd.DataFrame(
+        {
+            "library": ["lib"],
+            "term": ["T"],
+            "rank": [1],
+            "nes": [2.5],
+            "pvalue": [1 / 1001],
+            "fdr": [0.001],
+            "set_size": [40],
+            "leading_edge": ["A;B"],
+            "p_bound": [True],
+        }
+    )
     row = verdict.judge_method(gsea, "gsea", "T", verdict.VerdictSettings(), None)
     # the bound 1/1001 is shown rounded up (still a bound): "< 0.001", never "p = 0"
     assert row["p_bound"] is True and verdict.fmt_p(row["pvalue"], row["p_bound"]) == "< 0.001"
     v = verdict.judge_dataset("ds", "lib", "T", "", {"gsea": gsea}, {}, verdict.VerdictSettings(primary="gsea"))
     html = verdict.to_html(v, pd.DataFrame(columns=verdict.GENE_COLUMNS), verdict.VerdictSettings(primary="gsea"), "t")
     assert "&lt; 0.001" in html
-    md = verdict.to_markdown(v, pd.DataFrame(columns=verdict.GENE_COLUMNS), verdict.VerdictSettings(primary="gsea"),
-                             "t")
+    md = verdict.to_markdown(
+        v, pd.DataFrame(columns=verdict.GENE_COLUMNS), verdict.VerdictSettings(primary="gsea"), "t"
+    )
     assert "p < 0.001" in md and "| < 0.001 |" in md
     old = gsea.drop(columns="p_bound")  # a gsea.tsv written before the column existed
     row = verdict.judge_method(old, "gsea", "T", verdict.VerdictSettings(), None)
@@ -203,8 +302,15 @@ def test_p_bound_shown_as_upper_bound_and_tolerated_when_absent():
 def test_read_verdict_keeps_dataset_names(tmp_path, name):
     from pathverdict.util import write_tsv
 
-    v = verdict.judge_dataset(name, "lib", "T", "", {"ora_all": ora_table([["T", 1, 1e-6, 1e-4, 5, 40, "A"]])},
-                              {"ora_all": 12}, verdict.VerdictSettings())
+    v = verdict.judge_dataset(
+        name,
+        "lib",
+        "T",
+        "",
+        {"ora_all": ora_table([["T", 1, 1e-6, 1e-4, 5, 40, "A"]])},
+        {"ora_all": 12},
+        verdict.VerdictSettings(),
+    )
     write_tsv(v, tmp_path / "v.tsv")
     back = verdict.read_verdict(tmp_path / "v.tsv")
     assert list(back["dataset"]) == [name] and back["primary"].tolist() == [True]
@@ -215,15 +321,19 @@ def _judge_simulated(ds, kegg):
     """DE (the workflow's DESeq2), ORA of all DE genes against KEGG and the verdict, as the workflow does."""
     from pathverdict import de
 
-    result = de.run_deseq2(ds.counts, ds.samples.set_index("sample"),
-                           de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"]))
+    result = de.run_deseq2(
+        ds.counts,
+        ds.samples.set_index("sample"),
+        de.DEParams(design="~condition", contrast=["condition", "Treated", "Control"]),
+    )
     res = result.results.copy()
     res.insert(0, "symbol", pd.array([ds.symbols[g] for g in res.index], dtype="string"))
     genes = enrichment.collapse_to_symbols(res.reset_index())
     lists, background = enrichment.de_gene_lists(genes, 0.05, 0.0)
     table = enrichment.ora(lists["all"], background, kegg.sets, "KEGG", kegg.ids)
-    return lists["all"], verdict.judge_method(table, "ora_all", "Mineral absorption", verdict.VerdictSettings(),
-                                              len(lists["all"]))
+    return lists["all"], verdict.judge_method(
+        table, "ora_all", "Mineral absorption", verdict.VerdictSettings(), len(lists["all"])
+    )
 
 
 @pytest.mark.shared
@@ -247,9 +357,16 @@ def test_simulated_single_metallothionein_is_not_on_top(make_dataset, kegg_path)
 def test_gene_status_of_a_gene_without_reads():
     """Without the pre-filter (the default) a gene with no reads is in de.tsv with baseMean 0
     and NA statistics, as in R: it was not tested, it is not a Cook's outlier."""
-    de = pd.DataFrame({"gene_id": ["g1", "g2"], "symbol": pd.array(["HMOX1", "VDR"], dtype="string"),
-                       "baseMean": [0.0, 80.0], "log2FoldChange": [np.nan, 3.0], "pvalue": [np.nan, np.nan],
-                       "padj": [np.nan, np.nan]})
+    de = pd.DataFrame(
+        {
+            "gene_id": ["g1", "g2"],
+            "symbol": pd.array(["HMOX1", "VDR"], dtype="string"),
+            "baseMean": [0.0, 80.0],
+            "log2FoldChange": [np.nan, 3.0],
+            "pvalue": [np.nan, np.nan],
+            "padj": [np.nan, np.nan],
+        }
+    )
     g = verdict.gene_status("ds", de, verdict.VerdictSettings()).set_index("symbol")
     assert g.loc["HMOX1", "status"] == "untested" and g.loc["HMOX1", "detail"] == "no reads in any sample"
     assert g.loc["VDR", "status"] == "untested" and g.loc["VDR", "detail"] == "no p-value (Cook's outlier)"

@@ -1,4 +1,5 @@
 """End to end on real data: LNCaP cells +/- androgen (Li et al. 2008) through the whole workflow."""
+
 import json
 import os
 import subprocess
@@ -25,10 +26,18 @@ def li2008_run(tmp_path_factory, shared):
     work = tmp_path_factory.mktemp("li2008")
     d = shared / "counts" / "li2008_lncap"
     cfg = {
-        "datasets": {"li2008_lncap": {"counts": str(d / "counts.tsv.gz"), "samples": str(d / "samples.tsv"),
-                                      "design": "~condition", "contrast": ["condition", "Treated", "Control"]}},
-        "genesets": {"KEGG_2021_Human": str(shared / "genesets" / "KEGG_2021_Human.txt"),
-                     "KEGG_2016": str(shared / "genesets" / "KEGG_2016.gmt")},
+        "datasets": {
+            "li2008_lncap": {
+                "counts": str(d / "counts.tsv.gz"),
+                "samples": str(d / "samples.tsv"),
+                "design": "~condition",
+                "contrast": ["condition", "Treated", "Control"],
+            }
+        },
+        "genesets": {
+            "KEGG_2021_Human": str(shared / "genesets" / "KEGG_2021_Human.txt"),
+            "KEGG_2016": str(shared / "genesets" / "KEGG_2016.gmt"),
+        },
         "target_pathway": "Mineral absorption",
         "annotation": str(shared / "annotation" / "human_gene_info.tsv.gz"),
         "enrichment": {"gsea_permutations": 200},
@@ -105,11 +114,13 @@ def test_lint_is_clean():
     assert run.returncode == 0 and "Congratulations" in run.stdout + run.stderr, run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("configfile", [None] + sorted(str(p.relative_to(REPO)) for p in
-                                                         (REPO / "config").rglob("*.yaml")
-                                                         if "schemas" not in p.parts))
+@pytest.mark.parametrize(
+    "configfile",
+    [None] + sorted(str(p.relative_to(REPO)) for p in (REPO / "config").rglob("*.yaml") if "schemas" not in p.parts),
+)
 def test_dry_run_every_config(configfile, shared):  # shared: the example configs read ../shared/data
     args = ["-n", "--cores", "2"] + (["--configfile", configfile] if configfile else [])
-    run = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=REPO, capture_output=True, text=True,
-                         env=dict(os.environ))
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=REPO, capture_output=True, text=True, env=dict(os.environ)
+    )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -72,8 +72,9 @@ def library_path(shared: Path) -> Path:
     return path
 
 
-def workflow_input(name: str, shared: Path, scale: str = "vst"
-                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+def workflow_input(
+    name: str, shared: Path, scale: str = "vst"
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
     """The VST by symbol, design, contrast vector and design column names the workflow gives camera
     (``scale="log2norm"``: log2(normalised count + 1) of the same genes instead of the VST)."""
     from pathverdict import annotation
@@ -89,13 +90,21 @@ def workflow_input(name: str, shared: Path, scale: str = "vst"
     de = de.reset_index()
     expr = result.vst if scale == "vst" else np.log2(result.normalized + 1)
     y = camera.expression_by_symbol(de, expr)
-    design, contrast, columns = camera.design_and_contrast(samples.loc[list(result.vst.columns)], ds.design,
-                                                          list(ds.contrast))
+    design, contrast, columns = camera.design_and_contrast(
+        samples.loc[list(result.vst.columns)], ds.design, list(ds.contrast)
+    )
     return y, design, contrast, columns
 
 
-def run_reference(name: str, y: pd.DataFrame, design: np.ndarray, contrast: np.ndarray, columns: list[str],
-                  sets: dict[str, list[str]], workdir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+def run_reference(
+    name: str,
+    y: pd.DataFrame,
+    design: np.ndarray,
+    contrast: np.ndarray,
+    columns: list[str],
+    sets: dict[str, list[str]],
+    workdir: Path,
+) -> tuple[dict[str, pd.DataFrame], dict]:
     workdir.mkdir(parents=True, exist_ok=True)
     f_expr, f_design = workdir / f"{name}.expr.tsv", workdir / f"{name}.design.tsv"
     f_contrast, f_sets = workdir / f"{name}.contrast.tsv", workdir / f"{name}.sets.tsv"
@@ -104,7 +113,8 @@ def run_reference(name: str, y: pd.DataFrame, design: np.ndarray, contrast: np.n
     pd.DataFrame(design, index=pd.Index(y.columns, name="sample"), columns=columns).to_csv(f_design, sep="\t")
     pd.DataFrame({"contrast": contrast}).to_csv(f_contrast, sep="\t", index=False, float_format="%.17g")
     pd.DataFrame([(t, g) for t in sorted(sets) for g in sets[t]], columns=["term", "gene"]).to_csv(
-        f_sets, sep="\t", index=False)
+        f_sets, sep="\t", index=False
+    )
     cmd = ["Rscript", str(R_SCRIPT), str(f_expr), str(f_design), str(f_contrast), str(f_sets), str(prefix)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode == 2:
@@ -113,8 +123,13 @@ def run_reference(name: str, y: pd.DataFrame, design: np.ndarray, contrast: np.n
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr}")
     out = {}
     for setting in SETTINGS:
-        t = pd.read_csv(f"{prefix}.{setting}.tsv", sep="\t", dtype={"term": str}, keep_default_na=False,
-                        na_values={"Correlation": ["NA"]})
+        t = pd.read_csv(
+            f"{prefix}.{setting}.tsv",
+            sep="\t",
+            dtype={"term": str},
+            keep_default_na=False,
+            na_values={"Correlation": ["NA"]},
+        )
         out[setting] = t.set_index("term")
     meta = pd.read_csv(f"{prefix}.meta.tsv", sep="\t", dtype=str, keep_default_na=False)
     return out, dict(zip(meta["key"], meta["value"]))
@@ -141,8 +156,9 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame, target: str) -> dict:
         "max_abs_fdr_diff": float((o["fdr"] - ref["FDR"]).abs().max()),
         "direction_mismatches": int((o["direction"] != ref["Direction"]).sum()),
         "ngenes_mismatches": int((o["n_genes"] != ref["NGenes"]).sum()),
-        "max_abs_correlation_diff": (float((o["correlation"] - ref["Correlation"]).abs().max())
-                                     if "Correlation" in ref.columns else float("nan")),
+        "max_abs_correlation_diff": (
+            float((o["correlation"] - ref["Correlation"]).abs().max()) if "Correlation" in ref.columns else float("nan")
+        ),
         "target_rank_ours": _rank(o["pvalue"], target),
         "target_rank_r": _rank(ref["PValue"], target),
         "target_p_ours": float(o["pvalue"].get(target, np.nan)),
@@ -150,9 +166,12 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame, target: str) -> dict:
         "target_direction": f"{o['direction'].get(target, '')}/{ref['Direction'].get(target, '')}",
         "target_correlation": float(o["correlation"].get(target, np.nan)),
     }
-    row["pass"] = bool(row["log10p_pearson"] > LOG10P_PEARSON_TARGET and row["direction_mismatches"] == 0
-                       and row["ngenes_mismatches"] == 0
-                       and abs(row["target_rank_ours"] - row["target_rank_r"]) <= RANK_TOLERANCE)
+    row["pass"] = bool(
+        row["log10p_pearson"] > LOG10P_PEARSON_TARGET
+        and row["direction_mismatches"] == 0
+        and row["ngenes_mismatches"] == 0
+        and abs(row["target_rank_ours"] - row["target_rank_r"]) <= RANK_TOLERANCE
+    )
     return row
 
 
@@ -169,11 +188,19 @@ def compare_dataset(name: str, shared: Path, workdir: Path | None = None) -> lis
         t1 = time.perf_counter()
         ours = camera.camera(y, design, contrast, lib.sets, LIBRARY, lib.ids, MIN_SIZE, MAX_SIZE, inter_gene_cor=cor)
         secs = time.perf_counter() - t1
-        row = {"dataset": name, "inter_gene_cor": "0.01" if cor is not None else "estimated (NA)",
-               "genes": int(len(y)), "samples": int(y.shape[1])}
+        row = {
+            "dataset": name,
+            "inter_gene_cor": "0.01" if cor is not None else "estimated (NA)",
+            "genes": int(len(y)),
+            "samples": int(y.shape[1]),
+        }
         row.update(compare(ours, ref[setting], TARGET))
-        row.update(seconds_ours=secs, seconds_de=t_de, seconds_r=float(meta.get("seconds", "nan")),
-                   limma_version=meta.get("limma_version", ""))
+        row.update(
+            seconds_ours=secs,
+            seconds_de=t_de,
+            seconds_r=float(meta.get("seconds", "nan")),
+            limma_version=meta.get("limma_version", ""),
+        )
         if workdir:
             ours.to_csv(Path(workdir) / f"{name}.ours_camera.{setting}.tsv", sep="\t", index=False)
         rows.append(row)
@@ -193,26 +220,48 @@ def scale_rows(name: str, shared: Path) -> list[dict]:
         gs = camera.gene_statistics(y.to_numpy(dtype=float), design, contrast)
         res = camera.camera(y, design, contrast, lib.sets, LIBRARY, lib.ids, MIN_SIZE, MAX_SIZE).set_index("term")
         low = y.mean(axis=1).to_numpy() < np.quantile(y.mean(axis=1), 0.25)
-        rows.append({"dataset": name, "scale": scale,
-                     "spearman_mean_vs_variance": float(stats.spearmanr(y.mean(axis=1), gs.sigma2)[0]),
-                     "variance_ratio_lowest_quarter": float(np.median(gs.sigma2[low]) / np.median(gs.sigma2[~low])),
-                     "df_prior": gs.df_prior, "target_rank": _rank(res["pvalue"], TARGET),
-                     "target_p": float(res.loc[TARGET, "pvalue"]), "target_fdr": float(res.loc[TARGET, "fdr"]),
-                     "target_correlation": float(res.loc[TARGET, "correlation"]),
-                     "target_direction": res.loc[TARGET, "direction"], "sets": int(len(res))})
+        rows.append(
+            {
+                "dataset": name,
+                "scale": scale,
+                "spearman_mean_vs_variance": float(stats.spearmanr(y.mean(axis=1), gs.sigma2)[0]),
+                "variance_ratio_lowest_quarter": float(np.median(gs.sigma2[low]) / np.median(gs.sigma2[~low])),
+                "df_prior": gs.df_prior,
+                "target_rank": _rank(res["pvalue"], TARGET),
+                "target_p": float(res.loc[TARGET, "pvalue"]),
+                "target_fdr": float(res.loc[TARGET, "fdr"]),
+                "target_correlation": float(res.loc[TARGET, "correlation"]),
+                "target_direction": res.loc[TARGET, "direction"],
+                "sets": int(len(res)),
+            }
+        )
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
-    cols = [("dataset", "{}"), ("inter_gene_cor", "{}"), ("genes", "{}"), ("sets", "{}"),
-            ("log10p_pearson", "{:.10f}"), ("max_abs_log10p_diff", "{:.2e}"), ("max_abs_fdr_diff", "{:.2e}"),
-            ("max_abs_correlation_diff", "{:.2e}"), ("direction_mismatches", "{}"),
-            ("target_rank_ours", "{:.0f}"), ("target_rank_r", "{:.0f}"), ("target_p_ours", "{:.4g}"),
-            ("target_p_r", "{:.4g}"), ("target_direction", "{}"), ("target_correlation", "{:.3f}"), ("pass", "{}")]
+    cols = [
+        ("dataset", "{}"),
+        ("inter_gene_cor", "{}"),
+        ("genes", "{}"),
+        ("sets", "{}"),
+        ("log10p_pearson", "{:.10f}"),
+        ("max_abs_log10p_diff", "{:.2e}"),
+        ("max_abs_fdr_diff", "{:.2e}"),
+        ("max_abs_correlation_diff", "{:.2e}"),
+        ("direction_mismatches", "{}"),
+        ("target_rank_ours", "{:.0f}"),
+        ("target_rank_r", "{:.0f}"),
+        ("target_p_ours", "{:.4g}"),
+        ("target_p_r", "{:.4g}"),
+        ("target_direction", "{}"),
+        ("target_correlation", "{:.3f}"),
+        ("pass", "{}"),
+    ]
     lines = ["\t".join(c for c, _ in cols)]
     for r in rows:
-        lines.append("\t".join(f.format(r[c]) if not (isinstance(r[c], float) and np.isnan(r[c])) else "NA"
-                               for c, f in cols))
+        lines.append(
+            "\t".join(f.format(r[c]) if not (isinstance(r[c], float) and np.isnan(r[c])) else "NA" for c, f in cols)
+        )
     return "\n".join(lines)
 
 
@@ -222,8 +271,11 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=None, help="shared data directory (default ../shared/data)")
     ap.add_argument("--out", type=Path, default=None, help="write the agreement table here (tsv)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the inputs and both sides' tables here")
-    ap.add_argument("--scales", action="store_true",
-                    help="instead of comparing with R: VST vs log2(normalised + 1), mean-variance trend and target")
+    ap.add_argument(
+        "--scales",
+        action="store_true",
+        help="instead of comparing with R: VST vs log2(normalised + 1), mean-variance trend and target",
+    )
     args = ap.parse_args(argv)
     if args.scales:
         shared = args.shared or default_shared()

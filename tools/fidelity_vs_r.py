@@ -65,12 +65,15 @@ class Dataset:
     contrast: tuple[str, str, str]
 
 
-DATASETS = {d.name: d for d in [
-    Dataset("li2008_lncap", "~condition", ("condition", "Treated", "Control")),
-    Dataset("sultan2008_hek293t", "~cell", ("cell", "HEK293T", "Ramos_B_cell")),
-    Dataset("marioni2008_kidney_liver", "~run + Tissue", ("Tissue", "Liver", "Kidney")),
-    Dataset("geuvadis_lcl_sex", "~sex", ("sex", "Male", "Female")),
-]}
+DATASETS = {
+    d.name: d
+    for d in [
+        Dataset("li2008_lncap", "~condition", ("condition", "Treated", "Control")),
+        Dataset("sultan2008_hek293t", "~cell", ("cell", "HEK293T", "Ramos_B_cell")),
+        Dataset("marioni2008_kidney_liver", "~run + Tissue", ("Tissue", "Liver", "Kidney")),
+        Dataset("geuvadis_lcl_sex", "~sex", ("sex", "Male", "Female")),
+    ]
+}
 
 
 class Unavailable(RuntimeError):
@@ -89,8 +92,12 @@ def r_unavailable_reason(package: str = "DESeq2") -> str | None:
     if rscript is None:
         return f"Rscript is not on PATH (install R, e.g. `apt-get install r-base-core {debian}`)"
     try:
-        proc = subprocess.run([rscript, "-e", f'cat(as.character(packageVersion("{package}")))'],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [rscript, "-e", f'cat(as.character(packageVersion("{package}")))'],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"Rscript could not be run ({exc})"
     if proc.returncode != 0:
@@ -103,8 +110,10 @@ def load_dataset(shared: Path, ds: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]
     counts_path, samples_path = folder / "counts.tsv.gz", folder / "samples.tsv"
     for p in (counts_path, samples_path):
         if not p.is_file():
-            raise Unavailable(f"{p} not found: is the shared data directory right? (--shared or PATHVERDICT_SHARED; "
-                              f"default ../shared/data next to the repository)")
+            raise Unavailable(
+                f"{p} not found: is the shared data directory right? (--shared or PATHVERDICT_SHARED; "
+                f"default ../shared/data next to the repository)"
+            )
     from pathverdict.util import read_tsv  # gene IDs and sample names stay text (a gene called NA)
 
     counts = read_tsv(counts_path, index_col=0)
@@ -113,8 +122,9 @@ def load_dataset(shared: Path, ds: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]
     return counts, samples
 
 
-def run_reference(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, workdir: Path
-                  ) -> tuple[pd.DataFrame, dict, float]:
+def run_reference(
+    counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, workdir: Path
+) -> tuple[pd.DataFrame, dict, float]:
     """Run tools/deseq2_reference.R on ``counts`` (exactly the matrix R is to see); returns results,
     metadata, wall s."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -124,8 +134,17 @@ def run_reference(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, work
     counts.rename_axis("gene_id").to_csv(counts_file, sep="\t")
     samples.rename_axis("sample").to_csv(samples_file, sep="\t")
     var, tested, reference = ds.contrast
-    cmd = ["Rscript", str(R_SCRIPT), str(counts_file), str(samples_file), ds.design, var, tested, reference,
-           str(out_file)]
+    cmd = [
+        "Rscript",
+        str(R_SCRIPT),
+        str(counts_file),
+        str(samples_file),
+        ds.design,
+        var,
+        tested,
+        reference,
+        str(out_file),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -138,12 +157,14 @@ def run_reference(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, work
     return res, dict(zip(meta["key"], meta["value"])), wall
 
 
-def run_ours(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, min_count: int = MIN_COUNT,
-             min_samples: int | None = None):
+def run_ours(
+    counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, min_count: int = MIN_COUNT, min_samples: int | None = None
+):
     import pydeseq2.dds  # noqa: F401  (import time is not part of the timing)
 
-    params = DEParams(design=ds.design, contrast=list(ds.contrast), alpha=ALPHA, min_count=min_count,
-                      min_samples=min_samples)
+    params = DEParams(
+        design=ds.design, contrast=list(ds.contrast), alpha=ALPHA, min_count=min_count, min_samples=min_samples
+    )
     t0 = time.perf_counter()
     result = run_deseq2(counts, samples, params)
     return result, time.perf_counter() - t0
@@ -152,8 +173,10 @@ def run_ours(counts: pd.DataFrame, samples: pd.DataFrame, ds: Dataset, min_count
 def compare_results(ours: pd.DataFrame, ref: pd.DataFrame, alpha: float = ALPHA) -> dict:
     """Agreement figures between our results and R's (both indexed by gene)."""
     if set(ours.index) != set(ref.index):
-        raise RuntimeError(f"gene sets differ: {len(set(ours.index) - set(ref.index))} only ours, "
-                           f"{len(set(ref.index) - set(ours.index))} only R")
+        raise RuntimeError(
+            f"gene sets differ: {len(set(ours.index) - set(ref.index))} only ours, "
+            f"{len(set(ref.index) - set(ours.index))} only R"
+        )
     ours = ours.loc[ref.index]
     lfc_ok = ours["log2FoldChange"].notna() & ref["log2FoldChange"].notna()
     lfc_r = float(np.corrcoef(ours.loc[lfc_ok, "log2FoldChange"], ref.loc[lfc_ok, "log2FoldChange"])[0, 1])
@@ -176,30 +199,40 @@ def compare_results(ours: pd.DataFrame, ref: pd.DataFrame, alpha: float = ALPHA)
     }
 
 
-def _compare(name: str, ds: Dataset, r_input: pd.DataFrame, our_input: pd.DataFrame, samples: pd.DataFrame,
-             min_count: int, min_samples: int | None, workdir: Path | None) -> dict:
+def _compare(
+    name: str,
+    ds: Dataset,
+    r_input: pd.DataFrame,
+    our_input: pd.DataFrame,
+    samples: pd.DataFrame,
+    min_count: int,
+    min_samples: int | None,
+    workdir: Path | None,
+) -> dict:
     with tempfile.TemporaryDirectory(prefix="fidelity_") as tmp:
         ref, meta, r_wall = run_reference(r_input, samples, ds, Path(workdir) if workdir else Path(tmp))
     result, ours_s = run_ours(our_input, samples, ds, min_count, min_samples)
     row = {"dataset": name}
     row.update(compare_results(result.results, ref))
-    row.update({
-        "seconds_ours": ours_s,
-        "seconds_r": float(meta.get("seconds", "nan")),  # DESeq() + results() inside R
-        "seconds_r_wall": r_wall,  # including R start-up and loading DESeq2
-        "deseq2_version": meta.get("deseq2_version", ""),
-        "r_fit_type": meta.get("fitType", ""),
-        "r_disp_prior_var": float(meta.get("dispPriorVar", "nan")),
-    })
-    row["pass"] = bool(row["lfc_pearson"] >= LFC_PEARSON_TARGET
-                       and row["call_agreement_pct"] >= CALL_AGREEMENT_TARGET)
+    row.update(
+        {
+            "seconds_ours": ours_s,
+            "seconds_r": float(meta.get("seconds", "nan")),  # DESeq() + results() inside R
+            "seconds_r_wall": r_wall,  # including R start-up and loading DESeq2
+            "deseq2_version": meta.get("deseq2_version", ""),
+            "r_fit_type": meta.get("fitType", ""),
+            "r_disp_prior_var": float(meta.get("dispPriorVar", "nan")),
+        }
+    )
+    row["pass"] = bool(row["lfc_pearson"] >= LFC_PEARSON_TARGET and row["call_agreement_pct"] >= CALL_AGREEMENT_TARGET)
     if workdir:
         result.results.to_csv(Path(workdir) / f"{ds.name}.ours_results.tsv", sep="\t")
     return row
 
 
-def r_input(counts: pd.DataFrame, samples: pd.DataFrame, contrast, min_count: int = MIN_COUNT,
-            min_samples: int | None = None) -> pd.DataFrame:
+def r_input(
+    counts: pd.DataFrame, samples: pd.DataFrame, contrast, min_count: int = MIN_COUNT, min_samples: int | None = None
+) -> pd.DataFrame:
     """The matrix R gets for these DE settings: the raw one without pre-filter (min_count 0), else
     the rows our pre-filter keeps (min_samples None = size of the smaller compared group)."""
     if min_count <= 0:
@@ -208,8 +241,9 @@ def r_input(counts: pd.DataFrame, samples: pd.DataFrame, contrast, min_count: in
     return counts.loc[prefilter_mask(counts, min_count, n)]
 
 
-def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None = None,
-                    min_count: int = MIN_COUNT) -> dict:
+def compare_dataset(
+    name: str, shared: Path | None = None, workdir: Path | None = None, min_count: int = MIN_COUNT
+) -> dict:
     """Run ours and R on one dataset and return the figures (see ``compare_results``) plus timings.
 
     R gets the matrix the settings imply (``r_input``: raw by default); ours gets the raw one
@@ -218,14 +252,16 @@ def compare_dataset(name: str, shared: Path | None = None, workdir: Path | None 
     ds = DATASETS[name]
     shared = Path(shared) if shared else default_shared()
     counts, samples = load_dataset(shared, ds)
-    row = _compare(name, ds, r_input(counts, samples, ds.contrast, min_count), counts, samples, min_count, None,
-                   workdir)
+    row = _compare(
+        name, ds, r_input(counts, samples, ds.contrast, min_count), counts, samples, min_count, None, workdir
+    )
     row["prefilter_min_count"] = min_count
     return row
 
 
-def compare_prefilter_cost(name: str, shared: Path | None = None, workdir: Path | None = None,
-                           min_count: int = OPT_IN_MIN_COUNT) -> dict:
+def compare_prefilter_cost(
+    name: str, shared: Path | None = None, workdir: Path | None = None, min_count: int = OPT_IN_MIN_COUNT
+) -> dict:
     """What the opt-in pre-filter costs: ours *with* the pre-filter (>= min_count reads in >= the
     smaller group) against R's default analysis of the *raw* matrix.
 
@@ -263,11 +299,33 @@ def compare_prefilter_cost(name: str, shared: Path | None = None, workdir: Path 
 
 
 def format_cost_table(rows: list[dict]) -> str:
-    head = ["dataset", "pre-filter", "R-tested (raw)", "tested ours", "padj-call agree %", "differ",
-            "sig only R", "sig only ours", "#sig R", "#sig ours"]
-    body = [[r["dataset"], f">= {r['prefilter_min_count']} reads", str(r["r_tested"]), str(r["ours_tested"]),
-             f"{r['call_agreement_pct']:.2f}", str(r["call_disagreements"]), str(r["only_r"]), str(r["only_ours"]),
-             str(r["sig_r"]), str(r["sig_ours"])] for r in rows]
+    head = [
+        "dataset",
+        "pre-filter",
+        "R-tested (raw)",
+        "tested ours",
+        "padj-call agree %",
+        "differ",
+        "sig only R",
+        "sig only ours",
+        "#sig R",
+        "#sig ours",
+    ]
+    body = [
+        [
+            r["dataset"],
+            f">= {r['prefilter_min_count']} reads",
+            str(r["r_tested"]),
+            str(r["ours_tested"]),
+            f"{r['call_agreement_pct']:.2f}",
+            str(r["call_disagreements"]),
+            str(r["only_r"]),
+            str(r["only_ours"]),
+            str(r["sig_r"]),
+            str(r["sig_ours"]),
+        ]
+        for r in rows
+    ]
     return markdown_table(head, body)
 
 
@@ -281,27 +339,98 @@ def format_cost_table(rows: list[dict]) -> str:
 #  planted outliers, seed, sample sheet edits). Both sides get the same matrix.
 STRESS = {
     "li2008_zero_rows": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (0, 1), 0, 5, None),
-    "sultan2008_zero_rows": ("sultan2008_hek293t", None, "~cell", ("cell", "HEK293T", "Ramos_B_cell"), (0, 1), 0, 6,
-                             None),
-    "li2008_outliers": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (10, 3), 200, 1,
-                        None),
-    "marioni2008_outliers": ("marioni2008_kidney_liver", None, "~run + Tissue", ("Tissue", "Liver", "Kidney"),
-                             (10, 3), 150, 3, None),
-    "geuvadis_10v4_outliers": ("geuvadis_lcl_sex", ("Female", 10, "Male", 4), "~sex", ("sex", "Male", "Female"),
-                               (10, 4), 300, 1, None),
+    "sultan2008_zero_rows": (
+        "sultan2008_hek293t",
+        None,
+        "~cell",
+        ("cell", "HEK293T", "Ramos_B_cell"),
+        (0, 1),
+        0,
+        6,
+        None,
+    ),
+    "li2008_outliers": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Control"), (10, 3), 200, 1, None),
+    "marioni2008_outliers": (
+        "marioni2008_kidney_liver",
+        None,
+        "~run + Tissue",
+        ("Tissue", "Liver", "Kidney"),
+        (10, 3),
+        150,
+        3,
+        None,
+    ),
+    "geuvadis_10v4_outliers": (
+        "geuvadis_lcl_sex",
+        ("Female", 10, "Male", 4),
+        "~sex",
+        ("sex", "Male", "Female"),
+        (10, 4),
+        300,
+        1,
+        None,
+    ),
     "geuvadis_outliers": ("geuvadis_lcl_sex", None, "~sex", ("sex", "Male", "Female"), (10, 41), 300, 1, None),
-    "li2008_3level": ("li2008_lncap", None, "~condition", ("condition", "Treated", "Mid"), (5, 2), 0, 0,
-                      {"lane3": "Mid", "lane4": "Mid"}),
-    "li2008_2v2": ("li2008_lncap", ["lane1", "lane2", "lane5", "lane6"], "~condition",
-                   ("condition", "Treated", "Control"), (10, 2), 0, 0, None),
-    "li2008_3v2": ("li2008_lncap", ["lane1", "lane2", "lane3", "lane5", "lane6"], "~condition",
-                   ("condition", "Treated", "Control"), (10, 2), 0, 0, None),
-    "marioni2008_2v2": ("marioni2008_kidney_liver", ["R1L1Kidney", "R1L3Kidney", "R1L2Liver", "R1L4Liver"], "~Tissue",
-                        ("Tissue", "Liver", "Kidney"), (10, 2), 0, 0, None),
-    "geuvadis_2v2": ("geuvadis_lcl_sex", ("Female", 2, "Male", 2), "~sex", ("sex", "Male", "Female"), (10, 2), 0, 0,
-                     None),
-    "geuvadis_3v2": ("geuvadis_lcl_sex", ("Female", 3, "Male", 2), "~sex", ("sex", "Male", "Female"), (10, 2), 0, 0,
-                     None),
+    "li2008_3level": (
+        "li2008_lncap",
+        None,
+        "~condition",
+        ("condition", "Treated", "Mid"),
+        (5, 2),
+        0,
+        0,
+        {"lane3": "Mid", "lane4": "Mid"},
+    ),
+    "li2008_2v2": (
+        "li2008_lncap",
+        ["lane1", "lane2", "lane5", "lane6"],
+        "~condition",
+        ("condition", "Treated", "Control"),
+        (10, 2),
+        0,
+        0,
+        None,
+    ),
+    "li2008_3v2": (
+        "li2008_lncap",
+        ["lane1", "lane2", "lane3", "lane5", "lane6"],
+        "~condition",
+        ("condition", "Treated", "Control"),
+        (10, 2),
+        0,
+        0,
+        None,
+    ),
+    "marioni2008_2v2": (
+        "marioni2008_kidney_liver",
+        ["R1L1Kidney", "R1L3Kidney", "R1L2Liver", "R1L4Liver"],
+        "~Tissue",
+        ("Tissue", "Liver", "Kidney"),
+        (10, 2),
+        0,
+        0,
+        None,
+    ),
+    "geuvadis_2v2": (
+        "geuvadis_lcl_sex",
+        ("Female", 2, "Male", 2),
+        "~sex",
+        ("sex", "Male", "Female"),
+        (10, 2),
+        0,
+        0,
+        None,
+    ),
+    "geuvadis_3v2": (
+        "geuvadis_lcl_sex",
+        ("Female", 3, "Male", 2),
+        "~sex",
+        ("sex", "Male", "Female"),
+        (10, 2),
+        0,
+        0,
+        None,
+    ),
 }
 
 
@@ -333,9 +462,11 @@ def compare_stress(name: str, shared: Path | None = None, workdir: Path | None =
         rng = np.random.default_rng(seed)
         single = np.zeros((n_single, counts.shape[1]), dtype=np.int64)
         single[np.arange(n_single), rng.integers(0, counts.shape[1], n_single)] = 1
-        extra = pd.DataFrame(np.vstack([np.zeros((n_zero, counts.shape[1]), dtype=np.int64), single]),
-                             index=[f"ZERO{i:05d}" for i in range(n_zero)] + [f"ONE{i:05d}" for i in range(n_single)],
-                             columns=counts.columns)
+        extra = pd.DataFrame(
+            np.vstack([np.zeros((n_zero, counts.shape[1]), dtype=np.int64), single]),
+            index=[f"ZERO{i:05d}" for i in range(n_zero)] + [f"ONE{i:05d}" for i in range(n_single)],
+            columns=counts.columns,
+        )
         order = rng.permutation(len(counts) + len(extra))  # spread them over the matrix
         counts = pd.concat([counts, extra]).iloc[order]
     if n_out:
@@ -350,13 +481,34 @@ def compare_stress(name: str, shared: Path | None = None, workdir: Path | None =
 
 
 def format_table(rows: list[dict]) -> str:
-    head = ["dataset", "genes tested", "R-tested", "LFC Pearson", "padj-call agree %", "#sig R", "#sig ours",
-            "time ours (s)", "time R (s)", "result"]
+    head = [
+        "dataset",
+        "genes tested",
+        "R-tested",
+        "LFC Pearson",
+        "padj-call agree %",
+        "#sig R",
+        "#sig ours",
+        "time ours (s)",
+        "time R (s)",
+        "result",
+    ]
     lines = [head]
     for r in rows:
-        lines.append([r["dataset"], str(r["genes_tested"]), str(r["r_tested"]), f"{r['lfc_pearson']:.9f}",
-                      f"{r['call_agreement_pct']:.2f}", str(r["sig_r"]), str(r["sig_ours"]),
-                      f"{r['seconds_ours']:.1f}", f"{r['seconds_r']:.1f}", "PASS" if r["pass"] else "FAIL"])
+        lines.append(
+            [
+                r["dataset"],
+                str(r["genes_tested"]),
+                str(r["r_tested"]),
+                f"{r['lfc_pearson']:.9f}",
+                f"{r['call_agreement_pct']:.2f}",
+                str(r["sig_r"]),
+                str(r["sig_ours"]),
+                f"{r['seconds_ours']:.1f}",
+                f"{r['seconds_r']:.1f}",
+                "PASS" if r["pass"] else "FAIL",
+            ]
+        )
     return markdown_table(head, lines[1:])
 
 
@@ -374,23 +526,52 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS),
-                    help="datasets to compare (default: all four)")
-    ap.add_argument("--shared", type=Path, default=None,
-                    help="shared data directory (default: $PATHVERDICT_SHARED or ../shared/data)")
+    ap.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=sorted(DATASETS),
+        default=list(DATASETS),
+        help="datasets to compare (default: all four)",
+    )
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=None,
+        help="shared data directory (default: $PATHVERDICT_SHARED or ../shared/data)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="also write the figures to this tsv")
-    ap.add_argument("--workdir", type=Path, default=None,
-                    help="keep the filtered matrices and both result tables here (default: a temp dir)")
-    ap.add_argument("--prefilter", type=int, default=MIN_COUNT, metavar="MIN_COUNT",
-                    help="compare with the opt-in pre-filter on (R then gets the pre-filtered matrix); "
-                         f"default {MIN_COUNT} = none, R gets the raw matrix")
-    ap.add_argument("--prefilter-cost", type=int, nargs="?", const=OPT_IN_MIN_COUNT, default=None,
-                    metavar="MIN_COUNT",
-                    help="also measure ours with the pre-filter (default >= %(const)s reads) against R on the raw "
-                         "matrix: what opting in costs (reported, not a target)")
-    ap.add_argument("--stress", nargs="*", choices=sorted(STRESS), default=None, metavar="VARIANT",
-                    help="also run harder variants of the data sets (all of them when given without names): "
-                         + ", ".join(STRESS))
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the filtered matrices and both result tables here (default: a temp dir)",
+    )
+    ap.add_argument(
+        "--prefilter",
+        type=int,
+        default=MIN_COUNT,
+        metavar="MIN_COUNT",
+        help="compare with the opt-in pre-filter on (R then gets the pre-filtered matrix); "
+        f"default {MIN_COUNT} = none, R gets the raw matrix",
+    )
+    ap.add_argument(
+        "--prefilter-cost",
+        type=int,
+        nargs="?",
+        const=OPT_IN_MIN_COUNT,
+        default=None,
+        metavar="MIN_COUNT",
+        help="also measure ours with the pre-filter (default >= %(const)s reads) against R on the raw "
+        "matrix: what opting in costs (reported, not a target)",
+    )
+    ap.add_argument(
+        "--stress",
+        nargs="*",
+        choices=sorted(STRESS),
+        default=None,
+        metavar="VARIANT",
+        help="also run harder variants of the data sets (all of them when given without names): " + ", ".join(STRESS),
+    )
     args = ap.parse_args(argv)
 
     reason = r_unavailable_reason()
@@ -414,8 +595,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.prefilter_cost is not None:
         cost = []
         for name in args.datasets:
-            print(f"[fidelity] {name}: pre-filter >= {args.prefilter_cost} reads vs R on the raw matrix ...",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[fidelity] {name}: pre-filter >= {args.prefilter_cost} reads vs R on the raw matrix ...",
+                file=sys.stderr,
+                flush=True,
+            )
             try:
                 cost.append(compare_prefilter_cost(name, args.shared, args.workdir, args.prefilter_cost))
             except Unavailable as exc:
@@ -425,8 +609,11 @@ def main(argv: list[str] | None = None) -> int:
         print(format_cost_table(cost))
     failed = [r["dataset"] for r in rows if not r["pass"]]
     if failed:
-        print(f"targets (LFC Pearson >= {LFC_PEARSON_TARGET}, padj-call agreement >= {CALL_AGREEMENT_TARGET}%) "
-              f"missed for: {', '.join(failed)}", file=sys.stderr)
+        print(
+            f"targets (LFC Pearson >= {LFC_PEARSON_TARGET}, padj-call agreement >= {CALL_AGREEMENT_TARGET}%) "
+            f"missed for: {', '.join(failed)}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

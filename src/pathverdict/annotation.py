@@ -72,22 +72,26 @@ def strip_version(gene_id: str) -> str:
 def load_annotation(path: str | Path) -> Annotation:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"Annotation file not found: {path}. Set `annotation` in the config to an NCBI "
-                         "gene_info table (e.g. Homo_sapiens.gene_info.gz).")
+        raise InputError(
+            f"Annotation file not found: {path}. Set `annotation` in the config to an NCBI "
+            "gene_info table (e.g. Homo_sapiens.gene_info.gz)."
+        )
     try:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read as a tab-separated annotation table ({exc}).") from exc
     df.columns = [c.lstrip("#") for c in df.columns]
     if "GeneID" not in df.columns or "Symbol" not in df.columns:
-        raise InputError(f"{path}: an annotation table needs columns GeneID and Symbol (NCBI gene_info layout); "
-                         f"found {preview(list(df.columns), 8)}.")
+        raise InputError(
+            f"{path}: an annotation table needs columns GeneID and Symbol (NCBI gene_info layout); "
+            f"found {preview(list(df.columns), 8)}."
+        )
     if "Ensembl" in df.columns:
         ens = df["Ensembl"].str.split(r"[;|,]\s*")
     elif "EnsemblGeneID" in df.columns:
         ens = df["EnsemblGeneID"].str.split(r"[;|,]\s*")
     elif "dbXrefs" in df.columns:
-        ens = df["dbXrefs"].map(lambda x: [p[len("Ensembl:"):] for p in x.split("|") if p.startswith("Ensembl:")])
+        ens = df["dbXrefs"].map(lambda x: [p[len("Ensembl:") :] for p in x.split("|") if p.startswith("Ensembl:")])
     else:
         ens = pd.Series([[]] * len(df), index=df.index)
     df = df.assign(_ens=ens, _num=pd.to_numeric(df["GeneID"], errors="coerce"))
@@ -123,14 +127,18 @@ def detect_id_type(ids: list[str], annotation: Annotation, where: str = "") -> s
         return "entrez"
     if _share(ids, lambda i: i in annotation.symbols) >= MIN_MAPPING_RATE:
         return "symbol"
-    probes = (" They look like Affymetrix probe set IDs (..._at): summarise probes to genes first; this workflow "
-              "needs RNA-seq read counts per gene." if _share(ids, lambda i: PROBE.search(i) is not None) >= 0.5
-              else "")
+    probes = (
+        " They look like Affymetrix probe set IDs (..._at): summarise probes to genes first; this workflow "
+        "needs RNA-seq read counts per gene."
+        if _share(ids, lambda i: PROBE.search(i) is not None) >= 0.5
+        else ""
+    )
     raise InputError(
         f"{where}cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not human "
         f"Ensembl gene IDs (ENSG...), Entrez GeneIDs (numbers) or gene symbols known to {annotation.source}.{probes} "
         "Set `gene_id_type` for the dataset (one of ensembl, entrez, symbol) if they are one of these, or convert "
-        "them.")
+        "them."
+    )
 
 
 @dataclass
@@ -184,23 +192,32 @@ def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where
     if result.rate < MIN_MAPPING_RATE:
         species = ""
         if id_type == "ensembl":
-            foreign = sorted({ENSEMBL_GENE.match(i).group(1) for i in ids
-                              if ENSEMBL_GENE.match(i) and not HUMAN_ENSEMBL.match(strip_version(i))})
+            foreign = sorted(
+                {
+                    ENSEMBL_GENE.match(i).group(1)
+                    for i in ids
+                    if ENSEMBL_GENE.match(i) and not HUMAN_ENSEMBL.match(strip_version(i))
+                }
+            )
             if foreign:
-                species = (f" IDs with prefix {preview(foreign, 3)} are Ensembl genes of another species (human "
-                           "Ensembl gene IDs start with ENSG); analyse them with an annotation and gene-set library "
-                           "of that species, or convert them to human genes.")
+                species = (
+                    f" IDs with prefix {preview(foreign, 3)} are Ensembl genes of another species (human "
+                    "Ensembl gene IDs start with ENSG); analyse them with an annotation and gene-set library "
+                    "of that species, or convert them to human genes."
+                )
         raise InputError(
             f"{where}only {result.n_mapped} of {result.n_ids} gene IDs ({result.rate:.1%}) map to symbols as "
             f"{id_type} IDs using {annotation.source} (first IDs: {preview(ids, 4)}); at least "
             f"{MIN_MAPPING_RATE:.0%} must map.{species} Wrong `gene_id_type`, or an annotation for another "
-            "organism? Fix `gene_id_type` / `annotation` in the config.")
+            "organism? Fix `gene_id_type` / `annotation` in the config."
+        )
     _warn_low_mapping(result, ids, annotation, where)
     if id_type == "symbol":
         # unknown symbols keep their own name (still counted as unmapped)
         table["symbol"] = table["symbol"].fillna(table["gene_id"])
-    table["gene_type"] = [annotation.symbol_to_type.get(s, "") if m else ""
-                          for s, m in zip(table["symbol"].fillna(""), table["mapped"])]
+    table["gene_type"] = [
+        annotation.symbol_to_type.get(s, "") if m else "" for s, m in zip(table["symbol"].fillna(""), table["mapped"])
+    ]
     return result
 
 
@@ -235,12 +252,22 @@ def _warn_low_mapping(result: MappingResult, ids: list[str], annotation: Annotat
     if kinds.get("other"):
         parts.append(f"{len(kinds['other'])} are of no known kind (e.g. {preview(kinds['other'], 3)})")
     if kinds.get(result.id_type):
-        parts.append(f"{len(kinds[result.id_type])} are {result.id_type} IDs unknown to the annotation "
-                     f"(e.g. {preview(kinds[result.id_type], 3)})")
+        parts.append(
+            f"{len(kinds[result.id_type])} are {result.id_type} IDs unknown to the annotation "
+            f"(e.g. {preview(kinds[result.id_type], 3)})"
+        )
     logging.getLogger(__name__).warning(
         "%sonly %d of %d gene IDs (%.1f%%) map to symbols as %s IDs using %s; of the %d unmapped, %s. Unmapped "
         "genes keep their DE rows but cannot be matched to pathway genes.%s",
-        where, result.n_mapped, result.n_ids, 100 * result.rate, result.id_type, annotation.source, len(unmapped),
+        where,
+        result.n_mapped,
+        result.n_ids,
+        100 * result.rate,
+        result.id_type,
+        annotation.source,
+        len(unmapped),
         "; ".join(parts) or "none",
         " The IDs are of mixed kinds: convert them to one kind (the pathways lose the genes of the other kinds)."
-        if n_other else "")
+        if n_other
+        else "",
+    )

@@ -17,6 +17,7 @@ its false-positive rate is the higher one in the table); a design other than the
 one (e.g. 5 vs 5 cells) gets the nearest scenario's figures and a note saying they are
 indicative only. Methods other than the calibrated one (``ora_all``) get no figures.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,19 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = ["dataset", "design", "scenario", "fpr_on_top", "fpr_ci_high", "power", "power_effect", "n_null",
-           "n_planted", "source", "note"]
+COLUMNS = [
+    "dataset",
+    "design",
+    "scenario",
+    "fpr_on_top",
+    "fpr_ci_high",
+    "power",
+    "power_effect",
+    "n_null",
+    "n_planted",
+    "source",
+    "note",
+]
 PACKAGE_TABLE = "data/calibration.tsv"
 CELL_LIKE = ("cells_overexpression", "cells_loss_of_function", "negative_control", "other")
 
@@ -41,8 +53,14 @@ def read_table(path: str | Path | None = None) -> pd.DataFrame:
     return pd.read_csv(p, sep="\t", keep_default_na=False, na_values=[""])
 
 
-def lookup(n_per_group: int, method: str = "ora_all", role: str = "cells_overexpression", *,
-           selection: bool = False, table: pd.DataFrame | None = None) -> dict:
+def lookup(
+    n_per_group: int,
+    method: str = "ora_all",
+    role: str = "cells_overexpression",
+    *,
+    selection: bool = False,
+    table: pd.DataFrame | None = None,
+) -> dict:
     """The calibrated figures for a design: a dict with the table row's fields plus ``match``
     (exact / nearest) and ``note``. ``n_per_group`` is the smaller compared group; ``role``
     picks tissue (12 vs 12 with a selection by expression) or cell-like scenarios."""
@@ -50,9 +68,12 @@ def lookup(n_per_group: int, method: str = "ora_all", role: str = "cells_overexp
     kind = "tissue" if role == "tissue" else "cells"
     rows = t[t["role"] == kind]
     if method not in set(rows["method"]):
-        return {"scenario": "", "match": "none",
-                "note": f"not calibrated for {method}: the calibration covers "
-                        f"{', '.join(sorted(set(t['method'])))} (the headline method by default)"}
+        return {
+            "scenario": "",
+            "match": "none",
+            "note": f"not calibrated for {method}: the calibration covers "
+            f"{', '.join(sorted(set(t['method'])))} (the headline method by default)",
+        }
     rows = rows[rows["method"] == method]
     with_modules = rows[rows["modules"] != "none"]
     rows = with_modules if len(with_modules) else rows
@@ -61,8 +82,10 @@ def lookup(n_per_group: int, method: str = "ora_all", role: str = "cells_overexp
     notes = []
     if int(best["n_per_group"]) != int(n_per_group):
         out["match"] = "nearest"
-        notes.append(f"calibrated at {best['design']}, this dataset has {n_per_group} in its smaller group: the figures "
-                     "are indicative only (power grows with the group size; the false-positive rate should not)")
+        notes.append(
+            f"calibrated at {best['design']}, this dataset has {n_per_group} in its smaller group: the figures "
+            "are indicative only (power grows with the group size; the false-positive rate should not)"
+        )
     else:
         out["match"] = "exact"
     if kind == "tissue" and not selection:
@@ -85,8 +108,13 @@ def _design(samples: pd.DataFrame, contrast, selected_group: str | None = None) 
     return f"{n_t} vs {n_r}", min(n_t, n_r)
 
 
-def dataset_rows(datasets: dict[str, dict], sample_sheets: dict[str, pd.DataFrame], method: str = "ora_all",
-                 table: pd.DataFrame | None = None, table_source: str | None = None) -> pd.DataFrame:
+def dataset_rows(
+    datasets: dict[str, dict],
+    sample_sheets: dict[str, pd.DataFrame],
+    method: str = "ora_all",
+    table: pd.DataFrame | None = None,
+    table_source: str | None = None,
+) -> pd.DataFrame:
     """``results/calibration.tsv``: per dataset the calibrated false-positive rate and power of
     the headline method for its design. ``datasets`` is the config's datasets section (role,
     contrast, select_by_expression), ``sample_sheets`` the checked (selected) sample sheets."""
@@ -95,24 +123,49 @@ def dataset_rows(datasets: dict[str, dict], sample_sheets: dict[str, pd.DataFram
     rows = []
     for name, ds in datasets.items():
         sel = ds.get("select_by_expression") or None
-        design, n = _design(sample_sheets[name], ds["contrast"],
-                            str(sel.get("group", ds["contrast"][1])) if sel else None)
+        design, n = _design(
+            sample_sheets[name], ds["contrast"], str(sel.get("group", ds["contrast"][1])) if sel else None
+        )
         role = ds.get("role", "other")
         hit = lookup(n, method, role, selection=bool(ds.get("select_by_expression")), table=t)
         if hit["match"] == "none":
-            rows.append({"dataset": name, "design": design, "scenario": "", "fpr_on_top": math.nan,
-                         "fpr_ci_high": math.nan, "power": math.nan, "power_effect": "", "n_null": pd.NA,
-                         "n_planted": pd.NA, "source": source, "note": hit["note"]})
+            rows.append(
+                {
+                    "dataset": name,
+                    "design": design,
+                    "scenario": "",
+                    "fpr_on_top": math.nan,
+                    "fpr_ci_high": math.nan,
+                    "power": math.nan,
+                    "power_effect": "",
+                    "n_null": pd.NA,
+                    "n_planted": pd.NA,
+                    "source": source,
+                    "note": hit["note"],
+                }
+            )
             continue
         note = hit["note"]
-        extra = (f"calibrated {hit['claim']} claim false-positive rate {float(hit['fpr_claim']):.3g}"
-                 if not pd.isna(hit.get("fpr_claim")) else "")
-        rows.append({"dataset": name, "design": design, "scenario": hit["scenario"],
-                     "fpr_on_top": float(hit["fpr_on_top"]), "fpr_ci_high": float(hit["fpr_ci_high"]),
-                     "power": float(hit["power"]) if not pd.isna(hit["power"]) else math.nan,
-                     "power_effect": str(hit["power_effect"]), "n_null": int(hit["n_null"]),
-                     "n_planted": int(hit["n_planted"]), "source": source,
-                     "note": "; ".join(x for x in (note, extra) if x)})
+        extra = (
+            f"calibrated {hit['claim']} claim false-positive rate {float(hit['fpr_claim']):.3g}"
+            if not pd.isna(hit.get("fpr_claim"))
+            else ""
+        )
+        rows.append(
+            {
+                "dataset": name,
+                "design": design,
+                "scenario": hit["scenario"],
+                "fpr_on_top": float(hit["fpr_on_top"]),
+                "fpr_ci_high": float(hit["fpr_ci_high"]),
+                "power": float(hit["power"]) if not pd.isna(hit["power"]) else math.nan,
+                "power_effect": str(hit["power_effect"]),
+                "n_null": int(hit["n_null"]),
+                "n_planted": int(hit["n_planted"]),
+                "source": source,
+                "note": "; ".join(x for x in (note, extra) if x),
+            }
+        )
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["n_null"] = out["n_null"].astype("Int64")
     out["n_planted"] = out["n_planted"].astype("Int64")
@@ -127,11 +180,15 @@ def sentence(calibration: pd.DataFrame) -> str:
     for _, r in calibration.iterrows():
         if pd.isna(r["fpr_on_top"]):
             continue
-        parts.append(f"{r['dataset']} ({r['design']}): false-positive rate {100 * float(r['fpr_on_top']):.1f}% "
-                     f"(95% upper bound {100 * float(r['fpr_ci_high']):.1f}%), power "
-                     + (f"{100 * float(r['power']):.0f}%" if not pd.isna(r["power"]) else "not measured")
-                     + f" at {r['power_effect']}")
+        parts.append(
+            f"{r['dataset']} ({r['design']}): false-positive rate {100 * float(r['fpr_on_top']):.1f}% "
+            f"(95% upper bound {100 * float(r['fpr_ci_high']):.1f}%), power "
+            + (f"{100 * float(r['power']):.0f}%" if not pd.isna(r["power"]) else "not measured")
+            + f" at {r['power_effect']}"
+        )
     if not parts:
         return ""
-    return ("Calibrated on simulated studies of the same design (benchmarks/calibration.py), a call 'on top' is "
-            "wrong this often: " + "; ".join(parts) + ".")
+    return (
+        "Calibrated on simulated studies of the same design (benchmarks/calibration.py), a call 'on top' is "
+        "wrong this often: " + "; ".join(parts) + "."
+    )

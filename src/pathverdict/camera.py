@@ -45,8 +45,20 @@ from scipy import special, stats
 
 log = logging.getLogger(__name__)
 
-CAMERA_COLUMNS = ["library", "term", "term_id", "rank", "n_genes", "direction", "correlation", "pvalue", "fdr",
-                  "mean_z", "vif", "df"]
+CAMERA_COLUMNS = [
+    "library",
+    "term",
+    "term_id",
+    "rank",
+    "n_genes",
+    "direction",
+    "correlation",
+    "pvalue",
+    "fdr",
+    "mean_z",
+    "vif",
+    "df",
+]
 
 
 @dataclass
@@ -64,6 +76,7 @@ class GeneStatistics:
 
 
 # --------------------------------------------------------------------- empirical Bayes (limma)
+
 
 def trigamma_inverse(x: float) -> float:
     """y with trigamma(y) = x, by Newton's method as limma's ``trigammaInverse``."""
@@ -139,6 +152,7 @@ def zscore_t_hill(t: np.ndarray, df: float) -> np.ndarray:
 
 # --------------------------------------------------------------------- linear model
 
+
 def contrast_design(design: np.ndarray, contrast: np.ndarray) -> np.ndarray:
     """The design reparametrised so that its last coefficient is the contrast (scaled to
     unit length; the t statistic does not depend on the scale)."""
@@ -170,28 +184,37 @@ def gene_statistics(y: np.ndarray, design: np.ndarray, contrast: np.ndarray) -> 
     p = x.shape[1]
     df_residual = n - p
     if df_residual < 1:
-        raise ValueError(f"no residual degrees of freedom ({n} samples, {p} coefficients): camera cannot estimate "
-                         "gene variances")
+        raise ValueError(
+            f"no residual degrees of freedom ({n} samples, {p} coefficients): camera cannot estimate gene variances"
+        )
     q, r = np.linalg.qr(x, mode="complete")
     if np.linalg.matrix_rank(x) < p:
         raise ValueError("the design matrix is not of full rank")
     effects = q.T @ y.T  # n x G
     unscaled_t = effects[p - 1, :] * (-1.0 if r[p - 1, p - 1] < 0 else 1.0)
     u = effects[p:, :]
-    sigma2 = np.mean(u ** 2, axis=0)
+    sigma2 = np.mean(u**2, axis=0)
     u_std = (u / np.sqrt(np.maximum(sigma2, 1e-8))).T  # genes x residual df
     var_post, var_prior, df_prior = squeeze_var(sigma2, df_residual)
     modt = unscaled_t / np.sqrt(var_post)
     df_total = min(df_residual + df_prior, n_genes * df_residual)
     z = zscore_t_hill(modt, df_total)
-    return GeneStatistics(z=z, moderated_t=modt, u_standardised=u_std, df_residual=df_residual,
-                          df_prior=float(df_prior), var_prior=float(var_prior), sigma2=sigma2, var_post=var_post)
+    return GeneStatistics(
+        z=z,
+        moderated_t=modt,
+        u_standardised=u_std,
+        df_residual=df_residual,
+        df_prior=float(df_prior),
+        var_prior=float(var_prior),
+        sigma2=sigma2,
+        var_post=var_post,
+    )
 
 
 # --------------------------------------------------------------------- the test
 
-def camera_test(gs: GeneStatistics, index: dict[str, np.ndarray], inter_gene_cor: float | None = None
-                ) -> pd.DataFrame:
+
+def camera_test(gs: GeneStatistics, index: dict[str, np.ndarray], inter_gene_cor: float | None = None) -> pd.DataFrame:
     """The CAMERA test of every set (``index``: term -> row positions in the gene statistics).
 
     ``inter_gene_cor`` None estimates each set's correlation from the residuals (limma's
@@ -224,20 +247,42 @@ def camera_test(gs: GeneStatistics, index: dict[str, np.ndarray], inter_gene_cor
         vif = max(1.0, vif)  # allow.neg.cor = FALSE
         mean_set = float(np.mean(z[idx]))
         delta = n_genes / m2 * (mean_set - mean_all)
-        var_pooled = ((n_genes - 1) * var_all - delta ** 2 * m * m2 / n_genes) / (n_genes - 2)
+        var_pooled = ((n_genes - 1) * var_all - delta**2 * m * m2 / n_genes) / (n_genes - 2)
         t = delta / np.sqrt(var_pooled * (vif / m + 1 / m2))
         down = float(stats.t.cdf(t, df_camera))
         up = float(stats.t.sf(t, df_camera))
-        rows.append({"term": term, "n_genes": m, "correlation": correlation, "mean_z": mean_set, "vif": vif,
-                     "df": df_camera, "t": t, "p_down": down, "p_up": up, "pvalue": min(1.0, 2 * min(down, up)),
-                     "direction": "Down" if down < up else "Up"})
-    return pd.DataFrame(rows, columns=["term", "n_genes", "correlation", "mean_z", "vif", "df", "t", "p_down", "p_up",
-                                       "pvalue", "direction"])
+        rows.append(
+            {
+                "term": term,
+                "n_genes": m,
+                "correlation": correlation,
+                "mean_z": mean_set,
+                "vif": vif,
+                "df": df_camera,
+                "t": t,
+                "p_down": down,
+                "p_up": up,
+                "pvalue": min(1.0, 2 * min(down, up)),
+                "direction": "Down" if down < up else "Up",
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["term", "n_genes", "correlation", "mean_z", "vif", "df", "t", "p_down", "p_up", "pvalue", "direction"],
+    )
 
 
-def camera(y: pd.DataFrame, design: np.ndarray, contrast: np.ndarray, sets: dict[str, list[str]], library: str,
-           ids: dict[str, str | None] | None = None, min_size: int = 15, max_size: int = 500,
-           inter_gene_cor: float | None = None) -> pd.DataFrame:
+def camera(
+    y: pd.DataFrame,
+    design: np.ndarray,
+    contrast: np.ndarray,
+    sets: dict[str, list[str]],
+    library: str,
+    ids: dict[str, str | None] | None = None,
+    min_size: int = 15,
+    max_size: int = 500,
+    inter_gene_cor: float | None = None,
+) -> pd.DataFrame:
     """CAMERA of the sets of one library on ``y`` (genes x samples log-expression, genes named
     by symbol). Sets are reduced to the genes of ``y`` and kept with ``min_size``..``max_size``
     genes (as for GSEA). Rows sorted by p-value then term; ``rank``: competition rank of the
@@ -264,8 +309,10 @@ def camera(y: pd.DataFrame, design: np.ndarray, contrast: np.ndarray, sets: dict
 
 # --------------------------------------------------------------------- inputs of the workflow
 
-def design_and_contrast(samples: pd.DataFrame, design: str, contrast: list[str]) -> tuple[np.ndarray, np.ndarray,
-                                                                                          list[str]]:
+
+def design_and_contrast(
+    samples: pd.DataFrame, design: str, contrast: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Design matrix (rows in the order of ``samples``), contrast vector and column names,
     built as the DE step builds them (formulaic treatment coding, via formulaic_contrasts as
     pydeseq2 does); the contrast is tested level minus reference level."""
@@ -294,8 +341,10 @@ def expression_by_symbol(de: pd.DataFrame, expr: pd.DataFrame) -> pd.DataFrame:
     genes = genes[genes["stat"].notna()]
     missing = [g for g in genes["gene_id"] if g not in expr.index]
     if missing:
-        raise ValueError(f"{len(missing)} gene(s) of the DE table are not in the expression matrix, e.g. "
-                         f"{', '.join(map(str, missing[:5]))}: the two files are not from the same DE run")
+        raise ValueError(
+            f"{len(missing)} gene(s) of the DE table are not in the expression matrix, e.g. "
+            f"{', '.join(map(str, missing[:5]))}: the two files are not from the same DE run"
+        )
     y = expr.loc[genes["gene_id"].to_numpy()]
     y.index = pd.Index(genes["symbol"].astype(str).to_numpy(), name="symbol")
     return y

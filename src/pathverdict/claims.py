@@ -54,20 +54,24 @@ from .util import read_text_table
 
 CLAIMS = {
     "cells": "In cells with MEIS1 over-expressed and with MEIS1 knocked out/down, {target} is the top "
-             "dysregulated pathway, with {genes} among its DE genes.",
+    "dysregulated pathway, with {genes} among its DE genes.",
     "tissue": "{target} is enriched in the tissue of patients with reduced MEIS1 expression versus controls.",
     "metallothioneins": "Metallothionein genes are dysregulated in every dataset.",
 }
 CHECKS = {
     "negative_control": "In a negative-control dataset {target} is not on top (a check of the method, "
-                        "not a claim of the study).",
+    "not a claim of the study).",
 }
 CELL_ROLES = ("cells_overexpression", "cells_loss_of_function")
 STUDY_ROLES = CELL_ROLES + ("tissue",)
 ROLES = STUDY_ROLES + ("negative_control", "other")
-ROLE_NAMES = {"cells_overexpression": "MEIS1 over-expression (cells)",
-              "cells_loss_of_function": "MEIS1 loss of function (cells)", "tissue": "tissue",
-              "negative_control": "negative control", "other": "other (not part of the claims)"}
+ROLE_NAMES = {
+    "cells_overexpression": "MEIS1 over-expression (cells)",
+    "cells_loss_of_function": "MEIS1 loss of function (cells)",
+    "tissue": "tissue",
+    "negative_control": "negative control",
+    "other": "other (not part of the claims)",
+}
 HOLDS = ("yes", "partly", "no", "inconclusive", "not tested")
 COLUMNS = ["claim", "dataset", "role", "holds", "evidence", "null"]
 NULL_TEXT = ("dataset", "library", "method", "statistic", "informative", "selection_aware", "note")
@@ -75,6 +79,7 @@ SELECTION_TEXT = ("dataset", "analysis", "description", "library", "method", "st
 
 
 # --------------------------------------------------------------------------- reading
+
 
 def read_null(path) -> pd.DataFrame:
     """``results/null.tsv`` with text columns as text (a dataset may be called "null" or
@@ -89,6 +94,7 @@ def read_selection(paths: Iterable) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- pieces
+
 
 def _p(row, col="pvalue") -> str:
     return _verdict.fmt_p(row[col], row.get("p_bound", False) if col == "pvalue" else False)
@@ -124,8 +130,10 @@ def _describe(row: pd.Series | None) -> str:
     st = _verdict._status(row)
     if pd.isna(row["rank"]):
         return f"{row['method']} ({row['library']}): {st} ({row['note']})"
-    return (f"{row['method']} ({row['library']}): rank {int(row['rank'])} of {row['n_terms']}, "
-            f"p {_p(row)}, FDR {_verdict._num(row['fdr'])}; {st}" + (f" ({row['note']})" if row["note"] else ""))
+    return (
+        f"{row['method']} ({row['library']}): rank {int(row['rank'])} of {row['n_terms']}, "
+        f"p {_p(row)}, FDR {_verdict._num(row['fdr'])}; {st}" + (f" ({row['note']})" if row["note"] else "")
+    )
 
 
 def combine(parts: list[str]) -> str:
@@ -167,31 +175,38 @@ def null_text(rows: pd.DataFrame) -> str:
         nperm = f", {int(n)} relabelings" if not pd.isna(n) else ""
         if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
             note = str(r.get("note", "") or "")
-            note = note[len("uninformative: "):] if note.startswith("uninformative: ") else note
+            note = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
             note = note.split(";")[0].strip()  # the reason; the whole note is in results/null.tsv
             out.append(f"{r['method']}{sel}: uninformative{nperm}" + (f" ({note})" if note else ""))
         else:
             mp = r.get("min_p", np.nan)
-            out.append(f"{r['method']}{sel}: empirical p {_verdict._num(float(p))}{nperm}"
-                       + (f", smallest possible {_verdict._num(float(mp))}" if not pd.isna(mp) else ""))
+            out.append(
+                f"{r['method']}{sel}: empirical p {_verdict._num(float(p))}{nperm}"
+                + (f", smallest possible {_verdict._num(float(mp))}" if not pd.isna(mp) else "")
+            )
     return "; ".join(out)
 
 
-def selection_null(null: pd.DataFrame | None, dataset: str, library: str | None, alpha: float,
-                   enabled: bool) -> tuple[str, str]:
+def selection_null(
+    null: pd.DataFrame | None, dataset: str, library: str | None, alpha: float, enabled: bool
+) -> tuple[str, str]:
     """The selection-aware set_score null for a tissue dataset with a selection:
     ("yes" | "no" | "inconclusive", reason)."""
     if not enabled:
-        return "inconclusive", ("the label-permutation null is disabled (null.enabled: false), so an enrichment "
-                                "caused by selecting patients by expression cannot be ruled out")
+        return "inconclusive", (
+            "the label-permutation null is disabled (null.enabled: false), so an enrichment "
+            "caused by selecting patients by expression cannot be ruled out"
+        )
     rows = _null_rows(null, dataset, library)
     if not rows.empty and "method" in rows.columns:
         rows = rows[rows["method"] == "set_score"]
     else:
         rows = pd.DataFrame()
     if rows.empty:
-        return "inconclusive", (f"no set_score row for {dataset} / {library} in results/null.tsv: the enrichment "
-                                "cannot be told apart from the effect of selecting patients by expression")
+        return "inconclusive", (
+            f"no set_score row for {dataset} / {library} in results/null.tsv: the enrichment "
+            "cannot be told apart from the effect of selecting patients by expression"
+        )
     r = rows.iloc[0]
     p, mp, note = r.get("empirical_p", np.nan), r.get("min_p", np.nan), r.get("note", "")
     note = f" ({note})" if isinstance(note, str) and note else ""
@@ -200,21 +215,37 @@ def selection_null(null: pd.DataFrame | None, dataset: str, library: str | None,
     if not _yes(r.get("informative", "no")) or pd.isna(p):
         return "inconclusive", f"the selection-aware set_score null is uninformative{note}"
     if not pd.isna(mp) and float(mp) > alpha:
-        return "inconclusive", (f"the selection-aware set_score null cannot reach p <= {alpha} (smallest possible "
-                                f"p {_verdict._num(float(mp))}){note}")
+        return "inconclusive", (
+            f"the selection-aware set_score null cannot reach p <= {alpha} (smallest possible "
+            f"p {_verdict._num(float(mp))}){note}"
+        )
     if float(p) <= alpha:
         return "yes", f"selection-aware set_score null: empirical p {_verdict._num(float(p))} <= {alpha}"
-    return "no", (f"the enrichment is explained by the selection: selection-aware set_score null empirical p "
-                  f"{_verdict._num(float(p))} > {alpha}")
+    return "no", (
+        f"the enrichment is explained by the selection: selection-aware set_score null empirical p "
+        f"{_verdict._num(float(p))} > {alpha}"
+    )
 
 
 # --------------------------------------------------------------------------- evaluate
 
-def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], *, target: str,
-             key_genes: tuple[str, ...] = ("HMOX1", "VDR"), max_fdr: float = 0.05, library: str | None = None,
-             null: pd.DataFrame | None = None, selected: Iterable[str] = (), null_enabled: bool = True,
-             null_alpha: float = 0.05, sensitivity: pd.DataFrame | None = None,
-             directions: pd.DataFrame | None = None) -> pd.DataFrame:
+
+def evaluate(
+    verdict: pd.DataFrame,
+    genes: pd.DataFrame,
+    roles: dict[str, str],
+    *,
+    target: str,
+    key_genes: tuple[str, ...] = ("HMOX1", "VDR"),
+    max_fdr: float = 0.05,
+    library: str | None = None,
+    null: pd.DataFrame | None = None,
+    selected: Iterable[str] = (),
+    null_enabled: bool = True,
+    null_alpha: float = 0.05,
+    sensitivity: pd.DataFrame | None = None,
+    directions: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per claim (and check) x dataset it concerns: does it hold, and the numbers.
 
     ``library`` is the primary library (default: the first in ``verdict``); ``null`` is
@@ -249,21 +280,35 @@ def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], 
         if role == "negative_control":
             # the check: is the target falsely called on top? An inconclusive verdict is no such call
             passed = {"on_top": "no", "not_on_top": "yes", "inconclusive": "yes", None: "not tested"}[st]
-            said = {"on_top": "called ON TOP", "not_on_top": "not on top",
-                    "inconclusive": "not called on top (inconclusive)", None: "no result"}[st]
-            rows.append({"claim": "negative_control", "dataset": ds, "role": role, "holds": passed,
-                         "evidence": f"{_describe(head)}; expected: not on top; {said}", "null": ntext})
+            said = {
+                "on_top": "called ON TOP",
+                "not_on_top": "not on top",
+                "inconclusive": "not called on top (inconclusive)",
+                None: "no result",
+            }[st]
+            rows.append(
+                {
+                    "claim": "negative_control",
+                    "dataset": ds,
+                    "role": role,
+                    "holds": passed,
+                    "evidence": f"{_describe(head)}; expected: not on top; {said}",
+                    "null": ntext,
+                }
+            )
             continue
         if role in CELL_ROLES:
             pathway = {"on_top": "yes", "not_on_top": "no", "inconclusive": "inconclusive", None: "not tested"}[st]
             gene_calls = [_gene(genes, ds, g) for g in key_genes]
             in_overlap = [g for g in key_genes if head is not None and g in str(head["genes"]).split(";")]
             holds = combine([pathway] + [c for c, _ in gene_calls])
-            ev = (f"{_describe(head)}; " + "; ".join(t for _, t in gene_calls)
-                  + (f"; in the pathway's DE genes: {', '.join(in_overlap)}" if in_overlap else "")
-                  + sensitivity_clause(ds, head, cells=True))
-            rows.append({"claim": "cells", "dataset": ds, "role": role, "holds": holds, "evidence": ev,
-                         "null": ntext})
+            ev = (
+                f"{_describe(head)}; "
+                + "; ".join(t for _, t in gene_calls)
+                + (f"; in the pathway's DE genes: {', '.join(in_overlap)}" if in_overlap else "")
+                + sensitivity_clause(ds, head, cells=True)
+            )
+            rows.append({"claim": "cells", "dataset": ds, "role": role, "holds": holds, "evidence": ev, "null": ntext})
         if role == "tissue":
             if head is None:
                 holds, ev = "not tested", "no enrichment result"
@@ -279,8 +324,7 @@ def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], 
                 elif ds in selected:
                     ev += "; patients selected by expression (not enriched even so)"
             ev += sensitivity_clause(ds, head, cells=False)
-            rows.append({"claim": "tissue", "dataset": ds, "role": role, "holds": holds, "evidence": ev,
-                         "null": ntext})
+            rows.append({"claim": "tissue", "dataset": ds, "role": role, "holds": holds, "evidence": ev, "null": ntext})
         g = counted[(counted["dataset"] == ds) & (counted["reason"] == "pattern")]
         sig = g[g["status"].isin(["up", "down"])]
         tested = g[g["status"].isin(["up", "down", "not DE"])]
@@ -288,17 +332,22 @@ def evaluate(verdict: pd.DataFrame, genes: pd.DataFrame, roles: dict[str, str], 
         ut = f"; untested: {', '.join(untested['symbol'])}" if len(untested) else ""
         if len(sig):
             holds = "yes"
-            ev = ", ".join(f"{s} {st_} ({lfc:.2f})" for s, st_, lfc in zip(sig["symbol"], sig["status"],
-                                                                           sig["log2FoldChange"]))
+            ev = ", ".join(
+                f"{s} {st_} ({lfc:.2f})" for s, st_, lfc in zip(sig["symbol"], sig["status"], sig["log2FoldChange"])
+            )
             ev += f" (of {len(tested)} tested){ut}"
         elif len(tested):
             holds, ev = "no", f"none of the {len(tested)} tested metallothionein gene(s) is DE{ut}"
         else:
             holds = "not tested"
-            ev = (f"no metallothionein gene could be tested{ut}" if len(untested)
-                  else "no protein-coding metallothionein gene in the data")
-        rows.append({"claim": "metallothioneins", "dataset": ds, "role": role, "holds": holds, "evidence": ev,
-                     "null": ""})
+            ev = (
+                f"no metallothionein gene could be tested{ut}"
+                if len(untested)
+                else "no protein-coding metallothionein gene in the data"
+            )
+        rows.append(
+            {"claim": "metallothioneins", "dataset": ds, "role": role, "holds": holds, "evidence": ev, "null": ""}
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -349,23 +398,32 @@ def summarise(table: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def paragraph(table: pd.DataFrame, summary: dict[str, str], target: str, key_genes,
-              calibration: pd.DataFrame | None = None) -> str:
+def paragraph(
+    table: pd.DataFrame, summary: dict[str, str], target: str, key_genes, calibration: pd.DataFrame | None = None
+) -> str:
     study = summary["study"]
-    verb = "could NOT BE TESTED" if study == "not tested" else (
-        "INCONCLUSIVE" if study == "inconclusive" else study.upper())
+    verb = (
+        "could NOT BE TESTED"
+        if study == "not tested"
+        else ("INCONCLUSIVE" if study == "inconclusive" else study.upper())
+    )
     parts = [f"Overall the study's findings are {verb} by this analysis."]
     for claim, text in CLAIMS.items():
         sub = table[table["claim"] == claim]
         where = ", ".join(f"{d}: {h}" for d, h in zip(sub["dataset"], sub["holds"])) or "no dataset of its roles"
-        parts.append(f"Claim '{text.format(target=target, genes=' and '.join(key_genes))}' — "
-                     f"{summary[claim]} ({where}).")
+        parts.append(
+            f"Claim '{text.format(target=target, genes=' and '.join(key_genes))}' — {summary[claim]} ({where})."
+        )
     sub = table[table["claim"] == "negative_control"]
     if len(sub):
-        where = ", ".join(f"{d}: {'not on top' if h == 'yes' else ('ON TOP' if h == 'no' else h)}"
-                          for d, h in zip(sub["dataset"], sub["holds"]))
-        parts.append(f"Check of the method on negative controls (not counted in any claim): "
-                     f"{summary['negative_control']} ({where}).")
+        where = ", ".join(
+            f"{d}: {'not on top' if h == 'yes' else ('ON TOP' if h == 'no' else h)}"
+            for d, h in zip(sub["dataset"], sub["holds"])
+        )
+        parts.append(
+            f"Check of the method on negative controls (not counted in any claim): "
+            f"{summary['negative_control']} ({where})."
+        )
     if calibration is not None:  # results/calibration.tsv: how often such an answer is wrong
         from .calibration import sentence
 
@@ -374,11 +432,32 @@ def paragraph(table: pd.DataFrame, summary: dict[str, str], target: str, key_gen
 
 
 CALIBRATION_TEXT = ("dataset", "design", "scenario", "power_effect", "source", "note")
-CALIBRATION_COLUMNS = ["dataset", "design", "scenario", "fpr_on_top", "fpr_ci_high", "power", "power_effect",
-                       "n_null", "n_planted", "source", "note"]
+CALIBRATION_COLUMNS = [
+    "dataset",
+    "design",
+    "scenario",
+    "fpr_on_top",
+    "fpr_ci_high",
+    "power",
+    "power_effect",
+    "n_null",
+    "n_planted",
+    "source",
+    "note",
+]
 SENSITIVITY_TEXT = ("dataset", "library", "method", "variant", "on_top", "status", "detail")
-SENSITIVITY_COLUMNS = ["dataset", "library", "method", "variant", "rank", "n_terms", "fdr", "on_top", "status",
-                       "detail"]
+SENSITIVITY_COLUMNS = [
+    "dataset",
+    "library",
+    "method",
+    "variant",
+    "rank",
+    "n_terms",
+    "fdr",
+    "on_top",
+    "status",
+    "detail",
+]
 
 
 def read_calibration(path) -> pd.DataFrame:
@@ -397,8 +476,10 @@ def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:
         return []
     out = []
     for r in table.to_dict("records"):
-        out.append({c: ("" if c not in r or (not isinstance(r[c], str) and pd.isna(r[c])) else r[c])
-                    for c in columns} | {k: v for k, v in r.items() if k not in columns})
+        out.append(
+            {c: ("" if c not in r or (not isinstance(r[c], str) and pd.isna(r[c])) else r[c]) for c in columns}
+            | {k: v for k, v in r.items() if k not in columns}
+        )
     return out
 
 
@@ -442,15 +523,26 @@ def _sensitivity_sections(sensitivity: pd.DataFrame | None) -> list[dict]:
     for ds, rs in out.items():
         on_top = sum(r["status"] == "on_top" for r in rs)
         inconcl = sum(r["status"] == "inconclusive" for r in rs)
-        sentence = (f"{ds}: the target is on top in {on_top} of {len(rs)} variant(s)"
-                    + (f", inconclusive in {inconcl}" if inconcl else "") + ".")
+        sentence = (
+            f"{ds}: the target is on top in {on_top} of {len(rs)} variant(s)"
+            + (f", inconclusive in {inconcl}" if inconcl else "")
+            + "."
+        )
         sections.append({"dataset": ds, "rows": rs, "sentence": sentence})
     return sections
 
 
-def to_html(table: pd.DataFrame, summary: dict[str, str], target: str, key_genes, banner: str = "",
-            selection: pd.DataFrame | None = None, selected: Iterable[str] = (),
-            calibration: pd.DataFrame | None = None, sensitivity: pd.DataFrame | None = None) -> str:
+def to_html(
+    table: pd.DataFrame,
+    summary: dict[str, str],
+    target: str,
+    key_genes,
+    banner: str = "",
+    selection: pd.DataFrame | None = None,
+    selected: Iterable[str] = (),
+    calibration: pd.DataFrame | None = None,
+    sensitivity: pd.DataFrame | None = None,
+) -> str:
     """The claims page (``templates/claims.html``): the answer overall and per claim (one
     line each), each claim per dataset with its evidence and null (and, when
     ``calibration`` is given, the calibrated false-positive rate and power of "on top" for
@@ -468,23 +560,54 @@ def to_html(table: pd.DataFrame, summary: dict[str, str], target: str, key_genes
     claims = []
     for key, text in CLAIMS.items():
         sub = table[table["claim"] == key]
-        claims.append({"key": key, "answer": summary[key], "text": text.format(target=target, genes=genes),
-                       "where": ", ".join(f"{d}: {h}" for d, h in zip(sub["dataset"], sub["holds"]))})
+        claims.append(
+            {
+                "key": key,
+                "answer": summary[key],
+                "text": text.format(target=target, genes=genes),
+                "where": ", ".join(f"{d}: {h}" for d, h in zip(sub["dataset"], sub["holds"])),
+            }
+        )
     checks = [r for r in rows if r["claim"] == "negative_control"]
     check = None
     if checks:
-        check = {"answer": summary.get("negative_control", "not tested"), "n": len(checks),
-                 "where": ", ".join(f"{r['dataset']}: " + ("not on top" if r["holds"] == "yes" else
-                                                           "ON TOP" if r["holds"] == "no" else r["holds"])
-                                    for r in checks)}
-    sel_cols = ["analysis", "description", "library", "method", "rank", "n_terms", "pvalue", "fdr", "status",
-                "implication"]
+        check = {
+            "answer": summary.get("negative_control", "not tested"),
+            "n": len(checks),
+            "where": ", ".join(
+                f"{r['dataset']}: "
+                + ("not on top" if r["holds"] == "yes" else "ON TOP" if r["holds"] == "no" else r["holds"])
+                for r in checks
+            ),
+        }
+    sel_cols = [
+        "analysis",
+        "description",
+        "library",
+        "method",
+        "rank",
+        "n_terms",
+        "pvalue",
+        "fdr",
+        "status",
+        "implication",
+    ]
     selection_sections = []
     for ds in selected:
         sub = selection[selection["dataset"] == ds] if selection is not None and len(selection) else None
         selection_sections.append({"dataset": ds, "rows": _records(sub, sel_cols)})
-    return render("claims.html", title="Claims", banner=banner, study=summary["study"], claims=claims,
-                  check=check, paragraph=paragraph(table, summary, target, key_genes),
-                  claim_table=[r for r in rows if r["claim"] in CLAIMS], checks=checks,
-                  check_text=CHECKS["negative_control"].format(target=target), calibration=cal,
-                  selection_sections=selection_sections, sensitivity=_sensitivity_sections(sensitivity))
+    return render(
+        "claims.html",
+        title="Claims",
+        banner=banner,
+        study=summary["study"],
+        claims=claims,
+        check=check,
+        paragraph=paragraph(table, summary, target, key_genes),
+        claim_table=[r for r in rows if r["claim"] in CLAIMS],
+        checks=checks,
+        check_text=CHECKS["negative_control"].format(target=target),
+        calibration=cal,
+        selection_sections=selection_sections,
+        sensitivity=_sensitivity_sections(sensitivity),
+    )

@@ -59,7 +59,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         for k in extra:
             close = difflib.get_close_matches(k, allowed, n=1)
             parts.append(f"`{k}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
-        return (f"{where}: unknown key(s) {', '.join(parts)}. Allowed here: {', '.join(allowed)}.")
+        return f"{where}: unknown key(s) {', '.join(parts)}. Allowed here: {', '.join(allowed)}."
     if v == "propertyNames":
         return f"{where}: name {error.instance!r} is not allowed.{_hint(error)}"
     if v == "oneOf":
@@ -69,8 +69,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if v == "type":
         return f"{where}: expected {error.validator_value}, got {error.instance!r}.{_hint(error)}"
     if v == "enum":
-        return (f"{where}: {error.instance!r} is not one of "
-                f"{', '.join(map(str, error.validator_value))}.{_hint(error)}")
+        return f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}.{_hint(error)}"
     if v in ("minItems", "maxItems"):
         return f"{where}: has {len(error.instance)} item(s): {error.instance!r}.{_hint(error)}"
     return f"{where}: {error.message}.{_hint(error)}"
@@ -112,8 +111,11 @@ def _yaml_reading(key) -> tuple[str, str, str]:
     if key is None:
         return "null", "no value (YAML reads `null`, `~` and an empty key as nothing)", '"null":'
     if isinstance(key, bool):
-        return (str(key).lower(), "a boolean (YAML reads yes, no, true, false, on, off as booleans)",
-                f'"{"yes" if key else "no"}": (quoted as you wrote it)')
+        return (
+            str(key).lower(),
+            "a boolean (YAML reads yes, no, true, false, on, off as booleans)",
+            f'"{"yes" if key else "no"}": (quoted as you wrote it)',
+        )
     if isinstance(key, (int, float)):
         return str(key), "a number", f'"{key}":'
     if isinstance(key, (datetime.date, datetime.datetime)):
@@ -131,9 +133,12 @@ def non_string_keys(obj: Any, path: tuple = ()) -> list[str]:
             if not isinstance(key, str):
                 shown, what, quoted = _yaml_reading(key)
                 kind = {"datasets": "dataset name", "genesets": "gene-set library name"}.get(
-                    path[-1] if path else "", "key")
-                problems.append(f"{where}: the {kind} {shown} was read by YAML as {what}, not as text. "
-                                f"Fix: put it in quotes, e.g. {quoted}")
+                    path[-1] if path else "", "key"
+                )
+                problems.append(
+                    f"{where}: the {kind} {shown} was read by YAML as {what}, not as text. "
+                    f"Fix: put it in quotes, e.g. {quoted}"
+                )
             problems += non_string_keys(value, path + (str(key),))
     elif isinstance(obj, list):
         for i, value in enumerate(obj):
@@ -150,8 +155,10 @@ def validate_config(config: dict, source: str = "config") -> dict:
     ``{"file": path}``, ``{"ncbi_gene_info": name}`` or ``{"geo_annotation": name}``.
     """
     if not isinstance(config, dict) or not config:
-        raise InputError(f"{source}: the configuration is empty. Pass a config file with "
-                         "`--configfile FILE` or edit config/config.yaml.")
+        raise InputError(
+            f"{source}: the configuration is empty. Pass a config file with "
+            "`--configfile FILE` or edit config/config.yaml."
+        )
     keys = non_string_keys(config)
     if keys:
         lines = "\n".join(f"  - {k}" for k in keys)
@@ -171,19 +178,25 @@ def validate_config(config: dict, source: str = "config") -> dict:
     for name, ds in cfg["datasets"].items():
         var, tested, ref = ds["contrast"]
         if tested == ref:
-            raise InputError(f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
-                             "Fix: give [variable, tested level, reference level].")
+            raise InputError(
+                f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
+                "Fix: give [variable, tested level, reference level]."
+            )
     simulated = [n for n, ds in cfg["datasets"].items() if ds.get("simulated")]
     sim_names = set((cfg.get("simulation") or {}).get("datasets", {}))
     for n in simulated:
         if n not in sim_names:
-            raise InputError(f"{source}: datasets.{n} is `simulated: true` but simulation.datasets has no entry {n!r}. "
-                             f"Fix: add it under simulation.datasets (there: {', '.join(sorted(sim_names)) or 'none'}).")
+            raise InputError(
+                f"{source}: datasets.{n} is `simulated: true` but simulation.datasets has no entry {n!r}. "
+                f"Fix: add it under simulation.datasets (there: {', '.join(sorted(sim_names)) or 'none'})."
+            )
     e = cfg["enrichment"]
     for kind in ("ora", "gsea"):
         if e[f"{kind}_min_size"] > e[f"{kind}_max_size"]:
-            raise InputError(f"{source}: enrichment.{kind}_min_size ({e[f'{kind}_min_size']}) is larger than "
-                             f"enrichment.{kind}_max_size ({e[f'{kind}_max_size']}). Fix: swap or correct them.")
+            raise InputError(
+                f"{source}: enrichment.{kind}_min_size ({e[f'{kind}_min_size']}) is larger than "
+                f"enrichment.{kind}_max_size ({e[f'{kind}_max_size']}). Fix: swap or correct them."
+            )
     return cfg
 
 
@@ -206,8 +219,10 @@ def validate_rows(rows: list[dict], schema_name: str, source: str) -> None:
             if err.validator == "required":
                 problems.append(f"line {i + 2}: {err.message}")
             else:
-                problems.append(f"line {i + 2}, column {col}: {err.instance!r} is not valid"
-                                + (f" ({hint})" if hint else f" ({err.message})"))
+                problems.append(
+                    f"line {i + 2}, column {col}: {err.instance!r} is not valid"
+                    + (f" ({hint})" if hint else f" ({err.message})")
+                )
     if problems:
         shown = "\n".join(f"  - {p}" for p in problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
@@ -218,8 +233,7 @@ def missing_local_files(cfg: dict) -> list[str]:
     """Config keys whose local input file does not exist (one line each, with the path).
 
     Downloaded inputs (``geo``, ``url``, named libraries and annotations) are not checked here."""
-    keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples")
-            if k in ds]
+    keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples") if k in ds]
     sim = cfg.get("simulation") or {}
     keys += [(f"simulation.{k}", sim[k]) for k in ("real_counts", "real_samples", "library") if k in sim]
     keys += [(f"genesets.{n}", src["file"]) for n, src in cfg["genesets"].items() if "file" in src]

@@ -96,7 +96,7 @@ class DEResult:
         step = max(1, max_cells // max(n_samples, 1))
         sf = self.size_factors.to_numpy()[None, :]
         for start in range(0, n_genes, step):
-            counts = self.counts.iloc[start:start + step]
+            counts = self.counts.iloc[start : start + step]
             yield counts / sf, self._vst(counts)
 
 
@@ -123,8 +123,11 @@ def _metadata(samples: pd.DataFrame, design: str) -> pd.DataFrame:
 def _quiet():
     """pydeseq2 prints progress to stdout/stderr; send it to the log instead."""
     out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         warnings.simplefilter("always")
         yield
     for w in caught:
@@ -148,21 +151,34 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         min_samples = params.min_samples or smallest_group(samples, params.contrast)
         keep = prefilter_mask(counts, params.min_count, min_samples)
         n_kept = int(keep.sum())
-        log.info("pre-filter: %d of %d genes have >= %d reads in >= %d samples", n_kept, len(keep),
-                 params.min_count, min_samples)
+        log.info(
+            "pre-filter: %d of %d genes have >= %d reads in >= %d samples",
+            n_kept,
+            len(keep),
+            params.min_count,
+            min_samples,
+        )
         if n_kept < 2:
-            raise InputError(f"only {n_kept} gene(s) pass the pre-filter (>= {params.min_count} reads in >= "
-                             f"{min_samples} samples). Lower `de.prefilter.min_count` (0 turns the pre-filter "
-                             "off) or check the count matrix.")
+            raise InputError(
+                f"only {n_kept} gene(s) pass the pre-filter (>= {params.min_count} reads in >= "
+                f"{min_samples} samples). Lower `de.prefilter.min_count` (0 turns the pre-filter "
+                "off) or check the count matrix."
+            )
     else:
         keep = pd.Series(True, index=counts.index)
         n_kept = int(len(counts))
         n_expressed = int((counts.sum(axis=1) > 0).sum())
-        log.info("no pre-filter (de.prefilter.min_count = 0, as R's DESeq()): all %d genes go to DESeq2, "
-                 "%d of them with any reads", n_kept, n_expressed)
+        log.info(
+            "no pre-filter (de.prefilter.min_count = 0, as R's DESeq()): all %d genes go to DESeq2, "
+            "%d of them with any reads",
+            n_kept,
+            n_expressed,
+        )
         if n_expressed < 2:
-            raise InputError(f"only {n_expressed} of {n_kept} gene(s) have any reads in the count matrix; DESeq2 "
-                             "needs at least 2. Check that the count matrix holds raw read counts.")
+            raise InputError(
+                f"only {n_expressed} of {n_kept} gene(s) have any reads in the count matrix; DESeq2 "
+                "needs at least 2. Check that the count matrix holds raw read counts."
+            )
     kept = counts.loc[keep] if prefilter else counts  # no copy of the whole matrix without a pre-filter
     meta = _metadata(samples.loc[kept.columns], params.design)
     # pydeseq2 builds the design matrix (from the sample sheet alone); it gets the counts only when
@@ -173,16 +189,22 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     design = dds.obsm["design_matrix"]
     contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
     try:
-        fit = rcompat.fit_deseq(kept.to_numpy(), design.to_numpy(dtype=float), block_genes=params.block_genes,
-                                threads=params.threads)
+        fit = rcompat.fit_deseq(
+            kept.to_numpy(), design.to_numpy(dtype=float), block_genes=params.block_genes, threads=params.threads
+        )
     except ValueError as exc:
         raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
     variables = formula_variables(params.design)
     single_two_level = len(variables) == 1 and meta[variables[0]].nunique() == 2
-    out = rcompat.deseq_results(fit, contrast, alpha=params.alpha, cooks_filter=params.cooks_filter,
-                                independent_filtering=params.independent_filtering,
-                                single_two_level_factor=single_two_level,
-                                compared_samples=meta[var].isin([tested, reference]).to_numpy())
+    out = rcompat.deseq_results(
+        fit,
+        contrast,
+        alpha=params.alpha,
+        cooks_filter=params.cooks_filter,
+        independent_filtering=params.independent_filtering,
+        single_two_level_factor=single_two_level,
+        compared_samples=meta[var].isin([tested, reference]).to_numpy(),
+    )
     res = pd.DataFrame(out.table, index=kept.index)[RESULT_COLUMNS]
     res.index.name = "gene_id"
     if params.shrink:
@@ -232,12 +254,21 @@ def _shrink(dds, fit, res: pd.DataFrame, params: DEParams) -> tuple[pd.Series, p
     dds.varm["LFC"] = pd.DataFrame(fit.beta, index=genes, columns=coefs)
     inference = DefaultInference(n_cpus=params.threads)
     with _quiet():
-        stats = DeseqStats(dds, contrast=[var, tested, reference], alpha=params.alpha, cooks_filter=False,
-                           independent_filter=False, inference=inference, quiet=True)
+        stats = DeseqStats(
+            dds,
+            contrast=[var, tested, reference],
+            alpha=params.alpha,
+            cooks_filter=False,
+            independent_filter=False,
+            inference=inference,
+            quiet=True,
+        )
         stats.SE = pd.Series(res["lfcSE"].to_numpy() * np.log(2), index=genes)
         stats.lfc_shrink(coeff=coeff)
-    return (pd.Series(stats.LFC[coeff].to_numpy() / np.log(2), index=res.index),
-            pd.Series(stats.SE.to_numpy() / np.log(2), index=res.index))
+    return (
+        pd.Series(stats.LFC[coeff].to_numpy() / np.log(2), index=res.index),
+        pd.Series(stats.SE.to_numpy() / np.log(2), index=res.index),
+    )
 
 
 def _shrink_coefficient(columns, var: str, tested: str, reference: str) -> str:
@@ -248,4 +279,5 @@ def _shrink_coefficient(columns, var: str, tested: str, reference: str) -> str:
     raise InputError(
         f"LFC shrinkage needs the contrast's reference level {reference!r} to be the design's reference level for "
         f"{var!r}; coefficients available: {', '.join(map(str, columns))}. Turn off `de.shrinkage` or reorder the "
-        "levels.")
+        "levels."
+    )

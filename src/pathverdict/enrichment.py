@@ -33,10 +33,35 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-ORA_COLUMNS = ["library", "term", "term_id", "rank", "pvalue", "padj", "odds_ratio", "overlap_size",
-               "set_size", "query_size", "background_size", "overlap_genes"]
-GSEA_COLUMNS = ["library", "term", "term_id", "rank", "es", "nes", "pvalue", "fdr", "fwer", "set_size",
-                "leading_edge", "p_bound", "fdr_bound"]
+ORA_COLUMNS = [
+    "library",
+    "term",
+    "term_id",
+    "rank",
+    "pvalue",
+    "padj",
+    "odds_ratio",
+    "overlap_size",
+    "set_size",
+    "query_size",
+    "background_size",
+    "overlap_genes",
+]
+GSEA_COLUMNS = [
+    "library",
+    "term",
+    "term_id",
+    "rank",
+    "es",
+    "nes",
+    "pvalue",
+    "fdr",
+    "fwer",
+    "set_size",
+    "leading_edge",
+    "p_bound",
+    "fdr_bound",
+]
 DIRECTIONS = ("up", "down", "all")
 
 
@@ -45,8 +70,7 @@ def collapse_to_symbols(de: pd.DataFrame) -> pd.DataFrame:
     d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
     d["_padj"] = d["padj"].fillna(np.inf)
     d["_p"] = d["pvalue"].fillna(np.inf)
-    d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True],
-                      kind="mergesort")
+    d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True], kind="mergesort")
     d = d.drop_duplicates("symbol", keep="first").drop(columns=["_padj", "_p"])
     return d.set_index("symbol", drop=False)
 
@@ -63,8 +87,7 @@ def de_gene_lists(genes: pd.DataFrame, padj: float, lfc: float) -> tuple[dict[st
     return lists, sorted(tested.index)
 
 
-def restrict_sets(sets: dict[str, list[str]], universe: set[str], min_size: int,
-                  max_size: int) -> dict[str, list[str]]:
+def restrict_sets(sets: dict[str, list[str]], universe: set[str], min_size: int, max_size: int) -> dict[str, list[str]]:
     """Gene sets reduced to ``universe``, keeping those with min_size..max_size genes."""
     out = {}
     for term, genes in sets.items():
@@ -100,8 +123,15 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def ora(query: list[str], background: list[str], sets: dict[str, list[str]], library: str,
-        ids: dict[str, str | None] | None = None, min_size: int = 10, max_size: int = 500) -> pd.DataFrame:
+def ora(
+    query: list[str],
+    background: list[str],
+    sets: dict[str, list[str]],
+    library: str,
+    ids: dict[str, str | None] | None = None,
+    min_size: int = 10,
+    max_size: int = 500,
+) -> pd.DataFrame:
     """Hypergeometric over-representation of ``query`` in ``sets`` against ``background``.
 
     Every usable set (``min_size`` <= genes in the background <= ``max_size``) is
@@ -128,27 +158,37 @@ def ora(query: list[str], background: list[str], sets: dict[str, list[str]], lib
     p = np.clip(p, 0.0, 1.0)
     bu = 0.5  # gseapy's Haldane-Anscombe correction of the odds ratio
     odds = ((k + bu) * (n_bg - m - n_q + k + bu)) / ((m - k + bu) * (n_q - k + bu))
-    out = pd.DataFrame({
-        "library": library,
-        "term": terms,
-        "term_id": [ids.get(t) or "" for t in terms],
-        "pvalue": p,
-        "padj": bh_adjust(p),
-        "odds_ratio": odds,
-        "overlap_size": k,
-        "set_size": m,
-        "query_size": n_q,
-        "background_size": n_bg,
-        "overlap_genes": [";".join(h) for h in hits],
-    })
+    out = pd.DataFrame(
+        {
+            "library": library,
+            "term": terms,
+            "term_id": [ids.get(t) or "" for t in terms],
+            "pvalue": p,
+            "padj": bh_adjust(p),
+            "odds_ratio": odds,
+            "overlap_size": k,
+            "set_size": m,
+            "query_size": n_q,
+            "background_size": n_bg,
+            "overlap_genes": [";".join(h) for h in hits],
+        }
+    )
     out = out.sort_values(["pvalue", "term"], kind="mergesort").reset_index(drop=True)
     out.insert(3, "rank", competition_rank(out[["pvalue"]]))
     return out[ORA_COLUMNS]
 
 
-def gsea(ranking: pd.Series, sets: dict[str, list[str]], library: str, ids: dict[str, str | None] | None = None,
-         min_size: int = 15, max_size: int = 500, permutations: int = 1000, seed: int = 42,
-         threads: int = 1) -> pd.DataFrame:
+def gsea(
+    ranking: pd.Series,
+    sets: dict[str, list[str]],
+    library: str,
+    ids: dict[str, str | None] | None = None,
+    min_size: int = 15,
+    max_size: int = 500,
+    permutations: int = 1000,
+    seed: int = 42,
+    threads: int = 1,
+) -> pd.DataFrame:
     """Pre-ranked GSEA (gseapy.prerank) of ``ranking`` (symbol -> Wald statistic).
 
     Rows are sorted by |NES| (descending), then term; ``rank`` is the competition rank of
@@ -167,23 +207,36 @@ def gsea(ranking: pd.Series, sets: dict[str, list[str]], library: str, ids: dict
     # sort by score then name so that ties are broken deterministically
     rnk = pd.DataFrame({"gene": ranking.index, "score": ranking.to_numpy(dtype=float)})
     rnk = rnk.sort_values(["score", "gene"], ascending=[False, True], kind="mergesort")
-    res = gseapy.prerank(rnk=rnk, gene_sets=usable, outdir=None, min_size=min_size, max_size=max_size,
-                         permutation_num=permutations, seed=seed, threads=threads, no_plot=True,
-                         verbose=False).res2d
+    res = gseapy.prerank(
+        rnk=rnk,
+        gene_sets=usable,
+        outdir=None,
+        min_size=min_size,
+        max_size=max_size,
+        permutation_num=permutations,
+        seed=seed,
+        threads=threads,
+        no_plot=True,
+        verbose=False,
+    ).res2d
     if res is None or len(res) == 0:
         return pd.DataFrame(columns=GSEA_COLUMNS)
-    out = pd.DataFrame({
-        "library": library,
-        "term": res["Term"].astype(str).to_numpy(),
-        "term_id": [ids.get(t) or "" for t in res["Term"]],
-        "es": res["ES"].to_numpy(dtype=float),
-        "nes": res["NES"].to_numpy(dtype=float),
-        "pvalue": res["NOM p-val"].to_numpy(dtype=float),
-        "fdr": res["FDR q-val"].to_numpy(dtype=float),
-        "fwer": res["FWER p-val"].to_numpy(dtype=float),
-        "set_size": [len(usable[t]) for t in res["Term"]],
-        "leading_edge": [";".join(sorted(str(g).split(";"))) if isinstance(g, str) else "" for g in res["Lead_genes"]],
-    })
+    out = pd.DataFrame(
+        {
+            "library": library,
+            "term": res["Term"].astype(str).to_numpy(),
+            "term_id": [ids.get(t) or "" for t in res["Term"]],
+            "es": res["ES"].to_numpy(dtype=float),
+            "nes": res["NES"].to_numpy(dtype=float),
+            "pvalue": res["NOM p-val"].to_numpy(dtype=float),
+            "fdr": res["FDR q-val"].to_numpy(dtype=float),
+            "fwer": res["FWER p-val"].to_numpy(dtype=float),
+            "set_size": [len(usable[t]) for t in res["Term"]],
+            "leading_edge": [
+                ";".join(sorted(str(g).split(";"))) if isinstance(g, str) else "" for g in res["Lead_genes"]
+            ],
+        }
+    )
     return rank_gsea(out, permutations)
 
 

@@ -75,9 +75,11 @@ class GeneSetLibrary:
                     return term
         close = difflib.get_close_matches(target, list(self.sets), n=3, cutoff=0.5)
         hint = f" Closest names: {preview(close)}." if close else ""
-        raise InputError(f"target pathway {target!r} is not in gene-set library {self.name} ({self.source}, "
-                         f"{len(self.sets)} terms).{hint} Fix `target_pathway` in the config (names are as in the "
-                         "library; KEGG IDs such as hsa04978 work when the library carries them).")
+        raise InputError(
+            f"target pathway {target!r} is not in gene-set library {self.name} ({self.source}, "
+            f"{len(self.sets)} terms).{hint} Fix `target_pathway` in the config (names are as in the "
+            "library; KEGG IDs such as hsa04978 work when the library carries them)."
+        )
 
 
 def _open(path: Path):
@@ -122,8 +124,9 @@ def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
     path = Path(path)
     name = name or path.stem
     if not path.is_file():
-        raise InputError(f"gene-set library {name}: file not found: {path}. Fix the path under `genesets` in the "
-                         "config.")
+        raise InputError(
+            f"gene-set library {name}: file not found: {path}. Fix the path under `genesets` in the config."
+        )
     sets: dict[str, list[str]] = {}
     ids: dict[str, str | None] = {}
     lines_of: dict[str, int] = {}
@@ -137,27 +140,35 @@ def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
                     continue
                 fields = [_unquote(f) for f in line.split("\t")]
                 if len(fields) < 2 or (len(fields) == 2 and not fields[1].strip()):
-                    raise InputError(f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
-                                     "line needs: name, description (may be empty), then genes. Is this a GMT or "
-                                     "Enrichr text library?")
+                    raise InputError(
+                        f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
+                        "line needs: name, description (may be empty), then genes. Is this a GMT or "
+                        "Enrichr text library?"
+                    )
                 rows.append((lineno, fields))
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read as a text gene-set library ({exc}).") from exc
     no_description = _lines_without_description(rows)
     if no_description:
-        log.warning("%s: %d line(s) have no description field (a single tab after the term name, as a spreadsheet "
-                    "saves an empty column): line(s) %s; their second field (%s) is a gene and is kept as one. Save "
-                    "the library as name<TAB>description<TAB>genes (the description may be empty).", path,
-                    len(no_description), preview([n for n, _ in no_description]),
-                    preview([f[1] for _, f in no_description]))
+        log.warning(
+            "%s: %d line(s) have no description field (a single tab after the term name, as a spreadsheet "
+            "saves an empty column): line(s) %s; their second field (%s) is a gene and is kept as one. Save "
+            "the library as name<TAB>description<TAB>genes (the description may be empty).",
+            path,
+            len(no_description),
+            preview([n for n, _ in no_description]),
+            preview([f[1] for _, f in no_description]),
+        )
     shifted = {n for n, _ in no_description}
     for lineno, fields in rows:
         if lineno in shifted:
             fields = [fields[0], ""] + fields[1:]
         elif len(fields) < 3:
-            raise InputError(f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
-                             "line needs: name, description (may be empty), then genes. Is this a GMT or "
-                             "Enrichr text library?")
+            raise InputError(
+                f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
+                "line needs: name, description (may be empty), then genes. Is this a GMT or "
+                "Enrichr text library?"
+            )
         term = display_name(fields[0])
         if not term:
             raise InputError(f"{path}: line {lineno} has an empty gene-set name.")
@@ -167,14 +178,18 @@ def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
             if g and g not in genes:
                 genes.append(g)
         if term in sets:
-            raise InputError(f"{path}: line {lineno}: gene set {term!r} already defined on line "
-                             f"{lines_of[term]}. Each term must appear once.")
+            raise InputError(
+                f"{path}: line {lineno}: gene set {term!r} already defined on line "
+                f"{lines_of[term]}. Each term must appear once."
+            )
         sets[term] = genes
         ids[term] = kegg_id(fields[0], fields[1])
         lines_of[term] = lineno
     if not sets:
-        raise InputError(f"{path}: no gene sets found. Expected GMT / Enrichr text lines "
-                         "(name<TAB>description<TAB>gene<TAB>gene...).")
+        raise InputError(
+            f"{path}: no gene sets found. Expected GMT / Enrichr text lines "
+            "(name<TAB>description<TAB>gene<TAB>gene...)."
+        )
     return GeneSetLibrary(name=name, sets=sets, ids=ids, source=str(path), sha256=sha256sum(path))
 
 
@@ -218,18 +233,28 @@ def check_overlap(library: GeneSetLibrary, universe: set[str], dataset: str) -> 
     n = len(lib_genes & universe)
     share = n / len(universe) if universe else 0.0
     coverage = n / len(lib_genes) if lib_genes else 0.0
-    numbers = (f"{n} of the {len(universe)} tested genes ({share:.1%}) are in gene-set library {library.name} "
-               f"({library.source}), which has {len(lib_genes)} genes ({coverage:.1%} of them are in the data)")
+    numbers = (
+        f"{n} of the {len(universe)} tested genes ({share:.1%}) are in gene-set library {library.name} "
+        f"({library.source}), which has {len(lib_genes)} genes ({coverage:.1%} of them are in the data)"
+    )
     if n == 0 or n < MIN_OVERLAP or share < MIN_SHARE:
         example = preview(sorted(universe)[:5])
-        lead = (f"none of the {len(universe)} tested genes occur in gene-set library {library.name} ({library.source})"
-                if n == 0 else f"only {numbers}; at least {MIN_OVERLAP} genes and {MIN_SHARE:.0%} of the tested "
-                "genes are needed (human data share about 40% with KEGG)")
-        raise InputError(f"dataset {dataset}: {lead}. The library uses gene symbols such as "
-                         f"{preview(sorted(lib_genes)[:3])}; the dataset's symbols look like {example}. Check "
-                         "the organism of the library and the `annotation`/`gene_id_type` settings.")
+        lead = (
+            f"none of the {len(universe)} tested genes occur in gene-set library {library.name} ({library.source})"
+            if n == 0
+            else f"only {numbers}; at least {MIN_OVERLAP} genes and {MIN_SHARE:.0%} of the tested "
+            "genes are needed (human data share about 40% with KEGG)"
+        )
+        raise InputError(
+            f"dataset {dataset}: {lead}. The library uses gene symbols such as "
+            f"{preview(sorted(lib_genes)[:3])}; the dataset's symbols look like {example}. Check "
+            "the organism of the library and the `annotation`/`gene_id_type` settings."
+        )
     if share < WARN_SHARE or coverage < WARN_LIBRARY_COVERAGE:
-        log.warning("dataset %s: only %s. Pathways are ranked on the part of their genes that is in the data; "
-                    "if the data are genome-wide, check the organism of the library and the gene ID mapping.",
-                    dataset, numbers)
+        log.warning(
+            "dataset %s: only %s. Pathways are ranked on the part of their genes that is in the data; "
+            "if the data are genome-wide, check the organism of the library and the gene ID mapping.",
+            dataset,
+            numbers,
+        )
     return n

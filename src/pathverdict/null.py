@@ -109,13 +109,22 @@ __all__ = [
 
 RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]
 # the workflow's defaults (config/schemas/config.schema.yaml), used for keys not given
-ENRICHMENT_DEFAULTS = {"padj": 0.05, "lfc": 0.0, "ora_min_size": 10, "ora_max_size": 500, "gsea_min_size": 15,
-                       "gsea_max_size": 500, "gsea_permutations": 1000, "seed": 42}
+ENRICHMENT_DEFAULTS = {
+    "padj": 0.05,
+    "lfc": 0.0,
+    "ora_min_size": 10,
+    "ora_max_size": 500,
+    "gsea_min_size": 15,
+    "gsea_max_size": 500,
+    "gsea_permutations": 1000,
+    "seed": 42,
+}
 # above this many distinct relabelings, sample by drawing random permutations instead of enumerating
 ENUMERATION_LIMIT = 100_000
 
 
 # ----------------------------------------------------------------------------- relabelings
+
 
 def _indexed(samples: pd.DataFrame) -> pd.DataFrame:
     """The sample sheet indexed by sample name (index, or a ``sample`` column)."""
@@ -133,8 +142,10 @@ def _compared(samples: pd.DataFrame, contrast: Sequence[str]) -> tuple[list[str]
     """Compared samples (sheet order) and their observed labels."""
     var, tested, reference = contrast
     if var not in samples.columns:
-        raise InputError(f"contrast variable {var!r} is not a column of the sample sheet "
-                         f"(columns: {', '.join(map(str, samples.columns))})")
+        raise InputError(
+            f"contrast variable {var!r} is not a column of the sample sheet "
+            f"(columns: {', '.join(map(str, samples.columns))})"
+        )
     labels = samples[var].astype(str)
     mask = labels.isin([str(tested), str(reference)])
     names = list(samples.index[mask])
@@ -142,13 +153,16 @@ def _compared(samples: pd.DataFrame, contrast: Sequence[str]) -> tuple[list[str]
     n_t = obs.count(str(tested))
     n_r = obs.count(str(reference))
     if n_t == 0 or n_r == 0:
-        raise InputError(f"contrast {list(contrast)}: no sample has {var} = "
-                         f"{tested if n_t == 0 else reference!r}; nothing to permute")
+        raise InputError(
+            f"contrast {list(contrast)}: no sample has {var} = "
+            f"{tested if n_t == 0 else reference!r}; nothing to permute"
+        )
     return names, obs
 
 
-def permutation_strata(samples: pd.DataFrame, contrast: Sequence[str],
-                       strata: str | Sequence[str] | None = None) -> pd.Series | None:
+def permutation_strata(
+    samples: pd.DataFrame, contrast: Sequence[str], strata: str | Sequence[str] | None = None
+) -> pd.Series | None:
     """The stratum of each compared sample when labels are permuted within strata, else None.
 
     ``strata`` are covariate columns (e.g. the other variables of the design,
@@ -166,13 +180,20 @@ def permutation_strata(samples: pd.DataFrame, contrast: Sequence[str],
     absent = [c for c in cols if c not in samples.columns]
     if absent:
         raise InputError(f"permutation strata: column(s) {', '.join(absent)} not in the sample sheet")
-    key = samples.loc[names, cols].astype(str).agg(" & ".join, axis=1) if len(cols) > 1 else \
-        samples.loc[names, cols[0]].astype(str)
+    key = (
+        samples.loc[names, cols].astype(str).agg(" & ".join, axis=1)
+        if len(cols) > 1
+        else samples.loc[names, cols[0]].astype(str)
+    )
     groups = pd.Series(obs, index=names)
     for level in dict.fromkeys(key):
         if groups[key == level].nunique() < 2:
-            log.info("permutation: stratum %s=%s has only %s samples; permuting labels freely", "+".join(cols),
-                     level, groups[key == level].iloc[0])
+            log.info(
+                "permutation: stratum %s=%s has only %s samples; permuting labels freely",
+                "+".join(cols),
+                level,
+                groups[key == level].iloc[0],
+            )
             return None
     key.name = "+".join(cols)
     return key
@@ -194,14 +215,22 @@ def _scheme(samples: pd.DataFrame, contrast: Sequence[str], strata, swap_pairs: 
     return names, obs, blocks, n_tested, collapse, n_classes - 1, key
 
 
-def relabeling_count(samples: pd.DataFrame, contrast: Sequence[str],
-                     strata: str | Sequence[str] | None = None, swap_pairs: bool = True) -> int:
+def relabeling_count(
+    samples: pd.DataFrame, contrast: Sequence[str], strata: str | Sequence[str] | None = None, swap_pairs: bool = True
+) -> int:
     """Number of distinct relabelings :func:`relabelings` chooses from (see module docs)."""
     return _scheme(samples, contrast, strata, swap_pairs)[5]
 
 
-def relabelings(samples: pd.DataFrame, contrast: Sequence[str], *, max_permutations: int, seed: int,
-                strata: str | Sequence[str] | None = None, swap_pairs: bool = True) -> list[dict[str, str]]:
+def relabelings(
+    samples: pd.DataFrame,
+    contrast: Sequence[str],
+    *,
+    max_permutations: int,
+    seed: int,
+    strata: str | Sequence[str] | None = None,
+    swap_pairs: bool = True,
+) -> list[dict[str, str]]:
     """Distinct balanced relabelings of the contrast variable among the compared samples.
 
     Parameters
@@ -299,15 +328,24 @@ def format_relabeling(relabeling: Mapping[str, str], contrast: Sequence[str]) ->
 
 # ----------------------------------------------------------------------------- enrichment of one DE table
 
+
 def _enrichment_cfg(cfg: Mapping | None) -> dict:
     out = dict(ENRICHMENT_DEFAULTS)
     out.update({k: v for k, v in (cfg or {}).items() if v is not None})
     return out
 
 
-def target_ranks(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str, *,
-                 methods: Sequence[str] = ("ora_all", "gsea"), enrichment_cfg: Mapping | None = None,
-                 threads: int = 1, top_n: int = 1, max_fdr: float = 0.05) -> pd.DataFrame:
+def target_ranks(
+    de_table: pd.DataFrame,
+    libraries: Mapping[str, GeneSetLibrary],
+    target: str,
+    *,
+    methods: Sequence[str] = ("ora_all", "gsea"),
+    enrichment_cfg: Mapping | None = None,
+    threads: int = 1,
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+) -> pd.DataFrame:
     """The workflow's enrichment of one DE table and the target's rank per library x method.
 
     ``de_table`` has gene_id, symbol and the DESeq2 columns (as ``de.tsv``); it is
@@ -333,13 +371,23 @@ def target_ranks(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary]
         term = lib.find(target)
         for method in methods:
             if method == "gsea":
-                table = enrichment.gsea(ranking, lib.sets, lib_name, lib.ids, e["gsea_min_size"], e["gsea_max_size"],
-                                        e["gsea_permutations"], e["seed"], threads)
+                table = enrichment.gsea(
+                    ranking,
+                    lib.sets,
+                    lib_name,
+                    lib.ids,
+                    e["gsea_min_size"],
+                    e["gsea_max_size"],
+                    e["gsea_permutations"],
+                    e["seed"],
+                    threads,
+                )
                 judged = verdict.judge_method(table, method, term, settings, None)
             else:
                 query = lists[method.removeprefix("ora_")]
-                table = enrichment.ora(query, background, lib.sets, lib_name, lib.ids, e["ora_min_size"],
-                                       e["ora_max_size"])
+                table = enrichment.ora(
+                    query, background, lib.sets, lib_name, lib.ids, e["ora_min_size"], e["ora_max_size"]
+                )
                 judged = verdict.judge_method(table, method, term, settings, len(query))
             rows.append({"library": lib_name, **{k: judged[k] for k in RANK_COLUMNS[1:]}})
     return pd.DataFrame(rows, columns=RANK_COLUMNS)
@@ -417,12 +465,49 @@ def target_set_scores(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLib
 
 # ----------------------------------------------------------------------------- the null
 
-PERMUTATION_COLUMNS = ["dataset", "permutation", "relabeling", "moved", "n_samples", "library", "method",
-                       "statistic", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "de_ok", "note"]
-SUMMARY_COLUMNS = ["dataset", "library", "method", "target", "statistic", "observed", "n_permutations", "n_defined",
-                   "n_as_extreme", "empirical_p", "min_p", "informative", "selection_aware", "scheme", "n_possible",
-                   "exhaustive", "failed", "observed_rank", "observed_fdr", "rerun_rank", "null_ranked", "null_on_top",
-                   "note"]
+PERMUTATION_COLUMNS = [
+    "dataset",
+    "permutation",
+    "relabeling",
+    "moved",
+    "n_samples",
+    "library",
+    "method",
+    "statistic",
+    "rank",
+    "n_terms",
+    "pvalue",
+    "fdr",
+    "de_genes",
+    "on_top",
+    "de_ok",
+    "note",
+]
+SUMMARY_COLUMNS = [
+    "dataset",
+    "library",
+    "method",
+    "target",
+    "statistic",
+    "observed",
+    "n_permutations",
+    "n_defined",
+    "n_as_extreme",
+    "empirical_p",
+    "min_p",
+    "informative",
+    "selection_aware",
+    "scheme",
+    "n_possible",
+    "exhaustive",
+    "failed",
+    "observed_rank",
+    "observed_fdr",
+    "rerun_rank",
+    "null_ranked",
+    "null_on_top",
+    "note",
+]
 
 
 def _observed_rows(observed: pd.DataFrame | None, dataset: str) -> tuple[pd.DataFrame, str]:
@@ -435,8 +520,10 @@ def _observed_rows(observed: pd.DataFrame | None, dataset: str) -> tuple[pd.Data
             obs = obs[obs["dataset"] == dataset]
         names = list(dict.fromkeys(obs["dataset"]))
         if len(names) > 1:
-            raise ValueError(f"observed verdict rows of several datasets ({', '.join(names)}): pass `dataset` or "
-                             "the rows of one dataset")
+            raise ValueError(
+                f"observed verdict rows of several datasets ({', '.join(names)}): pass `dataset` or "
+                "the rows of one dataset"
+            )
         dataset = dataset or (names[0] if names else "")
     missing = [c for c in ("library", "method", "rank") if c not in obs.columns]
     if missing:
@@ -444,8 +531,14 @@ def _observed_rows(observed: pd.DataFrame | None, dataset: str) -> tuple[pd.Data
     return obs, dataset
 
 
-def apply_selection(counts: pd.DataFrame, sheet: pd.DataFrame, symbols: pd.Series, spec: Mapping,
-                    contrast: Sequence[str], where: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_selection(
+    counts: pd.DataFrame,
+    sheet: pd.DataFrame,
+    symbols: pd.Series,
+    spec: Mapping,
+    contrast: Sequence[str],
+    where: str = "",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Counts and sheet of the samples kept by :func:`selection.select_by_expression`
     (``spec`` = the dataset's ``select_by_expression``), as the prepare step keeps them."""
     from .selection import select_by_expression
@@ -454,19 +547,24 @@ def apply_selection(counts: pd.DataFrame, sheet: pd.DataFrame, symbols: pd.Serie
     return counts[keep], sheet.loc[keep]
 
 
-def _analyse(counts, sheet, params, symbols, libraries, target, methods, e, threads, top_n, max_fdr, selection,
-             contrast) -> tuple[list[dict], int]:
+def _analyse(
+    counts, sheet, params, symbols, libraries, target, methods, e, threads, top_n, max_fdr, selection, contrast
+) -> tuple[list[dict], int]:
     """The target's statistics (set score + rank methods) for one labelling: rows and samples analysed."""
     if selection:
         counts, sheet = apply_selection(counts, sheet, symbols, selection, contrast)
     table = _de_table(counts, sheet, params, symbols)
-    rows = [{**r, "rank": pd.NA, "n_terms": pd.NA, "pvalue": np.nan, "fdr": np.nan, "de_genes": pd.NA,
-             "on_top": ""} for r in target_set_scores(table, libraries, target).to_dict("records")]
+    rows = [
+        {**r, "rank": pd.NA, "n_terms": pd.NA, "pvalue": np.nan, "fdr": np.nan, "de_genes": pd.NA, "on_top": ""}
+        for r in target_set_scores(table, libraries, target).to_dict("records")
+    ]
     if methods:
-        ranks = target_ranks(table, libraries, target, methods=methods, enrichment_cfg=e, threads=threads,
-                             top_n=top_n, max_fdr=max_fdr)
-        rows += [{**r, "statistic": float(r["rank"]) if pd.notna(r["rank"]) else np.nan}
-                 for r in ranks.to_dict("records")]
+        ranks = target_ranks(
+            table, libraries, target, methods=methods, enrichment_cfg=e, threads=threads, top_n=top_n, max_fdr=max_fdr
+        )
+        rows += [
+            {**r, "statistic": float(r["rank"]) if pd.notna(r["rank"]) else np.nan} for r in ranks.to_dict("records")
+        ]
     return rows, int(sheet.shape[0])
 
 
@@ -475,15 +573,18 @@ def _min_p_note(n_def: int) -> str:
         return ""
     mp = 1 / (1 + n_def)
     if mp > 0.05:
-        return (f"only {n_def} relabelings: the smallest attainable p is 1/(1+{n_def}) = {mp:.3g} > 0.05, so this test "
-                "cannot reach significance")
+        return (
+            f"only {n_def} relabelings: the smallest attainable p is 1/(1+{n_def}) = {mp:.3g} > 0.05, so this test "
+            "cannot reach significance"
+        )
     if mp > 0.01:
         return f"smallest attainable p is 1/(1+{n_def}) = {mp:.3g}"
     return ""
 
 
-def _scheme_note(n: int, n_drawn: int, n_possible: int, exhaustive: bool, failed: int, seed: int, scheme: str,
-                 collapse: bool) -> list[str]:
+def _scheme_note(
+    n: int, n_drawn: int, n_possible: int, exhaustive: bool, failed: int, seed: int, scheme: str, collapse: bool
+) -> list[str]:
     notes = []
     if exhaustive:
         notes.append(f"all {n_possible} distinct relabelings ({scheme})")
@@ -500,11 +601,25 @@ def _fmt_rank(r: float) -> str:
     return "not ranked" if pd.isna(r) else f"rank {int(r)}"
 
 
-def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams,
-             libraries: Mapping[str, GeneSetLibrary], target: str, observed: pd.DataFrame | None, *,
-             symbols: pd.Series, methods: Sequence[str] = ("ora_all", "gsea"), enrichment_cfg: Mapping,
-             max_permutations: int, seed: int, threads: int = 1, dataset: str = "", top_n: int = 1,
-             max_fdr: float = 0.05, selection: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_null(
+    counts: pd.DataFrame,
+    samples: pd.DataFrame,
+    de_params: de.DEParams,
+    libraries: Mapping[str, GeneSetLibrary],
+    target: str,
+    observed: pd.DataFrame | None,
+    *,
+    symbols: pd.Series,
+    methods: Sequence[str] = ("ora_all", "gsea"),
+    enrichment_cfg: Mapping,
+    max_permutations: int,
+    seed: int,
+    threads: int = 1,
+    dataset: str = "",
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+    selection: Mapping | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Empirical p of the target's observed statistics under label permutation.
 
     Parameters
@@ -584,16 +699,28 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
     var = contrast[0]
     covariates = [v for v in formula_variables(de_params.design) if v != var and v in samples.columns]
     swap_pairs = not selection
-    names, obs_labels, _, _, collapse, n_possible, strata_key = _scheme(samples, contrast, covariates or None,
-                                                                        swap_pairs)
-    scheme = (f"labels permuted within {strata_key.name} levels" if strata_key is not None
-              else "labels permuted among the compared samples"
-              + (f" (not within {'+'.join(covariates)}: a level lacks one of the groups)" if covariates else ""))
+    names, obs_labels, _, _, collapse, n_possible, strata_key = _scheme(
+        samples, contrast, covariates or None, swap_pairs
+    )
+    scheme = (
+        f"labels permuted within {strata_key.name} levels"
+        if strata_key is not None
+        else "labels permuted among the compared samples"
+        + (f" (not within {'+'.join(covariates)}: a level lacks one of the groups)" if covariates else "")
+    )
     if selection:
-        scheme += (f", before the selection by {selection.get('gene')} expression, which is re-applied to every "
-                   "relabeling (selection-aware)")
-    labs = relabelings(samples, contrast, max_permutations=max_permutations, seed=seed, strata=covariates or None,
-                       swap_pairs=swap_pairs)
+        scheme += (
+            f", before the selection by {selection.get('gene')} expression, which is re-applied to every "
+            "relabeling (selection-aware)"
+        )
+    labs = relabelings(
+        samples,
+        contrast,
+        max_permutations=max_permutations,
+        seed=seed,
+        strata=covariates or None,
+        swap_pairs=swap_pairs,
+    )
     exhaustive = len(labs) == n_possible
     terms = {name: lib.find(target) for name, lib in libraries.items()}
     obs_rows, dataset = _observed_rows(observed, dataset)
@@ -611,8 +738,14 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
     rerun = pd.DataFrame(rerun_rows)
     if observed is None:
         obs_rows = rerun[rerun["method"] != SET_SCORE].assign(dataset=dataset)
-    log.info("%s: label-permutation null, %d relabeling(s) of %d possible (%s), statistics %s",
-             dataset or "dataset", len(labs), n_possible, scheme, ", ".join([SET_SCORE, *methods]))
+    log.info(
+        "%s: label-permutation null, %d relabeling(s) of %d possible (%s), statistics %s",
+        dataset or "dataset",
+        len(labs),
+        n_possible,
+        scheme,
+        ", ".join([SET_SCORE, *methods]),
+    )
     rows = []
     started = time.monotonic()
     for k, lab in enumerate(labs, start=1):
@@ -627,10 +760,23 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
             log.warning("permutation %d (%s): failed, left out: %s", k, text, exc)
             for lib_name in libraries:
                 for method in [SET_SCORE, *methods]:
-                    rows.append({**base, "n_samples": pd.NA, "library": lib_name, "method": method,
-                                 "statistic": np.nan, "rank": pd.NA, "n_terms": pd.NA, "pvalue": np.nan,
-                                 "fdr": np.nan, "de_genes": pd.NA, "on_top": "", "de_ok": False,
-                                 "note": f"failed: {exc}"})
+                    rows.append(
+                        {
+                            **base,
+                            "n_samples": pd.NA,
+                            "library": lib_name,
+                            "method": method,
+                            "statistic": np.nan,
+                            "rank": pd.NA,
+                            "n_terms": pd.NA,
+                            "pvalue": np.nan,
+                            "fdr": np.nan,
+                            "de_genes": pd.NA,
+                            "on_top": "",
+                            "de_ok": False,
+                            "note": f"failed: {exc}",
+                        }
+                    )
             continue
         for r in got:
             rows.append({**base, "n_samples": n_samples, **r, "de_ok": True})
@@ -645,8 +791,13 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
     perms["note"] = perms["note"].fillna("").astype(str)
 
     summary = []
-    common = {"dataset": dataset, "scheme": scheme, "n_possible": n_possible, "exhaustive": exhaustive,
-              "selection_aware": "yes" if selection else "no"}
+    common = {
+        "dataset": dataset,
+        "scheme": scheme,
+        "n_possible": n_possible,
+        "exhaustive": exhaustive,
+        "selection_aware": "yes" if selection else "no",
+    }
     for lib_name in libraries:
         for method in [SET_SCORE, *methods]:
             p = perms[(perms["library"] == lib_name) & (perms["method"] == method)]
@@ -657,26 +808,48 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
             n_def = int(defined.sum())
             rr = rerun[(rerun["library"] == lib_name) & (rerun["method"] == method)].iloc[0]
             notes = _scheme_note(n, len(labs), n_possible, exhaustive, failed, seed, scheme, collapse)
-            row = {**common, "library": lib_name, "method": method, "target": terms[lib_name],
-                   "statistic": STATISTIC_NAMES[method], "n_permutations": n, "n_defined": n_def, "failed": failed,
-                   "observed_rank": np.nan, "observed_fdr": np.nan, "rerun_rank": np.nan, "null_ranked": pd.NA,
-                   "null_on_top": pd.NA}
+            row = {
+                **common,
+                "library": lib_name,
+                "method": method,
+                "target": terms[lib_name],
+                "statistic": STATISTIC_NAMES[method],
+                "n_permutations": n,
+                "n_defined": n_def,
+                "failed": failed,
+                "observed_rank": np.nan,
+                "observed_fdr": np.nan,
+                "rerun_rank": np.nan,
+                "null_ranked": pd.NA,
+                "null_on_top": pd.NA,
+            }
             why = ""  # why the null is uninformative
             if method == SET_SCORE:
                 obs_value = float(rr["statistic"])
-                notes.insert(0, f"set score: standardised mean |Wald statistic| of the target's genes vs all genes "
-                                f"(two-sided, competitive); observed: {rr['note']}")
+                notes.insert(
+                    0,
+                    f"set score: standardised mean |Wald statistic| of the target's genes vs all genes "
+                    f"(two-sided, competitive); observed: {rr['note']}",
+                )
                 if np.isnan(obs_value):
                     why = "the set score is undefined in the observed data (" + str(rr["note"]) + ")"
-                n_ext = int((values[defined] >= obs_value - 1e-9 * max(1.0, abs(obs_value))).sum()) \
-                    if not np.isnan(obs_value) else 0
+                n_ext = (
+                    int((values[defined] >= obs_value - 1e-9 * max(1.0, abs(obs_value))).sum())
+                    if not np.isnan(obs_value)
+                    else 0
+                )
             else:
                 hit = obs_rows[(obs_rows["library"].astype(str) == lib_name) & (obs_rows["method"] == method)]
                 obs_value = float(pd.to_numeric(hit["rank"], errors="coerce").iloc[0]) if len(hit) else np.nan
                 obs_fdr = pd.to_numeric(hit["fdr"], errors="coerce").iloc[0] if len(hit) and "fdr" in hit else np.nan
                 rerun_rank = float(rr["rank"]) if pd.notna(rr["rank"]) else np.nan
-                row.update(observed_rank=obs_value, observed_fdr=obs_fdr, rerun_rank=rerun_rank,
-                           null_ranked=n_def, null_on_top=int((ok["on_top"] == "yes").sum()))
+                row.update(
+                    observed_rank=obs_value,
+                    observed_fdr=obs_fdr,
+                    rerun_rank=rerun_rank,
+                    null_ranked=n_def,
+                    null_on_top=int((ok["on_top"] == "yes").sum()),
+                )
                 n_ext = int((values[defined] <= obs_value).sum()) if not np.isnan(obs_value) else 0
                 no_de = method.startswith("ora") and bool((ok["de_genes"].fillna(0) == 0).all())
                 if not len(hit):
@@ -684,17 +857,27 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
                 elif np.isnan(obs_value):
                     why = "the target is not ranked in the observed data: there is no observed rank to test"
                 elif n and n_def == 0:
-                    why = ((f"none of the {n} relabelings produced a DE gene" if no_de else
-                            f"the target was not ranked in any of the {n} relabelings")
-                           + ", so the null has no rank to compare with; not being ranked under the null is no "
-                             "evidence for the observed rank")
+                    why = (
+                        (
+                            f"none of the {n} relabelings produced a DE gene"
+                            if no_de
+                            else f"the target was not ranked in any of the {n} relabelings"
+                        )
+                        + ", so the null has no rank to compare with; not being ranked under the null is no "
+                        "evidence for the observed rank"
+                    )
                 elif n_def < n:
-                    notes.insert(0, f"conditional on the target being ranked: {n_def} of {n} relabelings ranked it; "
-                                    f"the other {n - n_def} have no rank and count neither way")
+                    notes.insert(
+                        0,
+                        f"conditional on the target being ranked: {n_def} of {n} relabelings ranked it; "
+                        f"the other {n - n_def} have no rank and count neither way",
+                    )
                 if len(hit) and not (obs_value == rerun_rank or (np.isnan(obs_value) and np.isnan(rerun_rank))):
-                    warn = (f"re-running the analysis on the observed labels gives {_fmt_rank(rerun_rank)}, the "
-                            f"verdict has {_fmt_rank(obs_value)}: the verdict was made by other code or settings "
-                            "(stale results?) and is not comparable with the permutations")
+                    warn = (
+                        f"re-running the analysis on the observed labels gives {_fmt_rank(rerun_rank)}, the "
+                        f"verdict has {_fmt_rank(obs_value)}: the verdict was made by other code or settings "
+                        "(stale results?) and is not comparable with the permutations"
+                    )
                     log.warning("%s %s / %s: %s", dataset, lib_name, method, warn)
                     notes.insert(0, f"WARNING: {warn}")
             if n == 0 and not why:
@@ -708,9 +891,14 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
                     notes.append(mp)
             else:
                 notes.insert(0, f"uninformative: {why}")
-            row.update(observed=obs_value, n_as_extreme=n_ext if informative else pd.NA,
-                       empirical_p=(1 + n_ext) / (1 + n_def) if informative else np.nan,
-                       min_p=1 / (1 + n_def), informative="yes" if informative else "no", note="; ".join(notes))
+            row.update(
+                observed=obs_value,
+                n_as_extreme=n_ext if informative else pd.NA,
+                empirical_p=(1 + n_ext) / (1 + n_def) if informative else np.nan,
+                min_p=1 / (1 + n_def),
+                informative="yes" if informative else "no",
+                note="; ".join(notes),
+            )
             summary.append(row)
     out = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
     for col in ("observed_rank", "rerun_rank", "n_as_extreme", "null_ranked", "null_on_top"):
@@ -721,12 +909,27 @@ def run_null(counts: pd.DataFrame, samples: pd.DataFrame, de_params: de.DEParams
     return perms, out
 
 
-def null_from_files(dataset: str, counts_path: str | Path, samples_path: str | Path, genes_path: str | Path,
-                    libraries: Mapping[str, str | Path], target: str, verdict_path: str | Path | None,
-                    de_params: de.DEParams, enrichment_cfg: Mapping, *, out_permutations: str | Path | None = None,
-                    out_summary: str | Path | None = None, methods: Sequence[str] = ("ora_all", "gsea"),
-                    max_permutations: int = 100, seed: int = 42, threads: int = 1, top_n: int = 1,
-                    max_fdr: float = 0.05, selection: Mapping | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def null_from_files(
+    dataset: str,
+    counts_path: str | Path,
+    samples_path: str | Path,
+    genes_path: str | Path,
+    libraries: Mapping[str, str | Path],
+    target: str,
+    verdict_path: str | Path | None,
+    de_params: de.DEParams,
+    enrichment_cfg: Mapping,
+    *,
+    out_permutations: str | Path | None = None,
+    out_summary: str | Path | None = None,
+    methods: Sequence[str] = ("ora_all", "gsea"),
+    max_permutations: int = 100,
+    seed: int = 42,
+    threads: int = 1,
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+    selection: Mapping | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`run_null` from the workflow's files; writes both tables as TSV.
 
     ``counts_path``/``samples_path``/``genes_path`` are the prepared inputs
@@ -743,11 +946,25 @@ def null_from_files(dataset: str, counts_path: str | Path, samples_path: str | P
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
     libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
-    observed = read_table(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path \
-        else None
-    perms, summary = run_null(counts, samples, de_params, libs, target, observed, symbols=symbols, methods=methods,
-                              enrichment_cfg=enrichment_cfg, max_permutations=max_permutations, seed=seed,
-                              threads=threads, dataset=dataset, top_n=top_n, max_fdr=max_fdr, selection=selection)
+    observed = read_table(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path else None
+    perms, summary = run_null(
+        counts,
+        samples,
+        de_params,
+        libs,
+        target,
+        observed,
+        symbols=symbols,
+        methods=methods,
+        enrichment_cfg=enrichment_cfg,
+        max_permutations=max_permutations,
+        seed=seed,
+        threads=threads,
+        dataset=dataset,
+        top_n=top_n,
+        max_fdr=max_fdr,
+        selection=selection,
+    )
     if out_permutations is not None:
         write_tsv(perms, out_permutations)
     if out_summary is not None:
@@ -757,7 +974,19 @@ def null_from_files(dataset: str, counts_path: str | Path, samples_path: str | P
 
 def read_summary(path: str | Path) -> pd.DataFrame:
     """A ``null/summary.tsv`` (or ``results/null.tsv``), names kept as strings."""
-    names = {c: str for c in ("dataset", "library", "method", "target", "statistic", "informative",
-                              "selection_aware", "scheme", "note")}
+    names = {
+        c: str
+        for c in (
+            "dataset",
+            "library",
+            "method",
+            "target",
+            "statistic",
+            "informative",
+            "selection_aware",
+            "scheme",
+            "note",
+        )
+    }
     table = read_table(path, dtype=names)
     return table.fillna({c: "" for c in names if c in table.columns})

@@ -65,8 +65,18 @@ NOT_SIG = "#BDBDBD"
 TARGET = "#8E24AA"
 TARGET_LABEL = "#C62828"
 MISSING = "#E6E6E6"
-CATEGORICAL = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-               "#F0E442", "#000000", "#8C564B", "#7F7F7F"]
+CATEGORICAL = [
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+    "#8C564B",
+    "#7F7F7F",
+]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
 
 _RC = {
@@ -95,12 +105,12 @@ _RC = {
 _METADATA = {
     "png": {"Software": "pathverdict (matplotlib)"},
     "svg": {"Date": None, "Creator": "pathverdict (matplotlib)"},
-    "pdf": {"Creator": "pathverdict (matplotlib)", "Producer": None,
-            "CreationDate": None, "ModDate": None},
+    "pdf": {"Creator": "pathverdict (matplotlib)", "Producer": None, "CreationDate": None, "ModDate": None},
 }
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def _save(fig, out: str | Path) -> None:
     """Write ``fig`` to ``out`` atomically (temp file in the same directory + rename)."""
@@ -134,8 +144,7 @@ def fit_title(title: str, width_in: float, fontsize: float = 10.0) -> str:
 
 def _note(ax, text: str, loc: str = "upper center", size: float = 8.5) -> AnchoredText:
     """A boxed note inside the axes (for missing / degenerate data)."""
-    at = AnchoredText(text, loc=loc, prop={"size": size, "color": "#5D4037"},
-                      frameon=True, pad=0.4, borderpad=0.6)
+    at = AnchoredText(text, loc=loc, prop={"size": size, "color": "#5D4037"}, frameon=True, pad=0.4, borderpad=0.6)
     at.patch.set_boxstyle("round,pad=0.3")
     at.patch.set_facecolor("#FFF8E1")
     at.patch.set_edgecolor("#BCAAA4")
@@ -150,18 +159,29 @@ def _empty_axes(ax, text: str) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes,
-            fontsize=10, color="#5D4037", wrap=True,
-            bbox={"boxstyle": "round,pad=0.6", "facecolor": "#FFF8E1", "edgecolor": "#BCAAA4"})
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=10,
+        color="#5D4037",
+        wrap=True,
+        bbox={"boxstyle": "round,pad=0.6", "facecolor": "#FFF8E1", "edgecolor": "#BCAAA4"},
+    )
 
 
 def _de_frame(de: pd.DataFrame, need: list[str], what: str) -> pd.DataFrame:
     """Copy of a DE table with numeric columns coerced, gene_id and symbol as strings."""
     missing = [c for c in need if c not in de.columns]
     if missing:
-        raise InputError(f"{what}: the DE table lacks column(s) {preview(missing)}; it has "
-                         f"{preview(list(de.columns), 12)}. Pass the results table written "
-                         "by the differential expression step.")
+        raise InputError(
+            f"{what}: the DE table lacks column(s) {preview(missing)}; it has "
+            f"{preview(list(de.columns), 12)}. Pass the results table written "
+            "by the differential expression step."
+        )
     d = de.copy()
     if "gene_id" not in d.columns:  # gene ids as the index
         d["gene_id"] = d.index.astype(str)
@@ -190,8 +210,7 @@ def _fmt_int(n: int) -> str:
 _DIRECTIONS = [(1, 1), (1, 0), (0, 1), (1, -1), (-1, 1), (0, -1), (-1, 0), (-1, -1)]
 
 
-def _place_labels(fig, ax, items, obstacles=None, radius: float = 4.0, avoid=(),
-                  rng=None, **text_kw) -> list:
+def _place_labels(fig, ax, items, obstacles=None, radius: float = 4.0, avoid=(), rng=None, **text_kw) -> list:
     """Greedy, deterministic label placement (no overlapping labels where avoidable).
 
     ``items`` are ``(x, y, text, prefer_right)`` in data coordinates, most important
@@ -221,8 +240,9 @@ def _place_labels(fig, ax, items, obstacles=None, radius: float = 4.0, avoid=(),
     for x, y, label, right in items:
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
-        t = ax.annotate(label, xy=(x, y), xytext=(0, 0), textcoords="offset points",
-                        ha="center", va="center", **text_kw)
+        t = ax.annotate(
+            label, xy=(x, y), xytext=(0, 0), textcoords="offset points", ha="center", va="center", **text_kw
+        )
         bb = t.get_window_extent(renderer)
         w, h = bb.width + 2, bb.height + 1
         t.remove()
@@ -240,8 +260,7 @@ def _place_labels(fig, ax, items, obstacles=None, radius: float = 4.0, avoid=(),
                 inside_h = max(0.0, min(y1, axb.y1) - max(y0, axb.y0))
                 cost = 10 * (w * h - inside_w * inside_h)
                 for q0, q1, q2, q3 in placed:
-                    cost += (max(0.0, min(x1, q2) - max(x0, q0))
-                             * max(0.0, min(y1, q3) - max(y0, q1)))
+                    cost += max(0.0, min(x1, q2) - max(x0, q0)) * max(0.0, min(y1, q3) - max(y0, q1))
                 if len(obs):
                     ox = np.minimum(x1, obs[:, 0] + r) - np.maximum(x0, obs[:, 0] - r)
                     oy = np.minimum(y1, obs[:, 1] + r) - np.maximum(y0, obs[:, 1] - r)
@@ -256,10 +275,16 @@ def _place_labels(fig, ax, items, obstacles=None, radius: float = 4.0, avoid=(),
         placed.append(box)
         kw = dict(text_kw)
         if d > radius + 6:
-            kw["arrowprops"] = {"arrowstyle": "-", "lw": 0.5, "color": "0.35",
-                                "shrinkA": 1, "shrinkB": radius * 0.6}
-        t = ax.annotate(label, xy=(x, y), xytext=((cx - p0) / px, (cy - p1) / px),
-                        textcoords="offset points", ha="center", va="center", **kw)
+            kw["arrowprops"] = {"arrowstyle": "-", "lw": 0.5, "color": "0.35", "shrinkA": 1, "shrinkB": radius * 0.6}
+        t = ax.annotate(
+            label,
+            xy=(x, y),
+            xytext=((cx - p0) / px, (cy - p1) / px),
+            textcoords="offset points",
+            ha="center",
+            va="center",
+            **kw,
+        )
         t.set_in_layout(False)
         out.append(t)
     return out
@@ -282,6 +307,7 @@ def _palette(n: int) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- PCA
+
 
 def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, dict]:
     """PCA like DESeq2's ``plotPCA``: the ``n_top`` genes with the highest variance
@@ -308,7 +334,7 @@ def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, 
     x = mat[order].T  # samples x genes
     x = x - x.mean(axis=0, keepdims=True)
     u, s, vt = np.linalg.svd(x, full_matrices=False)
-    eig = s ** 2
+    eig = s**2
     total = float(eig.sum())
     if not np.isfinite(total) or total <= 0:
         coords.loc[:, :] = 0.0
@@ -324,24 +350,35 @@ def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, 
     coords["PC1"] = scores[:, 0]
     coords["PC2"] = scores[:, 1] if scores.shape[1] > 1 else 0.0
     frac = eig / eig.sum()
-    return coords, {"pc1_var": float(frac[0]),
-                    "pc2_var": float(frac[1]) if len(frac) > 1 else 0.0}
+    return coords, {"pc1_var": float(frac[0]), "pc2_var": float(frac[1]) if len(frac) > 1 else 0.0}
 
 
-def pca_plot(vst: pd.DataFrame, samples: pd.DataFrame, color_by: str, out: str | Path,
-             title: str, shape_by: str | None = None, n_top: int = 500) -> dict:
+def pca_plot(
+    vst: pd.DataFrame,
+    samples: pd.DataFrame,
+    color_by: str,
+    out: str | Path,
+    title: str,
+    shape_by: str | None = None,
+    n_top: int = 500,
+) -> dict:
     """PC1 vs PC2 of the VST matrix, coloured by ``color_by`` (and marker shape by
     ``shape_by``), sample names annotated. Returns ``{"pc1_var", "pc2_var"}`` fractions.
     """
     for col, what in ((color_by, "color_by"), (shape_by, "shape_by")):
         if col is not None and col not in samples.columns:
-            raise InputError(f"PCA plot: {what} column '{col}' is not in the sample sheet; "
-                             f"its columns are {preview(list(samples.columns), 12)}. "
-                             "Fix the PCA setting in the config.")
+            raise InputError(
+                f"PCA plot: {what} column '{col}' is not in the sample sheet; "
+                f"its columns are {preview(list(samples.columns), 12)}. "
+                "Fix the PCA setting in the config."
+            )
     coords, frac = pca_coordinates(vst, n_top)
     n_samples = len(coords)
-    finite_genes = int(np.isfinite(vst.apply(pd.to_numeric, errors="coerce")
-                                   .to_numpy(dtype=float)).all(axis=1).sum()) if n_samples else 0
+    finite_genes = (
+        int(np.isfinite(vst.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)).all(axis=1).sum())
+        if n_samples
+        else 0
+    )
     n_used = min(max(1, int(n_top)), finite_genes)
     meta = samples.copy()
     meta.index = meta.index.astype(str)
@@ -362,20 +399,33 @@ def pca_plot(vst: pd.DataFrame, samples: pd.DataFrame, color_by: str, out: str |
     with _figure(out, figsize=(7.8, 5.6)) as fig:
         ax = fig.add_subplot()
         ok = np.isfinite(frac["pc1_var"])
-        ax.set_title(f"{title}\nPCA of VST expression, {_fmt_int(n_used)} most variable genes, "
-                     f"{n_samples} sample{'s' if n_samples != 1 else ''}", fontsize=10)
+        ax.set_title(
+            f"{title}\nPCA of VST expression, {_fmt_int(n_used)} most variable genes, "
+            f"{n_samples} sample{'s' if n_samples != 1 else ''}",
+            fontsize=10,
+        )
         if not ok:
-            _empty_axes(ax, "PCA not possible: needs at least 2 samples and at least one gene\n"
-                            f"with finite, non-constant values (got {n_samples} sample(s), "
-                            f"{_fmt_int(finite_genes)} usable gene(s)).")
+            _empty_axes(
+                ax,
+                "PCA not possible: needs at least 2 samples and at least one gene\n"
+                f"with finite, non-constant values (got {n_samples} sample(s), "
+                f"{_fmt_int(finite_genes)} usable gene(s)).",
+            )
             return {"pc1_var": frac["pc1_var"], "pc2_var": frac["pc2_var"]}
         for cl in col_levels:
             for sh in shp_levels:
                 m = (col_vals == cl) & (shp_vals == sh)
                 if m.any():
-                    ax.scatter(coords.loc[m, "PC1"], coords.loc[m, "PC2"], s=70,
-                               c=colours[cl], marker=markers[sh], edgecolors="white",
-                               linewidths=0.8, zorder=3)
+                    ax.scatter(
+                        coords.loc[m, "PC1"],
+                        coords.loc[m, "PC2"],
+                        s=70,
+                        c=colours[cl],
+                        marker=markers[sh],
+                        edgecolors="white",
+                        linewidths=0.8,
+                        zorder=3,
+                    )
         ax.axhline(0, color="0.85", lw=0.8, zorder=0)
         ax.axvline(0, color="0.85", lw=0.8, zorder=0)
         ax.set_xlabel(f"PC1: {frac['pc1_var']:.1%} of variance (VST units, log2 scale)")
@@ -387,36 +437,47 @@ def pca_plot(vst: pd.DataFrame, samples: pd.DataFrame, color_by: str, out: str |
             setter(lo - pad, hi + pad)
 
         # one legend (a second, add_artist-ed legend is ignored by constrained layout)
-        handles = [Line2D([], [], ls="", marker="o", ms=8, color=colours[cl], label=cl)
-                   for cl in col_levels]
+        handles = [Line2D([], [], ls="", marker="o", ms=8, color=colours[cl], label=cl) for cl in col_levels]
         headers = []
         if shape_by is not None:
             handles = [Line2D([], [], ls="", label=color_by)] + handles
             headers = [0, len(handles) + 1]
             handles += [Line2D([], [], ls="", label=" "), Line2D([], [], ls="", label=shape_by)]
-            handles += [Line2D([], [], ls="", marker=markers[sh], ms=8, color="0.35", label=sh)
-                        for sh in shp_levels]
-        leg = ax.legend(handles=handles, title=None if shape_by is not None else color_by,
-                        loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+            handles += [Line2D([], [], ls="", marker=markers[sh], ms=8, color="0.35", label=sh) for sh in shp_levels]
+        leg = ax.legend(
+            handles=handles,
+            title=None if shape_by is not None else color_by,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0,
+        )
         for k in headers:
             leg.get_texts()[k].set_fontweight("bold")
             leg.get_texts()[k].set_position((-22, 0))
         avoid = []
         if n_samples <= 2:
-            avoid.append(_note(ax, "only 2 samples: all variance lies on PC1",
-                               loc="lower center"))
+            avoid.append(_note(ax, "only 2 samples: all variance lies on PC1", loc="lower center"))
         if n_samples <= 60:
             xmid = float(np.mean(ax.get_xlim()))
             items = [(row.PC1, row.PC2, name, row.PC1 <= xmid) for name, row in coords.iterrows()]
-            _place_labels(fig, ax, items, obstacles=coords[["PC1", "PC2"]].to_numpy(),
-                          radius=5.0, avoid=avoid, rng=np.random.default_rng(SEED),
-                          fontsize=7.5, color="0.2")
+            _place_labels(
+                fig,
+                ax,
+                items,
+                obstacles=coords[["PC1", "PC2"]].to_numpy(),
+                radius=5.0,
+                avoid=avoid,
+                rng=np.random.default_rng(SEED),
+                fontsize=7.5,
+                color="0.2",
+            )
         else:
             _note(ax, f"{n_samples} samples: names not shown", loc="lower center")
     return {"pc1_var": frac["pc1_var"], "pc2_var": frac["pc2_var"]}
 
 
 # ----------------------------------------------------------------------------- MA plot
+
 
 def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None:
     """log10 mean of normalised counts vs log2 fold change; genes with padj < alpha
@@ -435,8 +496,10 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
         ax.set_xlabel("mean of normalised counts (log10 baseMean)")
         ax.set_ylabel("log2 fold change")
         if not plottable.any():
-            _empty_axes(ax, "no genes to plot: the table is empty or has no gene with\n"
-                            "baseMean > 0 and a finite log2 fold change")
+            _empty_axes(
+                ax,
+                "no genes to plot: the table is empty or has no gene with\nbaseMean > 0 and a finite log2 fold change",
+            )
             return
         x = np.log10(bm.where(plottable))
         y = lfc.where(plottable)
@@ -447,13 +510,11 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
 
         def draw(mask, colour, size, label, z):
             inside = mask & ~beyond
-            ax.scatter(x[inside], yc[inside], s=size, c=colour, lw=0, alpha=0.8, zorder=z,
-                       rasterized=True, label=label)
+            ax.scatter(x[inside], yc[inside], s=size, c=colour, lw=0, alpha=0.8, zorder=z, rasterized=True, label=label)
             for sgn, mk in ((1, "^"), (-1, "v")):
                 edge = mask & beyond & (np.sign(y) == sgn)
                 if edge.any():
-                    ax.scatter(x[edge], yc[edge], s=size * 2.5, c=colour, marker=mk, lw=0,
-                               zorder=z)
+                    ax.scatter(x[edge], yc[edge], s=size * 2.5, c=colour, marker=mk, lw=0, zorder=z)
 
         n_up, n_down = int(up.sum()), int(down.sum())
         draw(ns, NOT_SIG, 4, f"not significant ({_fmt_int(ns.sum())})", 1)
@@ -461,8 +522,7 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
         draw(down, DOWN, 8, f"down, padj < {alpha:g} ({_fmt_int(n_down)})", 2)
         ax.axhline(0, color="0.3", lw=0.8, zorder=3)
         ax.set_ylim(-lim * 1.04, lim * 1.04)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
-                  markerscale=2.0, title="genes")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, markerscale=2.0, title="genes")
         notes = []
         if padj.notna().sum() == 0:
             notes.append("padj is NA for all genes: no test results to colour")
@@ -470,8 +530,9 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
             notes.append(f"no significant genes at padj < {alpha:g}")
         n_zero = int((~plottable).sum())
         if n_zero:
-            notes.append(f"{_fmt_int(n_zero)} gene{'s' if n_zero != 1 else ''} with baseMean = 0 "
-                         "or NA log2FC not shown")
+            notes.append(
+                f"{_fmt_int(n_zero)} gene{'s' if n_zero != 1 else ''} with baseMean = 0 or NA log2FC not shown"
+            )
         if beyond.any():
             notes.append(f"{_fmt_int(beyond.sum())} genes beyond ±{lim:.1f} drawn as triangles")
         if notes:
@@ -479,6 +540,7 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
 
 
 # ----------------------------------------------------------------------------- volcano
+
 
 def pick_labels(de: pd.DataFrame, highlight: Iterable[str], cap: int = MAX_LABELS) -> pd.DataFrame:
     """Rows of ``de`` to label in the volcano plot: genes whose symbol (or gene_id) is in
@@ -497,9 +559,15 @@ def pick_labels(de: pd.DataFrame, highlight: Iterable[str], cap: int = MAX_LABEL
     return sub.head(max(0, int(cap)))
 
 
-def volcano_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str,
-                 highlight: Iterable[str], highlight_name: str,
-                 lfc_threshold: float = 0.0) -> None:
+def volcano_plot(
+    de: pd.DataFrame,
+    alpha: float,
+    out: str | Path,
+    title: str,
+    highlight: Iterable[str],
+    highlight_name: str,
+    lfc_threshold: float = 0.0,
+) -> None:
     """log2 fold change vs -log10 p-value. Genes with padj < alpha (and |log2FC| >
     lfc_threshold) coloured by direction; genes of the highlighted set (the target
     pathway) drawn in purple and the 15 most significant of them labelled."""
@@ -519,8 +587,9 @@ def volcano_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str,
         ax.set_xlabel("log2 fold change")
         ax.set_ylabel("-log10 p-value")
         if not plottable.any():
-            _empty_axes(ax, "no genes to plot: the table is empty or no gene has\n"
-                            "a finite log2 fold change and p-value")
+            _empty_axes(
+                ax, "no genes to plot: the table is empty or no gene has\na finite log2 fold change and p-value"
+            )
             return
         positive = p[plottable & (p > 0)]
         floor = float(positive.min()) if len(positive) else 1e-300
@@ -530,19 +599,60 @@ def volcano_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str,
 
         ns = plottable & ~sig & ~is_hl
         up, down = sig & (lfc > 0), sig & (lfc < 0)
-        ax.scatter(x[ns], y[ns], s=4, c=NOT_SIG, lw=0, alpha=0.7, rasterized=True, zorder=1,
-                   label=f"not significant ({_fmt_int((plottable & ~sig).sum())})")
-        ax.scatter(x[up & ~is_hl], y[up & ~is_hl], s=7, c=UP, lw=0, alpha=0.75, rasterized=True,
-                   zorder=2, label=f"up, padj < {alpha:g} ({_fmt_int(up.sum())})")
-        ax.scatter(x[down & ~is_hl], y[down & ~is_hl], s=7, c=DOWN, lw=0, alpha=0.75,
-                   rasterized=True, zorder=2,
-                   label=f"down, padj < {alpha:g} ({_fmt_int(down.sum())})")
+        ax.scatter(
+            x[ns],
+            y[ns],
+            s=4,
+            c=NOT_SIG,
+            lw=0,
+            alpha=0.7,
+            rasterized=True,
+            zorder=1,
+            label=f"not significant ({_fmt_int((plottable & ~sig).sum())})",
+        )
+        ax.scatter(
+            x[up & ~is_hl],
+            y[up & ~is_hl],
+            s=7,
+            c=UP,
+            lw=0,
+            alpha=0.75,
+            rasterized=True,
+            zorder=2,
+            label=f"up, padj < {alpha:g} ({_fmt_int(up.sum())})",
+        )
+        ax.scatter(
+            x[down & ~is_hl],
+            y[down & ~is_hl],
+            s=7,
+            c=DOWN,
+            lw=0,
+            alpha=0.75,
+            rasterized=True,
+            zorder=2,
+            label=f"down, padj < {alpha:g} ({_fmt_int(down.sum())})",
+        )
         hl_sig, hl_ns = is_hl & sig, is_hl & ~sig
-        ax.scatter(x[hl_sig], y[hl_sig], s=34, c=TARGET, edgecolors="black", linewidths=0.6,
-                   zorder=4, label=f"{highlight_name}, padj < {alpha:g} ({_fmt_int(hl_sig.sum())})")
-        ax.scatter(x[hl_ns], y[hl_ns], s=30, facecolors="white", edgecolors=TARGET,
-                   linewidths=1.2, zorder=4,
-                   label=f"{highlight_name}, not significant ({_fmt_int(hl_ns.sum())})")
+        ax.scatter(
+            x[hl_sig],
+            y[hl_sig],
+            s=34,
+            c=TARGET,
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=4,
+            label=f"{highlight_name}, padj < {alpha:g} ({_fmt_int(hl_sig.sum())})",
+        )
+        ax.scatter(
+            x[hl_ns],
+            y[hl_ns],
+            s=30,
+            facecolors="white",
+            edgecolors=TARGET,
+            linewidths=1.2,
+            zorder=4,
+            label=f"{highlight_name}, not significant ({_fmt_int(hl_ns.sum())})",
+        )
 
         ymax = float(np.nanmax(y)) if np.isfinite(np.nanmax(y)) else 1.0
         ax.set_ylim(-0.04 * max(ymax, 1.0), max(ymax, 1.0) * 1.22)
@@ -551,18 +661,24 @@ def volcano_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str,
         ax.set_xlim(-xm, xm)
         if sig.any():
             cut = float(p[(padj < alpha).fillna(False) & plottable].max())
-            ax.axhline(-np.log10(max(cut, floor)), color="0.4", lw=0.7, ls="--", zorder=0,
-                       label=f"padj = {alpha:g} (p-value cut-off)")
+            ax.axhline(
+                -np.log10(max(cut, floor)),
+                color="0.4",
+                lw=0.7,
+                ls="--",
+                zorder=0,
+                label=f"padj = {alpha:g} (p-value cut-off)",
+            )
         if lfc_threshold > 0:
             for v in (-lfc_threshold, lfc_threshold):
                 ax.axvline(v, color="0.4", lw=0.7, ls=":", zorder=0)
         ax.axvline(0, color="0.85", lw=0.7, zorder=0)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
-                  title="genes", markerscale=1.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, title="genes", markerscale=1.3)
 
         labels = pick_labels(d[plottable], hl, MAX_LABELS)
-        items = [(float(r.log2FoldChange), float(y.loc[i]), r.label, r.log2FoldChange >= 0)
-                 for i, r in labels.iterrows()]
+        items = [
+            (float(r.log2FoldChange), float(y.loc[i]), r.label, r.log2FoldChange >= 0) for i, r in labels.iterrows()
+        ]
 
         notes = []
         if padj.notna().sum() == 0:
@@ -573,14 +689,22 @@ def volcano_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str,
         if n_hl_data == 0:
             notes.append(f"no {highlight_name} genes in the data")
         elif is_hl.sum() > len(labels):
-            notes.append(f"labelled: {len(labels)} most significant of "
-                         f"{_fmt_int(is_hl.sum())} {highlight_name} genes")
+            notes.append(f"labelled: {len(labels)} most significant of {_fmt_int(is_hl.sum())} {highlight_name} genes")
         if n_zero_p:
             notes.append(f"{n_zero_p} gene(s) with p = 0 drawn at p = {floor:.1e}")
         avoid = [_note(ax, "\n".join(notes), loc="upper center")] if notes else []
-        _place_labels(fig, ax, items, obstacles=np.column_stack([x[is_hl], y[is_hl]]),
-                      radius=3.5, avoid=avoid, rng=np.random.default_rng(SEED),
-                      fontsize=7.5, color=TARGET, fontweight="bold")
+        _place_labels(
+            fig,
+            ax,
+            items,
+            obstacles=np.column_stack([x[is_hl], y[is_hl]]),
+            radius=3.5,
+            avoid=avoid,
+            rng=np.random.default_rng(SEED),
+            fontsize=7.5,
+            color=TARGET,
+            fontweight="bold",
+        )
 
 
 # ----------------------------------------------------------------------------- enrichment
@@ -602,8 +726,7 @@ def _wrap(term: str, width: int = 42) -> str:
 
 
 def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int) -> None:
-    inner = spec.subgridspec(2, 2, width_ratios=[1.0, 0.05], height_ratios=[1.0, 1.0],
-                             wspace=0.02)
+    inner = spec.subgridspec(2, 2, width_ratios=[1.0, 0.05], height_ratios=[1.0, 1.0], wspace=0.02)
     ax = fig.add_subplot(inner[:, 0])
     cax = fig.add_subplot(inner[0, 1])
     lax = fig.add_subplot(inner[1, 1])
@@ -617,8 +740,7 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
     colour_col = "nes" if is_gsea else "odds_ratio"
     if t.empty or "term" not in t.columns:
         cax.axis("off")
-        _empty_axes(ax, "no terms: the enrichment table is empty\n"
-                        f"('{target}' not tested)")
+        _empty_axes(ax, f"no terms: the enrichment table is empty\n('{target}' not tested)")
         return
     for c in (qcol, size_col, colour_col, "rank"):
         t[c] = pd.to_numeric(t[c], errors="coerce") if c in t.columns else np.nan
@@ -661,14 +783,29 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
         cmap, clabel = plt.get_cmap("viridis"), "odds ratio"
     cmap = cmap.with_extremes(bad="#9E9E9E")
     is_target = rows["term"].str.strip().str.casefold().to_numpy() == key
-    sc = ax.scatter(xval, ypos, s=area, c=cv, cmap=cmap, norm=norm, plotnonfinite=True,
-                    edgecolors=np.where(is_target, TARGET_LABEL, "0.25"),
-                    linewidths=np.where(is_target, 2.0, 0.5), zorder=3)
+    sc = ax.scatter(
+        xval,
+        ypos,
+        s=area,
+        c=cv,
+        cmap=cmap,
+        norm=norm,
+        plotnonfinite=True,
+        edgecolors=np.where(is_target, TARGET_LABEL, "0.25"),
+        linewidths=np.where(is_target, 2.0, 0.5),
+        zorder=3,
+    )
     na_q = np.isnan(q)
     if na_q.any():
-        ax.scatter(xval[na_q], ypos[na_q], s=area[na_q], facecolors="white",
-                   edgecolors=np.where(is_target[na_q], TARGET_LABEL, "0.4"),
-                   linewidths=np.where(is_target[na_q], 2.0, 0.8), zorder=4)
+        ax.scatter(
+            xval[na_q],
+            ypos[na_q],
+            s=area[na_q],
+            facecolors="white",
+            edgecolors=np.where(is_target[na_q], TARGET_LABEL, "0.4"),
+            linewidths=np.where(is_target[na_q], 2.0, 0.8),
+            zorder=4,
+        )
 
     labels = []
     for (_, r), tgt, qna in zip(rows.iterrows(), is_target, na_q):
@@ -693,8 +830,17 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
     xmax = max(float(np.nanmax(xval)) if len(xval) else 0.0, ref) * 1.12
     ax.set_xlim(-0.04 * xmax, xmax)
     ax.axvline(ref, color="0.5", lw=0.7, ls=":", zorder=0)
-    ax.text(ref, 0.005, f"{qname} = 0.05 ", transform=ax.get_xaxis_transform(), fontsize=7,
-            color="0.4", va="bottom", ha="right", rotation=90)
+    ax.text(
+        ref,
+        0.005,
+        f"{qname} = 0.05 ",
+        transform=ax.get_xaxis_transform(),
+        fontsize=7,
+        color="0.4",
+        va="bottom",
+        ha="right",
+        rotation=90,
+    )
     n_zero = int((rows[qcol] == 0).sum())
     ax.set_xlabel(f"-log10 {qname}" + (f"   ({qname} = 0 drawn at {floor:.0e})" if n_zero else ""))
     ax.grid(axis="y", color="0.93", lw=0.6, zorder=0)
@@ -707,11 +853,19 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
     cb.set_label(clabel, fontsize=8)
     cb.ax.tick_params(labelsize=7)
     ref_sizes = sorted({int(round(v)) for v in (smax / 4, smax / 2, smax) if v >= 1})
-    handles = [Line2D([], [], ls="", marker="o", color="0.55",
-                      markersize=np.sqrt(25 + 230 * v / smax), label=str(v)) for v in ref_sizes]
-    lax.legend(handles=handles, title="set size" if is_gsea else "overlap\n(genes)",
-               loc="upper left", borderaxespad=0, labelspacing=1.1, handletextpad=0.8,
-               frameon=False)
+    handles = [
+        Line2D([], [], ls="", marker="o", color="0.55", markersize=np.sqrt(25 + 230 * v / smax), label=str(v))
+        for v in ref_sizes
+    ]
+    lax.legend(
+        handles=handles,
+        title="set size" if is_gsea else "overlap\n(genes)",
+        loc="upper left",
+        borderaxespad=0,
+        labelspacing=1.1,
+        handletextpad=0.8,
+        frameon=False,
+    )
     notes = []
     if not len(hit):
         notes.append(f"'{target}' is not in this table")
@@ -723,22 +877,22 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
         _note(ax, "\n".join(notes), loc="lower right", size=7.5)
 
 
-def enrichment_dotplot(tables: dict[str, pd.DataFrame], out: str | Path, title: str,
-                       target: str, top_n: int = 10) -> None:
+def enrichment_dotplot(
+    tables: dict[str, pd.DataFrame], out: str | Path, title: str, target: str, top_n: int = 10
+) -> None:
     """One dot-plot panel per enrichment method: the ``top_n`` terms by rank, x =
     -log10(padj or FDR), dot size = overlap size (ORA) or set size (GSEA), colour =
     odds ratio (ORA) or NES (GSEA). The target term is shown in bold red with a star;
     when it is not among the top_n it is added below a dashed line with its rank."""
     tables = dict(tables or {})
-    methods = [m for m in _METHOD_ORDER if m in tables] + sorted(m for m in tables
-                                                                  if m not in _METHOD_ORDER)
+    methods = [m for m in _METHOD_ORDER if m in tables] + sorted(m for m in tables if m not in _METHOD_ORDER)
     n = len(methods)
     ncols = 1 if n <= 1 else 2
     nrows = max(1, -(-n // ncols))
     heights = []
     for r in range(nrows):
         k = 2
-        for m in methods[r * ncols:(r + 1) * ncols]:
+        for m in methods[r * ncols : (r + 1) * ncols]:
             tab = tables[m]
             k = max(k, min(len(tab), top_n) + 1 if tab is not None else 2)
         heights.append(0.36 * k + 1.3)
@@ -754,15 +908,14 @@ def enrichment_dotplot(tables: dict[str, pd.DataFrame], out: str | Path, title: 
 
 # ----------------------------------------------------------------------------- heatmap
 
-def target_heatmap(lfc: pd.DataFrame, padj: pd.DataFrame, alpha: float, out: str | Path,
-                   title: str) -> None:
+
+def target_heatmap(lfc: pd.DataFrame, padj: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None:
     """Heatmap of log2 fold changes of the target pathway genes (rows) across datasets
     (columns), diverging colours with symmetric limits, asterisk where padj < alpha,
     hatched grey where a gene was not tested. Rows ordered by mean log2FC (highest on
     top); the figure height grows with the number of genes."""
     lfc = lfc.apply(pd.to_numeric, errors="coerce").astype(float)
-    padj = (padj if padj is not None else pd.DataFrame()).reindex(index=lfc.index,
-                                                                  columns=lfc.columns)
+    padj = (padj if padj is not None else pd.DataFrame()).reindex(index=lfc.index, columns=lfc.columns)
     padj = padj.apply(pd.to_numeric, errors="coerce").astype(float)
     n_rows, n_cols = lfc.shape
     longest_row = max((len(str(i)) for i in lfc.index), default=4)
@@ -774,8 +927,7 @@ def target_heatmap(lfc: pd.DataFrame, padj: pd.DataFrame, alpha: float, out: str
         ax = fig.add_subplot()
         ax.set_title(title)
         if n_rows == 0 or n_cols == 0:
-            _empty_axes(ax, "no target pathway genes in the data" if n_rows == 0
-                        else "no datasets to show")
+            _empty_axes(ax, "no target pathway genes in the data" if n_rows == 0 else "no datasets to show")
             return
         mean = lfc.mean(axis=1, skipna=True).to_numpy()
         # highest mean log2FC on top; genes without any value last
@@ -787,20 +939,32 @@ def target_heatmap(lfc: pd.DataFrame, padj: pd.DataFrame, alpha: float, out: str
         vmax = float(np.abs(finite).max()) if finite.size else 1.0
         vmax = vmax if vmax > 0 else 1.0
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad=MISSING)
-        im = ax.imshow(np.ma.masked_invalid(v), cmap=cmap, vmin=-vmax, vmax=vmax,
-                       aspect="auto", interpolation="nearest")
+        im = ax.imshow(
+            np.ma.masked_invalid(v), cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest"
+        )
         for i, j in zip(*np.where(~np.isfinite(v))):
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="none", hatch="////",
-                                   edgecolor="#A8A8A8", lw=0))
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="none", hatch="////", edgecolor="#A8A8A8", lw=0))
         star = np.isfinite(q) & (q < alpha)
         fs = 9 if n_rows <= 40 else 7.5
         for i, j in zip(*np.where(star)):
             dark = np.isfinite(v[i, j]) and abs(v[i, j]) > 0.6 * vmax
-            ax.text(j, i, "*", ha="center", va="center", fontsize=fs + 2,
-                    color="white" if dark else "black", fontweight="bold")
-        ax.set_xticks(np.arange(n_cols), [str(c) for c in lfc.columns],
-                      rotation=30 if longest_col > 8 else 0,
-                      ha="right" if longest_col > 8 else "center", rotation_mode="anchor")
+            ax.text(
+                j,
+                i,
+                "*",
+                ha="center",
+                va="center",
+                fontsize=fs + 2,
+                color="white" if dark else "black",
+                fontweight="bold",
+            )
+        ax.set_xticks(
+            np.arange(n_cols),
+            [str(c) for c in lfc.columns],
+            rotation=30 if longest_col > 8 else 0,
+            ha="right" if longest_col > 8 else "center",
+            rotation_mode="anchor",
+        )
         ax.set_yticks(np.arange(n_rows), rows, fontsize=8 if n_rows <= 40 else 7)
         ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)

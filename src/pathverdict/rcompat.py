@@ -56,6 +56,7 @@ R_MAD_CONSTANT = 1.4826
 # p-value adjustment
 # ---------------------------------------------------------------------------------------------
 
+
 def p_adjust_bh(p) -> np.ndarray:
     """``p.adjust(p, method="BH")``: NA stays NA and does not count towards n."""
     p = np.asarray(p, dtype=float)
@@ -133,7 +134,7 @@ def _lowest(x, y, n, xs, nleft, nright, use_rw, rw, w):
         if math.sqrt(c) > 0.001 * rng:
             b /= c
             for j in range(nleft, nrt + 1):
-                w[j] *= (b * (x[j] - a) + 1.0)
+                w[j] *= b * (x[j] - a) + 1.0
     ys = 0.0
     for j in range(nleft, nrt + 1):
         ys += w[j] * y[j]
@@ -286,12 +287,18 @@ def independent_filtering(base_mean, pvalue, alpha: float, theta=None) -> Filter
     else:
         pos = num_rej > 0
         residual = num_rej[pos] - lo_y[pos] if pos.any() else np.array([0.0])
-        thresh = lo_y.max() - math.sqrt(float(np.mean(residual ** 2)))
+        thresh = lo_y.max() - math.sqrt(float(np.mean(residual**2)))
         above = np.flatnonzero(num_rej > thresh)
         j = int(above[0]) if above.size else 0
     cutoffs = r_quantile(base_mean, theta)
-    return FilterResult(padj=filt[:, j], threshold=float(cutoffs[j]), theta=float(theta[j]), theta_grid=theta,
-                        num_rej=num_rej, lowess_y=lo_y)
+    return FilterResult(
+        padj=filt[:, j],
+        threshold=float(cutoffs[j]),
+        theta=float(theta[j]),
+        theta_grid=theta,
+        num_rej=num_rej,
+        lowess_y=lo_y,
+    )
 
 
 _independent_filtering = independent_filtering  # deseq_results() has a parameter of that name
@@ -300,6 +307,7 @@ _independent_filtering = independent_filtering  # deseq_results() has a paramete
 # ---------------------------------------------------------------------------------------------
 # Cook's distance filtering in results()
 # ---------------------------------------------------------------------------------------------
+
 
 def n_or_more_in_cell(X: np.ndarray, n: int) -> np.ndarray:
     """``nOrMoreInCell``: samples whose design-matrix row occurs at least ``n`` times."""
@@ -347,6 +355,7 @@ def cooks_outlier_mask(max_cooks, cutoff: float, counts, cooks, single_two_level
 # helpers
 # ---------------------------------------------------------------------------------------------
 
+
 def size_factors_ratio(counts: np.ndarray) -> np.ndarray:
     """``estimateSizeFactorsForMatrix(type="ratio")``: median of ratios to the geometric mean."""
     counts = np.asarray(counts, dtype=float)
@@ -389,7 +398,7 @@ def trimmed_mean_rows(x: np.ndarray, trim: float) -> np.ndarray:
     lo = int(math.floor(n * trim)) + 1
     hi = n + 1 - lo
     s = np.sort(x, axis=1)
-    return s[:, lo - 1:hi].mean(axis=1)
+    return s[:, lo - 1 : hi].mean(axis=1)
 
 
 def _r_mad(x: np.ndarray) -> float:
@@ -406,13 +415,19 @@ def _linear_model_mu(y: np.ndarray, X: np.ndarray) -> np.ndarray:
 def _nb_logpmf(y, mu, alpha):
     """log dnbinom(y, mu = mu, size = 1/alpha)."""
     r = 1.0 / alpha
-    return (special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1.0)
-            + r * np.log(r / (r + mu)) + y * np.log(mu / (r + mu)))
+    return (
+        special.gammaln(y + r)
+        - special.gammaln(r)
+        - special.gammaln(y + 1.0)
+        + r * np.log(r / (r + mu))
+        + y * np.log(mu / (r + mu))
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # dispersion: log posterior of log(alpha) with the Cox-Reid term, line search, grid
 # ---------------------------------------------------------------------------------------------
+
 
 def _xtwx(w: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.einsum("gn,ni,nj->gij", w, X, X)
@@ -424,8 +439,13 @@ def _log_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior):
     w = 1.0 / (1.0 / mu + a)
     cr = -0.5 * np.log(np.linalg.det(_xtwx(w, X)))
     an1 = 1.0 / alpha
-    ll = np.sum(special.gammaln(y + an1[:, None]) - special.gammaln(an1)[:, None]
-                - y * np.log(mu + an1[:, None]) - an1[:, None] * np.log(1.0 + mu * a), axis=1)
+    ll = np.sum(
+        special.gammaln(y + an1[:, None])
+        - special.gammaln(an1)[:, None]
+        - y * np.log(mu + an1[:, None])
+        - an1[:, None] * np.log(1.0 + mu * a),
+        axis=1,
+    )
     if use_prior:
         d = log_alpha - prior_mean
         return ll + (-0.5 * (d * d) / prior_var) + cr
@@ -444,8 +464,14 @@ def _dlog_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior):
     an1 = 1.0 / alpha
     an2 = 1.0 / (alpha * alpha)
     ma = mu * a
-    ll = an2 * np.sum(special.digamma(an1)[:, None] + np.log(1.0 + ma) - ma * (1.0 / (1.0 + ma))
-                      - special.digamma(y + an1[:, None]) + y * (1.0 / (mu + an1[:, None])), axis=1)
+    ll = an2 * np.sum(
+        special.digamma(an1)[:, None]
+        + np.log(1.0 + ma)
+        - ma * (1.0 / (1.0 + ma))
+        - special.digamma(y + an1[:, None])
+        + y * (1.0 / (mu + an1[:, None])),
+        axis=1,
+    )
     res = (ll + cr) * alpha
     if use_prior:
         res = res + (-1.0 * (log_alpha - prior_mean) / prior_var)
@@ -460,8 +486,19 @@ class DispFit:
     last_lp: np.ndarray
 
 
-def fit_disp(y, mu, X, log_alpha, prior_mean, prior_var: float, use_prior: bool, min_log_alpha: float,
-             kappa_0: float = 1.0, tol: float = 1e-6, maxit: int = 100) -> DispFit:
+def fit_disp(
+    y,
+    mu,
+    X,
+    log_alpha,
+    prior_mean,
+    prior_var: float,
+    use_prior: bool,
+    min_log_alpha: float,
+    kappa_0: float = 1.0,
+    tol: float = 1e-6,
+    maxit: int = 100,
+) -> DispFit:
     """DESeq2's ``fitDisp``: maximise the (Cox-Reid adjusted) log posterior of log(alpha)
     by gradient steps with an Armijo line search, for all genes at once.
 
@@ -558,6 +595,7 @@ def fit_disp_grid(y, mu, X, prior_mean, prior_var: float, use_prior: bool) -> np
 # negative binomial GLM (fitNbinomGLMs / fitBeta)
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class GLMFit:
     beta: np.ndarray  # natural-log coefficients (G, p)
@@ -595,8 +633,9 @@ def _fit_beta(y, X, sf, alpha, beta, ridge, minmu, tol=1e-8, maxit=100):
             w = m / (1.0 + alpha[idx, None] * m)
             z = np.log(m / sf[None, :]) + (y[idx] - m) / m
             sw = np.sqrt(w)
-            big_x = np.concatenate([sw[:, :, None] * X[None, :, :],
-                                    np.broadcast_to(sqrt_ridge, (idx.size, p, p))], axis=1)
+            big_x = np.concatenate(
+                [sw[:, :, None] * X[None, :, :], np.broadcast_to(sqrt_ridge, (idx.size, p, p))], axis=1
+            )
             q, r = np.linalg.qr(big_x)
             big_z = np.concatenate([sw * z, np.zeros((idx.size, p))], axis=1)
             gamma = np.einsum("gki,gk->gi", q, big_z)
@@ -652,14 +691,20 @@ def _optim_row(k, X, sf, alpha, start_log2, lam_log2):
             g[i] = (objective(up) - objective(dn)) / (e_up + e_dn)
         return g
 
-    res = minimize(objective, np.asarray(start_log2, dtype=float), jac=gradient, method="L-BFGS-B",
-                   bounds=[(-30.0, 30.0)] * X.shape[1],
-                   options={"maxcor": 5, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0, "maxiter": 100})
+    res = minimize(
+        objective,
+        np.asarray(start_log2, dtype=float),
+        jac=gradient,
+        method="L-BFGS-B",
+        bounds=[(-30.0, 30.0)] * X.shape[1],
+        options={"maxcor": 5, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0, "maxiter": 100},
+    )
     return res.x, bool(res.status == 0)
 
 
-def fit_nbinom_glms(counts, X, sf, alpha, minmu: float = MINMU, lambda_log2: float = LAMBDA_LOG2,
-                    maxit: int = 100) -> GLMFit:
+def fit_nbinom_glms(
+    counts, X, sf, alpha, minmu: float = MINMU, lambda_log2: float = LAMBDA_LOG2, maxit: int = 100
+) -> GLMFit:
     """``fitNbinomGLMs`` without a beta prior (ridge ``lambda_log2`` on the log2 scale)."""
     y = np.asarray(counts, dtype=float)
     X = np.asarray(X, dtype=float)
@@ -700,18 +745,20 @@ def fit_nbinom_glms(counts, X, sf, alpha, minmu: float = MINMU, lambda_log2: flo
 # dispersion estimation (estimateDispersionsGeneEst / Fit / MAP)
 # ---------------------------------------------------------------------------------------------
 
+
 def _dispersion_start(y, X, sf, base_mean, base_var, minmu: float = MINMU):
     """Start of ``estimateDispersionsGeneEst``: the rough / moments initial alpha and the fitted
     means mu the dispersion fits use (float counts of genes that are not all zero)."""
     m, p = X.shape
     if m == p:
-        raise ValueError("the number of samples equals the number of model coefficients: no replicates "
-                         "to estimate the dispersion")
+        raise ValueError(
+            "the number of samples equals the number of model coefficients: no replicates to estimate the dispersion"
+        )
     norm = y / sf[None, :]
     lin = np.maximum(_linear_model_mu(norm, X), 1.0)
-    rough = np.maximum(np.sum(((norm - lin) ** 2 - lin) / lin ** 2, axis=1) / (m - p), 0.0)
+    rough = np.maximum(np.sum(((norm - lin) ** 2 - lin) / lin**2, axis=1) / (m - p), 0.0)
     xim = float(np.mean(1.0 / sf))
-    moments = (base_var - xim * base_mean) / base_mean ** 2
+    moments = (base_var - xim * base_mean) / base_mean**2
     max_disp = max(10.0, float(m))
     alpha_init = np.clip(np.minimum(rough, moments), MIN_DISP, max_disp)
     linear_mu = np.unique(X, axis=0).shape[0] == p
@@ -835,7 +882,7 @@ class LocalFit:
         dist = np.abs(self.x - x0)
         h = float(np.partition(dist, self.k - 1)[self.k - 1])
         u = dist / h if h > 0 else np.where(dist == 0, 0.0, np.inf)
-        kern = np.where(u < 1, (1 - u ** 3) ** 3, 0.0) * self.w
+        kern = np.where(u < 1, (1 - u**3) ** 3, 0.0) * self.w
         use = kern > 0
         coef = self._wls(self.x[use], self.y[use], kern[use], x0)
         g0, g1 = self._global(x0)
@@ -879,8 +926,7 @@ class LocalFit:
             else:
                 p1 = t * t * (3 - 2 * t)
                 phi = [1 - p1, p1, t * (1 - t) * (1 - t), t * t * (t - 1)]
-            v = (phi[0] * self.val[a] + phi[1] * self.val[b]
-                 + phi[2] * z * self.der[a] + phi[3] * z * self.der[b])
+            v = phi[0] * self.val[a] + phi[1] * self.val[b] + phi[2] * z * self.der[a] + phi[3] * z * self.der[b]
             out[i] = v + self._global(x)[0]
         return out
 
@@ -918,7 +964,7 @@ class DispersionTrend:
 
             xg = np.sinh(np.linspace(np.arcsinh(0.0), np.arcsinh(q.max()), 1000))[1:]
             xim = float(np.mean(1.0 / np.asarray(size_factors, dtype=float)))
-            integrand = 1.0 / np.sqrt(self(xg) * xg ** 2 + xim * xg)
+            integrand = 1.0 / np.sqrt(self(xg) * xg**2 + xim * xg)
             knots = np.arcsinh((xg[1:] + xg[:-1]) / 2)
             spline = CubicSpline(knots, np.cumsum((xg[1:] - xg[:-1]) * (integrand[1:] + integrand[:-1]) / 2))
             h1, h2 = r_quantile(q.mean(axis=1), [0.95, 0.999])
@@ -957,14 +1003,18 @@ def fit_dispersion_trend(base_mean, disp_gene_est, notes: list | None = None) ->
     falling back to R's local fit when the parametric fit fails."""
     use = disp_gene_est > 100 * MIN_DISP
     if not use.any():
-        raise ValueError("all gene-wise dispersion estimates are within 2 orders of magnitude from the minimum "
-                         "value; the dispersion trend cannot be fitted")
+        raise ValueError(
+            "all gene-wise dispersion estimates are within 2 orders of magnitude from the minimum "
+            "value; the dispersion trend cannot be fitted"
+        )
     try:
         a0, a1 = parametric_dispersion_fit(base_mean[use], disp_gene_est[use])
         return DispersionTrend("parametric", asympt_disp=a0, extra_pois=a1)
     except (ValueError, np.linalg.LinAlgError) as exc:
-        msg = (f"the dispersion trend was not well captured by the function y = a/x + b ({exc}); a local "
-               "regression fit was substituted, as R's DESeq2 does")
+        msg = (
+            f"the dispersion trend was not well captured by the function y = a/x + b ({exc}); a local "
+            "regression fit was substituted, as R's DESeq2 does"
+        )
         log.info(msg)
         if notes is not None:
             notes.append(msg)
@@ -1015,7 +1065,7 @@ def loess_interpolate(x, y, xout, span: float = 0.75, cell: float = 0.2) -> np.n
             d = np.abs(x - v)
             h = np.partition(d, q - 1)[q - 1]
             u = d / h
-            sw = np.sqrt(np.where(u < 1, (1 - u ** 3) ** 3, 0.0))
+            sw = np.sqrt(np.where(u < 1, (1 - u**3) ** 3, 0.0))
             design = np.column_stack([np.ones(n), x - v, (x - v) ** 2])
             coef = np.linalg.lstsq(design * sw[:, None], y * sw, rcond=None)[0]
             vertex[v] = (float(coef[0]), float(coef[1]))
@@ -1031,9 +1081,9 @@ def loess_interpolate(x, y, xout, span: float = 0.75, cell: float = 0.2) -> np.n
         width = bounds[1] - bounds[0]
         t = (z - bounds[0]) / width
         phi0 = (1 - t) ** 2 * (1 + 2 * t)
-        phi1 = t ** 2 * (3 - 2 * t)
+        phi1 = t**2 * (3 - 2 * t)
         psi0 = t * (1 - t) ** 2
-        psi1 = t ** 2 * (t - 1)
+        psi1 = t**2 * (t - 1)
         out[i] = phi0 * g0 + phi1 * g1 + (psi0 * d0 + psi1 * d1) * width
     return out
 
@@ -1071,7 +1121,7 @@ def kl_prior_var(log_residuals, df: int) -> float:
         else:
             half = int(math.ceil(10 * math.sqrt(v) / dz))
             kern = stats.norm.pdf(np.arange(-half, half + 1) * dz, 0, math.sqrt(v)) * dz
-            f = fftconvolve(g, kern, mode="full")[half:half + g.size]
+            f = fftconvolve(g, kern, mode="full")[half : half + g.size]
         cdf = np.interp(brks, edges, np.concatenate([[0.0], np.cumsum(f) * dz]))
         inside = cdf[-1] - cdf[0]
         rand_d = np.diff(cdf) / (inside * 0.5)
@@ -1084,16 +1134,19 @@ def kl_prior_var(log_residuals, df: int) -> float:
     return max(float(fine[np.argmin(smooth)]), 0.25)
 
 
-def dispersion_prior_var(var_log_disp_ests: float, n_samples: int, n_coefs: int, log_residuals=None,
-                         notes: list | None = None) -> float:
+def dispersion_prior_var(
+    var_log_disp_ests: float, n_samples: int, n_coefs: int, log_residuals=None, notes: list | None = None
+) -> float:
     """``estimateDispersionsPriorVar`` (see :func:`kl_prior_var` for residual df <= 3)."""
     m, p = n_samples, n_coefs
     if m > p:
         df = m - p
         if df <= 3 and log_residuals is not None:
             value = kl_prior_var(log_residuals, df)
-            msg = (f"residual degrees of freedom = {df} <= 3: dispersion prior variance {value:.4g} from R's "
-                   "histogram-matching rule, with the expected instead of a simulated histogram")
+            msg = (
+                f"residual degrees of freedom = {df} <= 3: dispersion prior variance {value:.4g} from R's "
+                "histogram-matching rule, with the expected instead of a simulated histogram"
+            )
             log.info(msg)
             if notes is not None:
                 notes.append(msg)
@@ -1102,8 +1155,9 @@ def dispersion_prior_var(var_log_disp_ests: float, n_samples: int, n_coefs: int,
     return var_log_disp_ests
 
 
-def map_dispersions(counts, mu, X, disp_gene_est, disp_fit, prior_var: float, var_log_disp_ests: float,
-                    maxit: int = 100):
+def map_dispersions(
+    counts, mu, X, disp_gene_est, disp_fit, prior_var: float, var_log_disp_ests: float, maxit: int = 100
+):
     """``estimateDispersionsMAP``; returns (dispersion, dispMAP, dispOutlier)."""
     y = np.asarray(counts, dtype=float)
     m = X.shape[0]
@@ -1126,6 +1180,7 @@ def map_dispersions(counts, mu, X, disp_gene_est, disp_fit, prior_var: float, va
 # ---------------------------------------------------------------------------------------------
 # Cook's distances, outlier replacement
 # ---------------------------------------------------------------------------------------------
+
 
 def _trim_class(n: int) -> int:
     return 0 if n <= 3.5 else (1 if n <= 23.5 else 2)
@@ -1153,14 +1208,14 @@ def robust_method_of_moments_disp(normalized: np.ndarray, X: np.ndarray) -> np.n
         rm = trimmed_mean_rows(normalized, 1 / 8)
         v = 1.51 * trimmed_mean_rows((normalized - rm[:, None]) ** 2, 1 / 8)
     mean = normalized.mean(axis=1)
-    return np.maximum((v - mean) / mean ** 2, 0.04)
+    return np.maximum((v - mean) / mean**2, 0.04)
 
 
 def cooks_distance(counts, normalized, mu, hat, X) -> np.ndarray:
     """``calculateCooksDistance``."""
     p = X.shape[1]
     disp = robust_method_of_moments_disp(normalized, X)
-    V = mu + disp[:, None] * mu ** 2
+    V = mu + disp[:, None] * mu**2
     prs = (counts - mu) ** 2 / V
     return prs / p * hat / (1 - hat) ** 2
 
@@ -1177,6 +1232,7 @@ def record_max_cooks(X: np.ndarray, cooks: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # DESeq()
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class DESeqFit:
@@ -1272,8 +1328,14 @@ def _each_block(fn, G: int, block: int, threads: int) -> list:
         return list(pool.map(fn, slices))
 
 
-def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MINMU,
-              block_genes: int | None = None, threads: int = 1) -> DESeqFit:
+def fit_deseq(
+    counts,
+    X,
+    min_replicates_for_replace: int = 7,
+    minmu: float = MINMU,
+    block_genes: int | None = None,
+    threads: int = 1,
+) -> DESeqFit:
     """``DESeq(dds)`` with default arguments, for a genes x samples integer matrix and a
     full-rank design matrix X (samples x coefficients).
 
@@ -1352,15 +1414,52 @@ def fit_deseq(counts, X, min_replicates_for_replace: int = 7, minmu: float = MIN
         cooks_argmax[rows[has]] = np.nanargmax(cooks[has], axis=1)
         if not refit.enabled:
             return 0
-        return refit.block(rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene,
-                           disp_fit, disp_map, dispersion, disp_outlier, beta, sigma, converged)
+        return refit.block(
+            rows,
+            y,
+            cooks,
+            sf,
+            trend,
+            prior_var,
+            var_log,
+            minmu,
+            base_mean,
+            base_var,
+            disp_gene,
+            disp_fit,
+            disp_map,
+            dispersion,
+            disp_outlier,
+            beta,
+            sigma,
+            converged,
+        )
 
     n_refit_rows = sum(_each_block(second_pass, G, block, threads))
-    fit = DESeqFit(counts=counts, X=X, size_factors=sf, base_mean=base_mean, base_var=base_var, all_zero=all_zero,
-                   disp_gene_est=disp_gene, disp_fit=disp_fit, disp_map=disp_map, dispersion=dispersion,
-                   disp_outlier=disp_outlier, trend=trend, var_log_disp_ests=var_log, disp_prior_var=prior_var,
-                   beta=beta, sigma=sigma, converged=converged, max_cooks=max_cooks, cooks_argmax=cooks_argmax,
-                   replace=np.zeros(G, dtype=bool), notes=notes, block_genes=block)
+    fit = DESeqFit(
+        counts=counts,
+        X=X,
+        size_factors=sf,
+        base_mean=base_mean,
+        base_var=base_var,
+        all_zero=all_zero,
+        disp_gene_est=disp_gene,
+        disp_fit=disp_fit,
+        disp_map=disp_map,
+        dispersion=dispersion,
+        disp_outlier=disp_outlier,
+        trend=trend,
+        var_log_disp_ests=var_log,
+        disp_prior_var=prior_var,
+        beta=beta,
+        sigma=sigma,
+        converged=converged,
+        max_cooks=max_cooks,
+        cooks_argmax=cooks_argmax,
+        replace=np.zeros(G, dtype=bool),
+        notes=notes,
+        block_genes=block,
+    )
     if refit.enabled:
         refit.finish(fit, n_refit_rows)
     return fit
@@ -1385,8 +1484,27 @@ class _RefitState:
         self.new_all_zero = np.zeros(G, dtype=bool)
         self.max_cooks_replaced = np.full(G, np.nan)
 
-    def block(self, rows, y, cooks, sf, trend, prior_var, var_log, minmu, base_mean, base_var, disp_gene, disp_fit,
-              disp_map, dispersion, disp_outlier, beta, sigma, converged) -> int:
+    def block(
+        self,
+        rows,
+        y,
+        cooks,
+        sf,
+        trend,
+        prior_var,
+        var_log,
+        minmu,
+        base_mean,
+        base_var,
+        disp_gene,
+        disp_fit,
+        disp_map,
+        dispersion,
+        disp_outlier,
+        beta,
+        sigma,
+        converged,
+    ) -> int:
         """Refit this block's genes with replaced counts (writing their rows only); returns how many."""
         X = self.X
         with np.errstate(invalid="ignore"):
@@ -1416,8 +1534,9 @@ class _RefitState:
         if not keep.any():
             return 0
         gr = g[keep]
-        dg, df, dm, d, o, glm = _fit_genes(new_counts[keep], X, sf, base_mean[gr], base_var[gr], trend, prior_var,
-                                           var_log, minmu)
+        dg, df, dm, d, o, glm = _fit_genes(
+            new_counts[keep], X, sf, base_mean[gr], base_var[gr], trend, prior_var, var_log, minmu
+        )
         disp_gene[gr], disp_fit[gr], disp_map[gr], dispersion[gr], disp_outlier[gr] = dg, df, dm, d, o
         beta[gr], sigma[gr], converged[gr] = glm.beta, glm.sigma, glm.converged
         return int(gr.size)
@@ -1438,6 +1557,7 @@ class _RefitState:
 # ---------------------------------------------------------------------------------------------
 # results()
 # ---------------------------------------------------------------------------------------------
+
 
 def wald_contrast(fit: DESeqFit, contrast) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """log2 fold change, its standard error, Wald statistic and p-value for a numeric
@@ -1460,9 +1580,15 @@ class Results:
     filter: FilterResult | None
 
 
-def deseq_results(fit: DESeqFit, contrast, alpha: float = 0.1, cooks_filter: bool = True,
-                  independent_filtering: bool = True, single_two_level_factor: bool = False,
-                  compared_samples=None) -> Results:
+def deseq_results(
+    fit: DESeqFit,
+    contrast,
+    alpha: float = 0.1,
+    cooks_filter: bool = True,
+    independent_filtering: bool = True,
+    single_two_level_factor: bool = False,
+    compared_samples=None,
+) -> Results:
     """``results(dds, contrast = ..., alpha = alpha)`` for a fitted :class:`DESeqFit`.
 
     ``compared_samples``: boolean mask of the samples in the two compared groups (for a
@@ -1480,8 +1606,9 @@ def deseq_results(fit: DESeqFit, contrast, alpha: float = 0.1, cooks_filter: boo
     n_out = 0
     if cooks_filter:
         m, p = fit.X.shape
-        out = cooks_outlier_mask(fit.max_cooks, cooks_cutoff(m, p), fit.counts, fit.cooks_argmax,
-                                 single_two_level_factor)
+        out = cooks_outlier_mask(
+            fit.max_cooks, cooks_cutoff(m, p), fit.counts, fit.cooks_argmax, single_two_level_factor
+        )
         pvalue[out] = np.nan
         n_out = int(out.sum())
     now_zero = fit.replace & (fit.base_mean == 0)
@@ -1492,7 +1619,12 @@ def deseq_results(fit: DESeqFit, contrast, alpha: float = 0.1, cooks_filter: boo
         padj = filt.padj
     else:
         padj = p_adjust_bh(pvalue)
-    table = {"baseMean": fit.base_mean.copy(), "log2FoldChange": lfc, "lfcSE": se, "stat": stat,
-             "pvalue": pvalue, "padj": padj}
+    table = {
+        "baseMean": fit.base_mean.copy(),
+        "log2FoldChange": lfc,
+        "lfcSE": se,
+        "stat": stat,
+        "pvalue": pvalue,
+        "padj": padj,
+    }
     return Results(table=table, cooks_outliers=n_out, filter=filt)
-

@@ -45,7 +45,7 @@ def bound_up(x: float, digits: int = 1) -> float:
     if x <= 0 or not math.isfinite(x):
         return x
     exp = math.floor(math.log10(x)) - digits + 1
-    step = 10.0 ** exp
+    step = 10.0**exp
     return float(f"{math.ceil(round(x / step, 9)) * step:.{digits + 1}g}")
 
 
@@ -69,9 +69,13 @@ def yes(value) -> bool:
 def environment():
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters.update(num=num, pval=pval, yes=yes, missing=_missing)
     env.tests["missing"] = _missing
     return env
@@ -84,6 +88,7 @@ def render(template: str, **context) -> str:
 
 
 # --------------------------------------------------------------------------- label-permutation null
+
 
 def _null_test(r: dict) -> str:
     if r.get("method") == "set_score":
@@ -98,14 +103,16 @@ def _null_sentence(dataset: str, rows: list[dict]) -> str:
         sel = " (selection-aware)" if yes(r.get("selection_aware")) else ""
         note = str(r.get("note") or "")
         if not yes(r.get("informative")) or _missing(r.get("empirical_p")):
-            why = note[len("uninformative: "):] if note.startswith("uninformative: ") else note
+            why = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
             why = why.split(";")[0].strip()
             parts.append(f"{test}{sel}: uninformative" + (f" ({why})" if why else ""))
             continue
         p, mp = float(r["empirical_p"]), r.get("min_p")
         at_min = not _missing(mp) and p <= float(mp) * (1 + 1e-9)
-        text = (f"{test}{sel}: {num(r.get('n_as_extreme'))} of {num(r.get('n_defined'))} relabelings as extreme as "
-                f"observed, empirical p {'≤ ' if at_min else '= '}{num(p)}")
+        text = (
+            f"{test}{sel}: {num(r.get('n_as_extreme'))} of {num(r.get('n_defined'))} relabelings as extreme as "
+            f"observed, empirical p {'≤ ' if at_min else '= '}{num(p)}"
+        )
         if not _missing(mp) and float(mp) > 0.05:
             text += f" (cannot go below {num(mp)} with this design)"
         parts.append(text)
@@ -119,12 +126,29 @@ def null_page(table, banner: str = "") -> str:
     records = []
     for r in table.to_dict("records"):
         r = {k: ("" if (not isinstance(v, str) and _missing(v)) else v) for k, v in r.items()}
-        for c in ("dataset", "library", "method", "observed", "n_permutations", "n_defined", "n_as_extreme",
-                  "empirical_p", "min_p", "informative", "selection_aware", "scheme", "note", "statistic"):
+        for c in (
+            "dataset",
+            "library",
+            "method",
+            "observed",
+            "n_permutations",
+            "n_defined",
+            "n_as_extreme",
+            "empirical_p",
+            "min_p",
+            "informative",
+            "selection_aware",
+            "scheme",
+            "note",
+            "statistic",
+        ):
             r.setdefault(c, "")
         r["test"] = _null_test(r)
-        r["observed_text"] = (f"z = {num(r['observed'])}" if r["method"] == "set_score"
-                              else (f"rank {num(r['observed'])}" if r["observed"] != "" else "not ranked"))
+        r["observed_text"] = (
+            f"z = {num(r['observed'])}"
+            if r["method"] == "set_score"
+            else (f"rank {num(r['observed'])}" if r["observed"] != "" else "not ranked")
+        )
         if not yes(r["informative"]) or r["empirical_p"] == "":
             r["p_text"] = "uninformative"
         else:
@@ -135,7 +159,14 @@ def null_page(table, banner: str = "") -> str:
     for r in records:
         by_ds.setdefault(str(r["dataset"]), []).append(r)
     libraries = {str(r["library"]) for r in records}
-    sentences = [_null_sentence(ds, [r for r in rs if str(r["library"]) == str(rs[0]["library"])])
-                 for ds, rs in by_ds.items()]
-    return render("null.html", title="Label-permutation null", banner=banner, rows=records, sentences=sentences,
-                  multi_library=len(libraries) > 1)
+    sentences = [
+        _null_sentence(ds, [r for r in rs if str(r["library"]) == str(rs[0]["library"])]) for ds, rs in by_ds.items()
+    ]
+    return render(
+        "null.html",
+        title="Label-permutation null",
+        banner=banner,
+        rows=records,
+        sentences=sentences,
+        multi_library=len(libraries) > 1,
+    )

@@ -59,10 +59,34 @@ __all__ = [
     "combine_grids",
 ]
 
-GRID_COLUMNS = ["dataset", "library", "method", "padj_threshold", "lfc_threshold", "rank", "n_terms", "pvalue",
-                "fdr", "de_genes", "overlap_size", "on_top", "status", "note"]
-SUMMARY_COLUMNS = ["dataset", "library", "method", "cells", "ranked_cells", "best_rank", "worst_rank",
-                   "on_top_cells", "share_on_top", "note"]
+GRID_COLUMNS = [
+    "dataset",
+    "library",
+    "method",
+    "padj_threshold",
+    "lfc_threshold",
+    "rank",
+    "n_terms",
+    "pvalue",
+    "fdr",
+    "de_genes",
+    "overlap_size",
+    "on_top",
+    "status",
+    "note",
+]
+SUMMARY_COLUMNS = [
+    "dataset",
+    "library",
+    "method",
+    "cells",
+    "ranked_cells",
+    "best_rank",
+    "worst_rank",
+    "on_top_cells",
+    "share_on_top",
+    "note",
+]
 ORA_METHODS = tuple(f"ora_{d}" for d in enrichment.DIRECTIONS)  # ora_up, ora_down, ora_all
 METHOD_ORDER = {m: i for i, m in enumerate(ORA_METHODS + ("gsea",))}
 
@@ -98,18 +122,40 @@ def _unique(values: Iterable[float], what: str) -> list[float]:
 
 
 def _row(dataset: str, library: str, padj: float, lfc: float, judged: dict) -> dict:
-    return {"dataset": dataset, "library": library, "method": judged["method"], "padj_threshold": padj,
-            "lfc_threshold": lfc, "rank": judged["rank"], "n_terms": judged["n_terms"], "pvalue": judged["pvalue"],
-            "fdr": judged["fdr"], "de_genes": judged["de_genes"], "overlap_size": judged["overlap_size"],
-            "on_top": judged["on_top"], "status": judged["status"], "note": judged["note"]}
+    return {
+        "dataset": dataset,
+        "library": library,
+        "method": judged["method"],
+        "padj_threshold": padj,
+        "lfc_threshold": lfc,
+        "rank": judged["rank"],
+        "n_terms": judged["n_terms"],
+        "pvalue": judged["pvalue"],
+        "fdr": judged["fdr"],
+        "de_genes": judged["de_genes"],
+        "overlap_size": judged["overlap_size"],
+        "on_top": judged["on_top"],
+        "status": judged["status"],
+        "note": judged["note"],
+    }
 
 
-def robustness_grid(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str, *,
-                    padj_grid: Sequence[float] = (0.01, 0.05, 0.1), lfc_grid: Sequence[float] = (0.0, 0.58, 1.0),
-                    ora_min_size: int = 10, ora_max_size: int = 500,
-                    gsea_tables: Mapping[str, pd.DataFrame] | None = None, dataset: str = "",
-                    top_n: int = 1, max_fdr: float = 0.05, min_overlap: int = 3,
-                    min_de_genes: int = 5) -> pd.DataFrame:
+def robustness_grid(
+    de: pd.DataFrame,
+    libraries: Mapping[str, GeneSetLibrary],
+    target: str,
+    *,
+    padj_grid: Sequence[float] = (0.01, 0.05, 0.1),
+    lfc_grid: Sequence[float] = (0.0, 0.58, 1.0),
+    ora_min_size: int = 10,
+    ora_max_size: int = 500,
+    gsea_tables: Mapping[str, pd.DataFrame] | None = None,
+    dataset: str = "",
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+    min_overlap: int = 3,
+    min_de_genes: int = 5,
+) -> pd.DataFrame:
     """The target pathway's rank and FDR for every library x padj x |log2FC| x ORA direction.
 
     Parameters
@@ -153,8 +199,7 @@ def robustness_grid(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], t
     """
     padj_grid = _unique(padj_grid, "padj_grid")
     lfc_grid = _unique(lfc_grid, "lfc_grid")
-    settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr, min_overlap=min_overlap,
-                                       min_de_genes=min_de_genes)
+    settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr, min_overlap=min_overlap, min_de_genes=min_de_genes)
     genes = enrichment.collapse_to_symbols(de)
     terms = {name: lib.find(target) for name, lib in libraries.items()}
     rows = []
@@ -169,15 +214,17 @@ def robustness_grid(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], t
                     key = tuple(query)
                     if key not in cache:  # the same DE genes at two cells give the same table
                         with quiet_logging():
-                            cache[key] = enrichment.ora(query, background, lib.sets, lib_name, lib.ids,
-                                                        ora_min_size, ora_max_size)
+                            cache[key] = enrichment.ora(
+                                query, background, lib.sets, lib_name, lib.ids, ora_min_size, ora_max_size
+                            )
                     judged = verdict.judge_method(cache[key], f"ora_{direction}", term, settings, len(query))
                     rows.append(_row(dataset, lib_name, padj, lfc, judged))
         if gsea_tables is not None:
             table = gsea_tables.get(lib_name)
             if table is None:
-                judged = verdict.judge_method(pd.DataFrame(columns=enrichment.GSEA_COLUMNS), "gsea", term,
-                                              settings, None)
+                judged = verdict.judge_method(
+                    pd.DataFrame(columns=enrichment.GSEA_COLUMNS), "gsea", term, settings, None
+                )
                 judged["note"] = f"no GSEA table given for library {lib_name}"
             else:
                 if "library" in table.columns:
@@ -203,9 +250,12 @@ def _typed(grid: pd.DataFrame) -> pd.DataFrame:
 
 def read_grid(path: str | Path) -> pd.DataFrame:
     """A grid TSV written by :func:`grid_from_files` / :func:`combine_grids`."""
-    grid = read_tsv(path, dtype={"dataset": str, "library": str, "method": str, "on_top": str, "status": str,
-                                 "note": str},
-                    keep_default_na=False, na_values=[""])
+    grid = read_tsv(
+        path,
+        dtype={"dataset": str, "library": str, "method": str, "on_top": str, "status": str, "note": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
     missing = [c for c in GRID_COLUMNS if c not in grid.columns]
     if missing:
         raise ValueError(f"{path}: not a robustness grid (missing column(s) {', '.join(missing)})")
@@ -238,15 +288,26 @@ def robustness_summary(grid: pd.DataFrame) -> pd.DataFrame:
             if len(reasons) == 1:
                 note = f"never ranked: {reasons.index[0]}"
             else:
-                note = "never ranked: " + "; ".join(f"{why} ({k} cell{'s' if k > 1 else ''})"
-                                                    for why, k in reasons.items())
+                note = "never ranked: " + "; ".join(
+                    f"{why} ({k} cell{'s' if k > 1 else ''})" for why, k in reasons.items()
+                )
         n_inc = int((g["status"] == "inconclusive").sum())
         if n_inc:
             note = "; ".join(x for x in (note, f"inconclusive in {n_inc} of {n} cell(s) (too little evidence)") if x)
-        rows.append({"dataset": ds, "library": lib, "method": method, "cells": n, "ranked_cells": len(ranks),
-                     "best_rank": ranks.min() if len(ranks) else pd.NA,
-                     "worst_rank": ranks.max() if len(ranks) else pd.NA,
-                     "on_top_cells": n_top, "share_on_top": n_top / n if n else np.nan, "note": note})
+        rows.append(
+            {
+                "dataset": ds,
+                "library": lib,
+                "method": method,
+                "cells": n,
+                "ranked_cells": len(ranks),
+                "best_rank": ranks.min() if len(ranks) else pd.NA,
+                "worst_rank": ranks.max() if len(ranks) else pd.NA,
+                "on_top_cells": n_top,
+                "share_on_top": n_top / n if n else np.nan,
+                "note": note,
+            }
+        )
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     for col in ("best_rank", "worst_rank"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
@@ -254,6 +315,7 @@ def robustness_summary(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- heatmap
+
 
 def _cell_label(padj: float, lfc: float) -> str:
     return f"padj < {padj:g}\n|log2FC| ≥ {lfc:g}"
@@ -345,16 +407,25 @@ def robustness_heatmap(grid: pd.DataFrame, out: str | Path, title: str) -> None:
                 ax = fig.add_subplot()
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ax.text(0.5, 0.5, "empty robustness grid: nothing to show", ha="center", va="center",
-                        transform=ax.transAxes, fontsize=10, color="#5D4037")
+                ax.text(
+                    0.5,
+                    0.5,
+                    "empty robustness grid: nothing to show",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    fontsize=10,
+                    color="#5D4037",
+                )
             else:
                 axes = fig.subplots(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0]
                 for ax, (lib, rows) in zip(axes, panels):
-                    _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm,
-                                      Rectangle)
-                fig.supxlabel("number = rank of the target among the ranked pathways (1 = best, darker = better);\n"
-                              "* bold = on top; – hatched = not ranked; columns: DE thresholds for ORA, none for GSEA",
-                              fontsize=7.5)
+                    _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm, Rectangle)
+                fig.supxlabel(
+                    "number = rank of the target among the ranked pathways (1 = best, darker = better);\n"
+                    "* bold = on top; – hatched = not ranked; columns: DE thresholds for ORA, none for GSEA",
+                    fontsize=7.5,
+                )
             with atomic_write(out, "wb") as fh:
                 fig.savefig(fh, format="png", dpi=150, metadata={"Software": "pathverdict (matplotlib)"})
         finally:
@@ -380,15 +451,23 @@ def _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, 
                 ax.add_patch(Rectangle((j - 0.5, r - 0.5), 1, 1, facecolor="white", edgecolor="none"))
                 continue
             if not np.isfinite(rank[ref, j]):
-                ax.add_patch(Rectangle((j - 0.5, r - 0.5), 1, 1, facecolor="none", hatch="////",
-                                       edgecolor="#A8A8A8", lw=0))
+                ax.add_patch(
+                    Rectangle((j - 0.5, r - 0.5), 1, 1, facecolor="none", hatch="////", edgecolor="#A8A8A8", lw=0)
+                )
                 ax.text(j, r, "–", ha="center", va="center", fontsize=8, color="#555555")
                 continue
             red, green, blue, _ = cmap(norm(rank[ref, j]))
             dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-            ax.text(j, r, f"{int(rank[ref, j])}{'*' if top[ref, j] else ''}", ha="center", va="center",
-                    fontsize=8.5 if top[ref, j] else 8, fontweight="bold" if top[ref, j] else "normal",
-                    color="white" if dark else "black")
+            ax.text(
+                j,
+                r,
+                f"{int(rank[ref, j])}{'*' if top[ref, j] else ''}",
+                ha="center",
+                va="center",
+                fontsize=8.5 if top[ref, j] else 8,
+                fontweight="bold" if top[ref, j] else "normal",
+                color="white" if dark else "black",
+            )
     ax.set_yticks(np.arange(n_rows), labels, fontsize=8)
     for tick, (kind, _) in zip(ax.get_yticklabels(), rows):
         if kind == "header":
@@ -402,8 +481,16 @@ def _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, 
         if c is not None:
             groups.setdefault(c[0], []).append(j)
     for padj, js in groups.items():
-        ax.annotate(f"padj < {padj:g}", xy=(float(np.mean(js)), 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(0, 14), textcoords="offset points", ha="center", va="bottom", fontsize=7.5)
+        ax.annotate(
+            f"padj < {padj:g}",
+            xy=(float(np.mean(js)), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 14),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+        )
     ax.set_title(f"{lib}   (|log2FC| ≥ … under each padj threshold)", fontsize=8.5, loc="left", pad=26)
     ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
@@ -416,11 +503,24 @@ def _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, 
 
 # ----------------------------------------------------------------------------- files
 
-def grid_from_files(dataset: str, de_path: str | Path, libraries: Mapping[str, str | Path], target: str,
-                    out: str | Path | None = None, *, gsea_path: str | Path | None = None,
-                    padj_grid: Sequence[float] = (0.01, 0.05, 0.1), lfc_grid: Sequence[float] = (0.0, 0.58, 1.0),
-                    ora_min_size: int = 10, ora_max_size: int = 500, top_n: int = 1,
-                    max_fdr: float = 0.05, min_overlap: int = 3, min_de_genes: int = 5) -> pd.DataFrame:
+
+def grid_from_files(
+    dataset: str,
+    de_path: str | Path,
+    libraries: Mapping[str, str | Path],
+    target: str,
+    out: str | Path | None = None,
+    *,
+    gsea_path: str | Path | None = None,
+    padj_grid: Sequence[float] = (0.01, 0.05, 0.1),
+    lfc_grid: Sequence[float] = (0.0, 0.58, 1.0),
+    ora_min_size: int = 10,
+    ora_max_size: int = 500,
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+    min_overlap: int = 3,
+    min_de_genes: int = 5,
+) -> pd.DataFrame:
     """:func:`robustness_grid` from the workflow's files; writes the grid TSV to ``out``.
 
     ``de_path`` is ``results/{dataset}/de.tsv``, ``libraries`` maps library name to its
@@ -436,18 +536,33 @@ def grid_from_files(dataset: str, de_path: str | Path, libraries: Mapping[str, s
     if gsea_path is not None:
         table = read_enrichment(str(gsea_path))
         gsea_tables = {name: table[table["library"].astype(str) == name] for name in libs}
-    grid = robustness_grid(read_de(str(de_path)), libs, target, padj_grid=padj_grid, lfc_grid=lfc_grid,
-                           ora_min_size=ora_min_size, ora_max_size=ora_max_size, gsea_tables=gsea_tables,
-                           dataset=dataset, top_n=top_n, max_fdr=max_fdr, min_overlap=min_overlap,
-                           min_de_genes=min_de_genes)
+    grid = robustness_grid(
+        read_de(str(de_path)),
+        libs,
+        target,
+        padj_grid=padj_grid,
+        lfc_grid=lfc_grid,
+        ora_min_size=ora_min_size,
+        ora_max_size=ora_max_size,
+        gsea_tables=gsea_tables,
+        dataset=dataset,
+        top_n=top_n,
+        max_fdr=max_fdr,
+        min_overlap=min_overlap,
+        min_de_genes=min_de_genes,
+    )
     if out is not None:
         write_tsv(grid, out)
     return grid
 
 
-def combine_grids(grid_paths: Iterable[str | Path], out_grid: str | Path | None = None,
-                  out_summary: str | Path | None = None, out_png: str | Path | None = None,
-                  title: str = "Robustness of the target's rank") -> tuple[pd.DataFrame, pd.DataFrame]:
+def combine_grids(
+    grid_paths: Iterable[str | Path],
+    out_grid: str | Path | None = None,
+    out_summary: str | Path | None = None,
+    out_png: str | Path | None = None,
+    title: str = "Robustness of the target's rank",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Concatenate per-dataset grid TSVs; write the combined grid, its summary and heatmap.
 
     Any of the outputs may be ``None`` (not written). Returns (grid, summary).

@@ -42,8 +42,13 @@ def record_owner(snakemake_dir: str | Path = ".snakemake", local_jobs: bool = Tr
     ``local_jobs``: the jobs run on this host (not submitted to a cluster)."""
     d = Path(snakemake_dir)
     d.mkdir(parents=True, exist_ok=True)
-    info = {"host": socket.gethostname(), "pid": os.getpid(), "started": _start_time(os.getpid()),
-            "cwd": str(Path.cwd()), "local_jobs": bool(local_jobs)}
+    info = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": _start_time(os.getpid()),
+        "cwd": str(Path.cwd()),
+        "local_jobs": bool(local_jobs),
+    }
     tmp = d / f".{OWNER}.{os.getpid()}"
     tmp.write_text(json.dumps(info) + "\n")
     os.replace(tmp, d / OWNER)
@@ -95,18 +100,24 @@ def release_stale_lock(snakemake_dir: str | Path = ".snakemake") -> str | None:
         if started is not None and (owner.get("started") is None or abs(started - owner["started"]) < 1):
             return None  # the owner still runs
     if not owner.get("local_jobs", True):
-        return (f"the lock of this directory belongs to run {pid}, which has ended; its jobs were submitted to a "
-                "cluster and may still run there. Check the cluster's queue (squeue -u $USER); when none of them runs "
-                "any more, remove the lock with --unlock and run again.")
+        return (
+            f"the lock of this directory belongs to run {pid}, which has ended; its jobs were submitted to a "
+            "cluster and may still run there. Check the cluster's queue (squeue -u $USER); when none of them runs "
+            "any more, remove the lock with --unlock and run again."
+        )
     others = _other_snakemake_processes(d.resolve().parent)
     if others:
-        return (f"the lock of this directory belongs to run {pid}, which has ended, but Snakemake processes still work "
-                f"here: {'; '.join(others[:3])}. They are jobs of the killed run (or another run): wait until they "
-                "end, or stop them, then run again.")
+        return (
+            f"the lock of this directory belongs to run {pid}, which has ended, but Snakemake processes still work "
+            f"here: {'; '.join(others[:3])}. They are jobs of the killed run (or another run): wait until they "
+            "end, or stop them, then run again."
+        )
     for f in lock_files:
         try:
             f.unlink()
         except FileNotFoundError:
             pass
-    return (f"removed the lock left by run {pid} on {owner['host']}, which was killed (the process is gone and no "
-            "Snakemake job of it runs any more); its unfinished jobs are run again")
+    return (
+        f"removed the lock left by run {pid} on {owner['host']}, which was killed (the process is gone and no "
+        "Snakemake job of it runs any more); its unfinished jobs are run again"
+    )

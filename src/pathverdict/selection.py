@@ -29,8 +29,9 @@ def size_factors(counts: pd.DataFrame) -> pd.Series:
     return pd.Series(median_of_ratios(counts.to_numpy()), index=counts.columns)
 
 
-def select_by_expression(counts: pd.DataFrame, samples: pd.DataFrame, symbols: pd.Series, spec: dict,
-                         contrast: list[str], where: str) -> tuple[list[str], pd.DataFrame]:
+def select_by_expression(
+    counts: pd.DataFrame, samples: pd.DataFrame, symbols: pd.Series, spec: dict, contrast: list[str], where: str
+) -> tuple[list[str], pd.DataFrame]:
     """Samples to keep and a table of the group's samples with their expression level.
 
     ``symbols`` maps the count matrix's gene IDs to symbols; ``spec`` has ``gene``,
@@ -43,17 +44,23 @@ def select_by_expression(counts: pd.DataFrame, samples: pd.DataFrame, symbols: p
     if rule not in RULES:
         raise InputError(f"{where}select_by_expression.rule: {rule!r} is not one of {', '.join(RULES)}.")
     if group == reference:
-        raise InputError(f"{where}select_by_expression.group: {group!r} is the reference level; select within the "
-                         "tested group (or swap the contrast).")
+        raise InputError(
+            f"{where}select_by_expression.group: {group!r} is the reference level; select within the "
+            "tested group (or swap the contrast)."
+        )
     ids = [g for g, s in symbols.items() if (isinstance(s, str) and s == gene) or g == gene]
     if not ids:
-        raise InputError(f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
-                         "(after mapping IDs to symbols). Check the gene symbol.")
+        raise InputError(
+            f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
+            "(after mapping IDs to symbols). Check the gene symbol."
+        )
     in_group = samples.index[samples[var] == group]
     in_ref = samples.index[samples[var] == reference]
     if len(in_group) == 0:
-        raise InputError(f"{where}select_by_expression.group: no sample has {var} = {group!r} "
-                         f"(levels: {preview(sorted(samples[var].unique()))}).")
+        raise InputError(
+            f"{where}select_by_expression.group: no sample has {var} = {group!r} "
+            f"(levels: {preview(sorted(samples[var].unique()))})."
+        )
     sf = size_factors(counts)
     level = counts.loc[ids].sum(axis=0) / sf  # several IDs of one symbol: summed
     g_level, r_level = level[in_group], level[in_ref]
@@ -71,17 +78,21 @@ def select_by_expression(counts: pd.DataFrame, samples: pd.DataFrame, symbols: p
         cutoff = float(g_level[order].max())
         keep, how = g_level.index.isin(order), f"the lowest {n} of {len(g_level)} {group} samples"
         keep = pd.Series(keep, index=g_level.index)
-    table = pd.DataFrame({
-        "sample": list(in_group) + list(in_ref),
-        "group": [group] * len(in_group) + [reference] * len(in_ref),
-        f"{gene}_normalized": np.round(list(g_level) + list(r_level), 3),
-        "kept": ["yes" if k else "no" for k in keep] + ["yes (reference)"] * len(in_ref),
-        "rule": [f"{gene} {how}"] * (len(in_group) + len(in_ref)),
-    })
+    table = pd.DataFrame(
+        {
+            "sample": list(in_group) + list(in_ref),
+            "group": [group] * len(in_group) + [reference] * len(in_ref),
+            f"{gene}_normalized": np.round(list(g_level) + list(r_level), 3),
+            "kept": ["yes" if k else "no" for k in keep] + ["yes (reference)"] * len(in_ref),
+            "rule": [f"{gene} {how}"] * (len(in_group) + len(in_ref)),
+        }
+    )
     kept_group = [s for s, k in keep.items() if k]
     if len(kept_group) < 2:
-        raise InputError(f"{where}select_by_expression keeps {len(kept_group)} of {len(in_group)} {group} sample(s) "
-                         f"({gene} {how}); at least 2 are needed. Relax the rule (e.g. below_reference_quantile with "
-                         "a higher quantile).")
+        raise InputError(
+            f"{where}select_by_expression keeps {len(kept_group)} of {len(in_group)} {group} sample(s) "
+            f"({gene} {how}); at least 2 are needed. Relax the rule (e.g. below_reference_quantile with "
+            "a higher quantile)."
+        )
     keep_all = [s for s in samples.index if s not in set(in_group) or s in set(kept_group)]
     return keep_all, table

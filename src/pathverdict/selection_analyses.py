@@ -44,8 +44,22 @@ from .util import read_tsv, write_tsv
 log = logging.getLogger(__name__)
 
 ANALYSES = ("selected", "all_patients", "low_vs_high_reference", "continuous_covariate")
-COLUMNS = ["dataset", "analysis", "description", "library", "method", "rank", "n_terms", "pvalue", "fdr", "status",
-           "implication", "n_samples", "de_genes", "note"]
+COLUMNS = [
+    "dataset",
+    "analysis",
+    "description",
+    "library",
+    "method",
+    "rank",
+    "n_terms",
+    "pvalue",
+    "fdr",
+    "status",
+    "implication",
+    "n_samples",
+    "de_genes",
+    "note",
+]
 LEVEL_COLUMN = "selection_gene_level"
 COVARIATE = "selection_gene_log2"
 
@@ -58,8 +72,9 @@ def expression_level(counts: pd.DataFrame, symbols: pd.Series, gene: str) -> pd.
     return counts.loc[ids].sum(axis=0) / size_factors(counts)
 
 
-def _de_with_covariate(counts: pd.DataFrame, samples: pd.DataFrame, params: de.DEParams, covariate: pd.Series,
-                       symbols: pd.Series) -> pd.DataFrame:
+def _de_with_covariate(
+    counts: pd.DataFrame, samples: pd.DataFrame, params: de.DEParams, covariate: pd.Series, symbols: pd.Series
+) -> pd.DataFrame:
     """DE table (as ``de.tsv``) for ``params.design`` plus a continuous covariate.
 
     :func:`de.run_deseq2` treats every design variable as a factor, so the same steps
@@ -85,9 +100,14 @@ def _de_with_covariate(counts: pd.DataFrame, samples: pd.DataFrame, params: de.D
         fit = rcompat.fit_deseq(kept.to_numpy(), X.to_numpy(dtype=float))
     except ValueError as exc:
         raise InputError(f"DESeq2 model fit failed for design {design!r}: {exc}") from exc
-    out = rcompat.deseq_results(fit, contrast, alpha=params.alpha, cooks_filter=params.cooks_filter,
-                                independent_filtering=params.independent_filtering,
-                                compared_samples=meta[var].isin([tested, reference]).to_numpy())
+    out = rcompat.deseq_results(
+        fit,
+        contrast,
+        alpha=params.alpha,
+        cooks_filter=params.cooks_filter,
+        independent_filtering=params.independent_filtering,
+        compared_samples=meta[var].isin([tested, reference]).to_numpy(),
+    )
     res = pd.DataFrame(out.table, index=kept.index)[de.RESULT_COLUMNS]
     res.index.name = "gene_id"
     res.insert(0, "symbol", symbols.reindex(res.index.astype(str)).astype("string").to_numpy())
@@ -105,30 +125,52 @@ def _implication(analysis: str, status: str, gene: str, group: str, reference: s
     if status == "failed":
         return "this analysis could not be run, so nothing follows from it"
     if analysis == "selected":
-        return (f"{group} samples selected for low {gene} show the pathway on top; the other analyses say whether "
-                "the selection itself could produce it" if top else
-                f"even the {group} samples selected for low {gene} do not show the pathway on top")
+        return (
+            f"{group} samples selected for low {gene} show the pathway on top; the other analyses say whether "
+            "the selection itself could produce it"
+            if top
+            else f"even the {group} samples selected for low {gene} do not show the pathway on top"
+        )
     if analysis == "all_patients":
-        return (f"without the selection the pathway is on top too: the finding does not depend on choosing "
-                f"{group} samples by {gene}" if top else
-                f"without the selection the pathway is not on top: the finding depends on choosing {group} samples "
-                f"by {gene} expression")
+        return (
+            f"without the selection the pathway is on top too: the finding does not depend on choosing "
+            f"{group} samples by {gene}"
+            if top
+            else f"without the selection the pathway is not on top: the finding depends on choosing {group} samples "
+            f"by {gene} expression"
+        )
     if analysis == "low_vs_high_reference":
-        return (f"{reference} samples split by {gene} level show the pathway too: the selection alone produces the "
-                "enrichment, disease or not" if top else
-                f"{reference} samples split by {gene} level do not show the pathway: no sign that selecting on "
-                f"{gene} produces it by itself")
-    return (f"adjusted for {gene} expression the {group} effect on the pathway remains: it is not explained by "
-            f"{gene} level" if top else
-            f"adjusted for {gene} expression the pathway is not on top: its enrichment goes with {gene} level, "
-            "not with the disease")
+        return (
+            f"{reference} samples split by {gene} level show the pathway too: the selection alone produces the "
+            "enrichment, disease or not"
+            if top
+            else f"{reference} samples split by {gene} level do not show the pathway: no sign that selecting on "
+            f"{gene} produces it by itself"
+        )
+    return (
+        f"adjusted for {gene} expression the {group} effect on the pathway remains: it is not explained by {gene} level"
+        if top
+        else f"adjusted for {gene} expression the pathway is not on top: its enrichment goes with {gene} level, "
+        "not with the disease"
+    )
 
 
-def run_selection_analyses(counts: pd.DataFrame, samples: pd.DataFrame, symbols: pd.Series, spec: Mapping,
-                           de_params: de.DEParams, libraries: Mapping[str, GeneSetLibrary], target: str, *,
-                           methods: Sequence[str] = ("ora_all",), enrichment_cfg: Mapping | None = None,
-                           threads: int = 1, top_n: int = 1, max_fdr: float = 0.05,
-                           dataset: str = "") -> pd.DataFrame:
+def run_selection_analyses(
+    counts: pd.DataFrame,
+    samples: pd.DataFrame,
+    symbols: pd.Series,
+    spec: Mapping,
+    de_params: de.DEParams,
+    libraries: Mapping[str, GeneSetLibrary],
+    target: str,
+    *,
+    methods: Sequence[str] = ("ora_all",),
+    enrichment_cfg: Mapping | None = None,
+    threads: int = 1,
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+    dataset: str = "",
+) -> pd.DataFrame:
     """The four analyses (module docs) of one dataset; :data:`COLUMNS`, one row per
     analysis x library x method.
 
@@ -159,13 +201,16 @@ def run_selection_analyses(counts: pd.DataFrame, samples: pd.DataFrame, symbols:
         cut = float(level[ref].median())
         sheet = samples.loc[ref].copy()
         sheet[LEVEL_COLUMN] = np.where(level[ref] < cut, "low", "high")
-        p = dataclasses.replace(params, design="~" + " + ".join([*others, LEVEL_COLUMN]),
-                                contrast=[LEVEL_COLUMN, "low", "high"])
+        p = dataclasses.replace(
+            params, design="~" + " + ".join([*others, LEVEL_COLUMN]), contrast=[LEVEL_COLUMN, "low", "high"]
+        )
         n_low = int((sheet[LEVEL_COLUMN] == "low").sum())
         descriptions["low_vs_high_reference"] += f"; {n_low} low vs {len(sheet) - n_low} high"
         if min(n_low, len(sheet) - n_low) < 2:
-            raise InputError(f"{reference} samples split at their {gene} median ({cut:.4g}) give {n_low} low and "
-                             f"{len(sheet) - n_low} high: at least 2 of each are needed")
+            raise InputError(
+                f"{reference} samples split at their {gene} median ({cut:.4g}) give {n_low} low and "
+                f"{len(sheet) - n_low} high: at least 2 of each are needed"
+            )
         return null._de_table(counts[list(ref)], sheet, p, symbols), len(sheet)
 
     def continuous():
@@ -175,42 +220,81 @@ def run_selection_analyses(counts: pd.DataFrame, samples: pd.DataFrame, symbols:
     design_text = " + ".join(formula_variables(params.design))
     descriptions = {
         "selected": f"{group} samples kept by the configured selection ({spec.get('rule', 'below_reference_median')} "
-                    f"on {gene}) vs {reference}, design ~{design_text}",
+        f"on {gene}) vs {reference}, design ~{design_text}",
         "all_patients": f"all {group} samples vs {reference}, no selection, design ~{design_text}",
         "low_vs_high_reference": f"{reference} samples only, split at their own {gene} median: low vs high {gene} "
-                                 "(negative control: no disease involved)",
+        "(negative control: no disease involved)",
         "continuous_covariate": f"all samples; {var} {tested} vs {reference} adjusted for {gene} expression (log2 of "
-                                f"the normalised count + 1, centred) as a continuous covariate: design "
-                                f"~{COVARIATE} + {design_text}",
+        f"the normalised count + 1, centred) as a continuous covariate: design "
+        f"~{COVARIATE} + {design_text}",
     }
-    runs = {"selected": selected, "all_patients": all_patients, "low_vs_high_reference": low_vs_high,
-            "continuous_covariate": continuous}
+    runs = {
+        "selected": selected,
+        "all_patients": all_patients,
+        "low_vs_high_reference": low_vs_high,
+        "continuous_covariate": continuous,
+    }
     rows = []
     for analysis in ANALYSES:
         try:
             with null.quiet_logging():
                 table, n_samples = runs[analysis]()
-                ranks = null.target_ranks(table, libraries, target, methods=methods, enrichment_cfg=enrichment_cfg,
-                                          threads=threads, top_n=top_n, max_fdr=max_fdr)
+                ranks = null.target_ranks(
+                    table,
+                    libraries,
+                    target,
+                    methods=methods,
+                    enrichment_cfg=enrichment_cfg,
+                    threads=threads,
+                    top_n=top_n,
+                    max_fdr=max_fdr,
+                )
         except InputError as exc:
             log.warning("%s: %s analysis failed: %s", dataset, analysis, exc)
             for lib_name in libraries:
                 for method in methods:
-                    rows.append({"dataset": dataset, "analysis": analysis, "description": descriptions[analysis],
-                                 "library": lib_name, "method": method, "rank": pd.NA, "n_terms": pd.NA,
-                                 "pvalue": np.nan, "fdr": np.nan, "status": "failed",
-                                 "implication": _implication(analysis, "failed", gene, group, reference),
-                                 "n_samples": pd.NA, "de_genes": pd.NA, "note": str(exc)})
+                    rows.append(
+                        {
+                            "dataset": dataset,
+                            "analysis": analysis,
+                            "description": descriptions[analysis],
+                            "library": lib_name,
+                            "method": method,
+                            "rank": pd.NA,
+                            "n_terms": pd.NA,
+                            "pvalue": np.nan,
+                            "fdr": np.nan,
+                            "status": "failed",
+                            "implication": _implication(analysis, "failed", gene, group, reference),
+                            "n_samples": pd.NA,
+                            "de_genes": pd.NA,
+                            "note": str(exc),
+                        }
+                    )
             continue
         for r in ranks.to_dict("records"):
             status = _status(r)
             implication = _implication(analysis, status, gene, group, reference)
             if analysis == "low_vs_high_reference" and status != "on top" and n_samples < 8:
                 implication += f" (but with only {n_samples} {reference} samples it has little power)"
-            rows.append({"dataset": dataset, "analysis": analysis, "description": descriptions[analysis],
-                         "library": r["library"], "method": r["method"], "rank": r["rank"], "n_terms": r["n_terms"],
-                         "pvalue": r["pvalue"], "fdr": r["fdr"], "status": status, "implication": implication,
-                         "n_samples": n_samples, "de_genes": r["de_genes"], "note": r["note"]})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "analysis": analysis,
+                    "description": descriptions[analysis],
+                    "library": r["library"],
+                    "method": r["method"],
+                    "rank": r["rank"],
+                    "n_terms": r["n_terms"],
+                    "pvalue": r["pvalue"],
+                    "fdr": r["fdr"],
+                    "status": status,
+                    "implication": implication,
+                    "n_samples": n_samples,
+                    "de_genes": r["de_genes"],
+                    "note": r["note"],
+                }
+            )
         log.info("%s: %s analysis done", dataset, analysis)
     out = pd.DataFrame(rows, columns=COLUMNS)
     for col in ("rank", "n_terms", "n_samples", "de_genes"):
@@ -218,17 +302,42 @@ def run_selection_analyses(counts: pd.DataFrame, samples: pd.DataFrame, symbols:
     return out
 
 
-def analyses_from_files(dataset: str, counts_path: str | Path, samples_path: str | Path, genes_path: str | Path,
-                        libraries: Mapping[str, str | Path], target: str, spec: Mapping, de_params: de.DEParams,
-                        enrichment_cfg: Mapping, out: str | Path, *, methods: Sequence[str] = ("ora_all",),
-                        threads: int = 1, top_n: int = 1, max_fdr: float = 0.05) -> pd.DataFrame:
+def analyses_from_files(
+    dataset: str,
+    counts_path: str | Path,
+    samples_path: str | Path,
+    genes_path: str | Path,
+    libraries: Mapping[str, str | Path],
+    target: str,
+    spec: Mapping,
+    de_params: de.DEParams,
+    enrichment_cfg: Mapping,
+    out: str | Path,
+    *,
+    methods: Sequence[str] = ("ora_all",),
+    threads: int = 1,
+    top_n: int = 1,
+    max_fdr: float = 0.05,
+) -> pd.DataFrame:
     """:func:`run_selection_analyses` from the unselected prepared files; writes ``out`` (TSV)."""
     counts = null.read_table(counts_path, index_col=0, dtype={0: str})
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = null.read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
     libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
-    table = run_selection_analyses(counts, samples, symbols, spec, de_params, libs, target, methods=methods,
-                                   enrichment_cfg=enrichment_cfg, threads=threads, top_n=top_n, max_fdr=max_fdr,
-                                   dataset=dataset)
+    table = run_selection_analyses(
+        counts,
+        samples,
+        symbols,
+        spec,
+        de_params,
+        libs,
+        target,
+        methods=methods,
+        enrichment_cfg=enrichment_cfg,
+        threads=threads,
+        top_n=top_n,
+        max_fdr=max_fdr,
+        dataset=dataset,
+    )
     write_tsv(table, out)
     return table

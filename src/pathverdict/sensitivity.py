@@ -50,8 +50,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ["dataset", "library", "method", "variant", "rank", "n_terms", "fdr", "on_top", "status", "detail"]
 DIRECTION_COLUMNS = ["gene", "reason", "dataset", "role", "log2FoldChange", "padj", "status", "comparison"]
-TEXT = ("dataset", "library", "method", "variant", "on_top", "status", "detail", "gene", "reason", "role",
-        "comparison")
+TEXT = ("dataset", "library", "method", "variant", "on_top", "status", "detail", "gene", "reason", "role", "comparison")
 WITHOUT_MT = "without_metallothioneins"
 LEAVE_ONE_OUT = "leave_one_out:"
 RELEASE = "release:"
@@ -64,6 +63,7 @@ ORA_METHODS = tuple(f"ora_{d}" for d in enrichment.DIRECTIONS)
 @dataclasses.dataclass
 class GseaSettings:
     """Pre-ranked GSEA as the workflow's ``gsea`` step runs it (``enrichment.*``)."""
+
     min_size: int = 15
     max_size: int = 500
     permutations: int = 1000
@@ -73,8 +73,10 @@ class GseaSettings:
 
 # ----------------------------------------------------------------------------- pieces
 
-def metallothioneins(de: pd.DataFrame, settings: verdict.VerdictSettings,
-                     input_genes: pd.DataFrame | None = None) -> list[str]:
+
+def metallothioneins(
+    de: pd.DataFrame, settings: verdict.VerdictSettings, input_genes: pd.DataFrame | None = None
+) -> list[str]:
     """Symbols of the protein-coding genes matching the verdict's ``gene_patterns``, in
     the DE table or the count matrix (``input_genes``): exactly the genes the verdict
     counts as metallothioneins (:func:`verdict.gene_status`; pseudogenes excluded)."""
@@ -84,7 +86,7 @@ def metallothioneins(de: pd.DataFrame, settings: verdict.VerdictSettings,
 
 
 def _fmt(judged: Mapping) -> str:
-    """"rank 1 of 300, FDR 0.002, on_top" (or the status and its reason when not ranked)."""
+    """ "rank 1 of 300, FDR 0.002, on_top" (or the status and its reason when not ranked)."""
     st = judged["status"]
     if pd.isna(judged["rank"]):
         note = judged.get("note", "")
@@ -94,32 +96,55 @@ def _fmt(judged: Mapping) -> str:
 
 
 def _row(dataset: str, library: str, variant: str, judged: Mapping, detail: str) -> dict:
-    return {"dataset": dataset, "library": library, "method": judged["method"], "variant": variant,
-            "rank": judged["rank"], "n_terms": judged["n_terms"], "fdr": judged["fdr"],
-            "on_top": judged["on_top"], "status": judged["status"], "detail": detail}
+    return {
+        "dataset": dataset,
+        "library": library,
+        "method": judged["method"],
+        "variant": variant,
+        "rank": judged["rank"],
+        "n_terms": judged["n_terms"],
+        "fdr": judged["fdr"],
+        "on_top": judged["on_top"],
+        "status": judged["status"],
+        "detail": detail,
+    }
 
 
-def _ora_judged(genes: pd.DataFrame, lib_name: str, lib: GeneSetLibrary, term: str, padj: float, lfc: float,
-                settings: verdict.VerdictSettings, min_size: int, max_size: int) -> dict[str, dict]:
+def _ora_judged(
+    genes: pd.DataFrame,
+    lib_name: str,
+    lib: GeneSetLibrary,
+    term: str,
+    padj: float,
+    lfc: float,
+    settings: verdict.VerdictSettings,
+    min_size: int,
+    max_size: int,
+) -> dict[str, dict]:
     lists, background = enrichment.de_gene_lists(genes, padj, lfc)
     out = {}
     for direction in enrichment.DIRECTIONS:
         table = enrichment.ora(lists[direction], background, lib.sets, lib_name, lib.ids, min_size, max_size)
-        out[f"ora_{direction}"] = verdict.judge_method(table, f"ora_{direction}", term, settings,
-                                                       len(lists[direction]))
+        out[f"ora_{direction}"] = verdict.judge_method(table, f"ora_{direction}", term, settings, len(lists[direction]))
     return out
 
 
-def _gsea_judged(genes: pd.DataFrame, lib_name: str, lib: GeneSetLibrary, term: str,
-                 settings: verdict.VerdictSettings, gsea: GseaSettings) -> dict:
+def _gsea_judged(
+    genes: pd.DataFrame,
+    lib_name: str,
+    lib: GeneSetLibrary,
+    term: str,
+    settings: verdict.VerdictSettings,
+    gsea: GseaSettings,
+) -> dict:
     ranking = genes.set_index("symbol")["stat"].astype(float)
-    table = enrichment.gsea(ranking, lib.sets, lib_name, lib.ids, gsea.min_size, gsea.max_size, gsea.permutations,
-                            gsea.seed, gsea.threads)
+    table = enrichment.gsea(
+        ranking, lib.sets, lib_name, lib.ids, gsea.min_size, gsea.max_size, gsea.permutations, gsea.seed, gsea.threads
+    )
     return verdict.judge_method(table, "gsea", term, settings, None)
 
 
-def _gsea_from_table(table: pd.DataFrame | None, lib_name: str, term: str,
-                     settings: verdict.VerdictSettings) -> dict:
+def _gsea_from_table(table: pd.DataFrame | None, lib_name: str, term: str, settings: verdict.VerdictSettings) -> dict:
     if table is None:
         judged = verdict.judge_method(pd.DataFrame(columns=enrichment.GSEA_COLUMNS), "gsea", term, settings, None)
         judged["note"] = f"no GSEA table for library {lib_name}"
@@ -131,11 +156,22 @@ def _gsea_from_table(table: pd.DataFrame | None, lib_name: str, term: str,
 
 # ----------------------------------------------------------------------------- one dataset
 
-def sensitivity(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str, *,
-                settings: verdict.VerdictSettings, padj: float = 0.05, lfc: float = 0.0,
-                ora_min_size: int = 10, ora_max_size: int = 500,
-                gsea_tables: Mapping[str, pd.DataFrame] | None = None, gsea: GseaSettings | None = None,
-                input_genes: pd.DataFrame | None = None, dataset: str = "") -> pd.DataFrame:
+
+def sensitivity(
+    de: pd.DataFrame,
+    libraries: Mapping[str, GeneSetLibrary],
+    target: str,
+    *,
+    settings: verdict.VerdictSettings,
+    padj: float = 0.05,
+    lfc: float = 0.0,
+    ora_min_size: int = 10,
+    ora_max_size: int = 500,
+    gsea_tables: Mapping[str, pd.DataFrame] | None = None,
+    gsea: GseaSettings | None = None,
+    input_genes: pd.DataFrame | None = None,
+    dataset: str = "",
+) -> pd.DataFrame:
     """The target's status under every variant (see the module docs), one dataset.
 
     ``de`` is the workflow's DE table (``results/{dataset}/de.tsv``); ``libraries`` the
@@ -169,13 +205,22 @@ def sensitivity(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], targe
         for name in libraries:
             by_status.setdefault(base[name][method]["status"], []).append(name)
         across = "; ".join(f"{st} in {', '.join(names)}" for st, names in by_status.items())
-        same = (f"the same status in all {len(libraries)} libraries" if len(by_status) == 1
-                else f"the status differs between libraries: {across}")
+        same = (
+            f"the same status in all {len(libraries)} libraries"
+            if len(by_status) == 1
+            else f"the status differs between libraries: {across}"
+        )
         for name in libraries:
             j = base[name][method]
-            rows.append(_row(dataset, name, f"{RELEASE}{name}", j,
-                             f"{_fmt(j)}; {same}" if len(libraries) > 1 else f"{_fmt(j)}; only this library is "
-                             "configured"))
+            rows.append(
+                _row(
+                    dataset,
+                    name,
+                    f"{RELEASE}{name}",
+                    j,
+                    f"{_fmt(j)}; {same}" if len(libraries) > 1 else f"{_fmt(j)}; only this library is configured",
+                )
+            )
 
     # without the metallothioneins
     target_mts = {name: sorted(set(mts) & set(lib.sets[terms[name]])) for name, lib in libraries.items()}
@@ -187,28 +232,46 @@ def sensitivity(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], targe
         if not mts:
             what = "no gene of the data matches verdict.gene_patterns as a protein-coding gene: nothing removed"
         elif not tm:
-            what = (f"the target has no metallothionein in {name}; removed {len(mts)} from the background only "
-                    f"({', '.join(mts)})")
+            what = (
+                f"the target has no metallothionein in {name}; removed {len(mts)} from the background only "
+                f"({', '.join(mts)})"
+            )
         else:
-            what = (f"removed {len(tm)} metallothionein(s) of the target ({', '.join(tm)}) and every "
-                    f"metallothionein from the background ({len(mts)})")
+            what = (
+                f"removed {len(tm)} metallothionein(s) of the target ({', '.join(tm)}) and every "
+                f"metallothionein from the background ({len(mts)})"
+            )
         for method in ORA_METHODS:
             j = judged[method]
-            de_mts = [m for m in tm if m in lists[method[len("ora_"):]]]
+            de_mts = [m for m in tm if m in lists[method[len("ora_") :]]]
             had = f"{len(de_mts)} DE: {', '.join(de_mts)}" if de_mts else "none DE"
-            rows.append(_row(dataset, name, WITHOUT_MT, j,
-                             f"{_fmt(j)}; with them: {_fmt(base[name][method])}; {what}; of the target's "
-                             f"metallothioneins {had}"))
+            rows.append(
+                _row(
+                    dataset,
+                    name,
+                    WITHOUT_MT,
+                    j,
+                    f"{_fmt(j)}; with them: {_fmt(base[name][method])}; {what}; of the target's metallothioneins {had}",
+                )
+            )
         if gsea_tables is not None:
             if gsea is None:
-                j = {"method": "gsea", "rank": np.nan, "n_terms": np.nan, "fdr": np.nan, "on_top": "",
-                     "status": NOT_TESTED}
+                j = {
+                    "method": "gsea",
+                    "rank": np.nan,
+                    "n_terms": np.nan,
+                    "fdr": np.nan,
+                    "on_top": "",
+                    "status": NOT_TESTED,
+                }
                 detail = "GSEA not re-run without the metallothioneins (sensitivity.gsea: false)"
             else:
                 with _quiet():
                     j = _gsea_judged(without, name, lib, term, settings, gsea)
-                detail = (f"{_fmt(j)}; with them: {_fmt(base[name]['gsea'])}; {what}; same permutations "
-                          f"({gsea.permutations}) and seed ({gsea.seed})")
+                detail = (
+                    f"{_fmt(j)}; with them: {_fmt(base[name]['gsea'])}; {what}; same permutations "
+                    f"({gsea.permutations}) and seed ({gsea.seed})"
+                )
             rows.append(_row(dataset, name, WITHOUT_MT, j, detail))
 
     # leave one gene out, where the target is on top by over-representation
@@ -219,7 +282,7 @@ def sensitivity(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], targe
             b = base[name][method]
             if b["status"] != "on_top":
                 continue
-            query = lists[method[len("ora_"):]]
+            query = lists[method[len("ora_") :]]
             critical = []
             for gene in [g for g in b["genes"].split(";") if g]:
                 q = [g for g in query if g != gene]
@@ -232,15 +295,33 @@ def sensitivity(de: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], targe
                 else:
                     detail = f"not critical: without {gene} still {_fmt(j)}"
                 rows.append(_row(dataset, name, f"{LEAVE_ONE_OUT}{gene}", j, detail))
-            log.info("%s / %s / %s: leave-one-out over %d DE gene(s) of the target: %s", dataset, name, method,
-                     b["overlap_size"], ", ".join(critical) + " critical" if critical else "no critical gene")
+            log.info(
+                "%s / %s / %s: leave-one-out over %d DE gene(s) of the target: %s",
+                dataset,
+                name,
+                method,
+                b["overlap_size"],
+                ", ".join(critical) + " critical" if critical else "no critical gene",
+            )
 
     # direction (first library), shown, not judged
     first = next(iter(libraries))
-    rows.append({"dataset": dataset, "library": first, "method": "de", "variant": DIRECTION, "rank": np.nan,
-                 "n_terms": np.nan, "fdr": np.nan, "on_top": "", "status": SHOWN,
-                 "detail": direction_text(genes, libraries[first].sets[terms[first]], terms[first], first, padj,
-                                          lfc, de, settings, input_genes)})
+    rows.append(
+        {
+            "dataset": dataset,
+            "library": first,
+            "method": "de",
+            "variant": DIRECTION,
+            "rank": np.nan,
+            "n_terms": np.nan,
+            "fdr": np.nan,
+            "on_top": "",
+            "status": SHOWN,
+            "detail": direction_text(
+                genes, libraries[first].sets[terms[first]], terms[first], first, padj, lfc, de, settings, input_genes
+            ),
+        }
+    )
     return typed(pd.DataFrame(rows, columns=COLUMNS))
 
 
@@ -253,9 +334,17 @@ def direction_counts(genes: pd.DataFrame, target_genes: Iterable[str], padj: flo
     return {"up": up, "down": down, "n_up": len(up), "n_down": len(down)}
 
 
-def direction_text(genes: pd.DataFrame, target_genes: Iterable[str], term: str, library: str, padj: float,
-                   lfc: float, de: pd.DataFrame, settings: verdict.VerdictSettings,
-                   input_genes: pd.DataFrame | None) -> str:
+def direction_text(
+    genes: pd.DataFrame,
+    target_genes: Iterable[str],
+    term: str,
+    library: str,
+    padj: float,
+    lfc: float,
+    de: pd.DataFrame,
+    settings: verdict.VerdictSettings,
+    input_genes: pd.DataFrame | None,
+) -> str:
     c = direction_counts(genes, target_genes, padj, lfc)
     n = c["n_up"] + c["n_down"]
     thr = f"padj < {padj:g}" + (f", |log2FC| >= {lfc:g}" if lfc else "")
@@ -306,15 +395,24 @@ def read_sensitivity(path) -> pd.DataFrame:
 
 def read_directions(path) -> pd.DataFrame:
     """``results/sensitivity_directions.tsv``, text columns as text."""
-    return read_tsv(path, dtype={c: str for c in DIRECTION_COLUMNS if c in TEXT}, keep_default_na=False,
-                    na_values={"log2FoldChange": [""], "padj": [""]})
+    return read_tsv(
+        path,
+        dtype={c: str for c in DIRECTION_COLUMNS if c in TEXT},
+        keep_default_na=False,
+        na_values={"log2FoldChange": [""], "padj": [""]},
+    )
 
 
 def critical_genes(table: pd.DataFrame, dataset: str, library: str, method: str) -> list[str]:
     """Genes whose removal takes the target off the top (leave-one-out rows)."""
-    t = table[(table["dataset"] == dataset) & (table["library"] == library) & (table["method"] == method)
-              & table["variant"].str.startswith(LEAVE_ONE_OUT) & (table["status"] != "on_top")]
-    return [v[len(LEAVE_ONE_OUT):] for v in t["variant"]]
+    t = table[
+        (table["dataset"] == dataset)
+        & (table["library"] == library)
+        & (table["method"] == method)
+        & table["variant"].str.startswith(LEAVE_ONE_OUT)
+        & (table["status"] != "on_top")
+    ]
+    return [v[len(LEAVE_ONE_OUT) :] for v in t["variant"]]
 
 
 def sentence(table: pd.DataFrame, dataset: str, library: str, method: str) -> str:
@@ -327,8 +425,10 @@ def sentence(table: pd.DataFrame, dataset: str, library: str, method: str) -> st
     loo = t[(t["library"] == library) & (t["method"] == method) & t["variant"].str.startswith(LEAVE_ONE_OUT)]
     if len(loo):
         crit = critical_genes(t, dataset, library, method)
-        parts.append(f"leave-one-out over its {len(loo)} DE genes: "
-                     + (f"not on top without {', '.join(crit)}" if crit else "no single gene is critical"))
+        parts.append(
+            f"leave-one-out over its {len(loo)} DE genes: "
+            + (f"not on top without {', '.join(crit)}" if crit else "no single gene is critical")
+        )
     rel = t[t["variant"].str.startswith(RELEASE) & (t["method"] == method)]
     if len(rel) > 1:
         parts.append("releases: " + ", ".join(f"{lib} {st}" for lib, st in zip(rel["library"], rel["status"])))
@@ -359,16 +459,29 @@ def directions(genes: pd.DataFrame, roles: Mapping[str, str]) -> pd.DataFrame:
         requested = (g["reason"] == "requested").any()
         if not requested and all(b["status"] == "untested" for b in best.values()):
             continue
-        calls = {role: [best[d]["status"] for d in cells if roles[d] == role and d in best
-                        and best[d]["status"] in ("up", "down")] for role in CELL_ROLES}
+        calls = {
+            role: [
+                best[d]["status"]
+                for d in cells
+                if roles[d] == role and d in best and best[d]["status"] in ("up", "down")
+            ]
+            for role in CELL_ROLES
+        }
         comparison = _compare(calls, {r: any(roles[d] == r for d in cells) for r in CELL_ROLES})
         for ds in cells:
             b = best.get(ds)
-            rows.append({"gene": sym, "reason": "requested" if requested else "pattern", "dataset": ds,
-                         "role": roles[ds],
-                         "log2FoldChange": np.nan if b is None else b["log2FoldChange"],
-                         "padj": np.nan if b is None else b["padj"],
-                         "status": "untested" if b is None else b["status"], "comparison": comparison})
+            rows.append(
+                {
+                    "gene": sym,
+                    "reason": "requested" if requested else "pattern",
+                    "dataset": ds,
+                    "role": roles[ds],
+                    "log2FoldChange": np.nan if b is None else b["log2FoldChange"],
+                    "padj": np.nan if b is None else b["padj"],
+                    "status": "untested" if b is None else b["status"],
+                    "comparison": comparison,
+                }
+            )
     return pd.DataFrame(rows, columns=DIRECTION_COLUMNS)
 
 
@@ -382,7 +495,7 @@ def _compare(calls: Mapping[str, list[str]], present: Mapping[str, bool]) -> str
             return f"same direction ({oe[0]} with over-expression and with loss of function)"
         if len(set(oe)) == 1 and len(set(lof)) == 1:
             return f"opposite directions ({oe[0]} with over-expression, {lof[0]} with loss of function)"
-        return (f"mixed (over-expression: {', '.join(oe)}; loss of function: {', '.join(lof)})")
+        return f"mixed (over-expression: {', '.join(oe)}; loss of function: {', '.join(lof)})"
     if oe:
         return f"DE with over-expression only ({', '.join(sorted(set(oe)))})"
     if lof:
@@ -396,8 +509,9 @@ def directions_sentence(table: pd.DataFrame) -> str:
     if table is None or table.empty:
         return ""
     per_gene = table.drop_duplicates("gene")
-    parts = [f"{g}: {c}" for g, c, r in zip(per_gene["gene"], per_gene["comparison"], per_gene["reason"])
-             if r == "requested"]
+    parts = [
+        f"{g}: {c}" for g, c, r in zip(per_gene["gene"], per_gene["comparison"], per_gene["reason"]) if r == "requested"
+    ]
     mts = per_gene[per_gene["reason"] != "requested"]
     if len(mts):
         groups = {c: list(g) for c, g in mts.groupby("comparison", sort=False)["gene"]}
@@ -407,9 +521,21 @@ def directions_sentence(table: pd.DataFrame) -> str:
 
 # ----------------------------------------------------------------------------- files
 
-def sensitivity_from_files(dataset: str, de_path, libraries: Mapping[str, str], target: str, out=None, *,
-                           settings: verdict.VerdictSettings, enrichment_cfg: Mapping, gsea_path=None,
-                           genes_path=None, rerun_gsea: bool = True, threads: int = 1) -> pd.DataFrame:
+
+def sensitivity_from_files(
+    dataset: str,
+    de_path,
+    libraries: Mapping[str, str],
+    target: str,
+    out=None,
+    *,
+    settings: verdict.VerdictSettings,
+    enrichment_cfg: Mapping,
+    gsea_path=None,
+    genes_path=None,
+    rerun_gsea: bool = True,
+    threads: int = 1,
+) -> pd.DataFrame:
     """:func:`sensitivity` from the workflow's files; writes ``out`` (one dataset's table).
 
     ``libraries`` maps a library to its prepared GMT; ``enrichment_cfg`` is the config's
@@ -429,23 +555,44 @@ def sensitivity_from_files(dataset: str, de_path, libraries: Mapping[str, str], 
         gsea_tables = {name: table[table["library"].astype(str) == name] for name in libs}
     input_genes = None
     if genes_path is not None:
-        input_genes = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string", "gene_type": str},
-                               keep_default_na=False, na_values={"symbol": [""]})
+        input_genes = read_tsv(
+            genes_path,
+            dtype={"gene_id": str, "symbol": "string", "gene_type": str},
+            keep_default_na=False,
+            na_values={"symbol": [""]},
+        )
     gsea = None
     if gsea_tables is not None and rerun_gsea:
         gsea = GseaSettings(e["gsea_min_size"], e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads)
-    table = sensitivity(read_de(str(de_path)), libs, target, settings=settings, padj=e["padj"], lfc=e["lfc"],
-                        ora_min_size=e["ora_min_size"], ora_max_size=e["ora_max_size"], gsea_tables=gsea_tables,
-                        gsea=gsea, input_genes=input_genes, dataset=dataset)
+    table = sensitivity(
+        read_de(str(de_path)),
+        libs,
+        target,
+        settings=settings,
+        padj=e["padj"],
+        lfc=e["lfc"],
+        ora_min_size=e["ora_min_size"],
+        ora_max_size=e["ora_max_size"],
+        gsea_tables=gsea_tables,
+        gsea=gsea,
+        input_genes=input_genes,
+        dataset=dataset,
+    )
     if out is not None:
         write_tsv(table, out)
-    log.info("%s: %d sensitivity rows in %.1f s (GSEA %s without the metallothioneins)", dataset, len(table),
-             time.monotonic() - start, "re-run" if gsea is not None else "not re-run")
+    log.info(
+        "%s: %d sensitivity rows in %.1f s (GSEA %s without the metallothioneins)",
+        dataset,
+        len(table),
+        time.monotonic() - start,
+        "re-run" if gsea is not None else "not re-run",
+    )
     return table
 
 
-def combine_from_files(paths: Sequence, genes_path, roles: Mapping[str, str], out=None,
-                       out_directions=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def combine_from_files(
+    paths: Sequence, genes_path, roles: Mapping[str, str], out=None, out_directions=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Concatenate the per-dataset tables into ``results/sensitivity.tsv`` and write the
     cell datasets' directions (:func:`directions`, from ``results/verdict_genes.tsv``)."""
     tables = [read_sensitivity(p) for p in paths]
@@ -456,9 +603,12 @@ def combine_from_files(paths: Sequence, genes_path, roles: Mapping[str, str], ou
     if out_directions is not None:
         write_tsv(dirs, out_directions)
     for ds in dict.fromkeys(table["dataset"]):
-        crit = table[(table["dataset"] == ds) & table["variant"].str.startswith(LEAVE_ONE_OUT)
-                     & (table["status"] != "on_top")]
-        log.info("%s: critical genes (leave-one-out): %s", ds,
-                 ", ".join(sorted(set(v[len(LEAVE_ONE_OUT):] for v in crit["variant"]))) or "none")
+        crit = table[
+            (table["dataset"] == ds) & table["variant"].str.startswith(LEAVE_ONE_OUT) & (table["status"] != "on_top")
+        ]
+        log.info(
+            "%s: critical genes (leave-one-out): %s",
+            ds,
+            ", ".join(sorted(set(v[len(LEAVE_ONE_OUT) :] for v in crit["variant"]))) or "none",
+        )
     return table, dirs
-

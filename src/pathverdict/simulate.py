@@ -76,16 +76,33 @@ MIN_PRIOR_LOG_VAR = 0.05
 DEFAULT_FRACTION = 0.6
 DEFAULT_LOG2FC = 1.5
 DEFAULT_GROUPS = ("control", "treated")
-DATASET_KEYS = {"n_per_group", "effect", "log2fc", "fraction", "mixed_direction", "seed_offset", "sample_prefix",
-                "reduce_gene", "source", "background", "off_target", "modules", "effect_in_reduced"}
-SIMULATED_NOTE = ("SIMULATED data (pathverdict.simulate): negative-binomial counts with means and dispersions "
-                  "fitted on a real dataset; not a measurement")
+DATASET_KEYS = {
+    "n_per_group",
+    "effect",
+    "log2fc",
+    "fraction",
+    "mixed_direction",
+    "seed_offset",
+    "sample_prefix",
+    "reduce_gene",
+    "source",
+    "background",
+    "off_target",
+    "modules",
+    "effect_in_reduced",
+}
+SIMULATED_NOTE = (
+    "SIMULATED data (pathverdict.simulate): negative-binomial counts with means and dispersions "
+    "fitted on a real dataset; not a measurement"
+)
 
 
 # --------------------------------------------------------------------------- fitting
 
-def _trend_fit(mean: np.ndarray, num: np.ndarray, den: np.ndarray, den_unbiased: np.ndarray,
-               maxit: int = 100) -> tuple[float, float]:
+
+def _trend_fit(
+    mean: np.ndarray, num: np.ndarray, den: np.ndarray, den_unbiased: np.ndarray, maxit: int = 100
+) -> tuple[float, float]:
     """``a1 / mean + a0`` fitted to the method-of-moments pieces of all genes.
 
     ``a_mom = num / den`` is biased where counts are low: ``den`` uses squared sample means,
@@ -124,8 +141,10 @@ def _trend_fit(mean: np.ndarray, num: np.ndarray, den: np.ndarray, den_unbiased:
     coef = solve(np.array([True, True]), np.array([0.1, 1.0]))
     if np.all(coef > 0):
         return float(coef[0]), float(coef[1])
-    for use, start in ((np.array([True, False]), np.array([0.1, 0.0])),
-                       (np.array([False, True]), np.array([0.0, 1.0]))):
+    for use, start in (
+        (np.array([True, False]), np.array([0.1, 0.0])),
+        (np.array([False, True]), np.array([0.0, 1.0])),
+    ):
         alone = solve(use, start)
         if np.all(alone[use] > 0):
             log.info("dispersion trend: a1/mean + a0 gave %s; fitted %s alone", coef, "a0" if use[0] else "a1")
@@ -149,8 +168,9 @@ def _log_chi2_mad_var(df: int) -> float:
     return float((1.4826 * brentq(coverage, 1e-9, 50.0)) ** 2)
 
 
-def fit_nb(counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str | None = None,
-           min_mean: float = 1.0) -> pd.DataFrame:
+def fit_nb(
+    counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str | None = None, min_mean: float = 1.0
+) -> pd.DataFrame:
     """Per-gene negative-binomial ``mean`` and ``dispersion`` of a raw count matrix.
 
     ``counts`` is genes x samples; with ``group`` (a column of ``samples``, indexed by sample)
@@ -163,8 +183,10 @@ def fit_nb(counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str
         raise InputError(f"fit_nb needs at least 2 samples; the count matrix has {counts.shape[1]}.")
     if group is not None:
         if samples is None or group not in samples.columns:
-            raise InputError(f"fit_nb: group column {group!r} is not in the sample sheet "
-                             f"(columns: {preview([] if samples is None else list(samples.columns))}).")
+            raise InputError(
+                f"fit_nb: group column {group!r} is not in the sample sheet "
+                f"(columns: {preview([] if samples is None else list(samples.columns))})."
+            )
         missing = [s for s in counts.columns if s not in samples.index]
         if missing:
             raise InputError(f"fit_nb: count columns without a sample sheet row: {preview(missing)}.")
@@ -188,8 +210,8 @@ def fit_nb(counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str
         v = y[:, cols].var(axis=1, ddof=1)
         xi = float(np.mean(1.0 / sf[cols]))
         num += (n - 1) * (v - m * xi)
-        den += (n - 1) * m ** 2
-        den_unbiased += (n - 1) * (m ** 2 - v / n)
+        den += (n - 1) * m**2
+        den_unbiased += (n - 1) * (m**2 - v / n)
         df += n - 1
     if df == 0:
         raise InputError("fit_nb: no group has 2 or more samples, so dispersions cannot be estimated.")
@@ -219,23 +241,40 @@ def fit_nb(counts: pd.DataFrame, samples: pd.DataFrame | None = None, group: str
     w = tau2 / (tau2 + v)
     disp = np.exp(w * log_mom + (1 - w) * np.log(trend))
     disp = np.clip(disp, MIN_DISPERSION, MAX_DISPERSION)
-    out = pd.DataFrame({"mean": mean, "dispersion": disp,
-                        "dispersion_mom": np.where(np.isfinite(mom), mom, np.nan)},
-                       index=counts.index[keep])
+    out = pd.DataFrame(
+        {"mean": mean, "dispersion": disp, "dispersion_mom": np.where(np.isfinite(mom), mom, np.nan)},
+        index=counts.index[keep],
+    )
     out.index.name = counts.index.name or "gene_id"
-    out.attrs.update(trend={"a0": a0, "a1": a1}, prior_log_var=float(tau2), residual_df=int(df),
-                     size_factors={str(s): float(f) for s, f in zip(counts.columns, sf)},
-                     genes_in=int(len(counts)), genes_kept=int(keep.sum()), min_mean=float(min_mean),
-                     group=group)
+    out.attrs.update(
+        trend={"a0": a0, "a1": a1},
+        prior_log_var=float(tau2),
+        residual_df=int(df),
+        size_factors={str(s): float(f) for s, f in zip(counts.columns, sf)},
+        genes_in=int(len(counts)),
+        genes_kept=int(keep.sum()),
+        min_mean=float(min_mean),
+        group=group,
+    )
     return out
 
 
 # --------------------------------------------------------------------------- simulation
 
-def simulate(params: pd.DataFrame, *, n_per_group: int, groups: tuple[str, str] = DEFAULT_GROUPS,
-             planted: dict[str, float] | None = None, seed: int, size_factor_sd: float = 0.15,
-             sample_prefix: str = "S", log2fc: dict[str, float] | None = None,
-             affected: list[int] | None = None, modules: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+def simulate(
+    params: pd.DataFrame,
+    *,
+    n_per_group: int,
+    groups: tuple[str, str] = DEFAULT_GROUPS,
+    planted: dict[str, float] | None = None,
+    seed: int,
+    size_factor_sd: float = 0.15,
+    sample_prefix: str = "S",
+    log2fc: dict[str, float] | None = None,
+    affected: list[int] | None = None,
+    modules: list[dict] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Negative-binomial counts for two groups of ``n_per_group`` samples each.
 
     ``params`` has columns ``mean`` and ``dispersion`` (from :func:`fit_nb`); ``planted`` maps
@@ -300,19 +339,29 @@ def simulate(params: pd.DataFrame, *, n_per_group: int, groups: tuple[str, str] 
             rows = [pos[g] for g in m["ids"] if g in pos]
             log_mod[rows, :] += float(m["loading"]) * z[None, :]
             latent[str(m.get("name", f"module{len(latent) + 1}"))] = [float(v) for v in z]
-    mu = (mean[:, None] * np.where(hit[None, :], fold[:, None], 1.0)
-          * np.exp2(np.where(second[None, :], shift[:, None], 0.0) + log_mod) * sf[None, :])
+    mu = (
+        mean[:, None]
+        * np.where(hit[None, :], fold[:, None], 1.0)
+        * np.exp2(np.where(second[None, :], shift[:, None], 0.0) + log_mod)
+        * sf[None, :]
+    )
     size = 1.0 / disp[:, None]
     draws = rng.negative_binomial(np.broadcast_to(size, mu.shape), size / (size + mu))
-    counts = pd.DataFrame(draws.astype(np.int64), index=pd.Index(params.index.astype(str), name="gene_id"),
-                          columns=names)
+    counts = pd.DataFrame(
+        draws.astype(np.int64), index=pd.Index(params.index.astype(str), name="gene_id"), columns=names
+    )
     counts.attrs["latent"] = latent
     sheet = pd.DataFrame({"sample": names, "condition": condition})
     return counts, sheet
 
 
-def plant_effect(genes: list[str], rng_seed: int, fraction: float = DEFAULT_FRACTION,
-                 log2fc: float = DEFAULT_LOG2FC, mixed_direction: bool = True) -> dict[str, float]:
+def plant_effect(
+    genes: list[str],
+    rng_seed: int,
+    fraction: float = DEFAULT_FRACTION,
+    log2fc: float = DEFAULT_LOG2FC,
+    mixed_direction: bool = True,
+) -> dict[str, float]:
     """Choose ``round(fraction * n)`` of the (sorted, unique) ``genes`` with
     ``default_rng(rng_seed)`` and give them the fold change ``2**log2fc``; with
     ``mixed_direction`` half of them (the extra one up when odd) get ``2**-log2fc`` instead.
@@ -325,13 +374,14 @@ def plant_effect(genes: list[str], rng_seed: int, fraction: float = DEFAULT_FRAC
     chosen = rng.choice(len(pool), size=k, replace=False) if k else np.array([], dtype=int)
     # the order of `chosen` is random: its first half goes up, the rest down
     n_up = (k + 1) // 2 if mixed_direction else k
-    up = float(2.0 ** log2fc)
+    up = float(2.0**log2fc)
     out = {pool[i]: (up if rank < n_up else 1.0 / up) for rank, i in enumerate(chosen)}
     return dict(sorted(out.items()))
 
 
-def write_dataset(counts: pd.DataFrame, samples: pd.DataFrame, out_counts, out_samples,
-                  simulated_note: str = SIMULATED_NOTE) -> None:
+def write_dataset(
+    counts: pd.DataFrame, samples: pd.DataFrame, out_counts, out_samples, simulated_note: str = SIMULATED_NOTE
+) -> None:
     """Write ``counts`` (tsv.gz, first column ``gene_id``) and the sample sheet (tsv) atomically;
     the sheet gets ``simulated`` = ``yes`` and ``note`` = ``simulated_note`` columns."""
     sheet = samples.reset_index() if "sample" not in samples.columns else samples.copy()
@@ -348,6 +398,7 @@ def write_dataset(counts: pd.DataFrame, samples: pd.DataFrame, out_counts, out_s
 
 # --------------------------------------------------------------------------- a whole study
 
+
 def _dataset_seed(seed: int, name: str, entry: dict) -> int:
     # default offset from the dataset's name (crc32: stable across runs and independent of the order)
     offset = entry.get("seed_offset")
@@ -356,8 +407,16 @@ def _dataset_seed(seed: int, name: str, entry: dict) -> int:
     return int(seed) + int(offset)
 
 
-def reduce_gene(counts: pd.DataFrame, sheet: pd.DataFrame, spec: dict, symbol_of: dict, group: str, seed: int,
-                where: str, positions: list[int] | None = None) -> tuple[pd.DataFrame, dict]:
+def reduce_gene(
+    counts: pd.DataFrame,
+    sheet: pd.DataFrame,
+    spec: dict,
+    symbol_of: dict,
+    group: str,
+    seed: int,
+    where: str,
+    positions: list[int] | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Lower one gene in a share of ``group``'s samples (e.g. RLS patients with reduced MEIS1).
 
     The counts of the chosen samples are binomially thinned with probability ``fold``: a
@@ -369,8 +428,10 @@ def reduce_gene(counts: pd.DataFrame, sheet: pd.DataFrame, spec: dict, symbol_of
         raise InputError(f"{where}.fold: {fold} must be in (0, 1] (a reduction).")
     ids = [g for g in counts.index if isinstance(symbol_of.get(g), str) and symbol_of[g] == gene]
     if not ids:
-        raise InputError(f"{where}.gene: {gene!r} is not among the simulated genes; add it to `keep_genes` (it needs "
-                         "a mean count of at least min_mean in the real dataset).")
+        raise InputError(
+            f"{where}.gene: {gene!r} is not among the simulated genes; add it to `keep_genes` (it needs "
+            "a mean count of at least min_mean in the real dataset)."
+        )
     members = list(sheet.loc[sheet["condition"] == group, "sample"])
     k = max(1, int(round(fraction * len(members))))
     rng = np.random.default_rng([int(seed), 1])
@@ -401,9 +462,19 @@ def background_effects(ids, exclude, fraction: float, log2fc_sd: float, seed) ->
     return {pool[i]: float(v) for i, v in zip(chosen, values)}
 
 
-def off_target_effects(sets: dict[str, list[str]], symbol_of: dict, ids, target_term: str, n_pathways: int,
-                       fraction: float, log2fc: float, seed, exclude=(), min_size: int = 15,
-                       max_size: int = 150) -> tuple[dict[str, float], list[str]]:
+def off_target_effects(
+    sets: dict[str, list[str]],
+    symbol_of: dict,
+    ids,
+    target_term: str,
+    n_pathways: int,
+    fraction: float,
+    log2fc: float,
+    seed,
+    exclude=(),
+    min_size: int = 15,
+    max_size: int = 150,
+) -> tuple[dict[str, float], list[str]]:
     """Effects on other pathways: ``n_pathways`` pathways of the library (other than the target,
     with ``min_size``..``max_size`` of their genes simulated) chosen at random, and in each
     ``round(fraction * n)`` of its simulated genes (never a target or ``exclude`` gene) get
@@ -458,8 +529,10 @@ def module_members(spec: dict, symbol_of: dict, ids, target_ids, seed, where: st
         rng = np.random.default_rng(seed)
         members.update(pool[i] for i in rng.choice(len(pool), size=k, replace=False))
     if not members:
-        raise InputError(f"{where}: no simulated gene matches this module (symbols {preview(sorted(syms))}, pattern "
-                         f"{spec.get('pattern')!r}); add its genes to keep_genes.")
+        raise InputError(
+            f"{where}: no simulated gene matches this module (symbols {preview(sorted(syms))}, pattern "
+            f"{spec.get('pattern')!r}); add its genes to keep_genes."
+        )
     return sorted(members)
 
 
@@ -472,8 +545,18 @@ class Source:
         self.target_ids, self.kept_ids, self.info = target_ids, kept_ids, info
 
 
-def prepare_source(name: str, counts_path, samples_path, fit_group, ann, lib, term: str, spec: dict, seed: int,
-                   gene_id_type: str = "auto") -> Source:
+def prepare_source(
+    name: str,
+    counts_path,
+    samples_path,
+    fit_group,
+    ann,
+    lib,
+    term: str,
+    spec: dict,
+    seed: int,
+    gene_id_type: str = "auto",
+) -> Source:
     """Fit ``counts_path`` (:func:`fit_nb`, within ``fit_group``), map IDs to symbols, keep the
     target pathway and ``keep_genes``, subsample to ``n_genes`` and apply ``gene_means``."""
     from . import annotation, genesets, tables
@@ -483,34 +566,45 @@ def prepare_source(name: str, counts_path, samples_path, fit_group, ann, lib, te
     missing = [s for s in real_samples.index if s not in real_counts.columns]
     extra = [s for s in real_counts.columns if s not in real_samples.index]
     if missing or extra:
-        raise InputError(f"{samples_path} and {counts_path} disagree: sheet-only samples "
-                         f"{preview(missing) or '-'}, count-only columns {preview(extra) or '-'}.")
+        raise InputError(
+            f"{samples_path} and {counts_path} disagree: sheet-only samples "
+            f"{preview(missing) or '-'}, count-only columns {preview(extra) or '-'}."
+        )
     real_counts = real_counts[list(real_samples.index)]
     if fit_group == "auto":
         fit_group = "condition" if "condition" in real_samples.columns else None
     params = fit_nb(real_counts, real_samples, fit_group, min_mean=float(spec.get("min_mean", 1.0)))
     mapping = annotation.map_ids(list(params.index), ann, gene_id_type, where=f"simulation source {counts_path}: ")
-    symbol_of = {g: s for g, s in zip(mapping.table["gene_id"], mapping.table["symbol"].astype(object))
-                 if isinstance(s, str)}
+    symbol_of = {
+        g: s for g, s in zip(mapping.table["gene_id"], mapping.table["symbol"].astype(object)) if isinstance(s, str)
+    }
     target_symbols = set(lib.sets[term])
     target_ids = [g for g in params.index if symbol_of.get(g) in target_symbols]
     if not target_ids:
-        raise InputError(f"simulation: none of the {len(target_symbols)} genes of {term!r} has a mean count >= "
-                         f"{spec.get('min_mean', 1.0)} in {counts_path}; nothing to plant an effect on.")
+        raise InputError(
+            f"simulation: none of the {len(target_symbols)} genes of {term!r} has a mean count >= "
+            f"{spec.get('min_mean', 1.0)} in {counts_path}; nothing to plant an effect on."
+        )
     keep_symbols = [str(g) for g in spec.get("keep_genes") or []]
     kept_ids = [g for g in params.index if symbol_of.get(g) in set(keep_symbols)]
     keep_missing = sorted(set(keep_symbols) - {symbol_of[g] for g in kept_ids})
     if keep_missing:
-        log.warning("simulation: keep_genes %s have no gene with a mean count >= %s in %s; they are not simulated "
-                    "unless gene_means gives them a mean", preview(keep_missing), spec.get("min_mean", 1.0),
-                    counts_path)
+        log.warning(
+            "simulation: keep_genes %s have no gene with a mean count >= %s in %s; they are not simulated "
+            "unless gene_means gives them a mean",
+            preview(keep_missing),
+            spec.get("min_mean", 1.0),
+            counts_path,
+        )
     n_genes = spec.get("n_genes")
     if n_genes is not None and int(n_genes) < len(params):
         n_genes = int(n_genes)
         always = params.index.isin(target_ids) | params.index.isin(kept_ids)
         if n_genes < int(always.sum()):
-            raise InputError(f"simulation: n_genes {n_genes} is smaller than the {int(always.sum())} target pathway "
-                             "and keep_genes genes, which are always kept.")
+            raise InputError(
+                f"simulation: n_genes {n_genes} is smaller than the {int(always.sum())} target pathway "
+                "and keep_genes genes, which are always kept."
+            )
         others = np.flatnonzero(~always)
         rng = np.random.default_rng([int(seed), 0])
         picked = rng.choice(others, size=n_genes - int(always.sum()), replace=False)
@@ -531,8 +625,14 @@ def prepare_source(name: str, counts_path, samples_path, fit_group, ann, lib, te
             ens = sorted(e for e, s_ in ann.ensembl_to_symbol.items() if s_ == sym)
             if ens:
                 attrs = params.attrs
-                params = pd.concat([params, pd.DataFrame({"mean": [float(mean)], "dispersion": [0.1],
-                                                          "dispersion_mom": [np.nan]}, index=[ens[0]])])
+                params = pd.concat(
+                    [
+                        params,
+                        pd.DataFrame(
+                            {"mean": [float(mean)], "dispersion": [0.1], "dispersion_mom": [np.nan]}, index=[ens[0]]
+                        ),
+                    ]
+                )
                 params.index.name = "gene_id"
                 params.attrs = attrs
                 symbol_of[ens[0]] = sym
@@ -546,38 +646,52 @@ def prepare_source(name: str, counts_path, samples_path, fit_group, ann, lib, te
         attrs = params.attrs
         params = params.copy()
         params.loc[ids, "mean"] = float(mean)
-        params.loc[ids, "dispersion"] = float(np.clip(trend["a1"] / float(mean) + trend["a0"], MIN_DISPERSION,
-                                                      MAX_DISPERSION))
+        params.loc[ids, "dispersion"] = float(
+            np.clip(trend["a1"] / float(mean) + trend["a0"], MIN_DISPERSION, MAX_DISPERSION)
+        )
         params.attrs = attrs
         set_means[sym] = float(mean)
     high = params["mean"] >= 50
     info = {
-        "counts": str(counts_path), "counts_sha256": genesets.sha256sum(counts_path),
-        "samples": str(samples_path), "samples_sha256": genesets.sha256sum(samples_path),
-        "fit_group": fit_group, "samples_fitted": int(real_counts.shape[1]), "genes_in": params.attrs["genes_in"],
-        "genes_fitted": params.attrs["genes_kept"], "genes_simulated": int(len(params)),
-        "min_mean": params.attrs["min_mean"], "dispersion_trend": params.attrs["trend"],
-        "prior_log_var": params.attrs["prior_log_var"], "residual_df": params.attrs["residual_df"],
+        "counts": str(counts_path),
+        "counts_sha256": genesets.sha256sum(counts_path),
+        "samples": str(samples_path),
+        "samples_sha256": genesets.sha256sum(samples_path),
+        "fit_group": fit_group,
+        "samples_fitted": int(real_counts.shape[1]),
+        "genes_in": params.attrs["genes_in"],
+        "genes_fitted": params.attrs["genes_kept"],
+        "genes_simulated": int(len(params)),
+        "min_mean": params.attrs["min_mean"],
+        "dispersion_trend": params.attrs["trend"],
+        "prior_log_var": params.attrs["prior_log_var"],
+        "residual_df": params.attrs["residual_df"],
         "median_cv_mean_ge_50": float(np.median(np.sqrt(params.loc[high, "dispersion"]))) if high.any() else None,
         "gene_means": set_means,
         "genes_added": added,
         "target_genes_simulated": sorted({symbol_of[g] for g in target_ids}),
         "target_genes_absent": sorted(target_symbols - {symbol_of[g] for g in target_ids}),
-        "keep_genes": {"simulated": sorted({symbol_of[g] for g in kept_ids}),
-                       "absent": sorted(set(keep_missing) - set(added))},
+        "keep_genes": {
+            "simulated": sorted({symbol_of[g] for g in kept_ids}),
+            "absent": sorted(set(keep_missing) - set(added)),
+        },
     }
     return Source(name, params, symbol_of, target_ids, kept_ids, info)
 
 
-def simulate_dataset(name: str, entry: dict, src: Source, lib, term: str, spec: dict, seed: int,
-                     groups: tuple[str, str] = DEFAULT_GROUPS) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def simulate_dataset(
+    name: str, entry: dict, src: Source, lib, term: str, spec: dict, seed: int, groups: tuple[str, str] = DEFAULT_GROUPS
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One dataset of a study (an entry of ``simulation.datasets``, see :func:`simulate_study`)
     from a prepared :class:`Source`; ``seed`` is the dataset's own. Returns counts, sheet and
     what was simulated."""
     ignored = sorted(set(entry) - DATASET_KEYS)
     if ignored:
-        log.warning("simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulate and were "
-                    "ignored", name, preview(ignored))
+        log.warning(
+            "simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulate and were ignored",
+            name,
+            preview(ignored),
+        )
     where = f"simulation: dataset {name}"
     n_per_group = int(entry["n_per_group"])
     effect = bool(entry.get("effect", False))
@@ -591,34 +705,64 @@ def simulate_dataset(name: str, entry: dict, src: Source, lib, term: str, spec: 
         # the always_plant genes are planted too (up in every other one, by gene order, when mixed)
         for i, g in enumerate(sorted(always_plant)):
             if g not in planted:
-                planted[g] = float(2.0 ** log2fc) if (i % 2 == 0 or not mixed) else float(2.0 ** -log2fc)
+                planted[g] = float(2.0**log2fc) if (i % 2 == 0 or not mixed) else float(2.0**-log2fc)
         planted = dict(sorted(planted.items()))
     protected = set(target_ids) | set(src.kept_ids)
     shifts: dict[str, float] = {}
     n_background = 0
     bg = entry.get("background") or {}
     if bg:
-        shifts.update(background_effects(list(params.index), protected, float(bg.get("fraction", 0.1)),
-                                         float(bg.get("log2fc_sd", 0.8)), [int(seed), 3]))
+        shifts.update(
+            background_effects(
+                list(params.index),
+                protected,
+                float(bg.get("fraction", 0.1)),
+                float(bg.get("log2fc_sd", 0.8)),
+                [int(seed), 3],
+            )
+        )
     n_background = len(shifts)
     off = entry.get("off_target") or {}
     off_terms: list[str] = []
     if off:
-        eff, off_terms = off_target_effects(lib.sets, symbol_of, list(params.index), term,
-                                            int(off.get("pathways", 3)), float(off.get("fraction", 0.5)),
-                                            float(off.get("log2fc", 1.0)), [int(seed), 4], exclude=src.kept_ids)
+        eff, off_terms = off_target_effects(
+            lib.sets,
+            symbol_of,
+            list(params.index),
+            term,
+            int(off.get("pathways", 3)),
+            float(off.get("fraction", 0.5)),
+            float(off.get("log2fc", 1.0)),
+            [int(seed), 4],
+            exclude=src.kept_ids,
+        )
         shifts.update(eff)  # an off-target effect replaces a background one on the same gene
     module_specs = spec.get("modules") or {}
     modules = []
     for mname in entry.get("modules") or []:
         if mname not in module_specs:
-            raise InputError(f"{where}: module {mname!r} is not defined under simulation.modules (defined: "
-                             f"{preview(sorted(module_specs)) or 'none'}).")
+            raise InputError(
+                f"{where}: module {mname!r} is not defined under simulation.modules (defined: "
+                f"{preview(sorted(module_specs)) or 'none'})."
+            )
         m = module_specs[mname]
-        ids = module_members(m, symbol_of, list(params.index), target_ids,
-                             [int(spec.get("seed", 0)), zlib.crc32(mname.encode())], f"simulation.modules.{mname}")
-        modules.append({"name": mname, "ids": ids, "loading": float(m.get("loading", 0.5)),
-                        "kind": m.get("kind", "normal"), "prevalence": float(m.get("prevalence", 0.5))})
+        ids = module_members(
+            m,
+            symbol_of,
+            list(params.index),
+            target_ids,
+            [int(spec.get("seed", 0)), zlib.crc32(mname.encode())],
+            f"simulation.modules.{mname}",
+        )
+        modules.append(
+            {
+                "name": mname,
+                "ids": ids,
+                "loading": float(m.get("loading", 0.5)),
+                "kind": m.get("kind", "normal"),
+                "prevalence": float(m.get("prevalence", 0.5)),
+            }
+        )
     reduce = entry.get("reduce_gene")
     affected = None
     chosen_pos = None
@@ -631,29 +775,58 @@ def simulate_dataset(name: str, entry: dict, src: Source, lib, term: str, spec: 
             affected = chosen_pos
     elif entry.get("effect_in_reduced"):
         raise InputError(f"{where}: effect_in_reduced needs reduce_gene (which patients have the reduced gene).")
-    counts, sheet = simulate(params, n_per_group=n_per_group, groups=groups, planted=planted, seed=seed,
-                             size_factor_sd=float(spec.get("size_factor_sd", 0.15)),
-                             sample_prefix=str(entry.get("sample_prefix", "S")), log2fc=shifts or None,
-                             affected=affected, modules=modules or None)
+    counts, sheet = simulate(
+        params,
+        n_per_group=n_per_group,
+        groups=groups,
+        planted=planted,
+        seed=seed,
+        size_factor_sd=float(spec.get("size_factor_sd", 0.15)),
+        sample_prefix=str(entry.get("sample_prefix", "S")),
+        log2fc=shifts or None,
+        affected=affected,
+        modules=modules or None,
+    )
     latent = counts.attrs.get("latent", {})
     reduced = None
     if reduce:
-        counts, reduced = reduce_gene(counts, sheet, reduce, symbol_of, groups[1], seed, where=f"{where}: reduce_gene",
-                                      positions=chosen_pos)
+        counts, reduced = reduce_gene(
+            counts, sheet, reduce, symbol_of, groups[1], seed, where=f"{where}: reduce_gene", positions=chosen_pos
+        )
     info = {
-        "kind": "simulated", "source": src.name, "seed": int(seed), "n_per_group": n_per_group, "effect": effect,
-        "log2fc": log2fc if effect else 0.0, "fraction": fraction if effect else 0.0, "mixed_direction": mixed,
+        "kind": "simulated",
+        "source": src.name,
+        "seed": int(seed),
+        "n_per_group": n_per_group,
+        "effect": effect,
+        "log2fc": log2fc if effect else 0.0,
+        "fraction": fraction if effect else 0.0,
+        "mixed_direction": mixed,
         "planted": [{"gene_id": g, "symbol": symbol_of[g], "fold": round(f, 6)} for g, f in planted.items()],
-        "effect_in": ("the reduced samples: " + ", ".join(reduced["samples"])) if affected is not None and reduced
+        "effect_in": ("the reduced samples: " + ", ".join(reduced["samples"]))
+        if affected is not None and reduced
         else ("every sample of " + groups[1] if effect else ""),
-        "background_de": {"genes": n_background,
-                          "fraction": float(bg.get("fraction", 0.0)) if bg else 0.0,
-                          "log2fc_sd": float(bg.get("log2fc_sd", 0.0)) if bg else 0.0},
-        "off_target": {"pathways": off_terms, "fraction": float(off.get("fraction", 0)) if off else 0.0,
-                       "log2fc": float(off.get("log2fc", 0)) if off else 0.0},
-        "modules": [{"name": m["name"], "genes": len(m["ids"]), "loading": m["loading"], "kind": m["kind"],
-                     "symbols": sorted({symbol_of.get(g, g) for g in m["ids"]})[:60],
-                     "latent": [round(v, 4) for v in latent.get(m["name"], [])]} for m in modules],
+        "background_de": {
+            "genes": n_background,
+            "fraction": float(bg.get("fraction", 0.0)) if bg else 0.0,
+            "log2fc_sd": float(bg.get("log2fc_sd", 0.0)) if bg else 0.0,
+        },
+        "off_target": {
+            "pathways": off_terms,
+            "fraction": float(off.get("fraction", 0)) if off else 0.0,
+            "log2fc": float(off.get("log2fc", 0)) if off else 0.0,
+        },
+        "modules": [
+            {
+                "name": m["name"],
+                "genes": len(m["ids"]),
+                "loading": m["loading"],
+                "kind": m["kind"],
+                "symbols": sorted({symbol_of.get(g, g) for g in m["ids"]})[:60],
+                "latent": [round(v, 4) for v in latent.get(m["name"], [])],
+            }
+            for m in modules
+        ],
         "genes_with_effect": int(len(set(shifts) | set(planted))),
     }
     if reduced:
@@ -663,8 +836,17 @@ def simulate_dataset(name: str, entry: dict, src: Source, lib, term: str, spec: 
     return counts, sheet, info
 
 
-def simulate_study(real_counts_path, real_samples_path, annotation_path, library_path, target: str,
-                   spec: dict, out_dir, seed: int, sources: dict | None = None) -> dict:
+def simulate_study(
+    real_counts_path,
+    real_samples_path,
+    annotation_path,
+    library_path,
+    target: str,
+    spec: dict,
+    out_dir,
+    seed: int,
+    sources: dict | None = None,
+) -> dict:
     """Simulate every dataset of ``spec`` from real datasets.
 
     ``spec`` keys (all optional except ``datasets``):
@@ -704,18 +886,24 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
     out_dir = Path(out_dir)
     datasets = spec.get("datasets")
     if not isinstance(datasets, dict) or not datasets:
-        raise InputError("simulation spec: `datasets` must map dataset names to settings, e.g. "
-                         "{planted: {n_per_group: 3, effect: true}, null: {n_per_group: 3, effect: false}}.")
+        raise InputError(
+            "simulation spec: `datasets` must map dataset names to settings, e.g. "
+            "{planted: {n_per_group: 3, effect: true}, null: {n_per_group: 3, effect: false}}."
+        )
     for name, entry in datasets.items():
         if not isinstance(entry, dict) or "n_per_group" not in entry:
-            raise InputError(f"simulation spec: dataset {name!r} needs settings with `n_per_group`, e.g. "
-                             "{n_per_group: 3, effect: true}.")
+            raise InputError(
+                f"simulation spec: dataset {name!r} needs settings with `n_per_group`, e.g. "
+                "{n_per_group: 3, effect: true}."
+            )
     sources = dict(sources or {})
     for name, entry in datasets.items():
         src = entry.get("source")
         if src is not None and src != "main" and src not in sources:
-            raise InputError(f"simulation: dataset {name}: source {src!r} is not defined under simulation.sources "
-                             f"(defined: {preview(sorted(sources)) or 'none'}; or leave it out for real_counts).")
+            raise InputError(
+                f"simulation: dataset {name}: source {src!r} is not defined under simulation.sources "
+                f"(defined: {preview(sorted(sources)) or 'none'}; or leave it out for real_counts)."
+            )
     groups = tuple(spec.get("groups", DEFAULT_GROUPS))
     ann = annotation.load_annotation(annotation_path)
     lib = genesets.read_library(library_path)
@@ -727,12 +915,32 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
         key = name or "main"
         if key not in fitted:
             if key == "main":
-                fitted[key] = prepare_source("main", real_counts_path, real_samples_path, main_group, ann, lib, term,
-                                             spec, seed, spec.get("gene_id_type", "auto"))
+                fitted[key] = prepare_source(
+                    "main",
+                    real_counts_path,
+                    real_samples_path,
+                    main_group,
+                    ann,
+                    lib,
+                    term,
+                    spec,
+                    seed,
+                    spec.get("gene_id_type", "auto"),
+                )
             else:
                 s = sources[key]
-                fitted[key] = prepare_source(key, s["counts"], s["samples"], s.get("fit_group", "auto"), ann, lib,
-                                             term, spec, seed, spec.get("gene_id_type", "auto"))
+                fitted[key] = prepare_source(
+                    key,
+                    s["counts"],
+                    s["samples"],
+                    s.get("fit_group", "auto"),
+                    ann,
+                    lib,
+                    term,
+                    spec,
+                    seed,
+                    spec.get("gene_id_type", "auto"),
+                )
         return fitted[key]
 
     main = source(None) if any(e.get("source") in (None, "main") for e in datasets.values()) else None
@@ -742,17 +950,27 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
         "kind": "simulated",
         "note": SIMULATED_NOTE,
         "gene_means": first.info["gene_means"],
-        "always_plant": sorted(first.symbol_of[g] for g in first.target_ids
-                               if first.symbol_of.get(g) in set(spec.get("always_plant") or [])),
+        "always_plant": sorted(
+            first.symbol_of[g]
+            for g in first.target_ids
+            if first.symbol_of.get(g) in set(spec.get("always_plant") or [])
+        ),
         "seed": int(seed),
-        "source": {k: v for k, v in first.info.items() if k not in ("target_genes_simulated", "target_genes_absent",
-                                                                     "keep_genes", "gene_means")},
+        "source": {
+            k: v
+            for k, v in first.info.items()
+            if k not in ("target_genes_simulated", "target_genes_absent", "keep_genes", "gene_means")
+        },
         "sources": {},
         "annotation": {"file": str(annotation_path), "sha256": genesets.sha256sum(annotation_path)},
-        "library": {"file": str(library_path), "sha256": lib.sha256, "target": term,
-                    "target_genes": len(target_symbols),
-                    "target_genes_simulated": first.info["target_genes_simulated"],
-                    "target_genes_absent": first.info["target_genes_absent"]},
+        "library": {
+            "file": str(library_path),
+            "sha256": lib.sha256,
+            "target": term,
+            "target_genes": len(target_symbols),
+            "target_genes_simulated": first.info["target_genes_simulated"],
+            "target_genes_absent": first.info["target_genes_absent"],
+        },
         "keep_genes": first.info["keep_genes"],
         "modules": spec.get("modules") or {},
         "genes": int(len(first.params)),
@@ -768,17 +986,25 @@ def simulate_study(real_counts_path, real_samples_path, annotation_path, library
         ds_dir = out_dir / name
         source_name = "/".join(Path(src.info["counts"]).parts[-2:])
         effect = info["effect"]
-        parts = [f"{len(info['planted'])} {term} genes planted at |log2FC| {info['log2fc']:g}" if effect
-                 else "no planted effect"]
+        parts = [
+            f"{len(info['planted'])} {term} genes planted at |log2FC| {info['log2fc']:g}"
+            if effect
+            else "no planted effect"
+        ]
         if info["background_de"]["genes"]:
             parts.append(f"background DE in {info['background_de']['genes']} genes")
         if info["modules"]:
             parts.append("modules " + ", ".join(m["name"] for m in info["modules"]))
         note = f"{SIMULATED_NOTE}; source {source_name}; seed {ds_seed}; " + "; ".join(parts)
         write_dataset(counts, sheet, ds_dir / "counts.tsv.gz", ds_dir / "samples.tsv", note)
-        info.update(counts=str(ds_dir / "counts.tsv.gz"), samples=str(ds_dir / "samples.tsv"),
-                    counts_sha256=genesets.sha256sum(ds_dir / "counts.tsv.gz"), source_counts=src.info["counts"],
-                    source_sha256=src.info["counts_sha256"], genes=int(len(counts)))
+        info.update(
+            counts=str(ds_dir / "counts.tsv.gz"),
+            samples=str(ds_dir / "samples.tsv"),
+            counts_sha256=genesets.sha256sum(ds_dir / "counts.tsv.gz"),
+            source_counts=src.info["counts"],
+            source_sha256=src.info["counts_sha256"],
+            genes=int(len(counts)),
+        )
         description["datasets"][name] = info
     for key, src in fitted.items():
         description["sources"][key] = src.info

@@ -27,10 +27,12 @@ def _writing_output(filename, outputs) -> bool:
 
 def not_writable_error(exc: OSError) -> str:
     folder = Path(str(exc.filename)).parent
-    return (f"cannot write {exc.filename}: {exc.strerror or exc} -- the folder {folder} is read-only (or belongs to "
-            f"someone else). Nothing partial was kept. Make it writable (e.g. chmod u+w {folder}, or remount it "
-            "read-write) or run in a directory you can write to, then run the same command again: the finished steps "
-            "are kept.")
+    return (
+        f"cannot write {exc.filename}: {exc.strerror or exc} -- the folder {folder} is read-only (or belongs to "
+        f"someone else). Nothing partial was kept. Make it writable (e.g. chmod u+w {folder}, or remount it "
+        "read-write) or run in a directory you can write to, then run the same command again: the finished steps "
+        "are kept."
+    )
 
 
 def run_step(snakemake, step: Callable[[], object]) -> None:

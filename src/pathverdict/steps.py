@@ -22,9 +22,20 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- prepare
 
-def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str, samples_path: str,
-                    out_counts: str, out_samples: str, out_genes: str, out_json: str,
-                    source_json: str | None = None, out_selection: str | None = None) -> dict:
+
+def prepare_dataset(
+    name: str,
+    ds: dict,
+    annotation_path: str,
+    counts_path: str,
+    samples_path: str,
+    out_counts: str,
+    out_samples: str,
+    out_genes: str,
+    out_json: str,
+    source_json: str | None = None,
+    out_selection: str | None = None,
+) -> dict:
     """Validate a dataset's counts and sample sheet together and map its gene IDs.
 
     ``source_json`` is the download provenance of a dataset fetched from GEO or a URL. With
@@ -36,26 +47,37 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     if cm.rounded_values:
         log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
     samples = tables.read_samples(samples_path)
-    renamed, rename_notes = tables.map_alignment_columns(cm.counts.columns, samples,
-                                                         where=f"dataset {name}: {counts_path}: ")
+    renamed, rename_notes = tables.map_alignment_columns(
+        cm.counts.columns, samples, where=f"dataset {name}: {counts_path}: "
+    )
     if renamed:
         cm.counts = cm.counts.rename(columns=renamed)
-        log.warning("dataset %s: %s: count columns named by alignment files were given the sample names of %s: %s",
-                    name, counts_path, samples_path, "; ".join(rename_notes))
+        log.warning(
+            "dataset %s: %s: count columns named by alignment files were given the sample names of %s: %s",
+            name,
+            counts_path,
+            samples_path,
+            "; ".join(rename_notes),
+        )
     counts = tables.check_design(samples, cm.counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
     ann = annotation.load_annotation(annotation_path)
-    mapping = annotation.map_ids(list(counts.index), ann, ds.get("gene_id_type", "auto"),
-                                 where=f"dataset {name}: {counts_path}: ")
+    mapping = annotation.map_ids(
+        list(counts.index), ann, ds.get("gene_id_type", "auto"), where=f"dataset {name}: {counts_path}: "
+    )
     log.info("%s: %s", name, mapping.summary())
     sel_info = None
     if ds.get("select_by_expression"):
         symbols = pd.Series(mapping.table["symbol"].to_numpy(), index=mapping.table["gene_id"])
-        keep, table = selection.select_by_expression(counts, samples, symbols, ds["select_by_expression"],
-                                                     ds["contrast"], where=f"dataset {name}: ")
+        keep, table = selection.select_by_expression(
+            counts, samples, symbols, ds["select_by_expression"], ds["contrast"], where=f"dataset {name}: "
+        )
         samples, counts = samples.loc[keep], counts[keep]
         counts = tables.check_design(samples, counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
-        sel_info = {"rule": table["rule"].iloc[0], "kept": int((table["kept"] == "yes").sum()),
-                    "of": int((table["kept"] != "yes (reference)").sum())}
+        sel_info = {
+            "rule": table["rule"].iloc[0],
+            "kept": int((table["kept"] == "yes").sum()),
+            "of": int((table["kept"] != "yes (reference)").sum()),
+        }
         log.info("%s: selection by expression: %s", name, sel_info)
     else:
         table = pd.DataFrame({"sample": [], "note": []})
@@ -98,8 +120,9 @@ def prepare_dataset(name: str, ds: dict, annotation_path: str, counts_path: str,
     return info
 
 
-def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target: str | None = None,
-                    download_json: str | None = None) -> dict:
+def prepare_library(
+    name: str, source: str, out_gmt: str, out_json: str, target: str | None = None, download_json: str | None = None
+) -> dict:
     """Read a library (GMT/Enrichr text), check the target is in it, write it as GMT with provenance.
 
     ``download_json`` is the provenance of a downloaded library (URL, release, retrieval date)."""
@@ -107,9 +130,15 @@ def prepare_library(name: str, source: str, out_gmt: str, out_json: str, target:
     if target is not None:
         lib.find(target)  # fail here, before any DE is run, when the target is not in the library
     genesets.write_gmt(lib, out_gmt)
-    info = {"library": name, "source": str(source), "sha256": lib.sha256, "terms": len(lib),
-            "genes": len(lib.genes()), "with_kegg_ids": sum(1 for v in lib.ids.values() if v),
-            "release": name}
+    info = {
+        "library": name,
+        "source": str(source),
+        "sha256": lib.sha256,
+        "terms": len(lib),
+        "genes": len(lib.genes()),
+        "with_kegg_ids": sum(1 for v in lib.ids.values() if v),
+        "release": name,
+    }
     if download_json:
         with open(download_json) as fh:
             dl = json.load(fh)
@@ -125,16 +154,35 @@ def load_prepared_library(gmt: str, name: str) -> genesets.GeneSetLibrary:
 
 # --------------------------------------------------------------------------- DE
 
+
 def de_params(ds: dict, cfg: dict, threads: int) -> de.DEParams:
     d = cfg["de"]
-    return de.DEParams(design=ds["design"], contrast=list(ds["contrast"]), alpha=d["alpha"],
-                       min_count=d["prefilter"]["min_count"], min_samples=d["prefilter"]["min_samples"],
-                       independent_filtering=d["independent_filtering"], cooks_filter=d["cooks_filter"],
-                       shrink=d["shrinkage"], threads=threads)
+    return de.DEParams(
+        design=ds["design"],
+        contrast=list(ds["contrast"]),
+        alpha=d["alpha"],
+        min_count=d["prefilter"]["min_count"],
+        min_samples=d["prefilter"]["min_samples"],
+        independent_filtering=d["independent_filtering"],
+        cooks_filter=d["cooks_filter"],
+        shrink=d["shrinkage"],
+        threads=threads,
+    )
 
 
-def run_de(name: str, ds: dict, cfg: dict, threads: int, counts_path: str, samples_path: str, genes_path: str,
-           out_de: str, out_normalized: str, out_vst: str, out_json: str) -> dict:
+def run_de(
+    name: str,
+    ds: dict,
+    cfg: dict,
+    threads: int,
+    counts_path: str,
+    samples_path: str,
+    genes_path: str,
+    out_de: str,
+    out_normalized: str,
+    out_vst: str,
+    out_json: str,
+) -> dict:
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     # gene IDs as text (a gene "NA" stays "NA"); counts as int32: the prepare step refused any count
     # above 2^31 - 1 (R's integer limit), and half the memory of int64 for a cohort-sized matrix
@@ -153,11 +201,18 @@ def run_de(name: str, ds: dict, cfg: dict, threads: int, counts_path: str, sampl
             norm = norm.round(3)
             norm.insert(0, "symbol", symbols.reindex(norm.index).to_numpy())
             norm.reset_index().rename(columns={"index": "gene_id"}).to_csv(
-                fh_norm, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n")
+                fh_norm, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n"
+            )
             vst.round(4).reset_index().rename(columns={"index": "gene_id"}).to_csv(
-                fh_vst, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n")
-    summary = dict(result.summary, dataset=name, design=ds["design"], contrast=list(ds["contrast"]),
-                   size_factors={k: round(float(v), 6) for k, v in result.size_factors.items()})
+                fh_vst, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n"
+            )
+    summary = dict(
+        result.summary,
+        dataset=name,
+        design=ds["design"],
+        contrast=list(ds["contrast"]),
+        size_factors={k: round(float(v), 6) for k, v in result.size_factors.items()},
+    )
     write_json(summary, out_json)
     return summary
 
@@ -168,12 +223,14 @@ def read_de(path: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- enrichment
 
+
 def _gene_level(de_path: str) -> pd.DataFrame:
     return enrichment.collapse_to_symbols(read_de(de_path))
 
 
-def run_ora(name: str, cfg: dict, de_path: str, libraries: dict[str, str], outputs: dict[str, str],
-            out_json: str) -> dict:
+def run_ora(
+    name: str, cfg: dict, de_path: str, libraries: dict[str, str], outputs: dict[str, str], out_json: str
+) -> dict:
     """ORA of up, down and all DE genes against every library; ``outputs`` maps direction -> path."""
     e = cfg["enrichment"]
     genes = _gene_level(de_path)
@@ -184,17 +241,28 @@ def run_ora(name: str, cfg: dict, de_path: str, libraries: dict[str, str], outpu
         lib = load_prepared_library(gmt, lib_name)
         overlap[lib_name] = genesets.check_overlap(lib, set(background), name)
         for direction in enrichment.DIRECTIONS:
-            tables_[direction].append(enrichment.ora(lists[direction], background, lib.sets, lib_name, lib.ids,
-                                                     e["ora_min_size"], e["ora_max_size"]))
+            tables_[direction].append(
+                enrichment.ora(
+                    lists[direction], background, lib.sets, lib_name, lib.ids, e["ora_min_size"], e["ora_max_size"]
+                )
+            )
     for direction, path in outputs.items():
         write_tsv(pd.concat(tables_[direction], ignore_index=True), path)
-    info = {"dataset": name, "background_size": len(background),
-            "de_genes": {d: len(v) for d, v in lists.items()},
-            "thresholds": {"padj": e["padj"], "lfc": e["lfc"]},
-            "library_genes_in_background": overlap}
+    info = {
+        "dataset": name,
+        "background_size": len(background),
+        "de_genes": {d: len(v) for d, v in lists.items()},
+        "thresholds": {"padj": e["padj"], "lfc": e["lfc"]},
+        "library_genes_in_background": overlap,
+    }
     if not lists["all"]:
-        log.warning("%s: no DE genes at padj < %s and |log2FC| >= %s: over-representation analysis has nothing "
-                    "to test (the verdict says so)", name, e["padj"], e["lfc"])
+        log.warning(
+            "%s: no DE genes at padj < %s and |log2FC| >= %s: over-representation analysis has nothing "
+            "to test (the verdict says so)",
+            name,
+            e["padj"],
+            e["lfc"],
+        )
     write_json(info, out_json)
     return info
 
@@ -207,13 +275,25 @@ def run_gsea(name: str, cfg: dict, threads: int, de_path: str, libraries: dict[s
     for lib_name, gmt in libraries.items():
         lib = load_prepared_library(gmt, lib_name)
         genesets.check_overlap(lib, set(ranking.dropna().index), name)
-        results.append(enrichment.gsea(ranking, lib.sets, lib_name, lib.ids, e["gsea_min_size"],
-                                       e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads))
+        results.append(
+            enrichment.gsea(
+                ranking,
+                lib.sets,
+                lib_name,
+                lib.ids,
+                e["gsea_min_size"],
+                e["gsea_max_size"],
+                e["gsea_permutations"],
+                e["seed"],
+                threads,
+            )
+        )
     write_tsv(pd.concat(results, ignore_index=True), out)
 
 
-def run_camera(name: str, ds: dict, cfg: dict, de_path: str, vst_path: str, samples_path: str,
-               libraries: dict[str, str], out: str) -> None:
+def run_camera(
+    name: str, ds: dict, cfg: dict, de_path: str, vst_path: str, samples_path: str, libraries: dict[str, str], out: str
+) -> None:
     """CAMERA (:mod:`pathverdict.camera`) of every library on the VST of the genes GSEA ranks,
     with the DE step's design and contrast; sets reduced to those genes, GSEA's size limits."""
     from . import camera
@@ -224,24 +304,43 @@ def run_camera(name: str, ds: dict, cfg: dict, de_path: str, vst_path: str, samp
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     missing = [s for s in vst.columns if s not in samples.index]
     if missing:
-        raise InputError(f"{vst_path}: sample(s) {', '.join(missing)} are not in {samples_path}: the files are not "
-                         "from the same run. Rerun the workflow (snakemake reruns the DE step).")
+        raise InputError(
+            f"{vst_path}: sample(s) {', '.join(missing)} are not in {samples_path}: the files are not "
+            "from the same run. Rerun the workflow (snakemake reruns the DE step)."
+        )
     try:
         y = camera.expression_by_symbol(de_table, vst)
-        design, contrast, _ = camera.design_and_contrast(samples.loc[list(vst.columns)], ds["design"],
-                                                         list(ds["contrast"]))
+        design, contrast, _ = camera.design_and_contrast(
+            samples.loc[list(vst.columns)], ds["design"], list(ds["contrast"])
+        )
     except ValueError as exc:
         raise InputError(f"dataset {name}: camera: {exc}") from exc
     cor = e.get("camera_inter_gene_cor")
-    log.info("%s: camera on the VST of %d genes x %d samples, inter-gene correlation %s", name, y.shape[0],
-             y.shape[1], "estimated per set" if cor is None else f"preset to {cor}")
+    log.info(
+        "%s: camera on the VST of %d genes x %d samples, inter-gene correlation %s",
+        name,
+        y.shape[0],
+        y.shape[1],
+        "estimated per set" if cor is None else f"preset to {cor}",
+    )
     results = []
     for lib_name, gmt in libraries.items():
         lib = load_prepared_library(gmt, lib_name)
         genesets.check_overlap(lib, set(y.index), name)
         try:
-            results.append(camera.camera(y, design, contrast, lib.sets, lib_name, lib.ids, e["gsea_min_size"],
-                                         e["gsea_max_size"], inter_gene_cor=cor))
+            results.append(
+                camera.camera(
+                    y,
+                    design,
+                    contrast,
+                    lib.sets,
+                    lib_name,
+                    lib.ids,
+                    e["gsea_min_size"],
+                    e["gsea_max_size"],
+                    inter_gene_cor=cor,
+                )
+            )
         except ValueError as exc:
             raise InputError(f"dataset {name}, library {lib_name}: camera: {exc}") from exc
     write_tsv(pd.concat(results, ignore_index=True), out)
@@ -249,24 +348,41 @@ def run_camera(name: str, ds: dict, cfg: dict, de_path: str, vst_path: str, samp
 
 def read_enrichment(path: str) -> pd.DataFrame:
     return read_tsv(path, dtype={"term_id": str, "overlap_genes": str, "leading_edge": str}).fillna(
-        {"term_id": "", "overlap_genes": "", "leading_edge": ""})
+        {"term_id": "", "overlap_genes": "", "leading_edge": ""}
+    )
 
 
 # --------------------------------------------------------------------------- verdict
 
+
 def verdict_settings(cfg: dict) -> verdict.VerdictSettings:
     v = cfg["verdict"]
     d = verdict.VerdictSettings()
-    return verdict.VerdictSettings(top_n=v["top_n"], max_fdr=v["max_fdr"], primary=v["primary"],
-                                   alpha=cfg["de"]["alpha"], genes=tuple(v["genes"]),
-                                   gene_patterns=tuple(v["gene_patterns"]),
-                                   min_overlap=v.get("min_overlap", d.min_overlap),
-                                   min_de_genes=v.get("min_de_genes", d.min_de_genes))
+    return verdict.VerdictSettings(
+        top_n=v["top_n"],
+        max_fdr=v["max_fdr"],
+        primary=v["primary"],
+        alpha=cfg["de"]["alpha"],
+        genes=tuple(v["genes"]),
+        gene_patterns=tuple(v["gene_patterns"]),
+        min_overlap=v.get("min_overlap", d.min_overlap),
+        min_de_genes=v.get("min_de_genes", d.min_de_genes),
+    )
 
 
-def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment_dirs: list[str],
-                 libraries: dict[str, str], out_tsv: str, out_genes: str, out_md: str, out_html: str,
-                 banner: str = "", gene_id_paths: list[str] | None = None) -> pd.DataFrame:
+def make_verdict(
+    cfg: dict,
+    datasets: list[str],
+    de_paths: list[str],
+    enrichment_dirs: list[str],
+    libraries: dict[str, str],
+    out_tsv: str,
+    out_genes: str,
+    out_md: str,
+    out_html: str,
+    banner: str = "",
+    gene_id_paths: list[str] | None = None,
+) -> pd.DataFrame:
     """``results/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages. Each
     enrichment directory holds ``ora_{up,down,all}.tsv``, ``ora.json``, ``gsea.tsv`` and (judged
@@ -281,12 +397,19 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
         de_table = read_de(de_path)
         input_genes = None
         if ids_path:
-            input_genes = read_tsv(ids_path, dtype={"gene_id": str, "symbol": "string", "gene_type": str},
-                                   keep_default_na=False, na_values={"symbol": [""]})
+            input_genes = read_tsv(
+                ids_path,
+                dtype={"gene_id": str, "symbol": "string", "gene_type": str},
+                keep_default_na=False,
+                na_values={"symbol": [""]},
+            )
             if "gene_type" not in input_genes.columns or not (input_genes["gene_type"] != "").any():
-                log.warning("%s: the annotation gives no gene type: metallothionein pseudogenes are recognised by "
-                            "their names only (e.g. MT1P3, MT1XP1); use an annotation with a gene type column "
-                            "(NCBI gene_info type_of_gene, GEO GeneType)", ds)
+                log.warning(
+                    "%s: the annotation gives no gene type: metallothionein pseudogenes are recognised by "
+                    "their names only (e.g. MT1P3, MT1XP1); use an annotation with a gene type column "
+                    "(NCBI gene_info type_of_gene, GEO GeneType)",
+                    ds,
+                )
         tabs = {f"ora_{d}": read_enrichment(f"{edir}/ora_{d}.tsv") for d in enrichment.DIRECTIONS}
         tabs["gsea"] = read_enrichment(f"{edir}/gsea.tsv")
         if Path(f"{edir}/camera.tsv").is_file():  # an input of the verdict rule; absent in older results
@@ -294,8 +417,17 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
         with open(f"{edir}/ora.json") as fh:
             sizes = json.load(fh)["de_genes"]
         for lib_name, term in targets.items():
-            rows.append(verdict.judge_dataset(ds, lib_name, term, libs[lib_name].ids.get(term), tabs,
-                                              {f"ora_{d}": n for d, n in sizes.items()}, settings))
+            rows.append(
+                verdict.judge_dataset(
+                    ds,
+                    lib_name,
+                    term,
+                    libs[lib_name].ids.get(term),
+                    tabs,
+                    {f"ora_{d}": n for d, n in sizes.items()},
+                    settings,
+                )
+            )
         gene_rows.append(verdict.gene_status(ds, de_table, settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
     genes = pd.concat(gene_rows, ignore_index=True)
@@ -311,11 +443,22 @@ def make_verdict(cfg: dict, datasets: list[str], de_paths: list[str], enrichment
     return table
 
 
-def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path: str, out_tsv: str,
-                out_html: str, null_path: str | None = None, selection_paths: list[str] | None = None,
-                selected: list[str] | None = None, library: str | None = None, banner: str = "",
-                sensitivity_path: str | None = None, directions_path: str | None = None,
-                calibration_path: str | None = None) -> pd.DataFrame:
+def make_claims(
+    cfg: dict,
+    roles: dict[str, str],
+    verdict_path: str,
+    genes_path: str,
+    out_tsv: str,
+    out_html: str,
+    null_path: str | None = None,
+    selection_paths: list[str] | None = None,
+    selected: list[str] | None = None,
+    library: str | None = None,
+    banner: str = "",
+    sensitivity_path: str | None = None,
+    directions_path: str | None = None,
+    calibration_path: str | None = None,
+) -> pd.DataFrame:
     """``results/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
     label-permutation null is enabled, ``results/null.tsv`` and the selection analyses
     of every dataset with ``select_by_expression`` (``selected``); with
@@ -334,22 +477,45 @@ def make_claims(cfg: dict, roles: dict[str, str], verdict_path: str, genes_path:
     selection = claims.read_selection(selection_paths or [])
     sens = _sensitivity.read_sensitivity(sensitivity_path) if sensitivity_path else None
     dirs = _sensitivity.read_directions(directions_path) if directions_path else None
-    ctable = claims.evaluate(table, genes, roles, target=target, key_genes=settings.genes,
-                             max_fdr=settings.max_fdr, library=library, null=null, selected=selected or [],
-                             null_enabled=bool(null_cfg.get("enabled", True)) and null_path is not None,
-                             null_alpha=float(null_cfg.get("alpha", 0.05)), sensitivity=sens, directions=dirs)
+    ctable = claims.evaluate(
+        table,
+        genes,
+        roles,
+        target=target,
+        key_genes=settings.genes,
+        max_fdr=settings.max_fdr,
+        library=library,
+        null=null,
+        selected=selected or [],
+        null_enabled=bool(null_cfg.get("enabled", True)) and null_path is not None,
+        null_alpha=float(null_cfg.get("alpha", 0.05)),
+        sensitivity=sens,
+        directions=dirs,
+    )
     summary = claims.summarise(ctable)
     write_tsv(ctable, out_tsv)
     with atomic_write(out_html) as fh:
         cal = claims.read_calibration(calibration_path) if calibration_path else None
-        fh.write(claims.to_html(ctable, summary, target, settings.genes, banner, selection=selection,
-                                selected=selected or [], calibration=cal, sensitivity=sens))
+        fh.write(
+            claims.to_html(
+                ctable,
+                summary,
+                target,
+                settings.genes,
+                banner,
+                selection=selection,
+                selected=selected or [],
+                calibration=cal,
+                sensitivity=sens,
+            )
+        )
     log.info(claims.paragraph(ctable, summary, target, settings.genes, calibration=cal))
     return ctable
 
 
-def make_calibration(datasets: dict[str, dict], sample_paths: dict[str, str], primary: str, out_tsv: str,
-                     table_path: str | None = None) -> pd.DataFrame:
+def make_calibration(
+    datasets: dict[str, dict], sample_paths: dict[str, str], primary: str, out_tsv: str, table_path: str | None = None
+) -> pd.DataFrame:
     """``results/calibration.tsv``: the calibrated false-positive rate and power of the headline
     method for each dataset's design (:func:`pathverdict.calibration.dataset_rows`), from the
     package table or ``table_path``."""
@@ -357,8 +523,9 @@ def make_calibration(datasets: dict[str, dict], sample_paths: dict[str, str], pr
 
     sheets = {name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in sample_paths.items()}
     table = calibration.read_table(table_path) if table_path else None
-    out = calibration.dataset_rows(datasets, sheets, primary, table=table,
-                                   table_source=f"table {table_path}" if table_path else None)
+    out = calibration.dataset_rows(
+        datasets, sheets, primary, table=table, table_source=f"table {table_path}" if table_path else None
+    )
     write_tsv(out, out_tsv)
     sentence = calibration.sentence(out)
     if sentence:
@@ -368,6 +535,7 @@ def make_calibration(datasets: dict[str, dict], sample_paths: dict[str, str], pr
 
 # --------------------------------------------------------------------------- plots
 
+
 def _target_genes(libraries: dict[str, str], target: str) -> tuple[str, list[str]]:
     """The target's name and genes in the first library (the one plots are drawn for)."""
     name, gmt = next(iter(libraries.items()))
@@ -376,9 +544,19 @@ def _target_genes(libraries: dict[str, str], target: str) -> tuple[str, list[str
     return term, lib.sets[term]
 
 
-def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict[str, str], de_path: str,
-                 vst_path: str, samples_path: str, enrichment_paths: dict[str, str], outputs: dict[str, str],
-                 simulated: bool = False) -> None:
+def plot_dataset(
+    name: str,
+    ds: dict,
+    target: str,
+    alpha: float,
+    libraries: dict[str, str],
+    de_path: str,
+    vst_path: str,
+    samples_path: str,
+    enrichment_paths: dict[str, str],
+    outputs: dict[str, str],
+    simulated: bool = False,
+) -> None:
     from . import plots
 
     tag = "SIMULATED — " if simulated else ""
@@ -395,20 +573,38 @@ def plot_dataset(name: str, ds: dict, target: str, alpha: float, libraries: dict
         enr[method] = t[t["library"] == first].reset_index(drop=True)
     var_, tested, ref = ds["contrast"]
     label = f"{tag}{name}: {tested} vs {ref}"
-    plots.pca_plot(vst, samples, color_by=var, out=outputs["pca"], title=f"{tag}{name}: PCA of VST counts",
-                   shape_by=others[0] if others else None)
+    plots.pca_plot(
+        vst,
+        samples,
+        color_by=var,
+        out=outputs["pca"],
+        title=f"{tag}{name}: PCA of VST counts",
+        shape_by=others[0] if others else None,
+    )
     if "log2FoldChange_shrunk" in de_table.columns:  # DESeq2 draws MA plots of shrunken fold changes
-        plots.ma_plot(de_table.assign(log2FoldChange=de_table["log2FoldChange_shrunk"]), alpha, outputs["ma"],
-                      title=f"{label} (MA plot, shrunken log2FC)")
+        plots.ma_plot(
+            de_table.assign(log2FoldChange=de_table["log2FoldChange_shrunk"]),
+            alpha,
+            outputs["ma"],
+            title=f"{label} (MA plot, shrunken log2FC)",
+        )
     else:
         plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
-    plots.volcano_plot(de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes,
-                       highlight_name=term)
+    plots.volcano_plot(
+        de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes, highlight_name=term
+    )
     plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{tag}{name}: top {first} pathways", target=term)
 
 
-def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, alpha: float,
-                        libraries: dict[str, str], out: str, simulated: bool = False) -> None:
+def plot_target_heatmap(
+    datasets: list[str],
+    de_paths: list[str],
+    target: str,
+    alpha: float,
+    libraries: dict[str, str],
+    out: str,
+    simulated: bool = False,
+) -> None:
     from . import plots
 
     term, genes = _target_genes(libraries, target)
@@ -419,9 +615,13 @@ def plot_target_heatmap(datasets: list[str], de_paths: list[str], target: str, a
         padj[ds] = g["padj"].reindex(genes)
     lfc_df = pd.DataFrame(lfc, index=genes).dropna(how="all")
     padj_df = pd.DataFrame(padj, index=genes).reindex(lfc_df.index)
-    plots.target_heatmap(lfc_df, padj_df, alpha, out,
-                         title=f"{'SIMULATED — ' if simulated else ''}{term}\nlog2 fold change of its genes "
-                               f"(* padj < {alpha})")
+    plots.target_heatmap(
+        lfc_df,
+        padj_df,
+        alpha,
+        out,
+        title=f"{'SIMULATED — ' if simulated else ''}{term}\nlog2 fold change of its genes (* padj < {alpha})",
+    )
 
 
 # --------------------------------------------------------------------------- provenance
@@ -476,23 +676,41 @@ def input_notes(d: dict) -> list[str]:
             notes.append(layout["note"])
     mapped = list(d.get("source_column_mapping") or []) + list(d.get("column_mapping") or [])
     if mapped:
-        notes.append(f"{len(mapped)} count column(s) named by alignment files matched to samples ("
-                     + ", ".join(mapped[:3]) + (", ..." if len(mapped) > 3 else "") + ")")
+        notes.append(
+            f"{len(mapped)} count column(s) named by alignment files matched to samples ("
+            + ", ".join(mapped[:3])
+            + (", ..." if len(mapped) > 3 else "")
+            + ")"
+        )
     st = d.get("strandedness")
     if st:
         first = next(iter(st.get("samples", {}).items()), None)
         nums = ""
         if first:
             nf = first[1]["N_noFeature"]
-            nums = (f"; N_noFeature in {first[0]}: unstranded {nf['unstranded']:,}, forward {nf['forward']:,}, "
-                    f"reverse {nf['reverse']:,}")
-        notes.append(f"STAR ReadsPerGene column {st['column']} ({st['chosen']}), {st['source']}"
-                     + (f" ({st['note']})" if st.get("note") else "") + nums)
+            nums = (
+                f"; N_noFeature in {first[0]}: unstranded {nf['unstranded']:,}, forward {nf['forward']:,}, "
+                f"reverse {nf['reverse']:,}"
+            )
+        notes.append(
+            f"STAR ReadsPerGene column {st['column']} ({st['chosen']}), {st['source']}"
+            + (f" ({st['note']})" if st.get("note") else "")
+            + nums
+        )
     return notes
 
 
-def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out_json: str, out_html: str,
-               annotation_json: str | None = None, banner: str = "") -> dict:
+def provenance(
+    cfg: dict,
+    dataset_jsons,
+    de_jsons,
+    ora_jsons,
+    library_jsons,
+    out_json: str,
+    out_html: str,
+    annotation_json: str | None = None,
+    banner: str = "",
+) -> dict:
     from .render import render as render_page
 
     info = {
@@ -506,17 +724,46 @@ def provenance(cfg: dict, dataset_jsons, de_jsons, ora_jsons, library_jsons, out
     }
     write_json(info, out_json)
     a = info["annotation"]
-    annotation = (str(a.get("name") or a.get("file", "")) + (f", {a['release']}" if a.get("release") else "")
-                  + (f", from {a['url']} retrieved {a.get('retrieved', '')}, sha256 {a.get('sha256', '')}"
-                     if a.get("url") else ""))
-    datasets = [{**d, "origin": dataset_origin(d), "id_type": d["id_mapping"]["id_type"],
-                 "mapping_rate": f"{d['id_mapping']['mapping_rate']:.1%}"} for d in info["datasets"]]
-    libraries = [{"library": lib["library"], "release": lib.get("release", ""), "terms": lib["terms"],
-                  "source": lib["source"], "retrieved": lib.get("retrieved", ""), "sha256": lib["sha256"]}
-                 for lib in info["gene_set_libraries"]]
-    page = render_page("provenance.html", title="Provenance", banner=banner,
-                       datasets=datasets, annotation=annotation, libraries=libraries,
-                       de=info["differential_expression"], alpha=cfg["de"]["alpha"], tools=info["tools"])
+    annotation = (
+        str(a.get("name") or a.get("file", ""))
+        + (f", {a['release']}" if a.get("release") else "")
+        + (
+            f", from {a['url']} retrieved {a.get('retrieved', '')}, sha256 {a.get('sha256', '')}"
+            if a.get("url")
+            else ""
+        )
+    )
+    datasets = [
+        {
+            **d,
+            "origin": dataset_origin(d),
+            "id_type": d["id_mapping"]["id_type"],
+            "mapping_rate": f"{d['id_mapping']['mapping_rate']:.1%}",
+        }
+        for d in info["datasets"]
+    ]
+    libraries = [
+        {
+            "library": lib["library"],
+            "release": lib.get("release", ""),
+            "terms": lib["terms"],
+            "source": lib["source"],
+            "retrieved": lib.get("retrieved", ""),
+            "sha256": lib["sha256"],
+        }
+        for lib in info["gene_set_libraries"]
+    ]
+    page = render_page(
+        "provenance.html",
+        title="Provenance",
+        banner=banner,
+        datasets=datasets,
+        annotation=annotation,
+        libraries=libraries,
+        de=info["differential_expression"],
+        alpha=cfg["de"]["alpha"],
+        tools=info["tools"],
+    )
     with atomic_write(out_html) as fh:
         fh.write(page)
     return info
@@ -544,21 +791,32 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
         if pd.isna(r["rank"]):
             detail = str(r["note"]).removeprefix("inconclusive: ")
         else:
-            detail = (f"rank {verdict._num(r['rank'])} of {r['n_terms']}, p {verdict.fmt_p(r['pvalue'], r['p_bound'])}"
-                      f", FDR {verdict._num(r['fdr'])}")
+            detail = (
+                f"rank {verdict._num(r['rank'])} of {r['n_terms']}, p {verdict.fmt_p(r['pvalue'], r['p_bound'])}"
+                f", FDR {verdict._num(r['fdr'])}"
+            )
         datasets.append(f"{r['dataset']}: **{st.replace('_', ' ')}** ({detail})")
-    out = {"library": library, "method": str(head["method"].iloc[0]) if len(head) else "", "datasets": datasets,
-           "claims": [], "study": "", "study_words": "not assessed (no claims table)"}
+    out = {
+        "library": library,
+        "method": str(head["method"].iloc[0]) if len(head) else "",
+        "datasets": datasets,
+        "claims": [],
+        "study": "",
+        "study_words": "not assessed (no claims table)",
+    }
     if cpath.is_file():
         ctable = read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
         summary = claims.summarise(ctable)
         genes = " and ".join(cfg["verdict"].get("genes", []))
         for key, text in claims.CLAIMS.items():
-            out["claims"].append(f"Claim *{key}*: **{summary[key]}** — "
-                                 f"{text.format(target=cfg['target_pathway'], genes=genes)}")
+            out["claims"].append(
+                f"Claim *{key}*: **{summary[key]}** — {text.format(target=cfg['target_pathway'], genes=genes)}"
+            )
         if "negative_control" in summary:
-            out["claims"].append(f"Check of the method on the negative control(s): **{summary['negative_control']}** "
-                                 f"(the target must not be called on top there)")
+            out["claims"].append(
+                f"Check of the method on the negative control(s): **{summary['negative_control']}** "
+                f"(the target must not be called on top there)"
+            )
         out["study"] = summary["study"]
         out["study_words"] = summary["study"].upper()
     return out
@@ -573,7 +831,8 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
             prov = json.load(fh)
     libs = prov.get("gene_set_libraries") or [
         {"library": n, "source": next(iter(src.values())), "terms": "?", "sha256": "(computed when the workflow runs)"}
-        for n, src in cfg["genesets"].items()]
+        for n, src in cfg["genesets"].items()
+    ]
     return {
         "target": cfg["target_pathway"],
         "libraries": list(cfg["genesets"]),
@@ -591,6 +850,7 @@ def report_context(cfg: dict, provenance_path: str = "results/provenance.json") 
 
 
 # --------------------------------------------------------------------------- null
+
 
 def combine_null(summary_paths: list[str], out_tsv: str, out_html: str, banner: str = "") -> pd.DataFrame:
     """All datasets' label-permutation summaries in one table and one page (names read as strings)."""

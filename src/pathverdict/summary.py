@@ -14,8 +14,20 @@ import pandas as pd
 
 from .util import read_text_table
 
-TEXT_COLUMNS = ["dataset", "library", "method", "target", "status", "on_top", "note", "claim", "holds", "role",
-                "informative", "selection_aware"]
+TEXT_COLUMNS = [
+    "dataset",
+    "library",
+    "method",
+    "target",
+    "status",
+    "on_top",
+    "note",
+    "claim",
+    "holds",
+    "role",
+    "informative",
+    "selection_aware",
+]
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -56,8 +68,9 @@ def _relative(paths: str) -> str:
     return " ".join(out)
 
 
-def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | None = None,
-                     simulated: bool = False, width: int = 100) -> str:
+def terminal_summary(
+    results_dir: str | Path, *, target: str, configfile: str | None = None, simulated: bool = False, width: int = 100
+) -> str:
     """The summary text; empty when the verdict of this results folder does not exist."""
     results = Path(results_dir)
     verdict = _read(results / "verdict.tsv")
@@ -79,22 +92,28 @@ def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | 
             if str(r.get("informative", "yes")) != "yes" or pd.isna(p):
                 null_p[r["dataset"]] = "uninformative"
             else:
-                null_p[r["dataset"]] = _num(p) + (" (smallest possible)" if not pd.isna(min_p) and float(p) <= float(min_p) else "")
+                null_p[r["dataset"]] = _num(p) + (
+                    " (smallest possible)" if not pd.isna(min_p) and float(p) <= float(min_p) else ""
+                )
     name_w = max([len(str(d)) for d in head["dataset"]] + [7])
-    lines.append(f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
-                 f"{'FDR'.ljust(8)}" + ("  null p (set score)" if null_p else ""))
+    lines.append(
+        f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
+        f"{'FDR'.ljust(8)}" + ("  null p (set score)" if null_p else "")
+    )
     for _, r in head.iterrows():
         status = _status(r)
         ranked = not pd.isna(pd.to_numeric(r.get("rank"), errors="coerce"))
         rank = f"{_num(r['rank'])}/{_num(r['n_terms'])}" if ranked else "–"
         p = _p(r) if ranked else "–"
         fdr = _num(r["fdr"]) if ranked else "–"
-        line = (f"  {str(r['dataset']).ljust(name_w)}  {status.ljust(12)}  {rank.rjust(8)}  {p.ljust(8)}  "
-                f"{fdr.ljust(8)}" + (f"  {null_p.get(r['dataset'], '–')}" if null_p else ""))
+        line = (
+            f"  {str(r['dataset']).ljust(name_w)}  {status.ljust(12)}  {rank.rjust(8)}  {p.ljust(8)}  "
+            f"{fdr.ljust(8)}" + (f"  {null_p.get(r['dataset'], '–')}" if null_p else "")
+        )
         lines.append(line.rstrip())
         note = str(r.get("note", "") or "")
         if note.startswith(status + ": "):
-            note = note[len(status) + 2:]
+            note = note[len(status) + 2 :]
         if note and status != "on top":
             note = f"  {' ' * name_w}  ↳ {note}"
             lines.append(note if len(note) <= width else note[: width - 1] + "…")
@@ -116,6 +135,7 @@ def terminal_summary(results_dir: str | Path, *, target: str, configfile: str | 
 
 
 # --------------------------------------------------------------------------- which config made results/
+
 
 def record_run(path: str | Path, datasets: list[str], configfiles: list[str]) -> None:
     """After a successful run: which config file(s) and datasets the results in
@@ -152,8 +172,10 @@ def check_report_config(path: str | Path, datasets: list[str], configfiles: list
     here = " ".join(current) if current else "config/config.yaml (the default)"
     if not path.is_file():
         if not (path.parent / "verdict.tsv").is_file():
-            return (f"No results to report on: {path.parent}/verdict.tsv does not exist. Run the workflow first "
-                    f"({_command(current)}), then build the report ({_command(current, '--report report.html')}).")
+            return (
+                f"No results to report on: {path.parent}/verdict.tsv does not exist. Run the workflow first "
+                f"({_command(current)}), then build the report ({_command(current, '--report report.html')})."
+            )
         return None
     try:
         record = json.loads(path.read_text())
@@ -163,7 +185,9 @@ def check_report_config(path: str | Path, datasets: list[str], configfiles: list
         return None
     made = record.get("configfiles") or []
     made_text = " ".join(made) if made else "config/config.yaml (the default)"
-    return (f"The results in {path.parent}/ come from {made_text} (datasets: {', '.join(record.get('datasets', []))}),"
-            f" not from {here} (datasets: {', '.join(datasets)}). Build their report with:\n"
-            f"  {_command(made, '--report report.html')}\n"
-            f"or run this config first ({_command(current)}; it replaces the study-level results).")
+    return (
+        f"The results in {path.parent}/ come from {made_text} (datasets: {', '.join(record.get('datasets', []))}),"
+        f" not from {here} (datasets: {', '.join(datasets)}). Build their report with:\n"
+        f"  {_command(made, '--report report.html')}\n"
+        f"or run this config first ({_command(current)}; it replaces the study-level results)."
+    )

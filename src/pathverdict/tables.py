@@ -23,6 +23,7 @@ from .errors import InputError, preview
 
 log = logging.getLogger(__name__)
 
+
 def _separator(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(".gz"):
@@ -43,8 +44,10 @@ def _open_text(path: Path):
 
 def _require_file(path: Path, what: str) -> None:
     if not path.is_file():
-        raise InputError(f"{what} file not found: {path}. Check the path in the config "
-                         "(relative paths are resolved from the directory snakemake runs in).")
+        raise InputError(
+            f"{what} file not found: {path}. Check the path in the config "
+            "(relative paths are resolved from the directory snakemake runs in)."
+        )
 
 
 def read_header(path: Path) -> list[str]:
@@ -53,8 +56,10 @@ def read_header(path: Path) -> list[str]:
         with _open_text(path) as fh:
             row = next(csv.reader(fh, delimiter=_separator(path)), None)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a {'gzipped ' if path.suffix == '.gz' else ''}"
-                         f"text table ({exc}). Re-download or re-export the file.") from exc
+        raise InputError(
+            f"{path}: cannot be read as a {'gzipped ' if path.suffix == '.gz' else ''}"
+            f"text table ({exc}). Re-download or re-export the file."
+        ) from exc
     if not row:
         raise InputError(f"{path}: the file is empty; it needs a header line.")
     return [c.strip() for c in row]
@@ -143,12 +148,16 @@ def sniff_layout(path: Path, sep: str) -> dict:
         return {"layout": "plain", "skip": 0}
     header = [c.strip() for c in _split(lines[comments], sep)]
     if [h.lower() for h in header[:6]] == [c.lower() for c in FEATURECOUNTS_COLS]:
-        return {"layout": "featurecounts", "skip": comments, "header": header,
-                "tool": lines[0].strip()[:200] if comments else "",
-                "dropped_columns": header[1:6]}
+        return {
+            "layout": "featurecounts",
+            "skip": comments,
+            "header": header,
+            "tool": lines[0].strip()[:200] if comments else "",
+            "dropped_columns": header[1:6],
+        }
     if comments:
         return {"layout": "plain", "skip": 0}
-    body = [_split(ln, sep) for ln in lines[1:_SNIFF_LINES + 1] if ln.strip()]
+    body = [_split(ln, sep) for ln in lines[1 : _SNIFF_LINES + 1] if ln.strip()]
     # (a trailing separator on every line is not a row-name column: its last field is empty)
     if len(header) >= 1 and body and all(len(r) == len(header) + 1 and r[-1].strip() for r in body):
         return {"layout": "r_row_names", "skip": 0, "header": ["gene_id"] + header}
@@ -174,51 +183,73 @@ def read_count_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
         raise InputError(
             f"{path}: line 1 has {len(header)} column(s); a count matrix needs a gene ID column "
             f"followed by one column per sample. Is the separator right? ({'comma' if sep == ',' else 'tab'} "
-            "is expected from the file name: .csv = comma, anything else = tab)")
+            "is expected from the file name: .csv = comma, anything else = tab)"
+        )
     keep = [0] + list(range(6, len(header))) if layout["layout"] == "featurecounts" else list(range(len(header)))
     if layout["layout"] == "featurecounts" and len(keep) < 2:
-        raise InputError(f"{path}: line {skip + 1}: a featureCounts table with no count column after "
-                         f"{' '.join(header[:6])}.")
+        raise InputError(
+            f"{path}: line {skip + 1}: a featureCounts table with no count column after {' '.join(header[:6])}."
+        )
     samples = [header[i] for i in keep[1:]]
     where = f"{path}: line {skip + 1}"
     dup = sorted({s for s in samples if samples.count(s) > 1})
     if dup:
-        raise InputError(f"{where} names these sample columns more than once: {preview(dup)}. "
-                         "Each sample must have exactly one column.")
+        raise InputError(
+            f"{where} names these sample columns more than once: {preview(dup)}. "
+            "Each sample must have exactly one column."
+        )
     empty = [i + 2 for i, s in zip(keep[1:], samples) if not s]
     if empty:
         raise InputError(f"{where}, column(s) {preview(empty)} have no sample name.")
     try:
         # blank lines are kept (and then refused as an empty gene ID) so that line numbers stay exact
-        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=ENCODING,
-                          na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL,
-                          skiprows=skip + 1, header=None)
+        raw = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            encoding=ENCODING,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+            skiprows=skip + 1,
+            header=None,
+        )
     except pd.errors.EmptyDataError:
         raw = pd.DataFrame(columns=range(len(header)))
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}): the file is truncated or "
-                         "corrupt (an interrupted download or copy?). Re-download or re-export it.") from exc
+        raise InputError(
+            f"{path}: cannot be read to the end ({type(exc).__name__}: {exc}): the file is truncated or "
+            "corrupt (an interrupted download or copy?). Re-download or re-export it."
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a well-formed table ({exc}). Every line needs the same "
-                         "number of columns as the header.") from exc
+        raise InputError(
+            f"{path}: not a well-formed table ({exc}). Every line needs the same number of columns as the header."
+        ) from exc
     if raw.shape[1] < len(header):  # short lines at the end: the missing counts are reported below
         for j in range(raw.shape[1], len(header)):
             raw[j] = ""
     elif raw.shape[1] > len(header):
-        extra = np.flatnonzero((raw.iloc[:, len(header):] != "").any(axis=1).to_numpy())
+        extra = np.flatnonzero((raw.iloc[:, len(header) :] != "").any(axis=1).to_numpy())
         if extra.size:
-            raise InputError(f"{path}: line {int(extra[0]) + skip + 2} has more fields than the header (line "
-                             f"{skip + 1}: {len(header)}). Every line needs the same number of columns as the header.")
-        raw = raw.iloc[:, :len(header)]
+            raise InputError(
+                f"{path}: line {int(extra[0]) + skip + 2} has more fields than the header (line "
+                f"{skip + 1}: {len(header)}). Every line needs the same number of columns as the header."
+            )
+        raw = raw.iloc[:, : len(header)]
     raw = raw.fillna("").iloc[:, keep]
     raw.columns = [header[i] for i in keep]
     raw.index = pd.RangeIndex(skip + 2, skip + 2 + len(raw))  # editor line numbers
     if layout["layout"] == "featurecounts":
-        layout["note"] = (f"featureCounts table: skipped {skip} comment line(s) and dropped the annotation columns "
-                          f"{', '.join(layout['dropped_columns'])}; {len(samples)} count column(s)")
+        layout["note"] = (
+            f"featureCounts table: skipped {skip} comment line(s) and dropped the annotation columns "
+            f"{', '.join(layout['dropped_columns'])}; {len(samples)} count column(s)"
+        )
     elif layout["layout"] == "r_row_names":
-        layout["note"] = ("R write.table layout (row names without a header cell): the header names the "
-                          f"{len(samples)} sample column(s) and the first field of every line is the gene ID")
+        layout["note"] = (
+            "R write.table layout (row names without a header cell): the header names the "
+            f"{len(samples)} sample column(s) and the first field of every line is the gene ID"
+        )
     return raw, layout
 
 
@@ -246,8 +277,10 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
     if layout["layout"] != "plain":
         log.warning("%s: %s", path, layout["note"])
     if raw.empty:
-        raise InputError(f"{path}: has a header line but no gene lines. A count matrix needs one line per gene "
-                         "(gene ID, then one count per sample).")
+        raise InputError(
+            f"{path}: has a header line but no gene lines. A count matrix needs one line per gene "
+            "(gene ID, then one count per sample)."
+        )
     ids = raw.iloc[:, 0].str.strip()
     blank = raw.index[ids.eq("").to_numpy()]
     if len(blank):
@@ -258,19 +291,29 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
         for line, gid in zip(raw.index[dup_mask], ids[dup_mask]):
             first.setdefault(gid, []).append(int(line))
         items = [f"{g} (lines {', '.join(map(str, lines))})" for g, lines in list(first.items())]
-        raise InputError(f"{path}: duplicated gene IDs: {preview(items, 3)}. Each gene must appear once; "
-                         "sum or drop the duplicated rows before running." + _r_layout_hint(path, raw, layout))
+        raise InputError(
+            f"{path}: duplicated gene IDs: {preview(items, 3)}. Each gene must appear once; "
+            "sum or drop the duplicated rows before running." + _r_layout_hint(path, raw, layout)
+        )
     summary = ids.str.match(SUMMARY_ROW).to_numpy()
     summary_rows = []
     if summary.any():
         summary_rows = list(ids[summary])
         lines = [int(i) for i in raw.index[summary]]
-        log.warning("%s: removed %d line(s) of counting-tool statistics that are not genes: %s (line(s) %s); "
-                    "they are not tested", path, len(summary_rows), preview(summary_rows), preview(lines))
+        log.warning(
+            "%s: removed %d line(s) of counting-tool statistics that are not genes: %s (line(s) %s); "
+            "they are not tested",
+            path,
+            len(summary_rows),
+            preview(summary_rows),
+            preview(lines),
+        )
         raw, ids = raw[~summary], ids[~summary]
         if raw.empty:
-            raise InputError(f"{path}: has only counting-tool statistics lines ({preview(summary_rows)}), no gene "
-                             "lines. Use the tool's per-gene counts.")
+            raise InputError(
+                f"{path}: has only counting-tool statistics lines ({preview(summary_rows)}), no gene "
+                "lines. Use the tool's per-gene counts."
+            )
     values = raw.iloc[:, 1:]
     numeric = values.apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
     bad = numeric.isna().to_numpy()
@@ -278,37 +321,47 @@ def read_counts(path: str | Path, round_counts: bool = False) -> CountMatrix:
         r, c = np.argwhere(bad)[0]
         text = values.iat[r, c]
         what = "is missing" if text.strip() in ("", "NA", "NaN", "nan", "null") else f"is not a number ({text!r})"
-        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: the count {what} "
-                         f"({int(bad.sum())} such value(s) in the file). Counts must be non-negative integers; "
-                         "fill in or remove the gene.")
+        raise InputError(
+            f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: the count {what} "
+            f"({int(bad.sum())} such value(s) in the file). Counts must be non-negative integers; "
+            "fill in or remove the gene."
+        )
     arr = numeric.to_numpy(dtype=float)
     if not np.isfinite(arr).all():
         r, c = np.argwhere(~np.isfinite(arr))[0]
-        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: the count is infinite.")
+        raise InputError(
+            f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: the count is infinite."
+        )
     neg = arr < 0
     if neg.any():
         r, c = np.argwhere(neg)[0]
-        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: negative count "
-                         f"{values.iat[r, c]} ({int(neg.sum())} negative value(s) in the file). Raw read counts "
-                         "cannot be negative: use the raw (not normalised or log-transformed) count table.")
+        raise InputError(
+            f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: negative count "
+            f"{values.iat[r, c]} ({int(neg.sum())} negative value(s) in the file). Raw read counts "
+            "cannot be negative: use the raw (not normalised or log-transformed) count table."
+        )
     huge = arr > MAX_COUNT
     if huge.any():
         r, c = np.argwhere(huge)[0]
-        raise InputError(f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: count "
-                         f"{values.iat[r, c]} is larger than {MAX_COUNT:,} ({int(huge.sum())} such value(s) in the "
-                         "file), more reads than a sequencing run gives one gene in one sample. Are these raw read "
-                         "counts? Use the raw integer count table (not a product, sum over genes, or a value in "
-                         "other units).")
+        raise InputError(
+            f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: count "
+            f"{values.iat[r, c]} is larger than {MAX_COUNT:,} ({int(huge.sum())} such value(s) in the "
+            "file), more reads than a sequencing run gives one gene in one sample. Are these raw read "
+            "counts? Use the raw integer count table (not a product, sum over genes, or a value in "
+            "other units)."
+        )
     frac = arr != np.round(arr)
     rounded = int(frac.sum())
     if rounded:
         if not round_counts:
             r, c = np.argwhere(frac)[0]
             raise InputError(
-                f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: count {values.iat[r, c]} is not an "
+                f"{path}: line {_line(raw, r)}, gene {ids.iat[r]}, sample {samples[c]}: "
+                f"count {values.iat[r, c]} is not an "
                 f"integer ({rounded} non-integer value(s) in the file). DESeq2 needs raw integer counts. If these are "
                 "estimated counts (RSEM, salmon, some GEO tables), set `round_counts: true` for this dataset to round "
-                "them; if they are normalised values (FPKM/TPM/CPM), use the raw counts instead.")
+                "them; if they are normalised values (FPKM/TPM/CPM), use the raw counts instead."
+            )
         arr = np.rint(arr)
     counts = pd.DataFrame(arr.astype(np.int64), index=pd.Index(ids.to_numpy(), name="gene_id"), columns=samples)
     return CountMatrix(counts=counts, rounded_values=rounded, summary_rows=summary_rows, layout=layout)
@@ -320,9 +373,11 @@ def _r_layout_hint(path: Path, raw: pd.DataFrame, layout: dict) -> str:
         return ""
     ids = raw.iloc[:, 0].str.strip()
     if len(ids) and pd.to_numeric(ids, errors="coerce").notna().mean() > 0.9:
-        return (f" The first column ({raw.columns[0]!r}) holds numbers, not gene IDs: is it a sample's counts? "
-                "A table whose gene ID column has no header cell (R write.table) has one field fewer on line 1 "
-                "than on the other lines; give the gene ID column a header cell, e.g. gene_id.")
+        return (
+            f" The first column ({raw.columns[0]!r}) holds numbers, not gene IDs: is it a sample's counts? "
+            "A table whose gene ID column has no header cell (R write.table) has one field fewer on line 1 "
+            "than on the other lines; give the gene ID column a header cell, e.g. gene_id."
+        )
     return ""
 
 
@@ -332,26 +387,39 @@ def read_samples(path: str | Path) -> pd.DataFrame:
     _require_file(path, "Sample sheet")
     header = read_header(path)
     if "sample" not in header:
-        raise InputError(f"{path}: line 1 has no `sample` column (found: {preview(header)}). "
-                         "Name the column holding the sample names (the count matrix column names) `sample`.")
+        raise InputError(
+            f"{path}: line 1 has no `sample` column (found: {preview(header)}). "
+            "Name the column holding the sample names (the count matrix column names) `sample`."
+        )
     dup_cols = sorted({h for h in header if header.count(h) > 1})
     if dup_cols:
         raise InputError(f"{path}: line 1 names these columns more than once: {preview(dup_cols)}.")
     try:
-        df = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False, encoding=ENCODING,
-                         na_filter=False, comment=None)
+        df = pd.read_csv(
+            path,
+            sep=_separator(path),
+            dtype=str,
+            keep_default_na=False,
+            encoding=ENCODING,
+            na_filter=False,
+            comment=None,
+        )
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a well-formed table ({exc}).") from exc
     if df.empty:
-        raise InputError(f"{path}: has a header line but no sample lines. Add one line per sample "
-                         "(the sample name in the `sample` column, then its covariates).")
+        raise InputError(
+            f"{path}: has a header line but no sample lines. Add one line per sample "
+            "(the sample name in the `sample` column, then its covariates)."
+        )
     df = df.apply(lambda col: col.str.strip())
     validate_rows(df.to_dict(orient="records"), "samples", str(path))
     dups = df["sample"][df["sample"].duplicated(keep=False)]
     if len(dups):
         lines = [f"{s} (line {i + 2})" for i, s in dups.items()]
-        raise InputError(f"{path}: sample names must be unique; repeated: {preview(lines)}. Give each sample "
-                         "its own name (matching its count matrix column) or remove the repeated line.")
+        raise InputError(
+            f"{path}: sample names must be unique; repeated: {preview(lines)}. Give each sample "
+            "its own name (matching its count matrix column) or remove the repeated line."
+        )
     return df.set_index("sample")
 
 
@@ -359,8 +427,9 @@ def formula_variables(design: str) -> list[str]:
     """Variables a design formula such as ``~ batch + condition`` refers to."""
     body = design.strip()
     if not body.startswith("~"):
-        raise InputError(f"design {design!r} must be a formula starting with '~', e.g. '~condition' "
-                         "or '~batch + condition'.")
+        raise InputError(
+            f"design {design!r} must be a formula starting with '~', e.g. '~condition' or '~batch + condition'."
+        )
     names = []
     for tok in re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", body[1:]):
         if tok not in names and tok not in {"C", "Treatment", "contr"}:
@@ -370,9 +439,16 @@ def formula_variables(design: str) -> list[str]:
     return names
 
 
-def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contrast: list[str],
-                 samples_path: str | Path, counts_path: str | Path, dataset: str,
-                 check_content: bool = True) -> pd.DataFrame:
+def check_design(
+    samples: pd.DataFrame,
+    counts: pd.DataFrame,
+    design: str,
+    contrast: list[str],
+    samples_path: str | Path,
+    counts_path: str | Path,
+    dataset: str,
+    check_content: bool = True,
+) -> pd.DataFrame:
     """Check that sample sheet, count columns, design and contrast fit together, that the design
     can be estimated (:func:`check_model`) and, unless ``check_content`` is False, that the counts
     can support a DESeq2 fit (:func:`check_count_content`).
@@ -385,54 +461,75 @@ def check_design(samples: pd.DataFrame, counts: pd.DataFrame, design: str, contr
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"Samples in the sample sheet {samples_path} without a column in {counts_path}: "
-                         f"{preview(missing)}.")
+            parts.append(
+                f"Samples in the sample sheet {samples_path} without a column in {counts_path}: {preview(missing)}."
+            )
         if extra:
             parts.append(f"Columns of {counts_path} not in the sample sheet {samples_path}: {preview(extra)}.")
         if any(names_alignment_file(str(c)) for c in extra):
-            parts.append("Columns named by alignment files are matched to samples by the file name without folders "
-                         "and aligner suffixes (/data/ctrl1.Aligned.sortedByCoord.out.bam -> ctrl1), by a sample sheet "
-                         "column holding the column or file names (e.g. a `bam` column), or by a GSM accession in the "
-                         "file name.")
-        raise InputError(f"dataset {dataset}: sample sheet and count matrix disagree. " + " ".join(parts)
-                         + " Make the `sample` column list exactly the count matrix's sample columns "
-                           "(names are case-sensitive).")
+            parts.append(
+                "Columns named by alignment files are matched to samples by the file name without folders "
+                "and aligner suffixes (/data/ctrl1.Aligned.sortedByCoord.out.bam -> ctrl1), by a sample sheet "
+                "column holding the column or file names (e.g. a `bam` column), or by a GSM accession in the "
+                "file name."
+            )
+        raise InputError(
+            f"dataset {dataset}: sample sheet and count matrix disagree. "
+            + " ".join(parts)
+            + " Make the `sample` column list exactly the count matrix's sample columns "
+            "(names are case-sensitive)."
+        )
     variables = formula_variables(design)
     absent = [v for v in variables if v not in samples.columns]
     odd = [c for c in samples.columns if not re.fullmatch(r"[A-Za-z_.][A-Za-z0-9_.]*", c) and c in design]
     if absent and odd:
         fixed = {c: re.sub(r"\W", "_", c) for c in odd}
-        raise InputError(f"dataset {dataset}: design {design!r} uses column {preview(odd)} of {samples_path}, whose "
-                         "name a formula cannot hold (a '-' reads as minus, a space or other sign splits it): it is "
-                         f"read as {preview(absent)}. Rename the column in the sample sheet and in `design`, e.g. "
-                         + ", ".join(f"{c!r} -> {n!r}" for c, n in fixed.items()) + " (letters, digits, _ and .).")
+        raise InputError(
+            f"dataset {dataset}: design {design!r} uses column {preview(odd)} of {samples_path}, whose "
+            "name a formula cannot hold (a '-' reads as minus, a space or other sign splits it): it is "
+            f"read as {preview(absent)}. Rename the column in the sample sheet and in `design`, e.g. "
+            + ", ".join(f"{c!r} -> {n!r}" for c, n in fixed.items())
+            + " (letters, digits, _ and .)."
+        )
     if absent:
-        raise InputError(f"dataset {dataset}: design {design!r} uses {preview(absent)}, which is not a column of "
-                         f"{samples_path} (columns: {preview(list(samples.columns))}). Fix `design` or add the column.")
+        raise InputError(
+            f"dataset {dataset}: design {design!r} uses {preview(absent)}, which is not a column of "
+            f"{samples_path} (columns: {preview(list(samples.columns))}). Fix `design` or add the column."
+        )
     for v in variables:
         empty = [s for s, val in samples[v].items() if val in ("", "NA", "NaN", "nan")]
         if empty:
-            raise InputError(f"dataset {dataset}: {samples_path}: column {v!r} is empty for sample(s) "
-                             f"{preview(empty)}. Every sample needs a value for each design variable.")
+            raise InputError(
+                f"dataset {dataset}: {samples_path}: column {v!r} is empty for sample(s) "
+                f"{preview(empty)}. Every sample needs a value for each design variable."
+            )
     var, tested, reference = contrast
     if var not in variables:
-        raise InputError(f"dataset {dataset}: contrast variable {var!r} is not in the design {design!r}. "
-                         f"Add it to the design or pick one of {preview(variables)}.")
+        raise InputError(
+            f"dataset {dataset}: contrast variable {var!r} is not in the design {design!r}. "
+            f"Add it to the design or pick one of {preview(variables)}."
+        )
     levels = sorted(samples[var].unique())
     for level in (tested, reference):
         if level not in levels:
-            raise InputError(f"dataset {dataset}: contrast level {level!r} does not occur in column {var!r} of "
-                             f"{samples_path} (levels there: {preview(levels)}). Fix `contrast` (levels are "
-                             "case-sensitive).")
+            raise InputError(
+                f"dataset {dataset}: contrast level {level!r} does not occur in column {var!r} of "
+                f"{samples_path} (levels there: {preview(levels)}). Fix `contrast` (levels are "
+                "case-sensitive)."
+            )
     if tested == reference:
-        raise InputError(f"dataset {dataset}: contrast compares level {tested!r} with itself; "
-                         "give [variable, tested level, reference level].")
+        raise InputError(
+            f"dataset {dataset}: contrast compares level {tested!r} with itself; "
+            "give [variable, tested level, reference level]."
+        )
     for level in (tested, reference):
         n = int((samples[var] == level).sum())
         if n < 2:
-            raise InputError(f"dataset {dataset}: group {var}={level} has {n} sample in {samples_path}; "
-                             "differential expression needs at least 2 replicates per compared group. "
-                             "Add replicates or compare other groups.")
+            raise InputError(
+                f"dataset {dataset}: group {var}={level} has {n} sample in {samples_path}; "
+                "differential expression needs at least 2 replicates per compared group. "
+                "Add replicates or compare other groups."
+            )
     counts = counts[sheet]
     check_model(samples, design, variables, dataset, samples_path)
     if check_content:
@@ -451,33 +548,40 @@ def check_count_content(counts: pd.DataFrame, counts_path: str | Path, dataset: 
     no reads at all, a sample without reads, too few genes with reads in every sample."""
     total = counts.sum(axis=0)
     if int(total.sum()) == 0:
-        raise InputError(f"dataset {dataset}: every count in {counts_path} is 0 ({counts.shape[0]} genes x "
-                         f"{counts.shape[1]} samples): the matrix holds no reads. Check that this is the right file "
-                         "and that the counting step (HTSeq, featureCounts, STAR) found reads in the genes.")
+        raise InputError(
+            f"dataset {dataset}: every count in {counts_path} is 0 ({counts.shape[0]} genes x "
+            f"{counts.shape[1]} samples): the matrix holds no reads. Check that this is the right file "
+            "and that the counting step (HTSeq, featureCounts, STAR) found reads in the genes."
+        )
     empty = [str(s) for s, n in total.items() if n == 0]
     if empty:
-        raise InputError(f"dataset {dataset}: sample(s) {preview(empty)} have no reads at all in {counts_path} "
-                         f"(every count of the column is 0; the other samples have {int(total[total > 0].min()):,} "
-                         "reads or more). A sample without reads cannot be normalised: remove it from the sample sheet "
-                         "and the count matrix, or redo its alignment and counting.")
+        raise InputError(
+            f"dataset {dataset}: sample(s) {preview(empty)} have no reads at all in {counts_path} "
+            f"(every count of the column is 0; the other samples have {int(total[total > 0].min()):,} "
+            "reads or more). A sample without reads cannot be normalised: remove it from the sample sheet "
+            "and the count matrix, or redo its alignment and counting."
+        )
     everywhere = int((counts > 0).all(axis=1).sum())
     if everywhere < MIN_EXPRESSED_GENES:
         some = int((counts > 0).any(axis=1).sum())
-        raise InputError(f"dataset {dataset}: only {everywhere} of the {counts.shape[0]} genes in {counts_path} have "
-                         f"reads in every sample ({some} have reads in at least one); DESeq2 needs at least "
-                         f"{MIN_EXPRESSED_GENES} (its normalisation uses the genes read in every sample, and its "
-                         "dispersion estimates are fitted across genes). Is this a genome-wide RNA-seq count matrix? "
-                         "Check the samples with the fewest reads (reads per sample: "
-                         + preview([f"{s} {int(n):,}" for s, n in total.sort_values().items()], 4)
-                         + ") and remove failed ones.")
+        raise InputError(
+            f"dataset {dataset}: only {everywhere} of the {counts.shape[0]} genes in {counts_path} have "
+            f"reads in every sample ({some} have reads in at least one); DESeq2 needs at least "
+            f"{MIN_EXPRESSED_GENES} (its normalisation uses the genes read in every sample, and its "
+            "dispersion estimates are fitted across genes). Is this a genome-wide RNA-seq count matrix? "
+            "Check the samples with the fewest reads (reads per sample: "
+            + preview([f"{s} {int(n):,}" for s, n in total.sort_values().items()], 4)
+            + ") and remove failed ones."
+        )
 
 
 def _numeric(values: pd.Series) -> bool:
     return pd.to_numeric(values, errors="coerce").notna().all()
 
 
-def check_model(samples: pd.DataFrame, design: str, variables: list[str], dataset: str,
-                samples_path: str | Path) -> None:
+def check_model(
+    samples: pd.DataFrame, design: str, variables: list[str], dataset: str, samples_path: str | Path
+) -> None:
     """The design must be estimable: as DESeq2 does, every variable is a factor (each distinct
     value a group). Names the confounded columns, or the numeric column that became many groups,
     instead of letting the fit fail with "Singular matrix"."""
@@ -495,30 +599,36 @@ def check_model(samples: pd.DataFrame, design: str, variables: list[str], datase
         f" Column {v!r} holds numbers, but a design column is used as groups (as DESeq2 does with a factor): its "
         f"{meta[v].nunique()} distinct values make {meta[v].nunique() - 1} coefficients. Put the values "
         f"into a few ranges in a new column, or leave it out of the design."
-        for v in numeric)
+        for v in numeric
+    )
     if rank < p:
         pairs = []
         for i, a in enumerate(variables):
-            for b in variables[i + 1:]:
+            for b in variables[i + 1 :]:
                 groups = _linked_groups(meta[a], meta[b])
                 if len(groups) > 1:
                     pairs.append(f"{a!r} and {b!r} (" + "; ".join(groups) + ")")
         if pairs:
             raise InputError(
-                f"dataset {dataset}: design {design!r}: the columns {'; '.join(pairs)} of {samples_path} are confounded: "
+                f"dataset {dataset}: design {design!r}: the columns {'; '.join(pairs)} of {samples_path} "
+                "are confounded: "
                 "each value of one occurs only with certain values of the other, so their effects cannot be told apart "
                 "(the model matrix is singular). Remove one of them from the design, or use a sample sheet where they "
-                f"vary independently.{numeric_note}")
+                f"vary independently.{numeric_note}"
+            )
         raise InputError(
             f"dataset {dataset}: design {design!r} cannot be estimated with the samples of {samples_path}: its "
             f"{p} coefficients are not independent (rank {rank}; some combination of "
             f"{preview([repr(v) for v in variables])} is confounded or has no sample).{numeric_note} Simplify the "
-            "design.")
+            "design."
+        )
     if p >= n:
         raise InputError(
             f"dataset {dataset}: design {design!r} has {p} coefficients for {n} samples in {samples_path}: no "
-            f"replicate is left to estimate the variability (DESeq2 needs more samples than coefficients).{numeric_note}"
-            " Simplify the design (fewer variables or fewer levels) or add samples.")
+            "replicate is left to estimate the variability (DESeq2 needs more samples than coefficients)."
+            f"{numeric_note}"
+            " Simplify the design (fewer variables or fewer levels) or add samples."
+        )
 
 
 def _linked_groups(a: pd.Series, b: pd.Series) -> list[str]:
@@ -549,8 +659,10 @@ def _linked_groups(a: pd.Series, b: pd.Series) -> list[str]:
 
 _ALIGNMENT_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
 # what aligners and samtools append to a sample's name: sample.Aligned.sortedByCoord.out.bam, sample_sorted.bam
-_ALIGNMENT_SUFFIX = re.compile(r"(?i)[._-]?(Aligned\.sortedByCoord\.out|Aligned\.toTranscriptome\.out|Aligned\.out|"
-                               r"sortedByCoord\.out|sorted|sort|dedup|markdup|rmdup|filtered|uniq|unique)$")
+_ALIGNMENT_SUFFIX = re.compile(
+    r"(?i)[._-]?(Aligned\.sortedByCoord\.out|Aligned\.toTranscriptome\.out|Aligned\.out|"
+    r"sortedByCoord\.out|sorted|sort|dedup|markdup|rmdup|filtered|uniq|unique)$"
+)
 
 
 def names_alignment_file(name: str) -> bool:
@@ -617,8 +729,10 @@ def map_alignment_columns(columns, samples: pd.DataFrame, where: str = "") -> tu
     taken.update({s: taken.get(s, []) + [s] for s in map(str, columns) if s in known and s in taken})
     clash = {s: cols for s, cols in taken.items() if len(cols) > 1}
     if clash:
-        raise InputError(f"{where}several count columns belong to the same sample: "
-                         + "; ".join(f"{s}: {', '.join(c)}" for s, c in clash.items())
-                         + ". Keep one column per sample (e.g. drop a re-sequenced BAM's column), or name the columns "
-                           "in a sample sheet column.")
+        raise InputError(
+            f"{where}several count columns belong to the same sample: "
+            + "; ".join(f"{s}: {', '.join(c)}" for s, c in clash.items())
+            + ". Keep one column per sample (e.g. drop a re-sequenced BAM's column), or name the columns "
+            "in a sample sheet column."
+        )
     return mapping, notes

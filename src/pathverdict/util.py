@@ -20,8 +20,27 @@ import pandas as pd
 try:  # the words pandas reads as missing by default
     from pandas._libs.parsers import STR_NA_VALUES
 except ImportError:  # pragma: no cover - private module moved
-    STR_NA_VALUES = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-                     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+    STR_NA_VALUES = {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
 
 from .errors import DiskFullError
 
@@ -60,7 +79,8 @@ def disk_full_error(path: str | Path, exc: OSError) -> DiskFullError:
     return DiskFullError(
         f"{what} while writing {path} ({_free_space(path.parent)} free on the file system of "
         f"{path.parent.resolve()}). Nothing partial was kept. Free some space there (or run the workflow in a "
-        "directory on a larger disk) and run the same command again: the finished steps are not redone.")
+        "directory on a larger disk) and run the same command again: the finished steps are not redone."
+    )
 
 
 @contextlib.contextmanager
@@ -175,8 +195,22 @@ def write_json(obj, path: str | Path) -> None:
 # Columns that hold identifiers or names: always read as text, and never turned into NaN by
 # pandas' default missing-value words (a gene called NA or NULL, a sample called "nan"); only an
 # empty cell is missing there (that is how write_tsv writes a missing value).
-ID_COLUMNS = frozenset({"gene_id", "symbol", "sample", "dataset", "term", "term_id", "library", "method",
-                        "top_term", "gene", "overlap_genes", "leading_edge"})
+ID_COLUMNS = frozenset(
+    {
+        "gene_id",
+        "symbol",
+        "sample",
+        "dataset",
+        "term",
+        "term_id",
+        "library",
+        "method",
+        "top_term",
+        "gene",
+        "overlap_genes",
+        "leading_edge",
+    }
+)
 
 
 def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
@@ -212,8 +246,9 @@ def read_text_table(path: str | Path, text) -> pd.DataFrame:
     empty cell is missing (that is how :func:`write_tsv` writes a missing value)."""
     head = pd.read_csv(path, sep="\t", nrows=0).columns
     text_cols = {c: str for c in head if c in set(text)}
-    return pd.read_csv(path, sep="\t", dtype=text_cols, keep_default_na=False,
-                       na_values={c: [""] for c in head if c not in text_cols})
+    return pd.read_csv(
+        path, sep="\t", dtype=text_cols, keep_default_na=False, na_values={c: [""] for c in head if c not in text_cols}
+    )
 
 
 class _FirstOfEachKind(logging.Filter):

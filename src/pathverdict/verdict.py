@@ -17,8 +17,8 @@ and FDR and its overlap genes are reported, with a ``status``:
 over-representation; GSEA and CAMERA are threshold free and their size limit
 (``gsea_min_size``) already asks for enough ranked genes. CAMERA pathways are ranked by
 p-value (ties share the best rank) and its FDR is Benjamini-Hochberg over the tested sets.
-Each dataset's headline answer comes from the ``primary`` method. The status of chosen genes (default HMOX1, VDR and every
-protein-coding metallothionein) is reported alongside: ``up``/``down`` (padj < alpha),
+Each dataset's headline answer comes from the ``primary`` method. The status of chosen genes
+(default HMOX1, VDR and every protein-coding metallothionein) is reported alongside: ``up``/``down`` (padj < alpha),
 ``not DE`` (tested, padj >= alpha) or ``untested`` (no padj: removed by the pre-filter,
 independent filtering, a Cook's outlier, or absent from the counts) -- never "not DE"
 for a gene that was not tested.
@@ -42,18 +42,62 @@ METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
 THRESHOLD_FREE = ("gsea", "camera")
 STATUSES = ("on_top", "not_on_top", "inconclusive")
-VERDICT_COLUMNS = ["dataset", "library", "method", "primary", "target", "target_id", "on_top", "status", "rank",
-                   "n_terms", "pvalue", "p_bound", "fdr", "nes", "overlap_size", "set_size", "genes", "top_term",
-                   "de_genes", "note"]
-GENE_COLUMNS = ["dataset", "symbol", "gene_id", "gene_type", "reason", "baseMean", "log2FoldChange", "padj",
-                "status", "detail"]
+VERDICT_COLUMNS = [
+    "dataset",
+    "library",
+    "method",
+    "primary",
+    "target",
+    "target_id",
+    "on_top",
+    "status",
+    "rank",
+    "n_terms",
+    "pvalue",
+    "p_bound",
+    "fdr",
+    "nes",
+    "overlap_size",
+    "set_size",
+    "genes",
+    "top_term",
+    "de_genes",
+    "note",
+]
+GENE_COLUMNS = [
+    "dataset",
+    "symbol",
+    "gene_id",
+    "gene_type",
+    "reason",
+    "baseMean",
+    "log2FoldChange",
+    "padj",
+    "status",
+    "detail",
+]
 GENE_STATUSES = ("up", "down", "not DE", "untested")
 # reason of a gene matching the patterns that is not protein-coding: listed, never counted
 EXCLUDED = "pattern, not protein-coding (excluded)"
 # without a gene type in the annotation: names of pseudogenes (MT1P3, MT1XP1, MT1CP, MT2P1)
 PSEUDOGENE_NAME = re.compile(r"P\d*$")
-TEXT_COLUMNS = ("dataset", "library", "method", "target", "target_id", "on_top", "status", "genes", "top_term",
-                "note", "symbol", "gene_id", "gene_type", "reason", "detail")
+TEXT_COLUMNS = (
+    "dataset",
+    "library",
+    "method",
+    "target",
+    "target_id",
+    "on_top",
+    "status",
+    "genes",
+    "top_term",
+    "note",
+    "symbol",
+    "gene_id",
+    "gene_type",
+    "reason",
+    "detail",
+)
 
 
 @dataclass
@@ -98,35 +142,56 @@ def _top_term(table: pd.DataFrame, is_gsea: bool) -> str:
     return table["term"].iloc[0]
 
 
-def judge_method(table: pd.DataFrame, method: str, target: str, settings: VerdictSettings,
-                 n_query: int | None) -> dict:
+def judge_method(table: pd.DataFrame, method: str, target: str, settings: VerdictSettings, n_query: int | None) -> dict:
     """One verdict row (without dataset/library keys) from one enrichment table."""
     is_gsea = method in THRESHOLD_FREE  # GSEA or CAMERA: no DE list
-    row = {"method": method, "target": target, "n_terms": int(len(table)), "rank": np.nan, "pvalue": np.nan,
-           "p_bound": False, "fdr": np.nan, "nes": np.nan, "overlap_size": np.nan, "set_size": np.nan, "genes": "",
-           "top_term": _top_term(table, is_gsea), "on_top": "no", "status": "inconclusive",
-           "note": "", "de_genes": n_query if n_query is not None else np.nan}
+    row = {
+        "method": method,
+        "target": target,
+        "n_terms": int(len(table)),
+        "rank": np.nan,
+        "pvalue": np.nan,
+        "p_bound": False,
+        "fdr": np.nan,
+        "nes": np.nan,
+        "overlap_size": np.nan,
+        "set_size": np.nan,
+        "genes": "",
+        "top_term": _top_term(table, is_gsea),
+        "on_top": "no",
+        "status": "inconclusive",
+        "note": "",
+        "de_genes": n_query if n_query is not None else np.nan,
+    }
     if not is_gsea and not n_query:
         row["note"] = "inconclusive: no DE genes at the thresholds, so over-representation cannot be tested"
         return row
     if not is_gsea and n_query < settings.min_de_genes:
-        row["note"] = (f"inconclusive: only {_fmt_count(n_query, 'DE gene')} (fewer than min_de_genes = "
-                       f"{settings.min_de_genes}): too few to tell which pathway is on top")
+        row["note"] = (
+            f"inconclusive: only {_fmt_count(n_query, 'DE gene')} (fewer than min_de_genes = "
+            f"{settings.min_de_genes}): too few to tell which pathway is on top"
+        )
     hit = table[table["term"] == target]
     if hit.empty:
         if is_gsea:
-            why = (f"target not tested by {'CAMERA' if method == 'camera' else 'GSEA'} (fewer or more of its genes "
-                   "among the ranked genes than the size limits)")
+            why = (
+                f"target not tested by {'CAMERA' if method == 'camera' else 'GSEA'} (fewer or more of its genes "
+                "among the ranked genes than the size limits)"
+            )
         else:
             why = "target not tested (fewer or more of its genes in the background than the ORA size limits)"
-        row["note"] = f"inconclusive: {why}" + (f"; {row['note'][len('inconclusive: '):]}" if row["note"] else "")
+        row["note"] = f"inconclusive: {why}" + (f"; {row['note'][len('inconclusive: ') :]}" if row["note"] else "")
         return row
     h = hit.iloc[0]
     fdr = float(h["fdr"] if is_gsea else h["padj"])
-    row.update(rank=int(h["rank"]), pvalue=float(h["pvalue"]), fdr=fdr,
-               set_size=int(h["n_genes"] if method == "camera" else h["set_size"]),
-               p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
-               genes=h.get("leading_edge", "") if is_gsea else h["overlap_genes"])
+    row.update(
+        rank=int(h["rank"]),
+        pvalue=float(h["pvalue"]),
+        fdr=fdr,
+        set_size=int(h["n_genes"] if method == "camera" else h["set_size"]),
+        p_bound=_bound(h["p_bound"]) if "p_bound" in h.index else False,
+        genes=h.get("leading_edge", "") if is_gsea else h["overlap_genes"],
+    )
     if pd.isna(row["genes"]):
         row["genes"] = ""
     if method == "gsea":
@@ -137,14 +202,17 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
         return row
     passes = row["rank"] <= settings.top_n and fdr <= settings.max_fdr
     if not is_gsea and fdr <= settings.max_fdr and row["overlap_size"] < settings.min_overlap:
-        row["note"] = (f"inconclusive: FDR {fdr:.3g} <= {settings.max_fdr} but only "
-                       f"{_fmt_count(row['overlap_size'], 'gene')} of the target DE (fewer than min_overlap = "
-                       f"{settings.min_overlap}): too few to call the pathway enriched")
+        row["note"] = (
+            f"inconclusive: FDR {fdr:.3g} <= {settings.max_fdr} but only "
+            f"{_fmt_count(row['overlap_size'], 'gene')} of the target DE (fewer than min_overlap = "
+            f"{settings.min_overlap}): too few to call the pathway enriched"
+        )
         return row
     if not is_gsea and row["overlap_size"] == 0:
         # tested (p = 1), but a rank among the tied pathways without a DE gene means nothing
-        row.update(rank=np.nan, status="not_on_top",
-                   note="none of the DE genes is in the target pathway (p = 1; not ranked)")
+        row.update(
+            rank=np.nan, status="not_on_top", note="none of the DE genes is in the target pathway (p = 1; not ranked)"
+        )
         return row
     row["status"] = "on_top" if passes else "not_on_top"
     row["on_top"] = "yes" if passes else "no"
@@ -158,16 +226,24 @@ def judge_method(table: pd.DataFrame, method: str, target: str, settings: Verdic
     if method == "camera":  # the set's direction and the correlation its variance was inflated by
         cor = pd.to_numeric(h.get("correlation"), errors="coerce")
         df = pd.to_numeric(h.get("df"), errors="coerce")
-        extra = f"{str(h.get('direction', '')).lower()}" + (
-            f", inter-gene correlation {_num(float(cor))}" if not pd.isna(cor) else "") + (
-            f", t on {_num(float(df))} df" if not pd.isna(df) else "")
+        extra = (
+            f"{str(h.get('direction', '')).lower()}"
+            + (f", inter-gene correlation {_num(float(cor))}" if not pd.isna(cor) else "")
+            + (f", t on {_num(float(df))} df" if not pd.isna(df) else "")
+        )
         row["note"] = "; ".join(x for x in (row["note"], extra) if x)
     return row
 
 
-def judge_dataset(dataset: str, library: str, target: str, target_id: str | None,
-                  tables: dict[str, pd.DataFrame], query_sizes: dict[str, int],
-                  settings: VerdictSettings) -> pd.DataFrame:
+def judge_dataset(
+    dataset: str,
+    library: str,
+    target: str,
+    target_id: str | None,
+    tables: dict[str, pd.DataFrame],
+    query_sizes: dict[str, int],
+    settings: VerdictSettings,
+) -> pd.DataFrame:
     rows = []
     for method in METHODS:
         if method not in tables:
@@ -175,8 +251,7 @@ def judge_dataset(dataset: str, library: str, target: str, target_id: str | None
         t = tables[method]
         t = t[t["library"] == library] if "library" in t.columns else t
         r = judge_method(t, method, target, settings, query_sizes.get(method))
-        r.update(dataset=dataset, library=library, target_id=target_id or "",
-                 primary=method == settings.primary)
+        r.update(dataset=dataset, library=library, target_id=target_id or "", primary=method == settings.primary)
         rows.append(r)
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
@@ -192,8 +267,9 @@ def is_protein_coding(gene_type) -> bool | None:
     return t == "protein-coding"
 
 
-def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
-                input_genes: pd.DataFrame | None = None) -> pd.DataFrame:
+def gene_status(
+    dataset: str, de: pd.DataFrame, settings: VerdictSettings, input_genes: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Status of the requested genes and of every gene matching the patterns.
 
     ``input_genes`` (columns gene_id, symbol and, when the annotation has it, gene_type:
@@ -232,8 +308,11 @@ def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
             coding = is_protein_coding(gtype)
             if coding is None:
                 coding = PSEUDOGENE_NAME.search(sym) is None
-                type_note = ("gene type unknown (not in the annotation): "
-                             + ("kept" if coding else "excluded as a pseudogene") + " by its name")
+                type_note = (
+                    "gene type unknown (not in the annotation): "
+                    + ("kept" if coding else "excluded as a pseudogene")
+                    + " by its name"
+                )
             if not coding:
                 reason = EXCLUDED
         sub = de[symbols == sym]
@@ -246,9 +325,17 @@ def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
             else:
                 detail = "absent from the count matrix"
             ids = input_genes.loc[input_genes["symbol"] == sym, "gene_id"] if input_genes is not None else []
-            rows.append({**base, "gene_id": ";".join(map(str, ids)), "baseMean": np.nan, "log2FoldChange": np.nan,
-                         "padj": np.nan, "status": "untested",
-                         "detail": "; ".join(x for x in (detail, type_note) if x)})
+            rows.append(
+                {
+                    **base,
+                    "gene_id": ";".join(map(str, ids)),
+                    "baseMean": np.nan,
+                    "log2FoldChange": np.nan,
+                    "padj": np.nan,
+                    "status": "untested",
+                    "detail": "; ".join(x for x in (detail, type_note) if x),
+                }
+            )
             continue
         for _, g in sub.iterrows():
             padj = g["padj"]
@@ -262,9 +349,17 @@ def gene_status(dataset: str, de: pd.DataFrame, settings: VerdictSettings,
                 status, detail = ("up" if g["log2FoldChange"] > 0 else "down"), f"padj < {settings.alpha}"
             else:
                 status, detail = "not DE", f"padj {padj:.3g} >= {settings.alpha}"
-            rows.append({**base, "gene_id": g["gene_id"], "baseMean": g["baseMean"],
-                         "log2FoldChange": g["log2FoldChange"], "padj": padj, "status": status,
-                         "detail": "; ".join(x for x in (detail, type_note) if x)})
+            rows.append(
+                {
+                    **base,
+                    "gene_id": g["gene_id"],
+                    "baseMean": g["baseMean"],
+                    "log2FoldChange": g["log2FoldChange"],
+                    "padj": padj,
+                    "status": status,
+                    "detail": "; ".join(x for x in (detail, type_note) if x),
+                }
+            )
     return pd.DataFrame(rows, columns=GENE_COLUMNS)
 
 
@@ -320,12 +415,14 @@ def counted_genes(genes: pd.DataFrame) -> pd.DataFrame:
 
 
 def evidence_rule(settings: VerdictSettings) -> str:
-    return (f"On top = rank <= {settings.top_n} and FDR <= {settings.max_fdr}; for over-representation also at "
-            f"least {settings.min_de_genes} DE genes and, when the FDR passes, at least {settings.min_overlap} of "
-            "the target's genes DE — otherwise inconclusive. Over-representation p-values are adjusted (BH) over "
-            "every pathway within the size limits, with or without a DE gene. GSEA and CAMERA are threshold-free "
-            "(no minimum of DE genes); CAMERA ranks by p-value with the variance of a pathway's mean statistic "
-            "inflated by its genes' inter-gene correlation.")
+    return (
+        f"On top = rank <= {settings.top_n} and FDR <= {settings.max_fdr}; for over-representation also at "
+        f"least {settings.min_de_genes} DE genes and, when the FDR passes, at least {settings.min_overlap} of "
+        "the target's genes DE — otherwise inconclusive. Over-representation p-values are adjusted (BH) over "
+        "every pathway within the size limits, with or without a DE gene. GSEA and CAMERA are threshold-free "
+        "(no minimum of DE genes); CAMERA ranks by p-value with the variance of a pathway's mean statistic "
+        "inflated by its genes' inter-gene correlation."
+    )
 
 
 def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings) -> list[str]:
@@ -337,59 +434,87 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
             detail = r["note"]
         else:
             p = fmt_p(r["pvalue"], r.get("p_bound", False))
-            detail = (f"rank {_num(r['rank'])} of {r['n_terms']}, p {p if p.startswith('<') else '= ' + p}, "
-                      f"FDR = {_num(r['fdr'])}" + (f"; {r['note']}" if r["note"] else ""))
-        others = verdict[(verdict["dataset"] == r["dataset"]) & (verdict["library"] == r["library"])
-                         & ~verdict["primary"]]
+            detail = (
+                f"rank {_num(r['rank'])} of {r['n_terms']}, p {p if p.startswith('<') else '= ' + p}, "
+                f"FDR = {_num(r['fdr'])}" + (f"; {r['note']}" if r["note"] else "")
+            )
+        others = verdict[
+            (verdict["dataset"] == r["dataset"]) & (verdict["library"] == r["library"]) & ~verdict["primary"]
+        ]
         also = [m for m in others[others["on_top"] == "yes"]["method"]]
-        extra = f" It is on top by {', '.join(also)} as well." if also and st == "on_top" else (
-            f" It is on top by {', '.join(also)}." if also else "")
+        extra = (
+            f" It is on top by {', '.join(also)} as well."
+            if also and st == "on_top"
+            else (f" It is on top by {', '.join(also)}." if also else "")
+        )
         g = counted[counted["dataset"] == r["dataset"]]
         sig = g[g["status"].isin(["up", "down"])]
         gl = ", ".join(f"{s} {st_}" for s, st_ in zip(sig["symbol"], sig["status"])) or "none"
         untested = g[g["status"] == "untested"]["symbol"].tolist()
         ut = f" Untested: {', '.join(untested)}." if untested else ""
-        out.append(f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {STATUS_WORDS[st]} ({detail})."
-                   f"{extra} Significant genes of interest (padj < {settings.alpha}): {gl}.{ut}")
+        out.append(
+            f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {STATUS_WORDS[st]} ({detail})."
+            f"{extra} Significant genes of interest (padj < {settings.alpha}): {gl}.{ut}"
+        )
     return out
 
 
-def to_markdown(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str,
-                banner: str = "") -> str:
+def to_markdown(
+    verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str, banner: str = ""
+) -> str:
     lines = ([f"**{banner}**", ""] if banner else []) + [
-        f"# {title}", "", f"{evidence_rule(settings)} Headline method: {settings.primary}.", ""]
+        f"# {title}",
+        "",
+        f"{evidence_rule(settings)} Headline method: {settings.primary}.",
+        "",
+    ]
     lines += [f"- {s}" for s in summary_sentences(verdict, genes, settings)]
-    lines += ["", "## All methods", "",
-              "| dataset | library | method | status | on top | rank | terms | p | FDR | NES | genes | note |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## All methods",
+        "",
+        "| dataset | library | method | status | on top | rank | terms | p | FDR | NES | genes | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for _, r in verdict.iterrows():
-        lines.append(f"| {r['dataset']} | {r['library']} | {r['method']}{' (headline)' if r['primary'] else ''} | "
-                     f"{_status(r)} | {r['on_top']} | {_num(r['rank'])} | {r['n_terms']} | "
-                     f"{fmt_p(r['pvalue'], r.get('p_bound', False))} | {_num(r['fdr'])} | "
-                     f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''} |")
-    lines += ["", "## Genes of interest", "",
-              "| dataset | gene | gene_id | type | counted as | log2FC | padj | status | detail |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['dataset']} | {r['library']} | {r['method']}{' (headline)' if r['primary'] else ''} | "
+            f"{_status(r)} | {r['on_top']} | {_num(r['rank'])} | {r['n_terms']} | "
+            f"{fmt_p(r['pvalue'], r.get('p_bound', False))} | {_num(r['fdr'])} | "
+            f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''} |"
+        )
+    lines += [
+        "",
+        "## Genes of interest",
+        "",
+        "| dataset | gene | gene_id | type | counted as | log2FC | padj | status | detail |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for _, g in genes.iterrows():
-        lines.append(f"| {g['dataset']} | {g['symbol']} | {g['gene_id'] or '–'} | "
-                     f"{g.get('gene_type', '') or '–'} | "
-                     f"{g.get('reason', '')} | {_num(g['log2FoldChange'])} | {_num(g['padj'])} | {g['status']} | "
-                     f"{g.get('detail', '') or ''} |")
+        lines.append(
+            f"| {g['dataset']} | {g['symbol']} | {g['gene_id'] or '–'} | "
+            f"{g.get('gene_type', '') or '–'} | "
+            f"{g.get('reason', '')} | {_num(g['log2FoldChange'])} | {_num(g['padj'])} | {g['status']} | "
+            f"{g.get('detail', '') or ''} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
-    return [{k: ("" if (isinstance(v, float) and np.isnan(v) and k in TEXT_COLUMNS) else v) for k, v in r.items()}
-            for r in table.to_dict("records")]
+    return [
+        {k: ("" if (isinstance(v, float) and np.isnan(v) and k in TEXT_COLUMNS) else v) for k, v in r.items()}
+        for r in table.to_dict("records")
+    ]
 
 
-GENES_INTRO = ("Metallothioneins (and any gene of the configured patterns) count only when protein-coding; "
-               "pseudogenes are listed as excluded. <i>untested</i> = no adjusted p-value (removed by the pre-filter "
-               "or independent filtering, a Cook's outlier, or absent): never counted as not DE.")
+GENES_INTRO = (
+    "Metallothioneins (and any gene of the configured patterns) count only when protein-coding; "
+    "pseudogenes are listed as excluded. <i>untested</i> = no adjusted p-value (removed by the pre-filter "
+    "or independent filtering, a Cook's outlier, or absent): never counted as not DE."
+)
 
 
-def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str,
-            banner: str = "") -> str:
+def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str, banner: str = "") -> str:
     """The verdict page (``templates/verdict.html``): the headline sentences, a compact
     table of every dataset x library x method, the genes and notes folded below it, and
     the genes of interest."""
@@ -403,6 +528,14 @@ def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSetting
         g = str(r.get("genes") or "")
         r["genes"] = g.replace(";", ", ")
         r["n_genes"] = len([x for x in g.split(";") if x]) if g else "–"
-    return render("verdict.html", title=title, banner=banner, rows=rows, genes=_records(genes),
-                  sentences=summary_sentences(verdict, genes, settings), rule=evidence_rule(settings),
-                  primary=settings.primary, genes_intro=Markup(GENES_INTRO))
+    return render(
+        "verdict.html",
+        title=title,
+        banner=banner,
+        rows=rows,
+        genes=_records(genes),
+        sentences=summary_sentences(verdict, genes, settings),
+        rule=evidence_rule(settings),
+        primary=settings.primary,
+        genes_intro=Markup(GENES_INTRO),
+    )

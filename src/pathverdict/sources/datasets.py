@@ -38,8 +38,18 @@ from .download import Downloader
 
 log = logging.getLogger(__name__)
 
-KEYS = {"accession", "pubmed", "counts", "file", "members", "format", "strandedness", "sample_field",
-        "group_column", "samples"}
+KEYS = {
+    "accession",
+    "pubmed",
+    "counts",
+    "file",
+    "members",
+    "format",
+    "strandedness",
+    "sample_field",
+    "group_column",
+    "samples",
+}
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 
 
@@ -56,8 +66,10 @@ def _check_spec(spec: dict, where: str) -> dict:
     if spec["counts"] not in ("ncbi", "supplementary"):
         raise InputError(f"{where}.counts: {spec['counts']!r} is not one of ncbi, supplementary.")
     if spec["counts"] == "supplementary" and not spec.get("file"):
-        raise InputError(f"{where}.file: with counts: supplementary, name the file of the series' suppl/ folder, "
-                         "e.g. '*_RAW.tar' or 're:raw_counts'.")
+        raise InputError(
+            f"{where}.file: with counts: supplementary, name the file of the series' suppl/ folder, "
+            "e.g. '*_RAW.tar' or 're:raw_counts'."
+        )
     if "samples" not in spec:
         raise InputError(f"{where}.samples: needed: the rules that group the samples ({{select: ..., groups: ...}}).")
     return spec
@@ -69,8 +81,10 @@ def _resolve_accession(spec: dict, dl: Downloader, eutils_base: str, where: str)
     found = eutils.pubmed_to_geo(spec["pubmed"], dl, base_url=eutils_base)
     if len(found.series) > 1:
         listing = "; ".join(f"{s.accession} ({s.title}, {s.n_samples} samples, {s.taxon})" for s in found.series)
-        raise InputError(f"{where}: PubMed {found.pmid} is linked to {len(found.series)} GEO series: {listing}. Set "
-                         "`accession` to the one to analyse (one dataset entry per series).")
+        raise InputError(
+            f"{where}: PubMed {found.pmid} is linked to {len(found.series)} GEO series: {listing}. Set "
+            "`accession` to the one to analyse (one dataset entry per series)."
+        )
     return found.series[0].accession, found.provenance()
 
 
@@ -88,10 +102,18 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, dict]:
     return table, {k: v for k, v in layout.items() if k in ("layout", "note", "dropped_columns", "tool")}
 
 
-def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str | Path, out_samples: str | Path,
-                      out_json: str | Path | None = None, geo_ftp_base: str = geo.GEO_FTP_BASE,
-                      geo_download_base: str = geo.GEO_DOWNLOAD_BASE,
-                      eutils_base: str = eutils.EUTILS_BASE) -> dict:
+def fetch_geo_dataset(
+    name: str,
+    spec: dict,
+    dl: Downloader,
+    *,
+    out_counts: str | Path,
+    out_samples: str | Path,
+    out_json: str | Path | None = None,
+    geo_ftp_base: str = geo.GEO_FTP_BASE,
+    geo_download_base: str = geo.GEO_DOWNLOAD_BASE,
+    eutils_base: str = eutils.EUTILS_BASE,
+) -> dict:
     """Download (or take from the cache) one GEO dataset and write its count matrix, sample
     sheet and provenance. Returns the provenance dict."""
     where = f"dataset {name}: geo"
@@ -99,8 +121,13 @@ def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str 
     acc, pubmed = _resolve_accession(spec, dl, eutils_base, where)
     matrices = geo.fetch_series_matrix(acc, dl, base_url=geo_ftp_base)
     meta = geo.parse_series_matrix([r.path for r in matrices])
-    sheet = geo.make_sample_sheet(meta, spec["samples"], group_column=spec.get("group_column", "condition"),
-                                  sample_field=spec.get("sample_field"), where=f"{where}.samples")
+    sheet = geo.make_sample_sheet(
+        meta,
+        spec["samples"],
+        group_column=spec.get("group_column", "condition"),
+        sample_field=spec.get("sample_field"),
+        where=f"{where}.samples",
+    )
     records = {"series_matrix": [r.provenance() for r in matrices]}
     details: dict = {}
     if spec["counts"] == "ncbi":
@@ -113,8 +140,12 @@ def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str 
         records["suppl_listing"] = [listing.provenance()]
         if rec.path.name.lower().endswith(TAR_SUFFIXES):
             try:
-                merged = geo.read_raw_tar_counts(rec.path, fmt=spec.get("format", "auto"),
-                                                 strandedness=spec.get("strandedness"), pattern=spec.get("members"))
+                merged = geo.read_raw_tar_counts(
+                    rec.path,
+                    fmt=spec.get("format", "auto"),
+                    strandedness=spec.get("strandedness"),
+                    pattern=spec.get("members"),
+                )
             except InputError as exc:  # name the dataset and its config keys (geo.strandedness, geo.members, ...)
                 raise InputError(f"{where} (file {spec['file']!r}): {exc}") from None
             details["merged"] = merged.summary()
@@ -123,29 +154,42 @@ def fetch_geo_dataset(name: str, spec: dict, dl: Downloader, *, out_counts: str 
             table, details["count_layout"] = _read_table(rec.path)
     # columns of the count table <- GSM (or the sample_field values)
     table.columns = [str(c).strip() for c in table.columns]
-    renamed, notes = tables.map_alignment_columns(table.columns, sheet.set_index("sample"),
-                                                  where=f"{where}: {records['counts'][0]['path']}: ")
+    renamed, notes = tables.map_alignment_columns(
+        table.columns, sheet.set_index("sample"), where=f"{where}: {records['counts'][0]['path']}: "
+    )
     if renamed:
         table = table.rename(columns=renamed)
         details["column_mapping"] = notes
-        log.warning("%s: count columns named by alignment files were matched to the samples: %s", where,
-                    "; ".join(notes))
+        log.warning(
+            "%s: count columns named by alignment files were matched to the samples: %s", where, "; ".join(notes)
+        )
     missing = [s for s in sheet["sample"] if s not in table.columns]
     if missing:
-        raise InputError(f"{where}: samples of the sample sheet without a column in the count table "
-                         f"{records['counts'][0]['path']}: {preview(missing)}; its columns are "
-                         f"{preview(list(table.columns), 8)}. Set `sample_field` to the metadata field whose values "
-                         "name the columns (e.g. title or description), or adjust `samples`.")
+        raise InputError(
+            f"{where}: samples of the sample sheet without a column in the count table "
+            f"{records['counts'][0]['path']}: {preview(missing)}; its columns are "
+            f"{preview(list(table.columns), 8)}. Set `sample_field` to the metadata field whose values "
+            "name the columns (e.g. title or description), or adjust `samples`."
+        )
     table = table[list(sheet["sample"])]
     table.index.name = table.index.name or "gene_id"
     with atomic_write(out_counts) as fh:
         table.to_csv(fh, sep="\t", lineterminator="\n")
     geo.write_sample_sheet(sheet, out_samples)
     group = spec.get("group_column", "condition")
-    info = {"dataset": name, "accession": acc, "pubmed_lookup": pubmed, "counts_source": spec["counts"],
-            "spec": spec, "samples": len(sheet), "groups": sheet[group].value_counts().sort_index().to_dict(),
-            "genes": int(table.shape[0]), "downloads": records, **details,
-            "outputs": {"counts": str(out_counts), "samples": str(out_samples)}}
+    info = {
+        "dataset": name,
+        "accession": acc,
+        "pubmed_lookup": pubmed,
+        "counts_source": spec["counts"],
+        "spec": spec,
+        "samples": len(sheet),
+        "groups": sheet[group].value_counts().sort_index().to_dict(),
+        "genes": int(table.shape[0]),
+        "downloads": records,
+        **details,
+        "outputs": {"counts": str(out_counts), "samples": str(out_samples)},
+    }
     if out_json is not None:
         write_json(info, out_json)
     return info

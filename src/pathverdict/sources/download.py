@@ -105,12 +105,21 @@ class FetchRecord:
 
     def provenance(self) -> dict:
         """JSON-ready description (for provenance files and the report)."""
-        return {"what": self.what, "url": self.url, "path": str(self.path), "sha256": self.sha256,
-                "size": self.size, "retrieved": self.retrieved, "last_modified": self.last_modified,
-                "from_cache": self.from_cache, "origin": self.origin}
+        return {
+            "what": self.what,
+            "url": self.url,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "size": self.size,
+            "retrieved": self.retrieved,
+            "last_modified": self.last_modified,
+            "from_cache": self.from_cache,
+            "origin": self.origin,
+        }
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -154,10 +163,17 @@ def resolve_dest(dest: str | Path, cache_dir: str | Path | None) -> Path:
 
 
 def _record_from_sidecar(path: Path, meta: dict, from_cache: bool) -> FetchRecord:
-    return FetchRecord(url=meta["url"], path=path, sha256=meta["sha256"], size=int(meta["size"]),
-                       retrieved=meta.get("retrieved") or "", from_cache=from_cache,
-                       last_modified=meta.get("last_modified"), what=meta.get("what", ""),
-                       origin=meta.get("origin", "download"))
+    return FetchRecord(
+        url=meta["url"],
+        path=path,
+        sha256=meta["sha256"],
+        size=int(meta["size"]),
+        retrieved=meta.get("retrieved") or "",
+        from_cache=from_cache,
+        last_modified=meta.get("last_modified"),
+        what=meta.get("what", ""),
+        origin=meta.get("origin", "download"),
+    )
 
 
 def cached(url: str, path: str | Path, expect_sha256: str | None = None) -> FetchRecord | None:
@@ -182,6 +198,7 @@ def cached(url: str, path: str | Path, expect_sha256: str | None = None) -> Fetc
 
 
 # --------------------------------------------------------------------------- validation
+
 
 def check_gzip(path: str | Path) -> None:
     """Decompress ``path`` completely; raises ValueError when it is not intact gzip."""
@@ -214,8 +231,10 @@ def check_tar(path: str | Path) -> None:
             for member in tar:
                 n += 1
                 if not compressed and member.offset_data + member.size > size:
-                    raise ValueError(f"member {member.name!r} is truncated (archive is {size} bytes, the member "
-                                     f"needs {member.offset_data + member.size})")
+                    raise ValueError(
+                        f"member {member.name!r} is truncated (archive is {size} bytes, the member "
+                        f"needs {member.offset_data + member.size})"
+                    )
             if n == 0:
                 raise ValueError("the archive has no members")
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
@@ -312,8 +331,15 @@ def _chunks(resp: requests.Response, raw: bool) -> Iterator[bytes]:
         yield from resp.iter_content(CHUNK)
 
 
-NO_NETWORK_SIGNS = ("NameResolutionError", "Name or service not known", "Temporary failure in name resolution",
-                    "nodename nor servname", "getaddrinfo failed", "Network is unreachable", "No route to host")
+NO_NETWORK_SIGNS = (
+    "NameResolutionError",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "Network is unreachable",
+    "No route to host",
+)
 
 
 def _no_network(exc: BaseException) -> bool:
@@ -339,11 +365,13 @@ OFFLINE_DEMO = "config/demo.yaml"
 
 def no_network_message(what: str, url: str, path: Path) -> str:
     """The one message for a download that failed because there is no network."""
-    return (f"No network: {what} could not be downloaded (the name {urlsplit(url).hostname} cannot be resolved). "
-            f"Missing file: {path} (from {url}). Either run where the network is reachable, or download it "
-            f"elsewhere and put it at {path} (it is checked and adopted; `downloads: {{offline: true}}` then "
-            f"makes sure nothing is fetched). The offline demo needs no network: "
-            f"./run.sh --configfile {OFFLINE_DEMO}")
+    return (
+        f"No network: {what} could not be downloaded (the name {urlsplit(url).hostname} cannot be resolved). "
+        f"Missing file: {path} (from {url}). Either run where the network is reachable, or download it "
+        f"elsewhere and put it at {path} (it is checked and adopted; `downloads: {{offline: true}}` then "
+        f"makes sure nothing is fetched). The offline demo needs no network: "
+        f"./run.sh --configfile {OFFLINE_DEMO}"
+    )
 
 
 @contextlib.contextmanager
@@ -360,8 +388,18 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, params: dict | None,
-             validate: Validator | None, expect_sha256: str | None, sess: requests.Session) -> FetchRecord:
+def _attempt(
+    url: str,
+    path: Path,
+    *,
+    what: str,
+    hint: str,
+    timeout: float,
+    params: dict | None,
+    validate: Validator | None,
+    expect_sha256: str | None,
+    sess: requests.Session,
+) -> FetchRecord:
     # atomic_file: a hidden ".pathverdict-tmp.<random>.<name>" that ends like the real name, so
     # that validators can go by the suffix (.gz, .tar, ...); renamed over ``path`` only when valid
     with atomic_file(path) as out:
@@ -376,17 +414,22 @@ def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, para
             code = resp.status_code
             if code in (404, 410):
                 raise DownloadError(
-                    f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip(), status=code)
+                    f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip(), status=code
+                )
             if code in (408, 429) or code >= 500:
                 raise _Retryable(f"HTTP {code} {resp.reason}", _retry_after(resp))
             if code >= 400:
-                raise DownloadError(f"{what}: the server refused the request for {url} (HTTP {code} "
-                                    f"{resp.reason}); this is not retried. {hint}".strip(), status=code)
+                raise DownloadError(
+                    f"{what}: the server refused the request for {url} (HTTP {code} "
+                    f"{resp.reason}); this is not retried. {hint}".strip(),
+                    status=code,
+                )
             ctype = resp.headers.get("Content-Type", "")
             if ctype.lower().startswith("text/html") and path.name.lower().endswith(BINARY_SUFFIXES):
                 raise DownloadError(
                     f"{what}: {url} answered with a web page instead of the file "
-                    f"({_html_excerpt(resp)!r}); the file probably does not exist there. {hint}".strip())
+                    f"({_html_excerpt(resp)!r}); the file probably does not exist there. {hint}".strip()
+                )
             # keep .gz files compressed even when a server labels them Content-Encoding: gzip
             encoding = resp.headers.get("Content-Encoding", "").lower()
             raw = bool(encoding) and path.name.lower().endswith((".gz", ".tgz"))
@@ -414,9 +457,18 @@ def _attempt(url: str, path: Path, *, what: str, hint: str, timeout: float, para
         digest = h.hexdigest()
         if expect_sha256 and digest != expect_sha256.lower():
             raise _Retryable(f"sha256 {digest} differs from the expected {expect_sha256.lower()}")
-    meta = {"url": url, "what": what, "retrieved": utc_now(), "sha256": digest, "size": size,
-            "last_modified": last_modified, "etag": etag, "content_type": ctype or None,
-            "origin": "download", "tool": f"pathverdict {__version__}"}
+    meta = {
+        "url": url,
+        "what": what,
+        "retrieved": utc_now(),
+        "sha256": digest,
+        "size": size,
+        "last_modified": last_modified,
+        "etag": etag,
+        "content_type": ctype or None,
+        "origin": "download",
+        "tool": f"pathverdict {__version__}",
+    }
     if final_url and params is None:  # (with secret params the final URL would contain them)
         meta["redirected_to"] = final_url
     _write_json_atomic(meta, sidecar_path(path))
@@ -429,25 +481,51 @@ def _adopt(url: str, path: Path, what: str, validate: Validator | None, expect_s
     try:
         _validate(path, path.name, validate)
     except _Retryable as exc:
-        raise DownloadError(f"{what}: the file placed at {path} is not usable: {str(exc).replace('the downloaded', 'the')}"
-                            f". Replace it with an intact copy of {url}.") from None
+        raise DownloadError(
+            f"{what}: the file placed at {path} is not usable: {str(exc).replace('the downloaded', 'the')}"
+            f". Replace it with an intact copy of {url}."
+        ) from None
     digest = sha256_file(path)
     if expect_sha256 and digest != expect_sha256.lower():
-        raise DownloadError(f"{what}: the file placed at {path} has sha256 {digest}, not the expected "
-                            f"{expect_sha256.lower()}. Replace it with the right copy of {url}.")
+        raise DownloadError(
+            f"{what}: the file placed at {path} has sha256 {digest}, not the expected "
+            f"{expect_sha256.lower()}. Replace it with the right copy of {url}."
+        )
     mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
-    meta = {"url": url, "what": what, "retrieved": mtime, "sha256": digest, "size": path.stat().st_size,
-            "last_modified": None, "etag": None, "content_type": None, "origin": "placed by hand",
-            "adopted": utc_now(), "tool": f"pathverdict {__version__}"}
+    meta = {
+        "url": url,
+        "what": what,
+        "retrieved": mtime,
+        "sha256": digest,
+        "size": path.stat().st_size,
+        "last_modified": None,
+        "etag": None,
+        "content_type": None,
+        "origin": "placed by hand",
+        "adopted": utc_now(),
+        "tool": f"pathverdict {__version__}",
+    }
     _write_json_atomic(meta, sidecar_path(path))
     log.warning("%s: using %s placed by hand (not downloaded; recorded as the copy of %s)", what, path, url)
     return _record_from_sidecar(path, meta, from_cache=True)
 
 
-def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: bool = False,
-          timeout: float = 30.0, retries: int = 4, backoff: float = 1.0, expect_sha256: str | None = None,
-          validate: Validator | None = None, what: str = "", hint: str = "", params: dict | None = None,
-          session_: requests.Session | None = None) -> FetchRecord:
+def fetch(
+    url: str,
+    dest: str | Path,
+    *,
+    cache_dir: str | Path | None,
+    offline: bool = False,
+    timeout: float = 30.0,
+    retries: int = 4,
+    backoff: float = 1.0,
+    expect_sha256: str | None = None,
+    validate: Validator | None = None,
+    what: str = "",
+    hint: str = "",
+    params: dict | None = None,
+    session_: requests.Session | None = None,
+) -> FetchRecord:
     """Download ``url`` to ``dest`` (relative to ``cache_dir`` when relative) unless cached.
 
     ``retries`` is the number of retries after the first attempt; attempt *n* is followed
@@ -469,8 +547,10 @@ def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: 
     path = resolve_dest(dest, cache_dir)
     what = what or path.name
     if urlsplit(url).scheme not in ("http", "https"):
-        raise DownloadError(f"{what}: {url} is not an http(s) URL; only http and https are supported (NCBI's FTP "
-                            "site is also served as https://ftp.ncbi.nlm.nih.gov/).")
+        raise DownloadError(
+            f"{what}: {url} is not an http(s) URL; only http and https are supported (NCBI's FTP "
+            "site is also served as https://ftp.ncbi.nlm.nih.gov/)."
+        )
     rec = cached(url, path, expect_sha256)
     if rec is not None:
         log.info("%s: using cached %s (sha256 %s)", what, path, rec.sha256)
@@ -487,7 +567,9 @@ def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: 
         raise DownloadError(
             f"{what} {why}, and downloads are switched off (offline mode). Missing: {path} (from {url}). Run "
             f"once with network access and offline mode off to fill the cache, or download {url} yourself "
-            f"and place it at {path} (it is checked and adopted in offline mode).", offline=True)
+            f"and place it at {path} (it is checked and adopted in offline mode).",
+            offline=True,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     sess = session_ or session()
     attempts = max(0, int(retries)) + 1
@@ -498,24 +580,42 @@ def fetch(url: str, dest: str | Path, *, cache_dir: str | Path | None, offline: 
         last: _Retryable | None = None
         for attempt in range(1, attempts + 1):
             try:
-                return _attempt(url, path, what=what, hint=hint, timeout=timeout, params=params,
-                                validate=validate, expect_sha256=expect_sha256, sess=sess)
+                return _attempt(
+                    url,
+                    path,
+                    what=what,
+                    hint=hint,
+                    timeout=timeout,
+                    params=params,
+                    validate=validate,
+                    expect_sha256=expect_sha256,
+                    sess=sess,
+                )
             except _Retryable as exc:
                 last = exc
                 if attempt == attempts:
                     break
                 delay = backoff * 2 ** (attempt - 1) if exc.retry_after is None else exc.retry_after
                 delay = min(max(delay, 0.0), MAX_DELAY)
-                log.warning("%s: attempt %d of %d failed for %s (%s); retrying in %.1f s", what, attempt,
-                            attempts, url, exc, delay)
+                log.warning(
+                    "%s: attempt %d of %d failed for %s (%s); retrying in %.1f s",
+                    what,
+                    attempt,
+                    attempts,
+                    url,
+                    exc,
+                    delay,
+                )
                 time.sleep(delay)
     raise DownloadError(
         f"{what}: could not download {url} ({attempts} attempt(s), timeout {timeout:g} s); last error: {last}. "
         f"Check the network connection (and proxy settings such as HTTPS_PROXY) and try again later; or "
-        f"download the file yourself, place it at {path} and run in offline mode. {hint}".strip())
+        f"download the file yourself, place it at {path} and run in offline mode. {hint}".strip()
+    )
 
 
 # --------------------------------------------------------------------------- settings bundle
+
 
 @dataclass(frozen=True)
 class Downloader:
@@ -551,5 +651,13 @@ class Downloader:
         return resolve_dest(dest, self.cache_dir)
 
     def fetch(self, url: str, dest: str | Path, **kwargs) -> FetchRecord:
-        return fetch(url, dest, cache_dir=self.cache_dir, offline=self.offline, timeout=self.timeout,
-                     retries=self.retries, backoff=self.backoff, **kwargs)
+        return fetch(
+            url,
+            dest,
+            cache_dir=self.cache_dir,
+            offline=self.offline,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            **kwargs,
+        )

@@ -82,8 +82,12 @@ class PubmedGeo:
         return [s.accession for s in self.series]
 
     def provenance(self) -> dict:
-        return {"pmid": self.pmid, "series": [s.to_dict() for s in self.series], "other_links": self.other_links,
-                "lookups": [r.provenance() for r in self.records]}
+        return {
+            "pmid": self.pmid,
+            "series": [s.to_dict() for s in self.series],
+            "other_links": self.other_links,
+            "lookups": [r.provenance() for r in self.records],
+        }
 
 
 def check_pmid(pmid) -> str:
@@ -91,8 +95,10 @@ def check_pmid(pmid) -> str:
     if text.upper().startswith("PMID:"):
         text = text[5:].strip()
     if not re.fullmatch(r"[1-9]\d{0,9}", text):
-        raise InputError(f"PubMed ID {pmid!r} is not a PubMed ID: it must be a number such as 31725784 "
-                         "(optionally written PMID:31725784).")
+        raise InputError(
+            f"PubMed ID {pmid!r} is not a PubMed ID: it must be a number such as 31725784 "
+            "(optionally written PMID:31725784)."
+        )
     return text
 
 
@@ -171,12 +177,20 @@ def parse_esummary(data: dict, source: str = "esummary answer") -> tuple[list[Ge
             n = int(doc.get("n_samples") or 0)
         except (TypeError, ValueError):
             n = 0
-        series.append(GeoSeries(
-            accession=acc.upper(), uid=str(uid), title=str(doc.get("title", "")).strip(),
-            taxon=str(doc.get("taxon", "")).strip(), n_samples=n, gdstype=str(doc.get("gdstype", "")).strip(),
-            pdat=str(doc.get("pdat", "")).strip(), suppfile=str(doc.get("suppfile", "")).strip(),
-            pubmed_ids=tuple(str(p) for p in doc.get("pubmedids", []) or []),
-            ftplink=str(doc.get("ftplink", "")).strip()))
+        series.append(
+            GeoSeries(
+                accession=acc.upper(),
+                uid=str(uid),
+                title=str(doc.get("title", "")).strip(),
+                taxon=str(doc.get("taxon", "")).strip(),
+                n_samples=n,
+                gdstype=str(doc.get("gdstype", "")).strip(),
+                pdat=str(doc.get("pdat", "")).strip(),
+                suppfile=str(doc.get("suppfile", "")).strip(),
+                pubmed_ids=tuple(str(p) for p in doc.get("pubmedids", []) or []),
+                ftplink=str(doc.get("ftplink", "")).strip(),
+            )
+        )
     series.sort(key=lambda s: int(re.sub(r"\D", "", s.accession) or 0))
     return series, others
 
@@ -186,8 +200,9 @@ def _load(rec: FetchRecord) -> dict:
         return json.load(fh)
 
 
-def pubmed_to_geo(pmid, dl: Downloader, *, base_url: str = EUTILS_BASE, min_interval: float | None = None,
-                  require: bool = True) -> PubmedGeo:
+def pubmed_to_geo(
+    pmid, dl: Downloader, *, base_url: str = EUTILS_BASE, min_interval: float | None = None, require: bool = True
+) -> PubmedGeo:
     """The GEO series (GSE) linked to PubMed article ``pmid``.
 
     ``require``: raise :class:`InputError` when the article has no linked series (else
@@ -204,8 +219,14 @@ def pubmed_to_geo(pmid, dl: Downloader, *, base_url: str = EUTILS_BASE, min_inte
         cached_ok = dl.path(dest).is_file()
         if not cached_ok and not dl.offline:
             _space_requests(min_interval)
-        rec = dl.fetch(url, dest, what=what, validate=_no_error_answer, params=extra,
-                       hint=f"Check the PubMed ID {pmid} (https://pubmed.ncbi.nlm.nih.gov/{pmid}/).")
+        rec = dl.fetch(
+            url,
+            dest,
+            what=what,
+            validate=_no_error_answer,
+            params=extra,
+            hint=f"Check the PubMed ID {pmid} (https://pubmed.ncbi.nlm.nih.gov/{pmid}/).",
+        )
         records.append(rec)
         return rec
 
@@ -214,23 +235,30 @@ def pubmed_to_geo(pmid, dl: Downloader, *, base_url: str = EUTILS_BASE, min_inte
     uids = parse_elink(_load(rec), pmid, source=f"{rec.path} ({elink_url})")
     if not uids:
         if require:
-            raise InputError(f"PubMed {pmid} has no linked GEO records (ELink {elink_url} returned no pubmed_gds "
-                             f"links). Check the PubMed ID, or give the GEO series accession (GSE...) directly.")
+            raise InputError(
+                f"PubMed {pmid} has no linked GEO records (ELink {elink_url} returned no pubmed_gds "
+                f"links). Check the PubMed ID, or give the GEO series accession (GSE...) directly."
+            )
         return PubmedGeo(pmid, [], [], records)
     series: list[GeoSeries] = []
     others: list[str] = []
     for start in range(0, len(uids), ESUMMARY_BATCH):
-        batch = uids[start:start + ESUMMARY_BATCH]
+        batch = uids[start : start + ESUMMARY_BATCH]
         url = _url(base_url, "esummary.fcgi", db="gds", id=",".join(batch), retmode="json")
         part = "" if len(uids) <= ESUMMARY_BATCH else f"_{start // ESUMMARY_BATCH + 1}"
-        rec = get(url, f"eutils/pubmed_{pmid}_esummary_gds{part}.json",
-                  f"GEO record summaries for PubMed {pmid} (E-utilities ESummary)")
+        rec = get(
+            url,
+            f"eutils/pubmed_{pmid}_esummary_gds{part}.json",
+            f"GEO record summaries for PubMed {pmid} (E-utilities ESummary)",
+        )
         s, o = parse_esummary(_load(rec), source=f"{rec.path} ({url})")
         series += s
         others += o
     if not series and require:
-        raise InputError(f"PubMed {pmid} is linked to GEO records but to no series (GSE): {preview(others)}. "
-                         "Give the GEO series accession directly in the config.")
+        raise InputError(
+            f"PubMed {pmid} is linked to GEO records but to no series (GSE): {preview(others)}. "
+            "Give the GEO series accession directly in the config."
+        )
     return PubmedGeo(pmid, series, others, records)
 
 

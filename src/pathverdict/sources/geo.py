@@ -56,8 +56,10 @@ GSM_PREFIX = re.compile(r"^(GSM\d+)(?=$|[^0-9])")
 def check_gse(accession) -> str:
     acc = str(accession).strip().upper()
     if not GSE.match(acc):
-        raise InputError(f"{accession!r} is not a GEO series accession: it must look like GSE12345 "
-                         "(GSM = sample, GPL = platform and GDS = curated DataSet accessions are not series).")
+        raise InputError(
+            f"{accession!r} is not a GEO series accession: it must look like GSE12345 "
+            "(GSM = sample, GPL = platform and GDS = curated DataSet accessions are not series)."
+        )
     return acc
 
 
@@ -109,8 +111,10 @@ def _first_line(path: Path) -> list[str]:
 
 # --------------------------------------------------------------------------- NCBI-generated counts
 
-def fetch_ncbi_counts(accession, dl: Downloader, *, base_url: str = GEO_DOWNLOAD_BASE,
-                      genome: str = NCBI_COUNTS_GENOME) -> FetchRecord:
+
+def fetch_ncbi_counts(
+    accession, dl: Downloader, *, base_url: str = GEO_DOWNLOAD_BASE, genome: str = NCBI_COUNTS_GENOME
+) -> FetchRecord:
     """NCBI's raw counts for a series (``GeneID`` + one column per GSM), as a cached file."""
     acc = check_gse(accession)
     name = ncbi_counts_name(acc, genome)
@@ -118,31 +122,46 @@ def fetch_ncbi_counts(accession, dl: Downloader, *, base_url: str = GEO_DOWNLOAD
     def layout(path: Path) -> None:
         header = _first_line(path)
         if header[0] != "GeneID" or len(header) < 2 or not all(h.startswith("GSM") for h in header[1:]):
-            raise InputError(f"{name}: expected NCBI's raw counts layout (GeneID, then one GSM column per "
-                             f"sample); the header is {preview(header, 4)}.")
+            raise InputError(
+                f"{name}: expected NCBI's raw counts layout (GeneID, then one GSM column per "
+                f"sample); the header is {preview(header, 4)}."
+            )
 
-    return dl.fetch(ncbi_counts_url(acc, base_url, genome), f"geo/{acc}/{name}", validate=layout,
-                    what=f"NCBI-generated raw counts of {acc}",
-                    hint=f"NCBI computes these only for some human and mouse RNA-seq series with runs in SRA; see "
-                         f"'Download RNA-seq counts' on {_geo_page(acc)}. Otherwise use the authors' supplementary "
-                         f"files (geo.fetch_supplementary).")
+    return dl.fetch(
+        ncbi_counts_url(acc, base_url, genome),
+        f"geo/{acc}/{name}",
+        validate=layout,
+        what=f"NCBI-generated raw counts of {acc}",
+        hint=f"NCBI computes these only for some human and mouse RNA-seq series with runs in SRA; see "
+        f"'Download RNA-seq counts' on {_geo_page(acc)}. Otherwise use the authors' supplementary "
+        f"files (geo.fetch_supplementary).",
+    )
 
 
-def fetch_ncbi_annotation(dl: Downloader, *, base_url: str = GEO_DOWNLOAD_BASE,
-                          name: str = NCBI_ANNOTATION) -> FetchRecord:
+def fetch_ncbi_annotation(
+    dl: Downloader, *, base_url: str = GEO_DOWNLOAD_BASE, name: str = NCBI_ANNOTATION
+) -> FetchRecord:
     """The gene annotation of NCBI's generated counts (``GeneID``, ``Symbol``, ..., ``EnsemblGeneID``)."""
+
     def layout(path: Path) -> None:
         header = _first_line(path)
         if "GeneID" not in header or "Symbol" not in header:
-            raise InputError(f"{name}: expected NCBI's annotation layout (GeneID, Symbol, Description, ...); "
-                             f"the header is {preview(header, 6)}.")
+            raise InputError(
+                f"{name}: expected NCBI's annotation layout (GeneID, Symbol, Description, ...); "
+                f"the header is {preview(header, 6)}."
+            )
 
-    return dl.fetch(ncbi_annotation_url(base_url, name), f"geo/annotation/{name}", validate=layout,
-                    what=f"NCBI gene annotation {name}",
-                    hint="The file name must be one NCBI offers on a series' 'Download RNA-seq counts' page.")
+    return dl.fetch(
+        ncbi_annotation_url(base_url, name),
+        f"geo/annotation/{name}",
+        validate=layout,
+        what=f"NCBI gene annotation {name}",
+        hint="The file name must be one NCBI offers on a series' 'Download RNA-seq counts' page.",
+    )
 
 
 # --------------------------------------------------------------------------- directory listings
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -173,8 +192,14 @@ def parse_directory_listing(text: str, url: str) -> list[RemoteFile]:
             continue
         seen.add(name)
         m = _WHEN_SIZE.match(rest.strip())
-        files.append(RemoteFile(name=name, url=_base(url) + quote(name), modified=(m.group(1) or "") if m else "",
-                                size=(m.group(2) or "") if m else ""))
+        files.append(
+            RemoteFile(
+                name=name,
+                url=_base(url) + quote(name),
+                modified=(m.group(1) or "") if m else "",
+                size=(m.group(2) or "") if m else "",
+            )
+        )
     return files
 
 
@@ -184,17 +209,25 @@ def _check_listing(path: Path) -> None:
         raise ValueError("not an HTML directory listing")
 
 
-def list_directory(url: str, dest: str, dl: Downloader, what: str, hint: str = "") -> tuple[list[RemoteFile], FetchRecord]:
+def list_directory(
+    url: str, dest: str, dl: Downloader, what: str, hint: str = ""
+) -> tuple[list[RemoteFile], FetchRecord]:
     rec = dl.fetch(_base(url), dest, validate=_check_listing, what=what, hint=hint)
     return parse_directory_listing(rec.path.read_text(encoding="utf-8", errors="replace"), _base(url)), rec
 
 
-def list_supplementary(accession, dl: Downloader, *, base_url: str = GEO_FTP_BASE) -> tuple[list[RemoteFile], FetchRecord]:
+def list_supplementary(
+    accession, dl: Downloader, *, base_url: str = GEO_FTP_BASE
+) -> tuple[list[RemoteFile], FetchRecord]:
     """The files in a series' ``suppl/`` folder (the listing is cached like any download)."""
     acc = check_gse(accession)
-    return list_directory(series_url(acc, base_url) + "suppl/", f"geo/{acc}/suppl_listing.html", dl,
-                          what=f"supplementary file list of {acc}",
-                          hint=f"Check that {acc} exists, is public and has supplementary files ({_geo_page(acc)}).")
+    return list_directory(
+        series_url(acc, base_url) + "suppl/",
+        f"geo/{acc}/suppl_listing.html",
+        dl,
+        what=f"supplementary file list of {acc}",
+        hint=f"Check that {acc} exists, is public and has supplementary files ({_geo_page(acc)}).",
+    )
 
 
 def select_file(files: list[RemoteFile], pattern: str, where: str) -> RemoteFile:
@@ -210,16 +243,21 @@ def select_file(files: list[RemoteFile], pattern: str, where: str) -> RemoteFile
         hits = [f for f in files if fnmatch.fnmatchcase(f.name, pattern)]
     names = [f.name for f in files]
     if not hits:
-        raise InputError(f"{where}: no file matches {pattern!r}; the files are: {preview(names, 12)}. Fix the file "
-                         "pattern (a glob such as '*_RAW.tar' or 're:<regular expression>'; case-sensitive).")
+        raise InputError(
+            f"{where}: no file matches {pattern!r}; the files are: {preview(names, 12)}. Fix the file "
+            "pattern (a glob such as '*_RAW.tar' or 're:<regular expression>'; case-sensitive)."
+        )
     if len(hits) > 1:
-        raise InputError(f"{where}: {len(hits)} files match {pattern!r}: {preview([f.name for f in hits], 12)}. "
-                         "Make the pattern match exactly one file.")
+        raise InputError(
+            f"{where}: {len(hits)} files match {pattern!r}: {preview([f.name for f in hits], 12)}. "
+            "Make the pattern match exactly one file."
+        )
     return hits[0]
 
 
-def fetch_supplementary(accession, pattern: str, dl: Downloader, *, base_url: str = GEO_FTP_BASE,
-                        expect_sha256: str | None = None) -> tuple[FetchRecord, FetchRecord]:
+def fetch_supplementary(
+    accession, pattern: str, dl: Downloader, *, base_url: str = GEO_FTP_BASE, expect_sha256: str | None = None
+) -> tuple[FetchRecord, FetchRecord]:
     """Download the one supplementary file of a series matching ``pattern``.
 
     Returns (file record, listing record).
@@ -227,12 +265,17 @@ def fetch_supplementary(accession, pattern: str, dl: Downloader, *, base_url: st
     acc = check_gse(accession)
     files, listing = list_supplementary(acc, dl, base_url=base_url)
     chosen = select_file(files, pattern, f"supplementary files of {acc} ({listing.url})")
-    rec = dl.fetch(chosen.url, f"geo/{acc}/suppl/{chosen.name}", what=f"supplementary file {chosen.name} of {acc}",
-                   expect_sha256=expect_sha256)
+    rec = dl.fetch(
+        chosen.url,
+        f"geo/{acc}/suppl/{chosen.name}",
+        what=f"supplementary file {chosen.name} of {acc}",
+        expect_sha256=expect_sha256,
+    )
     return rec, listing
 
 
 # --------------------------------------------------------------------------- series matrix
+
 
 def fetch_series_matrix(accession, dl: Downloader, *, base_url: str = GEO_FTP_BASE) -> list[FetchRecord]:
     """The series matrix file(s) of a series: ``GSE_series_matrix.txt.gz``, or, for a series on
@@ -240,15 +283,26 @@ def fetch_series_matrix(accession, dl: Downloader, *, base_url: str = GEO_FTP_BA
     acc = check_gse(accession)
     hint = f"Check that {acc} exists and is public ({_geo_page(acc)})."
     try:
-        return [dl.fetch(series_matrix_url(acc, base_url), f"geo/{acc}/{acc}_series_matrix.txt.gz",
-                         what=f"series matrix of {acc}", hint=hint)]
+        return [
+            dl.fetch(
+                series_matrix_url(acc, base_url),
+                f"geo/{acc}/{acc}_series_matrix.txt.gz",
+                what=f"series matrix of {acc}",
+                hint=hint,
+            )
+        ]
     except DownloadError as exc:
         if exc.status != 404 and not exc.offline:
             raise
         first = exc
     try:
-        files, _ = list_directory(series_url(acc, base_url) + "matrix/", f"geo/{acc}/matrix_listing.html", dl,
-                                  what=f"series matrix list of {acc}", hint=hint)
+        files, _ = list_directory(
+            series_url(acc, base_url) + "matrix/",
+            f"geo/{acc}/matrix_listing.html",
+            dl,
+            what=f"series matrix list of {acc}",
+            hint=hint,
+        )
     except DownloadError:
         raise first from None
     rx = re.compile(rf"^{acc}-GPL\d+_series_matrix\.txt\.gz$")
@@ -302,21 +356,26 @@ def _parse_one_matrix(path: Path) -> pd.DataFrame:
                 if not line.startswith("!Sample_"):
                     continue
                 fields = next(csv.reader([line.rstrip("\r\n")], delimiter="\t"))
-                rows.append((lineno, fields[0][len("!Sample_"):], [v.strip() for v in fields[1:]]))
+                rows.append((lineno, fields[0][len("!Sample_") :], [v.strip() for v in fields[1:]]))
     except (OSError, EOFError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot be read as a GEO series matrix ({exc}). Delete it to download it again.") from exc
+        raise InputError(
+            f"{path}: cannot be read as a GEO series matrix ({exc}). Delete it to download it again."
+        ) from exc
     acc_rows = [r for r in rows if r[1] == "geo_accession"]
     if not acc_rows:
-        raise InputError(f"{path}: no !Sample_geo_accession line; is this a GEO series matrix file "
-                         "(GSE..._series_matrix.txt.gz)?")
+        raise InputError(
+            f"{path}: no !Sample_geo_accession line; is this a GEO series matrix file (GSE..._series_matrix.txt.gz)?"
+        )
     samples = acc_rows[0][2]
     n = len(samples)
     plain: dict[str, list[list[str]]] = {}
     chars: dict[str, list[str]] = {}
     for lineno, key, values in rows:
         if len(values) != n:
-            raise InputError(f"{path}: line {lineno} (!Sample_{key}) has {len(values)} values for {n} samples; "
-                             "the file is damaged. Delete it to download it again.")
+            raise InputError(
+                f"{path}: line {lineno} (!Sample_{key}) has {len(values)} values for {n} samples; "
+                "the file is damaged. Delete it to download it again."
+            )
         m = re.fullmatch(r"characteristics_ch(\d+)", key)
         if not m:
             plain.setdefault(key, []).append(values)
@@ -353,6 +412,7 @@ def _parse_one_matrix(path: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- RAW.tar archives
+
 
 @dataclass(frozen=True)
 class TarLimits:
@@ -411,14 +471,17 @@ def check_tar_members(tar_path: str | Path, limits: TarLimits = TarLimits()) -> 
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise InputError(f"{tar_path}: not a readable tar archive ({exc}). Delete it to download it again.") from exc
     if problems:
-        raise InputError(f"{tar_path}: refused, nothing was extracted or read: {preview(problems, 6)}. A GEO RAW.tar "
-                         "holds plain per-sample files only; if you trust this archive, extract the count files "
-                         "yourself and give their merged table as `counts`.")
+        raise InputError(
+            f"{tar_path}: refused, nothing was extracted or read: {preview(problems, 6)}. A GEO RAW.tar "
+            "holds plain per-sample files only; if you trust this archive, extract the count files "
+            "yourself and give their merged table as `counts`."
+        )
     return members
 
 
-def safe_extract(tar_path: str | Path, dest_dir: str | Path, *, pattern: str | None = None,
-                 limits: TarLimits = TarLimits()) -> list[Path]:
+def safe_extract(
+    tar_path: str | Path, dest_dir: str | Path, *, pattern: str | None = None, limits: TarLimits = TarLimits()
+) -> list[Path]:
     """Extract the regular files of a checked archive (optionally only names matching the glob
     ``pattern``) below ``dest_dir``; returns their paths. Directories are created as needed;
     links and special files never reach this point (see :func:`check_tar_members`)."""
@@ -486,8 +549,9 @@ def infer_strandedness(no_feature: dict[str, int]) -> tuple[str | None, float | 
     return None, ratio
 
 
-def choose_star_strandedness(parsed: list[tuple[str, str, "SampleCounts"]], strandedness: str | None,
-                             where: str) -> dict | None:
+def choose_star_strandedness(
+    parsed: list[tuple[str, str, "SampleCounts"]], strandedness: str | None, where: str
+) -> dict | None:
     """Pick the count column of every STAR ReadsPerGene file (all files alike): the configured
     ``strandedness``, else the one inferred from N_noFeature (see :func:`infer_strandedness`);
     fills each file's ``counts`` and ``special``. Returns what was chosen and the numbers, for
@@ -500,8 +564,12 @@ def choose_star_strandedness(parsed: list[tuple[str, str, "SampleCounts"]], stra
         nf = {k: sc.star_special.get("N_noFeature", [None] * 3)[i - 1] for k, i in STRANDEDNESS.items()}
         call, ratio = infer_strandedness({k: v for k, v in nf.items() if v is not None})
         assigned = {k: sum(sc.by_strand[k].values()) for k in STRANDEDNESS}
-        per_sample[sample] = {"N_noFeature": nf, "assigned_reads": assigned,
-                              "ratio": None if ratio is None else round(ratio, 4), "inferred": call}
+        per_sample[sample] = {
+            "N_noFeature": nf,
+            "assigned_reads": assigned,
+            "ratio": None if ratio is None else round(ratio, 4),
+            "inferred": call,
+        }
         calls[sample] = call
     distinct = set(calls.values())
     inferred = distinct.pop() if len(distinct) == 1 and None not in distinct else None
@@ -525,24 +593,44 @@ def choose_star_strandedness(parsed: list[tuple[str, str, "SampleCounts"]], stra
             f"{STRANDED_MAX_RATIO:.2f}); an unstranded one about equal forward and reverse (ratio at least "
             f"{UNSTRANDED_MIN_RATIO:.2f}). Set `strandedness` to unstranded (column 2), forward (column 3, "
             "htseq-count -s yes) or reverse (column 4, htseq-count -s reverse; e.g. dUTP/TruSeq stranded libraries) "
-            "as the library was prepared.")
+            "as the library was prepared."
+        )
     chosen = configured or inferred
-    info = {"chosen": chosen, "column": STRANDEDNESS[chosen] + 1,
-            "source": "config" if configured else "inferred from N_noFeature",
-            "inferred": inferred,
-            "rule": (f"stranded when the smaller of forward/reverse N_noFeature is at most {STRANDED_MAX_RATIO:.2f} "
-                     f"of the larger (that column); unstranded when the ratio is at least {UNSTRANDED_MIN_RATIO:.2f}"),
-            "samples": per_sample}
+    info = {
+        "chosen": chosen,
+        "column": STRANDEDNESS[chosen] + 1,
+        "source": "config" if configured else "inferred from N_noFeature",
+        "inferred": inferred,
+        "rule": (
+            f"stranded when the smaller of forward/reverse N_noFeature is at most {STRANDED_MAX_RATIO:.2f} "
+            f"of the larger (that column); unstranded when the ratio is at least {UNSTRANDED_MIN_RATIO:.2f}"
+        ),
+        "samples": per_sample,
+    }
     if configured and inferred and configured != inferred:
-        log.warning("%s: strandedness %s is set in the config, but the N_noFeature counts point to %s (%s); using %s "
-                    "as configured", where, configured, inferred, numbers(3), configured)
+        log.warning(
+            "%s: strandedness %s is set in the config, but the N_noFeature counts point to %s (%s); using %s "
+            "as configured",
+            where,
+            configured,
+            inferred,
+            numbers(3),
+            configured,
+        )
         info["note"] = f"the config's {configured} overrides the inferred {inferred}"
     elif configured:
-        log.info("%s: STAR ReadsPerGene: strandedness %s as configured (N_noFeature: %s)", where, configured, numbers(3))
+        log.info(
+            "%s: STAR ReadsPerGene: strandedness %s as configured (N_noFeature: %s)", where, configured, numbers(3)
+        )
     else:
-        log.warning("%s: STAR ReadsPerGene: strandedness inferred as %s (column %d) from N_noFeature: %s. Set "
-                    "`strandedness` in the config to override.", where, inferred, STRANDEDNESS[inferred] + 1,
-                    numbers(3))
+        log.warning(
+            "%s: STAR ReadsPerGene: strandedness inferred as %s (column %d) from N_noFeature: %s. Set "
+            "`strandedness` in the config to override.",
+            where,
+            inferred,
+            STRANDEDNESS[inferred] + 1,
+            numbers(3),
+        )
     for _sample, _name, sc in star:
         sc.counts = dict(sc.by_strand[chosen])
         sc.special = {k: v[STRANDEDNESS[chosen] - 1] for k, v in sc.star_special.items()}
@@ -555,8 +643,10 @@ def _int_count(text: str, where: str, lineno: int, gene: str) -> int:
     except ValueError:
         raise InputError(f"{where}: line {lineno}, gene {gene}: count {text!r} is not a number.") from None
     if value < 0 or value != int(value):
-        raise InputError(f"{where}: line {lineno}, gene {gene}: count {text!r} is not a non-negative integer; "
-                         "per-sample files must hold raw read counts.")
+        raise InputError(
+            f"{where}: line {lineno}, gene {gene}: count {text!r} is not a non-negative integer; "
+            "per-sample files must hold raw read counts."
+        )
     return int(value)
 
 
@@ -612,14 +702,19 @@ def detect_format(lines: list[str]) -> str:
         return "star"
     # htseq-count --additional-attr (e.g. gene_name): gene, attribute(s), count
     genes = [r for r in body[:20] if r and not r[0].startswith("__") and r[0] not in HTSEQ_SPECIAL]
-    if genes and len(genes[0]) >= 3 and _INT.fullmatch(genes[0][-1]) \
-            and not all(_INT.fullmatch(f) for f in genes[0][1:-1]):
+    if (
+        genes
+        and len(genes[0]) >= 3
+        and _INT.fullmatch(genes[0][-1])
+        and not all(_INT.fullmatch(f) for f in genes[0][1:-1])
+    ):
         return "htseq"
     return "unknown"
 
 
-def parse_count_lines(lines: Iterable[str], where: str, fmt: str = "auto",
-                      strandedness: str | None = None) -> SampleCounts:
+def parse_count_lines(
+    lines: Iterable[str], where: str, fmt: str = "auto", strandedness: str | None = None
+) -> SampleCounts:
     """Parse one per-sample count file (given as lines).
 
     * HTSeq-count: ``gene<TAB>count``; the ``__no_feature``/``__ambiguous``/... summary lines
@@ -637,9 +732,11 @@ def parse_count_lines(lines: Iterable[str], where: str, fmt: str = "auto",
         return SampleCounts("featurecounts-summary")
     if detected == "unknown":
         head = lines[0].rstrip("\r\n")[:80] if lines else ""
-        raise InputError(f"{where}: not a count file this workflow reads (first line {head!r}). Known: HTSeq-count "
-                         "(gene, count), featureCounts (Geneid Chr Start End Strand Length count), STAR "
-                         "ReadsPerGene.out.tab. Select the count files with a member pattern.")
+        raise InputError(
+            f"{where}: not a count file this workflow reads (first line {head!r}). Known: HTSeq-count "
+            "(gene, count), featureCounts (Geneid Chr Start End Strand Length count), STAR "
+            "ReadsPerGene.out.tab. Select the count files with a member pattern."
+        )
     out = SampleCounts(detected)
     if detected == "star":
         out.by_strand = {k: {} for k in STRANDEDNESS}
@@ -663,18 +760,24 @@ def parse_count_lines(lines: Iterable[str], where: str, fmt: str = "auto",
                 out.special[gene.lstrip("_")] = _int_count(value, where, lineno, gene)
                 continue
             if len(f) != (width or 2):
-                raise InputError(f"{where}: line {lineno} has {len(f)} tab-separated fields; the HTSeq-count lines "
-                                 f"of this file have {width or 2} (gene, {'attributes, ' if (width or 2) > 2 else ''}"
-                                 "count).")
+                raise InputError(
+                    f"{where}: line {lineno} has {len(f)} tab-separated fields; the HTSeq-count lines "
+                    f"of this file have {width or 2} (gene, {'attributes, ' if (width or 2) > 2 else ''}"
+                    "count)."
+                )
         elif detected == "featurecounts":
             if not seen_header:
                 if [x.lower() for x in _fields(line)[:6]] != [c.lower() for c in FEATURECOUNTS_COLS]:
-                    raise InputError(f"{where}: line {lineno}: expected the featureCounts header "
-                                     f"({' '.join(FEATURECOUNTS_COLS)} <sample>), found {line[:80]!r}.")
+                    raise InputError(
+                        f"{where}: line {lineno}: expected the featureCounts header "
+                        f"({' '.join(FEATURECOUNTS_COLS)} <sample>), found {line[:80]!r}."
+                    )
                 if len(f) != 7:
-                    raise InputError(f"{where}: featureCounts table with {len(f) - 6} count columns; a per-sample "
-                                     "file must have exactly one. Give a table of all samples as a count matrix "
-                                     "(file: that table instead of a RAW.tar, or counts: locally).")
+                    raise InputError(
+                        f"{where}: featureCounts table with {len(f) - 6} count columns; a per-sample "
+                        "file must have exactly one. Give a table of all samples as a count matrix "
+                        "(file: that table instead of a RAW.tar, or counts: locally)."
+                    )
                 seen_header = True
                 continue
             if len(f) != 7:
@@ -731,8 +834,13 @@ class MergedCounts:
     attributes: int = 0  # htseq-count --additional-attr columns dropped
 
     def summary(self) -> dict:
-        out = {"genes": int(self.counts.shape[0]), "samples": list(self.counts.columns),
-               "formats": self.formats, "files": self.files, "skipped": self.skipped}
+        out = {
+            "genes": int(self.counts.shape[0]),
+            "samples": list(self.counts.columns),
+            "formats": self.formats,
+            "files": self.files,
+            "skipped": self.skipped,
+        }
         if self.strandedness:
             out["strandedness"] = self.strandedness
         if self.attributes:
@@ -744,8 +852,10 @@ def _sample_of(name: str, where: str) -> str:
     base = PurePosixPath(name).name
     m = GSM_PREFIX.match(base)
     if not m:
-        raise InputError(f"{where}: file {name!r} does not start with a GSM accession (GSM123456_...); the sample "
-                         "name is taken from that prefix. Select the per-sample count files with a member pattern.")
+        raise InputError(
+            f"{where}: file {name!r} does not start with a GSM accession (GSM123456_...); the sample "
+            "name is taken from that prefix. Select the per-sample count files with a member pattern."
+        )
     return m.group(1)
 
 
@@ -754,17 +864,24 @@ def _merge(parsed: list[tuple[str, str, SampleCounts]], where: str, strandedness
     skipped: list[str] = []
     summaries = [name for _s, name, sc in parsed if sc.format == "featurecounts-summary"]
     if summaries:
-        log.info("%s: skipped %d featureCounts summary file(s) (Status / Assigned / Unassigned_* lines): %s", where,
-                 len(summaries), preview(summaries))
-    strand_info = choose_star_strandedness([p for p in parsed if p[2].format != "featurecounts-summary"],
-                                           strandedness, where)
+        log.info(
+            "%s: skipped %d featureCounts summary file(s) (Status / Assigned / Unassigned_* lines): %s",
+            where,
+            len(summaries),
+            preview(summaries),
+        )
+    strand_info = choose_star_strandedness(
+        [p for p in parsed if p[2].format != "featurecounts-summary"], strandedness, where
+    )
     for sample, name, sc in parsed:
         if sc.format == "featurecounts-summary":
             skipped.append(name)
             continue
         if sample in by_sample:
-            raise InputError(f"{where}: sample {sample} has several count files ({by_sample[sample][0]}, {name}). "
-                             "Select one file per sample with a member pattern.")
+            raise InputError(
+                f"{where}: sample {sample} has several count files ({by_sample[sample][0]}, {name}). "
+                "Select one file per sample with a member pattern."
+            )
         by_sample[sample] = (name, sc)
     if not by_sample:
         raise InputError(f"{where}: no per-sample count files found.")
@@ -773,26 +890,51 @@ def _merge(parsed: list[tuple[str, str, SampleCounts]], where: str, strandedness
     gene_set = set(genes)
     differ = [f"{s} ({len(by_sample[s][1].counts)} genes)" for s in order if set(by_sample[s][1].counts) != gene_set]
     if differ:
-        raise InputError(f"{where}: the per-sample files do not list the same genes: {order[0]} has {len(genes)}; "
-                         f"differing: {preview(differ)}. They were probably counted against different annotations; "
-                         "merge only files from one run.")
+        raise InputError(
+            f"{where}: the per-sample files do not list the same genes: {order[0]} has {len(genes)}; "
+            f"differing: {preview(differ)}. They were probably counted against different annotations; "
+            "merge only files from one run."
+        )
     formats = {s: by_sample[s][1].format for s in order}
     if len(set(formats.values())) > 1:
-        raise InputError(f"{where}: the per-sample files mix formats ({preview(sorted({f'{s}: {f}' for s, f in formats.items()}))}); "
-                         "select one kind with a member pattern.")
-    counts = pd.DataFrame({s: [by_sample[s][1].counts[g] for g in genes] for s in order},
-                          index=pd.Index(genes, name="gene_id"), dtype="int64")
+        raise InputError(
+            f"{where}: the per-sample files mix formats "
+            f"({preview(sorted({f'{s}: {f}' for s, f in formats.items()}))}); "
+            "select one kind with a member pattern."
+        )
+    counts = pd.DataFrame(
+        {s: [by_sample[s][1].counts[g] for g in genes] for s in order},
+        index=pd.Index(genes, name="gene_id"),
+        dtype="int64",
+    )
     special = pd.DataFrame({s: by_sample[s][1].special for s in order}).fillna(0).astype("int64")
     attributes = max(by_sample[s][1].attributes for s in order)
     if attributes:
-        log.warning("%s: HTSeq-count files with %d attribute column(s) (--additional-attr) between the gene and "
-                    "its count: the attributes were dropped, the first column is the gene ID", where, attributes)
-    return MergedCounts(counts, formats, {s: by_sample[s][0] for s in order}, special, skipped,
-                        strandedness=strand_info, attributes=attributes)
+        log.warning(
+            "%s: HTSeq-count files with %d attribute column(s) (--additional-attr) between the gene and "
+            "its count: the attributes were dropped, the first column is the gene ID",
+            where,
+            attributes,
+        )
+    return MergedCounts(
+        counts,
+        formats,
+        {s: by_sample[s][0] for s in order},
+        special,
+        skipped,
+        strandedness=strand_info,
+        attributes=attributes,
+    )
 
 
-def read_raw_tar_counts(tar_path: str | Path, *, fmt: str = "auto", strandedness: str | None = None,
-                        pattern: str | None = None, limits: TarLimits = TarLimits()) -> MergedCounts:
+def read_raw_tar_counts(
+    tar_path: str | Path,
+    *,
+    fmt: str = "auto",
+    strandedness: str | None = None,
+    pattern: str | None = None,
+    limits: TarLimits = TarLimits(),
+) -> MergedCounts:
     """Merge the per-sample count files of a GEO ``_RAW.tar`` into one matrix, without
     extracting anything to disk (members are read from the checked archive).
 
@@ -802,7 +944,9 @@ def read_raw_tar_counts(tar_path: str | Path, *, fmt: str = "auto", strandedness
     """
     tar_path = Path(tar_path)
     members = check_tar_members(tar_path, limits)
-    chosen = [m for m in members if m.isreg() and (not pattern or fnmatch.fnmatchcase(PurePosixPath(m.name).name, pattern))]
+    chosen = [
+        m for m in members if m.isreg() and (not pattern or fnmatch.fnmatchcase(PurePosixPath(m.name).name, pattern))
+    ]
     if not chosen:
         names = [m.name for m in members if m.isreg()]
         raise InputError(f"{tar_path}: no member matches {pattern!r}; members: {preview(names, 8)}.")
@@ -813,20 +957,35 @@ def read_raw_tar_counts(tar_path: str | Path, *, fmt: str = "auto", strandedness
             sample = _sample_of(m.name, str(tar_path))
             fh = tar.extractfile(m)
             with fh:
-                parsed.append((sample, m.name, parse_count_lines(
-                    _text_lines(fh, m.name, where, limits.max_text_bytes), where, fmt)))
+                parsed.append(
+                    (
+                        sample,
+                        m.name,
+                        parse_count_lines(_text_lines(fh, m.name, where, limits.max_text_bytes), where, fmt),
+                    )
+                )
     return _merge(parsed, str(tar_path), strandedness)
 
 
-def merge_count_files(paths: Iterable[str | Path], *, fmt: str = "auto", strandedness: str | None = None,
-                      max_text_bytes: int = TarLimits.max_text_bytes) -> MergedCounts:
+def merge_count_files(
+    paths: Iterable[str | Path],
+    *,
+    fmt: str = "auto",
+    strandedness: str | None = None,
+    max_text_bytes: int = TarLimits.max_text_bytes,
+) -> MergedCounts:
     """Like :func:`read_raw_tar_counts` for files already on disk (e.g. from :func:`safe_extract`)."""
     parsed = []
     paths = [Path(p) for p in paths]
     for p in paths:
         with open(p, "rb") as fh:
-            parsed.append((_sample_of(p.name, str(p.parent)), p.name,
-                           parse_count_lines(_text_lines(fh, p.name, str(p), max_text_bytes), str(p), fmt)))
+            parsed.append(
+                (
+                    _sample_of(p.name, str(p.parent)),
+                    p.name,
+                    parse_count_lines(_text_lines(fh, p.name, str(p), max_text_bytes), str(p), fmt),
+                )
+            )
     return _merge(parsed, ", ".join(str(p.parent) for p in paths[:1]) or "count files", strandedness)
 
 
@@ -839,6 +998,7 @@ def write_counts(merged: MergedCounts, path: str | Path) -> None:
 
 
 # --------------------------------------------------------------------------- sample selection and groups
+
 
 def _field_values(meta: pd.DataFrame, name: str) -> pd.Series:
     if name == "sample":
@@ -871,14 +1031,22 @@ def _compile_rules(rules: dict, fields: list[str], where: str) -> tuple[dict, di
     select = compile_map(rules["select"], "select") if rules.get("select") is not None else {}
     groups_cfg = rules.get("groups")
     if not isinstance(groups_cfg, dict) or not groups_cfg:
-        raise InputError(f"{where}: `groups` must map each group level to its rules, e.g. "
-                         "{{knockdown: {{genotype: 'shMEIS1'}}, control: {{genotype: 'shCtrl'}}}}.")
+        raise InputError(
+            f"{where}: `groups` must map each group level to its rules, e.g. "
+            "{{knockdown: {{genotype: 'shMEIS1'}}, control: {{genotype: 'shCtrl'}}}}."
+        )
     groups = {str(level): compile_map(m, f"groups.{level}") for level, m in groups_cfg.items()}
     return select, groups
 
 
-def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str = "condition",
-                      sample_field: str | None = None, where: str = "sample rules") -> pd.DataFrame:
+def make_sample_sheet(
+    metadata: pd.DataFrame,
+    rules: dict,
+    *,
+    group_column: str = "condition",
+    sample_field: str | None = None,
+    where: str = "sample rules",
+) -> pd.DataFrame:
     """A sample sheet from series metadata (:func:`parse_series_matrix`) and rules::
 
         {select: {field: regex, ...},                 # optional; all must match
@@ -897,14 +1065,19 @@ def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str 
     fields = ["sample"] + [str(c) for c in metadata.columns]
     select, groups = _compile_rules(rules, fields, where)
     if group_column in metadata.columns or group_column == "sample":
-        raise InputError(f"{where}: the group column name {group_column!r} is already a metadata field; choose "
-                         "another name for the group column.")
+        raise InputError(
+            f"{where}: the group column name {group_column!r} is already a metadata field; choose "
+            "another name for the group column."
+        )
     keep = pd.Series(True, index=metadata.index)
     for fld, rx in select.items():
         keep &= _field_values(metadata, fld).map(lambda v, rx=rx: bool(rx.search(v)))
     meta = metadata[keep]
-    used = list(dict.fromkeys(["title"] * ("title" in metadata.columns) + list(select)
-                              + [f for g in groups.values() for f in g]))
+    used = list(
+        dict.fromkeys(
+            ["title"] * ("title" in metadata.columns) + list(select) + [f for g in groups.values() for f in g]
+        )
+    )
 
     def describe(sample) -> str:
         row = metadata.loc[sample]
@@ -912,15 +1085,20 @@ def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str 
         return f"{sample} ({vals})"
 
     if meta.empty:
-        raise InputError(f"{where}: `select` keeps none of the {len(metadata)} samples. Samples: "
-                         f"{'; '.join(describe(s) for s in metadata.index[:5])}"
-                         f"{' ...' if len(metadata) > 5 else ''}. Fix the regular expressions under `select`.")
+        raise InputError(
+            f"{where}: `select` keeps none of the {len(metadata)} samples. Samples: "
+            f"{'; '.join(describe(s) for s in metadata.index[:5])}"
+            f"{' ...' if len(metadata) > 5 else ''}. Fix the regular expressions under `select`."
+        )
     level_of: dict[str, str] = {}
     none: list[str] = []
     several: list[tuple[str, list[str]]] = []
     for sample in meta.index:
-        hits = [lvl for lvl, g in groups.items()
-                if all(rx.search(str(sample) if f == "sample" else str(meta.at[sample, f])) for f, rx in g.items())]
+        hits = [
+            lvl
+            for lvl, g in groups.items()
+            if all(rx.search(str(sample) if f == "sample" else str(meta.at[sample, f])) for f, rx in g.items())
+        ]
         if len(hits) == 1:
             level_of[sample] = hits[0]
         elif not hits:
@@ -930,28 +1108,39 @@ def make_sample_sheet(metadata: pd.DataFrame, rules: dict, *, group_column: str 
     if none or several:
         parts = []
         if none:
-            parts.append(f"{len(none)} sample(s) match no group: " + "; ".join(describe(s) for s in none[:10])
-                         + (" ..." if len(none) > 10 else ""))
+            parts.append(
+                f"{len(none)} sample(s) match no group: "
+                + "; ".join(describe(s) for s in none[:10])
+                + (" ..." if len(none) > 10 else "")
+            )
         if several:
-            parts.append(f"{len(several)} sample(s) match several groups: "
-                         + "; ".join(f"{describe(s)} -> {', '.join(h)}" for s, h in several[:10])
-                         + (" ..." if len(several) > 10 else ""))
-        raise InputError(f"{where}: every selected sample must match exactly one group. " + " ".join(parts)
-                         + ". Tighten the group rules, or leave samples out with `select`.")
+            parts.append(
+                f"{len(several)} sample(s) match several groups: "
+                + "; ".join(f"{describe(s)} -> {', '.join(h)}" for s, h in several[:10])
+                + (" ..." if len(several) > 10 else "")
+            )
+        raise InputError(
+            f"{where}: every selected sample must match exactly one group. "
+            + " ".join(parts)
+            + ". Tighten the group rules, or leave samples out with `select`."
+        )
     sheet = meta.copy()
     sheet.insert(0, group_column, [level_of[s] for s in meta.index])
     if sample_field:
         if sample_field not in metadata.columns:
-            raise InputError(f"{where}: sample_field {sample_field!r} is not a metadata field; fields: "
-                             f"{preview(fields[1:], 15)}.")
+            raise InputError(
+                f"{where}: sample_field {sample_field!r} is not a metadata field; fields: {preview(fields[1:], 15)}."
+            )
         names = meta[sample_field].astype(str).str.strip()
         empty = [s for s, n in names.items() if not n]
         dup = sorted(set(names[names.duplicated(keep=False)]))
         if empty or dup:
-            raise InputError(f"{where}: field {sample_field!r} cannot name the samples: "
-                             + (f"empty for {preview(empty)}; " if empty else "")
-                             + (f"repeated: {preview(dup)}; " if dup else "")
-                             + "use another sample_field, or the GSM accessions (no sample_field).")
+            raise InputError(
+                f"{where}: field {sample_field!r} cannot name the samples: "
+                + (f"empty for {preview(empty)}; " if empty else "")
+                + (f"repeated: {preview(dup)}; " if dup else "")
+                + "use another sample_field, or the GSM accessions (no sample_field)."
+            )
         sheet.insert(1, "geo_accession", list(meta.index))
         sheet.index = pd.Index(names.tolist(), name="sample")
     sheet = sheet.rename_axis("sample").reset_index()

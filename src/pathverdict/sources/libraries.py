@@ -60,9 +60,16 @@ class SourceFile:
     details: dict = field(default_factory=dict)
 
     def provenance(self) -> dict:
-        return {"name": self.name, "path": str(self.path), "release": self.release, "url": self.url,
-                "retrieved": self.retrieved, "sha256": self.sha256, "details": self.details,
-                "inputs": [r.provenance() for r in self.inputs]}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "release": self.release,
+            "url": self.url,
+            "retrieved": self.retrieved,
+            "sha256": self.sha256,
+            "details": self.details,
+            "inputs": [r.provenance() for r in self.inputs],
+        }
 
 
 def _base(url: str) -> str:
@@ -71,6 +78,7 @@ def _base(url: str) -> str:
 
 # --------------------------------------------------------------------------- Enrichr
 
+
 def enrichr_url(name: str, base_url: str = ENRICHR_BASE) -> str:
     return f"{_base(base_url)}geneSetLibrary?{urlencode({'mode': 'text', 'libraryName': name})}"
 
@@ -78,21 +86,38 @@ def enrichr_url(name: str, base_url: str = ENRICHR_BASE) -> str:
 def fetch_enrichr_library(name: str, dl: Downloader, *, base_url: str = ENRICHR_BASE) -> SourceFile:
     """An Enrichr gene-set library in its text format (a file :func:`~pathverdict.genesets.read_library` reads)."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name or ""):
-        raise InputError(f"Enrichr library name {name!r} is not valid; names look like KEGG_2021_Human "
-                         "(see https://maayanlab.cloud/Enrichr/#libraries).")
+        raise InputError(
+            f"Enrichr library name {name!r} is not valid; names look like KEGG_2021_Human "
+            "(see https://maayanlab.cloud/Enrichr/#libraries)."
+        )
     url = enrichr_url(name, base_url)
 
     def check(path: Path) -> None:
         if path.stat().st_size == 0:
-            raise InputError(f"Enrichr returned nothing for library {name!r} ({url}); check the name (case-sensitive, "
-                             "e.g. KEGG_2021_Human; the list is at https://maayanlab.cloud/Enrichr/#libraries).")
+            raise InputError(
+                f"Enrichr returned nothing for library {name!r} ({url}); check the name (case-sensitive, "
+                "e.g. KEGG_2021_Human; the list is at https://maayanlab.cloud/Enrichr/#libraries)."
+            )
         read_library(path, name)  # InputError when the lines are not name<TAB>desc<TAB>genes
 
-    rec = dl.fetch(url, f"enrichr/{name}.txt", validate=check, what=f"Enrichr library {name}",
-                   hint="Check the library name (case-sensitive; see https://maayanlab.cloud/Enrichr/#libraries).")
+    rec = dl.fetch(
+        url,
+        f"enrichr/{name}.txt",
+        validate=check,
+        what=f"Enrichr library {name}",
+        hint="Check the library name (case-sensitive; see https://maayanlab.cloud/Enrichr/#libraries).",
+    )
     lib = read_library(rec.path, name)
-    return SourceFile(name=name, path=rec.path, release=f"Enrichr {name}", url=url, retrieved=rec.retrieved,
-                      sha256=rec.sha256, inputs=[rec], details={"terms": len(lib), "genes": len(lib.genes())})
+    return SourceFile(
+        name=name,
+        path=rec.path,
+        release=f"Enrichr {name}",
+        url=url,
+        retrieved=rec.retrieved,
+        sha256=rec.sha256,
+        inputs=[rec],
+        details={"terms": len(lib), "genes": len(lib.genes())},
+    )
 
 
 # --------------------------------------------------------------------------- KEGG REST
@@ -169,7 +194,9 @@ def parse_kegg_genes(text: str, org: str, where: str = "list") -> dict[str, str]
             continue
         parts = line.split("\t")
         if len(parts) < 2:
-            raise InputError(f"KEGG {where}: line {lineno} is not 'gene<TAB>...<TAB>names; description': {line[:80]!r}.")
+            raise InputError(
+                f"KEGG {where}: line {lineno} is not 'gene<TAB>...<TAB>names; description': {line[:80]!r}."
+            )
         gid = parts[0].strip()
         gid = gid.split(":", 1)[1] if gid.startswith(f"{org}:") else gid
         names = parts[-1].strip()
@@ -190,11 +217,13 @@ def _check_text(kind: str):
             raise ValueError(f"empty KEGG {kind} answer")
         if "<html" in text[:500].lower():
             raise ValueError(f"KEGG {kind} answered with a web page")
+
     return check
 
 
-def fetch_kegg_library(dl: Downloader, *, organism: str = "hsa", base_url: str = KEGG_REST_BASE,
-                       out: str | Path | None = None) -> SourceFile:
+def fetch_kegg_library(
+    dl: Downloader, *, organism: str = "hsa", base_url: str = KEGG_REST_BASE, out: str | Path | None = None
+) -> SourceFile:
     """Build a GMT of the current KEGG pathways of ``organism`` from the KEGG REST API.
 
     The four REST answers are cached under ``kegg/<organism>/`` (delete that folder to get a
@@ -206,10 +235,12 @@ def fetch_kegg_library(dl: Downloader, *, organism: str = "hsa", base_url: str =
     base = _base(base_url)
     hint = "The KEGG REST API is described at https://www.kegg.jp/kegg/rest/keggapi.html."
     get = {}
-    for key, path, dest in (("info", "info/kegg", f"kegg/{organism}/info_kegg.txt"),
-                            ("pathways", f"list/pathway/{organism}", f"kegg/{organism}/list_pathway_{organism}.tsv"),
-                            ("links", f"link/{organism}/pathway", f"kegg/{organism}/link_{organism}_pathway.tsv"),
-                            ("genes", f"list/{organism}", f"kegg/{organism}/list_{organism}.tsv")):
+    for key, path, dest in (
+        ("info", "info/kegg", f"kegg/{organism}/info_kegg.txt"),
+        ("pathways", f"list/pathway/{organism}", f"kegg/{organism}/list_pathway_{organism}.tsv"),
+        ("links", f"link/{organism}/pathway", f"kegg/{organism}/link_{organism}_pathway.tsv"),
+        ("genes", f"list/{organism}", f"kegg/{organism}/list_{organism}.tsv"),
+    ):
         get[key] = dl.fetch(base + path, dest, validate=_check_text(path), what=f"KEGG REST {path}", hint=hint)
     text = {k: r.path.read_text(encoding="utf-8") for k, r in get.items()}
     release = parse_kegg_release(text["info"])
@@ -230,31 +261,56 @@ def fetch_kegg_library(dl: Downloader, *, organism: str = "hsa", base_url: str =
         seen[term] = pid
         lines.append("\t".join([term, pid] + genes))
     if not lines:
-        raise InputError(f"KEGG {organism}: no pathway has genes with symbols; the REST answers in "
-                         f"{get['links'].path.parent} look wrong. Delete that folder to download them again.")
+        raise InputError(
+            f"KEGG {organism}: no pathway has genes with symbols; the REST answers in "
+            f"{get['links'].path.parent} look wrong. Delete that folder to download them again."
+        )
     out = Path(out) if out is not None else dl.path(f"kegg/{organism}/KEGG_{organism}.gmt")
     inputs = [get[k] for k in ("info", "pathways", "links", "genes")]
-    details = {"organism": organism, "organism_name": org_name, "terms": len(lines),
-               "genes": len({g for ln in lines for g in ln.split("\t")[2:]}),
-               "pathways_without_symbol_genes": dropped, "linked_genes_without_symbol": len(unmapped)}
+    details = {
+        "organism": organism,
+        "organism_name": org_name,
+        "terms": len(lines),
+        "genes": len({g for ln in lines for g in ln.split("\t")[2:]}),
+        "pathways_without_symbol_genes": dropped,
+        "linked_genes_without_symbol": len(unmapped),
+    }
     body = "".join(ln + "\n" for ln in lines)
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     meta = read_sidecar(out)
-    same = (out.is_file() and meta and meta.get("sha256") == digest and sha256_file(out) == digest)
+    same = out.is_file() and meta and meta.get("sha256") == digest and sha256_file(out) == digest
     if not same:  # unchanged GMTs are not rewritten (their mtime stays, so nothing reruns needlessly)
         with atomic_write(out) as fh:
             fh.write(body)
-        meta = {"name": f"KEGG {organism}", "release": f"KEGG {release}", "url": base, "built": utc_now(),
-                "sha256": digest, "size": len(body.encode("utf-8")), "retrieved": get["links"].retrieved,
-                "details": details, "inputs": [r.provenance() for r in inputs], "origin": "built from KEGG REST"}
+        meta = {
+            "name": f"KEGG {organism}",
+            "release": f"KEGG {release}",
+            "url": base,
+            "built": utc_now(),
+            "sha256": digest,
+            "size": len(body.encode("utf-8")),
+            "retrieved": get["links"].retrieved,
+            "details": details,
+            "inputs": [r.provenance() for r in inputs],
+            "origin": "built from KEGG REST",
+        }
         with atomic_write(sidecar_path(out)) as fh:
             json.dump(meta, fh, indent=2, sort_keys=True)
             fh.write("\n")
-    return SourceFile(name=f"KEGG {organism}", path=out, release=f"KEGG {release}", url=base,
-                      retrieved=get["links"].retrieved, sha256=digest, inputs=inputs, details=details)
+    return SourceFile(
+        name=f"KEGG {organism}",
+        path=out,
+        release=f"KEGG {release}",
+        url=base,
+        retrieved=get["links"].retrieved,
+        sha256=digest,
+        inputs=inputs,
+        details=details,
+    )
 
 
 # --------------------------------------------------------------------------- NCBI gene_info
+
 
 def fetch_gene_info(dl: Downloader, *, base_url: str = NCBI_GENE_INFO_BASE, name: str = GENE_INFO_HUMAN) -> SourceFile:
     """NCBI Gene's ``gene_info`` table (e.g. Homo_sapiens.gene_info.gz), the annotation
@@ -267,11 +323,18 @@ def fetch_gene_info(dl: Downloader, *, base_url: str = NCBI_GENE_INFO_BASE, name
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
             header = fh.readline().rstrip("\n").split("\t")
         if header[:3] != ["#tax_id", "GeneID", "Symbol"]:
-            raise InputError(f"{name}: expected NCBI gene_info columns (#tax_id, GeneID, Symbol, ...); the header "
-                             f"is {preview(header, 4)}.")
+            raise InputError(
+                f"{name}: expected NCBI gene_info columns (#tax_id, GeneID, Symbol, ...); the header "
+                f"is {preview(header, 4)}."
+            )
 
-    rec = dl.fetch(url, f"ncbi_gene/{name}", validate=check, what=f"NCBI Gene annotation {name}",
-                   hint="Check the file name (e.g. Homo_sapiens.gene_info.gz) and the folder of the base URL.")
+    rec = dl.fetch(
+        url,
+        f"ncbi_gene/{name}",
+        validate=check,
+        what=f"NCBI Gene annotation {name}",
+        hint="Check the file name (e.g. Homo_sapiens.gene_info.gz) and the folder of the base URL.",
+    )
     newest, genes = "", 0
     opener = gzip.open if rec.path.name.endswith(".gz") else open
     with opener(rec.path, "rt", encoding="utf-8", errors="replace") as fh:
@@ -284,7 +347,18 @@ def fetch_gene_info(dl: Downloader, *, base_url: str = NCBI_GENE_INFO_BASE, name
                 if len(fields) > col and fields[col] > newest:
                     newest = fields[col]
     when = f"{newest[:4]}-{newest[4:6]}-{newest[6:8]}" if re.fullmatch(r"\d{8}", newest) else ""
-    release = f"NCBI Gene {name}" + (f", newest record {when}" if when else "") + (
-        f", file dated {rec.last_modified}" if rec.last_modified else "")
-    return SourceFile(name=name, path=rec.path, release=release, url=url, retrieved=rec.retrieved, sha256=rec.sha256,
-                      inputs=[rec], details={"genes": genes, "newest_modification_date": when or None})
+    release = (
+        f"NCBI Gene {name}"
+        + (f", newest record {when}" if when else "")
+        + (f", file dated {rec.last_modified}" if rec.last_modified else "")
+    )
+    return SourceFile(
+        name=name,
+        path=rec.path,
+        release=release,
+        url=url,
+        retrieved=rec.retrieved,
+        sha256=rec.sha256,
+        inputs=[rec],
+        details={"genes": genes, "newest_modification_date": when or None},
+    )

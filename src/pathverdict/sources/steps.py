@@ -23,20 +23,30 @@ def _copy(src, dest) -> None:
         shutil.copyfileobj(fh, out)
 
 
-def fetch_dataset(name: str, ds: dict, downloads: dict, base_urls: dict, out_counts: str, out_samples: str,
-                  out_json: str) -> dict:
+def fetch_dataset(
+    name: str, ds: dict, downloads: dict, base_urls: dict, out_counts: str, out_samples: str, out_json: str
+) -> dict:
     """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``."""
     dl = Downloader.from_config(downloads)
     if "geo" in ds:
-        return fetch_geo_dataset(name, ds["geo"], dl, out_counts=out_counts, out_samples=out_samples,
-                                 out_json=out_json, geo_ftp_base=base_urls["geo_ftp"],
-                                 geo_download_base=base_urls["geo_download"], eutils_base=base_urls["eutils"])
+        return fetch_geo_dataset(
+            name,
+            ds["geo"],
+            dl,
+            out_counts=out_counts,
+            out_samples=out_samples,
+            out_json=out_json,
+            geo_ftp_base=base_urls["geo_ftp"],
+            geo_download_base=base_urls["geo_download"],
+            eutils_base=base_urls["eutils"],
+        )
     if "url" not in ds:
         raise InputError(f"dataset {name}: nothing to download (no `geo` or `url`).")
     url = ds["url"]
     filename = PurePosixPath(urlparse(url).path).name or "counts.tsv"
-    rec = dl.fetch(url, f"url/{name}/{filename}", what=f"dataset {name}: count matrix",
-                   hint="Check `url` in the config.")
+    rec = dl.fetch(
+        url, f"url/{name}/{filename}", what=f"dataset {name}: count matrix", hint="Check `url` in the config."
+    )
     counts = read_counts(rec.path, round_counts=ds.get("round_counts", False)).counts
     with atomic_write(out_counts) as fh:
         counts.to_csv(fh, sep="\t", lineterminator="\n")
