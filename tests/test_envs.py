@@ -121,3 +121,15 @@ def test_constraints_agree_with_requirements():
     req = requirements()
     differ = {n: (req[n], constraints[n]) for n in set(req) & set(constraints) if req[n] != constraints[n]}
     assert not differ, f"requirements.txt and constraints.txt pin different versions: {differ}"
+
+
+def test_the_download_plumbing_is_pinned_everywhere():
+    """sources.download imports requests, urllib3 (its Retry) and filelock directly: each is pinned,
+    to one version, for pip (requirements.txt, pyproject.toml) and for conda (every env file)."""
+    req = requirements()
+    deps = pip_pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+    for name in ("requests", "urllib3", "filelock"):
+        assert name in req, f"requirements.txt does not pin {name}"
+        assert deps.get(name) == req[name], f"pyproject.toml does not depend on {name}=={req[name]}"
+        for env in sorted((REPO / "envs").glob("*.yaml")):
+            assert conda_pins(env).get(name) == req[name], f"envs/{env.name} does not pin {name}={req[name]}"

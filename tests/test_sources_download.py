@@ -266,3 +266,50 @@ def test_downloader_settings(tmp_path):
     assert dl.cache_dir == tmp_path and dl.offline and dl.path("geo/x") == tmp_path / "geo" / "x"
     with pytest.raises(InputError, match=r"unknown key\(s\) retry; allowed: cache_dir, offline"):
         Downloader.from_config({"retry": 3})
+
+
+# --------------------------------------------------------------------------- the library plumbing (issue 13)
+
+
+def test_one_retry_budget_for_requests_and_bodies(http_server, tmp_path):
+    """urllib3 retries the 500, our loop the truncated body: both draw on the same `retries`."""
+    replies = (Reply(500, "oops"), Reply(200, GZ[:-9]), Reply(200, GZ))
+    url = http_server.route("/budget.tsv.gz", *replies)
+    assert fetch(url, "budget.tsv.gz", cache_dir=tmp_path, **FAST).path.read_bytes() == GZ
+    assert http_server.count("/budget.tsv.gz") == 3
+    url = http_server.route("/budget2.tsv.gz", *replies)
+    with pytest.raises(DownloadError, match=r"\(2 attempt\(s\), timeout 5 s\); last error: .*not an intact gzip"):
+        fetch(url, "budget2.tsv.gz", cache_dir=tmp_path, retries=1, backoff=0.01, timeout=5)
+    assert http_server.count("/budget2.tsv.gz") == 2 and leftovers(tmp_path) == []
+
+
+def test_each_retry_is_logged_with_what_was_asked_for(http_server, tmp_path, caplog):
+    url = http_server.route("/logged.txt", Reply(503, "busy"), Reply(200, b"x"))
+    with caplog.at_level("WARNING", logger="pathverdict.sources.download"):
+        fetch(url, "logged.txt", cache_dir=tmp_path, what="annotation of GSE1", **FAST)
+    assert f"annotation of GSE1: attempt 1 of 3 failed for {url} (HTTP 503); retrying in" in caplog.text
+
+
+def test_unreadable_retry_after_means_the_normal_backoff(http_server, tmp_path):
+    url = http_server.route("/ra.txt", Reply(503, "busy", headers={"Retry-After": "soon"}), Reply(200, b"ok"))
+    assert fetch(url, "ra.txt", cache_dir=tmp_path, **FAST).path.read_bytes() == b"ok"
+    assert http_server.count("/ra.txt") == 2
+
+
+def test_retry_after_on_a_final_status_is_not_a_retry(http_server, tmp_path):
+    """urllib3 would retry a 413 that carries Retry-After; a 4xx other than 408/429 stays final."""
+    url = http_server.route("/big.txt", Reply(413, "too large", headers={"Retry-After": "0"}))
+    with pytest.raises(DownloadError, match=r"HTTP 413 .*not retried"):
+        fetch(url, "big.txt", cache_dir=tmp_path, **FAST)
+    assert http_server.count("/big.txt") == 1
+
+
+def test_two_fetches_of_one_file_download_it_once(http_server, tmp_path):
+    """The file lock (filelock) serialises them: the second finds the first one's copy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = http_server.route("/once.tsv.gz", Reply(200, GZ, delay=0.5))
+    with ThreadPoolExecutor(2) as pool:
+        recs = list(pool.map(lambda _: fetch(url, "once.tsv.gz", cache_dir=tmp_path, **FAST), range(2)))
+    assert http_server.count("/once.tsv.gz") == 1
+    assert sorted(r.from_cache for r in recs) == [False, True] and {r.sha256 for r in recs} == {recs[0].sha256}

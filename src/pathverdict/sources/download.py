@@ -18,6 +18,12 @@
 * **Retried** with exponential backoff on timeouts, connection errors, HTTP 5xx, 408 and
   429 (honouring ``Retry-After``), and on a body that fails validation. **Not** retried:
   404/410 and other 4xx (a :class:`DownloadError` naming what was asked for and the URL).
+  urllib3's :class:`~urllib3.util.Retry`, mounted on the requests session, does the
+  counting, the backoff and ``Retry-After`` for the request; failures after the response
+  started (an interrupted or truncated body, a body that fails validation) draw on the
+  same Retry budget (:meth:`Retry.increment` / :meth:`Retry.sleep`).
+* **Locked.** Two processes fetching the same file are serialised with a
+  :class:`filelock.FileLock` (``.<name>.lock`` beside it); the second finds the cached copy.
 * **Offline.** ``offline=True`` never opens a connection: a file missing from the cache
   fails at once with the path to put it at. A file placed there by hand (no sidecar) is
   validated and adopted in offline mode.
@@ -28,14 +34,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import json
 import logging
 import re
 import tarfile
-import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -46,22 +50,22 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from filelock import FileLock
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.util import Retry
 
 from .. import __version__
 from ..errors import InputError
 from ..util import atomic_file, atomic_write
-
-try:  # POSIX advisory locks keep two jobs from downloading the same file at once
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"pathverdict/{__version__} (python-requests/{requests.__version__})"
 SIDECAR_SUFFIX = ".source.json"
 CHUNK = 1 << 20
-MAX_DELAY = 120.0  # cap on one backoff / Retry-After wait, seconds
+MAX_DELAY = 120  # cap on one backoff / Retry-After wait, seconds
+RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})  # retried; any other 4xx is final
 BINARY_SUFFIXES = (".gz", ".tgz", ".tar", ".zip", ".bz2", ".xz", ".zst")
 
 Validator = Callable[[Path], object]
@@ -84,9 +88,12 @@ class DownloadError(InputError):
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
+    """A failure after the response started (body interrupted, truncated or invalid): retried
+    with the Retry budget ``retry`` that the request left."""
+
+    def __init__(self, message: str, retry: Retry | None = None):
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry = retry
 
 
 @dataclass(frozen=True)
@@ -287,30 +294,87 @@ def _validate(tmp: Path, name: str, validate: Validator | None) -> None:
 
 # --------------------------------------------------------------------------- network
 
-_session: requests.Session | None = None
+
+class _Retry(Retry):
+    """urllib3's :class:`Retry` (counting, exponential backoff, ``Retry-After``) with what is ours:
+
+    * a host name that cannot be resolved (no route to the network) is not retried: it stays
+      so for the next seconds, and the one "No network" message says what to do;
+    * each retry is logged with what was asked for (``what``), the attempt and the wait;
+    * a ``Retry-After`` that cannot be read means the normal backoff (urllib3 would raise).
+    """
+
+    RETRY_AFTER_STATUS_CODES = RETRY_STATUSES  # honoured on every retried status, and only there
+    what = ""
+    fetch_url = ""
+
+    @classmethod
+    def policy(cls, retries: int, backoff: float, *, what: str = "", url: str = "") -> "_Retry":
+        """``retries`` after the first attempt, on connection errors, timeouts and
+        :data:`RETRY_STATUSES` of a GET; the last answer is returned when they are used up."""
+        retry = cls(
+            total=max(0, int(retries)),
+            connect=None,
+            read=None,
+            status=None,
+            redirect=None,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff,
+            backoff_max=MAX_DELAY,
+            retry_after_max=MAX_DELAY,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        retry.what, retry.fetch_url = what, url
+        return retry
+
+    def new(self, **kw) -> "_Retry":
+        retry = super().new(**kw)
+        retry.what, retry.fetch_url = self.what, self.fetch_url
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        if error is not None and _no_network(error):
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_retry_after(self, response) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+
+    def sleep(self, response=None) -> None:
+        last = self.history[-1] if self.history else None
+        if last is not None:
+            after = self.get_retry_after(response) if response is not None else None
+            why = _describe(last.error) if last.error is not None else f"HTTP {last.status}"
+            log.warning(
+                "%s: attempt %d of %d failed for %s (%s); retrying in %.1f s",
+                self.what or self.fetch_url,
+                len(self.history),
+                len(self.history) + (self.total or 0) + 1,
+                self.fetch_url or last.url,
+                why,
+                after or self.get_backoff_time(),
+            )
+        super().sleep(response)
 
 
 def session() -> requests.Session:
-    """The shared HTTP session (keeps connections alive between requests to one host)."""
-    global _session
-    if _session is None:
-        _session = requests.Session()
-        _session.headers["User-Agent"] = USER_AGENT
-    return _session
+    """A requests session with our User-Agent (:func:`fetch` mounts its Retry policy on it)."""
+    sess = requests.Session()
+    sess.headers["User-Agent"] = USER_AGENT
+    return sess
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After", "").strip()
-    if value.isdigit():
-        return float(value)
-    if value:
-        try:
-            from email.utils import parsedate_to_datetime
-
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
-            return None
-    return None
+def _mount(sess: requests.Session, retry: Retry) -> HTTPAdapter:
+    """Put ``retry`` on the HTTP(S) adapter of ``sess`` (keep-alive within one :func:`fetch`)."""
+    adapter = HTTPAdapter(max_retries=retry)
+    sess.mount("http://", adapter)
+    sess.mount("https://", adapter)
+    return adapter
 
 
 def _html_excerpt(resp: requests.Response) -> str:
@@ -350,7 +414,15 @@ def _no_network(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
+    inner = exc.args[0] if isinstance(exc, requests.RequestException) and exc.args else None
+    if isinstance(inner, MaxRetryError) and inner.reason is not None:  # requests' wrapper of the last error
+        exc = inner.reason
+    if isinstance(exc, _Retryable):  # our own words (a body that failed)
+        return str(exc)
+    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError) and not isinstance(
+        exc,
+        urllib3.exceptions.NewConnectionError,  # (a subclass of ConnectTimeoutError: refused, unreachable)
+    ):
         return f"timed out ({type(exc).__name__})"
     if _no_network(exc):
         return "no network (the server's name could not be resolved)"
@@ -374,18 +446,12 @@ def no_network_message(what: str, url: str, path: Path) -> str:
     )
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    if fcntl is None:
-        yield
-        return
-    lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _gave_up(what: str, url: str, path: Path, attempts: int, timeout: float, last: object, hint: str) -> DownloadError:
+    return DownloadError(
+        f"{what}: could not download {url} ({attempts} attempt(s), timeout {timeout:g} s); last error: {last}. "
+        f"Check the network connection (and proxy settings such as HTTPS_PROXY) and try again later; or "
+        f"download the file yourself, place it at {path} and run in offline mode. {hint}".strip()
+    )
 
 
 def _attempt(
@@ -399,7 +465,12 @@ def _attempt(
     validate: Validator | None,
     expect_sha256: str | None,
     sess: requests.Session,
+    retry: Retry,
+    attempts: int,
 ) -> FetchRecord:
+    """One request (urllib3 retries it as :func:`_Retry.policy` says) and its body. Raises
+    :class:`_Retryable` for a failure after the response started, with the Retry budget left;
+    a failure that used up the budget (``attempts`` in all) is the final :class:`DownloadError`."""
     # atomic_file: a hidden ".pathverdict-tmp.<random>.<name>" that ends like the real name, so
     # that validators can go by the suffix (.gz, .tar, ...); renamed over ``path`` only when valid
     with atomic_file(path) as out:
@@ -407,17 +478,18 @@ def _attempt(
         try:
             resp = sess.get(url, params=params, stream=True, timeout=timeout)
         except requests.RequestException as exc:
-            if _no_network(exc):  # no retry: a name that cannot be resolved stays so for the next seconds
+            if _no_network(exc):  # not retried: a name that cannot be resolved stays so for the next seconds
                 raise DownloadError(no_network_message(what, url, path)) from exc
-            raise _Retryable(_describe(exc)) from exc
+            raise _gave_up(what, url, path, attempts, timeout, _describe(exc), hint) from exc
         with resp:
+            retry = getattr(resp.raw, "retries", None) or retry  # what urllib3 has used of the budget
             code = resp.status_code
             if code in (404, 410):
                 raise DownloadError(
                     f"{what}: not found at {url} (HTTP {code} {resp.reason}). {hint}".strip(), status=code
                 )
-            if code in (408, 429) or code >= 500:
-                raise _Retryable(f"HTTP {code} {resp.reason}", _retry_after(resp))
+            if code in RETRY_STATUSES:  # urllib3 retried it until the budget was used up
+                raise _gave_up(what, url, path, attempts, timeout, f"HTTP {code} {resp.reason}", hint)
             if code >= 400:
                 raise DownloadError(
                     f"{what}: the server refused the request for {url} (HTTP {code} "
@@ -442,21 +514,25 @@ def _attempt(
                 except StopIteration:
                     break
                 except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                    raise _Retryable(f"transfer interrupted after {size} bytes ({_describe(exc)})") from exc
+                    raise _Retryable(f"transfer interrupted after {size} bytes ({_describe(exc)})", retry) from exc
                 out.write(chunk)
                 h.update(chunk)
                 size += len(chunk)
             expected = resp.headers.get("Content-Length")
             if expected and expected.isdigit() and (raw or not encoding) and int(expected) != size:
-                raise _Retryable(f"incomplete transfer: {size} of {expected} bytes")
+                raise _Retryable(f"incomplete transfer: {size} of {expected} bytes", retry)
             last_modified = resp.headers.get("Last-Modified")
             etag = resp.headers.get("ETag")
             final_url = resp.url if resp.history else None
         out.close()
-        _validate(tmp, path.name, validate)
+        try:
+            _validate(tmp, path.name, validate)
+        except _Retryable as exc:
+            exc.retry = retry
+            raise
         digest = h.hexdigest()
         if expect_sha256 and digest != expect_sha256.lower():
-            raise _Retryable(f"sha256 {digest} differs from the expected {expect_sha256.lower()}")
+            raise _Retryable(f"sha256 {digest} differs from the expected {expect_sha256.lower()}", retry)
     meta = {
         "url": url,
         "what": what,
@@ -528,8 +604,9 @@ def fetch(
 ) -> FetchRecord:
     """Download ``url`` to ``dest`` (relative to ``cache_dir`` when relative) unless cached.
 
-    ``retries`` is the number of retries after the first attempt; attempt *n* is followed
-    by a wait of ``backoff * 2**(n-1)`` seconds (or the server's ``Retry-After``), at most
+    ``retries`` is the number of retries after the first attempt (urllib3's
+    :class:`~urllib3.util.Retry`, see :meth:`_Retry.policy`): the first retry follows at once,
+    retry *n* after ``backoff * 2**(n-1)`` seconds (or the server's ``Retry-After``), at most
     :data:`MAX_DELAY`. ``timeout`` applies to connecting and to each read from the socket.
 
     ``validate(path)`` checks the temporary file before it is moved into place. It may
@@ -571,47 +648,41 @@ def fetch(
             offline=True,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    retry = _Retry.policy(retries, backoff, what=what, url=url)
+    attempts = retry.total + 1  # one budget for the requests (urllib3) and the bodies (below)
     sess = session_ or session()
-    attempts = max(0, int(retries)) + 1
-    with _locked(path):
-        rec = cached(url, path, expect_sha256)  # another job may have fetched it while we waited
-        if rec is not None:
-            return rec
-        last: _Retryable | None = None
-        for attempt in range(1, attempts + 1):
-            try:
-                return _attempt(
-                    url,
-                    path,
-                    what=what,
-                    hint=hint,
-                    timeout=timeout,
-                    params=params,
-                    validate=validate,
-                    expect_sha256=expect_sha256,
-                    sess=sess,
-                )
-            except _Retryable as exc:
-                last = exc
-                if attempt == attempts:
-                    break
-                delay = backoff * 2 ** (attempt - 1) if exc.retry_after is None else exc.retry_after
-                delay = min(max(delay, 0.0), MAX_DELAY)
-                log.warning(
-                    "%s: attempt %d of %d failed for %s (%s); retrying in %.1f s",
-                    what,
-                    attempt,
-                    attempts,
-                    url,
-                    exc,
-                    delay,
-                )
-                time.sleep(delay)
-    raise DownloadError(
-        f"{what}: could not download {url} ({attempts} attempt(s), timeout {timeout:g} s); last error: {last}. "
-        f"Check the network connection (and proxy settings such as HTTPS_PROXY) and try again later; or "
-        f"download the file yourself, place it at {path} and run in offline mode. {hint}".strip()
-    )
+    adapter = _mount(sess, retry)
+    try:
+        with FileLock(path.with_name(f".{path.name}.lock")):
+            rec = cached(url, path, expect_sha256)  # another job may have fetched it while we waited
+            if rec is not None:
+                return rec
+            while True:
+                adapter.max_retries = retry  # the budget left for this request
+                try:
+                    return _attempt(
+                        url,
+                        path,
+                        what=what,
+                        hint=hint,
+                        timeout=timeout,
+                        params=params,
+                        validate=validate,
+                        expect_sha256=expect_sha256,
+                        sess=sess,
+                        retry=retry,
+                        attempts=attempts,
+                    )
+                except _Retryable as exc:  # the body failed: a new attempt from the same budget
+                    try:
+                        retry = (exc.retry or retry).increment("GET", url, error=exc)
+                    except MaxRetryError:
+                        raise _gave_up(what, url, path, attempts, timeout, exc, hint) from exc
+                    retry.sleep()
+    finally:
+        adapter.close()
+        if session_ is None:
+            sess.close()
 
 
 # --------------------------------------------------------------------------- settings bundle
