@@ -372,6 +372,25 @@ def test_bad_member_names(tmp_path, name, why):
         geo.check_tar_members(tar)
 
 
+def test_extraction_is_judged_by_tarfiles_data_filter_at_the_destination(tmp_path):
+    """A folder of the destination that is a link to elsewhere cannot carry a member out of it
+    (tarfile.data_filter resolves the real path); a '..' that stays inside is harmless."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "sub").symlink_to(outside, target_is_directory=True)
+    tar = make_tar(tmp_path / "t.tar", {"sub/GSM1_a.txt": b"G\t1\n"})
+    with pytest.raises(
+        InputError, match=r"'sub/GSM1_a.txt': would be written outside .*dest \(a folder there is a link"
+    ):
+        geo.safe_extract(tar, dest)
+    assert list(outside.iterdir()) == []
+    assert [m.name for m in geo.check_tar_members(tar)] == ["sub/GSM1_a.txt"]  # fine on its own
+    inside = make_tar(tmp_path / "in.tar", {"x/../GSM1_a.txt": b"G\t1\n"})
+    assert geo.safe_extract(inside, tmp_path / "ok") == [(tmp_path / "ok" / "GSM1_a.txt").resolve()]
+
+
 def test_hardlink_device_and_limits(tmp_path):
     hard = tarfile.TarInfo("GSM2_hard.txt")
     hard.type = tarfile.LNKTYPE

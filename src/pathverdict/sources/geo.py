@@ -33,7 +33,7 @@ import logging
 import re
 import tarfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Iterator
 from urllib.parse import quote, unquote, urlencode
 
@@ -424,25 +424,72 @@ class TarLimits:
     max_text_bytes: int = 2 << 30  # per count file after decompression (guards against gzip bombs)
 
 
-def _unsafe_name(name: str) -> str | None:
-    if not name or "\x00" in name:
+# The names of tarfile's extraction-filter refusals in our messages.
+_FILTER_WORDS = {
+    "AbsolutePathError": "absolute path",
+    "SpecialFileError": "device file or FIFO",
+}
+# Where check_tar_members places an archive to judge its members (never created: nothing is
+# extracted there; with nothing on disk, no existing link can change the answer).
+_CHECK_ROOT = "/pathverdict-tar-check"
+
+
+def _tar_filter():
+    """tarfile's "data" extraction filter (Python 3.11.4+, 3.12+); a clear message without it."""
+    data_filter = getattr(tarfile, "data_filter", None)
+    if data_filter is None:  # pragma: no cover - every supported Python has it
+        import platform
+
+        raise InputError(
+            f"Python {platform.python_version()} has no tarfile extraction filters (tarfile.data_filter), "
+            "which check the members of a GEO RAW.tar; use Python 3.11.4 or newer (./run.sh installs the "
+            "project's environment)."
+        )
+    return data_filter
+
+
+def _member_problem(m: tarfile.TarInfo, dest: str) -> str | None:
+    """Why member ``m`` is refused, or None.
+
+    tarfile's "data" extraction filter judges where the member would land below ``dest`` (a
+    ``..`` leading outside, device files and FIFOs). Our policy on top, because a GEO RAW.tar
+    holds plain per-sample files only: every link is refused (the filter allows links inside
+    ``dest``), and so is an absolute name, POSIX or Windows (the filter strips a leading
+    ``/``, and reads ``C:\\x`` as a plain name on POSIX), rather than extracted elsewhere.
+    """
+    if not m.name or "\x00" in m.name:
         return "empty name"
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    if PureWindowsPath(m.name).anchor:  # "/x", "\\x", "C:\\x", "C:x"
         return "absolute path"
-    parts = re.split(r"[\\/]+", name)
-    if ".." in parts:
-        return "'..' in the path"
+    if m.issym() or m.islnk():
+        return f"{'symbolic' if m.issym() else 'hard'} link to {m.linkname!r}"
+    try:
+        _tar_filter()(m, dest)
+    except tarfile.OutsideDestinationError:
+        if ".." in PurePosixPath(m.name).parts:
+            return "'..' in the path leads outside the folder it is extracted to"
+        return f"would be written outside {dest} (a folder there is a link to elsewhere)"
+    except tarfile.FilterError as exc:
+        return _FILTER_WORDS.get(type(exc).__name__, str(exc))
+    if not (m.isreg() or m.isdir()):
+        return f"unsupported entry type {m.type!r}"
     return None
 
 
-def check_tar_members(tar_path: str | Path, limits: TarLimits = TarLimits()) -> list[tarfile.TarInfo]:
+def check_tar_members(
+    tar_path: str | Path, limits: TarLimits = TarLimits(), dest: str | Path | None = None
+) -> list[tarfile.TarInfo]:
     """Members of a tar archive, after refusing it as a whole when any member is unsafe.
 
-    Refused: absolute names, names with ``..``, symbolic and hard links, device files and
-    FIFOs, members over ``limits.max_member_bytes``, archives over ``max_total_bytes`` or
-    with more than ``max_members`` entries. Nothing is extracted by this function.
+    Refused (see :func:`_member_problem`): what tarfile's "data" extraction filter refuses
+    for extraction below ``dest`` (``..`` leading outside, device files and FIFOs), absolute
+    names, symbolic and hard links; and beyond :class:`TarLimits`: members over
+    ``max_member_bytes``, archives over ``max_total_bytes`` or with more than ``max_members``
+    entries. Nothing is extracted by this function.
     """
     tar_path = Path(tar_path)
+    root = str(dest) if dest is not None else _CHECK_ROOT
+    _tar_filter()
     problems: list[str] = []
     members: list[tarfile.TarInfo] = []
     total = 0
@@ -453,15 +500,9 @@ def check_tar_members(tar_path: str | Path, limits: TarLimits = TarLimits()) -> 
                     problems.append(f"more than {limits.max_members} entries")
                     break
                 members.append(m)
-                why = _unsafe_name(m.name)
+                why = _member_problem(m, root)
                 if why:
                     problems.append(f"{m.name!r}: {why}")
-                if m.issym() or m.islnk():
-                    problems.append(f"{m.name!r}: {'symbolic' if m.issym() else 'hard'} link to {m.linkname!r}")
-                elif m.ischr() or m.isblk() or m.isfifo():
-                    problems.append(f"{m.name!r}: device file or FIFO")
-                elif not (m.isreg() or m.isdir()):
-                    problems.append(f"{m.name!r}: unsupported entry type {m.type!r}")
                 if m.size > limits.max_member_bytes:
                     problems.append(f"{m.name!r}: {m.size} bytes, over the limit of {limits.max_member_bytes}")
                 total += max(m.size, 0)
@@ -484,18 +525,18 @@ def safe_extract(
 ) -> list[Path]:
     """Extract the regular files of a checked archive (optionally only names matching the glob
     ``pattern``) below ``dest_dir``; returns their paths. Directories are created as needed;
-    links and special files never reach this point (see :func:`check_tar_members`)."""
+    links and special files never reach this point (:func:`check_tar_members`, which judges
+    every member with tarfile's "data" filter for ``dest_dir`` itself). Each file is written
+    with :func:`~pathverdict.util.atomic_file` (the umask's mode, not the archive's)."""
     tar_path, dest_dir = Path(tar_path), Path(dest_dir)
-    members = check_tar_members(tar_path, limits)
     root = dest_dir.resolve()
+    members = check_tar_members(tar_path, limits, dest=root)
     out: list[Path] = []
     with tarfile.open(tar_path, "r:*") as tar:
         for m in members:
             if not m.isreg() or (pattern and not fnmatch.fnmatchcase(PurePosixPath(m.name).name, pattern)):
                 continue
             target = (root / m.name).resolve()
-            if root not in target.parents:
-                raise InputError(f"{tar_path}: member {m.name!r} would be written outside {root}; refused.")
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tar.extractfile(m)
             with atomic_file(target) as fh, src:
