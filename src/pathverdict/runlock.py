@@ -25,6 +25,8 @@ import os
 import socket
 from pathlib import Path
 
+from .util import write_json
+
 OWNER = "pathverdict-lock-owner.json"
 
 
@@ -49,9 +51,7 @@ def record_owner(snakemake_dir: str | Path = ".snakemake", local_jobs: bool = Tr
         "cwd": str(Path.cwd()),
         "local_jobs": bool(local_jobs),
     }
-    tmp = d / f".{OWNER}.{os.getpid()}"
-    tmp.write_text(json.dumps(info) + "\n")
-    os.replace(tmp, d / OWNER)
+    write_json(info, d / OWNER)
 
 
 def _other_snakemake_processes(workdir: Path) -> list[str]:
