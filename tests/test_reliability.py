@@ -87,7 +87,8 @@ def test_every_writer_uses_the_umask(tmp_path, umask):
         tmp_path / "ma.png",
         title="t",
     )
-    download._write_json_atomic({"url": "x"}, tmp_path / "f.source.json")
+    (tmp_path / "f").write_bytes(b"placed by hand\n")  # adopted in offline mode: its sidecar is written
+    download.fetch("https://example.org/f", tmp_path / "f", cache_dir=None, offline=True)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         data = b"gene\tcount\nA\t1\n"

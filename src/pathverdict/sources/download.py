@@ -57,7 +57,7 @@ from urllib3.util import Retry
 
 from .. import __version__
 from ..errors import InputError
-from ..util import atomic_file, atomic_write
+from ..util import atomic_file, write_json
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +153,6 @@ def read_sidecar(path: str | Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write_json_atomic(obj: dict, path: Path) -> None:
-    with atomic_write(path) as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
 
 
 def resolve_dest(dest: str | Path, cache_dir: str | Path | None) -> Path:
@@ -547,7 +541,7 @@ def _attempt(
     }
     if final_url and params is None:  # (with secret params the final URL would contain them)
         meta["redirected_to"] = final_url
-    _write_json_atomic(meta, sidecar_path(path))
+    write_json(meta, sidecar_path(path))
     log.info("downloaded %s -> %s (%d bytes, sha256 %s)", url, path, size, digest)
     return _record_from_sidecar(path, meta, from_cache=False)
 
@@ -581,7 +575,7 @@ def _adopt(url: str, path: Path, what: str, validate: Validator | None, expect_s
         "adopted": utc_now(),
         "tool": f"pathverdict {__version__}",
     }
-    _write_json_atomic(meta, sidecar_path(path))
+    write_json(meta, sidecar_path(path))
     log.warning("%s: using %s placed by hand (not downloaded; recorded as the copy of %s)", what, path, url)
     return _record_from_sidecar(path, meta, from_cache=True)
 
