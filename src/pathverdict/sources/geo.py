@@ -424,11 +424,6 @@ class TarLimits:
     max_text_bytes: int = 2 << 30  # per count file after decompression (guards against gzip bombs)
 
 
-# The names of tarfile's extraction-filter refusals in our messages.
-_FILTER_WORDS = {
-    "AbsolutePathError": "absolute path",
-    "SpecialFileError": "device file or FIFO",
-}
 # Where check_tar_members places an archive to judge its members (never created: nothing is
 # extracted there; with nothing on disk, no existing link can change the answer).
 _CHECK_ROOT = "/pathverdict-tar-check"
@@ -469,8 +464,10 @@ def _member_problem(m: tarfile.TarInfo, dest: str) -> str | None:
         if ".." in PurePosixPath(m.name).parts:
             return "'..' in the path leads outside the folder it is extracted to"
         return f"would be written outside {dest} (a folder there is a link to elsewhere)"
-    except tarfile.FilterError as exc:
-        return _FILTER_WORDS.get(type(exc).__name__, str(exc))
+    except tarfile.SpecialFileError:
+        return "device file or FIFO"
+    except tarfile.FilterError as exc:  # any other refusal, in tarfile's words
+        return str(exc)
     if not (m.isreg() or m.isdir()):
         return f"unsupported entry type {m.type!r}"
     return None
