@@ -296,9 +296,11 @@ class _Retry(Retry):
       so for the next seconds, and the one "No network" message says what to do;
     * each retry is logged with what was asked for (``what``), the attempt and the wait;
     * a ``Retry-After`` that cannot be read means the normal backoff (urllib3 would raise).
+
+    The budget is shared with the failures after the response started (see :func:`fetch`).
     """
 
-    RETRY_AFTER_STATUS_CODES = RETRY_STATUSES  # honoured on every retried status, and only there
+    RETRY_AFTER_STATUS_CODES = RETRY_STATUSES  # a Retry-After retries no other status (urllib3: also 413)
     what = ""
     fetch_url = ""
 
