@@ -78,11 +78,10 @@ def _de_with_covariate(
     """DE table (as ``de.tsv``) for ``params.design`` plus a continuous covariate.
 
     :func:`de.run_deseq2` treats every design variable as a factor, so the same steps
-    are taken here with the covariate kept numeric: the prefilter, pydeseq2's design
-    matrix and contrast vector, :func:`rcompat.fit_deseq` and :func:`rcompat.deseq_results`.
+    are taken here with the covariate kept numeric: the prefilter, the design matrix and
+    contrast vector (:func:`de.design_and_contrast`), :func:`rcompat.fit_deseq` and
+    :func:`rcompat.deseq_results`.
     """
-    from pydeseq2.dds import DeseqDataSet
-
     var, tested, reference = params.contrast
     variables = formula_variables(params.design)
     min_samples = params.min_samples or de.smallest_group(samples, params.contrast)
@@ -92,12 +91,10 @@ def _de_with_covariate(
     meta = samples.loc[kept.columns, variables].astype(str)
     meta[COVARIATE] = covariate.reindex(kept.columns).astype(float).to_numpy()
     design = f"~{COVARIATE} + " + " + ".join(variables)
-    with de._quiet():
-        dds = DeseqDataSet(counts=kept.T, metadata=meta, design=design, refit_cooks=False, quiet=True)
-    X = dds.obsm["design_matrix"]
-    contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
+    built = de.design_and_contrast(meta, design, params.contrast)
+    contrast = built.contrast(var, tested, reference)
     try:
-        fit = rcompat.fit_deseq(kept.to_numpy(), X.to_numpy(dtype=float))
+        fit = rcompat.fit_deseq(kept.to_numpy(), built.matrix.to_numpy(dtype=float))
     except ValueError as exc:
         raise InputError(f"DESeq2 model fit failed for design {design!r}: {exc}") from exc
     out = rcompat.deseq_results(
