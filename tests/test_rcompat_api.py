@@ -220,3 +220,21 @@ def test_subpackage_imports_point_one_way():
         if name != "shrink":
             assert not any(m.startswith("pydeseq2") for m in imports), name
     assert {p.stem for p in PKG.glob("*.py")} == set(order) | {"__init__"}
+
+
+def test_numeric_covariate_stays_numeric(gene_pool, tmp_path):
+    """``DEParams.numeric``: a continuous covariate is one design column, not a factor with a level per
+    value (the selection analyses' covariate design runs through run_deseq2 this way)."""
+    from conftest import make_tiny_dataset
+
+    ds = make_tiny_dataset(tmp_path, gene_pool, n_genes=120, reps=3)
+    samples = ds.samples.set_index("sample")
+    samples["depth"] = [0.3, -1.2, 0.8, 1.1, -0.4, -0.6]
+    meta = de._metadata(samples, "~depth + condition", numeric=("depth",))
+    assert meta["depth"].dtype == float and meta["condition"].dtype == object
+    assert rc.design_matrix(meta, "~depth + condition").columns == ["Intercept", "depth", "condition[T.Treated]"]
+    as_factor = rc.design_matrix(de._metadata(samples, "~depth + condition"), "~depth + condition")
+    assert len(as_factor.columns) == 7  # six distinct values: a factor
+    params = de.DEParams(design="~depth + condition", contrast=["condition", "Treated", "Control"], numeric=("depth",))
+    res = de.run_deseq2(ds.counts, samples, params).results
+    assert len(res) == len(ds.counts) and res["pvalue"].notna().sum() > 0.9 * len(res)

@@ -59,6 +59,7 @@ class DEParams:
     shrink: bool = False
     threads: int = 1
     block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
+    numeric: tuple[str, ...] = ()  # design variables that are continuous covariates (the others are factors)
 
 
 @dataclass
@@ -111,12 +112,14 @@ def smallest_group(samples: pd.DataFrame, contrast: list[str]) -> int:
     return int(min((samples[var] == tested).sum(), (samples[var] == reference).sum()))
 
 
-def _metadata(samples: pd.DataFrame, design: str) -> pd.DataFrame:
+def _metadata(samples: pd.DataFrame, design: str, numeric=()) -> pd.DataFrame:
+    """The design's columns of the sample sheet: factors as text (as DESeq2 makes every variable of
+    the sheet a factor), except the ``numeric`` ones (continuous covariates)."""
     from .tables import formula_variables
 
     meta = samples[formula_variables(design)].copy()
     for col in meta.columns:
-        meta[col] = meta[col].astype(str)
+        meta[col] = meta[col].astype(float) if col in numeric else meta[col].astype(str)
     return meta
 
 
@@ -179,7 +182,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
                 "needs at least 2. Check that the count matrix holds raw read counts."
             )
     kept = counts.loc[keep] if prefilter else counts  # no copy of the whole matrix without a pre-filter
-    meta = _metadata(samples.loc[kept.columns], params.design)
+    meta = _metadata(samples.loc[kept.columns], params.design, params.numeric)
     design = design_and_contrast(meta, params.design, params.contrast)
     contrast = design.contrast(var, tested, reference)
     if params.shrink and rcompat.shrinkable_coefficient(contrast) is None:  # before the fit: fail fast
