@@ -1,6 +1,6 @@
 """R DESeq2 1.38 in numpy: ``DESeq()`` and ``results()`` computed as R computes them.
 
-Public entry point (what :func:`pathverdict.de.run_deseq2` and the selection analyses use)::
+Public entry point (what :func:`pathverdict.de.run_deseq2` calls)::
 
     from pathverdict import rcompat
 
