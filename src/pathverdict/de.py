@@ -11,21 +11,23 @@ formula and a contrast, and returns DESeq2-style results. Steps:
    no longer match R DESeq2 run on the same count matrix (docs/fidelity.md). Without it,
    genes with no reads at all are kept in the table with baseMean 0 and NA statistics,
    exactly as R reports them;
-2. the design matrix and contrast vector from pydeseq2 (formulaic, treatment coding with
-   the alphabetically first level as reference, as R's ``model.matrix``);
+2. the design matrix and contrast vector (:func:`pathverdict.rcompat.design_matrix`:
+   formulaic, as pydeseq2 builds them; treatment coding with the alphabetically first level
+   as reference, as R's ``model.matrix``);
 3. ``DESeq()`` as R does it (:mod:`pathverdict.rcompat`): median-of-ratios size factors,
    gene-wise dispersions by R's line search, the parametric trend, MAP dispersions, the
    NB GLM, Cook's distances and outlier replacement for cells with >= 7 replicates;
 4. ``results(dds, contrast, alpha)``: Wald test, Cook's filtering, independent filtering
    with R's lowess, Benjamini-Hochberg (``tools/fidelity_vs_r.py`` measures the agreement
    with R; see docs/fidelity.md);
-5. optionally apeGLM-style LFC shrinkage with pydeseq2 (``log2FoldChange_shrunk``);
+5. optionally apeGLM-style LFC shrinkage by pydeseq2, fed with our fit
+   (:func:`pathverdict.rcompat.lfc_shrink`; ``log2FoldChange_shrunk``);
 6. normalised counts and the variance-stabilising transformation of the fitted
    dispersion trend (R's ``vst(dds, blind = FALSE)``), for PCA.
 
-pydeseq2 itself is used for the design matrix and the LFC shrinkage only: its own
-dispersion estimation, Wald standard errors, Cook's and independent filtering differ
-from R's enough to change the significance call of 0.5-2% of the genes.
+pydeseq2 is used for the LFC shrinkage only, and imported only then: its own dispersion
+estimation, Wald standard errors, Cook's and independent filtering differ from R's enough
+to change the significance call of 0.5-2% of the genes (docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -58,6 +59,7 @@ class DEParams:
     shrink: bool = False
     threads: int = 1
     block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
+    numeric: tuple[str, ...] = ()  # design variables that are continuous covariates (the others are factors)
 
 
 @dataclass
@@ -110,18 +112,20 @@ def smallest_group(samples: pd.DataFrame, contrast: list[str]) -> int:
     return int(min((samples[var] == tested).sum(), (samples[var] == reference).sum()))
 
 
-def _metadata(samples: pd.DataFrame, design: str) -> pd.DataFrame:
+def _metadata(samples: pd.DataFrame, design: str, numeric=()) -> pd.DataFrame:
+    """The design's columns of the sample sheet: factors as text (as DESeq2 makes every variable of
+    the sheet a factor), except the ``numeric`` ones (continuous covariates)."""
     from .tables import formula_variables
 
     meta = samples[formula_variables(design)].copy()
     for col in meta.columns:
-        meta[col] = meta[col].astype(str)
+        meta[col] = meta[col].astype(float) if col in numeric else meta[col].astype(str)
     return meta
 
 
 @contextlib.contextmanager
 def _quiet():
-    """pydeseq2 prints progress to stdout/stderr; send it to the log instead."""
+    """pydeseq2 (the LFC shrinkage) prints progress to stdout/stderr and warns; send it to the log instead."""
     out, err = io.StringIO(), io.StringIO()
     with (
         warnings.catch_warnings(record=True) as caught,
@@ -140,8 +144,6 @@ def _quiet():
 def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) -> DEResult:
     """Run DESeq2 (R-faithful, see module docstring) on ``counts`` (genes x samples, ints)
     with ``samples`` indexed by sample."""
-    from pydeseq2.dds import DeseqDataSet
-
     from . import rcompat
     from .tables import formula_variables
 
@@ -180,17 +182,18 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
                 "needs at least 2. Check that the count matrix holds raw read counts."
             )
     kept = counts.loc[keep] if prefilter else counts  # no copy of the whole matrix without a pre-filter
-    meta = _metadata(samples.loc[kept.columns], params.design)
-    # pydeseq2 builds the design matrix (from the sample sheet alone); it gets the counts only when
-    # it shrinks LFCs, otherwise one gene, so that it does not hold a float copy of the matrix
-    dds_counts = kept.T if params.shrink else kept.iloc[:1].T
-    with _quiet():
-        dds = DeseqDataSet(counts=dds_counts, metadata=meta, design=params.design, refit_cooks=False, quiet=True)
-    design = dds.obsm["design_matrix"]
-    contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
+    meta = _metadata(samples.loc[kept.columns], params.design, params.numeric)
+    design = design_and_contrast(meta, params.design, params.contrast)
+    contrast = design.contrast(var, tested, reference)
+    if params.shrink and rcompat.shrinkable_coefficient(contrast) is None:  # before the fit: fail fast
+        raise InputError(
+            f"LFC shrinkage needs the contrast's reference level {reference!r} to be the design's reference level "
+            f"for {var!r}; coefficients available: {', '.join(design.columns)}. Turn off `de.shrinkage` or "
+            "reorder the levels."
+        )
     try:
         fit = rcompat.fit_deseq(
-            kept.to_numpy(), design.to_numpy(dtype=float), block_genes=params.block_genes, threads=params.threads
+            kept.to_numpy(), design.matrix.to_numpy(dtype=float), block_genes=params.block_genes, threads=params.threads
         )
     except ValueError as exc:
         raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
@@ -208,9 +211,10 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     res = pd.DataFrame(out.table, index=kept.index)[RESULT_COLUMNS]
     res.index.name = "gene_id"
     if params.shrink:
-        shrunk, shrunk_se = _shrink(dds, fit, res, params)
-        res["log2FoldChange_shrunk"] = shrunk
-        res["lfcSE_shrunk"] = shrunk_se
+        with _quiet():
+            shrunk = rcompat.lfc_shrink(fit, contrast, threads=params.threads)
+        res["log2FoldChange_shrunk"] = shrunk.log2_fold_change
+        res["lfcSE_shrunk"] = shrunk.lfc_se
     size_factors = pd.Series(fit.size_factors, index=kept.columns, name="size_factor")
     for note in fit.notes:
         log.warning("DESeq2 (R-faithful) note: %s", note)
@@ -234,50 +238,23 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     return DEResult(res, size_factors, summary, counts=kept, trend=fit.trend)
 
 
-def _shrink(dds, fit, res: pd.DataFrame, params: DEParams) -> tuple[pd.Series, pd.Series]:
-    """apeGLM-style shrinkage (pydeseq2 ``lfc_shrink``) of our fitted coefficients."""
-    from pydeseq2.default_inference import DefaultInference
-    from pydeseq2.ds import DeseqStats
+def design_and_contrast(meta: pd.DataFrame, design: str, contrast: list[str]):
+    """The design (:class:`pathverdict.rcompat.Design`) of ``design`` over ``meta``; an InputError
+    naming the formula and the contrast when it cannot be built or the contrast names no level of it."""
+    from . import rcompat
 
-    var, tested, reference = params.contrast
-    genes = dds.var_names
-    coefs = dds.obsm["design_matrix"].columns
-    coeff = _shrink_coefficient(coefs, var, tested, reference)
-    nz = ~fit.all_zero
-    dds.obs["size_factors"] = fit.size_factors
-    dds.layers["normed_counts"] = dds.X / fit.size_factors[:, None]
-    dds.var["_normed_means"] = fit.base_mean
-    dds.var["non_zero"] = nz
-    dds.non_zero_idx = np.flatnonzero(nz)
-    dds.non_zero_genes = genes[nz]
-    dds.var["dispersions"] = fit.dispersion
-    dds.varm["LFC"] = pd.DataFrame(fit.beta, index=genes, columns=coefs)
-    inference = DefaultInference(n_cpus=params.threads)
-    with _quiet():
-        stats = DeseqStats(
-            dds,
-            contrast=[var, tested, reference],
-            alpha=params.alpha,
-            cooks_filter=False,
-            independent_filter=False,
-            inference=inference,
-            quiet=True,
+    var, tested, reference = contrast
+    try:
+        built = rcompat.design_matrix(meta, design)
+        built.contrast(var, tested, reference)
+    except Exception as exc:  # noqa: BLE001 - formulaic and formulaic_contrasts raise many kinds
+        raise InputError(
+            f"the design {design!r} with contrast {contrast} cannot be built from the sample sheet: {exc}"
+        ) from exc
+    if built.rank < built.matrix.shape[1]:
+        log.warning(
+            "the design matrix of %s is not full rank (columns %s): the model cannot be fitted",
+            design,
+            ", ".join(built.columns),
         )
-        stats.SE = pd.Series(res["lfcSE"].to_numpy() * np.log(2), index=genes)
-        stats.lfc_shrink(coeff=coeff)
-    return (
-        pd.Series(stats.LFC[coeff].to_numpy() / np.log(2), index=res.index),
-        pd.Series(stats.SE.to_numpy() / np.log(2), index=res.index),
-    )
-
-
-def _shrink_coefficient(columns, var: str, tested: str, reference: str) -> str:
-    """Name of the LFC column for ``tested`` vs ``reference`` in pydeseq2's design matrix."""
-    for col in columns:
-        if col.startswith(var) and f"T.{tested}]" in col:
-            return col
-    raise InputError(
-        f"LFC shrinkage needs the contrast's reference level {reference!r} to be the design's reference level for "
-        f"{var!r}; coefficients available: {', '.join(map(str, columns))}. Turn off `de.shrinkage` or reorder the "
-        "levels."
-    )
+    return built

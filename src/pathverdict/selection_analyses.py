@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import de, null, rcompat
+from . import de, null
 from .errors import InputError
 from .genesets import GeneSetLibrary, read_prepared_library
 from .selection import size_factors
@@ -75,41 +75,13 @@ def expression_level(counts: pd.DataFrame, symbols: pd.Series, gene: str) -> pd.
 def _de_with_covariate(
     counts: pd.DataFrame, samples: pd.DataFrame, params: de.DEParams, covariate: pd.Series, symbols: pd.Series
 ) -> pd.DataFrame:
-    """DE table (as ``de.tsv``) for ``params.design`` plus a continuous covariate.
-
-    :func:`de.run_deseq2` treats every design variable as a factor, so the same steps
-    are taken here with the covariate kept numeric: the prefilter, pydeseq2's design
-    matrix and contrast vector, :func:`rcompat.fit_deseq` and :func:`rcompat.deseq_results`.
-    """
-    from pydeseq2.dds import DeseqDataSet
-
-    var, tested, reference = params.contrast
-    variables = formula_variables(params.design)
-    min_samples = params.min_samples or de.smallest_group(samples, params.contrast)
-    kept = counts.loc[de.prefilter_mask(counts, params.min_count, min_samples)]
-    if len(kept) < 2:
-        raise InputError(f"only {len(kept)} gene(s) pass the pre-filter")
-    meta = samples.loc[kept.columns, variables].astype(str)
-    meta[COVARIATE] = covariate.reindex(kept.columns).astype(float).to_numpy()
-    design = f"~{COVARIATE} + " + " + ".join(variables)
-    with de._quiet():
-        dds = DeseqDataSet(counts=kept.T, metadata=meta, design=design, refit_cooks=False, quiet=True)
-    X = dds.obsm["design_matrix"]
-    contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
-    try:
-        fit = rcompat.fit_deseq(kept.to_numpy(), X.to_numpy(dtype=float))
-    except ValueError as exc:
-        raise InputError(f"DESeq2 model fit failed for design {design!r}: {exc}") from exc
-    out = rcompat.deseq_results(
-        fit,
-        contrast,
-        alpha=params.alpha,
-        cooks_filter=params.cooks_filter,
-        independent_filtering=params.independent_filtering,
-        compared_samples=meta[var].isin([tested, reference]).to_numpy(),
-    )
-    res = pd.DataFrame(out.table, index=kept.index)[de.RESULT_COLUMNS]
-    res.index.name = "gene_id"
+    """DE table (as ``de.tsv``) for ``params.design`` plus a continuous covariate (:func:`de.run_deseq2`
+    with the covariate kept numeric, first in the design)."""
+    sheet = samples.copy()
+    sheet[COVARIATE] = covariate.reindex(sheet.index).astype(float).to_numpy()
+    design = f"~{COVARIATE} + " + " + ".join(formula_variables(params.design))
+    covariate_params = dataclasses.replace(params, design=design, numeric=(COVARIATE,), shrink=False)
+    res = de.run_deseq2(counts, sheet, covariate_params).results
     res.insert(0, "symbol", symbols.reindex(res.index.astype(str)).astype("string").to_numpy())
     return res.reset_index()
 
