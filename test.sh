@@ -13,13 +13,17 @@ cd "$(dirname "$0")"
 FAST="not e2e and not slurm and not browser and not fidelity"
 all=
 picked=
+value=  # the previous argument was an option that takes a value (not a test path)
 args=()
 for arg in "$@"; do
+  if [ -n "$value" ]; then value=; args+=("$arg"); continue; fi
   case "$arg" in
     --all) all=1 ;;
-    -m | -m?*) picked=1; args+=("$arg") ;;
+    -m) picked=1; value=1; args+=("$arg") ;;
+    -m?*) picked=1; args+=("$arg") ;;
+    -k | -p | -o | -c | -W | --deselect | --ignore | --rootdir | --basetemp | --durations) value=1; args+=("$arg") ;;
     -*) args+=("$arg") ;;
-    *) [ -e "${arg%%::*}" ] && picked=1; args+=("$arg") ;;
+    *) if [ -e "${arg%%::*}" ]; then picked=1; fi; args+=("$arg") ;;
   esac
 done
 source tools/bootstrap.sh
