@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -308,6 +307,17 @@ def store_camera(inp: CameraInput, tables: dict[str, pd.DataFrame], rmeta: dict,
 
 # ----------------------------------------------------------------------------------------- main
 
+R_PACKAGES = ("DESeq2", "limma", "locfit")  # locfit: DESeq2's local dispersion trend
+
+
+def r_versions() -> dict:
+    """The R version and those of the R packages that computed the stored results."""
+    code = 'cat(R.version$version.string, sep = "\\n"); ' + "; ".join(
+        f'cat(as.character(packageVersion("{p}")), sep = "\\n")' for p in R_PACKAGES
+    )
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    return dict(zip(["R", *R_PACKAGES], out))
+
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
@@ -343,20 +353,11 @@ def main(argv: list[str] | None = None) -> int:
             inp = camera_input(case, shared)
             tables, rmeta = run_r_camera(inp, tmp / case)
             store_camera(inp, tables, rmeta, tmp / case)
-    versions = {"written_by": REGENERATE, "R": "", "DESeq2": "", "limma": ""}
-    for case in all_cases():
-        if (DATA / case / "meta.tsv").is_file():
-            m = read_meta(case)
-            versions["R"] = m.get("r_version") or versions["R"]
-            versions["DESeq2"] = m.get("deseq2_version") or versions["DESeq2"]
-            versions["limma"] = m.get("limma_version") or versions["limma"]
-    print(
-        f"[r_expected] written to {DATA} ({', '.join(f'{k} {v}' for k, v in versions.items() if k != 'written_by')})",
-        file=sys.stderr,
-    )
+    versions = r_versions()
+    _write_meta(DATA / "versions.tsv", versions)
+    print(f"[r_expected] written to {DATA} ({', '.join(f'{k} {v}' for k, v in versions.items())})", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.exit(main())

@@ -72,6 +72,16 @@ def test_every_case_is_stored_with_its_r_version():
         assert meta["case"] == case and meta["r_version"].startswith("R version"), meta
         assert meta.get("deseq2_version") or meta.get("limma_version"), meta
     assert (rx.DATA / "README.md").is_file()
+    versions = dict(line.split("\t") for line in (rx.DATA / "versions.tsv").read_text().splitlines()[1:])
+    assert set(versions) == {"R", *rx.R_PACKAGES}, versions
+    assert versions["DESeq2"] == meta_versions("deseq2_version") and versions["limma"] == meta_versions("limma_version")
+
+
+def meta_versions(key: str) -> str:
+    """The one version of ``key`` recorded by every case that records it."""
+    found = {rx.read_meta(c)[key] for c in rx.all_cases() if key in rx.read_meta(c)}
+    assert len(found) == 1, f"the stored cases were made with different versions ({key}: {found}): regenerate all"
+    return found.pop()
 
 
 @pytest.mark.fidelity("DESeq2")
@@ -113,4 +123,6 @@ def test_stored_files_are_small():
     sizes = {p.relative_to(REPO): p.stat().st_size for p in rx.DATA.rglob("*") if p.is_file()}
     assert sizes and max(sizes.values()) < 600_000, sizes
     assert sum(sizes.values()) < 4_000_000, sum(sizes.values())
-    assert not [p for p in sizes if str(p).endswith(".tsv") and p.name != "meta.tsv"], "results must be gzipped"
+    assert not [p for p in sizes if str(p).endswith(".tsv") and p.name not in ("meta.tsv", "versions.tsv")], (
+        "results must be gzipped"
+    )
