@@ -48,11 +48,14 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
 
 
+R_DEBIAN = {"locfit": "r-cran-locfit"}  # R package -> Debian package, when not r-bioc-<name>
+
+
 @functools.lru_cache(maxsize=None)
 def r_package_missing(package: str) -> str | None:
     """None when ``Rscript`` can load the R package ``package``, else why not, with the Debian
     package to install (e.g. r-bioc-deseq2)."""
-    debian = f"r-bioc-{package.lower()}"
+    debian = R_DEBIAN.get(package, f"r-bioc-{package.lower()}")
     rscript = shutil.which("Rscript")
     if rscript is None:
         return f"Rscript is not on PATH (apt-get install --no-install-recommends r-base-core {debian})"

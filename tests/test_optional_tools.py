@@ -57,6 +57,16 @@ def test_an_r_package_that_r_cannot_load_is_named():
     assert "apt-get install --no-install-recommends r-bioc-nosuchpackageforpathverdict" in reason
 
 
+def test_cran_packages_are_named_by_their_debian_package(monkeypatch):
+    monkeypatch.setattr(conftest.shutil, "which", lambda name: None)
+    conftest.r_package_missing.cache_clear()
+    try:
+        assert "r-cran-locfit" in conftest.r_package_missing("locfit")
+        assert "r-bioc-limma" in conftest.r_package_missing("limma")
+    finally:
+        conftest.r_package_missing.cache_clear()
+
+
 def test_fidelity_without_packages_means_deseq2(monkeypatch):
     asked = []
     monkeypatch.setattr(conftest, "r_package_missing", lambda p: asked.append(p) or None)
