@@ -3,12 +3,20 @@ helper that runs the workflow with snakemake in a subprocess.
 
 The shared data (``../shared/data`` beside the repo, or ``$PATHVERDICT_SHARED``) is
 required: tests that need it FAIL with a message saying where it was looked for.
+
+Optional tools (one mechanism, ``pytest_runtest_setup`` below): a test marked ``fidelity``
+(``@pytest.mark.fidelity("limma")``: the R packages it runs; default DESeq2), ``slurm`` or
+``browser`` is SKIPPED, with the reason and the Debian package to install, when its tool is
+missing -- and FAILS instead in CI (environment variable ``CI`` set, e.g. ``CI=true``:
+``.ci/run`` installs every tool, so a missing one there is an error, not a skip).
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +31,98 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
 TARGET = "Mineral absorption"
 SHARED_ENV = "PATHVERDICT_SHARED"
+
+
+# ------------------------------------------------------------------------------------ optional tools
+
+CI_ENV = "CI"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def in_ci() -> bool:
+    """True when the environment variable CI is set to anything but empty/0/false/no."""
+    return os.environ.get(CI_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def find_chromium() -> str | None:
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+R_DEBIAN = {"locfit": "r-cran-locfit"}  # R package -> Debian package, when not r-bioc-<name>
+
+
+@functools.lru_cache(maxsize=None)
+def r_package_missing(package: str) -> str | None:
+    """None when ``Rscript`` can load the R package ``package``, else why not, with the Debian
+    package to install (e.g. r-bioc-deseq2)."""
+    debian = R_DEBIAN.get(package, f"r-bioc-{package.lower()}")
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return f"Rscript is not on PATH (apt-get install --no-install-recommends r-base-core {debian})"
+    try:
+        proc = subprocess.run(
+            [rscript, "-e", f"suppressMessages(library({package}))"], capture_output=True, text=True, timeout=300
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Rscript could not be run ({exc})"
+    if proc.returncode != 0:
+        return f"the R package {package} is not installed (apt-get install --no-install-recommends {debian})"
+    return None
+
+
+def _fidelity_missing(packages: tuple[str, ...]) -> str | None:
+    reasons = [r for r in (r_package_missing(p) for p in packages or ("DESeq2",)) if r]
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def _slurm_missing(_args) -> str | None:
+    from slurm_cluster import missing_programs
+
+    missing = missing_programs()
+    if missing:
+        return f"SLURM is not installed (missing: {', '.join(missing)}; apt-get install slurm-wlm munge)"
+    return None
+
+
+def _browser_missing(_args) -> str | None:
+    return None if find_chromium() else "Chromium is not installed (apt-get install chromium)"
+
+
+# marker -> (what the tests of that marker do with the tool, function(marker args) -> None or why missing)
+OPTIONAL_TOOLS = {
+    "fidelity": ("run R to check the stored R results in tests/data/r_expected/", _fidelity_missing),
+    "slurm": ("bring up a real single-node SLURM cluster", _slurm_missing),
+    "browser": ("render the report in headless Chromium", _browser_missing),
+}
+
+
+def missing_tool(item) -> str | None:
+    """Why a tool that ``item``'s markers need is missing (None when everything is there)."""
+    for marker, (purpose, check) in OPTIONAL_TOOLS.items():
+        mark = item.get_closest_marker(marker)
+        if mark is not None:
+            reason = check(tuple(mark.args))
+            if reason:
+                return f"{reason}: needed to {purpose} (marker `{marker}`)"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Skip (fail in CI) a test whose optional tool is missing, before its fixtures run."""
+    reason = missing_tool(item)
+    if reason is None:
+        return
+    if in_ci():
+        pytest.fail(
+            f"{reason}. {CI_ENV}={os.environ.get(CI_ENV)}: in CI every tool must be installed (.ci/run installs "
+            f"them), so this is an error, not a skip.",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
+# ------------------------------------------------------------------------------------ shared data
 
 
 def shared_data_dir() -> Path:

@@ -2,8 +2,9 @@
 
 Unit tests on simulated log-expression whose truth is known (a co-regulated cluster with no
 group effect, a planted set, a known residual correlation), the limma building blocks against
-their definitions, and a ``fidelity`` test against R ``limma::camera`` on the real shared data
-(skipped, with the reason, when Rscript with limma is not installed).
+their definitions, and a comparison with R ``limma::camera`` on the real shared data (R's tables
+stored in tests/data/r_expected/, no R needed; the ``fidelity`` test checks that R run now still
+gives them).
 """
 
 import sys
@@ -11,7 +12,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, SHARED_ENV, shared_data_dir
+from conftest import REPO
 from scipy import special, stats
 
 from pathverdict import camera, verdict
@@ -341,19 +342,8 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
 # --------------------------------------------------------------------- fidelity to R limma::camera
 
 
-@pytest.mark.fidelity
-@pytest.mark.parametrize("dataset", ["li2008_lncap", "marioni2008_kidney_liver"])
-def test_agrees_with_r_limma_camera_on_real_data(dataset, tmp_path):
-    import camera_vs_r as cvr
-
-    reason = cvr.r_unavailable_reason()
-    if reason:
-        pytest.skip(f"cannot compare with R limma::camera: {reason}")
-    shared = shared_data_dir()
-    if not (shared / "counts" / dataset / "counts.tsv.gz").is_file():
-        pytest.fail(f"shared count data not found in {shared}: set {SHARED_ENV}=/path/to/data", pytrace=False)
-    rows = cvr.compare_dataset(dataset, shared, workdir=tmp_path)
-    table = cvr.format_table(rows)
+def _check_against_r(rows: list[dict]) -> None:
+    table = cvr_module().format_table(rows)
     assert {r["inter_gene_cor"] for r in rows} == {"0.01", "estimated (NA)"}
     for r in rows:
         assert r["sets"] > 100, table
@@ -363,3 +353,45 @@ def test_agrees_with_r_limma_camera_on_real_data(dataset, tmp_path):
         assert r["target_rank_ours"] == r["target_rank_r"], table
         assert r["pass"], table
     assert rows[1]["max_abs_correlation_diff"] < 1e-8, table
+
+
+def cvr_module():
+    import camera_vs_r as cvr
+
+    return cvr
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("case", ["camera_li2008_lncap", "camera_marioni2008_kidney_liver"])
+def test_agrees_with_stored_r_limma_camera_on_real_data(case, shared):
+    """Ours vs R limma::camera's tables stored in tests/data/r_expected/ (no R needed)."""
+    import r_expected as rx
+
+    reference = (rx.read_camera(case), rx.read_meta(case))
+    _check_against_r(cvr_module().compare_dataset(rx.CAMERA_CASES[case], shared, reference=reference))
+
+
+@pytest.mark.shared
+@pytest.mark.fidelity("limma")
+@pytest.mark.parametrize("case", ["camera_li2008_lncap", "camera_marioni2008_kidney_liver"])
+def test_stored_camera_results_are_what_r_computes(case, shared, tmp_path):
+    """R limma::camera, run now on the workflow's camera input, still gives the stored tables (a limma
+    drift, or a change of the input, the VST, is caught)."""
+    import r_expected as rx
+
+    inp = rx.camera_input(case, shared)
+    fresh, rmeta = rx.run_r_camera(inp, tmp_path)
+    stored, meta = rx.read_camera(case), rx.read_meta(case)
+    where = f"{case} (stored with limma {meta['limma_version']}, now {rmeta.get('limma_version')})"
+    hint = f"If R or the camera input changed on purpose, regenerate with `{rx.REGENERATE} {case}`."
+    for setting in stored:
+        now, old = fresh[setting], stored[setting]
+        assert list(now.index) == list(old.index), f"{where}, {setting}: the sets differ. {hint}"
+        assert list(now.columns) == list(old.columns), f"{where}, {setting}: the columns differ. {hint}"
+        for col in now.columns:
+            if now[col].dtype == object or old[col].dtype == object:
+                assert (now[col] == old[col]).all(), f"{where}, {setting}: {col} differs. {hint}"
+            else:
+                np.testing.assert_allclose(
+                    now[col], old[col], rtol=1e-9, atol=0, equal_nan=True, err_msg=f"{where}, {setting}: {col}. {hint}"
+                )

@@ -175,14 +175,21 @@ def compare(ours: pd.DataFrame, ref: pd.DataFrame, target: str) -> dict:
     return row
 
 
-def compare_dataset(name: str, shared: Path, workdir: Path | None = None) -> list[dict]:
+def compare_dataset(
+    name: str, shared: Path, workdir: Path | None = None, reference: tuple[dict[str, pd.DataFrame], dict] | None = None
+) -> list[dict]:
+    """Ours vs R per setting. ``reference``: R's tables per setting and meta computed before (the stored
+    ones of tests/data/r_expected/) instead of running R now."""
     lib = genesets.read_library(str(library_path(shared)), LIBRARY)
     t0 = time.perf_counter()
     y, design, contrast, columns = workflow_input(name, shared)
     t_de = time.perf_counter() - t0
     sets = enrichment.restrict_sets(lib.sets, set(y.index), MIN_SIZE, MAX_SIZE)
-    with tempfile.TemporaryDirectory(prefix="camera_") as tmp:
-        ref, meta = run_reference(name, y, design, contrast, columns, sets, Path(workdir) if workdir else Path(tmp))
+    if reference is not None:
+        ref, meta = reference
+    else:
+        with tempfile.TemporaryDirectory(prefix="camera_") as tmp:
+            ref, meta = run_reference(name, y, design, contrast, columns, sets, Path(workdir) if workdir else Path(tmp))
     rows = []
     for setting, cor in SETTINGS.items():
         t1 = time.perf_counter()

@@ -440,6 +440,13 @@ ADDED_ROWS = {"li2008_zero_rows": (2000, 500), "sultan2008_zero_rows": (1000, 30
 
 def compare_stress(name: str, shared: Path | None = None, workdir: Path | None = None) -> dict:
     """One ``--stress`` variant: both sides get exactly the same (modified, pre-filtered) matrix."""
+    ds, counts, samples = stress_input(name, shared)
+    return _compare(name, ds, counts, counts, samples, 0, 1, workdir)
+
+
+def stress_input(name: str, shared: Path | None = None) -> tuple[Dataset, pd.DataFrame, pd.DataFrame]:
+    """The ``--stress`` variant ``name``: (dataset spec, the modified and pre-filtered counts, the
+    samples), exactly the matrix both sides get (ours without a further pre-filter)."""
     source, subset, design, contrast, (min_count, min_samples), n_out, seed, edits = STRESS[name]
     shared = Path(shared) if shared else default_shared()
     counts, samples = load_dataset(shared, DATASETS[source])
@@ -476,8 +483,7 @@ def compare_stress(name: str, shared: Path | None = None, workdir: Path | None =
         values = counts.to_numpy().copy()
         values[rows, cols] = values[rows, cols] * 20 + 50
         counts = pd.DataFrame(values, index=counts.index, columns=counts.columns)
-    ds = Dataset(name, design, contrast)
-    return _compare(name, ds, counts, counts, samples, 0, 1, workdir)
+    return Dataset(name, design, contrast), counts, samples
 
 
 def format_table(rows: list[dict]) -> str:
