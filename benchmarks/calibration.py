@@ -59,9 +59,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import beta  # noqa: E402
 
-from pathverdict import annotation, claims, config, enrichment, genesets, null, simulate, steps, verdict  # noqa: E402
+from pathverdict import annotation, claims, config, enrichment, genesets, null, simulate, verdict  # noqa: E402
+from pathverdict.steps.de import de_params  # noqa: E402
 from pathverdict.errors import InputError  # noqa: E402
-from pathverdict.robustness import quiet_logging  # noqa: E402
+from pathverdict.util import quiet_logging  # noqa: E402
 
 SHARED = Path(os.environ.get("PATHVERDICT_SHARED", REPO.parent / "shared" / "data"))
 TARGET = "Mineral absorption"
@@ -193,8 +194,8 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
         sources=sources,
         modules=modules,
         cfg=cfg,
-        settings=steps.verdict_settings(cfg),
-        params=steps.de_params({"design": "~condition", "contrast": CONTRAST}, cfg, 1),
+        settings=verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"]),
+        params=de_params(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
     )
 
 

@@ -61,8 +61,8 @@ What is compared (:func:`run_null`)
 
 Functions: :func:`relabelings`, :func:`relabeling_count`, :func:`permutation_strata`,
 :func:`apply_relabeling`, :func:`target_ranks` (the workflow's enrichment and the
-target's rank for one DE table), :func:`set_score`, :func:`run_null` and the file-level wrapper
-:func:`null_from_files` for a Snakemake rule.
+target's rank for one DE table), :func:`set_score`, :func:`run_null` (the workflow's step:
+:func:`pathverdict.steps.robustness.null_permutations`).
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ import pandas as pd
 
 from . import de, enrichment, verdict
 from .errors import InputError
-from .genesets import GeneSetLibrary, read_prepared_library
-from .robustness import quiet_logging
-from .util import read_tsv, write_tsv
+from .genesets import GeneSetLibrary
+from .io import read_table
+from .util import quiet_logging
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,6 @@ __all__ = [
     "format_relabeling",
     "target_ranks",
     "run_null",
-    "null_from_files",
 ]
 
 RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]
@@ -407,15 +406,6 @@ SET_SCORE = "set_score"
 STATISTIC_NAMES = {SET_SCORE: "abs_stat_z", **{m: "rank" for m in verdict.METHODS}}
 
 
-def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
-    """A TSV written by the workflow, with only empty cells read as missing.
-
-    Dataset, term, library, method, sample, gene and symbol names such as ``null``,
-    ``NA``, ``None`` or ``nan`` stay strings (pandas' default NA parsing would turn
-    them into NaN); numbers written as empty cells are still NaN."""
-    return read_tsv(path, keep_default_na=False, na_values=[""], **kwargs)
-
-
 def set_score(de_table: pd.DataFrame, genes: Sequence[str]) -> tuple[float, int, int]:
     """Competitive, two-sided, threshold-free score of a gene set in one DE table.
 
@@ -632,7 +622,7 @@ def run_null(
     samples
         Sample sheet indexed by sample (or with a ``sample`` column), matching ``counts``.
     de_params
-        The workflow's DE settings (:func:`pathverdict.steps.de_params`); shrinkage is
+        The workflow's DE settings (:func:`pathverdict.steps.de.de_params`); shrinkage is
         turned off (enrichment does not use it) and ``threads`` replaces its threads.
     libraries, target
         Gene-set libraries (name -> :class:`GeneSetLibrary`) and the target pathway.
@@ -907,69 +897,6 @@ def run_null(
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     log.info("%s: null done in %.1f s", dataset or "dataset", time.monotonic() - started)
     return perms, out
-
-
-def null_from_files(
-    dataset: str,
-    counts_path: str | Path,
-    samples_path: str | Path,
-    genes_path: str | Path,
-    libraries: Mapping[str, str | Path],
-    target: str,
-    verdict_path: str | Path | None,
-    de_params: de.DEParams,
-    enrichment_cfg: Mapping,
-    *,
-    out_permutations: str | Path | None = None,
-    out_summary: str | Path | None = None,
-    methods: Sequence[str] = ("ora_all", "gsea"),
-    max_permutations: int = 100,
-    seed: int = 42,
-    threads: int = 1,
-    top_n: int = 1,
-    max_fdr: float = 0.05,
-    selection: Mapping | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`run_null` from the workflow's files; writes both tables as TSV.
-
-    ``counts_path``/``samples_path``/``genes_path`` are the prepared inputs
-    (``results/{dataset}/input/counts.tsv.gz``, ``results/{dataset}/samples.tsv``,
-    ``results/{dataset}/input/gene_ids.tsv``; with ``selection``, the unselected ones
-    under ``results/{dataset}/input/unselected/``), ``libraries`` maps library name to
-    its prepared GMT, ``verdict_path`` is ``results/verdict.tsv`` (rows of ``dataset``
-    are used). ``de_params`` comes from :func:`pathverdict.steps.de_params`, and
-    ``enrichment_cfg`` is the config's ``enrichment`` section. Names (datasets, samples,
-    genes, symbols, libraries, methods) are read as strings, ``NA`` and ``null`` too.
-    """
-    counts = read_table(counts_path, index_col=0, dtype={0: str})
-    counts.index = counts.index.astype(str)
-    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
-    symbols = read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
-    observed = read_table(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path else None
-    perms, summary = run_null(
-        counts,
-        samples,
-        de_params,
-        libs,
-        target,
-        observed,
-        symbols=symbols,
-        methods=methods,
-        enrichment_cfg=enrichment_cfg,
-        max_permutations=max_permutations,
-        seed=seed,
-        threads=threads,
-        dataset=dataset,
-        top_n=top_n,
-        max_fdr=max_fdr,
-        selection=selection,
-    )
-    if out_permutations is not None:
-        write_tsv(perms, out_permutations)
-    if out_summary is not None:
-        write_tsv(summary, out_summary)
-    return perms, summary
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:

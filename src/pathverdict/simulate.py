@@ -846,6 +846,9 @@ def simulate_study(
     out_dir,
     seed: int,
     sources: dict | None = None,
+    *,
+    outputs: dict | None = None,
+    study_json=None,
 ) -> dict:
     """Simulate every dataset of ``spec`` from real datasets.
 
@@ -878,12 +881,13 @@ def simulate_study(
     dataset, e.g. individuals for tissue-like data). Gene IDs stay those of the real data
     (Ensembl), so the workflow's ID mapping is exercised; the planted genes are the IDs whose
     symbol is in the target pathway of ``library_path``. Writes
-    ``out_dir/<name>/counts.tsv.gz``, ``out_dir/<name>/samples.tsv`` and ``out_dir/study.json``,
-    and returns the description written there.
+    ``out_dir/<name>/counts.tsv.gz``, ``out_dir/<name>/samples.tsv`` and ``out_dir/study.json``
+    (or the files given: ``outputs`` maps each dataset to its counts and sample-sheet paths,
+    ``study_json`` the description), and returns the description written there.
     """
     from . import annotation, genesets
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else None
     datasets = spec.get("datasets")
     if not isinstance(datasets, dict) or not datasets:
         raise InputError(
@@ -978,12 +982,19 @@ def simulate_study(
         "contrast": ["condition", groups[1], groups[0]],
         "datasets": {},
     }
+    if outputs is not None:
+        undeclared = [name for name in datasets if name not in outputs]
+        if undeclared:
+            raise InputError(
+                f"simulation: dataset(s) {preview(undeclared)} of simulation.datasets are not datasets of the config "
+                "with `simulated: true`: add them under `datasets` or remove them from the simulation."
+            )
     for name, entry in datasets.items():
         entry = dict(entry)
         src = source(entry.get("source"))
         ds_seed = _dataset_seed(seed, name, entry)
         counts, sheet, info = simulate_dataset(name, entry, src, lib, term, spec, ds_seed, groups)
-        ds_dir = out_dir / name
+        ds_dir = out_dir / name if out_dir is not None else None
         source_name = "/".join(Path(src.info["counts"]).parts[-2:])
         effect = info["effect"]
         parts = [
@@ -996,11 +1007,15 @@ def simulate_study(
         if info["modules"]:
             parts.append("modules " + ", ".join(m["name"] for m in info["modules"]))
         note = f"{SIMULATED_NOTE}; source {source_name}; seed {ds_seed}; " + "; ".join(parts)
-        write_dataset(counts, sheet, ds_dir / "counts.tsv.gz", ds_dir / "samples.tsv", note)
+        if outputs is not None:
+            counts_out, samples_out = outputs[name]
+        else:
+            counts_out, samples_out = ds_dir / "counts.tsv.gz", ds_dir / "samples.tsv"
+        write_dataset(counts, sheet, counts_out, samples_out, note)
         info.update(
-            counts=str(ds_dir / "counts.tsv.gz"),
-            samples=str(ds_dir / "samples.tsv"),
-            counts_sha256=genesets.sha256sum(ds_dir / "counts.tsv.gz"),
+            counts=str(counts_out),
+            samples=str(samples_out),
+            counts_sha256=genesets.sha256sum(counts_out),
             source_counts=src.info["counts"],
             source_sha256=src.info["counts_sha256"],
             genes=int(len(counts)),
@@ -1008,5 +1023,5 @@ def simulate_study(
         description["datasets"][name] = info
     for key, src in fitted.items():
         description["sources"][key] = src.info
-    write_json(description, out_dir / "study.json")
+    write_json(description, study_json if study_json is not None else out_dir / "study.json")
     return json.loads(json.dumps(description, default=str))
