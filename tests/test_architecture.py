@@ -20,22 +20,16 @@ LAYERS = {
         "errors", "util", "io", "config", "render", "tables", "genesets", "runlock", "__init__",
     ],
     "science": [
-        "annotation", "normalization", "calibration",
-        "camera", "claims", "de", "enrichment", "null", "plots", "provenance",
-        "rcompat", "robustness", "selection", "selection_analyses", "sensitivity", "simulate", "verdict", "sources",
+        "annotation", "normalization", "calibration", "camera", "claims", "de", "enrichment", "null", "null_statistics",
+        "relabeling", "plots", "provenance", "rcompat", "robustness", "selection", "selection_analyses", "sensitivity",
+        "simulate", "simulated_study", "verdict", "sources",
     ],
     "workflow": ["steps", "smk", "summary", "sources.steps"],
 }  # fmt: skip
 RANK = {mod: i for i, mods in enumerate(LAYERS.values()) for mod in mods}
 MAX_LINES = 650  # "no file of the package over ~600 lines"
 # not split yet (issue 13): each may not grow beyond its size today; rcompat.py is being split separately
-NOT_SPLIT_YET = {
-    "null.py": 920,
-    "simulate.py": 1030,
-    "tables.py": 740,
-    "sources/download.py": 670,
-    "sources/geo.py": 1160,
-}
+NOT_SPLIT_YET = {"tables.py": 740, "sources/download.py": 670, "sources/geo.py": 1160}
 
 
 def _module_name(path: Path) -> str:

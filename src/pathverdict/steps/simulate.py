@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import simulate as _simulate
+from .. import simulated_study as _simulate
 
 
 def simulate_study(
