@@ -17,7 +17,7 @@ PKG = ROOT / "src" / "pathverdict"
 # lowest layer first; a module may import its own layer or a lower one, never a higher one
 LAYERS = {
     "io": [
-        "errors", "util", "io", "config", "render", "tables", "genesets", "runlock", "__init__",
+        "errors", "util", "io", "config", "render", "tables", "design", "genesets", "runlock", "__init__",
     ],
     "science": [
         "annotation", "normalization", "calibration", "camera", "claims", "de", "enrichment", "null", "null_statistics",
@@ -29,7 +29,7 @@ LAYERS = {
 RANK = {mod: i for i, mods in enumerate(LAYERS.values()) for mod in mods}
 MAX_LINES = 650  # "no file of the package over ~600 lines"
 # not split yet (issue 13): each may not grow beyond its size today; rcompat.py is being split separately
-NOT_SPLIT_YET = {"tables.py": 740, "sources/download.py": 670, "sources/geo.py": 1160}
+NOT_SPLIT_YET = {"sources/download.py": 670, "sources/geo.py": 1160}
 
 
 def _module_name(path: Path) -> str:
