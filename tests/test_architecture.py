@@ -181,3 +181,83 @@ def test_script_is_a_thin_adapter_of_declared_names(rule):
             assert name in declared, f"rule {rule}: step {step.__qualname__} needs {name!r}, not declared"
     clash = (r["input"] & r["params"]) | ({f"out_{o}" for o in r["output"]} & (r["input"] | r["params"]))
     assert not clash, f"rule {rule}: {clash} declared twice"
+
+
+# ----------------------------------------------------------------------------- the generic adapter
+
+
+def _snakemake(input=None, output=None, params=None, wildcards=None, threads=2):
+    """A job's ``snakemake`` object as a script sees it (Snakemake's own containers)."""
+    from types import SimpleNamespace
+
+    from snakemake.iocontainers import InputFiles, OutputFiles, Params, Wildcards
+
+    def named(cls, items):
+        out = cls()
+        for name, value in (items or {}).items():
+            start = len(out)
+            if isinstance(value, list):
+                out.extend(value)
+                out._set_name(name, start, end=len(out))
+            else:
+                out.append(value)
+                out._set_name(name, start)
+        return out
+
+    return SimpleNamespace(
+        rule="r",
+        input=named(InputFiles, input),
+        output=named(OutputFiles, output),
+        params=named(Params, params),
+        wildcards=named(Wildcards, wildcards),
+        threads=threads,
+        log=[],
+    )
+
+
+def test_step_arguments_come_from_the_rules_declarations():
+    from pathverdict.smk import step_arguments
+
+    def step(*, de, gmts, empty, out_tsv, enrichment, dataset, library, threads, optional="kept"):
+        pass
+
+    sm = _snakemake(
+        input={"de": "a/de.tsv", "gmts": ["x.gmt", "y.gmt"], "empty": [], "library": "lib.txt"},
+        output={"tsv": "out.tsv"},
+        params={"enrichment": {"padj": 0.05}},
+        wildcards={"dataset": "d1", "library": "wild"},
+    )
+    args = step_arguments(sm, step)
+    assert args == {
+        "de": "a/de.tsv",
+        "gmts": ["x.gmt", "y.gmt"],
+        "empty": [],
+        "out_tsv": "out.tsv",
+        "enrichment": {"padj": 0.05},
+        "dataset": "d1",
+        "library": "lib.txt",  # a declared input wins over the wildcard of the same name
+        "threads": 2,
+    }
+    assert all(type(v) is str for v in (args["de"], args["out_tsv"], *args["gmts"]))
+
+
+def test_step_arguments_refuse_what_the_rule_does_not_declare():
+    from pathverdict.smk import step_arguments
+
+    def needs_more(*, de, vst):
+        pass
+
+    with pytest.raises(TypeError, match=r"rule r: step .*needs_more needs 'vst', which the rule does not declare"):
+        step_arguments(_snakemake(input={"de": "de.tsv"}), needs_more)
+
+    def positional(de):
+        pass
+
+    with pytest.raises(TypeError, match="must be keyword-only"):
+        step_arguments(_snakemake(input={"de": "de.tsv"}), positional)
+
+    def any_step(*, x=None):
+        pass
+
+    with pytest.raises(TypeError, match="rule r: 'de' is declared both in input and in params"):
+        step_arguments(_snakemake(input={"de": "de.tsv"}, params={"de": {}}), any_step)

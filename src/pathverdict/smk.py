@@ -71,7 +71,7 @@ def step_arguments(snakemake, step: Callable) -> dict:
     ):
         for name, value in items.items():
             if name in declared:
-                raise TypeError(f"rule {snakemake.rule}: {kind} {name!r} has the name of a {sources[name]}")
+                raise TypeError(f"rule {snakemake.rule}: {name!r} is declared both in {sources[name]} and in {kind}")
             declared[name], sources[name] = value, kind
     for name, value in _named(snakemake.wildcards).items():
         declared.setdefault(name, str(value))

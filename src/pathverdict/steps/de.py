@@ -43,21 +43,13 @@ def run_de(
     threads: int = 1,
 ) -> dict:
     """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary."""
-    name, ds, counts_path, samples_path, genes_path, out_json = (
-        dataset,
-        dataset_config,
-        counts,
-        samples,
-        genes,
-        out_summary,
-    )
-    params = de_params(de, ds, threads)
-    samples = read_sample_sheet(samples_path)
+    params = de_params(de, dataset_config, threads)
+    sheet = read_sample_sheet(samples)
     # gene IDs as text (a gene "NA" stays "NA"); counts as int32: the prepare step refused any count
     # above 2^31 - 1 (R's integer limit), and half the memory of int64 for a cohort-sized matrix
-    counts = read_tsv(counts_path, index_col=0, dtype={s: np.int32 for s in samples.index})
-    symbols = read_tsv(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    result = _de.run_deseq2(counts, samples, params)
+    matrix = read_tsv(counts, index_col=0, dtype={s: np.int32 for s in sheet.index})
+    symbols = read_tsv(genes, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
+    result = _de.run_deseq2(matrix, sheet, params)
     res = result.results.copy()
     res.insert(0, "symbol", symbols.reindex(res.index).to_numpy())
     res = res.reset_index()
@@ -77,10 +69,10 @@ def run_de(
             )
     summary = dict(
         result.summary,
-        dataset=name,
-        design=ds["design"],
-        contrast=list(ds["contrast"]),
+        dataset=dataset,
+        design=dataset_config["design"],
+        contrast=list(dataset_config["contrast"]),
         size_factors={k: round(float(v), 6) for k, v in result.size_factors.items()},
     )
-    write_json(summary, out_json)
+    write_json(summary, out_summary)
     return summary

@@ -40,16 +40,15 @@ def run_ora(
     out_info: str,
 ) -> dict:
     """ORA of up, down and all DE genes against every library, one table per direction."""
-    name, e, de_path, out_json = dataset, enrichment, de, out_info
-    libraries = libraries_of(libraries, gmts)
+    e = enrichment
     outputs = {"up": out_up, "down": out_down, "all": out_all}
-    genes = _gene_level(de_path)
+    genes = _gene_level(de)
     lists, background = _enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
     tables_ = {d: [] for d in _enrichment.DIRECTIONS}
     overlap = {}
-    for lib_name, gmt in libraries.items():
+    for lib_name, gmt in libraries_of(libraries, gmts).items():
         lib = load_prepared_library(gmt, lib_name)
-        overlap[lib_name] = genesets.check_overlap(lib, set(background), name)
+        overlap[lib_name] = genesets.check_overlap(lib, set(background), dataset)
         for direction in _enrichment.DIRECTIONS:
             tables_[direction].append(
                 _enrichment.ora(
@@ -59,7 +58,7 @@ def run_ora(
     for direction, path in outputs.items():
         write_tsv(pd.concat(tables_[direction], ignore_index=True), path)
     info = {
-        "dataset": name,
+        "dataset": dataset,
         "background_size": len(background),
         "de_genes": {d: len(v) for d, v in lists.items()},
         "thresholds": {"padj": e["padj"], "lfc": e["lfc"]},
@@ -69,11 +68,11 @@ def run_ora(
         log.warning(
             "%s: no DE genes at padj < %s and |log2FC| >= %s: over-representation analysis has nothing "
             "to test (the verdict says so)",
-            name,
+            dataset,
             e["padj"],
             e["lfc"],
         )
-    write_json(info, out_json)
+    write_json(info, out_info)
     return info
 
 
@@ -81,14 +80,13 @@ def run_gsea(
     *, dataset: str, de: str, gmts: list[str], libraries: list[str], enrichment: dict, out_gsea: str, threads: int = 1
 ) -> None:
     """Pre-ranked GSEA on the Wald statistic (one row per symbol), every library."""
-    name, e, de_path, out = dataset, enrichment, de, out_gsea
-    libraries = libraries_of(libraries, gmts)
-    genes = _gene_level(de_path)
+    e = enrichment
+    genes = _gene_level(de)
     ranking = genes.set_index("symbol")["stat"].astype(float)
     results = []
-    for lib_name, gmt in libraries.items():
+    for lib_name, gmt in libraries_of(libraries, gmts).items():
         lib = load_prepared_library(gmt, lib_name)
-        genesets.check_overlap(lib, set(ranking.dropna().index), name)
+        genesets.check_overlap(lib, set(ranking.dropna().index), dataset)
         results.append(
             _enrichment.gsea(
                 ranking,
@@ -102,7 +100,7 @@ def run_gsea(
                 threads,
             )
         )
-    write_tsv(pd.concat(results, ignore_index=True), out)
+    write_tsv(pd.concat(results, ignore_index=True), out_gsea)
 
 
 def run_camera(
@@ -119,46 +117,37 @@ def run_camera(
 ) -> None:
     """CAMERA (:mod:`pathverdict.camera`) of every library on the VST of the genes GSEA ranks,
     with the DE step's design and contrast; sets reduced to those genes, GSEA's size limits."""
-    name, ds, e, de_path, vst_path, samples_path, out = (
-        dataset,
-        dataset_config,
-        enrichment,
-        de,
-        vst,
-        samples,
-        out_camera,
-    )
-    libraries = libraries_of(libraries, gmts)
     from .. import camera
 
-    de_table = read_de(de_path)
-    vst = read_tsv(vst_path, index_col=0)
-    samples = read_sample_sheet(samples_path)
-    missing = [s for s in vst.columns if s not in samples.index]
+    e = enrichment
+    de_table = read_de(de)
+    vst_table = read_tsv(vst, index_col=0)
+    sheet = read_sample_sheet(samples)
+    missing = [s for s in vst_table.columns if s not in sheet.index]
     if missing:
         raise InputError(
-            f"{vst_path}: sample(s) {', '.join(missing)} are not in {samples_path}: the files are not "
+            f"{vst}: sample(s) {', '.join(missing)} are not in {samples}: the files are not "
             "from the same run. Rerun the workflow (snakemake reruns the DE step)."
         )
     try:
-        y = camera.expression_by_symbol(de_table, vst)
+        y = camera.expression_by_symbol(de_table, vst_table)
         design, contrast, _ = camera.design_and_contrast(
-            samples.loc[list(vst.columns)], ds["design"], list(ds["contrast"])
+            sheet.loc[list(vst_table.columns)], dataset_config["design"], list(dataset_config["contrast"])
         )
     except ValueError as exc:
-        raise InputError(f"dataset {name}: camera: {exc}") from exc
+        raise InputError(f"dataset {dataset}: camera: {exc}") from exc
     cor = e.get("camera_inter_gene_cor")
     log.info(
         "%s: camera on the VST of %d genes x %d samples, inter-gene correlation %s",
-        name,
+        dataset,
         y.shape[0],
         y.shape[1],
         "estimated per set" if cor is None else f"preset to {cor}",
     )
     results = []
-    for lib_name, gmt in libraries.items():
+    for lib_name, gmt in libraries_of(libraries, gmts).items():
         lib = load_prepared_library(gmt, lib_name)
-        genesets.check_overlap(lib, set(y.index), name)
+        genesets.check_overlap(lib, set(y.index), dataset)
         try:
             results.append(
                 camera.camera(
@@ -174,5 +163,5 @@ def run_camera(
                 )
             )
         except ValueError as exc:
-            raise InputError(f"dataset {name}, library {lib_name}: camera: {exc}") from exc
-    write_tsv(pd.concat(results, ignore_index=True), out)
+            raise InputError(f"dataset {dataset}, library {lib_name}: camera: {exc}") from exc
+    write_tsv(pd.concat(results, ignore_index=True), out_camera)

@@ -10,12 +10,12 @@ from ..util import read_tsv
 from .enrichment import libraries_of
 
 
-def _target_genes(libraries: dict[str, str], target: str) -> tuple[str, list[str]]:
-    """The target's name and genes in the first library (the one plots are drawn for)."""
-    name, gmt = next(iter(libraries.items()))
+def _target_genes(libraries: list[str], gmts: list[str], target: str) -> tuple[str, list[str], str]:
+    """The target's name and genes in the first library (the one plots are drawn for), and that library."""
+    name, gmt = next(iter(libraries_of(libraries, gmts).items()))
     lib = load_prepared_library(gmt, name)
     term = lib.find(target)
-    return term, lib.sets[term]
+    return term, lib.sets[term], name
 
 
 def plot_dataset(
@@ -42,46 +42,37 @@ def plot_dataset(
     """PCA of the VST, MA and volcano plots of the DE table, and the enrichment dot plot (first library)."""
     from .. import plots
 
-    name, ds, de_path, vst_path, samples_path = dataset, dataset_config, de, vst, samples
-    libraries = libraries_of(libraries, gmts)
-    enrichment_paths = {"ora_up": ora_up, "ora_down": ora_down, "ora_all": ora_all, "gsea": gsea}
-    outputs = {"pca": out_pca, "ma": out_ma, "volcano": out_volcano, "dotplot": out_dotplot}
-
     tag = "SIMULATED — " if simulated else ""
-    de_table = read_de(de_path)
-    vst = read_tsv(vst_path, index_col=0)
-    samples = read_sample_sheet(samples_path)
-    var = ds["contrast"][0]
-    others = [v for v in tables.formula_variables(ds["design"]) if v != var]
-    term, genes = _target_genes(libraries, target)
-    first = next(iter(libraries))
+    de_table = read_de(de)
+    vst_table = read_tsv(vst, index_col=0)
+    sheet = read_sample_sheet(samples)
+    var, tested, ref = dataset_config["contrast"]
+    others = [v for v in tables.formula_variables(dataset_config["design"]) if v != var]
+    term, genes, first = _target_genes(libraries, gmts, target)
     enr = {}
-    for method, path in enrichment_paths.items():
+    for method, path in {"ora_up": ora_up, "ora_down": ora_down, "ora_all": ora_all, "gsea": gsea}.items():
         t = read_enrichment(path)
         enr[method] = t[t["library"] == first].reset_index(drop=True)
-    var_, tested, ref = ds["contrast"]
-    label = f"{tag}{name}: {tested} vs {ref}"
+    label = f"{tag}{dataset}: {tested} vs {ref}"
     plots.pca_plot(
-        vst,
-        samples,
+        vst_table,
+        sheet,
         color_by=var,
-        out=outputs["pca"],
-        title=f"{tag}{name}: PCA of VST counts",
+        out=out_pca,
+        title=f"{tag}{dataset}: PCA of VST counts",
         shape_by=others[0] if others else None,
     )
     if "log2FoldChange_shrunk" in de_table.columns:  # DESeq2 draws MA plots of shrunken fold changes
         plots.ma_plot(
             de_table.assign(log2FoldChange=de_table["log2FoldChange_shrunk"]),
             alpha,
-            outputs["ma"],
+            out_ma,
             title=f"{label} (MA plot, shrunken log2FC)",
         )
     else:
-        plots.ma_plot(de_table, alpha, outputs["ma"], title=f"{label} (MA plot)")
-    plots.volcano_plot(
-        de_table, alpha, outputs["volcano"], title=f"{label} (volcano)", highlight=genes, highlight_name=term
-    )
-    plots.enrichment_dotplot(enr, outputs["dotplot"], title=f"{tag}{name}: top {first} pathways", target=term)
+        plots.ma_plot(de_table, alpha, out_ma, title=f"{label} (MA plot)")
+    plots.volcano_plot(de_table, alpha, out_volcano, title=f"{label} (volcano)", highlight=genes, highlight_name=term)
+    plots.enrichment_dotplot(enr, out_dotplot, title=f"{tag}{dataset}: top {first} pathways", target=term)
 
 
 def plot_target_heatmap(
@@ -98,12 +89,9 @@ def plot_target_heatmap(
     """The log2 fold change of the target's genes (first library) in every dataset."""
     from .. import plots
 
-    de_paths, out = de, out_heatmap
-    libraries = libraries_of(libraries, gmts)
-
-    term, genes = _target_genes(libraries, target)
+    term, genes, _ = _target_genes(libraries, gmts, target)
     lfc, padj = {}, {}
-    for ds, path in zip(datasets, de_paths):
+    for ds, path in zip(datasets, de, strict=True):
         g = enrichment.collapse_to_symbols(read_de(path))
         lfc[ds] = g["log2FoldChange"].reindex(genes)
         padj[ds] = g["padj"].reindex(genes)
@@ -113,6 +101,6 @@ def plot_target_heatmap(
         lfc_df,
         padj_df,
         alpha,
-        out,
+        out_heatmap,
         title=f"{'SIMULATED — ' if simulated else ''}{term}\nlog2 fold change of its genes (* padj < {alpha})",
     )

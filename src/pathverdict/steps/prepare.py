@@ -30,49 +30,56 @@ def prepare_dataset(
 ) -> dict:
     """Validate a dataset's counts and sample sheet together and map its gene IDs.
 
-    ``source_json`` is the download provenance of a dataset fetched from GEO or a URL. With
-    ``select_by_expression`` in ``ds``, samples of one group are kept by the expression of
+    ``source`` is the download provenance of a dataset fetched from GEO or a URL. With
+    ``select_by_expression`` in ``dataset_config``, samples of one group are kept by the expression of
     a gene (see :mod:`pathverdict.selection`); the choice is written to ``out_selection``."""
-    name, ds, annotation_path, counts_path, samples_path = dataset, dataset_config, annotation, counts, samples
-    source_json, out_json = source, out_info
     from .. import selection
 
-    cm = tables.read_counts(counts_path, round_counts=ds.get("round_counts", False))
+    cm = tables.read_counts(counts, round_counts=dataset_config.get("round_counts", False))
     if cm.rounded_values:
-        log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts_path, cm.rounded_values)
-    samples = tables.read_samples(samples_path)
+        log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts, cm.rounded_values)
+    sheet = tables.read_samples(samples)
     renamed, rename_notes = tables.map_alignment_columns(
-        cm.counts.columns, samples, where=f"dataset {name}: {counts_path}: "
+        cm.counts.columns, sheet, where=f"dataset {dataset}: {counts}: "
     )
     if renamed:
         cm.counts = cm.counts.rename(columns=renamed)
         log.warning(
             "dataset %s: %s: count columns named by alignment files were given the sample names of %s: %s",
-            name,
-            counts_path,
-            samples_path,
+            dataset,
+            counts,
+            samples,
             "; ".join(rename_notes),
         )
-    counts = tables.check_design(samples, cm.counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
-    ann = _annotation.load_annotation(annotation_path)
-    mapping = _annotation.map_ids(
-        list(counts.index), ann, ds.get("gene_id_type", "auto"), where=f"dataset {name}: {counts_path}: "
+    matrix = tables.check_design(
+        sheet, cm.counts, dataset_config["design"], dataset_config["contrast"], samples, counts, dataset
     )
-    log.info("%s: %s", name, mapping.summary())
+    ann = _annotation.load_annotation(annotation)
+    mapping = _annotation.map_ids(
+        list(matrix.index), ann, dataset_config.get("gene_id_type", "auto"), where=f"dataset {dataset}: {counts}: "
+    )
+    log.info("%s: %s", dataset, mapping.summary())
     sel_info = None
-    if ds.get("select_by_expression"):
+    if dataset_config.get("select_by_expression"):
         symbols = pd.Series(mapping.table["symbol"].to_numpy(), index=mapping.table["gene_id"])
         keep, table = selection.select_by_expression(
-            counts, samples, symbols, ds["select_by_expression"], ds["contrast"], where=f"dataset {name}: "
+            matrix,
+            sheet,
+            symbols,
+            dataset_config["select_by_expression"],
+            dataset_config["contrast"],
+            where=f"dataset {dataset}: ",
         )
-        samples, counts = samples.loc[keep], counts[keep]
-        counts = tables.check_design(samples, counts, ds["design"], ds["contrast"], samples_path, counts_path, name)
+        sheet, matrix = sheet.loc[keep], matrix[keep]
+        matrix = tables.check_design(
+            sheet, matrix, dataset_config["design"], dataset_config["contrast"], samples, counts, dataset
+        )
         sel_info = {
             "rule": table["rule"].iloc[0],
             "kept": int((table["kept"] == "yes").sum()),
             "of": int((table["kept"] != "yes (reference)").sum()),
         }
-        log.info("%s: selection by expression: %s", name, sel_info)
+        log.info("%s: selection by expression: %s", dataset, sel_info)
     else:
         table = pd.DataFrame({"sample": [], "note": []})
     if out_selection:
@@ -80,25 +87,25 @@ def prepare_dataset(
             table = pd.DataFrame({"note": ["no selection by expression: all samples of the sample sheet are used"]})
         write_tsv(table, out_selection)
     info = {
-        "dataset": name,
-        "counts_file": str(counts_path),
-        "counts_sha256": genesets.sha256sum(counts_path),
-        "samples_file": str(samples_path),
-        "samples_sha256": genesets.sha256sum(samples_path),
-        "annotation_file": str(annotation_path),
-        "annotation_sha256": genesets.sha256sum(annotation_path),
-        "genes": int(counts.shape[0]),
-        "samples": int(counts.shape[1]),
+        "dataset": dataset,
+        "counts_file": str(counts),
+        "counts_sha256": genesets.sha256sum(counts),
+        "samples_file": str(samples),
+        "samples_sha256": genesets.sha256sum(samples),
+        "annotation_file": str(annotation),
+        "annotation_sha256": genesets.sha256sum(annotation),
+        "genes": int(matrix.shape[0]),
+        "samples": int(matrix.shape[1]),
         "rounded_values": cm.rounded_values,
-        "design": ds["design"],
-        "contrast": list(ds["contrast"]),
+        "design": dataset_config["design"],
+        "contrast": list(dataset_config["contrast"]),
         "id_mapping": mapping.summary(),
         "selection_by_expression": sel_info,
         "count_layout": {k: v for k, v in cm.layout.items() if k in ("layout", "note", "dropped_columns", "tool")},
         "column_mapping": rename_notes,
     }
-    if source_json:
-        with open(source_json) as fh:
+    if source:
+        with open(source) as fh:
             info["source"] = json.load(fh)
         merged = info["source"].get("merged") or {}
         if merged.get("strandedness"):
@@ -107,10 +114,10 @@ def prepare_dataset(
             if info["source"].get(key):
                 info[f"source_{key}"] = info["source"][key]
     with atomic_write(out_counts) as fh:
-        counts.to_csv(fh, sep="\t", lineterminator="\n")
-    write_tsv(samples.reset_index(), out_samples)
+        matrix.to_csv(fh, sep="\t", lineterminator="\n")
+    write_tsv(sheet.reset_index(), out_samples)
     write_tsv(mapping.table, out_genes)
-    write_json(info, out_json)
+    write_json(info, out_info)
     return info
 
 
@@ -125,24 +132,23 @@ def prepare_genesets(
 ) -> dict:
     """Read a library (GMT/Enrichr text), check the target is in it, write it as GMT with provenance.
 
-    ``download_json`` is the provenance of a downloaded library (URL, release, retrieval date)."""
-    name, source, out_json, download_json = library_name, library, out_info, download
-    lib = genesets.read_library(source, name)
+    ``download`` is the provenance of a downloaded library (URL, release, retrieval date)."""
+    lib = genesets.read_library(library, library_name)
     if target is not None:
         lib.find(target)  # fail here, before any DE is run, when the target is not in the library
     genesets.write_gmt(lib, out_gmt)
     info = {
-        "library": name,
-        "source": str(source),
+        "library": library_name,
+        "source": str(library),
         "sha256": lib.sha256,
         "terms": len(lib),
         "genes": len(lib.genes()),
         "with_kegg_ids": sum(1 for v in lib.ids.values() if v),
-        "release": name,
+        "release": library_name,
     }
-    if download_json:
-        with open(download_json) as fh:
+    if download:
+        with open(download) as fh:
             dl = json.load(fh)
         info.update(source=dl["url"], release=dl["release"], retrieved=dl["retrieved"], download=dl)
-    write_json(info, out_json)
+    write_json(info, out_info)
     return info

@@ -32,17 +32,14 @@ def provenance(
     the DE and ORA summaries, the gene-set libraries and the annotation, and the config."""
     from ..render import render as render_page
 
-    cfg, dataset_jsons, de_jsons, ora_jsons, library_jsons = config, datasets, de, ora, libraries
-    annotation_json = annotation or None
-
     info = {
         "tools": tool_versions(),
-        "datasets": _load_json(dataset_jsons),
-        "differential_expression": _load_json(de_jsons),
-        "enrichment": _load_json(ora_jsons),
-        "gene_set_libraries": _load_json(library_jsons),
-        "annotation": _load_json([annotation_json])[0] if annotation_json else {"file": cfg["annotation"]["file"]},
-        "config": cfg,
+        "datasets": _load_json(datasets),
+        "differential_expression": _load_json(de),
+        "enrichment": _load_json(ora),
+        "gene_set_libraries": _load_json(libraries),
+        "annotation": _load_json([annotation])[0] if annotation else {"file": config["annotation"]["file"]},
+        "config": config,
     }
     write_json(info, out_json)
     a = info["annotation"]
@@ -83,7 +80,7 @@ def provenance(
         annotation=annotation,
         libraries=libraries,
         de=info["differential_expression"],
-        alpha=cfg["de"]["alpha"],
+        alpha=config["de"]["alpha"],
         tools=info["tools"],
     )
     with atomic_write(out_html) as fh:

@@ -47,7 +47,16 @@ def make_verdict(
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
     per_dataset = zip(
-        datasets, de, ora_up, ora_down, ora_all, ora_info, gsea, camera or [None] * n, gene_ids or [None] * n
+        datasets,
+        de,
+        ora_up,
+        ora_down,
+        ora_all,
+        ora_info,
+        gsea,
+        camera or [None] * n,
+        gene_ids or [None] * n,
+        strict=True,
     )
     rows, gene_rows = [], []
     for ds, de_path, up, down, all_, info, gsea_path, camera_path, ids_path in per_dataset:
@@ -102,7 +111,9 @@ def make_calibration(
     are the checked sample sheets in the order of ``datasets``; the package table unless ``table``."""
     from .. import calibration
 
-    sheets = {name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples)}
+    sheets = {
+        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples, strict=True)
+    }
     cal = calibration.read_table(table) if table else None
     out = calibration.dataset_rows(
         datasets, sheets, primary, table=cal, table_source=f"table {table}" if table else None
