@@ -8,6 +8,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# the scripts' jobs (separate Python processes, also under --use-conda and on a cluster) import
+# this same package, whether or not their environment installed it
+from pathverdict.smk import share_package_path
+
+share_package_path()
 
 # The default config is read only when no --configfile is given, so that datasets of the
 # default config never leak into a run with another config file.

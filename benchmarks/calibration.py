@@ -14,7 +14,7 @@ selection-aware ``null.run_null`` (``set_score``, ``null.max_permutations`` rela
 library, KEGG_2021_Human; GSEA is not calibrated (one prerank with 1,000 permutations costs
 about 10x a DE fit here).
 
-Scenarios (studies simulated with :func:`pathverdict.simulate.simulate_dataset`, negative
+Scenarios (studies simulated with :func:`pathverdict.simulated_study.simulate_dataset`, negative
 binomial with means and dispersions fitted on real data; background DE in 10% (cells) / 5%
 (tissue) of the genes, log2FC ~ N(0, 0.8 / 0.5); 3 other pathways with 30% of their genes at
 |log2FC| 0.8 (cells); ``n_genes`` genes sampled, the target pathway's always kept):
@@ -59,9 +59,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import beta  # noqa: E402
 
-from pathverdict import annotation, claims, config, enrichment, genesets, null, simulate, steps, verdict  # noqa: E402
+from pathverdict import annotation, claims, config, enrichment, genesets, null, simulated_study, verdict  # noqa: E402
+from pathverdict.steps.de import de_params  # noqa: E402
 from pathverdict.errors import InputError  # noqa: E402
-from pathverdict.robustness import quiet_logging  # noqa: E402
+from pathverdict.util import quiet_logging  # noqa: E402
 
 SHARED = Path(os.environ.get("PATHVERDICT_SHARED", REPO.parent / "shared" / "data"))
 TARGET = "Mineral absorption"
@@ -165,7 +166,7 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
     sources = {}
     for key, (name, group) in SOURCES.items():
         with quiet_logging():
-            sources[key] = simulate.prepare_source(
+            sources[key] = simulated_study.prepare_source(
                 key,
                 SHARED / "counts" / name / "counts.tsv.gz",
                 SHARED / "counts" / name / "samples.tsv",
@@ -193,8 +194,8 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
         sources=sources,
         modules=modules,
         cfg=cfg,
-        settings=steps.verdict_settings(cfg),
-        params=steps.de_params({"design": "~condition", "contrast": CONTRAST}, cfg, 1),
+        settings=verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"]),
+        params=de_params(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
     )
 
 
@@ -215,7 +216,7 @@ def _simulate(scenario: str, kind: str, seed: int, log2fc: float, fraction: floa
         entry["reduce_gene"] = sc["reduce_gene"]
         entry["effect_in_reduced"] = True
     spec = {"modules": _STATE["modules"], "always_plant": [], "seed": 2019}
-    counts, sheet, _ = simulate.simulate_dataset(
+    counts, sheet, _ = simulated_study.simulate_dataset(
         f"{scenario}_{kind}_{seed}", entry, src, _STATE["lib"], _STATE["term"], spec, seed
     )
     symbols = pd.Series({g: src.symbol_of.get(g) for g in counts.index}, dtype="string")

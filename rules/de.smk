@@ -27,7 +27,7 @@ rule deseq2:
         mem_mb=de_mem_mb,
         runtime=de_runtime,
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
         de=CFG["de"],
     script:
         "../scripts/deseq2.py"

@@ -14,7 +14,7 @@ rule fetch_dataset:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
     script:

@@ -15,7 +15,7 @@ rule ora:
         "../envs/pathverdict.yaml"
     params:
         enrichment=CFG["enrichment"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
     script:
         "../scripts/ora.py"
 
@@ -39,7 +39,7 @@ rule gsea:
         runtime=gsea_runtime,
     params:
         enrichment=CFG["enrichment"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
     script:
         "../scripts/gsea.py"
 
@@ -59,8 +59,8 @@ rule camera:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
         enrichment=CFG["enrichment"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
     script:
         "../scripts/camera.py"

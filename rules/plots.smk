@@ -42,10 +42,10 @@ rule plot_dataset:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
         target=CFG["target_pathway"],
         alpha=CFG["de"]["alpha"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
         simulated=CFG["simulated"],
     script:
         "../scripts/plot_dataset.py"
@@ -70,7 +70,7 @@ rule plot_target_heatmap:
         datasets=DATASETS,
         target=CFG["target_pathway"],
         alpha=CFG["de"]["alpha"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
         simulated=CFG["simulated"],
     script:
         "../scripts/plot_target_heatmap.py"

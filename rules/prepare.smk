@@ -28,7 +28,7 @@ rule prepare_dataset:
         # reads the whole count matrix with pandas: sized like a DESeq2 fit
         mem_mb=de_mem_mb,
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
     script:
         "../scripts/prepare_dataset.py"
 
@@ -44,6 +44,7 @@ rule prepare_genesets:
     conda:
         "../envs/pathverdict.yaml"
     params:
+        library_name=lambda wc: wc.library,
         target=CFG["target_pathway"],
     script:
         "../scripts/prepare_genesets.py"
@@ -68,6 +69,6 @@ rule prepare_unselected:
     resources:
         mem_mb=de_mem_mb,
     params:
-        dataset=lambda wc: unselected_cfg(wc.dataset),
+        dataset_config=lambda wc: unselected_cfg(wc.dataset),
     script:
         "../scripts/prepare_unselected.py"

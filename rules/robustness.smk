@@ -14,11 +14,11 @@ rule robustness_grid:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
         target=CFG["target_pathway"],
         robustness=CFG["robustness"],
         enrichment=CFG["enrichment"],
-        verdict=CFG["verdict"],
+        verdict_settings=CFG["verdict"],
     script:
         "../scripts/robustness_grid.py"
 
@@ -64,13 +64,13 @@ rule null_permutations:
         mem_mb=de_mem_mb,
         runtime=null_runtime,
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
         library=PRIMARY_LIBRARY,
         target=CFG["target_pathway"],
         de=CFG["de"],
         enrichment=CFG["enrichment"],
-        verdict=CFG["verdict"],
-        null=CFG["null"],
+        verdict_settings=CFG["verdict"],
+        null_settings=CFG["null"],
         selection=lambda wc: CFG["datasets"][wc.dataset].get("select_by_expression"),
     script:
         "../scripts/null_permutations.py"
@@ -122,13 +122,13 @@ rule selection_analyses:
     resources:
         mem_mb=de_mem_mb,
     params:
-        dataset=dataset_cfg,
+        dataset_config=dataset_cfg,
         selection=lambda wc: CFG["datasets"][wc.dataset]["select_by_expression"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
         target=CFG["target_pathway"],
         de=CFG["de"],
         enrichment=CFG["enrichment"],
-        verdict=CFG["verdict"],
+        verdict_settings=CFG["verdict"],
         methods=list(
             dict.fromkeys([CFG["verdict"]["primary"], *CFG["null"]["methods"]])
         ),
@@ -154,10 +154,10 @@ rule sensitivity_dataset:
     resources:
         runtime=gsea_runtime,  # the GSEA re-run without the metallothioneins, as long as the gsea step
     params:
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
         target=CFG["target_pathway"],
         enrichment=CFG["enrichment"],
-        verdict=CFG["verdict"],
+        verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         sensitivity=CFG["sensitivity"],
     script:

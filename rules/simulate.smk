@@ -30,5 +30,6 @@ rule simulate_study:
     params:
         simulation=CFG.get("simulation", {}),
         target=CFG["target_pathway"],
+        datasets=SIMULATED,
     script:
         "../scripts/simulate_study.py"

@@ -27,9 +27,9 @@ rule verdict:
         banner=BANNER,
         datasets=DATASETS,
         target=CFG["target_pathway"],
-        verdict=CFG["verdict"],
+        verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
-        libraries=library_gmts(),
+        libraries=list(LIBRARIES),
     script:
         "../scripts/verdict.py"
 
@@ -50,7 +50,6 @@ rule calibration:
         "../envs/pathverdict.yaml"
     params:
         datasets={d: CFG["datasets"][d] for d in DATASETS},
-        names=DATASETS,
         primary=CFG["verdict"]["primary"],
     script:
         "../scripts/calibration.py"
@@ -94,10 +93,9 @@ rule claims:
         library=PRIMARY_LIBRARY,
         banner=BANNER,
         target=CFG["target_pathway"],
-        verdict=CFG["verdict"],
+        verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
-        null=CFG["null"],
-        sensitivity=CFG["sensitivity"]["enabled"],
+        null_settings=CFG["null"],
     script:
         "../scripts/claims.py"
 

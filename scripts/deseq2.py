@@ -1,25 +1,6 @@
-"""Snakemake adapter: differential expression with pydeseq2."""
+"""Rule deseq2: differential expression with pydeseq2."""
 
-import sys
+from pathverdict.smk import run_step
+from pathverdict.steps.de import run_de
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-from pathverdict.smk import run_step  # noqa: E402
-from pathverdict.steps import run_de  # noqa: E402
-
-sm = snakemake  # noqa: F821
-run_step(
-    sm,
-    lambda: run_de(
-        sm.wildcards.dataset,
-        sm.params.dataset,
-        {"de": sm.params.de},
-        sm.threads,
-        sm.input.counts,
-        sm.input.samples,
-        sm.input.genes,
-        sm.output.de,
-        sm.output.normalized,
-        sm.output.vst,
-        sm.output.summary,
-    ),
-)
+run_step(snakemake, run_de)  # noqa: F821

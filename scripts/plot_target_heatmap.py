@@ -1,21 +1,6 @@
-"""Snakemake adapter: heatmap of the target pathway genes' log2FC across datasets."""
+"""Rule plot_target_heatmap: heatmap of the target pathway genes' log2FC across datasets."""
 
-import sys
+from pathverdict.smk import run_step
+from pathverdict.steps.plots import plot_target_heatmap
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-from pathverdict.smk import run_step  # noqa: E402
-from pathverdict.steps import plot_target_heatmap  # noqa: E402
-
-sm = snakemake  # noqa: F821
-run_step(
-    sm,
-    lambda: plot_target_heatmap(
-        sm.params.datasets,
-        list(sm.input.de),
-        sm.params.target,
-        sm.params.alpha,
-        sm.params.libraries,
-        sm.output.heatmap,
-        simulated=sm.params.simulated,
-    ),
-)
+run_step(snakemake, plot_target_heatmap)  # noqa: F821

@@ -1,24 +1,6 @@
-"""Snakemake adapter: the checked counts and sample sheet of all samples, before the selection by expression."""
+"""Rule prepare_unselected: the checked counts and sample sheet of all samples, before the selection by expression."""
 
-import sys
+from pathverdict.smk import run_step
+from pathverdict.steps.prepare import prepare_dataset
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-from pathverdict.smk import run_step  # noqa: E402
-from pathverdict.steps import prepare_dataset  # noqa: E402
-
-sm = snakemake  # noqa: F821
-run_step(
-    sm,
-    lambda: prepare_dataset(
-        sm.wildcards.dataset,
-        sm.params.dataset,
-        sm.input.annotation,
-        sm.input.counts,
-        sm.input.samples,
-        sm.output.counts,
-        sm.output.samples,
-        sm.output.genes,
-        sm.output.info,
-        source_json=sm.input.get("source"),
-    ),
-)
+run_step(snakemake, prepare_dataset)  # noqa: F821

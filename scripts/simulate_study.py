@@ -1,24 +1,6 @@
-"""Snakemake adapter: write the simulated demo study."""
+"""Rule simulate_study: write the simulated demo study."""
 
-import sys
+from pathverdict.smk import run_step
+from pathverdict.steps.simulate import simulate_study
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
-from pathverdict.smk import run_step  # noqa: E402
-from pathverdict.simulate import simulate_study  # noqa: E402
-
-sm = snakemake  # noqa: F821
-sim = dict(sm.params.simulation)
-run_step(
-    sm,
-    lambda: simulate_study(
-        sm.input.counts,
-        sm.input.samples,
-        sm.input.annotation,
-        sm.input.library,
-        sm.params.target,
-        sim,
-        "resources/simulated",
-        sim.get("seed", 2019),
-        sources=sim.get("sources"),
-    ),
-)
+run_step(snakemake, simulate_study)  # noqa: F821

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import genesets, steps, verdict
+from pathverdict import genesets, verdict
+from pathverdict.steps.prepare import prepare_dataset
 from pathverdict.errors import InputError
 
 PREPARE_OUTPUTS = ["input/counts.tsv.gz", "samples.tsv", "input/gene_ids.tsv", "input/prepare.json"]
@@ -35,16 +36,16 @@ def prepare(tmp_path, annotation_path):
     out = tmp_path / "prepared"
 
     def _prepare(ds, **extra):
-        return steps.prepare_dataset(
-            "tiny",
-            ds.config_entry(**extra),
-            str(annotation_path),
-            str(ds.counts_path),
-            str(ds.samples_path),
-            str(out / PREPARE_OUTPUTS[0]),
-            str(out / PREPARE_OUTPUTS[1]),
-            str(out / PREPARE_OUTPUTS[2]),
-            str(out / PREPARE_OUTPUTS[3]),
+        return prepare_dataset(
+            dataset="tiny",
+            dataset_config=ds.config_entry(**extra),
+            annotation=str(annotation_path),
+            counts=str(ds.counts_path),
+            samples=str(ds.samples_path),
+            out_counts=str(out / PREPARE_OUTPUTS[0]),
+            out_samples=str(out / PREPARE_OUTPUTS[1]),
+            out_genes=str(out / PREPARE_OUTPUTS[2]),
+            out_info=str(out / PREPARE_OUTPUTS[3]),
         )
 
     _prepare.out = out

@@ -102,7 +102,7 @@ def test_block_genes_must_be_positive(bad):
 def test_workflow_de_step_writes_the_same_tables_block_by_block(shared, tmp_path, monkeypatch):
     """steps.run_de writes the normalised counts and the VST block by block (issue 14: the DE job
     never holds a genes x samples float matrix); the files are byte-identical to one block."""
-    from pathverdict import steps
+    from pathverdict.steps.de import run_de
     from pathverdict.util import write_tsv
 
     ds, counts, samples = _real(shared, "marioni2008_kidney_liver", n_genes=800)
@@ -128,18 +128,17 @@ def test_workflow_de_step_writes_the_same_tables_block_by_block(shared, tmp_path
         monkeypatch.setattr(de.DEResult, "blocks", lambda self, max_cells=cells: blocks(self, max_cells))
         d = tmp_path / label
         d.mkdir()
-        steps.run_de(
-            "m",
-            dsc,
-            cfg,
-            1,
-            str(tmp_path / "counts.tsv"),
-            str(tmp_path / "samples.tsv"),
-            str(tmp_path / "genes.tsv"),
-            str(d / "de.tsv"),
-            str(d / "norm.tsv.gz"),
-            str(d / "vst.tsv.gz"),
-            str(d / "de.json"),
+        run_de(
+            dataset="m",
+            dataset_config=dsc,
+            de=cfg["de"],
+            counts=str(tmp_path / "counts.tsv"),
+            samples=str(tmp_path / "samples.tsv"),
+            genes=str(tmp_path / "genes.tsv"),
+            out_de=str(d / "de.tsv"),
+            out_normalized=str(d / "norm.tsv.gz"),
+            out_vst=str(d / "vst.tsv.gz"),
+            out_summary=str(d / "de.json"),
         )
         out[label] = d
     for name in ("de.tsv", "norm.tsv.gz", "vst.tsv.gz"):

@@ -258,7 +258,10 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
     the target comes first, up, and the verdict judges it; a VST from another run is refused."""
     from conftest import TARGET
 
-    from pathverdict import genesets, steps
+    from pathverdict import genesets
+    from pathverdict.io import read_enrichment
+    from pathverdict.steps.de import run_de
+    from pathverdict.steps.enrichment import run_camera
     from pathverdict.errors import InputError
     from pathverdict.util import read_tsv, write_tsv
 
@@ -279,28 +282,35 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
         k: str(tmp_path / f)
         for k, f in [("de", "de.tsv"), ("norm", "norm.tsv.gz"), ("vst", "vst.tsv.gz"), ("json", "de.json")]
     }
-    steps.run_de(
-        "planted",
-        entry,
-        cfg,
-        1,
-        str(ds.counts_path),
-        str(ds.samples_path),
-        str(genes_path),
-        out["de"],
-        out["norm"],
-        out["vst"],
-        out["json"],
+    run_de(
+        dataset="planted",
+        dataset_config=entry,
+        de=cfg["de"],
+        counts=str(ds.counts_path),
+        samples=str(ds.samples_path),
+        genes=str(genes_path),
+        out_de=out["de"],
+        out_normalized=out["norm"],
+        out_vst=out["vst"],
+        out_summary=out["json"],
     )
     lib = genesets.read_library(kegg_path, "KEGG_2021_Human")
     gmt = tmp_path / "KEGG_2021_Human.gmt"
     genesets.write_gmt(lib, gmt)
     ecfg = {"enrichment": {"gsea_min_size": 5, "gsea_max_size": 500, "camera_inter_gene_cor": None}}
     cam = tmp_path / "camera.tsv"
-    steps.run_camera(
-        "planted", entry, ecfg, out["de"], out["vst"], str(ds.samples_path), {"KEGG_2021_Human": str(gmt)}, str(cam)
+    lib_args = {"libraries": ["KEGG_2021_Human"], "gmts": [str(gmt)]}
+    run_camera(
+        dataset="planted",
+        dataset_config=entry,
+        enrichment=ecfg["enrichment"],
+        de=out["de"],
+        vst=out["vst"],
+        samples=str(ds.samples_path),
+        **lib_args,
+        out_camera=str(cam),
     )
-    table = steps.read_enrichment(str(cam))
+    table = read_enrichment(str(cam))
     assert list(table.columns) == camera.CAMERA_COLUMNS
     top = table.iloc[0]
     assert (top["term"], top["rank"], top["direction"]) == (TARGET, 1, "Up")
@@ -308,17 +318,17 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
     row = verdict.judge_method(table, "camera", TARGET, verdict.VerdictSettings(), None)
     assert row["rank"] == 1 and row["n_terms"] == len(table) and row["set_size"] == top["n_genes"]
     # preset correlation: G - 2 df
-    steps.run_camera(
-        "planted",
-        entry,
-        {"enrichment": {**ecfg["enrichment"], "camera_inter_gene_cor": 0.01}},
-        out["de"],
-        out["vst"],
-        str(ds.samples_path),
-        {"KEGG_2021_Human": str(gmt)},
-        str(cam),
+    run_camera(
+        dataset="planted",
+        dataset_config=entry,
+        enrichment={**ecfg["enrichment"], "camera_inter_gene_cor": 0.01},
+        de=out["de"],
+        vst=out["vst"],
+        samples=str(ds.samples_path),
+        **lib_args,
+        out_camera=str(cam),
     )
-    fixed = steps.read_enrichment(str(cam))
+    fixed = read_enrichment(str(cam))
     assert (fixed["correlation"] == 0.01).all() and fixed["df"].iloc[0] > 100
     # a VST whose samples are not those of the sample sheet (files of different runs)
     vst = read_tsv(out["vst"], index_col=0).rename(columns={"trt3": "trt9"})
@@ -326,15 +336,15 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
     write_tsv(vst.reset_index(), other)
     bad_out = tmp_path / "bad.tsv"
     with pytest.raises(InputError, match="trt9 are not in .*samples.tsv"):
-        steps.run_camera(
-            "planted",
-            entry,
-            ecfg,
-            out["de"],
-            str(other),
-            str(ds.samples_path),
-            {"KEGG_2021_Human": str(gmt)},
-            str(bad_out),
+        run_camera(
+            dataset="planted",
+            dataset_config=entry,
+            enrichment=ecfg["enrichment"],
+            de=out["de"],
+            vst=str(other),
+            samples=str(ds.samples_path),
+            **lib_args,
+            out_camera=str(bad_out),
         )
     assert not bad_out.exists()
 

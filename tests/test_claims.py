@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import claims, steps, verdict
+from pathverdict import claims, verdict
+from pathverdict.steps.verdict import make_claims
 from pathverdict.util import write_tsv
 
 ROLES = {"oe": "cells_overexpression", "kd": "cells_loss_of_function", "thal": "tissue"}
@@ -391,15 +392,18 @@ def test_make_claims_from_files_with_awkward_dataset_names(tmp_path, name):
         "target_pathway": "T",
         "null": {"enabled": True, "alpha": 0.05},
     }
-    out = steps.make_claims(
-        cfg,
-        {name: "tissue", "oe": "cells_overexpression"},
-        str(tmp_path / "verdict.tsv"),
-        str(tmp_path / "genes.tsv"),
-        str(tmp_path / "claims.tsv"),
-        str(tmp_path / "claims.html"),
-        null_path=str(tmp_path / "null.tsv"),
-        selection_paths=[str(tmp_path / "analyses.tsv")],
+    out = make_claims(
+        roles={name: "tissue", "oe": "cells_overexpression"},
+        target=cfg["target_pathway"],
+        verdict_settings=cfg["verdict"],
+        alpha=cfg["de"]["alpha"],
+        null_settings=cfg["null"],
+        verdict=str(tmp_path / "verdict.tsv"),
+        genes=str(tmp_path / "genes.tsv"),
+        out_tsv=str(tmp_path / "claims.tsv"),
+        out_html=str(tmp_path / "claims.html"),
+        null=str(tmp_path / "null.tsv"),
+        selection=[str(tmp_path / "analyses.tsv")],
         selected=[name],
         library="KEGG",
     )

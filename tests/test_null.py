@@ -139,6 +139,14 @@ def kegg(shared):
 
 
 PARAMS = de.DEParams(design="~condition", contrast=CONTRAST)
+# the config's `de` section that gives PARAMS (the workflow's steps build DEParams from it)
+DE_SETTINGS = {
+    "alpha": 0.05,
+    "prefilter": {"min_count": 0, "min_samples": None},
+    "independent_filtering": True,
+    "cooks_filter": True,
+    "shrinkage": False,
+}
 ENRICHMENT = {"padj": 0.05, "lfc": 0.0, "ora_min_size": 10, "ora_max_size": 500}
 
 
@@ -271,7 +279,7 @@ def test_target_ranks_match_direct_enrichment(make_dataset, kegg):
 
 def test_null_from_files_keeps_a_dataset_named_null(make_dataset, kegg, tmp_path):
     """A dataset called `null` (or NA, None, nan) keeps its name through the files and results/null.tsv."""
-    from pathverdict import steps
+    from pathverdict.steps.robustness import combine_null, null_permutations
 
     ds = make_dataset("planted")
     gmt = tmp_path / f"{LIB}.gmt"
@@ -285,21 +293,23 @@ def test_null_from_files_keeps_a_dataset_named_null(make_dataset, kegg, tmp_path
     summaries = []
     for name in ("null", "NA"):
         out_p, out_s = tmp_path / name / "permutations.tsv", tmp_path / name / "summary.tsv"
-        _, summary = null.null_from_files(
-            name,
-            ds.counts_path,
-            ds.samples_path,
-            genes,
-            {LIB: gmt},
-            TARGET,
-            verdict_path,
-            PARAMS,
-            ENRICHMENT,
-            out_permutations=out_p,
-            out_summary=out_s,
-            methods=("ora_all",),
-            max_permutations=4,
-            seed=5,
+        out_p.parent.mkdir(parents=True, exist_ok=True)
+        _, summary = null_permutations(
+            dataset=name,
+            dataset_config={"design": PARAMS.design, "contrast": PARAMS.contrast},
+            counts=str(ds.counts_path),
+            samples=str(ds.samples_path),
+            genes=str(genes),
+            verdict=str(verdict_path),
+            gmt=str(gmt),
+            library=LIB,
+            target=TARGET,
+            de=DE_SETTINGS,
+            enrichment=ENRICHMENT,
+            verdict_settings={"top_n": 1, "max_fdr": 0.05},
+            null_settings={"methods": ["ora_all"], "max_permutations": 4, "seed": 5},
+            out_permutations=str(out_p),
+            out_summary=str(out_s),
         )
         summaries.append(out_s)
         assert out_p.is_file() and (pd.read_csv(out_p, sep="\t", keep_default_na=False)["dataset"] == name).all()
@@ -310,7 +320,11 @@ def test_null_from_files_keeps_a_dataset_named_null(make_dataset, kegg, tmp_path
         assert back.loc[null.SET_SCORE, "informative"] == "yes"
         assert back.loc[null.SET_SCORE, "empirical_p"] == pytest.approx(1 / 5)
     assert summary.set_index("method").loc["ora_all", "rerun_rank"] == 1
-    table = steps.combine_null([str(p) for p in summaries], str(tmp_path / "null.tsv"), str(tmp_path / "null.html"))
+    table = combine_null(
+        summaries=[str(p) for p in summaries],
+        out_summary=str(tmp_path / "null.tsv"),
+        out_html=str(tmp_path / "null.html"),
+    )
     assert table["dataset"].tolist() == ["null", "null", "NA", "NA"]
     back = null.read_summary(tmp_path / "null.tsv")
     assert back["dataset"].tolist() == ["null", "null", "NA", "NA"]
@@ -407,7 +421,8 @@ def test_observed_checked_against_rerun_and_batch_design(make_dataset, kegg):
 def test_fresh_run_reproduces_the_verdicts_gsea(make_dataset, kegg, tmp_path):
     """The null re-runs GSEA with the verdict's own permutations and seed: on the observed labels
     it reproduces the verdict's rank, so a fresh run never says "stale results?"."""
-    from pathverdict import steps
+    from pathverdict.io import load_prepared_library, read_enrichment
+    from pathverdict.steps.enrichment import run_gsea
 
     ds = make_dataset("planted")
     gmt = tmp_path / f"{LIB}.gmt"
@@ -416,13 +431,20 @@ def test_fresh_run_reproduces_the_verdicts_gsea(make_dataset, kegg, tmp_path):
     de_path = tmp_path / "de.tsv"
     write_tsv(table, de_path)
     cfg = {"enrichment": {**null.ENRICHMENT_DEFAULTS, "gsea_permutations": 30, "seed": 11, "gsea_min_size": 5}}
-    steps.run_gsea("planted", cfg, 1, str(de_path), {LIB: str(gmt)}, str(tmp_path / "gsea.tsv"))  # the workflow's GSEA
-    gsea = steps.read_enrichment(str(tmp_path / "gsea.tsv"))
+    run_gsea(  # the workflow's GSEA
+        dataset="planted",
+        enrichment=cfg["enrichment"],
+        de=str(de_path),
+        libraries=[LIB],
+        gmts=[str(gmt)],
+        out_gsea=str(tmp_path / "gsea.tsv"),
+    )
+    gsea = read_enrichment(str(tmp_path / "gsea.tsv"))
     from pathverdict import verdict
 
     row = verdict.judge_method(gsea, "gsea", TARGET, verdict.VerdictSettings(), None)
     observed = pd.DataFrame([{"dataset": "planted", "library": LIB, **row}])
-    lib = steps.load_prepared_library(str(gmt), LIB)
+    lib = load_prepared_library(str(gmt), LIB)
     _, s = null.run_null(
         ds.counts,
         ds.samples,

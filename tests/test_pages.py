@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import claims, render, steps, summary, verdict
+from pathverdict import claims, plots, render, summary, verdict
+from pathverdict.provenance import report_answer
+from pathverdict.steps.verdict import make_claims
 
 BANNER = "SIMULATED DATA: this is a demonstration on a simulated study, not on real samples."
 ROLES = {"oe": "cells_overexpression", "kd": "cells_loss_of_function", "thal": "tissue", "ctrl": "negative_control"}
@@ -170,15 +172,18 @@ def test_make_claims_reads_optional_tables(tmp_path):
         "target_pathway": "T",
         "null": {"enabled": False},
     }
-    steps.make_claims(
-        cfg,
-        ROLES,
-        paths["verdict"],
-        paths["genes"],
-        tmp_path / "c.tsv",
-        tmp_path / "c.html",
-        calibration_path=str(paths["calibration"]),
-        sensitivity_path=str(paths["sensitivity"]),
+    make_claims(
+        roles=ROLES,
+        target=cfg["target_pathway"],
+        verdict_settings=cfg["verdict"],
+        alpha=cfg["de"]["alpha"],
+        null_settings=cfg["null"],
+        verdict=paths["verdict"],
+        genes=paths["genes"],
+        out_tsv=tmp_path / "c.tsv",
+        out_html=tmp_path / "c.html",
+        calibration=str(paths["calibration"]),
+        sensitivity=str(paths["sensitivity"]),
     )
     page = (tmp_path / "c.html").read_text()
     assert 'id="calibration-table"' in page and 'id="sensitivity-oe"' in page
@@ -258,7 +263,7 @@ def test_robustness_figure_fits_the_report(tmp_path):
     grid = pd.DataFrame(rows)
     grid = grid.reindex(columns=list(dict.fromkeys(list(robustness.GRID_COLUMNS) + list(grid.columns))))
     out = tmp_path / "robustness.png"
-    robustness.robustness_heatmap(grid, out, "SIMULATED — Target pathway rank across DE thresholds, libraries, methods")
+    plots.robustness_heatmap(grid, out, "SIMULATED — Target pathway rank across DE thresholds, libraries, methods")
     width, height = Image.open(out).size
     # shown ~700 px wide in the report: at most ~1000 px, so 7.5-pt type stays >= ~10 px on screen
     assert width <= 1000, width
@@ -282,7 +287,7 @@ def test_report_answer_for_the_landing_page(tmp_path):
     t = claims.evaluate(v, g, ROLES, target="T")
     write_tsv(t, tmp_path / "claims.tsv")
     cfg = {"target_pathway": "T", "verdict": {"genes": ["HMOX1", "VDR"]}}
-    ans = steps.report_answer(cfg, str(tmp_path))
+    ans = report_answer(cfg, str(tmp_path))
     assert ans["study_words"] == "REPRODUCED"
     assert [line.split(":")[0] for line in ans["claims"]] == [
         "Claim *cells*",
@@ -291,7 +296,7 @@ def test_report_answer_for_the_landing_page(tmp_path):
         "Check of the method on the negative control(s)",
     ]
     assert ans["datasets"][0] == "oe: **on top** (rank 1 of 200, p 1.03e-27, FDR 2e-25)"
-    assert steps.report_answer(cfg, str(tmp_path / "none")) is None
+    assert report_answer(cfg, str(tmp_path / "none")) is None
 
 
 def test_report_needs_the_config_that_made_the_results(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from matplotlib import image as mpimg
 
 from pathverdict import plots
+from pathverdict.plots.style import _place_labels
 from pathverdict.errors import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -276,7 +277,7 @@ def test_label_placement_avoids_overlaps():
         ax.set_ylim(0, 10)
         xs = np.linspace(-0.1, 0.1, 12)  # a tight cluster of points
         items = [(x, 5.0, f"GENE{i}", x >= 0) for i, x in enumerate(xs)]
-        texts = plots._place_labels(
+        texts = _place_labels(
             fig, ax, items, obstacles=[(x, 5.0) for x in xs], rng=np.random.default_rng(0), fontsize=7
         )
         renderer = fig.canvas.get_renderer()

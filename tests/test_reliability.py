@@ -25,7 +25,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pathverdict import annotation, genesets, smk, steps, tables, util
+from pathverdict import annotation, genesets, smk, tables, util
+from pathverdict.io import read_de
+from pathverdict.steps.de import run_de
 from pathverdict.config import validate_config
 from pathverdict.errors import DiskFullError, InputError
 
@@ -292,20 +294,19 @@ def test_de_of_genes_named_na_and_null(tiny, prepare, tmp_path):
             "shrinkage": False,
         }
     }
-    steps.run_de(
-        "tiny",
-        tiny.config_entry(),
-        cfg,
-        1,
-        str(prepare.out / PREPARE_OUTPUTS[0]),
-        str(prepare.out / PREPARE_OUTPUTS[1]),
-        str(prepare.out / PREPARE_OUTPUTS[2]),
-        str(out / "de.tsv"),
-        str(out / "n.tsv.gz"),
-        str(out / "v.tsv.gz"),
-        str(out / "s.json"),
+    run_de(
+        dataset="tiny",
+        dataset_config=tiny.config_entry(),
+        de=cfg["de"],
+        counts=str(prepare.out / PREPARE_OUTPUTS[0]),
+        samples=str(prepare.out / PREPARE_OUTPUTS[1]),
+        genes=str(prepare.out / PREPARE_OUTPUTS[2]),
+        out_de=str(out / "de.tsv"),
+        out_normalized=str(out / "n.tsv.gz"),
+        out_vst=str(out / "v.tsv.gz"),
+        out_summary=str(out / "s.json"),
     )
-    de = steps.read_de(str(out / "de.tsv"))
+    de = read_de(str(out / "de.tsv"))
     assert {"NA", "NULL", "nan"} <= set(de["gene_id"])
     assert de["gene_id"].notna().all()
 

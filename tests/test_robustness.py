@@ -12,7 +12,8 @@ import pytest
 from conftest import TARGET
 from matplotlib import image as mpimg
 
-from pathverdict import de, enrichment, genesets, robustness, verdict
+from pathverdict import de, enrichment, genesets, plots, robustness, verdict
+from pathverdict.steps.robustness import combine_robustness, robustness_grid
 from pathverdict.errors import InputError
 
 LIB = "KEGG_2021_Human"
@@ -217,8 +218,9 @@ def test_heatmap_png_deterministic(planted_de, kegg, tmp_path):
     ]
     grid = pd.concat(grids, ignore_index=True)
     a, b = tmp_path / "a" / "robustness.png", tmp_path / "b.png"
-    robustness.robustness_heatmap(grid, a, "Is Mineral absorption on top?")
-    robustness.robustness_heatmap(grid, b, "Is Mineral absorption on top?")
+    title = "Target pathway rank across DE thresholds, libraries, methods"  # the workflow's title (rule robustness)
+    plots.robustness_heatmap(grid, a, title)
+    plots.robustness_heatmap(grid, b, title)
     assert_png(a)
     assert a.read_bytes() == b.read_bytes()
     # file round trip: per-dataset grid TSVs -> combined grid, summary and the same picture
@@ -229,18 +231,21 @@ def test_heatmap_png_deterministic(planted_de, kegg, tmp_path):
 
         write_tsv(g, paths[-1])
     c_png = tmp_path / "c.png"
-    combined, summary = robustness.combine_grids(
-        paths, tmp_path / "grid.tsv", tmp_path / "summary.tsv", c_png, title="Is Mineral absorption on top?"
+    combined, summary = combine_robustness(
+        grids=[str(p) for p in paths],
+        out_grid=str(tmp_path / "grid.tsv"),
+        out_summary=str(tmp_path / "summary.tsv"),
+        out_heatmap=str(c_png),
     )
     pd.testing.assert_frame_equal(combined, grid, check_exact=False, rtol=1e-5)
     assert len(summary) == 2 * 4 and (tmp_path / "summary.tsv").is_file()
     assert c_png.read_bytes() == a.read_bytes()
     # degenerate input still gives a picture
-    robustness.robustness_heatmap(grid.iloc[0:0], tmp_path / "empty.png", "empty")
+    plots.robustness_heatmap(grid.iloc[0:0], tmp_path / "empty.png", "empty")
     assert_png(tmp_path / "empty.png")
 
 
-def test_grid_from_files(planted_de, kegg, tmp_path):
+def test_grid_step_from_files(planted_de, kegg, tmp_path):
     from pathverdict.util import write_tsv
 
     de_path, gmt, gsea_path = tmp_path / "de.tsv", tmp_path / f"{LIB}.gmt", tmp_path / "gsea.tsv"
@@ -248,8 +253,18 @@ def test_grid_from_files(planted_de, kegg, tmp_path):
     genesets.write_gmt(kegg, gmt)
     write_tsv(gsea_table([[TARGET, 1, 0.001, 0.01, 2.0]]), gsea_path)
     out = tmp_path / "out" / "grid.tsv"
-    grid = robustness.grid_from_files(
-        "d", de_path, {LIB: gmt}, TARGET, out, gsea_path=gsea_path, padj_grid=[0.05], lfc_grid=[0.0, 1.0]
+    out.parent.mkdir()
+    grid = robustness_grid(
+        dataset="d",
+        de=str(de_path),
+        gmts=[str(gmt)],
+        libraries=[LIB],
+        target=TARGET,
+        robustness={"padj": [0.05], "lfc": [0.0, 1.0]},
+        enrichment={"ora_min_size": 10, "ora_max_size": 500},
+        verdict_settings={"top_n": 1, "max_fdr": 0.05, "min_overlap": 3, "min_de_genes": 5},
+        out_grid=str(out),
+        gsea=str(gsea_path),
     )
     direct = robustness.robustness_grid(
         planted_de,

@@ -15,10 +15,19 @@ import pytest
 from conftest import TARGET
 
 from pathverdict import claims, enrichment, genesets, sensitivity, verdict
+from pathverdict.steps.robustness import combine_sensitivity, sensitivity_dataset
 from pathverdict.util import write_tsv
 
 LIB = "KEGG_2021_Human"
 SETTINGS = verdict.VerdictSettings()
+# the config's `verdict` section that gives SETTINGS (with de.alpha)
+VERDICT_CONFIG = {
+    "top_n": SETTINGS.top_n,
+    "max_fdr": SETTINGS.max_fdr,
+    "primary": SETTINGS.primary,
+    "genes": list(SETTINGS.genes),
+    "gene_patterns": list(SETTINGS.gene_patterns),
+}
 # genes of the target that are in no other KEGG_2021_Human pathway's list of shared genes with Ferroptosis
 FERROPTOSIS_SHARED = ["HMOX1", "FTH1", "FTL", "SLC40A1", "TF"]
 NOPATH = [f"NOPATH{i}" for i in range(4000)]
@@ -324,14 +333,16 @@ def test_files_and_claims_evidence(tmp_path, kegg, universe):
         gmt = tmp_path / "kegg.gmt"
         genesets.write_gmt(kegg, gmt)
         paths[ds] = tmp_path / f"{ds}_sensitivity.tsv"
-        sensitivity.sensitivity_from_files(
-            ds,
-            tmp_path / f"{ds}_de.tsv",
-            {LIB: gmt},
-            TARGET,
-            paths[ds],
-            settings=SETTINGS,
-            enrichment_cfg={"padj": 0.05, "lfc": 0, "ora_min_size": 10, "ora_max_size": 500},
+        sensitivity_dataset(
+            dataset=ds,
+            de=str(tmp_path / f"{ds}_de.tsv"),
+            gmts=[str(gmt)],
+            libraries=[LIB],
+            target=TARGET,
+            out_tsv=str(paths[ds]),
+            verdict_settings=VERDICT_CONFIG,
+            alpha=SETTINGS.alpha,
+            enrichment={"padj": 0.05, "lfc": 0, "ora_min_size": 10, "ora_max_size": 500},
         )
     vrows, grows = [], []
     for ds in ("oe", "ko"):
@@ -345,12 +356,12 @@ def test_files_and_claims_evidence(tmp_path, kegg, universe):
         grows.append(verdict.gene_status(ds, de, SETTINGS))
     write_tsv(pd.concat(grows, ignore_index=True), tmp_path / "verdict_genes.tsv")
     roles = {"oe": "cells_overexpression", "ko": "cells_loss_of_function"}
-    table, dirs = sensitivity.combine_from_files(
-        [paths["oe"], paths["ko"]],
-        tmp_path / "verdict_genes.tsv",
-        roles,
-        tmp_path / "sensitivity.tsv",
-        tmp_path / "directions.tsv",
+    table, dirs = combine_sensitivity(
+        tables=[str(paths["oe"]), str(paths["ko"])],
+        genes=str(tmp_path / "verdict_genes.tsv"),
+        roles=roles,
+        out_tsv=str(tmp_path / "sensitivity.tsv"),
+        out_directions=str(tmp_path / "directions.tsv"),
     )
     back = sensitivity.read_sensitivity(tmp_path / "sensitivity.tsv")
     assert list(back.columns) == sensitivity.COLUMNS and len(back) == len(table)

@@ -19,9 +19,9 @@ from pathverdict.simulate import (
     median_of_ratios,
     plant_effect,
     simulate,
-    simulate_study,
     write_dataset,
 )
+from pathverdict.simulated_study import simulate_study
 
 TARGET = "Mineral absorption"
 CONTRAST = ["condition", "treated", "control"]
@@ -256,7 +256,7 @@ class _Lib:
 def _toy_source(n_genes: int = 2000, seed: int = 11):
     """A Source of known parameters: 40 target genes T*, 10 metallothioneins, MEIS1, and 20 other
     pathways of 30 genes each."""
-    from pathverdict.simulate import Source
+    from pathverdict.simulated_study import Source
 
     params = known_params(n_genes, 0.02, 1.0, 0.2, seed)
     params["mean"] = params["mean"].clip(lower=100)
@@ -281,7 +281,7 @@ def _log_norm(counts):
 
 
 def test_background_de_changes_the_chosen_number_of_genes_and_never_the_target():
-    from pathverdict.simulate import simulate_dataset
+    from pathverdict.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     entry = {"n_per_group": 20, "background": {"fraction": 0.2, "log2fc_sd": 1.0}}
@@ -301,7 +301,7 @@ def test_background_de_changes_the_chosen_number_of_genes_and_never_the_target()
 
 
 def test_modules_correlate_their_genes_across_samples():
-    from pathverdict.simulate import simulate_dataset
+    from pathverdict.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     spec = {"modules": {"mt": {"pattern": "^MT", "loading": 0.7, "kind": "normal"}}}
@@ -324,7 +324,7 @@ def test_modules_correlate_their_genes_across_samples():
 
 
 def test_off_target_effects_move_other_pathways_only():
-    from pathverdict.simulate import simulate_dataset
+    from pathverdict.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     entry = {"n_per_group": 20, "off_target": {"pathways": 3, "fraction": 0.5, "log2fc": 1.5}}
@@ -341,7 +341,7 @@ def test_off_target_effects_move_other_pathways_only():
 
 
 def test_selection_bias_meis1_covaries_with_the_pathway_without_a_disease_effect():
-    from pathverdict.simulate import simulate_dataset
+    from pathverdict.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     spec = {
@@ -367,7 +367,7 @@ def test_selection_bias_meis1_covaries_with_the_pathway_without_a_disease_effect
 
 
 def test_effect_in_reduced_samples_only():
-    from pathverdict.simulate import simulate_dataset
+    from pathverdict.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     entry = {

@@ -61,28 +61,47 @@ What is compared (:func:`run_null`)
 
 Functions: :func:`relabelings`, :func:`relabeling_count`, :func:`permutation_strata`,
 :func:`apply_relabeling`, :func:`target_ranks` (the workflow's enrichment and the
-target's rank for one DE table), :func:`set_score`, :func:`run_null` and the file-level wrapper
-:func:`null_from_files` for a Snakemake rule.
+target's rank for one DE table), :func:`set_score`, :func:`run_null` (the workflow's step:
+:func:`pathverdict.steps.robustness.null_permutations`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
-import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import de, enrichment, verdict
+from . import de, verdict
 from .errors import InputError
-from .genesets import GeneSetLibrary, read_prepared_library
-from .robustness import quiet_logging
-from .util import read_tsv, write_tsv
+from .genesets import GeneSetLibrary
+from .io import read_table
+from .null_statistics import (  # noqa: F401  (part of this module's API)
+    ENRICHMENT_DEFAULTS,
+    RANK_COLUMNS,
+    SET_SCORE,
+    STATISTIC_NAMES,
+    _de_table,
+    _enrichment_cfg,
+    set_score,
+    target_ranks,
+    target_set_scores,
+)
+from .relabeling import (  # noqa: F401  (part of this module's API)
+    ENUMERATION_LIMIT,
+    _indexed,
+    _scheme,
+    apply_relabeling,
+    format_relabeling,
+    permutation_strata,
+    relabeling_count,
+    relabelings,
+)
+from .util import quiet_logging
 
 log = logging.getLogger(__name__)
 
@@ -104,363 +123,7 @@ __all__ = [
     "format_relabeling",
     "target_ranks",
     "run_null",
-    "null_from_files",
 ]
-
-RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]
-# the workflow's defaults (config/schemas/config.schema.yaml), used for keys not given
-ENRICHMENT_DEFAULTS = {
-    "padj": 0.05,
-    "lfc": 0.0,
-    "ora_min_size": 10,
-    "ora_max_size": 500,
-    "gsea_min_size": 15,
-    "gsea_max_size": 500,
-    "gsea_permutations": 1000,
-    "seed": 42,
-}
-# above this many distinct relabelings, sample by drawing random permutations instead of enumerating
-ENUMERATION_LIMIT = 100_000
-
-
-# ----------------------------------------------------------------------------- relabelings
-
-
-def _indexed(samples: pd.DataFrame) -> pd.DataFrame:
-    """The sample sheet indexed by sample name (index, or a ``sample`` column)."""
-    if "sample" in samples.columns and samples.index.name != "sample":
-        samples = samples.set_index("sample")
-    samples = samples.copy()
-    samples.index = samples.index.astype(str)
-    if samples.index.duplicated().any():
-        dups = sorted(set(samples.index[samples.index.duplicated()]))
-        raise InputError(f"sample sheet: duplicated sample name(s) {', '.join(dups)}")
-    return samples
-
-
-def _compared(samples: pd.DataFrame, contrast: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Compared samples (sheet order) and their observed labels."""
-    var, tested, reference = contrast
-    if var not in samples.columns:
-        raise InputError(
-            f"contrast variable {var!r} is not a column of the sample sheet "
-            f"(columns: {', '.join(map(str, samples.columns))})"
-        )
-    labels = samples[var].astype(str)
-    mask = labels.isin([str(tested), str(reference)])
-    names = list(samples.index[mask])
-    obs = list(labels[mask])
-    n_t = obs.count(str(tested))
-    n_r = obs.count(str(reference))
-    if n_t == 0 or n_r == 0:
-        raise InputError(
-            f"contrast {list(contrast)}: no sample has {var} = "
-            f"{tested if n_t == 0 else reference!r}; nothing to permute"
-        )
-    return names, obs
-
-
-def permutation_strata(
-    samples: pd.DataFrame, contrast: Sequence[str], strata: str | Sequence[str] | None = None
-) -> pd.Series | None:
-    """The stratum of each compared sample when labels are permuted within strata, else None.
-
-    ``strata`` are covariate columns (e.g. the other variables of the design,
-    ``"batch"``). Each combination of their values is a stratum; permuting within strata
-    is used only when every stratum contains both compared groups. Returns a Series
-    (compared sample -> stratum label, sheet order) or ``None`` for free permutation.
-    """
-    samples = _indexed(samples)
-    names, obs = _compared(samples, contrast)
-    if strata is None:
-        return None
-    cols = [strata] if isinstance(strata, str) else [c for c in strata if c != contrast[0]]
-    if not cols:
-        return None
-    absent = [c for c in cols if c not in samples.columns]
-    if absent:
-        raise InputError(f"permutation strata: column(s) {', '.join(absent)} not in the sample sheet")
-    key = (
-        samples.loc[names, cols].astype(str).agg(" & ".join, axis=1)
-        if len(cols) > 1
-        else samples.loc[names, cols[0]].astype(str)
-    )
-    groups = pd.Series(obs, index=names)
-    for level in dict.fromkeys(key):
-        if groups[key == level].nunique() < 2:
-            log.info(
-                "permutation: stratum %s=%s has only %s samples; permuting labels freely",
-                "+".join(cols),
-                level,
-                groups[key == level].iloc[0],
-            )
-            return None
-    key.name = "+".join(cols)
-    return key
-
-
-def _scheme(samples: pd.DataFrame, contrast: Sequence[str], strata, swap_pairs: bool = True):
-    samples = _indexed(samples)
-    names, obs = _compared(samples, contrast)
-    tested = str(contrast[1])
-    key = permutation_strata(samples, contrast, strata)
-    if key is None:
-        blocks = [list(range(len(names)))]
-    else:
-        blocks = [[i for i, n in enumerate(names) if key[n] == level] for level in dict.fromkeys(key)]
-    n_tested = [sum(obs[i] == tested for i in b) for b in blocks]
-    total = math.prod(math.comb(len(b), t) for b, t in zip(blocks, n_tested))
-    collapse = swap_pairs and all(2 * t == len(b) for b, t in zip(blocks, n_tested))
-    n_classes = total // 2 if collapse else total
-    return names, obs, blocks, n_tested, collapse, n_classes - 1, key
-
-
-def relabeling_count(
-    samples: pd.DataFrame, contrast: Sequence[str], strata: str | Sequence[str] | None = None, swap_pairs: bool = True
-) -> int:
-    """Number of distinct relabelings :func:`relabelings` chooses from (see module docs)."""
-    return _scheme(samples, contrast, strata, swap_pairs)[5]
-
-
-def relabelings(
-    samples: pd.DataFrame,
-    contrast: Sequence[str],
-    *,
-    max_permutations: int,
-    seed: int,
-    strata: str | Sequence[str] | None = None,
-    swap_pairs: bool = True,
-) -> list[dict[str, str]]:
-    """Distinct balanced relabelings of the contrast variable among the compared samples.
-
-    Parameters
-    ----------
-    samples
-        Sample sheet, indexed by sample name (or with a ``sample`` column).
-    contrast
-        ``[variable, tested level, reference level]``.
-    max_permutations
-        All distinct relabelings are returned when there are at most this many,
-        otherwise a random sample of this many distinct ones.
-    seed
-        Seed of ``numpy.random.default_rng`` for that sample.
-    strata
-        Covariate column(s) to permute within (see :func:`permutation_strata`); ``None``:
-        free permutation. :func:`run_null` passes the design's other variables.
-    swap_pairs
-        With equal group sizes, keep one relabeling per swap pair (True, the default).
-        ``False`` keeps both: needed when a swap does not just flip the signs of the DE
-        results, e.g. when samples are selected by expression within the tested group.
-
-    Returns
-    -------
-    A list of dicts ``{sample: label}`` over the compared samples (sheet order), each
-    with as many tested/reference labels as observed. Never the observed labelling,
-    never an exact swap of two equal-sized groups (a swap only flips the signs of the
-    DE results; one representative per swap pair is kept, see the module docs).
-    Enumeration order when exhaustive (combinations in sheet order), the sorted
-    enumeration order of the sample when at most ``ENUMERATION_LIMIT`` relabelings
-    exist, draw order beyond; the same arguments always give the same list.
-    """
-    if max_permutations < 1:
-        raise ValueError(f"max_permutations must be >= 1, got {max_permutations}")
-    names, obs, blocks, n_tested, collapse, n_candidates, _ = _scheme(samples, contrast, strata, swap_pairs)
-    var, tested, reference = (str(c) for c in contrast)
-    observed = tuple(o == tested for o in obs)
-
-    def labelled(flags) -> dict[str, str]:
-        return {n: tested if f else reference for n, f in zip(names, flags)}
-
-    if n_candidates <= 0:
-        return []
-    if n_candidates <= ENUMERATION_LIMIT:
-        candidates = list(_enumerate(blocks, n_tested, len(names), observed, collapse))
-        assert len(candidates) == n_candidates, (len(candidates), n_candidates)
-        if n_candidates > max_permutations:
-            rng = np.random.default_rng(seed)
-            pick = np.sort(rng.choice(n_candidates, size=max_permutations, replace=False))
-            candidates = [candidates[i] for i in pick]
-        return [labelled(c) for c in candidates]
-    rng = np.random.default_rng(seed)
-    seen: set[tuple[bool, ...]] = {observed}
-    out = []
-    while len(out) < max_permutations:
-        flags = [False] * len(names)
-        for b, t in zip(blocks, n_tested):
-            for i in rng.permutation(b)[:t]:
-                flags[int(i)] = True
-        cand = tuple(flags)
-        if collapse and cand[0] != observed[0]:
-            cand = tuple(not f for f in cand)  # the pair's representative
-        if cand not in seen:
-            seen.add(cand)
-            out.append(cand)
-    return [labelled(c) for c in out]
-
-
-def _enumerate(blocks, n_tested, n, observed, collapse) -> Iterator[tuple[bool, ...]]:
-    per_block = [list(itertools.combinations(b, t)) for b, t in zip(blocks, n_tested)]
-    for choice in itertools.product(*per_block):
-        flags = [False] * n
-        for combo in choice:
-            for i in combo:
-                flags[i] = True
-        cand = tuple(flags)
-        if cand == observed or (collapse and cand[0] != observed[0]):
-            continue
-        yield cand
-
-
-def apply_relabeling(samples: pd.DataFrame, contrast: Sequence[str], relabeling: Mapping[str, str]) -> pd.DataFrame:
-    """A copy of the sample sheet (indexed by sample) with the contrast variable relabelled."""
-    out = _indexed(samples)
-    var = contrast[0]
-    out[var] = out[var].astype(str)
-    out.loc[list(relabeling), var] = list(relabeling.values())
-    return out
-
-
-def format_relabeling(relabeling: Mapping[str, str], contrast: Sequence[str]) -> str:
-    """Compact text: ``Treated=s1,s4,s5`` (the samples given the tested level)."""
-    tested = str(contrast[1])
-    return f"{tested}=" + ",".join(s for s, lab in relabeling.items() if lab == tested)
-
-
-# ----------------------------------------------------------------------------- enrichment of one DE table
-
-
-def _enrichment_cfg(cfg: Mapping | None) -> dict:
-    out = dict(ENRICHMENT_DEFAULTS)
-    out.update({k: v for k, v in (cfg or {}).items() if v is not None})
-    return out
-
-
-def target_ranks(
-    de_table: pd.DataFrame,
-    libraries: Mapping[str, GeneSetLibrary],
-    target: str,
-    *,
-    methods: Sequence[str] = ("ora_all", "gsea"),
-    enrichment_cfg: Mapping | None = None,
-    threads: int = 1,
-    top_n: int = 1,
-    max_fdr: float = 0.05,
-) -> pd.DataFrame:
-    """The workflow's enrichment of one DE table and the target's rank per library x method.
-
-    ``de_table`` has gene_id, symbol and the DESeq2 columns (as ``de.tsv``); it is
-    collapsed to symbols, DE genes are ``padj < enrichment_cfg["padj"]`` and
-    ``|log2FC| >= enrichment_cfg["lfc"]`` against the background of symbols with a padj;
-    ``ora_*`` methods use :func:`enrichment.ora` with ``ora_min_size``/``ora_max_size``,
-    ``gsea`` uses :func:`enrichment.gsea` on the Wald statistic with ``gsea_min_size``,
-    ``gsea_max_size``, ``gsea_permutations`` and ``seed``. Missing config keys take the
-    workflow's defaults (:data:`ENRICHMENT_DEFAULTS`). Rows (library, method, rank,
-    n_terms, pvalue, fdr, de_genes, on_top, note) are judged by
-    :func:`verdict.judge_method`, as in ``results/verdict.tsv``.
-    """
-    bad = [m for m in methods if m not in verdict.METHODS]
-    if bad:
-        raise ValueError(f"unknown method(s) {bad}; use {', '.join(verdict.METHODS)}")
-    e = _enrichment_cfg(enrichment_cfg)
-    settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr)
-    genes = enrichment.collapse_to_symbols(de_table)
-    lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
-    ranking = genes.set_index("symbol")["stat"].astype(float) if "gsea" in methods else None
-    rows = []
-    for lib_name, lib in libraries.items():
-        term = lib.find(target)
-        for method in methods:
-            if method == "gsea":
-                table = enrichment.gsea(
-                    ranking,
-                    lib.sets,
-                    lib_name,
-                    lib.ids,
-                    e["gsea_min_size"],
-                    e["gsea_max_size"],
-                    e["gsea_permutations"],
-                    e["seed"],
-                    threads,
-                )
-                judged = verdict.judge_method(table, method, term, settings, None)
-            else:
-                query = lists[method.removeprefix("ora_")]
-                table = enrichment.ora(
-                    query, background, lib.sets, lib_name, lib.ids, e["ora_min_size"], e["ora_max_size"]
-                )
-                judged = verdict.judge_method(table, method, term, settings, len(query))
-            rows.append({"library": lib_name, **{k: judged[k] for k in RANK_COLUMNS[1:]}})
-    return pd.DataFrame(rows, columns=RANK_COLUMNS)
-
-
-def _de_table(counts: pd.DataFrame, sheet: pd.DataFrame, params: de.DEParams, symbols: pd.Series) -> pd.DataFrame:
-    result = de.run_deseq2(counts, sheet, params)
-    res = result.results.copy()
-    res.insert(0, "symbol", symbols.reindex(res.index.astype(str)).astype("string").to_numpy())
-    return res.reset_index()
-
-
-# ----------------------------------------------------------------------------- the set score
-
-SET_SCORE = "set_score"
-# what each method's null statistic is; "more extreme" = larger score, smaller rank
-STATISTIC_NAMES = {SET_SCORE: "abs_stat_z", **{m: "rank" for m in verdict.METHODS}}
-
-
-def read_table(path: str | Path, **kwargs) -> pd.DataFrame:
-    """A TSV written by the workflow, with only empty cells read as missing.
-
-    Dataset, term, library, method, sample, gene and symbol names such as ``null``,
-    ``NA``, ``None`` or ``nan`` stay strings (pandas' default NA parsing would turn
-    them into NaN); numbers written as empty cells are still NaN."""
-    return read_tsv(path, keep_default_na=False, na_values=[""], **kwargs)
-
-
-def set_score(de_table: pd.DataFrame, genes: Sequence[str]) -> tuple[float, int, int]:
-    """Competitive, two-sided, threshold-free score of a gene set in one DE table.
-
-    Genes are the symbols of the gene-level table (:func:`enrichment.collapse_to_symbols`)
-    with a Wald statistic and a p-value (DESeq2-tested, not a Cook's outlier): the
-    background, N genes. With ``a = |stat|`` and the set's k genes in the background,
-
-        z = (mean of a over the set - mean of a over the background)
-            / (sd of a over the background * sqrt((N - k) / (k (N - 1))))
-
-    i.e. the set's mean |Wald statistic| standardised against random sets of k
-    background genes (the denominator is the standard error of a mean of k genes drawn
-    without replacement). |stat| makes it two-sided: up, down or mixed dysregulation
-    all raise it. It needs no DE threshold, so it is defined under every relabeling.
-    Genes are correlated, so z is not read against a normal distribution: it is only
-    compared with its own values on relabelled samples (:func:`run_null`).
-
-    Returns ``(z, k, N)``; z is NaN when the set has no gene in the background, covers
-    all of it, or the background has no spread.
-    """
-    g = enrichment.collapse_to_symbols(de_table)
-    stat = pd.to_numeric(g["stat"], errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(stat) & g["pvalue"].notna().to_numpy()
-    a = np.abs(stat[ok])
-    in_set = g.index[ok].isin(set(genes))
-    k, n = int(in_set.sum()), int(len(a))
-    if k == 0 or k >= n:
-        return math.nan, k, n
-    sd = float(a.std(ddof=0))
-    if not sd > 0:
-        return math.nan, k, n
-    se = sd * math.sqrt((n - k) / (k * (n - 1)))
-    return float((a[in_set].mean() - a.mean()) / se), k, n
-
-
-def target_set_scores(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str) -> pd.DataFrame:
-    """:func:`set_score` of the target of every library: library, method, statistic, note."""
-    rows = []
-    for lib_name, lib in libraries.items():
-        z, k, n = set_score(de_table, lib.sets[lib.find(target)])
-        note = f"{k} of the target's genes among {n} genes with a Wald statistic"
-        if math.isnan(z):
-            note += ": score undefined"
-        rows.append({"library": lib_name, "method": SET_SCORE, "statistic": z, "note": note})
-    return pd.DataFrame(rows, columns=["library", "method", "statistic", "note"])
 
 
 # ----------------------------------------------------------------------------- the null
@@ -632,7 +295,7 @@ def run_null(
     samples
         Sample sheet indexed by sample (or with a ``sample`` column), matching ``counts``.
     de_params
-        The workflow's DE settings (:func:`pathverdict.steps.de_params`); shrinkage is
+        The workflow's DE settings (:func:`pathverdict.steps.de.de_params`); shrinkage is
         turned off (enrichment does not use it) and ``threads`` replaces its threads.
     libraries, target
         Gene-set libraries (name -> :class:`GeneSetLibrary`) and the target pathway.
@@ -907,69 +570,6 @@ def run_null(
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     log.info("%s: null done in %.1f s", dataset or "dataset", time.monotonic() - started)
     return perms, out
-
-
-def null_from_files(
-    dataset: str,
-    counts_path: str | Path,
-    samples_path: str | Path,
-    genes_path: str | Path,
-    libraries: Mapping[str, str | Path],
-    target: str,
-    verdict_path: str | Path | None,
-    de_params: de.DEParams,
-    enrichment_cfg: Mapping,
-    *,
-    out_permutations: str | Path | None = None,
-    out_summary: str | Path | None = None,
-    methods: Sequence[str] = ("ora_all", "gsea"),
-    max_permutations: int = 100,
-    seed: int = 42,
-    threads: int = 1,
-    top_n: int = 1,
-    max_fdr: float = 0.05,
-    selection: Mapping | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`run_null` from the workflow's files; writes both tables as TSV.
-
-    ``counts_path``/``samples_path``/``genes_path`` are the prepared inputs
-    (``results/{dataset}/input/counts.tsv.gz``, ``results/{dataset}/samples.tsv``,
-    ``results/{dataset}/input/gene_ids.tsv``; with ``selection``, the unselected ones
-    under ``results/{dataset}/input/unselected/``), ``libraries`` maps library name to
-    its prepared GMT, ``verdict_path`` is ``results/verdict.tsv`` (rows of ``dataset``
-    are used). ``de_params`` comes from :func:`pathverdict.steps.de_params`, and
-    ``enrichment_cfg`` is the config's ``enrichment`` section. Names (datasets, samples,
-    genes, symbols, libraries, methods) are read as strings, ``NA`` and ``null`` too.
-    """
-    counts = read_table(counts_path, index_col=0, dtype={0: str})
-    counts.index = counts.index.astype(str)
-    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
-    symbols = read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
-    observed = read_table(verdict_path, dtype={"dataset": str, "library": str, "method": str}) if verdict_path else None
-    perms, summary = run_null(
-        counts,
-        samples,
-        de_params,
-        libs,
-        target,
-        observed,
-        symbols=symbols,
-        methods=methods,
-        enrichment_cfg=enrichment_cfg,
-        max_permutations=max_permutations,
-        seed=seed,
-        threads=threads,
-        dataset=dataset,
-        top_n=top_n,
-        max_fdr=max_fdr,
-        selection=selection,
-    )
-    if out_permutations is not None:
-        write_tsv(perms, out_permutations)
-    if out_summary is not None:
-        write_tsv(summary, out_summary)
-    return perms, summary
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:

@@ -21,7 +21,7 @@ Expression is measured as the selection measures it (:mod:`pathverdict.selection
 median-of-ratios normalised counts, size factors over all samples).
 
 Functions: :func:`expression_level`, :func:`run_selection_analyses`,
-:func:`analyses_from_files` (for the Snakemake rule).
+the workflow's step is :func:`pathverdict.steps.robustness.selection_analyses`.
 """
 
 from __future__ import annotations
@@ -29,17 +29,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import de, null
 from .errors import InputError
-from .genesets import GeneSetLibrary, read_prepared_library
+from .genesets import GeneSetLibrary
 from .selection import size_factors
 from .tables import formula_variables
-from .util import read_tsv, write_tsv
+from .util import quiet_logging
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +208,7 @@ def run_selection_analyses(
     rows = []
     for analysis in ANALYSES:
         try:
-            with null.quiet_logging():
+            with quiet_logging():
                 table, n_samples = runs[analysis]()
                 ranks = null.target_ranks(
                     table,
@@ -272,44 +271,3 @@ def run_selection_analyses(
     for col in ("rank", "n_terms", "n_samples", "de_genes"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
     return out
-
-
-def analyses_from_files(
-    dataset: str,
-    counts_path: str | Path,
-    samples_path: str | Path,
-    genes_path: str | Path,
-    libraries: Mapping[str, str | Path],
-    target: str,
-    spec: Mapping,
-    de_params: de.DEParams,
-    enrichment_cfg: Mapping,
-    out: str | Path,
-    *,
-    methods: Sequence[str] = ("ora_all",),
-    threads: int = 1,
-    top_n: int = 1,
-    max_fdr: float = 0.05,
-) -> pd.DataFrame:
-    """:func:`run_selection_analyses` from the unselected prepared files; writes ``out`` (TSV)."""
-    counts = null.read_table(counts_path, index_col=0, dtype={0: str})
-    samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
-    symbols = null.read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
-    libs = {name: read_prepared_library(str(p), name) for name, p in libraries.items()}
-    table = run_selection_analyses(
-        counts,
-        samples,
-        symbols,
-        spec,
-        de_params,
-        libs,
-        target,
-        methods=methods,
-        enrichment_cfg=enrichment_cfg,
-        threads=threads,
-        top_n=top_n,
-        max_fdr=max_fdr,
-        dataset=dataset,
-    )
-    write_tsv(table, out)
-    return table

@@ -36,15 +36,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import enrichment, verdict
 from .genesets import GeneSetLibrary
-from .robustness import quiet_logging as _quiet
-from .util import read_tsv, write_tsv
+from .util import quiet_logging as _quiet
+from .util import read_tsv
 
 log = logging.getLogger(__name__)
 
@@ -517,98 +517,3 @@ def directions_sentence(table: pd.DataFrame) -> str:
         groups = {c: list(g) for c, g in mts.groupby("comparison", sort=False)["gene"]}
         parts.append("metallothioneins: " + "; ".join(f"{c}: {', '.join(g)}" for c, g in groups.items()))
     return "; ".join(parts)
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def sensitivity_from_files(
-    dataset: str,
-    de_path,
-    libraries: Mapping[str, str],
-    target: str,
-    out=None,
-    *,
-    settings: verdict.VerdictSettings,
-    enrichment_cfg: Mapping,
-    gsea_path=None,
-    genes_path=None,
-    rerun_gsea: bool = True,
-    threads: int = 1,
-) -> pd.DataFrame:
-    """:func:`sensitivity` from the workflow's files; writes ``out`` (one dataset's table).
-
-    ``libraries`` maps a library to its prepared GMT; ``enrichment_cfg`` is the config's
-    ``enrichment`` section; ``gsea_path`` the dataset's ``gsea.tsv`` (None: no GSEA rows);
-    ``genes_path`` its ``input/gene_ids.tsv``; ``rerun_gsea`` re-runs GSEA without the
-    metallothioneins (``sensitivity.gsea``)."""
-    import time
-
-    from .steps import load_prepared_library, read_de, read_enrichment
-
-    start = time.monotonic()
-    libs = {name: load_prepared_library(str(p), name) for name, p in libraries.items()}
-    e = enrichment_cfg
-    gsea_tables = None
-    if gsea_path is not None:
-        table = read_enrichment(str(gsea_path))
-        gsea_tables = {name: table[table["library"].astype(str) == name] for name in libs}
-    input_genes = None
-    if genes_path is not None:
-        input_genes = read_tsv(
-            genes_path,
-            dtype={"gene_id": str, "symbol": "string", "gene_type": str},
-            keep_default_na=False,
-            na_values={"symbol": [""]},
-        )
-    gsea = None
-    if gsea_tables is not None and rerun_gsea:
-        gsea = GseaSettings(e["gsea_min_size"], e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads)
-    table = sensitivity(
-        read_de(str(de_path)),
-        libs,
-        target,
-        settings=settings,
-        padj=e["padj"],
-        lfc=e["lfc"],
-        ora_min_size=e["ora_min_size"],
-        ora_max_size=e["ora_max_size"],
-        gsea_tables=gsea_tables,
-        gsea=gsea,
-        input_genes=input_genes,
-        dataset=dataset,
-    )
-    if out is not None:
-        write_tsv(table, out)
-    log.info(
-        "%s: %d sensitivity rows in %.1f s (GSEA %s without the metallothioneins)",
-        dataset,
-        len(table),
-        time.monotonic() - start,
-        "re-run" if gsea is not None else "not re-run",
-    )
-    return table
-
-
-def combine_from_files(
-    paths: Sequence, genes_path, roles: Mapping[str, str], out=None, out_directions=None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Concatenate the per-dataset tables into ``results/sensitivity.tsv`` and write the
-    cell datasets' directions (:func:`directions`, from ``results/verdict_genes.tsv``)."""
-    tables = [read_sensitivity(p) for p in paths]
-    table = typed(pd.concat(tables, ignore_index=True)) if tables else typed(pd.DataFrame(columns=COLUMNS))
-    dirs = directions(verdict.read_genes(genes_path), roles)
-    if out is not None:
-        write_tsv(table, out)
-    if out_directions is not None:
-        write_tsv(dirs, out_directions)
-    for ds in dict.fromkeys(table["dataset"]):
-        crit = table[
-            (table["dataset"] == ds) & table["variant"].str.startswith(LEAVE_ONE_OUT) & (table["status"] != "on_top")
-        ]
-        log.info(
-            "%s: critical genes (leave-one-out): %s",
-            ds,
-            ", ".join(sorted(set(v[len(LEAVE_ONE_OUT) :] for v in crit["variant"]))) or "none",
-        )
-    return table, dirs

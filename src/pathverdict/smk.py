@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 import os
 import sys
@@ -35,9 +36,64 @@ def not_writable_error(exc: OSError) -> str:
     )
 
 
-def run_step(snakemake, step: Callable[[], object]) -> None:
-    """Run ``step`` with logging to ``snakemake.log[0]``.
+def share_package_path() -> None:
+    """Put this package's source folder first on ``PYTHONPATH`` (for the Snakefile): the jobs of
+    the rules' scripts are new Python processes (also in a conda env or on a cluster node) and then
+    import this same code, whether or not their environment installed the package."""
+    src = str(Path(__file__).resolve().parents[1])
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, *rest])
 
+
+def _value(value):
+    """A declared file as ``str``, a list of them (an ``expand``, maybe empty) as a list of ``str``."""
+    if isinstance(value, str):
+        return str(value)
+    return [str(v) for v in value]
+
+
+def _named(namedlist) -> dict:
+    return dict(namedlist.items())
+
+
+def step_arguments(snakemake, step: Callable) -> dict:
+    """The keyword arguments of ``step`` from what its rule declares: an input ``X`` is passed as
+    ``X``, an output ``X`` as ``out_X``, a param ``X`` as ``X``, a wildcard ``X`` as ``X`` (unless
+    an input or param has that name) and ``threads`` as ``threads``. A parameter of ``step`` the
+    rule does not declare keeps its default, or is an error naming the rule and the parameter;
+    so a step reads exactly the files and settings its rule declares."""
+    declared: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    for kind, items in (
+        ("input", {k: _value(v) for k, v in _named(snakemake.input).items()}),
+        ("output", {f"out_{k}": _value(v) for k, v in _named(snakemake.output).items()}),
+        ("params", _named(snakemake.params)),
+    ):
+        for name, value in items.items():
+            if name in declared:
+                raise TypeError(f"rule {snakemake.rule}: {name!r} is declared both in {sources[name]} and in {kind}")
+            declared[name], sources[name] = value, kind
+    for name, value in _named(snakemake.wildcards).items():
+        declared.setdefault(name, str(value))
+    declared["threads"] = snakemake.threads
+    kwargs = {}
+    for name, param in inspect.signature(step).parameters.items():
+        if param.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"{step.__qualname__}: parameter {name!r} must be keyword-only (after `*`)")
+        if name in declared:
+            kwargs[name] = declared[name]
+        elif param.default is inspect.Parameter.empty:
+            raise TypeError(
+                f"rule {snakemake.rule}: step {step.__module__}.{step.__qualname__} needs {name!r}, which the rule "
+                f"does not declare (it declares {', '.join(sorted(declared))})"
+            )
+    return kwargs
+
+
+def run_step(snakemake, step: Callable) -> None:
+    """Run the step function ``step`` of a rule, with logging to ``snakemake.log[0]``.
+
+    ``step`` gets its keyword arguments from the rule's declarations (:func:`step_arguments`).
     An :class:`InputError` is printed as a one-paragraph message (no traceback), starting
     with ``rule NAME:``, to the log and to stderr, and the job fails; Snakemake then removes
     the job's outputs.
@@ -45,8 +101,9 @@ def run_step(snakemake, step: Callable[[], object]) -> None:
     log_path = snakemake.log[0] if len(snakemake.log) else None
     setup_logging(log_path)
     logger = logging.getLogger("pathverdict")
+    kwargs = step_arguments(snakemake, step) if inspect.signature(step).parameters else {}
     try:
-        _run(snakemake, step, logger)
+        _run(snakemake, lambda: step(**kwargs), logger)
     finally:
         report_dropped_warnings()
 

@@ -307,3 +307,20 @@ def report_dropped_warnings() -> None:
             if isinstance(f, _FirstOfEachKind):
                 f.report()
                 f.dropped = 0
+
+
+@contextlib.contextmanager
+def quiet_logging(level: int = logging.ERROR):
+    """Drop log records at ``level`` and below while many enrichments (or DE fits) run.
+
+    gseapy gives every ``enrich`` call a new logger with its own stderr handler, so
+    "No hits returned for all input gene sets!" (a DE list with no gene in any set,
+    which :func:`enrichment.ora` turns into an empty table) would be printed once per
+    grid cell or permutation; ``logging.disable`` is the only switch that reaches it.
+    """
+    before = logging.root.manager.disable
+    logging.disable(level)
+    try:
+        yield
+    finally:
+        logging.disable(before)

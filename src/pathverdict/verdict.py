@@ -111,6 +111,21 @@ class VerdictSettings:
     min_overlap: int = 3
     min_de_genes: int = 5
 
+    @classmethod
+    def from_config(cls, verdict: dict, alpha: float) -> VerdictSettings:
+        """From the config's ``verdict`` section and ``de.alpha`` (the significance of a gene)."""
+        d = cls()
+        return cls(
+            top_n=verdict["top_n"],
+            max_fdr=verdict["max_fdr"],
+            primary=verdict["primary"],
+            alpha=alpha,
+            genes=tuple(verdict["genes"]),
+            gene_patterns=tuple(verdict["gene_patterns"]),
+            min_overlap=verdict.get("min_overlap", d.min_overlap),
+            min_de_genes=verdict.get("min_de_genes", d.min_de_genes),
+        )
+
 
 def _fmt_count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"

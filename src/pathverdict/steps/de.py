@@ -1,0 +1,78 @@
+"""Step of rules/de.smk: differential expression (pydeseq2 with our R-faithful estimation)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .. import de as _de
+from ..io import read_sample_sheet
+from ..util import atomic_write, read_tsv, write_json, write_tsv
+
+log = logging.getLogger(__name__)
+
+
+def de_params(de: dict, dataset_config: dict, threads: int = 1) -> _de.DEParams:
+    """The DE settings of a dataset: its design and contrast, and the config's ``de`` section."""
+    return _de.DEParams(
+        design=dataset_config["design"],
+        contrast=list(dataset_config["contrast"]),
+        alpha=de["alpha"],
+        min_count=de["prefilter"]["min_count"],
+        min_samples=de["prefilter"]["min_samples"],
+        independent_filtering=de["independent_filtering"],
+        cooks_filter=de["cooks_filter"],
+        shrink=de["shrinkage"],
+        threads=threads,
+    )
+
+
+def run_de(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    de: dict,
+    counts: str,
+    samples: str,
+    genes: str,
+    out_de: str,
+    out_normalized: str,
+    out_vst: str,
+    out_summary: str,
+    threads: int = 1,
+) -> dict:
+    """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary."""
+    params = de_params(de, dataset_config, threads)
+    sheet = read_sample_sheet(samples)
+    # gene IDs as text (a gene "NA" stays "NA"); counts as int32: the prepare step refused any count
+    # above 2^31 - 1 (R's integer limit), and half the memory of int64 for a cohort-sized matrix
+    matrix = read_tsv(counts, index_col=0, dtype={s: np.int32 for s in sheet.index})
+    symbols = read_tsv(genes, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
+    result = _de.run_deseq2(matrix, sheet, params)
+    res = result.results.copy()
+    res.insert(0, "symbol", symbols.reindex(res.index).to_numpy())
+    res = res.reset_index()
+    order = res["padj"].fillna(np.inf).to_numpy()
+    res = res.iloc[np.lexsort((res["gene_id"].to_numpy(), res["pvalue"].fillna(np.inf).to_numpy(), order))]
+    write_tsv(res, out_de)
+    # genes x samples tables written block by block (peak memory independent of the matrix size)
+    with atomic_write(out_normalized) as fh_norm, atomic_write(out_vst) as fh_vst:
+        for i, (norm, vst) in enumerate(result.blocks()):
+            norm = norm.round(3)
+            norm.insert(0, "symbol", symbols.reindex(norm.index).to_numpy())
+            norm.reset_index().rename(columns={"index": "gene_id"}).to_csv(
+                fh_norm, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n"
+            )
+            vst.round(4).reset_index().rename(columns={"index": "gene_id"}).to_csv(
+                fh_vst, sep="\t", index=False, header=i == 0, float_format="%.6g", lineterminator="\n"
+            )
+    summary = dict(
+        result.summary,
+        dataset=dataset,
+        design=dataset_config["design"],
+        contrast=list(dataset_config["contrast"]),
+        size_factors={k: round(float(v), 6) for k, v in result.size_factors.items()},
+    )
+    write_json(summary, out_summary)
+    return summary

@@ -1,0 +1,154 @@
+"""Steps of rules/prepare.smk: check a dataset's counts and sample sheet, map its gene IDs; read a gene-set library."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pandas as pd
+
+from .. import annotation as _annotation
+from .. import genesets, tables
+from ..util import atomic_write, write_json, write_tsv
+
+log = logging.getLogger(__name__)
+
+
+def prepare_dataset(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    counts: str,
+    samples: str,
+    annotation: str,
+    out_counts: str,
+    out_samples: str,
+    out_genes: str,
+    out_info: str,
+    source: str | None = None,
+    out_selection: str | None = None,
+) -> dict:
+    """Validate a dataset's counts and sample sheet together and map its gene IDs.
+
+    ``source`` is the download provenance of a dataset fetched from GEO or a URL. With
+    ``select_by_expression`` in ``dataset_config``, samples of one group are kept by the expression of
+    a gene (see :mod:`pathverdict.selection`); the choice is written to ``out_selection``."""
+    from .. import selection
+
+    cm = tables.read_counts(counts, round_counts=dataset_config.get("round_counts", False))
+    if cm.rounded_values:
+        log.warning("%s: rounded %d non-integer counts (round_counts: true)", counts, cm.rounded_values)
+    sheet = tables.read_samples(samples)
+    renamed, rename_notes = tables.map_alignment_columns(
+        cm.counts.columns, sheet, where=f"dataset {dataset}: {counts}: "
+    )
+    if renamed:
+        cm.counts = cm.counts.rename(columns=renamed)
+        log.warning(
+            "dataset %s: %s: count columns named by alignment files were given the sample names of %s: %s",
+            dataset,
+            counts,
+            samples,
+            "; ".join(rename_notes),
+        )
+    matrix = tables.check_design(
+        sheet, cm.counts, dataset_config["design"], dataset_config["contrast"], samples, counts, dataset
+    )
+    ann = _annotation.load_annotation(annotation)
+    mapping = _annotation.map_ids(
+        list(matrix.index), ann, dataset_config.get("gene_id_type", "auto"), where=f"dataset {dataset}: {counts}: "
+    )
+    log.info("%s: %s", dataset, mapping.summary())
+    sel_info = None
+    if dataset_config.get("select_by_expression"):
+        symbols = pd.Series(mapping.table["symbol"].to_numpy(), index=mapping.table["gene_id"])
+        keep, table = selection.select_by_expression(
+            matrix,
+            sheet,
+            symbols,
+            dataset_config["select_by_expression"],
+            dataset_config["contrast"],
+            where=f"dataset {dataset}: ",
+        )
+        sheet, matrix = sheet.loc[keep], matrix[keep]
+        matrix = tables.check_design(
+            sheet, matrix, dataset_config["design"], dataset_config["contrast"], samples, counts, dataset
+        )
+        sel_info = {
+            "rule": table["rule"].iloc[0],
+            "kept": int((table["kept"] == "yes").sum()),
+            "of": int((table["kept"] != "yes (reference)").sum()),
+        }
+        log.info("%s: selection by expression: %s", dataset, sel_info)
+    else:
+        table = pd.DataFrame({"sample": [], "note": []})
+    if out_selection:
+        if sel_info is None:
+            table = pd.DataFrame({"note": ["no selection by expression: all samples of the sample sheet are used"]})
+        write_tsv(table, out_selection)
+    info = {
+        "dataset": dataset,
+        "counts_file": str(counts),
+        "counts_sha256": genesets.sha256sum(counts),
+        "samples_file": str(samples),
+        "samples_sha256": genesets.sha256sum(samples),
+        "annotation_file": str(annotation),
+        "annotation_sha256": genesets.sha256sum(annotation),
+        "genes": int(matrix.shape[0]),
+        "samples": int(matrix.shape[1]),
+        "rounded_values": cm.rounded_values,
+        "design": dataset_config["design"],
+        "contrast": list(dataset_config["contrast"]),
+        "id_mapping": mapping.summary(),
+        "selection_by_expression": sel_info,
+        "count_layout": {k: v for k, v in cm.layout.items() if k in ("layout", "note", "dropped_columns", "tool")},
+        "column_mapping": rename_notes,
+    }
+    if source:
+        with open(source) as fh:
+            info["source"] = json.load(fh)
+        merged = info["source"].get("merged") or {}
+        if merged.get("strandedness"):
+            info["strandedness"] = merged["strandedness"]
+        for key in ("count_layout", "column_mapping"):
+            if info["source"].get(key):
+                info[f"source_{key}"] = info["source"][key]
+    with atomic_write(out_counts) as fh:
+        matrix.to_csv(fh, sep="\t", lineterminator="\n")
+    write_tsv(sheet.reset_index(), out_samples)
+    write_tsv(mapping.table, out_genes)
+    write_json(info, out_info)
+    return info
+
+
+def prepare_genesets(
+    *,
+    library: str,
+    library_name: str,
+    out_gmt: str,
+    out_info: str,
+    target: str | None = None,
+    download: str | None = None,
+) -> dict:
+    """Read a library (GMT/Enrichr text), check the target is in it, write it as GMT with provenance.
+
+    ``download`` is the provenance of a downloaded library (URL, release, retrieval date)."""
+    lib = genesets.read_library(library, library_name)
+    if target is not None:
+        lib.find(target)  # fail here, before any DE is run, when the target is not in the library
+    genesets.write_gmt(lib, out_gmt)
+    info = {
+        "library": library_name,
+        "source": str(library),
+        "sha256": lib.sha256,
+        "terms": len(lib),
+        "genes": len(lib.genes()),
+        "with_kegg_ids": sum(1 for v in lib.ids.values() if v),
+        "release": library_name,
+    }
+    if download:
+        with open(download) as fh:
+            dl = json.load(fh)
+        info.update(source=dl["url"], release=dl["release"], retrieved=dl["retrieved"], download=dl)
+    write_json(info, out_info)
+    return info

@@ -1,0 +1,266 @@
+"""Steps of rules/robustness.smk: the target's rank over DE thresholds, the label-permutation
+null, the selection analyses and the sensitivity of the answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from .. import null as _null
+from .. import robustness as _robustness
+from .. import selection_analyses as _selection
+from .. import sensitivity as _sensitivity
+from ..io import load_libraries, read_counts, read_de, read_enrichment, read_gene_ids, read_sample_sheet, read_symbols
+from ..io import read_table
+from ..util import atomic_write, write_tsv
+from ..verdict import VerdictSettings, read_genes
+from .de import de_params
+from .enrichment import libraries_of
+
+log = logging.getLogger(__name__)
+
+
+def _gsea_by_library(gsea: str, libs) -> dict[str, pd.DataFrame]:
+    table = read_enrichment(gsea)
+    return {name: table[table["library"].astype(str) == name] for name in libs}
+
+
+# ----------------------------------------------------------------------------- DE thresholds
+
+
+def robustness_grid(
+    *,
+    dataset: str,
+    de: str,
+    gmts: list[str],
+    libraries: list[str],
+    target: str,
+    robustness: dict,
+    enrichment: dict,
+    verdict_settings: dict,
+    out_grid: str,
+    gsea: str | None = None,
+) -> pd.DataFrame:
+    """:func:`pathverdict.robustness.robustness_grid` of one dataset (``robustness.padj`` x
+    ``robustness.lfc``, the workflow's ORA size limits and verdict rules, so the grid agrees
+    with the verdict); GSEA rows copied from ``gsea`` when given."""
+    libs = load_libraries(libraries_of(libraries, gmts))
+    v = verdict_settings
+    grid = _robustness.robustness_grid(
+        read_de(de),
+        libs,
+        target,
+        padj_grid=robustness["padj"],
+        lfc_grid=robustness["lfc"],
+        ora_min_size=enrichment["ora_min_size"],
+        ora_max_size=enrichment["ora_max_size"],
+        gsea_tables=_gsea_by_library(gsea, libs) if gsea else None,
+        dataset=dataset,
+        top_n=v["top_n"],
+        max_fdr=v["max_fdr"],
+        min_overlap=v["min_overlap"],
+        min_de_genes=v["min_de_genes"],
+    )
+    write_tsv(grid, out_grid)
+    return grid
+
+
+def combine_robustness(
+    *, grids: list[str], out_grid: str, out_summary: str, out_heatmap: str, banner: str = ""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every dataset's grid in one table, its summary and the heatmap."""
+    from .. import plots
+
+    parts = [_robustness.read_grid(p) for p in grids]
+    grid = _robustness.typed_grid(
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_robustness.GRID_COLUMNS)
+    )
+    summary = _robustness.robustness_summary(grid)
+    write_tsv(grid, out_grid)
+    write_tsv(summary, out_summary)
+    title = ("SIMULATED — " if banner else "") + "Target pathway rank across DE thresholds, libraries, methods"
+    plots.robustness_heatmap(grid, out_heatmap, title)
+    return grid, summary
+
+
+# ----------------------------------------------------------------------------- label-permutation null
+
+
+def null_permutations(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    counts: str,
+    samples: str,
+    genes: str,
+    verdict: str,
+    gmt: str,
+    library: str,
+    target: str,
+    de: dict,
+    enrichment: dict,
+    verdict_settings: dict,
+    null_settings: dict,
+    out_permutations: str,
+    out_summary: str,
+    selection: dict | None = None,
+    threads: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`pathverdict.null.run_null` of one dataset from its prepared files (of all samples
+    before the selection when ``selection`` is given: the null re-applies it) and the rows of
+    the dataset in ``results/verdict.tsv``. Names (datasets, samples, genes, symbols,
+    libraries, methods) are read as strings, ``NA`` and ``null`` too."""
+    n = null_settings
+    observed = read_table(verdict, dtype={"dataset": str, "library": str, "method": str})
+    perms, summary = _null.run_null(
+        read_counts(counts),
+        read_sample_sheet(samples),
+        de_params(de, dataset_config, threads),
+        load_libraries({library: gmt}),
+        target,
+        observed,
+        symbols=read_symbols(genes),
+        methods=n["methods"],
+        enrichment_cfg=enrichment,
+        max_permutations=n["max_permutations"],
+        seed=n["seed"],
+        threads=threads,
+        dataset=dataset,
+        top_n=verdict_settings["top_n"],
+        max_fdr=verdict_settings["max_fdr"],
+        selection=selection or None,
+    )
+    write_tsv(perms, out_permutations)
+    write_tsv(summary, out_summary)
+    return perms, summary
+
+
+def combine_null(*, summaries: list[str], out_summary: str, out_html: str, banner: str = "") -> pd.DataFrame:
+    """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
+    from ..render import null_page
+
+    table = pd.concat([_null.read_summary(p) for p in summaries], ignore_index=True)
+    write_tsv(table, out_summary)
+    page = null_page(table, banner)
+    with atomic_write(out_html) as fh:
+        fh.write(page)
+    return table
+
+
+def selection_analyses(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    counts: str,
+    samples: str,
+    genes: str,
+    gmts: list[str],
+    libraries: list[str],
+    selection: dict,
+    target: str,
+    de: dict,
+    enrichment: dict,
+    verdict_settings: dict,
+    methods: list[str],
+    out_analyses: str,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """:func:`pathverdict.selection_analyses.run_selection_analyses` from the unselected prepared files."""
+    table = _selection.run_selection_analyses(
+        read_counts(counts),
+        read_sample_sheet(samples),
+        read_symbols(genes),
+        selection,
+        de_params(de, dataset_config, threads),
+        load_libraries(libraries_of(libraries, gmts)),
+        target,
+        methods=methods,
+        enrichment_cfg=enrichment,
+        threads=threads,
+        top_n=verdict_settings["top_n"],
+        max_fdr=verdict_settings["max_fdr"],
+        dataset=dataset,
+    )
+    write_tsv(table, out_analyses)
+    return table
+
+
+# ----------------------------------------------------------------------------- sensitivity
+
+
+def sensitivity_dataset(
+    *,
+    dataset: str,
+    de: str,
+    gmts: list[str],
+    libraries: list[str],
+    target: str,
+    enrichment: dict,
+    verdict_settings: dict,
+    alpha: float,
+    out_tsv: str,
+    sensitivity: dict | None = None,
+    genes: str | None = None,
+    gsea: str | None = None,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """:func:`pathverdict.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
+    (none: no GSEA rows), ``genes`` its ``input/gene_ids.tsv``; ``sensitivity.gsea`` re-runs GSEA
+    without the metallothioneins."""
+    start = time.monotonic()
+    libs = load_libraries(libraries_of(libraries, gmts))
+    e = enrichment
+    gsea_tables = _gsea_by_library(gsea, libs) if gsea else None
+    rerun = None
+    if gsea_tables is not None and (sensitivity or {}).get("gsea", True):
+        rerun = _sensitivity.GseaSettings(
+            e["gsea_min_size"], e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads
+        )
+    table = _sensitivity.sensitivity(
+        read_de(de),
+        libs,
+        target,
+        settings=VerdictSettings.from_config(verdict_settings, alpha),
+        padj=e["padj"],
+        lfc=e["lfc"],
+        ora_min_size=e["ora_min_size"],
+        ora_max_size=e["ora_max_size"],
+        gsea_tables=gsea_tables,
+        gsea=rerun,
+        input_genes=read_gene_ids(genes) if genes else None,
+        dataset=dataset,
+    )
+    write_tsv(table, out_tsv)
+    log.info(
+        "%s: %d sensitivity rows in %.1f s (GSEA %s without the metallothioneins)",
+        dataset,
+        len(table),
+        time.monotonic() - start,
+        "re-run" if rerun is not None else "not re-run",
+    )
+    return table
+
+
+def combine_sensitivity(
+    *, tables: list[str], genes: str, roles: dict[str, str], out_tsv: str, out_directions: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every dataset's table in ``results/sensitivity.tsv``, and the directions of the target's
+    DE genes in the cell datasets (from ``results/verdict_genes.tsv``)."""
+    S = _sensitivity
+    parts = [S.read_sensitivity(p) for p in tables]
+    table = S.typed(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=S.COLUMNS))
+    dirs = S.directions(read_genes(genes), roles)
+    write_tsv(table, out_tsv)
+    write_tsv(dirs, out_directions)
+    for ds in dict.fromkeys(table["dataset"]):
+        crit = table[
+            (table["dataset"] == ds) & table["variant"].str.startswith(S.LEAVE_ONE_OUT) & (table["status"] != "on_top")
+        ]
+        log.info(
+            "%s: critical genes (leave-one-out): %s",
+            ds,
+            ", ".join(sorted(set(v[len(S.LEAVE_ONE_OUT) :] for v in crit["variant"]))) or "none",
+        )
+    return table, dirs
