@@ -30,45 +30,71 @@
 
 :class:`Downloader` bundles the cache directory and network settings so the functions of
 :mod:`.eutils`, :mod:`.geo` and :mod:`.libraries` can be called with one object.
+
+This module holds :func:`fetch` (one attempt, offline adoption) and :class:`Downloader`; the
+rest lives by concern and is importable from here as well: :mod:`.download_cache` (records,
+sidecars, cache lookup, lock), :mod:`.download_checks` (format validation) and
+:mod:`.download_http` (session, retry policy, how failures are told).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import logging
-import re
 import tarfile
 import zipfile
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from filelock import FileLock
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.exceptions import MaxRetryError
 from urllib3.util import Retry
 
 from .. import __version__
 from ..errors import InputError
 from ..util import atomic_file, write_json
+from .download_cache import (  # noqa: F401 - the public names of sources.download
+    CHUNK,
+    SIDECAR_SUFFIX,
+    FetchRecord,
+    _record_from_sidecar,
+    cache_lock,
+    cached,
+    read_sidecar,
+    resolve_dest,
+    sha256_file,
+    sidecar_path,
+    utc_now,
+)
+from .download_checks import (  # noqa: F401
+    Validator,
+    builtin_validator,
+    check_gzip,
+    check_json,
+    check_tar,
+    check_zip,
+)
+from .download_http import (  # noqa: F401
+    MAX_DELAY,
+    NO_NETWORK_SIGNS,
+    RETRY_STATUSES,
+    USER_AGENT,
+    _chunks,
+    _describe,
+    _html_excerpt,
+    _mount,
+    _no_network,
+    _Retry,
+    _Retryable,
+    session,
+)
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"pathverdict/{__version__} (python-requests/{requests.__version__})"
-SIDECAR_SUFFIX = ".source.json"
-CHUNK = 1 << 20
-MAX_DELAY = 120  # cap on one backoff / Retry-After wait, seconds
-RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})  # retried; any other 4xx is final
 BINARY_SUFFIXES = (".gz", ".tgz", ".tar", ".zip", ".bz2", ".xz", ".zst")
-
-Validator = Callable[[Path], object]
 
 
 class DownloadError(InputError):
@@ -87,190 +113,6 @@ class DownloadError(InputError):
         self.offline = offline
 
 
-class _Retryable(Exception):
-    """A failure after the response started (body interrupted, truncated or invalid): retried
-    with the Retry budget ``retry`` that the request left."""
-
-    def __init__(self, message: str, retry: Retry | None = None):
-        super().__init__(message)
-        self.retry = retry
-
-
-@dataclass(frozen=True)
-class FetchRecord:
-    """A file obtained by :func:`fetch` and where it came from."""
-
-    url: str
-    path: Path
-    sha256: str
-    size: int
-    retrieved: str  # UTC, ISO 8601; when the bytes were downloaded (not when reused)
-    from_cache: bool
-    last_modified: str | None = None  # the server's Last-Modified header, when sent
-    what: str = ""
-    origin: str = "download"  # "download", or "placed by hand" (adopted in offline mode)
-
-    def provenance(self) -> dict:
-        """JSON-ready description (for provenance files and the report)."""
-        return {
-            "what": self.what,
-            "url": self.url,
-            "path": str(self.path),
-            "sha256": self.sha256,
-            "size": self.size,
-            "retrieved": self.retrieved,
-            "last_modified": self.last_modified,
-            "from_cache": self.from_cache,
-            "origin": self.origin,
-        }
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def sidecar_path(path: str | Path) -> Path:
-    path = Path(path)
-    return path.with_name(path.name + SIDECAR_SUFFIX)
-
-
-def read_sidecar(path: str | Path) -> dict | None:
-    """The provenance sidecar of ``path`` (None when absent or unreadable)."""
-    try:
-        with open(sidecar_path(path), encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def resolve_dest(dest: str | Path, cache_dir: str | Path | None) -> Path:
-    """``cache_dir / dest`` for a relative ``dest`` when a cache directory is given, else ``dest``."""
-    dest = Path(dest)
-    if cache_dir is not None and not dest.is_absolute():
-        dest = Path(cache_dir) / dest
-    return dest
-
-
-def _record_from_sidecar(path: Path, meta: dict, from_cache: bool) -> FetchRecord:
-    return FetchRecord(
-        url=meta["url"],
-        path=path,
-        sha256=meta["sha256"],
-        size=int(meta["size"]),
-        retrieved=meta.get("retrieved") or "",
-        from_cache=from_cache,
-        last_modified=meta.get("last_modified"),
-        what=meta.get("what", ""),
-        origin=meta.get("origin", "download"),
-    )
-
-
-def cached(url: str, path: str | Path, expect_sha256: str | None = None) -> FetchRecord | None:
-    """The cached copy of ``url`` at ``path`` if its sidecar matches (URL, size, sha256), else None.
-
-    Reads only local files; the sha256 is recomputed, so a file changed after download is
-    not reused.
-    """
-    path = Path(path)
-    meta = read_sidecar(path)
-    if not meta or not path.is_file() or meta.get("url") != url:
-        return None
-    try:
-        if int(meta.get("size", -1)) != path.stat().st_size:
-            return None
-    except (TypeError, ValueError):
-        return None
-    digest = sha256_file(path)
-    if digest != meta.get("sha256") or (expect_sha256 and digest != expect_sha256.lower()):
-        return None
-    return _record_from_sidecar(path, meta, from_cache=True)
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def check_gzip(path: str | Path) -> None:
-    """Decompress ``path`` completely; raises ValueError when it is not intact gzip."""
-    try:
-        with gzip.open(path, "rb") as fh:
-            while fh.read(CHUNK):
-                pass
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"not an intact gzip file ({exc})") from exc
-
-
-_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
-
-
-def _is_compressed(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(6)
-    return head.startswith(_MAGIC)
-
-
-def check_tar(path: str | Path) -> None:
-    """List every member of a (possibly compressed) tar archive; raises ValueError when the
-    archive cannot be read to its end or a member's data runs past the end of the file."""
-    path = Path(path)
-    size = path.stat().st_size
-    try:
-        compressed = _is_compressed(path)
-        with tarfile.open(path, "r:*") as tar:
-            n = 0
-            for member in tar:
-                n += 1
-                if not compressed and member.offset_data + member.size > size:
-                    raise ValueError(
-                        f"member {member.name!r} is truncated (archive is {size} bytes, the member "
-                        f"needs {member.offset_data + member.size})"
-                    )
-            if n == 0:
-                raise ValueError("the archive has no members")
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"not a readable tar archive ({exc})") from exc
-
-
-def check_zip(path: str | Path) -> None:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"not a readable zip archive ({exc})") from exc
-    if bad is not None:
-        raise ValueError(f"zip member {bad!r} is corrupt")
-
-
-def check_json(path: str | Path) -> None:
-    with open(path, "rb") as fh:
-        json.loads(fh.read().decode("utf-8"))  # ValueError (JSONDecodeError/UnicodeDecodeError)
-
-
-def builtin_validator(name: str) -> Validator | None:
-    """The format check :func:`fetch` applies to a file called ``name``."""
-    low = name.lower()
-    if low.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
-        return check_tar
-    if low.endswith(".gz"):
-        return check_gzip
-    if low.endswith(".zip"):
-        return check_zip
-    if low.endswith(".json"):
-        return check_json
-    return None
-
-
 def _validate(tmp: Path, name: str, validate: Validator | None) -> None:
     """Run the built-in and the custom check. ValueError & co. -> retryable; InputError -> final."""
     for check in (builtin_validator(name), validate):
@@ -286,146 +128,7 @@ def _validate(tmp: Path, name: str, validate: Validator | None) -> None:
             raise _Retryable("the downloaded file is not valid (the content check failed)")
 
 
-# --------------------------------------------------------------------------- network
-
-
-class _Retry(Retry):
-    """urllib3's :class:`Retry` (counting, exponential backoff, ``Retry-After``) with what is ours:
-
-    * a host name that cannot be resolved (no route to the network) is not retried: it stays
-      so for the next seconds, and the one "No network" message says what to do;
-    * each retry is logged with what was asked for (``what``), the attempt and the wait;
-    * a ``Retry-After`` that cannot be read means the normal backoff (urllib3 would raise).
-
-    The budget is shared with the failures after the response started (see :func:`fetch`).
-    """
-
-    RETRY_AFTER_STATUS_CODES = RETRY_STATUSES  # a Retry-After retries no other status (urllib3: also 413)
-    what = ""
-    fetch_url = ""
-
-    @classmethod
-    def policy(cls, retries: int, backoff: float, *, what: str = "", url: str = "") -> "_Retry":
-        """``retries`` after the first attempt, on connection errors, timeouts and
-        :data:`RETRY_STATUSES` of a GET; the last answer is returned when they are used up."""
-        retry = cls(
-            total=max(0, int(retries)),
-            connect=None,
-            read=None,
-            status=None,
-            redirect=None,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff,
-            backoff_max=MAX_DELAY,
-            retry_after_max=MAX_DELAY,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        retry.what, retry.fetch_url = what, url
-        return retry
-
-    def new(self, **kw) -> "_Retry":
-        retry = super().new(**kw)
-        retry.what, retry.fetch_url = self.what, self.fetch_url
-        return retry
-
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
-        if error is not None and _no_network(error):
-            raise MaxRetryError(_pool, url, error) from error
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    def get_retry_after(self, response) -> float | None:
-        try:
-            return super().get_retry_after(response)
-        except InvalidHeader:
-            return None
-
-    def sleep(self, response=None) -> None:
-        last = self.history[-1] if self.history else None
-        if last is not None:
-            after = self.get_retry_after(response) if response is not None else None
-            why = _describe(last.error) if last.error is not None else f"HTTP {last.status}"
-            log.warning(
-                "%s: attempt %d of %d failed for %s (%s); retrying in %.1f s",
-                self.what or self.fetch_url,
-                len(self.history),
-                len(self.history) + (self.total or 0) + 1,
-                self.fetch_url or last.url,
-                why,
-                after or self.get_backoff_time(),
-            )
-        super().sleep(response)
-
-
-def session() -> requests.Session:
-    """A requests session with our User-Agent (:func:`fetch` mounts its Retry policy on it)."""
-    sess = requests.Session()
-    sess.headers["User-Agent"] = USER_AGENT
-    return sess
-
-
-def _mount(sess: requests.Session, retry: Retry) -> HTTPAdapter:
-    """Put ``retry`` on the HTTP(S) adapter of ``sess`` (keep-alive within one :func:`fetch`)."""
-    adapter = HTTPAdapter(max_retries=retry)
-    sess.mount("http://", adapter)
-    sess.mount("https://", adapter)
-    return adapter
-
-
-def _html_excerpt(resp: requests.Response) -> str:
-    try:
-        text = resp.raw.read(4096, decode_content=True).decode("utf-8", "replace")
-    except Exception:  # noqa: BLE001 - only for the message
-        return ""
-    text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", text, flags=re.S | re.I)
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:200]
-
-
-def _chunks(resp: requests.Response, raw: bool) -> Iterator[bytes]:
-    if raw:
-        yield from resp.raw.stream(CHUNK, decode_content=False)
-    else:
-        yield from resp.iter_content(CHUNK)
-
-
-NO_NETWORK_SIGNS = (
-    "NameResolutionError",
-    "Name or service not known",
-    "Temporary failure in name resolution",
-    "nodename nor servname",
-    "getaddrinfo failed",
-    "Network is unreachable",
-    "No route to host",
-)
-
-
-def _no_network(exc: BaseException) -> bool:
-    """True when the error says this machine cannot reach the network at all (the host
-    name cannot be resolved, no route): retrying or checking names cannot help."""
-    text = f"{type(exc).__name__}: {exc!r} {exc}"
-    return any(sign in text for sign in NO_NETWORK_SIGNS)
-
-
-def _describe(exc: BaseException) -> str:
-    inner = exc.args[0] if isinstance(exc, requests.RequestException) and exc.args else None
-    if isinstance(inner, MaxRetryError) and inner.reason is not None:  # requests' wrapper of the last error
-        exc = inner.reason
-    if isinstance(exc, _Retryable):  # our own words (a body that failed)
-        return str(exc)
-    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError) and not isinstance(
-        exc,
-        urllib3.exceptions.NewConnectionError,  # (a subclass of ConnectTimeoutError: refused, unreachable)
-    ):
-        return f"timed out ({type(exc).__name__})"
-    if _no_network(exc):
-        return "no network (the server's name could not be resolved)"
-    text = str(exc)
-    if len(text) > 300:  # cut at a word, never inside one
-        text = text[:300].rsplit(" ", 1)[0] + " …"
-    return f"{type(exc).__name__}: {text}"
+# --------------------------------------------------------------------------- one download
 
 
 OFFLINE_DEMO = "config/demo.yaml"
@@ -649,7 +352,7 @@ def fetch(
     sess = session_ or session()
     adapter = _mount(sess, retry)
     try:
-        with FileLock(path.with_name(f".{path.name}.lock")):
+        with cache_lock(path):
             rec = cached(url, path, expect_sha256)  # another job may have fetched it while we waited
             if rec is not None:
                 return rec
