@@ -60,7 +60,7 @@ import pandas as pd  # noqa: E402
 from scipy.stats import beta  # noqa: E402
 
 from pathverdict import annotation, claims, config, enrichment, genesets, null, simulated_study, verdict  # noqa: E402
-from pathverdict.steps.de import de_params  # noqa: E402
+from pathverdict.de import DEParams  # noqa: E402
 from pathverdict.errors import InputError  # noqa: E402
 from pathverdict.util import quiet_logging  # noqa: E402
 
@@ -195,7 +195,7 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
         modules=modules,
         cfg=cfg,
         settings=verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"]),
-        params=de_params(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
+        params=DEParams.from_config(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
     )
 
 

@@ -93,7 +93,7 @@ def test_no_module_imports_a_higher_layer(path):
 def test_the_import_check_sees_an_upward_edge():
     """The check itself can fail: a science module importing a step is an upward edge."""
     path = PKG / "robustness.py"
-    edges = _imports(path, path.read_text() + "\n\ndef f():\n    from .steps.de import de_params\n")
+    edges = _imports(path, path.read_text() + "\n\ndef f():\n    from .steps.de import run_de\n")
     assert "steps.de" in edges and _layer("steps.de") > _layer("robustness")
     assert {"enrichment", "verdict"} <= _imports(path)
 

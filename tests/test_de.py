@@ -21,6 +21,35 @@ def test_smallest_group():
     assert de.smallest_group(s, ["condition", "A", "B"]) == 2
 
 
+def test_params_from_the_config_sections():
+    """``DEParams.from_config``: every key of the config's ``de`` section lands in its own field
+    (values chosen unlike the defaults and unlike each other), the dataset gives design and contrast."""
+    section = {
+        "alpha": 0.1,
+        "prefilter": {"min_count": 10, "min_samples": 3},
+        "independent_filtering": False,
+        "cooks_filter": False,
+        "shrinkage": True,
+    }
+    dataset = {"design": "~batch + condition", "contrast": ("condition", "KD", "Ctrl")}
+    params = de.DEParams.from_config(section, dataset, threads=2)
+    assert params == de.DEParams(
+        design="~batch + condition",
+        contrast=["condition", "KD", "Ctrl"],
+        alpha=0.1,
+        min_count=10,
+        min_samples=3,
+        independent_filtering=False,
+        cooks_filter=False,
+        shrink=True,
+        threads=2,
+    )
+    cooks_only = dict(section, independent_filtering=True)
+    assert de.DEParams.from_config(cooks_only, dataset).independent_filtering is True
+    assert de.DEParams.from_config(cooks_only, dataset).cooks_filter is False
+    assert de.DEParams.from_config(section, dataset).threads == 1
+
+
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory, gene_pool):
     from conftest import make_tiny_dataset

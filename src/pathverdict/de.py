@@ -61,6 +61,21 @@ class DEParams:
     block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
     numeric: tuple[str, ...] = ()  # design variables that are continuous covariates (the others are factors)
 
+    @classmethod
+    def from_config(cls, de: dict, dataset_config: dict, threads: int = 1) -> DEParams:
+        """The DE settings of a dataset: its design and contrast, and the config's ``de`` section."""
+        return cls(
+            design=dataset_config["design"],
+            contrast=list(dataset_config["contrast"]),
+            alpha=de["alpha"],
+            min_count=de["prefilter"]["min_count"],
+            min_samples=de["prefilter"]["min_samples"],
+            independent_filtering=de["independent_filtering"],
+            cooks_filter=de["cooks_filter"],
+            shrink=de["shrinkage"],
+            threads=threads,
+        )
+
 
 @dataclass
 class DEResult:

@@ -295,7 +295,7 @@ def run_null(
     samples
         Sample sheet indexed by sample (or with a ``sample`` column), matching ``counts``.
     de_params
-        The workflow's DE settings (:func:`pathverdict.steps.de.de_params`); shrinkage is
+        The workflow's DE settings (:meth:`pathverdict.de.DEParams.from_config`); shrinkage is
         turned off (enrichment does not use it) and ``threads`` replaces its threads.
     libraries, target
         Gene-set libraries (name -> :class:`GeneSetLibrary`) and the target pathway.

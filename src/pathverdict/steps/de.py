@@ -13,21 +13,6 @@ from ..util import atomic_write, read_tsv, write_json, write_tsv
 log = logging.getLogger(__name__)
 
 
-def de_params(de: dict, dataset_config: dict, threads: int = 1) -> _de.DEParams:
-    """The DE settings of a dataset: its design and contrast, and the config's ``de`` section."""
-    return _de.DEParams(
-        design=dataset_config["design"],
-        contrast=list(dataset_config["contrast"]),
-        alpha=de["alpha"],
-        min_count=de["prefilter"]["min_count"],
-        min_samples=de["prefilter"]["min_samples"],
-        independent_filtering=de["independent_filtering"],
-        cooks_filter=de["cooks_filter"],
-        shrink=de["shrinkage"],
-        threads=threads,
-    )
-
-
 def run_de(
     *,
     dataset: str,
@@ -43,7 +28,7 @@ def run_de(
     threads: int = 1,
 ) -> dict:
     """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary."""
-    params = de_params(de, dataset_config, threads)
+    params = _de.DEParams.from_config(de, dataset_config, threads)
     sheet = read_sample_sheet(samples)
     # gene IDs as text (a gene "NA" stays "NA"); counts as int32: the prepare step refused any count
     # above 2^31 - 1 (R's integer limit), and half the memory of int64 for a cohort-sized matrix

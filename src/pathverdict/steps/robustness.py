@@ -12,11 +12,11 @@ from .. import null as _null
 from .. import robustness as _robustness
 from .. import selection_analyses as _selection
 from .. import sensitivity as _sensitivity
+from ..de import DEParams
 from ..io import load_libraries, read_counts, read_de, read_enrichment, read_gene_ids, read_sample_sheet, read_symbols
 from ..io import read_table
 from ..util import atomic_write, write_tsv
 from ..verdict import VerdictSettings, read_genes
-from .de import de_params
 from .enrichment import libraries_of
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def null_permutations(
     perms, summary = _null.run_null(
         read_counts(counts),
         read_sample_sheet(samples),
-        de_params(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads),
         load_libraries({library: gmt}),
         target,
         observed,
@@ -173,7 +173,7 @@ def selection_analyses(
         read_sample_sheet(samples),
         read_symbols(genes),
         selection,
-        de_params(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads),
         load_libraries(libraries_of(libraries, gmts)),
         target,
         methods=methods,
