@@ -1,5 +1,6 @@
 """Snakemake adapter: write the simulated demo study."""
 
+import os
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../src")  # noqa: F821
@@ -17,7 +18,7 @@ run_step(
         sm.input.library,
         sm.params.target,
         sim,
-        "resources/simulated",
+        os.path.dirname(sm.output.study),  # the folder of the simulated datasets and study.json
         sim.get("seed", 2019),
         sources=sim.get("sources"),
     ),
