@@ -218,10 +218,15 @@ def check_report_config(path: str | Path, datasets: list[str], configfiles: list
     folder = path.parent
     run, report = _command(current), _command(current, "--report report.html")
     record = _read_record(path) if path.is_file() else None
-    if not (folder / "verdict.tsv").is_file() or (record is not None and "datasets" not in record):
+    if not (folder / "verdict.tsv").is_file():
         return (
             f"Study {study!r} has no results yet: {folder}/verdict.tsv does not exist. Run it first "
             f"({run}), then build its report ({report})."
+        )
+    if record is not None and "datasets" not in record:
+        return (
+            f"Study {study!r} has no finished run yet (the last run in {folder}/ did not finish). Run it "
+            f"first ({run}), then build its report ({report})."
         )
     if record is None or sorted(record.get("datasets", [])) == sorted(datasets):
         return None
