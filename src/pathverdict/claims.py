@@ -204,7 +204,7 @@ def selection_null(
         rows = pd.DataFrame()
     if rows.empty:
         return "inconclusive", (
-            f"no set_score row for {dataset} / {library} in results/null.tsv: the enrichment "
+            f"no set_score row for {dataset} / {library} in the study's null.tsv: the enrichment "
             "cannot be told apart from the effect of selecting patients by expression"
         )
     r = rows.iloc[0]

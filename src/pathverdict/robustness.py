@@ -524,7 +524,7 @@ def grid_from_files(
     """:func:`robustness_grid` from the workflow's files; writes the grid TSV to ``out``.
 
     ``de_path`` is ``results/{dataset}/de.tsv``, ``libraries`` maps library name to its
-    prepared GMT (``resources/genesets/{library}.gmt``), ``gsea_path`` is
+    prepared GMT (``resources/<study>/genesets/{library}.gmt``), ``gsea_path`` is
     ``results/{dataset}/enrichment/gsea.tsv`` (``None``: no GSEA rows). Pass the
     workflow's ``enrichment.ora_min_size``/``ora_max_size`` and ``verdict.top_n``/
     ``max_fdr``/``min_overlap``/``min_de_genes`` so the grid agrees with the verdict.
