@@ -148,3 +148,20 @@ def test_two_studies_in_one_directory_keep_their_own_results(
     assert rc == 0, out[-3000:]
     report = (work / "alpha.html").read_text()
     assert "results/alpha/tiny/de.tsv" in report and "results/beta" not in report and "beta_only" not in report
+
+
+def test_results_of_a_version_before_study_folders_are_named(tmp_path, tiny, write_config):
+    """results/verdict.tsv of an older version (one results/ for every config) is left alone and named
+    as such; the run plans its study folder (a dry run)."""
+    work = tmp_path / "work"
+    (work / "results").mkdir(parents=True)
+    (work / "results" / "verdict.tsv").write_text("dataset\n")
+    config = write_config({"tiny": tiny})
+    rc, out = run_snakemake(work, config, "-n", "--quiet", "host", timeout=300)
+    assert rc == 0, out[-3000:]
+    assert (
+        "note: results/verdict.tsv and the files beside it come from a version of pathverdict before one folder "
+        "per study; this run writes to results/config/ (remove the old files when no longer needed)"
+    ) in out
+    assert "results/config/tiny/de.tsv" in out
+    assert (work / "results" / "verdict.tsv").read_text() == "dataset\n"
