@@ -45,12 +45,10 @@ rule all:
 onsuccess:
     from pathverdict.summary import record_run, terminal_summary
 
-    record_run(
-        RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles]
-    )
+    record_run(RUN_RECORD, DATASETS, _CONFIGFILES, STUDY)
     print(
         terminal_summary(
-            "results",
+            RESULTS,
             target=CFG["target_pathway"],
             configfile=" ".join(map(str, workflow.overwrite_configfiles)) or None,
             simulated=bool(CFG.get("simulated")),

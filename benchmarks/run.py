@@ -28,7 +28,7 @@ Rows of the table:
   (nothing to redo, median of ``--warm-runs``) at each of ``--cores-list``. Peak RSS is the
   largest single process of the run (``/usr/bin/time -v`` reports the largest descendant);
   the largest job is read from the Snakemake benchmark files of the heavy rules deseq2,
-  null_permutations and gsea (``logs/benchmarks/<rule>/<dataset>.tsv`` under the working
+  null_permutations and gsea (``logs/<study>/benchmarks/<rule>/<dataset>.tsv`` under the working
   directory, column ``max_rss``);
   "at once" is the largest number of jobs running at the same time, from the Snakemake log.
 
@@ -525,13 +525,13 @@ class WorkflowRow:
 
 
 def read_benchmark_files(workdir: Path) -> list[tuple[str, str, float, float]]:
-    """(rule, dataset, max_rss MB, seconds) from ``logs/benchmarks/<rule>/<dataset>.tsv`` under the
+    """(rule, dataset, max_rss MB, seconds) from ``logs/<study>/benchmarks/<rule>/<dataset>.tsv`` under the
     working directory (the ``benchmark:`` files of the heavy rules; the last line is the last repeat)."""
     import pandas as pd
 
     out = []
-    root = workdir / "logs" / "benchmarks"
-    for path in sorted(root.glob("*/*.tsv")) if root.is_dir() else []:
+    root = workdir / "logs"
+    for path in sorted(root.glob("*/benchmarks/*/*.tsv")) if root.is_dir() else []:
         table = pd.read_csv(path, sep="\t", na_values=["-", "NA"])
         if table.empty:
             continue

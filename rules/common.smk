@@ -15,11 +15,10 @@ if workflow.is_main_process:
     if _released:
         print(_released, file=sys.stderr)
 
-_config_source = (
-    " and ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml"
-)
+_CONFIGFILES = [str(p) for p in workflow.overwrite_configfiles]
+_config_source = " and ".join(_CONFIGFILES) or "config/config.yaml"
 try:
-    CFG = validate_config(config, source=_config_source)
+    CFG = validate_config(config, source=_config_source, configfiles=_CONFIGFILES)
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 _missing = missing_local_files(CFG)
@@ -32,6 +31,14 @@ if _missing:
 
 DATASETS = list(CFG["datasets"])
 LIBRARIES = CFG["genesets"]
+
+# One study, one folder: every path of this study is under these three (config key `study`,
+# default the first config file's name). The download cache (downloads.cache_dir) is shared
+# between studies: its files are named by their source and checked by sha256.
+STUDY = CFG["study"]
+RESULTS = f"results/{STUDY}"  # results, per dataset in RESULTS/<dataset>/
+RESOURCES = f"resources/{STUDY}"  # inputs made from this config: gene sets, fetched/simulated data
+LOGS = f"logs/{STUDY}"
 
 
 wildcard_constraints:
@@ -56,9 +63,9 @@ def dataset_inputs(wildcards):
     if is_local(wildcards.dataset):
         return {"counts": ds["counts"], "samples": ds["samples"]}
     if ds.get("simulated"):
-        sim = f"resources/simulated/{wildcards.dataset}"
+        sim = f"{RESOURCES}/simulated/{wildcards.dataset}"
         return {"counts": f"{sim}/counts.tsv.gz", "samples": f"{sim}/samples.tsv"}
-    fetched = f"resources/datasets/{wildcards.dataset}"
+    fetched = f"{RESOURCES}/datasets/{wildcards.dataset}"
     return {
         "counts": f"{fetched}/counts.tsv.gz",
         "samples": f"{fetched}/samples.tsv",
@@ -94,7 +101,7 @@ def checked_inputs():
     simulated data): targets of `rule all` too. When such a step fails, Snakemake removes its
     outputs; as targets they are then rebuilt by the next run (which fails again while the input
     is broken) instead of being taken for intermediates that need not be rebuilt."""
-    out = expand("results/{dataset}/input/prepare.json", dataset=DATASETS) + list(
+    out = expand(f"{RESULTS}/{{dataset}}/input/prepare.json", dataset=DATASETS) + list(
         library_gmts().values()
     )
     for d in DATASETS:
@@ -111,8 +118,8 @@ def library_inputs(wildcards):
     if "file" in src:
         return {"library": src["file"]}
     return {
-        "library": f"resources/genesets/source/{wildcards.library}.txt",
-        "download": f"resources/genesets/source/{wildcards.library}.json",
+        "library": f"{RESOURCES}/genesets/source/{wildcards.library}.txt",
+        "download": f"{RESOURCES}/genesets/source/{wildcards.library}.json",
     }
 
 
@@ -123,7 +130,7 @@ BANNER = (
     else ""
 )
 
-ANNOTATION = CFG["annotation"].get("file", "resources/annotation/annotation.tsv.gz")
+ANNOTATION = CFG["annotation"].get("file", f"{RESOURCES}/annotation/annotation.tsv.gz")
 
 
 # datasets whose tested group is selected by the expression of a gene (select_by_expression)
@@ -142,16 +149,16 @@ def null_inputs(wildcards):
     dataset with select_by_expression (the selection-aware null re-applies it)."""
     d = wildcards.dataset
     if d in SELECTED:
-        base = f"results/{d}/input/unselected"
+        base = f"{RESULTS}/{d}/input/unselected"
         return {
             "counts": f"{base}/counts.tsv.gz",
             "samples": f"{base}/samples.tsv",
             "genes": f"{base}/gene_ids.tsv",
         }
     return {
-        "counts": f"results/{d}/input/counts.tsv.gz",
-        "samples": f"results/{d}/samples.tsv",
-        "genes": f"results/{d}/input/gene_ids.tsv",
+        "counts": f"{RESULTS}/{d}/input/counts.tsv.gz",
+        "samples": f"{RESULTS}/{d}/samples.tsv",
+        "genes": f"{RESULTS}/{d}/input/gene_ids.tsv",
     }
 
 
@@ -160,44 +167,66 @@ PRIMARY_LIBRARY = next(iter(LIBRARIES))
 
 
 def library_gmts():
-    return {lib: f"resources/genesets/{lib}.gmt" for lib in LIBRARIES}
+    return {lib: f"{RESOURCES}/genesets/{lib}.gmt" for lib in LIBRARIES}
 
 
 def final_outputs():
     per_dataset = [
-        "results/{dataset}/de.tsv",
-        "results/{dataset}/plots/pca.png",
-        "results/{dataset}/plots/ma.png",
-        "results/{dataset}/plots/volcano.png",
-        "results/{dataset}/plots/dotplot.png",
+        "{dataset}/de.tsv",
+        "{dataset}/plots/pca.png",
+        "{dataset}/plots/ma.png",
+        "{dataset}/plots/volcano.png",
+        "{dataset}/plots/dotplot.png",
     ]
-    return (
-        expand(per_dataset, dataset=DATASETS)
-        + checked_inputs()
-        + [
-            "results/verdict.tsv",
-            "results/verdict.html",
-            "results/claims.html",
-            "results/calibration.tsv",
-            "results/target_heatmap.png",
-            "results/provenance.json",
-        ]
-        + (
-            ["results/robustness.tsv", "results/robustness.png"]
-            if CFG["robustness"]["enabled"]
-            else []
-        )
-        + (["results/null.tsv", "results/null.html"] if CFG["null"]["enabled"] else [])
-        + expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
-        + (["results/sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else [])
+    study = [
+        "verdict.tsv",
+        "verdict.html",
+        "claims.html",
+        "calibration.tsv",
+        "target_heatmap.png",
+        "provenance.json",
+    ]
+    study += (
+        ["robustness.tsv", "robustness.png"] if CFG["robustness"]["enabled"] else []
     )
+    study += ["null.tsv", "null.html"] if CFG["null"]["enabled"] else []
+    study += ["sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
+    return (
+        expand([f"{RESULTS}/{p}" for p in per_dataset], dataset=DATASETS)
+        + checked_inputs()
+        + [f"{RESULTS}/{p}" for p in study]
+        + expand(f"{RESULTS}/{{dataset}}/selection/analyses.tsv", dataset=SELECTED)
+    )
+
+
+# Which config made this study's results: results/<study>/.pathverdict-run.json (written when a
+# run starts, completed with the datasets when it succeeds). A study folder belongs to one config
+# file: a run, dry run or report of another config that names the same study is refused (it would
+# mix their results), with the fix.
+RUN_RECORD = f"{RESULTS}/.pathverdict-run.json"
+if workflow.is_main_process:
+    from pathverdict.summary import check_study_owner
+
+    _problem = check_study_owner(RUN_RECORD, STUDY, _CONFIGFILES)
+    if _problem:
+        raise WorkflowError(_problem)
+    if Path("results/verdict.tsv").is_file():
+        print(
+            f"note: results/verdict.tsv and the files beside it come from a version of pathverdict "
+            f"before one folder per study; this run writes to {RESULTS}/ (remove the old files when "
+            f"no longer needed)",
+            file=sys.stderr,
+        )
 
 
 # A run killed during a write (kill -9, a node lost) leaves the hidden temporary files of our
 # atomic writes (.pathverdict-tmp.<pid>.*) behind; remove them when a run starts (not in a dry
 # run; after Snakemake has locked the outputs, in the main process only).
 onstart:
+    from pathverdict.summary import claim_study
+
     record_owner(".snakemake", local_jobs=workflow.local_exec)
+    claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
     for _stale in remove_stale_temp_files("results", "resources"):
         print(
             f"removed {_stale}, a temporary file left by an interrupted run",
@@ -206,20 +235,15 @@ onstart:
 
 
 # values shown by report/workflow.rst (the report's methods section)
-config["_report"] = report_context(CFG)
+config["_report"] = report_context(CFG, f"{RESULTS}/provenance.json")
 
 
-# `--report` builds the report of the results in results/: they must come from this config.
-# Every successful run records its config file(s) and datasets there (Snakefile, onsuccess);
-# a report asked with another config (e.g. the default one after a demo run) stops with the
-# command that builds the report of the results that are there.
-RUN_RECORD = "results/.pathverdict-run.json"
+# `--report` builds the report of this config's study (results/<study>/); when the study has no
+# results yet, or they were made with other datasets, it stops with the command that makes them.
 if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
     from pathverdict.summary import check_report_config
 
-    _problem = check_report_config(
-        RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles]
-    )
+    _problem = check_report_config(RUN_RECORD, DATASETS, _CONFIGFILES, STUDY)
     if _problem:
         raise WorkflowError(_problem)
 

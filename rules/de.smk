@@ -7,19 +7,19 @@ rule deseq2:
         raw=raw_inputs,
     output:
         de=report(
-            "results/{dataset}/de.tsv",
+            f"{RESULTS}/{{dataset}}/de.tsv",
             caption="../report/de.rst",
             category="Differential expression",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "table": "DE results"},
         ),
-        normalized="results/{dataset}/normalized_counts.tsv.gz",
-        vst="results/{dataset}/vst.tsv.gz",
-        summary="results/{dataset}/de_summary.json",
+        normalized=f"{RESULTS}/{{dataset}}/normalized_counts.tsv.gz",
+        vst=f"{RESULTS}/{{dataset}}/vst.tsv.gz",
+        summary=f"{RESULTS}/{{dataset}}/de_summary.json",
     log:
-        "logs/{dataset}/deseq2.log",
+        f"{LOGS}/{{dataset}}/deseq2.log",
     benchmark:
-        "logs/benchmarks/deseq2/{dataset}.tsv"
+        f"{LOGS}/benchmarks/deseq2/{{dataset}}.tsv"
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["deseq2"]

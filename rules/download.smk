@@ -5,11 +5,11 @@
 
 rule fetch_dataset:
     output:
-        counts="resources/datasets/{dataset}/counts.tsv.gz",
-        samples="resources/datasets/{dataset}/samples.tsv",
-        info="resources/datasets/{dataset}/source.json",
+        counts=f"{RESOURCES}/datasets/{{dataset}}/counts.tsv.gz",
+        samples=f"{RESOURCES}/datasets/{{dataset}}/samples.tsv",
+        info=f"{RESOURCES}/datasets/{{dataset}}/source.json",
     log:
-        "logs/{dataset}/fetch_dataset.log",
+        f"{LOGS}/{{dataset}}/fetch_dataset.log",
     localrule: True
     conda:
         "../envs/pathverdict.yaml"
@@ -23,10 +23,10 @@ rule fetch_dataset:
 
 rule fetch_library:
     output:
-        library="resources/genesets/source/{library}.txt",
-        info="resources/genesets/source/{library}.json",
+        library=f"{RESOURCES}/genesets/source/{{library}}.txt",
+        info=f"{RESOURCES}/genesets/source/{{library}}.json",
     log:
-        "logs/genesets/fetch_{library}.log",
+        f"{LOGS}/genesets/fetch_{{library}}.log",
     localrule: True
     conda:
         "../envs/pathverdict.yaml"
@@ -40,10 +40,10 @@ rule fetch_library:
 
 rule fetch_annotation:
     output:
-        annotation="resources/annotation/annotation.tsv.gz",
-        info="resources/annotation/annotation.json",
+        annotation=f"{RESOURCES}/annotation/annotation.tsv.gz",
+        info=f"{RESOURCES}/annotation/annotation.json",
     log:
-        "logs/fetch_annotation.log",
+        f"{LOGS}/fetch_annotation.log",
     localrule: True
     conda:
         "../envs/pathverdict.yaml"

@@ -5,12 +5,12 @@ rule ora:
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
         sources=raw_library_inputs(),
     output:
-        up="results/{dataset}/enrichment/ora_up.tsv",
-        down="results/{dataset}/enrichment/ora_down.tsv",
-        all="results/{dataset}/enrichment/ora_all.tsv",
-        info="results/{dataset}/enrichment/ora.json",
+        up=f"{RESULTS}/{{dataset}}/enrichment/ora_up.tsv",
+        down=f"{RESULTS}/{{dataset}}/enrichment/ora_down.tsv",
+        all=f"{RESULTS}/{{dataset}}/enrichment/ora_all.tsv",
+        info=f"{RESULTS}/{{dataset}}/enrichment/ora.json",
     log:
-        "logs/{dataset}/ora.log",
+        f"{LOGS}/{{dataset}}/ora.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -27,11 +27,11 @@ rule gsea:
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
         sources=raw_library_inputs(),
     output:
-        gsea="results/{dataset}/enrichment/gsea.tsv",
+        gsea=f"{RESULTS}/{{dataset}}/enrichment/gsea.tsv",
     log:
-        "logs/{dataset}/gsea.log",
+        f"{LOGS}/{{dataset}}/gsea.log",
     benchmark:
-        "logs/benchmarks/gsea/{dataset}.tsv"
+        f"{LOGS}/benchmarks/gsea/{{dataset}}.tsv"
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["gsea"]
@@ -53,9 +53,9 @@ rule camera:
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
         sources=raw_library_inputs(),
     output:
-        camera="results/{dataset}/enrichment/camera.tsv",
+        camera=f"{RESULTS}/{{dataset}}/enrichment/camera.tsv",
     log:
-        "logs/{dataset}/camera.log",
+        f"{LOGS}/{{dataset}}/camera.log",
     conda:
         "../envs/pathverdict.yaml"
     params:

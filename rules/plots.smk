@@ -10,35 +10,35 @@ rule plot_dataset:
         gmts=library_gmts().values(),
     output:
         pca=report(
-            "results/{dataset}/plots/pca.png",
+            f"{RESULTS}/{{dataset}}/plots/pca.png",
             caption="../report/pca.rst",
             category="Quality control",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "PCA"},
         ),
         ma=report(
-            "results/{dataset}/plots/ma.png",
+            f"{RESULTS}/{{dataset}}/plots/ma.png",
             caption="../report/ma.rst",
             category="Differential expression",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "MA plot"},
         ),
         volcano=report(
-            "results/{dataset}/plots/volcano.png",
+            f"{RESULTS}/{{dataset}}/plots/volcano.png",
             caption="../report/volcano.rst",
             category="Differential expression",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "volcano"},
         ),
         dotplot=report(
-            "results/{dataset}/plots/dotplot.png",
+            f"{RESULTS}/{{dataset}}/plots/dotplot.png",
             caption="../report/dotplot.rst",
             category="Enrichment",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "top pathways"},
         ),
     log:
-        "logs/{dataset}/plots.log",
+        f"{LOGS}/{{dataset}}/plots.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -57,13 +57,13 @@ rule plot_target_heatmap:
         gmts=library_gmts().values(),
     output:
         heatmap=report(
-            "results/target_heatmap.png",
+            f"{RESULTS}/target_heatmap.png",
             caption="../report/heatmap.rst",
             category="Verdict",
             labels={"figure": "target pathway genes across datasets"},
         ),
     log:
-        "logs/plot_target_heatmap.log",
+        f"{LOGS}/plot_target_heatmap.log",
     conda:
         "../envs/pathverdict.yaml"
     params:

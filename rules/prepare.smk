@@ -3,25 +3,25 @@ rule prepare_dataset:
         unpack(dataset_inputs),
         annotation=ANNOTATION,
     output:
-        counts="results/{dataset}/input/counts.tsv.gz",
+        counts=f"{RESULTS}/{{dataset}}/input/counts.tsv.gz",
         samples=report(
-            "results/{dataset}/samples.tsv",
+            f"{RESULTS}/{{dataset}}/samples.tsv",
             caption="../report/samples.rst",
             category="Samples",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "table": "sample sheet"},
         ),
-        genes="results/{dataset}/input/gene_ids.tsv",
-        info="results/{dataset}/input/prepare.json",
+        genes=f"{RESULTS}/{{dataset}}/input/gene_ids.tsv",
+        info=f"{RESULTS}/{{dataset}}/input/prepare.json",
         selection=report(
-            "results/{dataset}/input/selection.tsv",
+            f"{RESULTS}/{{dataset}}/input/selection.tsv",
             caption="../report/selection.rst",
             category="Samples",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "table": "selection by expression"},
         ),
     log:
-        "logs/{dataset}/prepare_dataset.log",
+        f"{LOGS}/{{dataset}}/prepare_dataset.log",
     conda:
         "../envs/pathverdict.yaml"
     resources:
@@ -37,10 +37,10 @@ rule prepare_genesets:
     input:
         unpack(library_inputs),
     output:
-        gmt="resources/genesets/{library}.gmt",
-        info="resources/genesets/{library}.json",
+        gmt=f"{RESOURCES}/genesets/{{library}}.gmt",
+        info=f"{RESOURCES}/genesets/{{library}}.json",
     log:
-        "logs/genesets/{library}.log",
+        f"{LOGS}/genesets/{{library}}.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -58,12 +58,12 @@ rule prepare_unselected:
         unpack(dataset_inputs),
         annotation=ANNOTATION,
     output:
-        counts="results/{dataset}/input/unselected/counts.tsv.gz",
-        samples="results/{dataset}/input/unselected/samples.tsv",
-        genes="results/{dataset}/input/unselected/gene_ids.tsv",
-        info="results/{dataset}/input/unselected/prepare.json",
+        counts=f"{RESULTS}/{{dataset}}/input/unselected/counts.tsv.gz",
+        samples=f"{RESULTS}/{{dataset}}/input/unselected/samples.tsv",
+        genes=f"{RESULTS}/{{dataset}}/input/unselected/gene_ids.tsv",
+        info=f"{RESULTS}/{{dataset}}/input/unselected/prepare.json",
     log:
-        "logs/{dataset}/prepare_unselected.log",
+        f"{LOGS}/{{dataset}}/prepare_unselected.log",
     conda:
         "../envs/pathverdict.yaml"
     resources:

@@ -8,9 +8,9 @@ rule robustness_grid:
         gsea=rules.gsea.output.gsea,
         gmts=library_gmts().values(),
     output:
-        grid="results/{dataset}/robustness.tsv",
+        grid=f"{RESULTS}/{{dataset}}/robustness.tsv",
     log:
-        "logs/{dataset}/robustness_grid.log",
+        f"{LOGS}/{{dataset}}/robustness_grid.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -27,16 +27,16 @@ rule robustness:
     input:
         grids=expand(rules.robustness_grid.output.grid, dataset=DATASETS),
     output:
-        grid="results/robustness.tsv",
-        summary="results/robustness_summary.tsv",
+        grid=f"{RESULTS}/robustness.tsv",
+        summary=f"{RESULTS}/robustness_summary.tsv",
         heatmap=report(
-            "results/robustness.png",
+            f"{RESULTS}/robustness.png",
             caption="../report/robustness.rst",
             category="Robustness",
             labels={"figure": "target rank across thresholds, libraries and methods"},
         ),
     log:
-        "logs/robustness.log",
+        f"{LOGS}/robustness.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -51,12 +51,12 @@ rule null_permutations:
         verdict=rules.verdict.output.tsv,
         gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
     output:
-        permutations="results/{dataset}/null/permutations.tsv",
-        summary="results/{dataset}/null/summary.tsv",
+        permutations=f"{RESULTS}/{{dataset}}/null/permutations.tsv",
+        summary=f"{RESULTS}/{{dataset}}/null/summary.tsv",
     log:
-        "logs/{dataset}/null_permutations.log",
+        f"{LOGS}/{{dataset}}/null_permutations.log",
     benchmark:
-        "logs/benchmarks/null_permutations/{dataset}.tsv"
+        f"{LOGS}/benchmarks/null_permutations/{{dataset}}.tsv"
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["deseq2"]
@@ -80,15 +80,15 @@ rule null:
     input:
         summaries=expand(rules.null_permutations.output.summary, dataset=DATASETS),
     output:
-        summary="results/null.tsv",
+        summary=f"{RESULTS}/null.tsv",
         html=report(
-            "results/null.html",
+            f"{RESULTS}/null.html",
             caption="../report/null.rst",
             category="Robustness",
             labels={"table": "label-permutation null"},
         ),
     log:
-        "logs/null.log",
+        f"{LOGS}/null.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -105,7 +105,7 @@ rule selection_analyses:
         gmts=library_gmts().values(),
     output:
         analyses=report(
-            "results/{dataset}/selection/analyses.tsv",
+            f"{RESULTS}/{{dataset}}/selection/analyses.tsv",
             caption="../report/selection_analyses.rst",
             category="Robustness",
             subcategory="{dataset}",
@@ -115,7 +115,7 @@ rule selection_analyses:
             },
         ),
     log:
-        "logs/{dataset}/selection_analyses.log",
+        f"{LOGS}/{{dataset}}/selection_analyses.log",
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["deseq2"]
@@ -145,9 +145,9 @@ rule sensitivity_dataset:
         genes=rules.prepare_dataset.output.genes,
         gmts=library_gmts().values(),
     output:
-        tsv="results/{dataset}/sensitivity.tsv",
+        tsv=f"{RESULTS}/{{dataset}}/sensitivity.tsv",
     log:
-        "logs/{dataset}/sensitivity.log",
+        f"{LOGS}/{{dataset}}/sensitivity.log",
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["gsea"]
@@ -169,10 +169,10 @@ rule sensitivity:
         tables=expand(rules.sensitivity_dataset.output.tsv, dataset=DATASETS),
         genes=rules.verdict.output.genes,
     output:
-        tsv="results/sensitivity.tsv",
-        directions="results/sensitivity_directions.tsv",
+        tsv=f"{RESULTS}/sensitivity.tsv",
+        directions=f"{RESULTS}/sensitivity_directions.tsv",
     log:
-        "logs/sensitivity.log",
+        f"{LOGS}/sensitivity.log",
     conda:
         "../envs/pathverdict.yaml"
     params:

@@ -15,16 +15,20 @@ rule simulate_study:
             for path in (src["counts"], src["samples"])
         ],
     output:
-        counts=expand("resources/simulated/{dataset}/counts.tsv.gz", dataset=SIMULATED),
-        samples=expand("resources/simulated/{dataset}/samples.tsv", dataset=SIMULATED),
+        counts=expand(
+            f"{RESOURCES}/simulated/{{dataset}}/counts.tsv.gz", dataset=SIMULATED
+        ),
+        samples=expand(
+            f"{RESOURCES}/simulated/{{dataset}}/samples.tsv", dataset=SIMULATED
+        ),
         study=report(
-            "resources/simulated/study.json",
+            f"{RESOURCES}/simulated/study.json",
             caption="../report/simulation.rst",
             category="Samples",
             labels={"table": "simulated study"},
         ),
     log:
-        "logs/simulate_study.log",
+        f"{LOGS}/simulate_study.log",
     conda:
         "../envs/pathverdict.yaml"
     params:

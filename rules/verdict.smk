@@ -10,17 +10,17 @@ rule verdict:
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
         gmts=library_gmts().values(),
     output:
-        tsv="results/verdict.tsv",
-        genes="results/verdict_genes.tsv",
-        md="results/verdict.md",
+        tsv=f"{RESULTS}/verdict.tsv",
+        genes=f"{RESULTS}/verdict_genes.tsv",
+        md=f"{RESULTS}/verdict.md",
         html=report(
-            "results/verdict.html",
+            f"{RESULTS}/verdict.html",
             caption="../report/verdict.rst",
             category="Verdict",
             labels={"table": "verdict"},
         ),
     log:
-        "logs/verdict.log",
+        f"{LOGS}/verdict.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -41,11 +41,11 @@ rule verdict:
 rule calibration:
     input:
         # the checked (selected) sample sheets give each dataset's design
-        samples=expand("results/{dataset}/samples.tsv", dataset=DATASETS),
+        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=DATASETS),
     output:
-        tsv="results/calibration.tsv",
+        tsv=f"{RESULTS}/calibration.tsv",
     log:
-        "logs/calibration.log",
+        f"{LOGS}/calibration.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -62,29 +62,31 @@ rule claims:
         # calibrated false-positive rate and power per dataset (rule calibration)
         calibration=rules.calibration.output.tsv,
         # the label-permutation null (rules/robustness.smk) and the selection analyses
-        null="results/null.tsv" if CFG["null"]["enabled"] else [],
+        null=f"{RESULTS}/null.tsv" if CFG["null"]["enabled"] else [],
         selection=(
-            expand("results/{dataset}/selection/analyses.tsv", dataset=SELECTED)
+            expand(f"{RESULTS}/{{dataset}}/selection/analyses.tsv", dataset=SELECTED)
             if CFG["null"]["enabled"]
             else []
         ),
         # the sensitivity of the answer (rules/robustness.smk)
-        sensitivity="results/sensitivity.tsv" if CFG["sensitivity"]["enabled"] else [],
+        sensitivity=(
+            f"{RESULTS}/sensitivity.tsv" if CFG["sensitivity"]["enabled"] else []
+        ),
         directions=(
-            "results/sensitivity_directions.tsv"
+            f"{RESULTS}/sensitivity_directions.tsv"
             if CFG["sensitivity"]["enabled"]
             else []
         ),
     output:
-        tsv="results/claims.tsv",
+        tsv=f"{RESULTS}/claims.tsv",
         html=report(
-            "results/claims.html",
+            f"{RESULTS}/claims.html",
             caption="../report/claims.rst",
             category="Verdict",
             labels={"table": "the study's claims"},
         ),
     log:
-        "logs/claims.log",
+        f"{LOGS}/claims.log",
     conda:
         "../envs/pathverdict.yaml"
     params:
@@ -110,15 +112,15 @@ rule provenance:
             [] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info
         ),
     output:
-        json="results/provenance.json",
+        json=f"{RESULTS}/provenance.json",
         html=report(
-            "results/provenance.html",
+            f"{RESULTS}/provenance.html",
             caption="../report/provenance.rst",
             category="Provenance",
             labels={"table": "tools, data and gene sets"},
         ),
     log:
-        "logs/provenance.log",
+        f"{LOGS}/provenance.log",
     conda:
         "../envs/pathverdict.yaml"
     params:

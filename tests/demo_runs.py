@@ -48,6 +48,5 @@ def local_demo_run(tmp_path_factory, shared: Path) -> Path:
 
 def result_files(work: Path) -> list[Path]:
     """The results compared between two runs: verdict, claims and every dataset's DE table."""
-    return [work / "results" / "verdict.tsv", work / "results" / "claims.tsv"] + [
-        work / "results" / ds / "de.tsv" for ds in DATASETS
-    ]
+    results = work / "results" / "demo"  # the study folder of config/demo.yaml (`study: demo`)
+    return [results / "verdict.tsv", results / "claims.tsv"] + [results / ds / "de.tsv" for ds in DATASETS]

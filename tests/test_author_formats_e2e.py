@@ -68,9 +68,10 @@ def listing(names: list[str]) -> str:
     )
 
 
-def prepared(work: Path, name: str) -> tuple[dict, pd.DataFrame]:
-    info = json.loads((work / f"results/{name}/input/prepare.json").read_text())
-    with gzip.open(work / f"results/{name}/input/counts.tsv.gz", "rt") as fh:
+def prepared(work: Path, name: str, study: str = "config") -> tuple[dict, pd.DataFrame]:
+    """A dataset's prepared files, in the folder of the study (named by the config file: config.yaml)."""
+    info = json.loads((work / f"results/{study}/{name}/input/prepare.json").read_text())
+    with gzip.open(work / f"results/{study}/{name}/input/counts.tsv.gz", "rt") as fh:
         return info, pd.read_csv(fh, sep="\t", index_col=0)
 
 
@@ -84,14 +85,14 @@ def test_local_featurecounts_and_r_tables(make_dataset, write_config, snakemake_
     )
     rtab.counts_path.write_text(af.r_write_table(rtab.counts))
     config = write_config({"fc": fc, "rtab": rtab})
-    targets = [f"results/{d}/input/prepare.json" for d in ("fc", "rtab")]
+    targets = [f"results/config/{d}/input/prepare.json" for d in ("fc", "rtab")]
     work = snakemake_run.workdir
     rc, out = snakemake_run(config, *targets, "--keep-going")
     clash = (
         f"several count columns belong to the same sample: ctrl1: {af.bam_path('ctrl1')}, "
         f"{af.bam_path('ctrl1', '/scratch/run2/')}"
     )
-    assert_failed_cleanly(rc, out, work, ["dataset fc", clash], [f"results/fc/{p}" for p in PREPARE_OUTPUTS])
+    assert_failed_cleanly(rc, out, work, ["dataset fc", clash], [f"results/config/fc/{p}" for p in PREPARE_OUTPUTS])
     info, counts = prepared(work, "rtab")  # the other dataset was read (R write.table, row names)
     assert info["count_layout"]["layout"] == "r_row_names" and counts.equals(rtab.counts)
     assert "R write.table layout (row names without a header cell)" in out
@@ -213,9 +214,9 @@ def test_geo_author_files_and_libraries(
     path = tmp_path / "geo.yaml"
     path.write_text(yaml.safe_dump(cfg))
     work = snakemake_run.workdir
-    targets = [f"results/{d}/input/prepare.json" for d in cfg["datasets"]] + [
-        "resources/genesets/KEGG_sheet.gmt",
-        "resources/genesets/KEGG_current.gmt",
+    targets = [f"results/geo/{d}/input/prepare.json" for d in cfg["datasets"]] + [
+        "resources/geo/genesets/KEGG_sheet.gmt",
+        "resources/geo/genesets/KEGG_current.gmt",
     ]
 
     # 1. STAR files whose forward and reverse N_noFeature are neither close nor clearly apart: stop, say so
@@ -231,31 +232,31 @@ def test_geo_author_files_and_libraries(
             "GSM3730001: unstranded 900000 / forward 1000000 / reverse 1250000 (ratio 0.80)",
             "Set `strandedness`",
         ],
-        ["resources/datasets/star/counts.tsv.gz", "resources/datasets/star/source.json"]
-        + [f"results/star/{p}" for p in PREPARE_OUTPUTS],
+        ["resources/geo/datasets/star/counts.tsv.gz", "resources/geo/datasets/star/source.json"]
+        + [f"results/geo/star/{p}" for p in PREPARE_OUTPUTS],
     )
     # the other datasets and the libraries were read
-    info, counts = prepared(work, "htseq_attr")
+    info, counts = prepared(work, "htseq_attr", "geo")
     assert counts.shape == (len(tiny.counts), 6) and counts["GSM3730003"].tolist() == tiny.counts["trt2"].tolist()
     assert info["source"]["merged"]["skipped"] == ["GSM3730001_featureCounts_stat.txt"]
     assert info["source"]["merged"]["htseq_attribute_columns_dropped"] == 1
-    info, counts = prepared(work, "fc_table")
+    info, counts = prepared(work, "fc_table", "geo")
     assert counts["GSM3730004"].tolist() == tiny.counts["ctrl2"].tolist()
     assert info["source_count_layout"]["layout"] == "featurecounts"
     assert (
         "/data/GSM3730005_trt3.sorted.bam -> GSM3730005 (the GSM accession in its file name)"
         in info["source_column_mapping"]
     )
-    info, counts = prepared(work, "fc_url")
+    info, counts = prepared(work, "fc_url", "geo")
     assert counts.equals(tiny.counts) and len(info["column_mapping"]) == 6
     gmt = {
         ln.split("\t")[0]: ln.rstrip("\n").split("\t")[2:]
-        for ln in (work / "resources/genesets/KEGG_sheet.gmt").read_text().splitlines()
+        for ln in (work / "resources/geo/genesets/KEGG_sheet.gmt").read_text().splitlines()
     }
     assert gmt["Mineral absorption"] == sets["Mineral absorption"] and len(gmt) == len(sets)
     kegg = {
         ln.split("\t")[0]: ln.rstrip("\n").split("\t")[2:]
-        for ln in (work / "resources/genesets/KEGG_current.gmt").read_text().splitlines()
+        for ln in (work / "resources/geo/genesets/KEGG_current.gmt").read_text().splitlines()
     }
     assert "MT1A" in kegg["Mineral absorption"]
     assert_in(out, "3 line(s) have no description field")
@@ -265,7 +266,7 @@ def test_geo_author_files_and_libraries(
     path.write_text(yaml.safe_dump(cfg))
     rc, out = snakemake_run(path, *targets, timeout=600)
     assert rc == 0, out[-4000:]
-    info, counts = prepared(work, "star")
+    info, counts = prepared(work, "star", "geo")
     assert info["strandedness"]["chosen"] == "forward" and info["strandedness"]["source"] == "config"
     assert counts["GSM3730001"].tolist() == tiny.counts["trt1"].tolist()
 
@@ -274,9 +275,9 @@ def test_geo_author_files_and_libraries(
     del cfg["datasets"]["star"]["geo"]["strandedness"]
     cfg["downloads"]["cache_dir"] = str(tmp_path / "cache2")
     path.write_text(yaml.safe_dump(cfg))
-    rc, out = snakemake_run(path, "results/star/input/prepare.json", "--forcerun", "fetch_dataset", timeout=600)
+    rc, out = snakemake_run(path, "results/geo/star/input/prepare.json", "--forcerun", "fetch_dataset", timeout=600)
     assert rc == 0, out[-4000:]
-    info, counts = prepared(work, "star")
+    info, counts = prepared(work, "star", "geo")
     st = info["strandedness"]
     assert st["chosen"] == "reverse" and st["column"] == 4 and st["source"] == "inferred from N_noFeature"
     assert st["samples"]["GSM3730002"]["N_noFeature"]["reverse"] < st["samples"]["GSM3730002"]["N_noFeature"]["forward"]

@@ -8,6 +8,7 @@ A null dataset (no DE gene at all) is not an error: it runs to a verdict that sa
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -80,8 +81,11 @@ def line_of(ds, row: int) -> int:
 
 
 def results_files(workdir: Path) -> list[str]:
+    """Files under results/ (every study), but the record of which config a study folder belongs to
+    (results/<study>/.pathverdict-run.json, written when a run starts)."""
     res = workdir / "results"
-    return sorted(str(p.relative_to(workdir)) for p in res.rglob("*") if p.is_file()) if res.exists() else []
+    files = sorted(str(p.relative_to(workdir)) for p in res.rglob("*") if p.is_file()) if res.exists() else []
+    return [f for f in files if Path(f).name != ".pathverdict-run.json"]
 
 
 def assert_failed_cleanly(rc: int, out: str, workdir: Path, parts: list[str], absent: list[str]) -> None:
@@ -550,15 +554,18 @@ def test_snakemake_stops_at_bad_input(case, tiny, write_config, snakemake_run):
     rc, out = snakemake_run(config)
     work = snakemake_run.workdir
     assert "rule prepare_dataset: " in out, out[-3000:]
-    assert_failed_cleanly(rc, out, work, expected(tiny), [f"results/tiny/{p}" for p in PREPARE_OUTPUTS])
+    assert_failed_cleanly(rc, out, work, expected(tiny), [f"results/config/tiny/{p}" for p in PREPARE_OUTPUTS])
     assert results_files(work) == [], "nothing downstream of prepare_dataset may exist"
+    # only the record of which config the study folder belongs to (a run that did not finish: no datasets)
+    record = json.loads((work / "results/config/.pathverdict-run.json").read_text())
+    assert record == {"study": "config", "configfiles": [str(config)]}
 
 
 @pytest.mark.e2e
 def test_snakemake_ora_fails_on_gene_sets_without_overlap(tiny, tmp_path, write_config, snakemake_run):
     gmt = made_up_gmt(tmp_path / "fake_library.gmt")
     config = write_config({"tiny": tiny}, genesets={"fake_library": str(gmt)})
-    rc, out = snakemake_run(config, "results/tiny/enrichment/ora_all.tsv")
+    rc, out = snakemake_run(config, "results/config/tiny/enrichment/ora_all.tsv")
     work = snakemake_run.workdir
     assert "rule ora: " in out, out[-3000:]
     assert_failed_cleanly(
@@ -572,20 +579,22 @@ def test_snakemake_ora_fails_on_gene_sets_without_overlap(tiny, tmp_path, write_
             "NOTAGENE",
             "Check the organism of the library",
         ],
-        [f"results/tiny/{p}" for p in ORA_OUTPUTS],
+        [f"results/config/tiny/{p}" for p in ORA_OUTPUTS],
     )
-    assert (work / "results/tiny/de.tsv").is_file(), "the DE step before ora should have finished"
-    assert not (work / "results/tiny/enrichment").exists() or not any((work / "results/tiny/enrichment").iterdir())
+    assert (work / "results/config/tiny/de.tsv").is_file(), "the DE step before ora should have finished"
+    assert not (work / "results/config/tiny/enrichment").exists() or not any(
+        (work / "results/config/tiny/enrichment").iterdir()
+    )
 
 
 @pytest.mark.e2e
 def test_snakemake_null_dataset_runs_to_a_verdict(make_dataset, write_config, snakemake_run):
     null = make_dataset("null", identical_groups=True)
     config = write_config({"null": null})
-    rc, out = snakemake_run(config, "results/verdict.tsv")
+    rc, out = snakemake_run(config, "results/config/verdict.tsv")
     assert rc == 0, out[-5000:]
     work = snakemake_run.workdir
-    v = pd.read_csv(work / "results/verdict.tsv", sep="\t", keep_default_na=False)
+    v = pd.read_csv(work / "results/config/verdict.tsv", sep="\t", keep_default_na=False)
     assert set(v["dataset"]) == {"null"}
     ora = v[v["method"].str.startswith("ora_")]
     assert sorted(ora["method"]) == ["ora_all", "ora_down", "ora_up"]
@@ -627,8 +636,13 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(
     finally:
         os.umask(old_mask)
     assert rc == 0, out[-5000:]
-    verdict_before = (work / "results/verdict.tsv").stat().st_mtime_ns
-    for f in ["results/tiny/de.tsv", "results/verdict.html", "results/tiny/plots/pca.png", "results/provenance.json"]:
+    verdict_before = (work / "results/config/verdict.tsv").stat().st_mtime_ns
+    for f in [
+        "results/config/tiny/de.tsv",
+        "results/config/verdict.html",
+        "results/config/tiny/plots/pca.png",
+        "results/config/provenance.json",
+    ]:
         assert stat.S_IMODE((work / f).stat().st_mode) == 0o664, (f, oct((work / f).stat().st_mode))
 
     time.sleep(1.1)  # a newer mtime for the changed input
@@ -641,24 +655,24 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(
         assert rc != 0, f"run {attempt} with the broken input exited 0:\n{out[-3000:]}"
         assert_in(out, "rule prepare_dataset: ", *message)
         assert "Traceback (most recent call last)" not in out
-        assert not (work / "results/tiny/input/counts.tsv.gz").exists()
-    assert (work / "results/verdict.tsv").stat().st_mtime_ns == verdict_before
+        assert not (work / "results/config/tiny/input/counts.tsv.gz").exists()
+    assert (work / "results/config/verdict.tsv").stat().st_mtime_ns == verdict_before
 
     # a run killed with -9 during writes left temporary files (ours: removed; others': kept)
     dead = subprocess_pid()
     stale = [
-        work / f"results/tiny/{TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv",
-        work / f"resources/genesets/{TEMP_PREFIX}{dead}.0a1b2c3d.KEGG_2021_Human.gmt",
+        work / f"results/config/tiny/{TEMP_PREFIX}{dead}.0a1b2c3d.de.tsv",
+        work / f"resources/config/genesets/{TEMP_PREFIX}{dead}.0a1b2c3d.KEGG_2021_Human.gmt",
     ]
-    foreign = work / "results/tiny/.notes.tmp"
+    foreign = work / "results/config/tiny/.notes.tmp"
     for p in stale + [foreign]:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("partial")
     write_counts(tiny, tiny.counts)  # fixed
     rc, out = snakemake_run(config)
     assert rc == 0, out[-5000:]
-    assert (work / "results/verdict.tsv").stat().st_mtime_ns > verdict_before
-    assert (work / "results/tiny/input/counts.tsv.gz").is_file()
+    assert (work / "results/config/verdict.tsv").stat().st_mtime_ns > verdict_before
+    assert (work / "results/config/tiny/input/counts.tsv.gz").is_file()
     assert not [p for p in stale if p.exists()], out[-3000:]
     assert "a temporary file left by an interrupted run" in out
     assert foreign.exists()

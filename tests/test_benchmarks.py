@@ -140,7 +140,7 @@ def test_concurrency_and_benchmark_files(bench, tmp_path):
         ]
     )
     assert bench.concurrency_from_log(log) == (3, 2, 2)
-    folder = tmp_path / "logs" / "benchmarks" / "deseq2"
+    folder = tmp_path / "logs" / "demo" / "benchmarks" / "deseq2"  # logs/<study>/benchmarks/<rule>/
     folder.mkdir(parents=True)
     (folder / "d1.tsv").write_text(
         "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"

@@ -50,6 +50,69 @@ def test_base_config_is_valid_and_gets_defaults():
     assert cfg["downloads"]["offline"] is False and cfg["base_urls"]["eutils"].startswith("https://")
     assert cfg["de"]["alpha"] == 0.05 and cfg["verdict"]["primary"] == "ora_all"
     assert cfg["datasets"]["tiny"]["gene_id_type"] == "auto" and cfg["datasets"]["tiny"]["round_counts"] is False
+    assert cfg["study"] == "config"  # the name of the default config file, config/config.yaml
+
+
+@pytest.mark.parametrize(
+    "configfiles, study",
+    [
+        (["config/demo.yaml"], "demo"),
+        (["config/examples/li2008_lncap.yaml"], "li2008_lncap"),
+        (["/abs/my study.v2.YML", "local.yaml"], "my_study.v2"),  # the first file names the study
+        (["settings.json"], "settings"),
+    ],
+)
+def test_study_defaults_to_the_first_config_files_name(configfiles, study):
+    assert validate_config(copy.deepcopy(BASE), configfiles=configfiles)["study"] == study
+    named = validate_config({**copy.deepcopy(BASE), "study": "sarayloo2019"}, configfiles=configfiles)
+    assert named["study"] == "sarayloo2019"
+
+
+def test_shipped_configs_name_their_study(repo_root):
+    names = {}
+    for path in sorted((repo_root / "config").rglob("*.yaml")):
+        if "schemas" not in path.parts:
+            names[str(path.relative_to(repo_root))] = yaml.safe_load(path.read_text()).get("study")
+    assert names == {
+        "config/config.yaml": "sarayloo2019",
+        "config/demo.yaml": "demo",
+        "config/examples/li2008_lncap.yaml": "li2008_lncap",
+        "config/examples/shared_counts.yaml": "shared_counts",
+    }
+
+
+@pytest.mark.parametrize("name", ["a/b", "../x", ".hidden", "", "my study", "downloads", "x" * 65, "-x"])
+def test_study_must_be_a_safe_folder_name(name):
+    msg = config_error(lambda c: c.update(study=name))
+    assert_in(
+        msg,
+        "my_config.yaml is not valid",
+        f"study: {name!r} is not allowed. Fix: the study's name, which names its folders (results/<study>/,",
+        "e.g. `study: sarayloo2019`",
+    )
+
+
+def test_study_must_be_text():
+    msg = config_error(lambda c: c.update(study=2019))
+    assert_in(msg, "study: expected string, got 2019.", "Fix: the study's name")
+
+
+@pytest.mark.parametrize("configfile", ["___.yaml", "downloads.yaml"])
+def test_a_config_file_name_that_makes_no_study_name(configfile):
+    with pytest.raises(InputError) as info:
+        validate_config(copy.deepcopy(BASE), source=configfile, configfiles=[configfile])
+    assert_in(
+        str(info.value),
+        f"{configfile}: no study name can be made from the config file name '{configfile}'.",
+        "Fix: give the study a name in the config, e.g. `study: my_study`",
+    )
+
+
+def test_download_cache_inside_the_studys_resources():
+    msg = config_error(lambda c: c.update(study="s1", downloads={"cache_dir": "resources/s1/cache"}))
+    assert_in(msg, "downloads.cache_dir (resources/s1/cache) is inside resources/s1/", "Fix: keep the shared cache")
+    cfg = validate_config({**copy.deepcopy(BASE), "study": "s1", "downloads": {"cache_dir": "resources/s10"}})
+    assert cfg["downloads"]["cache_dir"] == "resources/s10"
 
 
 @pytest.mark.parametrize("key", ["datasets", "genesets", "target_pathway", "annotation"])
@@ -210,7 +273,7 @@ def test_snakemake_shows_the_config_message(tmp_path, snakemake_run):
 @pytest.mark.shared
 def test_snakemake_target_pathway_not_in_library(tiny, write_config, snakemake_run):
     config = write_config({"tiny": tiny}, target_pathway="Mineral absorbtion")
-    rc, out = snakemake_run(config, "results/verdict.tsv")
+    rc, out = snakemake_run(config, "results/config/verdict.tsv")
     work = snakemake_run.workdir
     assert rc != 0, out[-3000:]
     # checked when the library is prepared, before any DE or enrichment is spent on it
@@ -224,9 +287,9 @@ def test_snakemake_target_pathway_not_in_library(tiny, write_config, snakemake_r
     )
     assert "Traceback (most recent call last)" not in out
     for name in ["verdict.tsv", "verdict_genes.tsv", "verdict.md", "verdict.html"]:
-        assert not (work / "results" / name).exists(), f"results/{name} left behind"
+        assert not (work / "results/config" / name).exists(), f"results/config/{name} left behind"
     for name in ["KEGG_2021_Human.gmt", "KEGG_2021_Human.json"]:
-        assert not (work / "resources/genesets" / name).exists(), f"resources/genesets/{name} left behind"
+        assert not (work / "resources/config/genesets" / name).exists(), f"resources/config/genesets/{name} left behind"
 
 
 @pytest.fixture
@@ -257,7 +320,7 @@ def test_configfile_analyses_exactly_its_datasets(
     rc, out = snakemake_run(other, "-n", "--quiet", "host")
     assert rc == 0, out[-3000:]
     for name in ["other_a", "other_b"]:
-        assert f"dataset={name}" in out and f"results/{name}/de.tsv" in out, out[-3000:]
+        assert f"dataset={name}" in out and f"results/other/{name}/de.tsv" in out, out[-3000:]
     leaked = [name for name in DEFAULT_DATASETS if name in out]
     assert not leaked, f"datasets of config/config.yaml leaked into a --configfile run: {leaked}"
     assert not (snakemake_run.workdir / "results").exists(), "a dry run must not write results"
@@ -281,3 +344,14 @@ def test_snakemake_dataset_name_yaml_reads_as_a_number(tmp_path, snakemake_run):
         'Fix: put it in quotes, e.g. "2019":',
     )
     assert "Traceback (most recent call last)" not in out and "TypeError" not in out
+
+
+@pytest.mark.e2e
+def test_snakemake_shows_the_study_name_message(tmp_path, snakemake_run):
+    path = tmp_path / "good.yaml"
+    path.write_text(yaml.safe_dump(copy.deepcopy(BASE)))
+    rc, out = snakemake_run(path, "-n", "--config", "study=../elsewhere")
+    assert rc != 0, out
+    assert_in(out, str(path), "is not valid", "study: '../elsewhere' is not allowed. Fix: the study's name")
+    assert "Traceback (most recent call last)" not in out
+    assert not (snakemake_run.workdir / "results").exists()

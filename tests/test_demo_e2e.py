@@ -33,7 +33,7 @@ def demo(tmp_path_factory, shared):
 
 
 def test_on_top_where_planted_not_where_null(demo):
-    v = pd.read_csv(demo / "results/verdict.tsv", sep="\t")
+    v = pd.read_csv(demo / "results/demo/verdict.tsv", sep="\t")
     head = v[v["primary"]]
     for ds in PLANTED:
         rows = head[head["dataset"] == ds]
@@ -48,7 +48,7 @@ def test_on_top_where_planted_not_where_null(demo):
 
 
 def test_claims_and_selection(demo):
-    c = pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
+    c = pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
     assert c.loc[("cells", "demo_meis1_overexpression"), "holds"] == "yes"
     assert c.loc[("cells", "demo_meis1_knockout"), "holds"] == "yes"
     # a true effect in the patients with reduced MEIS1: the selection-aware null says it is not the selection
@@ -63,17 +63,17 @@ def test_claims_and_selection(demo):
     # the negative control: a check of the method (passed), never part of a claim
     rows = c.xs("demo_negative_control", level="dataset")
     assert list(rows.index) == ["negative_control"] and rows["holds"].item() == "yes"
-    page = (demo / "results/claims.html").read_text()
+    page = (demo / "results/demo/claims.html").read_text()
     assert "Does the study reproduce? partly reproduced" in page and "checks-table" in page
     assert "selection-demo_tissue" in page and "selection-demo_selection_bias" in page
     for ds in ["demo_tissue", "demo_selection_bias"]:
-        sel = pd.read_csv(demo / f"results/{ds}/input/selection.tsv", sep="\t")
+        sel = pd.read_csv(demo / f"results/demo/{ds}/input/selection.tsv", sep="\t")
         treated = sel[sel["group"] == "treated"]
         assert set(treated["kept"]) == {"yes", "no"} and "MEIS1_normalized" in sel.columns
         kept = treated[treated["kept"] == "yes"]["MEIS1_normalized"]
         dropped = treated[treated["kept"] == "no"]["MEIS1_normalized"]
         assert kept.max() < dropped.min()
-    study = json.loads((demo / "resources/simulated/study.json").read_text())
+    study = json.loads((demo / "resources/demo/simulated/study.json").read_text())
     assert study["kind"] == "simulated"
     nc = study["datasets"]["demo_negative_control"]
     assert nc["planted"] == [] and nc["background_de"]["genes"] >= 100 and len(nc["off_target"]["pathways"]) == 3
@@ -83,7 +83,7 @@ def test_claims_and_selection(demo):
 
 
 def test_calibration_next_to_each_answer(demo):
-    cal = pd.read_csv(demo / "results/calibration.tsv", sep="\t", keep_default_na=False).set_index("dataset")
+    cal = pd.read_csv(demo / "results/demo/calibration.tsv", sep="\t", keep_default_na=False).set_index("dataset")
     assert list(cal.columns) == [
         "design",
         "scenario",
@@ -107,7 +107,7 @@ def test_calibration_next_to_each_answer(demo):
 def test_null_and_robustness(demo):
     from pathverdict.null import read_summary
 
-    null = read_summary(demo / "results/null.tsv").set_index(["dataset", "method"])
+    null = read_summary(demo / "results/demo/null.tsv").set_index(["dataset", "method"])
     for ds in PLANTED:  # the set score: the observed labels beat every relabeling
         row = null.loc[(ds, "set_score")]
         assert row["informative"] == "yes" and row["empirical_p"] == pytest.approx(row["min_p"])
@@ -123,9 +123,9 @@ def test_null_and_robustness(demo):
         assert set(null.loc[ds, "selection_aware"]) == {"yes"}
     assert set(null.loc["demo_negative_control", "selection_aware"]) == {"no"}
     assert not null["note"].str.contains("stale results?", regex=False).any()
-    side = pd.read_csv(demo / "results/demo_tissue/selection/analyses.tsv", sep="\t", keep_default_na=False)
+    side = pd.read_csv(demo / "results/demo/demo_tissue/selection/analyses.tsv", sep="\t", keep_default_na=False)
     assert set(side["analysis"]) == {"selected", "all_patients", "low_vs_high_reference", "continuous_covariate"}
-    grid = pd.read_csv(demo / "results/robustness.tsv", sep="\t")
+    grid = pd.read_csv(demo / "results/demo/robustness.tsv", sep="\t")
     planted = grid[grid["dataset"].isin(PLANTED) & grid["method"].str.startswith("ora")]
     assert set(grid["library"]) == {"KEGG_2021_Human", "KEGG_2016"} and len(planted) == 3 * 2 * 3 * 9
     ora_all = planted[planted["method"] == "ora_all"]
@@ -134,16 +134,16 @@ def test_null_and_robustness(demo):
 
 def test_every_page_says_simulated(demo):
     for page in ["verdict.html", "claims.html", "null.html"]:
-        assert "SIMULATED" in (demo / "results" / page).read_text(), page
+        assert "SIMULATED" in (demo / "results" / "demo" / page).read_text(), page
     assert "SIMULATED DATA" in (demo / "report.html").read_text()
 
 
 def test_sensitivity(demo):
     """results/sensitivity.tsv: its release rows are the verdict; the planted effect does not
     rest on the metallothioneins nor on one gene; the cell datasets' directions are shown."""
-    v = pd.read_csv(demo / "results/verdict.tsv", sep="\t")
+    v = pd.read_csv(demo / "results/demo/verdict.tsv", sep="\t")
     s = pd.read_csv(
-        demo / "results/sensitivity.tsv",
+        demo / "results/demo/sensitivity.tsv",
         sep="\t",
         keep_default_na=False,
         na_values={"rank": [""], "n_terms": [""], "fdr": [""]},
@@ -174,10 +174,10 @@ def test_sensitivity(demo):
         assert len(loo) >= 10 and (loo["status"] == "on_top").all(), loo  # no single gene carries it
         d = s[(s["dataset"] == ds) & (s["variant"] == "direction")]
         assert len(d) == 1 and d["status"].item() == "shown" and "HMOX1 up" in d["detail"].item()
-    dirs = pd.read_csv(demo / "results/sensitivity_directions.tsv", sep="\t")
+    dirs = pd.read_csv(demo / "results/demo/sensitivity_directions.tsv", sep="\t")
     assert {"HMOX1", "VDR", "MT2A"} <= set(dirs["gene"])
     assert set(dirs["dataset"]) == {"demo_meis1_overexpression", "demo_meis1_knockout"}
-    c = pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
+    c = pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
     assert "without metallothioneins rank 1" in c.loc[("cells", "demo_meis1_knockout"), "evidence"]
 
 
@@ -201,9 +201,9 @@ def test_terminal_shows_progress_and_ends_with_the_answer(demo):
     # the claims line says what results/claims.tsv says
     from pathverdict import claims
 
-    answer = claims.summarise(pd.read_csv(demo / "results/claims.tsv", sep="\t", keep_default_na=False))
+    answer = claims.summarise(pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False))
     per_claim = " · ".join(f"{k} {answer[k]}" for k in claims.CLAIMS)
     assert f"Claims: {per_claim}" in summary
     assert "Negative control (target expected not on top): passed" in summary
     assert f"Study: {answer['study'].upper()}" in summary
-    assert "results/claims.html" in summary and "--configfile demo.yaml --report report.html" in summary
+    assert "results/demo/claims.html" in summary and "--configfile demo.yaml --report report.html" in summary

@@ -148,7 +148,7 @@ def test_pubmed_to_verdict_then_offline_from_cache(http_server, shared, tmp_path
     cfg.write_text(yaml.safe_dump(config(http_server, cache)))
     rc, out = run_snakemake(work, cfg, cores=2, timeout=600)
     assert rc == 0, out[-5000:]
-    res = work / "results"
+    res = work / "results" / "online"  # the study is named after online.yaml
     sheet = pd.read_csv(res / "lncap_geo/samples.tsv", sep="\t")
     assert sheet["condition"].value_counts().to_dict() == {"Control": 4, "Treated": 3}
     de = pd.read_csv(res / "lncap_geo/de.tsv", sep="\t").dropna(subset=["symbol"]).set_index("symbol")
@@ -171,16 +171,16 @@ def test_pubmed_to_verdict_then_offline_from_cache(http_server, shared, tmp_path
     http_server.reset()  # every request would now get a 404 ...
     off = tmp_path / "offline.yaml"
     off.write_text(yaml.safe_dump(config(http_server, cache, offline=True)))
-    rc, out = run_snakemake(work, off, "results/verdict.tsv", cores=2, timeout=600)
+    rc, out = run_snakemake(work, off, "results/offline/verdict.tsv", cores=2, timeout=600)
     assert rc == 0, out[-5000:]
     assert http_server.requests == []  # ... but none was made
-    assert (work / "results/verdict.tsv").is_file()
+    assert (work / "results/offline/verdict.tsv").is_file()
 
     # offline with an empty cache: fails fast, naming the missing file and its URL
     shutil.rmtree(work / "results")
     shutil.rmtree(work / "resources")
     shutil.rmtree(cache)
-    rc, out = run_snakemake(work, off, "results/verdict.tsv", timeout=300)
+    rc, out = run_snakemake(work, off, "results/offline/verdict.tsv", timeout=300)
     assert rc != 0
     assert "offline" in out and "not in the download cache" in out and "Traceback" not in out
     assert http_server.requests == []

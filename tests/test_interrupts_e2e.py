@@ -21,12 +21,17 @@ from conftest import SNAKEFILE, base_config, make_tiny_dataset, run_snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 
-TARGETS = ["results/tiny/de.tsv", "results/tiny/enrichment/ora_all.tsv", "results/tiny/enrichment/gsea.tsv"]
+# the study is named after the config file, config.yaml
+TARGETS = [
+    "results/config/tiny/de.tsv",
+    "results/config/tiny/enrichment/ora_all.tsv",
+    "results/config/tiny/enrichment/gsea.tsv",
+]
 COMPARED = [
-    "results/tiny/de.tsv",
-    "results/tiny/enrichment/ora_all.tsv",
-    "results/tiny/enrichment/gsea.tsv",
-    "results/tiny/input/counts.tsv.gz",
+    "results/config/tiny/de.tsv",
+    "results/config/tiny/enrichment/ora_all.tsv",
+    "results/config/tiny/enrichment/gsea.tsv",
+    "results/config/tiny/input/counts.tsv.gz",
 ]
 
 
@@ -139,7 +144,7 @@ def new_workdir(tmp_path, name: str) -> Path:
 
 def running_job(work: Path) -> bool:
     """A job of the run is under way: deseq2 has started (its log exists)."""
-    return (work / "logs/tiny/deseq2.log").exists()
+    return (work / "logs/config/tiny/deseq2.log").exists()
 
 
 def marked_incomplete(work: Path, rel: str) -> bool:
@@ -154,7 +159,7 @@ def assert_stopped_cleanly(proc, work: Path, timeout: float = 60) -> None:
     assert proc.returncode != 0, output(proc)[-3000:]
     wait_for(lambda: not session_pids(proc.pid), 30, "every process of the run to end")
     # the output of the interrupted job is absent, or marked unfinished (never taken for a finished one)
-    de = "results/tiny/de.tsv"
+    de = "results/config/tiny/de.tsv"
     assert not (work / de).exists() or marked_incomplete(work, de), output(proc)[-3000:]
 
 
@@ -256,18 +261,19 @@ def make_writable(path: Path) -> None:
 def test_read_only_results_folder(reference, tmp_path):
     config, ref = reference
     work = new_workdir(tmp_path, "readonly")
-    rc, out = run_snakemake(work, config, "results/tiny/input/prepare.json")
+    rc, out = run_snakemake(work, config, "results/config/tiny/input/prepare.json")
     assert rc == 0, out[-3000:]
-    folder = work / "results/tiny"
+    folder = work / "results/config/tiny"
     if not make_read_only(folder):
         pytest.skip("cannot make a folder read-only on this machine (root without chattr)")
     try:
         rc, out = run_snakemake(work, config, *TARGETS, timeout=300)
         assert rc != 0, out[-3000:]
         assert "Traceback (most recent call last)" not in out, out[-5000:]
-        assert "rule deseq2: cannot write results/tiny/" in out and "the folder results/tiny is read-only" in out, out[
-            -3000:
-        ]
+        assert (
+            "rule deseq2: cannot write results/config/tiny/" in out
+            and "the folder results/config/tiny is read-only" in out
+        ), out[-3000:]
         assert "run the same command again" in out
         assert not (folder / "de.tsv").exists()
     finally:

@@ -526,7 +526,7 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(
     rc, out = snakemake_run(cfg, cores=2, timeout=900)
     assert rc == 0, out[-5000:]
     work = snakemake_run.workdir
-    table = null.read_summary(work / "results" / "null.tsv")
+    table = null.read_summary(work / "results" / "config" / "null.tsv")
     assert sorted(set(table["dataset"])) == ["null", "sel"]
     assert not table["note"].str.contains("stale results?", regex=False).any(), table["note"].tolist()
     gsea = table[table["method"] == "gsea"]
@@ -534,9 +534,11 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(
     assert set(table.loc[table["dataset"] == "sel", "selection_aware"]) == {"yes"}
     assert set(table.loc[table["dataset"] == "null", "selection_aware"]) == {"no"}
     assert set(table["method"]) == {null.SET_SCORE, "ora_all", "gsea"}
-    assert (work / "results" / "sel" / "input" / "unselected" / "counts.tsv.gz").is_file()
-    assert not (work / "results" / "null" / "input" / "unselected").exists()
-    analyses = pd.read_csv(work / "results" / "sel" / "selection" / "analyses.tsv", sep="\t", keep_default_na=False)
+    assert (work / "results" / "config" / "sel" / "input" / "unselected" / "counts.tsv.gz").is_file()
+    assert not (work / "results" / "config" / "null" / "input" / "unselected").exists()
+    analyses = pd.read_csv(
+        work / "results" / "config" / "sel" / "selection" / "analyses.tsv", sep="\t", keep_default_na=False
+    )
     assert list(dict.fromkeys(analyses["analysis"])) == list(
         __import__("pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -299,20 +300,57 @@ def test_report_answer_for_the_landing_page(tmp_path):
     assert report_answer(cfg, str(tmp_path / "none")) is None
 
 
-def test_report_needs_the_config_that_made_the_results(tmp_path):
-    record = tmp_path / "results" / ".pathverdict-run.json"
+def test_report_of_a_study_needs_its_finished_run(tmp_path):
+    """`--report` reports the config's own study (results/<study>/): without its results, or with a
+    run that did not finish, or with results of other datasets, it says so and gives the commands."""
+    record = tmp_path / "results" / "demo" / ".pathverdict-run.json"
     demo = ["demo_a", "demo_b"]
-    msg = summary.check_report_config(record, ["x"], [])
-    assert msg.startswith("No results to report on") and "./run.sh --report report.html" in msg
-    summary.record_run(record, demo, [])  # no results/ folder yet (a dry run): nothing written
+    msg = summary.check_report_config(record, demo, ["config/demo.yaml"], "demo")
+    assert msg.startswith(f"Study 'demo' has no results yet: {record.parent}/verdict.tsv does not exist."), msg
+    assert "Run it first (./run.sh --configfile config/demo.yaml)" in msg
+    assert "then build its report (./run.sh --report report.html --configfile config/demo.yaml)" in msg
+    msg = summary.check_report_config(
+        tmp_path / "results/sarayloo2019/.pathverdict-run.json", ["x"], [], "sarayloo2019"
+    )
+    assert "Run it first (./run.sh), then build its report (./run.sh --report report.html)" in msg
+    summary.record_run(record, demo, [], "demo")  # no results/demo/ folder yet (a dry run): nothing written
     assert not record.exists()
-    record.parent.mkdir()
-    summary.record_run(record, demo, ["config/demo.yaml"])
-    assert json.loads(record.read_text()) == {"configfiles": ["config/demo.yaml"], "datasets": demo}
-    assert summary.check_report_config(record, list(reversed(demo)), ["config/demo.yaml"]) is None
-    msg = summary.check_report_config(record, ["meis1_overexpression_hek293"], [])
-    assert "come from config/demo.yaml" in msg and "not from config/config.yaml (the default)" in msg
-    assert "./run.sh --report report.html --configfile config/demo.yaml" in msg
+    summary.claim_study(record, "demo", ["config/demo.yaml"])  # a run starts
+    assert json.loads(record.read_text()) == {"study": "demo", "configfiles": ["config/demo.yaml"]}
+    (record.parent / "verdict.tsv").write_text("dataset\n")  # ... and fails after the verdict
+    msg = summary.check_report_config(record, demo, ["config/demo.yaml"], "demo")
+    assert msg.startswith("Study 'demo' has no finished run yet"), msg
+    summary.record_run(record, demo, ["config/demo.yaml"], "demo")  # a run succeeds
+    assert json.loads(record.read_text()) == {"study": "demo", "configfiles": ["config/demo.yaml"], "datasets": demo}
+    assert summary.check_report_config(record, list(reversed(demo)), ["config/demo.yaml"], "demo") is None
+    msg = summary.check_report_config(record, ["demo_a"], ["config/demo.yaml"], "demo")
+    assert f"The results in {record.parent}/ were made with the datasets demo_a, demo_b" in msg
+    assert "config/demo.yaml now lists demo_a. Run it first (./run.sh --configfile config/demo.yaml)" in msg
+
+
+def test_a_study_folder_belongs_to_one_config_file(tmp_path):
+    """A second config that names the same study (its `study:`, or the same file name) is refused
+    with the fix; the same config given another way, or with an overlay file after it, is not."""
+    record = tmp_path / "results" / "demo" / ".pathverdict-run.json"
+    assert summary.check_study_owner(record, "demo", ["other/demo.yaml"]) is None  # a new study
+    summary.claim_study(record, "demo", ["config/demo.yaml"])
+    summary.claim_study(record, "demo", ["other/demo.yaml"])  # never replaces the owner
+    assert json.loads(record.read_text())["configfiles"] == ["config/demo.yaml"]
+    assert summary.check_study_owner(record, "demo", ["config/demo.yaml"]) is None
+    assert summary.check_study_owner(record, "demo", [str(Path.cwd() / "config" / "demo.yaml")]) is None
+    assert summary.check_study_owner(record, "demo", ["config/demo.yaml", "local.yaml"]) is None
+    msg = summary.check_study_owner(record, "demo", ["other/demo.yaml"])
+    assert msg.startswith(
+        f"{record.parent}/ holds the results of study 'demo' made with config/demo.yaml; other/demo.yaml names the "
+        "same study"
+    ), msg
+    assert "Fix: give this config its own name (e.g. `study: demo_2` in other/demo.yaml" in msg
+    assert f"remove {record.parent}/ (and resources/demo/, logs/demo/) first" in msg
+    default = tmp_path / "results" / "sarayloo2019" / ".pathverdict-run.json"
+    summary.claim_study(default, "sarayloo2019", [])  # the default config
+    assert summary.check_study_owner(default, "sarayloo2019", ["config/config.yaml"]) is None
+    msg = summary.check_study_owner(default, "sarayloo2019", ["mine.yaml"])
+    assert "made with config/config.yaml; mine.yaml names the same study" in msg
 
 
 @pytest.mark.parametrize("page", ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html"])

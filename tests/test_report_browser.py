@@ -222,7 +222,9 @@ def test_landing_page_leads_with_the_answer(report, tmp_path):
 
     from pathverdict import claims
 
-    answer = claims.summarise(pd.read_csv(report.parent / "results" / "claims.tsv", sep="\t", keep_default_na=False))
+    answer = claims.summarise(
+        pd.read_csv(report.parent / "results" / "demo" / "claims.tsv", sep="\t", keep_default_na=False)
+    )
     assert f"Is Mineral absorption on top? The study's findings are {answer['study'].upper()}." in text
     for claim in ("cells", "tissue", "metallothioneins"):
         assert re.search(rf"Claim {claim}\s*:\s*{answer[claim]} — ", text), claim
@@ -246,7 +248,7 @@ def test_pages_fit_the_report_pane_and_say_simulated(report, tmp_path, page):
     )
     width = int(measured(dom)["iframe"])
     assert 500 < width < WINDOW[0], width
-    source = report.parent / "results" / page
+    source = report.parent / "results" / "demo" / page
     html = source.read_text(encoding="utf-8")
     assert "SIMULATED DATA" in html, f"{page} does not say SIMULATED"
     copy = tmp_path / f"overflow_{page}"
@@ -261,7 +263,7 @@ def test_pages_fit_the_report_pane_and_say_simulated(report, tmp_path, page):
 
 
 def test_every_output_says_simulated(report):
-    results = report.parent / "results"
+    results = report.parent / "results" / "demo"
     assert (results / "verdict.md").read_text().startswith("**SIMULATED DATA")
     for page in PAGES:
         assert "SIMULATED DATA" in (results / page).read_text(), page

@@ -24,7 +24,7 @@ def test_forced_rerun_writes_the_same_bytes(make_dataset, write_config, snakemak
     config = write_config({"planted": ds}, null={"max_permutations": 3}, sensitivity={"gsea": False})
     rc, out = snakemake_run(config, cores=2, timeout=600)
     assert rc == 0, out[-5000:]
-    results = snakemake_run.workdir / "results"
+    results = snakemake_run.workdir / "results" / "config"  # the study is named after config.yaml
     first = _digests(results)
     assert "provenance.json" in first and "provenance.html" in first and "claims.html" in first
     rc, out = snakemake_run(config, "--forceall", cores=2, timeout=600)

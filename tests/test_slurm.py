@@ -159,8 +159,8 @@ def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
         work,
         cfg,
         "--dry-run",
-        "results/big/input/counts.tsv.gz",
-        "results/small/input/counts.tsv.gz",
+        "results/config/big/input/counts.tsv.gz",
+        "results/config/small/input/counts.tsv.gz",
         "--quiet",
         "host",
     )  # list the jobs

@@ -51,7 +51,7 @@ def li2008_run(tmp_path_factory, shared):
 
 
 def test_de_table_and_known_androgen_biology(li2008_run):
-    de = pd.read_csv(li2008_run / "results/li2008_lncap/de.tsv", sep="\t")
+    de = pd.read_csv(li2008_run / "results/config/li2008_lncap/de.tsv", sep="\t")
     for col in ["gene_id", "symbol", "baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]:
         assert col in de.columns
     assert de["gene_id"].is_unique
@@ -59,12 +59,12 @@ def test_de_table_and_known_androgen_biology(li2008_run):
     for gene in ANDROGEN_TARGETS:
         assert g.loc[gene, "log2FoldChange"] > 1, gene
         assert g.loc[gene, "padj"] < 0.05, gene
-    norm = pd.read_csv(li2008_run / "results/li2008_lncap/normalized_counts.tsv.gz", sep="\t")
+    norm = pd.read_csv(li2008_run / "results/config/li2008_lncap/normalized_counts.tsv.gz", sep="\t")
     assert list(norm.columns[:2]) == ["gene_id", "symbol"] and norm.shape[0] == de.shape[0]
 
 
 def test_enrichment_outputs_and_verdict(li2008_run):
-    res = li2008_run / "results"
+    res = li2008_run / "results" / "config"  # the study is named after config.yaml
     for name in ["ora_up", "ora_down", "ora_all", "gsea", "camera"]:
         t = pd.read_csv(res / f"li2008_lncap/enrichment/{name}.tsv", sep="\t")
         assert set(t["library"]) == {"KEGG_2021_Human", "KEGG_2016"}
@@ -91,7 +91,7 @@ def test_enrichment_outputs_and_verdict(li2008_run):
 
 
 def test_provenance_and_report(li2008_run, shared):
-    prov = json.loads((li2008_run / "results/provenance.json").read_text())
+    prov = json.loads((li2008_run / "results/config/provenance.json").read_text())
     assert prov["tools"]["pydeseq2"] == "0.5.4" and prov["tools"]["gseapy"] == "1.3.1"
     libs = {lib["library"]: lib for lib in prov["gene_set_libraries"]}
     assert libs["KEGG_2021_Human"]["sha256"] == "70576fe499ece65a2f342e5ca9a4e63b5d53f91aee3ab87f7c96123e2f19c594"
@@ -100,7 +100,7 @@ def test_provenance_and_report(li2008_run, shared):
     for text in ["Mineral absorption", "pydeseq2", "KEGG_2021_Human", "70576fe499ece65a"]:
         assert text in report, text
     for png in ["pca", "ma", "volcano", "dotplot"]:
-        assert (li2008_run / f"results/li2008_lncap/plots/{png}.png").stat().st_size > 1000
+        assert (li2008_run / f"results/config/li2008_lncap/plots/{png}.png").stat().st_size > 1000
 
 
 def test_rerun_has_nothing_to_do(li2008_run):

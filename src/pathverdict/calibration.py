@@ -10,7 +10,7 @@ the false-positive rate of ``on_top`` (with its Clopper-Pearson 95% upper bound)
 grid of effect sizes.
 
 :func:`lookup` picks the scenario for a dataset's design (role, group size, selection,
-method); :func:`dataset_rows` makes ``results/calibration.tsv`` (one row per dataset, the
+method); :func:`dataset_rows` makes ``results/<study>/calibration.tsv`` (one row per dataset, the
 columns of :data:`COLUMNS`), which the claims page shows next to each dataset's answer. The
 scenario with correlated modules is used when there is one (real genes are correlated, and
 its false-positive rate is the higher one in the table); a design other than the calibrated
@@ -115,7 +115,7 @@ def dataset_rows(
     table: pd.DataFrame | None = None,
     table_source: str | None = None,
 ) -> pd.DataFrame:
-    """``results/calibration.tsv``: per dataset the calibrated false-positive rate and power of
+    """``results/<study>/calibration.tsv``: per dataset the calibrated false-positive rate and power of
     the headline method for its design. ``datasets`` is the config's datasets section (role,
     contrast, select_by_expression), ``sample_sheets`` the checked (selected) sample sheets."""
     t = read_table() if table is None else table

@@ -19,7 +19,7 @@ The claims:
    method, with the verdict's minimum evidence; on top is not required). When the
    dataset selects patients by expression (``select_by_expression``, e.g. reduced
    MEIS1) the selection alone can make the target look enriched, so the claim also
-   needs the selection-aware label-permutation null (``results/null.tsv``, method
+   needs the selection-aware label-permutation null (``results/<study>/null.tsv``, method
    ``set_score`` of the primary library, ``selection_aware`` yes): ``yes`` only when that
    null is informative with empirical p <= ``null_alpha``; ``no`` when its p is larger
    ("the enrichment is explained by the selection"); ``inconclusive`` when the null is
@@ -82,7 +82,7 @@ SELECTION_TEXT = ("dataset", "analysis", "description", "library", "method", "st
 
 
 def read_null(path) -> pd.DataFrame:
-    """``results/null.tsv`` with text columns as text (a dataset may be called "null" or
+    """``results/<study>/null.tsv`` with text columns as text (a dataset may be called "null" or
     "NA"); ``empirical_p`` empty -> NaN."""
     return read_text_table(path, NULL_TEXT)
 
@@ -176,7 +176,7 @@ def null_text(rows: pd.DataFrame) -> str:
         if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
             note = str(r.get("note", "") or "")
             note = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
-            note = note.split(";")[0].strip()  # the reason; the whole note is in results/null.tsv
+            note = note.split(";")[0].strip()  # the reason; the whole note is in results/<study>/null.tsv
             out.append(f"{r['method']}{sel}: uninformative{nperm}" + (f" ({note})" if note else ""))
         else:
             mp = r.get("min_p", np.nan)
@@ -204,7 +204,7 @@ def selection_null(
         rows = pd.DataFrame()
     if rows.empty:
         return "inconclusive", (
-            f"no set_score row for {dataset} / {library} in results/null.tsv: the enrichment "
+            f"no set_score row for {dataset} / {library} in the study's null.tsv: the enrichment "
             "cannot be told apart from the effect of selecting patients by expression"
         )
     r = rows.iloc[0]
@@ -249,9 +249,9 @@ def evaluate(
     """One row per claim (and check) x dataset it concerns: does it hold, and the numbers.
 
     ``library`` is the primary library (default: the first in ``verdict``); ``null`` is
-    ``results/null.tsv`` (or None); ``selected`` the datasets with ``select_by_expression``.
-    ``sensitivity`` (``results/sensitivity.tsv``) and ``directions``
-    (``results/sensitivity_directions.tsv``) add one clause each to the evidence of the
+    ``results/<study>/null.tsv`` (or None); ``selected`` the datasets with ``select_by_expression``.
+    ``sensitivity`` (``results/<study>/sensitivity.tsv``) and ``directions``
+    (``results/<study>/sensitivity_directions.tsv``) add one clause each to the evidence of the
     pathway claims (cells, tissue): shown, never counted for or against a claim.
     """
     from . import sensitivity as _sens
@@ -424,7 +424,7 @@ def paragraph(
             f"Check of the method on negative controls (not counted in any claim): "
             f"{summary['negative_control']} ({where})."
         )
-    if calibration is not None:  # results/calibration.tsv: how often such an answer is wrong
+    if calibration is not None:  # results/<study>/calibration.tsv: how often such an answer is wrong
         from .calibration import sentence
 
         parts.append(sentence(calibration))
@@ -461,12 +461,12 @@ SENSITIVITY_COLUMNS = [
 
 
 def read_calibration(path) -> pd.DataFrame:
-    """``results/calibration.tsv`` (one row per dataset), text columns as text."""
+    """``results/<study>/calibration.tsv`` (one row per dataset), text columns as text."""
     return read_text_table(path, CALIBRATION_TEXT)
 
 
 def read_sensitivity(path) -> pd.DataFrame:
-    """``results/sensitivity.tsv`` (dataset x library x method x variant), text columns as text."""
+    """``results/<study>/sensitivity.tsv`` (dataset x library x method x variant), text columns as text."""
     return read_text_table(path, SENSITIVITY_TEXT)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
             return _describe(specific[0])
     if v == "pattern" and "propertyNames" in error.schema_path:
         return f"{where}: name {error.instance!r} is not allowed.{_hint(error)}"
+    if v == "pattern" and isinstance(error.schema, dict) and "x-hint" in error.schema:
+        return f"{where}: {error.instance!r} is not allowed.{_hint(error)}"
     if v == "required":
         missing = error.message.split("'")[1]
         prop = error.schema.get("properties", {}).get(missing, {})
@@ -146,9 +149,11 @@ def non_string_keys(obj: Any, path: tuple = ()) -> list[str]:
     return problems
 
 
-def validate_config(config: dict, source: str = "config") -> dict:
+def validate_config(config: dict, source: str = "config", configfiles: list[str] | None = None) -> dict:
     """Validate ``config`` and return a copy with defaults filled in and genesets normalised.
 
+    ``study`` (the folder name of the study's results, resources and logs) defaults to the name
+    of the first of ``configfiles`` (:func:`study_from_configfile`).
     ``genesets`` becomes a mapping ``{library name: source}`` where a source is one of
     ``{"file": path}``, ``{"enrichr": name}``, ``{"kegg_rest": organism}`` (a single file
     is named after its file name without extensions); ``annotation`` becomes
@@ -170,6 +175,16 @@ def validate_config(config: dict, source: str = "config") -> dict:
         raise InputError(f"{source} is not valid ({len(errors)} problem(s)):\n{lines}")
     cfg = copy.deepcopy(config)
     _fill_defaults(cfg, schema, schema)
+    if "study" not in cfg:
+        cfg["study"] = study_from_configfile((configfiles or ["config/config.yaml"])[0], source)
+    study_resources = Path("resources", cfg["study"])
+    cache = Path(cfg["downloads"]["cache_dir"])
+    if cache == study_resources or study_resources in cache.parents:
+        raise InputError(
+            f"{source}: downloads.cache_dir ({cache}) is inside {study_resources}/, the folder of study "
+            f"{cfg['study']!r}'s own resources. Fix: keep the shared cache elsewhere (the default is "
+            "resources/downloads) or give the study another name (`study:`)."
+        )
     if isinstance(cfg["genesets"], str):
         cfg["genesets"] = {library_name(cfg["genesets"]): cfg["genesets"]}
     cfg["genesets"] = {n: {"file": v} if isinstance(v, str) else dict(v) for n, v in cfg["genesets"].items()}
@@ -198,6 +213,28 @@ def validate_config(config: dict, source: str = "config") -> dict:
                 f"enrichment.{kind}_max_size ({e[f'{kind}_max_size']}). Fix: swap or correct them."
             )
     return cfg
+
+
+STUDY_NAME = re.compile(r"^(?!downloads$)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def study_from_configfile(path: str | Path, source: str = "config") -> str:
+    """The study name of a config without ``study:``: its file name without ``.yaml``/``.yml``/
+    ``.json`` (``config/demo.yaml`` -> ``demo``), characters other than letters, digits, ``_``, ``.``
+    and ``-`` replaced by ``_``. The first config file names the study: later ones given to
+    ``--configfile`` add to it (threads, paths) without moving its results."""
+    name = Path(path).name
+    for ext in (".yaml", ".yml", ".json"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("_.-")[:64]
+    if not STUDY_NAME.match(name):
+        raise InputError(
+            f"{source}: no study name can be made from the config file name {Path(path).name!r}. "
+            "Fix: give the study a name in the config, e.g. `study: my_study` (letters, digits, _, . and -)."
+        )
+    return name
 
 
 def library_name(path: str) -> str:

@@ -43,7 +43,7 @@ What is compared (:func:`run_null`)
   function on DE tables made the same way (the observed one by re-running the analysis
   on the observed labels).
 * The rank methods (``ora_all``, ``ora_up``, ``ora_down``, ``gsea``): the target's rank,
-  the observed one being the verdict's (``results/verdict.tsv``). A relabeling that does
+  the observed one being the verdict's (``results/<study>/verdict.tsv``). A relabeling that does
   not rank the target has no rank and counts neither way (p conditional on the target
   being ranked); when no relabeling ranks it (e.g. ORA at 3 vs 3: no relabeling gives a
   DE gene), or the observed data do not, the null is *uninformative*: no p, and the note
@@ -300,7 +300,7 @@ def run_null(
     libraries, target
         Gene-set libraries (name -> :class:`GeneSetLibrary`) and the target pathway.
     observed
-        The observed verdict rows (``results/verdict.tsv``: dataset, library, method,
+        The observed verdict rows (``results/<study>/verdict.tsv``: dataset, library, method,
         rank, fdr, ...), of this dataset (filtered by ``dataset`` when given): the ranks
         under scrutiny. ``None``: the ranks of the re-run on the observed labels.
     symbols
@@ -573,7 +573,7 @@ def run_null(
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
-    """A ``null/summary.tsv`` (or ``results/null.tsv``), names kept as strings."""
+    """A ``null/summary.tsv`` (or ``results/<study>/null.tsv``), names kept as strings."""
     names = {
         c: str
         for c in (

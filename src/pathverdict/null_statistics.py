@@ -58,7 +58,7 @@ def target_ranks(
     ``gsea_max_size``, ``gsea_permutations`` and ``seed``. Missing config keys take the
     workflow's defaults (:data:`ENRICHMENT_DEFAULTS`). Rows (library, method, rank,
     n_terms, pvalue, fdr, de_genes, on_top, note) are judged by
-    :func:`verdict.judge_method`, as in ``results/verdict.tsv``.
+    :func:`verdict.judge_method`, as in ``results/<study>/verdict.tsv``.
     """
     bad = [m for m in methods if m not in verdict.METHODS]
     if bad:

@@ -131,9 +131,9 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     return out
 
 
-def report_context(cfg: dict, provenance_path: str = "results/provenance.json") -> dict:
+def report_context(cfg: dict, provenance_path: str = "results/<study>/provenance.json") -> dict:
     """Values the report's workflow description shows (tool versions and gene-set provenance
-    of the finished run when results/provenance.json exists, else of this environment)."""
+    of the finished run when results/<study>/provenance.json exists, else of this environment)."""
     prov = {}
     if Path(provenance_path).is_file():
         with open(provenance_path) as fh:

@@ -120,7 +120,7 @@ def _null_sentence(dataset: str, rows: list[dict]) -> str:
 
 
 def null_page(table, banner: str = "") -> str:
-    """``results/null.html``: one sentence per dataset, then a compact table (readable
+    """``results/<study>/null.html``: one sentence per dataset, then a compact table (readable
     headers, 3 significant digits, "≤ p" where no relabeling was as extreme), the notes
     folded."""
     records = []

@@ -12,7 +12,7 @@ pathway lands. Everything else is exactly what the workflow does:
   (:func:`enrichment.de_gene_lists`);
 * :func:`enrichment.ora` with the ORA size limits; the target's rank, p, FDR, overlap,
   "on top" and the explanatory note come from :func:`verdict.judge_method`, so a grid
-  cell at the workflow's own thresholds reproduces the row of ``results/verdict.tsv``.
+  cell at the workflow's own thresholds reproduces the row of ``results/<study>/verdict.tsv``.
 
 Pre-ranked GSEA does not depend on the DE thresholds, so it is not re-run: each
 library gets one ``gsea`` row copied from the workflow's ``gsea.tsv`` (thresholds NA).

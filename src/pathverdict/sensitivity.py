@@ -385,7 +385,7 @@ def typed(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_sensitivity(path) -> pd.DataFrame:
-    """``results/sensitivity.tsv`` (or a dataset's), text columns as text."""
+    """``results/<study>/sensitivity.tsv`` (or a dataset's), text columns as text."""
     t = read_tsv(path, dtype={c: str for c in COLUMNS if c in TEXT}, keep_default_na=False, na_values=[""])
     missing = [c for c in COLUMNS if c not in t.columns]
     if missing:
@@ -394,7 +394,7 @@ def read_sensitivity(path) -> pd.DataFrame:
 
 
 def read_directions(path) -> pd.DataFrame:
-    """``results/sensitivity_directions.tsv``, text columns as text."""
+    """``results/<study>/sensitivity_directions.tsv``, text columns as text."""
     return read_tsv(
         path,
         dtype={c: str for c in DIRECTION_COLUMNS if c in TEXT},
@@ -444,7 +444,7 @@ ROLE_WORDS = {"cells_overexpression": "over-expression", "cells_loss_of_function
 def directions(genes: pd.DataFrame, roles: Mapping[str, str]) -> pd.DataFrame:
     """The genes of interest in the cell datasets, over-expression vs loss of function.
 
-    ``genes`` is ``results/verdict_genes.tsv`` (the verdict's statuses: padj < de.alpha);
+    ``genes`` is ``results/<study>/verdict_genes.tsv`` (the verdict's statuses: padj < de.alpha);
     ``roles`` dataset -> role. One row per gene x cell dataset, for the requested genes
     and every counted metallothionein tested in some cell dataset; ``comparison`` (the
     same on every row of a gene) says whether its DE calls go the same way with

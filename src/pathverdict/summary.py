@@ -134,60 +134,104 @@ def terminal_summary(
     return "\n".join(lines) + "\n"
 
 
-# --------------------------------------------------------------------------- which config made results/
+# --------------------------------------------------------------------------- which config made a study's results
+# Each study has its own folder (results/<study>/, named by the config's `study:` or the first
+# config file's name) with a record, ``.pathverdict-run.json``, of the config file(s) that made it:
+# written when a run starts (the study's owner) and completed with the datasets when it succeeds.
+
+DEFAULT_CONFIG = "config/config.yaml"
 
 
-def record_run(path: str | Path, datasets: list[str], configfiles: list[str]) -> None:
-    """After a successful run: which config file(s) and datasets the results in
-    ``results/`` come from (read by :func:`check_report_config` when a report is built)."""
+def _configs(configfiles: list[str]) -> list[str]:
+    """Config file paths as recorded: relative to the working directory when inside it; the default
+    config when none was given."""
+    return [_relative(str(c)) for c in configfiles] or [DEFAULT_CONFIG]
+
+
+def _read_record(path: Path) -> dict | None:
     import json
 
-    from .util import write_json
-
-    path = Path(path)
-    if not path.parent.is_dir():  # a dry run or a run that made no results
-        return
-    record = {"configfiles": [_relative(c) for c in configfiles], "datasets": list(datasets)}
-    try:
-        if path.is_file() and json.loads(path.read_text()) == record:
-            return
-    except (OSError, ValueError):
-        pass
-    write_json(record, path)
-
-
-def _command(configfiles: list[str], *args: str) -> str:
-    cf = f" --configfile {' '.join(configfiles)}" if configfiles else ""
-    return "./run.sh" + "".join(f" {a}" for a in args) + cf
-
-
-def check_report_config(path: str | Path, datasets: list[str], configfiles: list[str]) -> str | None:
-    """None when the results in ``results/`` were made with these datasets (or nothing is
-    recorded); else the message saying which config they came from and the command that
-    builds their report."""
-    import json
-
-    path = Path(path)
-    current = [_relative(c) for c in configfiles]
-    here = " ".join(current) if current else "config/config.yaml (the default)"
-    if not path.is_file():
-        if not (path.parent / "verdict.tsv").is_file():
-            return (
-                f"No results to report on: {path.parent}/verdict.tsv does not exist. Run the workflow first "
-                f"({_command(current)}), then build the report ({_command(current, '--report report.html')})."
-            )
-        return None
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if sorted(record.get("datasets", [])) == sorted(datasets):
+    return record if isinstance(record, dict) else None
+
+
+def _write_record(path: Path, record: dict) -> None:
+    from .util import write_json
+
+    if _read_record(path) != record:
+        write_json(record, path)
+
+
+def claim_study(path: str | Path, study: str, configfiles: list[str]) -> None:
+    """When a run starts: record which config file(s) this study's folder belongs to, unless a
+    record is there already (:func:`check_study_owner` has refused a run of another config)."""
+    path = Path(path)
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+
+
+def record_run(path: str | Path, datasets: list[str], configfiles: list[str], study: str) -> None:
+    """After a successful run: which config file(s) and datasets the study's results come from
+    (read by :func:`check_report_config` when a report is built)."""
+    path = Path(path)
+    if not path.parent.is_dir():  # a dry run or a run that made no results
+        return
+    _write_record(path, {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)})
+
+
+def _command(configfiles: list[str], *args: str) -> str:
+    given = [] if configfiles == [DEFAULT_CONFIG] else configfiles
+    cf = f" --configfile {' '.join(given)}" if given else ""
+    return "./run.sh" + "".join(f" {a}" for a in args) + cf
+
+
+def check_study_owner(path: str | Path, study: str, configfiles: list[str]) -> str | None:
+    """None when the study folder of ``path`` is new or was made by the same (first) config file;
+    else the message that refuses to mix two configs' results in one folder, with the fix."""
+    path = Path(path)
+    record = _read_record(path) if path.is_file() else None
+    if not record or not record.get("configfiles"):
         return None
-    made = record.get("configfiles") or []
-    made_text = " ".join(made) if made else "config/config.yaml (the default)"
+    made, current = list(record["configfiles"]), _configs(configfiles)
+    if made[0] == current[0]:
+        return None
+    folder = path.parent
     return (
-        f"The results in {path.parent}/ come from {made_text} (datasets: {', '.join(record.get('datasets', []))}),"
-        f" not from {here} (datasets: {', '.join(datasets)}). Build their report with:\n"
-        f"  {_command(made, '--report report.html')}\n"
-        f"or run this config first ({_command(current)}; it replaces the study-level results)."
+        f"{folder}/ holds the results of study {study!r} made with {' '.join(made)}; {' '.join(current)} names "
+        f"the same study (its `study:` key, or its file name when it has none). Two configs in one study "
+        f"folder would mix their results. Fix: give this config its own name (e.g. `study: "
+        f"{study}_2` in {current[0]}, or --config study=NAME), or, to replace that study, remove {folder}/ "
+        f"(and resources/{study}/, logs/{study}/) first."
+    )
+
+
+def check_report_config(path: str | Path, datasets: list[str], configfiles: list[str], study: str) -> str | None:
+    """None when the study's folder holds results of these datasets (or nothing is recorded and its
+    verdict exists); else the message saying what is missing and the command that makes it."""
+    path = Path(path)
+    current = _configs(configfiles)
+    folder = path.parent
+    run, report = _command(current), _command(current, "--report report.html")
+    record = _read_record(path) if path.is_file() else None
+    if not (folder / "verdict.tsv").is_file():
+        return (
+            f"Study {study!r} has no results yet: {folder}/verdict.tsv does not exist. Run it first "
+            f"({run}), then build its report ({report})."
+        )
+    if record is not None and "datasets" not in record:
+        return (
+            f"Study {study!r} has no finished run yet (the last run in {folder}/ did not finish). Run it "
+            f"first ({run}), then build its report ({report})."
+        )
+    if record is None or sorted(record.get("datasets", [])) == sorted(datasets):
+        return None
+    return (
+        f"The results in {folder}/ were made with the datasets {', '.join(record['datasets'])}; "
+        f"{' '.join(current)} now lists {', '.join(datasets)}. Run it first ({run}), then build its "
+        f"report ({report})."
     )

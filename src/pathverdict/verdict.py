@@ -379,13 +379,13 @@ def gene_status(
 
 
 def read_verdict(path) -> pd.DataFrame:
-    """``results/verdict.tsv`` with text columns read as text (a dataset may be called
+    """``results/<study>/verdict.tsv`` with text columns read as text (a dataset may be called
     "NA" or "null") and ``primary``/``p_bound`` as booleans."""
     return _read(path)
 
 
 def read_genes(path) -> pd.DataFrame:
-    """``results/verdict_genes.tsv``, text columns as text."""
+    """``results/<study>/verdict_genes.tsv``, text columns as text."""
     return _read(path)
 
 

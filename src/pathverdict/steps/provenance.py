@@ -28,7 +28,7 @@ def provenance(
     annotation: str | list = (),
     banner: str = "",
 ) -> dict:
-    """``results/provenance.json`` and its page: tool versions, each dataset's origin and checksums,
+    """``results/<study>/provenance.json`` and its page: tool versions, each dataset's origin and checksums,
     the DE and ORA summaries, the gene-set libraries and the annotation, and the config."""
     from ..render import render as render_page
 

@@ -110,7 +110,7 @@ def null_permutations(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`pathverdict.null.run_null` of one dataset from its prepared files (of all samples
     before the selection when ``selection`` is given: the null re-applies it) and the rows of
-    the dataset in ``results/verdict.tsv``. Names (datasets, samples, genes, symbols,
+    the dataset in ``results/<study>/verdict.tsv``. Names (datasets, samples, genes, symbols,
     libraries, methods) are read as strings, ``NA`` and ``null`` too."""
     n = null_settings
     observed = read_table(verdict, dtype={"dataset": str, "library": str, "method": str})
@@ -246,8 +246,8 @@ def sensitivity_dataset(
 def combine_sensitivity(
     *, tables: list[str], genes: str, roles: dict[str, str], out_tsv: str, out_directions: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every dataset's table in ``results/sensitivity.tsv``, and the directions of the target's
-    DE genes in the cell datasets (from ``results/verdict_genes.tsv``)."""
+    """Every dataset's table in ``results/<study>/sensitivity.tsv``, and the directions of the target's
+    DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
     S = _sensitivity
     parts = [S.read_sensitivity(p) for p in tables]
     table = S.typed(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=S.COLUMNS))

@@ -38,8 +38,8 @@ def make_verdict(
     gene_ids: list[str] | None = None,
     banner: str = "",
 ) -> pd.DataFrame:
-    """``results/verdict.tsv`` (target per dataset x library x method, with its status),
-    ``results/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages, from each
+    """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
+    ``results/<study>/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages, from each
     dataset's DE table, ORA tables (up, down, all), ``ora.json``, GSEA and (judged when given,
     always in the workflow) CAMERA tables; every list is in the order of ``datasets``."""
     settings = VerdictSettings.from_config(verdict_settings, alpha)
@@ -106,7 +106,7 @@ def make_verdict(
 def make_calibration(
     *, datasets: dict[str, dict], samples: list[str], out_tsv: str, primary: str, table: str | None = None
 ) -> pd.DataFrame:
-    """``results/calibration.tsv``: the calibrated false-positive rate and power of the headline
+    """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
     method for each dataset's design (:func:`pathverdict.calibration.dataset_rows`); ``samples``
     are the checked sample sheets in the order of ``datasets``; the package table unless ``table``."""
     from .. import calibration
@@ -145,12 +145,12 @@ def make_claims(
     directions: str | list = (),
     calibration: str | None = None,
 ) -> pd.DataFrame:
-    """``results/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
-    label-permutation null is enabled (``null`` given), ``results/null.tsv`` and the selection
+    """``results/<study>/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
+    label-permutation null is enabled (``null`` given), ``results/<study>/null.tsv`` and the selection
     analyses of every dataset with ``select_by_expression`` (``selected``); with
-    ``results/sensitivity.tsv`` and ``sensitivity_directions.tsv`` the pathway claims'
+    ``results/<study>/sensitivity.tsv`` and ``sensitivity_directions.tsv`` the pathway claims'
     evidence also gives the sensitivity of the answer (shown, never counted) and the page a
-    section of it; ``results/calibration.tsv`` is shown beside each dataset's answer.
+    section of it; ``results/<study>/calibration.tsv`` is shown beside each dataset's answer.
     An input the rule leaves out (an empty list) is not used."""
     from .. import claims
     from .. import sensitivity as _sensitivity
