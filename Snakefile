@@ -37,18 +37,27 @@ rule all:
 
 
 # The answer where people look: a short summary of the results at the end of every successful run.
-onsuccess:
-    from pathverdict.summary import record_run, terminal_summary
+def finish_run():
+    from pathverdict.summary import end_of_run
 
-    record_run(
-        RUN_RECORD, DATASETS, [str(p) for p in workflow.overwrite_configfiles]
+    end_of_run(
+        RUN_RECORD,
+        DATASETS,
+        [str(p) for p in workflow.overwrite_configfiles],
+        target=CFG["target_pathway"],
+        simulated=bool(CFG.get("simulated")),
     )
-    print(
-        terminal_summary(
-            "results",
-            target=CFG["target_pathway"],
-            configfile=" ".join(map(str, workflow.overwrite_configfiles)) or None,
-            simulated=bool(CFG.get("simulated")),
-        ),
-        end="",
+
+
+onsuccess:
+    finish_run()
+
+
+# Snakemake skips onsuccess when there is nothing to do (a warm run): the same answer then, at exit.
+if workflow.is_main_process:
+    from pathverdict.summary import watch_nothing_to_do
+
+    watch_nothing_to_do(
+        finish_run,
+        skip=lambda: workflow.dryrun or workflow.execution_settings.no_hooks,
     )

@@ -78,10 +78,12 @@ def _de_with_covariate(
     """DE table (as ``de.tsv``) for ``params.design`` plus a continuous covariate.
 
     :func:`de.run_deseq2` treats every design variable as a factor, so the same steps
-    are taken here with the covariate kept numeric: the prefilter, pydeseq2's design
-    matrix and contrast vector, :func:`rcompat.fit_deseq` and :func:`rcompat.deseq_results`.
+    are taken here with the covariate kept numeric: the prefilter, the design matrix and
+    contrast vector as pydeseq2 builds them (``DeseqDataSet`` hands the sample sheet and the
+    design to formulaic_contrasts; called here directly, so that this job does not import
+    pydeseq2), :func:`rcompat.fit_deseq` and :func:`rcompat.deseq_results`.
     """
-    from pydeseq2.dds import DeseqDataSet
+    from formulaic_contrasts import FormulaicContrasts
 
     var, tested, reference = params.contrast
     variables = formula_variables(params.design)
@@ -92,10 +94,11 @@ def _de_with_covariate(
     meta = samples.loc[kept.columns, variables].astype(str)
     meta[COVARIATE] = covariate.reindex(kept.columns).astype(float).to_numpy()
     design = f"~{COVARIATE} + " + " + ".join(variables)
-    with de._quiet():
-        dds = DeseqDataSet(counts=kept.T, metadata=meta, design=design, refit_cooks=False, quiet=True)
-    X = dds.obsm["design_matrix"]
-    contrast = np.asarray(dds.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
+    fc = FormulaicContrasts(meta, design)
+    X = fc.design_matrix
+    if X.isna().any().any():
+        raise InputError(f"design {design!r}: missing values in the design matrix")
+    contrast = np.asarray(fc.contrast(column=var, baseline=reference, group_to_compare=tested), dtype=float)
     try:
         fit = rcompat.fit_deseq(kept.to_numpy(), X.to_numpy(dtype=float))
     except ValueError as exc:
