@@ -36,19 +36,8 @@ rule all:
         final_outputs(),
 
 
-# The answer where people look: a short summary of the results at the end of every successful run.
-def finish_run():
-    from pathverdict.summary import end_of_run
-
-    end_of_run(
-        RUN_RECORD,
-        DATASETS,
-        [str(p) for p in workflow.overwrite_configfiles],
-        target=CFG["target_pathway"],
-        simulated=bool(CFG.get("simulated")),
-    )
-
-
+# The answer where people look: a short summary of the results at the end of every successful run
+# (finish_run: rules/common.smk).
 onsuccess:
     finish_run()
 

@@ -214,6 +214,21 @@ config["_report"] = report_context(CFG)
 # a report asked with another config (e.g. the default one after a demo run) stops with the
 # command that builds the report of the results that are there.
 RUN_RECORD = "results/.pathverdict-run.json"
+
+
+def finish_run():
+    """The end of every successful run (Snakefile): record the run, print the answer."""
+    from pathverdict.summary import end_of_run
+
+    end_of_run(
+        RUN_RECORD,
+        DATASETS,
+        [str(p) for p in workflow.overwrite_configfiles],
+        target=CFG["target_pathway"],
+        simulated=bool(CFG.get("simulated")),
+    )
+
+
 if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
     from pathverdict.summary import check_report_config
 
