@@ -210,7 +210,8 @@ config["_report"] = report_context(CFG)
 
 
 # `--report` builds the report of the results in results/: they must come from this config.
-# Every successful run records its config file(s) and datasets there (finish_run below, also after a run with nothing to do);
+# Every successful run records its config file(s) and datasets there (finish_run below; also a run
+# with nothing to do);
 # a report asked with another config (e.g. the default one after a demo run) stops with the
 # command that builds the report of the results that are there.
 RUN_RECORD = "results/.pathverdict-run.json"
