@@ -41,17 +41,17 @@ rule all:
         final_outputs(),
 
 
-# The answer where people look: a short summary of the results at the end of every successful run.
+# The answer where people look: a short summary of the results at the end of every successful run
+# (finish_run: rules/common.smk).
 onsuccess:
-    from pathverdict.summary import record_run, terminal_summary
+    finish_run()
 
-    record_run(RUN_RECORD, DATASETS, _CONFIGFILES, STUDY)
-    print(
-        terminal_summary(
-            RESULTS,
-            target=CFG["target_pathway"],
-            configfile=" ".join(map(str, workflow.overwrite_configfiles)) or None,
-            simulated=bool(CFG.get("simulated")),
-        ),
-        end="",
+
+# Snakemake skips onsuccess when there is nothing to do (a warm run): the same answer then, at exit.
+if workflow.is_main_process:
+    from pathverdict.summary import watch_nothing_to_do
+
+    watch_nothing_to_do(
+        finish_run,
+        skip=lambda: workflow.dryrun or workflow.execution_settings.no_hooks,
     )

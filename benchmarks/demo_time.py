@@ -97,6 +97,8 @@ def run(work: Path, config: Path, cores: int, cpu_log: Path | None) -> dict:
         "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "jobs": jobs,
         "lines": len(lines),
+        # the run ends with the answer (pathverdict.summary), warm runs too
+        "answer": any("pathverdict: is" in ln for ln in lines[-40:]),
         "output": proc.stdout,
     }
 
@@ -144,11 +146,14 @@ def main(argv=None) -> int:
         f"# {name}, --cores {args.cores}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{os.cpu_count()} cores; load average (1/5/15 min) {load_start} at start, {load_end} at end\n"
     )
-    print("| run | wall s | CPU s (user+sys) | jobs | output lines |")
-    print("|---|---|---|---|---|")
-    print(f"| cold | {cold['wall']:.1f} | {cold['cpu']:.1f} | {cold['jobs']} | {cold['lines']} |")
+    print("| run | wall s | CPU s (user+sys) | jobs | output lines | ends with the answer |")
+    print("|---|---|---|---|---|---|")
+    yes = {True: "yes", False: "NO"}
+    print(
+        f"| cold | {cold['wall']:.1f} | {cold['cpu']:.1f} | {cold['jobs']} | {cold['lines']} | {yes[cold['answer']]} |"
+    )
     for i, w in enumerate(warm, 1):
-        print(f"| warm {i} | {w['wall']:.1f} | {w['cpu']:.1f} | {w['jobs']} | {w['lines']} |")
+        print(f"| warm {i} | {w['wall']:.1f} | {w['cpu']:.1f} | {w['jobs']} | {w['lines']} | {yes[w['answer']]} |")
     if rules:
         main_proc = rules.pop("snakemake (main process)", None)  # its children's CPU included
         jobs_cpu = sum(r["cpu"] for r in rules.values())

@@ -240,6 +240,21 @@ config["_report"] = report_context(CFG, f"{RESULTS}/provenance.json")
 
 # `--report` builds the report of this config's study (results/<study>/); when the study has no
 # results yet, or they were made with other datasets, it stops with the command that makes them.
+# The end of every successful run (Snakefile: onsuccess, and at exit of a run with nothing to do).
+def finish_run():
+    """Record the run in the study's folder and print the answer."""
+    from pathverdict.summary import end_of_run
+
+    end_of_run(
+        RUN_RECORD,
+        DATASETS,
+        _CONFIGFILES,
+        study=STUDY,
+        target=CFG["target_pathway"],
+        simulated=bool(CFG.get("simulated")),
+    )
+
+
 if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
     from pathverdict.summary import check_report_config
 

@@ -207,3 +207,25 @@ def test_terminal_shows_progress_and_ends_with_the_answer(demo):
     assert "Negative control (target expected not on top): passed" in summary
     assert f"Study: {answer['study'].upper()}" in summary
     assert "results/demo/claims.html" in summary and "--configfile demo.yaml --report report.html" in summary
+
+
+def test_a_warm_run_ends_with_the_same_answer(demo):
+    """Snakemake skips `onsuccess` when there is nothing to do; the answer is printed all the same
+    (pathverdict.summary.watch_nothing_to_do), and not by a dry run."""
+    cfg = demo / "demo.yaml"
+
+    def answer(text):
+        lines = text.splitlines()
+        start = next(i for i, ln in enumerate(lines) if "pathverdict: is Mineral absorption on top?" in ln)
+        end = next(i for i in range(start + 1, len(lines)) if set(lines[i]) == {"="})
+        return lines[start : end + 1], lines
+
+    rc, out = run_snakemake(demo, cfg, cores=2, timeout=300)
+    assert rc == 0, out[-3000:]
+    assert "Nothing to be done" in out
+    warm, lines = answer(out)
+    assert lines[-len(warm) :] == warm  # the last thing printed
+    cold, _ = answer((demo / "snakemake.out").read_text())
+    assert warm == cold and any(ln.strip().startswith("demo_tissue ") for ln in warm)
+    rc, out = run_snakemake(demo, cfg, "-n", cores=2, timeout=300)
+    assert rc == 0 and "Nothing to be done" in out and "pathverdict: is" not in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from pathverdict.summary import terminal_summary
@@ -71,3 +73,50 @@ def test_summary_shows_the_set_score_null(tmp_path):
     lines = terminal_summary(tmp_path, target="T").splitlines()
     assert next(ln for ln in lines if ln.strip().startswith("null ")).endswith("uninformative")
     assert next(ln for ln in lines if ln.strip().startswith("cells_oe")).endswith("0.1 (smallest possible)")
+
+
+def test_the_answer_after_a_run_with_nothing_to_do():
+    """Snakemake returns without calling onsuccess when nothing is to be done: the watcher on its
+    logger notices the message and the answer is printed at exit (not in a dry run)."""
+    from snakemake.common import NOTHING_TO_BE_DONE_MSG
+    from snakemake.logging import logger
+
+    from pathverdict.summary import NothingToDoWatcher
+
+    calls = []
+    dry = [False]
+    watcher = NothingToDoWatcher(lambda: calls.append("answer"), skip=lambda: dry[0])
+    logger.addFilter(watcher)
+    level = logger.level
+    logger.setLevel(logging.INFO)  # as Snakemake sets it for a run
+    try:
+        logger.info("Building DAG of jobs...")
+        watcher.at_exit()
+        assert calls == []  # a run with jobs: onsuccess prints the answer, not the watcher
+        logger.info(NOTHING_TO_BE_DONE_MSG)
+        dry[0] = True
+        watcher.at_exit()
+        assert calls == []  # a dry run with nothing to do
+        dry[0] = False
+        watcher.at_exit()
+        assert calls == ["answer"]
+    finally:
+        logger.removeFilter(watcher)
+        logger.setLevel(level)
+
+
+def test_end_of_run_records_and_prints(tmp_path, capsys):
+    from pathverdict.summary import end_of_run
+
+    VERDICT.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
+    end_of_run(
+        tmp_path / ".pathverdict-run.json",
+        ["null", "cells_oe"],
+        ["demo.yaml"],
+        study="demo",
+        target="Mineral absorption",
+    )
+    out = capsys.readouterr().out
+    assert "pathverdict: is Mineral absorption on top?" in out and "--configfile demo.yaml" in out
+    record = (tmp_path / ".pathverdict-run.json").read_text()
+    assert '"datasets"' in record and '"study": "demo"' in record

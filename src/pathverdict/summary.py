@@ -184,6 +184,30 @@ def record_run(path: str | Path, datasets: list[str], configfiles: list[str], st
     _write_record(path, {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)})
 
 
+def end_of_run(
+    record_path: str | Path,
+    datasets: list[str],
+    configfiles: list[str],
+    *,
+    study: str,
+    target: str,
+    simulated: bool = False,
+) -> None:
+    """The end of every successful run (Snakefile): record which config made the study's folder
+    and print the answer (:func:`terminal_summary`) of the results beside the record."""
+    record_run(record_path, datasets, configfiles, study)
+    print(
+        terminal_summary(
+            Path(record_path).parent,
+            target=target,
+            configfile=" ".join(map(str, configfiles)) or None,
+            simulated=simulated,
+        ),
+        end="",
+        flush=True,
+    )
+
+
 def _command(configfiles: list[str], *args: str) -> str:
     given = [] if configfiles == [DEFAULT_CONFIG] else configfiles
     cf = f" --configfile {' '.join(given)}" if given else ""
@@ -235,3 +259,51 @@ def check_report_config(path: str | Path, datasets: list[str], configfiles: list
         f"{' '.join(current)} now lists {', '.join(datasets)}. Run it first ({run}), then build its "
         f"report ({report})."
     )
+
+
+# --------------------------------------------------------------------------- the answer after a run with nothing to do
+
+
+class NothingToDoWatcher:
+    """Notices Snakemake's "Nothing to be done" in the main process and, at interpreter exit,
+    calls ``callback`` (the end of a successful run: record the run, print the answer).
+
+    Snakemake (9.x, ``Workflow.execute``) returns right after logging
+    ``snakemake.common.NOTHING_TO_BE_DONE_MSG`` when every requested file is up to date and
+    does not call ``onsuccess``: a warm run would end without the answer. The watcher is a
+    filter on Snakemake's logger (filters of a logger survive the handlers Snakemake replaces
+    when it sets up its logging); it only records that the message was logged, never drops a
+    record. ``active()`` says whether the callback is due (``skip`` returns True for a dry
+    run or ``--no-hooks``; it is asked at exit, when those settings are known).
+    """
+
+    def __init__(self, callback, skip=lambda: False):
+        self.callback = callback
+        self.skip = skip
+        self.seen = False
+
+    def filter(self, record) -> bool:
+        from snakemake.common import NOTHING_TO_BE_DONE_MSG
+
+        if not self.seen and record.getMessage() == NOTHING_TO_BE_DONE_MSG:
+            self.seen = True
+        return True
+
+    def active(self) -> bool:
+        return self.seen and not self.skip()
+
+    def at_exit(self) -> None:
+        if self.active():
+            self.callback()
+
+
+def watch_nothing_to_do(callback, skip=lambda: False) -> NothingToDoWatcher:
+    """Install a :class:`NothingToDoWatcher` on Snakemake's logger and at interpreter exit."""
+    import atexit
+
+    from snakemake.logging import logger
+
+    watcher = NothingToDoWatcher(callback, skip)
+    logger.addFilter(watcher)
+    atexit.register(watcher.at_exit)
+    return watcher
