@@ -7,6 +7,7 @@ Usage (from the repository, after ``source tools/bootstrap.sh``)::
     python benchmarks/run.py --no-workflow        # the DE stage only
     python benchmarks/run.py --cases li2008_lncap synthetic_60000x12 --runs 5
     python benchmarks/run.py --quick --no-r       # tiny synthetic matrix, 1 run, no workflow (the test)
+    python benchmarks/run.py --cases synthetic_60000x2000 --no-r --no-workflow --runs 1   # the memory bound
 
 Rows of the table:
 
@@ -18,7 +19,11 @@ Rows of the table:
   results), each a process under ``/usr/bin/time -v`` (wall clock and maximum resident set
   size). Ours and R run alternately, ``--runs`` times each (median shown). "DE s" is the time
   of the fit alone inside the process (``run_deseq2`` / ``DESeq()`` + ``results()``), without
-  interpreter start-up, package loading and file I/O. BLAS/OpenMP threads are set to
+  interpreter start-up, package loading and file I/O; "CPU s" is user + system time of the
+  process (all threads). **Whole DE step** (columns "step ..."; on every case of >= 20 M cells,
+  on any case with ``--step``): ``de_stage.py --step``, the deseq2 rule's step function
+  ``steps.run_de`` (read the matrix as int32, fit, results, write ``de.tsv``, the normalised
+  counts and the VST, gzipped), once; the 2 GB bound is asserted on it as well. BLAS/OpenMP threads are set to
   ``--threads`` (default 1: R's DESeq() is single-threaded) for both.
   The fidelity targets of ``tools/fidelity_vs_r.py`` (LFC Pearson >= 0.999, padj < 0.05 call
   agreement >= 99% over the genes R tested) are checked on the last run's two result tables

@@ -272,3 +272,41 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     )
     assert list(rows.columns) == calibration.COLUMNS and rows.iloc[0]["design"] == "3 vs 3"
     assert rows.iloc[0]["scenario"] == "cells_3v3_modules"
+
+
+# --------------------------------------------------------------------------- job resources (rules/common.smk)
+
+
+def _resource_model() -> dict:
+    """The resource block of rules/common.smk (constants and the *_for functions), run on its own."""
+    import os
+
+    from pathverdict.tables import estimate_cells
+
+    text = (REPO / "rules" / "common.smk").read_text()
+    block = text[text.index("MIN_MEM_MB = ") : text.index("def gsea_runtime(")]
+    ns = {"os": os, "estimate_cells": estimate_cells}
+    exec(compile(block, "rules/common.smk", "exec"), ns)
+    return ns
+
+
+# measured (benchmarks/README.md, "Cohort-sized matrices" and "The label-permutation null")
+STEP_120M_PEAK_MB = 1243  # steps.run_de, 60,000 x 2,000, 2 threads
+STEP_120M_CPU_S = 560.0  # its user + system seconds
+NULL_12V12_CPU_S = 150.0  # 200 relabelings + the observed labels, 20,000 genes x 24 samples, set score + ORA
+
+
+def test_de_job_resources_follow_the_measured_figures():
+    """mem_mb of the DE jobs covers the measured peak of the whole step and stays under the issue's
+    2 GB bound at 120 M cells; it is a fixed part + the matrix + a part per thread; the runtimes cover
+    the measured CPU seconds (one core) with room to spare."""
+    m = _resource_model()
+    mem = m["de_mem_mb_for"]
+    assert STEP_120M_PEAK_MB * 1.1 <= mem(120e6, 2) <= 2048
+    assert mem(1e5, 1) == m["MIN_MEM_MB"]  # small jobs: the floor
+    assert mem(60e6, 2) - mem(30e6, 2) == pytest.approx(mem(90e6, 2) - mem(60e6, 2))  # linear in cells
+    assert mem(120e6, 2) - mem(120e6, 1) == pytest.approx(m["DE_BLOCK_MB"] * m["DE_MEM_MARGIN"])
+    assert 2 * STEP_120M_CPU_S / 60 <= m["de_runtime_for"](120e6) <= 20 * STEP_120M_CPU_S / 60
+    null = m["null_runtime_for"](20000 * 24, 200)
+    assert 2 * NULL_12V12_CPU_S / 60 <= null <= 60  # 200 relabelings of a 12 vs 12 tissue study: under an hour
+    assert m["null_runtime_for"](20000 * 24, 200, 1000) > 10 * null / 2  # GSEA in the null dominates

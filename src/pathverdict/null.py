@@ -745,9 +745,10 @@ def run_null(
     e = _enrichment_cfg(enrichment_cfg)
     symbols = symbols.copy()
     symbols.index = symbols.index.astype(str)
-    counts = counts.copy()
-    counts.index = counts.index.astype(str)
-    counts.columns = counts.columns.astype(str)
+    # the caller's frame with text labels, not a copy of its genes x samples values (one matrix in memory)
+    counts = counts.set_axis(counts.index.astype(str), axis=0, copy=False).set_axis(
+        counts.columns.astype(str), axis=1, copy=False
+    )
     observed_flags = dict(zip(names, obs_labels))
     args = (params, symbols, libraries, target, list(methods), e, threads, top_n, max_fdr, selection, contrast)
     with quiet_logging():  # DESeq2 and gseapy chatter, many times over
@@ -958,7 +959,9 @@ def null_from_files(
     ``enrichment_cfg`` is the config's ``enrichment`` section. Names (datasets, samples,
     genes, symbols, libraries, methods) are read as strings, ``NA`` and ``null`` too.
     """
-    counts = read_table(counts_path, index_col=0, dtype={0: str})
+    # counts as int32, as the deseq2 step reads them (the prepare step refused counts above 2^31 - 1)
+    names = list(pd.read_csv(counts_path, sep="\t", nrows=0).columns)
+    counts = read_table(counts_path, index_col=0, dtype={names[0]: str, **{c: np.int32 for c in names[1:]}})
     counts.index = counts.index.astype(str)
     samples = read_tsv(samples_path, dtype=str, keep_default_na=False).set_index("sample")
     symbols = read_table(genes_path, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
