@@ -236,9 +236,12 @@ if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
 # (rcompat.BLOCK_CELLS cells), one block's float64 working arrays per thread, and write the
 # normalised counts and the VST block by block. So the model is a fixed part + the matrix + a
 # per-block part per thread:
-#   the whole deseq2 step (steps.run_de): 60,000 x 2,000 (120 M cells, 2 threads) peaked at 1.24 GB;
+#   the whole deseq2 step (steps.run_de): 60,000 x 2,000 (120 M cells, 2 threads) peaked at 1.30 GB
+#   (reading and fitting; 1.17-1.20 GB while writing the tables) in 614 CPU seconds, 68% of them
+#   writing the normalised counts and the VST;
 #   the fit alone: 120 M cells 0.94 GB (1 thread), 36 M cells 0.59 GB (2 threads), 6 M cells 0.34 /
-#   0.42 GB (1 / 2 threads) -> ~230 MB + 5.3 bytes a cell + ~80 MB a thread.
+#   0.42 GB (1 / 2 threads) -> ~230 MB + 5.3 bytes a cell + 80 (200 samples) to ~200 MB (2,000
+#   samples) a thread. Without the margin the model gives 1.53 GB for the 1.30 GB measured.
 # The other rules that read a whole matrix (prepare_dataset, prepare_unselected, selection_analyses)
 # read it as text into int64 frames and keep the older, larger figure (matrix_mem_mb).
 import os
@@ -248,12 +251,12 @@ from pathverdict.tables import estimate_cells
 MIN_MEM_MB = 1000
 DE_FIXED_MB = 250  # interpreter, pandas, pydeseq2, per-gene vectors
 DE_BYTES_PER_CELL = 8  # int32 counts, twice while the frame is built from the text
-DE_BLOCK_MB = 200  # one gene block's working arrays (rcompat.BLOCK_CELLS cells), per thread
+DE_BLOCK_MB = 200  # one gene block's working arrays, per thread
 DE_MEM_MARGIN = 1.25
 # CPU seconds a cell of the whole deseq2 step (read, fit, write the three tables) on one core,
 # measured at 120 M cells (benchmarks/README.md); the runtime asks for DE_TIME_MARGIN times that
 # (loaded nodes, slower cores) plus DE_FIXED_MIN minutes.
-DE_STEP_S_PER_CELL = 5e-6
+DE_STEP_S_PER_CELL = 5.1e-6
 DE_FIXED_MIN = 10  # start-up on a batch node (environment, shared file system)
 DE_TIME_MARGIN = 3
 # the label-permutation null, per relabeling (benchmarks/null_time.py: 12 vs 12 tissue, 20,000 genes):

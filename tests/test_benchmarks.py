@@ -291,9 +291,9 @@ def _resource_model() -> dict:
 
 
 # measured (benchmarks/README.md, "Cohort-sized matrices" and "The label-permutation null")
-STEP_120M_PEAK_MB = 1243  # steps.run_de, 60,000 x 2,000, 2 threads
-STEP_120M_CPU_S = 560.0  # its user + system seconds
-NULL_12V12_CPU_S = 150.0  # 200 relabelings + the observed labels, 20,000 genes x 24 samples, set score + ORA
+STEP_120M_PEAK_MB = 1304  # steps.run_de, 60,000 x 2,000, 2 threads (/usr/bin/time: 1,335,024 kB)
+STEP_120M_CPU_S = 613.8  # its user + system seconds (530.9 + 82.9)
+NULL_12V12_CPU_S = 148.3  # 200 relabelings + the observed labels, 20,000 genes x 24 samples, set score + ORA
 
 
 def test_de_job_resources_follow_the_measured_figures():
