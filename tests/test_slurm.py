@@ -142,7 +142,7 @@ def test_demo_through_slurm_equals_local_run(tmp_path, tmp_path_factory, shared)
     ids_of = collections.defaultdict(list)
     for jobid, log in plugin:
         ids_of[re.search(r"/rule_(\w+)/", log).group(1)].append(int(jobid))
-    for rule, mem, minutes in [("deseq2", 1000, 10), ("verdict", 2000, 30)]:
+    for rule, mem, minutes in [("deseq2", 1000, 15), ("verdict", 2000, 30)]:
         for j in ids_of[rule]:
             assert f"mem={mem}M" in done[j]["Tres"] and done[j]["TimeLimit"] == str(minutes), (rule, done[j])
 
