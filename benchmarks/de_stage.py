@@ -6,8 +6,15 @@ Cook's and independent filtering on, no shrinkage), write the results table.
 Usage::
 
     python benchmarks/de_stage.py COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT
+    python benchmarks/de_stage.py --step COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUTDIR
 
-(the same arguments as ``tools/deseq2_reference.R``). COUNTS: tsv(.gz), first column gene IDs;
+(the same arguments as ``tools/deseq2_reference.R``). With ``--step`` the process runs the
+workflow's whole DE step instead, the function the ``deseq2`` rule's script calls
+(``pathverdict.steps.run_de``, with the workflow's default settings from the config schema):
+read the count matrix (int32) and the sample sheet, fit, results, write ``de.tsv``,
+``normalized_counts.tsv.gz``, ``vst.tsv.gz`` and ``de_summary.json`` into OUTDIR (plus the
+``gene_ids.tsv`` the step reads, symbol = gene ID); the JSON line then has ``seconds`` = the whole
+step and ``cpu_seconds`` (user + system of this process). COUNTS: tsv(.gz), first column gene IDs;
 SAMPLES: tsv with a ``sample`` column. OUT: results tsv (gene_id + RESULT_COLUMNS, full
 precision). Last line on stdout: JSON with ``seconds`` (the ``run_deseq2`` call only, as R's
 ``seconds`` is ``DESeq()`` + ``results()`` only), ``seconds_read``, ``seconds_write``,
@@ -57,15 +64,72 @@ def read_counts_compact(path, sample_order: list[str], chunk_rows: int = 5000):
     return pd.DataFrame(matrix, index=index, columns=sample_order, copy=False)
 
 
+def run_step(counts_path: str, samples_path: str, design: str, contrast: list[str], outdir: str) -> dict:
+    """The deseq2 rule's step function (``steps.run_de``) on these files, as the rule calls it."""
+    from pathverdict import config
+    from pathverdict.steps.de import run_de
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    genes = out / "gene_ids.tsv"
+    import gzip
+
+    opener = gzip.open if str(counts_path).endswith(".gz") else open
+    with opener(counts_path, "rt") as fh, open(genes, "w") as g:  # the prepare step's gene table: gene_id, symbol
+        next(fh)
+        g.write("gene_id\tsymbol\n")
+        for line in fh:
+            gid = line.split("\t", 1)[0]
+            g.write(f"{gid}\t{gid}\n")
+    cfg = config.validate_config(
+        {
+            "datasets": {"x": {"counts": "c.tsv", "samples": "s.tsv", "design": design, "contrast": contrast}},
+            "genesets": "x.gmt",
+            "target_pathway": "x",
+            "annotation": "x.tsv.gz",
+        },
+        "benchmark defaults",
+    )
+    ds = {"design": design, "contrast": contrast}
+    threads = int(os.environ.get("PATHVERDICT_DE_THREADS", "1"))
+    t0, c0 = time.perf_counter(), time.process_time()
+    summary = run_de(
+        dataset="benchmark",
+        dataset_config=ds,
+        de=cfg["de"],
+        counts=str(counts_path),
+        samples=str(samples_path),
+        genes=str(genes),
+        out_de=str(out / "de.tsv"),
+        out_normalized=str(out / "normalized_counts.tsv.gz"),
+        out_vst=str(out / "vst.tsv.gz"),
+        out_summary=str(out / "de_summary.json"),
+        threads=threads,
+    )
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "genes_in": int(summary["genes_in"]),
+        "genes_tested": int(summary["genes_tested"]),
+        "samples": len(summary["size_factors"]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--step"]:
+        if len(args) != 8:
+            print(__doc__.split("Usage::")[1].split("(the same")[0].strip(), file=sys.stderr)
+            return 1
+        counts_path, samples_path, design, var, tested, reference, outdir = args[1:]
+        print(json.dumps(run_step(counts_path, samples_path, design, [var, tested, reference], outdir)))
+        return 0
     if len(args) != 7:
         print(__doc__.split("Usage::")[1].split("(the same")[0].strip(), file=sys.stderr)
         return 1
     counts_path, samples_path, design, var, tested, reference, out = args
 
     import pandas as pd
-    import pydeseq2.dds  # noqa: F401  (imported as the workflow imports it: its start-up time is part of the stage)
 
     from pathverdict.de import DEParams, run_deseq2
 

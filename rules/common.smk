@@ -266,21 +266,45 @@ if any(a == "--report" or a.startswith("--report=") for a in sys.argv):
 # --------------------------------------------------------------------------- job resources
 # Memory (mem_mb) and run time (runtime, minutes) of the heavy rules, from the size of their
 # input; a batch system (profiles/slurm) is asked for them, and `--resources mem_mb=N` makes a
-# local run respect them too. The DE fit runs in gene blocks (rcompat.fit_deseq, issue 14) and holds
-# the counts plus per-gene vectors only: 36 M cells (60,000 x 600) peaked at 0.58 GB, 6 M cells at
-# 0.34 GB (benchmarks/README.md). What remains per gene x sample is the deseq2 job's table I/O
-# (int64 counts from the TSV reader, the normalised counts and the VST written as tables):
-# steps.run_de on 30,000 x 200 (6 M cells) peaked at 0.53 GB (~55 bytes per cell over a ~200 MB
-# base) in 61 s on a loaded core; reading the raw matrix as text (prepare_dataset) took 0.47 GB
-# there. The estimates below add about 1.8x on top, never go under MIN_MEM_MB, and grow
-# with each retry (`--retries`, set in profiles/slurm), for a job killed for lack of memory/time.
+# local run respect them too. Each estimate gets a margin, never goes under MIN_MEM_MB, and grows
+# with each retry (`--retries`, set in profiles/slurm) for a job killed for lack of memory/time.
+#
+# The DE jobs (deseq2, null_permutations) follow the figures measured for issue 14
+# (benchmarks/README.md, "Cohort-sized matrices"): they hold the count matrix as int32 (4 bytes a
+# cell; while pandas builds the frame from the text, briefly twice that) and fit genes in blocks
+# (rcompat.BLOCK_CELLS cells), one block's float64 working arrays per thread, and write the
+# normalised counts and the VST block by block. So the model is a fixed part + the matrix + a
+# per-block part per thread:
+#   the whole deseq2 step (steps.run_de): 60,000 x 2,000 (120 M cells, 2 threads) peaked at 1.30 GB
+#   (reading and fitting; 1.17-1.20 GB while writing the tables) in 614 CPU seconds, 68% of them
+#   writing the normalised counts and the VST;
+#   the fit alone: 120 M cells 0.94 GB (1 thread), 36 M cells 0.59 GB (2 threads), 6 M cells 0.34 /
+#   0.42 GB (1 / 2 threads) -> ~230 MB + 5.3 bytes a cell + 80 (200 samples) to ~200 MB (2,000
+#   samples) a thread. Without the margin the model gives 1.53 GB for the 1.30 GB measured.
+# The other rules that read a whole matrix (prepare_dataset, prepare_unselected, selection_analyses)
+# read it as text into int64 frames and keep the older, larger figure (matrix_mem_mb).
 import os
 
 from pathverdict.tables import estimate_cells
 
 MIN_MEM_MB = 1000
-DE_BASE_MB = 300
-DE_BYTES_PER_CELL = 100
+DE_FIXED_MB = 250  # interpreter, pandas, pydeseq2, per-gene vectors
+DE_BYTES_PER_CELL = 8  # int32 counts, twice while the frame is built from the text
+DE_BLOCK_MB = 200  # one gene block's working arrays, per thread
+DE_MEM_MARGIN = 1.25
+# CPU seconds a cell of the whole deseq2 step (read, fit, write the three tables) on one core,
+# measured at 120 M cells (benchmarks/README.md); the runtime asks for DE_TIME_MARGIN times that
+# (loaded nodes, slower cores) plus DE_FIXED_MIN minutes.
+DE_STEP_S_PER_CELL = 5.1e-6
+DE_FIXED_MIN = 10  # start-up on a batch node (environment, shared file system)
+DE_TIME_MARGIN = 3
+# the label-permutation null, per relabeling (benchmarks/null_time.py: 12 vs 12 tissue, 20,000 genes):
+# DE fit + set score + ORA ~1.75 us a cell + ~0.2 s, GSEA ~10 s per 1,000 gene-set permutations
+NULL_FIT_S_PER_CELL = 1.75e-6
+NULL_FIT_FIXED_S = 0.2
+NULL_GSEA_S_PER_1000 = 10.0
+MATRIX_BASE_MB = 300
+MATRIX_BYTES_PER_CELL = 100
 # genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
 # table): a large study (20,000 genes x 100 samples, ~830 MB); the prepare step then reports what is
 # wrong with the file.
@@ -307,31 +331,60 @@ def _round_up(value, step):
     return int(-(-value // step) * step)
 
 
-def de_mem_mb(wildcards, input, attempt):
-    """Memory of one DESeq2 fit on input.counts (deseq2, null_permutations, prepare_dataset)."""
+def de_mem_mb_for(cells, threads):
+    """MB for one DE job on `cells` genes x samples with `threads` threads (before retries)."""
+    need = (
+        DE_FIXED_MB + cells * DE_BYTES_PER_CELL / 2**20 + max(1, threads) * DE_BLOCK_MB
+    )
+    return max(MIN_MEM_MB, need * DE_MEM_MARGIN)
+
+
+def de_mem_mb(wildcards, input, threads, attempt):
+    """Memory of a DE job on input.counts (deseq2, null_permutations)."""
+    return _round_up(de_mem_mb_for(matrix_cells(input.counts), threads) * attempt, 100)
+
+
+def matrix_mem_mb(wildcards, input, attempt):
+    """Memory of a job that reads a whole count matrix as text into pandas (prepare_dataset,
+    prepare_unselected, selection_analyses): 300 MB + 100 bytes per cell."""
     cells = matrix_cells(input.counts)
     return _round_up(
-        max(MIN_MEM_MB, DE_BASE_MB + cells * DE_BYTES_PER_CELL / 2**20) * attempt, 100
+        max(MIN_MEM_MB, MATRIX_BASE_MB + cells * MATRIX_BYTES_PER_CELL / 2**20)
+        * attempt,
+        100,
     )
+
+
+def de_runtime_for(cells):
+    """Minutes for the deseq2 step on `cells` genes x samples (before retries)."""
+    return DE_FIXED_MIN + DE_TIME_MARGIN * DE_STEP_S_PER_CELL * cells / 60
 
 
 def de_runtime(wildcards, input, attempt):
-    """Minutes for one DESeq2 job: 10 + 0.5 per million genes x samples (~3x the 0.17 min per
-    million cells measured for the whole deseq2 step, table I/O included, on a loaded core).
-    """
-    return _round_up((10 + 0.5 * matrix_cells(input.counts) / 1e6) * attempt, 5)
+    """Minutes for one deseq2 job (whole step on one core, with margin)."""
+    return _round_up(de_runtime_for(matrix_cells(input.counts)) * attempt, 5)
+
+
+def null_runtime_for(cells, relabelings, gsea_permutations=None):
+    """Minutes for the label-permutation null: one DE fit (+ set score, ORA, and GSEA when
+    `gsea_permutations` is given) per relabeling and one on the observed labels."""
+    per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * cells
+    if gsea_permutations is not None:
+        per_fit += NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
+    return DE_FIXED_MIN + DE_TIME_MARGIN * (1 + relabelings) * per_fit / 60
 
 
 def null_runtime(wildcards, input, attempt):
-    """Minutes for the label-permutation null: one DE fit (plus GSEA when asked) per relabeling."""
-    per_fit = (
-        0.5
-        + matrix_cells(input.counts) / 1e6
-        + (2 if "gsea" in CFG["null"]["methods"] else 0)
+    """Minutes for the null_permutations job of a dataset."""
+    gsea = (
+        CFG["enrichment"]["gsea_permutations"]
+        if "gsea" in CFG["null"]["methods"]
+        else None
     )
-    return _round_up(
-        (10 + (1 + CFG["null"]["max_permutations"]) * per_fit) * attempt, 5
+    minutes = null_runtime_for(
+        matrix_cells(input.counts), CFG["null"]["max_permutations"], gsea
     )
+    return _round_up(minutes * attempt, 5)
 
 
 def gsea_runtime(wildcards, attempt):

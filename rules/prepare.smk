@@ -25,8 +25,8 @@ rule prepare_dataset:
     conda:
         "../envs/pathverdict.yaml"
     resources:
-        # reads the whole count matrix with pandas: sized like a DESeq2 fit
-        mem_mb=de_mem_mb,
+        # reads the whole count matrix with pandas
+        mem_mb=matrix_mem_mb,
     params:
         dataset_config=dataset_cfg,
     script:
@@ -67,7 +67,7 @@ rule prepare_unselected:
     conda:
         "../envs/pathverdict.yaml"
     resources:
-        mem_mb=de_mem_mb,
+        mem_mb=matrix_mem_mb,
     params:
         dataset_config=lambda wc: unselected_cfg(wc.dataset),
     script:

@@ -11,7 +11,16 @@ import pytest
 from conftest import REPO
 
 RUN = REPO / "benchmarks" / "run.py"
-BASE_COLUMNS = ["case", "genes in / tested x samples", "runs", "ours wall s", "ours DE s", "ours peak RSS MB"]
+BASE_COLUMNS = [
+    "case",
+    "genes in / tested x samples",
+    "runs",
+    "ours wall s",
+    "ours CPU s",
+    "ours DE s",
+    "ours peak RSS MB",
+]
+STEP_COLUMNS = ["step wall s", "step CPU s", "step peak RSS MB"]
 R_COLUMNS = ["R wall s", "R DE s", "R peak RSS MB", "ours/R wall", "ours/R DE", "LFC Pearson", "padj-call agree %"]
 
 
@@ -34,7 +43,17 @@ def _table(text: str) -> tuple[list[str], list[list[str]]]:
 def test_quick_mode_prints_one_table(tmp_path):
     out_json = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(RUN), "--quick", "--no-r", "--cache", str(tmp_path / "cache"), "--json", str(out_json)],
+        [
+            sys.executable,
+            str(RUN),
+            "--quick",
+            "--no-r",
+            "--step",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--json",
+            str(out_json),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -42,15 +61,16 @@ def test_quick_mode_prints_one_table(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "R DESeq2 not run" in proc.stdout
     head, rows = _table(proc.stdout)
-    assert head == BASE_COLUMNS + ["targets", "notes"]
+    assert head == BASE_COLUMNS + STEP_COLUMNS + ["targets", "notes"]
     assert [r[0] for r in rows] == ["synthetic_quick_2000x6"]
     row = dict(zip(head, rows[0]))
     assert row["runs"] == "1"
     genes_in, rest = row["genes in / tested x samples"].split(" / ")
     assert genes_in == "2000" and rest.endswith(" x 6")
-    for col in ["ours wall s", "ours DE s", "ours peak RSS MB"]:
+    for col in ["ours wall s", "ours CPU s", "ours DE s", "ours peak RSS MB", *STEP_COLUMNS]:
         assert float(row[col]) > 0, col
-    assert "rss" in row["targets"]
+    # the whole DE step (read, fit, write de.tsv + normalised counts + VST) is part of the memory check
+    assert "rss incl. whole step ok" in row["targets"]
     raw = json.loads(out_json.read_text())
     assert raw["columns"] == head and len(raw["de"]) == 1
     # the synthetic matrix is cached and reused
@@ -97,12 +117,60 @@ def test_table_with_r_and_workflow_rows(bench):
     assert "|" in bench.format_markdown(head, rows)
 
 
+def test_memory_bound_covers_the_whole_step(bench):
+    """On a case of >= 20 M cells the 2 GB bound is asserted on the fit AND the whole DE step."""
+    big = dict(genes_in=60000, genes_tested=59000, samples=2000, runs=1, ours_wall=[300.0], ours_fit=[290.0])
+    fit_ok_step_over = bench.DERow(
+        "synthetic_60000x2000",
+        **big,
+        ours_rss=[950.0],
+        ours_cpu=[400.0],
+        step_wall=[600],
+        step_cpu=[650],
+        step_rss=[2100.0],
+    )
+    both_ok = bench.DERow(
+        "synthetic_60000x2000",
+        **big,
+        ours_rss=[950.0],
+        ours_cpu=[400.0],
+        step_wall=[600],
+        step_cpu=[650],
+        step_rss=[1300.0],
+    )
+    small = bench.DERow(
+        "small",
+        genes_in=100,
+        genes_tested=90,
+        samples=6,
+        runs=1,
+        ours_wall=[1.0],
+        ours_fit=[0.1],
+        ours_rss=[3000.0],
+        ours_cpu=[1.0],
+    )
+    head, rows = bench.build_table([fit_ok_step_over, both_ok, small], [], with_r=False)
+    assert head == BASE_COLUMNS + STEP_COLUMNS + ["targets", "notes"]
+    t = [dict(zip(head, r)) for r in rows]
+    assert t[0]["targets"] == "rss incl. whole step MISSED (asserted)"
+    assert t[1]["targets"] == "rss incl. whole step ok (asserted)" and t[1]["step peak RSS MB"] == "1300"
+    assert t[2]["targets"] == "rss MISSED" and t[2]["step wall s"] == "-"
+    assert bench.peak_rss(fit_ok_step_over) == 2100.0
+    assert bench.is_large(bench.CASES["synthetic_60000x2000"], None, None)
+    assert bench.is_large(bench.CASES["synthetic_60000x600"], None, None)  # 36 M cells
+    assert not bench.is_large(bench.CASES["synthetic_30000x200"], None, None)  # 6 M cells
+
+
 def test_parse_time_v(bench):
     text = (
         '\tCommand being timed: "python x.py"\n\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02.50\n'
         "\tMaximum resident set size (kbytes): 204800\n\tExit status: 0\n"
     )
     assert bench.parse_time_v(text) == (62.5, 200.0)
+    wall, rss, cpu = bench.parse_time_v_cpu(text)
+    assert (wall, rss) == (62.5, 200.0) and cpu != cpu  # no CPU lines: NaN
+    with_cpu = text + "\tUser time (seconds): 50.25\n\tSystem time (seconds): 2.50\n"
+    assert bench.parse_time_v_cpu(with_cpu) == (62.5, 200.0, 52.75)
     assert bench.parse_time_v(text.replace("1:02.50", "1:00:01"))[0] == 3601.0
     with pytest.raises(ValueError):
         bench.parse_time_v("nothing here")
@@ -204,3 +272,41 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     )
     assert list(rows.columns) == calibration.COLUMNS and rows.iloc[0]["design"] == "3 vs 3"
     assert rows.iloc[0]["scenario"] == "cells_3v3_modules"
+
+
+# --------------------------------------------------------------------------- job resources (rules/common.smk)
+
+
+def _resource_model() -> dict:
+    """The resource block of rules/common.smk (constants and the *_for functions), run on its own."""
+    import os
+
+    from pathverdict.tables import estimate_cells
+
+    text = (REPO / "rules" / "common.smk").read_text()
+    block = text[text.index("MIN_MEM_MB = ") : text.index("def gsea_runtime(")]
+    ns = {"os": os, "estimate_cells": estimate_cells}
+    exec(compile(block, "rules/common.smk", "exec"), ns)
+    return ns
+
+
+# measured (benchmarks/README.md, "Cohort-sized matrices" and "The label-permutation null")
+STEP_120M_PEAK_MB = 1304  # steps.run_de, 60,000 x 2,000, 2 threads (/usr/bin/time: 1,335,024 kB)
+STEP_120M_CPU_S = 613.8  # its user + system seconds (530.9 + 82.9)
+NULL_12V12_CPU_S = 148.3  # 200 relabelings + the observed labels, 20,000 genes x 24 samples, set score + ORA
+
+
+def test_de_job_resources_follow_the_measured_figures():
+    """mem_mb of the DE jobs covers the measured peak of the whole step and stays under the issue's
+    2 GB bound at 120 M cells; it is a fixed part + the matrix + a part per thread; the runtimes cover
+    the measured CPU seconds (one core) with room to spare."""
+    m = _resource_model()
+    mem = m["de_mem_mb_for"]
+    assert STEP_120M_PEAK_MB * 1.1 <= mem(120e6, 2) <= 2048
+    assert mem(1e5, 1) == m["MIN_MEM_MB"]  # small jobs: the floor
+    assert mem(60e6, 2) - mem(30e6, 2) == pytest.approx(mem(90e6, 2) - mem(60e6, 2))  # linear in cells
+    assert mem(120e6, 2) - mem(120e6, 1) == pytest.approx(m["DE_BLOCK_MB"] * m["DE_MEM_MARGIN"])
+    assert 2 * STEP_120M_CPU_S / 60 <= m["de_runtime_for"](120e6) <= 20 * STEP_120M_CPU_S / 60
+    null = m["null_runtime_for"](20000 * 24, 200)
+    assert 2 * NULL_12V12_CPU_S / 60 <= null <= 60  # 200 relabelings of a 12 vs 12 tissue study: under an hour
+    assert m["null_runtime_for"](20000 * 24, 200, 1000) > 10 * null / 2  # GSEA in the null dominates

@@ -4,6 +4,7 @@ ORA only), a few seconds in all."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 
@@ -543,3 +544,38 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(
         __import__("pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES
     )
     assert (analyses["implication"] != "").all()
+
+
+def test_null_fits_in_gene_blocks_on_threads_with_the_same_numbers(make_dataset, kegg, monkeypatch):
+    """The null's DE fits run in blocks of NULL_BLOCK_CELLS cells (several blocks: the threads have
+    work to share) and give the statistics of one block of all genes on one thread."""
+    planted = make_dataset("planted")
+    monkeypatch.setattr(null, "NULL_BLOCK_CELLS", 300)  # 50 genes per block at 6 samples
+    seen = []
+    real = de.run_deseq2
+
+    def spy(counts, samples, params):
+        seen.append((params.block_genes, params.threads, len(counts)))
+        return real(counts, samples, params)
+
+    monkeypatch.setattr(de, "run_deseq2", spy)
+    kwargs = dict(
+        symbols=pd.Series(planted.symbols),
+        methods=("ora_all",),
+        enrichment_cfg=ENRICHMENT,
+        max_permutations=100,
+        seed=1,
+    )
+    blocks = null.run_null(planted.counts, planted.samples, PARAMS, kegg, TARGET, None, threads=2, **kwargs)
+    assert len(seen) == 10 and {s[:2] for s in seen} == {(50, 2)} and seen[0][2] >= 300  # >= 6 blocks
+    seen.clear()
+    whole = dataclasses.replace(PARAMS, block_genes=len(planted.counts))
+    one = null.run_null(planted.counts, planted.samples, whole, kegg, TARGET, None, threads=1, **kwargs)
+    assert {s[:2] for s in seen} == {(len(planted.counts), 1)}
+    for got, ref in zip(blocks, one):
+        assert list(got.columns) == list(ref.columns) and len(got) == len(ref)
+        for col in got.columns:
+            if pd.api.types.is_float_dtype(ref[col]):
+                np.testing.assert_allclose(got[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9)
+            else:
+                assert got[col].astype(str).tolist() == ref[col].astype(str).tolist(), col

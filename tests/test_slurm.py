@@ -167,7 +167,7 @@ def test_resources_grow_with_genes_x_samples(tmp_path, write_config, gene_pool):
     assert rc == 0, out[-3000:]
     mem = dict(re.findall(r"input: \S+/data/(\w+)/counts.tsv[\s\S]*?mem_mb=(\d+)", out))
     cells = 15000 * 600
-    expected_big = int(np.ceil((300 + cells * 100 / 2**20) / 100) * 100)  # DE_BASE_MB + DE_BYTES_PER_CELL
+    expected_big = int(np.ceil((300 + cells * 100 / 2**20) / 100) * 100)  # MATRIX_BASE_MB + MATRIX_BYTES_PER_CELL
     # genes x samples is estimated from the header and the first MB of the file (never the whole
     # file, which may be huge or broken: tables.estimate_cells), so the big matrix's figure is close
     # to, not exactly, what the exact count gives
