@@ -121,18 +121,18 @@ def atomic_file(path: str | Path):
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None):
+def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None, compresslevel: int = 9):
     """Write to ``path`` atomically (see :func:`atomic_file`), as text unless ``mode`` has "b".
 
     With ``compress`` None, paths ending in ``.gz`` are gzip-compressed (with a fixed mtime, so
-    output is byte-reproducible); ``compress=False`` writes the bytes as they are (copying a
-    file that is already compressed).
+    output is byte-reproducible) at ``compresslevel``; ``compress=False`` writes the bytes as
+    they are (copying a file that is already compressed).
     """
     if compress is None:
         compress = Path(path).name.endswith(".gz")
     with atomic_file(path) as raw:
         if compress:
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=compresslevel) as gz:
                 fh = io.TextIOWrapper(gz, encoding="utf-8", newline="") if "b" not in mode else gz
                 yield fh
                 if fh is not gz:

@@ -41,8 +41,13 @@ def run_de(
     order = res["padj"].fillna(np.inf).to_numpy()
     res = res.iloc[np.lexsort((res["gene_id"].to_numpy(), res["pvalue"].fillna(np.inf).to_numpy(), order))]
     write_tsv(res, out_de)
-    # genes x samples tables written block by block (peak memory independent of the matrix size)
-    with atomic_write(out_normalized) as fh_norm, atomic_write(out_vst) as fh_vst:
+    # genes x samples tables written block by block (peak memory independent of the matrix size),
+    # gzip level 1: at cohort size writing these two tables is most of the step; level 1 compresses
+    # ~5x faster than the default 9 for ~15% larger files (20,000 x 200: step CPU 20.7 -> 16.6 s)
+    with (
+        atomic_write(out_normalized, compresslevel=1) as fh_norm,
+        atomic_write(out_vst, compresslevel=1) as fh_vst,
+    ):
         for i, (norm, vst) in enumerate(result.blocks()):
             norm = norm.round(3)
             norm.insert(0, "symbol", symbols.reindex(norm.index).to_numpy())
