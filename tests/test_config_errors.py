@@ -81,7 +81,7 @@ def test_shipped_configs_name_their_study(repo_root):
     }
 
 
-@pytest.mark.parametrize("name", ["a/b", "../x", ".hidden", "", "my study", "downloads", "x" * 65, "-x"])
+@pytest.mark.parametrize("name", ["a/b", "../x", ".hidden", "", "my study", "downloads", "ci", "x" * 65, "-x"])
 def test_study_must_be_a_safe_folder_name(name):
     msg = config_error(lambda c: c.update(study=name))
     assert_in(
@@ -97,7 +97,7 @@ def test_study_must_be_text():
     assert_in(msg, "study: expected string, got 2019.", "Fix: the study's name")
 
 
-@pytest.mark.parametrize("configfile", ["___.yaml", "downloads.yaml"])
+@pytest.mark.parametrize("configfile", ["___.yaml", "downloads.yaml", "ci.yaml"])
 def test_a_config_file_name_that_makes_no_study_name(configfile):
     with pytest.raises(InputError) as info:
         validate_config(copy.deepcopy(BASE), source=configfile, configfiles=[configfile])

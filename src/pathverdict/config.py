@@ -215,7 +215,7 @@ def validate_config(config: dict, source: str = "config", configfiles: list[str]
     return cfg
 
 
-STUDY_NAME = re.compile(r"^(?!downloads$)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+STUDY_NAME = re.compile(r"^(?!(downloads|ci)$)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def study_from_configfile(path: str | Path, source: str = "config") -> str:

@@ -19,6 +19,10 @@ from .. import __version__
 from .download_cache import CHUNK
 
 log = logging.getLogger("pathverdict.sources.download")  # its messages are the download's
+# urllib3 logs its own "Retrying (Retry(total=...)) after connection broken by ..." warning for
+# every retried connection; :class:`_Retry` logs one line per retry naming what was asked for, so
+# urllib3's (the same event, in its internal terms) would only repeat it
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 USER_AGENT = f"pathverdict/{__version__} (python-requests/{requests.__version__})"
 MAX_DELAY = 120  # cap on one backoff / Retry-After wait, seconds
