@@ -49,6 +49,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from . import calibration as _calibration
 from . import verdict as _verdict
 from .util import read_text_table
 
@@ -432,19 +433,7 @@ def paragraph(
 
 
 CALIBRATION_TEXT = ("dataset", "design", "scenario", "power_effect", "source", "note")
-CALIBRATION_COLUMNS = [
-    "dataset",
-    "design",
-    "scenario",
-    "fpr_on_top",
-    "fpr_ci_high",
-    "power",
-    "power_effect",
-    "n_null",
-    "n_planted",
-    "source",
-    "note",
-]
+CALIBRATION_COLUMNS = _calibration.COLUMNS  # results/<study>/calibration.tsv, as pathverdict.calibration writes it
 SENSITIVITY_TEXT = ("dataset", "library", "method", "variant", "on_top", "status", "detail")
 SENSITIVITY_COLUMNS = [
     "dataset",
