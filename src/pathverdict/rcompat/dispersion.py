@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .glm import MINMU, _linear_model_mu, _xtwx, fit_nbinom_glms
 from .locfit import LocalFit
@@ -382,6 +382,7 @@ def kl_prior_var(log_residuals, df: int) -> float:
     expected histogram of that distribution (numerical convolution) instead of a simulated
     one; the loess step is R's (:func:`loess_interpolate`).
     """
+    from scipy import stats  # here, not at the top: only this path needs it (import ~0.5 s)
     from scipy.signal import fftconvolve
 
     brks = np.arange(-20, 21) / 2.0

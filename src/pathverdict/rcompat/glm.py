@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 MINMU = 0.5
 LAMBDA_LOG2 = 1e-6  # DESeq2's default ridge on log2-scale coefficients (betaPrior=FALSE)
@@ -112,6 +112,7 @@ def _fit_beta(y, X, sf, alpha, beta, ridge, minmu, tol=1e-8, maxit=100):
 def _optim_row(k, X, sf, alpha, start_log2, lam_log2):
     """``fitNbinomGLMsOptim`` for one gene: L-BFGS-B on log2 coefficients within [-30, 30]
     with a normal prior of variance 1/lambda, finite-difference gradient as R's optim."""
+    from scipy import stats  # here, not at the top: only this fallback needs it (import ~0.5 s)
     from scipy.optimize import minimize
 
     sd = np.sqrt(1.0 / lam_log2)

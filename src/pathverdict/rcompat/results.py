@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .cooks import cooks_cutoff, cooks_outlier_mask
 from .deseq import DESeqFit, _blocks, default_block_genes
@@ -100,7 +100,9 @@ def wald_contrast(fit: DESeqFit, contrast) -> tuple[np.ndarray, np.ndarray, np.n
         est = fit.beta @ c
         se = np.sqrt(np.einsum("i,gij,j->g", c, fit.sigma, c))
         stat = est / se
-        pvalue = 2 * stats.norm.sf(np.abs(stat))
+        # = 2 * scipy.stats.norm.sf(|stat|) bit for bit (norm.sf is ndtr(-x)); scipy.special, not
+        # scipy.stats, whose import costs every DE job ~0.5 s
+        pvalue = 2 * special.ndtr(-np.abs(stat))
     log2e = 1.0 / math.log(2)
     return est * log2e, se * log2e, stat, pvalue
 
