@@ -163,7 +163,7 @@ def test_without_metallothioneins_gsea_rerun(kegg, universe):
     gs = enrichment.gsea(
         enrichment.collapse_to_symbols(de).set_index("symbol")["stat"], kegg.sets, LIB, kegg.ids, 15, 500, 100, 42
     )
-    gsettings = sensitivity.GseaSettings(15, 500, 100, 42, 1)
+    gsettings = enrichment.GseaSettings(15, 500, 100, 42, 1)
     table = run(de, {LIB: kegg}, gsea_tables={LIB: gs}, gsea=gsettings)
     base = rows(table, f"release:{LIB}", "gsea")
     hit = gs[gs["term"] == TARGET].iloc[0]

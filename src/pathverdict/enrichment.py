@@ -26,7 +26,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -176,6 +178,38 @@ def ora(
     out = out.sort_values(["pvalue", "term"], kind="mergesort").reset_index(drop=True)
     out.insert(3, "rank", competition_rank(out[["pvalue"]]))
     return out[ORA_COLUMNS]
+
+
+@dataclasses.dataclass(frozen=True)
+class GseaSettings:
+    """Pre-ranked GSEA as the workflow's ``gsea`` step runs it (config ``enrichment``:
+    ``gsea_min_size``, ``gsea_max_size``, ``gsea_permutations``, ``seed``), also for the null and
+    the sensitivity re-run."""
+
+    min_size: int = 15
+    max_size: int = 500
+    permutations: int = 1000
+    seed: int = 42
+    threads: int = 1
+
+    @classmethod
+    def from_config(cls, enrichment: Mapping, threads: int = 1) -> GseaSettings:
+        e = enrichment
+        return cls(e["gsea_min_size"], e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads)
+
+    def run(self, ranking: pd.Series, lib, lib_name: str) -> pd.DataFrame:
+        """:func:`gsea` of ``ranking`` against the prepared library ``lib`` (a ``GeneSetLibrary``)."""
+        return gsea(
+            ranking,
+            lib.sets,
+            lib_name,
+            lib.ids,
+            self.min_size,
+            self.max_size,
+            self.permutations,
+            self.seed,
+            self.threads,
+        )
 
 
 def gsea(

@@ -68,22 +68,13 @@ def target_ranks(
     genes = enrichment.collapse_to_symbols(de_table)
     lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
     ranking = genes.set_index("symbol")["stat"].astype(float) if "gsea" in methods else None
+    gsea_settings = enrichment.GseaSettings.from_config(e, threads)
     rows = []
     for lib_name, lib in libraries.items():
         term = lib.find(target)
         for method in methods:
             if method == "gsea":
-                table = enrichment.gsea(
-                    ranking,
-                    lib.sets,
-                    lib_name,
-                    lib.ids,
-                    e["gsea_min_size"],
-                    e["gsea_max_size"],
-                    e["gsea_permutations"],
-                    e["seed"],
-                    threads,
-                )
+                table = gsea_settings.run(ranking, lib, lib_name)
                 judged = verdict.judge_method(table, method, term, settings, None)
             else:
                 query = lists[method.removeprefix("ora_")]

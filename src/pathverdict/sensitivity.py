@@ -60,17 +60,6 @@ NOT_TESTED = "not tested"
 ORA_METHODS = tuple(f"ora_{d}" for d in enrichment.DIRECTIONS)
 
 
-@dataclasses.dataclass
-class GseaSettings:
-    """Pre-ranked GSEA as the workflow's ``gsea`` step runs it (``enrichment.*``)."""
-
-    min_size: int = 15
-    max_size: int = 500
-    permutations: int = 1000
-    seed: int = 42
-    threads: int = 1
-
-
 # ----------------------------------------------------------------------------- pieces
 
 
@@ -135,12 +124,10 @@ def _gsea_judged(
     lib: GeneSetLibrary,
     term: str,
     settings: verdict.VerdictSettings,
-    gsea: GseaSettings,
+    gsea: enrichment.GseaSettings,
 ) -> dict:
     ranking = genes.set_index("symbol")["stat"].astype(float)
-    table = enrichment.gsea(
-        ranking, lib.sets, lib_name, lib.ids, gsea.min_size, gsea.max_size, gsea.permutations, gsea.seed, gsea.threads
-    )
+    table = gsea.run(ranking, lib, lib_name)
     return verdict.judge_method(table, "gsea", term, settings, None)
 
 
@@ -168,7 +155,7 @@ def sensitivity(
     ora_min_size: int = 10,
     ora_max_size: int = 500,
     gsea_tables: Mapping[str, pd.DataFrame] | None = None,
-    gsea: GseaSettings | None = None,
+    gsea: enrichment.GseaSettings | None = None,
     input_genes: pd.DataFrame | None = None,
     dataset: str = "",
 ) -> pd.DataFrame:

@@ -80,26 +80,14 @@ def run_gsea(
     *, dataset: str, de: str, gmts: list[str], libraries: list[str], enrichment: dict, out_gsea: str, threads: int = 1
 ) -> None:
     """Pre-ranked GSEA on the Wald statistic (one row per symbol), every library."""
-    e = enrichment
+    settings = _enrichment.GseaSettings.from_config(enrichment, threads)
     genes = _gene_level(de)
     ranking = genes.set_index("symbol")["stat"].astype(float)
     results = []
     for lib_name, gmt in libraries_of(libraries, gmts).items():
         lib = load_prepared_library(gmt, lib_name)
         genesets.check_overlap(lib, set(ranking.dropna().index), dataset)
-        results.append(
-            _enrichment.gsea(
-                ranking,
-                lib.sets,
-                lib_name,
-                lib.ids,
-                e["gsea_min_size"],
-                e["gsea_max_size"],
-                e["gsea_permutations"],
-                e["seed"],
-                threads,
-            )
-        )
+        results.append(settings.run(ranking, lib, lib_name))
     write_tsv(pd.concat(results, ignore_index=True), out_gsea)
 
 

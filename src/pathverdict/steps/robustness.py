@@ -13,6 +13,7 @@ from .. import robustness as _robustness
 from .. import selection_analyses as _selection
 from .. import sensitivity as _sensitivity
 from ..de import DEParams
+from ..enrichment import GseaSettings
 from ..io import load_libraries, read_counts, read_de, read_enrichment, read_gene_ids, read_sample_sheet, read_symbols
 from ..io import read_table
 from ..util import atomic_write, write_tsv
@@ -215,9 +216,7 @@ def sensitivity_dataset(
     gsea_tables = _gsea_by_library(gsea, libs) if gsea else None
     rerun = None
     if gsea_tables is not None and (sensitivity or {}).get("gsea", True):
-        rerun = _sensitivity.GseaSettings(
-            e["gsea_min_size"], e["gsea_max_size"], e["gsea_permutations"], e["seed"], threads
-        )
+        rerun = GseaSettings.from_config(e, threads)
     table = _sensitivity.sensitivity(
         read_de(de),
         libs,
