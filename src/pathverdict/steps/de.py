@@ -1,4 +1,5 @@
-"""Step of rules/de.smk: differential expression (pydeseq2 with our R-faithful estimation)."""
+"""Step of rules/de.smk: differential expression (our R-DESeq2-faithful estimation,
+:mod:`pathverdict.rcompat`; pydeseq2 only for the optional shrinkage)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 import numpy as np
 
 from .. import de as _de
-from ..io import read_sample_sheet
-from ..util import atomic_write, read_tsv, write_json, write_tsv
+from ..io import read_counts, read_sample_sheet, read_symbols
+from ..util import atomic_write, write_json, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,8 @@ def run_de(
     """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary."""
     params = _de.DEParams.from_config(de, dataset_config, threads)
     sheet = read_sample_sheet(samples)
-    # gene IDs as text (a gene "NA" stays "NA"); counts as int32: the prepare step refused any count
-    # above 2^31 - 1 (R's integer limit), and half the memory of int64 for a cohort-sized matrix
-    matrix = read_tsv(counts, index_col=0, dtype={s: np.int32 for s in sheet.index})
-    symbols = read_tsv(genes, dtype={"gene_id": str, "symbol": "string"}).set_index("gene_id")["symbol"]
+    matrix = read_counts(counts)  # gene IDs as text, counts as int32 (R's integer limit, compact)
+    symbols = read_symbols(genes)
     result = _de.run_deseq2(matrix, sheet, params)
     res = result.results.copy()
     res.insert(0, "symbol", symbols.reindex(res.index).to_numpy())
