@@ -426,32 +426,13 @@ def simulate_study(
         key = name or "main"
         if key not in fitted:
             if key == "main":
-                fitted[key] = prepare_source(
-                    "main",
-                    real_counts_path,
-                    real_samples_path,
-                    main_group,
-                    ann,
-                    lib,
-                    term,
-                    spec,
-                    seed,
-                    spec.get("gene_id_type", "auto"),
-                )
+                counts, samples, group = real_counts_path, real_samples_path, main_group
             else:
                 s = sources[key]
-                fitted[key] = prepare_source(
-                    key,
-                    s["counts"],
-                    s["samples"],
-                    s.get("fit_group", "auto"),
-                    ann,
-                    lib,
-                    term,
-                    spec,
-                    seed,
-                    spec.get("gene_id_type", "auto"),
-                )
+                counts, samples, group = s["counts"], s["samples"], s.get("fit_group", "auto")
+            fitted[key] = prepare_source(
+                key, counts, samples, group, ann, lib, term, spec, seed, spec.get("gene_id_type", "auto")
+            )
         return fitted[key]
 
     main = source(None) if any(e.get("source") in (None, "main") for e in datasets.values()) else None
