@@ -1,6 +1,6 @@
 """Rule claims: the study's claims, from the verdict (and the null, when enabled)."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.verdict import make_claims
 
-run_step(snakemake, make_claims)  # noqa: F821
+run_job(snakemake, make_claims)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule deseq2: differential expression with pydeseq2."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.de import run_de
 
-run_step(snakemake, run_de)  # noqa: F821
+run_job(snakemake, run_de)  # noqa: F821

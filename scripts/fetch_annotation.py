@@ -1,6 +1,6 @@
 """Rule fetch_annotation: download (or take from the cache) the gene annotation."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.download import fetch_annotation
 
-run_step(snakemake, fetch_annotation)  # noqa: F821
+run_job(snakemake, fetch_annotation)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule fetch_library: download (or take from the cache) a named gene-set library."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.download import fetch_library
 
-run_step(snakemake, fetch_library)  # noqa: F821
+run_job(snakemake, fetch_library)  # noqa: F821

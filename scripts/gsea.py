@@ -1,6 +1,6 @@
 """Rule gsea: pre-ranked GSEA on the Wald statistic."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.enrichment import run_gsea
 
-run_step(snakemake, run_gsea)  # noqa: F821
+run_job(snakemake, run_gsea)  # noqa: F821

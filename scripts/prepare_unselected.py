@@ -1,6 +1,6 @@
 """Rule prepare_unselected: the checked counts and sample sheet of all samples, before the selection by expression."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.prepare import prepare_dataset
 
-run_step(snakemake, prepare_dataset)  # noqa: F821
+run_job(snakemake, prepare_dataset)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule provenance: tool versions, input checksums and gene-set provenance."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.provenance import provenance
 
-run_step(snakemake, provenance)  # noqa: F821
+run_job(snakemake, provenance)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule robustness: combine the per-dataset robustness grids; summary and heatmap."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.robustness import combine_robustness
 
-run_step(snakemake, combine_robustness)  # noqa: F821
+run_job(snakemake, combine_robustness)  # noqa: F821

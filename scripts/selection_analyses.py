@@ -1,6 +1,6 @@
 """Rule selection_analyses: selected vs all patients, low vs high reference, the gene as a covariate."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.robustness import selection_analyses
 
-run_step(snakemake, selection_analyses)  # noqa: F821
+run_job(snakemake, selection_analyses)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule sensitivity_dataset: the sensitivity of the target's status, for one dataset."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.robustness import sensitivity_dataset
 
-run_step(snakemake, sensitivity_dataset)  # noqa: F821
+run_job(snakemake, sensitivity_dataset)  # noqa: F821

@@ -1,6 +1,6 @@
 """Rule verdict: the cross-dataset verdict on the target pathway."""
 
-from pathverdict.smk import run_step
+from pathverdict.smk import run_job
 from pathverdict.steps.verdict import make_verdict
 
-run_step(snakemake, make_verdict)  # noqa: F821
+run_job(snakemake, make_verdict)  # noqa: F821

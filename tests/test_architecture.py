@@ -154,7 +154,7 @@ def test_every_rule_has_a_script():
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_script_is_a_thin_adapter_of_declared_names(rule):
-    """The script is a docstring, two imports and ``run_step(snakemake, step)``; the step function
+    """The script is a docstring, two imports and ``run_job(snakemake, step)``; the step function
     takes keyword-only parameters, and each one without a default is declared by the rule (an
     input X as X, an output X as out_X, a param X as X, a wildcard, or threads)."""
     r = RULES[rule]
@@ -166,7 +166,7 @@ def test_script_is_a_thin_adapter_of_declared_names(rule):
     assert isinstance(first, ast.ImportFrom) and first.module == "pathverdict.smk"
     assert isinstance(second, ast.ImportFrom) and second.module.startswith("pathverdict.steps.")
     assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call)
-    assert ast.unparse(call.value) == f"run_step(snakemake, {second.names[0].name})"
+    assert ast.unparse(call.value) == f"run_job(snakemake, {second.names[0].name})"
     assert "snakemake." not in script.read_text(), f"{script.name} reads the snakemake object itself"
     step = getattr(importlib.import_module(second.module), second.names[0].name)
     declared = r["input"] | {f"out_{o}" for o in r["output"]} | r["params"] | r["wildcards"] | {"threads"}

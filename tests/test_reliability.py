@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -690,3 +691,52 @@ def test_repeated_warnings_are_counted_once_at_the_end_of_the_step(tmp_path, cap
     report_dropped_warnings()  # counted once
     assert "more warning" not in capsys.readouterr().err
     assert (tmp_path / "step.log").read_text().count("failed") == 3
+
+
+# ----------------------------------------------------------------------------- end of a job's process
+
+JOB = """
+import atexit, logging, sys, types
+from pathverdict import smk, util
+from pathverdict.errors import InputError
+out, log, marker, fail = sys.argv[1:5]
+atexit.register(lambda: open(marker, "w").write("atexit ran"))
+sm = types.SimpleNamespace(log=[log], rule="demo", output=[out], input=[], params=[], wildcards=[], threads=1)
+
+def step():
+    logging.getLogger("pathverdict").info("step logged this")
+    print("printed by the step")  # stdout is a pipe here: block-buffered until flushed
+    if fail == "1":
+        raise InputError("the input is wrong")
+    with util.atomic_write(out) as fh:
+        fh.write("done")
+
+smk.run_job(sm, step)
+print("never printed: run_job ends the process")
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_job_ends_with_its_output_log_and_exit_handlers_flushed(tmp_path, fail):
+    """run_job ends the process without Python's teardown (os._exit), after the atexit handlers
+    (logging's among them) and flushing stdout/stderr; a failed step exits 1 with its message."""
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    out, log, marker = tmp_path / "out.txt", tmp_path / "logs" / "demo.log", tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": str(Path(smk.__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, str(script), str(out), str(log), str(marker), "1" if fail else "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "printed by the step" in proc.stdout and "never printed" not in proc.stdout
+    assert "step logged this" in log.read_text()
+    assert marker.read_text() == "atexit ran"
+    if fail:
+        assert proc.returncode == 1
+        assert "rule demo: the input is wrong" in proc.stderr and "Traceback" not in proc.stderr
+        assert not out.exists()
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_text() == "done"
