@@ -166,6 +166,22 @@ def null_inputs(wildcards):
 PRIMARY_LIBRARY = next(iter(LIBRARIES))
 
 
+# the enrichment job's re-runs that test the answer, each only when its section is enabled
+RERUN_OUTPUTS = {
+    "grid": (CFG["robustness"]["enabled"], f"{RESULTS}/{{dataset}}/robustness.tsv"),
+    "sensitivity": (
+        CFG["sensitivity"]["enabled"],
+        f"{RESULTS}/{{dataset}}/sensitivity.tsv",
+    ),
+}
+
+
+def enrichment_reruns():
+    """The enrichment job's optional outputs (name -> path): the dataset's robustness grid and its
+    sensitivity table, when `robustness.enabled` / `sensitivity.enabled`."""
+    return {name: path for name, (enabled, path) in RERUN_OUTPUTS.items() if enabled}
+
+
 def library_gmts():
     return {lib: f"{RESOURCES}/genesets/{lib}.gmt" for lib in LIBRARIES}
 
@@ -387,7 +403,9 @@ def null_runtime(wildcards, input, attempt):
     return _round_up(minutes * attempt, 5)
 
 
-def gsea_runtime(wildcards, attempt):
-    """Minutes for pre-ranked GSEA: ~5 per library per 1000 gene-set permutations."""
-    per_library = 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
+def enrichment_runtime(wildcards, attempt):
+    """Minutes for one dataset's enrichment job: two pre-ranked GSEA per library (the workflow's
+    and the sensitivity's re-run without the metallothioneins), ~5 minutes each per 1000
+    gene-set permutations, and the ORAs and CAMERA (seconds)."""
+    per_library = 2 * 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
     return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)

@@ -3,10 +3,10 @@ rule plot_dataset:
         de=rules.deseq2.output.de,
         vst=rules.deseq2.output.vst,
         samples=rules.prepare_dataset.output.samples,
-        ora_up=rules.ora.output.up,
-        ora_down=rules.ora.output.down,
-        ora_all=rules.ora.output.all,
-        gsea=rules.gsea.output.gsea,
+        ora_up=rules.enrichment.output.up,
+        ora_down=rules.enrichment.output.down,
+        ora_all=rules.enrichment.output.all,
+        gsea=rules.enrichment.output.gsea,
         gmts=library_gmts().values(),
     output:
         pca=report(

@@ -2,30 +2,9 @@
 # and how often does it reach its rank on permuted sample labels?
 
 
-rule robustness_grid:
-    input:
-        de=rules.deseq2.output.de,
-        gsea=rules.gsea.output.gsea,
-        gmts=library_gmts().values(),
-    output:
-        grid=f"{RESULTS}/{{dataset}}/robustness.tsv",
-    log:
-        f"{LOGS}/{{dataset}}/robustness_grid.log",
-    conda:
-        "../envs/pathverdict.yaml"
-    params:
-        libraries=list(LIBRARIES),
-        target=CFG["target_pathway"],
-        robustness=CFG["robustness"],
-        enrichment=CFG["enrichment"],
-        verdict_settings=CFG["verdict"],
-    script:
-        "../scripts/robustness_grid.py"
-
-
 rule robustness:
     input:
-        grids=expand(rules.robustness_grid.output.grid, dataset=DATASETS),
+        grids=expand(RERUN_OUTPUTS["grid"][1], dataset=DATASETS),
     output:
         grid=f"{RESULTS}/robustness.tsv",
         summary=f"{RESULTS}/robustness_summary.tsv",
@@ -138,35 +117,9 @@ rule selection_analyses:
 
 # Sensitivity of the answer: without the metallothioneins, leaving one DE gene of the target
 # out, across the configured releases, and the direction of the pathway's DE genes.
-rule sensitivity_dataset:
-    input:
-        de=rules.deseq2.output.de,
-        gsea=rules.gsea.output.gsea,
-        genes=rules.prepare_dataset.output.genes,
-        gmts=library_gmts().values(),
-    output:
-        tsv=f"{RESULTS}/{{dataset}}/sensitivity.tsv",
-    log:
-        f"{LOGS}/{{dataset}}/sensitivity.log",
-    conda:
-        "../envs/pathverdict.yaml"
-    threads: CFG["threads"]["gsea"]
-    resources:
-        runtime=gsea_runtime,  # the GSEA re-run without the metallothioneins, as long as the gsea step
-    params:
-        libraries=list(LIBRARIES),
-        target=CFG["target_pathway"],
-        enrichment=CFG["enrichment"],
-        verdict_settings=CFG["verdict"],
-        alpha=CFG["de"]["alpha"],
-        sensitivity=CFG["sensitivity"],
-    script:
-        "../scripts/sensitivity_dataset.py"
-
-
 rule sensitivity:
     input:
-        tables=expand(rules.sensitivity_dataset.output.tsv, dataset=DATASETS),
+        tables=expand(RERUN_OUTPUTS["sensitivity"][1], dataset=DATASETS),
         genes=rules.verdict.output.genes,
     output:
         tsv=f"{RESULTS}/sensitivity.tsv",

@@ -1,12 +1,12 @@
 rule verdict:
     input:
         de=expand(rules.deseq2.output.de, dataset=DATASETS),
-        ora_up=expand(rules.ora.output.up, dataset=DATASETS),
-        ora_down=expand(rules.ora.output.down, dataset=DATASETS),
-        ora_all=expand(rules.ora.output.all, dataset=DATASETS),
-        ora_info=expand(rules.ora.output.info, dataset=DATASETS),
-        gsea=expand(rules.gsea.output.gsea, dataset=DATASETS),
-        camera=expand(rules.camera.output.camera, dataset=DATASETS),
+        ora_up=expand(rules.enrichment.output.up, dataset=DATASETS),
+        ora_down=expand(rules.enrichment.output.down, dataset=DATASETS),
+        ora_all=expand(rules.enrichment.output.all, dataset=DATASETS),
+        ora_info=expand(rules.enrichment.output.info, dataset=DATASETS),
+        gsea=expand(rules.enrichment.output.gsea, dataset=DATASETS),
+        camera=expand(rules.enrichment.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
         gmts=library_gmts().values(),
     output:
@@ -106,7 +106,7 @@ rule provenance:
     input:
         datasets=expand(rules.prepare_dataset.output.info, dataset=DATASETS),
         de=expand(rules.deseq2.output.summary, dataset=DATASETS),
-        ora=expand(rules.ora.output.info, dataset=DATASETS),
+        ora=expand(rules.enrichment.output.info, dataset=DATASETS),
         libraries=expand(rules.prepare_genesets.output.info, library=list(LIBRARIES)),
         annotation=(
             [] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info

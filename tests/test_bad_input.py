@@ -567,7 +567,7 @@ def test_snakemake_ora_fails_on_gene_sets_without_overlap(tiny, tmp_path, write_
     config = write_config({"tiny": tiny}, genesets={"fake_library": str(gmt)})
     rc, out = snakemake_run(config, "results/config/tiny/enrichment/ora_all.tsv")
     work = snakemake_run.workdir
-    assert "rule ora: " in out, out[-3000:]
+    assert "rule enrichment: " in out, out[-3000:]
     assert_failed_cleanly(
         rc,
         out,
@@ -581,7 +581,7 @@ def test_snakemake_ora_fails_on_gene_sets_without_overlap(tiny, tmp_path, write_
         ],
         [f"results/config/tiny/{p}" for p in ORA_OUTPUTS],
     )
-    assert (work / "results/config/tiny/de.tsv").is_file(), "the DE step before ora should have finished"
+    assert (work / "results/config/tiny/de.tsv").is_file(), "the DE step before the enrichment should have finished"
     assert not (work / "results/config/tiny/enrichment").exists() or not any(
         (work / "results/config/tiny/enrichment").iterdir()
     )

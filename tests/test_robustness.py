@@ -13,7 +13,8 @@ from conftest import TARGET
 from matplotlib import image as mpimg
 
 from pathverdict import de, enrichment, genesets, plots, robustness, verdict
-from pathverdict.steps.robustness import combine_robustness, robustness_grid
+from pathverdict.steps.enrichment import robustness_grid
+from pathverdict.steps.robustness import combine_robustness
 from pathverdict.errors import InputError
 
 LIB = "KEGG_2021_Human"

@@ -15,7 +15,8 @@ import pytest
 from conftest import TARGET
 
 from pathverdict import claims, enrichment, genesets, sensitivity, verdict
-from pathverdict.steps.robustness import combine_sensitivity, sensitivity_dataset
+from pathverdict.steps.enrichment import sensitivity_dataset
+from pathverdict.steps.robustness import combine_sensitivity
 from pathverdict.util import write_tsv
 
 LIB = "KEGG_2021_Human"

@@ -1,10 +1,10 @@
-"""Steps of rules/robustness.smk: the target's rank over DE thresholds, the label-permutation
-null, the selection analyses and the sensitivity of the answer."""
+"""Steps of rules/robustness.smk: the study-wide tables of the target's rank over DE thresholds
+and of the sensitivity of the answer (each dataset's rows come from the enrichment step), the
+label-permutation null and the selection analyses."""
 
 from __future__ import annotations
 
 import logging
-import time
 
 import pandas as pd
 
@@ -13,59 +13,16 @@ from .. import robustness as _robustness
 from .. import selection_analyses as _selection
 from .. import sensitivity as _sensitivity
 from ..de import DEParams
-from ..enrichment import GseaSettings
-from ..io import load_libraries, read_counts, read_de, read_enrichment, read_gene_ids, read_sample_sheet, read_symbols
+from ..io import load_libraries, read_counts, read_sample_sheet, read_symbols
 from ..io import read_table
 from ..util import atomic_write, write_tsv
-from ..verdict import VerdictSettings, read_genes
+from ..verdict import read_genes
 from .enrichment import libraries_of
 
 log = logging.getLogger(__name__)
 
 
-def _gsea_by_library(gsea: str, libs) -> dict[str, pd.DataFrame]:
-    table = read_enrichment(gsea)
-    return {name: table[table["library"].astype(str) == name] for name in libs}
-
-
 # ----------------------------------------------------------------------------- DE thresholds
-
-
-def robustness_grid(
-    *,
-    dataset: str,
-    de: str,
-    gmts: list[str],
-    libraries: list[str],
-    target: str,
-    robustness: dict,
-    enrichment: dict,
-    verdict_settings: dict,
-    out_grid: str,
-    gsea: str | None = None,
-) -> pd.DataFrame:
-    """:func:`pathverdict.robustness.robustness_grid` of one dataset (``robustness.padj`` x
-    ``robustness.lfc``, the workflow's ORA size limits and verdict rules, so the grid agrees
-    with the verdict); GSEA rows copied from ``gsea`` when given."""
-    libs = load_libraries(libraries_of(libraries, gmts))
-    v = verdict_settings
-    grid = _robustness.robustness_grid(
-        read_de(de),
-        libs,
-        target,
-        padj_grid=robustness["padj"],
-        lfc_grid=robustness["lfc"],
-        ora_min_size=enrichment["ora_min_size"],
-        ora_max_size=enrichment["ora_max_size"],
-        gsea_tables=_gsea_by_library(gsea, libs) if gsea else None,
-        dataset=dataset,
-        top_n=v["top_n"],
-        max_fdr=v["max_fdr"],
-        min_overlap=v["min_overlap"],
-        min_de_genes=v["min_de_genes"],
-    )
-    write_tsv(grid, out_grid)
-    return grid
 
 
 def combine_robustness(
@@ -189,57 +146,6 @@ def selection_analyses(
 
 
 # ----------------------------------------------------------------------------- sensitivity
-
-
-def sensitivity_dataset(
-    *,
-    dataset: str,
-    de: str,
-    gmts: list[str],
-    libraries: list[str],
-    target: str,
-    enrichment: dict,
-    verdict_settings: dict,
-    alpha: float,
-    out_tsv: str,
-    sensitivity: dict | None = None,
-    genes: str | None = None,
-    gsea: str | None = None,
-    threads: int = 1,
-) -> pd.DataFrame:
-    """:func:`pathverdict.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
-    (none: no GSEA rows), ``genes`` its ``input/gene_ids.tsv``; ``sensitivity.gsea`` re-runs GSEA
-    without the metallothioneins."""
-    start = time.monotonic()
-    libs = load_libraries(libraries_of(libraries, gmts))
-    e = enrichment
-    gsea_tables = _gsea_by_library(gsea, libs) if gsea else None
-    rerun = None
-    if gsea_tables is not None and (sensitivity or {}).get("gsea", True):
-        rerun = GseaSettings.from_config(e, threads)
-    table = _sensitivity.sensitivity(
-        read_de(de),
-        libs,
-        target,
-        settings=VerdictSettings.from_config(verdict_settings, alpha),
-        padj=e["padj"],
-        lfc=e["lfc"],
-        ora_min_size=e["ora_min_size"],
-        ora_max_size=e["ora_max_size"],
-        gsea_tables=gsea_tables,
-        gsea=rerun,
-        input_genes=read_gene_ids(genes) if genes else None,
-        dataset=dataset,
-    )
-    write_tsv(table, out_tsv)
-    log.info(
-        "%s: %d sensitivity rows in %.1f s (GSEA %s without the metallothioneins)",
-        dataset,
-        len(table),
-        time.monotonic() - start,
-        "re-run" if rerun is not None else "not re-run",
-    )
-    return table
 
 
 def combine_sensitivity(
