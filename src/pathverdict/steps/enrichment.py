@@ -20,7 +20,7 @@ from .. import robustness as _robustness
 from .. import sensitivity as _sensitivity
 from ..enrichment import GseaSettings
 from ..errors import InputError
-from ..io import load_libraries, load_prepared_library, read_de, read_enrichment, read_gene_ids, read_sample_sheet
+from ..io import load_libraries, read_de, read_enrichment, read_gene_ids, read_sample_sheet
 from ..util import read_tsv, write_json, write_tsv
 from ..verdict import VerdictSettings
 
@@ -39,6 +39,11 @@ def libraries_of(libraries: list[str], gmts: list[str]) -> dict[str, str]:
     return dict(zip(names, paths))
 
 
+def _libraries(libraries: list[str], gmts: list[str], loaded: dict | None) -> dict:
+    """The libraries (name -> prepared library): ``loaded`` when the caller read them already."""
+    return loaded if loaded is not None else load_libraries(libraries_of(libraries, gmts))
+
+
 def run_ora(
     *,
     dataset: str,
@@ -50,16 +55,17 @@ def run_ora(
     out_down: str,
     out_all: str,
     out_info: str,
+    loaded: dict | None = None,
 ) -> dict:
-    """ORA of up, down and all DE genes against every library, one table per direction."""
+    """ORA of up, down and all DE genes against every library, one table per direction.
+    ``loaded``: the libraries already read (name -> library), else read from ``gmts``."""
     e = enrichment
     outputs = {"up": out_up, "down": out_down, "all": out_all}
     genes = _gene_level(de)
     lists, background = _enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
     tables_ = {d: [] for d in _enrichment.DIRECTIONS}
     overlap = {}
-    for lib_name, gmt in libraries_of(libraries, gmts).items():
-        lib = load_prepared_library(gmt, lib_name)
+    for lib_name, lib in _libraries(libraries, gmts, loaded).items():
         overlap[lib_name] = genesets.check_overlap(lib, set(background), dataset)
         for direction in _enrichment.DIRECTIONS:
             tables_[direction].append(
@@ -89,15 +95,22 @@ def run_ora(
 
 
 def run_gsea(
-    *, dataset: str, de: str, gmts: list[str], libraries: list[str], enrichment: dict, out_gsea: str, threads: int = 1
+    *,
+    dataset: str,
+    de: str,
+    gmts: list[str],
+    libraries: list[str],
+    enrichment: dict,
+    out_gsea: str,
+    threads: int = 1,
+    loaded: dict | None = None,
 ) -> None:
     """Pre-ranked GSEA on the Wald statistic (one row per symbol), every library."""
     settings = _enrichment.GseaSettings.from_config(enrichment, threads)
     genes = _gene_level(de)
     ranking = genes.set_index("symbol")["stat"].astype(float)
     results = []
-    for lib_name, gmt in libraries_of(libraries, gmts).items():
-        lib = load_prepared_library(gmt, lib_name)
+    for lib_name, lib in _libraries(libraries, gmts, loaded).items():
         genesets.check_overlap(lib, set(ranking.dropna().index), dataset)
         results.append(settings.run(ranking, lib, lib_name))
     write_tsv(pd.concat(results, ignore_index=True), out_gsea)
@@ -114,6 +127,7 @@ def run_camera(
     libraries: list[str],
     enrichment: dict,
     out_camera: str,
+    loaded: dict | None = None,
 ) -> None:
     """CAMERA (:mod:`pathverdict.camera`) of every library on the VST of the genes GSEA ranks,
     with the DE step's design and contrast; sets reduced to those genes, GSEA's size limits."""
@@ -145,8 +159,7 @@ def run_camera(
         "estimated per set" if cor is None else f"preset to {cor}",
     )
     results = []
-    for lib_name, gmt in libraries_of(libraries, gmts).items():
-        lib = load_prepared_library(gmt, lib_name)
+    for lib_name, lib in _libraries(libraries, gmts, loaded).items():
         genesets.check_overlap(lib, set(y.index), dataset)
         try:
             results.append(
@@ -184,11 +197,12 @@ def robustness_grid(
     verdict_settings: dict,
     out_grid: str,
     gsea: str | None = None,
+    loaded: dict | None = None,
 ) -> pd.DataFrame:
     """:func:`pathverdict.robustness.robustness_grid` of one dataset (``robustness.padj`` x
     ``robustness.lfc``, the workflow's ORA size limits and verdict rules, so the grid agrees
     with the verdict); GSEA rows copied from ``gsea`` when given."""
-    libs = load_libraries(libraries_of(libraries, gmts))
+    libs = _libraries(libraries, gmts, loaded)
     v = verdict_settings
     grid = _robustness.robustness_grid(
         read_de(de),
@@ -224,12 +238,13 @@ def sensitivity_dataset(
     genes: str | None = None,
     gsea: str | None = None,
     threads: int = 1,
+    loaded: dict | None = None,
 ) -> pd.DataFrame:
     """:func:`pathverdict.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
     (none: no GSEA rows), ``genes`` its ``input/gene_ids.tsv``; ``sensitivity.gsea`` re-runs GSEA
     without the metallothioneins."""
     start = time.monotonic()
-    libs = load_libraries(libraries_of(libraries, gmts))
+    libs = _libraries(libraries, gmts, loaded)
     e = enrichment
     gsea_tables = _gsea_by_library(gsea, libs) if gsea else None
     rerun = None
@@ -290,7 +305,9 @@ def enrich_dataset(
     :func:`robustness_grid` and :func:`sensitivity_dataset` with the GSEA just written, each
     to its own outputs; the last two only when the rule asks for their output
     (``robustness.enabled`` / ``sensitivity.enabled``)."""
+    loaded = _libraries(libraries, gmts, None)  # read once for the five
     common = {"dataset": dataset, "de": de, "gmts": gmts, "libraries": libraries, "enrichment": enrichment}
+    common["loaded"] = loaded
     started = time.monotonic()
     run_ora(**common, out_up=out_up, out_down=out_down, out_all=out_all, out_info=out_info)
     run_camera(**common, dataset_config=dataset_config, vst=vst, samples=samples, out_camera=out_camera)
