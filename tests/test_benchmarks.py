@@ -284,7 +284,7 @@ def _resource_model() -> dict:
     from pathverdict.tables import estimate_cells
 
     text = (REPO / "rules" / "common.smk").read_text()
-    block = text[text.index("MIN_MEM_MB = ") : text.index("def gsea_runtime(")]
+    block = text[text.index("MIN_MEM_MB = ") : text.index("def enrichment_runtime(")]
     ns = {"os": os, "estimate_cells": estimate_cells}
     exec(compile(block, "rules/common.smk", "exec"), ns)
     return ns
