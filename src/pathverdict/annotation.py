@@ -104,26 +104,28 @@ def load_annotation(path: str | Path) -> Annotation:
         for e in ids:
             e = e.strip()
             if e and e != "-":
+                e = e.split(".", 1)[0] if e.startswith("ENS") else e  # strip_version
                 # sorted by GeneID: the first (smallest GeneID) wins
-                ensembl_to_symbol.setdefault(strip_version(e), sym)
+                if e not in ensembl_to_symbol:
+                    ensembl_to_symbol[e] = sym
     return Annotation(entrez_to_symbol, ensembl_to_symbol, frozenset(symbols), str(path), symbol_to_type)
 
 
 _ENSEMBL_SEPARATOR = re.compile(r"[;|,]\s*")
 
 
-def _ensembl_ids(df: pd.DataFrame) -> list:
+def _ensembl_ids(df: pd.DataFrame):
     """Per row, the Ensembl gene IDs of an annotation table: column ``Ensembl`` or ``EnsemblGeneID``
     (several IDs separated by ``;``, ``|`` or ``,``), or the ``Ensembl:`` entries of NCBI's ``dbXrefs``."""
     col = next((c for c in ("Ensembl", "EnsemblGeneID") if c in df.columns), None)
     if col is not None:
         split = _ENSEMBL_SEPARATOR.split
-        return [split(x) if (";" in x or "|" in x or "," in x) else (x,) for x in df[col].tolist()]
+        return (split(x) if (";" in x or "|" in x or "," in x) else (x,) for x in df[col].tolist())
     if "dbXrefs" in df.columns:
-        return [
+        return (
             [p[len("Ensembl:") :] for p in x.split("|") if p.startswith("Ensembl:")] for x in df["dbXrefs"].tolist()
-        ]
-    return [()] * len(df)
+        )
+    return (() for _ in range(len(df)))
 
 
 def _share(ids: list[str], test) -> float:
