@@ -104,3 +104,47 @@ def test_real_annotation_marks_metallothionein_pseudogenes(annotation_path):
     ann = annotation.load_annotation(annotation_path)
     assert ann.symbol_to_type["MT2A"] == "protein-coding" and ann.symbol_to_type["MT1P3"] == "pseudo"
     assert ann.symbol_to_type["MT1L"] == "pseudo"
+
+
+def test_table_quirks_keep_their_meaning(tmp_path):
+    """Separators ; | , (with spaces), "-" placeholders, version suffixes, padded gene types, a repeated
+    GeneID (the later row's symbol), numeric GeneIDs written as 2.0 or 1e1 (sorted as numbers), rows
+    without a numeric GeneID or a symbol (dropped)."""
+    p = tmp_path / "quirks.tsv"
+    p.write_text(
+        "GeneID\tSymbol\tGeneType\tEnsembl\n"
+        "7\tGENEA\tprotein-coding\tENSG00000000007\n"
+        "3\tGENEB\t protein-coding \tENSG00000000003; ENSG00000000033\n"
+        "5\tGENEC\t-\tENSG00000000003|ENSG1.5 , -\n"
+        "9\tGENED\tncRNA\t\n"
+        "x\tBAD\tncRNA\tENSG9\n"
+        "3\tGENEB2\t\t ENSG00000000044.2\n"
+        "10\t-\tpseudo\tENSG10\n"
+        "11\t\tpseudo\tENSG11\n"
+        "2.0\tGENEF\tpseudo\tENSG00000000003\n"
+        "1e1\tGENEG\t\tENSG77\n"
+    )
+    ann = annotation.load_annotation(p)
+    assert ann.entrez_to_symbol == {
+        "2.0": "GENEF",
+        "3": "GENEB2",
+        "5": "GENEC",
+        "7": "GENEA",
+        "9": "GENED",
+        "1e1": "GENEG",
+    }
+    assert ann.ensembl_to_symbol == {
+        "ENSG00000000003": "GENEF",  # GeneID 2.0 sorts first
+        "ENSG00000000033": "GENEB",
+        "ENSG00000000044": "GENEB2",
+        "ENSG1": "GENEC",
+        "ENSG00000000007": "GENEA",
+        "ENSG77": "GENEG",
+    }
+    assert ann.symbols == {"GENEA", "GENEB", "GENEB2", "GENEC", "GENED", "GENEF", "GENEG"}
+    assert ann.symbol_to_type == {
+        "GENEF": "pseudo",
+        "GENEB": "protein-coding",
+        "GENEA": "protein-coding",
+        "GENED": "ncRNA",
+    }

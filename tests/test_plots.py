@@ -446,3 +446,51 @@ def test_overwrite_and_other_formats(tmp_path):
     assert svg1.read_bytes() == svg2.read_bytes()
     with pytest.raises(ValueError, match="unsupported"):
         plots.target_heatmap(lfc, padj, 0.05, tmp_path / "x.bmp", "bad")
+
+
+def test_png_bytes_round_trip():
+    from PIL import Image
+    import io
+
+    from pathverdict.plots.style import png_bytes
+
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    data = png_bytes(rgba, 150, {"Software": "pathverdict (matplotlib)"})
+    assert data == png_bytes(rgba.copy(), 150, {"Software": "pathverdict (matplotlib)"})
+    img = Image.open(io.BytesIO(data))
+    assert img.mode == "RGB" and img.size == (53, 37)  # opaque: no alpha channel
+    assert np.array_equal(np.asarray(img), rgba[..., :3])
+    assert img.info["Software"] == "pathverdict (matplotlib)"
+    assert img.info["dpi"] == pytest.approx((150, 150), abs=0.05)
+    rgba[3, 5, 3] = 17  # one translucent pixel: the alpha channel is kept
+    img = Image.open(io.BytesIO(png_bytes(rgba, 72, {})))
+    assert img.mode == "RGBA" and np.array_equal(np.asarray(img), rgba)
+    with pytest.raises(ValueError, match="height x width x 4"):
+        png_bytes(rgba[..., :3], 150, {})
+
+
+def test_png_shows_what_savefig_draws(tmp_path):
+    """The figures' own PNG writer (one layout pass, one draw, RGB) gives the pixels of matplotlib's savefig."""
+    import matplotlib
+
+    from pathverdict.plots.style import _RC, DPI, _new_figure, _save
+
+    def figure():
+        fig = _new_figure(figsize=(5, 3.5))
+        ax = fig.add_subplot()
+        im = ax.imshow(np.arange(20.0).reshape(4, 5), cmap="viridis")
+        fig.colorbar(im, ax=ax, label="value")
+        ax.set_title("a title long enough to need some room\nand a second line")
+        ax.set_ylabel("rows")
+        fig.suptitle("suptitle")
+        return fig
+
+    with matplotlib.rc_context(_RC):
+        _save(figure(), tmp_path / "ours.png")
+        figure().savefig(tmp_path / "savefig.png", dpi=DPI)
+    ours, theirs = mpimg.imread(tmp_path / "ours.png"), mpimg.imread(tmp_path / "savefig.png")
+    assert ours.shape[2] == 3 and theirs.shape[2] == 4 and np.all(theirs[..., 3] == 1)
+    assert ours.shape[:2] == theirs.shape[:2]
+    assert np.array_equal(ours, theirs[..., :3])

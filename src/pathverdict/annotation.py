@@ -86,33 +86,46 @@ def load_annotation(path: str | Path) -> Annotation:
             f"{path}: an annotation table needs columns GeneID and Symbol (NCBI gene_info layout); "
             f"found {preview(list(df.columns), 8)}."
         )
-    if "Ensembl" in df.columns:
-        ens = df["Ensembl"].str.split(r"[;|,]\s*")
-    elif "EnsemblGeneID" in df.columns:
-        ens = df["EnsemblGeneID"].str.split(r"[;|,]\s*")
-    elif "dbXrefs" in df.columns:
-        ens = df["dbXrefs"].map(lambda x: [p[len("Ensembl:") :] for p in x.split("|") if p.startswith("Ensembl:")])
-    else:
-        ens = pd.Series([[]] * len(df), index=df.index)
-    df = df.assign(_ens=ens, _num=pd.to_numeric(df["GeneID"], errors="coerce"))
-    df = df[df["_num"].notna() & (df["Symbol"] != "") & (df["Symbol"] != "-")]
-    df = df.sort_values("_num", kind="stable")
-    entrez_to_symbol = dict(zip(df["GeneID"], df["Symbol"]))
+    # rows with a numeric GeneID and a symbol, by GeneID (stable: the file's order among equal IDs)
+    num = pd.to_numeric(df["GeneID"], errors="coerce")
+    keep = num.notna() & (df["Symbol"] != "") & (df["Symbol"] != "-")
+    df = df.loc[num[keep].sort_values(kind="stable").index]
+    symbols = df["Symbol"].tolist()
+    entrez_to_symbol = dict(zip(df["GeneID"], symbols))
     type_col = next((c for c in ("GeneType", "type_of_gene", "gene_type") if c in df.columns), None)
     symbol_to_type: dict[str, str] = {}
     if type_col is not None:
-        for sym, gt in zip(df["Symbol"], df[type_col]):
+        for sym, gt in zip(symbols, df[type_col].tolist()):
             gt = gt.strip()
-            if gt and gt != "-":
-                symbol_to_type.setdefault(sym, gt)
+            if gt and gt != "-" and sym not in symbol_to_type:
+                symbol_to_type[sym] = gt
     ensembl_to_symbol: dict[str, str] = {}
-    for ids, sym in zip(df["_ens"], df["Symbol"]):
+    for ids, sym in zip(_ensembl_ids(df), symbols):
         for e in ids:
             e = e.strip()
             if e and e != "-":
+                e = e.split(".", 1)[0] if e.startswith("ENS") else e  # strip_version
                 # sorted by GeneID: the first (smallest GeneID) wins
-                ensembl_to_symbol.setdefault(strip_version(e), sym)
-    return Annotation(entrez_to_symbol, ensembl_to_symbol, frozenset(df["Symbol"]), str(path), symbol_to_type)
+                if e not in ensembl_to_symbol:
+                    ensembl_to_symbol[e] = sym
+    return Annotation(entrez_to_symbol, ensembl_to_symbol, frozenset(symbols), str(path), symbol_to_type)
+
+
+_ENSEMBL_SEPARATOR = re.compile(r"[;|,]\s*")
+
+
+def _ensembl_ids(df: pd.DataFrame):
+    """Per row, the Ensembl gene IDs of an annotation table: column ``Ensembl`` or ``EnsemblGeneID``
+    (several IDs separated by ``;``, ``|`` or ``,``), or the ``Ensembl:`` entries of NCBI's ``dbXrefs``."""
+    col = next((c for c in ("Ensembl", "EnsemblGeneID") if c in df.columns), None)
+    if col is not None:
+        split = _ENSEMBL_SEPARATOR.split
+        return (split(x) if (";" in x or "|" in x or "," in x) else (x,) for x in df[col].tolist())
+    if "dbXrefs" in df.columns:
+        return (
+            [p[len("Ensembl:") :] for p in x.split("|") if p.startswith("Ensembl:")] for x in df["dbXrefs"].tolist()
+        )
+    return (() for _ in range(len(df)))
 
 
 def _share(ids: list[str], test) -> float:

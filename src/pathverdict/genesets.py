@@ -106,17 +106,19 @@ def _lines_without_description(rows: list[tuple[int, list[str]]]) -> list[tuple[
     The second field is taken for a gene when it looks like one (one word, no URL, not a KEGG ID)
     and either is a gene of some set of the library, or most lines of the library have an empty
     description (Enrichr's text layout)."""
-    genes = {g.split(",", 1)[0].strip() for _, f in rows for g in f[2:]}
-    empty = sum(1 for _, f in rows if not f[1].strip())
-    enrichr_style = empty > len(rows) / 2
-    out = []
+    candidates = []
     for lineno, f in rows:
         second = f[1].strip()
         if not second or not _GENE_LIKE.match(second) or KEGG_ID.match(second) or "://" in second:
             continue
-        if len(f) >= 3 and (second.split(",", 1)[0] in genes or enrichr_style):
-            out.append((lineno, f))
-    return out
+        if len(f) >= 3:
+            candidates.append((lineno, f))
+    if not candidates:  # e.g. every description empty or a KEGG ID: nothing to look up
+        return []
+    genes = {g.split(",", 1)[0].strip() for _, f in rows for g in f[2:]}
+    empty = sum(1 for _, f in rows if not f[1].strip())
+    enrichr_style = empty > len(rows) / 2
+    return [(lineno, f) for lineno, f in candidates if f[1].strip().split(",", 1)[0] in genes or enrichr_style]
 
 
 def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
@@ -138,7 +140,9 @@ def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
                 line = line.rstrip("\r\n")
                 if not line.strip() or line.startswith("#"):
                     continue
-                fields = [_unquote(f) for f in line.split("\t")]
+                fields = line.split("\t")
+                if '"' in line:
+                    fields = [_unquote(f) for f in fields]
                 if len(fields) < 2 or (len(fields) == 2 and not fields[1].strip()):
                     raise InputError(
                         f"{path}: line {lineno} has {len(fields)} tab-separated field(s); a gene-set "
@@ -172,11 +176,9 @@ def read_library(path: str | Path, name: str | None = None) -> GeneSetLibrary:
         term = display_name(fields[0])
         if not term:
             raise InputError(f"{path}: line {lineno} has an empty gene-set name.")
-        genes = []
-        for g in fields[2:]:
-            g = g.split(",", 1)[0].strip()
-            if g and g not in genes:
-                genes.append(g)
+        genes = list(dict.fromkeys(g.split(",", 1)[0].strip() for g in fields[2:]))  # first occurrences, in order
+        if "" in genes:
+            genes.remove("")
         if term in sets:
             raise InputError(
                 f"{path}: line {lineno}: gene set {term!r} already defined on line "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import colors as mcolors
@@ -14,12 +14,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from ..robustness import typed_grid
-from ..util import atomic_write
+from ..util import atomic_file
 from .style import (
     TARGET_LABEL,
     MISSING,
     _RC,
     _figure,
+    _new_figure,
+    _write_png,
     fit_title,
     _note,
     _empty_axes,
@@ -90,7 +92,7 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
     if is_gsea:
         vmax = float(np.nanmax(np.abs(cv))) if np.isfinite(cv).any() else 1.0
         vmax = max(vmax, 1.0)
-        norm, cmap, clabel = mcolors.Normalize(-vmax, vmax), plt.get_cmap("RdBu_r"), "NES"
+        norm, cmap, clabel = mcolors.Normalize(-vmax, vmax), matplotlib.colormaps["RdBu_r"], "NES"
     else:
         fin = cv[np.isfinite(cv)]
         cv = np.where(np.isposinf(cv), fin.max() if len(fin) else 1.0, cv)
@@ -99,7 +101,7 @@ def _panel(fig, spec, method: str, table: pd.DataFrame, target: str, top_n: int)
         if hi <= lo:
             lo, hi = lo / 1.5, hi * 1.5
         norm = mcolors.LogNorm(lo, hi) if hi / lo > 10 else mcolors.Normalize(lo, hi)
-        cmap, clabel = plt.get_cmap("viridis"), "odds ratio"
+        cmap, clabel = matplotlib.colormaps["viridis"], "odds ratio"
     cmap = cmap.with_extremes(bad="#9E9E9E")
     is_target = rows["term"].str.strip().str.casefold().to_numpy() == key
     sc = ax.scatter(
@@ -257,7 +259,7 @@ def target_heatmap(lfc: pd.DataFrame, padj: pd.DataFrame, alpha: float, out: str
         finite = v[np.isfinite(v)]
         vmax = float(np.abs(finite).max()) if finite.size else 1.0
         vmax = vmax if vmax > 0 else 1.0
-        cmap = plt.get_cmap("RdBu_r").with_extremes(bad=MISSING)
+        cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad=MISSING)
         im = ax.imshow(
             np.ma.masked_invalid(v), cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest"
         )
@@ -360,7 +362,7 @@ def robustness_heatmap(grid: pd.DataFrame, out: str | Path, title: str) -> None:
     finite = rank[np.isfinite(rank)]
     vmax = max(10.0, float(finite.max()) if finite.size else 10.0)
     norm = mcolors.LogNorm(vmin=1.0, vmax=vmax)
-    cmap = plt.get_cmap("YlGnBu_r").with_extremes(bad=MISSING)
+    cmap = matplotlib.colormaps["YlGnBu_r"].with_extremes(bad=MISSING)
     # per library: display rows (("header", dataset) or ("row", index into row_keys))
     panels = []
     for lib in libs:
@@ -377,37 +379,34 @@ def robustness_heatmap(grid: pd.DataFrame, out: str | Path, title: str) -> None:
     width = min(HEATMAP_MAX_WIDTH_IN, max(4.5, 0.44 * n_cols + 0.075 * longest + 0.9))
     heights = [max(1.0, 0.22 * len(rows) + 0.9) for _, rows in panels] or [2.0]
     title = fit_title(title, width, 10)
-    with plt.rc_context(_RC):
-        fig = plt.figure(layout="constrained", figsize=(width, sum(heights) + 0.5 + 0.15 * title.count("\n")))
-        try:
-            fig.suptitle(title, fontsize=10)
-            if not panels or n_cols == 0:
-                ax = fig.add_subplot()
-                ax.set_xticks([])
-                ax.set_yticks([])
-                ax.text(
-                    0.5,
-                    0.5,
-                    "empty robustness grid: nothing to show",
-                    ha="center",
-                    va="center",
-                    transform=ax.transAxes,
-                    fontsize=10,
-                    color="#5D4037",
-                )
-            else:
-                axes = fig.subplots(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0]
-                for ax, (lib, rows) in zip(axes, panels):
-                    _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm, Rectangle)
-                fig.supxlabel(
-                    "number = rank of the target among the ranked pathways (1 = best, darker = better);\n"
-                    "* bold = on top; – hatched = not ranked; columns: DE thresholds for ORA, none for GSEA",
-                    fontsize=7.5,
-                )
-            with atomic_write(out, "wb") as fh:
-                fig.savefig(fh, format="png", dpi=150, metadata={"Software": "pathverdict (matplotlib)"})
-        finally:
-            plt.close(fig)
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(figsize=(width, sum(heights) + 0.5 + 0.15 * title.count("\n")))
+        fig.suptitle(title, fontsize=10)
+        if not panels or n_cols == 0:
+            ax = fig.add_subplot()
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.text(
+                0.5,
+                0.5,
+                "empty robustness grid: nothing to show",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=10,
+                color="#5D4037",
+            )
+        else:
+            axes = fig.subplots(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0]
+            for ax, (lib, rows) in zip(axes, panels):
+                _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm, Rectangle)
+            fig.supxlabel(
+                "number = rank of the target among the ranked pathways (1 = best, darker = better);\n"
+                "* bold = on top; – hatched = not ranked; columns: DE thresholds for ORA, none for GSEA",
+                fontsize=7.5,
+            )
+        with atomic_file(out) as fh:
+            _write_png(fig, fh)
 
 
 def _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm, Rectangle) -> None:

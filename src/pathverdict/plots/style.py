@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import struct
 import textwrap
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+matplotlib.use("Agg")  # for pyplot, when a caller uses it (these figures do not)
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import colors as mcolors  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402
 from matplotlib.offsetbox import AnchoredText  # noqa: E402
 
 from ..errors import InputError, preview  # noqa: E402
@@ -80,25 +84,88 @@ _METADATA = {
 
 
 def _save(fig, out: str | Path) -> None:
-    """Write ``fig`` to ``out`` atomically (temp file in the same directory + rename)."""
+    """Write ``fig`` to ``out`` atomically (temp file in the same directory + rename).
+
+    A PNG is laid out once (:func:`_lay_out`) and drawn once, then written as RGB (the figures
+    are opaque: their alpha channel is 255 everywhere) by :func:`_write_png`; ``savefig``
+    would lay the figure out and walk all its artists in an extra pass before drawing it."""
     out = Path(out)
     fmt = out.suffix.lower().lstrip(".") or "png"
     if fmt not in _METADATA:
         raise ValueError(f"{out}: unsupported figure format '.{fmt}' (use .png, .svg or .pdf)")
     with atomic_file(out) as fh:
-        fig.savefig(fh, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+        if fmt == "png":
+            _write_png(fig, fh)
+        else:
+            fig.savefig(fh, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
+
+
+# zlib level of the PNGs. Rows are not filtered: on these figures (flat colours, text, markers)
+# filtering makes the files larger, and Pillow's adaptive filter costs more CPU than zlib itself.
+PNG_COMPRESS_LEVEL = 6
+
+
+def _write_png(fig, fh) -> None:
+    """Lay ``fig`` out, draw it (at :data:`DPI`) and write it to ``fh`` as a PNG with :data:`_METADATA`:
+    RGB when it is opaque (as these figures are), RGBA otherwise."""
+    fig.set_dpi(DPI)
+    _lay_out(fig)
+    canvas = fig.canvas
+    canvas.draw()
+    fh.write(png_bytes(np.asarray(canvas.buffer_rgba()), DPI, _METADATA["png"]))
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def png_bytes(rgba: np.ndarray, dpi: float, text: dict[str, str]) -> bytes:
+    """A PNG file of the ``rgba`` image (height x width x 4, uint8, not premultiplied), 8 bits per
+    channel, the alpha channel left out when it is 255 everywhere; ``dpi`` in its pHYs chunk and
+    ``text`` as tEXt chunks (Latin-1). Deterministic: the same pixels give the same bytes."""
+    rgba = np.asarray(rgba, dtype=np.uint8)
+    if rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"png_bytes: expected a height x width x 4 array, got shape {rgba.shape}")
+    height, width = rgba.shape[:2]
+    opaque = bool((rgba[:, :, 3] == 255).all())
+    pixels = rgba[:, :, :3] if opaque else rgba
+    rows = np.empty((height, 1 + pixels.shape[1] * pixels.shape[2]), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None on every row
+    rows[:, 1:] = pixels.reshape(height, -1)
+    per_metre = int(dpi / 0.0254 + 0.5)
+    out = [
+        b"\x89PNG\r\n\x1a\n",
+        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)),
+        _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+    ]
+    out += [_png_chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1")) for k, v in text.items() if v]
+    out += [_png_chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESS_LEVEL)), _png_chunk(b"IEND", b"")]
+    return b"".join(out)
+
+
+def _lay_out(fig) -> None:
+    """Run the figure's layout engine (constrained layout) once, then switch it off: positions are
+    final (label placement measures them) and drawing the figure does not lay it out again."""
+    engine = fig.get_layout_engine()
+    if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+
+
+def _new_figure(**kwargs) -> Figure:
+    """A constrained-layout figure on an Agg canvas (no pyplot: nothing global to close)."""
+    fig = Figure(layout="constrained", **kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 @contextlib.contextmanager
 def _figure(out, **kwargs):
-    """A constrained-layout figure under the module's rc settings; saved and closed."""
-    with plt.rc_context(_RC):
-        fig = plt.figure(layout="constrained", **kwargs)
-        try:
-            yield fig
-            _save(fig, out)
-        finally:
-            plt.close(fig)
+    """A constrained-layout figure under the module's rc settings; saved (and dropped)."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(**kwargs)
+        yield fig
+        _save(fig, out)
 
 
 def fit_title(title: str, width_in: float, fontsize: float = 10.0) -> str:
@@ -191,7 +258,7 @@ def _place_labels(fig, ax, items, obstacles=None, radius: float = 4.0, avoid=(),
     """
     if not items:
         return []
-    fig.canvas.draw()  # runs the layout so that positions are final
+    _lay_out(fig)  # positions are final
     renderer = fig.canvas.get_renderer()
     px = fig.dpi / 72.0
     axb = ax.get_window_extent(renderer)
@@ -269,5 +336,5 @@ def _levels(values: pd.Series) -> list[str]:
 def _palette(n: int) -> list[str]:
     if n <= len(CATEGORICAL):
         return CATEGORICAL[:n]
-    cmap = plt.get_cmap("tab20")
+    cmap = matplotlib.colormaps["tab20"]
     return [mcolors.to_hex(cmap(i % 20)) for i in range(n)]
