@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import struct
 import textwrap
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -100,47 +98,24 @@ def _save(fig, out: str | Path) -> None:
             fig.savefig(fh, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
 
 
-# zlib level of the PNGs. Rows are not filtered: on these figures (flat colours, text, markers)
-# filtering makes the files larger, and Pillow's adaptive filter costs more CPU than zlib itself.
-PNG_COMPRESS_LEVEL = 6
+# zlib level of the PNGs: level 6 (Pillow's default) makes them ~5% smaller for ~30% more CPU
+PNG_COMPRESS_LEVEL = 3
 
 
 def _write_png(fig, fh) -> None:
-    """Lay ``fig`` out, draw it (at :data:`DPI`) and write it to ``fh`` as a PNG with :data:`_METADATA`:
-    RGB when it is opaque (as these figures are), RGBA otherwise."""
-    fig.set_dpi(DPI)
+    """Draw ``fig`` (at :data:`DPI`) and write it to ``fh`` as an RGB PNG with :data:`_METADATA`
+    (the PNG ``savefig`` writes, without its alpha channel)."""
+    from PIL import Image, PngImagePlugin
+
     _lay_out(fig)
     canvas = fig.canvas
     canvas.draw()
-    fh.write(png_bytes(np.asarray(canvas.buffer_rgba()), DPI, _METADATA["png"]))
-
-
-def _png_chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-
-def png_bytes(rgba: np.ndarray, dpi: float, text: dict[str, str]) -> bytes:
-    """A PNG file of the ``rgba`` image (height x width x 4, uint8, not premultiplied), 8 bits per
-    channel, the alpha channel left out when it is 255 everywhere; ``dpi`` in its pHYs chunk and
-    ``text`` as tEXt chunks (Latin-1). Deterministic: the same pixels give the same bytes."""
-    rgba = np.asarray(rgba, dtype=np.uint8)
-    if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise ValueError(f"png_bytes: expected a height x width x 4 array, got shape {rgba.shape}")
-    height, width = rgba.shape[:2]
-    opaque = bool((rgba[:, :, 3] == 255).all())
-    pixels = rgba[:, :, :3] if opaque else rgba
-    rows = np.empty((height, 1 + pixels.shape[1] * pixels.shape[2]), dtype=np.uint8)
-    rows[:, 0] = 0  # filter type None on every row
-    rows[:, 1:] = pixels.reshape(height, -1)
-    per_metre = int(dpi / 0.0254 + 0.5)
-    out = [
-        b"\x89PNG\r\n\x1a\n",
-        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)),
-        _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-    ]
-    out += [_png_chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1")) for k, v in text.items() if v]
-    out += [_png_chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESS_LEVEL)), _png_chunk(b"IEND", b"")]
-    return b"".join(out)
+    width, height = canvas.get_width_height(physical=True)
+    img = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
+    info = PngImagePlugin.PngInfo()
+    for key, value in _METADATA["png"].items():
+        info.add_text(key, value)
+    img.save(fh, format="png", pnginfo=info, dpi=(DPI, DPI), compress_level=PNG_COMPRESS_LEVEL)
 
 
 def _lay_out(fig) -> None:
