@@ -3,8 +3,8 @@
 Every plotting function takes pandas objects as read from the workflow's TSV outputs,
 writes exactly one file (PNG at 150 dpi by default; ``.svg`` and ``.pdf`` work too);
 figures are made without pyplot, so nothing global is left behind. A PNG is laid out once
-(constrained layout), drawn once and written by :func:`.style.png_bytes` (RGB, unfiltered rows,
-zlib level 6: the pixels matplotlib's ``savefig`` draws, in ~25% fewer bytes and less CPU).
+(constrained layout), drawn once and written by Pillow as RGB at zlib level 3 (the pixels
+matplotlib's ``savefig`` draws, without its extra layout pass).
 Files are written atomically (:func:`pathverdict.util.atomic_file`: a temporary file in
 the same directory, then a rename) and deterministically (fixed seeds, fixed
 ``svg.hashsalt``, no timestamps in the metadata), so re-running a step gives
