@@ -9,6 +9,7 @@ mu bounded below by ``minmu`` (:func:`fit_nbinom_glms`). Source: DESeq2 1.38 (LG
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -19,8 +20,55 @@ MINMU = 0.5
 LAMBDA_LOG2 = 1e-6  # DESeq2's default ridge on log2-scale coefficients (betaPrior=FALSE)
 
 
+@functools.lru_cache(maxsize=64)
+def _indicator_plan(shape: tuple[int, int], data: bytes) -> tuple | None:
+    """For a design of zeros and ones (any design of factors): per distinct product column
+    ``X[:, i] * X[:, j]``, the samples where it is 1 and the (i, j) cells it fills; None otherwise."""
+    X = np.frombuffer(data, dtype=float).reshape(shape)
+    if not np.all((X == 0.0) | (X == 1.0)):
+        return None
+    groups: dict[bytes, tuple[np.ndarray, list]] = {}
+    for i in range(shape[1]):
+        for j in range(shape[1]):
+            prod = X[:, i] * X[:, j]
+            key = prod.tobytes()
+            if key not in groups:
+                groups[key] = (np.flatnonzero(prod == 1.0), [])
+            groups[key][1].append((i, j))
+    return tuple((rows, tuple(cells)) for rows, cells in groups.values())
+
+
 def _xtwx(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    return np.einsum("gn,ni,nj->gij", w, X, X)
+    """``X' diag(w_g) X`` for every row g of w: (G, p, p), equal bit for bit to
+    ``np.einsum("gn,ni,nj->gij", w, X, X)``.
+
+    That einsum adds the products ``w[g, n] * X[n, i] * X[n, j]`` in sample order; with a design of
+    zeros and ones (every design of factors) each cell is the sum of ``w[g, n]`` over the samples
+    where both columns are 1, in sample order -- a reduction along the first axis of the transposed
+    ``w`` (numpy adds the rows one after the other there), which is what is done here, ~10x faster
+    than the einsum. The skipped products are zeros (w finite; otherwise, and for other designs, the
+    einsum). tests/test_rcompat.py checks the equality on many shapes.
+    """
+    X = np.ascontiguousarray(X, dtype=float)
+    plan = _indicator_plan(X.shape, X.tobytes()) if w.ndim == 2 and w.shape[0] > 1 else None
+    if plan is None:
+        return np.einsum("gn,ni,nj->gij", w, X, X)
+    G, p = w.shape[0], X.shape[1]
+    wt = np.ascontiguousarray(w.T, dtype=float)
+    total = np.add.reduce(wt, axis=0)  # finite only if every w of the gene is (the einsum gives NaN for inf * 0)
+    if not np.all(np.isfinite(total)):
+        return np.einsum("gn,ni,nj->gij", w, X, X)
+    out = np.empty((G, p, p))
+    for rows, cells in plan:
+        if rows.size == X.shape[0]:
+            cell = total
+        elif rows.size == 0:
+            cell = 0.0
+        else:
+            cell = np.add.reduce(wt[rows], axis=0)
+        for i, j in cells:
+            out[:, i, j] = cell
+    return out
 
 
 def _linear_model_mu(y: np.ndarray, X: np.ndarray) -> np.ndarray:
