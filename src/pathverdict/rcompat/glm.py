@@ -77,16 +77,25 @@ def _linear_model_mu(y: np.ndarray, X: np.ndarray) -> np.ndarray:
     return (y @ q) @ q.T
 
 
-def _nb_logpmf(y, mu, alpha):
-    """log dnbinom(y, mu = mu, size = 1/alpha)."""
+def _nb_logpmf(y, mu, alpha, lgamma_y1=None):
+    """log dnbinom(y, mu = mu, size = 1/alpha): ``gammaln(y + r) - gammaln(r) - gammaln(y + 1) +
+    r log(r / (r + mu)) + y log(mu / (r + mu))`` with r = 1/alpha, formed in place in that order (the
+    same numbers as the plain expression); ``lgamma_y1``: ``gammaln(y + 1.0)`` when the caller has it."""
     r = 1.0 / alpha
-    return (
-        special.gammaln(y + r)
-        - special.gammaln(r)
-        - special.gammaln(y + 1.0)
-        + r * np.log(r / (r + mu))
-        + y * np.log(mu / (r + mu))
-    )
+    t = np.add(y, r, dtype=float)
+    special.gammaln(t, out=t)
+    t -= special.gammaln(r)
+    t -= special.gammaln(y + 1.0) if lgamma_y1 is None else lgamma_y1
+    u = r + mu
+    v = r / u
+    np.log(v, out=v)
+    v *= r
+    t += v
+    np.divide(mu, u, out=u)
+    np.log(u, out=u)
+    u *= y
+    t += u
+    return t
 
 
 @dataclass
@@ -116,6 +125,7 @@ def _fit_beta(y, X, sf, alpha, beta, ridge, minmu, tol=1e-8, maxit=100):
     iters = np.zeros(G, dtype=int)
     active = np.ones(G, dtype=bool)
     sqrt_ridge = np.diag(np.sqrt(ridge))
+    lgamma_y1 = special.gammaln(y + 1.0)  # the same in every iteration
     with np.errstate(all="ignore"):
         for t in range(maxit):
             idx = np.flatnonzero(active)
@@ -143,7 +153,7 @@ def _fit_beta(y, X, sf, alpha, beta, ridge, minmu, tol=1e-8, maxit=100):
                 continue
             mnew = np.maximum(sf[None, :] * np.exp(bh[ok] @ X.T), minmu)
             mu[gi] = mnew
-            dev = -2.0 * np.sum(_nb_logpmf(y[gi], mnew, alpha[gi, None]), axis=1)
+            dev = -2.0 * np.sum(_nb_logpmf(y[gi], mnew, alpha[gi, None], lgamma_y1[gi]), axis=1)
             conv = np.abs(dev - dev_old[gi]) / (np.abs(dev) + 0.1)
             bad = np.isnan(conv)
             iters[gi[bad]] = maxit
@@ -157,11 +167,21 @@ def _fit_beta(y, X, sf, alpha, beta, ridge, minmu, tol=1e-8, maxit=100):
     return beta, iters, hat
 
 
+_NORM_PDF_LOGC = np.log(np.sqrt(2 * np.pi))  # scipy.stats' _norm_pdf_logC
+
+
+def _norm_logpdf(x, sd):
+    """``scipy.stats.norm.logpdf(x, 0.0, sd)`` for finite ``sd > 0``, computed as scipy computes it
+    (standardise, ``-x**2 / 2 - log(sqrt(2 pi))``, minus ``log(sd)``), the same numbers bit for bit
+    (tests/test_rcompat_shortcuts.py) without importing scipy.stats (~0.5 s)."""
+    z = np.asarray((np.asarray(x, dtype=float) - 0.0) / sd, dtype=float)
+    return -(z**2) / 2.0 - _NORM_PDF_LOGC - np.log(sd)
+
+
 def _optim_row(k, X, sf, alpha, start_log2, lam_log2):
     """``fitNbinomGLMsOptim`` for one gene: L-BFGS-B on log2 coefficients within [-30, 30]
     with a normal prior of variance 1/lambda, finite-difference gradient as R's optim."""
-    from scipy import stats  # here, not at the top: only this fallback needs it (import ~0.5 s)
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # here, not at the top: only this fallback needs it
 
     sd = np.sqrt(1.0 / lam_log2)
 
@@ -169,7 +189,7 @@ def _optim_row(k, X, sf, alpha, start_log2, lam_log2):
         mu_row = sf * np.power(2.0, X @ pvec)
         with np.errstate(all="ignore"):
             ll = float(np.sum(_nb_logpmf(k, mu_row, alpha)))
-            prior = float(np.sum(stats.norm.logpdf(pvec, 0.0, sd)))
+            prior = float(np.sum(_norm_logpdf(pvec, sd)))
         v = -1.0 * (ll + prior)
         return v if np.isfinite(v) else 1e300
 
