@@ -224,3 +224,28 @@ def test_bh_adjust_by_hand():
     # (R: p.adjust(c(0.01, 0.04, 0.03, 0.5, 1), "BH") = 0.05 0.0667 0.0667 0.625 1)
     out = enrichment.bh_adjust(np.array([0.01, 0.04, 0.03, 0.5, 1.0]))
     assert out == pytest.approx([0.05, 0.2 / 3, 0.2 / 3, 0.625, 1.0])
+
+
+def test_hypergeom_sf_equals_scipy_bit_for_bit():
+    """ORA's tail probability without importing scipy.stats: the same numbers as
+    scipy.stats.hypergeom.sf, on the support, below it, above it, in ORA's sizes."""
+    from scipy.stats import hypergeom
+
+    rng = np.random.default_rng(11)
+    n_cases = 0
+    for M in (1, 2, 5, 20, 137, 4000, 12000, 20000):
+        for _ in range(40):
+            n = rng.integers(0, M + 1, 50)
+            N = int(rng.integers(0, M + 1))
+            k = rng.integers(-2, np.minimum(n, N) + 3)
+            got = enrichment.hypergeom_sf(k, M, n, N)
+            want = hypergeom.sf(k, M, n, N)
+            assert np.array_equal(got, want), (M, N)
+            n_cases += k.size
+    assert n_cases == 8 * 40 * 50
+    # ORA's call: P(X >= overlap) of query 300 among 12000, sets of 10-500 genes, every overlap
+    m = np.repeat(np.arange(10, 501, 7), 12)
+    k = np.concatenate([np.arange(12)] * (m.size // 12))
+    assert np.array_equal(enrichment.hypergeom_sf(k - 1, 12000, m, 300), hypergeom.sf(k - 1, 12000, m, 300))
+    # parameters outside its domain go to scipy.stats (NaN there)
+    assert np.isnan(enrichment.hypergeom_sf(np.array([1]), 5, np.array([7]), 2)).all()
