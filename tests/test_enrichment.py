@@ -249,3 +249,46 @@ def test_hypergeom_sf_equals_scipy_bit_for_bit():
     assert np.array_equal(enrichment.hypergeom_sf(k - 1, 12000, m, 300), hypergeom.sf(k - 1, 12000, m, 300))
     # parameters outside its domain go to scipy.stats (NaN there)
     assert np.isnan(enrichment.hypergeom_sf(np.array([1]), 5, np.array([7]), 2)).all()
+
+
+def _collapse_with_pandas(de):
+    """collapse_to_symbols as pandas sorts it (the code before the np.lexsort shortcut)."""
+    d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
+    d["_padj"] = d["padj"].fillna(np.inf)
+    d["_p"] = d["pvalue"].fillna(np.inf)
+    d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True], kind="mergesort")
+    d = d.drop_duplicates("symbol", keep="first").drop(columns=["_padj", "_p"])
+    return d.set_index("symbol", drop=False)
+
+
+def test_collapse_to_symbols_shortcut_equals_the_pandas_sort():
+    """Ties in padj, p and baseMean, missing values, empty and missing symbols, string and object
+    symbol columns, any row index: the same frame as pandas' sort + drop_duplicates."""
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        n = int(rng.integers(1, 300))
+        syms = np.array([f"S{int(i)}" for i in rng.integers(0, max(1, n // 3), n)], dtype=object)
+        syms[rng.random(n) < 0.1] = ""
+        de = pd.DataFrame(
+            {
+                "gene_id": [f"G{int(i):05d}" for i in rng.permutation(n)],
+                "symbol": pd.array(syms, dtype="string"),
+                "baseMean": np.round(rng.exponential(10, n), 0),
+                "log2FoldChange": rng.normal(size=n),
+                "stat": rng.normal(size=n),
+                "pvalue": np.round(rng.random(n), 1),
+                "padj": np.round(rng.random(n), 1),
+            }
+        )
+        de.loc[rng.random(n) < 0.2, "padj"] = np.nan
+        de.loc[rng.random(n) < 0.1, "pvalue"] = np.nan
+        de.loc[rng.random(n) < 0.1, "symbol"] = pd.NA
+        if t % 3 == 0:
+            de["symbol"] = de["symbol"].astype(object)
+        if t % 5 == 0:
+            de.index = rng.permutation(n) + 100
+        pd.testing.assert_frame_equal(enrichment.collapse_to_symbols(de), _collapse_with_pandas(de), check_exact=True)
+    numeric_ids = pd.DataFrame(
+        {"gene_id": [10, 9], "symbol": ["A", "A"], "baseMean": 1.0, "pvalue": 0.1, "padj": 0.1, "stat": [1.0, 2.0]}
+    )
+    assert enrichment.collapse_to_symbols(numeric_ids)["gene_id"].tolist() == [9]  # numeric order, as pandas

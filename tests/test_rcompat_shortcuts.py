@@ -25,10 +25,11 @@ def test_xtwx_of_a_factor_design_equals_the_einsum_bit_for_bit(n_genes, n_sample
         if kind == "no intercept":
             cols = [cols[1], 1.0 - cols[1], cols[2]]
         X = np.column_stack(cols)
-        got, want = _xtwx(w, X), _einsum_xtwx(w, X)
-        assert got.shape == want.shape
-        assert np.array_equal(got, want)
-        assert np.array_equal(np.signbit(got), np.signbit(want))
+        want = _einsum_xtwx(w, X)
+        for got in (_xtwx(w, X), _xtwx(np.ascontiguousarray(w.T), X, transposed=True), _xtwx(w.T, X, transposed=True)):
+            assert got.shape == want.shape
+            assert np.array_equal(got, want)
+            assert np.array_equal(np.signbit(got), np.signbit(want))
 
 
 def test_xtwx_general_design_and_non_finite_weights_take_the_einsum():
@@ -40,6 +41,10 @@ def test_xtwx_general_design_and_non_finite_weights_take_the_einsum():
     w[3, 4], w[5, 1] = np.inf, np.nan  # inf * 0 is NaN in the einsum: kept
     assert np.array_equal(_xtwx(w, X), _einsum_xtwx(w, X), equal_nan=True)
     assert np.isnan(_xtwx(w, X)[3]).any()
+    assert np.array_equal(_xtwx(w.T.copy(), X, transposed=True), _einsum_xtwx(w, X), equal_nan=True)
+    X = np.column_stack([np.ones(10), rng.normal(size=10)])
+    w = np.exp(rng.normal(0, 2, (40, 10)))
+    assert np.array_equal(_xtwx(w.T.copy(), X, transposed=True), _einsum_xtwx(w, X))
 
 
 def test_norm_logpdf_equals_scipy_bit_for_bit():
@@ -193,7 +198,7 @@ def test_log_posterior_and_derivative_equal_the_plain_expressions_bit_for_bit(n_
         prior = log_alpha + rng.normal(0, 1, n_genes)
         with np.errstate(all="ignore"):
             for use_prior in (False, True):
-                for inv_mu in (None, 1.0 / mu):
+                for inv_mu in (None, np.ascontiguousarray((1.0 / mu).T)):
                     got = disp._log_posterior(log_alpha, y, mu, X, prior, 1.7, use_prior, inv_mu)
                     want = _plain_log_posterior(log_alpha, y, mu, X, prior, 1.7, use_prior)
                     assert np.array_equal(got, want, equal_nan=True)

@@ -70,12 +70,40 @@ DIRECTIONS = ("up", "down", "all")
 
 def collapse_to_symbols(de: pd.DataFrame) -> pd.DataFrame:
     """One row per symbol (see module docs); rows without a symbol are dropped."""
+    if (
+        all(str(de[c].dtype) == "float64" for c in ("padj", "pvalue", "baseMean"))
+        and pd.api.types.infer_dtype(de["gene_id"], skipna=False) == "string"
+        and not {"_padj", "_p"} & set(de.columns)
+    ):
+        return _collapse_sorted(de)
     d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
     d["_padj"] = d["padj"].fillna(np.inf)
     d["_p"] = d["pvalue"].fillna(np.inf)
     d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True], kind="mergesort")
     d = d.drop_duplicates("symbol", keep="first").drop(columns=["_padj", "_p"])
     return d.set_index("symbol", drop=False)
+
+
+def _collapse_sorted(de: pd.DataFrame) -> pd.DataFrame:
+    """:func:`collapse_to_symbols` for a DE table with float columns and text gene IDs (the usual case), by one
+    ``np.lexsort`` instead of pandas' sort of a copy with helper columns: the same stable order
+    (padj, p-value, missing last; baseMean descending; gene ID), the same first row per symbol, the
+    same frame (tests/test_enrichment.py compares the two)."""
+    sym = de["symbol"]
+    pos = np.flatnonzero((sym.notna() & (sym.astype(str) != "")).to_numpy())
+    padj = de["padj"].to_numpy()[pos]
+    pval = de["pvalue"].to_numpy()[pos]
+    order = np.lexsort(
+        (
+            de["gene_id"].to_numpy()[pos].astype(str),
+            -de["baseMean"].to_numpy()[pos],
+            np.where(np.isnan(pval), np.inf, pval),
+            np.where(np.isnan(padj), np.inf, padj),
+        )
+    )
+    rows = pos[order]
+    first = ~pd.Index(sym.to_numpy()[rows]).duplicated(keep="first")
+    return de.iloc[rows[first]].set_index("symbol", drop=False)
 
 
 def de_gene_lists(genes: pd.DataFrame, padj: float, lfc: float) -> tuple[dict[str, list[str]], list[str]]:

@@ -32,16 +32,17 @@ MIN_DISP = 1e-8
 # The log posterior of log(alpha) and its derivative (DESeq2.cpp's log_posterior / dlog_posterior),
 # over genes x samples arrays. The terms are formed in place, in R's order of operations (a product or
 # sum is only ever swapped with its mirror image, which IEEE arithmetic rounds identically), so the
-# numbers are those of the plain numpy expressions; ``inv_mu`` (1 / mu) may be passed when the caller
-# keeps it across calls.
+# numbers are those of the plain numpy expressions. The weights of the Cox-Reid term are formed as
+# samples x genes, the layout _xtwx sums them in; ``inv_mu_t`` (1 / mu, transposed) may be passed
+# when the caller keeps it across calls.
 
 
-def _log_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu=None):
+def _log_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t=None):
     alpha = np.exp(log_alpha)
     a = alpha[:, None]
-    w = (1.0 / mu if inv_mu is None else inv_mu) + a
-    np.divide(1.0, w, out=w)  # w = 1 / (1 / mu + alpha)
-    cr = -0.5 * np.log(np.linalg.det(_xtwx(w, X)))
+    wt = ((1.0 / mu).T if inv_mu_t is None else inv_mu_t) + alpha
+    np.divide(1.0, wt, out=wt)  # w = 1 / (1 / mu + alpha), transposed
+    cr = -0.5 * np.log(np.linalg.det(_xtwx(wt, X, transposed=True)))
     an1 = 1.0 / alpha
     an1c = an1[:, None]
     # gammaln(y + 1/alpha) - gammaln(1/alpha) - y log(mu + 1/alpha) - 1/alpha log(1 + mu alpha)
@@ -64,15 +65,15 @@ def _log_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu
     return ll + cr
 
 
-def _dlog_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu=None):
+def _dlog_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t=None):
     alpha = np.exp(log_alpha)
     a = alpha[:, None]
-    inv = (1.0 / mu if inv_mu is None else inv_mu) + a
+    inv = ((1.0 / mu).T if inv_mu_t is None else inv_mu_t) + alpha  # transposed, as the weights
     w = 1.0 / inv
     dw = inv * inv
     np.divide(-1.0, dw, out=dw)  # dw = -1 / (inv * inv)
-    b = _xtwx(w, X)
-    db = _xtwx(dw, X)
+    b = _xtwx(w, X, transposed=True)
+    db = _xtwx(dw, X, transposed=True)
     cr = -0.5 * np.einsum("gij,gji->g", np.linalg.inv(b), db)
     an1 = 1.0 / alpha
     an2 = 1.0 / (alpha * alpha)
@@ -137,20 +138,24 @@ def fit_disp(
     a = np.array(log_alpha, dtype=float)
     prior_mean = np.broadcast_to(np.asarray(prior_mean, dtype=float), (G,)).copy()
     with np.errstate(all="ignore"):
-        inv_mu = 1.0 / mu
-        lp = _log_posterior(a, y, mu, X, prior_mean, prior_var, use_prior, inv_mu)
-        dlp = _dlog_posterior(a, y, mu, X, prior_mean, prior_var, use_prior, inv_mu)
+        inv_mu_t = np.ascontiguousarray((1.0 / mu).T)
+        lp = _log_posterior(a, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t)
+        dlp = _dlog_posterior(a, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t)
     initial_lp = lp.copy()
     kappa = np.full(G, float(kappa_0))
     iters = np.zeros(G, dtype=int)
     accepts = np.zeros(G, dtype=int)
     active = np.ones(G, dtype=bool)
     eps = 1.0e-4
+    rows = None  # the active genes' y, mu, 1/mu, prior mean, gathered again only when genes stop
     with np.errstate(all="ignore"):
         for _ in range(maxit):
             idx = np.flatnonzero(active)
             if idx.size == 0:
                 break
+            if rows is None or rows[0].shape[0] != idx.size:  # genes only ever stop: same size, same genes
+                rows = (y[idx], mu[idx], inv_mu_t[:, idx], prior_mean[idx])
+            yi, mui, inv_i, pmi = rows
             iters[idx] += 1
             ai, di, ki = a[idx], dlp[idx], kappa[idx].copy()
             prop = ai + ki * di
@@ -158,9 +163,7 @@ def fit_disp(
             ki[low] = (-30.0 - ai[low]) / di[low]
             ki[high] = (10.0 - ai[high]) / di[high]
             new_a = ai + ki * di
-            theta_k = -1.0 * _log_posterior(
-                new_a, y[idx], mu[idx], X, prior_mean[idx], prior_var, use_prior, inv_mu[idx]
-            )
+            theta_k = -1.0 * _log_posterior(new_a, yi, mui, X, pmi, prior_var, use_prior, inv_i)
             theta_hat = -1.0 * lp[idx] - ki * eps * (di * di)
             acc = theta_k <= theta_hat
             # rejected proposals: halve the step
@@ -184,7 +187,12 @@ def fit_disp(
             g2 = gi[go]
             if g2.size:
                 lp[g2] = lpnew[go]
-                dlp[g2] = _dlog_posterior(a[g2], y[g2], mu[g2], X, prior_mean[g2], prior_var, use_prior, inv_mu[g2])
+                if g2.size == idx.size:  # every active gene goes on (g2 is a subset of idx, in its order)
+                    dlp[g2] = _dlog_posterior(a[g2], yi, mui, X, pmi, prior_var, use_prior, inv_i)
+                else:
+                    dlp[g2] = _dlog_posterior(
+                        a[g2], y[g2], mu[g2], X, prior_mean[g2], prior_var, use_prior, inv_mu_t[:, g2]
+                    )
                 k2 = np.minimum(ki[acc][go] * 1.1, kappa_0)
                 k2 = np.where(accepts[g2] % 5 == 0, k2 / 2.0, k2)
                 kappa[g2] = k2

@@ -38,7 +38,7 @@ def _indicator_plan(shape: tuple[int, int], data: bytes) -> tuple | None:
     return tuple((rows, tuple(cells)) for rows, cells in groups.values())
 
 
-def _xtwx(w: np.ndarray, X: np.ndarray) -> np.ndarray:
+def _xtwx(w: np.ndarray, X: np.ndarray, transposed: bool = False) -> np.ndarray:
     """``X' diag(w_g) X`` for every row g of w: (G, p, p), equal bit for bit to
     ``np.einsum("gn,ni,nj->gij", w, X, X)``.
 
@@ -47,17 +47,20 @@ def _xtwx(w: np.ndarray, X: np.ndarray) -> np.ndarray:
     where both columns are 1, in sample order -- a reduction along the first axis of the transposed
     ``w`` (numpy adds the rows one after the other there), which is what is done here, ~10x faster
     than the einsum. The skipped products are zeros (w finite; otherwise, and for other designs, the
-    einsum). tests/test_rcompat.py checks the equality on many shapes.
+    einsum). tests/test_rcompat_shortcuts.py checks the equality on many shapes. ``transposed``: w is
+    given as samples x genes (the caller formed it so, saving the transposition).
     """
     X = np.ascontiguousarray(X, dtype=float)
-    plan = _indicator_plan(X.shape, X.tobytes()) if w.ndim == 2 and w.shape[0] > 1 else None
+    G = w.shape[1] if transposed else w.shape[0]
+    plan = _indicator_plan(X.shape, X.tobytes()) if w.ndim == 2 and G > 1 else None
+    if plan is not None:
+        wt = np.ascontiguousarray(w if transposed else w.T, dtype=float)
+        total = np.add.reduce(wt, axis=0)  # finite only if every w of the gene is (the einsum gives NaN for inf * 0)
+        if not np.all(np.isfinite(total)):
+            plan = None
     if plan is None:
-        return np.einsum("gn,ni,nj->gij", w, X, X)
-    G, p = w.shape[0], X.shape[1]
-    wt = np.ascontiguousarray(w.T, dtype=float)
-    total = np.add.reduce(wt, axis=0)  # finite only if every w of the gene is (the einsum gives NaN for inf * 0)
-    if not np.all(np.isfinite(total)):
-        return np.einsum("gn,ni,nj->gij", w, X, X)
+        return np.einsum("gn,ni,nj->gij", np.ascontiguousarray(w.T) if transposed else w, X, X)
+    p = X.shape[1]
     out = np.empty((G, p, p))
     for rows, cells in plan:
         if rows.size == X.shape[0]:
