@@ -224,3 +224,71 @@ def test_bh_adjust_by_hand():
     # (R: p.adjust(c(0.01, 0.04, 0.03, 0.5, 1), "BH") = 0.05 0.0667 0.0667 0.625 1)
     out = enrichment.bh_adjust(np.array([0.01, 0.04, 0.03, 0.5, 1.0]))
     assert out == pytest.approx([0.05, 0.2 / 3, 0.2 / 3, 0.625, 1.0])
+
+
+def test_hypergeom_sf_equals_scipy_bit_for_bit():
+    """ORA's tail probability without importing scipy.stats: the same numbers as
+    scipy.stats.hypergeom.sf, on the support, below it, above it, in ORA's sizes."""
+    from scipy.stats import hypergeom
+
+    rng = np.random.default_rng(11)
+    n_cases = 0
+    for M in (1, 2, 5, 20, 137, 4000, 12000, 20000):
+        for _ in range(40):
+            n = rng.integers(0, M + 1, 50)
+            N = int(rng.integers(0, M + 1))
+            k = rng.integers(-2, np.minimum(n, N) + 3)
+            got = enrichment.hypergeom_sf(k, M, n, N)
+            want = hypergeom.sf(k, M, n, N)
+            assert np.array_equal(got, want), (M, N)
+            n_cases += k.size
+    assert n_cases == 8 * 40 * 50
+    # ORA's call: P(X >= overlap) of query 300 among 12000, sets of 10-500 genes, every overlap
+    m = np.repeat(np.arange(10, 501, 7), 12)
+    k = np.concatenate([np.arange(12)] * (m.size // 12))
+    assert np.array_equal(enrichment.hypergeom_sf(k - 1, 12000, m, 300), hypergeom.sf(k - 1, 12000, m, 300))
+    # parameters outside its domain go to scipy.stats (NaN there)
+    assert np.isnan(enrichment.hypergeom_sf(np.array([1]), 5, np.array([7]), 2)).all()
+
+
+def _collapse_with_pandas(de):
+    """collapse_to_symbols as pandas sorts it (the code before the np.lexsort shortcut)."""
+    d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
+    d["_padj"] = d["padj"].fillna(np.inf)
+    d["_p"] = d["pvalue"].fillna(np.inf)
+    d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True], kind="mergesort")
+    d = d.drop_duplicates("symbol", keep="first").drop(columns=["_padj", "_p"])
+    return d.set_index("symbol", drop=False)
+
+
+def test_collapse_to_symbols_shortcut_equals_the_pandas_sort():
+    """Ties in padj, p and baseMean, missing values, empty and missing symbols, string and object
+    symbol columns, any row index: the same frame as pandas' sort + drop_duplicates."""
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        n = int(rng.integers(1, 300))
+        syms = np.array([f"S{int(i)}" for i in rng.integers(0, max(1, n // 3), n)], dtype=object)
+        syms[rng.random(n) < 0.1] = ""
+        de = pd.DataFrame(
+            {
+                "gene_id": [f"G{int(i):05d}" for i in rng.permutation(n)],
+                "symbol": pd.array(syms, dtype="string"),
+                "baseMean": np.round(rng.exponential(10, n), 0),
+                "log2FoldChange": rng.normal(size=n),
+                "stat": rng.normal(size=n),
+                "pvalue": np.round(rng.random(n), 1),
+                "padj": np.round(rng.random(n), 1),
+            }
+        )
+        de.loc[rng.random(n) < 0.2, "padj"] = np.nan
+        de.loc[rng.random(n) < 0.1, "pvalue"] = np.nan
+        de.loc[rng.random(n) < 0.1, "symbol"] = pd.NA
+        if t % 3 == 0:
+            de["symbol"] = de["symbol"].astype(object)
+        if t % 5 == 0:
+            de.index = rng.permutation(n) + 100
+        pd.testing.assert_frame_equal(enrichment.collapse_to_symbols(de), _collapse_with_pandas(de), check_exact=True)
+    numeric_ids = pd.DataFrame(
+        {"gene_id": [10, 9], "symbol": ["A", "A"], "baseMean": 1.0, "pvalue": 0.1, "padj": 0.1, "stat": [1.0, 2.0]}
+    )
+    assert enrichment.collapse_to_symbols(numeric_ids)["gene_id"].tolist() == [9]  # numeric order, as pandas

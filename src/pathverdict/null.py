@@ -76,7 +76,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import de, verdict
+from . import de, enrichment, verdict
 from .errors import InputError
 from .genesets import GeneSetLibrary
 from .io import read_table
@@ -201,29 +201,55 @@ def apply_selection(
     spec: Mapping,
     contrast: Sequence[str],
     where: str = "",
+    level: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Counts and sheet of the samples kept by :func:`selection.select_by_expression`
-    (``spec`` = the dataset's ``select_by_expression``), as the prepare step keeps them."""
+    (``spec`` = the dataset's ``select_by_expression``), as the prepare step keeps them.
+    ``level``: :func:`selection.gene_level` of ``counts``, when already computed."""
     from .selection import select_by_expression
 
-    keep, _ = select_by_expression(counts, sheet, symbols, dict(spec), [str(c) for c in contrast], where=where)
+    keep, _ = select_by_expression(
+        counts, sheet, symbols, dict(spec), [str(c) for c in contrast], where=where, level=level
+    )
     return counts[keep], sheet.loc[keep]
 
 
 def _analyse(
-    counts, sheet, params, symbols, libraries, target, methods, e, threads, top_n, max_fdr, selection, contrast
+    counts,
+    sheet,
+    params,
+    symbols,
+    libraries,
+    target,
+    methods,
+    e,
+    threads,
+    top_n,
+    max_fdr,
+    selection,
+    contrast,
+    level=None,
 ) -> tuple[list[dict], int]:
     """The target's statistics (set score + rank methods) for one labelling: rows and samples analysed."""
     if selection:
-        counts, sheet = apply_selection(counts, sheet, symbols, selection, contrast)
+        counts, sheet = apply_selection(counts, sheet, symbols, selection, contrast, level=level)
     table = _de_table(counts, sheet, params, symbols)
+    genes = enrichment.collapse_to_symbols(table)  # once for the set scores and the ranks
     rows = [
         {**r, "rank": pd.NA, "n_terms": pd.NA, "pvalue": np.nan, "fdr": np.nan, "de_genes": pd.NA, "on_top": ""}
-        for r in target_set_scores(table, libraries, target).to_dict("records")
+        for r in target_set_scores(table, libraries, target, genes=genes).to_dict("records")
     ]
     if methods:
         ranks = target_ranks(
-            table, libraries, target, methods=methods, enrichment_cfg=e, threads=threads, top_n=top_n, max_fdr=max_fdr
+            table,
+            libraries,
+            target,
+            methods=methods,
+            enrichment_cfg=e,
+            threads=threads,
+            top_n=top_n,
+            max_fdr=max_fdr,
+            genes=genes,
         )
         rows += [
             {**r, "statistic": float(r["rank"]) if pd.notna(r["rank"]) else np.nan} for r in ranks.to_dict("records")
@@ -416,6 +442,10 @@ def run_null(
     args = (params, symbols, libraries, target, list(methods), e, threads, top_n, max_fdr, selection, contrast)
     with quiet_logging():  # DESeq2 and gseapy chatter, many times over
         rerun_rows, _ = _analyse(counts, samples, *args)
+    if selection:  # the selection gene's expression does not depend on the labels: once for all relabelings
+        from .selection import gene_level
+
+        args = (*args, gene_level(counts, symbols, selection["gene"]))
     rerun = pd.DataFrame(rerun_rows)
     if observed is None:
         obs_rows = rerun[rerun["method"] != SET_SCORE].assign(dataset=dataset)

@@ -47,6 +47,7 @@ def target_ranks(
     threads: int = 1,
     top_n: int = 1,
     max_fdr: float = 0.05,
+    genes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The workflow's enrichment of one DE table and the target's rank per library x method.
 
@@ -58,14 +59,15 @@ def target_ranks(
     ``gsea_max_size``, ``gsea_permutations`` and ``seed``. Missing config keys take the
     workflow's defaults (:data:`ENRICHMENT_DEFAULTS`). Rows (library, method, rank,
     n_terms, pvalue, fdr, de_genes, on_top, note) are judged by
-    :func:`verdict.judge_method`, as in ``results/<study>/verdict.tsv``.
+    :func:`verdict.judge_method`, as in ``results/<study>/verdict.tsv``. ``genes``: the table's
+    :func:`enrichment.collapse_to_symbols`, when the caller has it already.
     """
     bad = [m for m in methods if m not in verdict.METHODS]
     if bad:
         raise ValueError(f"unknown method(s) {bad}; use {', '.join(verdict.METHODS)}")
     e = _enrichment_cfg(enrichment_cfg)
     settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr)
-    genes = enrichment.collapse_to_symbols(de_table)
+    genes = enrichment.collapse_to_symbols(de_table) if genes is None else genes
     lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
     ranking = genes.set_index("symbol")["stat"].astype(float) if "gsea" in methods else None
     gsea_settings = enrichment.GseaSettings.from_config(e, threads)
@@ -100,7 +102,9 @@ SET_SCORE = "set_score"
 STATISTIC_NAMES = {SET_SCORE: "abs_stat_z", **{m: "rank" for m in verdict.METHODS}}
 
 
-def set_score(de_table: pd.DataFrame, genes: Sequence[str]) -> tuple[float, int, int]:
+def set_score(
+    de_table: pd.DataFrame, genes: Sequence[str], collapsed: pd.DataFrame | None = None
+) -> tuple[float, int, int]:
     """Competitive, two-sided, threshold-free score of a gene set in one DE table.
 
     Genes are the symbols of the gene-level table (:func:`enrichment.collapse_to_symbols`)
@@ -118,9 +122,10 @@ def set_score(de_table: pd.DataFrame, genes: Sequence[str]) -> tuple[float, int,
     compared with its own values on relabelled samples (:func:`run_null`).
 
     Returns ``(z, k, N)``; z is NaN when the set has no gene in the background, covers
-    all of it, or the background has no spread.
+    all of it, or the background has no spread. ``collapsed``: the table's
+    :func:`enrichment.collapse_to_symbols`, when the caller has it already.
     """
-    g = enrichment.collapse_to_symbols(de_table)
+    g = enrichment.collapse_to_symbols(de_table) if collapsed is None else collapsed
     stat = pd.to_numeric(g["stat"], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(stat) & g["pvalue"].notna().to_numpy()
     a = np.abs(stat[ok])
@@ -135,11 +140,18 @@ def set_score(de_table: pd.DataFrame, genes: Sequence[str]) -> tuple[float, int,
     return float((a[in_set].mean() - a.mean()) / se), k, n
 
 
-def target_set_scores(de_table: pd.DataFrame, libraries: Mapping[str, GeneSetLibrary], target: str) -> pd.DataFrame:
-    """:func:`set_score` of the target of every library: library, method, statistic, note."""
+def target_set_scores(
+    de_table: pd.DataFrame,
+    libraries: Mapping[str, GeneSetLibrary],
+    target: str,
+    genes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`set_score` of the target of every library: library, method, statistic, note
+    (``genes``: the table's :func:`enrichment.collapse_to_symbols`, when the caller has it)."""
+    genes = enrichment.collapse_to_symbols(de_table) if genes is None else genes
     rows = []
     for lib_name, lib in libraries.items():
-        z, k, n = set_score(de_table, lib.sets[lib.find(target)])
+        z, k, n = set_score(de_table, lib.sets[lib.find(target)], collapsed=genes)
         note = f"{k} of the target's genes among {n} genes with a Wald statistic"
         if math.isnan(z):
             note += ": score undefined"

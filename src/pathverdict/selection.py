@@ -29,14 +29,39 @@ def size_factors(counts: pd.DataFrame) -> pd.Series:
     return pd.Series(median_of_ratios(counts.to_numpy()), index=counts.columns)
 
 
+def _gene_ids(symbols: pd.Series, gene: str, where: str) -> list:
+    ids = [g for g, s in symbols.items() if (isinstance(s, str) and s == gene) or g == gene]
+    if not ids:
+        raise InputError(
+            f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
+            "(after mapping IDs to symbols). Check the gene symbol."
+        )
+    return ids
+
+
+def gene_level(counts: pd.DataFrame, symbols: pd.Series, gene: str, where: str = "") -> pd.Series:
+    """The normalised expression of ``gene`` per sample that :func:`select_by_expression` selects on
+    (the same numbers): it depends on the counts only, not on the labels, so a caller that selects
+    from many relabelled sheets of one count matrix computes it once and passes it as ``level``."""
+    ids = _gene_ids(symbols, gene, where)
+    return counts.loc[ids].sum(axis=0) / size_factors(counts)  # several IDs of one symbol: summed
+
+
 def select_by_expression(
-    counts: pd.DataFrame, samples: pd.DataFrame, symbols: pd.Series, spec: dict, contrast: list[str], where: str
+    counts: pd.DataFrame,
+    samples: pd.DataFrame,
+    symbols: pd.Series,
+    spec: dict,
+    contrast: list[str],
+    where: str,
+    level: pd.Series | None = None,
 ) -> tuple[list[str], pd.DataFrame]:
     """Samples to keep and a table of the group's samples with their expression level.
 
     ``symbols`` maps the count matrix's gene IDs to symbols; ``spec`` has ``gene``,
     ``group`` (a level of the contrast variable; default the tested level), ``rule`` and
-    ``quantile``/``fraction`` where the rule needs them.
+    ``quantile``/``fraction`` where the rule needs them. ``level``: :func:`gene_level` of these
+    counts and ``spec["gene"]`` when the caller has it already (else it is computed here).
     """
     var, tested, reference = contrast
     gene, rule = spec["gene"], spec.get("rule", "below_reference_median")
@@ -48,12 +73,7 @@ def select_by_expression(
             f"{where}select_by_expression.group: {group!r} is the reference level; select within the "
             "tested group (or swap the contrast)."
         )
-    ids = [g for g, s in symbols.items() if (isinstance(s, str) and s == gene) or g == gene]
-    if not ids:
-        raise InputError(
-            f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
-            "(after mapping IDs to symbols). Check the gene symbol."
-        )
+    ids = _gene_ids(symbols, gene, where) if level is None else None
     in_group = samples.index[samples[var] == group]
     in_ref = samples.index[samples[var] == reference]
     if len(in_group) == 0:
@@ -61,8 +81,8 @@ def select_by_expression(
             f"{where}select_by_expression.group: no sample has {var} = {group!r} "
             f"(levels: {preview(sorted(samples[var].unique()))})."
         )
-    sf = size_factors(counts)
-    level = counts.loc[ids].sum(axis=0) / sf  # several IDs of one symbol: summed
+    if level is None:
+        level = counts.loc[ids].sum(axis=0) / size_factors(counts)  # several IDs of one symbol: summed
     g_level, r_level = level[in_group], level[in_ref]
     if rule == "below_reference_median":
         cutoff, keep = float(r_level.median()), g_level < r_level.median()

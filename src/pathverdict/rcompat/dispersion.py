@@ -29,45 +29,71 @@ log = logging.getLogger(__name__)
 MIN_DISP = 1e-8
 
 
-def _log_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior):
+# The log posterior of log(alpha) and its derivative (DESeq2.cpp's log_posterior / dlog_posterior),
+# over genes x samples arrays. The terms are formed in place, in R's order of operations (a product or
+# sum is only ever swapped with its mirror image, which IEEE arithmetic rounds identically), so the
+# numbers are those of the plain numpy expressions. The weights of the Cox-Reid term are formed as
+# samples x genes, the layout _xtwx sums them in; ``inv_mu_t`` (1 / mu, transposed) may be passed
+# when the caller keeps it across calls.
+
+
+def _log_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t=None):
     alpha = np.exp(log_alpha)
     a = alpha[:, None]
-    w = 1.0 / (1.0 / mu + a)
-    cr = -0.5 * np.log(np.linalg.det(_xtwx(w, X)))
+    wt = ((1.0 / mu).T if inv_mu_t is None else inv_mu_t) + alpha
+    np.divide(1.0, wt, out=wt)  # w = 1 / (1 / mu + alpha), transposed
+    cr = -0.5 * np.log(np.linalg.det(_xtwx(wt, X, transposed=True)))
     an1 = 1.0 / alpha
-    ll = np.sum(
-        special.gammaln(y + an1[:, None])
-        - special.gammaln(an1)[:, None]
-        - y * np.log(mu + an1[:, None])
-        - an1[:, None] * np.log(1.0 + mu * a),
-        axis=1,
-    )
+    an1c = an1[:, None]
+    # gammaln(y + 1/alpha) - gammaln(1/alpha) - y log(mu + 1/alpha) - 1/alpha log(1 + mu alpha)
+    t = y + an1c
+    special.gammaln(t, out=t)
+    t -= special.gammaln(an1)[:, None]
+    u = mu + an1c
+    np.log(u, out=u)
+    u *= y
+    t -= u
+    u = mu * a
+    u += 1.0
+    np.log(u, out=u)
+    u *= an1c
+    t -= u
+    ll = np.sum(t, axis=1)
     if use_prior:
         d = log_alpha - prior_mean
         return ll + (-0.5 * (d * d) / prior_var) + cr
     return ll + cr
 
 
-def _dlog_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior):
+def _dlog_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t=None):
     alpha = np.exp(log_alpha)
     a = alpha[:, None]
-    inv = 1.0 / mu + a
+    inv = ((1.0 / mu).T if inv_mu_t is None else inv_mu_t) + alpha  # transposed, as the weights
     w = 1.0 / inv
-    dw = -1.0 / (inv * inv)
-    b = _xtwx(w, X)
-    db = _xtwx(dw, X)
+    dw = inv * inv
+    np.divide(-1.0, dw, out=dw)  # dw = -1 / (inv * inv)
+    b = _xtwx(w, X, transposed=True)
+    db = _xtwx(dw, X, transposed=True)
     cr = -0.5 * np.einsum("gij,gji->g", np.linalg.inv(b), db)
     an1 = 1.0 / alpha
     an2 = 1.0 / (alpha * alpha)
+    an1c = an1[:, None]
     ma = mu * a
-    ll = an2 * np.sum(
-        special.digamma(an1)[:, None]
-        + np.log(1.0 + ma)
-        - ma * (1.0 / (1.0 + ma))
-        - special.digamma(y + an1[:, None])
-        + y * (1.0 / (mu + an1[:, None])),
-        axis=1,
-    )
+    # digamma(1/alpha) + log(1 + ma) - ma / (1 + ma) - digamma(y + 1/alpha) + y / (mu + 1/alpha)
+    t = ma + 1.0
+    s = np.log(t)
+    s += special.digamma(an1)[:, None]
+    np.divide(1.0, t, out=t)
+    t *= ma
+    s -= t
+    t = y + an1c
+    special.digamma(t, out=t)
+    s -= t
+    t = mu + an1c
+    np.divide(1.0, t, out=t)
+    t *= y
+    s += t
+    ll = an2 * np.sum(s, axis=1)
     res = (ll + cr) * alpha
     if use_prior:
         res = res + (-1.0 * (log_alpha - prior_mean) / prior_var)
@@ -112,19 +138,24 @@ def fit_disp(
     a = np.array(log_alpha, dtype=float)
     prior_mean = np.broadcast_to(np.asarray(prior_mean, dtype=float), (G,)).copy()
     with np.errstate(all="ignore"):
-        lp = _log_posterior(a, y, mu, X, prior_mean, prior_var, use_prior)
-        dlp = _dlog_posterior(a, y, mu, X, prior_mean, prior_var, use_prior)
+        inv_mu_t = np.ascontiguousarray((1.0 / mu).T)
+        lp = _log_posterior(a, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t)
+        dlp = _dlog_posterior(a, y, mu, X, prior_mean, prior_var, use_prior, inv_mu_t)
     initial_lp = lp.copy()
     kappa = np.full(G, float(kappa_0))
     iters = np.zeros(G, dtype=int)
     accepts = np.zeros(G, dtype=int)
     active = np.ones(G, dtype=bool)
     eps = 1.0e-4
+    rows = None  # the active genes' y, mu, 1/mu, prior mean, gathered again only when genes stop
     with np.errstate(all="ignore"):
         for _ in range(maxit):
             idx = np.flatnonzero(active)
             if idx.size == 0:
                 break
+            if rows is None or rows[0].shape[0] != idx.size:  # genes only ever stop: same size, same genes
+                rows = (y[idx], mu[idx], inv_mu_t[:, idx], prior_mean[idx])
+            yi, mui, inv_i, pmi = rows
             iters[idx] += 1
             ai, di, ki = a[idx], dlp[idx], kappa[idx].copy()
             prop = ai + ki * di
@@ -132,7 +163,7 @@ def fit_disp(
             ki[low] = (-30.0 - ai[low]) / di[low]
             ki[high] = (10.0 - ai[high]) / di[high]
             new_a = ai + ki * di
-            theta_k = -1.0 * _log_posterior(new_a, y[idx], mu[idx], X, prior_mean[idx], prior_var, use_prior)
+            theta_k = -1.0 * _log_posterior(new_a, yi, mui, X, pmi, prior_var, use_prior, inv_i)
             theta_hat = -1.0 * lp[idx] - ki * eps * (di * di)
             acc = theta_k <= theta_hat
             # rejected proposals: halve the step
@@ -156,7 +187,12 @@ def fit_disp(
             g2 = gi[go]
             if g2.size:
                 lp[g2] = lpnew[go]
-                dlp[g2] = _dlog_posterior(a[g2], y[g2], mu[g2], X, prior_mean[g2], prior_var, use_prior)
+                if g2.size == idx.size:  # every active gene goes on (g2 is a subset of idx, in its order)
+                    dlp[g2] = _dlog_posterior(a[g2], yi, mui, X, pmi, prior_var, use_prior, inv_i)
+                else:
+                    dlp[g2] = _dlog_posterior(
+                        a[g2], y[g2], mu[g2], X, prior_mean[g2], prior_var, use_prior, inv_mu_t[:, g2]
+                    )
                 k2 = np.minimum(ki[acc][go] * 1.1, kappa_0)
                 k2 = np.where(accepts[g2] % 5 == 0, k2 / 2.0, k2)
                 kappa[g2] = k2
