@@ -1,8 +1,10 @@
 # Every enrichment of one dataset's DE table in one job (steps.enrichment.enrich_dataset): ORA of
 # up/down/all DE genes, CAMERA and pre-ranked GSEA against every library, then the re-runs that
 # test the answer -- the target's rank over DE thresholds (robustness grid) and its sensitivity
-# (without the metallothioneins, leaving one DE gene out, per release). One process instead of
-# five: they read the same files, and each new Python process costs 0.5-1.5 s of imports.
+# (without the metallothioneins, leaving one DE gene out, per release) -- and the dataset's
+# figures (PCA, MA, volcano, enrichment dot plot). One process instead of six: they read the
+# same files, and each new Python process costs 0.5-1.5 s of imports (gseapy alone imports
+# matplotlib, which the figures need anyway).
 
 
 rule enrichment:
@@ -23,6 +25,35 @@ rule enrichment:
         info=f"{RESULTS}/{{dataset}}/enrichment/ora.json",
         camera=f"{RESULTS}/{{dataset}}/enrichment/camera.tsv",
         gsea=f"{RESULTS}/{{dataset}}/enrichment/gsea.tsv",
+        # the dataset's figures (steps.plots.plot_dataset)
+        pca=report(
+            f"{RESULTS}/{{dataset}}/plots/pca.png",
+            caption="../report/pca.rst",
+            category="Quality control",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "PCA"},
+        ),
+        ma=report(
+            f"{RESULTS}/{{dataset}}/plots/ma.png",
+            caption="../report/ma.rst",
+            category="Differential expression",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "MA plot"},
+        ),
+        volcano=report(
+            f"{RESULTS}/{{dataset}}/plots/volcano.png",
+            caption="../report/volcano.rst",
+            category="Differential expression",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "volcano"},
+        ),
+        dotplot=report(
+            f"{RESULTS}/{{dataset}}/plots/dotplot.png",
+            caption="../report/dotplot.rst",
+            category="Enrichment",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "top pathways"},
+        ),
     log:
         f"{LOGS}/{{dataset}}/enrichment.log",
     benchmark:
@@ -41,5 +72,6 @@ rule enrichment:
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         sensitivity=CFG["sensitivity"],
+        simulated=CFG["simulated"],
     script:
         "../scripts/enrichment.py"

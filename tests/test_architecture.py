@@ -149,7 +149,9 @@ RULES = {name: r for name, r in _rules().items() if r["script"]}
 
 
 def test_every_rule_has_a_script():
-    assert len(RULES) >= 20 and all(r["script"].startswith("../scripts/") for r in RULES.values())
+    names = {m for smk in (ROOT / "rules").glob("*.smk") for m in re.findall(r"^rule (\w+):", smk.read_text(), re.M)}
+    assert len(names) >= 15 and set(RULES) == names - {"all"}  # the parser above found every rule
+    assert all(r["script"].startswith("../scripts/") for r in RULES.values())
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

@@ -37,6 +37,14 @@ def load_prepared_library(gmt: str | Path, name: str) -> GeneSetLibrary:
     return read_prepared_library(str(gmt), name)
 
 
+def libraries_of(libraries: list[str], gmts: list[str]) -> dict[str, str]:
+    """Library name -> prepared GMT, from a rule's ``libraries`` param and ``gmts`` input (same order)."""
+    names, paths = list(libraries), [str(p) for p in gmts]
+    if len(names) != len(paths):
+        raise ValueError(f"{len(names)} libraries ({', '.join(names)}) but {len(paths)} GMT files")
+    return dict(zip(names, paths))
+
+
 def load_libraries(libraries: Mapping[str, str | Path]) -> dict[str, GeneSetLibrary]:
     """Every prepared library of ``libraries`` (name -> GMT), in that order."""
     return {name: load_prepared_library(path, name) for name, path in libraries.items()}

@@ -20,7 +20,7 @@ from .. import robustness as _robustness
 from .. import sensitivity as _sensitivity
 from ..enrichment import GseaSettings
 from ..errors import InputError
-from ..io import load_libraries, read_de, read_enrichment, read_gene_ids, read_sample_sheet
+from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_sample_sheet
 from ..util import read_tsv, write_json, write_tsv
 from ..verdict import VerdictSettings
 
@@ -29,14 +29,6 @@ log = logging.getLogger(__name__)
 
 def _gene_level(de_path: str) -> pd.DataFrame:
     return _enrichment.collapse_to_symbols(read_de(de_path))
-
-
-def libraries_of(libraries: list[str], gmts: list[str]) -> dict[str, str]:
-    """Library name -> prepared GMT, from the rule's ``libraries`` param and ``gmts`` input (same order)."""
-    names, paths = list(libraries), [str(p) for p in gmts]
-    if len(names) != len(paths):
-        raise ValueError(f"{len(names)} libraries ({', '.join(names)}) but {len(paths)} GMT files")
-    return dict(zip(names, paths))
 
 
 def _libraries(libraries: list[str], gmts: list[str], loaded: dict | None) -> dict:
@@ -296,15 +288,23 @@ def enrich_dataset(
     out_info: str,
     out_camera: str,
     out_gsea: str,
+    out_pca: str,
+    out_ma: str,
+    out_volcano: str,
+    out_dotplot: str,
     out_grid: str | None = None,
     out_sensitivity: str | None = None,
     sensitivity: dict | None = None,
+    simulated: bool = False,
     threads: int = 1,
 ) -> None:
     """Rule enrichment: :func:`run_ora`, :func:`run_camera`, :func:`run_gsea`, then
     :func:`robustness_grid` and :func:`sensitivity_dataset` with the GSEA just written, each
-    to its own outputs; the last two only when the rule asks for their output
-    (``robustness.enabled`` / ``sensitivity.enabled``)."""
+    to its own outputs (the last two only when the rule asks for their output:
+    ``robustness.enabled`` / ``sensitivity.enabled``), then the dataset's figures
+    (:func:`pathverdict.steps.plots.plot_dataset`, from the tables just written)."""
+    from .plots import plot_dataset
+
     loaded = _libraries(libraries, gmts, None)  # read once for the five
     common = {"dataset": dataset, "de": de, "gmts": gmts, "libraries": libraries, "enrichment": enrichment}
     common["loaded"] = loaded
@@ -336,4 +336,25 @@ def enrich_dataset(
             threads=threads,
         )
         done.append("sensitivity")
+    plot_dataset(
+        dataset=dataset,
+        dataset_config=dataset_config,
+        de=de,
+        vst=vst,
+        samples=samples,
+        ora_up=out_up,
+        ora_down=out_down,
+        ora_all=out_all,
+        gsea=out_gsea,
+        gmts=gmts,
+        libraries=libraries,
+        target=target,
+        alpha=alpha,
+        out_pca=out_pca,
+        out_ma=out_ma,
+        out_volcano=out_volcano,
+        out_dotplot=out_dotplot,
+        simulated=simulated,
+    )
+    done.append("figures")
     log.info("%s: %s in %.1f s", dataset, ", ".join(done), time.monotonic() - started)

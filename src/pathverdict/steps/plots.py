@@ -1,13 +1,13 @@
-"""Steps of rules/plots.smk: the figures of each dataset and the target's genes across datasets."""
+"""The figures of each dataset (drawn by the enrichment job, rules/enrichment.smk) and of the target's genes
+across datasets (rules/plots.smk)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import enrichment, tables
-from ..io import load_prepared_library, read_de, read_enrichment, read_sample_sheet
+from ..io import libraries_of, load_prepared_library, read_de, read_enrichment, read_sample_sheet
 from ..util import read_tsv
-from .enrichment import libraries_of
 
 
 def _target_genes(libraries: list[str], gmts: list[str], target: str) -> tuple[str, list[str], str]:

@@ -13,11 +13,10 @@ from .. import robustness as _robustness
 from .. import selection_analyses as _selection
 from .. import sensitivity as _sensitivity
 from ..de import DEParams
-from ..io import load_libraries, read_counts, read_sample_sheet, read_symbols
+from ..io import libraries_of, load_libraries, read_counts, read_sample_sheet, read_symbols
 from ..io import read_table
 from ..util import atomic_write, write_tsv
 from ..verdict import read_genes
-from .enrichment import libraries_of
 
 log = logging.getLogger(__name__)
 

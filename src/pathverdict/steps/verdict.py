@@ -8,10 +8,9 @@ import pandas as pd
 
 from .. import enrichment
 from .. import verdict as _verdict
-from ..io import load_libraries, read_de, read_enrichment, read_gene_ids, read_json
+from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_json
 from ..util import atomic_write, read_tsv, write_tsv
 from ..verdict import VerdictSettings
-from .enrichment import libraries_of
 
 log = logging.getLogger(__name__)
 
