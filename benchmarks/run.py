@@ -656,6 +656,10 @@ def snakemake_cmd(workdir: Path, configfile: Path, cores: int) -> list[str]:
         "--cores",
         str(cores),
         "--nocolor",
+        # the workflow profile (profiles/default) hides the job blocks (`quiet: [rules, host]`);
+        # concurrency_from_log needs them: this replaces that setting for the benchmark's runs
+        "--quiet",
+        "host",
         "--configfile",
         str(configfile),
     ]
