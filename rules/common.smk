@@ -166,20 +166,23 @@ def null_inputs(wildcards):
 PRIMARY_LIBRARY = next(iter(LIBRARIES))
 
 
-# the enrichment job's re-runs that test the answer, each only when its section is enabled
+# the enrichment job's re-runs that test the answer (output name -> path), and the config section
+# that enables each
 RERUN_OUTPUTS = {
-    "grid": (CFG["robustness"]["enabled"], f"{RESULTS}/{{dataset}}/robustness.tsv"),
-    "sensitivity": (
-        CFG["sensitivity"]["enabled"],
-        f"{RESULTS}/{{dataset}}/sensitivity.tsv",
-    ),
+    "grid": f"{RESULTS}/{{dataset}}/robustness.tsv",
+    "sensitivity": f"{RESULTS}/{{dataset}}/sensitivity.tsv",
 }
+RERUN_SECTIONS = {"grid": "robustness", "sensitivity": "sensitivity"}
 
 
 def enrichment_reruns():
     """The enrichment job's optional outputs (name -> path): the dataset's robustness grid and its
     sensitivity table, when `robustness.enabled` / `sensitivity.enabled`."""
-    return {name: path for name, (enabled, path) in RERUN_OUTPUTS.items() if enabled}
+    return {
+        name: path
+        for name, path in RERUN_OUTPUTS.items()
+        if CFG[RERUN_SECTIONS[name]]["enabled"]
+    }
 
 
 def library_gmts():

@@ -4,7 +4,7 @@
 
 rule robustness:
     input:
-        grids=expand(RERUN_OUTPUTS["grid"][1], dataset=DATASETS),
+        grids=expand(RERUN_OUTPUTS["grid"], dataset=DATASETS),
     output:
         grid=f"{RESULTS}/robustness.tsv",
         summary=f"{RESULTS}/robustness_summary.tsv",
@@ -119,7 +119,7 @@ rule selection_analyses:
 # out, across the configured releases, and the direction of the pathway's DE genes.
 rule sensitivity:
     input:
-        tables=expand(RERUN_OUTPUTS["sensitivity"][1], dataset=DATASETS),
+        tables=expand(RERUN_OUTPUTS["sensitivity"], dataset=DATASETS),
         genes=rules.verdict.output.genes,
     output:
         tsv=f"{RESULTS}/sensitivity.tsv",

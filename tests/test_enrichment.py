@@ -251,16 +251,6 @@ def test_hypergeom_sf_equals_scipy_bit_for_bit():
     assert np.isnan(enrichment.hypergeom_sf(np.array([1]), 5, np.array([7]), 2)).all()
 
 
-def _collapse_with_pandas(de):
-    """collapse_to_symbols as pandas sorts it (the code before the np.lexsort shortcut)."""
-    d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
-    d["_padj"] = d["padj"].fillna(np.inf)
-    d["_p"] = d["pvalue"].fillna(np.inf)
-    d = d.sort_values(["_padj", "_p", "baseMean", "gene_id"], ascending=[True, True, False, True], kind="mergesort")
-    d = d.drop_duplicates("symbol", keep="first").drop(columns=["_padj", "_p"])
-    return d.set_index("symbol", drop=False)
-
-
 def test_collapse_to_symbols_shortcut_equals_the_pandas_sort():
     """Ties in padj, p and baseMean, missing values, empty and missing symbols, string and object
     symbol columns, any row index: the same frame as pandas' sort + drop_duplicates."""
@@ -287,7 +277,9 @@ def test_collapse_to_symbols_shortcut_equals_the_pandas_sort():
             de["symbol"] = de["symbol"].astype(object)
         if t % 5 == 0:
             de.index = rng.permutation(n) + 100
-        pd.testing.assert_frame_equal(enrichment.collapse_to_symbols(de), _collapse_with_pandas(de), check_exact=True)
+        pd.testing.assert_frame_equal(
+            enrichment.collapse_to_symbols(de), enrichment._collapse_with_pandas(de), check_exact=True
+        )
     numeric_ids = pd.DataFrame(
         {"gene_id": [10, 9], "symbol": ["A", "A"], "baseMean": 1.0, "pvalue": 0.1, "padj": 0.1, "stat": [1.0, 2.0]}
     )

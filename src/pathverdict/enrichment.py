@@ -76,6 +76,11 @@ def collapse_to_symbols(de: pd.DataFrame) -> pd.DataFrame:
         and not {"_padj", "_p"} & set(de.columns)
     ):
         return _collapse_sorted(de)
+    return _collapse_with_pandas(de)
+
+
+def _collapse_with_pandas(de: pd.DataFrame) -> pd.DataFrame:
+    """:func:`collapse_to_symbols` for any DE table: pandas' stable sort of a copy with helper columns."""
     d = de[de["symbol"].notna() & (de["symbol"].astype(str) != "")].copy()
     d["_padj"] = d["padj"].fillna(np.inf)
     d["_p"] = d["pvalue"].fillna(np.inf)

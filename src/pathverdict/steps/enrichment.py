@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_sample_sheet
 from ..util import read_tsv, write_json, write_tsv
 from ..verdict import VerdictSettings
+from .plots import plot_dataset
 
 log = logging.getLogger(__name__)
 
@@ -303,11 +304,14 @@ def enrich_dataset(
     to its own outputs (the last two only when the rule asks for their output:
     ``robustness.enabled`` / ``sensitivity.enabled``), then the dataset's figures
     (:func:`pathverdict.steps.plots.plot_dataset`, from the tables just written)."""
-    from .plots import plot_dataset
-
-    loaded = _libraries(libraries, gmts, None)  # read once for the five
-    common = {"dataset": dataset, "de": de, "gmts": gmts, "libraries": libraries, "enrichment": enrichment}
-    common["loaded"] = loaded
+    common = {
+        "dataset": dataset,
+        "de": de,
+        "gmts": gmts,
+        "libraries": libraries,
+        "enrichment": enrichment,
+        "loaded": load_libraries(libraries_of(libraries, gmts)),  # read once for the five
+    }
     started = time.monotonic()
     run_ora(**common, out_up=out_up, out_down=out_down, out_all=out_all, out_info=out_info)
     run_camera(**common, dataset_config=dataset_config, vst=vst, samples=samples, out_camera=out_camera)
