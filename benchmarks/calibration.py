@@ -14,7 +14,7 @@ selection-aware ``null.run_null`` (``set_score``, ``null.max_permutations`` rela
 library, KEGG_2021_Human; GSEA is not calibrated (one prerank with 1,000 permutations costs
 about 10x a DE fit here).
 
-Scenarios (studies simulated with :func:`pathverdict.simulated_study.simulate_dataset`, negative
+Scenarios (studies simulated with :func:`pathverdict.simulation.simulated_study.simulate_dataset`, negative
 binomial with means and dispersions fitted on real data; background DE in 10% (cells) / 5%
 (tissue) of the genes, log2FC ~ N(0, 0.8 / 0.5); 3 other pathways with 30% of their genes at
 |log2FC| 0.8 (cells); ``n_genes`` genes sampled, the target pathway's always kept):
@@ -59,7 +59,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import beta  # noqa: E402
 
-from pathverdict import annotation, claims, config, enrichment, genesets, null, simulated_study, verdict  # noqa: E402
+from pathverdict.sources import annotation  # noqa: E402
+from pathverdict.judgement import claims, null, verdict  # noqa: E402
+from pathverdict import config, enrichment, genesets  # noqa: E402
+from pathverdict.simulation import simulated_study  # noqa: E402
 from pathverdict.de import DEParams  # noqa: E402
 from pathverdict.errors import InputError  # noqa: E402
 from pathverdict.util import quiet_logging  # noqa: E402

@@ -40,8 +40,9 @@ import calibration as cal  # noqa: E402
 from run import OtherLoad  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pathverdict import de, null  # noqa: E402
-from pathverdict.robustness import quiet_logging  # noqa: E402
+from pathverdict import de  # noqa: E402
+from pathverdict.judgement import null  # noqa: E402
+from pathverdict.judgement.robustness import quiet_logging  # noqa: E402
 
 
 def _cpu() -> float:

@@ -322,7 +322,7 @@ def synthetic_files(case: Case, cache: Path, shared: Path) -> tuple[Path, Path]:
     """Counts and samples of a synthetic case, generated once (fixed seed) into ``cache``."""
     import numpy as np
 
-    from pathverdict import simulate
+    from pathverdict.simulation import simulate
 
     folder = cache / "synthetic" / f"{case.name}_{_spec_key(case)}"
     counts_path, samples_path = folder / "counts.tsv", folder / "samples.tsv"
@@ -354,7 +354,7 @@ def synthetic_files(case: Case, cache: Path, shared: Path) -> tuple[Path, Path]:
                 "seed": SYNTH_SEED,
                 "planted_fraction": SYNTH_PLANTED_FRACTION,
                 "planted_log2fc": 1.0,
-                "model": "pathverdict.simulate.simulate (NB, log-normal size factors sd 0.15)",
+                "model": "pathverdict.simulation.simulate.simulate (NB, log-normal size factors sd 0.15)",
             },
             indent=1,
         )

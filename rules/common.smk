@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from pathverdict.config import missing_local_files, validate_config
 from pathverdict.errors import InputError
 from pathverdict.runlock import record_owner, release_stale_lock
-from pathverdict.provenance import report_context
+from pathverdict.report.provenance import report_context
 from pathverdict.util import remove_stale_temp_files
 
 # A run killed with SIGKILL leaves Snakemake's directory lock behind; remove it before Snakemake

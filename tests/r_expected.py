@@ -1,5 +1,5 @@
 """What R computes for fixed inputs, stored in ``tests/data/r_expected/<case>/`` so that the fast tests
-compare our DE (``pathverdict.de.run_deseq2``) and CAMERA (``pathverdict.camera``) with R without
+compare our DE (``pathverdict.de.run_deseq2``) and CAMERA (``pathverdict.enrichment.camera``) with R without
 running R, and the full tier checks that the stored files are still what R produces.
 
 Cases (the inputs are the real sets of ``../shared/data``, which are not copied here: only R's results
@@ -245,7 +245,7 @@ class CameraInput:
     contrast: np.ndarray
     columns: list[str]
     sets: dict[str, list[str]]  # restricted to y's genes and the size limits: what R gets
-    library: object  # the full library (pathverdict.genesets), what pathverdict.camera gets
+    library: object  # the full library (pathverdict.genesets), what pathverdict.enrichment.camera gets
 
 
 def camera_input(case: str, shared: Path) -> CameraInput:

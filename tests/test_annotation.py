@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 
-from pathverdict import annotation
+from pathverdict.sources import annotation
 from pathverdict.errors import InputError
 
 

@@ -14,16 +14,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "pathverdict"
 
-# lowest layer first; a module may import its own layer or a lower one, never a higher one
+# lowest layer first; a module may import its own layer or a lower one, never a higher one. The science
+# is in folders that read as the data flows: sources -> de -> enrichment -> (simulation) -> judgement -> report
 LAYERS = {
     "io": [
         "errors", "util", "io", "config", "render", "tables", "design", "genesets", "runlock", "__init__",
     ],
-    "science": [
-        "annotation", "normalization", "calibration", "camera", "claims", "de", "enrichment", "null", "null_statistics",
-        "relabeling", "plots", "provenance", "rcompat", "robustness", "selection", "selection_analyses", "sensitivity",
-        "simulate", "simulated_study", "verdict", "sources",
-    ],
+    "sources": ["sources"],
+    "de": ["de"],
+    "enrichment": ["enrichment"],
+    "simulation": ["simulation"],
+    "judgement": ["judgement"],
+    "report": ["report"],
     "workflow": ["steps", "smk", "summary", "sources.steps"],
 }  # fmt: skip
 RANK = {mod: i for i, mods in enumerate(LAYERS.values()) for mod in mods}
@@ -61,7 +63,7 @@ def _imports(path: Path, text: str | None = None) -> set[str]:
             else:
                 continue
             names = [a.name for a in node.names]
-            for name in names:  # `from . import verdict` imports the module pathverdict.verdict
+            for name in names:  # `from . import verdict` imports the module pathverdict.judgement.verdict
                 sub = ".".join(target + [name])
                 if (PKG / Path(*sub.split("."))).with_suffix(".py").is_file() or (PKG / Path(*sub.split("."))).is_dir():
                     out.add(sub)
@@ -81,6 +83,14 @@ def _files():
 def test_the_layers_are_defined_as_in_the_architecture_notes():
     assert _layer("steps.enrichment") > _layer("enrichment") > _layer("io")
     assert _layer("sources.steps") == _layer("steps") > _layer("sources.geo")
+    flow = ["sources.geo", "de.rcompat.glm", "enrichment.camera", "judgement.verdict", "report.plots.de"]
+    assert [_layer(m) for m in flow] == sorted({_layer(m) for m in flow})
+
+
+def test_every_science_module_is_in_a_flow_folder():
+    """Nothing of the science lies loose at the top of the package: only the io layer does."""
+    loose = sorted(p.stem for p in PKG.glob("*.py") if p.stem not in LAYERS["io"] + LAYERS["workflow"])
+    assert not loose, f"modules at the top of src/pathverdict outside the io layer: {loose}; put each in its folder"
 
 
 @pytest.mark.parametrize("path", _files(), ids=lambda p: str(p.relative_to(PKG)))
@@ -92,10 +102,14 @@ def test_no_module_imports_a_higher_layer(path):
 
 def test_the_import_check_sees_an_upward_edge():
     """The check itself can fail: a science module importing a step is an upward edge."""
-    path = PKG / "robustness.py"
-    edges = _imports(path, path.read_text() + "\n\ndef f():\n    from .steps.de import run_de\n")
-    assert "steps.de" in edges and _layer("steps.de") > _layer("robustness")
-    assert {"enrichment", "verdict"} <= _imports(path)
+    path = PKG / "judgement" / "robustness.py"
+    edges = _imports(path, path.read_text() + "\n\ndef f():\n    from ..steps.de import run_de\n")
+    assert "steps.de" in edges and _layer("steps.de") > _layer("judgement.robustness")
+    assert {"enrichment", "judgement.verdict"} <= _imports(path)
+    # and a step back against the flow: the DE importing the judgement
+    path = PKG / "de" / "__init__.py"
+    edges = _imports(path, path.read_text() + "\n\ndef f():\n    from ..judgement import verdict\n")
+    assert "judgement.verdict" in edges and _layer("judgement.verdict") > _layer("de")
 
 
 @pytest.mark.parametrize("path", _files(), ids=lambda p: str(p.relative_to(PKG)))

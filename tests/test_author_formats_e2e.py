@@ -283,7 +283,7 @@ def test_geo_author_files_and_libraries(
     assert st["samples"]["GSM3730002"]["N_noFeature"]["reverse"] < st["samples"]["GSM3730002"]["N_noFeature"]["forward"]
     assert counts["GSM3730006"].tolist() == tiny.counts["ctrl3"].tolist()
     assert "strandedness inferred as reverse (column 4) from N_noFeature" in out
-    from pathverdict.provenance import dataset_origin
+    from pathverdict.report.provenance import dataset_origin
 
     assert_in(
         dataset_origin(info),

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import genesets, verdict
+from pathverdict import genesets
+from pathverdict.judgement import verdict
 from pathverdict.steps.prepare import prepare_dataset
 from pathverdict.errors import InputError
 

@@ -225,12 +225,12 @@ CALIBRATION = REPO / "benchmarks" / "calibration.py"
 @pytest.mark.shared
 def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     """benchmarks/calibration.py --quick: a few studies per scenario through the workflow's functions;
-    the table has every scenario, rates in [0, 1], and pathverdict.calibration reads it."""
+    the table has every scenario, rates in [0, 1], and pathverdict.judgement.calibration reads it."""
     import os
 
     import pandas as pd
 
-    from pathverdict import calibration
+    from pathverdict.judgement import calibration
 
     out = tmp_path / "cal.tsv"
     env = {**os.environ, "PATHVERDICT_SHARED": str(shared)}

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from pathverdict import de
-from pathverdict import rcompat as rc
+from pathverdict.de import rcompat as rc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import fidelity_vs_r as fid

@@ -1,10 +1,10 @@
-"""pathverdict.calibration: the shipped table and the per-dataset lookup (results/calibration.tsv)."""
+"""pathverdict.judgement.calibration: the shipped table and the per-dataset lookup (results/calibration.tsv)."""
 
 import math
 
 import pandas as pd
 
-from pathverdict import calibration, claims
+from pathverdict.judgement import calibration, claims
 
 
 def test_the_package_table_ships_every_scenario():

@@ -1,4 +1,4 @@
-"""CAMERA (pathverdict.camera): a competitive gene-set test that accounts for inter-gene correlation.
+"""CAMERA (pathverdict.enrichment.camera): a competitive gene-set test that accounts for inter-gene correlation.
 
 Unit tests on simulated log-expression whose truth is known (a co-regulated cluster with no
 group effect, a planted set, a known residual correlation), the limma building blocks against
@@ -15,7 +15,8 @@ import pytest
 from conftest import REPO
 from scipy import special, stats
 
-from pathverdict import camera, verdict
+from pathverdict.enrichment import camera
+from pathverdict.judgement import verdict
 
 sys.path.insert(0, str(REPO / "tools"))
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import claims, verdict
+from pathverdict.judgement import claims, verdict
 from pathverdict.steps.verdict import make_claims
 from pathverdict.util import write_tsv
 

@@ -105,7 +105,7 @@ def test_calibration_next_to_each_answer(demo):
 
 
 def test_null_and_robustness(demo):
-    from pathverdict.null import read_summary
+    from pathverdict.judgement.null import read_summary
 
     null = read_summary(demo / "results/demo/null.tsv").set_index(["dataset", "method"])
     for ds in PLANTED:  # the set score: the observed labels beat every relabeling
@@ -199,7 +199,7 @@ def test_terminal_shows_progress_and_ends_with_the_answer(demo):
         assert row.split()[1:3] == ["on", "top"] and row.split()[3].startswith("1/"), row
     assert re.search(r"demo_negative_control\s+(not on top|inconclusive)", summary)
     # the claims line says what results/claims.tsv says
-    from pathverdict import claims
+    from pathverdict.judgement import claims
 
     answer = claims.summarise(pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False))
     per_claim = " · ".join(f"{k} {answer[k]}" for k in claims.CLAIMS)

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from conftest import TARGET
 
-from pathverdict import de, genesets, null
+from pathverdict import de, genesets
+from pathverdict.judgement import null
 from pathverdict.util import write_tsv
 
 LIB = "KEGG_2021_Human"
@@ -259,7 +260,8 @@ def test_set_score_is_two_sided_competitive_and_standardised():
 
 def test_target_ranks_match_direct_enrichment(make_dataset, kegg):
     """target_ranks (used for every relabeling) runs ORA and GSEA exactly like the workflow."""
-    from pathverdict import enrichment, verdict
+    from pathverdict import enrichment
+    from pathverdict.judgement import verdict
 
     ds = make_dataset("planted")
     table = null._de_table(ds.counts, ds.samples.set_index("sample"), PARAMS, pd.Series(ds.symbols))
@@ -441,7 +443,7 @@ def test_fresh_run_reproduces_the_verdicts_gsea(make_dataset, kegg, tmp_path):
         out_gsea=str(tmp_path / "gsea.tsv"),
     )
     gsea = read_enrichment(str(tmp_path / "gsea.tsv"))
-    from pathverdict import verdict
+    from pathverdict.judgement import verdict
 
     row = verdict.judge_method(gsea, "gsea", TARGET, verdict.VerdictSettings(), None)
     observed = pd.DataFrame([{"dataset": "planted", "library": LIB, **row}])
@@ -541,7 +543,7 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(
         work / "results" / "config" / "sel" / "selection" / "analyses.tsv", sep="\t", keep_default_na=False
     )
     assert list(dict.fromkeys(analyses["analysis"])) == list(
-        __import__("pathverdict.selection_analyses", fromlist=["ANALYSES"]).ANALYSES
+        __import__("pathverdict.judgement.selection_analyses", fromlist=["ANALYSES"]).ANALYSES
     )
     assert (analyses["implication"] != "").all()
 

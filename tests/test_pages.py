@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import claims, plots, render, summary, verdict
-from pathverdict.provenance import report_answer
+from pathverdict.judgement import claims, verdict
+from pathverdict.report import plots
+from pathverdict import render, summary
+from pathverdict.report.provenance import report_answer
 from pathverdict.steps.verdict import make_claims
 
 BANNER = "SIMULATED DATA: this is a demonstration on a simulated study, not on real samples."
@@ -225,7 +227,7 @@ def test_null_page_is_readable():
 def test_robustness_figure_fits_the_report(tmp_path):
     from PIL import Image
 
-    from pathverdict import robustness
+    from pathverdict.judgement import robustness
 
     rows = []
     for ds in ("demo_meis1_overexpression", "demo_null"):
@@ -272,7 +274,7 @@ def test_robustness_figure_fits_the_report(tmp_path):
 
 
 def test_long_titles_are_wrapped_to_the_figure():
-    from pathverdict.plots import fit_title
+    from pathverdict.report.plots import fit_title
 
     title = "SIMULATED — Mineral absorption: log2 fold change of its genes (* padj < 0.05)"
     lines = fit_title(title, 4.8).split("\n")

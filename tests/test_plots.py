@@ -1,4 +1,4 @@
-"""Tests for pathverdict.plots: synthetic data only, no network, fast."""
+"""Tests for pathverdict.report.plots: synthetic data only, no network, fast."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from matplotlib import image as mpimg
 
-from pathverdict import plots
-from pathverdict.plots.style import _place_labels
+from pathverdict.report import plots
+from pathverdict.report.plots.style import _place_labels
 from pathverdict.errors import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""Unit tests for pathverdict.rcompat against values computed with R 4.2.2 / DESeq2 1.38.3.
+"""Unit tests for pathverdict.de.rcompat against values computed with R 4.2.2 / DESeq2 1.38.3.
 
 Fast and R-free: every expected value below was printed by R (``sprintf("%.17g")``) from the
 inputs written here, with the commands quoted next to each block.
@@ -7,7 +7,7 @@ inputs written here, with the commands quoted next to each block.
 import numpy as np
 import pytest
 
-from pathverdict import rcompat as rc
+from pathverdict.de import rcompat as rc
 
 # theta <- seq(0, 0.95, length=50); lowess(numRej ~ theta, f=1/5)$y
 NUMREJ = np.array(

@@ -1,4 +1,4 @@
-"""The public entry point of ``pathverdict.rcompat`` and where pydeseq2 comes in (issue 13, item 3):
+"""The public entry point of ``pathverdict.de.rcompat`` and where pydeseq2 comes in (issue 13, item 3):
 the design matrix built with formulaic is the one pydeseq2 builds (R's model.matrix column order),
 the LFC shrinkage adapter gives what pydeseq2's own ``DeseqStats.lfc_shrink`` gives on the same fit,
 pydeseq2 is imported only when shrinkage is asked for, and the subpackage's imports point one way."""
@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from pathverdict import de
-from pathverdict import rcompat as rc
+from pathverdict.de import rcompat as rc
 from pathverdict.errors import InputError
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-PKG = SRC / "pathverdict" / "rcompat"
+PKG = SRC / "pathverdict" / "de" / "rcompat"
 
 
 def _meta():
@@ -199,7 +199,7 @@ def _imports(path: Path) -> set[str]:
             if node.level == 1:  # from .x import / from . import x
                 base = node.module or ""
                 names |= {f"rcompat.{base}" if base else f"rcompat.{a.name}" for a in node.names}
-            elif node.level == 2:
+            elif node.level >= 2:  # outside rcompat
                 names.add(f"pathverdict.{node.module}")
             elif node.module:
                 names.add(node.module)

@@ -4,7 +4,7 @@ each is compared bit for bit with the computation it replaces, on many shapes.""
 import numpy as np
 import pytest
 
-from pathverdict.rcompat.glm import _xtwx
+from pathverdict.de.rcompat.glm import _xtwx
 
 
 def _einsum_xtwx(w, X):
@@ -50,7 +50,7 @@ def test_xtwx_general_design_and_non_finite_weights_take_the_einsum():
 def test_norm_logpdf_equals_scipy_bit_for_bit():
     from scipy import stats
 
-    from pathverdict.rcompat.glm import _norm_logpdf
+    from pathverdict.de.rcompat.glm import _norm_logpdf
 
     rng = np.random.default_rng(7)
     for lam in (1e-6, 1e-3, 0.5, 1.0, 4.0):
@@ -72,7 +72,7 @@ def test_design_from_the_level_template_equals_formulaic(formula):
     import pandas as pd
     from formulaic_contrasts import FormulaicContrasts
 
-    from pathverdict.rcompat import design as dm
+    from pathverdict.de.rcompat import design as dm
 
     rng = np.random.default_rng(len(formula))
     dm._TEMPLATES.clear()
@@ -97,7 +97,7 @@ def test_design_from_the_level_template_equals_formulaic(formula):
 def test_design_template_not_used_for_numeric_columns_or_other_levels():
     import pandas as pd
 
-    from pathverdict.rcompat import design as dm
+    from pathverdict.de.rcompat import design as dm
 
     dm._TEMPLATES.clear()
     meta = pd.DataFrame({"depth": [1.0, 2.0, 3.0, 4.0], "condition": ["a", "b", "a", "b"]})
@@ -113,8 +113,8 @@ def test_design_template_not_used_for_numeric_columns_or_other_levels():
 
 def test_filtered_p_equals_bh_of_each_subset_bit_for_bit():
     """filtered_p sorts once; each column must be p_adjust_bh of its genes, as it was computed before."""
-    from pathverdict.rcompat.results import filtered_p
-    from pathverdict.rcompat.rstats import p_adjust_bh, r_quantile
+    from pathverdict.de.rcompat.results import filtered_p
+    from pathverdict.de.rcompat.rstats import p_adjust_bh, r_quantile
 
     rng = np.random.default_rng(17)
     for n in (1, 2, 5, 60, 3000):
@@ -186,7 +186,7 @@ def _plain_dlog_posterior(log_alpha, y, mu, X, prior_mean, prior_var, use_prior)
 
 @pytest.mark.parametrize("n_genes", [1, 2, 500])
 def test_log_posterior_and_derivative_equal_the_plain_expressions_bit_for_bit(n_genes):
-    from pathverdict.rcompat import dispersion as disp
+    from pathverdict.de.rcompat import dispersion as disp
 
     rng = np.random.default_rng(n_genes)
     for n, cols in ((6, 1), (24, 1), (12, 3)):
@@ -210,7 +210,7 @@ def test_log_posterior_and_derivative_equal_the_plain_expressions_bit_for_bit(n_
 def test_nb_logpmf_equals_the_plain_expression_bit_for_bit():
     from scipy import special
 
-    from pathverdict.rcompat.glm import _nb_logpmf
+    from pathverdict.de.rcompat.glm import _nb_logpmf
 
     rng = np.random.default_rng(23)
     mu = np.maximum(np.exp(rng.normal(3, 3, (300, 12))), 0.5)

@@ -2,7 +2,7 @@
 DESeq2 1.38.3 / locfit 1.5-9.7) are still what R computes from the same inputs:
 ``tests/data/rcompat/expected.R`` recomputes every one of them. Full tier only (marker ``fidelity``:
 needs Rscript with DESeq2 and locfit; skipped with the reason without them, failed in CI); the fast
-tier compares pathverdict.rcompat with the inline values, without R."""
+tier compares pathverdict.de.rcompat with the inline values, without R."""
 
 import subprocess
 

@@ -26,7 +26,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pathverdict import annotation, genesets, smk, tables, util
+from pathverdict.sources import annotation
+from pathverdict import genesets, smk, tables, util
 from pathverdict.io import read_de
 from pathverdict.steps.de import run_de
 from pathverdict.config import validate_config
@@ -78,7 +79,7 @@ def test_results_get_the_normal_mode_of_the_umask(tmp_path, umask, mask):
 
 def test_every_writer_uses_the_umask(tmp_path, umask):
     """Figures, downloads' sidecars and files extracted from a GEO RAW.tar: the same mode."""
-    from pathverdict import plots
+    from pathverdict.report import plots
     from pathverdict.sources import download, geo
 
     umask(0o002)

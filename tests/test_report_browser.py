@@ -220,7 +220,7 @@ def test_landing_page_leads_with_the_answer(report, tmp_path):
     # the run's own answer (this run has a small null, so the tissue claim may be inconclusive)
     import pandas as pd
 
-    from pathverdict import claims
+    from pathverdict.judgement import claims
 
     answer = claims.summarise(
         pd.read_csv(report.parent / "results" / "demo" / "claims.tsv", sep="\t", keep_default_na=False)
@@ -236,7 +236,7 @@ def test_landing_page_leads_with_the_answer(report, tmp_path):
     # the answer is at the top of the pane, on the first screen (no empty band, nothing cut off above it)
     assert 0 <= m["answer_top"] < 200, m
     # the methods say what pydeseq2 does and what follows R DESeq2 in our own code; sentences are spaced
-    assert "builds the design matrix from the formula" in text and "pathverdict.rcompat" in text
+    assert "builds the design matrix from the formula" in text and "pathverdict.de.rcompat" in text
     assert not re.search(r"\d\.Input checksums", text)
 
 

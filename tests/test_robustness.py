@@ -12,7 +12,9 @@ import pytest
 from conftest import TARGET
 from matplotlib import image as mpimg
 
-from pathverdict import de, enrichment, genesets, plots, robustness, verdict
+from pathverdict import de, enrichment, genesets
+from pathverdict.report import plots
+from pathverdict.judgement import robustness, verdict
 from pathverdict.steps.enrichment import robustness_grid
 from pathverdict.steps.robustness import combine_robustness
 from pathverdict.errors import InputError

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from pathverdict.errors import InputError
-from pathverdict.selection import select_by_expression, size_factors
+from pathverdict.judgement.selection import select_by_expression, size_factors
 
 
 def dataset(meis1_rls=(10, 20, 30, 40, 50, 60), meis1_ctrl=(35, 45, 55)):

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from conftest import TARGET
 
-from pathverdict import de, genesets, null, selection_analyses
+from pathverdict import de, genesets
+from pathverdict.judgement import null, selection_analyses
 
 LIB = "KEGG_2021_Human"
 CONTRAST = ["condition", "RLS", "control"]

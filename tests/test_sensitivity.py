@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from conftest import TARGET
 
-from pathverdict import claims, enrichment, genesets, sensitivity, verdict
+from pathverdict.judgement import claims, sensitivity, verdict
+from pathverdict import enrichment, genesets
 from pathverdict.steps.enrichment import sensitivity_dataset
 from pathverdict.steps.robustness import combine_sensitivity
 from pathverdict.util import write_tsv

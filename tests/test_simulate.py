@@ -1,4 +1,4 @@
-"""The seeded simulated-study generator (pathverdict.simulate): NB fitting, simulation,
+"""The seeded simulated-study generator (pathverdict.simulation.simulate): NB fitting, simulation,
 planting, writing, and a whole study from the real LNCaP counts run through DESeq2 + ORA
 the way the workflow does it."""
 
@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import annotation, de, enrichment, genesets, tables
+from pathverdict.sources import annotation
+from pathverdict import de, enrichment, genesets, tables
 from pathverdict.errors import InputError
-from pathverdict.simulate import (
+from pathverdict.simulation.simulate import (
     DEFAULT_FRACTION,
     DEFAULT_LOG2FC,
     fit_nb,
@@ -21,7 +22,7 @@ from pathverdict.simulate import (
     simulate,
     write_dataset,
 )
-from pathverdict.simulated_study import simulate_study
+from pathverdict.simulation.simulated_study import simulate_study
 
 TARGET = "Mineral absorption"
 CONTRAST = ["condition", "treated", "control"]
@@ -256,7 +257,7 @@ class _Lib:
 def _toy_source(n_genes: int = 2000, seed: int = 11):
     """A Source of known parameters: 40 target genes T*, 10 metallothioneins, MEIS1, and 20 other
     pathways of 30 genes each."""
-    from pathverdict.simulated_study import Source
+    from pathverdict.simulation.simulated_study import Source
 
     params = known_params(n_genes, 0.02, 1.0, 0.2, seed)
     params["mean"] = params["mean"].clip(lower=100)
@@ -281,7 +282,7 @@ def _log_norm(counts):
 
 
 def test_background_de_changes_the_chosen_number_of_genes_and_never_the_target():
-    from pathverdict.simulated_study import simulate_dataset
+    from pathverdict.simulation.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     entry = {"n_per_group": 20, "background": {"fraction": 0.2, "log2fc_sd": 1.0}}
@@ -289,7 +290,7 @@ def test_background_de_changes_the_chosen_number_of_genes_and_never_the_target()
     assert info["background_de"]["genes"] == 400 and info["planted"] == []
     y = _log_norm(counts)
     diff = pd.Series(y[:, 20:].mean(axis=1) - y[:, :20].mean(axis=1), index=counts.index)
-    from pathverdict.simulate import background_effects
+    from pathverdict.simulation.simulate import background_effects
 
     drawn = background_effects(list(src.params.index), set(src.target_ids) | set(src.kept_ids), 0.2, 1.0, [3, 3])
     assert len(drawn) == 400 and not set(drawn) & set(src.target_ids)
@@ -301,7 +302,7 @@ def test_background_de_changes_the_chosen_number_of_genes_and_never_the_target()
 
 
 def test_modules_correlate_their_genes_across_samples():
-    from pathverdict.simulated_study import simulate_dataset
+    from pathverdict.simulation.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     spec = {"modules": {"mt": {"pattern": "^MT", "loading": 0.7, "kind": "normal"}}}
@@ -324,7 +325,7 @@ def test_modules_correlate_their_genes_across_samples():
 
 
 def test_off_target_effects_move_other_pathways_only():
-    from pathverdict.simulated_study import simulate_dataset
+    from pathverdict.simulation.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     entry = {"n_per_group": 20, "off_target": {"pathways": 3, "fraction": 0.5, "log2fc": 1.5}}
@@ -341,7 +342,7 @@ def test_off_target_effects_move_other_pathways_only():
 
 
 def test_selection_bias_meis1_covaries_with_the_pathway_without_a_disease_effect():
-    from pathverdict.simulated_study import simulate_dataset
+    from pathverdict.simulation.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     spec = {
@@ -367,7 +368,7 @@ def test_selection_bias_meis1_covaries_with_the_pathway_without_a_disease_effect
 
 
 def test_effect_in_reduced_samples_only():
-    from pathverdict.simulated_study import simulate_dataset
+    from pathverdict.simulation.simulated_study import simulate_dataset
 
     src, lib = _toy_source()
     entry = {

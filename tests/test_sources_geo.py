@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from fixtures_http import Reply, http_server, http_server_module  # noqa: F401
-from pathverdict import annotation, tables
+from pathverdict.sources import annotation
+from pathverdict import tables
 from pathverdict.errors import InputError
 from pathverdict.sources import geo
 from pathverdict.sources.download import Downloader, DownloadError

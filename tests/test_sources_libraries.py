@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from fixtures_http import Reply, http_server, http_server_module  # noqa: F401
-from pathverdict import annotation, genesets
+from pathverdict.sources import annotation
+from pathverdict import genesets
 from pathverdict.errors import InputError
 from pathverdict.sources import libraries
 from pathverdict.sources.download import Downloader, DownloadError

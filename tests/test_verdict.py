@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathverdict import enrichment, genesets, verdict
+from pathverdict import enrichment, genesets
+from pathverdict.judgement import verdict
 from pathverdict.enrichment import ORA_COLUMNS
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env Rscript
 # Reference for tools/camera_vs_r.py: limma::camera on exactly the matrix, design, contrast and
-# gene sets that pathverdict.camera is given.
+# gene sets that pathverdict.enrichment.camera is given.
 #
 # Usage: Rscript camera_reference.R EXPR.tsv DESIGN.tsv CONTRAST.tsv SETS.tsv OUT_PREFIX
 #   EXPR.tsv      genes x samples (first column: gene), the log-expression camera tests

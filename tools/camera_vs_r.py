@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare ``pathverdict.camera`` with R ``limma::camera`` on the shared real count sets.
+"""Compare ``pathverdict.enrichment.camera`` with R ``limma::camera`` on the shared real count sets.
 
 Usage::
 
@@ -48,7 +48,8 @@ for p in (REPO / "src", REPO / "tools"):
 from fidelity_vs_r import DATASETS, Unavailable, default_shared, load_dataset  # noqa: E402
 from fidelity_vs_r import r_unavailable_reason as fid_r_unavailable_reason  # noqa: E402
 
-from pathverdict import camera, enrichment, genesets  # noqa: E402
+from pathverdict.enrichment import camera  # noqa: E402
+from pathverdict import enrichment, genesets  # noqa: E402
 from pathverdict.de import DEParams, run_deseq2  # noqa: E402
 
 R_SCRIPT = REPO / "tools" / "camera_reference.R"
@@ -77,7 +78,7 @@ def workflow_input(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
     """The VST by symbol, design, contrast vector and design column names the workflow gives camera
     (``scale="log2norm"``: log2(normalised count + 1) of the same genes instead of the VST)."""
-    from pathverdict import annotation
+    from pathverdict.sources import annotation
 
     ds = DATASETS[name]
     counts, samples = load_dataset(shared, ds)

@@ -119,7 +119,7 @@ def terminal_summary(
             lines.append(note if len(note) <= width else note[: width - 1] + "…")
     claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
-        from . import claims
+        from .judgement import claims
 
         summary = claims.summarise(claims_tab)
         per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k not in ("study", "negative_control"))

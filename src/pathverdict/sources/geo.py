@@ -13,7 +13,7 @@ Where things are (every base URL is a keyword argument, for mirrors and tests):
   (first column ``GeneID``, one column per GSM) and its gene annotation
   ``...&file=Human.GRCh38.p13.annot.tsv.gz`` (``GeneID``, ``Symbol``, ``Description``, ...,
   ``EnsemblGeneID``), readable by :func:`pathverdict.tables.read_counts` and
-  :func:`pathverdict.annotation.load_annotation` as they are.
+  :func:`pathverdict.sources.annotation.load_annotation` as they are.
 
 Author count archives (``GSE12345_RAW.tar`` of per-sample files) are checked member by
 member before anything is read (:func:`check_tar_members`) and merged into one matrix

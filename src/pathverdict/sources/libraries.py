@@ -314,7 +314,7 @@ def fetch_kegg_library(
 
 def fetch_gene_info(dl: Downloader, *, base_url: str = NCBI_GENE_INFO_BASE, name: str = GENE_INFO_HUMAN) -> SourceFile:
     """NCBI Gene's ``gene_info`` table (e.g. Homo_sapiens.gene_info.gz), the annotation
-    :func:`pathverdict.annotation.load_annotation` reads. The release is the newest
+    :func:`pathverdict.sources.annotation.load_annotation` reads. The release is the newest
     ``Modification_date`` in the file (NCBI Gene has no release numbers)."""
     url = _base(base_url) + name
 

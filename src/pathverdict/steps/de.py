@@ -1,5 +1,5 @@
 """Step of rules/de.smk: differential expression (our R-DESeq2-faithful estimation,
-:mod:`pathverdict.rcompat`; pydeseq2 only for the optional shrinkage)."""
+:mod:`pathverdict.de.rcompat`; pydeseq2 only for the optional shrinkage)."""
 
 from __future__ import annotations
 

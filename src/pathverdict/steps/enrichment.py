@@ -16,13 +16,13 @@ import pandas as pd
 
 from .. import enrichment as _enrichment
 from .. import genesets
-from .. import robustness as _robustness
-from .. import sensitivity as _sensitivity
+from ..judgement import robustness as _robustness
+from ..judgement import sensitivity as _sensitivity
 from ..enrichment import GseaSettings
 from ..errors import InputError
 from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_sample_sheet
 from ..util import read_tsv, write_json, write_tsv
-from ..verdict import VerdictSettings
+from ..judgement.verdict import VerdictSettings
 from .plots import plot_dataset
 
 log = logging.getLogger(__name__)
@@ -122,9 +122,9 @@ def run_camera(
     out_camera: str,
     loaded: dict | None = None,
 ) -> None:
-    """CAMERA (:mod:`pathverdict.camera`) of every library on the VST of the genes GSEA ranks,
+    """CAMERA (:mod:`pathverdict.enrichment.camera`) of every library on the VST of the genes GSEA ranks,
     with the DE step's design and contrast; sets reduced to those genes, GSEA's size limits."""
-    from .. import camera
+    from ..enrichment import camera
 
     e = enrichment
     de_table = read_de(de)
@@ -192,7 +192,7 @@ def robustness_grid(
     gsea: str | None = None,
     loaded: dict | None = None,
 ) -> pd.DataFrame:
-    """:func:`pathverdict.robustness.robustness_grid` of one dataset (``robustness.padj`` x
+    """:func:`pathverdict.judgement.robustness.robustness_grid` of one dataset (``robustness.padj`` x
     ``robustness.lfc``, the workflow's ORA size limits and verdict rules, so the grid agrees
     with the verdict); GSEA rows copied from ``gsea`` when given."""
     libs = _libraries(libraries, gmts, loaded)
@@ -233,7 +233,7 @@ def sensitivity_dataset(
     threads: int = 1,
     loaded: dict | None = None,
 ) -> pd.DataFrame:
-    """:func:`pathverdict.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
+    """:func:`pathverdict.judgement.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
     (none: no GSEA rows), ``genes`` its ``input/gene_ids.tsv``; ``sensitivity.gsea`` re-runs GSEA
     without the metallothioneins."""
     start = time.monotonic()

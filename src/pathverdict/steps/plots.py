@@ -40,7 +40,7 @@ def plot_dataset(
     simulated: bool = False,
 ) -> None:
     """PCA of the VST, MA and volcano plots of the DE table, and the enrichment dot plot (first library)."""
-    from .. import plots
+    from ..report import plots
 
     tag = "SIMULATED — " if simulated else ""
     de_table = read_de(de)
@@ -87,7 +87,7 @@ def plot_target_heatmap(
     simulated: bool = False,
 ) -> None:
     """The log2 fold change of the target's genes (first library) in every dataset."""
-    from .. import plots
+    from ..report import plots
 
     term, genes, _ = _target_genes(libraries, gmts, target)
     lfc, padj = {}, {}

@@ -7,7 +7,7 @@ import logging
 
 import pandas as pd
 
-from .. import annotation as _annotation
+from ..sources import annotation as _annotation
 from .. import genesets, tables
 from ..util import atomic_write, write_json, write_tsv
 
@@ -32,8 +32,8 @@ def prepare_dataset(
 
     ``source`` is the download provenance of a dataset fetched from GEO or a URL. With
     ``select_by_expression`` in ``dataset_config``, samples of one group are kept by the expression of
-    a gene (see :mod:`pathverdict.selection`); the choice is written to ``out_selection``."""
-    from .. import selection
+    a gene (see :mod:`pathverdict.judgement.selection`); the choice is written to ``out_selection``."""
+    from ..judgement import selection
 
     cm = tables.read_counts(counts, round_counts=dataset_config.get("round_counts", False))
     if cm.rounded_values:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..provenance import dataset_origin, tool_versions
+from ..report.provenance import dataset_origin, tool_versions
 from ..util import atomic_write, write_json
 
 

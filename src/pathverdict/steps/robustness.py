@@ -8,15 +8,15 @@ import logging
 
 import pandas as pd
 
-from .. import null as _null
-from .. import robustness as _robustness
-from .. import selection_analyses as _selection
-from .. import sensitivity as _sensitivity
+from ..judgement import null as _null
+from ..judgement import robustness as _robustness
+from ..judgement import selection_analyses as _selection
+from ..judgement import sensitivity as _sensitivity
 from ..de import DEParams
 from ..io import libraries_of, load_libraries, read_counts, read_sample_sheet, read_symbols
 from ..io import read_table
 from ..util import atomic_write, write_tsv
-from ..verdict import read_genes
+from ..judgement.verdict import read_genes
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def combine_robustness(
     *, grids: list[str], out_grid: str, out_summary: str, out_heatmap: str, banner: str = ""
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every dataset's grid in one table, its summary and the heatmap."""
-    from .. import plots
+    from ..report import plots
 
     parts = [_robustness.read_grid(p) for p in grids]
     grid = _robustness.typed_grid(
@@ -65,7 +65,7 @@ def null_permutations(
     selection: dict | None = None,
     threads: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`pathverdict.null.run_null` of one dataset from its prepared files (of all samples
+    """:func:`pathverdict.judgement.null.run_null` of one dataset from its prepared files (of all samples
     before the selection when ``selection`` is given: the null re-applies it) and the rows of
     the dataset in ``results/<study>/verdict.tsv``. Names (datasets, samples, genes, symbols,
     libraries, methods) are read as strings, ``NA`` and ``null`` too."""
@@ -124,7 +124,7 @@ def selection_analyses(
     out_analyses: str,
     threads: int = 1,
 ) -> pd.DataFrame:
-    """:func:`pathverdict.selection_analyses.run_selection_analyses` from the unselected prepared files."""
+    """:func:`pathverdict.judgement.selection_analyses.run_selection_analyses` from the unselected prepared files."""
     table = _selection.run_selection_analyses(
         read_counts(counts),
         read_sample_sheet(samples),

@@ -1,8 +1,8 @@
-"""Step of rules/simulate.smk: the simulated demo study (:mod:`pathverdict.simulate`)."""
+"""Step of rules/simulate.smk: the simulated demo study (:mod:`pathverdict.simulation.simulate`)."""
 
 from __future__ import annotations
 
-from .. import simulated_study as _simulate
+from ..simulation import simulated_study as _simulate
 
 
 def simulate_study(

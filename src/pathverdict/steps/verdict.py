@@ -7,10 +7,10 @@ import logging
 import pandas as pd
 
 from .. import enrichment
-from .. import verdict as _verdict
+from ..judgement import verdict as _verdict
 from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_json
 from ..util import atomic_write, read_tsv, write_tsv
-from ..verdict import VerdictSettings
+from ..judgement.verdict import VerdictSettings
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ def make_calibration(
     *, datasets: dict[str, dict], samples: list[str], out_tsv: str, primary: str, table: str | None = None
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
-    method for each dataset's design (:func:`pathverdict.calibration.dataset_rows`); ``samples``
+    method for each dataset's design (:func:`pathverdict.judgement.calibration.dataset_rows`); ``samples``
     are the checked sample sheets in the order of ``datasets``; the package table unless ``table``."""
-    from .. import calibration
+    from ..judgement import calibration
 
     sheets = {
         name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples, strict=True)
@@ -151,8 +151,8 @@ def make_claims(
     evidence also gives the sensitivity of the answer (shown, never counted) and the page a
     section of it; ``results/<study>/calibration.tsv`` is shown beside each dataset's answer.
     An input the rule leaves out (an empty list) is not used."""
-    from .. import claims
-    from .. import sensitivity as _sensitivity
+    from ..judgement import claims
+    from ..judgement import sensitivity as _sensitivity
 
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     null_settings = null_settings or {}

@@ -13,8 +13,8 @@ from matplotlib import ticker as mticker
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from ..robustness import typed_grid
-from ..util import atomic_file
+from ...judgement.robustness import typed_grid
+from ...util import atomic_file
 from .style import (
     TARGET_LABEL,
     MISSING,

@@ -19,8 +19,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402
 from matplotlib.offsetbox import AnchoredText  # noqa: E402
 
-from ..errors import InputError, preview  # noqa: E402
-from ..util import atomic_file  # noqa: E402
+from ...errors import InputError, preview  # noqa: E402
+from ...util import atomic_file  # noqa: E402
 
 
 DPI = 150

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, preview
+from ..errors import InputError, preview
 
 ID_TYPES = ("ensembl", "entrez", "symbol")
 ENSEMBL_GENE = re.compile(r"^(ENS[A-Z]*G)\d{11}(\.\d+)?$")

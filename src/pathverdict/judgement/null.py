@@ -76,10 +76,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import de, enrichment, verdict
-from .errors import InputError
-from .genesets import GeneSetLibrary
-from .io import read_table
+from .. import de, enrichment
+from . import verdict
+from ..errors import InputError
+from ..genesets import GeneSetLibrary
+from ..io import read_table
 from .null_statistics import (  # noqa: F401  (part of this module's API)
     ENRICHMENT_DEFAULTS,
     RANK_COLUMNS,
@@ -101,7 +102,7 @@ from .relabeling import (  # noqa: F401  (part of this module's API)
     relabeling_count,
     relabelings,
 )
-from .util import quiet_logging
+from ..util import quiet_logging
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +394,7 @@ def run_null(
     the observed labelling ranks the target, under the null it is one of the equally
     likely labellings that do.
     """
-    from .tables import formula_variables
+    from ..tables import formula_variables
 
     bad = [m for m in methods if m not in verdict.METHODS]
     if bad:

@@ -17,7 +17,7 @@ the workflow's own DE (R-faithful DESeq2) and enrichment (:func:`null.target_ran
   count + 1, centred) as a continuous covariate in the design next to the condition;
   the condition's effect, adjusted for the gene's level, is tested.
 
-Expression is measured as the selection measures it (:mod:`pathverdict.selection`:
+Expression is measured as the selection measures it (:mod:`pathverdict.judgement.selection`:
 median-of-ratios normalised counts, size factors over all samples).
 
 Functions: :func:`expression_level`, :func:`run_selection_analyses`,
@@ -33,12 +33,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import de, null
-from .errors import InputError
-from .genesets import GeneSetLibrary
+from .. import de
+from . import null
+from ..errors import InputError
+from ..genesets import GeneSetLibrary
 from .selection import size_factors
-from .tables import formula_variables
-from .util import quiet_logging
+from ..tables import formula_variables
+from ..util import quiet_logging
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,17 @@ formula and a contrast, and returns DESeq2-style results. Steps:
    no longer match R DESeq2 run on the same count matrix (docs/fidelity.md). Without it,
    genes with no reads at all are kept in the table with baseMean 0 and NA statistics,
    exactly as R reports them;
-2. the design matrix and contrast vector (:func:`pathverdict.rcompat.design_matrix`:
+2. the design matrix and contrast vector (:func:`pathverdict.de.rcompat.design_matrix`:
    formulaic, as pydeseq2 builds them; treatment coding with the alphabetically first level
    as reference, as R's ``model.matrix``);
-3. ``DESeq()`` as R does it (:mod:`pathverdict.rcompat`): median-of-ratios size factors,
+3. ``DESeq()`` as R does it (:mod:`pathverdict.de.rcompat`): median-of-ratios size factors,
    gene-wise dispersions by R's line search, the parametric trend, MAP dispersions, the
    NB GLM, Cook's distances and outlier replacement for cells with >= 7 replicates;
 4. ``results(dds, contrast, alpha)``: Wald test, Cook's filtering, independent filtering
    with R's lowess, Benjamini-Hochberg (``tools/fidelity_vs_r.py`` measures the agreement
    with R; see docs/fidelity.md);
 5. optionally apeGLM-style LFC shrinkage by pydeseq2, fed with our fit
-   (:func:`pathverdict.rcompat.lfc_shrink`; ``log2FoldChange_shrunk``);
+   (:func:`pathverdict.de.rcompat.lfc_shrink`; ``log2FoldChange_shrunk``);
 6. normalised counts and the variance-stabilising transformation of the fitted
    dispersion trend (R's ``vst(dds, blind = FALSE)``), for PCA.
 
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def smallest_group(samples: pd.DataFrame, contrast: list[str]) -> int:
 def _metadata(samples: pd.DataFrame, design: str, numeric=()) -> pd.DataFrame:
     """The design's columns of the sample sheet: factors as text (as DESeq2 makes every variable of
     the sheet a factor), except the ``numeric`` ones (continuous covariates)."""
-    from .tables import formula_variables
+    from ..tables import formula_variables
 
     meta = samples[formula_variables(design)].copy()
     for col in meta.columns:
@@ -160,7 +160,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     """Run DESeq2 (R-faithful, see module docstring) on ``counts`` (genes x samples, ints)
     with ``samples`` indexed by sample."""
     from . import rcompat
-    from .tables import formula_variables
+    from ..tables import formula_variables
 
     var, tested, reference = params.contrast
     prefilter = params.min_count > 0
@@ -254,7 +254,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
 
 
 def design_and_contrast(meta: pd.DataFrame, design: str, contrast: list[str]):
-    """The design (:class:`pathverdict.rcompat.Design`) of ``design`` over ``meta``; an InputError
+    """The design (:class:`pathverdict.de.rcompat.Design`) of ``design`` over ``meta``; an InputError
     naming the formula and the contrast when it cannot be built or the contrast names no level of it."""
     from . import rcompat
 

@@ -58,9 +58,9 @@ import pandas as pd
 from scipy.special import polygamma
 from scipy.stats import chi2
 
-from .errors import InputError, preview
-from .normalization import median_of_ratios  # noqa: F401  (also part of this module's API)
-from .util import atomic_write, write_tsv
+from ..errors import InputError, preview
+from ..de.normalization import median_of_ratios  # noqa: F401  (also part of this module's API)
+from ..util import atomic_write, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ DATASET_KEYS = {
     "effect_in_reduced",
 }
 SIMULATED_NOTE = (
-    "SIMULATED data (pathverdict.simulate): negative-binomial counts with means and dispersions "
+    "SIMULATED data (pathverdict.simulation.simulate): negative-binomial counts with means and dispersions "
     "fitted on a real dataset; not a measurement"
 )
 

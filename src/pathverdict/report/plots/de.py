@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from ..errors import InputError, preview
+from ...errors import InputError, preview
 from .style import (
     MAX_LABELS,
     SEED,

@@ -2,7 +2,7 @@
 
 Public entry point (what :func:`pathverdict.de.run_deseq2` calls)::
 
-    from pathverdict import rcompat
+    from pathverdict.de import rcompat
 
     design = rcompat.design_matrix(metadata, "~batch + condition")     # R's model.matrix
     contrast = design.contrast("condition", "treated", "control")      # c("condition", "treated", "control")

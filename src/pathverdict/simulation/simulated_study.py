@@ -1,6 +1,6 @@
 """A whole simulated study (:func:`simulate_study`): every dataset of the config's
 ``simulation`` section, fitted on real data (:class:`Source`, :func:`prepare_source`) and
-simulated with its effects (:func:`simulate_dataset`); the models are in :mod:`pathverdict.simulate`."""
+simulated with its effects (:func:`simulate_dataset`); the models are in :mod:`pathverdict.simulation.simulate`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, preview
+from ..errors import InputError, preview
 from .simulate import (
     DATASET_KEYS,
     DEFAULT_FRACTION,
@@ -30,9 +30,9 @@ from .simulate import (
     simulate,
     write_dataset,
 )
-from .util import write_json
+from ..util import write_json
 
-log = logging.getLogger("pathverdict.simulate")  # its messages are the simulation's
+log = logging.getLogger("pathverdict.simulation.simulate")  # its messages are the simulation's
 
 
 def _dataset_seed(seed: int, name: str, entry: dict) -> int:
@@ -66,7 +66,8 @@ def prepare_source(
 ) -> Source:
     """Fit ``counts_path`` (:func:`fit_nb`, within ``fit_group``), map IDs to symbols, keep the
     target pathway and ``keep_genes``, subsample to ``n_genes`` and apply ``gene_means``."""
-    from . import annotation, genesets, tables
+    from ..sources import annotation
+    from .. import genesets, tables
 
     real_counts = tables.read_counts(counts_path).counts
     real_samples = tables.read_samples(samples_path)
@@ -195,7 +196,8 @@ def simulate_dataset(
     ignored = sorted(set(entry) - DATASET_KEYS)
     if ignored:
         log.warning(
-            "simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulate and were ignored",
+            "simulation: dataset %s: setting(s) %s are not implemented by pathverdict.simulation.simulate "
+            "and were ignored",
             name,
             preview(ignored),
         )
@@ -392,7 +394,8 @@ def simulate_study(
     (or the files given: ``outputs`` maps each dataset to its counts and sample-sheet paths,
     ``study_json`` the description), and returns the description written there.
     """
-    from . import annotation, genesets
+    from ..sources import annotation
+    from .. import genesets
 
     out_dir = Path(out_dir) if out_dir is not None else None
     datasets = spec.get("datasets")

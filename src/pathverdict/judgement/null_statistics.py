@@ -1,4 +1,4 @@
-"""The target's statistics in one DE table, as the label-permutation null (:mod:`pathverdict.null`)
+"""The target's statistics in one DE table, as the label-permutation null (:mod:`pathverdict.judgement.null`)
 recomputes them for each relabeling: its rank by the workflow's enrichment (ORA / GSEA) and the
 threshold-free set score."""
 
@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import de, enrichment, verdict
-from .genesets import GeneSetLibrary
+from .. import de, enrichment
+from . import verdict
+from ..genesets import GeneSetLibrary
 
 
 RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]

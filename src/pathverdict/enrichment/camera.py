@@ -288,7 +288,7 @@ def camera(
     by symbol). Sets are reduced to the genes of ``y`` and kept with ``min_size``..``max_size``
     genes (as for GSEA). Rows sorted by p-value then term; ``rank``: competition rank of the
     p-value (ties share the best rank); ``fdr``: Benjamini-Hochberg over the tested sets."""
-    from .enrichment import bh_adjust, competition_rank, restrict_sets
+    from . import bh_adjust, competition_rank, restrict_sets
 
     ids = ids or {}
     if y.index.has_duplicates:
@@ -319,7 +319,7 @@ def design_and_contrast(
     pydeseq2 does); the contrast is tested level minus reference level."""
     from formulaic_contrasts import FormulaicContrasts
 
-    from .tables import formula_variables
+    from ..tables import formula_variables
 
     var, tested, reference = contrast
     meta = samples[formula_variables(design)].copy()
@@ -336,7 +336,7 @@ def expression_by_symbol(de: pd.DataFrame, expr: pd.DataFrame) -> pd.DataFrame:
     symbol: one row per symbol, chosen as for the ORA and GSEA (``collapse_to_symbols``), and
     only genes with a Wald statistic -- the genes GSEA ranks (genes without reads, Cook's
     outliers and genes without a symbol are left out)."""
-    from .enrichment import collapse_to_symbols
+    from . import collapse_to_symbols
 
     genes = collapse_to_symbols(de)
     genes = genes[genes["stat"].notna()]

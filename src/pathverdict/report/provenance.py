@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import verdict
-from .util import read_text_table
+from ..judgement import verdict
+from ..util import read_text_table
 
 TOOLS = ("snakemake", "pydeseq2", "gseapy", "pandas", "numpy", "scipy", "matplotlib", "anndata", "jsonschema")
 
@@ -19,7 +19,7 @@ def tool_versions() -> dict[str, str]:
     import importlib.metadata as md
     import platform
 
-    from . import __version__
+    from .. import __version__
 
     versions = {"python": platform.python_version(), "pathverdict": __version__}
     for tool in TOOLS:
@@ -83,7 +83,7 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     ``verdict.tsv`` and ``claims.tsv``: the study overall, one line per claim (and the
     negative-control check), one line per dataset (headline method, first library).
     None when the run has not made them yet."""
-    from . import claims
+    from ..judgement import claims
 
     vpath, cpath = Path(results) / "verdict.tsv", Path(results) / "claims.tsv"
     if not vpath.is_file():

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, preview
-from .normalization import median_of_ratios
+from ..errors import InputError, preview
+from ..de.normalization import median_of_ratios
 
 RULES = ("below_reference_median", "below_reference_quantile", "lowest_tertile", "lowest_fraction")
 

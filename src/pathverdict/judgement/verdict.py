@@ -2,7 +2,7 @@
 
 For every dataset x gene-set library x enrichment method (ORA of up, down and all DE
 genes; pre-ranked GSEA; CAMERA, the competitive test that accounts for inter-gene
-correlation, :mod:`pathverdict.camera`) the target pathway's rank among the ranked pathways, its p
+correlation, :mod:`pathverdict.enrichment.camera`) the target pathway's rank among the ranked pathways, its p
 and FDR and its overlap genes are reported, with a ``status``:
 
 * ``on_top``: rank <= ``top_n`` and FDR <= ``max_fdr``, with the minimum evidence;
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .util import read_text_table
+from ..util import read_text_table
 
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
@@ -143,7 +143,7 @@ def _bound(value) -> bool:
 def fmt_p(p, bound=False, digits: int = 3) -> str:
     """A p-value for display; an upper bound (``p_bound``) as "< value", rounded up to one
     significant digit (GSEA's 1/1001 reads "< 0.001")."""
-    from .render import pval
+    from ..render import pval
 
     return pval(p, _bound(bound), digits)
 
@@ -535,7 +535,7 @@ def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSetting
     the genes of interest."""
     from markupsafe import Markup
 
-    from .render import render
+    from ..render import render
 
     rows = _records(verdict)
     for r in rows:

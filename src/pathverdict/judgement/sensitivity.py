@@ -41,10 +41,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from . import enrichment, verdict
-from .genesets import GeneSetLibrary
-from .util import quiet_logging as _quiet
-from .util import read_tsv
+from .. import enrichment
+from . import verdict
+from ..genesets import GeneSetLibrary
+from ..util import quiet_logging as _quiet
+from ..util import read_tsv
 
 log = logging.getLogger(__name__)
 

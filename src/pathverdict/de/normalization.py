@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def median_of_ratios(counts) -> np.ndarray:
     """Per sample, the median ratio of its counts to each gene's geometric mean over samples
     (genes with a zero in any sample left out), as DESeq2's ``estimateSizeFactors``; the
-    DE step's own implementation (:func:`pathverdict.rcompat.size_factors_ratio`)."""
+    DE step's own implementation (:func:`pathverdict.de.rcompat.size_factors_ratio`)."""
     from .rcompat import size_factors_ratio
 
     try:

@@ -9,7 +9,7 @@ pydeseq2's and what is ours:
   pluggable inference interface: ``Inference.lfc_shrink_nbinom_glm`` of a
   ``pydeseq2.inference.Inference`` (by default ``pydeseq2.default_inference.DefaultInference``;
   any other implementation can be passed as ``inference``);
-* its inputs are our R-faithful fit (:class:`~pathverdict.rcompat.deseq.DESeqFit`): size
+* its inputs are our R-faithful fit (:class:`~pathverdict.de.rcompat.deseq.DESeqFit`): size
   factors, final dispersions, coefficients and the Wald standard errors of ``results()``;
 * the adaptive prior scale is computed here (:func:`apeglm_prior_var`), a copy of pydeseq2
   0.5.4's ``DeseqStats._fit_prior_var``, and so are the few lines around the inference call,

@@ -51,7 +51,7 @@ import pandas as pd
 
 from . import calibration as _calibration
 from . import verdict as _verdict
-from .util import read_text_table
+from ..util import read_text_table
 
 CLAIMS = {
     "cells": "In cells with MEIS1 over-expressed and with MEIS1 knocked out/down, {target} is the top "
@@ -433,7 +433,9 @@ def paragraph(
 
 
 CALIBRATION_TEXT = ("dataset", "design", "scenario", "power_effect", "source", "note")
-CALIBRATION_COLUMNS = _calibration.COLUMNS  # results/<study>/calibration.tsv, as pathverdict.calibration writes it
+CALIBRATION_COLUMNS = (
+    _calibration.COLUMNS
+)  # results/<study>/calibration.tsv, as pathverdict.judgement.calibration writes it
 SENSITIVITY_TEXT = ("dataset", "library", "method", "variant", "on_top", "status", "detail")
 SENSITIVITY_COLUMNS = [
     "dataset",
@@ -474,7 +476,7 @@ def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:
 
 def calibration_text(row: dict) -> str:
     """One dataset's calibration, in words, for the column beside its answer."""
-    from .render import num
+    from ..render import num
 
     parts = []
     if str(row.get("fpr_on_top", "")) != "":
@@ -537,7 +539,7 @@ def to_html(
     ``calibration`` is given, the calibrated false-positive rate and power of "on top" for
     the dataset's design), the negative-control checks, the selection analyses, and the
     sensitivity analyses when ``sensitivity`` is given."""
-    from .render import render
+    from ..render import render
 
     genes = " and ".join(key_genes)
     cal = _records(calibration, CALIBRATION_COLUMNS)

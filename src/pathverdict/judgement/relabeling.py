@@ -1,7 +1,7 @@
-"""Which relabelings the label-permutation null (:mod:`pathverdict.null`) runs: the labels of
+"""Which relabelings the label-permutation null (:mod:`pathverdict.judgement.null`) runs: the labels of
 the two compared groups permuted (within the levels of the other design variables when each
 level has both groups; swapping whole pairs in a paired design), all of them when there are at
-most :data:`ENUMERATION_LIMIT`, else a seeded random sample; see :mod:`pathverdict.null`."""
+most :data:`ENUMERATION_LIMIT`, else a seeded random sample; see :mod:`pathverdict.judgement.null`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
-log = logging.getLogger("pathverdict.null")  # its messages are the null's
+log = logging.getLogger("pathverdict.judgement.null")  # its messages are the null's
 
 
 # above this many distinct relabelings, sample by drawing random permutations instead of enumerating

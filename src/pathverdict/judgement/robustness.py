@@ -22,7 +22,7 @@ Functions:
 * :func:`robustness_grid` -- one dataset's grid (a DataFrame, :data:`GRID_COLUMNS`);
 * :func:`robustness_summary` -- per dataset x library x method: best / worst rank and
   the share of grid cells where the target is on top (:data:`SUMMARY_COLUMNS`);
-* :func:`read_grid` -- a grid TSV. The heatmap is :func:`pathverdict.plots.robustness_heatmap`;
+* :func:`read_grid` -- a grid TSV. The heatmap is :func:`pathverdict.report.plots.robustness_heatmap`;
   the workflow's steps are in :mod:`pathverdict.steps.robustness`.
 
 Cost: one ORA per distinct DE list (identical lists at two cells are computed once),
@@ -38,9 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import enrichment, verdict
-from .genesets import GeneSetLibrary
-from .util import quiet_logging, read_tsv
+from .. import enrichment
+from . import verdict
+from ..genesets import GeneSetLibrary
+from ..util import quiet_logging, read_tsv
 
 log = logging.getLogger(__name__)
 
