@@ -165,6 +165,12 @@ def null_inputs(wildcards):
 # the library the per-dataset plots and the label-permutation null use (the first configured)
 PRIMARY_LIBRARY = next(iter(LIBRARIES))
 
+# the DE engine (de.engine) and the other one, whose DE the engine sensitivity runs (rule
+# deseq2_engine, when sensitivity.enabled and sensitivity.engine)
+DE_ENGINE = CFG["de"]["engine"]
+OTHER_ENGINE = "pydeseq2" if DE_ENGINE == "r_exact" else "r_exact"
+ENGINE_SENSITIVITY = CFG["sensitivity"]["enabled"] and CFG["sensitivity"]["engine"]
+
 
 # the enrichment job's re-runs that test the answer (output name -> path), and the config section
 # that enables each
@@ -322,6 +328,15 @@ DE_TIME_MARGIN = 3
 NULL_FIT_S_PER_CELL = 1.75e-6
 NULL_FIT_FIXED_S = 0.2
 NULL_GSEA_S_PER_1000 = 10.0
+# the pydeseq2 engine (de.engine: pydeseq2; or the engine sensitivity's other engine): no gene
+# blocks -- AnnData holds the counts (int64) and several float64 genes x samples layers, and joblib
+# gives each worker process a copy of what it fits -- and per-gene scipy optimisers
+# (benchmarks/README.md, "The two DE engines"): memory a fixed part + bytes per cell + a worker per
+# thread, CPU seconds per cell of the whole step
+PYDESEQ2_FIXED_MB = 400
+PYDESEQ2_BYTES_PER_CELL = 120
+PYDESEQ2_WORKER_MB = 250
+PYDESEQ2_S_PER_CELL = 2e-3
 MATRIX_BASE_MB = 300
 MATRIX_BYTES_PER_CELL = 100
 # genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
@@ -350,17 +365,33 @@ def _round_up(value, step):
     return int(-(-value // step) * step)
 
 
-def de_mem_mb_for(cells, threads):
+def de_mem_mb_for(cells, threads, engine="r_exact"):
     """MB for one DE job on `cells` genes x samples with `threads` threads (before retries)."""
-    need = (
-        DE_FIXED_MB + cells * DE_BYTES_PER_CELL / 2**20 + max(1, threads) * DE_BLOCK_MB
-    )
+    if engine == "pydeseq2":
+        need = (
+            PYDESEQ2_FIXED_MB
+            + cells * PYDESEQ2_BYTES_PER_CELL / 2**20
+            + max(1, threads) * PYDESEQ2_WORKER_MB
+        )
+    else:
+        need = (
+            DE_FIXED_MB
+            + cells * DE_BYTES_PER_CELL / 2**20
+            + max(1, threads) * DE_BLOCK_MB
+        )
     return max(MIN_MEM_MB, need * DE_MEM_MARGIN)
 
 
 def de_mem_mb(wildcards, input, threads, attempt):
-    """Memory of a DE job on input.counts (deseq2, null_permutations)."""
-    return _round_up(de_mem_mb_for(matrix_cells(input.counts), threads) * attempt, 100)
+    """Memory of a DE job with de.engine on input.counts (deseq2, null_permutations)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(de_mem_mb_for(cells, threads, DE_ENGINE) * attempt, 100)
+
+
+def other_engine_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the engine sensitivity's DE job (deseq2_engine: the other engine)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(de_mem_mb_for(cells, threads, OTHER_ENGINE) * attempt, 100)
 
 
 def matrix_mem_mb(wildcards, input, attempt):
@@ -374,20 +405,29 @@ def matrix_mem_mb(wildcards, input, attempt):
     )
 
 
-def de_runtime_for(cells):
+def de_runtime_for(cells, engine="r_exact"):
     """Minutes for the deseq2 step on `cells` genes x samples (before retries)."""
-    return DE_FIXED_MIN + DE_TIME_MARGIN * DE_STEP_S_PER_CELL * cells / 60
+    per_cell = PYDESEQ2_S_PER_CELL if engine == "pydeseq2" else DE_STEP_S_PER_CELL
+    return DE_FIXED_MIN + DE_TIME_MARGIN * per_cell * cells / 60
 
 
 def de_runtime(wildcards, input, attempt):
     """Minutes for one deseq2 job (whole step on one core, with margin)."""
-    return _round_up(de_runtime_for(matrix_cells(input.counts)) * attempt, 5)
+    minutes = de_runtime_for(matrix_cells(input.counts), DE_ENGINE)
+    return _round_up(minutes * attempt, 5)
 
 
-def null_runtime_for(cells, relabelings, gsea_permutations=None):
+def other_engine_runtime(wildcards, input, attempt):
+    """Minutes for the engine sensitivity's DE job (deseq2_engine)."""
+    minutes = de_runtime_for(matrix_cells(input.counts), OTHER_ENGINE)
+    return _round_up(minutes * attempt, 5)
+
+
+def null_runtime_for(cells, relabelings, gsea_permutations=None, engine="r_exact"):
     """Minutes for the label-permutation null: one DE fit (+ set score, ORA, and GSEA when
     `gsea_permutations` is given) per relabeling and one on the observed labels."""
-    per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * cells
+    fit = PYDESEQ2_S_PER_CELL if engine == "pydeseq2" else NULL_FIT_S_PER_CELL
+    per_fit = NULL_FIT_FIXED_S + fit * cells
     if gsea_permutations is not None:
         per_fit += NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
     return DE_FIXED_MIN + DE_TIME_MARGIN * (1 + relabelings) * per_fit / 60
@@ -401,9 +441,19 @@ def null_runtime(wildcards, input, attempt):
         else None
     )
     minutes = null_runtime_for(
-        matrix_cells(input.counts), CFG["null"]["max_permutations"], gsea
+        matrix_cells(input.counts), CFG["null"]["max_permutations"], gsea, DE_ENGINE
     )
     return _round_up(minutes * attempt, 5)
+
+
+def engine_sensitivity_runtime(wildcards, attempt):
+    """Minutes for one dataset's engine sensitivity: a pre-ranked GSEA per library (as the
+    enrichment job's), ORAs and CAMERA (seconds)."""
+    gsea = CFG["sensitivity"]["gsea"]
+    per_library = (
+        5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000 if gsea else 0
+    )
+    return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)
 
 
 def enrichment_runtime(wildcards, attempt):

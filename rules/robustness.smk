@@ -115,11 +115,50 @@ rule selection_analyses:
         "../scripts/selection_analyses.py"
 
 
+# The engine sensitivity of one dataset (sensitivity.engine): the other DE engine's DE (rule
+# deseq2_engine), then the enrichment and verdict of the workflow, compared with the verdict.
+rule engine_sensitivity:
+    input:
+        de=rules.deseq2_engine.output.de,
+        vst=rules.deseq2_engine.output.vst,
+        base_de=rules.deseq2.output.de,
+        verdict=rules.verdict.output.tsv,
+        samples=rules.prepare_dataset.output.samples,
+        gmts=library_gmts().values(),
+    output:
+        tsv=f"{RESULTS}/{{dataset}}/sensitivity_engine.tsv",
+    log:
+        f"{LOGS}/{{dataset}}/engine_sensitivity.log",
+    conda:
+        "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=engine_sensitivity_runtime,
+    params:
+        dataset_config=dataset_cfg,
+        libraries=list(LIBRARIES),
+        target=CFG["target_pathway"],
+        engine=DE_ENGINE,
+        other=OTHER_ENGINE,
+        enrichment=CFG["enrichment"],
+        verdict_settings=CFG["verdict"],
+        alpha=CFG["de"]["alpha"],
+        sensitivity=CFG["sensitivity"],
+    script:
+        "../scripts/engine_sensitivity.py"
+
+
 # Sensitivity of the answer: without the metallothioneins, leaving one DE gene of the target
-# out, across the configured releases, and the direction of the pathway's DE genes.
+# out, across the configured releases, with the other DE engine (rule engine_sensitivity), and the
+# direction of the pathway's DE genes.
 rule sensitivity:
     input:
         tables=expand(RERUN_OUTPUTS["sensitivity"], dataset=DATASETS),
+        engine_tables=(
+            expand(rules.engine_sensitivity.output.tsv, dataset=DATASETS)
+            if ENGINE_SENSITIVITY
+            else []
+        ),
         genes=rules.verdict.output.genes,
     output:
         tsv=f"{RESULTS}/sensitivity.tsv",

@@ -501,6 +501,8 @@ def variant_text(variant: str) -> str:
         return f"leaving out {what}"
     if kind == "release" and what:
         return f"library release {what}"
+    if kind == "engine" and what:
+        return f"DE engine {what}"
     return v.replace("_", " ")
 
 

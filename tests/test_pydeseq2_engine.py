@@ -1,0 +1,147 @@
+"""``de.engine: pydeseq2``: pydeseq2's DeseqDataSet + DeseqStats behind ``run_deseq2``, with the same
+checks before and after, the same outputs and the VST of its fitted trend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_tiny_dataset
+
+from pathverdict import de
+from pathverdict.errors import InputError
+
+CONTRAST = ["condition", "Treated", "Control"]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory, gene_pool):
+    ds = make_tiny_dataset(tmp_path_factory.mktemp("pyd"), gene_pool, n_genes=600, reps=3, seed=5)
+    counts = ds.counts.copy()
+    counts.loc["ALLZERO"] = 0
+    samples = ds.samples.set_index("sample")
+    runs = {
+        engine: de.run_deseq2(counts, samples, de.DEParams(design="~condition", contrast=CONTRAST, engine=engine))
+        for engine in de.ENGINES
+    }
+    return ds, counts, samples, runs
+
+
+def test_pydeseq2_finds_the_planted_genes_with_the_outputs_of_r_exact(planted):
+    ds, counts, samples, runs = planted
+    mine, ref = runs["pydeseq2"], runs["r_exact"]
+    res = mine.results
+    assert list(res.columns) == de.RESULT_COLUMNS and list(res.index) == list(counts.index) == list(ref.results.index)
+    sig = res[res["padj"] < 0.05]
+    assert len(set(sig.index[sig["log2FoldChange"] > 0]) & set(ds.up)) >= 0.8 * len(ds.up)
+    assert len(set(sig.index[sig["log2FoldChange"] < 0]) & set(ds.down)) >= 0.8 * len(ds.down)
+    z = res.loc["ALLZERO"]  # a gene without reads: as R reports it, with either engine
+    assert z["baseMean"] == 0 and z[de.RESULT_COLUMNS[1:]].isna().all()
+    # the same summary keys, saying which engine ran with its version
+    assert set(mine.summary) == set(ref.summary)
+    assert mine.summary["engine"] == "pydeseq2" and mine.summary["engine_version"].startswith("pydeseq2 0.5.")
+    assert ref.summary["engine"] == "r_exact" and "R DESeq2 1.38" in ref.summary["engine_version"]
+    assert mine.summary["genes_all_zero"] == 1 and mine.summary["significant"] == len(sig)
+    # normalised counts and VST of the same shape; the two engines estimate nearly the same
+    assert mine.normalized.shape == mine.vst.shape == counts.shape
+    assert np.isfinite(mine.vst.to_numpy()).all()
+    both = res["padj"].notna() & ref.results["padj"].notna()
+    agree = ((res["padj"] < 0.05) == (ref.results["padj"] < 0.05))[both].mean()
+    assert agree >= 0.95
+    lfc = pd.concat([res["log2FoldChange"], ref.results["log2FoldChange"]], axis=1).dropna()
+    assert np.corrcoef(lfc.to_numpy().T)[0, 1] > 0.99
+
+
+def test_vst_is_pydeseq2s_own_vst_with_the_design(planted):
+    """Our VST of pydeseq2's fitted trend (no second gene-wise fit) equals pydeseq2's own
+    ``DeseqDataSet.vst(use_design=True)``, which refits the gene-wise dispersions and the trend."""
+    from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.default_inference import DefaultInference
+
+    _, counts, samples, runs = planted
+    dds = DeseqDataSet(
+        counts=counts.T, metadata=samples[["condition"]], design="~condition", inference=DefaultInference(n_cpus=1)
+    )
+    dds.quiet = True
+    dds.deseq2()
+    dds.vst(use_design=True)
+    theirs = pd.DataFrame(dds.layers["vst_counts"].T, index=counts.index, columns=counts.columns)
+    np.testing.assert_allclose(runs["pydeseq2"].vst.to_numpy(), theirs.to_numpy(), rtol=1e-9, atol=1e-9)
+    assert runs["pydeseq2"].trend.fit_type == dds.uns["disp_function_type"]
+
+
+def test_shrinkage_with_pydeseq2s_lfc_shrink(planted):
+    _, counts, samples, runs = planted
+    sub = counts.iloc[:200]
+    params = de.DEParams(design="~condition", contrast=CONTRAST, engine="pydeseq2", shrink=True)
+    res = de.run_deseq2(sub, samples, params).results
+    assert {"log2FoldChange_shrunk", "lfcSE_shrunk"} <= set(res.columns)
+    ok = res[["log2FoldChange", "log2FoldChange_shrunk"]].dropna()
+    assert len(ok) > 150 and (ok["log2FoldChange_shrunk"].abs() <= ok["log2FoldChange"].abs() + 1e-6).mean() > 0.95
+    # the same refusal as r_exact for a contrast that is not one coefficient
+    three = samples.assign(condition=["Control", "Mid", "Mid", "Treated", "Treated", "Treated"])
+    with pytest.raises(InputError, match="LFC shrinkage needs the contrast's reference level"):
+        de.run_deseq2(
+            sub,
+            three,
+            de.DEParams(
+                design="~condition", contrast=["condition", "Treated", "Mid"], **{"engine": "pydeseq2", "shrink": True}
+            ),
+        )
+
+
+def test_a_design_pydeseq2_cannot_express_as_configured_is_refused(planted, monkeypatch):
+    """pydeseq2 builds its own design and contrast: a difference from ours (another reference level)
+    stops the run before the fit, naming it; a design without full rank too (pydeseq2 only warns).
+    Its worker count is the rule's threads."""
+    import pydeseq2.dds
+    import pydeseq2.default_inference
+
+    _, counts, samples, _ = planted
+    sub = counts.iloc[:100]
+    seen = []
+    original = pydeseq2.default_inference.DefaultInference.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("n_cpus"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pydeseq2.default_inference.DefaultInference, "__init__", spy)
+    monkeypatch.setattr(pydeseq2.dds.DeseqDataSet, "contrast", lambda self, **kw: np.array([0.0, -1.0]))
+    fitted = []
+    monkeypatch.setattr(pydeseq2.dds.DeseqDataSet, "deseq2", lambda self, *a, **kw: fitted.append(1))
+    params = de.DEParams(design="~condition", contrast=CONTRAST, engine="pydeseq2", threads=2)
+    with pytest.raises(InputError) as err:
+        de.run_deseq2(sub, samples, params)
+    msg = str(err.value)
+    assert "cannot express the design '~condition' with contrast [condition, Treated, Control]" in msg
+    assert "[0.0, -1.0], ours [0.0, 1.0] (another reference level)" in msg and "de.engine: r_exact" in msg
+    assert not fitted and seen == [2]
+    confounded = samples.assign(batch=["b1", "b1", "b1", "b2", "b2", "b2"])
+    with pytest.raises(InputError, match="is not of full rank"):
+        de.run_deseq2(sub, confounded, de.DEParams(design="~batch + condition", contrast=CONTRAST, engine="pydeseq2"))
+
+
+def test_continuous_covariate_as_the_selection_analyses_use_it(planted):
+    """``DEParams.numeric``: pydeseq2 takes a float column as one continuous coefficient, as ours."""
+    _, counts, samples, runs = planted
+    sub = counts.iloc[:200]
+    cov = samples.assign(depth=[0.5, 1.5, 2.0, 0.7, 1.1, 2.5])
+    params = de.DEParams(design="~depth + condition", contrast=CONTRAST, engine="pydeseq2", numeric=("depth",))
+    res = de.run_deseq2(sub, cov, params).results
+    assert res["pvalue"].notna().sum() > 150
+
+
+def test_params_carry_the_engine_from_the_config():
+    section = {
+        "alpha": 0.05,
+        "prefilter": {"min_count": 0, "min_samples": None},
+        "independent_filtering": True,
+        "cooks_filter": True,
+        "shrinkage": False,
+        "engine": "pydeseq2",
+    }
+    p = de.DEParams.from_config(section, {"design": "~condition", "contrast": CONTRAST}, threads=2)
+    assert p.engine == "pydeseq2" and p.threads == 2
+    with pytest.raises(InputError, match="de.engine is one of r_exact, pydeseq2"):
+        de.run_deseq2(pd.DataFrame(), pd.DataFrame(), de.DEParams(design="~c", contrast=CONTRAST, engine="edger"))
