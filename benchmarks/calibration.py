@@ -436,7 +436,8 @@ def summarise(results: list[dict], effects, fraction: float, headline: float, n_
             "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
             "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls) / max(1, len(nulls)),
             "settings": (
-                f"de.engine {cfg['de']['engine']}, de.alpha {cfg['de']['alpha']}, enrichment.padj {cfg['enrichment']['padj']}, lfc "
+                f"de.engine {cfg['de']['engine']}, de.alpha {cfg['de']['alpha']}, "
+                f"enrichment.padj {cfg['enrichment']['padj']}, lfc "
                 f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
                 f"{cfg['enrichment']['ora_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
                 f"{cfg['verdict']['max_fdr']}, min_de_genes {cfg['verdict']['min_de_genes']}, "
