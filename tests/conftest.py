@@ -289,7 +289,9 @@ def tiny(make_dataset) -> TinyDataset:
 
 
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:
-    """A complete, fast config (few GSEA permutations, one thread) for ``datasets``."""
+    """A complete, fast config (few GSEA permutations, one thread) for ``datasets``; without the engine
+    sensitivity (its pydeseq2 fit costs 30-300x the r_exact one: tests/test_engines_e2e.py and the demo's
+    tests run it)."""
     cfg = {
         "datasets": datasets,
         "genesets": {"KEGG_2021_Human": str(genesets)} if isinstance(genesets, (str, Path)) else genesets,
@@ -297,6 +299,7 @@ def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict
         "annotation": str(annotation),
         "enrichment": {"gsea_permutations": 50, "seed": 1},
         "threads": {"deseq2": 1, "gsea": 1},
+        "sensitivity": {"engine": False},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
