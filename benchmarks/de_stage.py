@@ -11,8 +11,9 @@ Usage::
 (the same arguments as ``tools/deseq2_reference.R``; ``--engine``: ``de.engine``, r_exact by default or
 pydeseq2, whose joblib worker processes are shut down and waited for before the process ends, so that
 ``/usr/bin/time`` counts their CPU time; ``peak_tree_rss_mb`` in the JSON line is the largest sum of the
-resident sets of this process and its children, sampled every 0.1 s: with more than one thread
-pydeseq2's workers are separate processes, which ``/usr/bin/time``'s maximum (of one process) misses).
+resident sets of this process and its children, sampled every 0.1 s, and ``cpu_tree_s`` their CPU
+time: with more than one thread pydeseq2's workers are separate processes, which ``/usr/bin/time``'s
+maximum (of one process) misses, and whose CPU it can miss).
 With ``--step`` the process runs the
 workflow's whole DE step instead, the function the ``deseq2`` rule's script calls
 (``pathverdict.steps.run_de``, with the workflow's default settings from the config schema):
@@ -70,12 +71,15 @@ def read_counts_compact(path, sample_order: list[str], chunk_rows: int = 5000):
 
 
 class TreeRSS:
-    """Largest sum of the resident set sizes of this process and its descendants (psutil, every 0.1 s)."""
+    """Largest sum of the resident set sizes of this process and its descendants, and the CPU time its
+    descendants used (psutil, every 0.1 s): pydeseq2's joblib workers are not always reaped by this
+    process, so ``/usr/bin/time`` (and ``RUSAGE_CHILDREN``) can miss their CPU."""
 
     def __init__(self, interval: float = 0.1):
         import threading
 
         self.peak = 0
+        self.children_cpu: dict[int, float] = {}  # pid -> user + system seconds, last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
@@ -89,6 +93,9 @@ class TreeRSS:
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     total += proc.memory_info().rss
+                    if proc.pid != me.pid:
+                        t = proc.cpu_times()
+                        self.children_cpu[proc.pid] = t.user + t.system
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
@@ -99,6 +106,11 @@ class TreeRSS:
         self._stop.set()
         self._thread.join()
         return self.peak / 2**20
+
+    def cpu(self) -> float:
+        """User + system seconds of this process and of every descendant seen."""
+        own = os.times()
+        return own.user + own.system + sum(self.children_cpu.values())
 
 
 def end_workers(engine: str) -> None:
@@ -176,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         counts_path, samples_path, design, var, tested, reference, outdir = args[1:]
         info = run_step(counts_path, samples_path, design, [var, tested, reference], outdir, engine)
-        print(json.dumps(dict(info, peak_tree_rss_mb=tree.stop(), engine=engine)))
+        print(json.dumps(dict(info, peak_tree_rss_mb=tree.stop(), cpu_tree_s=tree.cpu(), engine=engine)))
         return 0
     if len(args) != 7:
         print(__doc__.split("Usage::")[1].split("(the same")[0].strip(), file=sys.stderr)
@@ -212,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 "genes_tested": int(result.summary["genes_tested"]),
                 "samples": int(counts.shape[1]),
                 "peak_tree_rss_mb": tree.stop(),
+                "cpu_tree_s": tree.cpu(),
                 "engine": engine,
             }
         )

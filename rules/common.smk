@@ -329,14 +329,17 @@ NULL_FIT_S_PER_CELL = 1.75e-6
 NULL_FIT_FIXED_S = 0.2
 NULL_GSEA_S_PER_1000 = 10.0
 # the pydeseq2 engine (de.engine: pydeseq2; or the engine sensitivity's other engine): no gene
-# blocks -- AnnData holds the counts (int64) and several float64 genes x samples layers, and joblib
-# gives each worker process a copy of what it fits -- and per-gene scipy optimisers
-# (benchmarks/README.md, "The two DE engines"): memory a fixed part + bytes per cell + a worker per
-# thread, CPU seconds per cell of the whole step
-PYDESEQ2_FIXED_MB = 400
-PYDESEQ2_BYTES_PER_CELL = 120
-PYDESEQ2_WORKER_MB = 250
-PYDESEQ2_S_PER_CELL = 2e-3
+# blocks (AnnData holds the counts and several float64 genes x samples layers), per-gene scipy
+# optimisers, and with more than one thread joblib worker processes that import pydeseq2 each
+# (benchmarks/README.md, "The two DE engines"; measured on the four real sets, 4-85 samples, 2
+# threads: 3-4 ms of CPU per gene whatever the samples, peaks 0.69-0.79 GB for the process and its
+# workers, 0.25-0.35 GB for the process alone): memory a fixed part + bytes per cell + a worker per
+# thread beyond one; CPU seconds per gene + per cell
+PYDESEQ2_FIXED_MB = 250
+PYDESEQ2_BYTES_PER_CELL = 160
+PYDESEQ2_WORKER_MB = 220
+PYDESEQ2_S_PER_GENE = 5e-3
+PYDESEQ2_S_PER_CELL = 2e-5
 MATRIX_BASE_MB = 300
 MATRIX_BYTES_PER_CELL = 100
 # genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
@@ -368,10 +371,13 @@ def _round_up(value, step):
 def de_mem_mb_for(cells, threads, engine="r_exact"):
     """MB for one DE job on `cells` genes x samples with `threads` threads (before retries)."""
     if engine == "pydeseq2":
+        workers = (
+            threads if threads > 1 else 0
+        )  # 1 thread: joblib fits in the process itself
         need = (
             PYDESEQ2_FIXED_MB
             + cells * PYDESEQ2_BYTES_PER_CELL / 2**20
-            + max(1, threads) * PYDESEQ2_WORKER_MB
+            + workers * PYDESEQ2_WORKER_MB
         )
     else:
         need = (
@@ -405,29 +411,54 @@ def matrix_mem_mb(wildcards, input, attempt):
     )
 
 
-def de_runtime_for(cells, engine="r_exact"):
-    """Minutes for the deseq2 step on `cells` genes x samples (before retries)."""
-    per_cell = PYDESEQ2_S_PER_CELL if engine == "pydeseq2" else DE_STEP_S_PER_CELL
-    return DE_FIXED_MIN + DE_TIME_MARGIN * per_cell * cells / 60
+def matrix_samples(path):
+    """The samples of a count matrix: the columns of its header line after the gene IDs."""
+    import gzip
+
+    try:
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(path, "rt") as fh:
+            header = fh.readline()
+    except (OSError, EOFError, ValueError):
+        return 1
+    return max(len(header.rstrip("\r\n").split("\t" if "\t" in header else ",")) - 1, 1)
+
+
+def pydeseq2_fit_s(cells, samples):
+    """CPU seconds of one pydeseq2 fit of `cells` genes x samples."""
+    return PYDESEQ2_S_PER_GENE * cells / max(samples, 1) + PYDESEQ2_S_PER_CELL * cells
+
+
+def de_runtime_for(cells, engine="r_exact", samples=1):
+    """Minutes for the deseq2 step on `cells` genes x `samples` (before retries)."""
+    if engine == "pydeseq2":
+        seconds = pydeseq2_fit_s(cells, samples)
+    else:
+        seconds = DE_STEP_S_PER_CELL * cells
+    return DE_FIXED_MIN + DE_TIME_MARGIN * seconds / 60
 
 
 def de_runtime(wildcards, input, attempt):
     """Minutes for one deseq2 job (whole step on one core, with margin)."""
-    minutes = de_runtime_for(matrix_cells(input.counts), DE_ENGINE)
-    return _round_up(minutes * attempt, 5)
+    cells, samples = matrix_cells(input.counts), matrix_samples(input.counts)
+    return _round_up(de_runtime_for(cells, DE_ENGINE, samples) * attempt, 5)
 
 
 def other_engine_runtime(wildcards, input, attempt):
     """Minutes for the engine sensitivity's DE job (deseq2_engine)."""
-    minutes = de_runtime_for(matrix_cells(input.counts), OTHER_ENGINE)
-    return _round_up(minutes * attempt, 5)
+    cells, samples = matrix_cells(input.counts), matrix_samples(input.counts)
+    return _round_up(de_runtime_for(cells, OTHER_ENGINE, samples) * attempt, 5)
 
 
-def null_runtime_for(cells, relabelings, gsea_permutations=None, engine="r_exact"):
+def null_runtime_for(
+    cells, relabelings, gsea_permutations=None, engine="r_exact", samples=1
+):
     """Minutes for the label-permutation null: one DE fit (+ set score, ORA, and GSEA when
     `gsea_permutations` is given) per relabeling and one on the observed labels."""
-    fit = PYDESEQ2_S_PER_CELL if engine == "pydeseq2" else NULL_FIT_S_PER_CELL
-    per_fit = NULL_FIT_FIXED_S + fit * cells
+    if engine == "pydeseq2":
+        per_fit = NULL_FIT_FIXED_S + pydeseq2_fit_s(cells, samples)
+    else:
+        per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * cells
     if gsea_permutations is not None:
         per_fit += NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
     return DE_FIXED_MIN + DE_TIME_MARGIN * (1 + relabelings) * per_fit / 60
@@ -441,7 +472,11 @@ def null_runtime(wildcards, input, attempt):
         else None
     )
     minutes = null_runtime_for(
-        matrix_cells(input.counts), CFG["null"]["max_permutations"], gsea, DE_ENGINE
+        matrix_cells(input.counts),
+        CFG["null"]["max_permutations"],
+        gsea,
+        DE_ENGINE,
+        matrix_samples(input.counts),
     )
     return _round_up(minutes * attempt, 5)
 

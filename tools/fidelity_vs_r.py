@@ -220,8 +220,8 @@ def target_verdict(results: pd.DataFrame, shared: Path | None = None) -> dict:
 
 
 def format_target(t: dict) -> str:
-    """ "1/151 on_top" (rank / pathways ranked, status), "- inconclusive" when not ranked."""
-    rank = "-" if pd.isna(t["rank"]) else f"{int(t['rank'])}/{int(t['n_terms'])}"
+    """ "1/151 on_top" (rank / pathways ranked, status), "not ranked, not_on_top" when not ranked."""
+    rank = "not ranked," if pd.isna(t["rank"]) else f"{int(t['rank'])}/{int(t['n_terms'])}"
     return f"{rank} {t['status']}"
 
 
