@@ -288,6 +288,26 @@ def tiny(make_dataset) -> TinyDataset:
     return make_dataset()
 
 
+@functools.lru_cache(maxsize=None)
+def _defaults() -> dict:
+    from pathverdict import config
+
+    minimal = {
+        "datasets": {"x": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition", "contrast": ["c", "a", "b"]}},
+        "genesets": "x.gmt",
+        "target_pathway": TARGET,
+        "annotation": "x.tsv.gz",
+    }
+    return config.validate_config(minimal, "test defaults")
+
+
+def config_defaults(section: str, **changes) -> dict:
+    """A section of the config with the schema's defaults (a copy), with ``changes``."""
+    import copy
+
+    return {**copy.deepcopy(_defaults()[section]), **changes}
+
+
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:
     """A complete, fast config (few GSEA permutations, one thread) for ``datasets``; without the engine
     sensitivity (its pydeseq2 fit costs 30-300x the r_exact one: tests/test_engines_e2e.py and the demo's

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import TARGET, make_tiny_dataset
+from conftest import TARGET, config_defaults, make_tiny_dataset
 
 from pathverdict.judgement import claims, sensitivity
 from pathverdict.judgement.engine_sensitivity import CHANGES, call_agreement
@@ -26,34 +26,9 @@ from pathverdict.steps.robustness import combine_sensitivity, engine_sensitivity
 from pathverdict.steps.verdict import make_verdict
 
 LIB = "KEGG_2021_Human"
-DE = {
-    "alpha": 0.05,
-    "prefilter": {"min_count": 0, "min_samples": None},
-    "independent_filtering": True,
-    "cooks_filter": True,
-    "shrinkage": False,
-    "engine": "r_exact",
-}
-ENRICHMENT = {
-    "padj": 0.05,
-    "lfc": 0,
-    "ora_min_size": 10,
-    "ora_max_size": 500,
-    "gsea_min_size": 15,
-    "gsea_max_size": 500,
-    "gsea_permutations": 100,
-    "seed": 3,
-    "camera_inter_gene_cor": None,
-}
-VERDICT = {
-    "top_n": 1,
-    "max_fdr": 0.05,
-    "min_de_genes": 5,
-    "min_overlap": 3,
-    "primary": "ora_all",
-    "genes": ["HMOX1", "VDR"],
-    "gene_patterns": ["^MT1[A-Z0-9]*$", "^MT2A$", "^MT3$", "^MT4$"],
-}
+DE = config_defaults("de")
+ENRICHMENT = config_defaults("enrichment", gsea_permutations=100, seed=3)
+VERDICT = config_defaults("verdict")
 DATASET_CONFIG = {"design": "~condition", "contrast": ["condition", "Treated", "Control"]}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_tiny_dataset
+from conftest import config_defaults, make_tiny_dataset
 
 from pathverdict import de
 from pathverdict.errors import InputError
@@ -169,14 +169,8 @@ def test_the_null_refits_with_the_configured_engine(planted, shared, monkeypatch
 
 
 def test_params_carry_the_engine_from_the_config():
-    section = {
-        "alpha": 0.05,
-        "prefilter": {"min_count": 0, "min_samples": None},
-        "independent_filtering": True,
-        "cooks_filter": True,
-        "shrinkage": False,
-        "engine": "pydeseq2",
-    }
+    assert config_defaults("de")["engine"] == "r_exact"  # the default engine
+    section = config_defaults("de", engine="pydeseq2")
     p = de.DEParams.from_config(section, {"design": "~condition", "contrast": CONTRAST}, threads=2)
     assert p.engine == "pydeseq2" and p.threads == 2
     with pytest.raises(InputError, match="de.engine is one of r_exact, pydeseq2"):
