@@ -35,7 +35,8 @@ rule deseq2:
 
 # The engine sensitivity's DE (sensitivity.engine): the same step with the other DE engine
 # (r_exact <-> pydeseq2), its own job -- its own threads, memory and run time (pydeseq2 takes
-# 30-100x the CPU of the r_exact fit) and its own reason to rerun -- off the path to the verdict.
+# 12-39x the CPU of the r_exact fit on the four real sets) and its own reason to rerun -- off the path to
+# the verdict (the sensitivity table and the claims wait for it).
 rule deseq2_engine:
     input:
         counts=rules.prepare_dataset.output.counts,

@@ -310,7 +310,7 @@ def config_defaults(section: str, **changes) -> dict:
 
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:
     """A complete, fast config (few GSEA permutations, one thread) for ``datasets``; without the engine
-    sensitivity (its pydeseq2 fit costs 30-300x the r_exact one: tests/test_engines_e2e.py and the demo's
+    sensitivity (its pydeseq2 fit costs 12-39x the r_exact one: tests/test_engines_e2e.py and the demo's
     tests run it)."""
     cfg = {
         "datasets": datasets,

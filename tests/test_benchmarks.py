@@ -314,10 +314,10 @@ def test_de_job_resources_follow_the_measured_figures():
 
 # measured (benchmarks/README.md, "The two DE engines"): pydeseq2 0.5.4 on 2 threads, the process and its workers
 PYDESEQ2_MEASURED = [  # (genes, samples, CPU s, peak MB)
-    (22743, 7, 86.4, 734),  # li2008_lncap
-    (9010, 4, 35.6, 688),  # sultan2008_hek293t
-    (5088, 10, 22.3, 676),  # marioni2008_kidney_liver
-    (10101, 85, 41.8, 786),  # geuvadis_lcl_sex
+    (22743, 7, 66.3, 729),  # li2008_lncap
+    (9010, 4, 27.2, 679),  # sultan2008_hek293t
+    (5088, 10, 17.9, 667),  # marioni2008_kidney_liver
+    (10101, 85, 40.0, 776),  # geuvadis_lcl_sex
 ]
 
 
@@ -333,4 +333,4 @@ def test_pydeseq2_job_resources_follow_the_measured_figures():
         assert m["de_runtime_for"](cells, "pydeseq2", samples) > m["de_runtime_for"](cells)
     # one thread: no worker processes
     assert m["de_mem_mb_for"](1e6, 1, "pydeseq2") < m["de_mem_mb_for"](1e6, 2, "pydeseq2")
-    assert m["null_runtime_for"](10101 * 85, 20, None, "pydeseq2", 85) > 20 * 2 * 41.8 / 60
+    assert m["null_runtime_for"](10101 * 85, 20, None, "pydeseq2", 85) > 20 * 2 * 40.0 / 60

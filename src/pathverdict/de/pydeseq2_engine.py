@@ -9,7 +9,7 @@ engines share (the pre-filter, genes with reads, the design and the contrast bui
   alpha=de.alpha, cooks_filter=de.cooks_filter, independent_filter=de.independent_filtering, ...)``
   and ``summary()``: pydeseq2's own defaults throughout (median-of-ratios size factors, gene-wise
   dispersions by L-BFGS-B, its parametric trend and prior, Cook's refit with >= 7 replicates and
-  its Cook's filter, its independent filtering), so the calls differ from R DESeq2's for 0-9% of
+  its Cook's filter, its independent filtering), so the calls differ from R DESeq2's for 0-4.5% of
   the genes (docs/fidelity.md, the engine table).
 * The design: pydeseq2 builds its design matrix from the formula itself (formulaic). Before the
   fit, its matrix (column names, order, values) and the contrast vector its ``DeseqStats`` makes

@@ -12,7 +12,7 @@ variant ``engine:<other engine>``, with the other engine's rank, FDR and status 
 that starts with "same status" or "status changes" and gives the two engines' DE calls. Shown,
 never counted for or against a claim (the claims page gives it in one clause).
 
-Cost: the other engine's DE (rule ``deseq2_engine``: pydeseq2 takes 30-100x the CPU of the
+Cost: the other engine's DE (rule ``deseq2_engine``: pydeseq2 takes 12-39x the CPU of the
 r_exact fit, see docs/fidelity.md) and, per library, three ORAs (milliseconds), one CAMERA (a
 second or less) and one GSEA (as long as the ``enrichment`` step's GSEA of that library).
 """
