@@ -411,6 +411,15 @@ def matrix_mem_mb(wildcards, input, attempt):
     )
 
 
+def selection_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the selection analyses: a whole matrix read as text, and DE fits with de.engine
+    (pydeseq2's worker processes can need more than the matrix)."""
+    de_mb = _round_up(
+        de_mem_mb_for(matrix_cells(input.counts), threads, DE_ENGINE) * attempt, 100
+    )
+    return max(matrix_mem_mb(wildcards, input, attempt), de_mb)
+
+
 def matrix_samples(path):
     """The samples of a count matrix: the columns of its header line after the gene IDs."""
     import gzip

@@ -99,7 +99,7 @@ rule selection_analyses:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["deseq2"]
     resources:
-        mem_mb=matrix_mem_mb,
+        mem_mb=selection_mem_mb,
     params:
         dataset_config=dataset_cfg,
         selection=lambda wc: CFG["datasets"][wc.dataset]["select_by_expression"],

@@ -175,3 +175,30 @@ def test_params_carry_the_engine_from_the_config():
     assert p.engine == "pydeseq2" and p.threads == 2
     with pytest.raises(InputError, match="de.engine is one of r_exact, pydeseq2"):
         de.run_deseq2(pd.DataFrame(), pd.DataFrame(), de.DEParams(design="~c", contrast=CONTRAST, engine="edger"))
+
+
+def test_worker_processes_end_with_the_job(tmp_path):
+    """With more than one thread pydeseq2 fits in joblib worker processes, which idle on for 300 s after
+    the last fit; the engine shuts them down when the process ends, so a job's process ends at once
+    (it waited for them: a 5-minute stall per DE job before)."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import numpy as np, pandas as pd, psutil\n"
+        "from pathverdict import de\n"
+        "rng = np.random.default_rng(1)\n"
+        "counts = pd.DataFrame(rng.negative_binomial(5, 0.05, size=(150, 6)), index=[f'g{i}' for i in range(150)],"
+        " columns=[f's{i}' for i in range(6)])\n"
+        "samples = pd.DataFrame({'condition': ['A'] * 3 + ['B'] * 3}, index=counts.columns)\n"
+        "params = de.DEParams(design='~condition', contrast=['condition', 'B', 'A'], engine='pydeseq2', threads=2)\n"
+        "de.run_deseq2(counts, samples, params)\n"
+        "print(sum('LokyProcess' in ' '.join(p.cmdline()) for p in psutil.Process().children()), flush=True)\n"
+    )
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=250)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "2"  # the fit ran in 2 worker processes
+    assert time.monotonic() - started < 200  # the workers' idle timeout (300 s) did not hold the process

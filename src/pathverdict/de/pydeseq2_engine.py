@@ -19,7 +19,10 @@ engines share (the pre-filter, genes with reads, the design and the contrast bui
   would otherwise test another comparison than the one configured.
 * Shrinkage (``de.shrinkage``): ``DeseqStats.lfc_shrink(coeff=<the contrast's design column>)``.
 * Threads: ``n_cpus`` = the rule's threads. pydeseq2 fits gene by gene in joblib's worker
-  processes (its default ``loky`` backend); with 1 thread joblib runs them in this process.
+  processes (its default ``loky`` backend); with 1 thread joblib runs them in this process. The
+  workers are reused from fit to fit (the null's relabelings) and shut down when the process ends
+  (:func:`_end_workers`): idle loky workers otherwise live on for their idle timeout (300 s), and
+  the job's process waits for them at exit.
 * The VST: the workflow's is R's ``vst(dds, blind = FALSE)``, the closed-form transformation of the
   dispersion trend of the DE fit. pydeseq2's ``DeseqDataSet.vst()`` is blind by default
   (``use_design=False``: it refits gene-wise dispersions and a trend on an intercept-only design);
@@ -35,6 +38,7 @@ pydeseq2 (and anndata, scikit-learn) are imported here only, when this engine ru
 
 from __future__ import annotations
 
+import atexit
 import logging
 from dataclasses import dataclass
 
@@ -55,6 +59,16 @@ class PyDESeq2Fit:
     size_factors: np.ndarray  # per sample, in the counts' column order
     trend: DispersionTrend  # the dispersion trend of the fit (for the VST)
     notes: list[str]  # what pydeseq2 warned about
+
+
+_ENDING: list[bool] = []  # the exit handler is registered (once per process)
+
+
+def _end_workers() -> None:
+    """Shut joblib's reusable worker processes down and reap them (registered with ``atexit``)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
 def version() -> str:
@@ -95,6 +109,9 @@ def fit(counts: pd.DataFrame, meta: pd.DataFrame, design, contrast: np.ndarray, 
         )
     threads = max(1, int(params.threads))
     inference = DefaultInference(n_cpus=threads)
+    if threads > 1 and not _ENDING:
+        atexit.register(_end_workers)  # after multiprocessing's own handler is registered: runs before it
+        _ENDING.append(True)
     data = pd.DataFrame(
         np.asarray(counts.to_numpy(), dtype=np.int64).T, index=[str(s) for s in counts.columns], columns=counts.index
     )
