@@ -185,6 +185,17 @@ def enrichment_reruns():
     }
 
 
+# leaving one sample out (rule samples): a sensitivity variant, so it runs when both sensitivity.enabled
+# and sensitivity.leave_one_sample_out.enabled are true
+LOO_SETTINGS = {
+    **CFG["sensitivity"]["leave_one_sample_out"],
+    "enabled": bool(
+        CFG["sensitivity"]["enabled"]
+        and CFG["sensitivity"]["leave_one_sample_out"]["enabled"]
+    ),
+}
+
+
 def library_gmts():
     return {lib: f"{RESOURCES}/genesets/{lib}.gmt" for lib in LIBRARIES}
 
@@ -210,6 +221,7 @@ def final_outputs():
     )
     study += ["null.tsv", "null.html"] if CFG["null"]["enabled"] else []
     study += ["sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
+    study += ["samples.html", "samples_qc.tsv", "confounding.tsv"]
     return (
         expand([f"{RESULTS}/{p}" for p in per_dataset], dataset=DATASETS)
         + checked_inputs()
@@ -402,6 +414,29 @@ def null_runtime(wildcards, input, attempt):
     )
     minutes = null_runtime_for(
         matrix_cells(input.counts), CFG["null"]["max_permutations"], gsea
+    )
+    return _round_up(minutes * attempt, 5)
+
+
+def loo_runtime_for(cells, removals, gsea_permutations):
+    """Minutes for leaving ``removals`` samples out of a dataset of ``cells`` genes x samples: per
+    removal one DE fit, the ORAs and CAMERA, and one GSEA of the first library (the null's figures).
+    """
+    per_fit = (
+        NULL_FIT_FIXED_S
+        + NULL_FIT_S_PER_CELL * cells
+        + NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
+    )
+    return DE_FIXED_MIN + DE_TIME_MARGIN * removals * per_fit / 60
+
+
+def loo_runtime(wildcards, input, attempt):
+    """Minutes for the samples job of a dataset (leave-one-sample-out dominates)."""
+    removals = (
+        LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] else 0
+    )  # at most; fewer samples, fewer removals
+    minutes = loo_runtime_for(
+        matrix_cells(input.counts), removals, CFG["enrichment"]["gsea_permutations"]
     )
     return _round_up(minutes * attempt, 5)
 

@@ -9,6 +9,10 @@ rule verdict:
         camera=expand(rules.enrichment.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
         gmts=library_gmts().values(),
+        # what the samples say of each answer (rules/samples.smk)
+        qc=expand(rules.samples.output.qc, dataset=DATASETS),
+        confounding=expand(rules.samples.output.confounding, dataset=DATASETS),
+        loo=expand(rules.samples.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",
@@ -77,6 +81,8 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
+        # the sheet's columns against the contrast (rules/samples.smk): caveats of the claims
+        confounding=rules.sample_report.output.confounding,
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(

@@ -35,12 +35,18 @@ def make_verdict(
     out_html: str,
     camera: list[str] | None = None,
     gene_ids: list[str] | None = None,
+    qc: list[str] | None = None,
+    confounding: list[str] | None = None,
+    loo: list[str] | None = None,
     banner: str = "",
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/<study>/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages, from each
     dataset's DE table, ORA tables (up, down, all), ``ora.json``, GSEA and (judged when given,
-    always in the workflow) CAMERA tables; every list is in the order of ``datasets``."""
+    always in the workflow) CAMERA tables; every list is in the order of ``datasets``. With the
+    datasets' sample QC, confounding and leave-one-sample-out tables (``qc``, ``confounding``,
+    ``loo``: rule samples) each row gets a ``samples`` note
+    (:func:`pathverdict.judgement.samples.verdict_notes`)."""
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
@@ -89,6 +95,8 @@ def make_verdict(
             )
         gene_rows.append(_verdict.gene_status(ds, de_table, settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
+    if qc is not None or confounding is not None or loo is not None:
+        table[_verdict.SAMPLES_COLUMN] = _sample_notes(table, qc, confounding, loo)
     genes = pd.concat(gene_rows, ignore_index=True)
     title = f"Is {target} on top?"
     write_tsv(table, out_tsv)
@@ -100,6 +108,22 @@ def make_verdict(
     for line in _verdict.summary_sentences(table, genes, settings):
         log.info(line)
     return table
+
+
+def _sample_notes(table: pd.DataFrame, qc, confounding, loo) -> list[str]:
+    from ..judgement import confounding as _confounding
+    from ..judgement import samples as _samples
+    from ..judgement import sensitivity as _sensitivity
+
+    def read(paths, reader):
+        return pd.concat([reader(p) for p in paths], ignore_index=True) if paths else None
+
+    return _samples.verdict_notes(
+        table,
+        read(qc, _samples.read_qc),
+        read(confounding, _confounding.read_confounding),
+        read(loo, _sensitivity.read_sensitivity),
+    )
 
 
 def make_calibration(
@@ -124,6 +148,27 @@ def make_calibration(
     return out
 
 
+def claim_caveats(
+    *, confounding: str | list = (), sensitivity: pd.DataFrame | None, library: str | None, primary: str
+) -> pd.DataFrame:
+    """The caveats table of the claims (``CAVEAT_COLUMNS``): the concatenation of what the producers
+    return -- the sample-level checks (:func:`pathverdict.judgement.samples.caveats_from_qc`: a column
+    confounded with the contrast, an answer that rests on one sample); empty (with the columns) when
+    none applies."""
+    from ..judgement import confounding as _confounding
+    from ..judgement import samples as _samples
+
+    parts = [
+        _samples.caveats_from_qc(
+            confounding=_confounding.read_confounding(confounding) if confounding else None,
+            sensitivity=sensitivity,
+            library=str(library or ""),
+            primary=primary,
+        ),
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
 def make_claims(
     *,
     verdict: str,
@@ -143,6 +188,7 @@ def make_claims(
     sensitivity: str | list = (),
     directions: str | list = (),
     calibration: str | None = None,
+    confounding: str | list = (),
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
     label-permutation null is enabled (``null`` given), ``results/<study>/null.tsv`` and the selection
@@ -163,6 +209,10 @@ def make_claims(
     selection_table = claims.read_selection(list(selection or []))
     sens = _sensitivity.read_sensitivity(sensitivity) if sensitivity else None
     dirs = _sensitivity.read_directions(directions) if directions else None
+    caveats = claim_caveats(confounding=confounding, sensitivity=sens, library=library, primary=settings.primary)
+    for c in caveats.itertuples(index=False):
+        log.info("caveat (%s) for %s, tests %s when %s: %s", c.source, c.dataset, c.tests, c.when, c.reason)
+    # TODO(lead, at the merge with i20): pass `caveats` to the claims engine (claims.evaluate(..., caveats=caveats))
     ctable = claims.evaluate(
         table,
         gene_table,
