@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 VARIANT = "leave_one_sample_out"
 PREFIX = VARIANT + ":"
 MIN_PER_GROUP = 3
-DEFAULT_MAX_REMOVALS = 8
+DEFAULT_MAX_REMOVALS = 6  # the schema's default: every sample of a 3 vs 3 design
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # a critical sample carries the answer when its removal takes at least this share of the target's
 # difference between the groups away (docs/samples.md)

@@ -24,10 +24,9 @@ simulated studies of tests/test_samples.py):
   ``qf(0.99, p, m - p)`` (from the DE step; only for groups of >= 3, as DESeq2); flagged when
   :data:`COOKS_RATIO` times the median over samples and at least :data:`COOKS_MIN_FRACTION` of the
   genes with reads;
-* a possible *label swap* (compared samples only): its distance to the mean of the other samples
-  of its own group over its distance to the other group's mean, divided by what exchangeable
-  samples give (``sqrt((1 + 1/m_own) / (1 + 1/m_other))``, the ratio of the expected distances to
-  means of ``m`` samples): flagged from :data:`SWAP_RATIO` -- the sample sits with the other group;
+* a possible *label swap* (compared samples only): the distance to its nearest sample of its own
+  group over the distance to its nearest sample of the other group (in the PCA's space): flagged
+  from :data:`SWAP_RATIO` -- the sample sits with the other group;
 * a possible *re-sequenced library* (the same library listed twice): the distance of a sample to
   its nearest sample of the same group over the :data:`TWIN_GENES` most highly expressed genes,
   divided by the median of that nearest-neighbour distance over the samples (at least
@@ -37,7 +36,6 @@ simulated studies of tests/test_samples.py):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -52,10 +50,10 @@ DISTANCE_RATIO = 3.0
 CORRELATION_RATIO = 9.0
 COOKS_RATIO = 3.0
 COOKS_MIN_FRACTION = 0.005
-SWAP_RATIO = 1.25
+SWAP_RATIO = 1.2
 TWIN_RATIO = 0.5
 TWIN_GENES = 1000
-MIN_TWIN_SAMPLES = 4
+MIN_TWIN_SAMPLES = 6
 
 QC_COLUMNS = [
     "dataset",
@@ -127,8 +125,15 @@ def pca_scores(vst: pd.DataFrame, n_top: int = N_TOP) -> tuple[np.ndarray, np.nd
 # ----------------------------------------------------------------------------- measures
 
 
+def _median(values) -> float:
+    """The median of the values that are not NaN (NaN when none, without numpy's warning)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    return float(np.median(v)) if len(v) else float("nan")
+
+
 def _ratio_to_median(values: pd.Series) -> pd.Series:
-    med = values.median(skipna=True)
+    med = _median(values)
     if not med or pd.isna(med):
         return pd.Series(np.nan, index=values.index)
     return values / med
@@ -161,22 +166,20 @@ def _group_correlations(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def _swap_ratios(scores: np.ndarray, groups: np.ndarray, compared: tuple[str, str]) -> np.ndarray:
-    """Per compared sample: (distance to its group's other samples' mean / distance to the other group's
-    mean) over the same ratio's value for exchangeable samples (see the module docs)."""
+    """Per compared sample: the distance to its nearest sample of its own group over the distance to its
+    nearest sample of the other group (nearest samples, not group centres: one outlier of the group
+    does not move them)."""
     out = np.full(len(groups), np.nan)
-    sizes = {g: int((groups == g).sum()) for g in compared}
-    if min(sizes.values()) < 2:
+    if min(int((groups == g).sum()) for g in compared) < 2:
         return out
     for j in np.flatnonzero(np.isin(groups, compared)):
         own = groups[j]
         other = compared[1] if own == compared[0] else compared[0]
         mates = np.flatnonzero((groups == own) & (np.arange(len(groups)) != j))
-        d_own = np.linalg.norm(scores[j] - scores[mates].mean(axis=0))
-        d_other = np.linalg.norm(scores[j] - scores[groups == other].mean(axis=0))
-        m_own, m_other = len(mates), sizes[other]
-        expected = math.sqrt((1 + 1 / m_own) / (1 + 1 / m_other))
+        d_own = np.linalg.norm(scores[mates] - scores[j], axis=1).min()
+        d_other = np.linalg.norm(scores[groups == other] - scores[j], axis=1).min()
         if d_other > 0:
-            out[j] = d_own / d_other / expected
+            out[j] = d_own / d_other
     return out
 
 
@@ -255,13 +258,14 @@ def sample_qc(
     )
     t.attrs["pc_variance"] = [float(f) for f in frac[:2]]
     genes_with_reads = int((counts.sum(axis=1) > 0).sum())
-    flags, notes = zip(*(_flags(r, t, genes_with_reads) for r in t.to_dict("records"))) if len(t) else ((), ())
+    typical = {"one_minus_r": _median(1 - t["group_correlation"]), "cooks": _median(t["cooks_outliers"])}
+    flags, notes = zip(*(_flags(r, typical, genes_with_reads) for r in t.to_dict("records"))) if len(t) else ((), ())
     t["flags"] = list(flags)
     t["note"] = list(notes)
     return t[QC_COLUMNS]
 
 
-def _flags(r: dict, t: pd.DataFrame, genes_with_reads: int) -> tuple[str, str]:
+def _flags(r: dict, typical: dict, genes_with_reads: int) -> tuple[str, str]:
     out: list[tuple[str, str]] = []
     lr = r["library_ratio"]
     if not pd.isna(lr) and (lr <= 1 / LIBRARY_FOLD or lr >= LIBRARY_FOLD):
@@ -272,8 +276,7 @@ def _flags(r: dict, t: pd.DataFrame, genes_with_reads: int) -> tuple[str, str]:
     dist = r["distance_ratio"]
     if not pd.isna(dist) and dist >= DISTANCE_RATIO:
         out.append(("distance", f"{dist:.1f}x the median distance of a sample from its group's centre in the PCA"))
-    one_minus = 1 - t["group_correlation"]
-    med = one_minus.median(skipna=True)
+    med = typical["one_minus_r"]
     if not pd.isna(r["group_correlation"]) and med > 0 and (1 - r["group_correlation"]) / med >= CORRELATION_RATIO:
         out.append(
             (
@@ -282,7 +285,7 @@ def _flags(r: dict, t: pd.DataFrame, genes_with_reads: int) -> tuple[str, str]:
             )
         )
     c = r["cooks_outliers"]
-    cmed = t["cooks_outliers"].median(skipna=True)
+    cmed = typical["cooks"]
     if (
         not pd.isna(c)
         and c >= COOKS_MIN_FRACTION * genes_with_reads
