@@ -340,5 +340,8 @@ def sentence(table: pd.DataFrame, dataset: str, library: str, method: str) -> st
             "no single sample carries the difference)"
         )
     if r["reversing"]:
-        return f"not on top by {method}, but on top without {_samples(r['reversing'])}"
+        return (
+            f"not on top by {method}, but on top without {_samples(r['reversing'])} (near the threshold: no "
+            "single sample hides the difference)"
+        )
     return ""

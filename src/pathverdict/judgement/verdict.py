@@ -471,7 +471,7 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
         gl = ", ".join(f"{s} {st_}" for s, st_ in zip(sig["symbol"], sig["status"])) or "none"
         untested = g[g["status"] == "untested"]["symbol"].tolist()
         ut = f" Untested: {', '.join(untested)}." if untested else ""
-        samples = _samples_text(verdict, r)
+        samples = samples_text(verdict, r)
         out.append(
             f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {STATUS_WORDS[st]} ({detail})."
             f"{extra} Significant genes of interest (padj < {settings.alpha}): {gl}.{ut}"
@@ -480,16 +480,17 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
     return out
 
 
-def _samples_text(verdict: pd.DataFrame, headline_row) -> str:
+def samples_text(verdict: pd.DataFrame, headline_row) -> str:
     """The samples' notes of a dataset's rows (library of ``headline_row``): the headline method's note,
-    then the other methods' leave-one-sample-out clauses that differ from it."""
+    then the other methods' answers that rest on a sample (leave-one-sample-out clauses without a
+    parenthesis: the ones with one are a replicate fewer, or near the threshold, and stay in the rows)."""
     if SAMPLES_COLUMN not in verdict.columns:
         return ""
     rows = verdict[(verdict["dataset"] == headline_row["dataset"]) & (verdict["library"] == headline_row["library"])]
     notes = [str(headline_row.get(SAMPLES_COLUMN) or "")]
     for note in rows[SAMPLES_COLUMN].fillna("").astype(str):
         first = note.split("; ")[0]
-        if first.startswith(("on top by", "not on top by")) and first not in "; ".join(notes):
+        if first.startswith(("on top by", "not on top by")) and "(" not in first and first not in notes[0]:
             notes.insert(1, first)
     return "; ".join(n for n in dict.fromkeys(notes) if n)
 
