@@ -19,32 +19,21 @@ No assertion: the figures go to benchmarks/README.md (*Sample checks*) and the R
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "src"))
+# null_time (beside this file) sets the BLAS threads and puts src/ on the path before numpy is imported
+from null_time import _cpu, print_runs, tissue_study  # noqa: I001
 
-import calibration as cal  # noqa: E402
-from null_time import tissue_study  # noqa: E402
+import calibration as cal
 
-from pathverdict import de, enrichment  # noqa: E402
-from pathverdict.judgement import confounding, samples, verdict  # noqa: E402
-from pathverdict.judgement import leave_one_sample_out as loo  # noqa: E402
-from pathverdict.judgement.null_statistics import de_table  # noqa: E402
-from pathverdict.util import quiet_logging  # noqa: E402
-
-
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from pathverdict import de, enrichment
+from pathverdict.judgement import confounding, samples
+from pathverdict.judgement import leave_one_sample_out as loo
+from pathverdict.judgement.null_statistics import de_table
+from pathverdict.util import quiet_logging
 
 
 class Timer:
@@ -81,7 +70,9 @@ def run_once(counts, sheet, symbols, removals: int, permutations: int, threads: 
         vst = result.vst
         qc = samples.sample_qc(counts, vst, sheet, contrast, cooks=result.summary["cooks_outliers_by_sample"])
         conf = confounding.check_sheet(sheet, ["condition"], contrast)
-        base = loo.rerun(counts, sheet, params, symbols, cal.LIBRARY, lib, cal.TARGET, settings=settings, enrichment_cfg=e)
+        base = loo.rerun(
+            counts, sheet, params, symbols, cal.LIBRARY, lib, cal.TARGET, settings=settings, enrichment_cfg=e
+        )
     qc_wall, qc_cpu = time.perf_counter() - w0, _cpu() - c0
     fits, gsea = Timer(de, "run_deseq2"), Timer(enrichment, "gsea")
     w1, c1 = time.perf_counter(), _cpu()
@@ -139,15 +130,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     counts, sheet, symbols = tissue_study(a.genes, a.seed)
-    print(f"study: {counts.shape[0]} genes x {counts.shape[1]} samples", file=sys.stderr, flush=True)
-    out = []
-    for th in a.threads:
-        got = run_once(counts, sheet, symbols, a.removals, a.gsea_permutations, th)
-        print(json.dumps(got), flush=True)
-        out.append(got)
-    if a.json:
-        a.json.write_text(json.dumps(out, indent=1))
-    return 0
+    return print_runs(
+        counts, a.threads, lambda th: run_once(counts, sheet, symbols, a.removals, a.gsea_permutations, th), a.json
+    )
 
 
 if __name__ == "__main__":

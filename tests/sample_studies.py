@@ -15,12 +15,27 @@ import pandas as pd
 from conftest import TARGET, shared_data_dir
 
 from pathverdict import de, genesets
+from pathverdict.config import validate_config
 from pathverdict.simulation import simulated_study
 from pathverdict.sources import annotation
 from pathverdict.util import quiet_logging
 
 LIB = "KEGG_2021_Human"
 CONTRAST = ["condition", "treated", "control"]
+# a dataset's config, and the config's de and enrichment sections (the schema's defaults; GSEA with 100
+# permutations), as the workflow's steps take them
+DATASET = {"design": "~condition", "contrast": CONTRAST}
+_DEFAULTS = validate_config(
+    {
+        "datasets": {"x": {"counts": "c.tsv", "samples": "s.tsv", **DATASET}},
+        "genesets": "library.gmt",
+        "target_pathway": TARGET,
+        "annotation": "annotation.tsv",
+    },
+    "test defaults",
+)
+DE = _DEFAULTS["de"]
+ENRICHMENT = dict(_DEFAULTS["enrichment"], gsea_permutations=100)
 PARAMS = de.DEParams(design="~condition", contrast=CONTRAST)
 SOURCES = {"cells": ("li2008_lncap", "condition"), "tissue": ("geuvadis_lcl_sex", "sex")}
 # the cases of issue 19 (and a clean study), as entries of simulation.datasets
@@ -49,17 +64,7 @@ def source(kind: str = "cells", n_genes: int = 2000, seed: int = 5):
     term = lib.find(TARGET)
     spec = {"n_genes": n_genes, "seed": seed}
     with quiet_logging():
-        src = simulated_study.prepare_source(
-            kind,
-            shared / "counts" / name / "counts.tsv.gz",
-            shared / "counts" / name / "samples.tsv",
-            group,
-            ann,
-            lib,
-            term,
-            spec,
-            seed,
-        )
+        src = simulated_study.source_from_folder(kind, shared / "counts" / name, group, ann, lib, term, spec, seed)
     return src, lib, term
 
 
@@ -81,3 +86,34 @@ def case(name: str, seed: int = 1):
 def fit(counts: pd.DataFrame, sheet: pd.DataFrame) -> de.DEResult:
     with quiet_logging():
         return de.run_deseq2(counts, sheet, PARAMS)
+
+
+def workflow_files(tmp, counts, sheet, symbols, lib, enrichment: dict, gsea_threads: int = 1) -> dict:
+    """A dataset's prepared files, DE and enrichment tables in ``tmp``, made by the workflow's own steps
+    (``run_de``, ``run_ora``, ``run_gsea``, ``run_camera``); returns name -> path."""
+    from pathverdict.steps.de import run_de
+    from pathverdict.steps.enrichment import run_camera, run_gsea, run_ora
+    from pathverdict.util import write_tsv
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    names = {
+        "counts": "counts.tsv.gz", "samples": "samples.tsv", "genes": "gene_ids.tsv", "de": "de.tsv",
+        "norm": "norm.tsv.gz", "vst": "vst.tsv.gz", "summary": "de.json", "gmt": f"{LIB}.gmt", "up": "up.tsv",
+        "down": "down.tsv", "all": "all.tsv", "info": "ora.json", "gsea": "gsea.tsv", "camera": "camera.tsv",
+    }  # fmt: skip
+    paths = {k: str(tmp / v) for k, v in names.items()}
+    counts.rename_axis("gene_id").to_csv(paths["counts"], sep="\t")
+    write_tsv(sheet.rename_axis("sample").reset_index(), paths["samples"])
+    write_tsv(pd.DataFrame({"gene_id": symbols.index, "symbol": symbols.to_numpy()}), paths["genes"])
+    genesets.write_gmt(lib, paths["gmt"])
+    run_de(
+        dataset=tmp.name, dataset_config=DATASET, de=DE, counts=paths["counts"], samples=paths["samples"],
+        genes=paths["genes"], out_de=paths["de"], out_normalized=paths["norm"], out_vst=paths["vst"],
+        out_summary=paths["summary"],
+    )  # fmt: skip
+    common = {"dataset": tmp.name, "de": paths["de"], "gmts": [paths["gmt"]], "libraries": [LIB]}
+    common["enrichment"] = enrichment
+    run_ora(**common, out_up=paths["up"], out_down=paths["down"], out_all=paths["all"], out_info=paths["info"])
+    run_gsea(**common, out_gsea=paths["gsea"], threads=gsea_threads)
+    run_camera(**common, dataset_config=DATASET, vst=paths["vst"], samples=paths["samples"], out_camera=paths["camera"])
+    return paths

@@ -18,63 +18,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sample_studies import fit, source, study
+from sample_studies import DATASET, DE, ENRICHMENT, LIB, fit, source, study, workflow_files
 
-from pathverdict import genesets
 from pathverdict.io import read_de
 from pathverdict.judgement import null
 from pathverdict.judgement.null_statistics import de_table
-from pathverdict.steps.de import run_de
-from pathverdict.steps.enrichment import run_camera, run_gsea, run_ora
 from pathverdict.steps.robustness import null_permutations
 from pathverdict.steps.verdict import make_verdict
 from pathverdict.util import write_tsv
 
-LIB = "KEGG_2021_Human"
-DATASET = {"design": "~condition", "contrast": ["condition", "treated", "control"]}
-DE = {
-    "alpha": 0.05,
-    "prefilter": {"min_count": 0, "min_samples": None},
-    "independent_filtering": True,
-    "cooks_filter": True,
-    "shrinkage": False,
-}
-ENRICHMENT = {
-    "padj": 0.05,
-    "lfc": 0.0,
-    "ora_min_size": 10,
-    "ora_max_size": 500,
-    "gsea_min_size": 15,
-    "gsea_max_size": 500,
-    "gsea_permutations": 100,
-    "seed": 42,
-    "camera_inter_gene_cor": None,
-}
 VERDICT = {"top_n": 1, "max_fdr": 0.05, "primary": "ora_all", "genes": ["HMOX1", "VDR"], "gene_patterns": []}
 
 
 def workflow_verdict(tmp, counts: pd.DataFrame, sheet: pd.DataFrame, symbols: pd.Series, target: str) -> dict:
     """The dataset's files and verdict of ``target`` as the workflow's steps make them."""
     _, lib, _ = source("cells", N_GENES)
-    paths = {k: str(tmp / v) for k, v in {
-        "counts": "counts.tsv.gz", "samples": "samples.tsv", "genes": "gene_ids.tsv", "de": "de.tsv",
-        "norm": "norm.tsv.gz", "vst": "vst.tsv.gz", "summary": "de.json", "gmt": f"{LIB}.gmt",
-        "up": "up.tsv", "down": "down.tsv", "all": "all.tsv", "info": "ora.json", "gsea": "gsea.tsv",
-        "camera": "camera.tsv", "verdict": "verdict.tsv",
-    }.items()}  # fmt: skip
-    counts.rename_axis("gene_id").to_csv(paths["counts"], sep="\t")
-    write_tsv(sheet.reset_index(), paths["samples"])
-    write_tsv(pd.DataFrame({"gene_id": symbols.index, "symbol": symbols.to_numpy()}), paths["genes"])
-    genesets.write_gmt(lib, paths["gmt"])
-    run_de(
-        dataset="d", dataset_config=DATASET, de=DE, counts=paths["counts"], samples=paths["samples"],
-        genes=paths["genes"], out_de=paths["de"], out_normalized=paths["norm"], out_vst=paths["vst"],
-        out_summary=paths["summary"],
-    )  # fmt: skip
-    common = {"dataset": "d", "de": paths["de"], "gmts": [paths["gmt"]], "libraries": [LIB], "enrichment": ENRICHMENT}
-    run_ora(**common, out_up=paths["up"], out_down=paths["down"], out_all=paths["all"], out_info=paths["info"])
-    run_gsea(**common, out_gsea=paths["gsea"], threads=2)
-    run_camera(**common, dataset_config=DATASET, vst=paths["vst"], samples=paths["samples"], out_camera=paths["camera"])
+    paths = workflow_files(tmp, counts, sheet, symbols, lib, ENRICHMENT, gsea_threads=2)
+    paths["verdict"] = str(tmp / "verdict.tsv")
     make_verdict(
         datasets=["d"], de=[paths["de"]], ora_up=[paths["up"]], ora_down=[paths["down"]], ora_all=[paths["all"]],
         ora_info=[paths["info"]], gsea=[paths["gsea"]], camera=[paths["camera"]], gmts=[paths["gmt"]],

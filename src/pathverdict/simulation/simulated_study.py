@@ -188,6 +188,13 @@ def prepare_source(
     return Source(name, params, symbol_of, target_ids, kept_ids, info)
 
 
+def source_from_folder(name: str, folder, fit_group, ann, lib, term: str, spec: dict, seed: int) -> Source:
+    """:func:`prepare_source` of a folder holding ``counts.tsv.gz`` and ``samples.tsv`` (the layout of
+    the shared public data, ``../shared/data/counts/<dataset>/``)."""
+    folder = Path(folder)
+    return prepare_source(name, folder / "counts.tsv.gz", folder / "samples.tsv", fit_group, ann, lib, term, spec, seed)
+
+
 def simulate_dataset(
     name: str, entry: dict, src: Source, lib, term: str, spec: dict, seed: int, groups: tuple[str, str] = DEFAULT_GROUPS
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
