@@ -254,7 +254,7 @@ def leave_one_sample_out(
                 name,
                 f"{len(left)} of {len(inf)} samples not removed (at most {max_removals} removals, "
                 f"sensitivity.leave_one_sample_out.max_removals; chosen by their influence on the target's difference "
-                f"between the groups, largest share first; the smallest removed: {chosen[-1]} "
+                f"between the groups, largest absolute share first; the smallest removed: {chosen[-1]} "
                 f"{inf[chosen[-1]]:+.0%}): " + ", ".join(f"{s} {inf[s]:+.0%}" for s in left),
             )
         )
