@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""How long do the sample checks take (rule ``samples``: sample QC, confounding, leave one sample out)?
+"""How long do the sample checks take (the enrichment job's sample QC, confounding, leave one sample out)?
 
     python benchmarks/samples_time.py                          # 12 vs 12, ~20,000 genes, 6 removals, GSEA 1000
     python benchmarks/samples_time.py --removals 24 --gsea-permutations 200 --threads 1 2
 
 Builds the 12 vs 12 tissue study of ``benchmarks/null_time.py`` (GEUVADIS means and dispersions, an
 effect on 30% of Mineral absorption in the patients with reduced MEIS1; ``--genes`` genes; every
-patient kept: no selection), then runs what the ``samples`` rule runs, in this process: the sample
+patient kept: no selection), then runs what the enrichment job's sample checks run, in this process: the sample
 QC (``samples.sample_qc``, after one DE fit for the VST and Cook's counts as the DE step makes them),
 the confounding check, and ``leave_one_sample_out`` with every method (ORA up/down/all, GSEA with
 ``--gsea-permutations`` and the workflow's seed, CAMERA) against KEGG_2021_Human, bounded to

@@ -185,7 +185,7 @@ def enrichment_reruns():
     }
 
 
-# leaving one sample out (rule samples): a sensitivity variant, so it runs when both sensitivity.enabled
+# leaving one sample out (the enrichment job): a sensitivity variant, so it runs when both sensitivity.enabled
 # and sensitivity.leave_one_sample_out.enabled are true
 LOO_SETTINGS = {
     **CFG["sensitivity"]["leave_one_sample_out"],
@@ -430,20 +430,28 @@ def loo_runtime_for(cells, removals, gsea_permutations):
     return DE_FIXED_MIN + DE_TIME_MARGIN * removals * per_fit / 60
 
 
-def loo_runtime(wildcards, input, attempt):
-    """Minutes for the samples job of a dataset (leave-one-sample-out dominates)."""
-    removals = (
-        LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] else 0
-    )  # at most; fewer samples, fewer removals
-    minutes = loo_runtime_for(
-        matrix_cells(input.counts), removals, CFG["enrichment"]["gsea_permutations"]
-    )
-    return _round_up(minutes * attempt, 5)
-
-
-def enrichment_runtime(wildcards, attempt):
+def enrichment_runtime(wildcards, input, attempt):
     """Minutes for one dataset's enrichment job: two pre-ranked GSEA per library (the workflow's
     and the sensitivity's re-run without the metallothioneins), ~5 minutes each per 1000
-    gene-set permutations, and the ORAs and CAMERA (seconds)."""
+    gene-set permutations, the ORAs and CAMERA (seconds), and leaving one sample out (at most
+    max_removals DE fits and enrichments of the first library; fewer samples, fewer removals).
+    """
     per_library = 2 * 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
-    return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)
+    removals = LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] else 0
+    loo = loo_runtime_for(
+        matrix_cells(input.counts), removals, CFG["enrichment"]["gsea_permutations"]
+    )
+    return _round_up((len(LIBRARIES) * per_library + loo) * attempt, 5)
+
+
+ENRICHMENT_MIN_MB = (
+    2000  # the profiles' default for a job that does not read a whole count matrix
+)
+
+
+def enrichment_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the enrichment job: its DE fits leaving one sample out need a DE job's (de_mem_mb), and
+    never less than the profiles' default."""
+    return max(
+        ENRICHMENT_MIN_MB * attempt, de_mem_mb(wildcards, input, threads, attempt)
+    )

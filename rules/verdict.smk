@@ -9,10 +9,10 @@ rule verdict:
         camera=expand(rules.enrichment.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
         gmts=library_gmts().values(),
-        # what the samples say of each answer (rules/samples.smk)
-        qc=expand(rules.samples.output.qc, dataset=DATASETS),
-        confounding=expand(rules.samples.output.confounding, dataset=DATASETS),
-        loo=expand(rules.samples.output.loo, dataset=DATASETS),
+        # what the samples say of each answer (the enrichment job's sample checks)
+        qc=expand(rules.enrichment.output.qc, dataset=DATASETS),
+        confounding=expand(rules.enrichment.output.confounding, dataset=DATASETS),
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",

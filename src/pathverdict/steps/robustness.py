@@ -157,8 +157,8 @@ def combine_sensitivity(
     loo: list[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every dataset's table in ``results/<study>/sensitivity.tsv`` (with its leave-one-sample-out rows,
-    ``loo``: rule samples, after the dataset's other rows), and the directions of the target's DE genes
-    in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
+    ``loo``: the enrichment job's sample checks, after the dataset's other rows), and the directions of
+    the target's DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
     S = _sensitivity
     by_dataset = {}
     for p in loo or []:

@@ -1,6 +1,6 @@
-"""Steps of rules/samples.smk: trust at the level of samples -- each dataset's sample QC, the sample
-sheet's columns against the contrast, leaving one sample out (:func:`check_samples`), and the study's
-tables and page (:func:`combine_samples`)."""
+"""Trust at the level of samples: each dataset's sample QC, the sample sheet's columns against the
+contrast and leaving one sample out (:func:`check_samples`, run by the enrichment job), and the
+study's tables and page (:func:`combine_samples`, rule sample_report in rules/samples.smk)."""
 
 from __future__ import annotations
 
@@ -71,12 +71,15 @@ def check_samples(
     out_confounding: str,
     out_loo: str,
     threads: int = 1,
+    loaded: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One dataset: ``samples/qc.tsv`` (:func:`pathverdict.judgement.samples.sample_qc`),
     ``samples/confounding.tsv`` (:func:`pathverdict.judgement.confounding.check_sheet`) and
     ``samples/leave_one_sample_out.tsv`` (sensitivity rows,
     :func:`pathverdict.judgement.leave_one_sample_out.leave_one_sample_out`, against the first
-    library; one ``not tested`` row when ``leave_one_sample_out.enabled`` is false)."""
+    library; one ``not tested`` row when ``leave_one_sample_out.enabled`` is false). Called by the
+    enrichment job (:func:`pathverdict.steps.enrichment.enrich_dataset`) with the tables it just wrote;
+    ``loaded``: the libraries it read already (name -> library)."""
     started = time.monotonic()
     contrast = [str(c) for c in dataset_config["contrast"]]
     sheet = read_sample_sheet(samples)
@@ -98,7 +101,7 @@ def check_samples(
         log.warning("%s: %s", dataset, line)
     settings = _verdict.VerdictSettings.from_config(verdict_settings, alpha)
     if leave_one_sample_out.get("enabled", True):
-        lib = load_libraries(libraries_of([library], [gmt]))[library]
+        lib = (loaded or {}).get(library) or load_libraries(libraries_of([library], [gmt]))[library]
         tables = {"ora_up": ora_up, "ora_down": ora_down, "ora_all": ora_all, "gsea": gsea, "camera": camera}
         loo = _loo.leave_one_sample_out(
             matrix,

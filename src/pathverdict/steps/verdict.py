@@ -45,7 +45,7 @@ def make_verdict(
     dataset's DE table, ORA tables (up, down, all), ``ora.json``, GSEA and (judged when given,
     always in the workflow) CAMERA tables; every list is in the order of ``datasets``. With the
     datasets' sample QC, confounding and leave-one-sample-out tables (``qc``, ``confounding``,
-    ``loo``: rule samples) each row gets a ``samples`` note
+    ``loo``: the enrichment job's sample checks) each row gets a ``samples`` note
     (:func:`pathverdict.judgement.samples.verdict_notes`)."""
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     libs = load_libraries(libraries_of(libraries, gmts))
