@@ -31,8 +31,8 @@ include: "rules/prepare.smk"
 include: "rules/de.smk"
 include: "rules/enrichment.smk"
 include: "rules/plots.smk"
-include: "rules/samples.smk"
 include: "rules/verdict.smk"
+include: "rules/samples.smk"
 include: "rules/robustness.smk"
 
 

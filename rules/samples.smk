@@ -8,6 +8,8 @@ rule sample_report:
         qc=expand(rules.enrichment.output.qc, dataset=DATASETS),
         confounding=expand(rules.enrichment.output.confounding, dataset=DATASETS),
         loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
+        # the verdict on all samples, shown above the removals
+        verdict=rules.verdict.output.tsv,
     output:
         qc=f"{RESULTS}/samples_qc.tsv",
         confounding=f"{RESULTS}/confounding.tsv",

@@ -81,8 +81,8 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
-        # the sheet's columns against the contrast (rules/samples.smk): caveats of the claims
-        confounding=rules.sample_report.output.confounding,
+        # the sheet's columns against the contrast (rule sample_report): caveats of the claims
+        confounding=f"{RESULTS}/confounding.tsv",
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(

@@ -65,13 +65,14 @@ def test_the_verdict_the_page_and_the_terminal_name_the_sample_and_the_column(st
     qc, conf = combine_samples(
         qc=lists(study_dir, "qc"), confounding=lists(study_dir, "confounding"), loo=lists(study_dir, "loo"),
         out_qc=str(root / "samples_qc.tsv"), out_confounding=str(root / "confounding.tsv"),
-        out_html=str(root / "samples.html"), banner="SIMULATED",
+        out_html=str(root / "samples.html"), banner="SIMULATED", verdict=str(root / "verdict.tsv"),
     )  # fmt: skip
     assert set(qc["dataset"]) == {"odd", "batchy"} and len(qc) == 12
     page = (root / "samples.html").read_text()
     for anchor in ('id="qc-odd"', 'id="confounding-batchy"', 'id="loo-odd"', "SIMULATED"):
         assert anchor in page
     assert "odd: none of the 6 samples flagged" in page and "the answer rests on S6 (gsea)" in page
+    assert page.count("none (all samples)") == 2  # the verdict on all samples above the removals
     assert "batchy: none of the 6 samples flagged; confounded with `batch`" in page
     text = terminal_summary(root, target=TARGET)
     assert "↳ samples: on top by gsea, but not without sample S6" in text

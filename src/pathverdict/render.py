@@ -207,15 +207,18 @@ def _loo_grid(rows: list[dict]) -> tuple[list[str], list[dict], list[dict]]:
     return methods, list(grid.values()), other
 
 
-def samples_page(qc, confounding, loo, banner: str = "") -> str:
+def samples_page(qc, confounding, loo, banner: str = "", verdict=None) -> str:
     """``results/<study>/samples.html``: per dataset one sentence, the sample QC table (flagged figures
-    marked), the sheet's columns against the contrast, and leaving each sample out."""
+    marked), the sheet's columns against the contrast, and leaving each sample out (first row: the
+    ``verdict`` on all samples, in the library the samples were left out of, when given)."""
     datasets = list(dict.fromkeys(str(d) for d in qc["dataset"]))
     sections = []
     for ds in datasets:
         q = _records_of(qc, ds)
         conf = _records_of(confounding, ds)
         methods, grid, other = _loo_grid(_records_of(loo, ds))
+        libraries = {str(c.get("library")) for g in grid for c in g["cells"].values()}
+        baseline = {str(r["method"]): r for r in _records_of(verdict, ds) if str(r.get("library")) in libraries}
         flagged = [r for r in q if r.get("flags")]
         confounded = [r for r in conf if r.get("status") == "confounded"]
         associated = [r for r in conf if r.get("status") == "associated"]
@@ -255,6 +258,7 @@ def samples_page(qc, confounding, loo, banner: str = "") -> str:
                 "methods": methods,
                 "grid": grid,
                 "other": other,
+                "baseline": baseline,
             }
         )
     return render(

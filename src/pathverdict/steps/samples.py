@@ -140,8 +140,10 @@ def combine_samples(
     out_confounding: str,
     out_html: str,
     banner: str = "",
+    verdict: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The study's ``samples_qc.tsv``, ``confounding.tsv`` and the page ``samples.html``."""
+    """The study's ``samples_qc.tsv``, ``confounding.tsv`` and the page ``samples.html`` (with the
+    verdict on all samples above the removals, from ``results/<study>/verdict.tsv`` when given)."""
     from ..render import samples_page
 
     qc_table = pd.concat([_samples.read_qc(p) for p in qc], ignore_index=True)
@@ -150,5 +152,5 @@ def combine_samples(
     write_tsv(qc_table, out_qc)
     write_tsv(conf, out_confounding)
     with atomic_write(out_html) as fh:
-        fh.write(samples_page(qc_table, conf, loo_table, banner))
+        fh.write(samples_page(qc_table, conf, loo_table, banner, _verdict.read_verdict(verdict) if verdict else None))
     return qc_table, conf
