@@ -251,3 +251,25 @@ def test_a_selection_gene_without_reads_is_refused_with_advice_that_can_help():
     fine.loc[gid] = [100, 0, 120, 10, 0, 500]
     keep, _ = selection.select_by_expression(fine, sheet, symbols, spec, CONTRAST, where="")
     assert {"S4", "S5"} <= set(keep) and "S6" not in keep
+
+
+def test_simulated_faults_say_what_they_did_and_refuse_bad_keys():
+    from pathverdict.simulation import simulated_study
+    from sample_studies import source
+
+    src, lib, term = source()
+    entry = {**CASES["clean"], "resequenced": {"S5": "S4"}, "swap_labels": [["S1", "S6"]], "effect_in_samples": [3]}
+    entry["sheet_columns"] = {"batch": list("AABBCC")}
+    counts, sheet, info = simulated_study.simulate_dataset("f", entry, src, lib, term, {}, 3)
+    assert info["resequenced"] == {"S5": "S4"} and info["swap_labels"] == [["S1", "S6"]]
+    assert info["sheet_columns"] == ["batch"] and info["effect_in"] == "only S6"
+    assert list(sheet["condition"]) == ["treated", "control", "control", "treated", "treated", "control"]
+    assert list(sheet["batch"]) == list("AABBCC")
+    for bad, words in (
+        ({"resequenced": {"S5": "S9"}}, "resequenced"),
+        ({"swap_labels": [["S1"]]}, "swap_labels"),
+        ({"sheet_columns": {"batch": ["A"]}}, "sheet_columns.batch: give a new column with 6 values"),
+        ({"effect_in_samples": [4]}, "effect_in_samples"),
+    ):
+        with pytest.raises(InputError, match=words):
+            simulated_study.simulate_dataset("f", {**CASES["clean"], **bad}, src, lib, term, {}, 3)
