@@ -147,40 +147,32 @@ def test_caveats_reach_the_claims_step_and_its_page(tmp_path):
     write_tsv(g, tmp_path / "genes.tsv")
     write_tsv(caveats(("kd", "*", "any", "inconclusive", "confounding", CONFOUNDED)), tmp_path / "caveats.tsv")
     cfg = default_study()
-    out = make_claims(
-        verdict=str(tmp_path / "verdict.tsv"),
-        genes=str(tmp_path / "genes.tsv"),
-        roles=ROLES,
-        target="T",
-        verdict_settings={**cfg["verdict"], "gene_patterns": ["^MT2A$"]},
-        alpha=0.05,
-        out_tsv=str(tmp_path / "claims.tsv"),
-        out_html=str(tmp_path / "claims.html"),
-        claims_settings=cfg["claims"],
-        perturbed_gene="MEIS1",
-        caveats=[str(tmp_path / "caveats.tsv")],
-        null_settings={"enabled": False},
-    )
+
+    def step(name: str, **kw) -> pd.DataFrame:
+        return make_claims(
+            verdict=str(tmp_path / "verdict.tsv"),
+            genes=str(tmp_path / "genes.tsv"),
+            roles=ROLES,
+            target="T",
+            verdict_settings={**cfg["verdict"], "gene_patterns": ["^MT2A$"]},
+            alpha=0.05,
+            out_tsv=str(tmp_path / f"{name}.tsv"),
+            out_html=str(tmp_path / f"{name}.html"),
+            claims_settings=cfg["claims"],
+            perturbed_gene="MEIS1",
+            null_settings={"enabled": False},
+            **kw,
+        )
+
+    out = step("claims", caveats=[str(tmp_path / "caveats.tsv")])
     assert list(out.columns) == claims.COLUMNS
     assert set(out.loc[out["dataset"] == "kd", "holds"]) == {"inconclusive"}
     page = (tmp_path / "claims.html").read_text()
     assert 'id="caveats-table"' in page and "never makes an answer yes or no" in page
     assert "cells, metallothioneins" in page  # the claims the caveat made inconclusive
     # without caveats the page has no such section
-    make_claims(
-        verdict=str(tmp_path / "verdict.tsv"),
-        genes=str(tmp_path / "genes.tsv"),
-        roles=ROLES,
-        target="T",
-        verdict_settings={**cfg["verdict"], "gene_patterns": ["^MT2A$"]},
-        alpha=0.05,
-        out_tsv=str(tmp_path / "c2.tsv"),
-        out_html=str(tmp_path / "c2.html"),
-        claims_settings=cfg["claims"],
-        perturbed_gene="MEIS1",
-        null_settings={"enabled": False},
-    )
-    assert 'id="caveats' not in (tmp_path / "c2.html").read_text()
+    step("plain")
+    assert 'id="caveats' not in (tmp_path / "plain.html").read_text()
 
 
 @pytest.mark.parametrize(
