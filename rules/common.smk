@@ -3,6 +3,7 @@ import sys
 from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
+from pathverdict.judgement import claim_specs
 from pathverdict.errors import InputError
 from pathverdict.runlock import record_owner, release_stale_lock
 from pathverdict.report.provenance import report_context
@@ -19,6 +20,9 @@ _CONFIGFILES = [str(p) for p in workflow.overwrite_configfiles]
 _config_source = " and ".join(_CONFIGFILES) or "config/config.yaml"
 try:
     CFG = validate_config(config, source=_config_source, configfiles=_CONFIGFILES)
+    # the study's claims (config `claims:`; without it one claim per dataset, "the target is on top"):
+    # a claim naming a role no dataset has, an unknown test kind, ... stop the run here
+    CLAIMS = claim_specs.from_config(CFG, source=_config_source)
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 _missing = missing_local_files(CFG)
@@ -31,6 +35,7 @@ if _missing:
 
 DATASETS = list(CFG["datasets"])
 LIBRARIES = CFG["genesets"]
+ROLES = claim_specs.roles_of(CFG)  # dataset -> role ("" when it has none)
 
 # One study, one folder: every path of this study is under these three (config key `study`,
 # default the first config file's name). The download cache (downloads.cache_dir) is shared
@@ -271,6 +276,7 @@ def finish_run():
         study=STUDY,
         target=CFG["target_pathway"],
         simulated=bool(CFG.get("simulated")),
+        claims=[c.id for c in CLAIMS],
     )
 
 

@@ -30,6 +30,8 @@ rule verdict:
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         libraries=list(LIBRARIES),
+        # the genes and gene families the claims test are reported in verdict_genes.tsv too
+        claims_settings=CFG.get("claims"),
     script:
         "../scripts/verdict.py"
 
@@ -77,6 +79,8 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
+        # caveats on the datasets' evidence written by other rules (claims.CAVEAT_COLUMNS): none yet
+        caveats=[],
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(
@@ -90,7 +94,10 @@ rule claims:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
+        claims_settings=CFG.get("claims"),
+        perturbed_gene=CFG.get("perturbed_gene"),
+        role_names=CFG.get("role_names"),
         selected=SELECTED,
         library=PRIMARY_LIBRARY,
         banner=BANNER,
