@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from pathverdict.de.rcompat.dispersion import MIN_DISP, _dispersion_start, _log_posterior
+from pathverdict.de.rcompat.dispersion import MIN_DISP, _dispersion_start, _dlog_posterior, _log_posterior
 from pathverdict.de.rcompat.glm import MINMU, _nb_logpmf
 
 EPS = np.finfo(float).eps
@@ -42,11 +42,14 @@ CLOSED_RTOL = 1e-10
 # The parametric dispersion trend a0 + a1 / mean: R's glm.fit IRLS (Gamma, identity link) stops when
 # the relative change of the deviance is < 1e-8. The deviance is quadratic near its minimum,
 # D(c) - D(c*) = (c - c*)' I (c - c*) phi, so the stop leaves each coefficient within ~sqrt(1e-8) =
-# 1e-4 of its standard error; fitted to N >= 1000 genes with a CV of dispersions ~1, a coefficient's
-# standard error is <= 1 / sqrt(N) ~ 3e-2 of its value: 3e-6 relative. The gene-wise estimates it is
-# fitted to move within DISP_TOL's bound (below), each weighing 1 / N. Tests with fewer genes give
-# their own bound.
-TREND_RTOL = 1e-5
+# 1e-4 of its standard error, and a coefficient fitted to N genes (dispersions with a CV ~1 around
+# the trend) has a standard error of ~1 / sqrt(N) of its value: ~1e-4 / sqrt(N) relative (x3 for
+# safety). The gene-wise estimates it is fitted to move within DISP_TOL's bound, each weighing 1 / N.
+
+
+def trend_rtol(n_genes: int) -> float:
+    return 3e-4 / math.sqrt(max(n_genes, 1))
+
 
 # The fine grid of fitDispGridWrapper (genes whose line search does not converge): 20 points spanning
 # two coarse steps of (log(max(10, n)) - log(1e-8)) / 19 around the best coarse point; two runs may
@@ -76,6 +79,35 @@ def map_log_alpha_atol(prior_var: float) -> float:
     1 / prior_var to H (the likelihood is concave there), so each run is within
     sqrt(4 DISP_TOL prior_var) of a*, and two runs within twice that."""
     return 4.0 * math.sqrt(DISP_TOL * prior_var)
+
+
+def prior_var_range(fit, e) -> tuple[float, float]:
+    """The dispersion prior variance of ``fit`` when each gene's log residual (log gene-wise
+    estimate - log trend) may move by up to ``e`` (per gene): the median of x +- e lies between
+    the medians of x - e and x + e (order statistics are monotone), each |x - median| within e
+    plus that move of its value, so the mad within the medians of those bounds; var = mad^2 and
+    prior_var = max(var - trigamma(df / 2), 0.25) is monotone in var. For df <= 3 (R's
+    histogram rule: bins of 0.5 on (-10, 10), then the argmin of a smoothed divergence) the value
+    is unchanged while no residual comes within e of a bin edge; otherwise it is not bounded."""
+    from scipy import special
+
+    from pathverdict.de.rcompat.rstats import R_MAD_CONSTANT
+
+    used = ~fit.all_zero & (fit.disp_gene_est >= 100 * MIN_DISP)
+    x = np.log(fit.disp_gene_est[used]) - np.log(fit.disp_fit[used])
+    e = np.broadcast_to(np.asarray(e, dtype=float), fit.all_zero.shape)[used]
+    n, p = fit.X.shape
+    pv = fit.disp_prior_var
+    if n - p <= 3:
+        edge = np.abs(x * 2 - np.round(x * 2)) / 2  # distance to the nearest multiple of 0.5
+        return (pv, pv) if not np.any((edge <= e) & (np.abs(x) < 10)) else (0.25, 8.0)
+    m = np.median(x)
+    dm = max(m - np.median(x - e), np.median(x + e) - m)
+    d = np.abs(x - m)
+    mads = (R_MAD_CONSTANT * np.median(np.maximum(d - e - dm, 0.0)), R_MAD_CONSTANT * np.median(d + e + dm))
+    trigamma = float(special.polygamma(1, (n - p) / 2))
+    lo, hi = (max(v * v - trigamma, 0.25) for v in mads)
+    return lo - CLOSED_RTOL * pv, hi + CLOSED_RTOL * pv
 
 
 def _counts_used(fit) -> np.ndarray:
@@ -115,7 +147,7 @@ def assert_closed_form(what, a, b, rtol: float = CLOSED_RTOL) -> None:
     _fail(what, np.nan_to_num(r) > rtol, a, b, np.full(r.shape, rtol))
 
 
-def assert_fits_agree(a, b, trend_rtol: float = TREND_RTOL) -> dict:
+def assert_fits_agree(a, b) -> dict:
     """Assert that two ``rcompat.DESeqFit`` of the same counts and design agree as far as the
     algorithm guarantees, stage by stage: each stage within its solver's bound given how far
     its inputs (the earlier stages) actually moved. Returns the per-gene differences found
@@ -131,12 +163,13 @@ def assert_fits_agree(a, b, trend_rtol: float = TREND_RTOL) -> dict:
     y = _counts_used(a)[nz]
     sf = np.asarray(a.size_factors, dtype=float)
 
-    # the trend: within trend_rtol (derivation at TREND_RTOL)
+    # the trend: within trend_rtol (derivation there)
+    t_rtol = trend_rtol(nz.size)
     if a.trend.fit_type == "parametric":
         r = _rel([a.trend.asympt_disp, a.trend.extra_pois], [b.trend.asympt_disp, b.trend.extra_pois])
-        _fail("trend coefficients", r > trend_rtol, [a.trend.asympt_disp], [b.trend.asympt_disp], [trend_rtol])
+        _fail("trend coefficients", r > t_rtol, [a.trend.asympt_disp], [b.trend.asympt_disp], [t_rtol])
     dlog_fit = np.abs(np.log(a.disp_fit[nz]) - np.log(b.disp_fit[nz]))
-    _fail("disp_fit (log)", dlog_fit > trend_rtol, a.disp_fit[nz], b.disp_fit[nz], np.full(nz.size, trend_rtol))
+    _fail("disp_fit (log)", dlog_fit > t_rtol, a.disp_fit[nz], b.disp_fit[nz], np.full(nz.size, t_rtol))
 
     # gene-wise dispersions, on the line search's own scale: the log posterior (no prior) at each
     # run's estimate. Each stop is within 2 DISP_TOL of the maximum (map_log_alpha_atol), so the two
@@ -161,21 +194,15 @@ def assert_fits_agree(a, b, trend_rtol: float = TREND_RTOL) -> dict:
         "gene-wise dispersion (log posterior)", bad, lp_a, lp_b, bound, "The line search stops within 2e-6 of the top."
     )
 
-    # the prior: var_log_disp_ests = mad(residuals)^2. The median and the mad are 1-Lipschitz in the
-    # largest change of a residual e (mad <= 2 e, times R's constant 1.4826); prior_var =
-    # max(var - trigamma(df / 2), 0.25) follows var; for df <= 3 it is the argmin over a grid of
-    # 1000 points on [0, 8] of a smoothed divergence: equal, or one grid step apart.
+    # the prior variance: within prior_var_range of the residuals' actual moves (derivation there)
     above = a.disp_gene_est[nz] >= 100 * MIN_DISP
     assert np.array_equal(above, b.disp_gene_est[nz] >= 100 * MIN_DISP), "genes used for the prior differ"
-    e = float(np.max(dlog_gene[above] + dlog_fit[above], initial=0.0))
-    mad = math.sqrt(a.var_log_disp_ests)
-    dmad = 2 * 1.4826 * e
-    var_tol = 2 * mad * dmad + dmad**2 + CLOSED_RTOL * a.var_log_disp_ests
-    dvar = abs(a.var_log_disp_ests - b.var_log_disp_ests)
-    _fail("var_log_disp_ests", np.array([dvar > var_tol]), [a.var_log_disp_ests], [b.var_log_disp_ests], [var_tol])
+    lo, hi = prior_var_range(a, _scatter(nz, dlog_gene + dlog_fit, len(a.all_zero)))
+    ok_pv = lo <= b.disp_prior_var <= hi
+    _fail("prior variance", np.array([not ok_pv]), [a.disp_prior_var], [b.disp_prior_var], [hi - lo])
     dpv = abs(a.disp_prior_var - b.disp_prior_var)
-    pv_tol = (8 / 999 if n - p <= 3 else 0.0) + var_tol
-    _fail("prior variance", np.array([dpv > pv_tol]), [a.disp_prior_var], [b.disp_prior_var], [pv_tol])
+    mad = math.sqrt(a.var_log_disp_ests)
+    dmad = abs(mad - math.sqrt(b.var_log_disp_ests))
 
     # MAP dispersions: map_log_alpha_atol, plus how far the prior moved: its mean (the trend) shifts
     # the maximum by at most as much; its variance by at most |a - mean| dpv / pv (the MAP weighs the
@@ -195,7 +222,7 @@ def assert_fits_agree(a, b, trend_rtol: float = TREND_RTOL) -> dict:
     # dispersion outliers (log gene-wise > log trend + 2 sd): the flag may differ only for genes
     # within the two runs' differences of that threshold
     margin = np.log(a.disp_gene_est[nz]) - np.log(a.disp_fit[nz]) - 2 * mad
-    may_flip = np.abs(margin) <= dlog_gene + dlog_fit + dmad + CLOSED_RTOL
+    may_flip = np.abs(margin) <= dlog_gene + dlog_fit + 2 * dmad + CLOSED_RTOL
     flipped = a.disp_outlier[nz] != b.disp_outlier[nz]
     _fail("dispersion-outlier flag", flipped & ~may_flip, a.disp_outlier[nz], b.disp_outlier[nz], margin)
     for fit in (a, b):  # each run uses the gene-wise estimate for its outliers, the MAP otherwise
@@ -289,9 +316,58 @@ def z_tolerance(fit, prior_var: float | None = None) -> dict:
     return {"z_tol": z_tol, "dse": (da + deta) / 2}
 
 
-def assert_tables_agree(a, b, bounds: dict, alpha: float = 0.05, what: str = "") -> int:
+def gene_wise_log_alpha_atol(fit) -> np.ndarray:
+    """A priori bound on how far two runs' gene-wise dispersions may lie apart in log(alpha): the
+    line search's rule as in :func:`map_log_alpha_atol` without the prior, 2 sqrt(4 DISP_TOL / H),
+    with H the curvature of each gene's log posterior at the estimate (central differences of its
+    derivative); infinite where the posterior is flat (alpha not determined by the data)."""
+    X = np.asarray(fit.X, dtype=float)
+    nz = np.flatnonzero(~fit.all_zero)
+    y = _counts_used(fit)[nz]
+    sf = np.asarray(fit.size_factors, dtype=float)
+    out = np.full(len(fit.all_zero), np.nan)
+    zero, h = np.zeros(nz.size), 1e-4
+    with np.errstate(all="ignore"):
+        _, mu = _dispersion_start(y, X, sf, fit.base_mean[nz], fit.base_var[nz])
+        la = np.log(fit.disp_gene_est[nz])
+        up = _dlog_posterior(la + h, y, mu, X, zero, 1.0, False)
+        down = _dlog_posterior(la - h, y, mu, X, zero, 1.0, False)
+        curvature = -(up - down) / (2 * h)
+        out[nz] = np.where(curvature > 0, 2 * np.sqrt(4 * DISP_TOL / curvature), np.inf)
+    return out
+
+
+def assert_dispersions_agree(fit, dispersion, prior_var: float, trend=None, what: str = "") -> None:
+    """Final dispersions and the prior variance of another run (R's) against ``fit``'s, a priori:
+    the prior variance within :func:`prior_var_range` of residuals moving by the gene-wise bound
+    (:func:`gene_wise_log_alpha_atol`) plus the trend's; the trend within :func:`trend_rtol`; MAP
+    dispersions within :func:`map_log_alpha_atol` plus how far the prior moved (its mean, the trend;
+    its variance: the MAP weighs the prior mean by (1 / pv) / H <= 1, so |a - mean| dpv / pv);
+    dispersion outliers within the gene-wise bound."""
+    nz = ~fit.all_zero
+    prior_var = float(np.ravel(prior_var)[0])
+    t_rtol = trend_rtol(int(nz.sum()))
+    lo, hi = prior_var_range(fit, gene_wise_log_alpha_atol(fit) + t_rtol)
+    _fail(f"{what} prior variance", np.array([not lo <= prior_var <= hi]), [fit.disp_prior_var], [prior_var], [hi - lo])
+    dpv = abs(prior_var - fit.disp_prior_var)
+    if trend is not None:
+        r = _rel([fit.trend.asympt_disp, fit.trend.extra_pois], trend)
+        _fail(f"{what} trend", r > t_rtol, [fit.trend.asympt_disp, fit.trend.extra_pois], trend, [t_rtol] * 2)
+    ours = np.asarray(fit.dispersion, dtype=float)
+    other = np.asarray(dispersion, dtype=float)
+    assert_same_nan(f"{what} dispersion", ours, other)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = t_rtol + np.abs(np.log(fit.disp_map) - np.log(fit.disp_fit)) * dpv / fit.disp_prior_var
+        allowed = np.where(fit.disp_outlier, gene_wise_log_alpha_atol(fit), map_log_alpha_atol(fit.disp_prior_var))
+        allowed = allowed + shift + CLOSED_RTOL
+        d = np.abs(np.log(ours) - np.log(other))
+    _fail(f"{what} dispersion (log)", nz & (d > allowed), ours, other, allowed)
+
+
+def assert_tables_agree(a, b, bounds: dict, alpha: float = 0.05, what: str = "", slack: dict | None = None) -> int:
     """Two results tables (``RESULT_COLUMNS``, same genes and order) of the same data agree as the
-    fit allows. ``bounds`` (from :func:`assert_fits_agree` or :func:`z_tolerance`; per gene or
+    fit allows (``b`` may hold only some of the columns, as R's values stored in a test; ``a``'s
+    statistics then stand for both). ``bounds`` (from :func:`assert_fits_agree` or :func:`z_tolerance`; per gene or
     scalars): ``z_tol``, how far the coefficients may differ in standard errors, and ``dse``, how
     far the standard errors may differ relatively. Then
 
@@ -304,9 +380,11 @@ def assert_tables_agree(a, b, bounds: dict, alpha: float = 0.05, what: str = "")
       independent filter (a count of such calls per baseMean quantile) identical unless a gene is
       within it.
 
+    ``slack``: a relative tolerance to add per column (``b``'s values stored rounded).
     Returns the number of genes whose call was allowed to differ (within the margin)."""
+    slack = slack or {}
     cols = ["baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]
-    get = {c: (np.asarray(a[c], dtype=float), np.asarray(b[c], dtype=float)) for c in cols}
+    get = {c: (np.asarray(a[c], dtype=float), np.asarray(b[c] if c in b else a[c], dtype=float)) for c in cols}
     assert_closed_form(f"{what} baseMean", *get["baseMean"])
     shape = get["stat"][0].shape
     z_tol = np.broadcast_to(np.asarray(bounds["z_tol"], dtype=float), shape)
@@ -322,17 +400,18 @@ def assert_tables_agree(a, b, bounds: dict, alpha: float = 0.05, what: str = "")
     # its cutoff: not in the tests' data
     assert_same_nan(f"{what} pvalue", p, p_b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        _fail(f"{what} log2FoldChange", np.abs(lfc - lfc_b) > z_tol * se_a + CLOSED_RTOL * np.abs(lfc), lfc, lfc_b, z_tol)
+        lfc_tol = z_tol * se_a + (CLOSED_RTOL + slack.get("log2FoldChange", 0.0)) * np.abs(lfc)
+        _fail(f"{what} log2FoldChange", np.abs(lfc - lfc_b) > lfc_tol, lfc, lfc_b, lfc_tol)
         _fail(f"{what} lfcSE", _rel(se_a, se_b) > dse, se_a, se_b, dse)
         dz = z_tol + np.abs(z) * dse + CLOSED_RTOL
         _fail(f"{what} stat", np.abs(z - z_b) > dz, z, z_b, dz)
         both = ~np.isnan(p)
-        dlogp = (np.abs(z) + 1) * dz + CLOSED_RTOL
+        dlogp = (np.abs(z) + 1) * dz + CLOSED_RTOL + slack.get("pvalue", 0.0)
         _fail(f"{what} pvalue (log)", both & (np.abs(np.log(p) - np.log(p_b)) > dlogp), p, p_b, dlogp)
         order = np.argsort(np.where(both, np.abs(z), np.inf), kind="stable")
         dz_below = np.empty_like(dz)
         dz_below[order] = np.maximum.accumulate(np.where(both, dz, 0.0)[order])
-        margin = (np.abs(z) + 1) * dz_below + CLOSED_RTOL
+        margin = (np.abs(z) + 1) * dz_below + CLOSED_RTOL + slack.get("padj", 0.0)
         near = np.abs(np.log(q) - math.log(alpha)) <= margin
         n_near = int(np.sum(near))
         if n_near == 0:  # no call can change, so neither can the independent filter
