@@ -26,9 +26,10 @@ import tolerances as tol
 from pathverdict import de
 from pathverdict.de import rcompat as rc
 
-TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS.parent / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import fidelity_vs_r as fid
+
+TESTS = Path(__file__).resolve().parent
 
 
 def _real(shared, name: str, n_genes: int | None = None):
@@ -82,7 +83,9 @@ if platform.machine().lower() in ("x86_64", "amd64"):
 
 def _dump_fits(shared: str, out: str) -> None:
     """(In the other process) the fits and results of the two sets, pickled to ``out``."""
-    fits = {name: _fit_and_results(Path(shared), name, 1500) for name in ("geuvadis_lcl_sex", "marioni2008_kidney_liver")}
+    fits = {
+        name: _fit_and_results(Path(shared), name, 1500) for name in ("geuvadis_lcl_sex", "marioni2008_kidney_liver")
+    }
     Path(out).write_bytes(pickle.dumps(fits))
 
 

@@ -159,7 +159,9 @@ def test_shrinkage_with_a_contrast_that_is_not_one_coefficient_is_refused(gene_p
     samples = ds.samples.set_index("sample")
     samples.loc[samples.index[:2], "condition"] = "Mid"
     params = de.DEParams(design="~condition", contrast=["condition", "Treated", "Mid"], shrink=True)
-    with pytest.raises(InputError, match=r"reference level for 'condition', which is 'Control'.*\[condition, Treated, Mid\]"):
+    with pytest.raises(
+        InputError, match=r"reference level for 'condition', which is 'Control'.*\[condition, Treated, Mid\]"
+    ):
         de.run_deseq2(ds.counts, samples, params)
     # the DE step names the dataset and the config key to change (issue 24)
     from pathverdict.steps.de import run_de
