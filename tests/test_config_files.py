@@ -35,16 +35,18 @@ def test_missing_file_and_folder(tmp_path):
     assert "is a folder, not a config file" in problem(tmp_path, "dir.yaml", None)
 
 
-@pytest.mark.parametrize(
-    "text, where, what, shown",
-    [
-        ("study: x\ndatasets:\n  a: [b, c\n", "line 3, column 6", "while parsing a flow sequence", "  a: [b, c"),
-        ("study: x\ndatasets:\n\tfoo: 1\n", "line 3, column 1", "(a tab: YAML indents with spaces only)", "→foo: 1"),
-        ('study: "x\ndatasets: 1\n', "line 1, column 8", "quoted scalar", 'study: "x'),
-        ("a: 1\n b: 2\n", "line 2, column 3", "mapping values are not allowed here", " b: 2"),
-    ],
-)
-def test_yaml_syntax_error_names_the_line_and_shows_it(tmp_path, text, where, what, shown):
+# a broken file -> where the message puts the error, what it says, and the line it shows
+YAML_ERRORS = {
+    "unclosed bracket": ("study: x\ndatasets:\n  a: [b, c\n", "line 3, column 6", "flow sequence", "  a: [b, c"),
+    "tab": ("study: x\ndatasets:\n\tfoo: 1\n", "line 3, column 1", "(a tab: YAML indents with spaces only)", "→foo: 1"),
+    "unclosed quote": ('study: "x\ndatasets: 1\n', "line 1, column 8", "quoted scalar", 'study: "x'),
+    "indented key": ("a: 1\n b: 2\n", "line 2, column 3", "mapping values are not allowed here", " b: 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(YAML_ERRORS))
+def test_yaml_syntax_error_names_the_line_and_shows_it(tmp_path, case):
+    text, where, what, shown = YAML_ERRORS[case]
     msg = problem(tmp_path, "bad.yaml", text)
     assert f"bad.yaml, {where}: not valid YAML" in msg and what in msg, msg
     assert f"\n    {shown}\n" in msg and "Fix the file there" in msg, msg

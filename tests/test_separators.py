@@ -6,17 +6,18 @@ anything else: tab); why lines in another one are refused rather than read: docs
 from __future__ import annotations
 
 import pytest
-from test_bad_input import assert_in, prepare, prepare_error  # noqa: F401  (prepare: a fixture)
+from test_bad_input import assert_in, edit_lines, prepare, prepare_error  # noqa: F401  (prepare: a fixture)
 
 from pathverdict.errors import InputError
 from pathverdict.tables import read_counts, read_samples
 
 
 def test_counts_tsv_with_some_comma_separated_lines(tiny, prepare):  # noqa: F811
-    lines = tiny.counts_path.read_text().splitlines()
-    for i in (4, 9, 10):
-        lines[i] = lines[i].replace("\t", ",")
-    tiny.counts_path.write_text("\n".join(lines) + "\n")
+    def commas(lines):
+        for i in (4, 9, 10):
+            lines[i] = lines[i].replace("\t", ",")
+
+    lines = edit_lines(tiny.counts_path, commas)
     msg = prepare_error(prepare, tiny)
     assert_in(
         msg,
@@ -59,9 +60,10 @@ def test_sample_sheet_saved_with_semicolons(tmp_path, name):
 
 
 def test_sample_sheet_with_one_line_in_another_separator(tiny, prepare):  # noqa: F811
-    lines = tiny.samples_path.read_text().splitlines()
-    lines[3] = lines[3].replace("\t", ";")
-    tiny.samples_path.write_text("\n".join(lines) + "\n")
+    def semicolons(lines):
+        lines[3] = lines[3].replace("\t", ";")
+
+    edit_lines(tiny.samples_path, semicolons)
     msg = prepare_error(prepare, tiny)
     assert_in(msg, str(tiny.samples_path), "line 4 is separated by semicolons", "the rest of the file by tabs")
 
