@@ -11,7 +11,7 @@ number moves by more than the algorithm allows (tests/test_blocks.py perturbs in
 
 Exact agreement is kept where it is guaranteed: counts and flags computed from integers, and the
 DE calls (padj < alpha) and verdict statuses and ranks except where a number lies within the
-stated tolerance of its threshold (:func:`calls_agree`). Same arithmetic in the same order on
+stated tolerance of its threshold (:func:`assert_tables_agree`). Same arithmetic in the same order on
 the same machine stays bit-identical (reruns, tests/test_reruns_e2e.py; the shortcuts of
 tests/test_rcompat_shortcuts.py): those tests keep exact equality. docs/numerics.md has the table.
 """
@@ -24,8 +24,6 @@ import numpy as np
 
 from pathverdict.de.rcompat.dispersion import MIN_DISP, _dispersion_start, _dlog_posterior, _log_posterior
 from pathverdict.de.rcompat.glm import MINMU, _nb_logpmf
-
-EPS = np.finfo(float).eps
 
 # The solvers' own tolerances (DESeq2 1.38 and ours use the same constants):
 DISP_TOL = 1e-6  # fitDisp: a gene stops when an accepted line-search step gains < 1e-6 in log posterior
