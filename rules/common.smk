@@ -250,7 +250,10 @@ onstart:
     from pathverdict.summary import claim_study
 
     record_owner(".snakemake", local_jobs=workflow.local_exec)
-    claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    try:  # a read-only results/ (or mount): one message, before any job
+        claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    except InputError as exc:
+        raise WorkflowError(str(exc)) from None
     for _stale in remove_stale_temp_files("results", "resources"):
         print(
             f"removed {_stale}, a temporary file left by an interrupted run",

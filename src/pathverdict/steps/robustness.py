@@ -74,7 +74,7 @@ def null_permutations(
     perms, summary = _null.run_null(
         read_counts(counts),
         read_sample_sheet(samples),
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries({library: gmt}),
         target,
         observed,
@@ -130,7 +130,7 @@ def selection_analyses(
         read_sample_sheet(samples),
         read_symbols(genes),
         selection,
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries(libraries_of(libraries, gmts)),
         target,
         methods=methods,
