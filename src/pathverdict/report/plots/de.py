@@ -203,10 +203,23 @@ def pca_plot(
 # ----------------------------------------------------------------------------- MA plot
 
 
+def not_drawn(out: str | Path, title: str, text: str) -> None:
+    """A figure that says why it cannot be drawn (e.g. a PCA for a dataset given as a DE table, which has
+    no per-sample data): the report shows the reason where the figure would be, never a missing file."""
+    with _figure(out, figsize=(7.2, 3.0)) as fig:
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        _empty_axes(ax, text)
+
+
 def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None:
     """log10 mean of normalised counts vs log2 fold change; genes with padj < alpha
     coloured (up / down counted in the legend). Fold changes beyond the y range are
-    drawn as triangles at the edge."""
+    drawn as triangles at the edge. A published DE table without baseMean but with a mean
+    on the log2 scale (edgeR logCPM, limma AveExpr: ``mean_expression``) is drawn against that."""
+    log_mean = "mean_expression" in de.columns and de["baseMean"].isna().all()
+    if log_mean:
+        de = de.assign(baseMean=2.0 ** pd.to_numeric(de["mean_expression"], errors="coerce"))
     d = _de_frame(de, ["baseMean", "log2FoldChange", "padj"], "MA plot")
     bm, lfc, padj = d["baseMean"], d["log2FoldChange"], d["padj"]
     plottable = (bm > 0) & np.isfinite(bm) & np.isfinite(lfc)
@@ -217,7 +230,11 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
     with _figure(out, figsize=(7.2, 5.0)) as fig:
         ax = fig.add_subplot()
         ax.set_title(title)
-        ax.set_xlabel("mean of normalised counts (log10 baseMean)")
+        ax.set_xlabel(
+            "mean expression from the DE table (log2 CPM or AveExpr, shown as log10)"
+            if log_mean
+            else "mean of normalised counts (log10 baseMean)"
+        )
         ax.set_ylabel("log2 fold change")
         if not plottable.any():
             _empty_axes(
