@@ -148,9 +148,7 @@ def build(
         )
     if background is not None:
         de, info["background"] = _with_background(de, frame, background, background_source, annotation, id_type, where)
-        info["listed_max_padj"] = float(frame["padj"].max()) if frame["padj"].notna().any() else None
-        lfc = frame.loc[frame["pvalue"].notna(), "log2fc"].abs()
-        info["listed_min_abs_lfc"] = float(lfc.min()) if why and len(lfc) else None
+        info["listed_max_padj"] = float(frame["padj"].max()) if why and frame["padj"].notna().any() else None
     order = np.lexsort(
         (
             de["gene_id"].to_numpy().astype(str),

@@ -163,10 +163,9 @@ def robustness_grid(
         "On top" = rank <= top_n and FDR <= max_fdr, with the minimum evidence (the
         workflow's ``verdict`` settings; see :func:`verdict.judge_method`).
     listed
-        For a published table of significant genes only: ``padj``, the largest adjusted p it lists,
-        and ``abs_lfc``, the smallest |log2FC|. A cell whose padj threshold is above the first, or
-        whose |log2FC| threshold is below the second, would need genes the table may have left out:
-        it is ``not_tested`` (status and note), never computed on the genes that happen to be listed.
+        For a published table of significant genes only: ``padj``, the largest adjusted p it lists.
+        A cell whose padj threshold is above it would need genes the table left out: it is
+        ``not_tested`` (status and note), never computed on the genes that happen to be listed.
     not_tested
         Method -> reason for methods the dataset's data cannot test (``gsea`` of such a table): its
         row is ``not_tested`` with the reason.
@@ -196,7 +195,7 @@ def robustness_grid(
         cache: dict[tuple[str, ...], pd.DataFrame] = {}
         for padj in padj_grid:
             for lfc in lfc_grid:
-                beyond = _beyond_table(padj, lfc, listed)
+                beyond = _beyond_table(padj, listed)
                 if beyond:
                     rows += [
                         _row(dataset, lib_name, padj, lfc, _untested(f"ora_{d}", term, beyond))
@@ -232,16 +231,14 @@ def robustness_grid(
     return typed_grid(grid)
 
 
-def _beyond_table(padj: float, lfc: float, listed: Mapping[str, float | None]) -> str:
-    """Why a grid cell needs genes a table of significant genes may have left out ("" when it does not)."""
-    why = []
-    if listed.get("padj") is not None and padj > listed["padj"]:
-        why.append(f"padj < {padj:g} needs the genes above padj {listed['padj']:.3g}")
-    if listed.get("abs_lfc") is not None and lfc < listed["abs_lfc"]:
-        why.append(f"|log2FC| >= {lfc:g} needs the genes below |log2FC| {listed['abs_lfc']:.3g}")
-    if not why:
+def _beyond_table(padj: float, listed: Mapping[str, float | None]) -> str:
+    """Why a grid cell needs genes a table of significant genes left out ("" when it does not)."""
+    if listed.get("padj") is None or padj <= listed["padj"]:
         return ""
-    return "the DE table lists significant genes only: " + " and ".join(why) + ", which it does not list"
+    return (
+        f"the DE table lists significant genes only (up to padj {listed['padj']:.3g}): padj < {padj:g} needs the "
+        "genes it does not list"
+    )
 
 
 def _untested(method: str, term: str, reason: str) -> dict:

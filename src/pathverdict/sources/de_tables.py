@@ -249,7 +249,46 @@ def _find_header(rows: list[list[str]], columns: dict | None) -> int | None:
     return None
 
 
-def _no_header_message(where: str, rows: list[list[str]], columns: dict | None) -> str:
+# header names that say what a column is, to tell which one a near-miss header lacks
+def _column_kind(name: str) -> str:
+    """ "adjusted", "p-value", "log2 fold change" or "" for a header name (by common spellings)."""
+    low = _norm(name).lower()
+    if re.search(r"fdr|adj|q[._ -]?val|padj", low):
+        return "adjusted"
+    if low in ("p", "pval", "pvalue", "p value") or re.match(r"^p[._ -]?val", low):
+        return "p-value"
+    if "fold" in low or re.search(r"(^|[^a-z])(log2?)?fc($|[^a-z])", low) or low in ("logfc", "log2fc", "lfc"):
+        return "log2 fold change"
+    return ""
+
+
+def _near_miss(rows: list[list[str]]) -> tuple[int, list[str], list[str]] | None:
+    """(row, names it has, roles it lacks) of the first scanned row with at least two DE column names."""
+    for i, row in enumerate(rows[:HEADER_SCAN]):
+        kinds = {_norm(c): _column_kind(c) for c in row if _column_kind(c)}
+        if len(kinds) >= 2:
+            lacks = [k for k in ("log2 fold change", "p-value") if k not in kinds.values()]
+            return i, list(kinds), lacks
+    return None
+
+
+def _no_header_message(where: str, rows: list[list[str]], columns: dict | None, unit: str = "line") -> str:
+    near = None if columns else _near_miss(rows)
+    example = "`columns: {gene: Gene, log2fc: log2FC, pvalue: PValue, padj: FDR}`"
+    if near is not None and near[2]:
+        i, has, lacks = near
+        return (
+            f"{where}: {unit} {i + 1} looks like the header of a DE table ({', '.join(has)}) but has no "
+            f"{' and no '.join(lacks)} column. A DE table needs the gene, its log2 fold change and its p-value. "
+            f"Fix: give a table that has them, or name them in the dataset's de_table entry, e.g. {example}"
+        )
+    if near is not None:
+        i, has, _ = near
+        return (
+            f"{where}: {unit} {i + 1} has DE columns ({', '.join(has)}) but is not a layout recognised without "
+            f"configuration (DESeq2, edgeR, limma, Cuffdiff). Fix: name the columns in the dataset's de_table "
+            f"entry, e.g. {example}"
+        )
     first = next((r for r in rows if any(c for c in r)), [])
     shown = ", ".join(repr(c) for c in first[:10]) + (", ..." if len(first) > 10 else "")
     wanted = (
@@ -260,7 +299,7 @@ def _no_header_message(where: str, rows: list[list[str]], columns: dict | None) 
     return (
         f"{where}: no header line that looks like a DE table in its first {HEADER_SCAN} rows (looked for "
         f"{wanted}; the first row is {shown or 'empty'}). Fix: name the columns in the dataset's de_table "
-        "entry, e.g. `columns: {gene: Gene, log2fc: log2FC, pvalue: PValue, padj: FDR}`"
+        f"entry, e.g. {example}"
     )
 
 
@@ -288,7 +327,10 @@ def _read_rows(path: Path, sheet, columns: dict | None) -> tuple[list[list[str]]
             if fmt == "semicolon":
                 notes.append("semicolon-separated")
             return rows, at + 1, fmt, None, notes
-    raise InputError(_no_header_message(str(path), _split_rows(head, "\t"), columns))
+    # no header: the message reads the lines with the separator that finds DE column names, if any
+    split = [_split_rows(head, sep) for sep, _ in SEPARATORS]
+    rows = next((r for r in split if _near_miss(r) is not None), split[0])
+    raise InputError(_no_header_message(str(path), rows, columns))
 
 
 def _read_workbook(path: Path, sheet, columns: dict | None):
@@ -314,7 +356,7 @@ def _read_workbook(path: Path, sheet, columns: dict | None):
         rows = _sheet_rows(book, chosen)
         at = _find_header(rows, columns)
         if at is None:
-            raise InputError(_no_header_message(f"{path}, sheet {chosen!r}", rows, columns))
+            raise InputError(_no_header_message(f"{path}, sheet {chosen!r}", rows, columns, unit="row"))
         return rows[at:], at + 1, "xlsx", chosen, notes
     for name in names:
         at = _find_header(_sheet_rows(book, name, HEADER_SCAN), columns)

@@ -109,7 +109,7 @@ def table_limits(record: dict, padj: float | None = None) -> dict:
             "pre-ranked GSEA needs every tested gene ranked: the table lists significant genes only "
             f"({record['significant_only']})"
         )
-        listed = {"padj": record.get("listed_max_padj"), "abs_lfc": record.get("listed_min_abs_lfc")}
+        listed = {"padj": record.get("listed_max_padj")}
         cover = listed["padj"]
         if cover is not None and padj is not None and padj > cover:
             notes["ora"] = (
