@@ -170,6 +170,9 @@ def report_context(cfg: dict, provenance_path: str = "results/<study>/provenance
         "target": cfg["target_pathway"],
         "libraries": list(cfg["genesets"]),
         "datasets": list(cfg["datasets"]),
+        # datasets given as a published DE table, and those with counts
+        "tables": [d for d, ds in cfg["datasets"].items() if "de_table" in ds],
+        "counted": [d for d, ds in cfg["datasets"].items() if "de_table" not in ds],
         "annotation": next(iter(cfg["annotation"].values())),
         "de": cfg["de"],
         "enrichment": cfg["enrichment"],
