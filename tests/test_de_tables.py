@@ -468,3 +468,59 @@ def test_annotation_background_needs_gene_types(tmp_path):
     de = pd.DataFrame({"gene_id": ["A"], "symbol": ["A"]})
     with pytest.raises(InputError, match=r"annotation_protein_coding needs an annotation with a gene type"):
         imported._with_background(de, de, imported.PROTEIN_CODING, "", ann, "auto", "dataset t: ")
+
+
+# ----------------------------------------------------------------------------- what needs counts: not tested, said
+
+
+def test_verdict_marks_what_a_table_cannot_test():
+    ora = pd.DataFrame({"library": LIB, "term": [TARGET, "Other"], "rank": [1, 2], "pvalue": [1e-6, 0.1],
+                        "padj": [1e-4, 0.2], "overlap_size": [6, 1], "set_size": [40, 30],
+                        "overlap_genes": ["A", "B"]})  # fmt: skip
+    limits = table_limits(
+        {"de_table": {"layout": "DESeq2 results()"}, "significant_only": "every adjusted p-value is below 0.5",
+         "listed_max_padj": 0.01, "background": {"note": "ORA background: the genes of bg.txt ..."}}, 0.05
+    )  # fmt: skip
+    rows = _verdict.judge_dataset(
+        "t", LIB, TARGET, "", {m: ora for m in ORA}, {m: 50 for m in ORA}, _verdict.VerdictSettings(),
+        not_tested=limits["not_tested"], notes=limits["notes"],
+    ).set_index("method")  # fmt: skip
+    assert rows.loc["ora_all", "status"] == "on_top"
+    assert "lists genes up to padj 0.01" in rows.loc["ora_all", "note"] and "bg.txt" in rows.loc["ora_up", "note"]
+    for method in ("gsea", "camera"):
+        assert rows.loc[method, "status"] == "not_tested" and rows.loc[method, "on_top"] == "no"
+        assert np.isnan(rows.loc[method, "rank"]) and rows.loc[method, "note"].startswith("not tested: ")
+    assert "significant genes only" in rows.loc["gsea", "note"] and "DESeq2 results()" in rows.loc["camera", "note"]
+    assert table_limits({"dataset": "counts"}) == {}  # a dataset with counts: nothing
+
+
+def test_null_calibration_and_claims_say_not_tested(tmp_path):
+    from pathverdict.judgement import calibration, claims
+    from pathverdict.judgement.claim_specs import parse_claims
+    from pathverdict.steps.robustness import combine_null
+
+    table = combine_null(summaries=[], out_summary=str(tmp_path / "null.tsv"), out_html=str(tmp_path / "null.html"),
+                         not_tested=["paper"], library=LIB, target=TARGET)  # fmt: skip
+    assert table["informative"].tolist() == ["not tested"] and "a DE table has no counts" in table["note"].iloc[0]
+    assert "paper: set score: not tested: the label-permutation null" in (tmp_path / "null.html").read_text()
+    cal = calibration.dataset_rows({"paper": {"de_table": {"path": "x.csv"}, "role": "cells"}}, {})
+    assert cal["design"].tolist() == ["DE table"] and cal["note"].iloc[0].startswith("not tested: calibration")
+    v = pd.DataFrame(
+        [{"dataset": "paper", "library": LIB, "method": m, "primary": m == "ora_all", "target": TARGET,
+          "target_id": "", "on_top": "yes" if m == "ora_all" else "no", "status": st, "rank": 1 if m == "ora_all"
+          else np.nan, "n_terms": 200, "pvalue": 1e-5, "p_bound": False, "fdr": 1e-3, "nes": np.nan,
+          "overlap_size": 5, "set_size": 40, "genes": "A", "top_term": TARGET, "de_genes": 100, "note": note}
+         for m, st, note in (("ora_all", "on_top", ""), ("camera", "not_tested", "not tested: CAMERA needs ..."))]
+    )  # fmt: skip
+    genes = pd.DataFrame(columns=_verdict.GENE_COLUMNS)
+    specs = parse_claims(
+        {"c": {"sentence": "{target} on top", "roles": ["cells"],
+               "tests": ["on_top", "selection_null", {"kind": "on_top", "method": "camera"}]}},
+        {"paper": "cells"},
+    )  # fmt: skip
+    out = claims.evaluate(v, genes, {"paper": "cells"}, target=TARGET, claims=specs, null=table, tables=["paper"])
+    row = out.iloc[0]
+    assert row["holds"] == "inconclusive"  # a part not tested is never counted for or against
+    assert "selection-aware null: not tested (a DE table has no counts to relabel)" in row["evidence"]
+    assert "camera (KEGG_2021_Human): not tested (CAMERA needs ...)" in row["evidence"]
+    assert row["null"].startswith("set_score: not tested: the label-permutation null")
