@@ -129,6 +129,8 @@ def _rules() -> dict[str, dict]:
         "dataset_inputs": {"counts", "samples", "source"},
         "null_inputs": {"counts", "samples", "genes"},
         "library_inputs": {"library", "download"},
+        "de_table_inputs": {"table", "source", "background"},
+        "count_outputs": {"vst", "samples", "record"},
     }
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         text = smk.read_text()

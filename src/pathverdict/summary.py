@@ -98,7 +98,9 @@ def terminal_summary(
     if null is not None and len(null) and "method" in null.columns:
         for _, r in null[(null["method"] == "set_score") & (null["library"] == first_lib)].iterrows():
             p, min_p = r.get("empirical_p"), r.get("min_p")
-            if str(r.get("informative", "yes")) != "yes" or pd.isna(p):
+            if str(r.get("informative", "")) == "not tested":
+                null_p[r["dataset"]] = "not tested (DE table)"
+            elif str(r.get("informative", "yes")) != "yes" or pd.isna(p):
                 null_p[r["dataset"]] = "uninformative"
             else:
                 null_p[r["dataset"]] = _num(p) + (

@@ -211,6 +211,7 @@ def evaluate(
     sensitivity: pd.DataFrame | None = None,
     directions: pd.DataFrame | None = None,
     caveats: pd.DataFrame | None = None,
+    tables: Iterable[str] = (),
 ) -> pd.DataFrame:
     """One row per claim (and negative-control check) x dataset it concerns: does it hold, and the numbers.
 
@@ -221,7 +222,8 @@ def evaluate(
     ``sensitivity`` (``results/<study>/sensitivity.tsv``) and ``directions``
     (``results/<study>/sensitivity_directions.tsv``) add one clause each to the evidence of the
     claims with a pathway test: shown, never counted for or against a claim. ``caveats``
-    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`).
+    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`). ``tables``: the datasets
+    given as a published DE table (what needs counts is not tested there, and said).
     """
     from . import sensitivity as _sens
 
@@ -240,7 +242,9 @@ def evaluate(
 
     if library is None and len(verdict):
         library = str(verdict["library"].iloc[0])
-    ctx = _tests.Context(verdict, genes, library, max_fdr, null, frozenset(selected), null_enabled, null_alpha)
+    ctx = _tests.Context(
+        verdict, genes, library, max_fdr, null, frozenset(selected), null_enabled, null_alpha, frozenset(tables)
+    )
     rows = []
     for ds, role in roles.items():
         mine = [c for c in claims if c.concerns(ds, role)]

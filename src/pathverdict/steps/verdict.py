@@ -87,7 +87,8 @@ def make_verdict(
         tabs["gsea"] = read_enrichment(gsea_path)
         if camera_path:
             tabs["camera"] = read_enrichment(camera_path)
-        sizes = read_json(info)["de_genes"]
+        ora_info = read_json(info)
+        sizes = ora_info["de_genes"]
         for lib_name, term in targets.items():
             rows.append(
                 _verdict.judge_dataset(
@@ -98,6 +99,9 @@ def make_verdict(
                     tabs,
                     {f"ora_{d}": k for d, k in sizes.items()},
                     settings,
+                    # a dataset given as a DE table: what it cannot test, what its background does (steps.enrichment)
+                    not_tested=ora_info.get("not_tested"),
+                    notes=ora_info.get("notes"),
                 )
             )
         gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
@@ -120,11 +124,13 @@ def make_calibration(
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
     method for each dataset's design (:func:`pathverdict.judgement.calibration.dataset_rows`); ``samples``
-    are the checked sample sheets in the order of ``datasets``; the package table unless ``table``."""
+    are the checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table
+    has none: its row says it is not calibrated); the package table unless ``table``."""
     from ..judgement import calibration
 
+    counted = [name for name, ds in datasets.items() if "de_table" not in ds]
     sheets = {
-        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples, strict=True)
+        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(counted, samples, strict=True)
     }
     cal = calibration.read_table(table) if table else None
     out = calibration.dataset_rows(
@@ -160,6 +166,7 @@ def make_claims(
     directions: str | list = (),
     calibration: str | None = None,
     caveats: str | list = (),
+    tables: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
     section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
@@ -170,7 +177,8 @@ def make_claims(
     answer (shown, never counted) and the page a section of it; ``results/<study>/calibration.tsv``
     is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
-    called here. An input the rule leaves out (an empty list) is not used."""
+    called here. An input the rule leaves out (an empty list) is not used. ``tables``: the datasets given
+    as a published DE table."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -206,6 +214,7 @@ def make_claims(
         sensitivity=sens,
         directions=dirs,
         caveats=caveat_table,
+        tables=list(tables or []),
     )
     summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
