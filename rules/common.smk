@@ -3,6 +3,7 @@ import sys
 from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
+from pathverdict.judgement import claim_specs
 from pathverdict.errors import InputError
 from pathverdict.runlock import record_owner, release_stale_lock
 from pathverdict.report.provenance import report_context
@@ -19,6 +20,9 @@ _CONFIGFILES = [str(p) for p in workflow.overwrite_configfiles]
 _config_source = " and ".join(_CONFIGFILES) or "config/config.yaml"
 try:
     CFG = validate_config(config, source=_config_source, configfiles=_CONFIGFILES)
+    # the study's claims (config `claims:`; without it one claim per dataset, "the target is on top"):
+    # a claim naming a role no dataset has, an unknown test kind, ... stop the run here
+    CLAIMS = claim_specs.from_config(CFG, source=_config_source)
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 _missing = missing_local_files(CFG)
@@ -31,6 +35,7 @@ if _missing:
 
 DATASETS = list(CFG["datasets"])
 LIBRARIES = CFG["genesets"]
+ROLES = claim_specs.roles_of(CFG)  # dataset -> role ("" when it has none)
 
 # One study, one folder: every path of this study is under these three (config key `study`,
 # default the first config file's name). The download cache (downloads.cache_dir) is shared
@@ -52,6 +57,46 @@ def dataset_cfg(wildcards):
 
 def is_local(dataset):
     return "counts" in CFG["datasets"][dataset]
+
+
+# datasets given as the authors' published DE table (`de_table`): no counts, so no prepare_dataset,
+# deseq2 or label-permutation null; rule import_de_table writes their de.tsv (docs/de_tables.md)
+TABLES = [d for d in DATASETS if "de_table" in CFG["datasets"][d]]
+COUNTED = [d for d in DATASETS if d not in TABLES]
+NO_DATASET = "(?!)"  # a wildcard constraint no name matches
+
+
+def names_regex(names):
+    return "|".join(re.escape(n) for n in names) or NO_DATASET
+
+
+def de_table_inputs(wildcards):
+    """A DE table dataset's table (local, or what fetch_de_table downloads, with its provenance) and
+    the gene-list file of its `background`, when it gives one."""
+    spec = CFG["datasets"][wildcards.dataset]["de_table"]
+    fetched = f"{RESOURCES}/de_tables/{wildcards.dataset}"
+    inputs = (
+        {"table": spec["path"]}
+        if "path" in spec
+        else {"table": f"{fetched}/table", "source": f"{fetched}/source.json"}
+    )
+    if spec.get("background") not in (None, "annotation_protein_coding"):
+        inputs["background"] = spec["background"]
+    return inputs
+
+
+def count_outputs(wildcards):
+    """The counts, VST, sample sheet and DE summary of a dataset with counts (CAMERA, PCA, the sample
+    checks); for a DE table its record (what it cannot test: CAMERA, the sample checks).
+    """
+    if wildcards.dataset in TABLES:
+        return {"record": f"{RESULTS}/{wildcards.dataset}/input/prepare.json"}
+    return {
+        "counts": f"{RESULTS}/{wildcards.dataset}/input/counts.tsv.gz",
+        "vst": f"{RESULTS}/{wildcards.dataset}/vst.tsv.gz",
+        "samples": f"{RESULTS}/{wildcards.dataset}/samples.tsv",
+        "summary": f"{RESULTS}/{wildcards.dataset}/de_summary.json",
+    }
 
 
 SIMULATED = [d for d in DATASETS if CFG["datasets"][d].get("simulated")]
@@ -104,9 +149,12 @@ def checked_inputs():
     out = expand(f"{RESULTS}/{{dataset}}/input/prepare.json", dataset=DATASETS) + list(
         library_gmts().values()
     )
-    for d in DATASETS:
+    for d in COUNTED:
         if not is_local(d):
             out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
+    for d in TABLES:
+        if "path" not in CFG["datasets"][d]["de_table"]:
+            out += list(de_table_inputs(SimpleNamespace(dataset=d)).values())
     if "file" not in CFG["annotation"]:
         out.append(ANNOTATION)
     return out
@@ -257,7 +305,10 @@ onstart:
     from pathverdict.summary import claim_study
 
     record_owner(".snakemake", local_jobs=workflow.local_exec)
-    claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    try:  # a read-only results/ (or mount): one message, before any job
+        claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    except InputError as exc:
+        raise WorkflowError(str(exc)) from None
     for _stale in remove_stale_temp_files("results", "resources"):
         print(
             f"removed {_stale}, a temporary file left by an interrupted run",
@@ -283,6 +334,7 @@ def finish_run():
         study=STUDY,
         target=CFG["target_pathway"],
         simulated=bool(CFG.get("simulated")),
+        claims=[c.id for c in CLAIMS],
     )
 
 
@@ -437,10 +489,12 @@ def enrichment_runtime(wildcards, input, attempt):
     max_removals DE fits and enrichments of the first library; fewer samples, fewer removals).
     """
     per_library = 2 * 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
-    removals = LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] else 0
-    loo = loo_runtime_for(
-        matrix_cells(input.counts), removals, CFG["enrichment"]["gsea_permutations"]
+    counted = wildcards.dataset in COUNTED  # a DE table has no samples to leave out
+    removals = (
+        LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] and counted else 0
     )
+    cells = matrix_cells(input.counts) if counted else 0
+    loo = loo_runtime_for(cells, removals, CFG["enrichment"]["gsea_permutations"])
     return _round_up((len(LIBRARIES) * per_library + loo) * attempt, 5)
 
 
@@ -451,7 +505,9 @@ ENRICHMENT_MIN_MB = (
 
 def enrichment_mem_mb(wildcards, input, threads, attempt):
     """Memory of the enrichment job: its DE fits leaving one sample out need a DE job's (de_mem_mb), and
-    never less than the profiles' default."""
+    never less than the profiles' default (a DE table dataset: no DE fit)."""
+    if wildcards.dataset not in COUNTED:
+        return ENRICHMENT_MIN_MB * attempt
     return max(
         ENRICHMENT_MIN_MB * attempt, de_mem_mb(wildcards, input, threads, attempt)
     )

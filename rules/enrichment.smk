@@ -11,11 +11,11 @@
 
 rule enrichment:
     input:
+        # the counts, VST, sample sheet and DE summary (CAMERA, PCA, the sample checks) of a dataset with
+        # counts; for a DE table dataset its record (input/prepare.json): what its table cannot test
+        # (rules/common.smk)
+        unpack(count_outputs),
         de=rules.deseq2.output.de,
-        vst=rules.deseq2.output.vst,
-        summary=rules.deseq2.output.summary,
-        counts=rules.prepare_dataset.output.counts,
-        samples=rules.prepare_dataset.output.samples,
         genes=rules.prepare_dataset.output.genes,
         gmts=library_gmts().values(),
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)

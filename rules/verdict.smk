@@ -34,6 +34,8 @@ rule verdict:
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         libraries=list(LIBRARIES),
+        # the genes and gene families the claims test are reported in verdict_genes.tsv too
+        claims_settings=CFG.get("claims"),
     script:
         "../scripts/verdict.py"
 
@@ -44,8 +46,8 @@ rule verdict:
 
 rule calibration:
     input:
-        # the checked (selected) sample sheets give each dataset's design
-        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=DATASETS),
+        # the checked (selected) sample sheets give each dataset's design (a DE table has none)
+        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=COUNTED),
     output:
         tsv=f"{RESULTS}/calibration.tsv",
     log:
@@ -81,8 +83,11 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
-        # the sheet's columns against the contrast (rule sample_report): caveats of the claims
+        # the sheet's columns against the contrast (rule sample_report): the claims' caveats of the
+        # sample checks, with the leave-one-sample-out rows of the sensitivity table
         confounding=f"{RESULTS}/confounding.tsv",
+        # caveat tables written by other rules (claims.CAVEAT_COLUMNS): none yet
+        caveats=[],
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(
@@ -96,8 +101,12 @@ rule claims:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
+        claims_settings=CFG.get("claims"),
+        perturbed_gene=CFG.get("perturbed_gene"),
+        role_names=CFG.get("role_names"),
         selected=SELECTED,
+        tables=TABLES,
         library=PRIMARY_LIBRARY,
         banner=BANNER,
         target=CFG["target_pathway"],

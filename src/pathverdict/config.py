@@ -42,8 +42,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
     where = _key(error.absolute_path)
     v = error.validator
     if v == "oneOf" and error.context:
-        # describe the alternative of the right type (e.g. a mapping with a bad key), not "wrong form"
-        specific = [c for c in error.context if c.validator != "type"]
+        # describe the alternative of the right type (e.g. a mapping with a bad key), not "wrong form":
+        # leave out the alternatives whose own type does not fit the value
+        misfits = {c.relative_schema_path[0] for c in error.context if list(c.relative_schema_path)[1:] == ["type"]}
+        specific = [c for c in error.context if c.validator != "type" and c.relative_schema_path[0] not in misfits]
+        specific = specific or [c for c in error.context if c.validator != "type"]
         if specific:
             return _describe(specific[0])
     if v == "pattern" and "propertyNames" in error.schema_path:
@@ -191,12 +194,28 @@ def validate_config(config: dict, source: str = "config", configfiles: list[str]
     if isinstance(cfg["annotation"], str):
         cfg["annotation"] = {"file": cfg["annotation"]}
     for name, ds in cfg["datasets"].items():
+        if "de_table" in ds:
+            ds["de_table"] = de_table_entry(config["datasets"][name], f"{source}: datasets.{name}")
+            ds.pop("round_counts", None)  # a schema default: no counts to round
+            continue
         var, tested, ref = ds["contrast"]
         if tested == ref:
             raise InputError(
                 f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
                 "Fix: give [variable, tested level, reference level]."
             )
+        sel = ds.get("select_by_expression")
+        if sel is not None and not sel.get("gene"):
+            if not cfg.get("perturbed_gene"):
+                raise InputError(
+                    f"{source}: datasets.{name}.select_by_expression names no `gene` and the config has no "
+                    "`perturbed_gene`. Fix: give the gene, e.g. {gene: MEIS1, group: RLS}, or set the study key "
+                    "`perturbed_gene: MEIS1`."
+                )
+            ds["select_by_expression"] = {
+                "gene": cfg["perturbed_gene"],
+                **{k: v for k, v in sel.items() if k != "gene"},
+            }
     simulated = [n for n, ds in cfg["datasets"].items() if ds.get("simulated")]
     sim_names = set((cfg.get("simulation") or {}).get("datasets", {}))
     for n in simulated:
@@ -213,6 +232,48 @@ def validate_config(config: dict, source: str = "config", configfiles: list[str]
                 f"enrichment.{kind}_max_size ({e[f'{kind}_max_size']}). Fix: swap or correct them."
             )
     return cfg
+
+
+# what a dataset given as a published DE table cannot have: each needs the counts or the samples
+NOT_WITH_DE_TABLE = {
+    "design": "the table's comparison is the authors' (no design is fitted)",
+    "contrast": "the table's comparison is the authors' (no contrast is tested)",
+    "select_by_expression": "selecting samples by expression needs the counts of every sample",
+    "round_counts": "there are no counts to round",
+    "same_as_contrast": "the sample sheet's columns are checked against the contrast only with a sample sheet",
+}
+PROTEIN_CODING = "annotation_protein_coding"
+
+
+def de_table_entry(ds: dict, where: str) -> dict:
+    """A dataset's ``de_table`` as a mapping with one source (``path``, ``url`` or ``geo``); a string is a
+    path, or a URL when it has a scheme. Keys that need counts are refused, each with the reason."""
+    wrong = [k for k in NOT_WITH_DE_TABLE if k in ds]
+    if wrong:
+        raise InputError(
+            f"{where}: a dataset given as a DE table cannot have "
+            + "; ".join(f"`{k}` ({NOT_WITH_DE_TABLE[k]})" for k in wrong)
+            + ". Fix: remove "
+            + ", ".join(f"`{k}`" for k in wrong)
+            + ", or give the dataset's counts instead of `de_table`."
+        )
+    spec = ds["de_table"]
+    if isinstance(spec, str):
+        spec = {"url": spec} if re.match(r"^(https?|ftp)://", spec) else {"path": spec}
+    spec = dict(spec)
+    sources = [k for k in ("path", "url", "geo") if k in spec]
+    if len(sources) != 1:
+        raise InputError(
+            f"{where}.de_table: give exactly one of `path`, `url` or `geo` (the table's source)"
+            + (f"; it has {', '.join(sources)}" if sources else "")
+            + ", e.g. {path: supplementary/S2.xlsx} or {geo: {accession: GSE123456, file: '*DE*.xlsx'}}."
+        )
+    geo = spec.get("geo")
+    if geo is not None and ("accession" in geo) == ("pubmed" in geo):
+        raise InputError(
+            f"{where}.de_table.geo: give either `accession` (GSE...) or `pubmed` (a PubMed ID), not both or neither."
+        )
+    return spec
 
 
 STUDY_NAME = re.compile(r"^(?!(downloads|ci)$)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -271,6 +332,12 @@ def missing_local_files(cfg: dict) -> list[str]:
 
     Downloaded inputs (``geo``, ``url``, named libraries and annotations) are not checked here."""
     keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples") if k in ds]
+    for n, ds in cfg["datasets"].items():
+        table = ds.get("de_table") or {}
+        if "path" in table:
+            keys.append((f"datasets.{n}.de_table.path", table["path"]))
+        if table.get("background") not in (None, PROTEIN_CODING):
+            keys.append((f"datasets.{n}.de_table.background", table["background"]))
     sim = cfg.get("simulation") or {}
     keys += [(f"simulation.{k}", sim[k]) for k in ("real_counts", "real_samples", "library") if k in sim]
     keys += [(f"genesets.{n}", src["file"]) for n, src in cfg["genesets"].items() if "file" in src]

@@ -102,6 +102,9 @@ def _null_sentence(dataset: str, rows: list[dict]) -> str:
         test = _null_test(r)
         sel = " (selection-aware)" if yes(r.get("selection_aware")) else ""
         note = str(r.get("note") or "")
+        if str(r.get("informative")) == "not tested":  # a dataset given as a DE table: no counts to relabel
+            parts.append(f"{test}: {note}")
+            continue
         if not yes(r.get("informative")) or _missing(r.get("empirical_p")):
             why = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
             why = why.split(";")[0].strip()
@@ -149,7 +152,9 @@ def null_page(table, banner: str = "") -> str:
             if r["method"] == "set_score"
             else (f"rank {num(r['observed'])}" if r["observed"] != "" else "not ranked")
         )
-        if not yes(r["informative"]) or r["empirical_p"] == "":
+        if r["informative"] == "not tested":
+            r["p_text"] = "not tested"
+        elif not yes(r["informative"]) or r["empirical_p"] == "":
             r["p_text"] = "uninformative"
         else:
             at_min = r["min_p"] != "" and float(r["empirical_p"]) <= float(r["min_p"]) * (1 + 1e-9)
@@ -207,13 +212,18 @@ def _loo_grid(rows: list[dict]) -> tuple[list[str], list[dict], list[dict]]:
     return methods, list(grid.values()), other
 
 
-def samples_page(qc, confounding, loo, banner: str = "", verdict=None) -> str:
+def samples_page(qc, confounding, loo, banner: str = "", verdict=None, not_tested: dict | None = None) -> str:
     """``results/<study>/samples.html``: per dataset one sentence, the sample QC table (flagged figures
     marked), the sheet's columns against the contrast, and leaving each sample out (first row: the
-    ``verdict`` on all samples, in the library the samples were left out of, when given)."""
+    ``verdict`` on all samples, in the library the samples were left out of, when given); a dataset in
+    ``not_tested`` (dataset -> why its samples could not be checked) gets its sentence and the reason."""
     datasets = list(dict.fromkeys(str(d) for d in qc["dataset"]))
     sections = []
     for ds in datasets:
+        untested = (not_tested or {}).get(ds)
+        if untested:  # no samples to check (a DE table): the reason, no tables
+            sections.append({"dataset": ds, "sentence": f"{ds}: not tested: {untested}.", "not_tested": untested})
+            continue
         q = _records_of(qc, ds)
         conf = _records_of(confounding, ds)
         methods, grid, other = _loo_grid(_records_of(loo, ds))
@@ -259,6 +269,7 @@ def samples_page(qc, confounding, loo, banner: str = "", verdict=None) -> str:
                 "grid": grid,
                 "other": other,
                 "baseline": baseline,
+                "not_tested": "",
             }
         )
     return render(

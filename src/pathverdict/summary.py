@@ -8,10 +8,12 @@ Nothing here computes a result; it only reports what the files say.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from .util import read_text_table
 
 TEXT_COLUMNS = [
@@ -59,10 +61,14 @@ def _p(row: pd.Series) -> str:
 
 
 def _samples(verdict: pd.DataFrame, row: pd.Series) -> str:
-    """What the samples say of a dataset's headline answer (verdict.tsv's ``samples``), '' without it."""
+    """What the samples say of a dataset's headline answer (verdict.tsv's ``samples``), '' without it or
+    when its samples could not be checked (a DE table: the null column says "not tested (DE table)", the
+    verdict's note and samples.html say why)."""
+    from .judgement.samples import NOT_CHECKED
     from .judgement.verdict import samples_text
 
-    return samples_text(verdict, row) if "samples" in verdict.columns else ""
+    text = samples_text(verdict, row) if "samples" in verdict.columns else ""
+    return "" if text.startswith(NOT_CHECKED) else text
 
 
 def _relative(paths: str) -> str:
@@ -77,9 +83,16 @@ def _relative(paths: str) -> str:
 
 
 def terminal_summary(
-    results_dir: str | Path, *, target: str, configfile: str | None = None, simulated: bool = False, width: int = 100
+    results_dir: str | Path,
+    *,
+    target: str,
+    configfile: str | None = None,
+    simulated: bool = False,
+    width: int = 100,
+    claims: list[str] | None = None,
 ) -> str:
-    """The summary text; empty when the verdict of this results folder does not exist."""
+    """The summary text; empty when the verdict of this results folder does not exist. ``claims``
+    are the ids of the study's claims in the config's order (default: as ``claims.tsv`` lists them)."""
     results = Path(results_dir)
     verdict = _read(results / "verdict.tsv")
     if verdict is None or verdict.empty:
@@ -97,7 +110,9 @@ def terminal_summary(
     if null is not None and len(null) and "method" in null.columns:
         for _, r in null[(null["method"] == "set_score") & (null["library"] == first_lib)].iterrows():
             p, min_p = r.get("empirical_p"), r.get("min_p")
-            if str(r.get("informative", "yes")) != "yes" or pd.isna(p):
+            if str(r.get("informative", "")) == "not tested":
+                null_p[r["dataset"]] = "not tested (DE table)"
+            elif str(r.get("informative", "yes")) != "yes" or pd.isna(p):
                 null_p[r["dataset"]] = "uninformative"
             else:
                 null_p[r["dataset"]] = _num(p) + (
@@ -133,9 +148,9 @@ def terminal_summary(
             lines.append(samples if len(samples) <= width else samples[: width - 1] + "…")
     claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
-        from .judgement import claims
+        from .judgement import claims as _claims
 
-        summary = claims.summarise(claims_tab)
+        summary = _claims.summarise(claims_tab, claims)
         per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k not in ("study", "negative_control"))
         lines.append(f"Claims: {per_claim}")
         if "negative_control" in summary:
@@ -187,8 +202,26 @@ def claim_study(path: str | Path, study: str, configfiles: list[str]) -> None:
     path = Path(path)
     if path.is_file():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+    except OSError as exc:
+        raise _not_writable(exc, path, "the run cannot start: nothing was run") from None
+
+
+def _not_writable(exc: OSError, path: Path, what: str) -> OSError | InputError:
+    """One message for a study folder that cannot be written (a read-only results/, a read-only
+    mount): the folder, why, and the fix; other errors as they are."""
+    from .smk import NOT_WRITABLE
+
+    if exc.errno not in NOT_WRITABLE:
+        return exc
+    folder = Path(exc.filename).parent if exc.filename else path.parent
+    return InputError(
+        f"cannot write {path} in {folder}: {exc.strerror or exc} -- the folder {folder} is read-only (or belongs to "
+        f"someone else); {what}. Make it writable (e.g. chmod u+w {folder}, or remount it read-write) or run in a "
+        "directory you can write to, then run the same command again."
+    )
 
 
 def record_run(path: str | Path, datasets: list[str], configfiles: list[str], study: str) -> None:
@@ -197,7 +230,11 @@ def record_run(path: str | Path, datasets: list[str], configfiles: list[str], st
     path = Path(path)
     if not path.parent.is_dir():  # a dry run or a run that made no results
         return
-    _write_record(path, {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)})
+    record = {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)}
+    try:
+        _write_record(path, record)
+    except OSError as exc:
+        raise _not_writable(exc, path, "the results were made, but the record of which config made them not") from None
 
 
 def end_of_run(
@@ -208,16 +245,22 @@ def end_of_run(
     study: str,
     target: str,
     simulated: bool = False,
+    claims: list[str] | None = None,
 ) -> None:
     """The end of every successful run (Snakefile): record which config made the study's folder
-    and print the answer (:func:`terminal_summary`) of the results beside the record."""
-    record_run(record_path, datasets, configfiles, study)
+    and print the answer (:func:`terminal_summary`) of the results beside the record; ``claims``
+    are the ids of the study's claims, in the config's order."""
+    try:
+        record_run(record_path, datasets, configfiles, study)
+    except InputError as exc:  # the folder became read-only during the run: say so, then the answer
+        print(f"Error: {exc}", file=sys.stderr)
     print(
         terminal_summary(
             Path(record_path).parent,
             target=target,
             configfile=" ".join(map(str, configfiles)) or None,
             simulated=simulated,
+            claims=claims,
         ),
         end="",
         flush=True,

@@ -22,6 +22,9 @@ against the contrast's variable, over the samples of the two compared groups:
   dataset's ``samples.groups`` fields) or that the config says restates the contrast
   (``datasets.X.same_as_contrast``).
 
+A dataset given as a published DE table has no sample sheet: one row, status ``not tested``, says so
+(:func:`not_tested`).
+
 Numeric columns with at most half as many distinct values as samples are read as factors (a
 batch numbered 1, 2), as the DE step reads a numeric design column.
 """
@@ -40,6 +43,7 @@ ASSOCIATION = 0.5
 COLUMNS = ["dataset", "column", "kind", "levels", "status", "measure", "value", "detail"]
 TEXT = ("dataset", "column", "kind", "status", "measure", "detail")
 CONFOUNDED, ASSOCIATED, INDEPENDENT, SKIPPED = "confounded", "associated", "independent", "skipped"
+NOT_TESTED = "not tested"  # no sample sheet to check (a dataset given as a DE table)
 
 
 def _numeric(values: pd.Series) -> pd.Series | None:
@@ -162,6 +166,13 @@ def check_sheet(
     out.insert(0, "dataset", dataset)
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     return out[COLUMNS]
+
+
+def not_tested(dataset: str, reason: str) -> pd.DataFrame:
+    """The table of a dataset without a sample sheet to check: one row, no column, status ``not tested``
+    and the reason as its ``detail``."""
+    row = {"dataset": dataset, "column": "", "kind": "", "levels": np.nan, "status": NOT_TESTED}
+    return pd.DataFrame([row | {"measure": "", "value": np.nan, "detail": reason}], columns=COLUMNS)
 
 
 def restating_columns(dataset_config: dict) -> dict[str, str]:

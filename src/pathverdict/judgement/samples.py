@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..util import read_text_table
+from .claims import CAVEAT_COLUMNS, CAVEAT_HOLDS
 
 N_TOP = 500
 LIBRARY_FOLD = 4.0
@@ -339,6 +340,27 @@ def flagged(qc: pd.DataFrame) -> pd.DataFrame:
     return qc[qc["flags"].fillna("").astype(str) != ""]
 
 
+# a dataset whose samples cannot be checked (a published DE table: no counts, no sample sheet) has one
+# QC row without a sample whose note says so and why; its verdict rows' note starts with NOT_CHECKED
+NOT_TESTED = "not tested"
+NOT_CHECKED = "sample checks not tested"
+
+
+def not_tested_qc(dataset: str, reason: str) -> pd.DataFrame:
+    """The QC table of a dataset whose samples cannot be checked: one row, no sample, ``note``
+    "not tested: <reason>" (:func:`not_tested_reason` reads it back)."""
+    row = {c: np.nan for c in QC_COLUMNS} | {c: "" for c in TEXT}
+    return pd.DataFrame([row | {"dataset": dataset, "note": f"{NOT_TESTED}: {reason}"}], columns=QC_COLUMNS)
+
+
+def not_tested_reason(qc: pd.DataFrame | None) -> str:
+    """Why the samples of a dataset (``qc``: its rows) were not checked; '' when they were."""
+    if qc is None or qc.empty:
+        return ""
+    rows = qc[(qc["sample"].fillna("").astype(str) == "") & qc["note"].astype(str).str.startswith(NOT_TESTED + ": ")]
+    return str(rows["note"].iloc[0])[len(NOT_TESTED) + 2 :] if len(rows) else ""
+
+
 def read_qc(path) -> pd.DataFrame:
     """A sample QC table, names and flags as text."""
     t = read_text_table(path, TEXT)
@@ -348,12 +370,11 @@ def read_qc(path) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- caveats of the claims
 
 # The caveats table: what the sample-level checks change in the claims' answers, without knowing the
-# claims' wording (the seam with the claims engine, pathverdict.judgement.claims.apply_caveats; the
-# lead unifies this definition with the engine's CAVEAT_COLUMNS).
-CAVEAT_COLUMNS = ["dataset", "tests", "when", "holds", "source", "reason"]
+# claims' wording -- the seam with the claims engine, whose definition it is (claims.CAVEAT_COLUMNS,
+# claims.apply_caveats; docs/claims.md "Caveats").
 # the claims' tests that use the headline method of the first library
 HEADLINE_TESTS = "on_top;enriched"
-INCONCLUSIVE = "inconclusive"
+INCONCLUSIVE = CAVEAT_HOLDS[0]
 
 
 def caveats_from_qc(
@@ -407,13 +428,18 @@ def verdict_notes(
 ) -> list[str]:
     """Per row of the verdict (dataset x library x method): what the samples say of it, '' when nothing --
     leaving one sample out for that library and method ("on top by gsea, but not without sample S6"),
-    a column confounded with (or associated with) the contrast, and the flagged samples."""
+    a column confounded with (or associated with) the contrast, and the flagged samples; for a dataset
+    whose samples could not be checked (a DE table), "sample checks not tested: <why>"."""
     from . import confounding as _confounding
     from . import leave_one_sample_out as loo
 
     loo_rows = loo.rows_of(sensitivity)
     per_dataset: dict[str, list[str]] = {}
     for ds in dict.fromkeys(verdict_table["dataset"].astype(str)):
+        untested = not_tested_reason(qc[qc["dataset"].astype(str) == ds]) if qc is not None and len(qc) else ""
+        if untested:  # no samples to check (a DE table): said, never left blank
+            per_dataset[ds] = [f"{NOT_CHECKED}: {untested}"]
+            continue
         parts = []
         if confounding is not None and len(confounding):
             text = _confounding.sentence(confounding[confounding["dataset"].astype(str) == ds])

@@ -47,12 +47,12 @@ def check_samples(
     *,
     dataset: str,
     dataset_config: dict,
-    counts: str,
-    samples: str,
+    counts: str | None,
+    samples: str | None,
     genes: str,
     de: str,
-    vst: str,
-    summary: str,
+    vst: str | None,
+    summary: str | None,
     ora_up: str,
     ora_down: str,
     ora_all: str,
@@ -72,6 +72,7 @@ def check_samples(
     out_loo: str,
     threads: int = 1,
     loaded: dict | None = None,
+    record: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One dataset: ``samples/qc.tsv`` (:func:`pathverdict.judgement.samples.sample_qc`),
     ``samples/confounding.tsv`` (:func:`pathverdict.judgement.confounding.check_sheet`) and
@@ -79,7 +80,13 @@ def check_samples(
     :func:`pathverdict.judgement.leave_one_sample_out.leave_one_sample_out`, against the first
     library; one ``not tested`` row when ``leave_one_sample_out.enabled`` is false). Called by the
     enrichment job (:func:`pathverdict.steps.enrichment.enrich_dataset`) with the tables it just wrote;
-    ``loaded``: the libraries it read already (name -> library)."""
+    ``loaded``: the libraries it read already (name -> library).
+
+    A dataset given as a published DE table (``record``: its ``input/prepare.json``; no ``counts``,
+    ``vst``, ``samples`` or ``summary``) has no samples to check: each table gets one ``not tested`` row
+    with the reason (:func:`not_tested_checks`)."""
+    if counts is None or (record and "de_table" in read_json(record)):
+        return not_tested_checks(dataset, library, record, out_qc, out_confounding, out_loo)
     started = time.monotonic()
     contrast = [str(c) for c in dataset_config["contrast"]]
     sheet = read_sample_sheet(samples)
@@ -131,6 +138,25 @@ def check_samples(
     return qc, conf, loo
 
 
+def not_tested_checks(
+    dataset: str, library: str, record: str | None, out_qc: str, out_confounding: str, out_loo: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The sample checks of a dataset without counts (a published DE table, ``record`` its
+    ``input/prepare.json``): one ``not tested`` row in each table, with the reason."""
+    layout = ((read_json(record) if record else {}).get("de_table") or {}).get("layout", "")
+    reason = (
+        f"a DE table{f' ({layout})' if layout else ''} has no counts or sample sheet, which sample QC, the "
+        "sheet's columns against the contrast and leaving one sample out need"
+    )
+    qc = _samples.not_tested_qc(dataset, reason)
+    conf = _confounding.not_tested(dataset, reason)
+    loo = _sensitivity.typed(pd.DataFrame([_loo._not_tested(dataset, library, reason)], columns=_sensitivity.COLUMNS))
+    for table, path in ((qc, out_qc), (conf, out_confounding), (loo, out_loo)):
+        write_tsv(table, path)
+    log.info("%s: sample checks not tested: %s", dataset, reason)
+    return qc, conf, loo
+
+
 def combine_samples(
     *,
     qc: list[str],
@@ -152,5 +178,18 @@ def combine_samples(
     write_tsv(qc_table, out_qc)
     write_tsv(conf, out_confounding)
     with atomic_write(out_html) as fh:
-        fh.write(samples_page(qc_table, conf, loo_table, banner, _verdict.read_verdict(verdict) if verdict else None))
+        fh.write(
+            samples_page(
+                qc_table,
+                conf,
+                loo_table,
+                banner,
+                _verdict.read_verdict(verdict) if verdict else None,
+                not_tested={
+                    str(ds): why
+                    for ds, sub in qc_table.groupby("dataset", sort=False)
+                    if (why := _samples.not_tested_reason(sub))
+                },
+            )
+        )
     return qc_table, conf
