@@ -13,9 +13,9 @@ rule enrichment:
         vst=rules.deseq2.output.vst,
         samples=rules.prepare_dataset.output.samples,
         genes=rules.prepare_dataset.output.genes,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
-        sources=raw_library_inputs(),
+        sources=raw_library_inputs,
     output:
         # the robustness grid and the sensitivity table, when enabled
         **enrichment_reruns(),

@@ -1,7 +1,7 @@
 rule prepare_dataset:
     input:
         unpack(dataset_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,
     output:
         counts=f"{RESULTS}/{{dataset}}/input/counts.tsv.gz",
         samples=report(
@@ -44,7 +44,7 @@ rule prepare_genesets:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        library_name=lambda wc: wc.library,
+        library_name=lambda wc: wc.library.rsplit("/", 1)[-1],
         target=CFG["target_pathway"],
     script:
         "../scripts/prepare_genesets.py"
@@ -56,7 +56,7 @@ rule prepare_genesets:
 rule prepare_unselected:
     input:
         unpack(dataset_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,
     output:
         counts=f"{RESULTS}/{{dataset}}/input/unselected/counts.tsv.gz",
         samples=f"{RESULTS}/{{dataset}}/input/unselected/samples.tsv",

@@ -8,7 +8,8 @@ rule verdict:
         gsea=expand(rules.enrichment.output.gsea, dataset=DATASETS),
         camera=expand(rules.enrichment.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
-        gmts=library_gmts().values(),
+        # every organism's libraries; each dataset is judged with its organism's (dataset_libraries)
+        gmts=all_gmts().values(),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",
@@ -29,7 +30,9 @@ rule verdict:
         target=CFG["target_pathway"],
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
-        libraries=list(LIBRARIES),
+        libraries=list(all_gmts()),
+        dataset_libraries={d: LIBRARY_KEYS[ORGANISM[d]] for d in DATASETS},
+        organisms=ORGANISM,
     script:
         "../scripts/verdict.py"
 
@@ -98,6 +101,7 @@ rule claims:
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         null_settings=CFG["null"],
+        organisms=ORGANISM,
     script:
         "../scripts/claims.py"
 
@@ -107,9 +111,13 @@ rule provenance:
         datasets=expand(rules.prepare_dataset.output.info, dataset=DATASETS),
         de=expand(rules.deseq2.output.summary, dataset=DATASETS),
         ora=expand(rules.enrichment.output.info, dataset=DATASETS),
-        libraries=expand(rules.prepare_genesets.output.info, library=list(LIBRARIES)),
+        libraries=expand(
+            rules.prepare_genesets.output.info, library=list(LIBRARY_SOURCES)
+        ),
         annotation=(
-            [] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info
+            []
+            if "file" in CFG["annotation"]
+            else f"{RESOURCES}/annotation/annotation.json"
         ),
     output:
         json=f"{RESULTS}/provenance.json",

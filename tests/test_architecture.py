@@ -18,7 +18,8 @@ PKG = ROOT / "src" / "pathverdict"
 # is in folders that read as the data flows: sources -> de -> enrichment -> (simulation) -> judgement -> report
 LAYERS = {
     "io": [
-        "errors", "util", "io", "config", "render", "tables", "design", "genesets", "runlock", "__init__",
+        "errors", "util", "io", "organisms", "config", "render", "tables", "design", "genesets", "runlock",
+        "__init__",
     ],
     "sources": ["sources"],
     "de": ["de"],

@@ -149,7 +149,9 @@ def non_string_keys(obj: Any, path: tuple = ()) -> list[str]:
     return problems
 
 
-def validate_config(config: dict, source: str = "config", configfiles: list[str] | None = None) -> dict:
+def validate_config(
+    config: dict, source: str = "config", configfiles: list[str] | None = None, allow_review: bool = False
+) -> dict:
     """Validate ``config`` and return a copy with defaults filled in and genesets normalised.
 
     ``study`` (the folder name of the study's results, resources and logs) defaults to the name
@@ -158,6 +160,12 @@ def validate_config(config: dict, source: str = "config", configfiles: list[str]
     ``{"file": path}``, ``{"enrichr": name}``, ``{"kegg_rest": organism}`` (a single file
     is named after its file name without extensions); ``annotation`` becomes
     ``{"file": path}``, ``{"ncbi_gene_info": name}`` or ``{"geo_annotation": name}``.
+
+    Organisms (:func:`normalise_organisms`): every dataset gets its ``organism``; ``annotations``
+    ({organism: annotation source}), ``library_sources`` ({library key: source}) and ``library_keys``
+    ({organism: {library: key}}) are added for the organisms of the datasets, and ``verdict.genes`` /
+    ``verdict.gene_patterns`` become {organism: list}. A dataset marked ``review: true`` (a discovery
+    draft) is refused unless ``allow_review``.
     """
     if not isinstance(config, dict) or not config:
         raise InputError(
@@ -197,6 +205,9 @@ def validate_config(config: dict, source: str = "config", configfiles: list[str]
                 f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
                 "Fix: give [variable, tested level, reference level]."
             )
+    normalise_organisms(cfg, source)
+    if not allow_review:
+        refuse_drafts(cfg, source)
     simulated = [n for n, ds in cfg["datasets"].items() if ds.get("simulated")]
     sim_names = set((cfg.get("simulation") or {}).get("datasets", {}))
     for n in simulated:
@@ -213,6 +224,81 @@ def validate_config(config: dict, source: str = "config", configfiles: list[str]
                 f"enrichment.{kind}_max_size ({e[f'{kind}_max_size']}). Fix: swap or correct them."
             )
     return cfg
+
+
+def normalise_organisms(cfg: dict, source: str) -> None:
+    """Each dataset's organism, and the annotation, libraries and claim genes of each organism used
+    (see :mod:`pathverdict.organisms`); a missing one is an :class:`InputError` naming the key."""
+    from . import organisms as orgs
+
+    known = orgs.known(cfg.get("organisms"))
+    default = orgs.resolve(cfg["organism"], known, f"{source}: organism")
+    cfg["organism"] = default
+    for name, ds in cfg["datasets"].items():
+        ds["organism"] = orgs.resolve(ds.get("organism", default), known, f"{source}: datasets.{name}.organism")
+    used = sorted({ds["organism"] for ds in cfg["datasets"].values()}, key=lambda o: (o != default, o))
+    declared = {orgs.resolve(k, known, f"{source}: organisms.{k}"): v for k, v in cfg.get("organisms", {}).items()}
+    annotations = {}
+    for org in used:
+        spec = declared.get(org, {}).get("annotation")
+        if spec is None and org == default:
+            spec = cfg["annotation"]
+        if spec is None and known[org].gene_info:
+            spec = {"ncbi_gene_info": known[org].gene_info}
+        if spec is None:
+            first = next(n for n, ds in cfg["datasets"].items() if ds["organism"] == org)
+            raise InputError(
+                f"{source}: dataset {first} is of organism {org}, which has no annotation. Fix: give "
+                f"`organisms: {{{org}: {{annotation: path/to/gene_info.gz}}}}` (NCBI gene_info of the organism)."
+            )
+        annotations[org] = {"file": spec} if isinstance(spec, str) else dict(spec)
+    cfg["annotations"] = annotations
+    sources, keys = {}, {}
+    for org in used:
+        keys[org] = {}
+        users = [n for n, ds in cfg["datasets"].items() if ds["organism"] == org]
+        for lib, entry in cfg["genesets"].items():
+            src = orgs.library_source(lib, entry, known[org], default, f"{source}: dataset {users[0]} ({org})")
+            key = orgs.library_key(lib, org, default)
+            sources[key], keys[org][lib] = src, key
+    cfg["library_sources"], cfg["library_keys"] = sources, keys
+    verdict = cfg["verdict"]
+    for key, defaults in (("genes", orgs.DEFAULT_GENES), ("gene_patterns", orgs.DEFAULT_GENE_PATTERNS)):
+        verdict[key] = {
+            orgs.resolve(k, known, f"{source}: verdict.{key}.{k}"): v
+            for k, v in orgs.per_organism(verdict.get(key), default, defaults, key).items()
+        }
+        for org in used:
+            if org not in verdict[key]:
+                raise InputError(
+                    f"{source}: verdict.{key} has no entry for organism {org} (dataset(s) of that organism: "
+                    f"{', '.join(n for n, ds in cfg['datasets'].items() if ds['organism'] == org)}). Fix: give it "
+                    f"per organism, e.g. `{key}: {{{default}: [...], {org}: [...]}}` with {org} gene symbols."
+                )
+    for org, patterns in verdict["gene_patterns"].items():
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise InputError(
+                    f"{source}: verdict.gene_patterns.{org}: {p!r} is not a regular expression ({exc})."
+                ) from None
+
+
+def refuse_drafts(cfg: dict, source: str) -> None:
+    """A discovery draft (``review: true``) is not run: one message with the datasets and what to check."""
+    drafts = {n: ds for n, ds in cfg["datasets"].items() if ds.get("review")}
+    if not drafts:
+        return
+    lines = []
+    for name, ds in drafts.items():
+        checks = ds.get("review_checks") or ["the samples, groups and contrast proposed for it"]
+        lines.append(f"  - datasets.{name}: check " + "; ".join(checks))
+    raise InputError(
+        f"{source}: {len(drafts)} dataset(s) are discovery drafts marked `review: true`, which a run refuses "
+        "until a person has checked them:\n" + "\n".join(lines) + "\nFix: make these checks, correct the "
+        "dataset where needed, then remove `review: true` from it (or remove the dataset)."
+    )
 
 
 STUDY_NAME = re.compile(r"^(?!(downloads|ci)$)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -276,4 +362,10 @@ def missing_local_files(cfg: dict) -> list[str]:
     keys += [(f"genesets.{n}", src["file"]) for n, src in cfg["genesets"].items() if "file" in src]
     if "file" in cfg["annotation"]:
         keys.append(("annotation", cfg["annotation"]["file"]))
+    for org, src in cfg.get("annotations", {}).items():
+        if "file" in src and org != cfg.get("organism"):
+            keys.append((f"organisms.{org}.annotation", src["file"]))
+    for key, src in cfg.get("library_sources", {}).items():
+        if "file" in src and "/" in key:
+            keys.append((f"genesets ({key})", src["file"]))
     return [f"{key}: {path}" for key, path in keys if not Path(path).is_file()]

@@ -21,9 +21,12 @@ from .errors import InputError, preview
 
 log = logging.getLogger(__name__)
 
-# "Mineral absorption Homo sapiens hsa04978" (Enrichr KEGG_2016) or "..._Homo sapiens_hsa04978"
-KEGG_SUFFIX = re.compile(r"[\s_]+Homo sapiens[\s_]+(hsa\d{5})\s*$", re.IGNORECASE)
-KEGG_ID = re.compile(r"^(hsa|map|ko)?\d{5}$", re.IGNORECASE)
+# "Mineral absorption Homo sapiens hsa04978" (Enrichr KEGG_2016) or "..._Homo sapiens_hsa04978"; the same
+# with another organism ("... Mus musculus mmu04978")
+KEGG_SUFFIX = re.compile(r"[\s_]+[A-Z][a-z]+ [a-z]+[\s_]+([a-z]{3,4}\d{5})\s*$")
+# a KEGG pathway ID of any organism (hsa04978, mmu04978), or of the reference map (map04978, ko04978): a
+# target given as one finds the same pathway number in any organism's library
+KEGG_ID = re.compile(r"^([a-z]{2,4})?\d{5}$", re.IGNORECASE)
 
 
 def sha256sum(path: str | Path) -> str:
@@ -42,7 +45,7 @@ def kegg_id(term: str, description: str = "") -> str | None:
     m = KEGG_SUFFIX.search(term)
     if m:
         return m.group(1).lower()
-    m = re.search(r"\b(hsa\d{5})\b", description or "")
+    m = re.search(r"\b([a-z]{3,4}\d{5})\b", description or "")
     return m.group(1).lower() if m else None
 
 

@@ -241,6 +241,7 @@ def evaluate(
     max_fdr: float = 0.05,
     library: str | None = None,
     null: pd.DataFrame | None = None,
+    dataset_genes: dict[str, tuple[str, ...]] | None = None,
     selected: Iterable[str] = (),
     null_enabled: bool = True,
     null_alpha: float = 0.05,
@@ -300,8 +301,9 @@ def evaluate(
             continue
         if role in CELL_ROLES:
             pathway = {"on_top": "yes", "not_on_top": "no", "inconclusive": "inconclusive", None: "not tested"}[st]
-            gene_calls = [_gene(genes, ds, g) for g in key_genes]
-            in_overlap = [g for g in key_genes if head is not None and g in str(head["genes"]).split(";")]
+            ds_genes = (dataset_genes or {}).get(ds, key_genes)  # the dataset organism's symbols
+            gene_calls = [_gene(genes, ds, g) for g in ds_genes]
+            in_overlap = [g for g in ds_genes if head is not None and g in str(head["genes"]).split(";")]
             holds = combine([pathway] + [c for c, _ in gene_calls])
             ev = (
                 f"{_describe(head)}; "

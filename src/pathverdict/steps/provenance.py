@@ -38,7 +38,7 @@ def provenance(
         "differential_expression": _load_json(de),
         "enrichment": _load_json(ora),
         "gene_set_libraries": _load_json(libraries),
-        "annotation": _load_json([annotation])[0] if annotation else {"file": config["annotation"]["file"]},
+        "annotation": _load_json([annotation])[0] if annotation else {"file": config["annotation"].get("file", "")},
         "config": config,
     }
     write_json(info, out_json)

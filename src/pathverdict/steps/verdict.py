@@ -36,12 +36,19 @@ def make_verdict(
     camera: list[str] | None = None,
     gene_ids: list[str] | None = None,
     banner: str = "",
+    dataset_libraries: dict[str, dict[str, str]] | None = None,
+    organisms: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/<study>/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages, from each
     dataset's DE table, ORA tables (up, down, all), ``ora.json``, GSEA and (judged when given,
-    always in the workflow) CAMERA tables; every list is in the order of ``datasets``."""
+    always in the workflow) CAMERA tables; every list is in the order of ``datasets``.
+
+    With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
+    ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
+    (whose claim genes are reported); by default every dataset has every library."""
     settings = VerdictSettings.from_config(verdict_settings, alpha)
+    organisms = organisms or {}
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
@@ -75,19 +82,20 @@ def make_verdict(
         if camera_path:
             tabs["camera"] = read_enrichment(camera_path)
         sizes = read_json(info)["de_genes"]
-        for lib_name, term in targets.items():
+        ds_settings = VerdictSettings.from_config(verdict_settings, alpha, organisms.get(ds))
+        for lib_name, key in ((dataset_libraries or {}).get(ds) or {k: k for k in targets}).items():
             rows.append(
                 _verdict.judge_dataset(
                     ds,
                     lib_name,
-                    term,
-                    libs[lib_name].ids.get(term),
+                    targets[key],
+                    libs[key].ids.get(targets[key]),
                     tabs,
                     {f"ora_{d}": k for d, k in sizes.items()},
-                    settings,
+                    ds_settings,
                 )
             )
-        gene_rows.append(_verdict.gene_status(ds, de_table, settings, input_genes))
+        gene_rows.append(_verdict.gene_status(ds, de_table, ds_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
     genes = pd.concat(gene_rows, ignore_index=True)
     title = f"Is {target} on top?"
@@ -143,6 +151,7 @@ def make_claims(
     sensitivity: str | list = (),
     directions: str | list = (),
     calibration: str | None = None,
+    organisms: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
     label-permutation null is enabled (``null`` given), ``results/<study>/null.tsv`` and the selection
@@ -169,6 +178,9 @@ def make_claims(
         roles,
         target=target,
         key_genes=settings.genes,
+        dataset_genes={
+            ds: VerdictSettings.from_config(verdict_settings, alpha, org).genes for ds, org in (organisms or {}).items()
+        },
         max_fdr=settings.max_fdr,
         library=library,
         null=null_table,
