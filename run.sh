@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source tools/bootstrap.sh
+# ./run.sh discover [--config config/discover.yaml] [--offline]: find public perturbation series (docs/discovery.md)
+if [[ "${1:-}" == "discover" ]]; then
+  shift
+  exec python -m pathverdict.discover "$@"
+fi
 if [[ " $* " != *" --cores "* && " $* " != *" -c"* && " $* " != *" --jobs "* && " $* " != *" -j"* ]]; then
   set -- --cores all "$@"
 fi

@@ -27,7 +27,7 @@ LAYERS = {
     "simulation": ["simulation"],
     "judgement": ["judgement"],
     "report": ["report"],
-    "workflow": ["steps", "smk", "summary", "sources.steps"],
+    "workflow": ["steps", "smk", "summary", "sources.steps", "discover"],
 }  # fmt: skip
 RANK = {mod: i for i, mods in enumerate(LAYERS.values()) for mod in mods}
 MAX_LINES = 650  # "no file of the package over ~600 lines"

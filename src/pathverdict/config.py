@@ -107,6 +107,23 @@ def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
                 _fill_defaults(value, extra, root)
 
 
+def validate_settings(data: Any, schema_name: str, source: str) -> dict:
+    """``data`` checked against ``config/schemas/<schema_name>.schema.yaml`` (messages as for the
+    workflow's config), with the schema's defaults filled in."""
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a mapping of settings, got {type(data).__name__}.")
+    keys = non_string_keys(data)
+    schema = load_schema(schema_name)
+    problems = keys + [_describe(e) for e in schema_errors(data, schema)]
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise InputError(f"{source} is not valid ({len(problems)} problem(s)):\n{lines}")
+    out = copy.deepcopy(data)
+    _fill_defaults(out, schema, schema)
+    return out
+
+
 def _yaml_reading(key) -> tuple[str, str, str]:
     """What YAML made of a key that is not text: (the key as shown, what it became, quoted)."""
     import datetime
