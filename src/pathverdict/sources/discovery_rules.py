@@ -53,7 +53,7 @@ def classify(value: str, gene: str, settings: dict) -> str | None:
         return None
     if any(re.search(rf"(?i)(?<![A-Za-z0-9]){w}", text) for w in settings["control_words"]):
         return "control"
-    if re.search(rf"(?i)(?<![A-Za-z0-9]){re.escape(gene)}", text) or any(
+    if re.search(rf"(?i)(?<![A-Za-z0-9])(sh|si|sg)?{re.escape(gene)}", text) or any(
         re.search(rf"(?i)(?<![A-Za-z0-9]){w}", text) for w in settings["perturbation_words"]
     ):
         return "perturbed"
