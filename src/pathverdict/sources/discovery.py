@@ -19,7 +19,8 @@ from ..errors import InputError
 from ..organisms import Organism
 from . import eutils, geo
 from .discovery_rules import propose_rules
-from .download import Downloader, DownloadError
+from ..util import write_json
+from .download import Downloader, DownloadError, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,18 @@ def _organism_of(series: eutils.GeoSeries, organisms: list[Organism]) -> str:
     return hits[0] if len(hits) == 1 else ""
 
 
-def _tried(what: str, call, reasons: list[str]):
-    """``call()``, or None with the request that could not be made added to ``reasons``."""
+def _tried(what: str, call, reasons: list[str], dl: Downloader, dest: str):
+    """``call()``, or None: when the server answered 404 (remembered beside the cache, in
+    ``<dest>.absent.json``, so that a rerun, offline too, knows it without asking again; delete it to
+    ask again), or when the request could not be made (added to ``reasons``)."""
+    marker = dl.path(dest).with_name(dl.path(dest).name + ".absent.json")
+    if marker.is_file():
+        return None
     try:
         return call()
     except DownloadError as exc:
         if exc.status == 404:
+            write_json({"what": what, "status": 404, "answer": str(exc), "checked": utc_now()}, marker)
             return None
         reasons.append(f"{what} could not be fetched: {exc}")
         return None
@@ -103,7 +110,13 @@ def examine(
     s = cand.series
     acc = s.accession
     unchecked: list[str] = []
-    matrices = _tried(f"the series matrix of {acc}", lambda: geo.fetch_series_matrix(acc, dl, base_url=base_urls["geo_ftp"]), unchecked)
+    matrices = _tried(
+        f"the series matrix of {acc}",
+        lambda: geo.fetch_series_matrix(acc, dl, base_url=base_urls["geo_ftp"]),
+        unchecked,
+        dl,
+        f"geo/{acc}/{acc}_series_matrix.txt.gz",
+    )
     meta = None
     if matrices:
         try:
@@ -122,6 +135,8 @@ def examine(
         f"the supplementary file list of {acc}",
         lambda: geo.list_supplementary(acc, dl, base_url=base_urls["geo_ftp"]),
         unchecked,
+        dl,
+        f"geo/{acc}/suppl_listing.html",
     )
     if listing:
         cand.count_files = [f.name for f in listing[0] if COUNT_FILE.search(f.name) and not NOT_COUNTS.search(f.name)]
@@ -134,6 +149,8 @@ def examine(
             f"NCBI-generated counts of {acc}",
             lambda: geo.fetch_ncbi_counts(acc, dl, base_url=base_urls["geo_download"], genome=genome),
             unchecked,
+            dl,
+            f"geo/{acc}/{geo.ncbi_counts_name(acc, genome)}",
         )
         cand.ncbi_counts = "yes" if rec else ("unknown" if len(unchecked) > before else "no")
     if meta is not None:
