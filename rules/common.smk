@@ -116,9 +116,7 @@ def checked_inputs():
         if not is_local(d):
             out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
     out += [
-        ANNOTATIONS[org]
-        for org, src in CFG["annotations"].items()
-        if "file" not in src
+        ANNOTATIONS[org] for org, src in CFG["annotations"].items() if "file" not in src
     ]
     return out
 

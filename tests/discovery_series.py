@@ -5,7 +5,7 @@ counts. Six MEIS1 series (made up, in GEO's layouts) and one sample record:
 | series | organism | type | perturbation | counts | expected |
 |---|---|---|---|---|---|
 | GSE200001 | human | RNA-seq | shMEIS1 vs shControl (genotype/variation) | NCBI-generated | kept, counts: ncbi |
-| GSE200002 | human | RNA-seq | MEIS1 over-expression vs empty vector (transfection) | supplementary table | kept, supplementary |
+| GSE200002 | human | RNA-seq | MEIS1 over-expression vs empty vector | supplementary table | kept, supplementary |
 | GSE200003 | mouse | RNA-seq | Meis1-/- vs wild type (genotype) | supplementary table | kept, supplementary |
 | GSE200004 | human | array | MEIS1 knockdown | - | dropped: not RNA-seq |
 | GSE200005 | mouse | RNA-seq | none (ages of retina) | supplementary table | dropped: no perturbation |
@@ -36,7 +36,8 @@ SERIES = {
         title="MEIS1 overexpression in HEK293 cells",
         summary="HEK293 cells transfected with a MEIS1 expression vector or an empty vector.",
         taxon="Homo sapiens", gdstype=RNASEQ, gpl="20301", suppfile="TXT",
-        fields={"cell line": ["HEK293"] * 6, "transfection": ["MEIS1 overexpression vector"] * 3 + ["empty vector"] * 3},
+        fields={"cell line": ["HEK293"] * 6,
+                "transfection": ["MEIS1 overexpression vector"] * 3 + ["empty vector"] * 3},
         titles=[f"HEK293_MEIS1_{i}" for i in (1, 2, 3)] + [f"HEK293_EV_{i}" for i in (1, 2, 3)],
         ncbi=False, suppl=["GSE200002_raw_counts.txt.gz", "GSE200002_FPKM.txt.gz"],
     ),
@@ -138,9 +139,7 @@ def series_matrix(acc: str) -> bytes:
 
 
 def listing(acc: str) -> str:
-    rows = "".join(
-        f'<a href="{f}">{f}</a>                  2021-03-01 10:00  1.2M  \n' for f in SERIES[acc]["suppl"]
-    )
+    rows = "".join(f'<a href="{f}">{f}</a>                  2021-03-01 10:00  1.2M  \n' for f in SERIES[acc]["suppl"])
     return (
         f"<html><head><title>Index of /geo/series/GSE200nnn/{acc}/suppl</title></head><body>"
         f"<h1>Index of /geo/series/GSE200nnn/{acc}/suppl</h1><pre>Name  Last modified  Size  <hr>"
@@ -151,7 +150,9 @@ def listing(acc: str) -> str:
 def tiny_counts(acc: str, first_column: str = "GeneID", ids=("3162", "7421", "4211")) -> pd.DataFrame:
     """A small valid count table (for the tests that only look at what exists)."""
     cols = gsm_ids(acc)
-    frame = pd.DataFrame([[10 + i + j for j in range(len(cols))] for i in range(len(ids))], index=list(ids), columns=cols)
+    frame = pd.DataFrame(
+        [[10 + i + j for j in range(len(cols))] for i in range(len(ids))], index=list(ids), columns=cols
+    )
     frame.index.name = first_column
     return frame
 
@@ -175,7 +176,9 @@ def serve(server, counts: dict[str, pd.DataFrame] | None = None) -> None:
         table = counts.get(acc, tiny_counts(acc) if s["ncbi"] else tiny_counts(acc, "gene_id", ("ENSG1", "ENSG2")))
         if s["ncbi"]:
             name = f"{acc}_raw_counts_GRCh38.p13_NCBI.tsv.gz"
-            server.route(f"/geo/download/?type=rnaseq_counts&acc={acc}&format=file&file={name}", Reply(200, gz_table(table)))
+            server.route(
+                f"/geo/download/?type=rnaseq_counts&acc={acc}&format=file&file={name}", Reply(200, gz_table(table))
+            )
         for f in s["suppl"]:
             if "count" in f:
                 server.route(f"{base}/suppl/{f}", Reply(200, gz_table(table)))

@@ -14,6 +14,7 @@ from fixtures_http import http_server, http_server_module  # noqa: F401
 from pathverdict import discover
 from pathverdict.config import validate_config
 from pathverdict.errors import InputError
+from pathverdict.sources.discovery import COLUMNS
 
 
 @pytest.fixture
@@ -36,9 +37,11 @@ def settings(tmp_path, http_server, monkeypatch):
     return path
 
 
-def test_discovery_keeps_and_drops_the_right_series(settings, tmp_path):
+def test_discovery_keeps_and_drops_the_right_series(settings, tmp_path, capsys):
     result = discover.run(settings, min_interval=0)
-    table = pd.read_csv(result["table"], sep="\t", dtype=str, keep_default_na=False).set_index("accession")
+    table = pd.read_csv(result["table"], sep="\t", dtype=str, keep_default_na=False)
+    assert tuple(table.columns) == COLUMNS
+    table = table.set_index("accession")
     assert table["decision"].to_dict() == series.EXPECTED  # the sample record (GSM) is no candidate
     assert table.loc["GSE200004", "reasons"] == "not RNA-seq (Expression profiling by array)"
     assert "no perturbation word" in table.loc["GSE200005", "reasons"]
@@ -85,6 +88,13 @@ def test_discovery_keeps_and_drops_the_right_series(settings, tmp_path):
         del d["review"]
     cfg = validate_config(draft)
     assert cfg["library_keys"]["mouse"] == {"KEGG": "mouse/KEGG", "KEGG_current": "mouse/KEGG_current"}
+
+    # the command: one line per series, then the table and the draft (from the cache: same answer)
+    assert discover.main(["--config", str(settings)]) == 0
+    out = capsys.readouterr().out
+    assert "GSE200004    dropped   human  MEIS1 knockdown in K562 cells (expression array) -- not RNA-seq" in out
+    assert "GSE200003    kept      mouse" in out and "genotype: 3 MEIS1_KO vs 3 control" in out
+    assert f"Draft config (3 dataset(s), each `review: true`): {result['draft']}" in out
 
 
 def test_rerun_offline_from_the_cache_and_what_it_cannot_check(settings, tmp_path, http_server, capsys):

@@ -24,7 +24,13 @@ from pathverdict import discover
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 
-PLANTED = {"n_per_group": 3, "effect": True, "log2fc": 1.0, "fraction": 0.5, "background": {"fraction": 0.1, "log2fc_sd": 0.8}}
+PLANTED = {
+    "n_per_group": 3,
+    "effect": True,
+    "log2fc": 1.0,
+    "fraction": 0.5,
+    "background": {"fraction": 0.1, "log2fc_sd": 0.8},
+}
 
 
 def _as_series(counts: pd.DataFrame, sheet: pd.DataFrame, acc: str, perturbed_first: list[bool]) -> pd.DataFrame:
@@ -42,10 +48,28 @@ def _human_gene_info(shared, keep_ensembl: set[str]) -> bytes:
     ann = pd.read_csv(shared / "annotation/human_gene_info.tsv.gz", sep="\t", dtype=str, keep_default_na=False)
     ann = ann[ann["Ensembl"].str.split(";").map(lambda ids: any(i in keep_ensembl for i in ids))]
     rows = [
-        "\t".join(["9606", r.GeneID, r.Symbol, "-", "-", "|".join(f"Ensembl:{e}" for e in r.Ensembl.split(";")), "-", "-",
-                   "-", r.GeneType or "-", "-", "-", "-", "-", "20240101", "-"])
+        "\t".join(
+            [
+                "9606",
+                r.GeneID,
+                r.Symbol,
+                "-",
+                "-",
+                "|".join(f"Ensembl:{e}" for e in r.Ensembl.split(";")),
+                "-",
+                "-",
+                "-",
+                r.GeneType or "-",
+                "-",
+                "-",
+                "-",
+                "-",
+                "20240101",
+                "-",
+            ]
+        )
         for r in ann.itertuples()
-    ]  # fmt: skip
+    ]
     header = (
         "#tax_id\tGeneID\tSymbol\tLocusTag\tSynonyms\tdbXrefs\tchromosome\tmap_location\tdescription\ttype_of_gene\t"
         "Symbol_from_nomenclature_authority\tFull_name_from_nomenclature_authority\tNomenclature_status\t"
@@ -92,7 +116,9 @@ def test_discovered_draft_runs_end_to_end(shared, tmp_path, http_server, monkeyp
             {
                 "study": "meis1_public",
                 "out_dir": str(work / "discovery"),
-                "libraries": {"KEGG": {"human": {"enrichr": "KEGG_2021_Human"}, "mouse": {"enrichr": "KEGG_2019_Mouse"}}},
+                "libraries": {
+                    "KEGG": {"human": {"enrichr": "KEGG_2021_Human"}, "mouse": {"enrichr": "KEGG_2019_Mouse"}}
+                },
                 # the mouse genes of the test data are in Ensembl's layout (tests/data/organisms/README.md)
                 "organisms_config": {"mouse": {"annotation": str(MOUSE_ANNOTATION)}},
                 "downloads": {"cache_dir": str(work / "resources" / "downloads"), "retries": 0, "timeout": 10},

@@ -70,11 +70,17 @@ def test_a_mouse_study_by_kegg_code_and_a_list_of_genes():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda c: c["genesets"].update(KEGG={"enrichr": "KEGG_2021_Human"}), "genesets.KEGG has no source for organism mouse"),
+        (
+            lambda c: c["genesets"].update(KEGG={"enrichr": "KEGG_2021_Human"}),
+            "genesets.KEGG has no source for organism mouse",
+        ),
         (lambda c: c["datasets"]["mm"].update(organism="martian"), "organism 'martian' is not known"),
         (lambda c: c["datasets"]["mm"].update(organism="dre"), "organism 'dre' is not known"),
         (
-            lambda c: (c["datasets"]["mm"].update(organism="zebrafish"), c.update(organisms={"zebrafish": {"kegg": "dre"}})),
+            lambda c: (
+                c["datasets"]["mm"].update(organism="zebrafish"),
+                c.update(organisms={"zebrafish": {"kegg": "dre"}}),
+            ),
             "zebrafish, which has no annotation",
         ),
         (
@@ -132,7 +138,9 @@ def test_mouse_annotation_in_ensembl_biomart_layout():
     assert ann.ensembl_to_symbol["ENSMUSG00000022479"] == "Vdr"
     result = annotation.map_ids(["ENSMUSG00000005413.7", "ENSMUSG00000020160", "ENSMUSG99999999999"], ann)
     assert result.id_type == "ensembl" and list(result.table["symbol"][:2]) == ["Hmox1", "Meis1"]
-    with pytest.raises(InputError, match=r"prefix ENSG are.*annotation's start with ENSMUSG.*set the dataset's `organism`"):
+    with pytest.raises(
+        InputError, match=r"prefix ENSG are.*annotation's start with ENSMUSG.*set the dataset's `organism`"
+    ):
         annotation.map_ids(["ENSG00000100292", "ENSG00000111424"], ann, "ensembl")
 
 
@@ -166,19 +174,38 @@ def _analyse(tmp, name, counts, sheet, ann_path, lib_text, lib_key, organism, cf
     gmt = tmp / "genesets" / f"{lib_key}.gmt"
     gmt.parent.mkdir(parents=True, exist_ok=True)
     prepare_genesets(
-        library=str(d / "lib.txt"), library_name="KEGG", out_gmt=str(gmt), out_info=str(d / "lib.json"), target="Mineral absorption"
+        library=str(d / "lib.txt"),
+        library_name="KEGG",
+        out_gmt=str(gmt),
+        out_info=str(d / "lib.json"),
+        target="Mineral absorption",
     )
     ds_cfg = cfg["datasets"][name]
     p = {k: str(d / f) for k, f in (("c", "counts.tsv.gz"), ("s", "samples.tsv"), ("g", "gene_ids.tsv"))}
     prepare_dataset(
-        dataset=name, dataset_config=ds_cfg, counts=str(d / "in" / "counts.tsv"), samples=str(d / "in" / "samples.tsv"),
-        annotation=str(ann_path), out_counts=p["c"], out_samples=p["s"], out_genes=p["g"], out_info=str(d / "prep.json"),
-    )  # fmt: skip
+        dataset=name,
+        dataset_config=ds_cfg,
+        counts=str(d / "in" / "counts.tsv"),
+        samples=str(d / "in" / "samples.tsv"),
+        annotation=str(ann_path),
+        out_counts=p["c"],
+        out_samples=p["s"],
+        out_genes=p["g"],
+        out_info=str(d / "prep.json"),
+    )
     out = {k: str(d / f"{k}.tsv") for k in ("de", "norm", "vst", "up", "down", "all", "camera", "gsea")}
     run_de(
-        dataset=name, dataset_config=ds_cfg, de=cfg["de"], counts=p["c"], samples=p["s"], genes=p["g"],
-        out_de=out["de"], out_normalized=out["norm"], out_vst=out["vst"], out_summary=str(d / "de.json"),
-    )  # fmt: skip
+        dataset=name,
+        dataset_config=ds_cfg,
+        de=cfg["de"],
+        counts=p["c"],
+        samples=p["s"],
+        genes=p["g"],
+        out_de=out["de"],
+        out_normalized=out["norm"],
+        out_vst=out["vst"],
+        out_summary=str(d / "de.json"),
+    )
     common = dict(dataset=name, de=out["de"], gmts=[str(gmt)], libraries=["KEGG"], enrichment=cfg["enrichment"])
     run_ora(**common, out_up=out["up"], out_down=out["down"], out_all=out["all"], out_info=str(d / "ora.json"))
     run_camera(**common, dataset_config=ds_cfg, vst=out["vst"], samples=p["s"], out_camera=out["camera"])
@@ -194,9 +221,19 @@ def test_a_mouse_twin_gets_the_same_verdict_as_its_human_original(shared, tmp_pa
     from pathverdict.steps.verdict import make_verdict
 
     sims = simulate_human(
-        shared, tmp_path, {"oe": {"n_per_group": 3, "effect": True, "log2fc": 1.0, "fraction": 0.5,
-                                  "background": {"fraction": 0.1, "log2fc_sd": 0.8}}}, n_genes=3000,
-    )  # fmt: skip
+        shared,
+        tmp_path,
+        {
+            "oe": {
+                "n_per_group": 3,
+                "effect": True,
+                "log2fc": 1.0,
+                "fraction": 0.5,
+                "background": {"fraction": 0.1, "log2fc_sd": 0.8},
+            }
+        },
+        n_genes=3000,
+    )
     counts, sheet = sims["oe"]
     pairs = one_to_one()
     human_lib = (tmp_path / "KEGG_human_1to1.txt").read_text()
@@ -206,18 +243,31 @@ def test_a_mouse_twin_gets_the_same_verdict_as_its_human_original(shared, tmp_pa
         raw["datasets"][n]["contrast"] = ["condition", "treated", "control"]
     raw["enrichment"] = {"gsea_permutations": 100}
     cfg = validate_config(raw)
-    hs = _analyse(tmp_path, "hs", counts, sheet, shared / "annotation/human_gene_info.tsv.gz", human_lib, "KEGG", "human", cfg)
+    hs = _analyse(
+        tmp_path, "hs", counts, sheet, shared / "annotation/human_gene_info.tsv.gz", human_lib, "KEGG", "human", cfg
+    )
     mm = _analyse(tmp_path, "mm", to_mouse_ids(counts), sheet, MOUSE_ANNOTATION, mouse_lib, "mouse/KEGG", "mouse", cfg)
     runs = [hs, mm]
     make_verdict(
-        datasets=["hs", "mm"], **{k: [r[k] for r in runs] for k in ("de", "gsea", "camera")},
-        ora_up=[r["up"] for r in runs], ora_down=[r["down"] for r in runs], ora_all=[r["all"] for r in runs],
-        ora_info=[r["info"] for r in runs], gene_ids=[r["genes"] for r in runs], gmts=[hs["gmt"], mm["gmt"]],
-        libraries=["KEGG", "mouse/KEGG"], target="Mineral absorption", verdict_settings=cfg["verdict"],
-        alpha=0.05, out_tsv=str(tmp_path / "verdict.tsv"), out_genes=str(tmp_path / "genes.tsv"),
-        out_md=str(tmp_path / "v.md"), out_html=str(tmp_path / "v.html"),
-        dataset_libraries={"hs": {"KEGG": "KEGG"}, "mm": {"KEGG": "mouse/KEGG"}}, organisms={"hs": "human", "mm": "mouse"},
-    )  # fmt: skip
+        datasets=["hs", "mm"],
+        **{k: [r[k] for r in runs] for k in ("de", "gsea", "camera")},
+        ora_up=[r["up"] for r in runs],
+        ora_down=[r["down"] for r in runs],
+        ora_all=[r["all"] for r in runs],
+        ora_info=[r["info"] for r in runs],
+        gene_ids=[r["genes"] for r in runs],
+        gmts=[hs["gmt"], mm["gmt"]],
+        libraries=["KEGG", "mouse/KEGG"],
+        target="Mineral absorption",
+        verdict_settings=cfg["verdict"],
+        alpha=0.05,
+        out_tsv=str(tmp_path / "verdict.tsv"),
+        out_genes=str(tmp_path / "genes.tsv"),
+        out_md=str(tmp_path / "v.md"),
+        out_html=str(tmp_path / "v.html"),
+        dataset_libraries={"hs": {"KEGG": "KEGG"}, "mm": {"KEGG": "mouse/KEGG"}},
+        organisms={"hs": "human", "mm": "mouse"},
+    )
     v = pd.read_csv(tmp_path / "verdict.tsv", sep="\t").set_index(["dataset", "method"])
     assert set(v["library"]) == {"KEGG"}
     h, m = v.loc["hs"], v.loc["mm"]

@@ -19,7 +19,7 @@ import yaml
 from . import config as _config
 from . import organisms as _organisms
 from .errors import InputError
-from .sources.discovery import discover
+from .sources.discovery import COLUMNS, discover
 from .sources.discovery_rules import draft_config
 from .sources.download import Downloader
 from .util import atomic_write, write_tsv
@@ -51,9 +51,7 @@ def run(settings_path: str | Path, *, offline: bool = False, min_interval: float
     if offline:
         settings["downloads"]["offline"] = True
     known = _organisms.known(settings.get("organisms_config"))
-    settings["organisms"] = [
-        _organisms.resolve(o, known, f"{source}: organisms") for o in settings["organisms"]
-    ]
+    settings["organisms"] = [_organisms.resolve(o, known, f"{source}: organisms") for o in settings["organisms"]]
     organisms = [known[o] for o in settings["organisms"]]
     for o in organisms:
         if not o.scientific:
@@ -66,7 +64,7 @@ def run(settings_path: str | Path, *, offline: bool = False, min_interval: float
         settings["gene"], organisms, settings, dl, settings["base_urls"], known, min_interval=min_interval
     )
     out = Path(settings["out_dir"])
-    table = pd.DataFrame([c.row() for c in cands], columns=list(_empty_row()))
+    table = pd.DataFrame([c.row() for c in cands], columns=list(COLUMNS))
     table_path = out / "candidates.tsv"
     write_tsv(table, table_path)
     kept = [c for c in cands if c.decision == "kept"]
@@ -94,13 +92,6 @@ def run(settings_path: str | Path, *, offline: bool = False, min_interval: float
             yaml.safe_dump(draft, fh, sort_keys=False, allow_unicode=True, width=110)
         result["draft"] = draft_path
     return result
-
-
-def _empty_row() -> dict:
-    from .sources.discovery import Candidate
-    from .sources.eutils import GeoSeries
-
-    return Candidate(GeoSeries("GSE1", "1")).row()
 
 
 def summary_lines(result: dict, table: pd.DataFrame) -> list[str]:

