@@ -116,9 +116,15 @@ rule provenance:
         ),
         annotation=(
             []
-            if "file" in CFG["annotation"]
+            if "file" in CFG["annotation"] or CFG["organism"] not in CFG["annotations"]
             else f"{RESOURCES}/annotation/annotation.json"
         ),
+        # the downloaded annotations of the datasets' other organisms
+        other_annotations=[
+            f"{RESOURCES}/annotation/{ANNOTATION_KEY[org]}.json"
+            for org, src in CFG["annotations"].items()
+            if org != CFG["organism"] and "file" not in src
+        ],
     output:
         json=f"{RESULTS}/provenance.json",
         html=report(
