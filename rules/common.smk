@@ -219,6 +219,17 @@ def library_gmts(organism=None):
     }
 
 
+def library_annotation(wildcards):
+    """The annotation of a library key's organism, for organisms other than human (whose symbols
+    libraries may write in capitals: genesets.align_case); none for human."""
+    org = (
+        wildcards.library.split("/", 1)[0]
+        if "/" in wildcards.library
+        else CFG["organism"]
+    )
+    return [] if org == "human" else ANNOTATIONS[org]
+
+
 def dataset_gmts(wildcards):
     """The prepared GMTs of the dataset's organism (one per library, in the config's order)."""
     return list(library_gmts(ORGANISM[wildcards.dataset]).values())

@@ -36,6 +36,8 @@ rule prepare_dataset:
 rule prepare_genesets:
     input:
         unpack(library_inputs),
+        # other organisms than human: genes in another case than the annotation's symbols are renamed
+        annotation=library_annotation,
     output:
         gmt=f"{RESOURCES}/genesets/{{library}}.gmt",
         info=f"{RESOURCES}/genesets/{{library}}.json",

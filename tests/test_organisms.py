@@ -288,3 +288,27 @@ def test_a_mouse_twin_gets_the_same_verdict_as_its_human_original(shared, tmp_pa
     # the metallothioneins by each organism's pattern: MT2A and its one-to-one ortholog Mt2
     mts = g[g["reason"] == "pattern"].groupby("dataset")["symbol"].apply(list).to_dict()
     assert mts == {"hs": ["MT2A"], "mm": ["Mt2"]}
+
+
+def test_a_library_in_capitals_is_matched_to_the_mouse_annotation(tmp_path):
+    """Libraries that write every organism's genes in capitals (HMOX1 for mouse Hmox1) are renamed to the
+    annotation's symbols when prepared for a mouse dataset; a gene two symbols share but for case is left."""
+    from pathverdict.steps.prepare import prepare_genesets
+
+    lib = tmp_path / "KEGG_2019_Mouse.txt"
+    lib.write_text("Mineral absorption\t\tHMOX1\tVDR\tMT1\tNOTAMOUSEGENE\nOther\t\tMEIS1\tHmox1\n")
+    gmt = tmp_path / "out.gmt"
+    info = prepare_genesets(
+        library=str(lib),
+        library_name="KEGG",
+        out_gmt=str(gmt),
+        out_info=str(tmp_path / "out.json"),
+        target="Mineral absorption",
+        annotation=str(MOUSE_ANNOTATION),
+    )
+    lines = gmt.read_text().splitlines()
+    assert lines == ["Mineral absorption\t\tHmox1\tVdr\tMt1\tNOTAMOUSEGENE", "Other\t\tMeis1\tHmox1"]
+    assert info["genes_renamed_to_annotation_case"] == 4
+    ambiguous = genesets.GeneSetLibrary("x", {"T": ["abc", "Hmox1"]})
+    same, n = genesets.align_case(ambiguous, {"Abc", "ABC", "Hmox1"})
+    assert n == 0 and same.sets == {"T": ["abc", "Hmox1"]}

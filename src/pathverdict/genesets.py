@@ -206,6 +206,20 @@ def write_gmt(library: GeneSetLibrary, path: str | Path) -> None:
             fh.write("\t".join([term, library.ids.get(term) or ""] + genes) + "\n")
 
 
+def align_case(library: GeneSetLibrary, symbols: frozenset[str] | set[str]) -> tuple[GeneSetLibrary, int]:
+    """The library with each gene that is not among ``symbols`` but equals exactly one of them but for
+    case written as that symbol (HMOX1 -> Hmox1: libraries that write every organism's genes in capitals
+    against a mouse annotation); returns it and how many genes were renamed."""
+    upper: dict[str, str | None] = {}
+    for s in symbols:
+        upper[s.upper()] = None if s.upper() in upper else s  # None: several symbols differ by case only
+    renamed = {g: upper.get(g.upper()) for g in library.genes() if g not in symbols and upper.get(g.upper())}
+    if not renamed:
+        return library, 0
+    sets = {t: list(dict.fromkeys(renamed.get(g, g) for g in genes)) for t, genes in library.sets.items()}
+    return GeneSetLibrary(library.name, sets, dict(library.ids), library.source, library.sha256), len(renamed)
+
+
 def read_prepared_library(gmt: str | Path, name: str) -> GeneSetLibrary:
     """Read a GMT written by :func:`write_gmt` (KEGG IDs in the description field)."""
     lib = read_library(gmt, name)

@@ -117,20 +117,33 @@ def examine(
     s = cand.series
     acc = s.accession
     unchecked: list[str] = []
-    matrices = _tried(
-        f"the series matrix of {acc}",
-        lambda: geo.fetch_series_matrix(acc, dl, base_url=base_urls["geo_ftp"]),
-        unchecked,
-        dl,
-        f"geo/{acc}/{acc}_series_matrix.txt.gz",
-    )
+    ftp = base_urls["geo_ftp"]
+    genome = organisms[cand.organism].ncbi_counts_genome
+    # (what, file in the cache's geo/<GSE>/, the request)
+    wanted = {
+        "matrix": (f"the series matrix of {acc}", f"{acc}_series_matrix.txt.gz", geo.fetch_series_matrix, {}),
+        "listing": (f"the supplementary file list of {acc}", "suppl_listing.html", geo.list_supplementary, {}),
+    }
+    if genome is not None:
+        wanted["counts"] = (
+            f"NCBI-generated counts of {acc}",
+            geo.ncbi_counts_name(acc, genome),
+            geo.fetch_ncbi_counts,
+            {"genome": genome, "base_url": base_urls["geo_download"]},
+        )
+    got = {
+        key: _tried(
+            what, lambda f=fetch, kw=kw: f(acc, dl, **{"base_url": ftp, **kw}), unchecked, dl, f"geo/{acc}/{name}"
+        )
+        for key, (what, name, fetch, kw) in wanted.items()
+    }
     meta = None
-    if matrices:
+    if got["matrix"]:
         try:
-            meta = geo.parse_series_matrix([r.path for r in matrices])
+            meta = geo.parse_series_matrix([r.path for r in got["matrix"]])
         except InputError as exc:
             cand.reasons.append(f"series matrix unreadable: {exc}")
-    elif not unchecked:
+    elif not any(u.startswith(wanted["matrix"][0]) for u in unchecked):
         cand.reasons.append("no series matrix on GEO")
     text = f"{s.title} {s.summary}"
     if meta is not None:
@@ -138,28 +151,15 @@ def examine(
     cand.perturbation_words = words_in(text, settings["perturbation_words"])
     if not cand.perturbation_words:
         cand.reasons.append("no perturbation word in the title, summary or sample fields")
-    listing = _tried(
-        f"the supplementary file list of {acc}",
-        lambda: geo.list_supplementary(acc, dl, base_url=base_urls["geo_ftp"]),
-        unchecked,
-        dl,
-        f"geo/{acc}/suppl_listing.html",
-    )
-    if listing:
-        cand.count_files = [f.name for f in listing[0] if COUNT_FILE.search(f.name) and not NOT_COUNTS.search(f.name)]
-    genome = organisms[cand.organism].ncbi_counts_genome
+    if got["listing"]:
+        files = got["listing"][0]
+        cand.count_files = [f.name for f in files if COUNT_FILE.search(f.name) and not NOT_COUNTS.search(f.name)]
     if genome is None:
         cand.ncbi_counts = "no (NCBI computes counts for human and mouse only)"
+    elif got["counts"]:
+        cand.ncbi_counts = "yes"
     else:
-        before = len(unchecked)
-        rec = _tried(
-            f"NCBI-generated counts of {acc}",
-            lambda: geo.fetch_ncbi_counts(acc, dl, base_url=base_urls["geo_download"], genome=genome),
-            unchecked,
-            dl,
-            f"geo/{acc}/{geo.ncbi_counts_name(acc, genome)}",
-        )
-        cand.ncbi_counts = "yes" if rec else ("unknown" if len(unchecked) > before else "no")
+        cand.ncbi_counts = "unknown" if any(u.startswith(wanted["counts"][0]) for u in unchecked) else "no"
     if meta is not None:
         cand.rules = propose_rules(meta, gene, settings)
         if cand.rules.get("problem"):
