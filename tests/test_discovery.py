@@ -129,3 +129,21 @@ def test_bad_settings_name_the_key(tmp_path):
     path.write_text("organisms: [martian]\n")
     with pytest.raises(InputError, match="organism 'martian' is not known"):
         discover.run(path)
+
+
+def test_words_and_sample_values():
+    from pathverdict.config import validate_settings
+    from pathverdict.sources.discovery import words_in
+    from pathverdict.sources.discovery_rules import classify, perturbation_kind
+
+    s = validate_settings({}, "discover", "defaults")
+    assert words_in("Meis1-/- embryos", s["perturbation_words"]) == ["-/-"]
+    assert words_in("TOKO cells; Meis1 expression", s["perturbation_words"]) == []  # KO only as a word
+    values = {
+        "shMEIS1": "perturbed", "siRNA control": "control", "Meis1+/+": "control", "Meis1 fl/fl": "perturbed",
+        "MEIS1 overexpression": "perturbed", "empty vector": "control", "E12.5": None, "sgNT": "control",
+    }  # fmt: skip
+    assert {v: classify(v, "MEIS1", s) for v in values} == values
+    assert [perturbation_kind([v]) for v in ("Meis1-/-", "shMEIS1", "MEIS1 overexpression", "MEIS1")] == [
+        "KO", "KD", "OE", None,
+    ]  # fmt: skip

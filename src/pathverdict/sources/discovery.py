@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError
 from ..organisms import Organism
 from . import eutils, geo
-from .discovery_rules import propose_rules
+from .discovery_rules import propose_rules, word_rx
 from ..util import write_json
 from .download import Downloader, DownloadError, utc_now
 
@@ -78,8 +78,8 @@ def search_term(gene: str, organisms: list[Organism], extra: str = "") -> str:
 
 
 def words_in(text: str, words: list[str]) -> list[str]:
-    """The words (regular expressions, case-insensitive, matched at word starts) found in ``text``."""
-    return [w for w in words if re.search(rf"(?i)(?<![A-Za-z0-9]){w}", text)]
+    """The words (regular expressions, see :func:`.discovery_rules.word_rx`) found in ``text``."""
+    return [w for w in words if re.search(word_rx(w), text)]
 
 
 def _organism_of(series: eutils.GeoSeries, organisms: list[Organism]) -> str:

@@ -37,6 +37,12 @@ KINDS = (
 ROLES = {"KO": "cells_loss_of_function", "KD": "cells_loss_of_function", "OE": "cells_overexpression"}
 
 
+def word_rx(word: str) -> str:
+    """A word (a regular expression) matched case-insensitively at the start of a word; one that starts
+    with a sign (``-/-``, ``+/+``) anywhere (``Meis1-/-``)."""
+    return rf"(?i)(?<![A-Za-z0-9]){word}" if re.match(r"[A-Za-z(]", word) else rf"(?i){word}"
+
+
 def _characteristic_fields(meta: pd.DataFrame) -> list[str]:
     chars = [
         c
@@ -51,10 +57,10 @@ def classify(value: str, gene: str, settings: dict) -> str | None:
     text = str(value)
     if not text.strip():
         return None
-    if any(re.search(rf"(?i)(?<![A-Za-z0-9]){w}", text) for w in settings["control_words"]):
+    if any(re.search(word_rx(w), text) for w in settings["control_words"]):
         return "control"
-    if re.search(rf"(?i)(?<![A-Za-z0-9])(sh|si|sg)?{re.escape(gene)}", text) or any(
-        re.search(rf"(?i)(?<![A-Za-z0-9]){w}", text) for w in settings["perturbation_words"]
+    if re.search(word_rx(rf"(sh|si|sg)?{re.escape(gene)}"), text) or any(
+        re.search(word_rx(w), text) for w in settings["perturbation_words"]
     ):
         return "perturbed"
     return None
