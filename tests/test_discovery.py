@@ -52,7 +52,8 @@ def test_discovery_keeps_and_drops_the_right_series(settings, tmp_path, capsys):
     assert table.loc["GSE200003", "organism"] == "mouse" and table.loc["GSE200001", "platform"] == "GPL16791"
     assert table.loc["GSE200001", "proposed_groups"] == "genotype/variation: 3 MEIS1_KD vs 3 control"
     assert table.loc["GSE200003", "proposed_groups"] == "genotype: 3 MEIS1_KO vs 3 control"
-    assert "shRNA" in table.loc["GSE200001", "perturbation_words"]
+    assert table.loc["GSE200001", "perturbation_words"] == "knockdown, shRNA"
+    assert table.loc["GSE200003", "perturbation_words"] == "knockout, KO, -/-"
 
     draft = yaml.safe_load(result["draft"].read_text())
     assert result["draft"].read_text().startswith("# DRAFT written by pathverdict discovery")

@@ -78,8 +78,14 @@ def search_term(gene: str, organisms: list[Organism], extra: str = "") -> str:
 
 
 def words_in(text: str, words: list[str]) -> list[str]:
-    """The words (regular expressions, see :func:`.discovery_rules.word_rx`) found in ``text``."""
-    return [w for w in words if re.search(word_rx(w), text)]
+    """The words (regular expressions, see :func:`.discovery_rules.word_rx`) found in ``text``, each as
+    first written there (``shRNA``, ``knockout``, ``-/-``), once."""
+    found: dict[str, str] = {}
+    for w in words:
+        m = re.search(word_rx(w), text)
+        if m:
+            found.setdefault(m.group(0).lower(), m.group(0))
+    return list(found.values())
 
 
 def _organism_of(series: eutils.GeoSeries, organisms: list[Organism]) -> str:
