@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source tools/bootstrap.sh
-# ./run.sh discover [--config config/discover.yaml] [--offline]: find public perturbation series (docs/discovery.md)
+# ./run.sh discover [--config config/discover/meis1.yaml] [--offline]: find public perturbation series (docs/discovery.md)
 if [[ "${1:-}" == "discover" ]]; then
   shift
   exec python -m pathverdict.discover "$@"

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
 from pathverdict.organisms import known as known_organisms
+from pathverdict.judgement import claim_specs
 from pathverdict.errors import InputError
 from pathverdict.runlock import record_owner, release_stale_lock
 from pathverdict.report.provenance import report_context
@@ -20,6 +21,9 @@ _CONFIGFILES = [str(p) for p in workflow.overwrite_configfiles]
 _config_source = " and ".join(_CONFIGFILES) or "config/config.yaml"
 try:
     CFG = validate_config(config, source=_config_source, configfiles=_CONFIGFILES)
+    # the study's claims (config `claims:`; without it one claim per dataset, "the target is on top"):
+    # a claim naming a role no dataset has, an unknown test kind, ... stop the run here
+    CLAIMS = claim_specs.from_config(CFG, source=_config_source)
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 _missing = missing_local_files(CFG)
@@ -39,6 +43,7 @@ ORGANISM = {d: CFG["datasets"][d]["organism"] for d in DATASETS}
 ORGANISM_INFO = known_organisms(CFG["organisms"])
 LIBRARY_KEYS = CFG["library_keys"]
 LIBRARY_SOURCES = CFG["library_sources"]
+ROLES = claim_specs.roles_of(CFG)  # dataset -> role ("" when it has none)
 
 # One study, one folder: every path of this study is under these three (config key `study`,
 # default the first config file's name). The download cache (downloads.cache_dir) is shared
@@ -322,6 +327,7 @@ def finish_run():
         study=STUDY,
         target=CFG["target_pathway"],
         simulated=bool(CFG.get("simulated")),
+        claims=[c.id for c in CLAIMS],
     )
 
 

@@ -129,6 +129,6 @@ rule sensitivity:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
     script:
         "../scripts/sensitivity.py"

@@ -33,6 +33,9 @@ rule verdict:
         libraries=list(all_gmts()),
         dataset_libraries={d: LIBRARY_KEYS[ORGANISM[d]] for d in DATASETS},
         organisms=ORGANISM,
+        # the genes and gene families the claims test are reported in verdict_genes.tsv too, in each
+        # dataset organism's symbols
+        claims_settings=CFG.get("claims"),
     script:
         "../scripts/verdict.py"
 
@@ -80,6 +83,8 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
+        # caveats on the datasets' evidence written by other rules (claims.CAVEAT_COLUMNS): none yet
+        caveats=[],
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(
@@ -93,7 +98,10 @@ rule claims:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
+        claims_settings=CFG.get("claims"),
+        perturbed_gene=CFG.get("perturbed_gene"),
+        role_names=CFG.get("role_names"),
         selected=SELECTED,
         library=PRIMARY_LIBRARY,
         banner=BANNER,

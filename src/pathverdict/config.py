@@ -42,8 +42,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
     where = _key(error.absolute_path)
     v = error.validator
     if v == "oneOf" and error.context:
-        # describe the alternative of the right type (e.g. a mapping with a bad key), not "wrong form"
-        specific = [c for c in error.context if c.validator != "type"]
+        # describe the alternative of the right type (e.g. a mapping with a bad key), not "wrong form":
+        # leave out the alternatives whose own type does not fit the value
+        misfits = {c.relative_schema_path[0] for c in error.context if list(c.relative_schema_path)[1:] == ["type"]}
+        specific = [c for c in error.context if c.validator != "type" and c.relative_schema_path[0] not in misfits]
+        specific = specific or [c for c in error.context if c.validator != "type"]
         if specific:
             return _describe(specific[0])
     if v == "pattern" and "propertyNames" in error.schema_path:
@@ -222,6 +225,18 @@ def validate_config(
                 f"{source}: datasets.{name}.contrast compares {tested!r} with itself. "
                 "Fix: give [variable, tested level, reference level]."
             )
+        sel = ds.get("select_by_expression")
+        if sel is not None and not sel.get("gene"):
+            if not cfg.get("perturbed_gene"):
+                raise InputError(
+                    f"{source}: datasets.{name}.select_by_expression names no `gene` and the config has no "
+                    "`perturbed_gene`. Fix: give the gene, e.g. {gene: MEIS1, group: RLS}, or set the study key "
+                    "`perturbed_gene: MEIS1`."
+                )
+            ds["select_by_expression"] = {
+                "gene": cfg["perturbed_gene"],
+                **{k: v for k, v in sel.items() if k != "gene"},
+            }
     normalise_organisms(cfg, source)
     if not allow_review:
         refuse_drafts(cfg, source)

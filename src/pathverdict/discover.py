@@ -1,5 +1,5 @@
 """Discovery of public perturbation series of a gene on GEO (issue 23): ``./run.sh discover --config
-config/discover.yaml`` (or ``python -m pathverdict.discover --config ...``).
+config/discover/meis1.yaml`` (or ``python -m pathverdict.discover --config ...``).
 
 Writes ``<out_dir>/candidates.tsv`` (every series the search found, kept or dropped and why) and
 ``<out_dir>/draft_config.yaml`` (one dataset per kept series, each ``review: true`` with what to
@@ -44,7 +44,7 @@ def run(settings_path: str | Path, *, offline: bool = False, min_interval: float
         with open(settings_path, encoding="utf-8") as fh:
             raw = yaml.safe_load(fh)
     except FileNotFoundError:
-        raise InputError(f"{source}: no such file. Fix: give the discovery settings, e.g. config/discover.yaml.")
+        raise InputError(f"{source}: no such file. Fix: give the discovery settings, e.g. config/discover/meis1.yaml.")
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: not valid YAML ({exc}).") from None
     settings = _config.validate_settings(raw, "discover", source)
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="./run.sh discover",
         description="Find public perturbation series of a gene on GEO and write a candidates table and a draft config.",
     )
-    parser.add_argument("--config", default="config/discover.yaml", help="discovery settings (config/discover.yaml)")
+    parser.add_argument("--config", default="config/discover/meis1.yaml", help="discovery settings (config/discover/meis1.yaml)")
     parser.add_argument("--offline", action="store_true", help="use only the download cache (no network)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")

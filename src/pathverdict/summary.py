@@ -69,9 +69,16 @@ def _relative(paths: str) -> str:
 
 
 def terminal_summary(
-    results_dir: str | Path, *, target: str, configfile: str | None = None, simulated: bool = False, width: int = 100
+    results_dir: str | Path,
+    *,
+    target: str,
+    configfile: str | None = None,
+    simulated: bool = False,
+    width: int = 100,
+    claims: list[str] | None = None,
 ) -> str:
-    """The summary text; empty when the verdict of this results folder does not exist."""
+    """The summary text; empty when the verdict of this results folder does not exist. ``claims``
+    are the ids of the study's claims in the config's order (default: as ``claims.tsv`` lists them)."""
     results = Path(results_dir)
     verdict = _read(results / "verdict.tsv")
     if verdict is None or verdict.empty:
@@ -119,9 +126,9 @@ def terminal_summary(
             lines.append(note if len(note) <= width else note[: width - 1] + "…")
     claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
-        from .judgement import claims
+        from .judgement import claims as _claims
 
-        summary = claims.summarise(claims_tab)
+        summary = _claims.summarise(claims_tab, claims)
         per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k not in ("study", "negative_control"))
         lines.append(f"Claims: {per_claim}")
         if "negative_control" in summary:
@@ -192,9 +199,11 @@ def end_of_run(
     study: str,
     target: str,
     simulated: bool = False,
+    claims: list[str] | None = None,
 ) -> None:
     """The end of every successful run (Snakefile): record which config made the study's folder
-    and print the answer (:func:`terminal_summary`) of the results beside the record."""
+    and print the answer (:func:`terminal_summary`) of the results beside the record; ``claims``
+    are the ids of the study's claims, in the config's order."""
     record_run(record_path, datasets, configfiles, study)
     print(
         terminal_summary(
@@ -202,6 +211,7 @@ def end_of_run(
             target=target,
             configfile=" ".join(map(str, configfiles)) or None,
             simulated=simulated,
+            claims=claims,
         ),
         end="",
         flush=True,

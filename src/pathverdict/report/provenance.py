@@ -83,7 +83,7 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     ``verdict.tsv`` and ``claims.tsv``: the study overall, one line per claim (and the
     negative-control check), one line per dataset (headline method, first library).
     None when the run has not made them yet."""
-    from ..judgement import claims
+    from ..judgement import claim_specs, claims
 
     vpath, cpath = Path(results) / "verdict.tsv", Path(results) / "claims.tsv"
     if not vpath.is_file():
@@ -115,12 +115,13 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     }
     if cpath.is_file():
         ctable = read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
-        summary = claims.summarise(ctable)
-        genes = " and ".join(cfg["verdict"].get("genes", []))
-        for key, text in claims.CLAIMS.items():
-            out["claims"].append(
-                f"Claim *{key}*: **{summary[key]}** — {text.format(target=cfg['target_pathway'], genes=genes)}"
-            )
+        specs = claim_specs.parse_claims(
+            cfg.get("claims"), claim_specs.roles_of(cfg), perturbed_gene=cfg.get("perturbed_gene"), check_roles=False
+        )
+        summary = claims.summarise(ctable, specs)
+        for spec in specs:
+            text = spec.text(cfg["target_pathway"], cfg.get("perturbed_gene"))
+            out["claims"].append(f"Claim *{spec.id}*: **{summary[spec.id]}** — {text}")
         if "negative_control" in summary:
             out["claims"].append(
                 f"Check of the method on the negative control(s): **{summary['negative_control']}** "

@@ -38,17 +38,25 @@ def make_verdict(
     banner: str = "",
     dataset_libraries: dict[str, dict[str, str]] | None = None,
     organisms: dict[str, str] | None = None,
+    claims_settings: dict | None = None,
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
-    ``results/<study>/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages, from each
-    dataset's DE table, ORA tables (up, down, all), ``ora.json``, GSEA and (judged when given,
-    always in the workflow) CAMERA tables; every list is in the order of ``datasets``.
+    ``results/<study>/verdict_genes.tsv`` (genes of interest: ``verdict.genes`` and
+    ``verdict.gene_patterns``, and the genes and gene families the claims test) and their
+    Markdown/HTML pages, from each dataset's DE table, ORA tables (up, down, all), ``ora.json``,
+    GSEA and (judged when given, always in the workflow) CAMERA tables; every list is in the order
+    of ``datasets``.
 
     With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
     ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
-    (whose claim genes are reported); by default every dataset has every library."""
+    (whose genes are reported); by default every dataset has every library."""
+    from dataclasses import replace
+
+    from ..judgement.claim_specs import gene_requests
+
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     organisms = organisms or {}
+    claim_genes, claim_patterns = gene_requests(claims_settings)
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
@@ -95,7 +103,13 @@ def make_verdict(
                     ds_settings,
                 )
             )
-        gene_rows.append(_verdict.gene_status(ds, de_table, ds_settings, input_genes))
+        gene_settings = replace(
+            ds_settings,
+            genes=ds_settings.genes + tuple(g for g in claim_genes if g not in ds_settings.genes),
+            gene_patterns=ds_settings.gene_patterns
+            + tuple(p for p in claim_patterns if p not in ds_settings.gene_patterns),
+        )
+        gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
     genes = pd.concat(gene_rows, ignore_index=True)
     title = f"Is {target} on top?"
@@ -142,6 +156,9 @@ def make_claims(
     alpha: float,
     out_tsv: str,
     out_html: str,
+    claims_settings: dict | None = None,
+    perturbed_gene: str | None = None,
+    role_names: dict[str, str] | None = None,
     null_settings: dict | None = None,
     null: str | list = (),
     selection: list[str] = (),
@@ -152,18 +169,26 @@ def make_claims(
     directions: str | list = (),
     calibration: str | None = None,
     organisms: dict[str, str] | None = None,
+    caveats: str | list = (),
 ) -> pd.DataFrame:
-    """``results/<study>/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
-    label-permutation null is enabled (``null`` given), ``results/<study>/null.tsv`` and the selection
-    analyses of every dataset with ``select_by_expression`` (``selected``); with
-    ``results/<study>/sensitivity.tsv`` and ``sensitivity_directions.tsv`` the pathway claims'
-    evidence also gives the sensitivity of the answer (shown, never counted) and the page a
-    section of it; ``results/<study>/calibration.tsv`` is shown beside each dataset's answer.
-    An input the rule leaves out (an empty list) is not used."""
+    """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
+    section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
+    the verdict tables and, when the label-permutation null is enabled (``null`` given),
+    ``results/<study>/null.tsv`` and the selection analyses of every dataset with
+    ``select_by_expression`` (``selected``); with ``results/<study>/sensitivity.tsv`` and
+    ``sensitivity_directions.tsv`` the pathway claims' evidence also gives the sensitivity of the
+    answer (shown, never counted) and the page a section of it; ``results/<study>/calibration.tsv``
+    is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
+    ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
+    called here. An input the rule leaves out (an empty list) is not used."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
+    from ..judgement.claim_specs import parse_claims
 
     settings = VerdictSettings.from_config(verdict_settings, alpha)
+    # checked against the datasets when the workflow started (rules/common.smk); a claim whose roles no
+    # dataset has is `not tested` here
+    specs = parse_claims(claims_settings, roles, perturbed_gene=perturbed_gene, source="claims", check_roles=False)
     null_settings = null_settings or {}
     null_path = null or None
     table = _verdict.read_verdict(verdict)
@@ -172,15 +197,16 @@ def make_claims(
     selection_table = claims.read_selection(list(selection or []))
     sens = _sensitivity.read_sensitivity(sensitivity) if sensitivity else None
     dirs = _sensitivity.read_directions(directions) if directions else None
+    # caveats: the tables written by a rule, and those of the producers called here (sample QC and
+    # confounding, power: appended to this list); an empty table when there are none
+    caveat_tables = [claims.read_caveats([caveats] if isinstance(caveats, str) else list(caveats or []))]
+    caveat_table = claims.collect_caveats(caveat_tables)
     ctable = claims.evaluate(
         table,
         gene_table,
         roles,
         target=target,
-        key_genes=settings.genes,
-        dataset_genes={
-            ds: VerdictSettings.from_config(verdict_settings, alpha, org).genes for ds, org in (organisms or {}).items()
-        },
+        claims=specs,
         max_fdr=settings.max_fdr,
         library=library,
         null=null_table,
@@ -189,8 +215,9 @@ def make_claims(
         null_alpha=float(null_settings.get("alpha", 0.05)),
         sensitivity=sens,
         directions=dirs,
+        caveats=caveat_table,
     )
-    summary = claims.summarise(ctable)
+    summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
     cal = claims.read_calibration(calibration) if calibration else None
     with atomic_write(out_html) as fh:
@@ -199,13 +226,16 @@ def make_claims(
                 ctable,
                 summary,
                 target,
-                settings.genes,
+                specs,
                 banner,
                 selection=selection_table,
                 selected=list(selected or []),
                 calibration=cal,
                 sensitivity=sens,
+                perturbed_gene=perturbed_gene,
+                role_names=role_names,
+                caveats=caveat_table,
             )
         )
-    log.info(claims.paragraph(ctable, summary, target, settings.genes, calibration=cal))
+    log.info(claims.paragraph(ctable, summary, target, specs, calibration=cal, perturbed_gene=perturbed_gene))
     return ctable
