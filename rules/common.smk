@@ -43,6 +43,9 @@ ORGANISM = {d: CFG["datasets"][d]["organism"] for d in DATASETS}
 ORGANISM_INFO = known_organisms(CFG["organisms"])
 LIBRARY_KEYS = CFG["library_keys"]
 LIBRARY_SOURCES = CFG["library_sources"]
+# organism -> ortholog table (study organism -> organism): the claims' genes given in the study
+# organism's symbols only, for datasets of that organism (judgement.claim_genes)
+ORTHOLOGS = CFG["orthologs"]
 ROLES = claim_specs.roles_of(CFG)  # dataset -> role ("" when it has none)
 
 # One study, one folder: every path of this study is under these three (config key `study`,

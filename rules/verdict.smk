@@ -10,6 +10,7 @@ rule verdict:
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
         # every organism's libraries; each dataset is judged with its organism's (dataset_libraries)
         gmts=all_gmts().values(),
+        orthologs=list(ORTHOLOGS.values()),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",
@@ -36,6 +37,8 @@ rule verdict:
         # the genes and gene families the claims test are reported in verdict_genes.tsv too, in each
         # dataset organism's symbols
         claims_settings=CFG.get("claims"),
+        study_organism=CFG["organism"],
+        ortholog_organisms=list(ORTHOLOGS),
     script:
         "../scripts/verdict.py"
 
@@ -85,6 +88,8 @@ rule claims:
         ),
         # caveats on the datasets' evidence written by other rules (claims.CAVEAT_COLUMNS): none yet
         caveats=[],
+        # the claims' genes in each dataset organism's symbols (organisms.<organism>.orthologs)
+        orthologs=list(ORTHOLOGS.values()),
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(
@@ -110,6 +115,8 @@ rule claims:
         alpha=CFG["de"]["alpha"],
         null_settings=CFG["null"],
         organisms=ORGANISM,
+        study_organism=CFG["organism"],
+        ortholog_organisms=list(ORTHOLOGS),
     script:
         "../scripts/claims.py"
 

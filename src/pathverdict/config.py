@@ -45,7 +45,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
         # describe the alternative of the right type (e.g. a mapping with a bad key), not "wrong form":
         # leave out the alternatives whose own type does not fit the value
         misfits = {c.relative_schema_path[0] for c in error.context if list(c.relative_schema_path)[1:] == ["type"]}
-        specific = [c for c in error.context if c.validator != "type" and c.relative_schema_path[0] not in misfits]
+        # (a type error inside the fitting alternative, e.g. a mapping's value, is specific)
+        specific = [
+            c
+            for c in error.context
+            if c.relative_schema_path[0] not in misfits and list(c.relative_schema_path)[1:] != ["type"]
+        ]
         specific = specific or [c for c in error.context if c.validator != "type"]
         if specific:
             return _describe(specific[0])
@@ -294,6 +299,12 @@ def normalise_organisms(cfg: dict, source: str) -> None:
             key = orgs.library_key(lib, org, default)
             sources[key], keys[org][lib] = src, key
     cfg["library_sources"], cfg["library_keys"] = sources, keys
+    # ortholog tables (study organism -> organism) of the datasets' other organisms: the claims' genes
+    # given in the study organism's symbols only are mapped through them (judgement.claim_genes)
+    cfg["orthologs"] = {
+        org: declared[org]["orthologs"] for org in used if org != default and "orthologs" in declared.get(org, {})
+    }
+    _claim_organisms(cfg, known, source)
     verdict = cfg["verdict"]
     for key, defaults in (("genes", orgs.DEFAULT_GENES), ("gene_patterns", orgs.DEFAULT_GENE_PATTERNS)):
         verdict[key] = {
@@ -315,6 +326,21 @@ def normalise_organisms(cfg: dict, source: str) -> None:
                 raise InputError(
                     f"{source}: verdict.gene_patterns.{org}: {p!r} is not a regular expression ({exc})."
                 ) from None
+
+
+def _claim_organisms(cfg: dict, known: dict, source: str) -> None:
+    """The organisms of the claims' genes and gene patterns given per organism, by their config names
+    (``mmu`` -> ``mouse``); an unknown one is an :class:`InputError` naming the claim's key. Whether a
+    dataset has each organism is checked with the claims (``judgement.claim_specs``)."""
+    from . import organisms as orgs
+
+    for cid, spec in (cfg.get("claims") or {}).items():
+        for i, item in enumerate((spec or {}).get("tests") or []):
+            for key in ("genes", "pattern"):
+                value = item.get(key) if isinstance(item, dict) else None
+                if isinstance(value, dict):
+                    where = f"{source}: claims.{cid}.tests[{i}].{key}"
+                    item[key] = {orgs.resolve(k, known, f"{where}.{k}"): v for k, v in value.items()}
 
 
 def refuse_drafts(cfg: dict, source: str) -> None:
@@ -400,4 +426,5 @@ def missing_local_files(cfg: dict) -> list[str]:
     for key, src in cfg.get("library_sources", {}).items():
         if "file" in src and "/" in key:
             keys.append((f"genesets ({key})", src["file"]))
+    keys += [(f"organisms.{org}.orthologs", path) for org, path in cfg.get("orthologs", {}).items()]
     return [f"{key}: {path}" for key, path in keys if not Path(path).is_file()]

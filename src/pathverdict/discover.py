@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="./run.sh discover",
         description="Find public perturbation series of a gene on GEO and write a candidates table and a draft config.",
     )
-    parser.add_argument("--config", default="config/discover/meis1.yaml", help="discovery settings (config/discover/meis1.yaml)")
+    parser.add_argument(
+        "--config", default="config/discover/meis1.yaml", help="discovery settings (config/discover/meis1.yaml)"
+    )
     parser.add_argument("--offline", action="store_true", help="use only the download cache (no network)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")

@@ -175,6 +175,24 @@ def ortholog_pairs(table: pd.DataFrame, source: str = "human", target: str = "mo
     return pairs.rename(columns=dict(zip(cols, ("source", "target")))).drop_duplicates().reset_index(drop=True)
 
 
+def read_orthologs(path: str, source: str, target: str) -> pd.DataFrame:
+    """:func:`ortholog_pairs` of the table ``organisms.<target>.orthologs`` (TSV, may be gzipped); a table
+    that cannot be read or lacks the two symbol columns is an :class:`InputError` naming the file."""
+    where = f"{path} (organisms.{target}.orthologs)"
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{where}: cannot be read as a TSV table ({exc}).") from None
+    cols = [f"{source}_symbol", f"{target}_symbol"]
+    if any(c not in table.columns for c in cols):
+        raise InputError(
+            f"{where}: needs the columns {cols[0]} and {cols[1]} (a {source} symbol and its {target} ortholog's on "
+            f"each line); it has {preview(list(table.columns), 6)}. Fix: rename the columns, or export the table "
+            f"in HGNC's HCOP layout ({source}_symbol, {target}_symbol)."
+        )
+    return ortholog_pairs(table, source, target)
+
+
 def orthologous_symbols(
     symbols: list[str] | None,
     pairs: pd.DataFrame,

@@ -211,6 +211,9 @@ def evaluate(
     sensitivity: pd.DataFrame | None = None,
     directions: pd.DataFrame | None = None,
     caveats: pd.DataFrame | None = None,
+    organisms: dict[str, str] | None = None,
+    organism: str = "human",
+    orthologs: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per claim (and negative-control check) x dataset it concerns: does it hold, and the numbers.
 
@@ -221,7 +224,9 @@ def evaluate(
     ``sensitivity`` (``results/<study>/sensitivity.tsv``) and ``directions``
     (``results/<study>/sensitivity_directions.tsv``) add one clause each to the evidence of the
     claims with a pathway test: shown, never counted for or against a claim. ``caveats``
-    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`).
+    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`). ``organisms``
+    (dataset -> organism, default the study ``organism``) and ``orthologs`` ({organism: pairs}) give
+    the genes and families of each dataset's organism (:mod:`.claim_genes`).
     """
     from . import sensitivity as _sens
 
@@ -240,7 +245,19 @@ def evaluate(
 
     if library is None and len(verdict):
         library = str(verdict["library"].iloc[0])
-    ctx = _tests.Context(verdict, genes, library, max_fdr, null, frozenset(selected), null_enabled, null_alpha)
+    ctx = _tests.Context(
+        verdict,
+        genes,
+        library,
+        max_fdr,
+        null,
+        frozenset(selected),
+        null_enabled,
+        null_alpha,
+        dict(organisms or {}),
+        organism,
+        dict(orthologs or {}),
+    )
     rows = []
     for ds, role in roles.items():
         mine = [c for c in claims if c.concerns(ds, role)]

@@ -15,6 +15,14 @@ from ..judgement.verdict import VerdictSettings
 log = logging.getLogger(__name__)
 
 
+def _orthologs(paths: list[str], organisms: list[str], study: str) -> dict[str, pd.DataFrame]:
+    """The ortholog tables (``organisms.<organism>.orthologs``, in the order of ``organisms``) as
+    {organism: symbol pairs, study organism -> organism}."""
+    from ..organisms import read_orthologs
+
+    return {org: read_orthologs(path, study, org) for org, path in zip(organisms, paths, strict=True)}
+
+
 def make_verdict(
     *,
     datasets: list[str],
@@ -39,6 +47,9 @@ def make_verdict(
     dataset_libraries: dict[str, dict[str, str]] | None = None,
     organisms: dict[str, str] | None = None,
     claims_settings: dict | None = None,
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/<study>/verdict_genes.tsv`` (genes of interest: ``verdict.genes`` and
@@ -49,14 +60,18 @@ def make_verdict(
 
     With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
     ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
-    (whose genes are reported); by default every dataset has every library."""
+    (whose genes are reported); by default every dataset has every library. The claims' genes and
+    families are reported in each dataset organism's symbols (``study_organism``: the study's;
+    ``orthologs``: the ortholog tables of ``ortholog_organisms``; :mod:`..judgement.claim_genes`)."""
     from dataclasses import replace
 
-    from ..judgement.claim_specs import gene_requests
+    from ..judgement import claim_genes
+    from ..judgement.claim_specs import gene_tests
 
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     organisms = organisms or {}
-    claim_genes, claim_patterns = gene_requests(claims_settings)
+    tests = gene_tests(claims_settings, study_organism)
+    pairs = _orthologs(list(orthologs), list(ortholog_organisms), study_organism)
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
@@ -103,11 +118,12 @@ def make_verdict(
                     ds_settings,
                 )
             )
+        wanted, wanted_patterns = claim_genes.requests(tests, organisms.get(ds), study_organism, pairs)
         gene_settings = replace(
             ds_settings,
-            genes=ds_settings.genes + tuple(g for g in claim_genes if g not in ds_settings.genes),
+            genes=ds_settings.genes + tuple(g for g in wanted if g not in ds_settings.genes),
             gene_patterns=ds_settings.gene_patterns
-            + tuple(p for p in claim_patterns if p not in ds_settings.gene_patterns),
+            + tuple(p for p in wanted_patterns if p not in ds_settings.gene_patterns),
         )
         gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
@@ -170,6 +186,9 @@ def make_claims(
     calibration: str | None = None,
     organisms: dict[str, str] | None = None,
     caveats: str | list = (),
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
     section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
@@ -180,7 +199,9 @@ def make_claims(
     answer (shown, never counted) and the page a section of it; ``results/<study>/calibration.tsv``
     is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
-    called here. An input the rule leaves out (an empty list) is not used."""
+    called here. ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables
+    ``orthologs`` (of ``ortholog_organisms``) give each dataset's claim genes in its organism's
+    symbols. An input the rule leaves out (an empty list) is not used."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -188,7 +209,14 @@ def make_claims(
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     # checked against the datasets when the workflow started (rules/common.smk); a claim whose roles no
     # dataset has is `not tested` here
-    specs = parse_claims(claims_settings, roles, perturbed_gene=perturbed_gene, source="claims", check_roles=False)
+    specs = parse_claims(
+        claims_settings,
+        roles,
+        perturbed_gene=perturbed_gene,
+        source="claims",
+        check_roles=False,
+        organism=study_organism,
+    )
     null_settings = null_settings or {}
     null_path = null or None
     table = _verdict.read_verdict(verdict)
@@ -216,6 +244,9 @@ def make_claims(
         sensitivity=sens,
         directions=dirs,
         caveats=caveat_table,
+        organisms=organisms,
+        organism=study_organism,
+        orthologs=_orthologs(list(orthologs), list(ortholog_organisms), study_organism),
     )
     summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
