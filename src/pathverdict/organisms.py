@@ -17,8 +17,11 @@ Per organism (see docs/organisms.md):
 * libraries: each entry of ``genesets`` gives one source per organism (``{human: {enrichr:
   KEGG_2021_Human}, mouse: {enrichr: KEGG_2019_Mouse}}``); a single source is the study
   organism's, and ``{kegg_rest: <code>}`` follows every dataset's organism (``mmu`` for mouse);
-* claim genes: ``verdict.genes`` / ``verdict.gene_patterns`` as a list (the study organism's) or
-  per organism; built-in defaults for human and mouse.
+* reported genes: ``verdict.genes`` / ``verdict.gene_patterns`` as a list (the study organism's) or
+  per organism; built-in defaults for human and mouse;
+* the claims' genes and families: given per organism in the claims, or mapped from the study
+  organism's with the ortholog table ``organisms.<name>.orthologs`` (:func:`read_orthologs`,
+  :func:`orthologous_symbols`; ``judgement.claim_genes``).
 """
 
 from __future__ import annotations
