@@ -9,6 +9,9 @@ if [[ "${1:-}" == "discover" ]]; then
   shift
   exec python -m pathverdict.discover "$@"
 fi
+# the config files given with --configfile: one clear message each (file, line, fix) when one is missing,
+# empty or not valid YAML -- Snakemake reads them before the workflow can say so (issue 24)
+python -m pathverdict.configfiles "$@" || exit 1
 if [[ " $* " != *" --cores "* && " $* " != *" -c"* && " $* " != *" --jobs "* && " $* " != *" -j"* ]]; then
   set -- --cores all "$@"
 fi

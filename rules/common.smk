@@ -70,6 +70,42 @@ def is_local(dataset):
     return "counts" in CFG["datasets"][dataset]
 
 
+# datasets given as the authors' published DE table (`de_table`): no counts, so no prepare_dataset,
+# deseq2 or label-permutation null; rule import_de_table writes their de.tsv (docs/de_tables.md)
+TABLES = [d for d in DATASETS if "de_table" in CFG["datasets"][d]]
+COUNTED = [d for d in DATASETS if d not in TABLES]
+NO_DATASET = "(?!)"  # a wildcard constraint no name matches
+
+
+def names_regex(names):
+    return "|".join(re.escape(n) for n in names) or NO_DATASET
+
+
+def de_table_inputs(wildcards):
+    """A DE table dataset's table (local, or what fetch_de_table downloads, with its provenance) and
+    the gene-list file of its `background`, when it gives one."""
+    spec = CFG["datasets"][wildcards.dataset]["de_table"]
+    fetched = f"{RESOURCES}/de_tables/{wildcards.dataset}"
+    inputs = (
+        {"table": spec["path"]}
+        if "path" in spec
+        else {"table": f"{fetched}/table", "source": f"{fetched}/source.json"}
+    )
+    if spec.get("background") not in (None, "annotation_protein_coding"):
+        inputs["background"] = spec["background"]
+    return inputs
+
+
+def count_outputs(wildcards):
+    """The VST and sample sheet of a dataset with counts (CAMERA, PCA); for a DE table its record."""
+    if wildcards.dataset in TABLES:
+        return {"record": f"{RESULTS}/{wildcards.dataset}/input/prepare.json"}
+    return {
+        "vst": f"{RESULTS}/{wildcards.dataset}/vst.tsv.gz",
+        "samples": f"{RESULTS}/{wildcards.dataset}/samples.tsv",
+    }
+
+
 SIMULATED = [d for d in DATASETS if CFG["datasets"][d].get("simulated")]
 
 
@@ -120,9 +156,12 @@ def checked_inputs():
     out = expand(f"{RESULTS}/{{dataset}}/input/prepare.json", dataset=DATASETS) + list(
         all_gmts().values()
     )
-    for d in DATASETS:
+    for d in COUNTED:
         if not is_local(d):
             out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
+    for d in TABLES:
+        if "path" not in CFG["datasets"][d]["de_table"]:
+            out += list(de_table_inputs(SimpleNamespace(dataset=d)).values())
     out += [
         ANNOTATIONS[org] for org, src in CFG["annotations"].items() if "file" not in src
     ]
@@ -304,7 +343,10 @@ onstart:
     from pathverdict.summary import claim_study
 
     record_owner(".snakemake", local_jobs=workflow.local_exec)
-    claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    try:  # a read-only results/ (or mount): one message, before any job
+        claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    except InputError as exc:
+        raise WorkflowError(str(exc)) from None
     for _stale in remove_stale_temp_files("results", "resources"):
         print(
             f"removed {_stale}, a temporary file left by an interrupted run",

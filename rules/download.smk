@@ -59,3 +59,21 @@ rule fetch_annotation:
         base_urls=CFG["base_urls"],
     script:
         "../scripts/fetch_annotation.py"
+
+
+# A DE table given by `url` or as a GEO supplementary file (`de_table: {geo: ...}`).
+rule fetch_de_table:
+    output:
+        table=f"{RESOURCES}/de_tables/{{dataset}}/table",
+        info=f"{RESOURCES}/de_tables/{{dataset}}/source.json",
+    log:
+        f"{LOGS}/{{dataset}}/fetch_de_table.log",
+    localrule: True
+    conda:
+        "../envs/pathverdict.yaml"
+    params:
+        dataset_config=dataset_cfg,
+        downloads=CFG["downloads"],
+        base_urls=CFG["base_urls"],
+    script:
+        "../scripts/fetch_de_table.py"

@@ -9,9 +9,10 @@
 
 rule enrichment:
     input:
+        # the VST and sample sheet (CAMERA, PCA) of a dataset with counts; for a DE table dataset its
+        # record (input/prepare.json): what its table cannot test (rules/common.smk)
+        unpack(count_outputs),
         de=rules.deseq2.output.de,
-        vst=rules.deseq2.output.vst,
-        samples=rules.prepare_dataset.output.samples,
         genes=rules.prepare_dataset.output.genes,
         gmts=dataset_gmts,
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)

@@ -22,6 +22,9 @@ rule prepare_dataset:
         ),
     log:
         f"{LOGS}/{{dataset}}/prepare_dataset.log",
+    wildcard_constraints:
+        # a DE table dataset's gene IDs and record are written by import_de_table (rules/de.smk)
+        dataset=names_regex(COUNTED),
     conda:
         "../envs/pathverdict.yaml"
     resources:

@@ -57,7 +57,8 @@ rule null_permutations:
 
 rule null:
     input:
-        summaries=expand(rules.null_permutations.output.summary, dataset=DATASETS),
+        # a DE table has no counts to relabel: its rows say so (params.not_tested)
+        summaries=expand(rules.null_permutations.output.summary, dataset=COUNTED),
     output:
         summary=f"{RESULTS}/null.tsv",
         html=report(
@@ -72,6 +73,9 @@ rule null:
         "../envs/pathverdict.yaml"
     params:
         banner=BANNER,
+        not_tested=TABLES,
+        library=PRIMARY_LIBRARY,
+        target=CFG["target_pathway"],
     script:
         "../scripts/null.py"
 

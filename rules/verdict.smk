@@ -49,8 +49,8 @@ rule verdict:
 
 rule calibration:
     input:
-        # the checked (selected) sample sheets give each dataset's design
-        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=DATASETS),
+        # the checked (selected) sample sheets give each dataset's design (a DE table has none)
+        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=COUNTED),
     output:
         tsv=f"{RESULTS}/calibration.tsv",
     log:
@@ -108,6 +108,7 @@ rule claims:
         perturbed_gene=CFG.get("perturbed_gene"),
         role_names=CFG.get("role_names"),
         selected=SELECTED,
+        tables=TABLES,
         library=PRIMARY_LIBRARY,
         banner=BANNER,
         target=CFG["target_pathway"],

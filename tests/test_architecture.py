@@ -18,7 +18,8 @@ PKG = ROOT / "src" / "pathverdict"
 # is in folders that read as the data flows: sources -> de -> enrichment -> (simulation) -> judgement -> report
 LAYERS = {
     "io": [
-        "errors", "util", "io", "organisms", "config", "render", "tables", "design", "genesets", "runlock",
+        "errors", "util", "io", "organisms", "config", "configfiles", "render", "tables", "design", "genesets",
+        "runlock",
         "__init__",
     ],
     "sources": ["sources"],
@@ -129,6 +130,8 @@ def _rules() -> dict[str, dict]:
         "dataset_inputs": {"counts", "samples", "source"},
         "null_inputs": {"counts", "samples", "genes"},
         "library_inputs": {"library", "download"},
+        "de_table_inputs": {"table", "source", "background"},
+        "count_outputs": {"vst", "samples", "record"},
     }
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         text = smk.read_text()

@@ -80,6 +80,7 @@ def test_shipped_configs_name_their_study(repo_root):
         "config/discover/meis1.yaml": "meis1_replication",
         "config/examples/li2008_lncap.yaml": "li2008_lncap",
         "config/examples/marioni2008_liver.yaml": "marioni2008_liver",
+        "config/examples/marioni2008_liver_tables.yaml": "marioni2008_liver_tables",
         "config/examples/shared_counts.yaml": "shared_counts",
     }
 

@@ -224,6 +224,10 @@ def validate_config(
     if isinstance(cfg["annotation"], str):
         cfg["annotation"] = {"file": cfg["annotation"]}
     for name, ds in cfg["datasets"].items():
+        if "de_table" in ds:
+            ds["de_table"] = de_table_entry(config["datasets"][name], f"{source}: datasets.{name}")
+            ds.pop("round_counts", None)  # a schema default: no counts to round
+            continue
         var, tested, ref = ds["contrast"]
         if tested == ref:
             raise InputError(
@@ -359,6 +363,47 @@ def refuse_drafts(cfg: dict, source: str) -> None:
     )
 
 
+# what a dataset given as a published DE table cannot have: each needs the counts or the samples
+NOT_WITH_DE_TABLE = {
+    "design": "the table's comparison is the authors' (no design is fitted)",
+    "contrast": "the table's comparison is the authors' (no contrast is tested)",
+    "select_by_expression": "selecting samples by expression needs the counts of every sample",
+    "round_counts": "there are no counts to round",
+}
+PROTEIN_CODING = "annotation_protein_coding"
+
+
+def de_table_entry(ds: dict, where: str) -> dict:
+    """A dataset's ``de_table`` as a mapping with one source (``path``, ``url`` or ``geo``); a string is a
+    path, or a URL when it has a scheme. Keys that need counts are refused, each with the reason."""
+    wrong = [k for k in NOT_WITH_DE_TABLE if k in ds]
+    if wrong:
+        raise InputError(
+            f"{where}: a dataset given as a DE table cannot have "
+            + "; ".join(f"`{k}` ({NOT_WITH_DE_TABLE[k]})" for k in wrong)
+            + ". Fix: remove "
+            + ", ".join(f"`{k}`" for k in wrong)
+            + ", or give the dataset's counts instead of `de_table`."
+        )
+    spec = ds["de_table"]
+    if isinstance(spec, str):
+        spec = {"url": spec} if re.match(r"^(https?|ftp)://", spec) else {"path": spec}
+    spec = dict(spec)
+    sources = [k for k in ("path", "url", "geo") if k in spec]
+    if len(sources) != 1:
+        raise InputError(
+            f"{where}.de_table: give exactly one of `path`, `url` or `geo` (the table's source)"
+            + (f"; it has {', '.join(sources)}" if sources else "")
+            + ", e.g. {path: supplementary/S2.xlsx} or {geo: {accession: GSE123456, file: '*DE*.xlsx'}}."
+        )
+    geo = spec.get("geo")
+    if geo is not None and ("accession" in geo) == ("pubmed" in geo):
+        raise InputError(
+            f"{where}.de_table.geo: give either `accession` (GSE...) or `pubmed` (a PubMed ID), not both or neither."
+        )
+    return spec
+
+
 STUDY_NAME = re.compile(r"^(?!(downloads|ci)$)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -415,6 +460,12 @@ def missing_local_files(cfg: dict) -> list[str]:
 
     Downloaded inputs (``geo``, ``url``, named libraries and annotations) are not checked here."""
     keys = [(f"datasets.{n}.{k}", ds[k]) for n, ds in cfg["datasets"].items() for k in ("counts", "samples") if k in ds]
+    for n, ds in cfg["datasets"].items():
+        table = ds.get("de_table") or {}
+        if "path" in table:
+            keys.append((f"datasets.{n}.de_table.path", table["path"]))
+        if table.get("background") not in (None, PROTEIN_CODING):
+            keys.append((f"datasets.{n}.de_table.background", table["background"]))
     sim = cfg.get("simulation") or {}
     keys += [(f"simulation.{k}", sim[k]) for k in ("real_counts", "real_samples", "library") if k in sim]
     keys += [(f"genesets.{n}", src["file"]) for n, src in cfg["genesets"].items() if "file" in src]

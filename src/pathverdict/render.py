@@ -102,6 +102,9 @@ def _null_sentence(dataset: str, rows: list[dict]) -> str:
         test = _null_test(r)
         sel = " (selection-aware)" if yes(r.get("selection_aware")) else ""
         note = str(r.get("note") or "")
+        if str(r.get("informative")) == "not tested":  # a dataset given as a DE table: no counts to relabel
+            parts.append(f"{test}: {note}")
+            continue
         if not yes(r.get("informative")) or _missing(r.get("empirical_p")):
             why = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
             why = why.split(";")[0].strip()
@@ -149,7 +152,9 @@ def null_page(table, banner: str = "") -> str:
             if r["method"] == "set_score"
             else (f"rank {num(r['observed'])}" if r["observed"] != "" else "not ranked")
         )
-        if not yes(r["informative"]) or r["empirical_p"] == "":
+        if r["informative"] == "not tested":
+            r["p_text"] = "not tested"
+        elif not yes(r["informative"]) or r["empirical_p"] == "":
             r["p_text"] = "uninformative"
         else:
             at_min = r["min_p"] != "" and float(r["empirical_p"]) <= float(r["min_p"]) * (1 + 1e-9)

@@ -8,10 +8,12 @@ Nothing here computes a result; it only reports what the files say.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from .util import read_text_table
 
 TEXT_COLUMNS = [
@@ -96,7 +98,9 @@ def terminal_summary(
     if null is not None and len(null) and "method" in null.columns:
         for _, r in null[(null["method"] == "set_score") & (null["library"] == first_lib)].iterrows():
             p, min_p = r.get("empirical_p"), r.get("min_p")
-            if str(r.get("informative", "yes")) != "yes" or pd.isna(p):
+            if str(r.get("informative", "")) == "not tested":
+                null_p[r["dataset"]] = "not tested (DE table)"
+            elif str(r.get("informative", "yes")) != "yes" or pd.isna(p):
                 null_p[r["dataset"]] = "uninformative"
             else:
                 null_p[r["dataset"]] = _num(p) + (
@@ -178,8 +182,26 @@ def claim_study(path: str | Path, study: str, configfiles: list[str]) -> None:
     path = Path(path)
     if path.is_file():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+    except OSError as exc:
+        raise _not_writable(exc, path, "the run cannot start: nothing was run") from None
+
+
+def _not_writable(exc: OSError, path: Path, what: str) -> OSError | InputError:
+    """One message for a study folder that cannot be written (a read-only results/, a read-only
+    mount): the folder, why, and the fix; other errors as they are."""
+    from .smk import NOT_WRITABLE
+
+    if exc.errno not in NOT_WRITABLE:
+        return exc
+    folder = Path(exc.filename).parent if exc.filename else path.parent
+    return InputError(
+        f"cannot write {path} in {folder}: {exc.strerror or exc} -- the folder {folder} is read-only (or belongs to "
+        f"someone else); {what}. Make it writable (e.g. chmod u+w {folder}, or remount it read-write) or run in a "
+        "directory you can write to, then run the same command again."
+    )
 
 
 def record_run(path: str | Path, datasets: list[str], configfiles: list[str], study: str) -> None:
@@ -188,7 +210,11 @@ def record_run(path: str | Path, datasets: list[str], configfiles: list[str], st
     path = Path(path)
     if not path.parent.is_dir():  # a dry run or a run that made no results
         return
-    _write_record(path, {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)})
+    record = {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)}
+    try:
+        _write_record(path, record)
+    except OSError as exc:
+        raise _not_writable(exc, path, "the results were made, but the record of which config made them not") from None
 
 
 def end_of_run(
@@ -204,7 +230,10 @@ def end_of_run(
     """The end of every successful run (Snakefile): record which config made the study's folder
     and print the answer (:func:`terminal_summary`) of the results beside the record; ``claims``
     are the ids of the study's claims, in the config's order."""
-    record_run(record_path, datasets, configfiles, study)
+    try:
+        record_run(record_path, datasets, configfiles, study)
+    except InputError as exc:  # the folder became read-only during the run: say so, then the answer
+        print(f"Error: {exc}", file=sys.stderr)
     print(
         terminal_summary(
             Path(record_path).parent,

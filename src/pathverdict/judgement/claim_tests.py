@@ -48,6 +48,7 @@ class Context:
     selected: frozenset = frozenset()
     null_enabled: bool = True
     null_alpha: float = 0.05
+    no_counts: frozenset = frozenset()  # datasets given as a published DE table
     organisms: Mapping[str, str] = field(default_factory=dict)
     organism: str = "human"
     orthologs: Mapping[str, pd.DataFrame] = field(default_factory=dict)
@@ -108,7 +109,7 @@ def _missing(ctx: Context, dataset: str, test: Test, row: pd.Series | None) -> O
         lib = test.library or ctx.library
         return Outcome(["not tested"], f"no {what} result" + (f" ({lib})" if test.method or test.library else ""))
     if _not_tested(row):
-        note = str(row.get("note", "") or "")
+        note = str(row.get("note", "") or "").removeprefix("not tested: ")
         return Outcome(
             ["not tested"], f"{row['method']} ({row['library']}): not tested" + (f" ({note})" if note else ""), row
         )
@@ -229,6 +230,9 @@ def null_text(rows: pd.DataFrame) -> str:
         sel = " (selection-aware)" if _yes(r.get("selection_aware", "no")) else ""
         n = r.get("n_permutations", np.nan)
         nperm = f", {int(n)} relabelings" if not pd.isna(n) else ""
+        if str(informative) == "not tested":  # a dataset given as a DE table: no counts to relabel
+            out.append(f"{r['method']}: {r.get('note', '') or 'not tested'}")
+            continue
         if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
             note = str(r.get("note", "") or "")
             note = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
@@ -286,7 +290,10 @@ def selection_null(
 def qualify_by_selection(ctx: Context, dataset: str, before: Test, pathway: Outcome) -> Outcome | None:
     """The ``selection_null`` test after a pathway test: None where the dataset selects no samples by
     expression. Where it does, a ``yes`` of the pathway test is replaced by the null's answer (the
-    pathway test's part is taken out of ``pathway``); a ``no`` is kept and said."""
+    pathway test's part is taken out of ``pathway``); a ``no`` is kept and said. A dataset given as a
+    DE table cannot select samples (no counts): the evidence says the null was not tested."""
+    if dataset in ctx.no_counts:
+        return Outcome([], "selection-aware null: not tested (a DE table has no counts to relabel)")
     if dataset not in ctx.selected:
         return None
     if pathway.answer == "yes":

@@ -211,6 +211,7 @@ def evaluate(
     sensitivity: pd.DataFrame | None = None,
     directions: pd.DataFrame | None = None,
     caveats: pd.DataFrame | None = None,
+    tables: Iterable[str] = (),
     organisms: dict[str, str] | None = None,
     organism: str = "human",
     orthologs: dict[str, pd.DataFrame] | None = None,
@@ -224,7 +225,8 @@ def evaluate(
     ``sensitivity`` (``results/<study>/sensitivity.tsv``) and ``directions``
     (``results/<study>/sensitivity_directions.tsv``) add one clause each to the evidence of the
     claims with a pathway test: shown, never counted for or against a claim. ``caveats``
-    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`). ``organisms``
+    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`). ``tables``: the datasets
+    given as a published DE table (what needs counts is not tested there, and said). ``organisms``
     (dataset -> organism, default the study ``organism``) and ``orthologs`` ({organism: pairs}) give
     the genes and families of each dataset's organism (:mod:`.claim_genes`).
     """
@@ -254,9 +256,10 @@ def evaluate(
         frozenset(selected),
         null_enabled,
         null_alpha,
-        dict(organisms or {}),
-        organism,
-        dict(orthologs or {}),
+        frozenset(tables),
+        organisms=dict(organisms or {}),
+        organism=organism,
+        orthologs=dict(orthologs or {}),
     )
     rows = []
     for ds, role in roles.items():

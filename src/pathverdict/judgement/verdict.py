@@ -11,7 +11,9 @@ and FDR and its overlap genes are reported, with a ``status``:
   shorter than ``min_de_genes`` (no DE gene at all included), the target could not be
   tested (outside the size limits, too few of its genes ranked for GSEA), or the FDR
   passes but fewer than ``min_overlap`` of the target's genes are DE (one or two genes,
-  e.g. a single metallothionein, cannot make a pathway "on top").
+  e.g. a single metallothionein, cannot make a pathway "on top");
+* ``not_tested``: the method needs what the dataset does not have (CAMERA needs the counts a
+  published DE table lacks; GSEA a ranking of every tested gene), and ``note`` says so.
 
 ``on_top`` is "yes" only for status ``on_top``. The minimum evidence applies to
 over-representation; GSEA and CAMERA are threshold free and their size limit
@@ -42,7 +44,7 @@ from ..errors import InputError
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
 THRESHOLD_FREE = ("gsea", "camera")
-STATUSES = ("on_top", "not_on_top", "inconclusive")
+STATUSES = ("on_top", "not_on_top", "inconclusive", "not_tested")
 VERDICT_COLUMNS = [
     "dataset",
     "library",
@@ -275,14 +277,34 @@ def judge_dataset(
     tables: dict[str, pd.DataFrame],
     query_sizes: dict[str, int],
     settings: VerdictSettings,
+    not_tested: dict[str, str] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
+    """The dataset's verdict rows for one library. ``not_tested`` (method -> reason): methods the
+    dataset's data cannot test (a DE table has no counts for CAMERA) get status ``not_tested`` with the
+    reason, never a status computed on nothing; ``notes`` (``ora`` or a method -> text) are appended to
+    the rows' notes (what a given background does to the ORA p-values)."""
+    not_tested, notes = not_tested or {}, notes or {}
     rows = []
     for method in METHODS:
-        if method not in tables:
+        if method in not_tested:
+            r = judge_method(pd.DataFrame(columns=["term"]), method, target, settings, None)
+            r.update(
+                status="not_tested",
+                on_top="no",
+                note=f"not tested: {not_tested[method]}",
+                de_genes=np.nan,
+                n_terms=np.nan,
+            )
+        elif method not in tables:
             continue
-        t = tables[method]
-        t = t[t["library"] == library] if "library" in t.columns else t
-        r = judge_method(t, method, target, settings, query_sizes.get(method))
+        else:
+            t = tables[method]
+            t = t[t["library"] == library] if "library" in t.columns else t
+            r = judge_method(t, method, target, settings, query_sizes.get(method))
+        extra = notes.get(method) or (notes.get("ora") if method.startswith("ora_") else None)
+        if extra and method not in not_tested:
+            r["note"] = "; ".join(x for x in (r["note"], extra) if x)
         r.update(dataset=dataset, library=library, target_id=target_id or "", primary=method == settings.primary)
         rows.append(r)
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
@@ -371,12 +393,27 @@ def gene_status(
             continue
         for _, g in sub.iterrows():
             padj = g["padj"]
-            if pd.isna(g["pvalue"]) and g["baseMean"] == 0:
+            # a published DE table (de.tsv from import_de_table) may have no baseMean and genes of a given
+            # background it does not list (in_table = no): say so rather than DESeq2's reasons
+            from_table = pd.isna(g["baseMean"])
+            if str(g.get("in_table", "")) == "no":
+                status, detail = "untested", "not in the DE table (it lists significant genes only)"
+            elif pd.isna(g["pvalue"]) and g["baseMean"] == 0:
                 status, detail = "untested", "no reads in any sample"
             elif pd.isna(g["pvalue"]):
-                status, detail = "untested", "no p-value (Cook's outlier)"
+                status, detail = (
+                    "untested",
+                    "no p-value in the DE table" if from_table else "no p-value (Cook's outlier)",
+                )
             elif pd.isna(padj):
-                status, detail = "untested", "removed by independent filtering (low mean count)"
+                status, detail = (
+                    "untested",
+                    (
+                        "no adjusted p-value in the DE table"
+                        if from_table
+                        else "removed by independent filtering (low mean count)"
+                    ),
+                )
             elif padj < settings.alpha:
                 status, detail = ("up" if g["log2FoldChange"] > 0 else "down"), f"padj < {settings.alpha}"
             else:
@@ -429,7 +466,12 @@ def _num(x, digits=3) -> str:
     return f"{x:.{digits}g}"
 
 
-STATUS_WORDS = {"on_top": "is on top", "not_on_top": "is not on top", "inconclusive": "cannot be judged (inconclusive)"}
+STATUS_WORDS = {
+    "on_top": "is on top",
+    "not_on_top": "is not on top",
+    "inconclusive": "cannot be judged (inconclusive)",
+    "not_tested": "was not tested",
+}
 
 
 def _status(r) -> str:

@@ -34,6 +34,8 @@ def dataset_origin(d: dict) -> str:
     """Where a dataset's counts came from, in words (from its prepare.json), with what reading
     an author's layout did (annotation columns dropped, columns renamed, STAR strandedness)."""
     src = d.get("source")
+    if d.get("de_table"):
+        return "; ".join([de_table_origin(d)] + input_notes(d))
     if not src:
         origin = f"local files {d['counts_file']} and {d['samples_file']}"
     elif src.get("accession"):
@@ -44,6 +46,27 @@ def dataset_origin(d: dict) -> str:
     else:
         origin = f"downloaded from {src.get('url', '')}"
     return "; ".join([origin] + input_notes(d))
+
+
+def de_table_origin(d: dict) -> str:
+    """Where a published DE table came from and how it was read (from its prepare.json)."""
+    t, src = d["de_table"], d.get("source") or {}
+    where = (
+        f"GEO series {src['accession']} supplementary file {src.get('name', '')}"
+        if src.get("accession")
+        else (f"downloaded from {src['url']}" if src.get("url") else f"local file {t.get('file', '')}")
+    )
+    sheet = f", sheet {t['sheet']!r}" if t.get("sheet") is not None else ""
+    parts = [
+        f"published DE table, {where} ({t.get('layout', '')}{sheet}, columns "
+        + ", ".join(f"{k} = {v!r}" for k, v in t.get("columns", {}).items())
+        + ")",
+        f"GSEA ranks by {d.get('ranking', '')}",
+        f"adjusted p-values: {d.get('padj', '')}",
+    ]
+    if d.get("background"):
+        parts.append(d["background"]["note"])
+    return "; ".join(parts + list(t.get("notes") or []))
 
 
 def input_notes(d: dict) -> list[str]:
@@ -147,6 +170,9 @@ def report_context(cfg: dict, provenance_path: str = "results/<study>/provenance
         "target": cfg["target_pathway"],
         "libraries": list(cfg["genesets"]),
         "datasets": list(cfg["datasets"]),
+        # datasets given as a published DE table, and those with counts
+        "tables": [d for d, ds in cfg["datasets"].items() if "de_table" in ds],
+        "counted": [d for d, ds in cfg["datasets"].items() if "de_table" not in ds],
         "annotation": next(iter(cfg["annotation"].values())),
         "de": cfg["de"],
         "enrichment": cfg["enrichment"],

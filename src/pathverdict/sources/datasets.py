@@ -75,7 +75,8 @@ def _check_spec(spec: dict, where: str) -> dict:
     return spec
 
 
-def _resolve_accession(spec: dict, dl: Downloader, eutils_base: str, where: str) -> tuple[str, dict | None]:
+def resolve_accession(spec: dict, dl: Downloader, eutils_base: str, where: str) -> tuple[str, dict | None]:
+    """The series of ``spec`` (``accession``, or the one series linked to ``pubmed``) and the lookup's record."""
     if "accession" in spec:
         return geo.check_gse(spec["accession"]), None
     found = eutils.pubmed_to_geo(spec["pubmed"], dl, base_url=eutils_base)
@@ -120,7 +121,7 @@ def fetch_geo_dataset(
     generated counts for the dataset's organism (GRCh38.p13 human, GRCm39 mouse; None: none)."""
     where = f"dataset {name}: geo"
     spec = _check_spec(spec, where)
-    acc, pubmed = _resolve_accession(spec, dl, eutils_base, where)
+    acc, pubmed = resolve_accession(spec, dl, eutils_base, where)
     matrices = geo.fetch_series_matrix(acc, dl, base_url=geo_ftp_base)
     meta = geo.parse_series_matrix([r.path for r in matrices])
     sheet = geo.make_sample_sheet(

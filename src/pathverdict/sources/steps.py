@@ -65,6 +65,34 @@ def fetch_dataset(
     return info
 
 
+def fetch_de_table(name: str, ds: dict, downloads: dict, base_urls: dict, out_table: str, out_json: str) -> dict:
+    """A published DE table (``de_table``) from a URL or a GEO series' supplementary files, copied to
+    ``out_table`` as downloaded (the import step recognises its format), with its provenance."""
+    from .datasets import resolve_accession
+
+    spec = ds["de_table"]
+    dl = Downloader.from_config(downloads)
+    where = f"dataset {name}: de_table"
+    info: dict = {"dataset": name}
+    if "url" in spec:
+        url = spec["url"]
+        filename = PurePosixPath(urlparse(url).path).name or "de_table"
+        rec = dl.fetch(url, f"url/{name}/{filename}", what=f"dataset {name}: DE table", hint="Check `de_table.url`.")
+        info["url"] = url
+    elif "geo" in spec:
+        acc, pubmed = resolve_accession(spec["geo"], dl, base_urls["eutils"], f"{where}.geo")
+        rec, listing = geo.fetch_supplementary(acc, spec["geo"]["file"], dl, base_url=base_urls["geo_ftp"])
+        info.update(accession=acc, pubmed_lookup=pubmed, file=spec["geo"]["file"])
+        info["downloads"] = {"suppl_listing": [listing.provenance()]}
+    else:
+        raise InputError(f"{where}: nothing to download (a local `path` is read where it is).")
+    info.setdefault("downloads", {})["de_table"] = [rec.provenance()]
+    info["name"] = rec.path.name
+    _copy(rec.path, out_table)
+    write_json(info, out_json)
+    return info
+
+
 def fetch_library(name: str, source: dict, downloads: dict, base_urls: dict, out_file: str, out_json: str) -> dict:
     """A named gene-set library: ``{enrichr: NAME}`` or ``{kegg_rest: ORGANISM}``."""
     dl = Downloader.from_config(downloads)

@@ -33,3 +33,10 @@ def fetch_library(
 def fetch_annotation(*, source: dict, downloads: dict, base_urls: dict, out_annotation: str, out_info: str) -> dict:
     """The gene annotation (``{ncbi_gene_info: NAME}`` or ``{geo_annotation: NAME}``)."""
     return _sources.fetch_annotation(source, downloads, base_urls, out_annotation, out_info)
+
+
+def fetch_de_table(
+    *, dataset: str, dataset_config: dict, downloads: dict, base_urls: dict, out_table: str, out_info: str
+) -> dict:
+    """A published DE table given by ``de_table: {url: ...}`` or ``{geo: {accession, file}}``."""
+    return _sources.fetch_de_table(dataset, dataset_config, downloads, base_urls, out_table, out_info)

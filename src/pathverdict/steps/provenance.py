@@ -61,6 +61,12 @@ def provenance(
     datasets = [
         {
             **d,
+            # a dataset given as a DE table: its table in the columns of a count file
+            **(
+                {"counts_file": d["de_table_file"], "counts_sha256": d["de_table_sha256"], "samples": "(DE table)"}
+                if d.get("de_table")
+                else {}
+            ),
             "origin": dataset_origin(d),
             "id_type": d["id_mapping"]["id_type"],
             "mapping_rate": f"{d['id_mapping']['mapping_rate']:.1%}",

@@ -20,6 +20,9 @@ from ..judgement.verdict import read_genes
 
 log = logging.getLogger(__name__)
 
+# why a dataset given as a published DE table has no label-permutation null
+NO_COUNTS_NULL = "the label-permutation null re-runs the DE on relabeled samples, and a DE table has no counts"
+
 
 # ----------------------------------------------------------------------------- DE thresholds
 
@@ -74,7 +77,7 @@ def null_permutations(
     perms, summary = _null.run_null(
         read_counts(counts),
         read_sample_sheet(samples),
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries({library: gmt}),
         target,
         observed,
@@ -94,11 +97,28 @@ def null_permutations(
     return perms, summary
 
 
-def combine_null(*, summaries: list[str], out_summary: str, out_html: str, banner: str = "") -> pd.DataFrame:
-    """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
+def combine_null(
+    *,
+    summaries: list[str],
+    out_summary: str,
+    out_html: str,
+    banner: str = "",
+    not_tested: list[str] = (),
+    library: str = "",
+    target: str = "",
+) -> pd.DataFrame:
+    """All datasets' label-permutation summaries in one table and one page (names read as strings), with a
+    row per dataset in ``not_tested`` (given as a DE table: no counts to relabel) saying so."""
     from ..render import null_page
 
-    table = pd.concat([_null.read_summary(p) for p in summaries], ignore_index=True)
+    parts = [_null.read_summary(p) for p in summaries]
+    untested = [
+        {"dataset": d, "library": library, "method": "set_score", "target": target, "statistic": "",
+         "informative": "not tested", "selection_aware": "no", "note": f"not tested: {NO_COUNTS_NULL}"}
+        for d in not_tested
+    ]  # fmt: skip
+    parts.append(pd.DataFrame(untested, columns=_null.SUMMARY_COLUMNS))
+    table = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
     write_tsv(table, out_summary)
     page = null_page(table, banner)
     with atomic_write(out_html) as fh:
@@ -130,7 +150,7 @@ def selection_analyses(
         read_sample_sheet(samples),
         read_symbols(genes),
         selection,
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries(libraries_of(libraries, gmts)),
         target,
         methods=methods,

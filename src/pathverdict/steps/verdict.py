@@ -104,7 +104,8 @@ def make_verdict(
         tabs["gsea"] = read_enrichment(gsea_path)
         if camera_path:
             tabs["camera"] = read_enrichment(camera_path)
-        sizes = read_json(info)["de_genes"]
+        ora_info = read_json(info)
+        sizes = ora_info["de_genes"]
         ds_settings = VerdictSettings.from_config(verdict_settings, alpha, organisms.get(ds))
         for lib_name, key in ((dataset_libraries or {}).get(ds) or {k: k for k in targets}).items():
             rows.append(
@@ -116,6 +117,9 @@ def make_verdict(
                     tabs,
                     {f"ora_{d}": k for d, k in sizes.items()},
                     ds_settings,
+                    # a dataset given as a DE table: what it cannot test, what its background does (steps.enrichment)
+                    not_tested=ora_info.get("not_tested"),
+                    notes=ora_info.get("notes"),
                 )
             )
         wanted, wanted_patterns = claim_genes.requests(tests, organisms.get(ds), study_organism, pairs)
@@ -145,11 +149,13 @@ def make_calibration(
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
     method for each dataset's design (:func:`pathverdict.judgement.calibration.dataset_rows`); ``samples``
-    are the checked sample sheets in the order of ``datasets``; the package table unless ``table``."""
+    are the checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table
+    has none: its row says it is not calibrated); the package table unless ``table``."""
     from ..judgement import calibration
 
+    counted = [name for name, ds in datasets.items() if "de_table" not in ds]
     sheets = {
-        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples, strict=True)
+        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(counted, samples, strict=True)
     }
     cal = calibration.read_table(table) if table else None
     out = calibration.dataset_rows(
@@ -186,6 +192,7 @@ def make_claims(
     calibration: str | None = None,
     organisms: dict[str, str] | None = None,
     caveats: str | list = (),
+    tables: list[str] = (),
     study_organism: str = "human",
     orthologs: list[str] = (),
     ortholog_organisms: list[str] = (),
@@ -199,9 +206,10 @@ def make_claims(
     answer (shown, never counted) and the page a section of it; ``results/<study>/calibration.tsv``
     is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
-    called here. ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables
-    ``orthologs`` (of ``ortholog_organisms``) give each dataset's claim genes in its organism's
-    symbols. An input the rule leaves out (an empty list) is not used."""
+    called here. An input the rule leaves out (an empty list) is not used. ``tables``: the datasets given
+    as a published DE table. ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog
+    tables ``orthologs`` (of ``ortholog_organisms``) give each dataset's claim genes in its organism's
+    symbols."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -244,6 +252,7 @@ def make_claims(
         sensitivity=sens,
         directions=dirs,
         caveats=caveat_table,
+        tables=list(tables or []),
         organisms=organisms,
         organism=study_organism,
         orthologs=_orthologs(list(orthologs), list(ortholog_organisms), study_organism),

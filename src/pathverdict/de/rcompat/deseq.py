@@ -88,6 +88,8 @@ class DESeqFit:
     cooks_argmax: np.ndarray  # per gene: sample with the largest Cook's distance of the original fit (-1: none)
     replace: np.ndarray  # genes that had counts replaced (mcols(dds)$replace); all False without refit
     n_refit: int = 0
+    # the counts the refit used, per refitted gene (R: assays(dds)[["replaceCounts"]] of those rows)
+    replace_counts: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     block_genes: int = 0  # genes per block the per-gene steps were run in
 
@@ -314,6 +316,7 @@ class _RefitState:
         self.replace = np.zeros(G, dtype=bool)
         self.new_all_zero = np.zeros(G, dtype=bool)
         self.max_cooks_replaced = np.full(G, np.nan)
+        self.counts = {}  # gene -> the counts its refit used (each block writes its own genes)
 
     def block(
         self,
@@ -365,6 +368,7 @@ class _RefitState:
         if not keep.any():
             return 0
         gr = g[keep]
+        self.counts.update(zip(gr.tolist(), new_counts[keep]))
         dg, df, dm, d, o, glm = _fit_genes(
             new_counts[keep], X, sf, base_mean[gr], base_var[gr], trend, prior_var, var_log, minmu
         )
@@ -374,6 +378,7 @@ class _RefitState:
 
     def finish(self, fit: DESeqFit, n_rows: int) -> None:
         fit.replace = self.replace
+        fit.replace_counts = dict(sorted(self.counts.items()))
         if n_rows == 0:
             return
         fit.beta[self.new_all_zero] = np.nan

@@ -203,13 +203,28 @@ def pca_plot(
 # ----------------------------------------------------------------------------- MA plot
 
 
+def not_drawn(out: str | Path, title: str, text: str) -> None:
+    """A figure that says why it cannot be drawn (e.g. a PCA for a dataset given as a DE table, which has
+    no per-sample data): the report shows the reason where the figure would be, never a missing file."""
+    with _figure(out, figsize=(7.2, 3.0)) as fig:
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        _empty_axes(ax, text)
+
+
 def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None:
     """log10 mean of normalised counts vs log2 fold change; genes with padj < alpha
     coloured (up / down counted in the legend). Fold changes beyond the y range are
-    drawn as triangles at the edge."""
+    drawn as triangles at the edge. A published DE table without baseMean but with a mean
+    on the log2 scale (edgeR logCPM, limma AveExpr: ``mean_expression``) is drawn against that."""
+    log_mean = "mean_expression" in de.columns and de["baseMean"].isna().all()
     d = _de_frame(de, ["baseMean", "log2FoldChange", "padj"], "MA plot")
     bm, lfc, padj = d["baseMean"], d["log2FoldChange"], d["padj"]
-    plottable = (bm > 0) & np.isfinite(bm) & np.isfinite(lfc)
+    if log_mean:  # already on a log scale (log2 CPM, AveExpr): drawn as it is, negative values included
+        mean = pd.to_numeric(d["mean_expression"], errors="coerce")
+        plottable = np.isfinite(mean) & np.isfinite(lfc)
+    else:
+        plottable = (bm > 0) & np.isfinite(bm) & np.isfinite(lfc)
     sig = (padj < alpha).fillna(False) & plottable
     up, down = sig & (lfc > 0), sig & (lfc < 0)
     ns = plottable & ~sig
@@ -217,7 +232,11 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
     with _figure(out, figsize=(7.2, 5.0)) as fig:
         ax = fig.add_subplot()
         ax.set_title(title)
-        ax.set_xlabel("mean of normalised counts (log10 baseMean)")
+        ax.set_xlabel(
+            "mean expression from the DE table (its log2 scale: logCPM or AveExpr)"
+            if log_mean
+            else "mean of normalised counts (log10 baseMean)"
+        )
         ax.set_ylabel("log2 fold change")
         if not plottable.any():
             _empty_axes(
@@ -225,7 +244,7 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
                 "no genes to plot: the table is empty or has no gene with\nbaseMean > 0 and a finite log2 fold change",
             )
             return
-        x = np.log10(bm.where(plottable))
+        x = mean.where(plottable) if log_mean else np.log10(bm.where(plottable))
         y = lfc.where(plottable)
         q = float(np.nanquantile(np.abs(y), 0.999))
         lim = min(max(1.0, q * 1.15), max(1.0, float(np.nanmax(np.abs(y))) * 1.05))
