@@ -15,6 +15,14 @@ from ..judgement.verdict import VerdictSettings
 log = logging.getLogger(__name__)
 
 
+def _orthologs(paths: list[str], organisms: list[str], study: str) -> dict[str, pd.DataFrame]:
+    """The ortholog tables (``organisms.<organism>.orthologs``, in the order of ``organisms``) as
+    {organism: symbol pairs, study organism -> organism}."""
+    from ..organisms import read_orthologs
+
+    return {org: read_orthologs(path, study, org) for org, path in zip(organisms, paths, strict=True)}
+
+
 def make_verdict(
     *,
     datasets: list[str],
@@ -36,25 +44,34 @@ def make_verdict(
     camera: list[str] | None = None,
     gene_ids: list[str] | None = None,
     banner: str = "",
+    dataset_libraries: dict[str, dict[str, str]] | None = None,
+    organisms: dict[str, str] | None = None,
     claims_settings: dict | None = None,
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/<study>/verdict_genes.tsv`` (genes of interest: ``verdict.genes`` and
     ``verdict.gene_patterns``, and the genes and gene families the claims test) and their
     Markdown/HTML pages, from each dataset's DE table, ORA tables (up, down, all), ``ora.json``,
     GSEA and (judged when given, always in the workflow) CAMERA tables; every list is in the order
-    of ``datasets``."""
+    of ``datasets``.
+
+    With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
+    ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
+    (whose genes are reported); by default every dataset has every library. The claims' genes and
+    families are reported in each dataset organism's symbols (``study_organism``: the study's;
+    ``orthologs``: the ortholog tables of ``ortholog_organisms``; :mod:`..judgement.claim_genes`)."""
     from dataclasses import replace
 
-    from ..judgement.claim_specs import gene_requests
+    from ..judgement import claim_genes
+    from ..judgement.claim_specs import gene_tests
 
     settings = VerdictSettings.from_config(verdict_settings, alpha)
-    claim_genes, claim_patterns = gene_requests(claims_settings)
-    gene_settings = replace(
-        settings,
-        genes=settings.genes + tuple(g for g in claim_genes if g not in settings.genes),
-        gene_patterns=settings.gene_patterns + tuple(p for p in claim_patterns if p not in settings.gene_patterns),
-    )
+    organisms = organisms or {}
+    tests = gene_tests(claims_settings, study_organism)
+    pairs = _orthologs(list(orthologs), list(ortholog_organisms), study_organism)
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
@@ -89,21 +106,29 @@ def make_verdict(
             tabs["camera"] = read_enrichment(camera_path)
         ora_info = read_json(info)
         sizes = ora_info["de_genes"]
-        for lib_name, term in targets.items():
+        ds_settings = VerdictSettings.from_config(verdict_settings, alpha, organisms.get(ds))
+        for lib_name, key in ((dataset_libraries or {}).get(ds) or {k: k for k in targets}).items():
             rows.append(
                 _verdict.judge_dataset(
                     ds,
                     lib_name,
-                    term,
-                    libs[lib_name].ids.get(term),
+                    targets[key],
+                    libs[key].ids.get(targets[key]),
                     tabs,
                     {f"ora_{d}": k for d, k in sizes.items()},
-                    settings,
+                    ds_settings,
                     # a dataset given as a DE table: what it cannot test, what its background does (steps.enrichment)
                     not_tested=ora_info.get("not_tested"),
                     notes=ora_info.get("notes"),
                 )
             )
+        wanted, wanted_patterns = claim_genes.requests(tests, organisms.get(ds), study_organism, pairs)
+        gene_settings = replace(
+            ds_settings,
+            genes=ds_settings.genes + tuple(g for g in wanted if g not in ds_settings.genes),
+            gene_patterns=ds_settings.gene_patterns
+            + tuple(p for p in wanted_patterns if p not in ds_settings.gene_patterns),
+        )
         gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
     genes = pd.concat(gene_rows, ignore_index=True)
@@ -165,8 +190,12 @@ def make_claims(
     sensitivity: str | list = (),
     directions: str | list = (),
     calibration: str | None = None,
+    organisms: dict[str, str] | None = None,
     caveats: str | list = (),
     tables: list[str] = (),
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
     section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
@@ -178,7 +207,9 @@ def make_claims(
     is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
     called here. An input the rule leaves out (an empty list) is not used. ``tables``: the datasets given
-    as a published DE table."""
+    as a published DE table. ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog
+    tables ``orthologs`` (of ``ortholog_organisms``) give each dataset's claim genes in its organism's
+    symbols."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -186,7 +217,14 @@ def make_claims(
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     # checked against the datasets when the workflow started (rules/common.smk); a claim whose roles no
     # dataset has is `not tested` here
-    specs = parse_claims(claims_settings, roles, perturbed_gene=perturbed_gene, source="claims", check_roles=False)
+    specs = parse_claims(
+        claims_settings,
+        roles,
+        perturbed_gene=perturbed_gene,
+        source="claims",
+        check_roles=False,
+        organism=study_organism,
+    )
     null_settings = null_settings or {}
     null_path = null or None
     table = _verdict.read_verdict(verdict)
@@ -215,6 +253,9 @@ def make_claims(
         directions=dirs,
         caveats=caveat_table,
         tables=list(tables or []),
+        organisms=organisms,
+        organism=study_organism,
+        orthologs=_orthologs(list(orthologs), list(ortholog_organisms), study_organism),
     )
     summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
