@@ -3,6 +3,7 @@ import sys
 from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
+from pathverdict.organisms import known as known_organisms
 from pathverdict.judgement import claim_specs
 from pathverdict.errors import InputError
 from pathverdict.runlock import record_owner, release_stale_lock
@@ -34,7 +35,17 @@ if _missing:
     )
 
 DATASETS = list(CFG["datasets"])
-LIBRARIES = CFG["genesets"]
+LIBRARIES = CFG["genesets"]  # library names (and the study organism's sources)
+# Organisms (pathverdict.organisms): each dataset's, and per organism the key of each library's
+# files (the library's name for the study organism, <organism>/<library> for the others) and the
+# annotation file. LIBRARY_SOURCES: every library key -> its source.
+ORGANISM = {d: CFG["datasets"][d]["organism"] for d in DATASETS}
+ORGANISM_INFO = known_organisms(CFG["organisms"])
+LIBRARY_KEYS = CFG["library_keys"]
+LIBRARY_SOURCES = CFG["library_sources"]
+# organism -> ortholog table (study organism -> organism): the claims' genes given in the study
+# organism's symbols only, for datasets of that organism (judgement.claim_genes)
+ORTHOLOGS = CFG["orthologs"]
 ROLES = claim_specs.roles_of(CFG)  # dataset -> role ("" when it has none)
 
 # One study, one folder: every path of this study is under these three (config key `study`,
@@ -48,7 +59,7 @@ LOGS = f"logs/{STUDY}"
 
 wildcard_constraints:
     dataset="|".join(re.escape(d) for d in DATASETS),
-    library="|".join(re.escape(lib) for lib in LIBRARIES),
+    library="|".join(re.escape(key) for key in LIBRARY_SOURCES),
 
 
 def dataset_cfg(wildcards):
@@ -127,17 +138,17 @@ def raw_inputs(wildcards):
     input newer than de.tsv reruns deseq2, hence prepare_dataset: a broken input fails every run
     until it is fixed."""
     ds = dataset_inputs(wildcards)
-    return [ds["counts"], ds["samples"], ANNOTATION]
+    return [ds["counts"], ds["samples"], annotation_of(wildcards)]
 
 
-def raw_library_inputs(wildcards=None):
-    """Every library's source file (local, or as downloaded), for ora and gsea to depend on as
-    well (not read): a changed library that fails prepare_genesets fails every run (see raw_inputs).
-    """
+def raw_library_inputs(wildcards):
+    """The source file of every library of the dataset's organism (local, or as downloaded), for the
+    enrichment to depend on as well (not read): a changed library that fails prepare_genesets fails
+    every run (see raw_inputs)."""
     return [
         f
-        for lib in LIBRARIES
-        for f in library_inputs(SimpleNamespace(library=lib)).values()
+        for key in LIBRARY_KEYS[ORGANISM[wildcards.dataset]].values()
+        for f in library_inputs(SimpleNamespace(library=key)).values()
     ]
 
 
@@ -147,7 +158,7 @@ def checked_inputs():
     outputs; as targets they are then rebuilt by the next run (which fails again while the input
     is broken) instead of being taken for intermediates that need not be rebuilt."""
     out = expand(f"{RESULTS}/{{dataset}}/input/prepare.json", dataset=DATASETS) + list(
-        library_gmts().values()
+        all_gmts().values()
     )
     for d in COUNTED:
         if not is_local(d):
@@ -155,14 +166,15 @@ def checked_inputs():
     for d in TABLES:
         if "path" not in CFG["datasets"][d]["de_table"]:
             out += list(de_table_inputs(SimpleNamespace(dataset=d)).values())
-    if "file" not in CFG["annotation"]:
-        out.append(ANNOTATION)
+    out += [
+        ANNOTATIONS[org] for org, src in CFG["annotations"].items() if "file" not in src
+    ]
     return out
 
 
 def library_inputs(wildcards):
     """A library file: local, or what fetch_library downloads (with its provenance)."""
-    src = LIBRARIES[wildcards.library]
+    src = LIBRARY_SOURCES[wildcards.library]
     if "file" in src:
         return {"library": src["file"]}
     return {
@@ -178,7 +190,21 @@ BANNER = (
     else ""
 )
 
-ANNOTATION = CFG["annotation"].get("file", f"{RESOURCES}/annotation/annotation.tsv.gz")
+# the annotation of each organism: a local file, or what fetch_annotation downloads
+# (resources/<study>/annotation/annotation.tsv.gz for the study organism, <organism>.tsv.gz else)
+ANNOTATION_KEY = {
+    org: "annotation" if org == CFG["organism"] else org for org in CFG["annotations"]
+}
+ANNOTATIONS = {
+    org: src.get("file", f"{RESOURCES}/annotation/{ANNOTATION_KEY[org]}.tsv.gz")
+    for org, src in CFG["annotations"].items()
+}
+ANNOTATION = ANNOTATIONS[CFG["organism"]] if CFG["organism"] in ANNOTATIONS else []
+
+
+def annotation_of(wildcards):
+    """The annotation of the dataset's organism."""
+    return ANNOTATIONS[ORGANISM[wildcards.dataset]]
 
 
 # datasets whose tested group is selected by the expression of a gene (select_by_expression)
@@ -244,8 +270,36 @@ LOO_SETTINGS = {
 }
 
 
-def library_gmts():
-    return {lib: f"{RESOURCES}/genesets/{lib}.gmt" for lib in LIBRARIES}
+def library_gmts(organism=None):
+    """{library: prepared GMT} of an organism (default: the study's, or the first organism of
+    the datasets when none is of the study's), in the config's order."""
+    org = organism or (
+        CFG["organism"] if CFG["organism"] in LIBRARY_KEYS else next(iter(LIBRARY_KEYS))
+    )
+    return {
+        lib: f"{RESOURCES}/genesets/{key}.gmt" for lib, key in LIBRARY_KEYS[org].items()
+    }
+
+
+def library_annotation(wildcards):
+    """The annotation of a library key's organism, for organisms other than human (whose symbols
+    libraries may write in capitals: genesets.align_case); none for human."""
+    org = (
+        wildcards.library.split("/", 1)[0]
+        if "/" in wildcards.library
+        else CFG["organism"]
+    )
+    return [] if org == "human" else ANNOTATIONS[org]
+
+
+def dataset_gmts(wildcards):
+    """The prepared GMTs of the dataset's organism (one per library, in the config's order)."""
+    return list(library_gmts(ORGANISM[wildcards.dataset]).values())
+
+
+def all_gmts():
+    """{library key: prepared GMT} of every organism of the study."""
+    return {key: f"{RESOURCES}/genesets/{key}.gmt" for key in LIBRARY_SOURCES}
 
 
 def final_outputs():

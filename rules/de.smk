@@ -41,7 +41,7 @@ rule deseq2:
 rule import_de_table:
     input:
         unpack(de_table_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,  # the dataset organism's
     output:
         de=report(
             f"{RESULTS}/{{dataset}}/de.tsv",

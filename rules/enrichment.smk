@@ -17,9 +17,9 @@ rule enrichment:
         unpack(count_outputs),
         de=rules.deseq2.output.de,
         genes=rules.prepare_dataset.output.genes,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
-        sources=raw_library_inputs(),
+        sources=raw_library_inputs,
     output:
         # the robustness grid and the sensitivity table, when enabled
         **enrichment_reruns(),

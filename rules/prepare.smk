@@ -1,7 +1,7 @@
 rule prepare_dataset:
     input:
         unpack(dataset_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,
     output:
         counts=f"{RESULTS}/{{dataset}}/input/counts.tsv.gz",
         samples=report(
@@ -39,6 +39,8 @@ rule prepare_dataset:
 rule prepare_genesets:
     input:
         unpack(library_inputs),
+        # other organisms than human: genes in another case than the annotation's symbols are renamed
+        annotation=library_annotation,
     output:
         gmt=f"{RESOURCES}/genesets/{{library}}.gmt",
         info=f"{RESOURCES}/genesets/{{library}}.json",
@@ -47,7 +49,7 @@ rule prepare_genesets:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        library_name=lambda wc: wc.library,
+        library_name=lambda wc: wc.library.rsplit("/", 1)[-1],
         target=CFG["target_pathway"],
     script:
         "../scripts/prepare_genesets.py"
@@ -59,7 +61,7 @@ rule prepare_genesets:
 rule prepare_unselected:
     input:
         unpack(dataset_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,
     output:
         counts=f"{RESULTS}/{{dataset}}/input/unselected/counts.tsv.gz",
         samples=f"{RESULTS}/{{dataset}}/input/unselected/samples.tsv",

@@ -28,7 +28,7 @@ rule null_permutations:
     input:
         unpack(null_inputs),
         verdict=rules.verdict.output.tsv,
-        gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
+        gmt=lambda wc: library_gmts(ORGANISM[wc.dataset])[PRIMARY_LIBRARY],
     output:
         permutations=f"{RESULTS}/{{dataset}}/null/permutations.tsv",
         summary=f"{RESULTS}/{{dataset}}/null/summary.tsv",
@@ -85,7 +85,7 @@ rule selection_analyses:
         counts=rules.prepare_unselected.output.counts,
         samples=rules.prepare_unselected.output.samples,
         genes=rules.prepare_unselected.output.genes,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
     output:
         analyses=report(
             f"{RESULTS}/{{dataset}}/selection/analyses.tsv",

@@ -198,6 +198,14 @@ def test_the_samples_are_checked_and_no_answer_rests_on_one(demo):
     assert (qc["flags"] == "").all() and (qc["dataset"] == "demo_meis1_knockout").sum() == 6
     conf = pd.read_csv(results / "confounding.tsv", sep="\t", keep_default_na=False)
     assert set(conf["status"]) == {"skipped"}  # the simulation's constant columns only
+    # so the sample checks raise no caveat: the claims' answers are those main gave without them
+    # (tests/data/claims_demo: the demo's claims before issue 19), and the page lists no caveat
+    claims_tsv = pd.read_csv(results / "claims.tsv", sep="\t", keep_default_na=False)
+    before = pd.read_csv(REPO / "tests/data/claims_demo/expected_claims.tsv.gz", sep="\t", keep_default_na=False)
+    cols = ["claim", "dataset", "role", "holds"]
+    assert claims_tsv[cols].equals(before[cols]), claims_tsv[cols]
+    assert not claims_tsv["evidence"].str.contains("; inconclusive: ").any()
+    assert 'id="caveats' not in (results / "claims.html").read_text()
 
 
 def test_terminal_shows_progress_and_ends_with_the_answer(demo):

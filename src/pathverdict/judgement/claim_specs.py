@@ -13,6 +13,10 @@ A claim has an id (its key under ``claims:``), a ``sentence`` for people (placeh
 * ``family_de``: at least one protein-coding gene whose symbol matches ``pattern`` (a regular
   expression, or a list of them) is DE; pseudogenes are never counted; ``name`` names the family in
   the evidence;
+* ``genes`` and ``pattern`` are in the study organism's symbols, or given per organism
+  (``{human: [HMOX1, VDR], mouse: [Hmox1, Vdr]}``); a dataset of an organism without an entry takes
+  the orthologs of the study organism's (``organisms.<organism>.orthologs``), or the test is not
+  tested there (:mod:`.claim_genes`);
 * ``selection_null``: qualifies the pathway test (on_top / enriched) just before it: in a dataset
   that selects samples by expression (``select_by_expression``) its ``yes`` stands only when the
   selection-aware label-permutation null gives empirical p <= ``null.alpha``.
@@ -51,6 +55,7 @@ OPTIONS = {
     "selection_null": (),
 }
 REQUIRED = {"genes_de": ("genes",), "family_de": ("pattern",)}
+GENE_TESTS = {"genes_de": "genes", "family_de": "pattern"}  # the test kinds that name genes, and their key
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 DIRECTIONS = ("up", "down")
 PLACEHOLDERS = ("target", "perturbed_gene", "genes")
@@ -73,6 +78,9 @@ class Test:
     direction: tuple[tuple[str, str], ...] = ()
     patterns: tuple[str, ...] = ()
     name: str = "family"
+    # the genes (genes_de) or patterns (family_de) per organism as given; `genes` / `patterns` are those
+    # of the study organism (empty when it has no entry), :mod:`.claim_genes` gives a dataset's
+    given: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def expected(self, dataset: str, role: str) -> str | None:
         """The direction a DE gene must have in this dataset (None: either)."""
@@ -96,8 +104,11 @@ class Claim:
 
     @property
     def genes(self) -> tuple[str, ...]:
-        """The genes of its genes_de tests (the ``{genes}`` placeholder)."""
-        return tuple(g for t in self.tests if t.kind == "genes_de" for g in t.genes)
+        """The genes of its genes_de tests (the ``{genes}`` placeholder): the study organism's, else
+        those of the first organism given."""
+        return tuple(
+            g for t in self.tests if t.kind == "genes_de" for g in (t.genes or (t.given[0][1] if t.given else ()))
+        )
 
     @property
     def has_pathway_test(self) -> bool:
@@ -160,7 +171,39 @@ def _strings(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in (value or ()))
 
 
-def _test(cid: str, i: int, item, libraries: Iterable[str] | None) -> tuple[Test | None, list[str]]:
+def _per_organism(value, organism: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Genes or patterns as ((organism, symbols), ...): a list (or one pattern) is the study organism's."""
+    if isinstance(value, Mapping):
+        return tuple((str(k), _strings(v)) for k, v in value.items())
+    return ((organism, _strings(value)),) if value else ()
+
+
+def _organism_problems(
+    where: str, cid: str, key: str, value, organism: str, dataset_organisms: Iterable[str] | None
+) -> list[str]:
+    """An organism a claim gives genes for that no dataset of the study has (the study organism's
+    entry is the sentence's and the one mapped by orthologs: always allowed)."""
+    if not isinstance(value, Mapping) or dataset_organisms is None:
+        return []
+    have = sorted(set(dataset_organisms))
+    return [
+        f"{where}.{key}: organism {org} has no dataset in this study (the datasets' organisms: {', '.join(have)}), "
+        f"so claim {cid!r} names {org} genes for nothing. Fix: give the entry for the organism of the datasets "
+        f"(e.g. {key}: {{{', '.join(f'{o}: [...]' for o in have)}}}), or set `organism: {org}` on the datasets "
+        "of that organism."
+        for org in value
+        if org not in have and org != organism
+    ]
+
+
+def _test(
+    cid: str,
+    i: int,
+    item,
+    libraries: Iterable[str] | None,
+    organism: str = "human",
+    dataset_organisms: Iterable[str] | None = None,
+) -> tuple[Test | None, list[str]]:
     where = f"claims.{cid}.tests[{i}]"
     spec = {"kind": item} if isinstance(item, str) else dict(item or {})
     kind = spec.get("kind")
@@ -193,8 +236,11 @@ def _test(cid: str, i: int, item, libraries: Iterable[str] | None) -> tuple[Test
             f"{where}: library {library!r} is not a configured gene-set library. Fix: one of "
             f"{', '.join(libraries)} (genesets:)."
         )
-    patterns = _strings(spec.get("pattern"))
-    for p in patterns:
+    given = _per_organism(spec.get(GENE_TESTS[kind]), organism) if kind in GENE_TESTS else ()
+    if kind in GENE_TESTS:
+        key = GENE_TESTS[kind]
+        problems += _organism_problems(where, cid, key, spec.get(key), organism, dataset_organisms)
+    for p in (p for org, ps in given for p in ps) if kind == "family_de" else ():
         try:
             re.compile(p)
         except re.error as exc:
@@ -223,20 +269,21 @@ def _test(cid: str, i: int, item, libraries: Iterable[str] | None) -> tuple[Test
             method=method,
             library=library,
             max_fdr=None if max_fdr is None else float(max_fdr),
-            genes=_strings(spec.get("genes")),
+            genes=dict(given).get(organism, ()) if kind == "genes_de" else (),
             direction=pairs,
-            patterns=patterns,
+            patterns=dict(given).get(organism, ()) if kind == "family_de" else (),
             name=str(spec.get("name") or "family"),
+            given=given,
         ),
         [],
     )
 
 
-def _claim(cid: str, spec: Mapping, perturbed_gene, libraries) -> tuple[Claim | None, list[str]]:
+def _claim(cid: str, spec: Mapping, perturbed_gene, libraries, organism, dataset_organisms):
     problems = []
     tests = []
     for i, item in enumerate(spec.get("tests") or []):
-        t, p = _test(cid, i, item, libraries)
+        t, p = _test(cid, i, item, libraries, organism, dataset_organisms)
         problems += p
         if t is None:
             continue
@@ -269,6 +316,8 @@ def parse_claims(
     libraries: Iterable[str] | None = None,
     source: str = "config",
     check_roles: bool = True,
+    organism: str = "human",
+    organisms: Mapping[str, str] | None = None,
 ) -> list[Claim]:
     """The claims of a study: the config's ``claims:`` section (None: :func:`default_claims`).
 
@@ -277,14 +326,17 @@ def parse_claims(
     kind, a placeholder the sentence uses that does not exist, a gene pattern that is not a valid
     regular expression, ...), each naming the claim and the fix. ``check_roles=False`` keeps
     claims whose roles or datasets the study does not have (they are then ``not tested``), for
-    studies assembled in code.
+    studies assembled in code. ``organism`` is the study organism (a list of genes or patterns is in
+    its symbols); with ``organisms`` (dataset -> organism) a test giving genes per organism for an
+    organism no dataset has is a problem too (not with ``check_roles=False``).
     """
     if section is None:
         return default_claims(roles)
     libraries = list(libraries) if libraries is not None else None
     problems, out = [], []
     for cid, spec in section.items():
-        claim, p = _claim(str(cid), spec or {}, perturbed_gene, libraries)
+        dataset_organisms = organisms.values() if organisms is not None and check_roles else None
+        claim, p = _claim(str(cid), spec or {}, perturbed_gene, libraries, organism, dataset_organisms)
         problems += p
         if claim is None:
             continue
@@ -344,6 +396,8 @@ def from_config(cfg: Mapping, source: str = "config") -> list[Claim]:
         perturbed_gene=cfg.get("perturbed_gene"),
         libraries=list(cfg.get("genesets") or {}),
         source=source,
+        organism=cfg.get("organism", "human"),
+        organisms={name: ds.get("organism", cfg.get("organism", "human")) for name, ds in cfg["datasets"].items()},
     )
 
 
@@ -352,15 +406,24 @@ def role_names(cfg_role_names: Mapping[str, str] | None) -> dict[str, str]:
     return {**dict(cfg_role_names or {}), **BUILTIN_ROLE_NAMES}
 
 
-def gene_requests(section: Mapping | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The genes (genes_de) and symbol patterns (family_de) a ``claims:`` section tests: the verdict
-    reports their status in every dataset (``verdict_genes.tsv``), beside ``verdict.genes`` and
-    ``verdict.gene_patterns``."""
-    genes: list[str] = []
-    patterns: list[str] = []
-    for spec in (section or {}).values():
-        for item in (spec or {}).get("tests") or []:
-            if isinstance(item, Mapping):
-                genes += [g for g in _strings(item.get("genes")) if g not in genes]
-                patterns += [p for p in _strings(item.get("pattern")) if p not in patterns]
-    return tuple(genes), tuple(patterns)
+def gene_tests(section: Mapping | None, organism: str = "human") -> list[Test]:
+    """The genes_de and family_de tests of a ``claims:`` section (checked when the workflow started),
+    read as :func:`parse_claims` reads them; ``organism``: the study organism."""
+    out = []
+    for cid, spec in (section or {}).items():
+        for i, item in enumerate((spec or {}).get("tests") or []):
+            t, _ = _test(str(cid), i, item, None, organism)
+            if t is not None and t.kind in GENE_TESTS:
+                out.append(t)
+    return out
+
+
+def gene_requests(section: Mapping | None, organism: str = "human") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The genes (genes_de) and symbol patterns (family_de) a ``claims:`` section tests, in the study
+    organism's symbols: the verdict reports their status in every dataset (``verdict_genes.tsv``),
+    beside ``verdict.genes`` and ``verdict.gene_patterns`` (a dataset of another organism:
+    :func:`.claim_genes.requests`)."""
+    tests = gene_tests(section, organism)
+    genes = tuple(dict.fromkeys(g for t in tests for g in t.genes))
+    patterns = tuple(dict.fromkeys(p for t in tests for p in t.patterns))
+    return genes, patterns

@@ -9,13 +9,15 @@ the null) makes a test ``not tested`` or ``inconclusive`` with the reason, never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from . import verdict as _verdict
-from .claim_specs import Test
+from .claim_genes import in_organism
+from .claim_specs import GENE_TESTS, Test
 
 
 @dataclass
@@ -35,7 +37,8 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What the tests read: the verdict and gene tables, the null and the settings."""
+    """What the tests read: the verdict and gene tables, the null and the settings; ``organisms``
+    (dataset -> organism; absent: the study ``organism``) and ``orthologs`` (:mod:`.claim_genes`)."""
 
     verdict: pd.DataFrame
     genes: pd.DataFrame
@@ -46,6 +49,9 @@ class Context:
     null_enabled: bool = True
     null_alpha: float = 0.05
     no_counts: frozenset = frozenset()  # datasets given as a published DE table
+    organisms: Mapping[str, str] = field(default_factory=dict)
+    organism: str = "human"
+    orthologs: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def combine(parts: list[str]) -> str:
@@ -306,9 +312,17 @@ def run(ctx: Context, dataset: str, role: str, test: Test, pathway: Outcome | No
         return on_top(ctx, dataset, test)
     if test.kind == "enriched":
         return enriched(ctx, dataset, test)
+    if test.kind not in GENE_TESTS:
+        raise ValueError(f"unknown test kind {test.kind!r}")
+    # the genes / patterns in the dataset organism's symbols (its own, or orthologs), else not tested
+    found = in_organism(test, ctx.organisms.get(dataset), ctx.organism, ctx.orthologs)
+    if found.test is None:
+        return Outcome(["not tested"], found.note)
     if test.kind == "genes_de":
         row = pathway.row if pathway is not None else pathway_row(ctx.verdict, dataset, ctx.library)
-        return genes_de(ctx, dataset, test, role, row)
-    if test.kind == "family_de":
-        return family_de(ctx, dataset, test)
-    raise ValueError(f"unknown test kind {test.kind!r}")
+        out = genes_de(ctx, dataset, found.test, role, row)
+    else:
+        out = family_de(ctx, dataset, found.test)
+    out.parts += ["untested"] * len(found.unmapped)
+    out.evidence = "; ".join(e for e in (found.note, out.evidence, *found.unmapped) if e)
+    return out

@@ -212,6 +212,9 @@ def evaluate(
     directions: pd.DataFrame | None = None,
     caveats: pd.DataFrame | None = None,
     tables: Iterable[str] = (),
+    organisms: dict[str, str] | None = None,
+    organism: str = "human",
+    orthologs: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per claim (and negative-control check) x dataset it concerns: does it hold, and the numbers.
 
@@ -223,7 +226,9 @@ def evaluate(
     (``results/<study>/sensitivity_directions.tsv``) add one clause each to the evidence of the
     claims with a pathway test: shown, never counted for or against a claim. ``caveats``
     (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`). ``tables``: the datasets
-    given as a published DE table (what needs counts is not tested there, and said).
+    given as a published DE table (what needs counts is not tested there, and said). ``organisms``
+    (dataset -> organism, default the study ``organism``) and ``orthologs`` ({organism: pairs}) give
+    the genes and families of each dataset's organism (:mod:`.claim_genes`).
     """
     from . import sensitivity as _sens
 
@@ -243,7 +248,18 @@ def evaluate(
     if library is None and len(verdict):
         library = str(verdict["library"].iloc[0])
     ctx = _tests.Context(
-        verdict, genes, library, max_fdr, null, frozenset(selected), null_enabled, null_alpha, frozenset(tables)
+        verdict,
+        genes,
+        library,
+        max_fdr,
+        null,
+        frozenset(selected),
+        null_enabled,
+        null_alpha,
+        frozenset(tables),
+        organisms=dict(organisms or {}),
+        organism=organism,
+        orthologs=dict(orthologs or {}),
     )
     rows = []
     for ds, role in roles.items():

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..util import read_text_table
+from ..errors import InputError
 
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
@@ -118,19 +119,35 @@ class VerdictSettings:
     min_de_genes: int = 5
 
     @classmethod
-    def from_config(cls, verdict: dict, alpha: float) -> VerdictSettings:
-        """From the config's ``verdict`` section and ``de.alpha`` (the significance of a gene)."""
+    def from_config(cls, verdict: dict, alpha: float, organism: str | None = None) -> VerdictSettings:
+        """From the config's ``verdict`` section and ``de.alpha`` (the significance of a gene).
+        ``genes`` and ``gene_patterns`` are lists, or {organism: list} (the validated config's form,
+        the study organism first): those of ``organism``, by default the study organism's."""
         d = cls()
         return cls(
             top_n=verdict["top_n"],
             max_fdr=verdict["max_fdr"],
             primary=verdict["primary"],
             alpha=alpha,
-            genes=tuple(verdict["genes"]),
-            gene_patterns=tuple(verdict["gene_patterns"]),
+            genes=tuple(_of_organism(verdict["genes"], organism, "genes")),
+            gene_patterns=tuple(_of_organism(verdict["gene_patterns"], organism, "gene_patterns")),
             min_overlap=verdict.get("min_overlap", d.min_overlap),
             min_de_genes=verdict.get("min_de_genes", d.min_de_genes),
         )
+
+
+def _of_organism(value, organism: str | None, key: str) -> list[str]:
+    """A list setting, or its entry for ``organism`` when given per organism (the first: the study's)."""
+    if not isinstance(value, dict):
+        return list(value)
+    if organism is None:
+        return list(next(iter(value.values()), []))
+    if organism not in value:
+        raise InputError(
+            f"verdict.{key} has no entry for organism {organism} (given for {', '.join(value)}). Fix: add "
+            f"`{organism}: [...]` under verdict.{key} in the config."
+        )
+    return list(value[organism])
 
 
 def _fmt_count(n: int, what: str) -> str:

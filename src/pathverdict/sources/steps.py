@@ -24,9 +24,17 @@ def _copy(src, dest) -> None:
 
 
 def fetch_dataset(
-    name: str, ds: dict, downloads: dict, base_urls: dict, out_counts: str, out_samples: str, out_json: str
+    name: str,
+    ds: dict,
+    downloads: dict,
+    base_urls: dict,
+    out_counts: str,
+    out_samples: str,
+    out_json: str,
+    ncbi_genome: str | None = geo.NCBI_COUNTS_GENOME,
 ) -> dict:
-    """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``."""
+    """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``;
+    ``ncbi_genome`` is the genome of NCBI's generated counts for the dataset's organism."""
     dl = Downloader.from_config(downloads)
     if "geo" in ds:
         return fetch_geo_dataset(
@@ -39,6 +47,7 @@ def fetch_dataset(
             geo_ftp_base=base_urls["geo_ftp"],
             geo_download_base=base_urls["geo_download"],
             eutils_base=base_urls["eutils"],
+            ncbi_genome=ncbi_genome,
         )
     if "url" not in ds:
         raise InputError(f"dataset {name}: nothing to download (no `geo` or `url`).")

@@ -14,9 +14,13 @@ def fetch_dataset(
     out_counts: str,
     out_samples: str,
     out_info: str,
+    ncbi_genome: str | None = "GRCh38.p13",
 ) -> dict:
-    """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``."""
-    return _sources.fetch_dataset(dataset, dataset_config, downloads, base_urls, out_counts, out_samples, out_info)
+    """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``; ``ncbi_genome``
+    is the genome of NCBI's generated counts for the dataset's organism (None: NCBI has none)."""
+    return _sources.fetch_dataset(
+        dataset, dataset_config, downloads, base_urls, out_counts, out_samples, out_info, ncbi_genome
+    )
 
 
 def fetch_library(

@@ -271,6 +271,7 @@ def sensitivity_dataset(
     gsea: str | None = None,
     threads: int = 1,
     loaded: dict | None = None,
+    organism: str | None = None,
 ) -> pd.DataFrame:
     """:func:`pathverdict.judgement.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
     (none: no GSEA rows), ``genes`` its ``input/gene_ids.tsv``; ``sensitivity.gsea`` re-runs GSEA
@@ -286,7 +287,7 @@ def sensitivity_dataset(
         read_de(de),
         libs,
         target,
-        settings=VerdictSettings.from_config(verdict_settings, alpha),
+        settings=VerdictSettings.from_config(verdict_settings, alpha, organism),
         padj=e["padj"],
         lfc=e["lfc"],
         ora_min_size=e["ora_min_size"],
@@ -412,6 +413,7 @@ def enrich_dataset(
             gsea=None if "gsea" in skip else out_gsea,
             out_tsv=out_sensitivity,
             threads=threads,
+            organism=dataset_config.get("organism"),
         )
         done.append("sensitivity")
     if out_qc:

@@ -217,11 +217,21 @@ def prepare_genesets(
     out_info: str,
     target: str | None = None,
     download: str | None = None,
+    annotation: str | None = None,
 ) -> dict:
     """Read a library (GMT/Enrichr text), check the target is in it, write it as GMT with provenance.
 
-    ``download`` is the provenance of a downloaded library (URL, release, retrieval date)."""
+    ``download`` is the provenance of a downloaded library (URL, release, retrieval date). With
+    ``annotation`` (the workflow gives it for organisms other than human), genes written in another case
+    than the annotation's symbols are renamed to them (``genesets.align_case``: HMOX1 -> Hmox1)."""
     lib = genesets.read_library(library, library_name)
+    renamed = 0
+    if annotation:
+        lib, renamed = genesets.align_case(lib, _annotation.load_annotation(annotation).symbols)
+        if renamed:
+            log.info(
+                "%s: %d genes written in another case than %s's symbols were renamed", library, renamed, annotation
+            )
     if target is not None:
         lib.find(target)  # fail here, before any DE is run, when the target is not in the library
     genesets.write_gmt(lib, out_gmt)
@@ -233,6 +243,7 @@ def prepare_genesets(
         "genes": len(lib.genes()),
         "with_kegg_ids": sum(1 for v in lib.ids.values() if v),
         "release": library_name,
+        "genes_renamed_to_annotation_case": renamed,
     }
     if download:
         with open(download) as fh:

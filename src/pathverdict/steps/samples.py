@@ -106,7 +106,7 @@ def check_samples(
     write_tsv(conf, out_confounding)
     for line in filter(None, [_confounding.sentence(conf), *_samples.flagged(qc)["note"]]):
         log.warning("%s: %s", dataset, line)
-    settings = _verdict.VerdictSettings.from_config(verdict_settings, alpha)
+    settings = _verdict.VerdictSettings.from_config(verdict_settings, alpha, dataset_config.get("organism"))
     if leave_one_sample_out.get("enabled", True):
         lib = (loaded or {}).get(library) or load_libraries(libraries_of([library], [gmt]))[library]
         tables = {"ora_up": ora_up, "ora_down": ora_down, "ora_all": ora_all, "gsea": gsea, "camera": camera}

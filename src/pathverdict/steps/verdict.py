@@ -15,6 +15,14 @@ from ..judgement.verdict import VerdictSettings
 log = logging.getLogger(__name__)
 
 
+def _orthologs(paths: list[str], organisms: list[str], study: str) -> dict[str, pd.DataFrame]:
+    """The ortholog tables (``organisms.<organism>.orthologs``, in the order of ``organisms``) as
+    {organism: symbol pairs, study organism -> organism}."""
+    from ..organisms import read_orthologs
+
+    return {org: read_orthologs(path, study, org) for org, path in zip(organisms, paths, strict=True)}
+
+
 def make_verdict(
     *,
     datasets: list[str],
@@ -39,7 +47,12 @@ def make_verdict(
     confounding: list[str] | None = None,
     loo: list[str] | None = None,
     banner: str = "",
+    dataset_libraries: dict[str, dict[str, str]] | None = None,
+    organisms: dict[str, str] | None = None,
     claims_settings: dict | None = None,
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/<study>/verdict_genes.tsv`` (genes of interest: ``verdict.genes`` and
@@ -48,18 +61,22 @@ def make_verdict(
     GSEA and (judged when given, always in the workflow) CAMERA tables; every list is in the order
     of ``datasets``. With the datasets' sample QC, confounding and leave-one-sample-out tables
     (``qc``, ``confounding``, ``loo``: the enrichment job's sample checks) each row gets a
-    ``samples`` note (:func:`pathverdict.judgement.samples.verdict_notes`)."""
+    ``samples`` note (:func:`pathverdict.judgement.samples.verdict_notes`).
+
+    With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
+    ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
+    (whose genes are reported); by default every dataset has every library. The claims' genes and
+    families are reported in each dataset organism's symbols (``study_organism``: the study's;
+    ``orthologs``: the ortholog tables of ``ortholog_organisms``; :mod:`..judgement.claim_genes`)."""
     from dataclasses import replace
 
-    from ..judgement.claim_specs import gene_requests
+    from ..judgement import claim_genes
+    from ..judgement.claim_specs import gene_tests
 
     settings = VerdictSettings.from_config(verdict_settings, alpha)
-    claim_genes, claim_patterns = gene_requests(claims_settings)
-    gene_settings = replace(
-        settings,
-        genes=settings.genes + tuple(g for g in claim_genes if g not in settings.genes),
-        gene_patterns=settings.gene_patterns + tuple(p for p in claim_patterns if p not in settings.gene_patterns),
-    )
+    organisms = organisms or {}
+    tests = gene_tests(claims_settings, study_organism)
+    pairs = _orthologs(list(orthologs), list(ortholog_organisms), study_organism)
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
@@ -94,21 +111,29 @@ def make_verdict(
             tabs["camera"] = read_enrichment(camera_path)
         ora_info = read_json(info)
         sizes = ora_info["de_genes"]
-        for lib_name, term in targets.items():
+        ds_settings = VerdictSettings.from_config(verdict_settings, alpha, organisms.get(ds))
+        for lib_name, key in ((dataset_libraries or {}).get(ds) or {k: k for k in targets}).items():
             rows.append(
                 _verdict.judge_dataset(
                     ds,
                     lib_name,
-                    term,
-                    libs[lib_name].ids.get(term),
+                    targets[key],
+                    libs[key].ids.get(targets[key]),
                     tabs,
                     {f"ora_{d}": k for d, k in sizes.items()},
-                    settings,
+                    ds_settings,
                     # a dataset given as a DE table: what it cannot test, what its background does (steps.enrichment)
                     not_tested=ora_info.get("not_tested"),
                     notes=ora_info.get("notes"),
                 )
             )
+        wanted, wanted_patterns = claim_genes.requests(tests, organisms.get(ds), study_organism, pairs)
+        gene_settings = replace(
+            ds_settings,
+            genes=ds_settings.genes + tuple(g for g in wanted if g not in ds_settings.genes),
+            gene_patterns=ds_settings.gene_patterns
+            + tuple(p for p in wanted_patterns if p not in ds_settings.gene_patterns),
+        )
         gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
     if qc is not None or confounding is not None or loo is not None:
@@ -206,8 +231,12 @@ def make_claims(
     directions: str | list = (),
     calibration: str | None = None,
     confounding: str | list = (),
+    organisms: dict[str, str] | None = None,
     caveats: str | list = (),
     tables: list[str] = (),
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
     section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
@@ -220,8 +249,9 @@ def make_claims(
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
     called here: the sample checks (:func:`claim_caveats`, from ``confounding``,
     ``results/<study>/confounding.tsv``, and the leave-one-sample-out rows of ``sensitivity``). An input
-    the rule leaves out (an empty list) is not used. ``tables``: the datasets given
-    as a published DE table."""
+    the rule leaves out (an empty list) is not used. ``tables``: the datasets given as a published DE table.
+    ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables ``orthologs`` (of
+    ``ortholog_organisms``) give each dataset's claim genes in its organism's symbols."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -229,7 +259,14 @@ def make_claims(
     settings = VerdictSettings.from_config(verdict_settings, alpha)
     # checked against the datasets when the workflow started (rules/common.smk); a claim whose roles no
     # dataset has is `not tested` here
-    specs = parse_claims(claims_settings, roles, perturbed_gene=perturbed_gene, source="claims", check_roles=False)
+    specs = parse_claims(
+        claims_settings,
+        roles,
+        perturbed_gene=perturbed_gene,
+        source="claims",
+        check_roles=False,
+        organism=study_organism,
+    )
     null_settings = null_settings or {}
     null_path = null or None
     table = _verdict.read_verdict(verdict)
@@ -269,6 +306,9 @@ def make_claims(
         directions=dirs,
         caveats=caveat_table,
         tables=list(tables or []),
+        organisms=organisms,
+        organism=study_organism,
+        orthologs=_orthologs(list(orthologs), list(ortholog_organisms), study_organism),
     )
     summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
