@@ -168,6 +168,8 @@ def test_the_claims_engine_makes_the_confounded_and_the_resting_claims_inconclus
     page = (tmp_path / "claims.html").read_text()
     assert 'id="caveats-table"' in page and "without sample S6" in page  # claims.variant_text of the rows
     assert "leave one sample out:S6" not in page
+    assert claims.variant_text("leave_one_sample_out:S6") == "without sample S6"
+    assert claims.variant_text("leave_one_sample_out") == "leaving one sample out"  # a not-tested row
     # a caveat table written by a rule still reaches the engine beside the producers'
     extra = tmp_path / "caveats.tsv"
     claims.collect_caveats([]).to_csv(extra, sep="\t", index=False)
