@@ -36,6 +36,7 @@ include: "rules/de.smk"
 include: "rules/enrichment.smk"
 include: "rules/plots.smk"
 include: "rules/verdict.smk"
+include: "rules/samples.smk"
 include: "rules/robustness.smk"
 
 

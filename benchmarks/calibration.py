@@ -179,16 +179,8 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
     sources = {}
     for key, (name, group) in SOURCES.items():
         with quiet_logging():
-            sources[key] = simulated_study.prepare_source(
-                key,
-                SHARED / "counts" / name / "counts.tsv.gz",
-                SHARED / "counts" / name / "samples.tsv",
-                group,
-                ann,
-                lib,
-                term,
-                spec,
-                seed,
+            sources[key] = simulated_study.source_from_folder(
+                key, SHARED / "counts" / name, group, ann, lib, term, spec, seed
             )
     # two random modules of 50 genes each (cells_3v3_modules), fixed by the seed
     rng = np.random.default_rng([seed, 9])

@@ -97,12 +97,16 @@ def de_table_inputs(wildcards):
 
 
 def count_outputs(wildcards):
-    """The VST and sample sheet of a dataset with counts (CAMERA, PCA); for a DE table its record."""
+    """The counts, VST, sample sheet and DE summary of a dataset with counts (CAMERA, PCA, the sample
+    checks); for a DE table its record (what it cannot test: CAMERA, the sample checks).
+    """
     if wildcards.dataset in TABLES:
         return {"record": f"{RESULTS}/{wildcards.dataset}/input/prepare.json"}
     return {
+        "counts": f"{RESULTS}/{wildcards.dataset}/input/counts.tsv.gz",
         "vst": f"{RESULTS}/{wildcards.dataset}/vst.tsv.gz",
         "samples": f"{RESULTS}/{wildcards.dataset}/samples.tsv",
+        "summary": f"{RESULTS}/{wildcards.dataset}/de_summary.json",
     }
 
 
@@ -255,6 +259,17 @@ def enrichment_reruns():
     }
 
 
+# leaving one sample out (the enrichment job): a sensitivity variant, so it runs when both sensitivity.enabled
+# and sensitivity.leave_one_sample_out.enabled are true
+LOO_SETTINGS = {
+    **CFG["sensitivity"]["leave_one_sample_out"],
+    "enabled": bool(
+        CFG["sensitivity"]["enabled"]
+        and CFG["sensitivity"]["leave_one_sample_out"]["enabled"]
+    ),
+}
+
+
 def library_gmts(organism=None):
     """{library: prepared GMT} of an organism (default: the study's, or the first organism of
     the datasets when none is of the study's), in the config's order."""
@@ -308,6 +323,7 @@ def final_outputs():
     )
     study += ["null.tsv", "null.html"] if CFG["null"]["enabled"] else []
     study += ["sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
+    study += ["samples.html", "samples_qc.tsv", "confounding.tsv"]
     return (
         expand([f"{RESULTS}/{p}" for p in per_dataset], dataset=DATASETS)
         + checked_inputs()
@@ -508,9 +524,44 @@ def null_runtime(wildcards, input, attempt):
     return _round_up(minutes * attempt, 5)
 
 
-def enrichment_runtime(wildcards, attempt):
+def loo_runtime_for(cells, removals, gsea_permutations):
+    """Minutes for leaving ``removals`` samples out of a dataset of ``cells`` genes x samples: per
+    removal one DE fit, the ORAs and CAMERA, and one GSEA of the first library (the null's figures).
+    """
+    per_fit = (
+        NULL_FIT_FIXED_S
+        + NULL_FIT_S_PER_CELL * cells
+        + NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
+    )
+    return DE_FIXED_MIN + DE_TIME_MARGIN * removals * per_fit / 60
+
+
+def enrichment_runtime(wildcards, input, attempt):
     """Minutes for one dataset's enrichment job: two pre-ranked GSEA per library (the workflow's
     and the sensitivity's re-run without the metallothioneins), ~5 minutes each per 1000
-    gene-set permutations, and the ORAs and CAMERA (seconds)."""
+    gene-set permutations, the ORAs and CAMERA (seconds), and leaving one sample out (at most
+    max_removals DE fits and enrichments of the first library; fewer samples, fewer removals).
+    """
     per_library = 2 * 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
-    return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)
+    counted = wildcards.dataset in COUNTED  # a DE table has no samples to leave out
+    removals = (
+        LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] and counted else 0
+    )
+    cells = matrix_cells(input.counts) if counted else 0
+    loo = loo_runtime_for(cells, removals, CFG["enrichment"]["gsea_permutations"])
+    return _round_up((len(LIBRARIES) * per_library + loo) * attempt, 5)
+
+
+ENRICHMENT_MIN_MB = (
+    2000  # the profiles' default for a job that does not read a whole count matrix
+)
+
+
+def enrichment_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the enrichment job: its DE fits leaving one sample out need a DE job's (de_mem_mb), and
+    never less than the profiles' default (a DE table dataset: no DE fit)."""
+    if wildcards.dataset not in COUNTED:
+        return ENRICHMENT_MIN_MB * attempt
+    return max(
+        ENRICHMENT_MIN_MB * attempt, de_mem_mb(wildcards, input, threads, attempt)
+    )

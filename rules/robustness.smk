@@ -125,6 +125,8 @@ rule sensitivity:
     input:
         tables=expand(RERUN_OUTPUTS["sensitivity"], dataset=DATASETS),
         genes=rules.verdict.output.genes,
+        # leaving one sample out (the enrichment job)
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/sensitivity.tsv",
         directions=f"{RESULTS}/sensitivity_directions.tsv",

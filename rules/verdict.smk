@@ -11,6 +11,10 @@ rule verdict:
         # every organism's libraries; each dataset is judged with its organism's (dataset_libraries)
         gmts=all_gmts().values(),
         orthologs=list(ORTHOLOGS.values()),
+        # what the samples say of each answer (the enrichment job's sample checks)
+        qc=expand(rules.enrichment.output.qc, dataset=DATASETS),
+        confounding=expand(rules.enrichment.output.confounding, dataset=DATASETS),
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",
@@ -86,7 +90,10 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
-        # caveats on the datasets' evidence written by other rules (claims.CAVEAT_COLUMNS): none yet
+        # the sheet's columns against the contrast (rule sample_report): the claims' caveats of the
+        # sample checks, with the leave-one-sample-out rows of the sensitivity table
+        confounding=f"{RESULTS}/confounding.tsv",
+        # caveat tables written by other rules (claims.CAVEAT_COLUMNS): none yet
         caveats=[],
         # the claims' genes in each dataset organism's symbols (organisms.<organism>.orthologs)
         orthologs=list(ORTHOLOGS.values()),

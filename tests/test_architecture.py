@@ -131,7 +131,7 @@ def _rules() -> dict[str, dict]:
         "null_inputs": {"counts", "samples", "genes"},
         "library_inputs": {"library", "download"},
         "de_table_inputs": {"table", "source", "background"},
-        "count_outputs": {"vst", "samples", "record"},
+        "count_outputs": {"counts", "vst", "samples", "summary", "record"},
     }
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         text = smk.read_text()

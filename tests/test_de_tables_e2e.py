@@ -85,6 +85,16 @@ def test_what_needs_counts_is_not_tested_with_the_reason(tables_run):
             assert (res / d / "plots" / f"{plot}.png").stat().st_size > 1000
     grid = pd.read_csv(res / "robustness.tsv", sep="\t", keep_default_na=False)
     assert set(grid["dataset"]) == set(datasets)
+    # the sample checks need counts and a sample sheet: not tested, with the reason, never blank
+    assert all(n.startswith("sample checks not tested: a DE table (") for n in verdict["samples"])
+    page = (res / "samples.html").read_text()
+    assert all(f"<li>{d}: not tested: a DE table (" in page for d in datasets)
+    qc = pd.read_csv(res / "samples_qc.tsv", sep="\t", keep_default_na=False)
+    assert list(qc["dataset"]) == datasets and all(n.startswith("not tested: a DE table (") for n in qc["note"])
+    sens = pd.read_csv(res / "sensitivity.tsv", sep="\t", keep_default_na=False)
+    rows = sens[sens["variant"].str.startswith("leave_one_sample_out")]
+    assert list(rows["dataset"]) == datasets and set(rows["status"]) == {"not tested"}  # no removal rows
+    assert "↳ samples:" not in out  # the terminal's null column says DE table
 
 
 def test_what_was_recognised_is_recorded(tables_run):

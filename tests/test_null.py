@@ -552,10 +552,11 @@ def test_workflow_null_named_dataset_selection_and_no_stale_warning(
 
 
 def test_null_fits_in_gene_blocks_on_threads_with_the_same_numbers(make_dataset, kegg, monkeypatch):
-    """The null's DE fits run in blocks of NULL_BLOCK_CELLS cells (several blocks: the threads have
-    work to share) and give the statistics of one block of all genes on one thread, as far as the
-    fit guarantees (tests/tolerances.py): each relabeling's DE table within the solvers' bounds,
-    the set score within what those allow, the ORA statistics (functions of the DE calls) equal."""
+    """The null's DE fits of the relabelings run in blocks of NULL_BLOCK_CELLS cells (several blocks: the
+    threads have work to share; the re-run on the observed labels in the DE step's blocks) and give the
+    statistics of one block of all genes on one thread, as far as the fit guarantees (tests/tolerances.py):
+    each relabeling's DE table within the solvers' bounds, the set score within what those allow, the ORA
+    statistics (functions of the DE calls) equal."""
     planted = make_dataset("planted")
     monkeypatch.setattr(null, "NULL_BLOCK_CELLS", 300)  # 50 genes per block at 6 samples
     seen, tables = [], {}
@@ -576,7 +577,10 @@ def test_null_fits_in_gene_blocks_on_threads_with_the_same_numbers(make_dataset,
         seed=1,
     )
     blocks = null.run_null(planted.counts, planted.samples, PARAMS, kegg, TARGET, None, threads=2, **kwargs)
-    assert len(seen) == 10 and {s[:2] for s in seen} == {(50, 2)} and seen[0][2] >= 300  # >= 6 blocks
+    # the re-run on the observed labels is the verdict's computation: the DE step's blocks (the caller's
+    # block_genes, None: rcompat's default); the relabelings fit in the null's blocks
+    assert len(seen) == 10 and seen[0][:2] == (None, 2) and {s[:2] for s in seen[1:]} == {(50, 2)}
+    assert seen[0][2] >= 300  # >= 6 blocks
     seen.clear()
     whole = dataclasses.replace(PARAMS, block_genes=len(planted.counts))
     one = null.run_null(planted.counts, planted.samples, whole, kegg, TARGET, None, threads=1, **kwargs)

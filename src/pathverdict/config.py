@@ -369,6 +369,7 @@ NOT_WITH_DE_TABLE = {
     "contrast": "the table's comparison is the authors' (no contrast is tested)",
     "select_by_expression": "selecting samples by expression needs the counts of every sample",
     "round_counts": "there are no counts to round",
+    "same_as_contrast": "the sample sheet's columns are checked against the contrast only with a sample sheet",
 }
 PROTEIN_CODING = "annotation_protein_coding"
 

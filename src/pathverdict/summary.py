@@ -29,6 +29,7 @@ TEXT_COLUMNS = [
     "role",
     "informative",
     "selection_aware",
+    "samples",
 ]
 
 
@@ -57,6 +58,17 @@ def _p(row: pd.Series) -> str:
     """The p-value, as a bound ("< 0.001") where the verdict marks it as one (GSEA at its floor)."""
     bound = str(row.get("p_bound", "")).strip().lower() in ("true", "1", "yes")
     return ("< " if bound else "") + _num(row.get("pvalue"))
+
+
+def _samples(verdict: pd.DataFrame, row: pd.Series) -> str:
+    """What the samples say of a dataset's headline answer (verdict.tsv's ``samples``), '' without it or
+    when its samples could not be checked (a DE table: the null column says "not tested (DE table)", the
+    verdict's note and samples.html say why)."""
+    from .judgement.samples import NOT_CHECKED
+    from .judgement.verdict import samples_text
+
+    text = samples_text(verdict, row) if "samples" in verdict.columns else ""
+    return "" if text.startswith(NOT_CHECKED) else text
 
 
 def _relative(paths: str) -> str:
@@ -111,6 +123,7 @@ def terminal_summary(
         f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
         f"{'FDR'.ljust(8)}" + ("  null p (set score)" if null_p else "")
     )
+    sample_notes = 0
     for _, r in head.iterrows():
         status = _status(r)
         ranked = not pd.isna(pd.to_numeric(r.get("rank"), errors="coerce"))
@@ -128,6 +141,11 @@ def terminal_summary(
         if note and status != "on top":
             note = f"  {' ' * name_w}  ↳ {note}"
             lines.append(note if len(note) <= width else note[: width - 1] + "…")
+        samples = _samples(verdict, r)
+        if samples:
+            sample_notes += 1
+            samples = f"  {' ' * name_w}  ↳ samples: {samples}"
+            lines.append(samples if len(samples) <= width else samples[: width - 1] + "…")
     claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
         from .judgement import claims as _claims
@@ -139,6 +157,8 @@ def terminal_summary(
             lines.append(f"Negative control (target expected not on top): {summary['negative_control']}")
         lines.append(f"Study: {summary.get('study', '').upper()}")
     lines.append(f"Details: {results / 'claims.html'} (claims), {results / 'verdict.html'} (all methods)")
+    if sample_notes:
+        lines.append(f"Samples: {results / 'samples.html'} (QC, confounding, leaving one sample out)")
     cf = f" --configfile {_relative(configfile)}" if configfile else ""
     lines.append(f"Report: ./run.sh{cf} --report report.html")
     lines.append("=" * width)

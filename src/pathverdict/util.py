@@ -212,9 +212,24 @@ def remove_stale_temp_files(*roots: str | Path) -> list[Path]:
     return removed
 
 
+# how write_tsv writes a float: 6 significant digits
+FLOAT_FORMAT = "%.6g"
+
+
 def write_tsv(df: pd.DataFrame, path: str | Path, index: bool = False) -> None:
     with atomic_write(path) as fh:
-        df.to_csv(fh, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
+        df.to_csv(fh, sep="\t", index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def as_written(df: pd.DataFrame, reader, **kwargs) -> pd.DataFrame:
+    """``df`` as a later step reads it back after :func:`write_tsv` (``reader``: the step's reader, e.g.
+    ``io.read_de``): floats at the 6 significant digits of the file. A step that recomputes what
+    another step computed from a file (the null's and leave-one-sample-out's re-runs of the
+    enrichment) starts from the same numbers: ties and thresholds (padj < 0.05) fall the same way."""
+    buffer = io.StringIO()
+    df.to_csv(buffer, sep="\t", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    buffer.seek(0)
+    return reader(buffer, **kwargs)
 
 
 def write_json(obj, path: str | Path) -> None:
@@ -253,6 +268,8 @@ def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
     if "keep_default_na" in kwargs or "na_values" in kwargs or kwargs.get("na_filter") is False:
         return pd.read_csv(path, sep="\t", **kwargs)
     header = list(pd.read_csv(path, sep="\t", nrows=0).columns)
+    if hasattr(path, "seek"):  # a buffer (as_written): read it again from its start
+        path.seek(0)
     ids = {c for c in header if c in ID_COLUMNS}
     index_col = kwargs.get("index_col")
     if isinstance(index_col, int) and index_col < len(header):

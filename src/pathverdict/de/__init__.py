@@ -38,6 +38,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -255,6 +256,11 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         "up": int(((res["padj"] < params.alpha) & (res["log2FoldChange"] > 0)).sum()),
         "down": int(((res["padj"] < params.alpha) & (res["log2FoldChange"] < 0)).sum()),
         "cooks_outliers": int((res["pvalue"].isna() & res["baseMean"].gt(0)).sum()),
+        # per sample: genes whose Cook's distance is above DESeq2's cutoff (None: the sample's group has fewer
+        # than 3 replicates, where DESeq2 does not use Cook's distances); read by the sample QC
+        "cooks_outliers_by_sample": {
+            str(s): (None if np.isnan(n) else int(n)) for s, n in zip(kept.columns, fit.cooks_outliers_per_sample)
+        },
         "shrinkage": params.shrink,
     }
     return DEResult(res, size_factors, summary, counts=kept, trend=fit.trend)

@@ -437,6 +437,8 @@ def variant_text(variant: str) -> str:
     kind, _, what = v.partition(":")
     if kind == "leave_one_out" and what:
         return f"leaving out {what}"
+    if kind == "leave_one_sample_out":  # pathverdict.judgement.leave_one_sample_out
+        return f"without sample {what}" if what else "leaving one sample out"
     if kind == "release" and what:
         return f"library release {what}"
     return v.replace("_", " ")
@@ -564,4 +566,6 @@ def to_html(
         calibration=cal,
         selection_sections=selection_sections,
         sensitivity=_sensitivity_sections(sensitivity),
+        samples_left_out=sensitivity is not None
+        and bool(sensitivity["variant"].astype(str).str.startswith("leave_one_sample_out").any()),
     )

@@ -84,7 +84,11 @@ GENE_STATUSES = ("up", "down", "not DE", "untested")
 EXCLUDED = "pattern, not protein-coding (excluded)"
 # without a gene type in the annotation: names of pseudogenes (MT1P3, MT1XP1, MT1CP, MT2P1)
 PSEUDOGENE_NAME = re.compile(r"P\d*$")
+# added by the verdict step after VERDICT_COLUMNS: what the samples say of the row
+# (pathverdict.judgement.samples.verdict_notes)
+SAMPLES_COLUMN = "samples"
 TEXT_COLUMNS = (
+    "samples",
     "dataset",
     "library",
     "method",
@@ -526,11 +530,28 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
         gl = ", ".join(f"{s} {st_}" for s, st_ in zip(sig["symbol"], sig["status"])) or "none"
         untested = g[g["status"] == "untested"]["symbol"].tolist()
         ut = f" Untested: {', '.join(untested)}." if untested else ""
+        samples = samples_text(verdict, r)
         out.append(
             f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {STATUS_WORDS[st]} ({detail})."
             f"{extra} Significant genes of interest (padj < {settings.alpha}): {gl}.{ut}"
+            + (f" Samples: {samples}." if samples else "")
         )
     return out
+
+
+def samples_text(verdict: pd.DataFrame, headline_row) -> str:
+    """The samples' notes of a dataset's rows (library of ``headline_row``): the headline method's note,
+    then the other methods' answers that rest on a sample (leave-one-sample-out clauses without a
+    parenthesis: the ones with one are a replicate fewer, or near the threshold, and stay in the rows)."""
+    if SAMPLES_COLUMN not in verdict.columns:
+        return ""
+    rows = verdict[(verdict["dataset"] == headline_row["dataset"]) & (verdict["library"] == headline_row["library"])]
+    notes = [str(headline_row.get(SAMPLES_COLUMN) or "")]
+    for note in rows[SAMPLES_COLUMN].fillna("").astype(str):
+        first = note.split("; ")[0]
+        if first.startswith(("on top by", "not on top by")) and "(" not in first and first not in notes[0]:
+            notes.insert(1, first)
+    return "; ".join(n for n in dict.fromkeys(notes) if n)
 
 
 def to_markdown(
@@ -555,7 +576,9 @@ def to_markdown(
             f"| {r['dataset']} | {r['library']} | {r['method']}{' (headline)' if r['primary'] else ''} | "
             f"{_status(r)} | {r['on_top']} | {_num(r['rank'])} | {r['n_terms']} | "
             f"{fmt_p(r['pvalue'], r.get('p_bound', False))} | {_num(r['fdr'])} | "
-            f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''} |"
+            f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''}"
+            + (f" Samples: {r[SAMPLES_COLUMN]}" if r.get(SAMPLES_COLUMN) else "")
+            + " |"
         )
     lines += [
         "",

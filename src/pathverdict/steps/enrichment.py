@@ -347,16 +347,27 @@ def enrich_dataset(
     vst: str | None = None,
     samples: str | None = None,
     record: str | None = None,
+    counts: str | None = None,
+    summary: str | None = None,
+    out_qc: str | None = None,
+    out_confounding: str | None = None,
+    out_loo: str | None = None,
+    de_settings: dict | None = None,
+    leave_one_sample_out: dict | None = None,
 ) -> None:
     """Rule enrichment: :func:`run_ora`, :func:`run_camera`, :func:`run_gsea`, then
     :func:`robustness_grid` and :func:`sensitivity_dataset` with the GSEA just written, each
     to its own outputs (the last two only when the rule asks for their output:
-    ``robustness.enabled`` / ``sensitivity.enabled``), then the dataset's figures
-    (:func:`pathverdict.steps.plots.plot_dataset`, from the tables just written).
+    ``robustness.enabled`` / ``sensitivity.enabled``), the sample checks
+    (:func:`pathverdict.steps.samples.check_samples`: QC, confounding, leaving one sample out
+    against the first library, compared with the tables just written; when the rule asks for
+    ``out_qc``), then the dataset's figures (:func:`pathverdict.steps.plots.plot_dataset`, from the
+    tables just written).
 
-    A dataset given as a DE table (``record``: its ``input/prepare.json``; no ``vst`` or ``samples``)
-    gets an empty CAMERA table, and, when its table lists significant genes only, an empty GSEA table:
-    ``ora.json`` says why (:func:`table_limits`), the verdict marks them ``not_tested``."""
+    A dataset given as a DE table (``record``: its ``input/prepare.json``; no ``counts``, ``vst`` or
+    ``samples``) gets an empty CAMERA table, and, when its table lists significant genes only, an empty
+    GSEA table: ``ora.json`` says why (:func:`table_limits`), the verdict marks them ``not_tested``; its
+    sample checks are ``not tested`` with the reason (they need every sample's counts)."""
     limits = table_limits(read_json(record), enrichment["padj"]) if record else {}
     skip = limits.get("not_tested", {})
     common = {
@@ -405,6 +416,40 @@ def enrich_dataset(
             organism=dataset_config.get("organism"),
         )
         done.append("sensitivity")
+    if out_qc:
+        from .samples import check_samples
+
+        check_samples(
+            dataset=dataset,
+            dataset_config=dataset_config,
+            counts=counts,
+            samples=samples,
+            genes=genes,
+            de=de,
+            vst=vst,
+            summary=summary,
+            ora_up=out_up,
+            ora_down=out_down,
+            ora_all=out_all,
+            ora_info=out_info,
+            gsea=out_gsea,
+            camera=out_camera,
+            gmt=gmts[0],
+            library=libraries[0],
+            target=target,
+            de_settings=de_settings,
+            enrichment=enrichment,
+            verdict_settings=verdict_settings,
+            alpha=alpha,
+            leave_one_sample_out=leave_one_sample_out or {"enabled": False},
+            out_qc=out_qc,
+            out_confounding=out_confounding,
+            out_loo=out_loo,
+            threads=threads,
+            loaded=common["loaded"],
+            record=record,
+        )
+        done.append("sample checks")
     plot_dataset(
         dataset=dataset,
         dataset_config=dataset_config,

@@ -168,12 +168,30 @@ def selection_analyses(
 
 
 def combine_sensitivity(
-    *, tables: list[str], genes: str, roles: dict[str, str], out_tsv: str, out_directions: str
+    *,
+    tables: list[str],
+    genes: str,
+    roles: dict[str, str],
+    out_tsv: str,
+    out_directions: str,
+    loo: list[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every dataset's table in ``results/<study>/sensitivity.tsv``, and the directions of the target's
-    DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
+    """Every dataset's table in ``results/<study>/sensitivity.tsv`` (with its leave-one-sample-out rows,
+    ``loo``: the enrichment job's sample checks, after the dataset's other rows), and the directions of
+    the target's DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
     S = _sensitivity
-    parts = [S.read_sensitivity(p) for p in tables]
+    by_dataset = {}
+    for p in loo or []:
+        t = S.read_sensitivity(p)
+        for ds, sub in t.groupby("dataset", sort=False):
+            by_dataset.setdefault(str(ds), []).append(sub)
+    parts = []
+    for p in tables:
+        t = S.read_sensitivity(p)
+        parts.append(t)
+        for ds in dict.fromkeys(t["dataset"].astype(str)):
+            parts.extend(by_dataset.pop(ds, []))
+    parts.extend(sub for subs in by_dataset.values() for sub in subs)
     table = S.typed(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=S.COLUMNS))
     dirs = S.directions(read_genes(genes), roles)
     write_tsv(table, out_tsv)

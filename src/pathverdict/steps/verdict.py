@@ -43,6 +43,9 @@ def make_verdict(
     out_html: str,
     camera: list[str] | None = None,
     gene_ids: list[str] | None = None,
+    qc: list[str] | None = None,
+    confounding: list[str] | None = None,
+    loo: list[str] | None = None,
     banner: str = "",
     dataset_libraries: dict[str, dict[str, str]] | None = None,
     organisms: dict[str, str] | None = None,
@@ -56,7 +59,9 @@ def make_verdict(
     ``verdict.gene_patterns``, and the genes and gene families the claims test) and their
     Markdown/HTML pages, from each dataset's DE table, ORA tables (up, down, all), ``ora.json``,
     GSEA and (judged when given, always in the workflow) CAMERA tables; every list is in the order
-    of ``datasets``.
+    of ``datasets``. With the datasets' sample QC, confounding and leave-one-sample-out tables
+    (``qc``, ``confounding``, ``loo``: the enrichment job's sample checks) each row gets a
+    ``samples`` note (:func:`pathverdict.judgement.samples.verdict_notes`).
 
     With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
     ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
@@ -131,6 +136,8 @@ def make_verdict(
         )
         gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
+    if qc is not None or confounding is not None or loo is not None:
+        table[_verdict.SAMPLES_COLUMN] = _sample_notes(table, qc, confounding, loo)
     genes = pd.concat(gene_rows, ignore_index=True)
     title = f"Is {target} on top?"
     write_tsv(table, out_tsv)
@@ -142,6 +149,22 @@ def make_verdict(
     for line in _verdict.summary_sentences(table, genes, settings):
         log.info(line)
     return table
+
+
+def _sample_notes(table: pd.DataFrame, qc, confounding, loo) -> list[str]:
+    from ..judgement import confounding as _confounding
+    from ..judgement import samples as _samples
+    from ..judgement import sensitivity as _sensitivity
+
+    def read(paths, reader):
+        return pd.concat([reader(p) for p in paths], ignore_index=True) if paths else None
+
+    return _samples.verdict_notes(
+        table,
+        read(qc, _samples.read_qc),
+        read(confounding, _confounding.read_confounding),
+        read(loo, _sensitivity.read_sensitivity),
+    )
 
 
 def make_calibration(
@@ -168,6 +191,23 @@ def make_calibration(
     return out
 
 
+def claim_caveats(
+    *, confounding: str | list = (), sensitivity: pd.DataFrame | None, library: str | None, primary: str
+) -> pd.DataFrame:
+    """The caveats of the sample-level checks (``claims.CAVEAT_COLUMNS``;
+    :func:`pathverdict.judgement.samples.caveats_from_qc`): a column of the sheet confounded with the
+    contrast (``confounding``: ``results/<study>/confounding.tsv``), an answer that rests on one sample
+    (the leave-one-sample-out rows of ``sensitivity``); empty (with the columns) when none applies."""
+    from ..judgement import confounding as _confounding
+    from ..judgement import samples as _samples
+
+    paths = [confounding] if isinstance(confounding, str) else list(confounding or [])
+    conf = pd.concat([_confounding.read_confounding(p) for p in paths], ignore_index=True) if paths else None
+    return _samples.caveats_from_qc(
+        confounding=conf, sensitivity=sensitivity, library=str(library or ""), primary=primary
+    )
+
+
 def make_claims(
     *,
     verdict: str,
@@ -190,6 +230,7 @@ def make_claims(
     sensitivity: str | list = (),
     directions: str | list = (),
     calibration: str | None = None,
+    confounding: str | list = (),
     organisms: dict[str, str] | None = None,
     caveats: str | list = (),
     tables: list[str] = (),
@@ -206,10 +247,11 @@ def make_claims(
     answer (shown, never counted) and the page a section of it; ``results/<study>/calibration.tsv``
     is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
-    called here. An input the rule leaves out (an empty list) is not used. ``tables``: the datasets given
-    as a published DE table. ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog
-    tables ``orthologs`` (of ``ortholog_organisms``) give each dataset's claim genes in its organism's
-    symbols."""
+    called here: the sample checks (:func:`claim_caveats`, from ``confounding``,
+    ``results/<study>/confounding.tsv``, and the leave-one-sample-out rows of ``sensitivity``). An input
+    the rule leaves out (an empty list) is not used. ``tables``: the datasets given as a published DE table.
+    ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables ``orthologs`` (of
+    ``ortholog_organisms``) give each dataset's claim genes in its organism's symbols."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -233,10 +275,21 @@ def make_claims(
     selection_table = claims.read_selection(list(selection or []))
     sens = _sensitivity.read_sensitivity(sensitivity) if sensitivity else None
     dirs = _sensitivity.read_directions(directions) if directions else None
-    # caveats: the tables written by a rule, and those of the producers called here (sample QC and
-    # confounding, power: appended to this list); an empty table when there are none
-    caveat_tables = [claims.read_caveats([caveats] if isinstance(caveats, str) else list(caveats or []))]
-    caveat_table = claims.collect_caveats(caveat_tables)
+    # caveats: the tables written by a rule, and those of the producers called here (the sample checks:
+    # a column confounded with the contrast, an answer resting on one sample); an empty table when none
+    caveat_table = claims.collect_caveats(
+        [
+            claims.read_caveats([caveats] if isinstance(caveats, str) else list(caveats or [])),
+            claim_caveats(
+                confounding=confounding,
+                sensitivity=sens,
+                library=library or (str(table["library"].iloc[0]) if len(table) else ""),
+                primary=settings.primary,
+            ),
+        ]
+    )
+    for c in caveat_table.itertuples(index=False):
+        log.info("caveat (%s) for %s, tests %s when %s: %s", c.source, c.dataset, c.tests, c.when, c.reason)
     ctable = claims.evaluate(
         table,
         gene_table,

@@ -92,6 +92,9 @@ class DESeqFit:
     replace_counts: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     block_genes: int = 0  # genes per block the per-gene steps were run in
+    # per sample: genes whose Cook's distance (original fit) is above qf(.99, p, m - p), counted for the
+    # samples of cells with >= 3 replicates, as DESeq2 considers them (NaN elsewhere); sample QC reads it
+    cooks_outliers_per_sample: np.ndarray | None = None
 
 
 # cells (genes x samples) per block of the per-gene steps: a block's float64 working arrays
@@ -224,6 +227,8 @@ def fit_deseq(
     beta, sigma, converged = np.full((G, p), np.nan), np.full((G, p, p), np.nan), np.zeros(G, dtype=bool)
     max_cooks, cooks_argmax = np.full(G, np.nan), np.full(G, -1, dtype=np.int64)
     refit = _RefitState(G, X, m, p, min_replicates_for_replace)
+    cutoff = cooks_cutoff(m, p) if m > p else np.nan
+    outlier_cells = np.zeros((len(range(0, G, block)), m))  # one row per block: blocks may run on threads
 
     def second_pass(s) -> int:
         nz = ~all_zero[s]
@@ -245,6 +250,8 @@ def fit_deseq(
         with np.errstate(invalid="ignore"):
             has = ~np.all(np.isnan(cooks), axis=1)
         cooks_argmax[rows[has]] = np.nanargmax(cooks[has], axis=1)
+        with np.errstate(invalid="ignore"):
+            outlier_cells[s.start // block] = (cooks > cutoff).sum(axis=0)
         if not refit.enabled:
             return 0
         return refit.block(
@@ -292,6 +299,7 @@ def fit_deseq(
         replace=np.zeros(G, dtype=bool),
         notes=notes,
         block_genes=block,
+        cooks_outliers_per_sample=np.where(n_or_more_in_cell(X, 3) & (m > p), outlier_cells.sum(axis=0), np.nan),
     )
     if refit.enabled:
         refit.finish(fit, n_refit_rows)

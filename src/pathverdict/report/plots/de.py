@@ -34,8 +34,9 @@ from .style import (
 
 
 def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, dict]:
-    """PCA like DESeq2's ``plotPCA``: the ``n_top`` genes with the highest variance
-    across samples, centred per gene, not scaled, SVD.
+    """PCA like DESeq2's ``plotPCA`` (:func:`pathverdict.judgement.samples.pca_scores`, which the
+    sample QC measures its distances in): the ``n_top`` genes with the highest variance across
+    samples, centred per gene, not scaled, SVD.
 
     Returns ``(coords, variance)``: ``coords`` has columns PC1 and PC2, one row per
     sample (vst column order); ``variance`` is ``{"pc1_var": f1, "pc2_var": f2}``,
@@ -44,36 +45,19 @@ def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, 
     are reproducible. With fewer than 2 samples, no usable gene or zero variance the
     coordinates and fractions are NaN.
     """
+    from ...judgement.samples import pca_scores
+
     samples = [str(c) for c in vst.columns]
     coords = pd.DataFrame(np.nan, index=pd.Index(samples, name="sample"), columns=["PC1", "PC2"])
     nan = {"pc1_var": float("nan"), "pc2_var": float("nan")}
-    mat = vst.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    if mat.ndim != 2 or mat.shape[1] < 2:
+    scores, frac = pca_scores(vst, n_top)
+    if scores.shape[1] == 0:
         return coords, nan
-    mat = mat[np.isfinite(mat).all(axis=1)]
-    if mat.shape[0] == 0:
-        return coords, nan
-    var = mat.var(axis=1, ddof=1)
-    order = np.argsort(-var, kind="stable")[: max(1, int(n_top))]
-    x = mat[order].T  # samples x genes
-    x = x - x.mean(axis=0, keepdims=True)
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
-    eig = s**2
-    total = float(eig.sum())
-    if not np.isfinite(total) or total <= 0:
+    if np.isnan(frac).all():
         coords.loc[:, :] = 0.0
         return coords, nan
-    for k in range(len(s)):
-        if vt[k, np.argmax(np.abs(vt[k]))] < 0:
-            u[:, k] *= -1
-            vt[k] *= -1
-    scores = u * s
-    negligible = eig / total < 1e-12  # numerically zero components (e.g. PC2 with 2 samples)
-    scores[:, negligible] = 0.0
-    eig = np.where(negligible, 0.0, eig)
     coords["PC1"] = scores[:, 0]
     coords["PC2"] = scores[:, 1] if scores.shape[1] > 1 else 0.0
-    frac = eig / eig.sum()
     return coords, {"pc1_var": float(frac[0]), "pc2_var": float(frac[1]) if len(frac) > 1 else 0.0}
 
 
