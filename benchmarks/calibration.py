@@ -60,7 +60,7 @@ import pandas as pd  # noqa: E402
 from scipy.stats import beta  # noqa: E402
 
 from pathverdict.sources import annotation  # noqa: E402
-from pathverdict.judgement import claims, null, verdict  # noqa: E402
+from pathverdict.judgement import claim_specs, claims, null, verdict  # noqa: E402
 from pathverdict import config, enrichment, genesets  # noqa: E402
 from pathverdict.simulation import simulated_study  # noqa: E402
 from pathverdict.de import DEParams  # noqa: E402
@@ -145,6 +145,16 @@ COLUMNS = [
 _STATE: dict = {}
 
 
+def study_claims() -> list:
+    """The claims of the default config (config/config.yaml: cells, tissue, metallothioneins), judged on
+    every simulated study as the workflow judges them."""
+    import yaml
+
+    with open(REPO / "config" / "config.yaml") as fh:
+        study = yaml.safe_load(fh)
+    return claim_specs.parse_claims(study["claims"], {}, perturbed_gene=study.get("perturbed_gene"), check_roles=False)
+
+
 def workflow_settings(max_permutations: int | None = None) -> dict:
     """The workflow's defaults, from the config schema (a minimal config validated)."""
     cfg = config.validate_config(
@@ -169,16 +179,8 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, engine: str = 
     sources = {}
     for key, (name, group) in SOURCES.items():
         with quiet_logging():
-            sources[key] = simulated_study.prepare_source(
-                key,
-                SHARED / "counts" / name / "counts.tsv.gz",
-                SHARED / "counts" / name / "samples.tsv",
-                group,
-                ann,
-                lib,
-                term,
-                spec,
-                seed,
+            sources[key] = simulated_study.source_from_folder(
+                key, SHARED / "counts" / name, group, ann, lib, term, spec, seed
             )
     # two random modules of 50 genes each (cells_3v3_modules), fixed by the seed
     rng = np.random.default_rng([seed, 9])
@@ -198,6 +200,7 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, engine: str = 
         sources=sources,
         modules=modules,
         cfg=cfg,
+        claims=study_claims(),
         settings=verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"]),
         params=DEParams.from_config(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
     )
@@ -266,13 +269,13 @@ def run_study(task: tuple) -> dict:
                 pd.concat(gs),
                 roles,
                 target=_STATE["term"],
-                key_genes=tuple(cfg["verdict"]["genes"]),
+                claims=_STATE["claims"],
                 max_fdr=cfg["verdict"]["max_fdr"],
                 library=LIBRARY,
                 null=None,
                 null_enabled=False,
             )
-            s = claims.summarise(table)
+            s = claims.summarise(table, _STATE["claims"])
             out["claim"] = s["cells"] if n_ds == 2 else ""
             out["metallothioneins"] = s["metallothioneins"] if n_ds == 2 else ""
             return out
@@ -326,6 +329,7 @@ def run_study(task: tuple) -> dict:
             g,
             {"t": "tissue"},
             target=_STATE["term"],
+            claims=_STATE["claims"],
             max_fdr=cfg["verdict"]["max_fdr"],
             library=LIBRARY,
             null=summary,
@@ -333,7 +337,7 @@ def run_study(task: tuple) -> dict:
             null_enabled=True,
             null_alpha=cfg["null"]["alpha"],
         )
-        s = claims.summarise(table)
+        s = claims.summarise(table, _STATE["claims"])
         out["claim"] = s["tissue"]
         out["metallothioneins"] = s["metallothioneins"]
     return out

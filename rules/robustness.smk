@@ -28,7 +28,7 @@ rule null_permutations:
     input:
         unpack(null_inputs),
         verdict=rules.verdict.output.tsv,
-        gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
+        gmt=lambda wc: library_gmts(ORGANISM[wc.dataset])[PRIMARY_LIBRARY],
     output:
         permutations=f"{RESULTS}/{{dataset}}/null/permutations.tsv",
         summary=f"{RESULTS}/{{dataset}}/null/summary.tsv",
@@ -57,7 +57,8 @@ rule null_permutations:
 
 rule null:
     input:
-        summaries=expand(rules.null_permutations.output.summary, dataset=DATASETS),
+        # a DE table has no counts to relabel: its rows say so (params.not_tested)
+        summaries=expand(rules.null_permutations.output.summary, dataset=COUNTED),
     output:
         summary=f"{RESULTS}/null.tsv",
         html=report(
@@ -72,6 +73,9 @@ rule null:
         "../envs/pathverdict.yaml"
     params:
         banner=BANNER,
+        not_tested=TABLES,
+        library=PRIMARY_LIBRARY,
+        target=CFG["target_pathway"],
     script:
         "../scripts/null.py"
 
@@ -81,7 +85,7 @@ rule selection_analyses:
         counts=rules.prepare_unselected.output.counts,
         samples=rules.prepare_unselected.output.samples,
         genes=rules.prepare_unselected.output.genes,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
     output:
         analyses=report(
             f"{RESULTS}/{{dataset}}/selection/analyses.tsv",
@@ -115,8 +119,9 @@ rule selection_analyses:
         "../scripts/selection_analyses.py"
 
 
-# The engine sensitivity of one dataset (sensitivity.engine): the other DE engine's DE (rule
-# deseq2_engine), then the enrichment and verdict of the workflow, compared with the verdict.
+# The engine sensitivity of one dataset with counts (sensitivity.engine): the other DE engine's DE
+# (rule deseq2_engine), then the enrichment and verdict of the workflow, compared with the verdict. A
+# DE table dataset has no counts to re-run: rule sensitivity gives it one `not tested` row.
 rule engine_sensitivity:
     input:
         de=rules.deseq2_engine.output.de,
@@ -124,11 +129,13 @@ rule engine_sensitivity:
         base_de=rules.deseq2.output.de,
         verdict=rules.verdict.output.tsv,
         samples=rules.prepare_dataset.output.samples,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
     output:
         tsv=f"{RESULTS}/{{dataset}}/sensitivity_engine.tsv",
     log:
         f"{LOGS}/{{dataset}}/engine_sensitivity.log",
+    wildcard_constraints:
+        dataset=names_regex(COUNTED),
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["gsea"]
@@ -155,11 +162,13 @@ rule sensitivity:
     input:
         tables=expand(RERUN_OUTPUTS["sensitivity"], dataset=DATASETS),
         engine_tables=(
-            expand(rules.engine_sensitivity.output.tsv, dataset=DATASETS)
+            expand(rules.engine_sensitivity.output.tsv, dataset=COUNTED)
             if ENGINE_SENSITIVITY
             else []
         ),
         genes=rules.verdict.output.genes,
+        # leaving one sample out (the enrichment job)
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/sensitivity.tsv",
         directions=f"{RESULTS}/sensitivity_directions.tsv",
@@ -168,6 +177,10 @@ rule sensitivity:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
+        # the engine sensitivity's other engine (None: off); a DE table dataset gets one `not tested` row
+        other_engine=OTHER_ENGINE if ENGINE_SENSITIVITY else None,
+        not_tested=TABLES,
+        library=PRIMARY_LIBRARY,
     script:
         "../scripts/sensitivity.py"

@@ -8,7 +8,13 @@ rule verdict:
         gsea=expand(rules.enrichment.output.gsea, dataset=DATASETS),
         camera=expand(rules.enrichment.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
-        gmts=library_gmts().values(),
+        # every organism's libraries; each dataset is judged with its organism's (dataset_libraries)
+        gmts=all_gmts().values(),
+        orthologs=list(ORTHOLOGS.values()),
+        # what the samples say of each answer (the enrichment job's sample checks)
+        qc=expand(rules.enrichment.output.qc, dataset=DATASETS),
+        confounding=expand(rules.enrichment.output.confounding, dataset=DATASETS),
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",
@@ -29,7 +35,14 @@ rule verdict:
         target=CFG["target_pathway"],
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
-        libraries=list(LIBRARIES),
+        libraries=list(all_gmts()),
+        dataset_libraries={d: LIBRARY_KEYS[ORGANISM[d]] for d in DATASETS},
+        organisms=ORGANISM,
+        # the genes and gene families the claims test are reported in verdict_genes.tsv too, in each
+        # dataset organism's symbols
+        claims_settings=CFG.get("claims"),
+        study_organism=CFG["organism"],
+        ortholog_organisms=list(ORTHOLOGS),
     script:
         "../scripts/verdict.py"
 
@@ -40,8 +53,8 @@ rule verdict:
 
 rule calibration:
     input:
-        # the checked (selected) sample sheets give each dataset's design
-        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=DATASETS),
+        # the checked (selected) sample sheets give each dataset's design (a DE table has none)
+        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=COUNTED),
     output:
         tsv=f"{RESULTS}/calibration.tsv",
     log:
@@ -78,6 +91,13 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
+        # the sheet's columns against the contrast (rule sample_report): the claims' caveats of the
+        # sample checks, with the leave-one-sample-out rows of the sensitivity table
+        confounding=f"{RESULTS}/confounding.tsv",
+        # caveat tables written by other rules (claims.CAVEAT_COLUMNS): none yet
+        caveats=[],
+        # the claims' genes in each dataset organism's symbols (organisms.<organism>.orthologs)
+        orthologs=list(ORTHOLOGS.values()),
     output:
         tsv=f"{RESULTS}/claims.tsv",
         html=report(
@@ -91,14 +111,21 @@ rule claims:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
+        claims_settings=CFG.get("claims"),
+        perturbed_gene=CFG.get("perturbed_gene"),
+        role_names=CFG.get("role_names"),
         selected=SELECTED,
+        tables=TABLES,
         library=PRIMARY_LIBRARY,
         banner=BANNER,
         target=CFG["target_pathway"],
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         null_settings=CFG["null"],
+        organisms=ORGANISM,
+        study_organism=CFG["organism"],
+        ortholog_organisms=list(ORTHOLOGS),
     script:
         "../scripts/claims.py"
 
@@ -108,10 +135,20 @@ rule provenance:
         datasets=expand(rules.prepare_dataset.output.info, dataset=DATASETS),
         de=expand(rules.deseq2.output.summary, dataset=DATASETS),
         ora=expand(rules.enrichment.output.info, dataset=DATASETS),
-        libraries=expand(rules.prepare_genesets.output.info, library=list(LIBRARIES)),
-        annotation=(
-            [] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info
+        libraries=expand(
+            rules.prepare_genesets.output.info, library=list(LIBRARY_SOURCES)
         ),
+        annotation=(
+            []
+            if "file" in CFG["annotation"] or CFG["organism"] not in CFG["annotations"]
+            else f"{RESOURCES}/annotation/annotation.json"
+        ),
+        # the downloaded annotations of the datasets' other organisms
+        other_annotations=[
+            f"{RESOURCES}/annotation/{ANNOTATION_KEY[org]}.json"
+            for org, src in CFG["annotations"].items()
+            if org != CFG["organism"] and "file" not in src
+        ],
     output:
         json=f"{RESULTS}/provenance.json",
         html=report(

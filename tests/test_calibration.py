@@ -43,9 +43,9 @@ def test_dataset_rows_and_the_claims_sentence():
     text = calibration.sentence(rows.reset_index())
     assert text.startswith("Calibrated on simulated studies") and "cells5 (5 vs 5)" in text
     table = pd.DataFrame(columns=claims.COLUMNS)
-    summary = {c: "not tested" for c in claims.CLAIMS} | {"study": "not tested"}
-    assert text in claims.paragraph(table, summary, "X", ("A",), calibration=rows.reset_index())
-    assert "Calibrated" not in claims.paragraph(table, summary, "X", ("A",))
+    summary = {"study": "not tested"}
+    assert text in claims.paragraph(table, summary, "X", [], calibration=rows.reset_index())
+    assert "Calibrated" not in claims.paragraph(table, summary, "X", [])
 
 
 def test_the_de_engine_of_the_calibration_is_named():

@@ -133,7 +133,7 @@ def test_null_and_robustness(demo):
 
 
 def test_every_page_says_simulated(demo):
-    for page in ["verdict.html", "claims.html", "null.html"]:
+    for page in ["verdict.html", "claims.html", "null.html", "samples.html"]:
         assert "SIMULATED" in (demo / "results" / "demo" / page).read_text(), page
     assert "SIMULATED DATA" in (demo / "report.html").read_text()
 
@@ -201,6 +201,33 @@ def test_engine_sensitivity_for_every_dataset(demo):
     assert "DE engine pydeseq2: rank " in c.loc[("cells", "demo_meis1_knockout"), "evidence"]
 
 
+def test_the_samples_are_checked_and_no_answer_rests_on_one(demo):
+    """Issue 19 on the demo: the samples page, every sample left out of each 3 vs 3 dataset and the 6
+    with the largest share of each 12 vs 12 one, no sample the headline answer rests on, nothing
+    flagged, no column confounded: the terminal answer is unchanged."""
+    results = demo / "results/demo"
+    assert 'id="loo-demo_meis1_knockout"' in (results / "samples.html").read_text()
+    s = pd.read_csv(results / "sensitivity.tsv", sep="\t", keep_default_na=False)
+    loo = s[s["variant"].str.startswith("leave_one_sample_out:")]
+    removed = loo.groupby("dataset")["variant"].nunique().to_dict()
+    assert removed == {d: 6 for d in PLANTED + ["demo_negative_control", "demo_selection_bias"]}
+    assert set(loo["method"]) == {"ora_all", "ora_up", "ora_down", "gsea", "camera"}
+    headline = loo[loo["method"] == "ora_all"]
+    assert not headline["detail"].str.startswith(("rests on", "masks")).any()
+    qc = pd.read_csv(results / "samples_qc.tsv", sep="\t", keep_default_na=False)
+    assert (qc["flags"] == "").all() and (qc["dataset"] == "demo_meis1_knockout").sum() == 6
+    conf = pd.read_csv(results / "confounding.tsv", sep="\t", keep_default_na=False)
+    assert set(conf["status"]) == {"skipped"}  # the simulation's constant columns only
+    # so the sample checks raise no caveat: the claims' answers are those main gave without them
+    # (tests/data/claims_demo: the demo's claims before issue 19), and the page lists no caveat
+    claims_tsv = pd.read_csv(results / "claims.tsv", sep="\t", keep_default_na=False)
+    before = pd.read_csv(REPO / "tests/data/claims_demo/expected_claims.tsv.gz", sep="\t", keep_default_na=False)
+    cols = ["claim", "dataset", "role", "holds"]
+    assert claims_tsv[cols].equals(before[cols]), claims_tsv[cols]
+    assert not claims_tsv["evidence"].str.contains("; inconclusive: ").any()
+    assert 'id="caveats' not in (results / "claims.html").read_text()
+
+
 def test_terminal_shows_progress_and_ends_with_the_answer(demo):
     out = (demo / "snakemake.out").read_text()
     lines = out.splitlines()
@@ -221,8 +248,9 @@ def test_terminal_shows_progress_and_ends_with_the_answer(demo):
     # the claims line says what results/claims.tsv says
     from pathverdict.judgement import claims
 
-    answer = claims.summarise(pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False))
-    per_claim = " · ".join(f"{k} {answer[k]}" for k in claims.CLAIMS)
+    ids = ["cells", "tissue", "metallothioneins"]  # config/demo.yaml's claims, in its order
+    answer = claims.summarise(pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False), ids)
+    per_claim = " · ".join(f"{k} {answer[k]}" for k in ids)
     assert f"Claims: {per_claim}" in summary
     assert "Negative control (target expected not on top): passed" in summary
     assert f"Study: {answer['study'].upper()}" in summary

@@ -87,7 +87,7 @@ def test_shrinkage_with_pydeseq2s_lfc_shrink(planted):
     assert not np.allclose(ok["log2FoldChange_shrunk"], ok["log2FoldChange"])
     # the same refusal as r_exact for a contrast that is not one coefficient
     three = samples.assign(condition=["Control", "Mid", "Mid", "Treated", "Treated", "Treated"])
-    with pytest.raises(InputError, match="LFC shrinkage needs the contrast's reference level"):
+    with pytest.raises(InputError, match="LFC shrinkage .* shrinks one coefficient of the design"):
         de.run_deseq2(
             sub,
             three,
@@ -209,3 +209,23 @@ def test_worker_processes_end_with_the_job(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "2"  # the fit ran in 2 worker processes
     assert time.monotonic() - started < 200  # the workers' idle timeout (300 s) did not hold the process
+
+
+def test_cooks_outliers_per_sample_as_the_sample_qc_reads_them(planted):
+    """``cooks_outliers_by_sample`` (de_summary.json, read by the sample QC) from pydeseq2's Cook's
+    distances of its first fit, as r_exact counts them: a sample with 15 genes 10 times too high has
+    the most (5 or more), the others next to none; a sample in a group of fewer than 3 has none to count (None)."""
+    _, counts, samples, runs = planted
+    assert list(runs["pydeseq2"].summary["cooks_outliers_by_sample"]) == list(counts.columns)
+    sub = counts.iloc[:300].copy()
+    spiky = sub.columns[0]
+    sub.loc[sub.index[sub.mean(axis=1) > 50][:15], spiky] *= 10
+    params = {e: de.DEParams(design="~condition", contrast=CONTRAST, engine=e) for e in de.ENGINES}
+    n = {e: de.run_deseq2(sub, samples, p).summary["cooks_outliers_by_sample"] for e, p in params.items()}
+    for engine, by_sample in n.items():  # (7 of the 15 with both engines; the others' dispersion absorbs them)
+        assert by_sample[spiky] >= 5 and all(v <= 1 for s, v in by_sample.items() if s != spiky), (engine, n)
+    assert all(abs(n["pydeseq2"][s] - n["r_exact"][s]) <= 2 for s in sub.columns), n
+    small = sub.drop(columns=sub.columns[1])  # 2 vs 3: the group of 2 has no Cook's distances
+    n = de.run_deseq2(small, samples.loc[small.columns], params["pydeseq2"]).summary["cooks_outliers_by_sample"]
+    groups = samples.loc[small.columns, "condition"]
+    assert [n[s] is None for s in small.columns] == list(groups.map(groups.value_counts()) < 3)

@@ -71,11 +71,13 @@ class DEParams:
     block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
     numeric: tuple[str, ...] = ()  # design variables that are continuous covariates (the others are factors)
     engine: str = R_EXACT  # ENGINES: who estimates (de.engine)
+    dataset: str = ""  # the dataset's name, for messages
 
     @classmethod
-    def from_config(cls, de: dict, dataset_config: dict, threads: int = 1) -> DEParams:
+    def from_config(cls, de: dict, dataset_config: dict, threads: int = 1, dataset: str = "") -> DEParams:
         """The DE settings of a dataset: its design and contrast, and the config's ``de`` section."""
         return cls(
+            dataset=dataset,
             design=dataset_config["design"],
             contrast=list(dataset_config["contrast"]),
             alpha=de["alpha"],
@@ -189,6 +191,9 @@ class _EngineFit:
     trend: object  # .vst(normalized, size_factors): rcompat.DispersionTrend
     all_zero: np.ndarray  # per gene: no reads in any sample
     notes: list[str]
+    # per sample: genes whose Cook's distance (of the first fit) is above DESeq2's cutoff; NaN where the
+    # sample's design cell has fewer than 3 samples (DESeq2 and pydeseq2 use no Cook's distance there)
+    cooks_outliers_per_sample: np.ndarray
 
 
 def _fit_r_exact(kept: pd.DataFrame, meta: pd.DataFrame, design, contrast, params: DEParams) -> _EngineFit:
@@ -223,7 +228,8 @@ def _fit_r_exact(kept: pd.DataFrame, meta: pd.DataFrame, design, contrast, param
     if out.filter is not None:
         log.info("independent filtering: baseMean >= %.4g (theta %.3f)", out.filter.threshold, out.filter.theta)
     notes = [f"DESeq2 (R-faithful) note: {n}" for n in fit.notes]
-    return _EngineFit(res, fit.size_factors, fit.trend, np.asarray(fit.all_zero, dtype=bool), notes)
+    all_zero = np.asarray(fit.all_zero, dtype=bool)
+    return _EngineFit(res, fit.size_factors, fit.trend, all_zero, notes, fit.cooks_outliers_per_sample)
 
 
 def _fit_pydeseq2(kept: pd.DataFrame, meta: pd.DataFrame, design, contrast, params: DEParams) -> _EngineFit:
@@ -232,7 +238,8 @@ def _fit_pydeseq2(kept: pd.DataFrame, meta: pd.DataFrame, design, contrast, para
     with _quiet():
         fit = pydeseq2_engine.fit(kept, meta, design, contrast, params)
     all_zero = ~(kept.to_numpy() != 0).any(axis=1)
-    return _EngineFit(fit.results, fit.size_factors, fit.trend, all_zero, [f"pydeseq2: {n}" for n in fit.notes])
+    notes = [f"pydeseq2: {n}" for n in fit.notes]
+    return _EngineFit(fit.results, fit.size_factors, fit.trend, all_zero, notes, fit.cooks_outliers_per_sample)
 
 
 def check_results(res: pd.DataFrame, kept: pd.DataFrame, all_zero, size_factors: pd.Series, engine: str) -> None:
@@ -318,10 +325,15 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     design = design_and_contrast(meta, params.design, params.contrast)
     contrast = design.contrast(var, tested, reference)
     if params.shrink and rcompat.shrinkable_coefficient(contrast) is None:  # before the fit: fail fast
+        first = sorted(set(meta[var].astype(str)))[0]  # the design's reference level (R's: the first, sorted)
+        where = f"dataset {params.dataset}" if params.dataset else "this dataset"
+        key = f"datasets.{params.dataset}.contrast" if params.dataset else "the dataset's `contrast`"
         raise InputError(
-            f"LFC shrinkage needs the contrast's reference level {reference!r} to be the design's reference level "
-            f"for {var!r}; coefficients available: {', '.join(design.columns)}. Turn off `de.shrinkage` or "
-            "reorder the levels."
+            f"{where}: LFC shrinkage (`de.shrinkage: true`) shrinks one coefficient of the design, so the "
+            f"contrast's reference level must be the design's reference level for {var!r}, which is {first!r} "
+            f"(levels are sorted, the first is the reference, as in R); the contrast [{var}, {tested}, {reference}] "
+            f"compares two other levels (coefficients: {', '.join(design.columns)}). Fix: set `de.shrinkage: false`, "
+            f"or compare with {first!r} ({key}: [{var}, {tested}, {first}])."
         )
     engine_fit = (_fit_pydeseq2 if params.engine == PYDESEQ2 else _fit_r_exact)(kept, meta, design, contrast, params)
     res = engine_fit.results
@@ -345,6 +357,12 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         "up": int(((res["padj"] < params.alpha) & (res["log2FoldChange"] > 0)).sum()),
         "down": int(((res["padj"] < params.alpha) & (res["log2FoldChange"] < 0)).sum()),
         "cooks_outliers": int((res["pvalue"].isna() & res["baseMean"].gt(0)).sum()),
+        # per sample: genes whose Cook's distance is above DESeq2's cutoff (None: the sample's group has fewer
+        # than 3 replicates, where DESeq2 does not use Cook's distances); read by the sample QC
+        "cooks_outliers_by_sample": {
+            str(s): (None if np.isnan(n) else int(n))
+            for s, n in zip(kept.columns, engine_fit.cooks_outliers_per_sample)
+        },
         "shrinkage": params.shrink,
     }
     return DEResult(res, size_factors, summary, counts=kept, trend=engine_fit.trend)

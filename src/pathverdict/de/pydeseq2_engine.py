@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .rcompat import DispersionTrend, shrinkable_coefficient
+from .rcompat.cooks import cooks_cutoff, n_or_more_in_cell
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class PyDESeq2Fit:
     size_factors: np.ndarray  # per sample, in the counts' column order
     trend: DispersionTrend  # the dispersion trend of the fit (for the VST)
     notes: list[str]  # what pydeseq2 warned about
+    cooks_outliers_per_sample: np.ndarray  # genes above the Cook's cutoff per sample (NaN: cell of < 3 samples)
 
 
 _ENDING: list[bool] = []  # the exit handler is registered (once per process)
@@ -165,4 +167,19 @@ def fit(counts: pd.DataFrame, meta: pd.DataFrame, design, contrast: np.ndarray, 
     if "replaced" in dds.var and int(dds.var["replaced"].sum()):
         notes.append(f"Cook's outliers replaced and refitted in {int(dds.var['replaced'].sum())} gene(s)")
     size_factors = np.asarray(dds.obs["size_factors"].loc[data.index], dtype=float)
-    return PyDESeq2Fit(res, size_factors, trend, notes)
+    return PyDESeq2Fit(res, size_factors, trend, notes, _cooks_outliers_per_sample(dds, design))
+
+
+def _cooks_outliers_per_sample(dds, design) -> np.ndarray:
+    """Per sample, the genes whose Cook's distance of pydeseq2's first fit (``layers["cooks"]``, before
+    any refit, as the r_exact engine counts them) is above pydeseq2's cutoff (R's ``qf(0.99, p, m - p)``);
+    NaN for a sample whose design cell has fewer than 3 samples, or with no residual degrees of freedom
+    (neither DESeq2 nor pydeseq2 uses Cook's distances there)."""
+    x = design.matrix.to_numpy(dtype=float)
+    m, p = x.shape
+    if m <= p or "cooks" not in dds.layers:
+        return np.full(m, np.nan)
+    cooks = np.asarray(dds.layers["cooks"], dtype=float)  # samples (the counts' order) x genes; NaN: no reads
+    with np.errstate(invalid="ignore"):
+        above = (cooks > cooks_cutoff(m, p)).sum(axis=1).astype(float)
+    return np.where(n_or_more_in_cell(x, 3), above, np.nan)

@@ -118,6 +118,23 @@ def _design(samples: pd.DataFrame, contrast, selected_group: str | None = None) 
     return f"{n_t} vs {n_r}", min(n_t, n_r)
 
 
+def _uncalibrated(name: str, design: str, source: str, note: str) -> dict:
+    """A dataset's row without calibrated figures, and why."""
+    return {
+        "dataset": name,
+        "design": design,
+        "scenario": "",
+        "fpr_on_top": math.nan,
+        "fpr_ci_high": math.nan,
+        "power": math.nan,
+        "power_effect": "",
+        "n_null": pd.NA,
+        "n_planted": pd.NA,
+        "source": source,
+        "note": note,
+    }
+
+
 def dataset_rows(
     datasets: dict[str, dict],
     sample_sheets: dict[str, pd.DataFrame],
@@ -128,8 +145,9 @@ def dataset_rows(
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: per dataset the calibrated false-positive rate and power of
     the headline method for its design. ``datasets`` is the config's datasets section (role,
-    contrast, select_by_expression), ``sample_sheets`` the checked (selected) sample sheets;
-    ``engine`` the study's ``de.engine`` (a note says when the table was made with another one)."""
+    contrast, select_by_expression), ``sample_sheets`` the checked (selected) sample sheets; a dataset
+    given as a DE table has none, and its row says it is not calibrated. ``engine`` the study's
+    ``de.engine`` (a note says when the table was made with another one)."""
     t = read_table() if table is None else table
     source = table_source or f"package table pathverdict/{PACKAGE_TABLE} (benchmarks/calibration.py)"
     calibrated = table_engine(t)
@@ -141,6 +159,10 @@ def dataset_rows(
     )
     rows = []
     for name, ds in datasets.items():
+        if name not in sample_sheets and "de_table" in ds:
+            note = "not tested: calibration by design needs the samples of each group; a DE table has none"
+            rows.append(_uncalibrated(name, "DE table", source, note))
+            continue
         sel = ds.get("select_by_expression") or None
         design, n = _design(
             sample_sheets[name], ds["contrast"], str(sel.get("group", ds["contrast"][1])) if sel else None
@@ -148,21 +170,7 @@ def dataset_rows(
         role = ds.get("role", "other")
         hit = lookup(n, method, role, selection=bool(ds.get("select_by_expression")), table=t)
         if hit["match"] == "none":
-            rows.append(
-                {
-                    "dataset": name,
-                    "design": design,
-                    "scenario": "",
-                    "fpr_on_top": math.nan,
-                    "fpr_ci_high": math.nan,
-                    "power": math.nan,
-                    "power_effect": "",
-                    "n_null": pd.NA,
-                    "n_planted": pd.NA,
-                    "source": source,
-                    "note": hit["note"],
-                }
-            )
+            rows.append(_uncalibrated(name, design, source, hit["note"]))
             continue
         note = "; ".join(x for x in (hit["note"], engine_note) if x)
         extra = (

@@ -32,6 +32,8 @@ from . import verdict
 from .sensitivity import COLUMNS, ENGINE, NOT_TESTED, SAME_STATUS, _fmt, _gsea_judged, _ora_judged, _row, typed
 
 CHANGES = "status changes"
+# why a dataset given as a published DE table has no engine:<other> verdicts
+NO_COUNTS = "a DE table has no counts or sample sheet, which the DE with the other engine needs"
 
 
 def call_agreement(base: pd.DataFrame, other: pd.DataFrame, alpha: float) -> dict:
@@ -181,3 +183,11 @@ def engine_rows(
                 )
             rows.append(_row(dataset, name, ENGINE + other, j, f"{head}; with {other}: {_fmt(j)}{calls}"))
     return typed(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def not_tested(dataset: str, library: str, other: str, reason: str = NO_COUNTS) -> pd.DataFrame:
+    """The one ``engine:<other>`` row of a dataset the other engine cannot re-run (a published DE table:
+    no counts), ``not tested`` with the reason, as its sample checks say (method ``de``, ``library``
+    the first library: :func:`pathverdict.steps.samples.not_tested_checks`)."""
+    j = {"method": "de", "rank": np.nan, "n_terms": np.nan, "fdr": np.nan, "on_top": "", "status": NOT_TESTED}
+    return typed(pd.DataFrame([_row(dataset, library, ENGINE + other, j, reason)], columns=COLUMNS))

@@ -32,7 +32,7 @@ def run_de(
 ) -> dict:
     """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary.
     ``engine``: the DE engine to use instead of ``de.engine`` (the engine sensitivity's other engine)."""
-    params = _de.DEParams.from_config(dict(de, engine=engine) if engine else de, dataset_config, threads)
+    params = _de.DEParams.from_config(dict(de, engine=engine) if engine else de, dataset_config, threads, dataset)
     sheet = read_sample_sheet(samples)
     matrix = read_counts(counts)  # gene IDs as text, counts as int32 (R's integer limit, compact)
     symbols = read_symbols(genes)

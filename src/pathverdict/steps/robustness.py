@@ -20,6 +20,9 @@ from ..judgement.verdict import read_genes
 
 log = logging.getLogger(__name__)
 
+# why a dataset given as a published DE table has no label-permutation null
+NO_COUNTS_NULL = "the label-permutation null re-runs the DE on relabeled samples, and a DE table has no counts"
+
 
 # ----------------------------------------------------------------------------- DE thresholds
 
@@ -74,7 +77,7 @@ def null_permutations(
     perms, summary = _null.run_null(
         read_counts(counts),
         read_sample_sheet(samples),
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries({library: gmt}),
         target,
         observed,
@@ -94,11 +97,28 @@ def null_permutations(
     return perms, summary
 
 
-def combine_null(*, summaries: list[str], out_summary: str, out_html: str, banner: str = "") -> pd.DataFrame:
-    """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
+def combine_null(
+    *,
+    summaries: list[str],
+    out_summary: str,
+    out_html: str,
+    banner: str = "",
+    not_tested: list[str] = (),
+    library: str = "",
+    target: str = "",
+) -> pd.DataFrame:
+    """All datasets' label-permutation summaries in one table and one page (names read as strings), with a
+    row per dataset in ``not_tested`` (given as a DE table: no counts to relabel) saying so."""
     from ..render import null_page
 
-    table = pd.concat([_null.read_summary(p) for p in summaries], ignore_index=True)
+    parts = [_null.read_summary(p) for p in summaries]
+    untested = [
+        {"dataset": d, "library": library, "method": "set_score", "target": target, "statistic": "",
+         "informative": "not tested", "selection_aware": "no", "note": f"not tested: {NO_COUNTS_NULL}"}
+        for d in not_tested
+    ]  # fmt: skip
+    parts.append(pd.DataFrame(untested, columns=_null.SUMMARY_COLUMNS))
+    table = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
     write_tsv(table, out_summary)
     page = null_page(table, banner)
     with atomic_write(out_html) as fh:
@@ -130,7 +150,7 @@ def selection_analyses(
         read_sample_sheet(samples),
         read_symbols(genes),
         selection,
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries(libraries_of(libraries, gmts)),
         target,
         methods=methods,
@@ -222,17 +242,33 @@ def combine_sensitivity(
     roles: dict[str, str],
     out_tsv: str,
     out_directions: str,
+    loo: list[str] = (),
     engine_tables: list[str] = (),
+    other_engine: str | None = None,
+    not_tested: list[str] = (),
+    library: str = "",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every dataset's table in ``results/<study>/sensitivity.tsv``, and the directions of the target's
-    DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``). ``engine_tables``: the
-    datasets' ``engine:<other engine>`` rows (rule engine_sensitivity), placed after each dataset's rows."""
+    """Every dataset's table in ``results/<study>/sensitivity.tsv`` and, after the dataset's other rows,
+    its leave-one-sample-out rows (``loo``: the enrichment job's sample checks) and its ``engine:<other
+    engine>`` rows (``engine_tables``: rule engine_sensitivity, for the datasets with counts); with
+    ``other_engine`` (the engine sensitivity is on) each dataset of ``not_tested`` (given as a DE table:
+    no counts) gets one ``not tested`` engine row of ``library`` instead. And the directions of the
+    target's DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
+    from ..judgement import engine_sensitivity as _engine
+
     S = _sensitivity
-    by_dataset: dict[str, list[pd.DataFrame]] = {}  # each dataset's rows together, in the order of `tables`
-    for t in [S.read_sensitivity(p) for p in [*tables, *engine_tables]]:
-        if len(t):
-            by_dataset.setdefault(str(t["dataset"].iloc[0]), []).append(t)
-    parts = [t for ts in by_dataset.values() for t in ts]
+    after: dict[str, list[pd.DataFrame]] = {}  # a dataset's rows from the other tables, in this order
+    untested = [_engine.not_tested(ds, library, other_engine) for ds in not_tested] if other_engine else []
+    for t in [*(S.read_sensitivity(p) for p in [*loo, *engine_tables]), *untested]:
+        for ds, sub in t.groupby("dataset", sort=False):
+            after.setdefault(str(ds), []).append(sub)
+    parts = []
+    for p in tables:
+        t = S.read_sensitivity(p)
+        parts.append(t)
+        for ds in dict.fromkeys(t["dataset"].astype(str)):
+            parts.extend(after.pop(ds, []))
+    parts.extend(sub for subs in after.values() for sub in subs)
     table = S.typed(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=S.COLUMNS))
     dirs = S.directions(read_genes(genes), roles)
     write_tsv(table, out_tsv)
