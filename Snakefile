@@ -37,6 +37,7 @@ include: "rules/enrichment.smk"
 include: "rules/plots.smk"
 include: "rules/verdict.smk"
 include: "rules/robustness.smk"
+include: "rules/replication.smk"
 
 
 rule all:
