@@ -48,7 +48,6 @@ rule replication:
         tables=TABLES,
         target=CFG["target_pathway"],
         verdict_settings=CFG["verdict"],
-        alpha=CFG["de"]["alpha"],
         null_settings=CFG["null"],
         study_organism=CFG["organism"],
         banner=BANNER,

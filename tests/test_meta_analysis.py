@@ -68,8 +68,11 @@ def close(ours: float, theirs: float, tol: float = TOL) -> bool:
     return abs(ours - theirs) <= tol * max(1.0, abs(theirs))
 
 
-@pytest.mark.parametrize("threshold", [THRESHOLD, 1e-10])
-@pytest.mark.parametrize("case", list(dict.fromkeys(cases()["case"])))
+def fits() -> list[tuple[str, float]]:
+    return [(r.case, float(r.threshold)) for r in expected().itertuples()]
+
+
+@pytest.mark.parametrize("case,threshold", fits(), ids=[f"{c}-{t:g}" for c, t in fits()])
 def test_equals_metafor_reml(case, threshold):
     """Pooled estimate, SE, z, p, CI, tau^2 (and its SE), I^2, H^2, Q and its p, and the prediction interval
     equal metafor's, with metafor's default threshold (1e-5, what the workflow uses) and a tight one."""
@@ -77,12 +80,20 @@ def test_equals_metafor_reml(case, threshold):
     e = e[(e["case"] == case) & np.isclose(e["threshold"], threshold, rtol=1e-9)].iloc[0]
     fit = rma_reml(*inputs(case), threshold=threshold).as_dict()
     assert fit["k"] == e["k"]
-    assert fit["iterations"] == e["iterations"], f"{case}: {fit['iterations']} Fisher-scoring steps, metafor {e['iterations']}"
+    if e["control"] == "default":
+        assert fit["iterations"] == e["iterations"], (
+            f"{case}: {fit['iterations']} Fisher-scoring steps, metafor {e['iterations']}"
+        )
+    else:
+        # metafor's default call stops here (Fisher scoring does not converge in 100 steps); R was run with the
+        # remedy of help(rma) (a halved step, more iterations) to 1e-10, ours takes the root of the likelihood's
+        # derivative (Brent, 1e-12): both within 1e-10 of the same maximum, far inside the tolerance
+        assert fit["last_change"] == -1 and fit["iterations"] == 101
     bad = {ours: (fit[ours], e[theirs]) for ours, theirs in COLUMNS.items() if not close(fit[ours], e[theirs])}
     assert not bad, f"{case}, threshold {threshold}: ours vs metafor {bad}"
 
 
-@pytest.mark.parametrize("case", list(dict.fromkeys(cases()["case"])))
+@pytest.mark.parametrize("case", list(dict.fromkeys(pd.read_csv(DATA / "leave1out.tsv", sep="\t")["case"])))
 def test_leave_one_out_equals_metafor(case):
     """metafor's leave1out(): each study left out in turn (k = 2 leaves one study: its own estimate)."""
     loo = pd.read_csv(DATA / "leave1out.tsv", sep="\t")

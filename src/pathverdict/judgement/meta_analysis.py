@@ -11,7 +11,9 @@ variance). We follow ``metafor:::rma.uni`` (docs/replication.md lists which line
    unweighted projection ``P = I - J/k``, truncated at 0;
 2. Fisher scoring: with ``w = 1 / (v + tau2)`` and ``P = W - w w' / sum(w)``, the step is
    ``(y' P P y - tr(P)) / tr(P P)``, halved while it would take tau2 below 0; stop when a step changes
-   tau2 by at most ``threshold`` (metafor: 1e-5); more than ``maxiter`` (100) steps is an error;
+   tau2 by at most ``threshold`` (metafor: 1e-5). Where it takes more than ``maxiter`` (100) steps, metafor
+   stops with an error; we take the maximum of the same likelihood by Brent's method (:func:`root_of_score`;
+   ``last_change`` -1 says so) -- near a maximum at tau2 = 0 Fisher scoring can crawl for hundreds of steps;
 3. the REML log-likelihood at tau2 = 0 is compared with that at the estimate: when it is larger by more
    than ``tol`` (``.Machine$double.eps^0.25``) and tau2 > threshold, tau2 is set to 0 (a local maximum);
 4. pooled estimate ``sum(w y) / sum(w)``, SE ``1 / sqrt(sum(w))``, Wald z test and interval
@@ -44,7 +46,8 @@ class MetaResult:
     """One random-effects fit: ``k`` studies; ``estimate`` (metafor ``b``), ``se``, ``zval``, ``pvalue``,
     ``ci_low``/``ci_high`` (``ci.lb``/``ci.ub``), ``tau2``, ``se_tau2``, ``i2`` (percent), ``h2``, ``q``
     / ``q_pvalue`` (``QE``/``QEp``), ``pi_low``/``pi_high`` (the prediction interval), ``iterations``
-    of Fisher scoring and the ``last_change`` of tau2 (0 when no iteration ran)."""
+    of Fisher scoring and the ``last_change`` of tau2 (0 when no iteration ran; -1 when Fisher scoring did not
+    converge in ``maxiter`` steps and tau2 is the root of the likelihood's derivative, :func:`root_of_score`)."""
 
     k: int
     estimate: float
@@ -125,13 +128,34 @@ def reml_tau2(y: np.ndarray, v: np.ndarray, threshold: float = THRESHOLD, maxite
         change = abs(old - tau2)
         last = change
         if iterations > maxiter:
-            raise ArithmeticError(
-                f"Fisher scoring did not converge in {maxiter} iterations (metafor's limit; last change {change:.3g})"
-            )
+            return root_of_score(y, v), iterations, -1.0
     # 3. a local maximum: the likelihood at tau2 = 0 is larger
     if tau2 > threshold and _reml_loglik(y, v, 0.0) - _reml_loglik(y, v, tau2) > LL_TOL:
         tau2 = 0.0
     return max(0.0, tau2), iterations, last
+
+
+def reml_score(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
+    """The derivative of the REML log-likelihood in tau2: ``(y' P P y - tr(P)) / 2``."""
+    p = _projection(1.0 / (v + tau2))
+    py = p @ (y - y.mean())
+    return 0.5 * (float(py @ py) - float(np.trace(p)))
+
+
+def root_of_score(y: np.ndarray, v: np.ndarray) -> float:
+    """The REML estimate where Fisher scoring does not converge in ``maxiter`` steps (metafor then stops with
+    an error; its help suggests a smaller ``stepadj``, which crawls to the same maximum): 0 when the
+    likelihood decreases from tau2 = 0, else the zero of its derivative by Brent's method on [0, tau2_max]
+    (metafor's ``tau2.max``: ``max(100, 10 mad(y)^2)``), to 1e-12."""
+    from scipy import optimize
+
+    if reml_score(y, v, 0.0) <= 0:
+        return 0.0
+    mad = 1.4826 * float(np.median(np.abs(y - np.median(y))))
+    upper = max(100.0, 10.0 * mad * mad)
+    while reml_score(y, v, upper) > 0 and upper < 1e12:
+        upper *= 10.0
+    return float(optimize.brentq(lambda t: reml_score(y, v, t), 0.0, upper, xtol=1e-14, rtol=1e-12))
 
 
 def rma_reml(yi, sei, level: float = 0.95, threshold: float = THRESHOLD, maxiter: int = MAXITER) -> MetaResult:

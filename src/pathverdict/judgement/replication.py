@@ -237,13 +237,14 @@ def decide(names: Sequence[str], effects: Sequence[float], ses: Sequence[float])
         return (
             "inconclusive",
             f"the {pooled} is above 0, but not without "
-            + " or without ".join(names[i] for i in carriers)
-            + ": no dataset carries it alone and none confirms it alone",
+            + ", nor without ".join(names[i] for i in carriers)
+            + ": it rests on a few datasets",
             fit,
         )
     i = carriers[0]
     rest = loo[i]
-    others = f"the other datasets' pooled effect {fmt(rest.estimate)}, 95% CI {interval(rest.ci_low, rest.ci_high)}"
+    what = "the other dataset's effect" if rest.k == 1 else "the other datasets' pooled effect"
+    others = f"{what} {fmt(rest.estimate)}, 95% CI {interval(rest.ci_low, rest.ci_high)}"
     if rest.ci_high < own_low[i]:
         return (
             "not replicated",

@@ -13,7 +13,6 @@ from ..judgement import claims as _claims
 from ..judgement import replication as _replication
 from ..judgement import verdict as _verdict
 from ..judgement.pathway_effect import NotTested, dataset_effect
-from ..judgement.verdict import VerdictSettings
 from ..util import atomic_write, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,6 @@ def make_replication(
     roles: dict[str, str],
     target: str,
     verdict_settings: dict,
-    alpha: float,
     out_tsv: str,
     out_html: str,
     out_png: str,
@@ -92,7 +90,6 @@ def make_replication(
     from ..judgement.claim_specs import parse_claims
     from ..report.plots.forest import forest_plot
 
-    settings = VerdictSettings.from_config(verdict_settings, alpha)
     specs = parse_claims(
         claims_settings,
         roles,
@@ -140,7 +137,7 @@ def make_replication(
         null_alpha=float(null_settings.get("alpha", 0.05)),
         tables=list(tables or []),
         caveats=caveat_table,
-        max_fdr=settings.max_fdr,
+        max_fdr=float(verdict_settings["max_fdr"]),
     )
     write_tsv(out, out_tsv)
     title = (

@@ -30,6 +30,10 @@ add("strong_heterogeneity", c(-1.2, 0.1, 1.5, 3.0, 0.4, 2.2), c(0.10, 0.15, 0.12
 add("pathway_scale", c(14.2, 9.8, 3.1, 22.5), c(2.1, 1.6, 1.2, 6.0))
 # very unequal standard errors with one negative estimate
 add("unequal_se", c(-0.8, 0.2, 0.3, 0.25, 1.9), c(0.9, 0.05, 0.08, 0.06, 1.5))
+# Fisher scoring crawls to a maximum at tau2 = 0 and does not converge in metafor's 100 steps (rma() stops
+# with an error); fitted with the remedy of help(rma): a halved step (stepadj = 0.5) and more iterations
+add("crawl_to_zero", c(1.4, 0.5, 3.9), c(0.6, 1.0, 1.5))
+remedy <- list(crawl_to_zero = list(stepadj = 0.5, maxiter = 100000))
 # many studies drawn from a random-effects model (seeded)
 set.seed(2019)
 k <- 30
@@ -37,8 +41,9 @@ sei <- runif(k, 0.05, 1)
 add("k30", rnorm(k, 0.3, sqrt(0.04 + sei^2)), sei)
 
 num <- function(x) ifelse(is.na(x), "", sprintf("%.17g", x))
-fit <- function(yi, sei, threshold) {
-  log <- capture.output(res <- rma(yi, sei = sei, method = "REML", verbose = TRUE, control = list(threshold = threshold)))
+fit <- function(yi, sei, threshold, extra = list()) {
+  control <- c(list(threshold = threshold), extra)
+  log <- capture.output(res <- rma(yi, sei = sei, method = "REML", verbose = TRUE, control = control))
   conv <- grep("converged after", log, value = TRUE)
   iter <- if (length(conv)) as.integer(sub(".*after ([0-9]+) iterations.*", "\\1", conv[1])) else NA
   list(res = res, iter = iter)
@@ -51,16 +56,23 @@ write.table(inputs, file.path(outdir, "cases.tsv"), sep = "\t", quote = FALSE, r
 rows <- list()
 loo <- list()
 for (n in names(cases)) {
-  for (threshold in c(1e-5, 1e-10)) {
-    f <- fit(cases[[n]]$yi, cases[[n]]$sei, threshold)
+  extra <- if (is.null(remedy[[n]])) list() else remedy[[n]]
+  if (length(extra)) {
+    # the default call fails here: record it, fit with the remedy at the tight threshold only
+    failed <- inherits(try(rma(cases[[n]]$yi, sei = cases[[n]]$sei, method = "REML"), silent = TRUE), "try-error")
+    stopifnot(failed)
+  }
+  for (threshold in if (length(extra)) 1e-10 else c(1e-5, 1e-10)) {
+    f <- fit(cases[[n]]$yi, cases[[n]]$sei, threshold, extra)
     r <- f$res
     p <- predict(r)
     rows[[length(rows) + 1]] <- data.frame(
       case = n, threshold = num(threshold), k = r$k, estimate = num(r$b[1]), se = num(r$se), zval = num(r$zval),
       pval = num(r$pval), ci_lb = num(r$ci.lb), ci_ub = num(r$ci.ub), tau2 = num(r$tau2), se_tau2 = num(r$se.tau2),
       I2 = num(r$I2), H2 = num(r$H2), QE = num(r$QE), QEp = num(r$QEp), pi_lb = num(p$pi.lb), pi_ub = num(p$pi.ub),
-      iterations = f$iter)
-    if (threshold == 1e-5) {
+      iterations = f$iter,
+      control = if (length(extra)) paste(names(extra), unlist(extra), sep = "=", collapse = ",") else "default")
+    if (threshold == 1e-5 && !length(extra)) {
       l <- leave1out(r)
       loo[[length(loo) + 1]] <- data.frame(
         case = n, omitted = seq_along(l$estimate), estimate = num(l$estimate), se = num(l$se), ci_lb = num(l$ci.lb),
