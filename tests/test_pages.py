@@ -364,7 +364,9 @@ def test_a_study_folder_belongs_to_one_config_file(tmp_path):
     assert "made with config/config.yaml; mine.yaml names the same study" in msg
 
 
-@pytest.mark.parametrize("page", ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html"])
+@pytest.mark.parametrize(
+    "page", ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html", "replication.html"]
+)
 def test_every_page_extends_the_one_stylesheet(page):
     text = (render.TEMPLATES / page).read_text()
     assert "<style" not in text or page == "base.html"
