@@ -153,7 +153,8 @@ ds = list(cfg["datasets"])
 d = "{demo}"
 make_replication(
     verdict=d + "/verdict.tsv", de=[f"{{d}}/{{x}}/de.tsv" for x in ds], vst=[f"{{d}}/{{x}}/vst.tsv.gz" for x in ds],
-    samples=[f"{{d}}/{{x}}/samples.tsv" for x in ds], gmts=[f"resources/demo/genesets/{{k}}.gmt" for k in cfg["genesets"]],
+    samples=[f"{{d}}/{{x}}/samples.tsv" for x in ds],
+    gmts=[f"resources/demo/genesets/{{k}}.gmt" for k in cfg["genesets"]],
     libraries=list(cfg["genesets"]), counted=ds, datasets=cfg["datasets"], roles=claim_specs.roles_of(cfg),
     target=cfg["target_pathway"], verdict_settings=cfg["verdict"], out_tsv="/tmp/replication_bench.tsv",
     out_html="/tmp/replication_bench.html", out_png="/tmp/replication_bench.png", claims_settings=cfg.get("claims"),

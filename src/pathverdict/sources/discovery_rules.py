@@ -213,8 +213,8 @@ def draft_config(cands: list, gene: str, settings: dict, known: dict[str, Organi
         cfg["perturbed_gene"] = gene
         cfg["claims"] = {
             "perturbation": {
-                "sentence": "Where {perturbed_gene} is knocked out, knocked down or over-expressed, {target} is the top "
-                "dysregulated pathway.",
+                "sentence": "Where {perturbed_gene} is knocked out, knocked down or over-expressed, {target} is the "
+                "top dysregulated pathway.",
                 "roles": roles,
                 "tests": ["on_top"],
             }
