@@ -77,9 +77,7 @@ def effect_of(source, seed: int, entry: dict):
     with quiet_logging():
         counts, sheet, _ = simulated_study.simulate_dataset(f"b{seed}", entry, source, lib, term, rs.SPEC, seed)
         sheet = sheet.set_index("sample")
-        result = run_deseq2(
-            counts, sheet, DEParams.from_config(rs.DE_SETTINGS, {"design": rs.DESIGN, "contrast": rs.CONTRAST})
-        )
+        result = run_deseq2(counts, sheet, DEParams(design=rs.DESIGN, contrast=rs.CONTRAST))
     de = result.results.copy()
     de.insert(
         0,

@@ -14,13 +14,6 @@ TARGET = "Mineral absorption"
 LIBRARY = "KEGG_2021_Human"
 DESIGN = "~condition"
 CONTRAST = ["condition", "treated", "control"]
-DE_SETTINGS = {
-    "alpha": 0.05,
-    "prefilter": {"min_count": 0, "min_samples": None},
-    "independent_filtering": True,
-    "cooks_filter": True,
-    "shrinkage": False,
-}
 MODULES = {
     "metallothioneins": {"pattern": "^MT1[A-Z0-9]*$|^MT2A$|^MT3$|^MT4$", "loading": 0.5, "kind": "normal"},
     # half of the pathway's genes share a latent factor (a co-regulated cluster, no effect)
@@ -97,8 +90,7 @@ def simulate(shared: Path, seed: int, **entry) -> Simulated:
     with quiet_logging():
         counts, sheet, _ = simulated_study.simulate_dataset(f"sim{seed}", entry, src, lib, term, SPEC, seed)
         sheet = sheet.set_index("sample")
-        params = DEParams.from_config(DE_SETTINGS, {"design": DESIGN, "contrast": CONTRAST}, 1)
-        result = run_deseq2(counts, sheet, params)
+        result = run_deseq2(counts, sheet, DEParams(design=DESIGN, contrast=CONTRAST))  # R's defaults
     de = result.results.copy()
     symbols = pd.Series({g: src.symbol_of.get(g) for g in counts.index}, dtype="string")
     de.insert(0, "symbol", symbols.reindex(de.index.astype(str)).to_numpy())

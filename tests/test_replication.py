@@ -265,6 +265,13 @@ ROLES = {
 }
 
 
+CLAIMS = {
+    "cells": {"sentence": "s", "roles": ["cells_overexpression", "cells_loss_of_function"], "tests": ["on_top"]},
+    "tissue": {"sentence": "s", "roles": ["tissue"], "tests": ["enriched", "selection_null"]},
+    "mt": {"sentence": "s", "roles": ["tissue"], "tests": [{"kind": "family_de", "pattern": "^MT"}]},
+}
+
+
 def study_tables():
     v = verdict_rows(
         [
@@ -298,15 +305,7 @@ def test_what_is_pooled_and_why_not():
     dataset: not tested, no pooled numbers; a claim with no pathway test is not tested."""
     v, null, effects = study_tables()
     specs = claim_specs.parse_claims(
-        {
-            "cells": {
-                "sentence": "s",
-                "roles": ["cells_overexpression", "cells_loss_of_function"],
-                "tests": ["on_top"],
-            },
-            "tissue": {"sentence": "s", "roles": ["tissue"], "tests": ["enriched", "selection_null"]},
-            "mt": {"sentence": "s", "roles": ["tissue"], "tests": [{"kind": "family_de", "pattern": "^MT"}]},
-        },
+        CLAIMS,
         ROLES,
     )
     t = evaluate(v, ROLES, specs, effects, library="KEGG", null=null, selected=["thal", "sel"], tables=["tab"])
@@ -350,14 +349,7 @@ def test_terminal_line_and_summary(tmp_path):
 
     v, null, effects = study_tables()
     specs = claim_specs.parse_claims(
-        {
-            "cells": {
-                "sentence": "s",
-                "roles": ["cells_overexpression", "cells_loss_of_function"],
-                "tests": ["on_top"],
-            },
-            "tissue": {"sentence": "s", "roles": ["tissue"], "tests": ["enriched", "selection_null"]},
-        },
+        {k: v for k, v in CLAIMS.items() if k != "mt"},
         ROLES,
     )
     t = evaluate(v, ROLES, specs, effects, library="KEGG", null=null, selected=["thal", "sel"], tables=["tab"])

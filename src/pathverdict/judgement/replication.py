@@ -295,17 +295,11 @@ def evaluate(
     (dataset, library) -> :class:`PathwayEffect` or why there is none."""
     if library is None and len(verdict):
         library = str(verdict["library"].iloc[0])
-    ctx = _tests.Context(
-        verdict,
-        pd.DataFrame(columns=["dataset", "symbol", "status"]),
-        library,
-        max_fdr,
-        null,
-        frozenset(selected),
-        null_enabled,
-        null_alpha,
-        frozenset(tables),
-    )
+    # the pathway tests read the verdict and the null only (no genes)
+    no_genes = pd.DataFrame(columns=["dataset", "symbol", "status"])
+    ctx = _tests.Context(verdict=verdict, genes=no_genes, library=library, max_fdr=max_fdr, null=null)
+    ctx.selected, ctx.no_counts = frozenset(selected), frozenset(tables)
+    ctx.null_enabled, ctx.null_alpha = null_enabled, null_alpha
     rows = []
     for claim in claims:
         entries = claim_entries(claim, roles, ctx, effects, caveats)
@@ -326,11 +320,23 @@ def evaluate(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _row(claim: str, kind: str, **values) -> dict:
+    """A row of :data:`COLUMNS`: numbers NaN and texts empty unless given."""
+    row = {c: ("" if c in TEXT_COLUMNS else np.nan) for c in COLUMNS}
+    row.update(claim=claim, kind=kind, **values)
+    return row
+
+
 def _dataset_row(claim: str, e: DatasetEntry) -> dict:
-    row = {c: np.nan for c in COLUMNS}
-    row.update(
-        claim=claim,
-        kind="dataset",
+    numbers = {}
+    if e.effect is not None:
+        f = e.effect
+        numbers = dict(zip(("ci_low", "ci_high"), f.ci)) | {
+            k: getattr(f, k) for k in ("effect", "se", "n_genes", "effective_n", "df", "correlation_inflation")
+        }
+    return _row(
+        claim,
+        "dataset",
         dataset=e.dataset,
         role=e.role,
         library=e.library,
@@ -339,57 +345,21 @@ def _dataset_row(claim: str, e: DatasetEntry) -> dict:
         pathway_answer=e.pathway_answer,
         poolable="yes" if e.pooled else "no",
         weight=e.weight,
-        answer="",
         reason=e.reason,
+        **numbers,
     )
-    if e.effect is not None:
-        low, high = e.effect.ci
-        row.update(
-            effect=e.effect.effect,
-            se=e.effect.se,
-            ci_low=low,
-            ci_high=high,
-            n_genes=e.effect.n_genes,
-            effective_n=e.effect.effective_n,
-            df=e.effect.df,
-            correlation_inflation=e.effect.correlation_inflation,
-        )
-    return row
+
+
+# the pooled row's columns from the fit (MetaResult's names)
+FIT_COLUMNS = {"effect": "estimate", "se": "se", "ci_low": "ci_low", "ci_high": "ci_high", "tau2": "tau2", "i2": "i2"}
+FIT_COLUMNS |= {"q": "q", "q_pvalue": "q_pvalue", "pi_low": "pi_low", "pi_high": "pi_high"}
 
 
 def _pooled_row(claim: str, s: Synthesis) -> dict:
-    row = {c: np.nan for c in COLUMNS}
-    row.update(
-        claim=claim,
-        kind="pooled",
-        dataset="",
-        role="",
-        library="",
-        method="",
-        status="",
-        pathway_answer="",
-        poolable="",
-        k=s.k,
-        n_datasets=s.n_datasets,
-        on_top=s.on_top,
-        answer=s.answer,
-        reason=s.reason,
+    fit = {c: getattr(s.fit, a) for c, a in FIT_COLUMNS.items()} if s.fit is not None else {}
+    return _row(
+        claim, "pooled", k=s.k, n_datasets=s.n_datasets, on_top=s.on_top, answer=s.answer, reason=s.reason, **fit
     )
-    if s.fit is not None:
-        f = s.fit
-        row.update(
-            effect=f.estimate,
-            se=f.se,
-            ci_low=f.ci_low,
-            ci_high=f.ci_high,
-            tau2=f.tau2,
-            i2=f.i2,
-            q=f.q,
-            q_pvalue=f.q_pvalue,
-            pi_low=f.pi_low,
-            pi_high=f.pi_high,
-        )
-    return row
 
 
 def read_replication(path) -> pd.DataFrame:
