@@ -449,7 +449,8 @@ def test_page_template_extends_the_stylesheet():
 
     text = (render.TEMPLATES / "replication.html").read_text()
     assert text.startswith('{% extends "base.html" %}') and "<style" not in text
-    assert ".replicated" in (render.TEMPLATES / "style.css").read_text()
+    styles = (render.TEMPLATES / "style.css").read_text()
+    assert all(f".{c}" in styles for c in replication.ANSWER_CLASSES.values())  # the answers' colours exist
 
 
 def test_forest_plot_without_datasets(tmp_path):

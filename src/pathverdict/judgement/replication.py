@@ -38,6 +38,8 @@ from .pathway_effect import Z975, PathwayEffect
 from ..util import read_text_table
 
 ANSWERS = ("replicated", "not replicated", "inconclusive", "not tested")
+# the answers in the stylesheet's colours (templates/style.css, shared by every page)
+ANSWER_CLASSES = {"replicated": "yes", "not replicated": "no", "inconclusive": "inconclusive", "not tested": "not-tested"}
 MIN_POOLED = 2
 EFFECT_NAME = "excess mean squared standardised log fold change"
 COLUMNS = [
@@ -457,6 +459,7 @@ def to_html(
         sections=sections,
         controls=controls,
         effect_name=EFFECT_NAME,
+        css=ANSWER_CLASSES,
         target=target,
         figure=base64.b64encode(figure_png).decode("ascii") if figure_png else "",
     )
