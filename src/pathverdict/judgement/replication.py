@@ -26,7 +26,7 @@ Missing or untested evidence is never pooled as evidence.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,12 @@ from ..util import read_text_table
 
 ANSWERS = ("replicated", "not replicated", "inconclusive", "not tested")
 # the answers in the stylesheet's colours (templates/style.css, shared by every page)
-ANSWER_CLASSES = {"replicated": "yes", "not replicated": "no", "inconclusive": "inconclusive", "not tested": "not-tested"}
+ANSWER_CLASSES = {
+    "replicated": "yes",
+    "not replicated": "no",
+    "inconclusive": "inconclusive",
+    "not tested": "not-tested",
+}
 MIN_POOLED = 2
 EFFECT_NAME = "excess mean squared standardised log fold change"
 COLUMNS = [
@@ -109,7 +114,6 @@ class DatasetEntry:
     pooled: bool
     reason: str = ""
     weight: float = float("nan")
-    extra: dict = field(default_factory=dict)
 
 
 def pathway_test(claim: Claim) -> tuple[Test | None, bool]:
