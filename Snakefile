@@ -38,6 +38,7 @@ include: "rules/plots.smk"
 include: "rules/verdict.smk"
 include: "rules/samples.smk"
 include: "rules/robustness.smk"
+include: "rules/replication.smk"
 
 
 rule all:

@@ -330,6 +330,7 @@ def final_outputs():
     study += ["null.tsv", "null.html"] if CFG["null"]["enabled"] else []
     study += ["sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
     study += ["samples.html", "samples_qc.tsv", "confounding.tsv"]
+    study += ["replication.tsv", "replication.html"]  # rules/replication.smk
     return (
         expand([f"{RESULTS}/{p}" for p in per_dataset], dataset=DATASETS)
         + checked_inputs()

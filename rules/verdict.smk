@@ -100,6 +100,8 @@ rule claims:
         orthologs=list(ORTHOLOGS.values()),
     output:
         tsv=f"{RESULTS}/claims.tsv",
+        # every caveat that qualified the answers (the replication summary weighs datasets the same way)
+        caveats=f"{RESULTS}/caveats.tsv",
         html=report(
             f"{RESULTS}/claims.html",
             caption="../report/claims.rst",

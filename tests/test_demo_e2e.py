@@ -132,8 +132,30 @@ def test_null_and_robustness(demo):
     assert (ora_all["rank"] == 1).mean() > 0.9
 
 
+def test_replication_page_and_terminal_line(demo):
+    """The replication summary (issue 23 part 3): the cells claim replicates across its two datasets, the
+    tissue claim has one poolable dataset (demo_selection_bias's enrichment is explained by the selection)
+    and is not tested, the negative control is shown, never pooled, with an interval holding 0; the page
+    has the forest plot and the report the figure; the terminal answer has the line."""
+    from pathverdict.judgement import replication
+
+    t = replication.read_replication(demo / "results/demo/replication.tsv")
+    pooled = t[t["kind"] == "pooled"].set_index("claim")
+    assert pooled.loc["cells", "answer"] == "replicated" and pooled.loc["cells", "k"] == 2
+    assert pooled.loc["tissue", "answer"] == "not tested" and pooled.loc["tissue", "k"] == 1
+    rows = t[t["kind"] == "dataset"].set_index(["claim", "dataset"])
+    assert "explained by the selection" in rows.loc[("tissue", "demo_selection_bias"), "reason"]
+    nc = rows.loc[("negative_control", "demo_negative_control")]
+    assert nc["poolable"] == "no" and nc["ci_low"] < 0 < nc["ci_high"]
+    page = (demo / "results/demo/replication.html").read_text()
+    assert "SIMULATED" in page and 'id="replication-forest"' in page
+    assert "replication.png" in (demo / "report.html").read_text()
+    out = (demo / "snakemake.out").read_text()
+    assert "Replication across datasets: cells replicated (pooled effect" in out
+
+
 def test_every_page_says_simulated(demo):
-    for page in ["verdict.html", "claims.html", "null.html", "samples.html"]:
+    for page in ["verdict.html", "claims.html", "null.html", "samples.html", "replication.html"]:
         assert "SIMULATED" in (demo / "results" / "demo" / page).read_text(), page
     assert "SIMULATED DATA" in (demo / "report.html").read_text()
 

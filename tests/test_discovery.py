@@ -80,6 +80,10 @@ def test_discovery_keeps_and_drops_the_right_series(settings, tmp_path, capsys):
         "KEGG_current": {"kegg_rest": "hsa"},
     }
     assert draft["base_urls"]["eutils"].startswith("http://127.0.0.1:")
+    # one claim over every perturbation: the replication summary pools its datasets
+    assert draft["perturbed_gene"] == "MEIS1"
+    assert draft["claims"]["perturbation"]["roles"] == ["cells_loss_of_function", "cells_overexpression"]
+    assert draft["claims"]["perturbation"]["tests"] == ["on_top"]
 
     # a run refuses the draft, naming every dataset and what to check; without the flags it is valid
     with pytest.raises(InputError) as err:

@@ -150,3 +150,11 @@ def test_discovered_draft_runs_end_to_end(shared, tmp_path, http_server, monkeyp
     assert {"Hmox1", "Vdr"} <= set(genes.loc[genes["dataset"] == "GSE200003", "symbol"])
     assert (work / "resources" / "meis1_public" / "genesets" / "mouse" / "KEGG.gmt").is_file()
     assert "Study:" in out
+    # the draft's claim over the three perturbations (human and mouse): one pooled answer
+    from pathverdict.judgement import replication
+
+    rep = replication.read_replication(res / "replication.tsv")
+    pooled = rep[(rep["claim"] == "perturbation") & (rep["kind"] == "pooled")].iloc[0]
+    assert pooled["answer"] == "replicated" and pooled["k"] == 3 and pooled["on_top"] == 3, pooled.to_dict()
+    assert 'id="replication-forest"' in (res / "replication.html").read_text()
+    assert "Replication across datasets: perturbation replicated (pooled effect" in out

@@ -550,3 +550,59 @@ def test_an_ortholog_table_is_checked(tmp_path):
     bad.write_text("human\tmouse\nHMOX1\tHmox1\n")
     with pytest.raises(InputError, match=r"bad.tsv \(organisms.mouse.orthologs\): needs the columns human_symbol"):
         organisms.read_orthologs(str(bad), "human", "mouse")
+
+
+# --------------------------------------------------------------------------- select_by_expression's default gene
+
+
+def _selecting(claims=None, orthologs=None) -> dict:
+    """Both datasets select their patients by expression without naming the gene (perturbed_gene MEIS1)."""
+    cfg = config(perturbed_gene="MEIS1")
+    for ds in cfg["datasets"].values():
+        ds["select_by_expression"] = {"group": "b"}
+        ds["role"] = "tissue"
+    if claims is not None:
+        cfg["claims"] = {"t": {"sentence": "{target} is enriched.", "roles": ["tissue"], "tests": claims}}
+    if orthologs is not None:
+        cfg["organisms"] = {"mouse": {"orthologs": orthologs}}
+    return cfg
+
+
+def test_select_by_expression_defaults_to_the_perturbed_gene_of_each_organism():
+    """In a mouse dataset the default gene is MEIS1's mouse symbol -- from the claims' genes per organism, or
+    from the ortholog table -- never MEIS1 itself; without either, the run stops asking for `gene:`."""
+    by_claims = validate_config(
+        _selecting(
+            claims=["enriched", {"kind": "genes_de", "genes": {"hsa": ["HMOX1", "MEIS1"], "mmu": ["Hmox1", "Meis1"]}}]
+        )
+    )
+    assert by_claims["datasets"]["hs"]["select_by_expression"]["gene"] == "MEIS1"
+    assert by_claims["datasets"]["mm"]["select_by_expression"] == {
+        "gene": "Meis1",
+        "group": "b",
+        "rule": "below_reference_median",
+    }
+    by_table = validate_config(_selecting(orthologs=str(ORTHOLOGS)))
+    assert by_table["datasets"]["mm"]["select_by_expression"]["gene"] == "Meis1"
+    with pytest.raises(InputError) as err:
+        validate_config(_selecting(), source="study.yaml")
+    msg = str(err.value)
+    assert msg.startswith(
+        "study.yaml: datasets.mm.select_by_expression names no `gene`, and the study's perturbed_gene MEIS1 is a "
+        "human symbol while mm is a mouse dataset: neither the claims' genes per organism"
+    ), msg
+    assert "organisms.mouse.orthologs" in msg and "Fix: give the gene in mouse symbols" in msg
+    # claims that disagree are not guessed between
+    with pytest.raises(InputError, match="several mouse genes at the place of MEIS1: Meis1, Meis2"):
+        validate_config(
+            _selecting(
+                claims=[
+                    {"kind": "genes_de", "genes": {"human": ["MEIS1"], "mouse": ["Meis1"]}},
+                    {"kind": "genes_de", "genes": {"human": ["MEIS1"], "mouse": ["Meis2"]}},
+                ]
+            )
+        )
+    # a gene given is kept as it is
+    cfg = _selecting()
+    cfg["datasets"]["mm"]["select_by_expression"]["gene"] = "Meis1"
+    assert validate_config(cfg)["datasets"]["mm"]["select_by_expression"]["gene"] == "Meis1"

@@ -365,7 +365,8 @@ def test_a_study_folder_belongs_to_one_config_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "page", ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html", "samples.html"]
+    "page",
+    ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html", "samples.html", "replication.html"],
 )
 def test_every_page_extends_the_one_stylesheet(page):
     text = (render.TEMPLATES / page).read_text()

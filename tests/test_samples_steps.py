@@ -174,6 +174,11 @@ def test_the_claims_engine_makes_the_confounded_and_the_resting_claims_inconclus
     extra = tmp_path / "caveats.tsv"
     claims.collect_caveats([]).to_csv(extra, sep="\t", index=False)
     assert step("both", confounding=str(conf), sensitivity=str(sens), caveats=[str(extra)]).equals(table)
+    # every caveat applied is written for the replication summary (rule replication reads caveats.tsv), so a
+    # dataset the claims call inconclusive is never pooled there
+    step("written", confounding=str(conf), sensitivity=str(sens), out_caveats=str(tmp_path / "applied.tsv"))
+    applied = claims.read_caveats([str(tmp_path / "applied.tsv")]).set_index("dataset")
+    assert set(applied.index) == {"odd", "batchy"} and set(applied["source"]) == {"confounding", "leave_one_sample_out"}
     # each check alone: the sample the answer rests on (sensitivity.tsv), the aliased column (confounding.tsv)
     assert list(step("loo", sensitivity=str(sens))["holds"]) == ["inconclusive", "yes"]
     assert list(step("conf", confounding=str(conf))["holds"]) == ["yes", "inconclusive"]

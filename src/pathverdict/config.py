@@ -235,18 +235,14 @@ def validate_config(
                 "Fix: give [variable, tested level, reference level]."
             )
         sel = ds.get("select_by_expression")
-        if sel is not None and not sel.get("gene"):
-            if not cfg.get("perturbed_gene"):
-                raise InputError(
-                    f"{source}: datasets.{name}.select_by_expression names no `gene` and the config has no "
-                    "`perturbed_gene`. Fix: give the gene, e.g. {gene: MEIS1, group: RLS}, or set the study key "
-                    "`perturbed_gene: MEIS1`."
-                )
-            ds["select_by_expression"] = {
-                "gene": cfg["perturbed_gene"],
-                **{k: v for k, v in sel.items() if k != "gene"},
-            }
+        if sel is not None and not sel.get("gene") and not cfg.get("perturbed_gene"):
+            raise InputError(
+                f"{source}: datasets.{name}.select_by_expression names no `gene` and the config has no "
+                "`perturbed_gene`. Fix: give the gene, e.g. {gene: MEIS1, group: RLS}, or set the study key "
+                "`perturbed_gene: MEIS1`."
+            )
     normalise_organisms(cfg, source)
+    _selection_genes(cfg, source)
     if not allow_review:
         refuse_drafts(cfg, source)
     simulated = [n for n, ds in cfg["datasets"].items() if ds.get("simulated")]
@@ -330,6 +326,27 @@ def normalise_organisms(cfg: dict, source: str) -> None:
                 raise InputError(
                     f"{source}: verdict.gene_patterns.{org}: {p!r} is not a regular expression ({exc})."
                 ) from None
+
+
+def _selection_genes(cfg: dict, source: str) -> None:
+    """``select_by_expression`` without a ``gene`` selects by the study's ``perturbed_gene``, in the symbol of
+    the dataset's organism (:func:`pathverdict.organisms.perturbed_symbol`: the claims' genes per organism or
+    the ortholog table); where neither gives it, an :class:`InputError` asks for the gene."""
+    from . import organisms as orgs
+
+    for name, ds in cfg["datasets"].items():
+        sel = ds.get("select_by_expression")
+        if sel is None or sel.get("gene"):
+            continue
+        gene, org = cfg["perturbed_gene"], ds["organism"]
+        symbol, how = orgs.perturbed_symbol(gene, cfg["organism"], org, cfg.get("claims"), cfg["orthologs"].get(org))
+        if symbol is None:
+            raise InputError(
+                f"{source}: datasets.{name}.select_by_expression names no `gene`, and the study's perturbed_gene "
+                f"{gene} is a {cfg['organism']} symbol while {name} is a {org} dataset: {how}. Fix: give the gene in "
+                f"{org} symbols, e.g. `select_by_expression: {{gene: <the {org} symbol of {gene}>, group: ...}}`."
+            )
+        ds["select_by_expression"] = {"gene": symbol, **{k: v for k, v in sel.items() if k != "gene"}}
 
 
 def _claim_organisms(cfg: dict, known: dict, source: str) -> None:

@@ -224,3 +224,44 @@ def orthologous_symbols(
 def symbols_pattern(symbols: list[str]) -> str:
     """A regular expression matching exactly ``symbols`` (for ``verdict.gene_patterns``)."""
     return "^(" + "|".join(re.escape(s) for s in sorted(set(symbols))) + ")$" if symbols else "(?!)"
+
+
+def perturbed_symbol(
+    gene: str, study: str, organism: str, claims: dict | None, orthologs: str | None
+) -> tuple[str | None, str]:
+    """The symbol of the study organism's gene ``gene`` (the config's ``perturbed_gene``) in ``organism``, and
+    how it was found (for ``select_by_expression``'s default gene in a dataset of another organism):
+
+    1. the claims' genes given per organism (``genes: {human: [MEIS1, VDR], mouse: [Meis1, Vdr]}``, organisms
+       by their config names): the entry at the position of ``gene`` in the study organism's list, where the
+       two lists have the same length -- taken only when every such test agrees;
+    2. else the ortholog table ``orthologs`` (``organisms.<organism>.orthologs``): ``gene``'s ortholog when it
+       has exactly one;
+    3. else (None, why). A name is never guessed from its case (MEIS1 is not taken for Meis1)."""
+    if organism == study:
+        return gene, "the study's perturbed_gene"
+    found = set()
+    for spec in (claims or {}).values():
+        for item in (spec or {}).get("tests") or []:
+            genes = item.get("genes") if isinstance(item, dict) else None
+            if not isinstance(genes, dict) or study not in genes or organism not in genes:
+                continue
+            mine, theirs = list(genes[study]), list(genes[organism])
+            if gene in mine and len(mine) == len(theirs):
+                found.add(theirs[mine.index(gene)])
+    if len(found) == 1:
+        return found.pop(), f"the claims' {organism} genes"
+    if len(found) > 1:
+        return None, f"the claims give several {organism} genes at the place of {gene}: {', '.join(sorted(found))}"
+    if orthologs:
+        hits = orthologous_symbols([gene], read_orthologs(orthologs, study, organism)).get(gene, [])
+        if len(hits) == 1:
+            return hits[0], f"the ortholog table organisms.{organism}.orthologs ({orthologs})"
+        return None, (
+            f"{gene} has {len(hits) or 'no'} {organism} ortholog{'' if len(hits) == 1 else 's'} in "
+            f"organisms.{organism}.orthologs ({orthologs})" + (f": {', '.join(hits)}" if hits else "")
+        )
+    return None, (
+        f"neither the claims' genes per organism (a genes_de test with {{{study}: [{gene}, ...], {organism}: "
+        f"[...]}}) nor an ortholog table (organisms.{organism}.orthologs) give its {organism} symbol"
+    )

@@ -82,6 +82,16 @@ def _relative(paths: str) -> str:
     return " ".join(out)
 
 
+def _replication_line(path: Path, width: int) -> list[str]:
+    """The replication answer across datasets (``replication.tsv``, rule replication), when there is one."""
+    if not path.is_file():
+        return []
+    from .judgement import replication
+
+    text = replication.terminal_line(replication.read_replication(path), width)
+    return text.split("\n") if text else []
+
+
 def terminal_summary(
     results_dir: str | Path,
     *,
@@ -153,6 +163,7 @@ def terminal_summary(
         summary = _claims.summarise(claims_tab, claims)
         per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k not in ("study", "negative_control"))
         lines.append(f"Claims: {per_claim}")
+        lines += _replication_line(results / "replication.tsv", width)
         if "negative_control" in summary:
             lines.append(f"Negative control (target expected not on top): {summary['negative_control']}")
         lines.append(f"Study: {summary.get('study', '').upper()}")

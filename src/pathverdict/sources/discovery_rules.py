@@ -156,7 +156,9 @@ def _counts(cand) -> tuple[dict, str]:
 
 
 def draft_config(cands: list, gene: str, settings: dict, known: dict[str, Organism]) -> dict:
-    """The draft config: one dataset per kept candidate, ``review: true`` with its checks."""
+    """The draft config: one dataset per kept candidate, ``review: true`` with its checks, and one claim
+    (``perturbation``: the target is on top) over the roles of the kept series, so that the replication
+    summary gives one answer across them (docs/replication.md)."""
     orgs = [known[o] for o in settings["organisms"]]
     default = orgs[0]
     libraries = settings.get("libraries") or {
@@ -206,4 +208,15 @@ def draft_config(cands: list, gene: str, settings: dict, known: dict[str, Organi
             "series was dropped)."
         )
     cfg["datasets"] = datasets
+    roles = sorted({d["role"] for d in datasets.values()} - {"other"})
+    if roles:  # one claim over every perturbation: the replication summary pools its datasets
+        cfg["perturbed_gene"] = gene
+        cfg["claims"] = {
+            "perturbation": {
+                "sentence": "Where {perturbed_gene} is knocked out, knocked down or over-expressed, {target} is the "
+                "top dysregulated pathway.",
+                "roles": roles,
+                "tests": ["on_top"],
+            }
+        }
     return cfg

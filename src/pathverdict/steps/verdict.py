@@ -244,6 +244,7 @@ def make_claims(
     study_organism: str = "human",
     orthologs: list[str] = (),
     ortholog_organisms: list[str] = (),
+    out_caveats: str | None = None,
 ) -> pd.DataFrame:
     """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
     section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
@@ -258,7 +259,9 @@ def make_claims(
     ``results/<study>/confounding.tsv``, and the leave-one-sample-out rows of ``sensitivity``). An input
     the rule leaves out (an empty list) is not used. ``tables``: the datasets given as a published DE table.
     ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables ``orthologs`` (of
-    ``ortholog_organisms``) give each dataset's claim genes in its organism's symbols."""
+    ``ortholog_organisms``) give each dataset's claim genes in its organism's symbols. ``out_caveats``
+    (``results/<study>/caveats.tsv``): every caveat that qualified the answers, for the steps that must
+    weigh the datasets the same way (the replication summary)."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
     from ..judgement.claim_specs import parse_claims
@@ -297,6 +300,8 @@ def make_claims(
     )
     for c in caveat_table.itertuples(index=False):
         log.info("caveat (%s) for %s, tests %s when %s: %s", c.source, c.dataset, c.tests, c.when, c.reason)
+    if out_caveats:
+        write_tsv(caveat_table, out_caveats)
     ctable = claims.evaluate(
         table,
         gene_table,
