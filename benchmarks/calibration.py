@@ -171,7 +171,7 @@ def workflow_settings(max_permutations: int | None = None) -> dict:
     return cfg
 
 
-def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
+def _setup(n_genes: int, seed: int, max_permutations: int | None, engine: str = "r_exact") -> None:
     ann = annotation.load_annotation(SHARED / "annotation" / "human_gene_info.tsv.gz")
     lib = genesets.read_library(SHARED / "genesets" / "KEGG_2021_Human.txt", LIBRARY)
     term = lib.find(TARGET)
@@ -193,6 +193,7 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None) -> None:
     modules["random_a"] = {"symbols": [others[i] for i in picks[:50]], "loading": 0.5, "kind": "normal"}
     modules["random_b"] = {"symbols": [others[i] for i in picks[50:]], "loading": 0.5, "kind": "normal"}
     cfg = workflow_settings(max_permutations)
+    cfg["de"]["engine"] = engine  # the DE engine the studies' DE (and the nulls') run with
     _STATE.update(
         lib=lib,
         term=term,
@@ -439,7 +440,8 @@ def summarise(results: list[dict], effects, fraction: float, headline: float, n_
             "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
             "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls) / max(1, len(nulls)),
             "settings": (
-                f"de.alpha {cfg['de']['alpha']}, enrichment.padj {cfg['enrichment']['padj']}, lfc "
+                f"de.engine {cfg['de']['engine']}, de.alpha {cfg['de']['alpha']}, "
+                f"enrichment.padj {cfg['enrichment']['padj']}, lfc "
                 f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
                 f"{cfg['enrichment']['ora_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
                 f"{cfg['verdict']['max_fdr']}, min_de_genes {cfg['verdict']['min_de_genes']}, "
@@ -517,6 +519,7 @@ def main(argv=None) -> int:
         help="enriched tissue studies per scenario x kind given the selection-aware null",
     )
     ap.add_argument("--max-permutations", type=int, default=None, help="default: the workflow's null.max_permutations")
+    ap.add_argument("--engine", choices=["r_exact", "pydeseq2"], default="r_exact", help="de.engine of the studies' DE")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "src" / "pathverdict" / "data" / "calibration.tsv"))
@@ -526,7 +529,7 @@ def main(argv=None) -> int:
         a.null, a.planted, a.effects, a.n_genes, a.null_studies = 3, 3, [1.0], 1500, 1
         a.max_permutations = a.max_permutations or 4
     started = time.monotonic()
-    _setup(a.n_genes, a.seed, a.max_permutations)
+    _setup(a.n_genes, a.seed, a.max_permutations, a.engine)
     _STATE["fraction"] = a.fraction
     tasks = [
         t for sc in SCENARIOS for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies, a.seed)

@@ -64,6 +64,7 @@ rule calibration:
     params:
         datasets={d: CFG["datasets"][d] for d in DATASETS},
         primary=CFG["verdict"]["primary"],
+        engine=DE_ENGINE,
     script:
         "../scripts/calibration.py"
 

@@ -46,3 +46,21 @@ def test_dataset_rows_and_the_claims_sentence():
     summary = {"study": "not tested"}
     assert text in claims.paragraph(table, summary, "X", [], calibration=rows.reset_index())
     assert "Calibrated" not in claims.paragraph(table, summary, "X", [])
+
+
+def test_the_de_engine_of_the_calibration_is_named():
+    """The shipped table was made with the r_exact engine (its settings name none: made before the
+    engine choice existed); a study run with another de.engine gets figures marked indicative, a table
+    made with that engine (benchmarks/calibration.py --engine) none."""
+    shipped = calibration.read_table()
+    assert calibration.table_engine(shipped) == "r_exact"
+    sheets = {"cells": pd.DataFrame({"condition": ["T"] * 3 + ["C"] * 3})}
+    ds = {"cells": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"}}
+    same = calibration.dataset_rows(ds, sheets).iloc[0]
+    assert same["note"] == "" or "engine" not in same["note"]
+    other = calibration.dataset_rows(ds, sheets, engine="pydeseq2").iloc[0]
+    assert "calibrated with the DE engine r_exact, this study runs pydeseq2: indicative only" in other["note"]
+    assert other["fpr_on_top"] == same["fpr_on_top"]  # the figures are shown, with the note
+    pyd = shipped.assign(settings="de.engine pydeseq2, " + shipped["settings"].astype(str))
+    assert calibration.table_engine(pyd) == "pydeseq2"
+    assert "engine" not in calibration.dataset_rows(ds, sheets, table=pyd, engine="pydeseq2").iloc[0]["note"]

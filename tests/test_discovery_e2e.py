@@ -134,8 +134,13 @@ def test_discovered_draft_runs_end_to_end(shared, tmp_path, http_server, monkeyp
 
     # the reviewer's part: checks made, flags removed (nothing else changed)
     draft.write_text("".join(ln for ln in draft.read_text().splitlines(True) if ln.strip() != "review: true"))
-    fast = work / "fast.yaml"  # a second config file: fewer permutations for the test's time
-    fast.write_text("enrichment: {gsea_permutations: 100}\n'null': {max_permutations: 10, methods: [ora_all]}\n")
+    # a second config file: fewer permutations and no engine sensitivity (its pydeseq2 DE of the three
+    # series: tests/test_engines_e2e.py) for the test's time
+    fast = work / "fast.yaml"
+    fast.write_text(
+        "enrichment: {gsea_permutations: 100}\n'null': {max_permutations: 10, methods: [ora_all]}\n"
+        "sensitivity: {engine: false}\n"
+    )
     rc, out = run_snakemake(work, None, "--configfile", str(draft), str(fast), cores=2, timeout=900)
     assert rc == 0, out[-4000:]
     res = work / "results" / "meis1_public"

@@ -137,6 +137,8 @@ def config(server, cache, offline=False):
             "enrichr": server.url("/Enrichr/"),
         },
         "enrichment": {"gsea_permutations": 50},
+        # the engine sensitivity's pydeseq2 DE would be most of each run's CPU (tests/test_engines_e2e.py)
+        "sensitivity": {"engine": False},
     }
 
 

@@ -21,6 +21,7 @@ indicative only. Methods other than the calibrated one (``ora_all``) get no figu
 from __future__ import annotations
 
 import math
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def lookup(
     return out
 
 
+def table_engine(table: pd.DataFrame) -> str:
+    """The DE engine a calibration table was made with: ``de.engine X`` in its ``settings`` (tables
+    made before the engine choice existed, such as the shipped one, say nothing: r_exact, then the
+    only engine)."""
+    settings = " ".join(str(s) for s in table.get("settings", pd.Series(dtype=str)).dropna())
+    found = re.search(r"de\.engine (\w+)", settings)
+    return found.group(1) if found else "r_exact"
+
+
 def _design(samples: pd.DataFrame, contrast, selected_group: str | None = None) -> tuple[str, int]:
     """("n_tested vs n_reference", the group size to look up): the smaller group, or with a
     selection by expression the group that is not selected (the calibration's tissue studies
@@ -131,13 +141,22 @@ def dataset_rows(
     method: str = "ora_all",
     table: pd.DataFrame | None = None,
     table_source: str | None = None,
+    engine: str = "r_exact",
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: per dataset the calibrated false-positive rate and power of
     the headline method for its design. ``datasets`` is the config's datasets section (role,
     contrast, select_by_expression), ``sample_sheets`` the checked (selected) sample sheets; a dataset
-    given as a DE table has none, and its row says it is not calibrated."""
+    given as a DE table has none, and its row says it is not calibrated. ``engine`` the study's
+    ``de.engine`` (a note says when the table was made with another one)."""
     t = read_table() if table is None else table
     source = table_source or f"package table pathverdict/{PACKAGE_TABLE} (benchmarks/calibration.py)"
+    calibrated = table_engine(t)
+    engine_note = (
+        ""
+        if calibrated == engine
+        else f"calibrated with the DE engine {calibrated}, this study runs {engine}: indicative only "
+        f"(benchmarks/calibration.py --engine {engine} calibrates it)"
+    )
     rows = []
     for name, ds in datasets.items():
         if name not in sample_sheets and "de_table" in ds:
@@ -153,7 +172,7 @@ def dataset_rows(
         if hit["match"] == "none":
             rows.append(_uncalibrated(name, design, source, hit["note"]))
             continue
-        note = hit["note"]
+        note = "; ".join(x for x in (hit["note"], engine_note) if x)
         extra = (
             f"calibrated {hit['claim']} claim false-positive rate {float(hit['fpr_claim']):.3g}"
             if not pd.isna(hit.get("fpr_claim"))

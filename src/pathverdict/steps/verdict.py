@@ -168,12 +168,19 @@ def _sample_notes(table: pd.DataFrame, qc, confounding, loo) -> list[str]:
 
 
 def make_calibration(
-    *, datasets: dict[str, dict], samples: list[str], out_tsv: str, primary: str, table: str | None = None
+    *,
+    datasets: dict[str, dict],
+    samples: list[str],
+    out_tsv: str,
+    primary: str,
+    table: str | None = None,
+    engine: str = "r_exact",
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
     method for each dataset's design (:func:`pathverdict.judgement.calibration.dataset_rows`); ``samples``
     are the checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table
-    has none: its row says it is not calibrated); the package table unless ``table``."""
+    has none: its row says it is not calibrated); the package table unless ``table``; ``engine`` the
+    study's ``de.engine``."""
     from ..judgement import calibration
 
     counted = [name for name, ds in datasets.items() if "de_table" not in ds]
@@ -182,7 +189,7 @@ def make_calibration(
     }
     cal = calibration.read_table(table) if table else None
     out = calibration.dataset_rows(
-        datasets, sheets, primary, table=cal, table_source=f"table {table}" if table else None
+        datasets, sheets, primary, table=cal, table_source=f"table {table}" if table else None, engine=engine
     )
     write_tsv(out, out_tsv)
     sentence = calibration.sentence(out)
