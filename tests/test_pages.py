@@ -372,3 +372,23 @@ def test_every_page_extends_the_one_stylesheet(page):
     text = (render.TEMPLATES / page).read_text()
     assert "<style" not in text or page == "base.html"
     assert page == "base.html" or text.startswith('{% extends "base.html" %}')
+
+
+def test_provenance_names_each_datasets_engine_and_a_table_has_none():
+    """The DE section of the provenance page: the engine and its version of a dataset with counts; a
+    dataset given as a DE table (its de_summary.json has no engine keys) says so instead of failing."""
+    counted = {"dataset": "cells", "engine": "r_exact", "engine_version": "r_exact (R DESeq2 1.38 step by step)"}
+    table = {"dataset": "liver", "source": "de_table", "design": "from the table (DESeq2 results())", "contrast": []}
+    common = {"genes_in": 100, "genes_tested": 90, "significant": 10, "up": 6, "down": 4}
+    page = render.render(
+        "provenance.html",
+        title="Provenance",
+        datasets=[],
+        annotation="",
+        libraries=[],
+        de=[{**common, "design": "~condition", "contrast": ["c", "a", "b"], **counted}, {**common, **table}],
+        alpha=0.05,
+        tools={},
+    )
+    rows = re.findall(r"<tr><td>(\w+)</td><td class=\"any\">([^<]*)</td>", page.split('id="provenance-de"')[1])
+    assert rows == [("cells", "r_exact (R DESeq2 1.38 step by step)"), ("liver", "none: the authors&#39; DE table")]
