@@ -125,6 +125,36 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
+# ------------------------------------------------------------------------------------ pytest-xdist
+
+# `./test.sh --all` runs the tests on 2 workers (pytest-xdist, --dist loadgroup --no-loadscope-reorder):
+# every module is one unit of work, so its module-scoped run is made once (a module of its own
+# `xdist_group` marks joins that group, e.g. "demo": the modules that read the session's demo run), and
+# the units with an end-to-end run, live R, SLURM or a browser go first, those with SLURM before all
+# (the longest), so that the unit tests fill the end on both workers.
+HEAVY_MARKS = ("e2e", "fidelity", "slurm", "browser")
+
+
+def xdist_unit(item) -> str:
+    marks = [m.args[0] if m.args else m.kwargs.get("name", "default") for m in item.iter_markers("xdist_group")]
+    return "_".join(sorted(set(map(str, marks)))) or item.path.stem
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    units: dict[str, int] = {}
+    for item in items:
+        unit = xdist_unit(item)
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(unit))
+        rank = 0 if item.get_closest_marker("slurm") else 1 if any(map(item.get_closest_marker, HEAVY_MARKS)) else 2
+        units[unit] = min(units.get(unit, rank), rank)
+    order = {unit: i for i, unit in enumerate(units)}
+    items.sort(key=lambda item: (units[xdist_unit(item)], order[xdist_unit(item)]))
+
+
 # ------------------------------------------------------------------------------------ shared data
 
 
@@ -152,6 +182,17 @@ def shared() -> Path:
             pytrace=False,
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, shared) -> Path:
+    """Working directory of one finished local run of the offline demo (config/demo.yaml as shipped;
+    snakemake.out, report.html), made once a session (tests/demo_runs.py) and shared by the tests that
+    only read it; mark their module ``pytest.mark.xdist_group("demo")``. A test that changes the run
+    works on a copy."""
+    from demo_runs import local_demo_run
+
+    return local_demo_run(tmp_path_factory, shared)
 
 
 @pytest.fixture(scope="session")
@@ -289,6 +330,14 @@ def make_dataset(tmp_path, gene_pool):
 def tiny(make_dataset) -> TinyDataset:
     """The default tiny dataset (planted effect), written to tmp_path/data/tiny."""
     return make_dataset()
+
+
+# Config overrides for an end-to-end test about one feature (downloads, bad input, the report, ...):
+# `write_config(datasets, **CORE_ONLY)` or `cfg.update(CORE_ONLY)` switches off the steps it does not
+# check, the label-permutation null, the sensitivity (with its leave-one-sample-out DE fits: most of a
+# run's CPU) and the robustness grid. Those run end to end on the demo (test_demo_e2e, via the `demo_run`
+# fixture) and on real data (test_example_study_e2e).
+CORE_ONLY = {"null": {"enabled": False}, "sensitivity": {"enabled": False}, "robustness": {"enabled": False}}
 
 
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:
