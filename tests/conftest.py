@@ -127,32 +127,46 @@ def pytest_runtest_setup(item):
 
 # ------------------------------------------------------------------------------------ pytest-xdist
 
-# `./test.sh --all` runs the tests on 2 workers (pytest-xdist, --dist loadgroup --no-loadscope-reorder):
-# every module is one unit of work, so its module-scoped run is made once (a module of its own
-# `xdist_group` marks joins that group, e.g. "demo": the modules that read the session's demo run), and
-# the units with an end-to-end run, live R, SLURM or a browser go first, those with SLURM before all
-# (the longest), so that the unit tests fill the end on both workers.
+# `./test.sh --all` runs the tests on 2 workers (pytest-xdist, `-n 2 --dist loadfile`), refined here:
+# a unit of work is a test module (so a module-scoped run is made once), or a group of modules that
+# share a session-scoped run (XDIST_UNITS: "demo", the readers of conftest.demo_run), and the units run
+# in collection order, sorted so that those with SLURM come first (the longest), then those with an
+# end-to-end run, live R or a browser, and the unit tests fill the end on both workers.
+XDIST_UNITS = {"test_demo_e2e": "demo", "test_report_browser": "demo", "test_slurm": "demo"}
 HEAVY_MARKS = ("e2e", "fidelity", "slurm", "browser")
 
 
-def xdist_unit(item) -> str:
-    marks = [m.args[0] if m.args else m.kwargs.get("name", "default") for m in item.iter_markers("xdist_group")]
-    return "_".join(sorted(set(map(str, marks)))) or item.path.stem
+def xdist_unit(nodeid: str) -> str:
+    stem = Path(nodeid.split("::", 1)[0]).stem
+    return XDIST_UNITS.get(stem, stem)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the units of XDIST_UNITS and in the workers' (sorted) collection order."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order sorted by pytest_collection_modifyitems
+    return UnitScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    """Under pytest-xdist (on its workers): the tests of a unit together, the heavy units first."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    units: dict[str, int] = {}
+    ranks: dict[str, int] = {}
     for item in items:
-        unit = xdist_unit(item)
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(unit))
         rank = 0 if item.get_closest_marker("slurm") else 1 if any(map(item.get_closest_marker, HEAVY_MARKS)) else 2
-        units[unit] = min(units.get(unit, rank), rank)
-    order = {unit: i for i, unit in enumerate(units)}
-    items.sort(key=lambda item: (units[xdist_unit(item)], order[xdist_unit(item)]))
+        unit = xdist_unit(item.nodeid)
+        ranks[unit] = min(ranks.get(unit, rank), rank)
+    first = {unit: i for i, unit in enumerate(ranks)}
+    items.sort(key=lambda item: (ranks[xdist_unit(item.nodeid)], first[xdist_unit(item.nodeid)]))
 
 
 # ------------------------------------------------------------------------------------ shared data
@@ -188,7 +202,7 @@ def shared() -> Path:
 def demo_run(tmp_path_factory, shared) -> Path:
     """Working directory of one finished local run of the offline demo (config/demo.yaml as shipped;
     snakemake.out, report.html), made once a session (tests/demo_runs.py) and shared by the tests that
-    only read it; mark their module ``pytest.mark.xdist_group("demo")``. A test that changes the run
+    only read it (their modules are one pytest-xdist unit: XDIST_UNITS). A test that changes the run
     works on a copy."""
     from demo_runs import local_demo_run
 

@@ -1,6 +1,6 @@
 """The offline demo study (config/demo.yaml) run once per test session and shared by the tests
 that read a finished demo run (test_demo_e2e, test_report_browser, test_slurm: the ``demo_run``
-fixture of conftest.py). Under pytest-xdist these tests are one group (``xdist_group("demo")``),
+fixture of conftest.py). Under pytest-xdist their modules are one unit of work (conftest.XDIST_UNITS),
 so the run is made once, on one worker.
 
 The config copy is config/demo.yaml as shipped with the ../shared/data paths made absolute, so the

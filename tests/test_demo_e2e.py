@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, run_snakemake
 
-pytestmark = [pytest.mark.e2e, pytest.mark.shared, pytest.mark.xdist_group("demo")]
+pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 PLANTED = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue"]
 CELLS_3V3 = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_negative_control"]
 

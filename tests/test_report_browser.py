@@ -29,7 +29,7 @@ from PIL import Image
 from conftest import find_chromium
 from demo_runs import DATASETS
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.shared, pytest.mark.xdist_group("demo")]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.shared]
 
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
 CHROMIUM_FLAGS = [

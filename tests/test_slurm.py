@@ -43,7 +43,6 @@ def job_stats(out: str) -> dict[str, int]:
 @pytest.mark.slurm
 @pytest.mark.e2e
 @pytest.mark.shared
-@pytest.mark.xdist_group("demo")
 def test_demo_through_slurm_equals_local_run(tmp_path, demo_run, shared):
     # SLURM missing: skipped with the reason, failed in CI (conftest.py, marker `slurm`)
     local = demo_run  # the session's local run of the same config (conftest.demo_run)
