@@ -125,6 +125,50 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
+# ------------------------------------------------------------------------------------ pytest-xdist
+
+# `./test.sh --all` runs the tests on 2 workers (pytest-xdist, `-n 2 --dist loadfile`), refined here:
+# a unit of work is a test module (so a module-scoped run is made once), or a group of modules that
+# share a session-scoped run (XDIST_UNITS: "demo", the readers of conftest.demo_run), and the units run
+# in collection order, sorted so that those with SLURM come first (the longest), then those with an
+# end-to-end run, live R or a browser, and the unit tests fill the end on both workers.
+XDIST_UNITS = {"test_demo_e2e": "demo", "test_report_browser": "demo", "test_slurm": "demo"}
+HEAVY_MARKS = ("e2e", "fidelity", "slurm", "browser")
+
+
+def xdist_unit(nodeid: str) -> str:
+    stem = Path(nodeid.split("::", 1)[0]).stem
+    return XDIST_UNITS.get(stem, stem)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the units of XDIST_UNITS and in the workers' (sorted) collection order."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order sorted by pytest_collection_modifyitems
+    return UnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (on its workers): the tests of a unit together, the heavy units first."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    ranks: dict[str, int] = {}
+    for item in items:
+        rank = 0 if item.get_closest_marker("slurm") else 1 if any(map(item.get_closest_marker, HEAVY_MARKS)) else 2
+        unit = xdist_unit(item.nodeid)
+        ranks[unit] = min(ranks.get(unit, rank), rank)
+    first = {unit: i for i, unit in enumerate(ranks)}
+    items.sort(key=lambda item: (ranks[xdist_unit(item.nodeid)], first[xdist_unit(item.nodeid)]))
+
+
 # ------------------------------------------------------------------------------------ shared data
 
 
@@ -152,6 +196,17 @@ def shared() -> Path:
             pytrace=False,
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, shared) -> Path:
+    """Working directory of one finished local run of the offline demo (config/demo.yaml as shipped;
+    snakemake.out, report.html), made once a session (tests/demo_runs.py) and shared by the tests that
+    only read it (their modules are one pytest-xdist unit: XDIST_UNITS). A test that changes the run
+    works on a copy."""
+    from demo_runs import local_demo_run
+
+    return local_demo_run(tmp_path_factory, shared)
 
 
 @pytest.fixture(scope="session")
@@ -309,6 +364,14 @@ def config_defaults(section: str, **changes) -> dict:
     import copy
 
     return {**copy.deepcopy(_defaults()[section]), **changes}
+
+
+# Config overrides for an end-to-end test about one feature (downloads, bad input, the report, ...):
+# `write_config(datasets, **CORE_ONLY)` or `cfg.update(CORE_ONLY)` switches off the steps it does not
+# check, the label-permutation null, the sensitivity (with its leave-one-sample-out DE fits: most of a
+# run's CPU) and the robustness grid. Those run end to end on the demo (test_demo_e2e, via the `demo_run`
+# fixture) and on real data (test_example_study_e2e).
+CORE_ONLY = {"null": {"enabled": False}, "sensitivity": {"enabled": False}, "robustness": {"enabled": False}}
 
 
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:

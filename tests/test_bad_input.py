@@ -21,6 +21,8 @@ from pathverdict.judgement import verdict
 from pathverdict.steps.prepare import prepare_dataset
 from pathverdict.errors import InputError
 
+from conftest import CORE_ONLY
+
 PREPARE_OUTPUTS = ["input/counts.tsv.gz", "samples.tsv", "input/gene_ids.tsv", "input/prepare.json"]
 # the tiny datasets use real gene IDs from ../shared/data (the test fails when it is absent)
 pytestmark = pytest.mark.shared
@@ -636,8 +638,7 @@ def test_a_broken_input_after_a_good_run_fails_every_time_until_fixed(
     config = write_config(
         {"tiny": tiny},
         genesets={"KEGG_2021_Human": str(library)},
-        robustness={"enabled": False},
-        null={"enabled": False},
+        **CORE_ONLY,
     )
     work = snakemake_run.workdir
     old_mask = os.umask(0o002)  # inherited by snakemake and its jobs

@@ -20,16 +20,9 @@ CELLS_3V3 = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_negative_
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, shared):
-    work = tmp_path_factory.mktemp("demo")
-    cfg = work / "demo.yaml"
-    cfg.write_text((REPO / "config" / "demo.yaml").read_text().replace("../shared/data", str(shared)))
-    rc, out = run_snakemake(work, cfg, cores=2, timeout=900)
-    assert rc == 0, out[-5000:]
-    (work / "snakemake.out").write_text(out)
-    rc, out = run_snakemake(work, cfg, "--report", "report.html", timeout=300)
-    assert rc == 0, out[-3000:]
-    return work
+def demo(demo_run):
+    """The session's run of the demo as shipped, with its terminal output and report (conftest.demo_run)."""
+    return demo_run
 
 
 def test_on_top_where_planted_not_where_null(demo):

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from fixtures_http import Reply, http_server, http_server_module  # noqa: F401
 
-from conftest import run_snakemake
+from conftest import CORE_ONLY, run_snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 
@@ -137,8 +137,7 @@ def config(server, cache, offline=False):
             "enrichr": server.url("/Enrichr/"),
         },
         "enrichment": {"gsea_permutations": 50},
-        # the engine sensitivity's pydeseq2 DE would be most of each run's CPU (tests/test_engines_e2e.py)
-        "sensitivity": {"engine": False},
+        **CORE_ONLY,  # about downloads and the cache: no null, sensitivity nor robustness grid
     }
 
 

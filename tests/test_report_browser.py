@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import find_chromium, run_snakemake
-from demo_runs import DATASETS, local_demo_run
+from conftest import find_chromium
+from demo_runs import DATASETS
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.shared]
 
@@ -189,14 +189,9 @@ def check_not_blank(png: Path):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, shared) -> Path:
+def report(request) -> Path:
     chromium()  # fail at once, with the install command, before running the demo
-    work = local_demo_run(tmp_path_factory, shared)
-    path = work / "report.html"
-    if not path.exists():
-        rc, out = run_snakemake(work, work / "demo.yaml", "--report", str(path), timeout=300)
-        assert rc == 0, out[-3000:]
-    return path
+    return request.getfixturevalue("demo_run") / "report.html"  # the session's demo run (conftest.demo_run)
 
 
 def measured(dom: str) -> dict:

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SNAKEFILE, make_tiny_dataset, run_snakemake
-from demo_runs import local_demo_run, result_files, write_demo_config
+from demo_runs import result_files, write_demo_config
 from slurm_cluster import ClusterError, SlurmCluster
 
 LOCAL_RULES = {"all", "fetch_dataset", "fetch_library", "fetch_annotation"}  # `localrule: True` or no job to run
@@ -43,9 +43,9 @@ def job_stats(out: str) -> dict[str, int]:
 @pytest.mark.slurm
 @pytest.mark.e2e
 @pytest.mark.shared
-def test_demo_through_slurm_equals_local_run(tmp_path, tmp_path_factory, shared):
+def test_demo_through_slurm_equals_local_run(tmp_path, demo_run, shared):
     # SLURM missing: skipped with the reason, failed in CI (conftest.py, marker `slurm`)
-    local = local_demo_run(tmp_path_factory, shared)
+    local = demo_run  # the session's local run of the same config (conftest.demo_run)
 
     work = tmp_path / "work"
     cfg = write_demo_config(work / "demo.yaml", shared)

@@ -70,7 +70,7 @@ def test_two_studies_in_one_directory_keep_their_own_results(
     work.mkdir()
     settings = dict(
         null={"max_permutations": 3, "methods": ["ora_all"]},
-        sensitivity={"gsea": False},
+        sensitivity={"gsea": False, "leave_one_sample_out": {"enabled": False}},
     )
     # study "alpha": named after its config file (no `study:` key)
     alpha_tiny = make_dataset("alpha_tiny", seed=7)

@@ -1,4 +1,4 @@
-"""End to end on real data: LNCaP cells +/- androgen (Li et al. 2008) through the whole workflow."""
+"""End to end on real data: LNCaP cells +/- androgen (Li et al. 2008) through DE, enrichment, verdict and report."""
 
 import json
 import os
@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
+from conftest import CORE_ONLY
 
 REPO = Path(__file__).resolve().parents[1]
 ANDROGEN_TARGETS = ["KLK3", "KLK2", "TMPRSS2", "FKBP5", "NKX3-1"]
@@ -41,8 +43,9 @@ def li2008_run(tmp_path_factory, shared):
         "target_pathway": "Mineral absorption",
         "annotation": str(shared / "annotation" / "human_gene_info.tsv.gz"),
         "enrichment": {"gsea_permutations": 200},
-        # pydeseq2 on li2008's 22,743 genes would add ~1 CPU-minute (tests/test_engines_e2e.py runs it)
-        "sensitivity": {"engine": False},
+        # DE, enrichment, verdict and report; the null, sensitivity and robustness grid run on li2008 in
+        # test_example_study_e2e (its negative control)
+        **CORE_ONLY,
     }
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = snakemake("--cores", "2", "--configfile", "config.yaml", cwd=work)
