@@ -322,6 +322,8 @@ DE_TIME_MARGIN = 3
 NULL_FIT_S_PER_CELL = 1.75e-6
 NULL_FIT_FIXED_S = 0.2
 NULL_GSEA_S_PER_1000 = 10.0
+# the calibration's GSEA (pathverdict.enrichment.gsea_fast) per 1000 permutations, 20,000 genes, KEGG
+CALIBRATION_GSEA_S_PER_1000 = 0.6
 MATRIX_BASE_MB = 300
 MATRIX_BYTES_PER_CELL = 100
 # genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
@@ -391,6 +393,18 @@ def null_runtime_for(cells, relabelings, gsea_permutations=None):
     if gsea_permutations is not None:
         per_fit += NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
     return DE_FIXED_MIN + DE_TIME_MARGIN * (1 + relabelings) * per_fit / 60
+
+
+def calibration_runtime(wildcards, input, attempt):
+    """Minutes for the calibrate_dataset job of a dataset: one DE fit and the enrichments (GSEA by
+    pathverdict.enrichment.gsea_fast: CALIBRATION_GSEA_S_PER_1000) per simulated study."""
+    c = CFG["calibration"]
+    studies = c["null_simulations"] + c["planted_simulations"] * len(
+        set(c["effects"]) | {c["reference_effect"]}
+    )
+    per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * matrix_cells(input.counts)
+    per_fit += CALIBRATION_GSEA_S_PER_1000 * CFG["enrichment"]["gsea_permutations"] / 1000
+    return _round_up((DE_FIXED_MIN + DE_TIME_MARGIN * studies * per_fit / 60) * attempt, 5)
 
 
 def null_runtime(wildcards, input, attempt):

@@ -57,6 +57,28 @@ def _p(row: pd.Series) -> str:
     return ("< " if bound else "") + _num(row.get("pvalue"))
 
 
+def _power_lines(path: Path, library: str) -> dict[str, str]:
+    """Per dataset, what the power of its headline method means for a "not on top" (the power rule),
+    in the words of the claims page (results/calibration.tsv)."""
+    if not path.is_file():
+        return {}
+    from .judgement import calibration
+
+    table = read_text_table(path, calibration.TEXT_COLUMNS)
+    out = {}
+    for _, r in calibration.headline_rows(table, library=library).iterrows():
+        verdict = calibration.power_verdict(r)
+        if verdict:
+            out[str(r["dataset"])] = f"{calibration.power_words(r)}: {verdict}"
+    return out
+
+
+def _wrap(text: str, indent: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=" " * len(indent))
+
+
 def _relative(paths: str) -> str:
     """Config file path(s) relative to the working directory when they are inside it."""
     out = []
@@ -95,6 +117,7 @@ def terminal_summary(
                 null_p[r["dataset"]] = _num(p) + (
                     " (smallest possible)" if not pd.isna(min_p) and float(p) <= float(min_p) else ""
                 )
+    power = _power_lines(results / "calibration.tsv", first_lib)
     name_w = max([len(str(d)) for d in head["dataset"]] + [7])
     lines.append(
         f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
@@ -117,6 +140,8 @@ def terminal_summary(
         if note and status != "on top":
             note = f"  {' ' * name_w}  ↳ {note}"
             lines.append(note if len(note) <= width else note[: width - 1] + "…")
+        if status == "not on top" and str(r["dataset"]) in power:
+            lines += _wrap(power[str(r["dataset"])], f"  {' ' * name_w}  ↳ ", width)
     claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
         from .judgement import claims

@@ -432,7 +432,7 @@ def paragraph(
     return " ".join(p for p in parts if p)
 
 
-CALIBRATION_TEXT = ("dataset", "design", "scenario", "power_effect", "source", "note")
+CALIBRATION_TEXT = _calibration.TEXT_COLUMNS
 CALIBRATION_COLUMNS = (
     _calibration.COLUMNS
 )  # results/<study>/calibration.tsv, as pathverdict.judgement.calibration writes it
@@ -475,18 +475,19 @@ def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:
 
 
 def calibration_text(row: dict) -> str:
-    """One dataset's calibration, in words, for the column beside its answer."""
+    """One dataset's calibration (its headline method), in words, for the column beside its answer."""
     from ..render import num
 
-    parts = []
-    if str(row.get("fpr_on_top", "")) != "":
-        ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
-        parts.append(f"false-positive rate of on top {num(row['fpr_on_top'])}{ci}")
-    if str(row.get("power", "")) != "":
-        eff = f" for {row['power_effect']}" if row.get("power_effect") else ""
-        parts.append(f"power {num(row['power'])}{eff}")
-    design = f"{row['design']}: " if row.get("design") else ""
-    return design + "; ".join(parts) if parts else (row.get("note") or "")
+    if str(row.get("fpr_on_top", "")) == "":
+        return row.get("note") or ""
+    ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
+    verdict = _calibration.power_verdict(row)
+    design = f"{row['design']}, {row.get('method', '')}: " if row.get("design") else ""
+    return (
+        f"{design}false-positive rate of on top {num(row['fpr_on_top'])}{ci}; {_calibration.power_words(row)}"
+        + (f" ({verdict})" if verdict else "")
+        + (f" [{row['source']}]" if row.get("source") else "")
+    )
 
 
 VARIANT_WORDS = {"without_metallothioneins": "without the metallothioneins", "direction": "by direction of change"}
@@ -543,7 +544,7 @@ def to_html(
 
     genes = " and ".join(key_genes)
     cal = _records(calibration, CALIBRATION_COLUMNS)
-    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in cal}
+    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in cal[::-1] if _yes(c.get("primary", True))}
     rows = _records(table, COLUMNS)
     for r in rows:
         r["role_name"] = ROLE_NAMES.get(r["role"], r["role"])

@@ -102,23 +102,109 @@ def make_verdict(
     return table
 
 
-def make_calibration(
-    *, datasets: dict[str, dict], samples: list[str], out_tsv: str, primary: str, table: str | None = None
+def calibrate_dataset(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    counts: str,
+    samples: str,
+    genes: str,
+    de_table: str,
+    gmt: str,
+    library: str,
+    target: str,
+    de: dict,
+    enrichment: dict,
+    verdict_settings: dict,
+    calibration: dict,
+    out_summary: str,
+    out_simulations: str,
+    selection: dict | None = None,
 ) -> pd.DataFrame:
-    """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
-    method for each dataset's design (:func:`pathverdict.judgement.calibration.dataset_rows`); ``samples``
-    are the checked sample sheets in the order of ``datasets``; the package table unless ``table``."""
-    from ..judgement import calibration
+    """The per-dataset calibration (:func:`pathverdict.judgement.dataset_calibration.calibrate`) of one
+    dataset: its fit from its prepared counts and sample sheet (of all samples before the selection when
+    ``selection`` is given: each simulated cohort is selected again) and its DE table, simulated studies
+    judged with the workflow's settings on the primary library, every method of the verdict.
+    ``calibration/summary.tsv`` has one row per method, ``calibration/simulations.tsv`` one per
+    simulated study and method."""
+    from ..de import DEParams
+    from ..enrichment.gsea_fast import GseaFast
+    from ..io import read_counts, read_sample_sheet, read_symbols
+    from ..judgement import dataset_calibration, replay
+    from ..simulation import dataset_fit
+
+    settings = dataset_calibration.CalibrationSettings.from_config(calibration)
+    lib = load_libraries({library: gmt})[library]
+    term = lib.find(target)
+    params = DEParams.from_config(de, dataset_config, 1)
+    symbols = read_symbols(genes)
+    symbols.index = symbols.index.astype(str)
+    fit = dataset_fit.fit_dataset(
+        read_counts(counts),
+        read_sample_sheet(samples),
+        read_de(de_table),
+        dataset_config["design"],
+        list(dataset_config["contrast"]),
+        symbols,
+        lib.sets[term],
+    )
+    log.info("%s: %d genes simulated; %s", dataset, len(fit.params), fit.background_text())
+    rs = replay.ReplaySettings(
+        library,
+        lib,
+        term,
+        VerdictSettings.from_config(verdict_settings, de["alpha"]),
+        enrichment,
+        _verdict.METHODS,
+        GseaFast.from_config(enrichment).run,
+    )
+    summary, sims = dataset_calibration.calibrate(fit, rs, params, settings, dataset=dataset, selection=selection)
+    write_tsv(summary, out_summary)
+    write_tsv(sims, out_simulations)
+    return summary
+
+
+def make_calibration(
+    *,
+    datasets: dict[str, dict],
+    samples: list[str],
+    out_tsv: str,
+    primary: str,
+    library: str = "",
+    calibration: dict | None = None,
+    summaries: list[str] = (),
+    table: str | None = None,
+) -> pd.DataFrame:
+    """``results/<study>/calibration.tsv``: per dataset and method of the verdict, the false-positive rate
+    and power (:func:`pathverdict.judgement.calibration.dataset_rows`): from the dataset's own simulations
+    (``summaries``: each dataset's ``calibration/summary.tsv``, in the order of ``datasets``, when the
+    per-dataset calibration is on), else from the package table (or ``table``). ``samples`` are the
+    checked sample sheets in the order of ``datasets``."""
+    from ..judgement import calibration as _calibration
+    from ..judgement.dataset_calibration import CalibrationSettings
 
     sheets = {
         name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples, strict=True)
     }
-    cal = calibration.read_table(table) if table else None
-    out = calibration.dataset_rows(
-        datasets, sheets, primary, table=cal, table_source=f"table {table}" if table else None
+    per_dataset = {
+        name: read_tsv(path, dtype={"dataset": str, "method": str})
+        for name, path in zip(datasets, summaries or [], strict=bool(summaries))
+    }
+    cal = _calibration.read_table(table) if table else None
+    settings = CalibrationSettings.from_config(calibration)
+    out = _calibration.dataset_rows(
+        datasets,
+        sheets,
+        _verdict.METHODS,
+        primary,
+        library=library,
+        settings=settings,
+        summaries=per_dataset,
+        table=cal,
+        table_source=f"table {table}" if table else None,
     )
     write_tsv(out, out_tsv)
-    sentence = calibration.sentence(out)
+    sentence = _calibration.sentence(out)
     if sentence:
         log.info(sentence)
     return out
