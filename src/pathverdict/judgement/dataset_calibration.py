@@ -7,7 +7,9 @@ its genes, library sizes, means, dispersions and its amount of background DE (fr
 
 * ``null`` studies: the background DE drawn anew each time, nothing on the target;
 * ``planted`` studies per effect size of ``effects``: the same, plus ``|log2FC|`` = the effect on
-  ``fraction`` of the target's genes in the data (mixed directions),
+  ``fraction`` of the target's genes in the data (half up, half down; all up with
+  ``mixed_direction: false`` -- GSEA and CAMERA test a shift of the pathway in one direction and
+  rarely see a mixed one),
 
 and runs on each the verdict exactly as the workflow does (:func:`pathverdict.judgement.replay.replay`:
 DE with the dataset's design and contrast, ORA of up/down/all DE genes, GSEA, CAMERA, the verdict's
@@ -88,6 +90,7 @@ class CalibrationSettings:
     fraction: float = 0.3
     reference_effect: float = 1.0
     min_power: float = 0.8
+    mixed_direction: bool = True
     seed: int = 11
 
     @classmethod
@@ -106,13 +109,15 @@ class CalibrationSettings:
             fraction=float(cal.get("fraction", d.fraction)),
             reference_effect=ref,
             min_power=float(cal.get("min_power", d.min_power)),
+            mixed_direction=bool(cal.get("mixed_direction", d.mixed_direction)),
             seed=int(cal.get("seed", d.seed)),
         )
 
     def effect_text(self, effect: float | None = None) -> str:
         """"|log2FC| 1 on 30% of the pathway's genes" (the reference effect by default)."""
         e = self.reference_effect if effect is None else effect
-        return f"|log2FC| {e:g} on {100 * self.fraction:.0f}% of the pathway's genes"
+        how = "" if self.mixed_direction else ", all up"
+        return f"|log2FC| {e:g} on {100 * self.fraction:.0f}% of the pathway's genes{how}"
 
 
 def clopper_pearson(k: int, n: int) -> tuple[float, float]:
@@ -161,7 +166,9 @@ def calibrate(
     plan = simulations(settings)
     for n, (kind, i, effect) in enumerate(plan, start=1):
         seed = [base, 0 if kind == "null" else int(round(effect * 1000)), i]
-        counts, sheet, _ = dataset_fit.simulate_fitted(fit, seed, log2fc=effect, fraction=settings.fraction)
+        counts, sheet, _ = dataset_fit.simulate_fitted(
+            fit, seed, log2fc=effect, fraction=settings.fraction, mixed_direction=settings.mixed_direction
+        )
         common = {"dataset": dataset, "simulation": n, "kind": kind, "log2fc": effect}
         try:
             if selection:

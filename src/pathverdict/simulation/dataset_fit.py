@@ -187,7 +187,7 @@ def draw_background(fit: DatasetFit, rng: np.random.Generator) -> np.ndarray:
 
 
 def simulate_fitted(
-    fit: DatasetFit, seed, *, log2fc: float = 0.0, fraction: float = 0.0
+    fit: DatasetFit, seed, *, log2fc: float = 0.0, fraction: float = 0.0, mixed_direction: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One simulated study (module docs): counts (genes x the dataset's samples), the dataset's sample
     sheet, and what was planted (``{gene_id: log2FC}`` on the target; empty for a null study)."""
@@ -195,7 +195,7 @@ def simulate_fitted(
     beta = draw_background(fit, rng)
     planted = {}
     if log2fc and fraction:
-        folds = plant_effect(fit.target_ids, int(rng.integers(2**31)), fraction, log2fc, True)
+        folds = plant_effect(fit.target_ids, int(rng.integers(2**31)), fraction, log2fc, mixed_direction)
         planted = {g: float(np.log2(f)) for g, f in folds.items()}
         pos = fit.params.index.get_indexer(list(planted))
         beta[pos] = list(planted.values())

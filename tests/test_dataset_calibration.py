@@ -1,0 +1,235 @@
+"""Per-dataset calibration (pathverdict.simulation.dataset_fit, pathverdict.judgement.dataset_calibration)
+and the power rule (pathverdict.judgement.calibration.caveats_from_power): studies simulated from a
+dataset's own fit, judged like the data; a "no" only where the design had the power to say it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pathverdict import de, genesets
+from pathverdict.enrichment import gsea_fast
+from pathverdict.judgement import calibration, claims, dataset_calibration as dc, replay, verdict
+from pathverdict.judgement.null_statistics import ENRICHMENT_DEFAULTS
+from pathverdict.simulation import dataset_fit
+from pathverdict.simulation.simulate import simulate
+
+CONTRAST = ["condition", "treated", "control"]
+ENRICH = dict(ENRICHMENT_DEFAULTS, camera_inter_gene_cor=None, gsea_permutations=200)
+
+
+@pytest.fixture(scope="module")
+def library(shared):
+    lib = genesets.read_library(shared / "genesets" / "KEGG_2021_Human.txt", "KEGG_2021_Human")
+    return lib, lib.find("Mineral absorption")
+
+
+def _dataset(lib, term, *, n, dispersion, n_genes, background, seed, target_lfc=0.0):
+    """A study with real KEGG symbols as gene IDs: ``background`` share of the other genes DE
+    (log2FC ~ N(0, 1)), the target's genes at ``target_lfc`` (mixed directions) or not at all."""
+    rng = np.random.default_rng(seed)
+    universe = sorted({g for v in lib.sets.values() for g in v} - set(lib.sets[term]))
+    genes = sorted(set(rng.choice(universe, n_genes, replace=False)) | set(lib.sets[term]))
+    params = pd.DataFrame({"mean": rng.lognormal(5.5, 1.2, len(genes)), "dispersion": dispersion}, index=genes)
+    others = [g for g in genes if g not in set(lib.sets[term])]
+    shifts = {g: float(rng.normal(0, 1)) for g in rng.choice(others, int(background * len(others)), replace=False)}
+    planted = {g: 2.0 ** (target_lfc * (1 if i % 2 else -1)) for i, g in enumerate(lib.sets[term])} if target_lfc else {}
+    counts, sheet = simulate(params, n_per_group=n, seed=seed, log2fc=shifts, planted=planted)
+    symbols = pd.Series(genes, index=genes, dtype="string")
+    return counts, sheet.set_index("sample"), symbols
+
+
+def _calibrate(lib, term, counts, sheet, symbols, settings, selection=None, fit_counts=None, fit_sheet=None):
+    params = de.DEParams("~condition", CONTRAST)
+    rs = replay.ReplaySettings(
+        "KEGG_2021_Human", lib, term, verdict.VerdictSettings(), ENRICH, verdict.METHODS,
+        gsea_fast.GseaFast.from_config(ENRICH).run,
+    )  # fmt: skip
+    observed, _, table = replay.replay(counts, sheet, params, symbols, rs, dataset="d")
+    fit = dataset_fit.fit_dataset(
+        counts if fit_counts is None else fit_counts,
+        sheet if fit_sheet is None else fit_sheet,
+        table,
+        "~condition",
+        CONTRAST,
+        symbols,
+        lib.sets[term],
+    )
+    summary, sims = dc.calibrate(fit, rs, params, settings, dataset="d", selection=selection)
+    return observed, fit, summary, sims
+
+
+def test_the_background_prior_recovers_the_amount_of_de():
+    """b ~ N(beta, s^2), 8% of beta ~ N(0, 1), the rest 0: the fitted prior gives the share of genes with
+    |beta| > 0.5 and > 1 (the truth: 8% x 62% = 4.9%, 8% x 32% = 2.5%)."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    beta = np.where(rng.random(n) < 0.08, rng.normal(0, 1, n), 0.0)
+    s = rng.uniform(0.1, 0.6, n)
+    b = beta + s * rng.standard_normal(n)
+    w = dataset_fit.fit_prior(b, s)
+    fit = dataset_fit.DatasetFit(
+        pd.DataFrame(), np.ones(1), pd.DataFrame(), CONTRAST, pd.Series(dtype=str), [], {"sd": list(dataset_fit.PRIOR_SD), "weight": w, "genes": n}, b, s
+    )  # fmt: skip
+    assert fit.share_above(0.5) == pytest.approx(0.08 * 0.617, abs=0.01)
+    assert fit.share_above(1.0) == pytest.approx(0.08 * 0.317, abs=0.008)
+    assert "4." in fit.background_text() or "5." in fit.background_text()
+
+
+def test_simulations_follow_the_fit_and_the_seed(library):
+    lib, term = library
+    counts, sheet, symbols = _dataset(lib, term, n=3, dispersion=0.05, n_genes=1200, background=0.1, seed=1)
+    params = de.DEParams("~condition", CONTRAST)
+    table = replay.gene_table(de.run_deseq2(counts, sheet, params), symbols)
+    fit = dataset_fit.fit_dataset(counts, sheet, table, "~condition", CONTRAST, symbols, lib.sets[term])
+    assert len(fit.target_ids) == len(set(lib.sets[term]) & set(counts.index))
+    assert list(fit.sheet.index) == list(sheet.index) and np.allclose(np.prod(fit.size_factors), 1, atol=0.2)
+    a, sa, planted = dataset_fit.simulate_fitted(fit, [5, 1])
+    b, _, _ = dataset_fit.simulate_fitted(fit, [5, 1])
+    pd.testing.assert_frame_equal(a, b)
+    assert planted == {} and list(sa.index) == list(sheet.index) and a.shape == (len(fit.params), 6)
+    _, _, planted = dataset_fit.simulate_fitted(fit, [5, 2], log2fc=2.0, fraction=0.5)
+    assert len(planted) == round(0.5 * len(fit.target_ids)) and set(np.abs(list(planted.values()))) == {2.0}
+    assert set(planted) <= set(fit.target_ids)
+    beta = dataset_fit.draw_background(fit, np.random.default_rng(0))
+    assert (beta[fit.params.index.isin(fit.target_ids)] == 0).all() and (np.abs(beta) > 0.5).mean() > 0.02
+
+
+def test_a_dataset_on_top_does_not_leak_its_effect_into_the_null(library):
+    """Built to fool: the target is truly and strongly DE in the data (on top), yet the null simulations
+    set its effect to 0 -- the false-positive rate is not the observed answer copied."""
+    lib, term = library
+    counts, sheet, symbols = _dataset(
+        lib, term, n=4, dispersion=0.02, n_genes=1500, background=0.05, seed=2, target_lfc=2.0
+    )
+    settings = dc.CalibrationSettings(null_simulations=6, planted_simulations=4, effects=(2.0,))
+    observed, fit, summary, sims = _calibrate(lib, term, counts, sheet, symbols, settings)
+    assert observed.set_index("method").loc["ora_all", "status"] == "on_top"
+    s = summary.set_index("method")
+    assert s.loc["ora_all", "fpr_on_top"] == 0 and s.loc["ora_all", "n_null"] == 6
+    assert list(s.index) == list(verdict.METHODS) and (s["genes"] == len(fit.params)).all()
+    assert set(sims["kind"]) == {"null", "planted"} and len(sims) == 10 * len(verdict.METHODS)
+    k, n, lo, hi = dc.parse_by_effect(s.loc["ora_all", "power_by_effect"])[2.0]
+    assert n == 4 and k >= 3 and lo < k / n <= hi
+
+
+def test_selection_is_reapplied_to_every_simulated_cohort(library):
+    lib, term = library
+    counts, sheet, symbols = _dataset(lib, term, n=8, dispersion=0.05, n_genes=800, background=0.05, seed=3)
+    spec = {"gene": sorted(symbols.index)[0], "group": "treated", "rule": "below_reference_median"}
+    from pathverdict.judgement.null import apply_selection
+
+    kept, kept_sheet = apply_selection(counts, sheet, symbols, spec, CONTRAST)
+    settings = dc.CalibrationSettings(null_simulations=3, planted_simulations=2, effects=(1.0,))
+    _, _, summary, sims = _calibrate(
+        lib, term, kept, kept_sheet, symbols, settings, selection=spec, fit_counts=counts, fit_sheet=sheet
+    )
+    answered = sims[sims["status"] != "no answer"]
+    # the kept patients differ from cohort to cohort, as the selection does on real cohorts
+    assert answered["samples"].between(10, 16).all() and answered["samples"].nunique() > 1
+    assert (answered["samples"] < 16).any() and len(summary) == len(verdict.METHODS)
+
+
+# --------------------------------------------------------------------------- the power rule in the claims
+
+
+def _apply_caveats(answers: pd.DataFrame, caveats: pd.DataFrame) -> pd.DataFrame:
+    """A minimal, local application of the agreed caveat rule (the claims engine, branch i20, implements it
+    as claims.apply_caveats): a caveat applies to a (dataset, test) when the dataset matches, the test is
+    in ``tests`` (or ``*``) and the answer equals ``when`` (or ``any``); the answer becomes ``holds`` and
+    the reason is appended to the evidence. Never turns an answer into yes or no."""
+    out = answers.copy()
+    for i, r in out.iterrows():
+        for _, c in caveats.iterrows():
+            tests = str(c["tests"]).split(";")
+            if c["dataset"] == r["dataset"] and ("*" in tests or r["test"] in tests):
+                if c["when"] in ("any", r["answer"]):
+                    out.loc[i, "answer"] = c["holds"]
+                    out.loc[i, "evidence"] = f"{out.loc[i, 'evidence']}; inconclusive: {c['reason']}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_null_like_datasets(library):
+    """Two datasets with nothing on the target (so it is not on top): 3 vs 3 with noisy counts and much
+    background DE (little power), and 12 vs 12 with precise counts and little background DE."""
+    lib, term = library
+    out = {}
+    for name, kw in {
+        "under": dict(n=3, dispersion=0.3, n_genes=1500, background=0.3, seed=11),
+        "powered": dict(n=12, dispersion=0.01, n_genes=1500, background=0.02, seed=12),
+    }.items():
+        counts, sheet, symbols = _dataset(lib, term, **kw)
+        settings = dc.CalibrationSettings(null_simulations=4, planted_simulations=10, effects=(1.0,))
+        observed, _, summary, _ = _calibrate(lib, term, counts, sheet, symbols, settings)
+        out[name] = (observed.assign(dataset=name), summary.assign(dataset=name), sheet.reset_index(), settings)
+    return out
+
+
+def test_a_no_is_earned_only_with_power(two_null_like_datasets):
+    """The underpowered null-like dataset's "not on top" / "not enriched" becomes inconclusive, with the
+    reason; the well-powered one's stays no."""
+    data = two_null_like_datasets
+    settings = data["under"][3]
+    cfg = {n: {"contrast": CONTRAST, "role": "tissue"} for n in data}
+    table = calibration.dataset_rows(
+        cfg,
+        {n: d[2] for n, d in data.items()},
+        verdict.METHODS,
+        "ora_all",
+        library="KEGG_2021_Human",
+        settings=settings,
+        summaries={n: d[1] for n, d in data.items()},
+    )
+    head = table[table["primary"]].set_index("dataset")
+    assert head.loc["under", "power"] < 0.8 <= head.loc["powered", "power"]
+    assert head.loc["under", "source"].startswith("this dataset's fit")
+    caveats = calibration.caveats_from_power(table)
+    assert list(caveats.columns) == calibration.CAVEAT_COLUMNS
+    assert set(caveats["dataset"]) == {"under"} and set(caveats["tests"]) == {"on_top", "enriched"}
+    assert (caveats["when"] == "no").all() and (caveats["holds"] == "inconclusive").all()
+    assert (caveats["source"] == "power").all()
+
+    verdicts = pd.concat([d[0] for d in data.values()], ignore_index=True)
+    genes = pd.DataFrame(columns=verdict.GENE_COLUMNS)
+    # the tissue claim (test: enriched) and "the target is on top" (test: on_top), per dataset, before the caveats
+    tissue = claims.evaluate(verdicts, genes, {n: "tissue" for n in data}, target="Mineral absorption")
+    tissue = tissue[tissue["claim"] == "tissue"]
+    answers = pd.concat(
+        [
+            pd.DataFrame({"dataset": tissue["dataset"], "test": "enriched", "answer": tissue["holds"], "evidence": tissue["evidence"]}),
+            pd.DataFrame(
+                {
+                    "dataset": verdicts.loc[verdicts["primary"], "dataset"],
+                    "test": "on_top",
+                    "answer": verdicts.loc[verdicts["primary"], "on_top"],
+                    "evidence": verdicts.loc[verdicts["primary"], "note"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    assert (answers["answer"] == "no").all()  # null-like: not on top, not enriched, in both
+    after = _apply_caveats(answers, caveats).set_index(["dataset", "test"])
+    assert after.loc[("under", "on_top"), "answer"] == "inconclusive"
+    assert after.loc[("under", "enriched"), "answer"] == "inconclusive"
+    assert after.loc[("powered", "on_top"), "answer"] == "no"
+    assert after.loc[("powered", "enriched"), "answer"] == "no"
+    reason = after.loc[("under", "on_top"), "evidence"]
+    assert "inconclusive: not on top, but with this design a real effect of |log2FC| 1 on 30% of the pathway's genes" in reason
+    # the same words on the claims page (the column beside the answer) and in the paragraph
+    row = head.loc["under"].to_dict() | {"dataset": "under"}
+    words = calibration.power_words(row)
+    assert words in reason and words in claims.calibration_text(row) and words in calibration.sentence(table)
+    assert "inconclusive, not a no" in claims.calibration_text(row)
+    assert "counts as no" in claims.calibration_text(head.loc["powered"].to_dict())
+
+
+def test_unmeasured_power_never_earns_a_no():
+    """No figure (e.g. the package table lacks the method and the per-dataset calibration is off): the
+    power is unknown, so a "no" is not earned either."""
+    row = {c: np.nan for c in calibration.COLUMNS} | {
+        "dataset": "x", "method": "gsea", "primary": True, "min_power": 0.8, "source": "package table",
+    }  # fmt: skip
+    caveats = calibration.caveats_from_power(pd.DataFrame([row]))
+    assert len(caveats) == 2 and "was not measured" in caveats.iloc[0]["reason"]
+    assert calibration.caveats_from_power(pd.DataFrame(columns=calibration.COLUMNS)).empty
