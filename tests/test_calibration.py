@@ -1,21 +1,30 @@
-"""pathverdict.judgement.calibration: the shipped table and the per-dataset lookup (results/calibration.tsv)."""
+"""pathverdict.judgement.calibration: the shipped package table, its lookup (the fallback of
+results/calibration.tsv when the per-dataset calibration is off) and the sentences built from it."""
 
 import math
 
 import pandas as pd
 
 from pathverdict.judgement import calibration, claims
+from pathverdict.judgement import dataset_calibration as dc
 
 
 def test_the_package_table_ships_every_scenario():
+    """Recomputed at realistic sizes (>= 15,000 genes), for every method but GSEA, with the false-positive
+    rate of the headline method under 5% (upper end of its 95% interval) in every scenario."""
     t = calibration.read_table()
     assert calibration.table_path().name == "calibration.tsv"
-    assert {"cells_3v3", "cells_3v3_modules", "tissue_12v12_selection", "tissue_12v12_selection_modules"} <= set(
-        t["scenario"]
-    )
-    full = t[t["scenario"] == "cells_3v3"].iloc[0]
+    scenarios = {"cells_3v3", "cells_3v3_modules", "tissue_12v12_selection", "tissue_12v12_selection_modules"}
+    assert scenarios <= set(t["scenario"])
+    assert {"ora_all", "ora_up", "ora_down", "camera"} <= set(t["method"])
+    assert (t["n_genes"] >= 15000).all()
+    full = t[(t["scenario"] == "cells_3v3") & (t["method"] == "ora_all")].iloc[0]
     assert full["n_null"] >= 200 and full["n_planted"] >= 200  # the whole table, not --quick
     assert t["fpr_on_top"].between(0, 1).all() and (t["fpr_ci_high"] >= t["fpr_on_top"]).all()
+    assert (t.loc[t["method"] == "ora_all", "fpr_ci_high"] <= 0.05).all()
+    for text in t["power_by_effect"]:  # |log2FC|:called/studies:95% low:95% high, at 1 and 2
+        by = dc.parse_by_effect(text)
+        assert {1.0, 2.0} <= set(by) and all(n >= 100 and lo <= k / n <= hi for k, n, lo, hi in by.values())
 
 
 def test_dataset_rows_and_the_claims_sentence():
@@ -38,11 +47,17 @@ def test_dataset_rows_and_the_claims_sentence():
     assert "indicative" not in rows.loc["tissue", "note"]
     assert rows.loc["tissue", "scenario"] == "tissue_12v12_selection_modules"
     assert "package table" in rows.loc["tissue", "source"]
-    gsea = calibration.dataset_rows({"cells5": ds["cells5"]}, {"cells5": sheets["cells5"]}, method="gsea")
-    assert math.isnan(gsea.iloc[0]["fpr_on_top"]) and "not calibrated for gsea" in gsea.iloc[0]["note"]
-    text = calibration.sentence(rows.reset_index())
-    assert text.startswith("Calibrated on simulated studies") and "cells5 (5 vs 5)" in text
+    assert rows.loc["tissue", "source"].endswith("genes)") and rows.loc["tissue", "method"] == "ora_all"
+    assert rows.loc["tissue", "power_effect"] == "|log2FC| 1 on 30% of the pathway's genes"
+    everything = calibration.dataset_rows(ds, sheets, ("ora_all", "gsea", "camera"), "ora_all")
+    assert list(everything["method"]) == ["ora_all", "gsea", "camera"] * 2
+    assert list(everything["primary"]) == [True, False, False] * 2
+    gsea = everything[everything["method"] == "gsea"].iloc[0]
+    assert math.isnan(gsea["fpr_on_top"]) and "not in the package table for gsea" in gsea["note"]
+    text = calibration.sentence(everything)
+    assert text.startswith("Calibration (results/calibration.tsv)") and "cells5 (5 vs 5, ora_all)" in text
+    assert "gsea" not in text  # the headline method's figures only
     table = pd.DataFrame(columns=claims.COLUMNS)
     summary = {c: "not tested" for c in claims.CLAIMS} | {"study": "not tested"}
-    assert text in claims.paragraph(table, summary, "X", ("A",), calibration=rows.reset_index())
-    assert "Calibrated" not in claims.paragraph(table, summary, "X", ("A",))
+    assert text in claims.paragraph(table, summary, "X", ("A",), calibration=everything)
+    assert "Calibration" not in claims.paragraph(table, summary, "X", ("A",))

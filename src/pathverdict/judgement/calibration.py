@@ -282,12 +282,17 @@ def dataset_rows(
 # --------------------------------------------------------------------------- the words and the power rule
 
 
+def _missing(x) -> bool:
+    """No value: None, NaN, or an empty cell of a table read as text."""
+    return x is None or (isinstance(x, str) and x.strip() == "") or (not isinstance(x, str) and pd.isna(x))
+
+
 def _pct(x) -> str:
     return f"{100 * float(x):.0f}%"
 
 
 def _ci(lo, hi) -> str:
-    if pd.isna(lo) or pd.isna(hi):
+    if _missing(lo) or _missing(hi):
         return ""
     return f" (95% CI {_pct(lo)}-{_pct(hi)})"
 
@@ -304,8 +309,8 @@ def power_words(row, test: str = "on_top") -> str:
     what = "called on top" if test == "on_top" else "called enriched"
     effect = str(row.get("power_effect", "") or "") or "the reference effect"
     value = row.get(col, math.nan)
-    if value is None or pd.isna(value) or str(value) == "":
-        return f"the power of this design for {row.get('method', 'this method')} was not measured"
+    if _missing(value):
+        return f"the power of this design for {row.get('method') or 'this method'} was not measured"
     return (
         f"with this design a real effect of {effect} is {what} in {_pct(value)}"
         f"{_ci(row.get(col + '_ci_low'), row.get(col + '_ci_high'))} of simulated studies"
@@ -315,7 +320,7 @@ def power_words(row, test: str = "on_top") -> str:
 def powered(row, min_power: float, test: str = "on_top") -> bool:
     """Did the design have adequate power: point estimate >= ``min_power``?"""
     value = row.get("power" if test == "on_top" else "power_enriched", math.nan)
-    return value is not None and str(value) != "" and not pd.isna(value) and float(value) >= min_power
+    return not _missing(value) and float(value) >= min_power
 
 
 def power_reason(row, min_power: float, test: str = "on_top") -> str:
@@ -372,7 +377,7 @@ def caveats_from_power(
 def power_verdict(row) -> str:
     """What the power means for a "no" of this dataset: earned, or inconclusive (the power rule)."""
     need = row.get("min_power", math.nan)
-    if need is None or pd.isna(need) or str(need) == "":
+    if _missing(need):
         return ""
     need = float(need)
     if powered(row, need):
@@ -384,7 +389,7 @@ def sentence(calibration: pd.DataFrame) -> str:
     """The calibration of each dataset's headline answer, for the claims paragraph and the log."""
     parts = []
     for _, r in headline_rows(calibration).iterrows():
-        if pd.isna(r["fpr_on_top"]):
+        if _missing(r["fpr_on_top"]):
             continue
         verdict = power_verdict(r)
         parts.append(

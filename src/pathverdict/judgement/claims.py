@@ -544,7 +544,8 @@ def to_html(
 
     genes = " and ".join(key_genes)
     cal = _records(calibration, CALIBRATION_COLUMNS)
-    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in cal[::-1] if _yes(c.get("primary", True))}
+    head = [c for c in cal if str(c.get("primary", "")).strip().lower() not in ("false", "0", "no")]
+    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in head[::-1]}  # the headline method's row
     rows = _records(table, COLUMNS)
     for r in rows:
         r["role_name"] = ROLE_NAMES.get(r["role"], r["role"])
