@@ -124,6 +124,7 @@ COLUMNS = [
     "fpr_ci_high",
     "inconclusive_null",
     "fpr_enriched",
+    "fpr_enriched_ci_high",
     "claim",
     "n_claim_null",
     "fpr_claim",
@@ -134,6 +135,7 @@ COLUMNS = [
     "fraction",
     "effects",
     "power_by_effect",
+    "enriched_by_effect",
     "power",
     "power_ci_low",
     "power_ci_high",
@@ -424,11 +426,27 @@ def _summarise_one(results, scenario, method, effects, fraction, headline, n_gen
     def statuses(rs):
         return [d.get(method, "no answer") for r in rs for d in r["statuses"]]
 
+    max_fdr = cfg["verdict"]["max_fdr"]
+
+    def enriched(rs):  # FDR <= max_fdr with the verdict's minimum evidence: the tissue claim's test
+        recs = [rec.get(method) or {} for r in rs for rec in r["records"]]
+        return [
+            rec.get("status") not in (None, "inconclusive", "no answer")
+            and rec.get("fdr") is not None
+            and float(rec["fdr"]) <= max_fdr
+            for rec in recs
+        ]
+
+    def by_effect(counts):
+        return ";".join(f"{lfc:g}:{k}/{n}:{_cp(k, n)[0]:.4g}:{_cp(k, n)[1]:.4g}" for lfc, (k, n) in counts.items())
+
     null_status = statuses(nulls)
     k_fp = sum(s == "on_top" for s in null_status)
     lo, hi = _cp(k_fp, len(null_status))
+    null_enriched = enriched(nulls)
     planted = {lfc: [r for r in res if r["kind"] == "planted" and r["log2fc"] == lfc] for lfc in effects}
     power = {lfc: (statuses(rs).count("on_top"), len(statuses(rs))) for lfc, rs in planted.items()}
+    power_enriched = {lfc: (sum(enriched(rs)), len(enriched(rs))) for lfc, rs in planted.items()}
     hk, hn = power.get(headline, (0, 0))
     plo, phi = _cp(hk, hn)
     planted_status = [s for rs in planted.values() for s in statuses(rs)]
@@ -455,7 +473,10 @@ def _summarise_one(results, scenario, method, effects, fraction, headline, n_gen
         "n_planted": len(planted_status),
         "fraction": fraction,
         "effects": ";".join(f"{x:g}" for x in effects),
-        "power_by_effect": ";".join(f"{lfc:g}:{k / n:.3f}" if n else f"{lfc:g}:" for lfc, (k, n) in power.items()),
+        "power_by_effect": by_effect(power),
+        "enriched_by_effect": by_effect(power_enriched),
+        "fpr_enriched": sum(null_enriched) / max(1, len(null_enriched)),
+        "fpr_enriched_ci_high": _cp(sum(null_enriched), len(null_enriched))[1],
         "power": hk / hn if hn else math.nan,
         "power_ci_low": plo,
         "power_ci_high": phi,
@@ -484,7 +505,6 @@ def _summarise_one(results, scenario, method, effects, fraction, headline, n_gen
             n_claim_null=len(nulls),
             fpr_claim=k / max(1, len(nulls)),
             fpr_claim_ci_high=chi,
-            fpr_enriched=math.nan,
             claim_note="null study = two 3 vs 3 datasets (over-expression, loss of function); 'reproduced' "
             "needs both on top and HMOX1 and VDR DE in both",
             claim_power=math.nan,
@@ -500,7 +520,6 @@ def _summarise_one(results, scenario, method, effects, fraction, headline, n_gen
         row.update(
             claim="tissue",
             n_claim_null=len(nulls),
-            fpr_enriched=p_enr,
             fpr_claim=p_enr * cond,
             fpr_claim_ci_high=p_enr * chi if not math.isnan(chi) else math.nan,
             claim_note=(
@@ -556,7 +575,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "src" / "pathverdict" / "data" / "calibration.tsv"))
     ap.add_argument("--markdown", default=None, help="also write the table as markdown")
+    ap.add_argument(
+        "--from-records",
+        default=None,
+        help="summarise the studies of a --records file again (same settings) instead of simulating",
+    )
     a = ap.parse_args(argv)
+    if a.from_records:
+        return _from_records(a)
     if a.quick:
         a.null, a.planted, a.effects, a.n_genes, a.null_studies = 3, 3, [1.0], 1500, 1
         a.max_permutations = a.max_permutations or 4
@@ -634,6 +660,24 @@ def main(argv=None) -> int:
         print(f"- {r['scenario']}: {r['claim']} claim: {r['claim_note']}; power: {r['claim_power_note']}")
     if a.markdown:
         Path(a.markdown).write_text(header + "\n\n" + text + "\n")
+    return 0
+
+
+def _from_records(a) -> int:
+    import json
+
+    with open(a.from_records) as fh:
+        results = [json.loads(line) for line in fh if line.strip()]
+    _setup(a.n_genes, a.seed, a.max_permutations, a.methods)
+    _STATE["fraction"] = a.fraction
+    table = summarise(results, a.effects, a.fraction, a.headline, a.n_genes)
+    table.to_csv(a.out, sep="\t", index=False, float_format="%.4g")
+    cols = ["scenario", "method", "n_genes", "n_null", "fpr_on_top", "fpr_ci_high", "power_by_effect", "fpr_claim"]
+    text = table[cols].to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table[cols].to_string()
+    print(f"{len(results)} studies from {a.from_records}; written to {a.out}")
+    print(text)
+    if a.markdown:
+        Path(a.markdown).write_text(text + "\n")
     return 0
 
 
