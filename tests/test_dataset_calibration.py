@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pathverdict import de, genesets
+from pathverdict.errors import InputError
 from pathverdict.enrichment import gsea_fast
 from pathverdict.judgement import calibration, claims, dataset_calibration as dc, replay, verdict
 from pathverdict.judgement.null_statistics import ENRICHMENT_DEFAULTS
@@ -233,3 +234,27 @@ def test_unmeasured_power_never_earns_a_no():
     caveats = calibration.caveats_from_power(pd.DataFrame([row]))
     assert len(caveats) == 2 and "was not measured" in caveats.iloc[0]["reason"]
     assert calibration.caveats_from_power(pd.DataFrame(columns=calibration.COLUMNS)).empty
+
+
+def test_a_dataset_that_cannot_be_simulated_says_why():
+    """Too few genes to fit (a tiny test matrix): the step writes no figures and the reason; the table row
+    says so and its "no" is not earned."""
+    with pytest.raises(InputError, match="cannot be simulated"):
+        dataset_fit.fit_dataset(
+            pd.DataFrame({"a": [1, 2], "b": [3, 4]}, index=["g1", "g2"]),
+            pd.DataFrame({"condition": ["treated", "control"]}, index=["a", "b"]),
+            pd.DataFrame(columns=["gene_id", "log2FoldChange", "lfcSE", "padj"]),
+            "~condition",
+            CONTRAST,
+            pd.Series({"g1": "A", "g2": "B"}),
+            ["A"],
+        )
+    summary = dc.not_calibrated("tiny", verdict.METHODS, "not calibrated: only 2 genes have reads")
+    sheet = pd.DataFrame({"condition": ["treated"] * 3 + ["control"] * 3})
+    table = calibration.dataset_rows(
+        {"tiny": {"contrast": CONTRAST, "role": "cells_overexpression"}}, {"tiny": sheet}, verdict.METHODS,
+        summaries={"tiny": summary},
+    )  # fmt: skip
+    assert len(table) == len(verdict.METHODS) and table["power"].isna().all()
+    assert (table["note"] == "not calibrated: only 2 genes have reads").all()
+    assert "was not measured" in calibration.caveats_from_power(table, min_power=0.8).iloc[0]["reason"]

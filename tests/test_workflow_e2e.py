@@ -41,6 +41,7 @@ def li2008_run(tmp_path_factory, shared):
         "target_pathway": "Mineral absorption",
         "annotation": str(shared / "annotation" / "human_gene_info.tsv.gz"),
         "enrichment": {"gsea_permutations": 200},
+        "calibration": {"null_simulations": 4, "planted_simulations": 4, "effects": [1]},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = snakemake("--cores", "2", "--configfile", "config.yaml", cwd=work)

@@ -222,6 +222,8 @@ def _package_row(name, ds, sheet, method, settings, table, source) -> dict:
 def _dataset_row(name, ds, sheet, summary: pd.Series, settings: CalibrationSettings) -> dict:
     sel = ds.get("select_by_expression") or None
     design, _ = _design(sheet, ds["contrast"], str(sel.get("group", ds["contrast"][1])) if sel else None)
+    if not int(summary.get("n_null", 0) or 0):  # the dataset could not be simulated: the step said why
+        return _empty_row(name, str(summary["method"]), design, PER_DATASET_SOURCE, str(summary.get("note", "")))
     note = []
     if sel:
         note.append(f"each simulated cohort is selected by {sel.get('gene')} expression as the data were")

@@ -76,6 +76,7 @@ SUMMARY_COLUMNS = [
     "genes",
     "background",
     "cpu_s",
+    "note",
 ]
 
 
@@ -255,9 +256,17 @@ def summarise(
                 "genes": int(genes),
                 "background": background,
                 "cpu_s": round(cpu_s, 1),
+                "note": "",
             }
         )
     return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def not_calibrated(dataset: str, methods, reason: str) -> pd.DataFrame:
+    """The summary of a dataset that cannot be simulated (too few genes, no DE table...): one row per
+    method with no figures and the reason; its power is then unknown, so a "no" is not earned."""
+    rows = [{"dataset": dataset, "method": m, "n_null": 0, "n_planted": 0, "genes": 0, "note": reason} for m in methods]
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def parse_by_effect(text: str) -> dict[float, tuple[int, int, float, float]]:

@@ -150,6 +150,7 @@ def report_context(cfg: dict, provenance_path: str = "results/<study>/provenance
         "de": cfg["de"],
         "enrichment": cfg["enrichment"],
         "verdict": cfg["verdict"],
+        "calibration": cfg.get("calibration") or {},
         "tools": prov.get("tools") or tool_versions(),
         "gene_sets": libs,
         "dataset_sources": [{"dataset": d["dataset"], "origin": dataset_origin(d)} for d in prov.get("datasets", [])],

@@ -210,5 +210,8 @@ def simulate_fitted(
     mu = mu * fit.size_factors[None, :]
     size = 1.0 / fit.params["dispersion"].to_numpy(dtype=float)[:, None]
     draws = rng.negative_binomial(np.broadcast_to(size, mu.shape), size / (size + mu))
-    counts = pd.DataFrame(draws.astype(np.int32), index=fit.params.index, columns=fit.sheet.index)
+    # R's integer limit, which the prepare step enforces on real counts (a draw above it is vanishingly rare)
+    counts = pd.DataFrame(
+        np.minimum(draws, 2**31 - 1).astype(np.int32), index=fit.params.index, columns=fit.sheet.index
+    )
     return counts, fit.sheet.copy(), planted

@@ -9,6 +9,7 @@ import pandas as pd
 from .. import enrichment
 from ..judgement import verdict as _verdict
 from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_json
+from ..errors import InputError
 from ..util import atomic_write, read_tsv, write_tsv
 from ..judgement.verdict import VerdictSettings
 
@@ -139,15 +140,22 @@ def calibrate_dataset(
     params = DEParams.from_config(de, dataset_config, 1)
     symbols = read_symbols(genes)
     symbols.index = symbols.index.astype(str)
-    fit = dataset_fit.fit_dataset(
-        read_counts(counts),
-        read_sample_sheet(samples),
-        read_de(de_table),
-        dataset_config["design"],
-        list(dataset_config["contrast"]),
-        symbols,
-        lib.sets[term],
-    )
+    try:
+        fit = dataset_fit.fit_dataset(
+            read_counts(counts),
+            read_sample_sheet(samples),
+            read_de(de_table),
+            dataset_config["design"],
+            list(dataset_config["contrast"]),
+            symbols,
+            lib.sets[term],
+        )
+    except InputError as exc:  # the data cannot be simulated: no figures, and the table says why
+        log.warning("%s: not calibrated: %s", dataset, exc)
+        summary = dataset_calibration.not_calibrated(dataset, _verdict.METHODS, f"not calibrated: {exc}")
+        write_tsv(summary, out_summary)
+        write_tsv(pd.DataFrame(columns=dataset_calibration.SIMULATION_COLUMNS), out_simulations)
+        return summary
     log.info("%s: %d genes simulated; %s", dataset, len(fit.params), fit.background_text())
     rs = replay.ReplaySettings(
         library,
