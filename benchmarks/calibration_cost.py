@@ -119,7 +119,9 @@ def main(argv=None) -> int:
         f"({a.null} null + {a.planted} planted x effects {', '.join(f'{x:g}' for x in cal.effects)}), every method"
     )
     print(f"fit {t_fit:.1f} CPU s; calibration {t_cal:.1f} CPU s = {t_cal / 60:.2f} CPU min; {per:.2f} CPU s per study")
-    print("one study, CPU s (mean of %d): " % a.profile + ", ".join(f"{k} {v / a.profile:.2f}" for k, v in parts.items()))
+    print(
+        "one study, CPU s (mean of %d): " % a.profile + ", ".join(f"{k} {v / a.profile:.2f}" for k, v in parts.items())
+    )
     print(summary[["method", "fpr_on_top", "fpr_ci_high", "power_by_effect"]].to_string(index=False))
     return 0
 

@@ -1,6 +1,6 @@
 """Another definition of "on top"? False-positive rate and power of candidate rules on the same simulations.
 
-    python benchmarks/on_top_rules.py --records /tmp/package.jsonl      # the package table's studies (calibration.py --records)
+    python benchmarks/on_top_rules.py --records /tmp/package.jsonl      # the package table's studies (--records)
     python benchmarks/on_top_rules.py --datasets li2008_3v3 geuvadis_12v12 marioni   # per-dataset simulations
     python benchmarks/on_top_rules.py --quick                            # a few studies (tests/test_benchmarks.py)
 
@@ -60,8 +60,9 @@ RULES = ("rank1", "top3", "distinct", "fdr_only", "margin")
 METHODS = ("ora_all", "ora_up", "ora_down", "camera")
 ECHO = 0.5  # share of a pathway's DE genes that are the target's own DE genes: it echoes the target
 MAX_FDR = 0.05
+LI2008_3V3 = ["lane1", "lane2", "lane3", "lane5", "lane6", "lane8"]
 DATASETS = {
-    "li2008_3v3": ("li2008_lncap", "condition", ["Treated", "Control"], ["lane1", "lane2", "lane3", "lane5", "lane6", "lane8"], 20_000, "~condition"),
+    "li2008_3v3": ("li2008_lncap", "condition", ["Treated", "Control"], LI2008_3V3, 20_000, "~condition"),
     "geuvadis_12v12": ("geuvadis_lcl_sex", "sex", ["Male", "Female"], 12, None, "~sex"),
     "marioni": ("marioni2008_kidney_liver", "Tissue", ["Liver", "Kidney"], None, None, "~run + Tissue"),
 }  # fmt: skip
@@ -116,7 +117,11 @@ def table_of(studies: list[dict], group_key: str) -> pd.DataFrame:
                 row = {"where": g, "method": method, "rule": rule, "null": n, "fpr": k / n if n else math.nan}
                 row["fpr_ci_high"] = _cp(k, n)[1]
                 for e in sorted({s["log2fc"] for s in mine if s["kind"] == "planted"}):
-                    hit = [judged(s["records"].get(method, {}), rule) for s in mine if s["kind"] == "planted" and s["log2fc"] == e]
+                    hit = [
+                        judged(s["records"].get(method, {}), rule)
+                        for s in mine
+                        if s["kind"] == "planted" and s["log2fc"] == e
+                    ]
                     row[f"power_{e:g}"] = sum(hit) / len(hit) if hit else math.nan
                     row[f"n_{e:g}"] = len(hit)
                 rows.append(row)
@@ -130,7 +135,9 @@ def from_package_records(path: str) -> list[dict]:
             r = json.loads(line)
             for rec in r.get("records", []):
                 if rec:
-                    out.append({"where": r["scenario"], "kind": r["kind"], "log2fc": float(r["log2fc"]), "records": rec})
+                    out.append(
+                        {"where": r["scenario"], "kind": r["kind"], "log2fc": float(r["log2fc"]), "records": rec}
+                    )
     return out
 
 
@@ -167,7 +174,9 @@ def per_dataset(name: str, n_null: int, n_planted: int, effects, lib, term, seed
     if n_genes and n_genes < len(counts):
         target = symbols.reindex(counts.index).isin(lib.sets[term]).to_numpy()
         others = np.flatnonzero(~target)
-        keep = np.sort(np.concatenate([np.flatnonzero(target), rng.choice(others, n_genes - target.sum(), replace=False)]))
+        keep = np.sort(
+            np.concatenate([np.flatnonzero(target), rng.choice(others, n_genes - target.sum(), replace=False)])
+        )
         counts = counts.iloc[keep]
     contrast = [var, tested, ref]
     params = de.DEParams(design, contrast)
@@ -181,9 +190,13 @@ def per_dataset(name: str, n_null: int, n_planted: int, effects, lib, term, seed
         _, _, table = replay.replay(counts, sheet, params, symbols, rs, dataset=name)
         fit = dataset_fit.fit_dataset(counts, sheet, table, design, contrast, symbols, lib.sets[term])
         print(f"{name}: {len(fit.params)} genes, {len(sheet)} samples; {fit.background_text()}", file=sys.stderr)
-        plan = [("null", i, 0.0) for i in range(n_null)] + [("planted", i, e_) for e_ in effects for i in range(n_planted)]
+        plan = [("null", i, 0.0) for i in range(n_null)] + [
+            ("planted", i, e_) for e_ in effects for i in range(n_planted)
+        ]
         for kind, i, effect in plan:
-            sim, sim_sheet, _ = dataset_fit.simulate_fitted(fit, [seed, int(effect * 1000), i], log2fc=effect, fraction=0.3)
+            sim, sim_sheet, _ = dataset_fit.simulate_fitted(
+                fit, [seed, int(effect * 1000), i], log2fc=effect, fraction=0.3
+            )
             v, details, _ = replay.replay(sim, sim_sheet, params, fit.symbols, rs, dataset=name)
             out.append({"where": name, "kind": kind, "log2fc": effect, "records": _record(v, details)})
     return out
@@ -229,7 +242,11 @@ def main(argv=None) -> int:
             sub = t[(t["method"] == method) & (t["rule"] == rule)]
             base = t[(t["method"] == method) & (t["rule"] == "rank1")]
             ok = bool((sub["fpr_ci_high"] <= 0.05).all())
-            gain = float(np.nanmean(sub["power_1"].to_numpy() - base["power_1"].to_numpy())) if "power_1" in t else math.nan
+            gain = (
+                float(np.nanmean(sub["power_1"].to_numpy() - base["power_1"].to_numpy()))
+                if "power_1" in t
+                else math.nan
+            )
             verdicts.append(f"{method} {rule}: false-positive rate <= 5% everywhere: {'yes' if ok else 'NO'}; "
                             f"power at |log2FC| 1 {gain:+.3f} vs rank1 (mean over {len(sub)})")  # fmt: skip
     print(f"{len(studies)} studies, {time.process_time() - started:.0f} CPU s")

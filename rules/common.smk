@@ -397,14 +397,19 @@ def null_runtime_for(cells, relabelings, gsea_permutations=None):
 
 def calibration_runtime(wildcards, input, attempt):
     """Minutes for the calibrate_dataset job of a dataset: one DE fit and the enrichments (GSEA by
-    pathverdict.enrichment.gsea_fast: CALIBRATION_GSEA_S_PER_1000) per simulated study."""
+    pathverdict.enrichment.gsea_fast: CALIBRATION_GSEA_S_PER_1000) per simulated study.
+    """
     c = CFG["calibration"]
     studies = c["null_simulations"] + c["planted_simulations"] * len(
         set(c["effects"]) | {c["reference_effect"]}
     )
     per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * matrix_cells(input.counts)
-    per_fit += CALIBRATION_GSEA_S_PER_1000 * CFG["enrichment"]["gsea_permutations"] / 1000
-    return _round_up((DE_FIXED_MIN + DE_TIME_MARGIN * studies * per_fit / 60) * attempt, 5)
+    per_fit += (
+        CALIBRATION_GSEA_S_PER_1000 * CFG["enrichment"]["gsea_permutations"] / 1000
+    )
+    return _round_up(
+        (DE_FIXED_MIN + DE_TIME_MARGIN * studies * per_fit / 60) * attempt, 5
+    )
 
 
 def null_runtime(wildcards, input, attempt):

@@ -288,7 +288,11 @@ def test_calibration_cost_and_rules_quick(script, shared):
 
     env = {**os.environ, "PATHVERDICT_SHARED": str(shared)}
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / script), "--quick"], capture_output=True, text=True, timeout=900, env=env
+        [sys.executable, str(REPO / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     if script == "calibration_cost.py":

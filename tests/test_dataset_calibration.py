@@ -33,7 +33,9 @@ def _dataset(lib, term, *, n, dispersion, n_genes, background, seed, target_lfc=
     params = pd.DataFrame({"mean": rng.lognormal(5.5, 1.2, len(genes)), "dispersion": dispersion}, index=genes)
     others = [g for g in genes if g not in set(lib.sets[term])]
     shifts = {g: float(rng.normal(0, 1)) for g in rng.choice(others, int(background * len(others)), replace=False)}
-    planted = {g: 2.0 ** (target_lfc * (1 if i % 2 else -1)) for i, g in enumerate(lib.sets[term])} if target_lfc else {}
+    planted = (
+        {g: 2.0 ** (target_lfc * (1 if i % 2 else -1)) for i, g in enumerate(lib.sets[term])} if target_lfc else {}
+    )
     counts, sheet = simulate(params, n_per_group=n, seed=seed, log2fc=shifts, planted=planted)
     symbols = pd.Series(genes, index=genes, dtype="string")
     return counts, sheet.set_index("sample"), symbols
@@ -68,9 +70,10 @@ def test_the_background_prior_recovers_the_amount_of_de():
     s = rng.uniform(0.1, 0.6, n)
     b = beta + s * rng.standard_normal(n)
     w = dataset_fit.fit_prior(b, s)
+    prior = {"sd": list(dataset_fit.PRIOR_SD), "weight": w, "genes": n}
     fit = dataset_fit.DatasetFit(
-        pd.DataFrame(), np.ones(1), pd.DataFrame(), CONTRAST, pd.Series(dtype=str), [], {"sd": list(dataset_fit.PRIOR_SD), "weight": w, "genes": n}, b, s
-    )  # fmt: skip
+        pd.DataFrame(), np.ones(1), pd.DataFrame(), CONTRAST, pd.Series(dtype=str), [], prior, b, s
+    )
     assert fit.share_above(0.5) == pytest.approx(0.08 * 0.617, abs=0.01)
     assert fit.share_above(1.0) == pytest.approx(0.08 * 0.317, abs=0.008)
     assert "4." in fit.background_text() or "5." in fit.background_text()
@@ -197,7 +200,10 @@ def test_a_no_is_earned_only_with_power(two_null_like_datasets):
     tissue = tissue[tissue["claim"] == "tissue"]
     answers = pd.concat(
         [
-            pd.DataFrame({"dataset": tissue["dataset"], "test": "enriched", "answer": tissue["holds"], "evidence": tissue["evidence"]}),
+            pd.DataFrame(
+                {"dataset": tissue["dataset"], "test": "enriched"}
+                | {"answer": tissue["holds"], "evidence": tissue["evidence"]}
+            ),
             pd.DataFrame(
                 {
                     "dataset": verdicts.loc[verdicts["primary"], "dataset"],
@@ -216,7 +222,10 @@ def test_a_no_is_earned_only_with_power(two_null_like_datasets):
     assert after.loc[("powered", "on_top"), "answer"] == "no"
     assert after.loc[("powered", "enriched"), "answer"] == "no"
     reason = after.loc[("under", "on_top"), "evidence"]
-    assert "inconclusive: not on top, but with this design a real effect of |log2FC| 1 on 30% of the pathway's genes" in reason
+    assert (
+        "inconclusive: not on top, but with this design a real effect of |log2FC| 1 on 30% of the pathway's genes"
+        in reason
+    )
     # the same words on the claims page (the column beside the answer) and in the paragraph
     row = head.loc["under"].to_dict() | {"dataset": "under"}
     words = calibration.power_words(row)

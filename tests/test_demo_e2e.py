@@ -17,6 +17,7 @@ from conftest import REPO, run_snakemake
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 PLANTED = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue"]
 CELLS_3V3 = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_negative_control"]
+DATASETS = [*PLANTED[:2], "demo_tissue", "demo_negative_control", "demo_selection_bias"]
 
 
 @pytest.fixture(scope="module")

@@ -135,7 +135,11 @@ def test_summary_says_what_the_power_makes_of_a_not_on_top(tmp_path):
         "fpr_on_top": 0.0, "fpr_ci_high": 0.07, "min_power": 0.8, "power": 0.18, "power_ci_low": 0.08,
         "power_ci_high": 0.33, "power_effect": "|log2FC| 1 on 30% of the pathway's genes",
     }  # fmt: skip
-    rows = [row | {"dataset": "null"}, row | {"dataset": "cells_oe"}, row | {"dataset": "null", "method": "gsea", "primary": False, "power": 0.9}]
+    rows = [
+        row | {"dataset": "null"},
+        row | {"dataset": "cells_oe"},
+        row | {"dataset": "null", "method": "gsea", "primary": False, "power": 0.9},
+    ]
     pd.DataFrame(rows, columns=calibration.COLUMNS).to_csv(tmp_path / "calibration.tsv", sep="\t", index=False)
     text = terminal_summary(tmp_path, target="Mineral absorption")
     flat = " ".join(text.split())

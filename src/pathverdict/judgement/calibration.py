@@ -182,7 +182,7 @@ def _rates(row: dict, by_effect: str, enriched_by_effect: str, settings: Calibra
 
 
 def by_effect_text(by_effect: str) -> str:
-    """"1:5/30:0.056:0.35;2:..." -> "|log2FC| 1: 5/30 = 17% (95% CI 6-35%); |log2FC| 2: ..." (old package
+    """ "1:5/30:0.056:0.35;2:..." -> "|log2FC| 1: 5/30 = 17% (95% CI 6-35%); |log2FC| 2: ..." (old package
     tables: "1:0.165" -> "|log2FC| 1: 16%")."""
     parts = []
     for part in str(by_effect or "").split(";"):
@@ -271,7 +271,9 @@ def dataset_rows(
         summary = (summaries or {}).get(name)
         for method in order:
             if summary is not None and method in set(summary["method"]):
-                row = _dataset_row(name, ds, sample_sheets[name], summary[summary["method"] == method].iloc[0], settings)
+                row = _dataset_row(
+                    name, ds, sample_sheets[name], summary[summary["method"] == method].iloc[0], settings
+                )
             else:
                 row = _package_row(name, ds, sample_sheets[name], method, settings, t, source)
             rows.append(row | {"library": library, "primary": method == primary})
@@ -304,7 +306,7 @@ def _yes(value) -> bool:
 
 
 def power_words(row, test: str = "on_top") -> str:
-    """"with this design a real effect of |log2FC| 1 on 30% of the pathway's genes is called on top in
+    """ "with this design a real effect of |log2FC| 1 on 30% of the pathway's genes is called on top in
     18% (95% CI 9-31%) of simulated studies" -- the sentence the claims page, the terminal and the
     caveats use; "enriched" for the ``enriched`` test."""
     col = "power" if test == "on_top" else "power_enriched"
@@ -396,7 +398,8 @@ def sentence(calibration: pd.DataFrame) -> str:
         verdict = power_verdict(r)
         parts.append(
             f"{r['dataset']} ({r['design']}, {r['method']}): a false 'on top' in {_pct(r['fpr_on_top'])} of null "
-            f"studies (95% upper bound {_pct(r['fpr_ci_high'])}); {power_words(r)}" + (f" ({verdict})" if verdict else "")
+            f"studies (95% upper bound {_pct(r['fpr_ci_high'])}); {power_words(r)}"
+            + (f" ({verdict})" if verdict else "")
         )
     if not parts:
         return ""

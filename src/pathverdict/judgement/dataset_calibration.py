@@ -33,7 +33,6 @@ import time
 import zlib
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from .. import de
@@ -115,7 +114,7 @@ class CalibrationSettings:
         )
 
     def effect_text(self, effect: float | None = None) -> str:
-        """"|log2FC| 1 on 30% of the pathway's genes" (the reference effect by default)."""
+        """ "|log2FC| 1 on 30% of the pathway's genes" (the reference effect by default)."""
         e = self.reference_effect if effect is None else effect
         how = "" if self.mixed_direction else ", all up"
         return f"|log2FC| {e:g} on {100 * self.fraction:.0f}% of the pathway's genes{how}"
@@ -197,7 +196,9 @@ def calibrate(
                 }
             )
         if n % 25 == 0 or n == len(plan):
-            log.info("%s: %d/%d simulated studies judged, %.0f CPU s", dataset, n, len(plan), time.process_time() - started)
+            log.info(
+                "%s: %d/%d simulated studies judged, %.0f CPU s", dataset, n, len(plan), time.process_time() - started
+            )
     sims = pd.DataFrame(rows, columns=SIMULATION_COLUMNS)
     for col in ("rank", "n_terms", "de_genes", "samples"):
         sims[col] = pd.to_numeric(sims[col], errors="coerce").astype("Int64")

@@ -104,7 +104,9 @@ def replay(
     for method in rs.methods:
         if method.startswith("ora_"):
             query = lists[method.removeprefix("ora_")]
-            t = enrichment.ora(query, background, lib.sets, rs.library_name, lib.ids, e["ora_min_size"], e["ora_max_size"])
+            t = enrichment.ora(
+                query, background, lib.sets, rs.library_name, lib.ids, e["ora_min_size"], e["ora_max_size"]
+            )
             tabs[method], sizes[method] = t, len(query)
             details[method] = _competitors(t, rs.term, "overlap_genes", "padj")
     ranked = genes[genes["stat"].notna()]

@@ -206,7 +206,9 @@ def simulate_fitted(
     mean = fit.params["mean"].to_numpy(dtype=float)
     # control mean such that the compared samples' mean is the fitted mean
     base = mean * (n_t + n_r) / (n_r + n_t * np.exp2(beta))
-    mu = np.where(t_mask[None, :], (base * np.exp2(beta))[:, None], np.where(r_mask[None, :], base[:, None], mean[:, None]))
+    mu = np.where(
+        t_mask[None, :], (base * np.exp2(beta))[:, None], np.where(r_mask[None, :], base[:, None], mean[:, None])
+    )
     mu = mu * fit.size_factors[None, :]
     size = 1.0 / fit.params["dispersion"].to_numpy(dtype=float)[:, None]
     draws = rng.negative_binomial(np.broadcast_to(size, mu.shape), size / (size + mu))

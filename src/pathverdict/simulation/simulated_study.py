@@ -203,7 +203,9 @@ def pad_source(src: Source, donor: Source, n_genes: int, seed: int, exclude_symb
     pool = sorted(
         g
         for g in donor.params.index
-        if g not in taken and g not in skip and isinstance(donor.symbol_of.get(g), str)
+        if g not in taken
+        and g not in skip
+        and isinstance(donor.symbol_of.get(g), str)
         and donor.symbol_of[g] not in used_symbols
     )
     rng = np.random.default_rng([int(seed), 5])
