@@ -57,10 +57,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy.stats import beta  # noqa: E402
 
 from pathverdict.sources import annotation  # noqa: E402
-from pathverdict.judgement import claims, null, replay, verdict  # noqa: E402
+from pathverdict.judgement import claims, dataset_calibration, null, replay, verdict  # noqa: E402
 from pathverdict import config, genesets  # noqa: E402
 from pathverdict.simulation import simulated_study  # noqa: E402
 from pathverdict.de import DEParams  # noqa: E402
@@ -367,13 +366,7 @@ def _timed(task: tuple) -> dict:
     return out
 
 
-def _cp(k: int, n: int) -> tuple[float, float]:
-    """Clopper-Pearson 95% interval."""
-    if n == 0:
-        return math.nan, math.nan
-    lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
-    return lo, hi
+_cp = dataset_calibration.clopper_pearson  # 95% Clopper-Pearson interval
 
 
 def _tasks(

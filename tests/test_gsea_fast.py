@@ -30,7 +30,7 @@ def _study(seed=0, n_genes=3000, n_sets=40):
 def both():
     stat, sets = _study()
     slow = enrichment.gsea(stat, sets, "L", None, 15, 500, 1000, 42, 1).set_index("term")
-    fast = gsea_fast.gsea(stat, sets, "L", None, 15, 500, 1000, 42).set_index("term")
+    fast = gsea_fast.gsea(stat, sets, "L", None, gsea_fast.GseaFast(15, 500, 1000, 42)).set_index("term")
     other = enrichment.gsea(stat, sets, "L", None, 15, 500, 1000, 7, 1).set_index("term")  # gseapy, another seed
     return slow, fast.loc[slow.index], other.loc[slow.index]
 
@@ -72,16 +72,16 @@ def test_mixed_directions_are_not_a_shift():
 
 def test_seeded_and_the_workflows_settings():
     stat, sets = _study(seed=2, n_genes=1500, n_sets=15)
-    a = gsea_fast.gsea(stat, sets, "L", permutations=200, seed=3)
-    b = gsea_fast.gsea(stat, sets, "L", permutations=200, seed=3)
+    a = gsea_fast.gsea(stat, sets, "L", settings=gsea_fast.GseaFast(permutations=200, seed=3))
+    b = gsea_fast.gsea(stat, sets, "L", settings=gsea_fast.GseaFast(permutations=200, seed=3))
     pd.testing.assert_frame_equal(a, b)
-    c = gsea_fast.gsea(stat, sets, "L", permutations=200, seed=4)
+    c = gsea_fast.gsea(stat, sets, "L", settings=gsea_fast.GseaFast(permutations=200, seed=4))
     assert not np.allclose(a["nes"], c["nes"])
     e = {"gsea_min_size": 20, "gsea_max_size": 60, "gsea_permutations": 100, "seed": 5}
     runner = gsea_fast.GseaFast.from_config(e)
     assert (runner.min_size, runner.max_size, runner.permutations, runner.seed) == (20, 60, 100, 5)
     # a p of 0 (no permutation as extreme) is the bound 1/permutations, flagged, as in the workflow's table
-    t = gsea_fast.gsea(stat, sets, "L", permutations=100, seed=1)
+    t = gsea_fast.gsea(stat, sets, "L", settings=gsea_fast.GseaFast(permutations=100, seed=1))
     assert t["pvalue"].min() >= 0.01 and (t.loc[t["pvalue"] == 0.01, "p_bound"]).all()
     assert t["set_size"].between(15, 500).all() and t["fwer"].isna().all()
     assert gsea_fast.gsea(stat.iloc[:1], sets, "L").empty

@@ -7,7 +7,8 @@ so it uses this implementation of the same statistics (GSEA, Subramanian et al. 
 computes them for ``prerank``), which needs ~0.1-0.2 s:
 
 * the ranking: genes sorted by the statistic (descending; ties by name, as
-  :func:`pathverdict.enrichment.gsea` gives them to gseapy), weights ``|r|^weight`` (weight 1);
+  :func:`pathverdict.enrichment.gsea` gives them to gseapy), weights ``|r|`` (gseapy's weight 1, the
+  workflow's);
 * pathways reduced to the ranked genes and kept with ``min_size``..``max_size`` genes (as gseapy's
   ``load_gmt`` and :func:`pathverdict.enrichment.restrict_sets`);
 * the enrichment score: the running sum (hits step up by their weight over the hits' total weight,
@@ -33,32 +34,21 @@ leading edge exactly; tests/test_gsea_fast.py compares the two on real data.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from . import GSEA_COLUMNS, rank_gsea, restrict_sets
+from . import GSEA_COLUMNS, GseaSettings, prerank_input, rank_gsea
 
 
 @dataclasses.dataclass(frozen=True)
-class GseaFast:
-    """The workflow's GSEA settings (config ``enrichment``: sizes, permutations, seed)."""
-
-    min_size: int = 15
-    max_size: int = 500
-    permutations: int = 1000
-    seed: int = 42
-    weight: float = 1.0
-
-    @classmethod
-    def from_config(cls, enrichment: Mapping) -> GseaFast:
-        e = enrichment
-        return cls(int(e["gsea_min_size"]), int(e["gsea_max_size"]), int(e["gsea_permutations"]), int(e["seed"]))
+class GseaFast(GseaSettings):
+    """The workflow's GSEA settings (:class:`pathverdict.enrichment.GseaSettings`: config ``enrichment``
+    sizes, permutations, seed), run by :func:`gsea` instead of gseapy (threads are not used)."""
 
     def run(self, ranking: pd.Series, lib, lib_name: str) -> pd.DataFrame:
         """:func:`gsea` of ``ranking`` against a prepared library (``GeneSetLibrary``)."""
-        return gsea(ranking, lib.sets, lib_name, lib.ids, self.min_size, self.max_size, self.permutations, self.seed)
+        return gsea(ranking, lib.sets, lib_name, lib.ids, self)
 
 
 def _scores(pos: np.ndarray, w: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,25 +81,19 @@ def gsea(
     sets: dict[str, list[str]],
     library: str,
     ids: dict[str, str | None] | None = None,
-    min_size: int = 15,
-    max_size: int = 500,
-    permutations: int = 1000,
-    seed: int = 42,
-    weight: float = 1.0,
+    settings: GseaFast | None = None,
 ) -> pd.DataFrame:
-    """Pre-ranked GSEA of ``ranking`` (symbol -> statistic) with gseapy's statistics (module docs);
-    the table of :func:`pathverdict.enrichment.gsea` (:data:`GSEA_COLUMNS`, ``fwer`` NaN)."""
+    """Pre-ranked GSEA of ``ranking`` (symbol -> statistic) with gseapy's statistics (module docs) and
+    the workflow's ``settings`` (sizes, permutations, seed); the table of
+    :func:`pathverdict.enrichment.gsea` (:data:`GSEA_COLUMNS`, ``fwer`` NaN)."""
+    s = settings or GseaFast()
     ids = ids or {}
-    ranking = ranking.dropna()
-    ranking = ranking[~ranking.index.duplicated()]
-    usable = restrict_sets(sets, set(ranking.index), min_size, max_size)
-    if len(ranking) < 2 or not usable:
+    rnk, usable = prerank_input(ranking, sets, s.min_size, s.max_size)
+    if rnk is None:
         return pd.DataFrame(columns=GSEA_COLUMNS)
-    rnk = pd.DataFrame({"gene": ranking.index.astype(str), "score": ranking.to_numpy(dtype=float)})
-    rnk = rnk.sort_values(["score", "gene"], ascending=[False, True], kind="mergesort")
-    genes = rnk["gene"].to_numpy()
+    genes = rnk["gene"].astype(str).to_numpy()
     n = len(genes)
-    w = np.abs(rnk["score"].to_numpy()) ** weight if weight else np.ones(n)
+    w = np.abs(rnk["score"].to_numpy())  # gseapy's weight 1 (the workflow's): |statistic|
     where = {g: i for i, g in enumerate(genes)}
     terms = sorted(usable)
     positions = {t: np.sort(np.fromiter((where[g] for g in usable[t]), dtype=np.int64)) for t in terms}
@@ -125,7 +109,7 @@ def gsea(
     # the null: each pathway's `permutations` random sets of its size, windows of seeded random orders of the
     # ranking (pathways in one pass over the genes get disjoint windows, as gseapy's shuffled gene labels give
     # pathways without shared genes disjoint positions)
-    null = _null(n, size, permutations, seed, w)
+    null = _null(n, size, s.permutations, s.seed, w)
     nes = np.empty(len(terms))
     pval = np.empty(len(terms))
     pos_mean = np.empty(len(terms))
@@ -156,7 +140,7 @@ def gsea(
             "leading_edge": edge,
         }
     )
-    return rank_gsea(out, permutations)
+    return rank_gsea(out, s.permutations)
 
 
 def _null_scores(pos: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:

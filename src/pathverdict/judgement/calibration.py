@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .dataset_calibration import CalibrationSettings, parse_by_effect
+from .dataset_calibration import FPR_COLUMNS, CalibrationSettings, parse_by_effect
 
 COLUMNS = [
     "dataset",
@@ -45,12 +45,7 @@ COLUMNS = [
     "source",
     "scenario",
     "n_genes",
-    "n_null",
-    "fpr_on_top",
-    "fpr_ci_low",
-    "fpr_ci_high",
-    "fpr_enriched",
-    "fpr_enriched_ci_high",
+    *FPR_COLUMNS,
     "n_planted",
     "reference_effect",
     "min_power",

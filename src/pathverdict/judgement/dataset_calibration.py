@@ -58,15 +58,12 @@ SIMULATION_COLUMNS = [
     "samples",
     "note",
 ]
+# the false-positive rates of the null studies, as the summary and results/calibration.tsv give them
+FPR_COLUMNS = ["n_null", "fpr_on_top", "fpr_ci_low", "fpr_ci_high", "fpr_enriched", "fpr_enriched_ci_high"]
 SUMMARY_COLUMNS = [
     "dataset",
     "method",
-    "n_null",
-    "fpr_on_top",
-    "fpr_ci_low",
-    "fpr_ci_high",
-    "fpr_enriched",
-    "fpr_enriched_ci_high",
+    *FPR_COLUMNS,
     "effects",
     "n_planted",
     "power_by_effect",
