@@ -86,9 +86,9 @@ def gsea(
     """Pre-ranked GSEA of ``ranking`` (symbol -> statistic) with gseapy's statistics (module docs) and
     the workflow's ``settings`` (sizes, permutations, seed); the table of
     :func:`pathverdict.enrichment.gsea` (:data:`GSEA_COLUMNS`, ``fwer`` NaN)."""
-    s = settings or GseaFast()
+    cfg = settings or GseaFast()
     ids = ids or {}
-    rnk, usable = prerank_input(ranking, sets, s.min_size, s.max_size)
+    rnk, usable = prerank_input(ranking, sets, cfg.min_size, cfg.max_size)
     if rnk is None:
         return pd.DataFrame(columns=GSEA_COLUMNS)
     genes = rnk["gene"].astype(str).to_numpy()
@@ -109,7 +109,7 @@ def gsea(
     # the null: each pathway's `permutations` random sets of its size, windows of seeded random orders of the
     # ranking (pathways in one pass over the genes get disjoint windows, as gseapy's shuffled gene labels give
     # pathways without shared genes disjoint positions)
-    null = _null(n, size, s.permutations, s.seed, w)
+    null = _null(n, size, cfg.permutations, cfg.seed, w)
     nes = np.empty(len(terms))
     pval = np.empty(len(terms))
     pos_mean = np.empty(len(terms))
@@ -140,7 +140,7 @@ def gsea(
             "leading_edge": edge,
         }
     )
-    return rank_gsea(out, s.permutations)
+    return rank_gsea(out, cfg.permutations)
 
 
 def _null_scores(pos: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
