@@ -80,7 +80,7 @@ class CalibrationSettings:
     """The config's ``calibration`` section (config/schemas/config.schema.yaml has the defaults)."""
 
     enabled: bool = True
-    null_simulations: int = 50
+    null_simulations: int = 40
     planted_simulations: int = 30
     effects: tuple[float, ...] = (1.0, 2.0)
     fraction: float = 0.3
