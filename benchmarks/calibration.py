@@ -313,7 +313,7 @@ def run_study(task: tuple) -> dict:
         v, g, record = _verdict("t", c_sel, s_sel, symbols)
         out["statuses"].append({m: r["status"] for m, r in record.items()})
         out["records"].append(record)
-        head = v[v["primary"]].iloc[0]
+        head = (v[v["primary"]] if v["primary"].any() else v).iloc[0]  # the headline method, when judged
         enriched = (
             head["status"] != "inconclusive"
             and not pd.isna(head["fdr"])
