@@ -5,7 +5,8 @@ For a dataset the workflow has analysed, :func:`pathverdict.simulation.dataset_f
 its genes, library sizes, means, dispersions and its amount of background DE (from its DE table);
 :func:`calibrate` then simulates
 
-* ``null`` studies: the background DE drawn anew each time, nothing on the target;
+* ``null`` studies: the background DE drawn anew each time, the target's genes like any others (no
+  effect of its own);
 * ``planted`` studies per effect size of ``effects``: the same, plus ``|log2FC|`` = the effect on
   ``fraction`` of the target's genes in the data (half up, half down; all up with
   ``mixed_direction: false`` -- GSEA and CAMERA test a shift of the pathway in one direction and

@@ -22,8 +22,10 @@ table -- and returns a :class:`DatasetFit`:
 :func:`simulate_fitted` draws one study: every gene outside the target gets a true effect drawn from
 its own posterior given its observed fold change (genes without one: from the prior), so each
 simulated study has the dataset's amount of background DE, on the genes -- and so in the pathways
--- where the data put it; the target's genes get none (a null study) or ``+-log2fc`` on ``fraction``
-of them, mixed directions (a planted study). Counts are negative binomial with the gene's dispersion
+-- where the data put it. The target's genes get effects drawn from the prior alone, whatever the
+data say about them (a null study: the target is a pathway like any other of the dataset; a target
+with no DE at all, in a dataset where a third of the genes are DE, would look depleted), and a planted
+study replaces them by ``+-log2fc`` on ``fraction`` of its genes, mixed directions. Counts are negative binomial with the gene's dispersion
 and mean ``size factor x mean x 2^(effect in the tested group)`` (the control mean chosen so that the
 mean over the compared samples is the fitted one); samples of other levels of the contrast variable
 keep the mean. The sample sheet is the dataset's own (same samples, design, covariates, group
@@ -159,11 +161,13 @@ def fit_dataset(
 
 def draw_background(fit: DatasetFit, rng: np.random.Generator) -> np.ndarray:
     """True log2 fold changes of every gene: from each gene's posterior given its observed fold change
-    (the fitted prior alone where there is none); 0 for the target's genes."""
+    (the fitted prior alone where there is none) -- and for the target's genes from the prior alone,
+    whatever the data say about them: with no effect of its own, the target is a pathway like any
+    other of the dataset (where a third of the genes are DE, a target with none would look depleted)."""
     sd = np.asarray(fit.prior["sd"], dtype=float)
     w = np.asarray(fit.prior["weight"], dtype=float)
     b, s = fit.lfc, fit.lfc_se
-    have = np.isfinite(b) & np.isfinite(s) & (s > 0)
+    have = np.isfinite(b) & np.isfinite(s) & (s > 0) & ~fit.params.index.isin(fit.target_ids)
     n, k = len(b), len(sd)
     comp_var = sd[None, :] ** 2
     post_w = np.tile(w, (n, 1))
@@ -181,9 +185,7 @@ def draw_background(fit: DatasetFit, rng: np.random.Generator) -> np.ndarray:
     u = rng.random(n)
     comp = (post_w.cumsum(axis=1) < u[:, None]).sum(axis=1).clip(0, k - 1)
     rows = np.arange(n)
-    beta = mean[rows, comp] + np.sqrt(var[rows, comp]) * rng.standard_normal(n)
-    beta[fit.params.index.isin(fit.target_ids)] = 0.0
-    return beta
+    return mean[rows, comp] + np.sqrt(var[rows, comp]) * rng.standard_normal(n)
 
 
 def simulate_fitted(
