@@ -183,10 +183,25 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, methods=("ora_
                 spec,
                 seed,
             )
-    # GEUVADIS has 10,101 genes: the tissue studies get the rest of n_genes from LNCaP's gene IDs, with
-    # GEUVADIS means and dispersions (simulated_study.pad_source)
+    # GEUVADIS has 10,101 genes: the tissue studies get the rest of n_genes from LNCaP's other gene IDs (of
+    # all its fitted genes, not only the n_genes drawn for the cells), with GEUVADIS means and dispersions
+    # (simulated_study.pad_source)
     for key, donor in (("tissue", "cells"), ("cells", "tissue")):
-        sources[key] = simulated_study.pad_source(sources[key], sources[donor], n_genes, seed, KEY_GENES)
+        if len(sources[key].params) < n_genes:
+            name, group = SOURCES[donor]
+            with quiet_logging():
+                full = simulated_study.prepare_source(
+                    donor,
+                    SHARED / "counts" / name / "counts.tsv.gz",
+                    SHARED / "counts" / name / "samples.tsv",
+                    group,
+                    ann,
+                    lib,
+                    term,
+                    {**spec, "n_genes": None, "min_mean": 1e-9},  # its gene IDs only: every one with reads
+                    seed,
+                )
+            sources[key] = simulated_study.pad_source(sources[key], full, n_genes, seed, KEY_GENES)
     # two random modules of 50 genes each (cells_3v3_modules), fixed by the seed
     rng = np.random.default_rng([seed, 9])
     others = sorted(
@@ -557,6 +572,7 @@ def main(argv=None) -> int:
         help="verdict methods judged on every study (gsea: pathverdict.enrichment.gsea_fast)",
     )
     ap.add_argument("--records", default=None, help="also write every study's verdict records (JSON lines)")
+    ap.add_argument("--scenarios", nargs="*", default=None, choices=list(SCENARIOS), help="only these (default: all)")
     ap.add_argument(
         "--null-studies",
         type=int,
@@ -583,7 +599,10 @@ def main(argv=None) -> int:
     _setup(a.n_genes, a.seed, a.max_permutations, a.methods)
     _STATE["fraction"] = a.fraction
     tasks = [
-        t for sc in SCENARIOS for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies, a.seed)
+        t
+        for sc in SCENARIOS
+        if not a.scenarios or sc in a.scenarios
+        for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies, a.seed)
     ]
     ctx = mp.get_context("fork")
     with ctx.Pool(a.processes) as pool:
