@@ -17,6 +17,10 @@ share_package_path()
 # The default config is read only when no --configfile is given, so that datasets of the
 # default config never leak into a run with another config file.
 if not workflow.overwrite_configfiles:
+    from pathverdict.configfiles import problem as _config_problem
+
+    if _config_problem("config/config.yaml"):
+        raise WorkflowError(_config_problem("config/config.yaml"))
 
     configfile: "config/config.yaml"
 
@@ -32,7 +36,9 @@ include: "rules/de.smk"
 include: "rules/enrichment.smk"
 include: "rules/plots.smk"
 include: "rules/verdict.smk"
+include: "rules/samples.smk"
 include: "rules/robustness.smk"
+include: "rules/replication.smk"
 
 
 rule all:

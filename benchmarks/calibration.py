@@ -59,7 +59,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pathverdict.sources import annotation  # noqa: E402
-from pathverdict.judgement import claims, dataset_calibration, null, replay, verdict  # noqa: E402
+from pathverdict.judgement import claim_specs, claims, dataset_calibration, null, replay, verdict  # noqa: E402
 from pathverdict import config, genesets  # noqa: E402
 from pathverdict.simulation import simulated_study  # noqa: E402
 from pathverdict.de import DEParams  # noqa: E402
@@ -148,6 +148,16 @@ COLUMNS = [
 _STATE: dict = {}
 
 
+def study_claims() -> list:
+    """The claims of the default config (config/config.yaml: cells, tissue, metallothioneins), judged on
+    every simulated study as the workflow judges them."""
+    import yaml
+
+    with open(REPO / "config" / "config.yaml") as fh:
+        study = yaml.safe_load(fh)
+    return claim_specs.parse_claims(study["claims"], {}, perturbed_gene=study.get("perturbed_gene"), check_roles=False)
+
+
 def workflow_settings(max_permutations: int | None = None) -> dict:
     """The workflow's defaults, from the config schema (a minimal config validated)."""
     cfg = config.validate_config(
@@ -172,16 +182,8 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, methods=("ora_
     sources = {}
     for key, (name, group) in SOURCES.items():
         with quiet_logging():
-            sources[key] = simulated_study.prepare_source(
-                key,
-                SHARED / "counts" / name / "counts.tsv.gz",
-                SHARED / "counts" / name / "samples.tsv",
-                group,
-                ann,
-                lib,
-                term,
-                spec,
-                seed,
+            sources[key] = simulated_study.source_from_folder(
+                key, SHARED / "counts" / name, group, ann, lib, term, spec, seed
             )
     # GEUVADIS has 10,101 genes: the tissue studies get the rest of n_genes from LNCaP's other gene IDs (of
     # all its fitted genes, not only the n_genes drawn for the cells), with GEUVADIS means and dispersions
@@ -190,10 +192,9 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, methods=("ora_
         if len(sources[key].params) < n_genes:
             name, group = SOURCES[donor]
             with quiet_logging():
-                full = simulated_study.prepare_source(
+                full = simulated_study.source_from_folder(
                     donor,
-                    SHARED / "counts" / name / "counts.tsv.gz",
-                    SHARED / "counts" / name / "samples.tsv",
+                    SHARED / "counts" / name,
                     group,
                     ann,
                     lib,
@@ -226,6 +227,7 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, methods=("ora_
         sources=sources,
         modules=modules,
         cfg=cfg,
+        claims=study_claims(),
         settings=settings,
         params=DEParams.from_config(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
     )
@@ -301,13 +303,13 @@ def run_study(task: tuple) -> dict:
                 pd.concat(gs),
                 roles,
                 target=_STATE["term"],
-                key_genes=tuple(cfg["verdict"]["genes"]),
+                claims=_STATE["claims"],
                 max_fdr=cfg["verdict"]["max_fdr"],
                 library=LIBRARY,
                 null=None,
                 null_enabled=False,
             )
-            s = claims.summarise(table)
+            s = claims.summarise(table, _STATE["claims"])
             out["claim"] = s["cells"] if n_ds == 2 else ""
             out["metallothioneins"] = s["metallothioneins"] if n_ds == 2 else ""
             return out
@@ -361,6 +363,7 @@ def run_study(task: tuple) -> dict:
             g,
             {"t": "tissue"},
             target=_STATE["term"],
+            claims=_STATE["claims"],
             max_fdr=cfg["verdict"]["max_fdr"],
             library=LIBRARY,
             null=summary,
@@ -368,7 +371,7 @@ def run_study(task: tuple) -> dict:
             null_enabled=True,
             null_alpha=cfg["null"]["alpha"],
         )
-        s = claims.summarise(table)
+        s = claims.summarise(table, _STATE["claims"])
         out["claim"] = s["tissue"]
         out["metallothioneins"] = s["metallothioneins"]
     return out

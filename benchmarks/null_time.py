@@ -137,14 +137,21 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     counts, sheet, symbols = tissue_study(a.genes, a.seed)
+    return print_runs(
+        counts, a.threads, lambda th: run_once(counts, sheet, symbols, a.permutations, th, a.methods), a.json
+    )
+
+
+def print_runs(counts, threads, run, json_path: Path | None) -> int:
+    """``run(threads)`` for each number of threads: one JSON line each, and all of them in ``json_path``."""
     print(f"study: {counts.shape[0]} genes x {counts.shape[1]} samples", file=sys.stderr, flush=True)
     out = []
-    for th in a.threads:
-        got = run_once(counts, sheet, symbols, a.permutations, th, a.methods)
+    for th in threads:
+        got = run(th)
         print(json.dumps(got), flush=True)
         out.append(got)
-    if a.json:
-        a.json.write_text(json.dumps(out, indent=1))
+    if json_path:
+        json_path.write_text(json.dumps(out, indent=1))
     return 0
 
 

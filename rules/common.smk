@@ -3,6 +3,8 @@ import sys
 from types import SimpleNamespace
 
 from pathverdict.config import missing_local_files, validate_config
+from pathverdict.organisms import known as known_organisms
+from pathverdict.judgement import claim_specs
 from pathverdict.errors import InputError
 from pathverdict.runlock import record_owner, release_stale_lock
 from pathverdict.report.provenance import report_context
@@ -19,6 +21,9 @@ _CONFIGFILES = [str(p) for p in workflow.overwrite_configfiles]
 _config_source = " and ".join(_CONFIGFILES) or "config/config.yaml"
 try:
     CFG = validate_config(config, source=_config_source, configfiles=_CONFIGFILES)
+    # the study's claims (config `claims:`; without it one claim per dataset, "the target is on top"):
+    # a claim naming a role no dataset has, an unknown test kind, ... stop the run here
+    CLAIMS = claim_specs.from_config(CFG, source=_config_source)
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 _missing = missing_local_files(CFG)
@@ -30,7 +35,18 @@ if _missing:
     )
 
 DATASETS = list(CFG["datasets"])
-LIBRARIES = CFG["genesets"]
+LIBRARIES = CFG["genesets"]  # library names (and the study organism's sources)
+# Organisms (pathverdict.organisms): each dataset's, and per organism the key of each library's
+# files (the library's name for the study organism, <organism>/<library> for the others) and the
+# annotation file. LIBRARY_SOURCES: every library key -> its source.
+ORGANISM = {d: CFG["datasets"][d]["organism"] for d in DATASETS}
+ORGANISM_INFO = known_organisms(CFG["organisms"])
+LIBRARY_KEYS = CFG["library_keys"]
+LIBRARY_SOURCES = CFG["library_sources"]
+# organism -> ortholog table (study organism -> organism): the claims' genes given in the study
+# organism's symbols only, for datasets of that organism (judgement.claim_genes)
+ORTHOLOGS = CFG["orthologs"]
+ROLES = claim_specs.roles_of(CFG)  # dataset -> role ("" when it has none)
 
 # One study, one folder: every path of this study is under these three (config key `study`,
 # default the first config file's name). The download cache (downloads.cache_dir) is shared
@@ -43,7 +59,7 @@ LOGS = f"logs/{STUDY}"
 
 wildcard_constraints:
     dataset="|".join(re.escape(d) for d in DATASETS),
-    library="|".join(re.escape(lib) for lib in LIBRARIES),
+    library="|".join(re.escape(key) for key in LIBRARY_SOURCES),
 
 
 def dataset_cfg(wildcards):
@@ -52,6 +68,46 @@ def dataset_cfg(wildcards):
 
 def is_local(dataset):
     return "counts" in CFG["datasets"][dataset]
+
+
+# datasets given as the authors' published DE table (`de_table`): no counts, so no prepare_dataset,
+# deseq2 or label-permutation null; rule import_de_table writes their de.tsv (docs/de_tables.md)
+TABLES = [d for d in DATASETS if "de_table" in CFG["datasets"][d]]
+COUNTED = [d for d in DATASETS if d not in TABLES]
+NO_DATASET = "(?!)"  # a wildcard constraint no name matches
+
+
+def names_regex(names):
+    return "|".join(re.escape(n) for n in names) or NO_DATASET
+
+
+def de_table_inputs(wildcards):
+    """A DE table dataset's table (local, or what fetch_de_table downloads, with its provenance) and
+    the gene-list file of its `background`, when it gives one."""
+    spec = CFG["datasets"][wildcards.dataset]["de_table"]
+    fetched = f"{RESOURCES}/de_tables/{wildcards.dataset}"
+    inputs = (
+        {"table": spec["path"]}
+        if "path" in spec
+        else {"table": f"{fetched}/table", "source": f"{fetched}/source.json"}
+    )
+    if spec.get("background") not in (None, "annotation_protein_coding"):
+        inputs["background"] = spec["background"]
+    return inputs
+
+
+def count_outputs(wildcards):
+    """The counts, VST, sample sheet and DE summary of a dataset with counts (CAMERA, PCA, the sample
+    checks); for a DE table its record (what it cannot test: CAMERA, the sample checks).
+    """
+    if wildcards.dataset in TABLES:
+        return {"record": f"{RESULTS}/{wildcards.dataset}/input/prepare.json"}
+    return {
+        "counts": f"{RESULTS}/{wildcards.dataset}/input/counts.tsv.gz",
+        "vst": f"{RESULTS}/{wildcards.dataset}/vst.tsv.gz",
+        "samples": f"{RESULTS}/{wildcards.dataset}/samples.tsv",
+        "summary": f"{RESULTS}/{wildcards.dataset}/de_summary.json",
+    }
 
 
 SIMULATED = [d for d in DATASETS if CFG["datasets"][d].get("simulated")]
@@ -82,17 +138,17 @@ def raw_inputs(wildcards):
     input newer than de.tsv reruns deseq2, hence prepare_dataset: a broken input fails every run
     until it is fixed."""
     ds = dataset_inputs(wildcards)
-    return [ds["counts"], ds["samples"], ANNOTATION]
+    return [ds["counts"], ds["samples"], annotation_of(wildcards)]
 
 
-def raw_library_inputs(wildcards=None):
-    """Every library's source file (local, or as downloaded), for ora and gsea to depend on as
-    well (not read): a changed library that fails prepare_genesets fails every run (see raw_inputs).
-    """
+def raw_library_inputs(wildcards):
+    """The source file of every library of the dataset's organism (local, or as downloaded), for the
+    enrichment to depend on as well (not read): a changed library that fails prepare_genesets fails
+    every run (see raw_inputs)."""
     return [
         f
-        for lib in LIBRARIES
-        for f in library_inputs(SimpleNamespace(library=lib)).values()
+        for key in LIBRARY_KEYS[ORGANISM[wildcards.dataset]].values()
+        for f in library_inputs(SimpleNamespace(library=key)).values()
     ]
 
 
@@ -102,19 +158,23 @@ def checked_inputs():
     outputs; as targets they are then rebuilt by the next run (which fails again while the input
     is broken) instead of being taken for intermediates that need not be rebuilt."""
     out = expand(f"{RESULTS}/{{dataset}}/input/prepare.json", dataset=DATASETS) + list(
-        library_gmts().values()
+        all_gmts().values()
     )
-    for d in DATASETS:
+    for d in COUNTED:
         if not is_local(d):
             out += list(dataset_inputs(SimpleNamespace(dataset=d)).values())
-    if "file" not in CFG["annotation"]:
-        out.append(ANNOTATION)
+    for d in TABLES:
+        if "path" not in CFG["datasets"][d]["de_table"]:
+            out += list(de_table_inputs(SimpleNamespace(dataset=d)).values())
+    out += [
+        ANNOTATIONS[org] for org, src in CFG["annotations"].items() if "file" not in src
+    ]
     return out
 
 
 def library_inputs(wildcards):
     """A library file: local, or what fetch_library downloads (with its provenance)."""
-    src = LIBRARIES[wildcards.library]
+    src = LIBRARY_SOURCES[wildcards.library]
     if "file" in src:
         return {"library": src["file"]}
     return {
@@ -130,7 +190,21 @@ BANNER = (
     else ""
 )
 
-ANNOTATION = CFG["annotation"].get("file", f"{RESOURCES}/annotation/annotation.tsv.gz")
+# the annotation of each organism: a local file, or what fetch_annotation downloads
+# (resources/<study>/annotation/annotation.tsv.gz for the study organism, <organism>.tsv.gz else)
+ANNOTATION_KEY = {
+    org: "annotation" if org == CFG["organism"] else org for org in CFG["annotations"]
+}
+ANNOTATIONS = {
+    org: src.get("file", f"{RESOURCES}/annotation/{ANNOTATION_KEY[org]}.tsv.gz")
+    for org, src in CFG["annotations"].items()
+}
+ANNOTATION = ANNOTATIONS[CFG["organism"]] if CFG["organism"] in ANNOTATIONS else []
+
+
+def annotation_of(wildcards):
+    """The annotation of the dataset's organism."""
+    return ANNOTATIONS[ORGANISM[wildcards.dataset]]
 
 
 # datasets whose tested group is selected by the expression of a gene (select_by_expression)
@@ -185,8 +259,47 @@ def enrichment_reruns():
     }
 
 
-def library_gmts():
-    return {lib: f"{RESOURCES}/genesets/{lib}.gmt" for lib in LIBRARIES}
+# leaving one sample out (the enrichment job): a sensitivity variant, so it runs when both sensitivity.enabled
+# and sensitivity.leave_one_sample_out.enabled are true
+LOO_SETTINGS = {
+    **CFG["sensitivity"]["leave_one_sample_out"],
+    "enabled": bool(
+        CFG["sensitivity"]["enabled"]
+        and CFG["sensitivity"]["leave_one_sample_out"]["enabled"]
+    ),
+}
+
+
+def library_gmts(organism=None):
+    """{library: prepared GMT} of an organism (default: the study's, or the first organism of
+    the datasets when none is of the study's), in the config's order."""
+    org = organism or (
+        CFG["organism"] if CFG["organism"] in LIBRARY_KEYS else next(iter(LIBRARY_KEYS))
+    )
+    return {
+        lib: f"{RESOURCES}/genesets/{key}.gmt" for lib, key in LIBRARY_KEYS[org].items()
+    }
+
+
+def library_annotation(wildcards):
+    """The annotation of a library key's organism, for organisms other than human (whose symbols
+    libraries may write in capitals: genesets.align_case); none for human."""
+    org = (
+        wildcards.library.split("/", 1)[0]
+        if "/" in wildcards.library
+        else CFG["organism"]
+    )
+    return [] if org == "human" else ANNOTATIONS[org]
+
+
+def dataset_gmts(wildcards):
+    """The prepared GMTs of the dataset's organism (one per library, in the config's order)."""
+    return list(library_gmts(ORGANISM[wildcards.dataset]).values())
+
+
+def all_gmts():
+    """{library key: prepared GMT} of every organism of the study."""
+    return {key: f"{RESOURCES}/genesets/{key}.gmt" for key in LIBRARY_SOURCES}
 
 
 def final_outputs():
@@ -210,6 +323,8 @@ def final_outputs():
     )
     study += ["null.tsv", "null.html"] if CFG["null"]["enabled"] else []
     study += ["sensitivity.tsv"] if CFG["sensitivity"]["enabled"] else []
+    study += ["samples.html", "samples_qc.tsv", "confounding.tsv"]
+    study += ["replication.tsv", "replication.html"]  # rules/replication.smk
     return (
         expand([f"{RESULTS}/{p}" for p in per_dataset], dataset=DATASETS)
         + checked_inputs()
@@ -245,7 +360,10 @@ onstart:
     from pathverdict.summary import claim_study
 
     record_owner(".snakemake", local_jobs=workflow.local_exec)
-    claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    try:  # a read-only results/ (or mount): one message, before any job
+        claim_study(RUN_RECORD, STUDY, _CONFIGFILES)
+    except InputError as exc:
+        raise WorkflowError(str(exc)) from None
     for _stale in remove_stale_temp_files("results", "resources"):
         print(
             f"removed {_stale}, a temporary file left by an interrupted run",
@@ -271,6 +389,7 @@ def finish_run():
         study=STUDY,
         target=CFG["target_pathway"],
         simulated=bool(CFG.get("simulated")),
+        claims=[c.id for c in CLAIMS],
     )
 
 
@@ -425,9 +544,44 @@ def null_runtime(wildcards, input, attempt):
     return _round_up(minutes * attempt, 5)
 
 
-def enrichment_runtime(wildcards, attempt):
+def loo_runtime_for(cells, removals, gsea_permutations):
+    """Minutes for leaving ``removals`` samples out of a dataset of ``cells`` genes x samples: per
+    removal one DE fit, the ORAs and CAMERA, and one GSEA of the first library (the null's figures).
+    """
+    per_fit = (
+        NULL_FIT_FIXED_S
+        + NULL_FIT_S_PER_CELL * cells
+        + NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
+    )
+    return DE_FIXED_MIN + DE_TIME_MARGIN * removals * per_fit / 60
+
+
+def enrichment_runtime(wildcards, input, attempt):
     """Minutes for one dataset's enrichment job: two pre-ranked GSEA per library (the workflow's
     and the sensitivity's re-run without the metallothioneins), ~5 minutes each per 1000
-    gene-set permutations, and the ORAs and CAMERA (seconds)."""
+    gene-set permutations, the ORAs and CAMERA (seconds), and leaving one sample out (at most
+    max_removals DE fits and enrichments of the first library; fewer samples, fewer removals).
+    """
     per_library = 2 * 5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000
-    return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)
+    counted = wildcards.dataset in COUNTED  # a DE table has no samples to leave out
+    removals = (
+        LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] and counted else 0
+    )
+    cells = matrix_cells(input.counts) if counted else 0
+    loo = loo_runtime_for(cells, removals, CFG["enrichment"]["gsea_permutations"])
+    return _round_up((len(LIBRARIES) * per_library + loo) * attempt, 5)
+
+
+ENRICHMENT_MIN_MB = (
+    2000  # the profiles' default for a job that does not read a whole count matrix
+)
+
+
+def enrichment_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the enrichment job: its DE fits leaving one sample out need a DE job's (de_mem_mb), and
+    never less than the profiles' default (a DE table dataset: no DE fit)."""
+    if wildcards.dataset not in COUNTED:
+        return ENRICHMENT_MIN_MB * attempt
+    return max(
+        ENRICHMENT_MIN_MB * attempt, de_mem_mb(wildcards, input, threads, attempt)
+    )

@@ -20,6 +20,8 @@ rule deseq2:
         f"{LOGS}/{{dataset}}/deseq2.log",
     benchmark:
         f"{LOGS}/benchmarks/deseq2/{{dataset}}.tsv"
+    wildcard_constraints:
+        dataset=names_regex(COUNTED),
     conda:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["deseq2"]
@@ -31,3 +33,34 @@ rule deseq2:
         de=CFG["de"],
     script:
         "../scripts/deseq2.py"
+
+
+# A dataset given as the authors' published DE table (`de_table`): its de.tsv comes from the table
+# (read as DESeq2, edgeR, limma or Cuffdiff wrote it, or by `columns`), with the gene IDs mapped as for
+# counts, instead of from prepare_dataset and deseq2; the enrichment and verdict are the same.
+rule import_de_table:
+    input:
+        unpack(de_table_inputs),
+        annotation=annotation_of,  # the dataset organism's
+    output:
+        de=report(
+            f"{RESULTS}/{{dataset}}/de.tsv",
+            caption="../report/de.rst",
+            category="Differential expression",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "DE results (from the DE table)"},
+        ),
+        genes=f"{RESULTS}/{{dataset}}/input/gene_ids.tsv",
+        info=f"{RESULTS}/{{dataset}}/input/prepare.json",
+        summary=f"{RESULTS}/{{dataset}}/de_summary.json",
+    log:
+        f"{LOGS}/{{dataset}}/import_de_table.log",
+    wildcard_constraints:
+        dataset=names_regex(TABLES),
+    conda:
+        "../envs/pathverdict.yaml"
+    params:
+        dataset_config=dataset_cfg,
+        alpha=CFG["de"]["alpha"],
+    script:
+        "../scripts/import_de_table.py"

@@ -17,6 +17,7 @@ rule fetch_dataset:
         dataset_config=dataset_cfg,
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
+        ncbi_genome=lambda wc: ORGANISM_INFO[ORGANISM[wc.dataset]].ncbi_counts_genome,
     script:
         "../scripts/fetch_dataset.py"
 
@@ -31,25 +32,48 @@ rule fetch_library:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        source=lambda wc: LIBRARIES[wc.library],
+        source=lambda wc: LIBRARY_SOURCES[wc.library],
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
     script:
         "../scripts/fetch_library.py"
 
 
+# one per organism: annotation.tsv.gz for the study's organism, <organism>.tsv.gz for the others
 rule fetch_annotation:
     output:
-        annotation=f"{RESOURCES}/annotation/annotation.tsv.gz",
-        info=f"{RESOURCES}/annotation/annotation.json",
+        annotation=f"{RESOURCES}/annotation/{{annotation}}.tsv.gz",
+        info=f"{RESOURCES}/annotation/{{annotation}}.json",
     log:
-        f"{LOGS}/fetch_annotation.log",
+        f"{LOGS}/fetch_{{annotation}}.log",
+    wildcard_constraints:
+        annotation="|".join(re.escape(k) for k in ANNOTATION_KEY.values()),
     localrule: True
     conda:
         "../envs/pathverdict.yaml"
     params:
-        source=CFG["annotation"],
+        source=lambda wc: CFG["annotations"][
+            next(o for o, k in ANNOTATION_KEY.items() if k == wc.annotation)
+        ],
         downloads=CFG["downloads"],
         base_urls=CFG["base_urls"],
     script:
         "../scripts/fetch_annotation.py"
+
+
+# A DE table given by `url` or as a GEO supplementary file (`de_table: {geo: ...}`).
+rule fetch_de_table:
+    output:
+        table=f"{RESOURCES}/de_tables/{{dataset}}/table",
+        info=f"{RESOURCES}/de_tables/{{dataset}}/source.json",
+    log:
+        f"{LOGS}/{{dataset}}/fetch_de_table.log",
+    localrule: True
+    conda:
+        "../envs/pathverdict.yaml"
+    params:
+        dataset_config=dataset_cfg,
+        downloads=CFG["downloads"],
+        base_urls=CFG["base_urls"],
+    script:
+        "../scripts/fetch_de_table.py"

@@ -1,21 +1,25 @@
 # Every enrichment of one dataset's DE table in one job (steps.enrichment.enrich_dataset): ORA of
 # up/down/all DE genes, CAMERA and pre-ranked GSEA against every library, then the re-runs that
-# test the answer -- the target's rank over DE thresholds (robustness grid) and its sensitivity
-# (without the metallothioneins, leaving one DE gene out, per release) -- and the dataset's
-# figures (PCA, MA, volcano, enrichment dot plot). One process instead of six: they read the
-# same files, and each new Python process costs 0.5-1.5 s of imports (gseapy alone imports
-# matplotlib, which the figures need anyway).
+# test the answer -- the target's rank over DE thresholds (robustness grid), its sensitivity
+# (without the metallothioneins, leaving one DE gene out, per release) and the sample checks
+# (sample QC, the sheet's columns against the contrast, leaving one sample out: DE and every
+# method of the first library re-run per removed sample) -- and the dataset's figures (PCA, MA,
+# volcano, enrichment dot plot). One process instead of seven: they read the same files, and each
+# new Python process costs 0.5-1.5 s of imports (gseapy alone imports matplotlib, which the
+# figures need anyway).
 
 
 rule enrichment:
     input:
+        # the counts, VST, sample sheet and DE summary (CAMERA, PCA, the sample checks) of a dataset with
+        # counts; for a DE table dataset its record (input/prepare.json): what its table cannot test
+        # (rules/common.smk)
+        unpack(count_outputs),
         de=rules.deseq2.output.de,
-        vst=rules.deseq2.output.vst,
-        samples=rules.prepare_dataset.output.samples,
         genes=rules.prepare_dataset.output.genes,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
         # not read: a changed (and maybe broken) library reruns prepare_genesets every time (see raw_inputs)
-        sources=raw_library_inputs(),
+        sources=raw_library_inputs,
     output:
         # the robustness grid and the sensitivity table, when enabled
         **enrichment_reruns(),
@@ -25,6 +29,10 @@ rule enrichment:
         info=f"{RESULTS}/{{dataset}}/enrichment/ora.json",
         camera=f"{RESULTS}/{{dataset}}/enrichment/camera.tsv",
         gsea=f"{RESULTS}/{{dataset}}/enrichment/gsea.tsv",
+        # the sample checks (steps.samples.check_samples)
+        qc=f"{RESULTS}/{{dataset}}/samples/qc.tsv",
+        confounding=f"{RESULTS}/{{dataset}}/samples/confounding.tsv",
+        loo=f"{RESULTS}/{{dataset}}/samples/leave_one_sample_out.tsv",
         # the dataset's figures (steps.plots.plot_dataset)
         pca=report(
             f"{RESULTS}/{{dataset}}/plots/pca.png",
@@ -62,6 +70,7 @@ rule enrichment:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["gsea"]
     resources:
+        mem_mb=enrichment_mem_mb,
         runtime=enrichment_runtime,
     params:
         dataset_config=dataset_cfg,
@@ -73,5 +82,7 @@ rule enrichment:
         alpha=CFG["de"]["alpha"],
         sensitivity=CFG["sensitivity"],
         simulated=CFG["simulated"],
+        de_settings=CFG["de"],
+        leave_one_sample_out=LOO_SETTINGS,
     script:
         "../scripts/enrichment.py"

@@ -1,7 +1,7 @@
 rule prepare_dataset:
     input:
         unpack(dataset_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,
     output:
         counts=f"{RESULTS}/{{dataset}}/input/counts.tsv.gz",
         samples=report(
@@ -22,6 +22,9 @@ rule prepare_dataset:
         ),
     log:
         f"{LOGS}/{{dataset}}/prepare_dataset.log",
+    wildcard_constraints:
+        # a DE table dataset's gene IDs and record are written by import_de_table (rules/de.smk)
+        dataset=names_regex(COUNTED),
     conda:
         "../envs/pathverdict.yaml"
     resources:
@@ -36,6 +39,8 @@ rule prepare_dataset:
 rule prepare_genesets:
     input:
         unpack(library_inputs),
+        # other organisms than human: genes in another case than the annotation's symbols are renamed
+        annotation=library_annotation,
     output:
         gmt=f"{RESOURCES}/genesets/{{library}}.gmt",
         info=f"{RESOURCES}/genesets/{{library}}.json",
@@ -44,7 +49,7 @@ rule prepare_genesets:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        library_name=lambda wc: wc.library,
+        library_name=lambda wc: wc.library.rsplit("/", 1)[-1],
         target=CFG["target_pathway"],
     script:
         "../scripts/prepare_genesets.py"
@@ -56,7 +61,7 @@ rule prepare_genesets:
 rule prepare_unselected:
     input:
         unpack(dataset_inputs),
-        annotation=ANNOTATION,
+        annotation=annotation_of,
     output:
         counts=f"{RESULTS}/{{dataset}}/input/unselected/counts.tsv.gz",
         samples=f"{RESULTS}/{{dataset}}/input/unselected/samples.tsv",

@@ -28,7 +28,7 @@ rule null_permutations:
     input:
         unpack(null_inputs),
         verdict=rules.verdict.output.tsv,
-        gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
+        gmt=lambda wc: library_gmts(ORGANISM[wc.dataset])[PRIMARY_LIBRARY],
     output:
         permutations=f"{RESULTS}/{{dataset}}/null/permutations.tsv",
         summary=f"{RESULTS}/{{dataset}}/null/summary.tsv",
@@ -57,7 +57,8 @@ rule null_permutations:
 
 rule null:
     input:
-        summaries=expand(rules.null_permutations.output.summary, dataset=DATASETS),
+        # a DE table has no counts to relabel: its rows say so (params.not_tested)
+        summaries=expand(rules.null_permutations.output.summary, dataset=COUNTED),
     output:
         summary=f"{RESULTS}/null.tsv",
         html=report(
@@ -72,6 +73,9 @@ rule null:
         "../envs/pathverdict.yaml"
     params:
         banner=BANNER,
+        not_tested=TABLES,
+        library=PRIMARY_LIBRARY,
+        target=CFG["target_pathway"],
     script:
         "../scripts/null.py"
 
@@ -81,7 +85,7 @@ rule selection_analyses:
         counts=rules.prepare_unselected.output.counts,
         samples=rules.prepare_unselected.output.samples,
         genes=rules.prepare_unselected.output.genes,
-        gmts=library_gmts().values(),
+        gmts=dataset_gmts,
     output:
         analyses=report(
             f"{RESULTS}/{{dataset}}/selection/analyses.tsv",
@@ -121,6 +125,8 @@ rule sensitivity:
     input:
         tables=expand(RERUN_OUTPUTS["sensitivity"], dataset=DATASETS),
         genes=rules.verdict.output.genes,
+        # leaving one sample out (the enrichment job)
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/sensitivity.tsv",
         directions=f"{RESULTS}/sensitivity_directions.tsv",
@@ -129,6 +135,6 @@ rule sensitivity:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
     script:
         "../scripts/sensitivity.py"

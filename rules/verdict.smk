@@ -8,7 +8,13 @@ rule verdict:
         gsea=expand(rules.enrichment.output.gsea, dataset=DATASETS),
         camera=expand(rules.enrichment.output.camera, dataset=DATASETS),
         gene_ids=expand(rules.prepare_dataset.output.genes, dataset=DATASETS),
-        gmts=library_gmts().values(),
+        # every organism's libraries; each dataset is judged with its organism's (dataset_libraries)
+        gmts=all_gmts().values(),
+        orthologs=list(ORTHOLOGS.values()),
+        # what the samples say of each answer (the enrichment job's sample checks)
+        qc=expand(rules.enrichment.output.qc, dataset=DATASETS),
+        confounding=expand(rules.enrichment.output.confounding, dataset=DATASETS),
+        loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
     output:
         tsv=f"{RESULTS}/verdict.tsv",
         genes=f"{RESULTS}/verdict_genes.tsv",
@@ -29,7 +35,14 @@ rule verdict:
         target=CFG["target_pathway"],
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
-        libraries=list(LIBRARIES),
+        libraries=list(all_gmts()),
+        dataset_libraries={d: LIBRARY_KEYS[ORGANISM[d]] for d in DATASETS},
+        organisms=ORGANISM,
+        # the genes and gene families the claims test are reported in verdict_genes.tsv too, in each
+        # dataset organism's symbols
+        claims_settings=CFG.get("claims"),
+        study_organism=CFG["organism"],
+        ortholog_organisms=list(ORTHOLOGS),
     script:
         "../scripts/verdict.py"
 
@@ -44,7 +57,7 @@ rule calibrate_dataset:
     input:
         unpack(null_inputs),
         de_table=rules.deseq2.output.de,
-        gmt=lambda wc: library_gmts()[PRIMARY_LIBRARY],
+        gmt=lambda wc: library_gmts(ORGANISM[wc.dataset])[PRIMARY_LIBRARY],
     output:
         summary=f"{RESULTS}/{{dataset}}/calibration/summary.tsv",
         simulations=f"{RESULTS}/{{dataset}}/calibration/simulations.tsv",
@@ -72,10 +85,10 @@ rule calibrate_dataset:
 
 rule calibration:
     input:
-        # the checked (selected) sample sheets give each dataset's design
-        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=DATASETS),
+        # the checked (selected) sample sheets give each dataset's design (a DE table has none)
+        samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=COUNTED),
         summaries=(
-            expand(rules.calibrate_dataset.output.summary, dataset=DATASETS)
+            expand(rules.calibrate_dataset.output.summary, dataset=COUNTED)
             if CFG["calibration"]["enabled"]
             else []
         ),
@@ -116,8 +129,17 @@ rule claims:
             if CFG["sensitivity"]["enabled"]
             else []
         ),
+        # the sheet's columns against the contrast (rule sample_report): the claims' caveats of the
+        # sample checks, with the leave-one-sample-out rows of the sensitivity table
+        confounding=f"{RESULTS}/confounding.tsv",
+        # caveat tables written by other rules (claims.CAVEAT_COLUMNS): none yet
+        caveats=[],
+        # the claims' genes in each dataset organism's symbols (organisms.<organism>.orthologs)
+        orthologs=list(ORTHOLOGS.values()),
     output:
         tsv=f"{RESULTS}/claims.tsv",
+        # every caveat that qualified the answers (the replication summary weighs datasets the same way)
+        caveats=f"{RESULTS}/caveats.tsv",
         html=report(
             f"{RESULTS}/claims.html",
             caption="../report/claims.rst",
@@ -129,14 +151,21 @@ rule claims:
     conda:
         "../envs/pathverdict.yaml"
     params:
-        roles={d: CFG["datasets"][d]["role"] for d in DATASETS},
+        roles=ROLES,
+        claims_settings=CFG.get("claims"),
+        perturbed_gene=CFG.get("perturbed_gene"),
+        role_names=CFG.get("role_names"),
         selected=SELECTED,
+        tables=TABLES,
         library=PRIMARY_LIBRARY,
         banner=BANNER,
         target=CFG["target_pathway"],
         verdict_settings=CFG["verdict"],
         alpha=CFG["de"]["alpha"],
         null_settings=CFG["null"],
+        organisms=ORGANISM,
+        study_organism=CFG["organism"],
+        ortholog_organisms=list(ORTHOLOGS),
     script:
         "../scripts/claims.py"
 
@@ -146,10 +175,20 @@ rule provenance:
         datasets=expand(rules.prepare_dataset.output.info, dataset=DATASETS),
         de=expand(rules.deseq2.output.summary, dataset=DATASETS),
         ora=expand(rules.enrichment.output.info, dataset=DATASETS),
-        libraries=expand(rules.prepare_genesets.output.info, library=list(LIBRARIES)),
-        annotation=(
-            [] if "file" in CFG["annotation"] else rules.fetch_annotation.output.info
+        libraries=expand(
+            rules.prepare_genesets.output.info, library=list(LIBRARY_SOURCES)
         ),
+        annotation=(
+            []
+            if "file" in CFG["annotation"] or CFG["organism"] not in CFG["annotations"]
+            else f"{RESOURCES}/annotation/annotation.json"
+        ),
+        # the downloaded annotations of the datasets' other organisms
+        other_annotations=[
+            f"{RESOURCES}/annotation/{ANNOTATION_KEY[org]}.json"
+            for org, src in CFG["annotations"].items()
+            if org != CFG["organism"] and "file" not in src
+        ],
     output:
         json=f"{RESULTS}/provenance.json",
         html=report(

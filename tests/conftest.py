@@ -48,7 +48,10 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
 
 
-R_DEBIAN = {"locfit": "r-cran-locfit"}  # R package -> Debian package, when not r-bioc-<name>
+R_DEBIAN = {
+    "locfit": "r-cran-locfit",
+    "metafor": "r-cran-metafor",
+}  # R package -> Debian package, when not r-bioc-<name>
 
 
 @functools.lru_cache(maxsize=None)

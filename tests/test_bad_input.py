@@ -76,6 +76,14 @@ def write_samples(ds, samples: pd.DataFrame) -> None:
     samples.to_csv(ds.samples_path, sep="\t", index=False, lineterminator="\n")
 
 
+def edit_lines(path: Path, edit) -> list[str]:
+    """Rewrite a text file line by line: ``edit(lines)`` changes the list of lines in place."""
+    lines = path.read_text().splitlines()
+    edit(lines)
+    path.write_text("\n".join(lines) + "\n")
+    return lines
+
+
 def line_of(ds, row: int) -> int:
     """Editor line of count-matrix row ``row`` (0-based; the header is line 1)."""
     return row + 2
@@ -199,9 +207,10 @@ def test_negative_or_missing_count(tiny, prepare, value, expected):
 
 
 def test_short_line_is_a_missing_count(tiny, prepare):
-    lines = tiny.counts_path.read_text().splitlines()
-    lines[5] = "\t".join(lines[5].split("\t")[:-1])  # drop the last sample's count of the 5th gene
-    tiny.counts_path.write_text("\n".join(lines) + "\n")
+    def drop_last_count(lines):  # of the 5th gene
+        lines[5] = "\t".join(lines[5].split("\t")[:-1])
+
+    edit_lines(tiny.counts_path, drop_last_count)
     msg = prepare_error(prepare, tiny)
     assert_in(
         msg,

@@ -321,6 +321,7 @@ def _resource_model() -> dict:
 STEP_120M_PEAK_MB = 1304  # steps.run_de, 60,000 x 2,000, 2 threads (/usr/bin/time: 1,335,024 kB)
 STEP_120M_CPU_S = 613.8  # its user + system seconds (530.9 + 82.9)
 NULL_12V12_CPU_S = 148.3  # 200 relabelings + the observed labels, 20,000 genes x 24 samples, set score + ORA
+LOO_12V12_CPU_S = 87.8  # leaving 6 samples out of 20,000 genes x 24 samples, every method, GSEA 1,000 (samples_time.py)
 
 
 def test_de_job_resources_follow_the_measured_figures():
@@ -337,3 +338,5 @@ def test_de_job_resources_follow_the_measured_figures():
     null = m["null_runtime_for"](20000 * 24, 200)
     assert 2 * NULL_12V12_CPU_S / 60 <= null <= 60  # 200 relabelings of a 12 vs 12 tissue study: under an hour
     assert m["null_runtime_for"](20000 * 24, 200, 1000) > 10 * null / 2  # GSEA in the null dominates
+    # leaving one sample out (the enrichment job): the default 6 removals with GSEA, twice the measured CPU
+    assert 2 * LOO_12V12_CPU_S / 60 <= m["loo_runtime_for"](20000 * 24, 6, 1000) <= 60

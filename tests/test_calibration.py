@@ -58,6 +58,6 @@ def test_dataset_rows_and_the_claims_sentence():
     assert text.startswith("Calibration (results/calibration.tsv)") and "cells5 (5 vs 5, ora_all)" in text
     assert "gsea" not in text  # the headline method's figures only
     table = pd.DataFrame(columns=claims.COLUMNS)
-    summary = {c: "not tested" for c in claims.CLAIMS} | {"study": "not tested"}
-    assert text in claims.paragraph(table, summary, "X", ("A",), calibration=everything)
-    assert "Calibration" not in claims.paragraph(table, summary, "X", ("A",))
+    summary = {"study": "not tested"}
+    assert text in claims.paragraph(table, summary, "X", [], calibration=everything)
+    assert "Calibration" not in claims.paragraph(table, summary, "X", [])

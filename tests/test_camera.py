@@ -353,17 +353,27 @@ def test_step_runs_camera_on_the_vst_with_the_de_design_and_refuses_mismatched_f
 # --------------------------------------------------------------------- fidelity to R limma::camera
 
 
+# camera is closed form, but its input, the workflow's VST, moves with the dispersion trend from one CPU to
+# another (tests/tolerances.py: relative 3e-4 / sqrt(genes) for the trend's coefficients). Moved by that
+# whole bound (both signs), the camera p-values moved by <= 5.6e-7 on the log10 scale and the estimated
+# inter-gene correlation by <= 1.2e-8 (li2008, marioni2008; docs/numerics.md): hence 1e-6 and 1e-7 below,
+# with the agreement with R on the stored input at ~1e-12. Directions, set sizes and the target's rank
+# are exact (a change needs two sets' p-values within 1e-6 of each other on the log scale).
+CAMERA_LOG10P_TOL = 1e-6
+CAMERA_CORRELATION_TOL = 1e-7
+
+
 def _check_against_r(rows: list[dict]) -> None:
     table = cvr_module().format_table(rows)
     assert {r["inter_gene_cor"] for r in rows} == {"0.01", "estimated (NA)"}
     for r in rows:
         assert r["sets"] > 100, table
         assert r["log10p_pearson"] > 0.999999, table
-        assert r["max_abs_log10p_diff"] < 1e-6, table
+        assert r["max_abs_log10p_diff"] < CAMERA_LOG10P_TOL, table
         assert r["direction_mismatches"] == 0 and r["ngenes_mismatches"] == 0, table
         assert r["target_rank_ours"] == r["target_rank_r"], table
         assert r["pass"], table
-    assert rows[1]["max_abs_correlation_diff"] < 1e-8, table
+    assert rows[1]["max_abs_correlation_diff"] < CAMERA_CORRELATION_TOL, table
 
 
 def cvr_module():
@@ -400,9 +410,17 @@ def test_stored_camera_results_are_what_r_computes(case, shared, tmp_path):
         assert list(now.index) == list(old.index), f"{where}, {setting}: the sets differ. {hint}"
         assert list(now.columns) == list(old.columns), f"{where}, {setting}: the columns differ. {hint}"
         for col in now.columns:
-            if now[col].dtype == object or old[col].dtype == object:
+            if now[col].dtype == object or old[col].dtype == object or col == "NGenes":
                 assert (now[col] == old[col]).all(), f"{where}, {setting}: {col} differs. {hint}"
-            else:
+            elif col in ("PValue", "FDR"):  # R's camera on this CPU's VST: see CAMERA_LOG10P_TOL
+                diff = np.abs(np.log10(now[col].to_numpy(float)) - np.log10(old[col].to_numpy(float)))
+                assert np.nanmax(diff) < CAMERA_LOG10P_TOL, f"{where}, {setting}: {col}. {hint}"
+            else:  # the inter-gene correlation: CAMERA_CORRELATION_TOL
                 np.testing.assert_allclose(
-                    now[col], old[col], rtol=1e-9, atol=0, equal_nan=True, err_msg=f"{where}, {setting}: {col}. {hint}"
+                    now[col],
+                    old[col],
+                    rtol=0,
+                    atol=CAMERA_CORRELATION_TOL,
+                    equal_nan=True,
+                    err_msg=f"{where}, {setting}: {col}. {hint}",
                 )

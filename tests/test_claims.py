@@ -9,6 +9,7 @@ import pytest
 from pathverdict.judgement import claims, verdict
 from pathverdict.steps.verdict import make_claims
 from pathverdict.util import write_tsv
+from study_claims import SARAYLOO, default_study
 
 ROLES = {"oe": "cells_overexpression", "kd": "cells_loss_of_function", "thal": "tissue"}
 
@@ -63,16 +64,16 @@ def all_hold():
 
 def test_all_claims_hold():
     v, g = all_hold()
-    t = claims.evaluate(v, g, ROLES, target="Mineral absorption")
+    t = claims.evaluate(v, g, ROLES, target="Mineral absorption", claims=SARAYLOO)
     assert set(t["holds"]) == {"yes"}
-    s = claims.summarise(t)
+    s = claims.summarise(t, SARAYLOO)
     assert s == {
         "cells": "reproduced",
         "tissue": "reproduced",
         "metallothioneins": "reproduced",
         "study": "reproduced",
     }  # no negative control: no check reported
-    assert "REPRODUCED" in claims.paragraph(t, s, "Mineral absorption", ("HMOX1", "VDR"))
+    assert "REPRODUCED" in claims.paragraph(t, s, "Mineral absorption", SARAYLOO, perturbed_gene="MEIS1")
 
 
 def test_partly_and_not():
@@ -92,11 +93,11 @@ def test_partly_and_not():
         ]
         + [{"dataset": d, "symbol": "MT2A", "status": "not DE", "reason": "pattern"} for d in ("oe", "kd", "thal")]
     )
-    t = claims.evaluate(v, g, ROLES, target="T").set_index(["claim", "dataset"])
+    t = claims.evaluate(v, g, ROLES, target="T", claims=SARAYLOO).set_index(["claim", "dataset"])
     assert t.loc[("cells", "oe"), "holds"] == "partly"  # on top, but VDR not DE
     assert t.loc[("cells", "kd"), "holds"] == "no"
     assert t.loc[("tissue", "thal"), "holds"] == "no"
-    s = claims.summarise(t.reset_index())
+    s = claims.summarise(t.reset_index(), SARAYLOO)
     assert s["cells"] == "partly" and s["tissue"] == "not reproduced" and s["metallothioneins"] == "not reproduced"
     assert s["study"] == "partly reproduced"
 
@@ -133,14 +134,16 @@ def test_inconclusive_verdict_is_not_counted():
             for s in ("HMOX1", "VDR")
         ]
     )
-    t = claims.evaluate(v, g, {"oe": "cells_overexpression", "kd": "cells_loss_of_function"}, target="T")
+    t = claims.evaluate(
+        v, g, {"oe": "cells_overexpression", "kd": "cells_loss_of_function"}, target="T", claims=SARAYLOO
+    )
     cells = t[t["claim"] == "cells"].set_index("dataset")
     assert cells.loc["oe", "holds"] == "inconclusive" and cells.loc["kd", "holds"] == "inconclusive"
     assert "HMOX1 untested" in cells.loc["oe", "evidence"]
-    assert claims.summarise(t)["cells"] == "inconclusive"
+    assert claims.summarise(t, SARAYLOO)["cells"] == "inconclusive"
     # the key genes tested and not DE: the conjunctive claim fails whatever the pathway
     g2 = gene_rows([{"dataset": d, "symbol": s, "status": "not DE"} for d in ("oe", "kd") for s in ("HMOX1", "VDR")])
-    t2 = claims.evaluate(v, g2, {"oe": "cells_overexpression"}, target="T")
+    t2 = claims.evaluate(v, g2, {"oe": "cells_overexpression"}, target="T", claims=SARAYLOO)
     assert t2.loc[t2["claim"] == "cells", "holds"].item() == "no"
 
 
@@ -159,15 +162,15 @@ def test_untested_metallothioneins_are_not_tested_not_no():
         ]
         + [{"dataset": "thal", "symbol": "MT1P3", "status": "up", "reason": verdict.EXCLUDED}]
     )
-    t = claims.evaluate(v, g, {"thal": "tissue"}, target="T").set_index("claim")
+    t = claims.evaluate(v, g, {"thal": "tissue"}, target="T", claims=SARAYLOO).set_index("claim")
     assert t.loc["metallothioneins", "holds"] == "not tested"
     assert "no metallothionein gene could be tested" in t.loc["metallothioneins", "evidence"]
     assert "MT1P3" not in t.loc["metallothioneins", "evidence"]  # the pseudogene is never counted
-    s = claims.summarise(t.reset_index())
+    s = claims.summarise(t.reset_index(), SARAYLOO)
     assert s["metallothioneins"] == "not tested" and s["tissue"] == "reproduced" and s["study"] == "reproduced"
     # one of them tested and not DE: now "no", and the untested ones are named
     g.loc[0, "status"] = "not DE"
-    t = claims.evaluate(v, g, {"thal": "tissue"}, target="T").set_index("claim")
+    t = claims.evaluate(v, g, {"thal": "tissue"}, target="T", claims=SARAYLOO).set_index("claim")
     assert t.loc["metallothioneins", "holds"] == "no"
     assert (
         "none of the 1 tested" in t.loc["metallothioneins", "evidence"]
@@ -203,22 +206,22 @@ def test_other_and_negative_control_never_enter_claims():
         ignore_index=True,
     )
     roles = {**ROLES, "li2008": "other", "ctrl": "negative_control"}
-    t = claims.evaluate(v, g, roles, target="T")
+    t = claims.evaluate(v, g, roles, target="T", claims=SARAYLOO)
     assert "li2008" not in set(t["dataset"])
     assert set(t.loc[t["dataset"] == "ctrl", "claim"]) == {"negative_control"}
     assert t.loc[t["dataset"] == "ctrl", "holds"].item() == "no"  # on top in a negative control: check fails
-    s = claims.summarise(t)
+    s = claims.summarise(t, SARAYLOO)
     assert s["study"] == "reproduced" and s["metallothioneins"] == "reproduced"
     assert s["negative_control"] == "failed"
-    para = claims.paragraph(t, s, "T", ("HMOX1", "VDR"))
+    para = claims.paragraph(t, s, "T", SARAYLOO)
     assert "ctrl: ON TOP" in para and "not counted in any claim" in para
-    html = claims.to_html(t, s, "T", ("HMOX1", "VDR"))
+    html = claims.to_html(t, s, "T", SARAYLOO)
     assert "checks-table" in html and "negative control" in html
     # a passing control; with no DE gene at all (inconclusive) it made no false call either
     for status in ("not_on_top", "inconclusive"):
         v.loc[v["dataset"] == "ctrl", ["on_top", "status"]] = ["no", status]
-        t = claims.evaluate(v, g, roles, target="T")
-        assert claims.summarise(t)["negative_control"] == "passed"
+        t = claims.evaluate(v, g, roles, target="T", claims=SARAYLOO)
+        assert claims.summarise(t, SARAYLOO)["negative_control"] == "passed"
         assert (
             t.loc[t["dataset"] == "ctrl", "evidence"]
             .item()
@@ -229,12 +232,12 @@ def test_other_and_negative_control_never_enter_claims():
 def test_study_without_tissue_dataset_says_not_tested():
     v, g = all_hold()
     roles = {"oe": "cells_overexpression", "kd": "cells_loss_of_function", "thal": "other"}
-    t = claims.evaluate(v, g, roles, target="T")
-    s = claims.summarise(t)
+    t = claims.evaluate(v, g, roles, target="T", claims=SARAYLOO)
+    s = claims.summarise(t, SARAYLOO)
     assert s["tissue"] == "not tested" and s["cells"] == "reproduced" and s["study"] == "reproduced"
-    assert "no dataset of its roles" in claims.paragraph(t, s, "T", ("HMOX1", "VDR"))
-    only_other = claims.evaluate(v, g, {"oe": "other"}, target="T")
-    assert only_other.empty and claims.summarise(only_other)["study"] == "not tested"
+    assert "no dataset of its roles" in claims.paragraph(t, s, "T", SARAYLOO)
+    only_other = claims.evaluate(v, g, {"oe": "other"}, target="T", claims=SARAYLOO)
+    assert only_other.empty and claims.summarise(only_other, SARAYLOO)["study"] == "not tested"
 
 
 @pytest.mark.parametrize(
@@ -282,7 +285,15 @@ def tissue_claim(null, enriched=True, null_enabled=True, selected=("thal",)):
     v = verdict_rows([{"dataset": "thal", "on_top": "no", "rank": 4, "fdr": 0.01 if enriched else 0.4}])
     g = gene_rows([{"dataset": "thal", "symbol": "MT2A", "status": "up", "reason": "pattern"}])
     t = claims.evaluate(
-        v, g, {"thal": "tissue"}, target="T", null=null, selected=selected, null_enabled=null_enabled, null_alpha=0.05
+        v,
+        g,
+        {"thal": "tissue"},
+        target="T",
+        claims=SARAYLOO,
+        null=null,
+        selected=selected,
+        null_enabled=null_enabled,
+        null_alpha=0.05,
     )
     return t.set_index("claim").loc["tissue"]
 
@@ -320,7 +331,7 @@ def test_cells_show_null_p_beside_the_verdict():
             null_table(np.nan, dataset="kd", method="ora_all", informative="no", selection_aware="no"),
         ]
     )
-    t = claims.evaluate(v, g, ROLES, target="T", null=null).set_index(["claim", "dataset"])
+    t = claims.evaluate(v, g, ROLES, target="T", null=null, claims=SARAYLOO).set_index(["claim", "dataset"])
     assert t.loc[("cells", "oe"), "holds"] == "yes"  # the verdict stays the judge
     assert t.loc[("cells", "oe"), "null"].startswith("ora_all: empirical p 0.1")
     assert t.loc[("cells", "kd"), "null"].startswith("ora_all: uninformative")
@@ -392,8 +403,11 @@ def test_make_claims_from_files_with_awkward_dataset_names(tmp_path, name):
         "target_pathway": "T",
         "null": {"enabled": True, "alpha": 0.05},
     }
+    study = default_study()
     out = make_claims(
         roles={name: "tissue", "oe": "cells_overexpression"},
+        claims_settings=study["claims"],
+        perturbed_gene=study["perturbed_gene"],
         target=cfg["target_pathway"],
         verdict_settings=cfg["verdict"],
         alpha=cfg["de"]["alpha"],

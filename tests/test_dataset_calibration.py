@@ -141,22 +141,6 @@ def test_selection_is_reapplied_to_every_simulated_cohort(library):
 # --------------------------------------------------------------------------- the power rule in the claims
 
 
-def _apply_caveats(answers: pd.DataFrame, caveats: pd.DataFrame) -> pd.DataFrame:
-    """A minimal, local application of the agreed caveat rule (the claims engine, branch i20, implements it
-    as claims.apply_caveats): a caveat applies to a (dataset, test) when the dataset matches, the test is
-    in ``tests`` (or ``*``) and the answer equals ``when`` (or ``any``); the answer becomes ``holds`` and
-    the reason is appended to the evidence. Never turns an answer into yes or no."""
-    out = answers.copy()
-    for i, r in out.iterrows():
-        for _, c in caveats.iterrows():
-            tests = str(c["tests"]).split(";")
-            if c["dataset"] == r["dataset"] and ("*" in tests or r["test"] in tests):
-                if c["when"] in ("any", r["answer"]):
-                    out.loc[i, "answer"] = c["holds"]
-                    out.loc[i, "evidence"] = f"{out.loc[i, 'evidence']}; inconclusive: {c['reason']}"
-    return out
-
-
 @pytest.fixture(scope="module")
 def two_null_like_datasets(library):
     """Two datasets with nothing on the target (so it is not on top): 3 vs 3 with noisy counts and much
@@ -174,12 +158,40 @@ def two_null_like_datasets(library):
     return out
 
 
-def test_a_no_is_earned_only_with_power(two_null_like_datasets):
-    """The underpowered null-like dataset's "not on top" / "not enriched" becomes inconclusive, with the
-    reason; the well-powered one's stays no."""
+CLAIMS = {
+    "principal": {"sentence": "{target} is the principal pathway.", "roles": ["cells", "tissue"], "tests": ["on_top"]},
+    "enriched": {"sentence": "{target} is enriched.", "roles": ["cells", "tissue"], "tests": ["enriched"]},
+}
+VERDICT_CFG = {"top_n": 1, "max_fdr": 0.05, "primary": "ora_all", "genes": [], "gene_patterns": []}
+
+
+def _claims_step(tmp_path, verdicts: pd.DataFrame, cal: pd.DataFrame, roles: dict, spec=None) -> tuple:
+    """The workflow's claims step (steps.verdict.make_claims) on written tables: claims.tsv, caveats.tsv and
+    claims.html as it writes them."""
+    from pathverdict.steps.verdict import make_claims
+    from pathverdict.util import read_tsv, write_tsv
+
+    write_tsv(verdicts, tmp_path / "verdict.tsv")
+    write_tsv(pd.DataFrame(columns=verdict.GENE_COLUMNS), tmp_path / "verdict_genes.tsv")
+    write_tsv(cal, tmp_path / "calibration.tsv")
+    make_claims(
+        verdict=str(tmp_path / "verdict.tsv"), genes=str(tmp_path / "verdict_genes.tsv"), roles=roles,
+        target="Mineral absorption", verdict_settings=VERDICT_CFG, alpha=0.05, out_tsv=str(tmp_path / "claims.tsv"),
+        out_html=str(tmp_path / "claims.html"), claims_settings=spec or CLAIMS, library="KEGG_2021_Human",
+        calibration=str(tmp_path / "calibration.tsv"), out_caveats=str(tmp_path / "caveats.tsv"),
+    )  # fmt: skip
+    table = read_tsv(tmp_path / "claims.tsv", dtype=str, keep_default_na=False)
+    caveats = read_tsv(tmp_path / "caveats.tsv", dtype=str, keep_default_na=False)
+    return table.set_index(["claim", "dataset"]), caveats, (tmp_path / "claims.html").read_text()
+
+
+def test_a_no_is_earned_only_with_power(two_null_like_datasets, tmp_path):
+    """Through the claims step: the underpowered null-like dataset's "not on top" / "not enriched" is
+    inconclusive, with the reason, in claims.tsv, caveats.tsv and on the claims page; the well-powered one's
+    stays no. Both datasets' targets are truly silent and not on top -- only the power differs."""
     data = two_null_like_datasets
     settings = data["under"][3]
-    cfg = {n: {"contrast": CONTRAST, "role": "tissue"} for n in data}
+    cfg = {n: {"contrast": CONTRAST, "role": "cells"} for n in data}
     table = calibration.dataset_rows(
         cfg,
         {n: d[2] for n, d in data.items()},
@@ -192,51 +204,80 @@ def test_a_no_is_earned_only_with_power(two_null_like_datasets):
     head = table[table["primary"]].set_index("dataset")
     assert head.loc["under", "power"] < 0.8 <= head.loc["powered", "power"]
     assert head.loc["under", "source"].startswith("this dataset's fit")
-    caveats = calibration.caveats_from_power(table)
-    assert list(caveats.columns) == calibration.CAVEAT_COLUMNS
-    assert set(caveats["dataset"]) == {"under"} and set(caveats["tests"]) == {"on_top", "enriched"}
-    assert (caveats["when"] == "no").all() and (caveats["holds"] == "inconclusive").all()
-    assert (caveats["source"] == "power").all()
-
     verdicts = pd.concat([d[0] for d in data.values()], ignore_index=True)
-    genes = pd.DataFrame(columns=verdict.GENE_COLUMNS)
-    # the tissue claim (test: enriched) and "the target is on top" (test: on_top), per dataset, before the caveats
-    tissue = claims.evaluate(verdicts, genes, {n: "tissue" for n in data}, target="Mineral absorption")
-    tissue = tissue[tissue["claim"] == "tissue"]
-    answers = pd.concat(
-        [
-            pd.DataFrame(
-                {"dataset": tissue["dataset"], "test": "enriched"}
-                | {"answer": tissue["holds"], "evidence": tissue["evidence"]}
-            ),
-            pd.DataFrame(
-                {
-                    "dataset": verdicts.loc[verdicts["primary"], "dataset"],
-                    "test": "on_top",
-                    "answer": verdicts.loc[verdicts["primary"], "on_top"],
-                    "evidence": verdicts.loc[verdicts["primary"], "note"],
-                }
-            ),
-        ],
-        ignore_index=True,
-    )  # fmt: skip
-    assert (answers["answer"] == "no").all()  # null-like: not on top, not enriched, in both
-    after = _apply_caveats(answers, caveats).set_index(["dataset", "test"])
-    assert after.loc[("under", "on_top"), "answer"] == "inconclusive"
-    assert after.loc[("under", "enriched"), "answer"] == "inconclusive"
-    assert after.loc[("powered", "on_top"), "answer"] == "no"
-    assert after.loc[("powered", "enriched"), "answer"] == "no"
-    reason = after.loc[("under", "on_top"), "evidence"]
+    first = verdicts[verdicts["primary"]].set_index("dataset")
+    assert (first["status"] == "not_on_top").all()  # null-like: not on top in both
+
+    claims_tab, caveats, html = _claims_step(tmp_path, verdicts, table, {n: "cells" for n in data})
+    assert list(caveats.columns) == claims.CAVEAT_COLUMNS
+    power = caveats[caveats["source"] == "power"]
+    assert set(power["dataset"]) == {"under"} and set(power["tests"]) == {"on_top:ora_all", "enriched:ora_all"}
+    assert (power["when"] == "no").all() and (power["holds"] == "inconclusive").all()
+    assert claims_tab.loc[("principal", "under"), "holds"] == "inconclusive"
+    assert claims_tab.loc[("enriched", "under"), "holds"] == "inconclusive"
+    assert claims_tab.loc[("principal", "powered"), "holds"] == "no"
+    assert claims_tab.loc[("enriched", "powered"), "holds"] == "no"
+    reason = claims_tab.loc[("principal", "under"), "evidence"]
     assert (
         "inconclusive: not on top, but with this design a real effect of |log2FC| 1 on 30% of the pathway's genes"
         in reason
     )
+    # one dataset can't answer, the other says no: the claim is not reproduced, never "inconclusive" by luck
+    assert claims.summarise(claims_tab.reset_index())["principal"] == "not reproduced"
     # the same words on the claims page (the column beside the answer) and in the paragraph
     row = head.loc["under"].to_dict() | {"dataset": "under"}
     words = calibration.power_words(row)
     assert words in reason and words in claims.calibration_text(row) and words in calibration.sentence(table)
+    assert words.replace("'", "&#39;") in html
     assert "inconclusive, not a no" in claims.calibration_text(row)
     assert "counts as no" in claims.calibration_text(head.loc["powered"].to_dict())
+
+
+def test_power_of_another_method_or_dataset_does_not_earn_a_no(two_null_like_datasets, tmp_path):
+    """Built to fool the rule: the underpowered dataset's GSEA and CAMERA rows claim power 1, a DE table
+    (no counts: not calibrated) and a negative control sit beside it. The headline method's power decides
+    a claim judged by the headline method (still inconclusive), GSEA's a claim judged by GSEA (a no); the
+    DE table's "not on top" is inconclusive because its calibration was not tested; the negative
+    control's check is not qualified by power (it passes: not on top)."""
+    data = two_null_like_datasets
+    settings = data["under"][3]
+    cfg = {
+        "under": {"contrast": CONTRAST, "role": "cells"},
+        "tab": {"de_table": "published.tsv", "role": "cells"},
+        "control": {"contrast": CONTRAST, "role": "negative_control"},
+    }
+    summary = data["under"][1]
+    fooled = summary.copy()
+    other = fooled["method"] != "ora_all"
+    fooled.loc[other, "power_by_effect"] = "1:10/10:0.6915:1"
+    table = calibration.dataset_rows(
+        cfg,
+        {"under": data["under"][2], "control": data["under"][2]},
+        verdict.METHODS,
+        "ora_all",
+        library="KEGG_2021_Human",
+        settings=settings,
+        summaries={"under": fooled, "control": summary.assign(dataset="control")},
+    )
+    tab = table[table["dataset"] == "tab"]
+    assert (tab["source"] == "not calibrated").all() and tab["power"].isna().all() and len(tab) == len(verdict.METHODS)
+    assert (table[(table["dataset"] == "under") & (table["method"] == "gsea")]["power"] == 1).all()
+    under = data["under"][0]
+    verdicts = pd.concat([under.assign(dataset=d) for d in cfg], ignore_index=True)
+    spec = CLAIMS | {"by_gsea": {"sentence": "s", "roles": ["cells"], "tests": [{"kind": "on_top", "method": "gsea"}]}}
+    claims_tab, caveats, html = _claims_step(tmp_path, verdicts, table, {d: c["role"] for d, c in cfg.items()}, spec)
+    assert claims_tab.loc[("principal", "under"), "holds"] == "inconclusive"
+    gsea = under.set_index("method").loc["gsea", "status"]
+    assert claims_tab.loc[("by_gsea", "under"), "holds"] == {"not_on_top": "no", "on_top": "yes"}.get(gsea, gsea)
+    assert "on_top:gsea" in set(caveats.loc[caveats["dataset"] == "tab", "tests"])
+    assert claims_tab.loc[("principal", "tab"), "holds"] == "inconclusive"
+    assert (
+        "calibration not tested (a DE table has no counts to simulate from)"
+        in claims_tab.loc[("principal", "tab"), "evidence"]
+    )
+    assert claims_tab.loc[("negative_control", "control"), "holds"] == "yes"
+    assert "control" not in set(caveats["dataset"])
+    assert claims.summarise(claims_tab.reset_index())["principal"] == "inconclusive"
 
 
 def test_unmeasured_power_never_earns_a_no():

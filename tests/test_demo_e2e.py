@@ -139,8 +139,30 @@ def test_null_and_robustness(demo):
     assert (ora_all["rank"] == 1).mean() > 0.9
 
 
+def test_replication_page_and_terminal_line(demo):
+    """The replication summary (issue 23 part 3): the cells claim replicates across its two datasets, the
+    tissue claim has one poolable dataset (demo_selection_bias's enrichment is explained by the selection)
+    and is not tested, the negative control is shown, never pooled, with an interval holding 0; the page
+    has the forest plot and the report the figure; the terminal answer has the line."""
+    from pathverdict.judgement import replication
+
+    t = replication.read_replication(demo / "results/demo/replication.tsv")
+    pooled = t[t["kind"] == "pooled"].set_index("claim")
+    assert pooled.loc["cells", "answer"] == "replicated" and pooled.loc["cells", "k"] == 2
+    assert pooled.loc["tissue", "answer"] == "not tested" and pooled.loc["tissue", "k"] == 1
+    rows = t[t["kind"] == "dataset"].set_index(["claim", "dataset"])
+    assert "explained by the selection" in rows.loc[("tissue", "demo_selection_bias"), "reason"]
+    nc = rows.loc[("negative_control", "demo_negative_control")]
+    assert nc["poolable"] == "no" and nc["ci_low"] < 0 < nc["ci_high"]
+    page = (demo / "results/demo/replication.html").read_text()
+    assert "SIMULATED" in page and 'id="replication-forest"' in page
+    assert "replication.png" in (demo / "report.html").read_text()
+    out = (demo / "snakemake.out").read_text()
+    assert "Replication across datasets: cells replicated (pooled effect" in out
+
+
 def test_every_page_says_simulated(demo):
-    for page in ["verdict.html", "claims.html", "null.html"]:
+    for page in ["verdict.html", "claims.html", "null.html", "samples.html", "replication.html"]:
         assert "SIMULATED" in (demo / "results" / "demo" / page).read_text(), page
     assert "SIMULATED DATA" in (demo / "report.html").read_text()
 
@@ -188,6 +210,33 @@ def test_sensitivity(demo):
     assert "without metallothioneins rank 1" in c.loc[("cells", "demo_meis1_knockout"), "evidence"]
 
 
+def test_the_samples_are_checked_and_no_answer_rests_on_one(demo):
+    """Issue 19 on the demo: the samples page, every sample left out of each 3 vs 3 dataset and the 6
+    with the largest share of each 12 vs 12 one, no sample the headline answer rests on, nothing
+    flagged, no column confounded: the terminal answer is unchanged."""
+    results = demo / "results/demo"
+    assert 'id="loo-demo_meis1_knockout"' in (results / "samples.html").read_text()
+    s = pd.read_csv(results / "sensitivity.tsv", sep="\t", keep_default_na=False)
+    loo = s[s["variant"].str.startswith("leave_one_sample_out:")]
+    removed = loo.groupby("dataset")["variant"].nunique().to_dict()
+    assert removed == {d: 6 for d in PLANTED + ["demo_negative_control", "demo_selection_bias"]}
+    assert set(loo["method"]) == {"ora_all", "ora_up", "ora_down", "gsea", "camera"}
+    headline = loo[loo["method"] == "ora_all"]
+    assert not headline["detail"].str.startswith(("rests on", "masks")).any()
+    qc = pd.read_csv(results / "samples_qc.tsv", sep="\t", keep_default_na=False)
+    assert (qc["flags"] == "").all() and (qc["dataset"] == "demo_meis1_knockout").sum() == 6
+    conf = pd.read_csv(results / "confounding.tsv", sep="\t", keep_default_na=False)
+    assert set(conf["status"]) == {"skipped"}  # the simulation's constant columns only
+    # so the sample checks raise no caveat: the claims' answers are those main gave without them
+    # (tests/data/claims_demo: the demo's claims before issue 19), and the page lists no caveat
+    claims_tsv = pd.read_csv(results / "claims.tsv", sep="\t", keep_default_na=False)
+    before = pd.read_csv(REPO / "tests/data/claims_demo/expected_claims.tsv.gz", sep="\t", keep_default_na=False)
+    cols = ["claim", "dataset", "role", "holds"]
+    assert claims_tsv[cols].equals(before[cols]), claims_tsv[cols]
+    assert not claims_tsv["evidence"].str.contains("; inconclusive: ").any()
+    assert 'id="caveats' not in (results / "claims.html").read_text()
+
+
 def test_terminal_shows_progress_and_ends_with_the_answer(demo):
     out = (demo / "snakemake.out").read_text()
     lines = out.splitlines()
@@ -212,8 +261,9 @@ def test_terminal_shows_progress_and_ends_with_the_answer(demo):
     # the claims line says what results/claims.tsv says
     from pathverdict.judgement import claims
 
-    answer = claims.summarise(pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False))
-    per_claim = " · ".join(f"{k} {answer[k]}" for k in claims.CLAIMS)
+    ids = ["cells", "tissue", "metallothioneins"]  # config/demo.yaml's claims, in its order
+    answer = claims.summarise(pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False), ids)
+    per_claim = " · ".join(f"{k} {answer[k]}" for k in ids)
     assert f"Claims: {per_claim}" in summary
     assert "Negative control (target expected not on top): passed" in summary
     assert f"Study: {answer['study'].upper()}" in summary

@@ -137,6 +137,8 @@ def config(server, cache, offline=False):
             "enrichr": server.url("/Enrichr/"),
         },
         "enrichment": {"gsea_permutations": 50},
+        # not about the calibration: its smallest size
+        "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
     }
 
 

@@ -279,3 +279,24 @@ def test_read_only_results_folder(reference, tmp_path):
     finally:
         make_writable(folder)
     rerun_matches(work, config, ref)
+
+
+def test_read_only_results_root(reference, tmp_path):
+    """results/ itself read-only (a read-only mount): one message naming the folder when the run starts
+    (the record of which config the study folder belongs to is its first write), no job run, nothing
+    written (issue 24: an OSError traceback from rules/common.smk)."""
+    config, _ = reference
+    work = new_workdir(tmp_path, "readonly_root")
+    (work / "results").mkdir()
+    if not make_read_only(work / "results"):
+        pytest.skip("cannot make a folder read-only on this machine (root without chattr)")
+    try:
+        rc, out = run_snakemake(work, config, *TARGETS, timeout=300)
+        assert rc != 0, out[-3000:]
+        assert "Traceback (most recent call last)" not in out and "PermissionError" not in out, out[-5000:]
+        assert "cannot write results/config/.pathverdict-run.json in results:" in out, out[-3000:]
+        assert "the folder results is read-only" in out and "the run cannot start: nothing was run" in out
+        assert "chmod u+w results" in out and "run the same command again" in out
+        assert not list((work / "results").iterdir()) and not (work / "logs").exists()
+    finally:
+        make_writable(work / "results")

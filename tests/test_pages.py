@@ -17,6 +17,7 @@ from pathverdict.report import plots
 from pathverdict import render, summary
 from pathverdict.report.provenance import report_answer
 from pathverdict.steps.verdict import make_claims
+from study_claims import SARAYLOO, default_study
 
 BANNER = "SIMULATED DATA: this is a demonstration on a simulated study, not on real samples."
 ROLES = {"oe": "cells_overexpression", "kd": "cells_loss_of_function", "thal": "tissue", "ctrl": "negative_control"}
@@ -141,15 +142,15 @@ def test_verdict_page_is_compact_and_says_simulated():
 
 def test_claims_page_shows_calibration_and_sensitivity_when_given():
     v, g = verdict_table(), genes_table()
-    t = claims.evaluate(v, g, ROLES, target="T")
-    s = claims.summarise(t)
-    plain = claims.to_html(t, s, "T", ("HMOX1", "VDR"), BANNER)
+    t = claims.evaluate(v, g, ROLES, target="T", claims=SARAYLOO)
+    s = claims.summarise(t, SARAYLOO)
+    plain = claims.to_html(t, s, "T", SARAYLOO, BANNER)
     assert 'id="calibration-table"' not in plain and 'id="sensitivity"' not in plain  # only when given
-    page = claims.to_html(t, s, "T", ("HMOX1", "VDR"), BANNER, calibration=CALIBRATION, sensitivity=SENSITIVITY)
+    page = claims.to_html(t, s, "T", SARAYLOO, BANNER, calibration=CALIBRATION, sensitivity=SENSITIVITY)
     assert page.count(BANNER) == 1 and "Does the study reproduce? reproduced" in page
     # the answer overall and per claim, one line each
     answer = re.search(r'<ul class="answer" id="claims-answer">(.*?)</ul>', page, re.S).group(1)
-    assert len(re.findall(r"<li>", answer)) == 1 + len(claims.CLAIMS) + 1  # overall, claims, negative control
+    assert len(re.findall(r"<li>", answer)) == 1 + len(SARAYLOO) + 1  # overall, claims, negative control
     # calibration beside each dataset's answer, and as its own table
     assert (
         "3 vs 3, ora_all: false-positive rate of on top 0.0123 (95% CI up to 0.045); with this design a real effect "
@@ -189,6 +190,8 @@ def test_make_claims_reads_optional_tables(tmp_path):
     }
     make_claims(
         roles=ROLES,
+        claims_settings=default_study()["claims"],
+        perturbed_gene="MEIS1",
         target=cfg["target_pathway"],
         verdict_settings=cfg["verdict"],
         alpha=cfg["de"]["alpha"],
@@ -299,9 +302,15 @@ def test_report_answer_for_the_landing_page(tmp_path):
 
     v, g = verdict_table(), genes_table()
     write_tsv(v, tmp_path / "verdict.tsv")
-    t = claims.evaluate(v, g, ROLES, target="T")
+    t = claims.evaluate(v, g, ROLES, target="T", claims=SARAYLOO)
     write_tsv(t, tmp_path / "claims.tsv")
-    cfg = {"target_pathway": "T", "verdict": {"genes": ["HMOX1", "VDR"]}}
+    study = default_study()
+    cfg = {
+        "target_pathway": "T",
+        "perturbed_gene": "MEIS1",
+        "claims": study["claims"],
+        "datasets": {d: {"role": r} for d, r in ROLES.items()},
+    }
     ans = report_answer(cfg, str(tmp_path))
     assert ans["study_words"] == "REPRODUCED"
     assert [line.split(":")[0] for line in ans["claims"]] == [
@@ -367,7 +376,10 @@ def test_a_study_folder_belongs_to_one_config_file(tmp_path):
     assert "made with config/config.yaml; mine.yaml names the same study" in msg
 
 
-@pytest.mark.parametrize("page", ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html"])
+@pytest.mark.parametrize(
+    "page",
+    ["base.html", "verdict.html", "claims.html", "null.html", "provenance.html", "samples.html", "replication.html"],
+)
 def test_every_page_extends_the_one_stylesheet(page):
     text = (render.TEMPLATES / page).read_text()
     assert "<style" not in text or page == "base.html"

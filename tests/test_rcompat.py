@@ -5,6 +5,7 @@ inputs written here, with the commands quoted next to each block.
 """
 
 import numpy as np
+import tolerances as tol
 import pytest
 
 from pathverdict.de import rcompat as rc
@@ -1269,6 +1270,13 @@ X_CONDITION = np.array([[1, 0], [1, 0], [1, 0], [1, 1], [1, 1], [1, 1]], dtype=f
 X_BATCHCONDITION = np.array([[1, 0, 0], [1, 0, 0], [1, 1, 0], [1, 0, 1], [1, 1, 1], [1, 1, 1]], dtype=float)
 
 
+# The closed forms below (no iteration stopping at a tolerance) are compared with R at the rounding
+# level. Our lowess is scalar Python arithmetic in R's clowess order (IEEE operations: the same bits
+# on every CPU); BH and quantiles are a few IEEE operations per value; independent filtering is
+# those and lowess; loess and locfit solve small weighted least squares (LAPACK: ~1e-15 times their
+# condition, < 1e3 here, on another CPU; measured unchanged under OpenBLAS's generic kernels).
+
+
 def test_lowess_matches_r():
     theta = np.linspace(0, 0.95, 50)
     x, y = rc.lowess(theta, NUMREJ, f=1 / 5)
@@ -1335,23 +1343,30 @@ def test_n_or_more_in_cell():
     assert list(rc.n_or_more_in_cell(X, 3)) == [False, False, True, True, True]
 
 
-@pytest.mark.parametrize("tag", ["CONDITION", "BATCHCONDITION"])
-def test_small_deseq_matches_r(tag):
+SMALL_FIT_VALUES = ["TREND", "PRIOR_VAR", "DISPERSION", "LFC", "PVALUE", "PADJ"]
+
+
+def check_small_fit_against_r(tag: str, exp: dict) -> None:
+    """Our fit of the 80 genes and R's values ``exp`` (SMALL_FIT_VALUES): the same algorithm run twice,
+    so they agree as two runs of it are guaranteed to (tests/tolerances.py); on this machine to ~1e-11,
+    on another CPU a line search may stop one step away from R's."""
     X = {"CONDITION": X_CONDITION, "BATCHCONDITION": X_BATCHCONDITION}[tag]
-    exp = {k: globals()[f"R_{tag}_{k}"] for k in ["TREND", "PRIOR_VAR", "DISPERSION", "LFC", "PVALUE", "PADJ"]}
     fit = rc.fit_deseq(small_counts(), X)
     assert fit.trend.fit_type == "parametric"
-    np.testing.assert_allclose([fit.trend.asympt_disp, fit.trend.extra_pois], exp["TREND"], rtol=1e-9)
-    assert fit.disp_prior_var == pytest.approx(exp["PRIOR_VAR"], rel=1e-9)
-    np.testing.assert_allclose(fit.dispersion, exp["DISPERSION"], rtol=1e-8)
+    tol.assert_dispersions_agree(fit, exp["DISPERSION"], exp["PRIOR_VAR"], trend=exp["TREND"], what=tag)
     contrast = np.zeros(X.shape[1])
     contrast[-1] = 1
     res = rc.deseq_results(
         fit, contrast, alpha=0.05, single_two_level_factor=(tag == "CONDITION"), compared_samples=np.ones(6, dtype=bool)
     )
-    np.testing.assert_allclose(res.table["log2FoldChange"], exp["LFC"], rtol=1e-7, atol=1e-10)
-    np.testing.assert_allclose(res.table["pvalue"], exp["PVALUE"], rtol=1e-7, equal_nan=True)
-    np.testing.assert_allclose(res.table["padj"], exp["PADJ"], rtol=1e-7, equal_nan=True)
+    r_table = {"log2FoldChange": exp["LFC"], "pvalue": exp["PVALUE"], "padj": exp["PADJ"]}
+    near = tol.assert_tables_agree(res.table, r_table, tol.z_tolerance(fit), what=f"{tag} vs R")
+    assert near < 5  # the calls of the other genes are R's exactly
+
+
+@pytest.mark.parametrize("tag", ["CONDITION", "BATCHCONDITION"])
+def test_small_deseq_matches_r(tag):
+    check_small_fit_against_r(tag, {k: globals()[f"R_{tag}_{k}"] for k in SMALL_FIT_VALUES})
 
 
 # library(locfit); i <- 1:60; x <- log(2 + ((i * 37) %% 60) * 3.1)
@@ -1394,6 +1409,7 @@ def test_local_fit_matches_locfit():
     lf = rc.LocalFit(x, y, np.exp(x))
     np.testing.assert_allclose(sorted(lf.vx), R_LOCFIT_KNOTS, rtol=1e-14)
     xq = [0.2, x.min(), 1.5, 2.2, 3.0, 3.7, 4.4, 5.0, x.max(), 6.3]  # includes extrapolation on both sides
+    # not rounding: our vertex fits differ from locfit's by up to 3.4e-9 (relative); 1e-7 is that with room
     np.testing.assert_allclose(lf(xq), R_LOCFIT_PRED, rtol=1e-7)
 
 

@@ -159,8 +159,34 @@ def test_shrinkage_with_a_contrast_that_is_not_one_coefficient_is_refused(gene_p
     samples = ds.samples.set_index("sample")
     samples.loc[samples.index[:2], "condition"] = "Mid"
     params = de.DEParams(design="~condition", contrast=["condition", "Treated", "Mid"], shrink=True)
-    with pytest.raises(InputError, match=r"reference level 'Mid'.*condition\[T\.Mid\], condition\[T\.Treated\]"):
+    with pytest.raises(
+        InputError, match=r"reference level for 'condition', which is 'Control'.*\[condition, Treated, Mid\]"
+    ):
         de.run_deseq2(ds.counts, samples, params)
+    # the DE step names the dataset and the config key to change (issue 24)
+    from pathverdict.steps.de import run_de
+    from pathverdict.util import write_tsv
+
+    write_tsv(samples.reset_index(), tmp_path / "sheet.tsv")
+    write_tsv(ds.counts.reset_index(), tmp_path / "counts.tsv")
+    write_tsv(pd.DataFrame({"gene_id": ds.counts.index, "symbol": ds.counts.index}), tmp_path / "genes.tsv")
+    settings = {"alpha": 0.05, "prefilter": {"min_count": 0, "min_samples": None}, "independent_filtering": True}
+    settings.update(cooks_filter=True, shrinkage=True)
+    outs = {f"out_{k}": str(tmp_path / k) for k in ("de", "normalized", "vst", "summary")}
+    with pytest.raises(InputError) as info:
+        run_de(
+            dataset="kd_lines",
+            dataset_config={"design": "~condition", "contrast": ["condition", "Treated", "Mid"]},
+            de=settings,
+            counts=str(tmp_path / "counts.tsv"),
+            samples=str(tmp_path / "sheet.tsv"),
+            genes=str(tmp_path / "genes.tsv"),
+            **outs,
+        )
+    msg = str(info.value)
+    assert msg.startswith("dataset kd_lines: LFC shrinkage"), msg
+    assert "`de.shrinkage: false`" in msg and "datasets.kd_lines.contrast: [condition, Treated, Control]" in msg, msg
+    assert not any(Path(v).exists() for v in outs.values())
     with pytest.raises(ValueError, match="one coefficient"):  # checked before the fit is looked at
         rc.lfc_shrink(None, np.array([0.0, 2.0]))
 

@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import time
 import types
 from pathlib import Path
 
@@ -246,6 +247,49 @@ def test_stale_temporary_files_are_removed_and_only_ours(tmp_path):
     assert sorted(removed) == sorted(stale)
     assert not any(p.exists() for p in stale)
     assert alive.exists() and all(p.exists() for p in foreign)
+
+
+def test_a_zombie_writer_is_gone(tmp_path):
+    """Right after kill -9 of snakemake and its jobs, a killed job can still be an unreaped zombie (its
+    parent is dead; an init that does not reap, as in some containers, keeps it): it writes nothing,
+    so its temporary file is removed (issue 24: it was kept in 2 of 4 kill -9 runs)."""
+    import psutil
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # never waited for: a zombie once it exits
+    try:
+        deadline = time.monotonic() + 30
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.05)
+        tmp = tmp_path / "results" / f"{util.TEMP_PREFIX}{child.pid}.0a1b2c3d.de.tsv"
+        tmp.parent.mkdir()
+        tmp.write_text("partial")
+        assert util.remove_stale_temp_files(tmp_path / "results") == [tmp] and not tmp.exists()
+    finally:
+        child.wait()
+
+
+def test_a_process_that_started_after_the_write_is_not_the_writer(tmp_path):
+    """pid reuse: the pid in a temporary file's name now belongs to a process that started after the
+    file was last written -- not its writer, which has ended: the file is removed. The writer itself
+    (started before) keeps it."""
+    import psutil
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = psutil.Process(other.pid).create_time()
+        res = tmp_path / "results"
+        res.mkdir()
+        reused = res / f"{util.TEMP_PREFIX}{other.pid}.0a1b2c3d.de.tsv"
+        reused.write_text("partial")
+        os.utime(reused, (started - 60, started - 60))  # written a minute before that process started
+        writing = res / f"{util.TEMP_PREFIX}{other.pid}.0a1b2c3e.vst.tsv.gz"
+        writing.write_text("partial")  # written now, by a process that started before: its writer
+        assert util.remove_stale_temp_files(res) == [reused]
+        assert not reused.exists() and writing.exists()
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_a_killed_writer_leaves_a_temp_file_that_the_next_run_removes(tmp_path):

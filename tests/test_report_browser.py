@@ -109,7 +109,7 @@ window.addEventListener("load", () => setTimeout(() => {
     {width: w, scroll: document.documentElement.scrollWidth, elements: out.slice(0, 10)}));
 }, 200));
 </script>"""
-PAGES = ["verdict.html", "claims.html", "null.html", "provenance.html"]
+PAGES = ["verdict.html", "claims.html", "null.html", "provenance.html", "samples.html", "replication.html"]
 
 
 def chromium() -> str:

@@ -1,6 +1,7 @@
 """Issue 12: everything a rerun writes is identical: `snakemake --forceall` in the same directory
 writes the same bytes into results/ (no run date in provenance.json/.html; gzip without mtime;
-seeded permutations)."""
+seeded permutations). A promise on the same machine; across CPUs the numbers agree within the
+solvers' bounds instead (issue 24, docs/numerics.md)."""
 
 from __future__ import annotations
 

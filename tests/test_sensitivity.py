@@ -19,6 +19,7 @@ from pathverdict import enrichment, genesets
 from pathverdict.steps.enrichment import sensitivity_dataset
 from pathverdict.steps.robustness import combine_sensitivity
 from pathverdict.util import write_tsv
+from study_claims import SARAYLOO
 
 LIB = "KEGG_2021_Human"
 SETTINGS = verdict.VerdictSettings()
@@ -378,12 +379,19 @@ def test_files_and_claims_evidence(tmp_path, kegg, universe):
     dback = sensitivity.read_directions(tmp_path / "directions.tsv")
     assert set(dback["gene"]) >= {"HMOX1", "VDR", "MT2A"}
     ct = claims.evaluate(
-        v, pd.concat(grows, ignore_index=True), roles, target=TARGET, library=LIB, sensitivity=back, directions=dback
+        v,
+        pd.concat(grows, ignore_index=True),
+        roles,
+        target=TARGET,
+        claims=SARAYLOO,
+        library=LIB,
+        sensitivity=back,
+        directions=dback,
     )
     ev = dict(zip(ct.loc[ct["claim"] == "cells", "dataset"], ct.loc[ct["claim"] == "cells", "evidence"]))
     assert "sensitivity (ora_all, KEGG_2021_Human): without metallothioneins rank" in ev["oe"]
     assert "not_on_top" in ev["oe"].split("without metallothioneins")[1].split(";")[0]
     assert "(shown, not judged)" in ev["ko"] and "directions in the cell datasets" in ev["ko"]
     # shown, never counted: the claims' answers are those without the sensitivity
-    plain = claims.evaluate(v, pd.concat(grows, ignore_index=True), roles, target=TARGET, library=LIB)
+    plain = claims.evaluate(v, pd.concat(grows, ignore_index=True), roles, target=TARGET, claims=SARAYLOO, library=LIB)
     assert list(plain["holds"]) == list(ct["holds"])

@@ -4,7 +4,7 @@ official executor plugin. Every job but the local ones must go through sbatch, a
 must be those of a local run of the same config.
 
 Needs `apt-get install slurm-wlm munge` (.ci/run installs them); skipped with that command when
-they are missing, failed in CI (conftest.py). Takes about 3 minutes on 2 cores (36 jobs, 2 at a
+they are missing, failed in CI (conftest.py). Takes about 3 minutes on 2 cores (37 jobs, 2 at a
 time, each starting Snakemake).
 """
 

@@ -33,6 +33,9 @@ STUDY_FILES = [
     "provenance.html",
     "target_heatmap.png",
     "sensitivity.tsv",
+    "samples.html",
+    "samples_qc.tsv",
+    "confounding.tsv",
 ]
 DATASET_FILES = ["de.tsv", "samples.tsv", "enrichment/ora_all.tsv", "enrichment/gsea.tsv", "plots/pca.png"]
 

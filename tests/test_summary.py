@@ -147,3 +147,10 @@ def test_summary_says_what_the_power_makes_of_a_not_on_top(tmp_path):
     assert f"↳ {words}: power below 0.8: a 'not on top' here is inconclusive, not a no" in flat
     assert flat.count(words) == 1  # cells_oe is on top: nothing to say about a "no"
     assert all(len(ln) <= 100 for ln in text.splitlines() if not ln.startswith("Details"))
+    # a negative control's "not on top" is its check passing: power does not qualify it, the terminal says nothing
+    check = {"claim": "negative_control", "dataset": "null", "role": "negative_control", "holds": "yes"}
+    pd.DataFrame([check | {"evidence": "not on top", "null": ""}]).to_csv(
+        tmp_path / "claims.tsv", sep="\t", index=False
+    )
+    flat = " ".join(terminal_summary(tmp_path, target="Mineral absorption").split())
+    assert words not in flat and "Negative control (target expected not on top): passed" in flat

@@ -21,9 +21,12 @@ from .errors import InputError, preview
 
 log = logging.getLogger(__name__)
 
-# "Mineral absorption Homo sapiens hsa04978" (Enrichr KEGG_2016) or "..._Homo sapiens_hsa04978"
-KEGG_SUFFIX = re.compile(r"[\s_]+Homo sapiens[\s_]+(hsa\d{5})\s*$", re.IGNORECASE)
-KEGG_ID = re.compile(r"^(hsa|map|ko)?\d{5}$", re.IGNORECASE)
+# "Mineral absorption Homo sapiens hsa04978" (Enrichr KEGG_2016) or "..._Homo sapiens_hsa04978"; the same
+# with another organism ("... Mus musculus mmu04978")
+KEGG_SUFFIX = re.compile(r"[\s_]+[A-Z][a-z]+ [a-z]+[\s_]+([a-z]{3,4}\d{5})\s*$")
+# a KEGG pathway ID of any organism (hsa04978, mmu04978), or of the reference map (map04978, ko04978): a
+# target given as one finds the same pathway number in any organism's library
+KEGG_ID = re.compile(r"^([a-z]{2,4})?\d{5}$", re.IGNORECASE)
 
 
 def sha256sum(path: str | Path) -> str:
@@ -42,7 +45,7 @@ def kegg_id(term: str, description: str = "") -> str | None:
     m = KEGG_SUFFIX.search(term)
     if m:
         return m.group(1).lower()
-    m = re.search(r"\b(hsa\d{5})\b", description or "")
+    m = re.search(r"\b([a-z]{3,4}\d{5})\b", description or "")
     return m.group(1).lower() if m else None
 
 
@@ -201,6 +204,20 @@ def write_gmt(library: GeneSetLibrary, path: str | Path) -> None:
     with atomic_write(path) as fh:
         for term, genes in library.sets.items():
             fh.write("\t".join([term, library.ids.get(term) or ""] + genes) + "\n")
+
+
+def align_case(library: GeneSetLibrary, symbols: frozenset[str] | set[str]) -> tuple[GeneSetLibrary, int]:
+    """The library with each gene that is not among ``symbols`` but equals exactly one of them but for
+    case written as that symbol (HMOX1 -> Hmox1: libraries that write every organism's genes in capitals
+    against a mouse annotation); returns it and how many genes were renamed."""
+    upper: dict[str, str | None] = {}
+    for s in symbols:
+        upper[s.upper()] = None if s.upper() in upper else s  # None: several symbols differ by case only
+    renamed = {g: upper.get(g.upper()) for g in library.genes() if g not in symbols and upper.get(g.upper())}
+    if not renamed:
+        return library, 0
+    sets = {t: list(dict.fromkeys(renamed.get(g, g) for g in genes)) for t, genes in library.sets.items()}
+    return GeneSetLibrary(library.name, sets, dict(library.ids), library.source, library.sha256), len(renamed)
 
 
 def read_prepared_library(gmt: str | Path, name: str) -> GeneSetLibrary:

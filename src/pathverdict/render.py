@@ -102,6 +102,9 @@ def _null_sentence(dataset: str, rows: list[dict]) -> str:
         test = _null_test(r)
         sel = " (selection-aware)" if yes(r.get("selection_aware")) else ""
         note = str(r.get("note") or "")
+        if str(r.get("informative")) == "not tested":  # a dataset given as a DE table: no counts to relabel
+            parts.append(f"{test}: {note}")
+            continue
         if not yes(r.get("informative")) or _missing(r.get("empirical_p")):
             why = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
             why = why.split(";")[0].strip()
@@ -149,7 +152,9 @@ def null_page(table, banner: str = "") -> str:
             if r["method"] == "set_score"
             else (f"rank {num(r['observed'])}" if r["observed"] != "" else "not ranked")
         )
-        if not yes(r["informative"]) or r["empirical_p"] == "":
+        if r["informative"] == "not tested":
+            r["p_text"] = "not tested"
+        elif not yes(r["informative"]) or r["empirical_p"] == "":
             r["p_text"] = "uninformative"
         else:
             at_min = r["min_p"] != "" and float(r["empirical_p"]) <= float(r["min_p"]) * (1 + 1e-9)
@@ -169,4 +174,107 @@ def null_page(table, banner: str = "") -> str:
         rows=records,
         sentences=sentences,
         multi_library=len(libraries) > 1,
+    )
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def _records_of(table, dataset: str) -> list[dict]:
+    if table is None or not len(table):
+        return []
+    sub = table[table["dataset"].astype(str) == dataset]
+    return [
+        {k: ("" if (not isinstance(v, str) and _missing(v)) else v) for k, v in r.items()}
+        for r in sub.to_dict("records")
+    ]
+
+
+def _loo_grid(rows: list[dict]) -> tuple[list[str], list[dict], list[dict]]:
+    """Leave-one-sample-out rows as a grid (one row per removed sample, one column per method) and the
+    rows that are not a removal (not tested: not eligible, samples not removed)."""
+    prefix = "leave_one_sample_out:"
+    methods: list[str] = []
+    grid: dict[str, dict] = {}
+    other = []
+    for r in rows:
+        variant = str(r.get("variant", ""))
+        if not variant.startswith(prefix):
+            other.append(r)
+            continue
+        sample = variant[len(prefix) :]
+        cell = grid.setdefault(sample, {"sample": sample, "cells": {}})
+        method = str(r.get("method", ""))
+        if method not in methods and method != "de":
+            methods.append(method)
+        word = str(r.get("detail", "")).split(":")[0]
+        cell["cells"][method] = {**r, "word": word}
+    return methods, list(grid.values()), other
+
+
+def samples_page(qc, confounding, loo, banner: str = "", verdict=None, not_tested: dict | None = None) -> str:
+    """``results/<study>/samples.html``: per dataset one sentence, the sample QC table (flagged figures
+    marked), the sheet's columns against the contrast, and leaving each sample out (first row: the
+    ``verdict`` on all samples, in the library the samples were left out of, when given); a dataset in
+    ``not_tested`` (dataset -> why its samples could not be checked) gets its sentence and the reason."""
+    datasets = list(dict.fromkeys(str(d) for d in qc["dataset"]))
+    sections = []
+    for ds in datasets:
+        untested = (not_tested or {}).get(ds)
+        if untested:  # no samples to check (a DE table): the reason, no tables
+            sections.append({"dataset": ds, "sentence": f"{ds}: not tested: {untested}.", "not_tested": untested})
+            continue
+        q = _records_of(qc, ds)
+        conf = _records_of(confounding, ds)
+        methods, grid, other = _loo_grid(_records_of(loo, ds))
+        libraries = {str(c.get("library")) for g in grid for c in g["cells"].values()}
+        baseline = {str(r["method"]): r for r in _records_of(verdict, ds) if str(r.get("library")) in libraries}
+        flagged = [r for r in q if r.get("flags")]
+        confounded = [r for r in conf if r.get("status") == "confounded"]
+        associated = [r for r in conf if r.get("status") == "associated"]
+        parts = []
+        parts.append(
+            f"{len(flagged)} of {len(q)} samples flagged ({', '.join(r['sample'] for r in flagged)})"
+            if flagged
+            else f"none of the {len(q)} samples flagged"
+        )
+        if confounded:
+            parts.append("confounded with " + ", ".join(f"`{r['column']}`" for r in confounded))
+        elif associated:
+            parts.append("associated with " + ", ".join(f"`{r['column']}`" for r in associated))
+        else:
+            parts.append("no column of the sheet confounded with the contrast")
+        rests = sorted(
+            {
+                f"{c['sample']} ({m})"
+                for c in grid
+                for m, x in c["cells"].items()
+                if x["word"].startswith(("rests on", "masks"))
+            }
+        )
+        if rests:
+            parts.append("the answer rests on " + ", ".join(rests))
+        elif grid:
+            parts.append(f"no single sample of the {len(grid)} left out carries the answer")
+        else:
+            parts.append("leave-one-sample-out not run" + (f" ({other[0]['detail']})" if other else ""))
+        sections.append(
+            {
+                "dataset": ds,
+                "sentence": f"{ds}: " + "; ".join(parts) + ".",
+                "qc": q,
+                "checked": [r for r in conf if r.get("status") != "skipped"],
+                "skipped": [r for r in conf if r.get("status") == "skipped"],
+                "methods": methods,
+                "grid": grid,
+                "other": other,
+                "baseline": baseline,
+                "not_tested": "",
+            }
+        )
+    return render(
+        "samples.html",
+        title="Samples: does the answer rest on one sample, or on the sample sheet?",
+        banner=banner,
+        sections=sections,
     )

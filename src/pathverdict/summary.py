@@ -8,10 +8,12 @@ Nothing here computes a result; it only reports what the files say.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from .util import read_text_table
 
 TEXT_COLUMNS = [
@@ -27,6 +29,7 @@ TEXT_COLUMNS = [
     "role",
     "informative",
     "selection_aware",
+    "samples",
 ]
 
 
@@ -79,6 +82,17 @@ def _wrap(text: str, indent: str, width: int) -> list[str]:
     return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=" " * len(indent))
 
 
+def _samples(verdict: pd.DataFrame, row: pd.Series) -> str:
+    """What the samples say of a dataset's headline answer (verdict.tsv's ``samples``), '' without it or
+    when its samples could not be checked (a DE table: the null column says "not tested (DE table)", the
+    verdict's note and samples.html say why)."""
+    from .judgement.samples import NOT_CHECKED
+    from .judgement.verdict import samples_text
+
+    text = samples_text(verdict, row) if "samples" in verdict.columns else ""
+    return "" if text.startswith(NOT_CHECKED) else text
+
+
 def _relative(paths: str) -> str:
     """Config file path(s) relative to the working directory when they are inside it."""
     out = []
@@ -90,10 +104,27 @@ def _relative(paths: str) -> str:
     return " ".join(out)
 
 
+def _replication_line(path: Path, width: int) -> list[str]:
+    """The replication answer across datasets (``replication.tsv``, rule replication), when there is one."""
+    if not path.is_file():
+        return []
+    from .judgement import replication
+
+    text = replication.terminal_line(replication.read_replication(path), width)
+    return text.split("\n") if text else []
+
+
 def terminal_summary(
-    results_dir: str | Path, *, target: str, configfile: str | None = None, simulated: bool = False, width: int = 100
+    results_dir: str | Path,
+    *,
+    target: str,
+    configfile: str | None = None,
+    simulated: bool = False,
+    width: int = 100,
+    claims: list[str] | None = None,
 ) -> str:
-    """The summary text; empty when the verdict of this results folder does not exist."""
+    """The summary text; empty when the verdict of this results folder does not exist. ``claims``
+    are the ids of the study's claims in the config's order (default: as ``claims.tsv`` lists them)."""
     results = Path(results_dir)
     verdict = _read(results / "verdict.tsv")
     if verdict is None or verdict.empty:
@@ -111,18 +142,26 @@ def terminal_summary(
     if null is not None and len(null) and "method" in null.columns:
         for _, r in null[(null["method"] == "set_score") & (null["library"] == first_lib)].iterrows():
             p, min_p = r.get("empirical_p"), r.get("min_p")
-            if str(r.get("informative", "yes")) != "yes" or pd.isna(p):
+            if str(r.get("informative", "")) == "not tested":
+                null_p[r["dataset"]] = "not tested (DE table)"
+            elif str(r.get("informative", "yes")) != "yes" or pd.isna(p):
                 null_p[r["dataset"]] = "uninformative"
             else:
                 null_p[r["dataset"]] = _num(p) + (
                     " (smallest possible)" if not pd.isna(min_p) and float(p) <= float(min_p) else ""
                 )
     power = _power_lines(results / "calibration.tsv", first_lib)
+    claims_tab = _read(results / "claims.tsv")
+    # a negative control's check is that the target is not on top: power does not qualify it (the power rule)
+    controls = (
+        set() if claims_tab is None else set(claims_tab.loc[claims_tab["claim"] == "negative_control", "dataset"])
+    )
     name_w = max([len(str(d)) for d in head["dataset"]] + [7])
     lines.append(
         f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
         f"{'FDR'.ljust(8)}" + ("  null p (set score)" if null_p else "")
     )
+    sample_notes = 0
     for _, r in head.iterrows():
         status = _status(r)
         ranked = not pd.isna(pd.to_numeric(r.get("rank"), errors="coerce"))
@@ -140,19 +179,26 @@ def terminal_summary(
         if note and status != "on top":
             note = f"  {' ' * name_w}  ↳ {note}"
             lines.append(note if len(note) <= width else note[: width - 1] + "…")
-        if status == "not on top" and str(r["dataset"]) in power:
+        samples = _samples(verdict, r)
+        if samples:
+            sample_notes += 1
+            samples = f"  {' ' * name_w}  ↳ samples: {samples}"
+            lines.append(samples if len(samples) <= width else samples[: width - 1] + "…")
+        if status == "not on top" and str(r["dataset"]) in power and str(r["dataset"]) not in controls:
             lines += _wrap(power[str(r["dataset"])], f"  {' ' * name_w}  ↳ ", width)
-    claims_tab = _read(results / "claims.tsv")
     if claims_tab is not None and len(claims_tab):
-        from .judgement import claims
+        from .judgement import claims as _claims
 
-        summary = claims.summarise(claims_tab)
+        summary = _claims.summarise(claims_tab, claims)
         per_claim = " · ".join(f"{k} {v}" for k, v in summary.items() if k not in ("study", "negative_control"))
         lines.append(f"Claims: {per_claim}")
+        lines += _replication_line(results / "replication.tsv", width)
         if "negative_control" in summary:
             lines.append(f"Negative control (target expected not on top): {summary['negative_control']}")
         lines.append(f"Study: {summary.get('study', '').upper()}")
     lines.append(f"Details: {results / 'claims.html'} (claims), {results / 'verdict.html'} (all methods)")
+    if sample_notes:
+        lines.append(f"Samples: {results / 'samples.html'} (QC, confounding, leaving one sample out)")
     cf = f" --configfile {_relative(configfile)}" if configfile else ""
     lines.append(f"Report: ./run.sh{cf} --report report.html")
     lines.append("=" * width)
@@ -196,8 +242,26 @@ def claim_study(path: str | Path, study: str, configfiles: list[str]) -> None:
     path = Path(path)
     if path.is_file():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_record(path, {"study": study, "configfiles": _configs(configfiles)})
+    except OSError as exc:
+        raise _not_writable(exc, path, "the run cannot start: nothing was run") from None
+
+
+def _not_writable(exc: OSError, path: Path, what: str) -> OSError | InputError:
+    """One message for a study folder that cannot be written (a read-only results/, a read-only
+    mount): the folder, why, and the fix; other errors as they are."""
+    from .smk import NOT_WRITABLE
+
+    if exc.errno not in NOT_WRITABLE:
+        return exc
+    folder = Path(exc.filename).parent if exc.filename else path.parent
+    return InputError(
+        f"cannot write {path} in {folder}: {exc.strerror or exc} -- the folder {folder} is read-only (or belongs to "
+        f"someone else); {what}. Make it writable (e.g. chmod u+w {folder}, or remount it read-write) or run in a "
+        "directory you can write to, then run the same command again."
+    )
 
 
 def record_run(path: str | Path, datasets: list[str], configfiles: list[str], study: str) -> None:
@@ -206,7 +270,11 @@ def record_run(path: str | Path, datasets: list[str], configfiles: list[str], st
     path = Path(path)
     if not path.parent.is_dir():  # a dry run or a run that made no results
         return
-    _write_record(path, {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)})
+    record = {"study": study, "configfiles": _configs(configfiles), "datasets": list(datasets)}
+    try:
+        _write_record(path, record)
+    except OSError as exc:
+        raise _not_writable(exc, path, "the results were made, but the record of which config made them not") from None
 
 
 def end_of_run(
@@ -217,16 +285,22 @@ def end_of_run(
     study: str,
     target: str,
     simulated: bool = False,
+    claims: list[str] | None = None,
 ) -> None:
     """The end of every successful run (Snakefile): record which config made the study's folder
-    and print the answer (:func:`terminal_summary`) of the results beside the record."""
-    record_run(record_path, datasets, configfiles, study)
+    and print the answer (:func:`terminal_summary`) of the results beside the record; ``claims``
+    are the ids of the study's claims, in the config's order."""
+    try:
+        record_run(record_path, datasets, configfiles, study)
+    except InputError as exc:  # the folder became read-only during the run: say so, then the answer
+        print(f"Error: {exc}", file=sys.stderr)
     print(
         terminal_summary(
             Path(record_path).parent,
             target=target,
             configfile=" ".join(map(str, configfiles)) or None,
             simulated=simulated,
+            claims=claims,
         ),
         end="",
         flush=True,

@@ -41,6 +41,42 @@ def _separator(path: Path) -> str:
     return "," if name.endswith(".csv") else "\t"
 
 
+SEPARATOR_NAMES = {"\t": "tabs", ",": "commas", ";": "semicolons"}
+
+
+def _read_as(sep: str) -> str:
+    return "a .csv file is read as comma-separated" if sep == "," else "a file not named .csv is read as tab-separated"
+
+
+def other_separator(fields: list[str], sep: str) -> str | None:
+    """The separator a line was written with when it is not ``sep``: the line came out as one field
+    (the others empty) holding another separator. None when the line split as expected."""
+    if not fields or any(f.strip() for f in fields[1:]):
+        return None
+    return next((alt for alt in SEPARATOR_NAMES if alt != sep and alt in fields[0]), None)
+
+
+def separator_error(path: Path, sep: str, alt: str, lines: list[int], text: str) -> InputError:
+    """One message for lines written with another separator than the file's (issue 24). Why not
+    read them with the separator they have: a guess can be wrong without a sign (a separator inside
+    a free-text cell; Excel's ';' files come with decimal commas, which would turn numbers such as
+    7,5 into text); the fix is one export. docs/bad_input.md."""
+    name = SEPARATOR_NAMES[alt]
+    where = f"line {lines[0]}" if len(lines) == 1 else f"lines {preview(lines)}"
+    whole = lines[0] == 1 and len(lines) == 1
+    rest = "" if whole else f", the rest of the file by {SEPARATOR_NAMES[sep]}"
+    hint = (
+        " (Excel writes ';' where the decimal separator is a comma: check that numbers use a decimal point)"
+        if alt == ";"
+        else ""
+    )
+    return InputError(
+        f"{path}: {where} {'is' if len(lines) == 1 else 'are'} separated by {name} ({text[:80]!r}){rest}, but "
+        f"{_read_as(sep)}. Save the whole table with one separator: tab-separated (any name but .csv) or "
+        f"comma-separated (named .csv){hint}."
+    )
+
+
 # "utf-8-sig" drops the byte order mark Excel puts at the start of "CSV UTF-8" files (which
 # would otherwise become part of the first column's name: "\ufeffsample")
 ENCODING = "utf-8-sig"
@@ -190,6 +226,9 @@ def read_count_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
     if layout["layout"] != "plain":
         header = layout["header"]
     if len(header) < 2:
+        alt = other_separator(header, sep)
+        if alt:
+            raise separator_error(path, sep, alt, [skip + 1], header[0])
         raise InputError(
             f"{path}: line 1 has {len(header)} column(s); a count matrix needs a gene ID column "
             f"followed by one column per sample. Is the separator right? ({'comma' if sep == ',' else 'tab'} "
@@ -250,6 +289,7 @@ def read_count_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
     raw = raw.fillna("").iloc[:, keep]
     raw.columns = [header[i] for i in keep]
     raw.index = pd.RangeIndex(skip + 2, skip + 2 + len(raw))  # editor line numbers
+    _check_line_separators(path, raw, sep)
     if layout["layout"] == "featurecounts":
         layout["note"] = (
             f"featureCounts table: skipped {skip} comment line(s) and dropped the annotation columns "
@@ -261,6 +301,23 @@ def read_count_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
             f"{len(samples)} sample column(s) and the first field of every line is the gene ID"
         )
     return raw, layout
+
+
+def _check_line_separators(path: Path, raw: pd.DataFrame, sep: str) -> None:
+    """Lines written with another separator come out as one field (the others empty): say so, with
+    the lines, instead of "the count is missing" on a line that shows its numbers."""
+    if raw.shape[1] < 2 or raw.empty:
+        return
+    first = raw.iloc[:, 0].astype(str)
+    for alt in SEPARATOR_NAMES:
+        if alt == sep:
+            continue
+        rows = np.flatnonzero(first.str.contains(alt, regex=False).to_numpy())
+        if rows.size:  # (only these rows are looked at further: the check costs ~3 ms on 10,000 genes x 85 samples)
+            rest = raw.iloc[rows, 1:].fillna("")
+            bad = rows[(rest == "").all(axis=1).to_numpy()]
+            if bad.size:
+                raise separator_error(path, sep, alt, [int(i) for i in raw.index[bad]], first.iloc[bad[0]])
 
 
 # Lines of counting tools' own statistics that are not genes: HTSeq-count's "__no_feature",
@@ -396,6 +453,10 @@ def read_samples(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     _require_file(path, "Sample sheet")
     header = read_header(path)
+    sep = _separator(path)
+    alt = other_separator(header, sep)
+    if alt and "sample" not in header:
+        raise separator_error(path, sep, alt, [1], header[0])
     if "sample" not in header:
         raise InputError(
             f"{path}: line 1 has no `sample` column (found: {preview(header)}). "
@@ -407,7 +468,7 @@ def read_samples(path: str | Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(
             path,
-            sep=_separator(path),
+            sep=sep,
             dtype=str,
             keep_default_na=False,
             encoding=ENCODING,
@@ -422,6 +483,8 @@ def read_samples(path: str | Path) -> pd.DataFrame:
             "(the sample name in the `sample` column, then its covariates)."
         )
     df = df.apply(lambda col: col.str.strip())
+    raw = df.set_axis(pd.RangeIndex(2, 2 + len(df)))  # editor line numbers
+    _check_line_separators(path, raw, sep)
     validate_rows(df.to_dict(orient="records"), "samples", str(path))
     dups = df["sample"][df["sample"].duplicated(keep=False)]
     if len(dups):

@@ -156,12 +156,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _writer_alive(pid: int, path: Path) -> bool:
+    """Whether the process that created the temporary file ``path`` (``pid`` from its name) may
+    still be writing it: a process with that pid runs, is not a zombie (a killed job its parent
+    has not reaped yet: it writes nothing more) and started before the file was last written (a
+    process started later is not the writer: the pid was reused after the writer ended). Without
+    psutil, or where the process cannot be inspected, any process with that pid counts as alive
+    (the file is kept: keeping is the safe side)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a requirement
+        return _alive(pid)
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        started = proc.create_time()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except (psutil.AccessDenied, OSError):
+        return _alive(pid)
+    try:
+        written = path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    # create_time is derived from the boot time in clock ticks (1/100 s): a second of slack keeps
+    # the file of a writer started just before it
+    return started <= written + 1.0
+
+
 def remove_stale_temp_files(*roots: str | Path) -> list[Path]:
     """Remove our temporary files (``.pathverdict-tmp.<pid>.*``) under ``roots``; returns them.
 
     Called when a run starts (Snakemake has locked the outputs it will write). Such files are
-    left by a run killed during a write. A file whose writing process is still alive on this
-    machine is kept (another run in the same directory may be writing it)."""
+    left by a run killed during a write. A file whose writer may still be writing it is kept
+    (another run in the same directory): :func:`_writer_alive` -- a zombie, or a process that
+    started after the file was written (a reused pid), is not its writer. A file that cannot be
+    removed (a read-only folder) is left and not reported."""
     removed = []
     pattern = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)\.[0-9a-f]+\.")
     for root in roots:
@@ -173,17 +204,32 @@ def remove_stale_temp_files(*roots: str | Path) -> list[Path]:
             if not m or not (p.is_file() or p.is_symlink()):
                 continue
             pid = int(m.group(1))
-            if pid != os.getpid() and _alive(pid):
+            if pid != os.getpid() and _writer_alive(pid, p):
                 continue
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone meanwhile, or a read-only folder
                 p.unlink()
                 removed.append(p)
     return removed
 
 
+# how write_tsv writes a float: 6 significant digits
+FLOAT_FORMAT = "%.6g"
+
+
 def write_tsv(df: pd.DataFrame, path: str | Path, index: bool = False) -> None:
     with atomic_write(path) as fh:
-        df.to_csv(fh, sep="\t", index=index, float_format="%.6g", lineterminator="\n")
+        df.to_csv(fh, sep="\t", index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def as_written(df: pd.DataFrame, reader, **kwargs) -> pd.DataFrame:
+    """``df`` as a later step reads it back after :func:`write_tsv` (``reader``: the step's reader, e.g.
+    ``io.read_de``): floats at the 6 significant digits of the file. A step that recomputes what
+    another step computed from a file (the null's and leave-one-sample-out's re-runs of the
+    enrichment) starts from the same numbers: ties and thresholds (padj < 0.05) fall the same way."""
+    buffer = io.StringIO()
+    df.to_csv(buffer, sep="\t", index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    buffer.seek(0)
+    return reader(buffer, **kwargs)
 
 
 def write_json(obj, path: str | Path) -> None:
@@ -222,6 +268,8 @@ def read_tsv(path: str | Path, **kwargs) -> pd.DataFrame:
     if "keep_default_na" in kwargs or "na_values" in kwargs or kwargs.get("na_filter") is False:
         return pd.read_csv(path, sep="\t", **kwargs)
     header = list(pd.read_csv(path, sep="\t", nrows=0).columns)
+    if hasattr(path, "seek"):  # a buffer (as_written): read it again from its start
+        path.seek(0)
     ids = {c for c in header if c in ID_COLUMNS}
     index_col = kwargs.get("index_col")
     if isinstance(index_col, int) and index_col < len(header):

@@ -38,6 +38,7 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -60,11 +61,13 @@ class DEParams:
     threads: int = 1
     block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
     numeric: tuple[str, ...] = ()  # design variables that are continuous covariates (the others are factors)
+    dataset: str = ""  # the dataset's name, for messages
 
     @classmethod
-    def from_config(cls, de: dict, dataset_config: dict, threads: int = 1) -> DEParams:
+    def from_config(cls, de: dict, dataset_config: dict, threads: int = 1, dataset: str = "") -> DEParams:
         """The DE settings of a dataset: its design and contrast, and the config's ``de`` section."""
         return cls(
+            dataset=dataset,
             design=dataset_config["design"],
             contrast=list(dataset_config["contrast"]),
             alpha=de["alpha"],
@@ -201,10 +204,15 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
     design = design_and_contrast(meta, params.design, params.contrast)
     contrast = design.contrast(var, tested, reference)
     if params.shrink and rcompat.shrinkable_coefficient(contrast) is None:  # before the fit: fail fast
+        first = sorted(set(meta[var].astype(str)))[0]  # the design's reference level (R's: the first, sorted)
+        where = f"dataset {params.dataset}" if params.dataset else "this dataset"
+        key = f"datasets.{params.dataset}.contrast" if params.dataset else "the dataset's `contrast`"
         raise InputError(
-            f"LFC shrinkage needs the contrast's reference level {reference!r} to be the design's reference level "
-            f"for {var!r}; coefficients available: {', '.join(design.columns)}. Turn off `de.shrinkage` or "
-            "reorder the levels."
+            f"{where}: LFC shrinkage (`de.shrinkage: true`) shrinks one coefficient of the design, so the "
+            f"contrast's reference level must be the design's reference level for {var!r}, which is {first!r} "
+            f"(levels are sorted, the first is the reference, as in R); the contrast [{var}, {tested}, {reference}] "
+            f"compares two other levels (coefficients: {', '.join(design.columns)}). Fix: set `de.shrinkage: false`, "
+            f"or compare with {first!r} ({key}: [{var}, {tested}, {first}])."
         )
     try:
         fit = rcompat.fit_deseq(
@@ -248,6 +256,11 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         "up": int(((res["padj"] < params.alpha) & (res["log2FoldChange"] > 0)).sum()),
         "down": int(((res["padj"] < params.alpha) & (res["log2FoldChange"] < 0)).sum()),
         "cooks_outliers": int((res["pvalue"].isna() & res["baseMean"].gt(0)).sum()),
+        # per sample: genes whose Cook's distance is above DESeq2's cutoff (None: the sample's group has fewer
+        # than 3 replicates, where DESeq2 does not use Cook's distances); read by the sample QC
+        "cooks_outliers_by_sample": {
+            str(s): (None if np.isnan(n) else int(n)) for s, n in zip(kept.columns, fit.cooks_outliers_per_sample)
+        },
         "shrinkage": params.shrink,
     }
     return DEResult(res, size_factors, summary, counts=kept, trend=fit.trend)

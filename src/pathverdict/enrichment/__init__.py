@@ -4,7 +4,8 @@
   padj, then smallest p-value, then largest baseMean, then gene ID), so a symbol is
   never counted twice.
 * ORA background (universe) = the symbols tested by DESeq2 with a non-missing padj,
-  i.e. the genes that could have been called DE. Gene sets are reduced to that
+  i.e. the genes that could have been called DE (for a published table of significant genes
+  only, the ``background`` given with it: :func:`de_gene_lists`). Gene sets are reduced to that
   universe before size filtering. Every set within the size limits (a "usable" set)
   gets a p-value -- a set with no DE gene has p = 1 -- and Benjamini-Hochberg is
   applied over all usable sets. (Enrichr and ``gseapy.enrich`` test only the sets with
@@ -112,8 +113,14 @@ def _collapse_sorted(de: pd.DataFrame) -> pd.DataFrame:
 
 
 def de_gene_lists(genes: pd.DataFrame, padj: float, lfc: float) -> tuple[dict[str, list[str]], list[str]]:
-    """DE symbols per direction and the background, from a symbol-collapsed DE table."""
-    tested = genes[genes["padj"].notna()]
+    """DE symbols per direction and the background, from a symbol-collapsed DE table. The background
+    is the symbols with a padj, and, for a published table of significant genes with a given
+    background (column ``in_table``, :mod:`pathverdict.de.imported`), the background's genes it does
+    not list (not DE)."""
+    tested_mask = genes["padj"].notna()
+    if "in_table" in genes.columns:
+        tested_mask |= genes["in_table"].astype(str) == "no"
+    tested = genes[tested_mask]
     sig = tested[(tested["padj"] < padj) & (tested["log2FoldChange"].abs() >= lfc)]
     lists = {
         "up": sorted(sig.index[sig["log2FoldChange"] > 0]),

@@ -23,12 +23,17 @@ principal pathway only where the design could have found it. For every dataset w
 reference effect, by the headline method of the primary library, is below ``calibration.min_power``
 (or was not measured), a caveat turns a ``no`` of the claims' ``on_top`` test into ``inconclusive``
 with the reason (:func:`power_reason`); likewise for the ``enriched`` test with the power of
-"enriched". The caveats are rows of the claims engine's caveats table (:data:`CAVEAT_COLUMNS`).
+"enriched". The caveats are rows of the claims engine's caveats table
+(:data:`pathverdict.judgement.claims.CAVEAT_COLUMNS`, source :data:`POWER_SOURCE`): they reach
+``caveats.tsv``, the claims page and the replication summary like every other caveat. A dataset that
+could not be calibrated (a DE table: no counts to simulate from) has no power figure, so its "not on
+top" is inconclusive too, and its reason says the calibration was not tested.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -64,9 +69,10 @@ COLUMNS = [
 TEXT_COLUMNS = ("dataset", "library", "method", "design", "source", "scenario", "power_effect", "background", "note")
 PACKAGE_TABLE = "data/calibration.tsv"
 CELL_LIKE = ("cells_overexpression", "cells_loss_of_function", "negative_control", "other")
-# the claims engine's caveats table (pathverdict.judgement.claims.CAVEAT_COLUMNS once the engine is merged)
-CAVEAT_COLUMNS = ["dataset", "tests", "when", "holds", "source", "reason"]
 PER_DATASET_SOURCE = "this dataset's fit"
+NOT_CALIBRATED = "not calibrated"
+DE_TABLE_NOTE = "a DE table has no counts to simulate from"
+POWER_SOURCE = "power"  # the caveats' source column
 
 
 def table_path() -> Path:
@@ -256,7 +262,8 @@ def dataset_rows(
     """``results/<study>/calibration.tsv``: per dataset (the config's datasets section: role, contrast,
     select_by_expression) and method (the headline method first), the false-positive rate and power,
     from the dataset's own simulations when ``summaries`` has it (``calibration/summary.tsv``), else
-    from the package table. ``sample_sheets``: the checked (selected) sample sheets."""
+    from the package table. ``sample_sheets``: the checked (selected) sample sheets; a dataset given as
+    a DE table has none, and its rows say it is not calibrated (:data:`NOT_CALIBRATED`)."""
     settings = settings or CalibrationSettings()
     t = read_table() if table is None else table
     source = table_source or f"package table pathverdict/{PACKAGE_TABLE}, benchmarks/calibration.py"
@@ -265,7 +272,13 @@ def dataset_rows(
     for name, ds in datasets.items():
         summary = (summaries or {}).get(name)
         for method in order:
-            if summary is not None and method in set(summary["method"]):
+            if name not in sample_sheets and "de_table" in ds:
+                row = _empty_row(name, method, "DE table", NOT_CALIBRATED, DE_TABLE_NOTE) | {
+                    "reference_effect": settings.reference_effect,
+                    "min_power": settings.min_power,
+                    "power_effect": settings.effect_text(),
+                }
+            elif summary is not None and method in set(summary["method"]):
                 row = _dataset_row(
                     name, ds, sample_sheets[name], summary[summary["method"] == method].iloc[0], settings
                 )
@@ -309,7 +322,12 @@ def power_words(row, test: str = "on_top") -> str:
     effect = str(row.get("power_effect", "") or "") or "the reference effect"
     value = row.get(col, math.nan)
     if _missing(value):
-        return f"the power of this design for {row.get('method') or 'this method'} was not measured"
+        method = row.get("method") or "this method"
+        if str(row.get("source", "")) == NOT_CALIBRATED:
+            return (
+                f"calibration not tested ({row.get('note') or NOT_CALIBRATED}): the power of {method} was not measured"
+            )
+        return f"the power of this design for {method} was not measured"
     return (
         f"with this design a real effect of {effect} is {what} in {_pct(value)}"
         f"{_ci(row.get(col + '_ci_low'), row.get(col + '_ci_high'))} of simulated studies"
@@ -325,16 +343,24 @@ def powered(row, min_power: float, test: str = "on_top") -> bool:
 def power_reason(row, min_power: float, test: str = "on_top") -> str:
     """The caveat's reason: why a "no" of ``test`` is inconclusive in this dataset."""
     answer = "not on top" if test == "on_top" else "not enriched"
-    return f"{answer}, but {power_words(row, test)}: a 'no' needs power >= {min_power:g} ({row.get('source', '')})"
+    src = row.get("source")
+    source = "" if _missing(src) or str(src) == NOT_CALIBRATED else f"; calibrated on {src}"
+    return f"{answer}, but {power_words(row, test)}: a 'no' needs power >= {min_power:g}{source}"
+
+
+def _of_library(calibration: pd.DataFrame, library: str | None) -> pd.DataFrame:
+    """The rows of ``library`` (all rows when it has none, or the table has no library column)."""
+    t = calibration
+    if library and "library" in t.columns and (t["library"].astype(str) == library).any():
+        t = t[t["library"].astype(str) == library]
+    return t
 
 
 def headline_rows(calibration: pd.DataFrame, primary: str | None = None, library: str | None = None) -> pd.DataFrame:
     """One row per dataset: the headline method (``primary`` column, or the method ``primary``)."""
     if calibration is None or calibration.empty:
         return pd.DataFrame(columns=COLUMNS)
-    t = calibration
-    if library and "library" in t.columns and (t["library"].astype(str) == library).any():
-        t = t[t["library"].astype(str) == library]
+    t = _of_library(calibration, library)
     if primary is not None:
         t = t[t["method"].astype(str) == primary]
     elif "primary" in t.columns:
@@ -348,49 +374,75 @@ def caveats_from_power(
     min_power: float | None = None,
     primary: str | None = None,
     library: str | None = None,
+    methods: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """The power rule as caveats (:data:`CAVEAT_COLUMNS`) for the claims engine: for each dataset whose
-    headline method (``primary``; default the rows marked primary) of the primary library (``library``)
-    had power < ``min_power`` (default: the table's ``min_power``, ``calibration.min_power``) at the
-    reference effect, or no measured power, a ``no`` of ``on_top`` becomes ``inconclusive``; likewise a
-    ``no`` of ``enriched`` with the power of "enriched"."""
+    """The power rule as caveats (``claims.CAVEAT_COLUMNS``) for the claims engine: for each dataset and
+    method (``methods``; default the headline method, ``primary`` or the rows marked primary) of the
+    primary library (``library``) with power < ``min_power`` (default: the table's ``min_power``,
+    ``calibration.min_power``) at the reference effect, or no measured power, a ``no`` of ``on_top``
+    judged by that method becomes ``inconclusive`` (``tests`` ``on_top:<method>``); likewise a ``no``
+    of ``enriched`` with the power of "enriched". A method's power never earns another method's "no"."""
+    from .claims import CAVEAT_COLUMNS  # claims reads this module's columns: imported here, not above
+
+    if calibration is None or calibration.empty:
+        return pd.DataFrame(columns=CAVEAT_COLUMNS)
+    if methods is None:
+        table = headline_rows(calibration, primary, library)
+    else:
+        table = _of_library(calibration, library)
+        table = table[table["method"].astype(str).isin(list(methods))].drop_duplicates(["dataset", "method"])
     rows = []
-    for _, r in headline_rows(calibration, primary, library).iterrows():
+    for _, r in table.iterrows():
         r = r.to_dict()
         need = float(r["min_power"]) if min_power is None else float(min_power)
+        method = "" if _missing(r.get("method")) else f":{r['method']}"
         for test in ("on_top", "enriched"):
             if not powered(r, need, test):
                 rows.append(
                     {
                         "dataset": str(r["dataset"]),
-                        "tests": test,
+                        "tests": test + method,
                         "when": "no",
                         "holds": "inconclusive",
-                        "source": "power",
+                        "source": POWER_SOURCE,
                         "reason": power_reason(r, need, test),
                     }
                 )
     return pd.DataFrame(rows, columns=CAVEAT_COLUMNS)
 
 
-def power_verdict(row) -> str:
-    """What the power means for a "no" of this dataset: earned, or inconclusive (the power rule)."""
+CONTROL_VERDICT = "a negative control: its 'not on top' is the check passing, which power does not qualify"
+
+
+def power_verdict(row, control: bool = False) -> str:
+    """What the power means for a "no" of this dataset: earned, or inconclusive (the power rule); for a
+    negative control (``control``), that power does not enter its check."""
     need = row.get("min_power", math.nan)
     if _missing(need):
         return ""
+    if control:
+        return CONTROL_VERDICT
     need = float(need)
     if powered(row, need):
         return f"power >= {need:g}: a 'not on top' here counts as no"
+    if _missing(row.get("power", math.nan)):
+        return "power not measured: a 'not on top' here is inconclusive, not a no"
     return f"power below {need:g}: a 'not on top' here is inconclusive, not a no"
 
 
-def sentence(calibration: pd.DataFrame) -> str:
-    """The calibration of each dataset's headline answer, for the claims paragraph and the log."""
+def sentence(calibration: pd.DataFrame, controls: Iterable[str] = ()) -> str:
+    """The calibration of each dataset's headline answer, for the claims paragraph and the log
+    (``controls``: the negative controls, whose check power does not qualify)."""
     parts = []
+    controls = {str(c) for c in controls}
     for _, r in headline_rows(calibration).iterrows():
-        if _missing(r["fpr_on_top"]):
+        verdict = power_verdict(r, str(r["dataset"]) in controls)
+        if _missing(r["fpr_on_top"]):  # not calibrated (a DE table) or not in the package table: say so
+            parts.append(
+                f"{r['dataset']} ({r['design']}, {r['method']}): {power_words(r)}"
+                + (f" ({verdict})" if verdict else "")
+            )
             continue
-        verdict = power_verdict(r)
         parts.append(
             f"{r['dataset']} ({r['design']}, {r['method']}): a false 'on top' in {_pct(r['fpr_on_top'])} of null "
             f"studies (95% upper bound {_pct(r['fpr_ci_high'])}); {power_words(r)}"

@@ -1,37 +1,31 @@
-"""The study's claims, checked dataset by dataset (Sarayloo et al. 2019 by default).
+"""The study's claims, checked dataset by dataset: the engine (the claims themselves are data,
+the config's ``claims:`` section, read by :mod:`.claim_specs`; the test kinds are in
+:mod:`.claim_tests`; docs/claims.md).
 
-Each dataset has a ``role`` in the config; only the study roles enter the claims:
+Each dataset has a ``role`` in the config (the user's names); a claim concerns the datasets of
+its roles and those it names. Two roles keep a fixed meaning:
 
-* ``cells_overexpression`` / ``cells_loss_of_function``: MEIS1 over-expressed / knocked
-  out or down in cells (claims 1 and 3);
-* ``tissue``: patients' tissue vs controls (claims 2 and 3);
 * ``negative_control``: a dataset where the target is expected *not* to be on top. It is
   shown as a check of the method -- passed when the target is not called on top (status
   not_on_top, or inconclusive: no such call was made), failed when it is -- and never
   counted in a claim;
 * ``other``: analysed (verdict, robustness, null), never part of the claims.
 
-The claims:
-
-1. ``cells``: in the cell datasets the target pathway is on top (verdict status of the
-   headline method and primary library) *and* the key genes (HMOX1, VDR) are DE;
-2. ``tissue``: in tissue the target pathway is enriched (FDR <= max_fdr by the headline
-   method, with the verdict's minimum evidence; on top is not required). When the
-   dataset selects patients by expression (``select_by_expression``, e.g. reduced
-   MEIS1) the selection alone can make the target look enriched, so the claim also
-   needs the selection-aware label-permutation null (``results/<study>/null.tsv``, method
-   ``set_score`` of the primary library, ``selection_aware`` yes): ``yes`` only when that
-   null is informative with empirical p <= ``null_alpha``; ``no`` when its p is larger
-   ("the enrichment is explained by the selection"); ``inconclusive`` when the null is
-   disabled, missing or uninformative. The other selection analyses
-   (``results/{dataset}/selection/analyses.tsv``) are shown beside the claim;
-3. ``metallothioneins``: in every study dataset at least one protein-coding
-   metallothionein (the verdict's gene patterns; pseudogenes excluded) is DE.
-
 Per dataset ``holds`` is ``yes`` / ``partly`` (some parts of the claim hold, others do
 not) / ``no`` / ``inconclusive`` (the data cannot answer, the evidence says why) /
-``not tested`` (no testable evidence in the dataset, e.g. every metallothionein
+``not tested`` (no testable evidence in the dataset, e.g. every gene of a family
 untested). Untested genes and inconclusive verdicts are never counted for or against.
+
+**Caveats** (:data:`CAVEAT_COLUMNS`, :func:`apply_caveats`): what other judgements say about a
+dataset's evidence (a contrast confounded with a batch, an answer that rests on one sample, too
+little power) without knowing the claims' wording. A caveat applies to a test of a claim in a
+dataset when the dataset matches, the test kind is in its ``tests`` (or ``*``) and the test's own
+answer equals its ``when`` (or ``when`` is ``any``; a test that was not tested stays so); the
+answer then becomes ``holds`` (``inconclusive``) and the reason is added to the evidence. An entry
+``kind:method`` of ``tests`` (e.g. ``on_top:gsea``, the power rule's) applies only to that kind judged
+by that method. A
+caveat never makes an answer yes or no. The negative-control check takes caveats as an
+``on_top`` test: a confounded negative control cannot pass.
 
 Per claim: ``reproduced`` (yes in every dataset it concerns), ``not reproduced`` (no
 dataset supports it and at least one contradicts it), ``partly`` (support and
@@ -44,39 +38,26 @@ when none is reproduced or partly, ``inconclusive`` when every tested claim is, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from . import calibration as _calibration
-from . import verdict as _verdict
+from . import claim_tests as _tests
+from .claim_specs import PATHWAY_TESTS, TEST_KINDS, Claim, default_claims
+from .claim_tests import combine, null_text, selection_null  # noqa: F401 (the claims' vocabulary, re-exported)
 from ..util import read_text_table
 
-CLAIMS = {
-    "cells": "In cells with MEIS1 over-expressed and with MEIS1 knocked out/down, {target} is the top "
-    "dysregulated pathway, with {genes} among its DE genes.",
-    "tissue": "{target} is enriched in the tissue of patients with reduced MEIS1 expression versus controls.",
-    "metallothioneins": "Metallothionein genes are dysregulated in every dataset.",
-}
-CHECKS = {
-    "negative_control": "In a negative-control dataset {target} is not on top (a check of the method, "
-    "not a claim of the study).",
-}
-CELL_ROLES = ("cells_overexpression", "cells_loss_of_function")
-STUDY_ROLES = CELL_ROLES + ("tissue",)
-ROLES = STUDY_ROLES + ("negative_control", "other")
-ROLE_NAMES = {
-    "cells_overexpression": "MEIS1 over-expression (cells)",
-    "cells_loss_of_function": "MEIS1 loss of function (cells)",
-    "tissue": "tissue",
-    "negative_control": "negative control",
-    "other": "other (not part of the claims)",
-}
+CHECK_TEXT = "In a negative-control dataset {target} is not on top (a check of the method, not a claim of the study)."
 HOLDS = ("yes", "partly", "no", "inconclusive", "not tested")
 COLUMNS = ["claim", "dataset", "role", "holds", "evidence", "null"]
 NULL_TEXT = ("dataset", "library", "method", "statistic", "informative", "selection_aware", "note")
 SELECTION_TEXT = ("dataset", "analysis", "description", "library", "method", "status", "implication")
+# the seam between the claims and the judgements of a dataset's trust (sample QC, confounding,
+# leave-one-sample-out, calibration and power): one row per caveat
+CAVEAT_COLUMNS = ["dataset", "tests", "when", "holds", "source", "reason"]
+CAVEAT_WHEN = ("yes", "no", "any")
+CAVEAT_HOLDS = ("inconclusive",)
 
 
 # --------------------------------------------------------------------------- reading
@@ -94,141 +75,135 @@ def read_selection(paths: Iterable) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(SELECTION_TEXT))
 
 
-# --------------------------------------------------------------------------- pieces
+# --------------------------------------------------------------------------- caveats
 
 
-def _p(row, col="pvalue") -> str:
-    return _verdict.fmt_p(row[col], row.get("p_bound", False) if col == "pvalue" else False)
+def empty_caveats() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=str) for c in CAVEAT_COLUMNS})
 
 
-def _gene(genes: pd.DataFrame, dataset: str, symbol: str) -> tuple[str, str]:
-    """("yes" | "no" | "untested", text) for a key gene."""
-    g = genes[(genes["dataset"] == dataset) & (genes["symbol"] == symbol)]
-    if g.empty:
-        return "untested", f"{symbol}: not reported"
-    order = {"up": 0, "down": 0, "not DE": 1, "untested": 2}
-    best = g.iloc[int(np.argmin([order.get(s, 3) for s in g["status"]]))]
-    st = best["status"]
-    if st in ("up", "down"):
-        return "yes", f"{symbol} {st} (log2FC {best['log2FoldChange']:.2f}, padj {best['padj']:.2g})"
-    detail = best.get("detail", "")
-    detail = f": {detail}" if isinstance(detail, str) and detail else ""
-    if st == "not DE":
-        return "no", f"{symbol} not DE{detail}"
-    return "untested", f"{symbol} untested{detail}"
+def collect_caveats(tables: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
+    """The caveats of every producer in one table (an empty one, with :data:`CAVEAT_COLUMNS`, when
+    there are none). A table with other columns or values outside the vocabulary is a bug of its
+    producer: ``ValueError`` naming the column and value."""
+    out = [empty_caveats()]
+    for t in tables:
+        if t is None or len(t) == 0:
+            continue
+        if list(t.columns) != CAVEAT_COLUMNS:
+            raise ValueError(f"a caveats table has the columns {list(t.columns)}, not {CAVEAT_COLUMNS}")
+        t = t.astype(str)
+        for tests in t["tests"]:
+            entries = [k.strip().partition(":") for k in tests.split(";")]
+            known = all(k in TEST_KINDS and (not sep or m in _tests._verdict.METHODS) for k, sep, m in entries)
+            if tests != "*" and not known:
+                raise ValueError(
+                    f"caveat tests {tests!r}: not '*' nor a ';'-separated list of {', '.join(TEST_KINDS)} "
+                    f"(each optionally :method, one of {', '.join(_tests._verdict.METHODS)})"
+                )
+        for col, allowed in (("when", CAVEAT_WHEN), ("holds", CAVEAT_HOLDS)):
+            bad = sorted(set(t[col]) - set(allowed))
+            if bad:
+                raise ValueError(f"caveat {col} {bad[0]!r} is not one of {', '.join(allowed)}")
+        out.append(t)
+    return pd.concat(out, ignore_index=True)
 
 
-def _headline(verdict: pd.DataFrame, dataset: str, library: str | None) -> pd.Series | None:
-    rows = verdict[(verdict["dataset"] == dataset) & verdict["primary"].astype(bool)]
-    if library is not None:
-        rows = rows[rows["library"] == library]
-    return rows.iloc[0] if len(rows) else None
+def read_caveats(paths: Iterable) -> pd.DataFrame:
+    """Caveat tables written as TSV (:data:`CAVEAT_COLUMNS`), in one table."""
+    return collect_caveats(read_text_table(p, tuple(CAVEAT_COLUMNS)) for p in paths)
 
 
-def _describe(row: pd.Series | None) -> str:
-    if row is None:
-        return "no enrichment result"
-    st = _verdict._status(row)
-    if pd.isna(row["rank"]):
-        return f"{row['method']} ({row['library']}): {st} ({row['note']})"
-    return (
-        f"{row['method']} ({row['library']}): rank {int(row['rank'])} of {row['n_terms']}, "
-        f"p {_p(row)}, FDR {_verdict._num(row['fdr'])}; {st}" + (f" ({row['note']})" if row["note"] else "")
-    )
+def apply_caveats(
+    caveats: pd.DataFrame | None, dataset: str, test: str, answer: str, method: str | None = None
+) -> tuple[str, list[str]]:
+    """A test's answer in a dataset after the caveats: (answer, the reasons of those that apply).
+
+    A caveat applies when its ``dataset`` is this one, ``test`` is in its ``tests`` (or they are
+    ``*``; an entry ``test:method`` only when the test was judged by ``method``) and ``answer`` equals
+    its ``when`` (or ``when`` is ``any``); the answer becomes its ``holds`` (``inconclusive``). A
+    ``not tested`` answer has nothing to qualify and stays."""
+    if caveats is None or caveats.empty or answer == "not tested":
+        return answer, []
+    held, reasons = answer, []
+    for _, c in caveats[caveats["dataset"].astype(str) == str(dataset)].iterrows():
+        kinds = {k.strip() for k in str(c["tests"]).split(";")}
+        mine = test in kinds or (method is not None and f"{test}:{method}" in kinds)
+        if (c["tests"] == "*" or mine) and c["when"] in ("any", answer):  # the test's own answer
+            held = str(c["holds"])
+            if c["reason"] not in reasons:
+                reasons.append(str(c["reason"]))
+    return held, reasons
 
 
-def combine(parts: list[str]) -> str:
-    """One dataset's answer from the answers of the parts of a claim (yes / no /
-    inconclusive / untested / not tested)."""
-    if not parts or all(p in ("not tested", "untested") for p in parts):
-        return "not tested"
-    yes, no = parts.count("yes"), parts.count("no")
-    if yes == len(parts):
-        return "yes"
-    if yes and no:
-        return "partly"
-    if no:
-        return "no"  # a conjunctive claim with a part that fails, none that holds
-    return "inconclusive"
+def _caveated(out: _tests.Outcome, caveats, dataset: str, kind: str) -> _tests.Outcome:
+    """An outcome with the caveats applied to its answer (all its parts become the caveat's holds)."""
+    method = str(out.row["method"]) if out.row is not None and "method" in out.row else None
+    answer, reasons = apply_caveats(caveats, dataset, kind, out.answer, method)
+    if reasons:
+        out.parts = [answer] if out.parts else []
+        out.reasons = reasons
+    return out
 
 
-def _null_rows(null: pd.DataFrame | None, dataset: str, library: str | None) -> pd.DataFrame:
-    if null is None or null.empty or "dataset" not in null.columns:
-        return pd.DataFrame()
-    rows = null[null["dataset"] == dataset]
-    if library is not None and "library" in rows.columns:
-        rows = rows[rows["library"] == library]
-    return rows
-
-
-def _yes(value) -> bool:
-    return str(value).strip().lower() in ("yes", "true", "1")
-
-
-def null_text(rows: pd.DataFrame) -> str:
-    """The label-permutation null of a dataset, in words (for display beside a verdict)."""
-    out = []
-    for _, r in rows.iterrows():
-        p = r.get("empirical_p", np.nan)
-        informative = r.get("informative", None)
-        sel = " (selection-aware)" if _yes(r.get("selection_aware", "no")) else ""
-        n = r.get("n_permutations", np.nan)
-        nperm = f", {int(n)} relabelings" if not pd.isna(n) else ""
-        if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
-            note = str(r.get("note", "") or "")
-            note = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
-            note = note.split(";")[0].strip()  # the reason; the whole note is in results/<study>/null.tsv
-            out.append(f"{r['method']}{sel}: uninformative{nperm}" + (f" ({note})" if note else ""))
-        else:
-            mp = r.get("min_p", np.nan)
-            out.append(
-                f"{r['method']}{sel}: empirical p {_verdict._num(float(p))}{nperm}"
-                + (f", smallest possible {_verdict._num(float(mp))}" if not pd.isna(mp) else "")
-            )
-    return "; ".join(out)
-
-
-def selection_null(
-    null: pd.DataFrame | None, dataset: str, library: str | None, alpha: float, enabled: bool
-) -> tuple[str, str]:
-    """The selection-aware set_score null for a tissue dataset with a selection:
-    ("yes" | "no" | "inconclusive", reason)."""
-    if not enabled:
-        return "inconclusive", (
-            "the label-permutation null is disabled (null.enabled: false), so an enrichment "
-            "caused by selecting patients by expression cannot be ruled out"
-        )
-    rows = _null_rows(null, dataset, library)
-    if not rows.empty and "method" in rows.columns:
-        rows = rows[rows["method"] == "set_score"]
-    else:
-        rows = pd.DataFrame()
-    if rows.empty:
-        return "inconclusive", (
-            f"no set_score row for {dataset} / {library} in the study's null.tsv: the enrichment "
-            "cannot be told apart from the effect of selecting patients by expression"
-        )
-    r = rows.iloc[0]
-    p, mp, note = r.get("empirical_p", np.nan), r.get("min_p", np.nan), r.get("note", "")
-    note = f" ({note})" if isinstance(note, str) and note else ""
-    if not _yes(r.get("selection_aware", "no")):
-        return "inconclusive", f"the set_score null is not selection-aware{note}"
-    if not _yes(r.get("informative", "no")) or pd.isna(p):
-        return "inconclusive", f"the selection-aware set_score null is uninformative{note}"
-    if not pd.isna(mp) and float(mp) > alpha:
-        return "inconclusive", (
-            f"the selection-aware set_score null cannot reach p <= {alpha} (smallest possible "
-            f"p {_verdict._num(float(mp))}){note}"
-        )
-    if float(p) <= alpha:
-        return "yes", f"selection-aware set_score null: empirical p {_verdict._num(float(p))} <= {alpha}"
-    return "no", (
-        f"the enrichment is explained by the selection: selection-aware set_score null empirical p "
-        f"{_verdict._num(float(p))} > {alpha}"
-    )
+def _with_reasons(evidence: str, reasons: Iterable[str]) -> str:
+    return evidence + "".join(f"; inconclusive: {r}" for r in reasons)
 
 
 # --------------------------------------------------------------------------- evaluate
+
+
+def _check(ctx: _tests.Context, ds: str, role: str, ntext: str, caveats) -> dict:
+    """The negative-control check: is the target falsely called on top? An inconclusive verdict is
+    no such call; a caveat on its on_top answer makes the check inconclusive."""
+    head = _tests.pathway_row(ctx.verdict, ds, ctx.library)
+    st = _tests._verdict._status(head) if head is not None else None
+    passed = {"on_top": "no", "not_on_top": "yes", "inconclusive": "yes", None: "not tested"}[st]
+    said = {
+        "on_top": "called ON TOP",
+        "not_on_top": "not on top",
+        "inconclusive": "not called on top (inconclusive)",
+        None: "no result",
+    }[st]
+    answer = {"on_top": "yes", "not_on_top": "no", "inconclusive": "inconclusive", None: "not tested"}[st]
+    held, reasons = apply_caveats(caveats, ds, "on_top", answer)
+    evidence = _with_reasons(f"{_tests.describe(head)}; expected: not on top; {said}", reasons)
+    return {
+        "claim": "negative_control",
+        "dataset": ds,
+        "role": role,
+        "holds": held if reasons else passed,
+        "evidence": evidence,
+        "null": ntext,
+    }
+
+
+def _claim_row(ctx, claim: Claim, ds: str, role: str, ntext: str, caveats, clauses) -> dict:
+    outcomes: list[_tests.Outcome] = []
+    pathway: _tests.Outcome | None = None
+    for i, test in enumerate(claim.tests):
+        if test.kind == "selection_null":
+            out = _tests.qualify_by_selection(ctx, ds, claim.tests[i - 1], outcomes[-1])
+            if out is None:
+                continue
+        else:
+            out = _tests.run(ctx, ds, role, test, pathway)
+            if test.kind in PATHWAY_TESTS and pathway is None:
+                pathway = out
+        outcomes.append(_caveated(out, caveats, ds, test.kind))
+    parts = [p for o in outcomes for p in o.parts]
+    reasons = list(dict.fromkeys(r for o in outcomes for r in o.reasons))
+    evidence = "; ".join(o.evidence for o in outcomes if o.evidence)
+    if claim.has_pathway_test:
+        evidence += clauses(ds, pathway.row if pathway is not None else None)
+    return {
+        "claim": claim.id,
+        "dataset": ds,
+        "role": role,
+        "holds": combine(parts),
+        "evidence": _with_reasons(evidence, reasons),
+        "null": ntext if claim.has_pathway_test else "",
+    }
 
 
 def evaluate(
@@ -237,7 +212,7 @@ def evaluate(
     roles: dict[str, str],
     *,
     target: str,
-    key_genes: tuple[str, ...] = ("HMOX1", "VDR"),
+    claims: Sequence[Claim] | None = None,
     max_fdr: float = 0.05,
     library: str | None = None,
     null: pd.DataFrame | None = None,
@@ -246,109 +221,68 @@ def evaluate(
     null_alpha: float = 0.05,
     sensitivity: pd.DataFrame | None = None,
     directions: pd.DataFrame | None = None,
+    caveats: pd.DataFrame | None = None,
+    tables: Iterable[str] = (),
+    organisms: dict[str, str] | None = None,
+    organism: str = "human",
+    orthologs: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """One row per claim (and check) x dataset it concerns: does it hold, and the numbers.
+    """One row per claim (and negative-control check) x dataset it concerns: does it hold, and the numbers.
 
-    ``library`` is the primary library (default: the first in ``verdict``); ``null`` is
+    ``claims`` are the study's (:func:`.claim_specs.parse_claims`; default: one claim per dataset,
+    "the target is on top"); ``roles`` dataset -> role, in the order of the rows. ``library`` is
+    the primary library (default: the first in ``verdict``); ``null`` is
     ``results/<study>/null.tsv`` (or None); ``selected`` the datasets with ``select_by_expression``.
     ``sensitivity`` (``results/<study>/sensitivity.tsv``) and ``directions``
     (``results/<study>/sensitivity_directions.tsv``) add one clause each to the evidence of the
-    pathway claims (cells, tissue): shown, never counted for or against a claim.
+    claims with a pathway test: shown, never counted for or against a claim. ``caveats``
+    (:data:`CAVEAT_COLUMNS`) qualify the tests' answers (:func:`apply_caveats`). ``tables``: the datasets
+    given as a published DE table (what needs counts is not tested there, and said). ``organisms``
+    (dataset -> organism, default the study ``organism``) and ``orthologs`` ({organism: pairs}) give
+    the genes and families of each dataset's organism (:mod:`.claim_genes`).
     """
     from . import sensitivity as _sens
 
-    def sensitivity_clause(ds: str, head: pd.Series | None, cells: bool) -> str:
+    if claims is None:
+        claims = default_claims(roles)
+    cell_datasets = set(directions["dataset"]) if directions is not None and len(directions) else set()
+
+    def clauses(ds: str, head: pd.Series | None) -> str:
         out = ""
         if sensitivity is not None and head is not None:
             text = _sens.sentence(sensitivity, ds, str(head["library"]), str(head["method"]))
             out += f"; {text} (shown, not judged)" if text else ""
-        if cells and directions is not None and len(directions):
+        if ds in cell_datasets:
             out += f"; directions in the cell datasets (shown, not judged): {_sens.directions_sentence(directions)}"
         return out
 
     if library is None and len(verdict):
         library = str(verdict["library"].iloc[0])
-    selected = set(selected)
-    counted = _verdict.counted_genes(genes)
+    ctx = _tests.Context(
+        verdict,
+        genes,
+        library,
+        max_fdr,
+        null,
+        frozenset(selected),
+        null_enabled,
+        null_alpha,
+        frozenset(tables),
+        organisms=dict(organisms or {}),
+        organism=organism,
+        orthologs=dict(orthologs or {}),
+    )
     rows = []
     for ds, role in roles.items():
-        if role not in STUDY_ROLES and role != "negative_control":
-            continue  # `other`: analysed, never part of the claims
-        head = _headline(verdict, ds, library)
-        st = _verdict._status(head) if head is not None else None
-        nrows = _null_rows(null, ds, library)
+        mine = [c for c in claims if c.concerns(ds, role)]
+        if role != "negative_control" and not mine:
+            continue  # `other`, or a dataset no claim names: analysed, never part of the claims
+        nrows = _tests.null_rows(null, ds, library)
         ntext = null_text(nrows) if not nrows.empty else ("" if null_enabled else "null disabled")
         if role == "negative_control":
-            # the check: is the target falsely called on top? An inconclusive verdict is no such call
-            passed = {"on_top": "no", "not_on_top": "yes", "inconclusive": "yes", None: "not tested"}[st]
-            said = {
-                "on_top": "called ON TOP",
-                "not_on_top": "not on top",
-                "inconclusive": "not called on top (inconclusive)",
-                None: "no result",
-            }[st]
-            rows.append(
-                {
-                    "claim": "negative_control",
-                    "dataset": ds,
-                    "role": role,
-                    "holds": passed,
-                    "evidence": f"{_describe(head)}; expected: not on top; {said}",
-                    "null": ntext,
-                }
-            )
+            rows.append(_check(ctx, ds, role, ntext, caveats))
             continue
-        if role in CELL_ROLES:
-            pathway = {"on_top": "yes", "not_on_top": "no", "inconclusive": "inconclusive", None: "not tested"}[st]
-            gene_calls = [_gene(genes, ds, g) for g in key_genes]
-            in_overlap = [g for g in key_genes if head is not None and g in str(head["genes"]).split(";")]
-            holds = combine([pathway] + [c for c, _ in gene_calls])
-            ev = (
-                f"{_describe(head)}; "
-                + "; ".join(t for _, t in gene_calls)
-                + (f"; in the pathway's DE genes: {', '.join(in_overlap)}" if in_overlap else "")
-                + sensitivity_clause(ds, head, cells=True)
-            )
-            rows.append({"claim": "cells", "dataset": ds, "role": role, "holds": holds, "evidence": ev, "null": ntext})
-        if role == "tissue":
-            if head is None:
-                holds, ev = "not tested", "no enrichment result"
-            elif st == "inconclusive":
-                holds, ev = "inconclusive", _describe(head)
-            else:
-                enriched = not pd.isna(head["fdr"]) and float(head["fdr"]) <= max_fdr
-                holds = "yes" if enriched else "no"
-                ev = f"{_describe(head)}; enriched (FDR <= {max_fdr}): {holds}"
-                if enriched and ds in selected:
-                    holds, why = selection_null(null, ds, library, null_alpha, null_enabled)
-                    ev += f"; patients selected by expression: {why}"
-                elif ds in selected:
-                    ev += "; patients selected by expression (not enriched even so)"
-            ev += sensitivity_clause(ds, head, cells=False)
-            rows.append({"claim": "tissue", "dataset": ds, "role": role, "holds": holds, "evidence": ev, "null": ntext})
-        g = counted[(counted["dataset"] == ds) & (counted["reason"] == "pattern")]
-        sig = g[g["status"].isin(["up", "down"])]
-        tested = g[g["status"].isin(["up", "down", "not DE"])]
-        untested = g[g["status"] == "untested"]
-        ut = f"; untested: {', '.join(untested['symbol'])}" if len(untested) else ""
-        if len(sig):
-            holds = "yes"
-            ev = ", ".join(
-                f"{s} {st_} ({lfc:.2f})" for s, st_, lfc in zip(sig["symbol"], sig["status"], sig["log2FoldChange"])
-            )
-            ev += f" (of {len(tested)} tested){ut}"
-        elif len(tested):
-            holds, ev = "no", f"none of the {len(tested)} tested metallothionein gene(s) is DE{ut}"
-        else:
-            holds = "not tested"
-            ev = (
-                f"no metallothionein gene could be tested{ut}"
-                if len(untested)
-                else "no protein-coding metallothionein gene in the data"
-            )
-        rows.append(
-            {"claim": "metallothioneins", "dataset": ds, "role": role, "holds": holds, "evidence": ev, "null": ""}
-        )
+        rows += [_claim_row(ctx, c, ds, role, ntext, caveats, clauses) for c in mine]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -369,11 +303,21 @@ def aggregate(holds: Iterable[str]) -> str:
     return "inconclusive"
 
 
-def summarise(table: pd.DataFrame) -> dict[str, str]:
-    """Per claim: reproduced / partly / not reproduced / inconclusive / not tested; the
-    negative-control check (passed / failed / inconclusive / not tested; key present only
-    when the study has a negative control); and "study"."""
-    out = {claim: aggregate(table.loc[table["claim"] == claim, "holds"]) for claim in CLAIMS}
+def claim_ids(table: pd.DataFrame, claims: Sequence[Claim | str] | None = None) -> list[str]:
+    """The ids of the study's claims, in the config's order (``claims``: Claim objects or ids);
+    without them, the claims of ``table`` in the order they first appear."""
+    if claims is not None:
+        return [c.id if isinstance(c, Claim) else str(c) for c in claims]
+    return [c for c in dict.fromkeys(table["claim"]) if c != "negative_control"]
+
+
+def summarise(table: pd.DataFrame, claims: Sequence[Claim | str] | None = None) -> dict[str, str]:
+    """Per claim (``claims``, in their order; see :func:`claim_ids`): reproduced / partly / not
+    reproduced / inconclusive / not tested; the negative-control check (passed / failed /
+    inconclusive / not tested; key present only when the study has a negative control); and
+    "study"."""
+    ids = claim_ids(table, claims)
+    out = {claim: aggregate(table.loc[table["claim"] == claim, "holds"]) for claim in ids}
     nc = list(table.loc[table["claim"] == "negative_control", "holds"])
     if not nc:
         pass  # no negative control in the study: no check to report
@@ -385,7 +329,7 @@ def summarise(table: pd.DataFrame) -> dict[str, str]:
         out["negative_control"] = "passed"
     else:
         out["negative_control"] = "inconclusive"
-    assessed = [out[c] for c in CLAIMS if out[c] != "not tested"]
+    assessed = [out[c] for c in ids if out[c] != "not tested"]
     if not assessed:
         out["study"] = "not tested"
     elif all(v == "reproduced" for v in assessed):
@@ -400,8 +344,15 @@ def summarise(table: pd.DataFrame) -> dict[str, str]:
 
 
 def paragraph(
-    table: pd.DataFrame, summary: dict[str, str], target: str, key_genes, calibration: pd.DataFrame | None = None
+    table: pd.DataFrame,
+    summary: dict[str, str],
+    target: str,
+    claims: Sequence[Claim],
+    calibration: pd.DataFrame | None = None,
+    perturbed_gene: str | None = None,
 ) -> str:
+    """The answer in one paragraph: overall, each claim (its sentence, answer and datasets), the
+    negative-control check and, when given, the calibration."""
     study = summary["study"]
     verb = (
         "could NOT BE TESTED"
@@ -409,12 +360,10 @@ def paragraph(
         else ("INCONCLUSIVE" if study == "inconclusive" else study.upper())
     )
     parts = [f"Overall the study's findings are {verb} by this analysis."]
-    for claim, text in CLAIMS.items():
-        sub = table[table["claim"] == claim]
+    for claim in claims:
+        sub = table[table["claim"] == claim.id]
         where = ", ".join(f"{d}: {h}" for d, h in zip(sub["dataset"], sub["holds"])) or "no dataset of its roles"
-        parts.append(
-            f"Claim '{text.format(target=target, genes=' and '.join(key_genes))}' — {summary[claim]} ({where})."
-        )
+        parts.append(f"Claim '{claim.text(target, perturbed_gene)}' — {summary[claim.id]} ({where}).")
     sub = table[table["claim"] == "negative_control"]
     if len(sub):
         where = ", ".join(
@@ -428,7 +377,7 @@ def paragraph(
     if calibration is not None:  # results/<study>/calibration.tsv: how often such an answer is wrong
         from .calibration import sentence
 
-        parts.append(sentence(calibration))
+        parts.append(sentence(calibration, sub["dataset"]))
     return " ".join(p for p in parts if p)
 
 
@@ -474,14 +423,17 @@ def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:
     return out
 
 
-def calibration_text(row: dict) -> str:
-    """One dataset's calibration (its headline method), in words, for the column beside its answer."""
+def calibration_text(row: dict, control: bool = False) -> str:
+    """One dataset's calibration (its headline method), in words, for the column beside its answer
+    (``control``: a negative control, whose check power does not qualify)."""
     from ..render import num
 
-    if str(row.get("fpr_on_top", "")) == "":
-        return row.get("note") or ""
+    verdict = _calibration.power_verdict(row, control)
+    if str(row.get("fpr_on_top", "")) == "":  # not calibrated (a DE table), or not in the package table
+        text = _calibration.power_words(row) + (f" ({verdict})" if verdict else "")
+        note = "" if str(row.get("source", "")) == _calibration.NOT_CALIBRATED else str(row.get("note") or "")
+        return f"{text} [{note}]" if note else text
     ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
-    verdict = _calibration.power_verdict(row)
     design = f"{row['design']}, {row.get('method', '')}: " if row.get("design") else ""
     return (
         f"{design}false-positive rate of on top {num(row['fpr_on_top'])}{ci}; {_calibration.power_words(row)}"
@@ -500,6 +452,8 @@ def variant_text(variant: str) -> str:
     kind, _, what = v.partition(":")
     if kind == "leave_one_out" and what:
         return f"leaving out {what}"
+    if kind == "leave_one_sample_out":  # pathverdict.judgement.leave_one_sample_out
+        return f"without sample {what}" if what else "leaving one sample out"
     if kind == "release" and what:
         return f"library release {what}"
     return v.replace("_", " ")
@@ -524,43 +478,68 @@ def _sensitivity_sections(sensitivity: pd.DataFrame | None) -> list[dict]:
     return sections
 
 
+def _untested_example(claims: Sequence[Claim]) -> str:
+    """The legend's example of "not tested", in the words of the study's claims."""
+    family = next((t.name for c in claims for t in c.tests if t.kind == "family_de"), None)
+    return f"every {family} untested" if family else "no result of the method in the dataset"
+
+
+def _caveat_rows(caveats: pd.DataFrame | None, table: pd.DataFrame) -> list[dict]:
+    """The caveats raised, each with the claims it made inconclusive (found by its reason)."""
+    out = []
+    for c in _records(caveats, CAVEAT_COLUMNS):
+        hit = table[(table["dataset"] == c["dataset"]) & table["evidence"].str.contains(c["reason"], regex=False)]
+        c["applied"] = ", ".join(hit["claim"].map(lambda x: str(x).replace("_", " "))) or "none of the claims"
+        out.append(c)
+    return out
+
+
 def to_html(
     table: pd.DataFrame,
     summary: dict[str, str],
     target: str,
-    key_genes,
+    claims: Sequence[Claim],
     banner: str = "",
     selection: pd.DataFrame | None = None,
     selected: Iterable[str] = (),
     calibration: pd.DataFrame | None = None,
     sensitivity: pd.DataFrame | None = None,
+    *,
+    perturbed_gene: str | None = None,
+    role_names: dict[str, str] | None = None,
+    caveats: pd.DataFrame | None = None,
 ) -> str:
     """The claims page (``templates/claims.html``): the answer overall and per claim (one
     line each), each claim per dataset with its evidence and null (and, when
     ``calibration`` is given, the calibrated false-positive rate and power of "on top" for
-    the dataset's design), the negative-control checks, the selection analyses, and the
-    sensitivity analyses when ``sensitivity`` is given."""
+    the dataset's design), the negative-control checks, the caveats raised (when any), the
+    selection analyses, and the sensitivity analyses when ``sensitivity`` is given.
+    ``role_names`` says how each role is shown (default: the role)."""
     from ..render import render
+    from .claim_specs import role_names as _role_names
 
-    genes = " and ".join(key_genes)
+    names = _role_names(role_names)
     cal = _records(calibration, CALIBRATION_COLUMNS)
     head = [c for c in cal if str(c.get("primary", "")).strip().lower() not in ("false", "0", "no")]
-    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in head[::-1]}  # the headline method's row
+    controls = set(table.loc[table["claim"] == "negative_control", "dataset"].astype(str))
+    # the headline method's row
+    cal_by_ds = {str(c["dataset"]): calibration_text(c, str(c["dataset"]) in controls) for c in head[::-1]}
     rows = _records(table, COLUMNS)
     for r in rows:
-        r["role_name"] = ROLE_NAMES.get(r["role"], r["role"])
+        r["role_name"] = names.get(r["role"], r["role"])
         r["calibration"] = cal_by_ds.get(str(r["dataset"]), "")
-    claims = []
-    for key, text in CLAIMS.items():
-        sub = table[table["claim"] == key]
-        claims.append(
+    answers = []
+    for claim in claims:
+        sub = table[table["claim"] == claim.id]
+        answers.append(
             {
-                "key": key,
-                "answer": summary[key],
-                "text": text.format(target=target, genes=genes),
+                "key": claim.id,
+                "answer": summary[claim.id],
+                "text": claim.text(target, perturbed_gene),
                 "where": ", ".join(f"{d}: {h}" for d, h in zip(sub["dataset"], sub["holds"])),
             }
         )
+    ids = {c.id for c in claims}
     checks = [r for r in rows if r["claim"] == "negative_control"]
     check = None
     if checks:
@@ -594,13 +573,17 @@ def to_html(
         title="Claims",
         banner=banner,
         study=summary["study"],
-        claims=claims,
+        claims=answers,
         check=check,
-        paragraph=paragraph(table, summary, target, key_genes),
-        claim_table=[r for r in rows if r["claim"] in CLAIMS],
+        paragraph=paragraph(table, summary, target, claims, perturbed_gene=perturbed_gene),
+        claim_table=[r for r in rows if r["claim"] in ids],
         checks=checks,
-        check_text=CHECKS["negative_control"].format(target=target),
+        check_text=CHECK_TEXT.format(target=target),
+        untested_example=_untested_example(claims),
+        caveats=_caveat_rows(caveats, table),
         calibration=cal,
         selection_sections=selection_sections,
         sensitivity=_sensitivity_sections(sensitivity),
+        samples_left_out=sensitivity is not None
+        and bool(sensitivity["variant"].astype(str).str.startswith("leave_one_sample_out").any()),
     )

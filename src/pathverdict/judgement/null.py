@@ -47,8 +47,11 @@ What is compared (:func:`run_null`)
   not rank the target has no rank and counts neither way (p conditional on the target
   being ranked); when no relabeling ranks it (e.g. ORA at 3 vs 3: no relabeling gives a
   DE gene), or the observed data do not, the null is *uninformative*: no p, and the note
-  says why. The analysis is also re-run on the observed labels (``rerun_rank``); a
-  different rank means the verdict is stale or was made with other settings.
+  says why. The analysis is also re-run on the observed labels (``rerun_rank``), as the
+  verdict's own computation: the DE step's gene blocks, the DE table at the 6 significant
+  digits ``de.tsv`` keeps (:func:`null_statistics.de_table`; every relabeling too), GSEA's
+  permutations and seed (its threads change nothing); a different rank means the verdict
+  is stale or was made with other settings.
 * Every relabeling runs the full analysis with the workflow's settings: DESeq2 without
   LFC shrinkage (enrichment does not use it), ``enrichment.*`` including GSEA's
   permutations and seed -- the verdict's own, so that the re-run reproduces it.
@@ -441,8 +444,11 @@ def run_null(
     )
     observed_flags = dict(zip(names, obs_labels))
     args = (params, symbols, libraries, target, list(methods), e, threads, top_n, max_fdr, selection, contrast)
+    # the re-run on the observed labels is the verdict's computation: the DE step's gene blocks (block size
+    # changes only floating-point noise, which can still move a value across the 6th digit the files keep)
+    observed_params = dataclasses.replace(params, block_genes=de_params.block_genes)
     with quiet_logging():  # DESeq2 and gseapy chatter, many times over
-        rerun_rows, _ = _analyse(counts, samples, *args)
+        rerun_rows, _ = _analyse(counts, samples, observed_params, *args[1:])
     if selection:  # the selection gene's expression does not depend on the labels: once for all relabelings
         from .selection import gene_level
 

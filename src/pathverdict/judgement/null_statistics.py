@@ -13,6 +13,8 @@ import pandas as pd
 from .. import de, enrichment
 from . import verdict
 from ..genesets import GeneSetLibrary
+from ..io import read_de
+from ..util import as_written
 
 
 RANK_COLUMNS = ["library", "method", "rank", "n_terms", "pvalue", "fdr", "de_genes", "on_top", "note"]
@@ -89,11 +91,19 @@ def target_ranks(
     return pd.DataFrame(rows, columns=RANK_COLUMNS)
 
 
-def _de_table(counts: pd.DataFrame, sheet: pd.DataFrame, params: de.DEParams, symbols: pd.Series) -> pd.DataFrame:
-    result = de.run_deseq2(counts, sheet, params)
+def de_table(result: de.DEResult, symbols: pd.Series) -> pd.DataFrame:
+    """The DE table of ``result`` as the enrichment step reads ``de.tsv``: gene_id, symbol and the
+    DESeq2 columns, floats at the 6 significant digits the file keeps (:func:`util.as_written`).
+    A re-run that starts from full-precision statistics ranks genes differently where the file's
+    rounding makes ties (GSEA) and moves padj across a threshold (ORA): the null's re-run on the
+    observed labels then disagreed with the verdict (issue 19)."""
     res = result.results.copy()
     res.insert(0, "symbol", symbols.reindex(res.index.astype(str)).astype("string").to_numpy())
-    return res.reset_index()
+    return as_written(res.reset_index(), read_de)
+
+
+def _de_table(counts: pd.DataFrame, sheet: pd.DataFrame, params: de.DEParams, symbols: pd.Series) -> pd.DataFrame:
+    return de_table(de.run_deseq2(counts, sheet, params), symbols)
 
 
 # ----------------------------------------------------------------------------- the set score

@@ -131,6 +131,8 @@ def robustness_grid(
     max_fdr: float = 0.05,
     min_overlap: int = 3,
     min_de_genes: int = 5,
+    listed: Mapping[str, float | None] | None = None,
+    not_tested: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The target pathway's rank and FDR for every library x padj x |log2FC| x ORA direction.
 
@@ -160,6 +162,13 @@ def robustness_grid(
     top_n, max_fdr, min_overlap, min_de_genes
         "On top" = rank <= top_n and FDR <= max_fdr, with the minimum evidence (the
         workflow's ``verdict`` settings; see :func:`verdict.judge_method`).
+    listed
+        For a published table of significant genes only: ``padj``, the largest adjusted p it lists.
+        A cell whose padj threshold is above it would need genes the table left out: it is
+        ``not_tested`` (status and note), never computed on the genes that happen to be listed.
+    not_tested
+        Method -> reason for methods the dataset's data cannot test (``gsea`` of such a table): its
+        row is ``not_tested`` with the reason.
 
     Returns
     -------
@@ -171,8 +180,10 @@ def robustness_grid(
     thresholds, none of its genes among the DE genes, outside the size limits, not
     tested by GSEA) ``rank`` is NA, ``on_top`` is "no" and ``note`` says why. ``status``
     is the verdict's: on_top / not_on_top / inconclusive (too little evidence, or the
-    target not tested).
+    target not tested), or not_tested (``listed``, ``not_tested``).
     """
+    listed = listed or {}
+    not_tested = not_tested or {}
     padj_grid = _unique(padj_grid, "padj_grid")
     lfc_grid = _unique(lfc_grid, "lfc_grid")
     settings = verdict.VerdictSettings(top_n=top_n, max_fdr=max_fdr, min_overlap=min_overlap, min_de_genes=min_de_genes)
@@ -184,6 +195,13 @@ def robustness_grid(
         cache: dict[tuple[str, ...], pd.DataFrame] = {}
         for padj in padj_grid:
             for lfc in lfc_grid:
+                beyond = _beyond_table(padj, listed)
+                if beyond:
+                    rows += [
+                        _row(dataset, lib_name, padj, lfc, _untested(f"ora_{d}", term, beyond))
+                        for d in enrichment.DIRECTIONS
+                    ]
+                    continue
                 lists, background = enrichment.de_gene_lists(genes, padj, lfc)
                 for direction in enrichment.DIRECTIONS:
                     query = lists[direction]
@@ -195,7 +213,9 @@ def robustness_grid(
                             )
                     judged = verdict.judge_method(cache[key], f"ora_{direction}", term, settings, len(query))
                     rows.append(_row(dataset, lib_name, padj, lfc, judged))
-        if gsea_tables is not None:
+        if "gsea" in not_tested:
+            rows.append(_row(dataset, lib_name, np.nan, np.nan, _untested("gsea", term, not_tested["gsea"])))
+        elif gsea_tables is not None:
             table = gsea_tables.get(lib_name)
             if table is None:
                 judged = verdict.judge_method(
@@ -209,6 +229,22 @@ def robustness_grid(
             rows.append(_row(dataset, lib_name, np.nan, np.nan, judged))
     grid = pd.DataFrame(rows, columns=GRID_COLUMNS)
     return typed_grid(grid)
+
+
+def _beyond_table(padj: float, listed: Mapping[str, float | None]) -> str:
+    """Why a grid cell needs genes a table of significant genes left out ("" when it does not)."""
+    if listed.get("padj") is None or padj <= listed["padj"]:
+        return ""
+    return (
+        f"the DE table lists significant genes only (up to padj {listed['padj']:.3g}): padj < {padj:g} needs the "
+        "genes it does not list"
+    )
+
+
+def _untested(method: str, term: str, reason: str) -> dict:
+    judged = verdict.judge_method(pd.DataFrame(columns=["term"]), method, term, verdict.VerdictSettings(), None)
+    judged.update(status="not_tested", on_top="no", note=f"not tested: {reason}", de_genes=np.nan, n_terms=np.nan)
+    return judged
 
 
 def typed_grid(grid: pd.DataFrame) -> pd.DataFrame:
@@ -267,6 +303,9 @@ def robustness_summary(grid: pd.DataFrame) -> pd.DataFrame:
                 note = "never ranked: " + "; ".join(
                     f"{why} ({k} cell{'s' if k > 1 else ''})" for why, k in reasons.items()
                 )
+        n_nt = int((g["status"] == "not_tested").sum())
+        if n_nt:
+            note = f"not tested in {n_nt} of {n} cell(s): {g.loc[g['status'] == 'not_tested', 'note'].iloc[0]}"
         n_inc = int((g["status"] == "inconclusive").sum())
         if n_inc:
             note = "; ".join(x for x in (note, f"inconclusive in {n_inc} of {n} cell(s) (too little evidence)") if x)

@@ -29,14 +29,42 @@ def size_factors(counts: pd.DataFrame) -> pd.Series:
     return pd.Series(median_of_ratios(counts.to_numpy()), index=counts.columns)
 
 
+# the gene must have reads in more than this share of the samples it ranks (docs/samples.md)
+MAX_ZERO_SHARE = 0.5
+NO_SELECTION = (
+    "Select by another gene that is measured in this dataset, or remove `select_by_expression` to analyse "
+    "all samples of the group."
+)
+
+
 def _gene_ids(symbols: pd.Series, gene: str, where: str) -> list:
     ids = [g for g, s in symbols.items() if (isinstance(s, str) and s == gene) or g == gene]
     if not ids:
         raise InputError(
             f"{where}select_by_expression.gene: {gene!r} is not among the genes of the count matrix "
-            "(after mapping IDs to symbols). Check the gene symbol."
+            f"(after mapping IDs to symbols), so it cannot rank the samples. Check the gene symbol; {NO_SELECTION}"
         )
     return ids
+
+
+def check_gene_reads(reads: pd.Series, gene: str, where: str = "") -> None:
+    """Refuse a selection gene that cannot rank the samples: ``reads`` are its raw reads in the samples
+    the rule compares (the selected group and the reference). With no reads in any of them it is not
+    measured; with no reads in at least half of them (:data:`MAX_ZERO_SHARE`) the reference median, or
+    the group's lower part, is zero, and "reduced expression" is decided among ties at zero -- by the
+    order of the samples, not by the gene."""
+    n, zero = len(reads), int((reads == 0).sum())
+    if n and zero == n:
+        raise InputError(
+            f"{where}select_by_expression.gene: {gene} has no reads in any of the {n} samples it would rank: it is "
+            f"not measured in this dataset, so no rule can tell reduced from normal expression. {NO_SELECTION}"
+        )
+    if n and zero >= MAX_ZERO_SHARE * n:
+        raise InputError(
+            f"{where}select_by_expression.gene: {gene} has no reads in {zero} of the {n} samples it would rank "
+            f"(at most {MAX_ZERO_SHARE:.0%} may be zero): the samples would be told apart by ties at zero, not by "
+            f"{gene}'s expression, and no quantile or fraction changes that. {NO_SELECTION}"
+        )
 
 
 def gene_level(counts: pd.DataFrame, symbols: pd.Series, gene: str, where: str = "") -> pd.Series:
@@ -82,7 +110,9 @@ def select_by_expression(
             f"(levels: {preview(sorted(samples[var].unique()))})."
         )
     if level is None:
-        level = counts.loc[ids].sum(axis=0) / size_factors(counts)  # several IDs of one symbol: summed
+        reads = counts.loc[ids].sum(axis=0)  # several IDs of one symbol: summed
+        check_gene_reads(reads[list(in_group) + list(in_ref)], gene, where)
+        level = reads / size_factors(counts)
     g_level, r_level = level[in_group], level[in_ref]
     if rule == "below_reference_median":
         cutoff, keep = float(r_level.median()), g_level < r_level.median()
@@ -112,7 +142,7 @@ def select_by_expression(
         raise InputError(
             f"{where}select_by_expression keeps {len(kept_group)} of {len(in_group)} {group} sample(s) "
             f"({gene} {how}); at least 2 are needed. Relax the rule (e.g. below_reference_quantile with "
-            "a higher quantile)."
+            "a higher quantile), or remove `select_by_expression` to analyse all samples of the group."
         )
     keep_all = [s for s in samples.index if s not in set(in_group) or s in set(kept_group)]
     return keep_all, table

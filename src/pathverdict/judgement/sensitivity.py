@@ -417,6 +417,11 @@ def sentence(table: pd.DataFrame, dataset: str, library: str, method: str) -> st
             f"leave-one-out over its {len(loo)} DE genes: "
             + (f"not on top without {', '.join(crit)}" if crit else "no single gene is critical")
         )
+    from . import leave_one_sample_out as _samples  # it builds on this module
+
+    samples = _samples.sentence(t, dataset, library, method)
+    if samples:
+        parts.append(f"leaving one sample out: {samples}")
     rel = t[t["variant"].str.startswith(RELEASE) & (t["method"] == method)]
     if len(rel) > 1:
         parts.append("releases: " + ", ".join(f"{lib} {st}" for lib, st in zip(rel["library"], rel["status"])))

@@ -11,7 +11,9 @@ and FDR and its overlap genes are reported, with a ``status``:
   shorter than ``min_de_genes`` (no DE gene at all included), the target could not be
   tested (outside the size limits, too few of its genes ranked for GSEA), or the FDR
   passes but fewer than ``min_overlap`` of the target's genes are DE (one or two genes,
-  e.g. a single metallothionein, cannot make a pathway "on top").
+  e.g. a single metallothionein, cannot make a pathway "on top");
+* ``not_tested``: the method needs what the dataset does not have (CAMERA needs the counts a
+  published DE table lacks; GSEA a ranking of every tested gene), and ``note`` says so.
 
 ``on_top`` is "yes" only for status ``on_top``. The minimum evidence applies to
 over-representation; GSEA and CAMERA are threshold free and their size limit
@@ -37,11 +39,12 @@ import numpy as np
 import pandas as pd
 
 from ..util import read_text_table
+from ..errors import InputError
 
 METHODS = ("ora_all", "ora_up", "ora_down", "gsea", "camera")
 # threshold-free methods: no DE list, so no minimum number of DE genes or of DE genes in the target
 THRESHOLD_FREE = ("gsea", "camera")
-STATUSES = ("on_top", "not_on_top", "inconclusive")
+STATUSES = ("on_top", "not_on_top", "inconclusive", "not_tested")
 VERDICT_COLUMNS = [
     "dataset",
     "library",
@@ -81,7 +84,11 @@ GENE_STATUSES = ("up", "down", "not DE", "untested")
 EXCLUDED = "pattern, not protein-coding (excluded)"
 # without a gene type in the annotation: names of pseudogenes (MT1P3, MT1XP1, MT1CP, MT2P1)
 PSEUDOGENE_NAME = re.compile(r"P\d*$")
+# added by the verdict step after VERDICT_COLUMNS: what the samples say of the row
+# (pathverdict.judgement.samples.verdict_notes)
+SAMPLES_COLUMN = "samples"
 TEXT_COLUMNS = (
+    "samples",
     "dataset",
     "library",
     "method",
@@ -112,19 +119,35 @@ class VerdictSettings:
     min_de_genes: int = 5
 
     @classmethod
-    def from_config(cls, verdict: dict, alpha: float) -> VerdictSettings:
-        """From the config's ``verdict`` section and ``de.alpha`` (the significance of a gene)."""
+    def from_config(cls, verdict: dict, alpha: float, organism: str | None = None) -> VerdictSettings:
+        """From the config's ``verdict`` section and ``de.alpha`` (the significance of a gene).
+        ``genes`` and ``gene_patterns`` are lists, or {organism: list} (the validated config's form,
+        the study organism first): those of ``organism``, by default the study organism's."""
         d = cls()
         return cls(
             top_n=verdict["top_n"],
             max_fdr=verdict["max_fdr"],
             primary=verdict["primary"],
             alpha=alpha,
-            genes=tuple(verdict["genes"]),
-            gene_patterns=tuple(verdict["gene_patterns"]),
+            genes=tuple(_of_organism(verdict["genes"], organism, "genes")),
+            gene_patterns=tuple(_of_organism(verdict["gene_patterns"], organism, "gene_patterns")),
             min_overlap=verdict.get("min_overlap", d.min_overlap),
             min_de_genes=verdict.get("min_de_genes", d.min_de_genes),
         )
+
+
+def _of_organism(value, organism: str | None, key: str) -> list[str]:
+    """A list setting, or its entry for ``organism`` when given per organism (the first: the study's)."""
+    if not isinstance(value, dict):
+        return list(value)
+    if organism is None:
+        return list(next(iter(value.values()), []))
+    if organism not in value:
+        raise InputError(
+            f"verdict.{key} has no entry for organism {organism} (given for {', '.join(value)}). Fix: add "
+            f"`{organism}: [...]` under verdict.{key} in the config."
+        )
+    return list(value[organism])
 
 
 def _fmt_count(n: int, what: str) -> str:
@@ -258,14 +281,34 @@ def judge_dataset(
     tables: dict[str, pd.DataFrame],
     query_sizes: dict[str, int],
     settings: VerdictSettings,
+    not_tested: dict[str, str] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
+    """The dataset's verdict rows for one library. ``not_tested`` (method -> reason): methods the
+    dataset's data cannot test (a DE table has no counts for CAMERA) get status ``not_tested`` with the
+    reason, never a status computed on nothing; ``notes`` (``ora`` or a method -> text) are appended to
+    the rows' notes (what a given background does to the ORA p-values)."""
+    not_tested, notes = not_tested or {}, notes or {}
     rows = []
     for method in METHODS:
-        if method not in tables:
+        if method in not_tested:
+            r = judge_method(pd.DataFrame(columns=["term"]), method, target, settings, None)
+            r.update(
+                status="not_tested",
+                on_top="no",
+                note=f"not tested: {not_tested[method]}",
+                de_genes=np.nan,
+                n_terms=np.nan,
+            )
+        elif method not in tables:
             continue
-        t = tables[method]
-        t = t[t["library"] == library] if "library" in t.columns else t
-        r = judge_method(t, method, target, settings, query_sizes.get(method))
+        else:
+            t = tables[method]
+            t = t[t["library"] == library] if "library" in t.columns else t
+            r = judge_method(t, method, target, settings, query_sizes.get(method))
+        extra = notes.get(method) or (notes.get("ora") if method.startswith("ora_") else None)
+        if extra and method not in not_tested:
+            r["note"] = "; ".join(x for x in (r["note"], extra) if x)
         r.update(dataset=dataset, library=library, target_id=target_id or "", primary=method == settings.primary)
         rows.append(r)
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
@@ -354,12 +397,27 @@ def gene_status(
             continue
         for _, g in sub.iterrows():
             padj = g["padj"]
-            if pd.isna(g["pvalue"]) and g["baseMean"] == 0:
+            # a published DE table (de.tsv from import_de_table) may have no baseMean and genes of a given
+            # background it does not list (in_table = no): say so rather than DESeq2's reasons
+            from_table = pd.isna(g["baseMean"])
+            if str(g.get("in_table", "")) == "no":
+                status, detail = "untested", "not in the DE table (it lists significant genes only)"
+            elif pd.isna(g["pvalue"]) and g["baseMean"] == 0:
                 status, detail = "untested", "no reads in any sample"
             elif pd.isna(g["pvalue"]):
-                status, detail = "untested", "no p-value (Cook's outlier)"
+                status, detail = (
+                    "untested",
+                    "no p-value in the DE table" if from_table else "no p-value (Cook's outlier)",
+                )
             elif pd.isna(padj):
-                status, detail = "untested", "removed by independent filtering (low mean count)"
+                status, detail = (
+                    "untested",
+                    (
+                        "no adjusted p-value in the DE table"
+                        if from_table
+                        else "removed by independent filtering (low mean count)"
+                    ),
+                )
             elif padj < settings.alpha:
                 status, detail = ("up" if g["log2FoldChange"] > 0 else "down"), f"padj < {settings.alpha}"
             else:
@@ -412,7 +470,12 @@ def _num(x, digits=3) -> str:
     return f"{x:.{digits}g}"
 
 
-STATUS_WORDS = {"on_top": "is on top", "not_on_top": "is not on top", "inconclusive": "cannot be judged (inconclusive)"}
+STATUS_WORDS = {
+    "on_top": "is on top",
+    "not_on_top": "is not on top",
+    "inconclusive": "cannot be judged (inconclusive)",
+    "not_tested": "was not tested",
+}
 
 
 def _status(r) -> str:
@@ -467,11 +530,28 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
         gl = ", ".join(f"{s} {st_}" for s, st_ in zip(sig["symbol"], sig["status"])) or "none"
         untested = g[g["status"] == "untested"]["symbol"].tolist()
         ut = f" Untested: {', '.join(untested)}." if untested else ""
+        samples = samples_text(verdict, r)
         out.append(
             f"{r['dataset']} ({r['library']}, {r['method']}): {r['target']} {STATUS_WORDS[st]} ({detail})."
             f"{extra} Significant genes of interest (padj < {settings.alpha}): {gl}.{ut}"
+            + (f" Samples: {samples}." if samples else "")
         )
     return out
+
+
+def samples_text(verdict: pd.DataFrame, headline_row) -> str:
+    """The samples' notes of a dataset's rows (library of ``headline_row``): the headline method's note,
+    then the other methods' answers that rest on a sample (leave-one-sample-out clauses without a
+    parenthesis: the ones with one are a replicate fewer, or near the threshold, and stay in the rows)."""
+    if SAMPLES_COLUMN not in verdict.columns:
+        return ""
+    rows = verdict[(verdict["dataset"] == headline_row["dataset"]) & (verdict["library"] == headline_row["library"])]
+    notes = [str(headline_row.get(SAMPLES_COLUMN) or "")]
+    for note in rows[SAMPLES_COLUMN].fillna("").astype(str):
+        first = note.split("; ")[0]
+        if first.startswith(("on top by", "not on top by")) and "(" not in first and first not in notes[0]:
+            notes.insert(1, first)
+    return "; ".join(n for n in dict.fromkeys(notes) if n)
 
 
 def to_markdown(
@@ -496,7 +576,9 @@ def to_markdown(
             f"| {r['dataset']} | {r['library']} | {r['method']}{' (headline)' if r['primary'] else ''} | "
             f"{_status(r)} | {r['on_top']} | {_num(r['rank'])} | {r['n_terms']} | "
             f"{fmt_p(r['pvalue'], r.get('p_bound', False))} | {_num(r['fdr'])} | "
-            f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''} |"
+            f"{_num(r['nes'])} | {r['genes'] or '–'} | {r['note'] or ''}"
+            + (f" Samples: {r[SAMPLES_COLUMN]}" if r.get(SAMPLES_COLUMN) else "")
+            + " |"
         )
     lines += [
         "",

@@ -34,6 +34,8 @@ def dataset_origin(d: dict) -> str:
     """Where a dataset's counts came from, in words (from its prepare.json), with what reading
     an author's layout did (annotation columns dropped, columns renamed, STAR strandedness)."""
     src = d.get("source")
+    if d.get("de_table"):
+        return "; ".join([de_table_origin(d)] + input_notes(d))
     if not src:
         origin = f"local files {d['counts_file']} and {d['samples_file']}"
     elif src.get("accession"):
@@ -44,6 +46,27 @@ def dataset_origin(d: dict) -> str:
     else:
         origin = f"downloaded from {src.get('url', '')}"
     return "; ".join([origin] + input_notes(d))
+
+
+def de_table_origin(d: dict) -> str:
+    """Where a published DE table came from and how it was read (from its prepare.json)."""
+    t, src = d["de_table"], d.get("source") or {}
+    where = (
+        f"GEO series {src['accession']} supplementary file {src.get('name', '')}"
+        if src.get("accession")
+        else (f"downloaded from {src['url']}" if src.get("url") else f"local file {t.get('file', '')}")
+    )
+    sheet = f", sheet {t['sheet']!r}" if t.get("sheet") is not None else ""
+    parts = [
+        f"published DE table, {where} ({t.get('layout', '')}{sheet}, columns "
+        + ", ".join(f"{k} = {v!r}" for k, v in t.get("columns", {}).items())
+        + ")",
+        f"GSEA ranks by {d.get('ranking', '')}",
+        f"adjusted p-values: {d.get('padj', '')}",
+    ]
+    if d.get("background"):
+        parts.append(d["background"]["note"])
+    return "; ".join(parts + list(t.get("notes") or []))
 
 
 def input_notes(d: dict) -> list[str]:
@@ -83,7 +106,7 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     ``verdict.tsv`` and ``claims.tsv``: the study overall, one line per claim (and the
     negative-control check), one line per dataset (headline method, first library).
     None when the run has not made them yet."""
-    from ..judgement import claims
+    from ..judgement import claim_specs, claims
 
     vpath, cpath = Path(results) / "verdict.tsv", Path(results) / "claims.tsv"
     if not vpath.is_file():
@@ -115,12 +138,13 @@ def report_answer(cfg: dict, results: str = "results") -> dict | None:
     }
     if cpath.is_file():
         ctable = read_text_table(cpath, ("claim", "dataset", "role", "holds", "evidence", "null"))
-        summary = claims.summarise(ctable)
-        genes = " and ".join(cfg["verdict"].get("genes", []))
-        for key, text in claims.CLAIMS.items():
-            out["claims"].append(
-                f"Claim *{key}*: **{summary[key]}** — {text.format(target=cfg['target_pathway'], genes=genes)}"
-            )
+        specs = claim_specs.parse_claims(
+            cfg.get("claims"), claim_specs.roles_of(cfg), perturbed_gene=cfg.get("perturbed_gene"), check_roles=False
+        )
+        summary = claims.summarise(ctable, specs)
+        for spec in specs:
+            text = spec.text(cfg["target_pathway"], cfg.get("perturbed_gene"))
+            out["claims"].append(f"Claim *{spec.id}*: **{summary[spec.id]}** — {text}")
         if "negative_control" in summary:
             out["claims"].append(
                 f"Check of the method on the negative control(s): **{summary['negative_control']}** "
@@ -146,11 +170,15 @@ def report_context(cfg: dict, provenance_path: str = "results/<study>/provenance
         "target": cfg["target_pathway"],
         "libraries": list(cfg["genesets"]),
         "datasets": list(cfg["datasets"]),
+        # datasets given as a published DE table, and those with counts
+        "tables": [d for d, ds in cfg["datasets"].items() if "de_table" in ds],
+        "counted": [d for d, ds in cfg["datasets"].items() if "de_table" not in ds],
         "annotation": next(iter(cfg["annotation"].values())),
         "de": cfg["de"],
         "enrichment": cfg["enrichment"],
         "verdict": cfg["verdict"],
         "calibration": cfg.get("calibration") or {},
+        "loo_removals": cfg["sensitivity"]["leave_one_sample_out"]["max_removals"],
         "tools": prov.get("tools") or tool_versions(),
         "gene_sets": libs,
         "dataset_sources": [{"dataset": d["dataset"], "origin": dataset_origin(d)} for d in prov.get("datasets", [])],

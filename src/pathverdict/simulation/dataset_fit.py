@@ -19,19 +19,19 @@ table -- and returns a :class:`DatasetFit`:
   left out of the fit (they are the hypothesis under test). The fitted prior says how much of the
   transcriptome is DE and by how much (``background`` in the calibration table).
 
-:func:`simulate_fitted` draws one study: every gene outside the target gets a true effect drawn from
-its own posterior given its observed fold change (genes without one: from the prior), so each
-simulated study has the dataset's amount of background DE, on the genes -- and so in the pathways
--- where the data put it. The target's genes get effects drawn from the prior alone, whatever the
-data say about them (a null study: the target is a pathway like any other of the dataset; a target
-with no DE at all, in a dataset where a third of the genes are DE, would look depleted), and a planted
-study replaces them by ``+-log2fc`` on ``fraction`` of its genes, mixed directions. Counts are negative binomial with the gene's dispersion
-and mean ``size factor x mean x 2^(effect in the tested group)`` (the control mean chosen so that the
-mean over the compared samples is the fitted one); samples of other levels of the contrast variable
-keep the mean. The sample sheet is the dataset's own (same samples, design, covariates, group
-sizes). What is *not* simulated: effects of covariates and correlation between genes (each gene is
-drawn independently; the package table's scenarios with correlated modules measure what correlation
-does to the verdict). Seeded: the same seed gives the same study.
+:func:`simulate_fitted` draws one study: every gene outside the target gets a true effect drawn from its
+own posterior given its observed fold change (genes without one: from the prior), so each simulated study
+has the dataset's amount of background DE, on the genes -- and so in the pathways -- where the data put
+it. The target's genes get effects drawn from the prior alone, whatever the data say about them (a null
+study: the target is a pathway like any other of the dataset; a target with no DE at all, in a dataset
+where a third of the genes are DE, would look depleted), and a planted study replaces them by ``+-log2fc``
+on ``fraction`` of its genes, mixed directions. Counts are negative binomial with the gene's dispersion
+and mean ``size factor x mean x 2^(effect in the tested group)`` (the control mean chosen so that the mean
+over the compared samples is the fitted one); samples of other levels of the contrast variable keep the
+mean. The sample sheet is the dataset's own (same samples, design, covariates, group sizes). What is *not*
+simulated: effects of covariates and correlation between genes (each gene is drawn independently; the
+package table's scenarios with correlated modules measure what correlation does to the verdict). Seeded:
+the same seed gives the same study.
 """
 
 from __future__ import annotations

@@ -87,6 +87,11 @@ DATASET_KEYS = {
     "off_target",
     "modules",
     "effect_in_reduced",
+    # sample faults (pathverdict.simulation.faults)
+    "effect_in_samples",
+    "resequenced",
+    "swap_labels",
+    "sheet_columns",
 }
 SIMULATED_NOTE = (
     "SIMULATED data (pathverdict.simulation.simulate): negative-binomial counts with means and dispersions "

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, preview
+from . import faults
 from .simulate import (
     DATASET_KEYS,
     DEFAULT_FRACTION,
@@ -222,6 +223,13 @@ def pad_source(src: Source, donor: Source, n_genes: int, seed: int, exclude_symb
     return Source(src.name, params, symbol_of, list(src.target_ids), list(src.kept_ids), info)
 
 
+def source_from_folder(name: str, folder, fit_group, ann, lib, term: str, spec: dict, seed: int) -> Source:
+    """:func:`prepare_source` of a folder holding ``counts.tsv.gz`` and ``samples.tsv`` (the layout of
+    the shared public data, ``../shared/data/counts/<dataset>/``)."""
+    folder = Path(folder)
+    return prepare_source(name, folder / "counts.tsv.gz", folder / "samples.tsv", fit_group, ann, lib, term, spec, seed)
+
+
 def simulate_dataset(
     name: str, entry: dict, src: Source, lib, term: str, spec: dict, seed: int, groups: tuple[str, str] = DEFAULT_GROUPS
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -319,6 +327,11 @@ def simulate_dataset(
             affected = chosen_pos
     elif entry.get("effect_in_reduced"):
         raise InputError(f"{where}: effect_in_reduced needs reduce_gene (which patients have the reduced gene).")
+    in_samples = faults.affected_positions(entry, n_per_group, where)
+    if in_samples is not None:
+        if affected is not None:
+            raise InputError(f"{where}: effect_in_samples and effect_in_reduced both choose the samples; give one.")
+        affected = in_samples
     counts, sheet = simulate(
         params,
         n_per_group=n_per_group,
@@ -337,6 +350,7 @@ def simulate_dataset(
         counts, reduced = reduce_gene(
             counts, sheet, reduce, symbol_of, groups[1], seed, where=f"{where}: reduce_gene", positions=chosen_pos
         )
+    counts, sheet, faulty = faults.apply_faults(counts, sheet, entry, seed, where)
     info = {
         "kind": "simulated",
         "source": src.name,
@@ -375,6 +389,10 @@ def simulate_dataset(
     }
     if reduced:
         info["reduced_gene"] = reduced
+    if in_samples is not None:
+        names = list(sheet["sample"])  # faults never reorder the samples: the second group is the second half
+        info["effect_in"] = "only " + ", ".join(names[n_per_group + i] for i in in_samples)
+    info.update(faulty)
     if ignored:
         info["ignored_settings"] = ignored
     return counts, sheet, info

@@ -5,7 +5,9 @@ Annotation tables accepted (tab-separated, optionally gzipped):
 * NCBI ``gene_info`` (``#tax_id GeneID Symbol ... dbXrefs ...``); Ensembl IDs are read
   from the ``Ensembl:`` entries of ``dbXrefs``;
 * NCBI GEO's ``Human.GRCh38.p13.annot.tsv`` (``GeneID Symbol ... EnsemblGeneID``);
-* a simple table with ``GeneID``, ``Symbol`` and ``Ensembl`` (several IDs ``;``-separated).
+* a simple table with ``GeneID``, ``Symbol`` and ``Ensembl`` (several IDs ``;``-separated);
+* Ensembl's own gene table as BioMart exports it, for any species (``Gene stable ID``,
+  ``Gene name``, optionally ``Gene type``): Ensembl IDs and symbols, no Entrez GeneIDs.
 
 The gene type (``GeneType`` in GEO's table and the simple layout, ``type_of_gene`` in NCBI
 ``gene_info``: protein-coding, pseudo, ncRNA, ...) is read when the table has it and
@@ -62,7 +64,11 @@ class Annotation:
 
     @property
     def n_genes(self) -> int:
-        return len(self.entrez_to_symbol)
+        return len(self.entrez_to_symbol) or len(self.symbols)
+
+
+# Ensembl BioMart's export headers (any species) -> the names used here
+BIOMART_COLUMNS = {"Gene stable ID": "Ensembl", "Gene name": "Symbol", "Gene type": "GeneType"}
 
 
 def strip_version(gene_id: str) -> str:
@@ -80,18 +86,24 @@ def load_annotation(path: str | Path) -> Annotation:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read as a tab-separated annotation table ({exc}).") from exc
-    df.columns = [c.lstrip("#") for c in df.columns]
-    if "GeneID" not in df.columns or "Symbol" not in df.columns:
+    df.columns = [BIOMART_COLUMNS.get(c.lstrip("#"), c.lstrip("#")) for c in df.columns]
+    ensembl_only = "GeneID" not in df.columns and "Ensembl" in df.columns
+    if ("GeneID" not in df.columns and not ensembl_only) or "Symbol" not in df.columns:
         raise InputError(
-            f"{path}: an annotation table needs columns GeneID and Symbol (NCBI gene_info layout); "
-            f"found {preview(list(df.columns), 8)}."
+            f"{path}: an annotation table needs columns GeneID and Symbol (NCBI gene_info layout), or an "
+            f"Ensembl gene ID and a symbol (Ensembl BioMart: Gene stable ID, Gene name); found "
+            f"{preview(list(df.columns), 8)}."
         )
-    # rows with a numeric GeneID and a symbol, by GeneID (stable: the file's order among equal IDs)
-    num = pd.to_numeric(df["GeneID"], errors="coerce")
-    keep = num.notna() & (df["Symbol"] != "") & (df["Symbol"] != "-")
-    df = df.loc[num[keep].sort_values(kind="stable").index]
+    if ensembl_only:  # Ensembl's own table: no Entrez GeneIDs; the file's order decides between duplicates
+        df = df[(df["Symbol"] != "") & (df["Symbol"] != "-")]
+        entrez_to_symbol: dict[str, str] = {}
+    else:
+        # rows with a numeric GeneID and a symbol, by GeneID (stable: the file's order among equal IDs)
+        num = pd.to_numeric(df["GeneID"], errors="coerce")
+        keep = num.notna() & (df["Symbol"] != "") & (df["Symbol"] != "-")
+        df = df.loc[num[keep].sort_values(kind="stable").index]
+        entrez_to_symbol = dict(zip(df["GeneID"], df["Symbol"]))
     symbols = df["Symbol"].tolist()
-    entrez_to_symbol = dict(zip(df["GeneID"], symbols))
     type_col = next((c for c in ("GeneType", "type_of_gene", "gene_type") if c in df.columns), None)
     symbol_to_type: dict[str, str] = {}
     if type_col is not None:
@@ -128,6 +140,16 @@ def _ensembl_ids(df: pd.DataFrame):
     return (() for _ in range(len(df)))
 
 
+def _ensembl_prefixes(annotation: Annotation) -> set[str]:
+    """The Ensembl gene ID prefixes of an annotation (ENSG human, ENSMUSG mouse, ...)."""
+    out = set()
+    for k in list(annotation.ensembl_to_symbol)[:2000]:
+        m = ENSEMBL_GENE.match(k)
+        if m:
+            out.add(m.group(1))
+    return out
+
+
 def _share(ids: list[str], test) -> float:
     return sum(1 for i in ids if test(i)) / max(len(ids), 1)
 
@@ -147,8 +169,9 @@ def detect_id_type(ids: list[str], annotation: Annotation, where: str = "") -> s
         else ""
     )
     raise InputError(
-        f"{where}cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not human "
-        f"Ensembl gene IDs (ENSG...), Entrez GeneIDs (numbers) or gene symbols known to {annotation.source}.{probes} "
+        f"{where}cannot tell which kind of gene IDs these are (first IDs: {preview(ids, 4)}): they are not "
+        f"Ensembl gene IDs (ENSG..., ENSMUSG...), Entrez GeneIDs (numbers) or gene symbols known to "
+        f"{annotation.source}.{probes} "
         "Set `gene_id_type` for the dataset (one of ensembl, entrez, symbol) if they are one of these, or convert "
         "them."
     )
@@ -205,18 +228,13 @@ def map_ids(ids: list[str], annotation: Annotation, id_type: str = "auto", where
     if result.rate < MIN_MAPPING_RATE:
         species = ""
         if id_type == "ensembl":
-            foreign = sorted(
-                {
-                    ENSEMBL_GENE.match(i).group(1)
-                    for i in ids
-                    if ENSEMBL_GENE.match(i) and not HUMAN_ENSEMBL.match(strip_version(i))
-                }
-            )
+            own = _ensembl_prefixes(annotation) or {"ENSG"}
+            foreign = sorted({ENSEMBL_GENE.match(i).group(1) for i in ids if ENSEMBL_GENE.match(i)} - own)
             if foreign:
                 species = (
-                    f" IDs with prefix {preview(foreign, 3)} are Ensembl genes of another species (human "
-                    "Ensembl gene IDs start with ENSG); analyse them with an annotation and gene-set library "
-                    "of that species, or convert them to human genes."
+                    f" IDs with prefix {preview(foreign, 3)} are Ensembl genes of another species (the "
+                    f"annotation's start with {', '.join(sorted(own))}); set the dataset's `organism` (it picks "
+                    "that organism's annotation and gene-set libraries), or convert the IDs."
                 )
         raise InputError(
             f"{where}only {result.n_mapped} of {result.n_ids} gene IDs ({result.rate:.1%}) map to symbols as "

@@ -75,7 +75,8 @@ def _check_spec(spec: dict, where: str) -> dict:
     return spec
 
 
-def _resolve_accession(spec: dict, dl: Downloader, eutils_base: str, where: str) -> tuple[str, dict | None]:
+def resolve_accession(spec: dict, dl: Downloader, eutils_base: str, where: str) -> tuple[str, dict | None]:
+    """The series of ``spec`` (``accession``, or the one series linked to ``pubmed``) and the lookup's record."""
     if "accession" in spec:
         return geo.check_gse(spec["accession"]), None
     found = eutils.pubmed_to_geo(spec["pubmed"], dl, base_url=eutils_base)
@@ -113,12 +114,14 @@ def fetch_geo_dataset(
     geo_ftp_base: str = geo.GEO_FTP_BASE,
     geo_download_base: str = geo.GEO_DOWNLOAD_BASE,
     eutils_base: str = eutils.EUTILS_BASE,
+    ncbi_genome: str | None = geo.NCBI_COUNTS_GENOME,
 ) -> dict:
     """Download (or take from the cache) one GEO dataset and write its count matrix, sample
-    sheet and provenance. Returns the provenance dict."""
+    sheet and provenance. Returns the provenance dict. ``ncbi_genome``: the genome of NCBI's
+    generated counts for the dataset's organism (GRCh38.p13 human, GRCm39 mouse; None: none)."""
     where = f"dataset {name}: geo"
     spec = _check_spec(spec, where)
-    acc, pubmed = _resolve_accession(spec, dl, eutils_base, where)
+    acc, pubmed = resolve_accession(spec, dl, eutils_base, where)
     matrices = geo.fetch_series_matrix(acc, dl, base_url=geo_ftp_base)
     meta = geo.parse_series_matrix([r.path for r in matrices])
     sheet = geo.make_sample_sheet(
@@ -131,7 +134,12 @@ def fetch_geo_dataset(
     records = {"series_matrix": [r.provenance() for r in matrices]}
     details: dict = {}
     if spec["counts"] == "ncbi":
-        rec = geo.fetch_ncbi_counts(acc, dl, base_url=geo_download_base)
+        if not ncbi_genome:
+            raise InputError(
+                f"{where}.counts: NCBI generates RNA-seq counts for human and mouse series only. Fix: use the "
+                "authors' counts (`counts: supplementary` with `file: ...`)."
+            )
+        rec = geo.fetch_ncbi_counts(acc, dl, base_url=geo_download_base, genome=ncbi_genome)
         records["counts"] = [rec.provenance()]
         table, details["count_layout"] = _read_table(rec.path)
     else:

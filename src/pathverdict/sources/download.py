@@ -94,7 +94,7 @@ from .download_http import (  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-BINARY_SUFFIXES = (".gz", ".tgz", ".tar", ".zip", ".bz2", ".xz", ".zst")
+BINARY_SUFFIXES = (".gz", ".tgz", ".tar", ".zip", ".bz2", ".xz", ".zst", ".xlsx")
 
 
 class DownloadError(InputError):

@@ -1,5 +1,5 @@
 """The format checks :func:`pathverdict.sources.download.fetch` applies to a downloaded file by
-its name (gzip, tar, zip, JSON). Each raises ``ValueError`` when the file is not intact;
+its name (gzip, tar, zip and Excel .xlsx, JSON). Each raises ``ValueError`` when the file is not intact;
 importable from :mod:`pathverdict.sources.download` as well."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def builtin_validator(name: str) -> Validator | None:
         return check_tar
     if low.endswith(".gz"):
         return check_gzip
-    if low.endswith(".zip"):
+    if low.endswith((".zip", ".xlsx")):  # an Excel workbook is a zip archive
         return check_zip
     if low.endswith(".json"):
         return check_json

@@ -61,6 +61,8 @@ class GeoSeries:
     suppfile: str = ""
     pubmed_ids: tuple[str, ...] = ()
     ftplink: str = ""
+    summary: str = ""
+    gpl: str = ""  # platform number(s), "16791" or "16791;13112"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -189,6 +191,8 @@ def parse_esummary(data: dict, source: str = "esummary answer") -> tuple[list[Ge
                 suppfile=str(doc.get("suppfile", "")).strip(),
                 pubmed_ids=tuple(str(p) for p in doc.get("pubmedids", []) or []),
                 ftplink=str(doc.get("ftplink", "")).strip(),
+                summary=str(doc.get("summary", "")).strip(),
+                gpl=str(doc.get("gpl", "")).strip(),
             )
         )
     series.sort(key=lambda s: int(re.sub(r"\D", "", s.accession) or 0))
@@ -198,6 +202,38 @@ def parse_esummary(data: dict, source: str = "esummary answer") -> tuple[list[Ge
 def _load(rec: FetchRecord) -> dict:
     with open(rec.path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def _getter(dl: Downloader, min_interval: float | None, hint: str, records: list[FetchRecord]):
+    """A fetch of one E-utilities answer: cached, spaced to NCBI's limits, checked for error answers."""
+    extra = _secret_params()
+    if min_interval is None:
+        min_interval = 0.1 if "api_key" in extra else 0.34
+
+    def get(url: str, dest: str, what: str) -> FetchRecord:
+        if not dl.path(dest).is_file() and not dl.offline:
+            _space_requests(min_interval)
+        rec = dl.fetch(url, dest, what=what, validate=_no_error_answer, params=extra, hint=hint)
+        records.append(rec)
+        return rec
+
+    return get
+
+
+def gds_summaries(uids: list[str], get, base_url: str, stem: str, what: str) -> tuple[list[GeoSeries], list[str]]:
+    """ESummary of GDS UIDs in batches of :data:`ESUMMARY_BATCH`, cached as ``eutils/<stem>_esummary_gds[_n].json``."""
+    series: list[GeoSeries] = []
+    others: list[str] = []
+    for start in range(0, len(uids), ESUMMARY_BATCH):
+        batch = uids[start : start + ESUMMARY_BATCH]
+        url = _url(base_url, "esummary.fcgi", db="gds", id=",".join(batch), retmode="json")
+        part = "" if len(uids) <= ESUMMARY_BATCH else f"_{start // ESUMMARY_BATCH + 1}"
+        rec = get(url, f"eutils/{stem}_esummary_gds{part}.json", f"{what} (E-utilities ESummary)")
+        s, o = parse_esummary(_load(rec), source=f"{rec.path} ({url})")
+        series += s
+        others += o
+    series.sort(key=lambda s: int(re.sub(r"\D", "", s.accession) or 0))
+    return series, others
 
 
 def pubmed_to_geo(
@@ -210,26 +246,8 @@ def pubmed_to_geo(
     (default 0.34, or 0.1 with ``NCBI_API_KEY``; 0 in tests).
     """
     pmid = check_pmid(pmid)
-    extra = _secret_params()
-    if min_interval is None:
-        min_interval = 0.1 if "api_key" in extra else 0.34
     records: list[FetchRecord] = []
-
-    def get(url: str, dest: str, what: str) -> FetchRecord:
-        cached_ok = dl.path(dest).is_file()
-        if not cached_ok and not dl.offline:
-            _space_requests(min_interval)
-        rec = dl.fetch(
-            url,
-            dest,
-            what=what,
-            validate=_no_error_answer,
-            params=extra,
-            hint=f"Check the PubMed ID {pmid} (https://pubmed.ncbi.nlm.nih.gov/{pmid}/).",
-        )
-        records.append(rec)
-        return rec
-
+    get = _getter(dl, min_interval, f"Check the PubMed ID {pmid} (https://pubmed.ncbi.nlm.nih.gov/{pmid}/).", records)
     elink_url = _url(base_url, "elink.fcgi", dbfrom="pubmed", db="gds", id=pmid, retmode="json")
     rec = get(elink_url, f"eutils/pubmed_{pmid}_elink_gds.json", f"GEO links of PubMed {pmid} (E-utilities ELink)")
     uids = parse_elink(_load(rec), pmid, source=f"{rec.path} ({elink_url})")
@@ -240,26 +258,79 @@ def pubmed_to_geo(
                 f"links). Check the PubMed ID, or give the GEO series accession (GSE...) directly."
             )
         return PubmedGeo(pmid, [], [], records)
-    series: list[GeoSeries] = []
-    others: list[str] = []
-    for start in range(0, len(uids), ESUMMARY_BATCH):
-        batch = uids[start : start + ESUMMARY_BATCH]
-        url = _url(base_url, "esummary.fcgi", db="gds", id=",".join(batch), retmode="json")
-        part = "" if len(uids) <= ESUMMARY_BATCH else f"_{start // ESUMMARY_BATCH + 1}"
-        rec = get(
-            url,
-            f"eutils/pubmed_{pmid}_esummary_gds{part}.json",
-            f"GEO record summaries for PubMed {pmid} (E-utilities ESummary)",
-        )
-        s, o = parse_esummary(_load(rec), source=f"{rec.path} ({url})")
-        series += s
-        others += o
+    series, others = gds_summaries(uids, get, base_url, f"pubmed_{pmid}", f"GEO record summaries for PubMed {pmid}")
     if not series and require:
         raise InputError(
             f"PubMed {pmid} is linked to GEO records but to no series (GSE): {preview(others)}. "
             "Give the GEO series accession directly in the config."
         )
     return PubmedGeo(pmid, series, others, records)
+
+
+# --------------------------------------------------------------------------- ESearch (discovery)
+
+ESEARCH_PAGE = 500
+
+
+def parse_esearch(data: dict, source: str = "esearch answer") -> tuple[int, list[str]]:
+    """(total count, UIDs of this page) from an ESearch JSON answer::
+
+    {"header": {"type": "esearch", ...}, "esearchresult": {"count": "3", "retmax": "3", "retstart": "0",
+     "idlist": ["200130002", ...], "translationset": [...], "querytranslation": "..."}}
+    """
+    result = data.get("esearchresult") if isinstance(data, dict) else None
+    if not isinstance(result, dict) or "idlist" not in result:
+        raise InputError(f"{source}: not an ESearch JSON answer (no 'esearchresult' with an 'idlist').")
+    try:
+        count = int(result.get("count", len(result["idlist"])))
+    except (TypeError, ValueError):
+        count = len(result["idlist"])
+    return count, [str(u) for u in result["idlist"]]
+
+
+@dataclass
+class GdsSearch:
+    """The GEO series an ESearch of db=gds found, with the records of every lookup."""
+
+    term: str
+    count: int
+    series: list[GeoSeries]
+    other_records: list[str] = field(default_factory=list)
+    records: list[FetchRecord] = field(default_factory=list)
+    truncated: bool = False
+
+
+def search_gds(
+    term: str,
+    dl: Downloader,
+    *,
+    base_url: str = EUTILS_BASE,
+    max_records: int = 1000,
+    min_interval: float | None = None,
+) -> GdsSearch:
+    """ESearch on GEO DataSets (db=gds) for ``term``, then ESummary of the UIDs found: the series
+    (GSE) among them. At most ``max_records`` UIDs are summarised (``truncated`` says when more
+    matched). Every answer is cached under ``eutils/search_<hash of the term>_*.json``, so the
+    same search reruns offline."""
+    import hashlib
+
+    stem = "search_" + hashlib.sha256(term.encode("utf-8")).hexdigest()[:16]
+    records: list[FetchRecord] = []
+    get = _getter(dl, min_interval, "Check the search term (GEO DataSets syntax, e.g. MEIS1 AND gse[ETYP]).", records)
+    uids: list[str] = []
+    count = None
+    while count is None or (len(uids) < min(count, max_records)):
+        start = len(uids)
+        size = min(ESEARCH_PAGE, max_records - start)
+        url = _url(base_url, "esearch.fcgi", db="gds", term=term, retstart=start, retmax=size, retmode="json")
+        page = "" if start == 0 else f"_{start // ESEARCH_PAGE + 1}"
+        rec = get(url, f"eutils/{stem}_esearch_gds{page}.json", f"GEO DataSets search {term!r} (E-utilities ESearch)")
+        count, ids = parse_esearch(_load(rec), source=f"{rec.path} ({url})")
+        if not ids:
+            break
+        uids += [u for u in ids if u not in uids]
+    series, others = gds_summaries(uids, get, base_url, stem, f"GEO records found by {term!r}") if uids else ([], [])
+    return GdsSearch(term, count or 0, series, others, records, truncated=(count or 0) > len(uids))
 
 
 def write_series_table(result: PubmedGeo, path: str | Path) -> None:

@@ -24,9 +24,17 @@ def _copy(src, dest) -> None:
 
 
 def fetch_dataset(
-    name: str, ds: dict, downloads: dict, base_urls: dict, out_counts: str, out_samples: str, out_json: str
+    name: str,
+    ds: dict,
+    downloads: dict,
+    base_urls: dict,
+    out_counts: str,
+    out_samples: str,
+    out_json: str,
+    ncbi_genome: str | None = geo.NCBI_COUNTS_GENOME,
 ) -> dict:
-    """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``."""
+    """Counts (and for GEO the sample sheet) of a dataset given by ``geo:`` or ``url:``;
+    ``ncbi_genome`` is the genome of NCBI's generated counts for the dataset's organism."""
     dl = Downloader.from_config(downloads)
     if "geo" in ds:
         return fetch_geo_dataset(
@@ -39,6 +47,7 @@ def fetch_dataset(
             geo_ftp_base=base_urls["geo_ftp"],
             geo_download_base=base_urls["geo_download"],
             eutils_base=base_urls["eutils"],
+            ncbi_genome=ncbi_genome,
         )
     if "url" not in ds:
         raise InputError(f"dataset {name}: nothing to download (no `geo` or `url`).")
@@ -52,6 +61,34 @@ def fetch_dataset(
         counts.to_csv(fh, sep="\t", lineterminator="\n")
     _copy(ds["samples"], out_samples)
     info = {"dataset": name, "url": url, "downloads": {"counts": [rec.provenance()]}, "genes": int(counts.shape[0])}
+    write_json(info, out_json)
+    return info
+
+
+def fetch_de_table(name: str, ds: dict, downloads: dict, base_urls: dict, out_table: str, out_json: str) -> dict:
+    """A published DE table (``de_table``) from a URL or a GEO series' supplementary files, copied to
+    ``out_table`` as downloaded (the import step recognises its format), with its provenance."""
+    from .datasets import resolve_accession
+
+    spec = ds["de_table"]
+    dl = Downloader.from_config(downloads)
+    where = f"dataset {name}: de_table"
+    info: dict = {"dataset": name}
+    if "url" in spec:
+        url = spec["url"]
+        filename = PurePosixPath(urlparse(url).path).name or "de_table"
+        rec = dl.fetch(url, f"url/{name}/{filename}", what=f"dataset {name}: DE table", hint="Check `de_table.url`.")
+        info["url"] = url
+    elif "geo" in spec:
+        acc, pubmed = resolve_accession(spec["geo"], dl, base_urls["eutils"], f"{where}.geo")
+        rec, listing = geo.fetch_supplementary(acc, spec["geo"]["file"], dl, base_url=base_urls["geo_ftp"])
+        info.update(accession=acc, pubmed_lookup=pubmed, file=spec["geo"]["file"])
+        info["downloads"] = {"suppl_listing": [listing.provenance()]}
+    else:
+        raise InputError(f"{where}: nothing to download (a local `path` is read where it is).")
+    info.setdefault("downloads", {})["de_table"] = [rec.provenance()]
+    info["name"] = rec.path.name
+    _copy(rec.path, out_table)
     write_json(info, out_json)
     return info
 

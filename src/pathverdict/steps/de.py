@@ -29,7 +29,7 @@ def run_de(
     threads: int = 1,
 ) -> dict:
     """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary."""
-    params = _de.DEParams.from_config(de, dataset_config, threads)
+    params = _de.DEParams.from_config(de, dataset_config, threads, dataset)
     sheet = read_sample_sheet(samples)
     matrix = read_counts(counts)  # gene IDs as text, counts as int32 (R's integer limit, compact)
     symbols = read_symbols(genes)

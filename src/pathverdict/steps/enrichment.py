@@ -20,7 +20,7 @@ from ..judgement import robustness as _robustness
 from ..judgement import sensitivity as _sensitivity
 from ..enrichment import GseaSettings
 from ..errors import InputError
-from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_sample_sheet
+from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_json, read_sample_sheet
 from ..util import read_tsv, write_json, write_tsv
 from ..judgement.verdict import VerdictSettings
 from .plots import plot_dataset
@@ -49,9 +49,13 @@ def run_ora(
     out_all: str,
     out_info: str,
     loaded: dict | None = None,
+    record: str | None = None,
 ) -> dict:
     """ORA of up, down and all DE genes against every library, one table per direction.
-    ``loaded``: the libraries already read (name -> library), else read from ``gmts``."""
+    ``loaded``: the libraries already read (name -> library), else read from ``gmts``. ``record``: the
+    ``input/prepare.json`` of a dataset given as a DE table: what its table cannot test (CAMERA, and GSEA
+    for a table of significant genes only) and what its background does to the p-values go into
+    ``ora.json`` (``not_tested``, ``notes``), which the verdict reads."""
     e = enrichment
     outputs = {"up": out_up, "down": out_down, "all": out_all}
     genes = _gene_level(de)
@@ -75,6 +79,8 @@ def run_ora(
         "thresholds": {"padj": e["padj"], "lfc": e["lfc"]},
         "library_genes_in_background": overlap,
     }
+    if record:
+        info.update(table_limits(read_json(record), e["padj"]))
     if not lists["all"]:
         log.warning(
             "%s: no DE genes at padj < %s and |log2FC| >= %s: over-representation analysis has nothing "
@@ -85,6 +91,34 @@ def run_ora(
         )
     write_json(info, out_info)
     return info
+
+
+def table_limits(record: dict, padj: float | None = None) -> dict:
+    """What a dataset given as a DE table cannot test, and the notes its ORA rows carry, from its
+    ``input/prepare.json`` (``not_tested``: method -> reason; ``notes``: method -> note; ``listed``: the
+    thresholds the table covers). Empty for a dataset with counts."""
+    if "de_table" not in record:
+        return {}
+    table = record["de_table"]
+    where = f"a DE table ({table.get('layout', '')}) has no counts"
+    not_tested = {"camera": f"CAMERA needs the expression of every sample: {where}"}
+    notes, listed = {}, {}
+    background = record.get("background")
+    if record.get("significant_only"):
+        not_tested["gsea"] = (
+            "pre-ranked GSEA needs every tested gene ranked: the table lists significant genes only "
+            f"({record['significant_only']})"
+        )
+        listed = {"padj": record.get("listed_max_padj")}
+        cover = listed["padj"]
+        if cover is not None and padj is not None and padj > cover:
+            notes["ora"] = (
+                f"the table lists genes up to padj {cover:.3g}, so DE at padj < {padj} is DE at the table's own "
+                "threshold"
+            )
+    if background:
+        notes["ora"] = "; ".join(x for x in (notes.get("ora"), background["note"]) if x)
+    return {"not_tested": not_tested, "notes": notes, "listed": listed}
 
 
 def run_gsea(
@@ -191,10 +225,13 @@ def robustness_grid(
     out_grid: str,
     gsea: str | None = None,
     loaded: dict | None = None,
+    limits: dict | None = None,
 ) -> pd.DataFrame:
     """:func:`pathverdict.judgement.robustness.robustness_grid` of one dataset (``robustness.padj`` x
     ``robustness.lfc``, the workflow's ORA size limits and verdict rules, so the grid agrees
-    with the verdict); GSEA rows copied from ``gsea`` when given."""
+    with the verdict); GSEA rows copied from ``gsea`` when given. ``limits`` (:func:`table_limits`) of a
+    DE table: cells beyond the thresholds the table covers, and its untested GSEA, are ``not_tested``."""
+    limits = limits or {}
     libs = _libraries(libraries, gmts, loaded)
     v = verdict_settings
     grid = _robustness.robustness_grid(
@@ -211,6 +248,8 @@ def robustness_grid(
         max_fdr=v["max_fdr"],
         min_overlap=v["min_overlap"],
         min_de_genes=v["min_de_genes"],
+        listed=limits.get("listed"),
+        not_tested=limits.get("not_tested"),
     )
     write_tsv(grid, out_grid)
     return grid
@@ -232,6 +271,7 @@ def sensitivity_dataset(
     gsea: str | None = None,
     threads: int = 1,
     loaded: dict | None = None,
+    organism: str | None = None,
 ) -> pd.DataFrame:
     """:func:`pathverdict.judgement.sensitivity.sensitivity` of one dataset: ``gsea`` is its ``gsea.tsv``
     (none: no GSEA rows), ``genes`` its ``input/gene_ids.tsv``; ``sensitivity.gsea`` re-runs GSEA
@@ -247,7 +287,7 @@ def sensitivity_dataset(
         read_de(de),
         libs,
         target,
-        settings=VerdictSettings.from_config(verdict_settings, alpha),
+        settings=VerdictSettings.from_config(verdict_settings, alpha, organism),
         padj=e["padj"],
         lfc=e["lfc"],
         ora_min_size=e["ora_min_size"],
@@ -268,13 +308,19 @@ def sensitivity_dataset(
     return table
 
 
+def _not_tested(dataset: str, method: str, reason: str, out: str) -> None:
+    """An enrichment table without rows, for a method the dataset's data cannot test (``ora.json`` says why)."""
+    from ..enrichment import camera
+
+    write_tsv(pd.DataFrame(columns=camera.CAMERA_COLUMNS if method == "camera" else _enrichment.GSEA_COLUMNS), out)
+    log.info("%s: %s not tested: %s", dataset, method, reason)
+
+
 def enrich_dataset(
     *,
     dataset: str,
     dataset_config: dict,
     de: str,
-    vst: str,
-    samples: str,
     genes: str,
     gmts: list[str],
     libraries: list[str],
@@ -298,12 +344,32 @@ def enrich_dataset(
     sensitivity: dict | None = None,
     simulated: bool = False,
     threads: int = 1,
+    vst: str | None = None,
+    samples: str | None = None,
+    record: str | None = None,
+    counts: str | None = None,
+    summary: str | None = None,
+    out_qc: str | None = None,
+    out_confounding: str | None = None,
+    out_loo: str | None = None,
+    de_settings: dict | None = None,
+    leave_one_sample_out: dict | None = None,
 ) -> None:
     """Rule enrichment: :func:`run_ora`, :func:`run_camera`, :func:`run_gsea`, then
     :func:`robustness_grid` and :func:`sensitivity_dataset` with the GSEA just written, each
     to its own outputs (the last two only when the rule asks for their output:
-    ``robustness.enabled`` / ``sensitivity.enabled``), then the dataset's figures
-    (:func:`pathverdict.steps.plots.plot_dataset`, from the tables just written)."""
+    ``robustness.enabled`` / ``sensitivity.enabled``), the sample checks
+    (:func:`pathverdict.steps.samples.check_samples`: QC, confounding, leaving one sample out
+    against the first library, compared with the tables just written; when the rule asks for
+    ``out_qc``), then the dataset's figures (:func:`pathverdict.steps.plots.plot_dataset`, from the
+    tables just written).
+
+    A dataset given as a DE table (``record``: its ``input/prepare.json``; no ``counts``, ``vst`` or
+    ``samples``) gets an empty CAMERA table, and, when its table lists significant genes only, an empty
+    GSEA table: ``ora.json`` says why (:func:`table_limits`), the verdict marks them ``not_tested``; its
+    sample checks are ``not tested`` with the reason (they need every sample's counts)."""
+    limits = table_limits(read_json(record), enrichment["padj"]) if record else {}
+    skip = limits.get("not_tested", {})
     common = {
         "dataset": dataset,
         "de": de,
@@ -313,10 +379,18 @@ def enrich_dataset(
         "loaded": load_libraries(libraries_of(libraries, gmts)),  # read once for the five
     }
     started = time.monotonic()
-    run_ora(**common, out_up=out_up, out_down=out_down, out_all=out_all, out_info=out_info)
-    run_camera(**common, dataset_config=dataset_config, vst=vst, samples=samples, out_camera=out_camera)
-    run_gsea(**common, out_gsea=out_gsea, threads=threads)
-    done = ["ORA", "CAMERA", "GSEA"]
+    run_ora(**common, out_up=out_up, out_down=out_down, out_all=out_all, out_info=out_info, record=record)
+    done = ["ORA"]
+    if "camera" in skip:
+        _not_tested(dataset, "camera", skip["camera"], out_camera)
+    else:
+        run_camera(**common, dataset_config=dataset_config, vst=vst, samples=samples, out_camera=out_camera)
+        done.append("CAMERA")
+    if "gsea" in skip:
+        _not_tested(dataset, "gsea", skip["gsea"], out_gsea)
+    else:
+        run_gsea(**common, out_gsea=out_gsea, threads=threads)
+        done.append("GSEA")
     if out_grid:
         robustness_grid(
             **common,
@@ -325,6 +399,7 @@ def enrich_dataset(
             verdict_settings=verdict_settings,
             gsea=out_gsea,
             out_grid=out_grid,
+            limits=limits,
         )
         done.append("robustness grid")
     if out_sensitivity:
@@ -335,11 +410,46 @@ def enrich_dataset(
             alpha=alpha,
             sensitivity=sensitivity,
             genes=genes,
-            gsea=out_gsea,
+            gsea=None if "gsea" in skip else out_gsea,
             out_tsv=out_sensitivity,
             threads=threads,
+            organism=dataset_config.get("organism"),
         )
         done.append("sensitivity")
+    if out_qc:
+        from .samples import check_samples
+
+        check_samples(
+            dataset=dataset,
+            dataset_config=dataset_config,
+            counts=counts,
+            samples=samples,
+            genes=genes,
+            de=de,
+            vst=vst,
+            summary=summary,
+            ora_up=out_up,
+            ora_down=out_down,
+            ora_all=out_all,
+            ora_info=out_info,
+            gsea=out_gsea,
+            camera=out_camera,
+            gmt=gmts[0],
+            library=libraries[0],
+            target=target,
+            de_settings=de_settings,
+            enrichment=enrichment,
+            verdict_settings=verdict_settings,
+            alpha=alpha,
+            leave_one_sample_out=leave_one_sample_out or {"enabled": False},
+            out_qc=out_qc,
+            out_confounding=out_confounding,
+            out_loo=out_loo,
+            threads=threads,
+            loaded=common["loaded"],
+            record=record,
+        )
+        done.append("sample checks")
     plot_dataset(
         dataset=dataset,
         dataset_config=dataset_config,

@@ -23,8 +23,6 @@ def plot_dataset(
     dataset: str,
     dataset_config: dict,
     de: str,
-    vst: str,
-    samples: str,
     ora_up: str,
     ora_down: str,
     ora_all: str,
@@ -38,31 +36,43 @@ def plot_dataset(
     out_volcano: str,
     out_dotplot: str,
     simulated: bool = False,
+    vst: str | None = None,
+    samples: str | None = None,
 ) -> None:
-    """PCA of the VST, MA and volcano plots of the DE table, and the enrichment dot plot (first library)."""
+    """PCA of the VST, MA and volcano plots of the DE table, and the enrichment dot plot (first library).
+    A dataset given as a published DE table (no ``vst``, no ``samples``) gets a PCA figure that says why it
+    is not drawn, and an MA plot against the table's own mean expression, where it has one."""
     from ..report import plots
 
     tag = "SIMULATED — " if simulated else ""
     de_table = read_de(de)
-    vst_table = read_tsv(vst, index_col=0)
-    sheet = read_sample_sheet(samples)
-    var, tested, ref = dataset_config["contrast"]
-    others = [v for v in tables.formula_variables(dataset_config["design"]) if v != var]
     term, genes, first = _target_genes(libraries, gmts, target)
     enr = {}
     for method, path in {"ora_up": ora_up, "ora_down": ora_down, "ora_all": ora_all, "gsea": gsea}.items():
         t = read_enrichment(path)
         enr[method] = t[t["library"] == first].reset_index(drop=True)
-    label = f"{tag}{dataset}: {tested} vs {ref}"
-    plots.pca_plot(
-        vst_table,
-        sheet,
-        color_by=var,
-        out=out_pca,
-        title=f"{tag}{dataset}: PCA of VST counts",
-        shape_by=others[0] if others else None,
-    )
-    if "log2FoldChange_shrunk" in de_table.columns:  # DESeq2 draws MA plots of shrunken fold changes
+    if vst is None or samples is None:
+        label = f"{tag}{dataset} (from its DE table)"
+        plots.not_drawn(
+            out_pca,
+            f"{tag}{dataset}: PCA",
+            "not drawn: a PCA needs the expression of every sample,\nand this dataset is a published DE table",
+        )
+    else:
+        var, tested, ref = dataset_config["contrast"]
+        others = [v for v in tables.formula_variables(dataset_config["design"]) if v != var]
+        label = f"{tag}{dataset}: {tested} vs {ref}"
+        plots.pca_plot(
+            read_tsv(vst, index_col=0),
+            read_sample_sheet(samples),
+            color_by=var,
+            out=out_pca,
+            title=f"{tag}{dataset}: PCA of VST counts",
+            shape_by=others[0] if others else None,
+        )
+    if de_table["baseMean"].isna().all() and "mean_expression" not in de_table.columns:
+        plots.not_drawn(out_ma, f"{label} (MA plot)", "not drawn: the DE table gives no mean expression of the genes")
+    elif "log2FoldChange_shrunk" in de_table.columns:  # DESeq2 draws MA plots of shrunken fold changes
         plots.ma_plot(
             de_table.assign(log2FoldChange=de_table["log2FoldChange_shrunk"]),
             alpha,

@@ -16,6 +16,18 @@ def _load_json(paths) -> list[dict]:
     return out
 
 
+def _describe_annotation(a: dict) -> str:
+    return (
+        str(a.get("name") or a.get("file", ""))
+        + (f", {a['release']}" if a.get("release") else "")
+        + (
+            f", from {a['url']} retrieved {a.get('retrieved', '')}, sha256 {a.get('sha256', '')}"
+            if a.get("url")
+            else ""
+        )
+    )
+
+
 def provenance(
     *,
     config: dict,
@@ -27,9 +39,11 @@ def provenance(
     out_html: str,
     annotation: str | list = (),
     banner: str = "",
+    other_annotations: list[str] = (),
 ) -> dict:
     """``results/<study>/provenance.json`` and its page: tool versions, each dataset's origin and checksums,
-    the DE and ORA summaries, the gene-set libraries and the annotation, and the config."""
+    the DE and ORA summaries, the gene-set libraries and the annotation (``other_annotations``: the
+    downloaded annotations of the datasets' other organisms), and the config."""
     from ..render import render as render_page
 
     info = {
@@ -38,23 +52,21 @@ def provenance(
         "differential_expression": _load_json(de),
         "enrichment": _load_json(ora),
         "gene_set_libraries": _load_json(libraries),
-        "annotation": _load_json([annotation])[0] if annotation else {"file": config["annotation"]["file"]},
+        "annotation": _load_json([annotation])[0] if annotation else {"file": config["annotation"].get("file", "")},
+        "other_annotations": _load_json(other_annotations),
         "config": config,
     }
     write_json(info, out_json)
-    a = info["annotation"]
-    annotation = (
-        str(a.get("name") or a.get("file", ""))
-        + (f", {a['release']}" if a.get("release") else "")
-        + (
-            f", from {a['url']} retrieved {a.get('retrieved', '')}, sha256 {a.get('sha256', '')}"
-            if a.get("url")
-            else ""
-        )
-    )
+    annotation = "; ".join(_describe_annotation(a) for a in [info["annotation"], *info["other_annotations"]])
     datasets = [
         {
             **d,
+            # a dataset given as a DE table: its table in the columns of a count file
+            **(
+                {"counts_file": d["de_table_file"], "counts_sha256": d["de_table_sha256"], "samples": "(DE table)"}
+                if d.get("de_table")
+                else {}
+            ),
             "origin": dataset_origin(d),
             "id_type": d["id_mapping"]["id_type"],
             "mapping_rate": f"{d['id_mapping']['mapping_rate']:.1%}",

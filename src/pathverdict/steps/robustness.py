@@ -20,6 +20,9 @@ from ..judgement.verdict import read_genes
 
 log = logging.getLogger(__name__)
 
+# why a dataset given as a published DE table has no label-permutation null
+NO_COUNTS_NULL = "the label-permutation null re-runs the DE on relabeled samples, and a DE table has no counts"
+
 
 # ----------------------------------------------------------------------------- DE thresholds
 
@@ -74,7 +77,7 @@ def null_permutations(
     perms, summary = _null.run_null(
         read_counts(counts),
         read_sample_sheet(samples),
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries({library: gmt}),
         target,
         observed,
@@ -94,11 +97,28 @@ def null_permutations(
     return perms, summary
 
 
-def combine_null(*, summaries: list[str], out_summary: str, out_html: str, banner: str = "") -> pd.DataFrame:
-    """All datasets' label-permutation summaries in one table and one page (names read as strings)."""
+def combine_null(
+    *,
+    summaries: list[str],
+    out_summary: str,
+    out_html: str,
+    banner: str = "",
+    not_tested: list[str] = (),
+    library: str = "",
+    target: str = "",
+) -> pd.DataFrame:
+    """All datasets' label-permutation summaries in one table and one page (names read as strings), with a
+    row per dataset in ``not_tested`` (given as a DE table: no counts to relabel) saying so."""
     from ..render import null_page
 
-    table = pd.concat([_null.read_summary(p) for p in summaries], ignore_index=True)
+    parts = [_null.read_summary(p) for p in summaries]
+    untested = [
+        {"dataset": d, "library": library, "method": "set_score", "target": target, "statistic": "",
+         "informative": "not tested", "selection_aware": "no", "note": f"not tested: {NO_COUNTS_NULL}"}
+        for d in not_tested
+    ]  # fmt: skip
+    parts.append(pd.DataFrame(untested, columns=_null.SUMMARY_COLUMNS))
+    table = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
     write_tsv(table, out_summary)
     page = null_page(table, banner)
     with atomic_write(out_html) as fh:
@@ -130,7 +150,7 @@ def selection_analyses(
         read_sample_sheet(samples),
         read_symbols(genes),
         selection,
-        DEParams.from_config(de, dataset_config, threads),
+        DEParams.from_config(de, dataset_config, threads, dataset),
         load_libraries(libraries_of(libraries, gmts)),
         target,
         methods=methods,
@@ -148,12 +168,30 @@ def selection_analyses(
 
 
 def combine_sensitivity(
-    *, tables: list[str], genes: str, roles: dict[str, str], out_tsv: str, out_directions: str
+    *,
+    tables: list[str],
+    genes: str,
+    roles: dict[str, str],
+    out_tsv: str,
+    out_directions: str,
+    loo: list[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every dataset's table in ``results/<study>/sensitivity.tsv``, and the directions of the target's
-    DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
+    """Every dataset's table in ``results/<study>/sensitivity.tsv`` (with its leave-one-sample-out rows,
+    ``loo``: the enrichment job's sample checks, after the dataset's other rows), and the directions of
+    the target's DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
     S = _sensitivity
-    parts = [S.read_sensitivity(p) for p in tables]
+    by_dataset = {}
+    for p in loo or []:
+        t = S.read_sensitivity(p)
+        for ds, sub in t.groupby("dataset", sort=False):
+            by_dataset.setdefault(str(ds), []).append(sub)
+    parts = []
+    for p in tables:
+        t = S.read_sensitivity(p)
+        parts.append(t)
+        for ds in dict.fromkeys(t["dataset"].astype(str)):
+            parts.extend(by_dataset.pop(ds, []))
+    parts.extend(sub for subs in by_dataset.values() for sub in subs)
     table = S.typed(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=S.COLUMNS))
     dirs = S.directions(read_genes(genes), roles)
     write_tsv(table, out_tsv)

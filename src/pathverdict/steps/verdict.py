@@ -16,6 +16,14 @@ from ..judgement.verdict import VerdictSettings
 log = logging.getLogger(__name__)
 
 
+def _orthologs(paths: list[str], organisms: list[str], study: str) -> dict[str, pd.DataFrame]:
+    """The ortholog tables (``organisms.<organism>.orthologs``, in the order of ``organisms``) as
+    {organism: symbol pairs, study organism -> organism}."""
+    from ..organisms import read_orthologs
+
+    return {org: read_orthologs(path, study, org) for org, path in zip(organisms, paths, strict=True)}
+
+
 def make_verdict(
     *,
     datasets: list[str],
@@ -36,13 +44,40 @@ def make_verdict(
     out_html: str,
     camera: list[str] | None = None,
     gene_ids: list[str] | None = None,
+    qc: list[str] | None = None,
+    confounding: list[str] | None = None,
+    loo: list[str] | None = None,
     banner: str = "",
+    dataset_libraries: dict[str, dict[str, str]] | None = None,
+    organisms: dict[str, str] | None = None,
+    claims_settings: dict | None = None,
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
-    ``results/<study>/verdict_genes.tsv`` (genes of interest) and their Markdown/HTML pages, from each
-    dataset's DE table, ORA tables (up, down, all), ``ora.json``, GSEA and (judged when given,
-    always in the workflow) CAMERA tables; every list is in the order of ``datasets``."""
+    ``results/<study>/verdict_genes.tsv`` (genes of interest: ``verdict.genes`` and
+    ``verdict.gene_patterns``, and the genes and gene families the claims test) and their
+    Markdown/HTML pages, from each dataset's DE table, ORA tables (up, down, all), ``ora.json``,
+    GSEA and (judged when given, always in the workflow) CAMERA tables; every list is in the order
+    of ``datasets``. With the datasets' sample QC, confounding and leave-one-sample-out tables
+    (``qc``, ``confounding``, ``loo``: the enrichment job's sample checks) each row gets a
+    ``samples`` note (:func:`pathverdict.judgement.samples.verdict_notes`).
+
+    With several organisms, ``libraries`` are the library files' keys (``KEGG``, ``mouse/KEGG``, as
+    ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
+    (whose genes are reported); by default every dataset has every library. The claims' genes and
+    families are reported in each dataset organism's symbols (``study_organism``: the study's;
+    ``orthologs``: the ortholog tables of ``ortholog_organisms``; :mod:`..judgement.claim_genes`)."""
+    from dataclasses import replace
+
+    from ..judgement import claim_genes
+    from ..judgement.claim_specs import gene_tests
+
     settings = VerdictSettings.from_config(verdict_settings, alpha)
+    organisms = organisms or {}
+    tests = gene_tests(claims_settings, study_organism)
+    pairs = _orthologs(list(orthologs), list(ortholog_organisms), study_organism)
     libs = load_libraries(libraries_of(libraries, gmts))
     targets = {n: lib.find(target) for n, lib in libs.items()}
     n = len(datasets)
@@ -75,21 +110,35 @@ def make_verdict(
         tabs["gsea"] = read_enrichment(gsea_path)
         if camera_path:
             tabs["camera"] = read_enrichment(camera_path)
-        sizes = read_json(info)["de_genes"]
-        for lib_name, term in targets.items():
+        ora_info = read_json(info)
+        sizes = ora_info["de_genes"]
+        ds_settings = VerdictSettings.from_config(verdict_settings, alpha, organisms.get(ds))
+        for lib_name, key in ((dataset_libraries or {}).get(ds) or {k: k for k in targets}).items():
             rows.append(
                 _verdict.judge_dataset(
                     ds,
                     lib_name,
-                    term,
-                    libs[lib_name].ids.get(term),
+                    targets[key],
+                    libs[key].ids.get(targets[key]),
                     tabs,
                     {f"ora_{d}": k for d, k in sizes.items()},
-                    settings,
+                    ds_settings,
+                    # a dataset given as a DE table: what it cannot test, what its background does (steps.enrichment)
+                    not_tested=ora_info.get("not_tested"),
+                    notes=ora_info.get("notes"),
                 )
             )
-        gene_rows.append(_verdict.gene_status(ds, de_table, settings, input_genes))
+        wanted, wanted_patterns = claim_genes.requests(tests, organisms.get(ds), study_organism, pairs)
+        gene_settings = replace(
+            ds_settings,
+            genes=ds_settings.genes + tuple(g for g in wanted if g not in ds_settings.genes),
+            gene_patterns=ds_settings.gene_patterns
+            + tuple(p for p in wanted_patterns if p not in ds_settings.gene_patterns),
+        )
+        gene_rows.append(_verdict.gene_status(ds, de_table, gene_settings, input_genes))
     table = pd.concat(rows, ignore_index=True)
+    if qc is not None or confounding is not None or loo is not None:
+        table[_verdict.SAMPLES_COLUMN] = _sample_notes(table, qc, confounding, loo)
     genes = pd.concat(gene_rows, ignore_index=True)
     title = f"Is {target} on top?"
     write_tsv(table, out_tsv)
@@ -101,6 +150,22 @@ def make_verdict(
     for line in _verdict.summary_sentences(table, genes, settings):
         log.info(line)
     return table
+
+
+def _sample_notes(table: pd.DataFrame, qc, confounding, loo) -> list[str]:
+    from ..judgement import confounding as _confounding
+    from ..judgement import samples as _samples
+    from ..judgement import sensitivity as _sensitivity
+
+    def read(paths, reader):
+        return pd.concat([reader(p) for p in paths], ignore_index=True) if paths else None
+
+    return _samples.verdict_notes(
+        table,
+        read(qc, _samples.read_qc),
+        read(confounding, _confounding.read_confounding),
+        read(loo, _sensitivity.read_sensitivity),
+    )
 
 
 def calibrate_dataset(
@@ -187,16 +252,18 @@ def make_calibration(
     and power (:func:`pathverdict.judgement.calibration.dataset_rows`): from the dataset's own simulations
     (``summaries``: each dataset's ``calibration/summary.tsv``, in the order of ``datasets``, when the
     per-dataset calibration is on), else from the package table (or ``table``). ``samples`` are the
-    checked sample sheets in the order of ``datasets``."""
+    checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table has
+    none: its rows say it is not calibrated)."""
     from ..judgement import calibration as _calibration
     from ..judgement.dataset_calibration import CalibrationSettings
 
+    counted = [name for name, ds in datasets.items() if "de_table" not in ds]
     sheets = {
-        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(datasets, samples, strict=True)
+        name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(counted, samples, strict=True)
     }
     per_dataset = {
         name: read_tsv(path, dtype={"dataset": str, "method": str})
-        for name, path in zip(datasets, summaries or [], strict=bool(summaries))
+        for name, path in zip(counted, summaries or [], strict=bool(summaries))
     }
     cal = _calibration.read_table(table) if table else None
     settings = CalibrationSettings.from_config(calibration)
@@ -218,6 +285,40 @@ def make_calibration(
     return out
 
 
+def claim_caveats(
+    *, confounding: str | list = (), sensitivity: pd.DataFrame | None, library: str | None, primary: str
+) -> pd.DataFrame:
+    """The caveats of the sample-level checks (``claims.CAVEAT_COLUMNS``;
+    :func:`pathverdict.judgement.samples.caveats_from_qc`): a column of the sheet confounded with the
+    contrast (``confounding``: ``results/<study>/confounding.tsv``), an answer that rests on one sample
+    (the leave-one-sample-out rows of ``sensitivity``); empty (with the columns) when none applies."""
+    from ..judgement import confounding as _confounding
+    from ..judgement import samples as _samples
+
+    paths = [confounding] if isinstance(confounding, str) else list(confounding or [])
+    conf = pd.concat([_confounding.read_confounding(p) for p in paths], ignore_index=True) if paths else None
+    return _samples.caveats_from_qc(
+        confounding=conf, sensitivity=sensitivity, library=str(library or ""), primary=primary
+    )
+
+
+def power_caveats(calibration: pd.DataFrame | None, roles: dict[str, str], specs, *, library: str, primary: str):
+    """The caveats of the power rule (:func:`pathverdict.judgement.calibration.caveats_from_power`) for the
+    datasets of the claims and the methods their pathway tests use (``specs``; a test without a method uses
+    the headline method ``primary``): a "not on top" (or "not enriched") where that method had less than
+    ``calibration.min_power`` at the reference effect, or no measured power, is inconclusive. A negative
+    control is left out: its check is that the target is *not* called on top, which power does not
+    qualify. None without a calibration table."""
+    from ..judgement import calibration as _calibration
+    from ..judgement.claim_specs import PATHWAY_TESTS
+
+    if calibration is None:
+        return None
+    methods = {t.method or primary for c in specs for t in c.tests if t.kind in PATHWAY_TESTS}
+    caveats = _calibration.caveats_from_power(calibration, primary=primary, library=library, methods=methods)
+    return caveats[caveats["dataset"].map(lambda d: roles.get(d) != "negative_control")]
+
+
 def make_claims(
     *,
     verdict: str,
@@ -228,6 +329,9 @@ def make_claims(
     alpha: float,
     out_tsv: str,
     out_html: str,
+    claims_settings: dict | None = None,
+    perturbed_gene: str | None = None,
+    role_names: dict[str, str] | None = None,
     null_settings: dict | None = None,
     null: str | list = (),
     selection: list[str] = (),
@@ -237,18 +341,47 @@ def make_claims(
     sensitivity: str | list = (),
     directions: str | list = (),
     calibration: str | None = None,
+    confounding: str | list = (),
+    organisms: dict[str, str] | None = None,
+    caveats: str | list = (),
+    tables: list[str] = (),
+    study_organism: str = "human",
+    orthologs: list[str] = (),
+    ortholog_organisms: list[str] = (),
+    out_caveats: str | None = None,
 ) -> pd.DataFrame:
-    """``results/<study>/claims.tsv`` and ``claims.html`` from the verdict tables and, when the
-    label-permutation null is enabled (``null`` given), ``results/<study>/null.tsv`` and the selection
-    analyses of every dataset with ``select_by_expression`` (``selected``); with
-    ``results/<study>/sensitivity.tsv`` and ``sensitivity_directions.tsv`` the pathway claims'
-    evidence also gives the sensitivity of the answer (shown, never counted) and the page a
-    section of it; ``results/<study>/calibration.tsv`` is shown beside each dataset's answer.
-    An input the rule leaves out (an empty list) is not used."""
+    """``results/<study>/claims.tsv`` and ``claims.html``: the study's claims (the config's ``claims:``
+    section, ``claims_settings``; without one, one claim per dataset, "the target is on top") from
+    the verdict tables and, when the label-permutation null is enabled (``null`` given),
+    ``results/<study>/null.tsv`` and the selection analyses of every dataset with
+    ``select_by_expression`` (``selected``); with ``results/<study>/sensitivity.tsv`` and
+    ``sensitivity_directions.tsv`` the pathway claims' evidence also gives the sensitivity of the
+    answer (shown, never counted) and the page a section of it; ``results/<study>/calibration.tsv``
+    is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
+    ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
+    called here: the sample checks (:func:`claim_caveats`, from ``confounding``,
+    ``results/<study>/confounding.tsv``, and the leave-one-sample-out rows of ``sensitivity``) and the
+    power rule (:func:`power_caveats`, from ``calibration``). An input
+    the rule leaves out (an empty list) is not used. ``tables``: the datasets given as a published DE table.
+    ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables ``orthologs`` (of
+    ``ortholog_organisms``) give each dataset's claim genes in its organism's symbols. ``out_caveats``
+    (``results/<study>/caveats.tsv``): every caveat that qualified the answers, for the steps that must
+    weigh the datasets the same way (the replication summary)."""
     from ..judgement import claims
     from ..judgement import sensitivity as _sensitivity
+    from ..judgement.claim_specs import parse_claims
 
     settings = VerdictSettings.from_config(verdict_settings, alpha)
+    # checked against the datasets when the workflow started (rules/common.smk); a claim whose roles no
+    # dataset has is `not tested` here
+    specs = parse_claims(
+        claims_settings,
+        roles,
+        perturbed_gene=perturbed_gene,
+        source="claims",
+        check_roles=False,
+        organism=study_organism,
+    )
     null_settings = null_settings or {}
     null_path = null or None
     table = _verdict.read_verdict(verdict)
@@ -257,12 +390,28 @@ def make_claims(
     selection_table = claims.read_selection(list(selection or []))
     sens = _sensitivity.read_sensitivity(sensitivity) if sensitivity else None
     dirs = _sensitivity.read_directions(directions) if directions else None
+    cal = claims.read_calibration(calibration) if calibration else None
+    # caveats: the tables written by a rule, and those of the producers called here (the sample checks:
+    # a column confounded with the contrast, an answer resting on one sample; the power rule: a "not on
+    # top" where the design had too little power); an empty table when none
+    first_library = library or (str(table["library"].iloc[0]) if len(table) else "")
+    caveat_table = claims.collect_caveats(
+        [
+            claims.read_caveats([caveats] if isinstance(caveats, str) else list(caveats or [])),
+            claim_caveats(confounding=confounding, sensitivity=sens, library=first_library, primary=settings.primary),
+            power_caveats(cal, roles, specs, library=first_library, primary=settings.primary),
+        ]
+    )
+    for c in caveat_table.itertuples(index=False):
+        log.info("caveat (%s) for %s, tests %s when %s: %s", c.source, c.dataset, c.tests, c.when, c.reason)
+    if out_caveats:
+        write_tsv(caveat_table, out_caveats)
     ctable = claims.evaluate(
         table,
         gene_table,
         roles,
         target=target,
-        key_genes=settings.genes,
+        claims=specs,
         max_fdr=settings.max_fdr,
         library=library,
         null=null_table,
@@ -271,23 +420,30 @@ def make_claims(
         null_alpha=float(null_settings.get("alpha", 0.05)),
         sensitivity=sens,
         directions=dirs,
+        caveats=caveat_table,
+        tables=list(tables or []),
+        organisms=organisms,
+        organism=study_organism,
+        orthologs=_orthologs(list(orthologs), list(ortholog_organisms), study_organism),
     )
-    summary = claims.summarise(ctable)
+    summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
-    cal = claims.read_calibration(calibration) if calibration else None
     with atomic_write(out_html) as fh:
         fh.write(
             claims.to_html(
                 ctable,
                 summary,
                 target,
-                settings.genes,
+                specs,
                 banner,
                 selection=selection_table,
                 selected=list(selected or []),
                 calibration=cal,
                 sensitivity=sens,
+                perturbed_gene=perturbed_gene,
+                role_names=role_names,
+                caveats=caveat_table,
             )
         )
-    log.info(claims.paragraph(ctable, summary, target, settings.genes, calibration=cal))
+    log.info(claims.paragraph(ctable, summary, target, specs, calibration=cal, perturbed_gene=perturbed_gene))
     return ctable

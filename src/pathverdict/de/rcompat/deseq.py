@@ -88,8 +88,13 @@ class DESeqFit:
     cooks_argmax: np.ndarray  # per gene: sample with the largest Cook's distance of the original fit (-1: none)
     replace: np.ndarray  # genes that had counts replaced (mcols(dds)$replace); all False without refit
     n_refit: int = 0
+    # the counts the refit used, per refitted gene (R: assays(dds)[["replaceCounts"]] of those rows)
+    replace_counts: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     block_genes: int = 0  # genes per block the per-gene steps were run in
+    # per sample: genes whose Cook's distance (original fit) is above qf(.99, p, m - p), counted for the
+    # samples of cells with >= 3 replicates, as DESeq2 considers them (NaN elsewhere); sample QC reads it
+    cooks_outliers_per_sample: np.ndarray | None = None
 
 
 # cells (genes x samples) per block of the per-gene steps: a block's float64 working arrays
@@ -222,6 +227,8 @@ def fit_deseq(
     beta, sigma, converged = np.full((G, p), np.nan), np.full((G, p, p), np.nan), np.zeros(G, dtype=bool)
     max_cooks, cooks_argmax = np.full(G, np.nan), np.full(G, -1, dtype=np.int64)
     refit = _RefitState(G, X, m, p, min_replicates_for_replace)
+    cutoff = cooks_cutoff(m, p) if m > p else np.nan
+    outlier_cells = np.zeros((len(range(0, G, block)), m))  # one row per block: blocks may run on threads
 
     def second_pass(s) -> int:
         nz = ~all_zero[s]
@@ -243,6 +250,8 @@ def fit_deseq(
         with np.errstate(invalid="ignore"):
             has = ~np.all(np.isnan(cooks), axis=1)
         cooks_argmax[rows[has]] = np.nanargmax(cooks[has], axis=1)
+        with np.errstate(invalid="ignore"):
+            outlier_cells[s.start // block] = (cooks > cutoff).sum(axis=0)
         if not refit.enabled:
             return 0
         return refit.block(
@@ -290,6 +299,7 @@ def fit_deseq(
         replace=np.zeros(G, dtype=bool),
         notes=notes,
         block_genes=block,
+        cooks_outliers_per_sample=np.where(n_or_more_in_cell(X, 3) & (m > p), outlier_cells.sum(axis=0), np.nan),
     )
     if refit.enabled:
         refit.finish(fit, n_refit_rows)
@@ -314,6 +324,7 @@ class _RefitState:
         self.replace = np.zeros(G, dtype=bool)
         self.new_all_zero = np.zeros(G, dtype=bool)
         self.max_cooks_replaced = np.full(G, np.nan)
+        self.counts = {}  # gene -> the counts its refit used (each block writes its own genes)
 
     def block(
         self,
@@ -365,6 +376,7 @@ class _RefitState:
         if not keep.any():
             return 0
         gr = g[keep]
+        self.counts.update(zip(gr.tolist(), new_counts[keep]))
         dg, df, dm, d, o, glm = _fit_genes(
             new_counts[keep], X, sf, base_mean[gr], base_var[gr], trend, prior_var, var_log, minmu
         )
@@ -374,6 +386,7 @@ class _RefitState:
 
     def finish(self, fit: DESeqFit, n_rows: int) -> None:
         fit.replace = self.replace
+        fit.replace_counts = dict(sorted(self.counts.items()))
         if n_rows == 0:
             return
         fit.beta[self.new_all_zero] = np.nan

@@ -20,7 +20,7 @@ with :func:`pick_labels`), :mod:`.pathways` (:func:`enrichment_dotplot`,
 :func:`target_heatmap`, :func:`robustness_heatmap`).
 """
 
-from .de import ma_plot, pca_coordinates, pca_plot, pick_labels, volcano_plot
+from .de import ma_plot, not_drawn, pca_coordinates, pca_plot, pick_labels, volcano_plot
 from .pathways import enrichment_dotplot, robustness_heatmap, target_heatmap
 from .style import MAX_LABELS, fit_title
 
@@ -28,6 +28,7 @@ __all__ = [
     "pca_coordinates",
     "pca_plot",
     "ma_plot",
+    "not_drawn",
     "pick_labels",
     "volcano_plot",
     "enrichment_dotplot",

@@ -34,8 +34,9 @@ from .style import (
 
 
 def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, dict]:
-    """PCA like DESeq2's ``plotPCA``: the ``n_top`` genes with the highest variance
-    across samples, centred per gene, not scaled, SVD.
+    """PCA like DESeq2's ``plotPCA`` (:func:`pathverdict.judgement.samples.pca_scores`, which the
+    sample QC measures its distances in): the ``n_top`` genes with the highest variance across
+    samples, centred per gene, not scaled, SVD.
 
     Returns ``(coords, variance)``: ``coords`` has columns PC1 and PC2, one row per
     sample (vst column order); ``variance`` is ``{"pc1_var": f1, "pc2_var": f2}``,
@@ -44,36 +45,19 @@ def pca_coordinates(vst: pd.DataFrame, n_top: int = 500) -> tuple[pd.DataFrame, 
     are reproducible. With fewer than 2 samples, no usable gene or zero variance the
     coordinates and fractions are NaN.
     """
+    from ...judgement.samples import pca_scores
+
     samples = [str(c) for c in vst.columns]
     coords = pd.DataFrame(np.nan, index=pd.Index(samples, name="sample"), columns=["PC1", "PC2"])
     nan = {"pc1_var": float("nan"), "pc2_var": float("nan")}
-    mat = vst.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    if mat.ndim != 2 or mat.shape[1] < 2:
+    scores, frac = pca_scores(vst, n_top)
+    if scores.shape[1] == 0:
         return coords, nan
-    mat = mat[np.isfinite(mat).all(axis=1)]
-    if mat.shape[0] == 0:
-        return coords, nan
-    var = mat.var(axis=1, ddof=1)
-    order = np.argsort(-var, kind="stable")[: max(1, int(n_top))]
-    x = mat[order].T  # samples x genes
-    x = x - x.mean(axis=0, keepdims=True)
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
-    eig = s**2
-    total = float(eig.sum())
-    if not np.isfinite(total) or total <= 0:
+    if np.isnan(frac).all():
         coords.loc[:, :] = 0.0
         return coords, nan
-    for k in range(len(s)):
-        if vt[k, np.argmax(np.abs(vt[k]))] < 0:
-            u[:, k] *= -1
-            vt[k] *= -1
-    scores = u * s
-    negligible = eig / total < 1e-12  # numerically zero components (e.g. PC2 with 2 samples)
-    scores[:, negligible] = 0.0
-    eig = np.where(negligible, 0.0, eig)
     coords["PC1"] = scores[:, 0]
     coords["PC2"] = scores[:, 1] if scores.shape[1] > 1 else 0.0
-    frac = eig / eig.sum()
     return coords, {"pc1_var": float(frac[0]), "pc2_var": float(frac[1]) if len(frac) > 1 else 0.0}
 
 
@@ -203,13 +187,28 @@ def pca_plot(
 # ----------------------------------------------------------------------------- MA plot
 
 
+def not_drawn(out: str | Path, title: str, text: str) -> None:
+    """A figure that says why it cannot be drawn (e.g. a PCA for a dataset given as a DE table, which has
+    no per-sample data): the report shows the reason where the figure would be, never a missing file."""
+    with _figure(out, figsize=(7.2, 3.0)) as fig:
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        _empty_axes(ax, text)
+
+
 def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None:
     """log10 mean of normalised counts vs log2 fold change; genes with padj < alpha
     coloured (up / down counted in the legend). Fold changes beyond the y range are
-    drawn as triangles at the edge."""
+    drawn as triangles at the edge. A published DE table without baseMean but with a mean
+    on the log2 scale (edgeR logCPM, limma AveExpr: ``mean_expression``) is drawn against that."""
+    log_mean = "mean_expression" in de.columns and de["baseMean"].isna().all()
     d = _de_frame(de, ["baseMean", "log2FoldChange", "padj"], "MA plot")
     bm, lfc, padj = d["baseMean"], d["log2FoldChange"], d["padj"]
-    plottable = (bm > 0) & np.isfinite(bm) & np.isfinite(lfc)
+    if log_mean:  # already on a log scale (log2 CPM, AveExpr): drawn as it is, negative values included
+        mean = pd.to_numeric(d["mean_expression"], errors="coerce")
+        plottable = np.isfinite(mean) & np.isfinite(lfc)
+    else:
+        plottable = (bm > 0) & np.isfinite(bm) & np.isfinite(lfc)
     sig = (padj < alpha).fillna(False) & plottable
     up, down = sig & (lfc > 0), sig & (lfc < 0)
     ns = plottable & ~sig
@@ -217,7 +216,11 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
     with _figure(out, figsize=(7.2, 5.0)) as fig:
         ax = fig.add_subplot()
         ax.set_title(title)
-        ax.set_xlabel("mean of normalised counts (log10 baseMean)")
+        ax.set_xlabel(
+            "mean expression from the DE table (its log2 scale: logCPM or AveExpr)"
+            if log_mean
+            else "mean of normalised counts (log10 baseMean)"
+        )
         ax.set_ylabel("log2 fold change")
         if not plottable.any():
             _empty_axes(
@@ -225,7 +228,7 @@ def ma_plot(de: pd.DataFrame, alpha: float, out: str | Path, title: str) -> None
                 "no genes to plot: the table is empty or has no gene with\nbaseMean > 0 and a finite log2 fold change",
             )
             return
-        x = np.log10(bm.where(plottable))
+        x = mean.where(plottable) if log_mean else np.log10(bm.where(plottable))
         y = lfc.where(plottable)
         q = float(np.nanquantile(np.abs(y), 0.999))
         lim = min(max(1.0, q * 1.15), max(1.0, float(np.nanmax(np.abs(y))) * 1.05))

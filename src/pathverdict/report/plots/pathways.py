@@ -402,7 +402,7 @@ def robustness_heatmap(grid: pd.DataFrame, out: str | Path, title: str) -> None:
                 _robustness_panel(ax, lib, rows, row_keys, col_keys, rank, top, applicable, cmap, norm, Rectangle)
             fig.supxlabel(
                 "number = rank of the target among the ranked pathways (1 = best, darker = better);\n"
-                "* bold = on top; – hatched = not ranked; columns: DE thresholds for ORA, none for GSEA",
+                "* bold = on top; – hatched = not ranked or not tested; columns: DE thresholds for ORA, none for GSEA",
                 fontsize=7.5,
             )
         with atomic_file(out) as fh:
