@@ -228,7 +228,7 @@ def test_a_no_is_earned_only_with_power(two_null_like_datasets, tmp_path):
     row = head.loc["under"].to_dict() | {"dataset": "under"}
     words = calibration.power_words(row)
     assert words in reason and words in claims.calibration_text(row) and words in calibration.sentence(table)
-    assert words.replace("'", "&#39;") in html
+    assert words.replace("'", "&#39;") in html and 'id="caveats-table"' in html  # the caveat it applied
     assert "inconclusive, not a no" in claims.calibration_text(row)
     assert "counts as no" in claims.calibration_text(head.loc["powered"].to_dict())
 

@@ -485,10 +485,14 @@ def _untested_example(claims: Sequence[Claim]) -> str:
 
 
 def _caveat_rows(caveats: pd.DataFrame | None, table: pd.DataFrame) -> list[dict]:
-    """The caveats raised, each with the claims it made inconclusive (found by its reason)."""
+    """The caveats raised, each with the claims it made inconclusive (found by its reason); the power
+    rule's only where it made one inconclusive (it is raised for every underpowered dataset and method, a
+    sentence about a "no" that, where the target is on top, was never said)."""
     out = []
     for c in _records(caveats, CAVEAT_COLUMNS):
         hit = table[(table["dataset"] == c["dataset"]) & table["evidence"].str.contains(c["reason"], regex=False)]
+        if hit.empty and c["source"] == _calibration.POWER_SOURCE:
+            continue
         c["applied"] = ", ".join(hit["claim"].map(lambda x: str(x).replace("_", " "))) or "none of the claims"
         out.append(c)
     return out
