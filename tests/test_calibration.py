@@ -10,18 +10,23 @@ from pathverdict.judgement import dataset_calibration as dc
 
 
 def test_the_package_table_ships_every_scenario():
-    """Recomputed at realistic sizes (>= 15,000 genes), for every method but GSEA, with the false-positive
-    rate of the headline method under 5% (upper end of its 95% interval) in every scenario."""
+    """Recomputed at realistic sizes (>= 15,000 genes), for every method of the verdict, with the
+    false-positive rate under 5% (upper end of its 95% interval) in every scenario and method but one:
+    GSEA in the selection-bias tissue scenario, where the selection moves the whole pathway with MEIS1
+    and GSEA's gene-set permutations ignore that correlation (24 of 100 null studies on top;
+    benchmarks/README.md). The headline method stays under 5% everywhere."""
     t = calibration.read_table()
     assert calibration.table_path().name == "calibration.tsv"
     scenarios = {"cells_3v3", "cells_3v3_modules", "tissue_12v12_selection", "tissue_12v12_selection_modules"}
     assert scenarios <= set(t["scenario"])
-    assert {"ora_all", "ora_up", "ora_down", "camera"} <= set(t["method"])
+    assert {"ora_all", "ora_up", "ora_down", "camera", "gsea"} <= set(t["method"])
     assert (t["n_genes"] >= 15000).all()
     full = t[(t["scenario"] == "cells_3v3") & (t["method"] == "ora_all")].iloc[0]
     assert full["n_null"] >= 200 and full["n_planted"] >= 200  # the whole table, not --quick
     assert t["fpr_on_top"].between(0, 1).all() and (t["fpr_ci_high"] >= t["fpr_on_top"]).all()
     assert (t.loc[t["method"] == "ora_all", "fpr_ci_high"] <= 0.05).all()
+    over = t[t["fpr_ci_high"] > 0.05]
+    assert set(zip(over["scenario"], over["method"])) == {("tissue_12v12_selection_modules", "gsea")}
     for text in t["power_by_effect"]:  # |log2FC|:called/studies:95% low:95% high, at 1 and 2
         by = dc.parse_by_effect(text)
         assert {1.0, 2.0} <= set(by) and all(n >= 100 and lo <= k / n <= hi for k, n, lo, hi in by.values())
@@ -52,7 +57,12 @@ def test_dataset_rows_and_the_claims_sentence():
     everything = calibration.dataset_rows(ds, sheets, ("ora_all", "gsea", "camera"), "ora_all")
     assert list(everything["method"]) == ["ora_all", "gsea", "camera"] * 2
     assert list(everything["primary"]) == [True, False, False] * 2
-    gsea = everything[everything["method"] == "gsea"].iloc[0]
+    gsea = everything[everything["method"] == "gsea"].iloc[1]  # tissue: the selection-bias scenario's GSEA
+    assert gsea["scenario"] == "tissue_12v12_selection_modules" and gsea["fpr_on_top"] > 0.05
+    # a method the table lacks: no figures, and why (so its "no" is not earned either)
+    t = calibration.read_table()
+    lacking = calibration.dataset_rows(ds, sheets, ("ora_all", "gsea"), "ora_all", table=t[t["method"] != "gsea"])
+    gsea = lacking[lacking["method"] == "gsea"].iloc[0]
     assert math.isnan(gsea["fpr_on_top"]) and "not in the package table for gsea" in gsea["note"]
     text = calibration.sentence(everything)
     assert text.startswith("Calibration (results/calibration.tsv)") and "cells5 (5 vs 5, ora_all)" in text
