@@ -174,7 +174,9 @@ def workflow_settings(max_permutations: int | None = None) -> dict:
     return cfg
 
 
-def _setup(n_genes: int, seed: int, max_permutations: int | None, methods=("ora_all",)) -> None:
+def _setup(
+    n_genes: int, seed: int, max_permutations: int | None, methods=("ora_all",), engine: str = "r_exact"
+) -> None:
     ann = annotation.load_annotation(SHARED / "annotation" / "human_gene_info.tsv.gz")
     lib = genesets.read_library(SHARED / "genesets" / "KEGG_2021_Human.txt", LIBRARY)
     term = lib.find(TARGET)
@@ -214,6 +216,7 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, methods=("ora_
     modules["random_a"] = {"symbols": [others[i] for i in picks[:50]], "loading": 0.5, "kind": "normal"}
     modules["random_b"] = {"symbols": [others[i] for i in picks[50:]], "loading": 0.5, "kind": "normal"}
     cfg = workflow_settings(max_permutations)
+    cfg["de"]["engine"] = engine  # the DE engine the studies' DE (and the nulls') run with
     settings = verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"])
     gsea = None
     if "gsea" in methods:
@@ -496,7 +499,8 @@ def _summarise_one(results, scenario, method, effects, fraction, headline, n_gen
         "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
         "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls) / max(1, len(nulls)),
         "settings": (
-            f"de.alpha {cfg['de']['alpha']}, enrichment.padj {cfg['enrichment']['padj']}, lfc "
+            f"de.engine {cfg['de']['engine']}, de.alpha {cfg['de']['alpha']}, enrichment.padj "
+            f"{cfg['enrichment']['padj']}, lfc "
             f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
             f"{cfg['enrichment']['ora_max_size']}, gsea/camera size {cfg['enrichment']['gsea_min_size']}-"
             f"{cfg['enrichment']['gsea_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
@@ -586,6 +590,7 @@ def main(argv=None) -> int:
         help="enriched tissue studies per scenario x kind given the selection-aware null",
     )
     ap.add_argument("--max-permutations", type=int, default=None, help="default: the workflow's null.max_permutations")
+    ap.add_argument("--engine", choices=["r_exact", "pydeseq2"], default="r_exact", help="de.engine of the studies' DE")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "src" / "pathverdict" / "data" / "calibration.tsv"))
@@ -602,7 +607,7 @@ def main(argv=None) -> int:
         a.null, a.planted, a.effects, a.n_genes, a.null_studies = 3, 3, [1.0], 1500, 1
         a.max_permutations = a.max_permutations or 4
     started = time.monotonic()
-    _setup(a.n_genes, a.seed, a.max_permutations, a.methods)
+    _setup(a.n_genes, a.seed, a.max_permutations, a.methods, a.engine)
     _STATE["fraction"] = a.fraction
     tasks = [
         t
@@ -686,7 +691,7 @@ def _from_records(a) -> int:
 
     with open(a.from_records) as fh:
         results = [json.loads(line) for line in fh if line.strip()]
-    _setup(a.n_genes, a.seed, a.max_permutations, a.methods)
+    _setup(a.n_genes, a.seed, a.max_permutations, a.methods, a.engine)
     _STATE["fraction"] = a.fraction
     table = summarise(results, a.effects, a.fraction, a.headline, a.n_genes)
     table.to_csv(a.out, sep="\t", index=False, float_format="%.4g")

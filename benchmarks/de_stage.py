@@ -5,10 +5,16 @@ Cook's and independent filtering on, no shrinkage), write the results table.
 
 Usage::
 
-    python benchmarks/de_stage.py COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT
-    python benchmarks/de_stage.py --step COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUTDIR
+    python benchmarks/de_stage.py [--engine ENGINE] COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUT
+    python benchmarks/de_stage.py [--engine ENGINE] --step COUNTS SAMPLES DESIGN VARIABLE TESTED REFERENCE OUTDIR
 
-(the same arguments as ``tools/deseq2_reference.R``). With ``--step`` the process runs the
+(the same arguments as ``tools/deseq2_reference.R``; ``--engine``: ``de.engine``, r_exact by default or
+pydeseq2, whose joblib worker processes are shut down and waited for before the process ends, so that
+``/usr/bin/time`` counts their CPU time; ``peak_tree_rss_mb`` in the JSON line is the largest sum of the
+resident sets of this process and its children, sampled every 0.1 s, and ``cpu_tree_s`` their CPU
+time: with more than one thread pydeseq2's workers are separate processes, which ``/usr/bin/time``'s
+maximum (of one process) misses, and whose CPU it can miss).
+With ``--step`` the process runs the
 workflow's whole DE step instead, the function the ``deseq2`` rule's script calls
 (``pathverdict.steps.run_de``, with the workflow's default settings from the config schema):
 read the count matrix (int32) and the sample sheet, fit, results, write ``de.tsv``,
@@ -64,7 +70,61 @@ def read_counts_compact(path, sample_order: list[str], chunk_rows: int = 5000):
     return pd.DataFrame(matrix, index=index, columns=sample_order, copy=False)
 
 
-def run_step(counts_path: str, samples_path: str, design: str, contrast: list[str], outdir: str) -> dict:
+class TreeRSS:
+    """Largest sum of the resident set sizes of this process and its descendants, and the CPU time its
+    descendants used (psutil, every 0.1 s): pydeseq2's joblib workers are not always reaped by this
+    process, so ``/usr/bin/time`` (and ``RUSAGE_CHILDREN``) can miss their CPU."""
+
+    def __init__(self, interval: float = 0.1):
+        import threading
+
+        self.peak = 0
+        self.children_cpu: dict[int, float] = {}  # pid -> user + system seconds, last seen
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                    if proc.pid != me.pid:
+                        t = proc.cpu_times()
+                        self.children_cpu[proc.pid] = t.user + t.system
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(interval)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+    def cpu(self) -> float:
+        """User + system seconds of this process and of every descendant seen."""
+        own = os.times()
+        return own.user + own.system + sum(self.children_cpu.values())
+
+
+def end_workers(engine: str) -> None:
+    """Shut pydeseq2's joblib (loky) worker processes down and wait for them: their CPU time then
+    counts in this process's children, as ``/usr/bin/time`` reports it."""
+    if engine == "pydeseq2":
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
+
+
+def run_step(
+    counts_path: str, samples_path: str, design: str, contrast: list[str], outdir: str, engine: str = "r_exact"
+) -> dict:
     """The deseq2 rule's step function (``steps.run_de``) on these files, as the rule calls it."""
     from pathverdict import config
     from pathverdict.steps.de import run_de
@@ -96,7 +156,7 @@ def run_step(counts_path: str, samples_path: str, design: str, contrast: list[st
     summary = run_de(
         dataset="benchmark",
         dataset_config=ds,
-        de=cfg["de"],
+        de=dict(cfg["de"], engine=engine),
         counts=str(counts_path),
         samples=str(samples_path),
         genes=str(genes),
@@ -106,6 +166,7 @@ def run_step(counts_path: str, samples_path: str, design: str, contrast: list[st
         out_summary=str(out / "de_summary.json"),
         threads=threads,
     )
+    end_workers(engine)
     return {
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
@@ -117,12 +178,17 @@ def run_step(counts_path: str, samples_path: str, design: str, contrast: list[st
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    engine = "r_exact"
+    if args[:1] == ["--engine"] and len(args) > 1:
+        engine, args = args[1], args[2:]
+    tree = TreeRSS()
     if args[:1] == ["--step"]:
         if len(args) != 8:
             print(__doc__.split("Usage::")[1].split("(the same")[0].strip(), file=sys.stderr)
             return 1
         counts_path, samples_path, design, var, tested, reference, outdir = args[1:]
-        print(json.dumps(run_step(counts_path, samples_path, design, [var, tested, reference], outdir)))
+        info = run_step(counts_path, samples_path, design, [var, tested, reference], outdir, engine)
+        print(json.dumps(dict(info, peak_tree_rss_mb=tree.stop(), cpu_tree_s=tree.cpu(), engine=engine)))
         return 0
     if len(args) != 7:
         print(__doc__.split("Usage::")[1].split("(the same")[0].strip(), file=sys.stderr)
@@ -138,10 +204,16 @@ def main(argv: list[str] | None = None) -> int:
     counts = read_counts_compact(counts_path, list(samples.index))
     t1 = time.perf_counter()
     threads = int(os.environ.get("PATHVERDICT_DE_THREADS", "1"))  # benchmarks/run.py --de-threads
-    result = run_deseq2(counts, samples, DEParams(design=design, contrast=[var, tested, reference], threads=threads))
+    if engine == "pydeseq2":
+        import pydeseq2.dds  # noqa: F401  (its import is not part of the fit's time, as R's library() is not)
+
+        t1 = time.perf_counter()
+    params = DEParams(design=design, contrast=[var, tested, reference], threads=threads, engine=engine)
+    result = run_deseq2(counts, samples, params)
     t2 = time.perf_counter()
     result.results.to_csv(out, sep="\t", na_rep="NA")
     t3 = time.perf_counter()
+    end_workers(engine)
     print(
         json.dumps(
             {
@@ -151,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                 "genes_in": int(counts.shape[0]),
                 "genes_tested": int(result.summary["genes_tested"]),
                 "samples": int(counts.shape[1]),
+                "peak_tree_rss_mb": tree.stop(),
+                "cpu_tree_s": tree.cpu(),
+                "engine": engine,
             }
         )
     )

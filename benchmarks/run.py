@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -417,12 +418,17 @@ class DERow:
     r_wall: list = field(default_factory=list)
     r_fit: list = field(default_factory=list)
     r_rss: list = field(default_factory=list)
+    r_cpu: list = field(default_factory=list)  # user + system seconds of the R process
     g_wall: list = field(default_factory=list)  # R DESeq2 with fitType = "glmGamPoi"
     g_fit: list = field(default_factory=list)
     g_rss: list = field(default_factory=list)
     fidelity: dict | None = None
     span: tuple = ()  # monotonic (start, end) of the row's runs
     error: str = ""
+    engine: str = "r_exact"  # de.engine of "ours" (--engines)
+    tree_rss: list = field(default_factory=list)  # largest sum over the process and its children (de_stage.py)
+    target: str = ""  # the target pathway's rank and status (ORA of all DE genes) from our table
+    target_r: str = ""  # ... and from R's
 
 
 def _median(values):
@@ -462,17 +468,24 @@ def run_de_case(
     with_ggp: bool = False,
     de_threads: int = 1,
     step: bool = False,
+    engine: str = "r_exact",
+    r_reference: Path | None = None,
 ) -> DERow:
+    """Our DE stage (``engine``) and, ``with_r``, R on one case, ``runs`` times each, alternately; the
+    agreement with R's results (of this run, or ``r_reference``: R's table of an earlier call) and, on
+    the real sets, the target's verdict from both tables."""
     import pandas as pd
 
     counts_path, samples_path = case_files(case, cache, shared)
     r_counts, r_samples = prefiltered_for_r(case, counts_path, samples_path, cache) if with_r else (None, None)
     var, tested, reference = case.contrast
-    ours_out = workdir / f"{case.name}.ours.tsv"
+    ours_out = workdir / f"{case.name}.{engine}.tsv"
     r_out = workdir / f"{case.name}.R.tsv"
     ours_cmd = [
         sys.executable,
         str(DE_STAGE),
+        "--engine",
+        engine,
         str(counts_path),
         str(samples_path),
         case.design,
@@ -507,7 +520,7 @@ def run_de_case(
     ]
     env = thread_env(threads)
     ours_env = dict(env, PATHVERDICT_DE_THREADS=str(de_threads))
-    row = DERow(case.name, runs=runs)
+    row = DERow(case.name, runs=runs, engine=engine)
     t_start = time.monotonic()
     for k in range(runs):
         row.span = (t_start, time.monotonic())
@@ -519,16 +532,17 @@ def run_de_case(
         row.ours_wall.append(m.wall)
         row.ours_fit.append(info["seconds"])
         row.ours_rss.append(m.max_rss_mb)
-        row.ours_cpu.append(m.cpu)
+        row.ours_cpu.append(max(m.cpu, info.get("cpu_tree_s", 0.0)))  # pydeseq2's workers: de_stage.TreeRSS
+        row.tree_rss.append(max(m.max_rss_mb, info.get("peak_tree_rss_mb", 0.0)))
         row.genes_in, row.genes_tested, row.samples = info["genes_in"], info["genes_tested"], info["samples"]
         log(
             f"  run {k + 1}/{runs} ours: {m.wall:.2f} s wall, {m.cpu:.2f} s CPU, {info['seconds']:.2f} s fit, "
             f"{m.max_rss_mb:.0f} MB"
         )
-        r_runs = [("R", r_cmd, r_out, (row.r_wall, row.r_fit, row.r_rss))] if with_r else []
+        r_runs = [("R", r_cmd, r_out, (row.r_wall, row.r_fit, row.r_rss, row.r_cpu))] if with_r else []
         if with_r and with_ggp:
-            r_runs.append(("R + glmGamPoi", g_cmd, g_out, (row.g_wall, row.g_fit, row.g_rss)))
-        for label, cmd, out, (walls, fits, rss) in r_runs:
+            r_runs.append(("R + glmGamPoi", g_cmd, g_out, (row.g_wall, row.g_fit, row.g_rss, [])))
+        for label, cmd, out, (walls, fits, rss, cpus) in r_runs:
             m = measure(cmd, env=env)
             if m.returncode != 0:
                 row.error = f"{label} failed (exit {m.returncode}): {m.stderr[-2000:]}"
@@ -538,11 +552,12 @@ def run_de_case(
             walls.append(m.wall)
             fits.append(seconds)
             rss.append(m.max_rss_mb)
+            cpus.append(m.cpu)
             log(f"  run {k + 1}/{runs} {label}: {m.wall:.2f} s wall, {seconds:.2f} s fit, {m.max_rss_mb:.0f} MB")
     if step:  # the whole DE step as the deseq2 rule runs it, once (its tables are large: a temporary folder)
         with tempfile.TemporaryDirectory(prefix="step_", dir=workdir) as out_dir:
             m = measure(
-                [sys.executable, str(DE_STAGE), "--step", *ours_cmd[2:-1], out_dir],
+                [sys.executable, str(DE_STAGE), "--engine", engine, "--step", *ours_cmd[4:-1], out_dir],
                 env=ours_env,
             )
         if m.returncode != 0:
@@ -553,15 +568,19 @@ def run_de_case(
         row.step_rss.append(m.max_rss_mb)
         log(f"  whole DE step (steps.run_de): {m.wall:.2f} s wall, {m.cpu:.2f} s CPU, {m.max_rss_mb:.0f} MB")
     row.span = (t_start, time.monotonic())
-    if with_r:
+    reference_table = r_out if with_r else r_reference
+    if reference_table is not None and Path(reference_table).is_file():
         ours = pd.read_csv(ours_out, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
-        ref = pd.read_csv(r_out, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
+        ref = pd.read_csv(reference_table, sep="\t", index_col=0, na_values=["NA"], keep_default_na=False)
         ours.index, ref.index = ours.index.astype(str), ref.index.astype(str)
         row.fidelity = fid.compare_results(ours, ref)
         row.fidelity["pass"] = bool(
             row.fidelity["lfc_pearson"] >= fid.LFC_PEARSON_TARGET
             and row.fidelity["call_agreement_pct"] >= fid.CALL_AGREEMENT_TARGET
         )
+        if case.source == "real":
+            row.target = fid.format_target(fid.target_verdict(ours, shared))
+            row.target_r = fid.format_target(fid.target_verdict(ref, shared))
     return row
 
 
@@ -745,7 +764,7 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
     rows = []
     for r in de_rows:
         cells = [
-            r.case,
+            r.case + ("" if r.engine == "r_exact" else f" [{r.engine}]"),
             f"{r.genes_in} / {r.genes_tested} x {r.samples}",
             str(len(r.ours_wall)),
             _fmt(_median(r.ours_wall), 2),
@@ -779,7 +798,7 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
             if r.r_wall:
                 worst = max(rw, rf)
                 targets.insert(0, f"<=1.5x {_ok(worst <= TARGET_RATIO)}, <=1.0x {_ok(worst <= STRETCH_RATIO)}")
-            if f:
+            if f and r.engine == "r_exact":  # the fidelity target is r_exact's; pydeseq2's rows say how far it is
                 targets.append(f"fidelity {_ok(f['pass'])}")
         if with_ggp:
             g = (
@@ -840,6 +859,45 @@ def build_table(de_rows: list[DERow], wf_rows: list[WorkflowRow], with_r: bool) 
     return head, rows
 
 
+def build_engine_table(de_rows: list[DERow]) -> tuple[list[str], list[list[str]]]:
+    """The DE engines side by side with R DESeq2 on each case: time, CPU, memory, agreement with R's
+    calls and LFCs, and the target's rank and status (ORA of all DE genes) from each table."""
+    head = [
+        "data set",
+        "DE by",
+        "genes x samples",
+        "wall s",
+        "CPU s",
+        "fit s",
+        "peak RSS MB",
+        "LFC Pearson vs R",
+        "padj < 0.05 calls as R % (differ)",
+        "DE genes",
+        "target: rank, status",
+    ]
+    rows = []
+    for case in dict.fromkeys(r.case for r in de_rows):
+        group = [r for r in de_rows if r.case == case]
+        with_r = next((r for r in group if r.r_wall), None)
+        shape = f"{group[0].genes_in} x {group[0].samples}"
+        if with_r is not None:
+            f = with_r.fidelity or {}
+            rows.append(
+                [case, "R DESeq2", shape, _fmt(_median(with_r.r_wall), 2), _fmt(_median(with_r.r_cpu), 2),
+                 _fmt(_median(with_r.r_fit), 2),
+                 _fmt(max(with_r.r_rss, default=None), 0), "-", "-", str(f.get("sig_r", "-")), with_r.target_r or "-"]
+            )  # fmt: skip
+        for r in group:
+            f = r.fidelity or {}
+            agree = f"{f['call_agreement_pct']:.2f} ({f['call_disagreements']})" if f else "-"
+            rows.append(
+                [case, r.engine, shape, _fmt(_median(r.ours_wall), 2), _fmt(_median(r.ours_cpu), 2),
+                 _fmt(_median(r.ours_fit), 2), _fmt(max(r.tree_rss or r.ours_rss, default=None), 0),
+                 _fmt(f.get("lfc_pearson"), 6), agree, str(f.get("sig_ours", "-")), r.target or "-"]
+            )  # fmt: skip
+    return head, rows
+
+
 def peak_rss(r: DERow) -> float:
     """Largest peak RSS of our processes of a row: the fit stage and, when run, the whole DE step."""
     return max([*r.ours_rss, *r.step_rss], default=float("nan"))
@@ -878,6 +936,7 @@ def versions_line(with_r: bool) -> str:
         f"numpy {numpy.__version__}",
         f"scipy {scipy.__version__}",
         f"pandas {pandas.__version__}",
+        f"pydeseq2 {importlib.metadata.version('pydeseq2')}",
     ]
     if with_r:
         proc = subprocess.run(
@@ -933,6 +992,14 @@ def main(argv: list[str] | None = None) -> int:
         "counts, VST) once per case; always done on cases of >= 20 M cells, where the memory bound is "
         "asserted on it",
     )
+    ap.add_argument(
+        "--engines",
+        nargs="+",
+        choices=["r_exact", "pydeseq2"],
+        default=["r_exact"],
+        help="DE engines of our side (de.engine; default r_exact), each measured on every case against the same R "
+        "run; with more than one, a second table puts them side by side with R",
+    )
     ap.add_argument("--runs", type=int, default=3, help="runs of each side per DE case (median shown; default 3)")
     ap.add_argument("--no-r", action="store_true", help="do not run R even when it is installed")
     ap.add_argument("--no-de", action="store_true", help="skip the DE-stage rows")
@@ -987,24 +1054,26 @@ def main(argv: list[str] | None = None) -> int:
     wf_rows: list[WorkflowRow] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="pathverdict_bench_") as tmp:
-        for case in [] if args.no_de else cases:
-            log(f"[bench] DE stage: {case.name}")
+        for case, (k, engine) in [(c, e) for c in ([] if args.no_de else cases) for e in enumerate(args.engines)]:
+            log(f"[bench] DE stage: {case.name} ({engine})")
             try:
                 row = run_de_case(
                     case,
                     args.cache,
                     shared,
                     args.runs,
-                    with_r,
+                    with_r and k == 0,  # R (and glmGamPoi) once per case
                     args.threads,
                     Path(tmp),
                     log,
-                    with_ggp=with_ggp,
+                    with_ggp=with_ggp and k == 0,
                     de_threads=args.de_threads,
                     step=args.step or is_large(case, args.cache, shared),
+                    engine=engine,
+                    r_reference=Path(tmp) / f"{case.name}.R.tsv" if with_r else None,
                 )
             except fid.Unavailable as exc:
-                row = DERow(case.name, error=str(exc))
+                row = DERow(case.name, error=str(exc), engine=engine)
             failed |= bool(row.error)
             if row.ours_rss and row.genes_in * row.samples >= MEMORY_BOUND_CELLS and peak_rss(row) > TARGET_RSS_MB:
                 log(
@@ -1043,6 +1112,8 @@ def main(argv: list[str] | None = None) -> int:
             else f"R DESeq2 not found: {r_reason}; the R columns are left out"
         )
     table = format_markdown(head, rows)
+    if len(args.engines) > 1 and de_rows:
+        table += "\n\nThe DE engines side by side with R:\n\n" + format_markdown(*build_engine_table(de_rows))
     text = "\n".join(header) + "\n\n" + table
     print(text)
     if args.markdown:

@@ -239,6 +239,12 @@ def null_inputs(wildcards):
 # the library the per-dataset plots and the label-permutation null use (the first configured)
 PRIMARY_LIBRARY = next(iter(LIBRARIES))
 
+# the DE engine (de.engine) and the other one, whose DE the engine sensitivity runs (rule
+# deseq2_engine, when sensitivity.enabled and sensitivity.engine)
+DE_ENGINE = CFG["de"]["engine"]
+OTHER_ENGINE = "pydeseq2" if DE_ENGINE == "r_exact" else "r_exact"
+ENGINE_SENSITIVITY = CFG["sensitivity"]["enabled"] and CFG["sensitivity"]["engine"]
+
 
 # the enrichment job's re-runs that test the answer (output name -> path), and the config section
 # that enables each
@@ -443,6 +449,18 @@ NULL_FIT_FIXED_S = 0.2
 NULL_GSEA_S_PER_1000 = 10.0
 # the calibration's GSEA (pathverdict.enrichment.gsea_fast) per 1000 permutations, 20,000 genes, KEGG
 CALIBRATION_GSEA_S_PER_1000 = 0.6
+# the pydeseq2 engine (de.engine: pydeseq2; or the engine sensitivity's other engine): no gene
+# blocks (AnnData holds the counts and several float64 genes x samples layers), per-gene scipy
+# optimisers, and with more than one thread joblib worker processes that import pydeseq2 each
+# (benchmarks/README.md, "The two DE engines"; measured on the four real sets, 4-85 samples, 2
+# threads: 3-4 ms of CPU per gene whatever the samples, peaks 0.69-0.79 GB for the process and its
+# workers, 0.25-0.35 GB for the process alone): memory a fixed part + bytes per cell + a worker per
+# thread beyond one; CPU seconds per gene + per cell
+PYDESEQ2_FIXED_MB = 250
+PYDESEQ2_BYTES_PER_CELL = 160
+PYDESEQ2_WORKER_MB = 220
+PYDESEQ2_S_PER_GENE = 5e-3
+PYDESEQ2_S_PER_CELL = 2e-5
 MATRIX_BASE_MB = 300
 MATRIX_BYTES_PER_CELL = 100
 # genes x samples assumed when a count file cannot be read at DAG time (corrupt, truncated, not a
@@ -471,17 +489,43 @@ def _round_up(value, step):
     return int(-(-value // step) * step)
 
 
-def de_mem_mb_for(cells, threads):
+def de_mem_mb_for(cells, threads, engine="r_exact"):
     """MB for one DE job on `cells` genes x samples with `threads` threads (before retries)."""
-    need = (
-        DE_FIXED_MB + cells * DE_BYTES_PER_CELL / 2**20 + max(1, threads) * DE_BLOCK_MB
-    )
+    if engine == "pydeseq2":
+        workers = (
+            threads if threads > 1 else 0
+        )  # 1 thread: joblib fits in the process itself
+        need = (
+            PYDESEQ2_FIXED_MB
+            + cells * PYDESEQ2_BYTES_PER_CELL / 2**20
+            + workers * PYDESEQ2_WORKER_MB
+        )
+    else:
+        need = (
+            DE_FIXED_MB
+            + cells * DE_BYTES_PER_CELL / 2**20
+            + max(1, threads) * DE_BLOCK_MB
+        )
     return max(MIN_MEM_MB, need * DE_MEM_MARGIN)
 
 
 def de_mem_mb(wildcards, input, threads, attempt):
-    """Memory of a DE job on input.counts (deseq2, null_permutations)."""
-    return _round_up(de_mem_mb_for(matrix_cells(input.counts), threads) * attempt, 100)
+    """Memory of a DE job with de.engine on input.counts (deseq2, null_permutations)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(de_mem_mb_for(cells, threads, DE_ENGINE) * attempt, 100)
+
+
+def calibration_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the calibrate_dataset job: DE fits by the R-exact engine, whatever de.engine
+    (pathverdict.judgement.calibration.CALIBRATION_ENGINE)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(de_mem_mb_for(cells, threads, "r_exact") * attempt, 100)
+
+
+def other_engine_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the engine sensitivity's DE job (deseq2_engine: the other engine)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(de_mem_mb_for(cells, threads, OTHER_ENGINE) * attempt, 100)
 
 
 def matrix_mem_mb(wildcards, input, attempt):
@@ -495,20 +539,67 @@ def matrix_mem_mb(wildcards, input, attempt):
     )
 
 
-def de_runtime_for(cells):
-    """Minutes for the deseq2 step on `cells` genes x samples (before retries)."""
-    return DE_FIXED_MIN + DE_TIME_MARGIN * DE_STEP_S_PER_CELL * cells / 60
+def selection_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the selection analyses: a whole matrix read as text, and DE fits with de.engine
+    (pydeseq2's worker processes can need more than the matrix)."""
+    de_mb = _round_up(
+        de_mem_mb_for(matrix_cells(input.counts), threads, DE_ENGINE) * attempt, 100
+    )
+    return max(matrix_mem_mb(wildcards, input, attempt), de_mb)
+
+
+def matrix_samples(path):
+    """The samples of a count matrix: the columns of its header line after the gene IDs."""
+    import gzip
+
+    try:
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(path, "rt") as fh:
+            header = fh.readline()
+    except (OSError, EOFError, ValueError):
+        return 1
+    return max(len(header.rstrip("\r\n").split("\t" if "\t" in header else ",")) - 1, 1)
+
+
+def pydeseq2_fit_s(cells, samples):
+    """CPU seconds of one pydeseq2 fit of `cells` genes x samples."""
+    return PYDESEQ2_S_PER_GENE * cells / max(samples, 1) + PYDESEQ2_S_PER_CELL * cells
+
+
+def de_runtime_for(cells, engine="r_exact", samples=1):
+    """Minutes for the deseq2 step on `cells` genes x `samples` (before retries)."""
+    if engine == "pydeseq2":
+        seconds = pydeseq2_fit_s(cells, samples)
+    else:
+        seconds = DE_STEP_S_PER_CELL * cells
+    return DE_FIXED_MIN + DE_TIME_MARGIN * seconds / 60
 
 
 def de_runtime(wildcards, input, attempt):
     """Minutes for one deseq2 job (whole step on one core, with margin)."""
-    return _round_up(de_runtime_for(matrix_cells(input.counts)) * attempt, 5)
+    cells, samples = matrix_cells(input.counts), matrix_samples(input.counts)
+    return _round_up(de_runtime_for(cells, DE_ENGINE, samples) * attempt, 5)
 
 
-def null_runtime_for(cells, relabelings, gsea_permutations=None):
+def other_engine_runtime(wildcards, input, attempt):
+    """Minutes for the engine sensitivity's DE job (deseq2_engine)."""
+    cells, samples = matrix_cells(input.counts), matrix_samples(input.counts)
+    return _round_up(de_runtime_for(cells, OTHER_ENGINE, samples) * attempt, 5)
+
+
+def refit_s(cells, engine="r_exact", samples=1):
+    """CPU seconds of one DE fit of the null's relabelings or of leaving one sample out."""
+    if engine == "pydeseq2":
+        return NULL_FIT_FIXED_S + pydeseq2_fit_s(cells, samples)
+    return NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * cells
+
+
+def null_runtime_for(
+    cells, relabelings, gsea_permutations=None, engine="r_exact", samples=1
+):
     """Minutes for the label-permutation null: one DE fit (+ set score, ORA, and GSEA when
     `gsea_permutations` is given) per relabeling and one on the observed labels."""
-    per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * cells
+    per_fit = refit_s(cells, engine, samples)
     if gsea_permutations is not None:
         per_fit += NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
     return DE_FIXED_MIN + DE_TIME_MARGIN * (1 + relabelings) * per_fit / 60
@@ -539,18 +630,32 @@ def null_runtime(wildcards, input, attempt):
         else None
     )
     minutes = null_runtime_for(
-        matrix_cells(input.counts), CFG["null"]["max_permutations"], gsea
+        matrix_cells(input.counts),
+        CFG["null"]["max_permutations"],
+        gsea,
+        DE_ENGINE,
+        matrix_samples(input.counts),
     )
     return _round_up(minutes * attempt, 5)
 
 
-def loo_runtime_for(cells, removals, gsea_permutations):
-    """Minutes for leaving ``removals`` samples out of a dataset of ``cells`` genes x samples: per
-    removal one DE fit, the ORAs and CAMERA, and one GSEA of the first library (the null's figures).
+def engine_sensitivity_runtime(wildcards, attempt):
+    """Minutes for one dataset's engine sensitivity: a pre-ranked GSEA per library (as the
+    enrichment job's), ORAs and CAMERA (seconds)."""
+    gsea = CFG["sensitivity"]["gsea"]
+    per_library = (
+        5 * max(CFG["enrichment"]["gsea_permutations"], 100) / 1000 if gsea else 0
+    )
+    return _round_up((10 + len(LIBRARIES) * per_library) * attempt, 5)
+
+
+def loo_runtime_for(cells, removals, gsea_permutations, engine="r_exact", samples=1):
+    """Minutes for leaving ``removals`` samples out of a dataset of ``cells`` genes x ``samples``: per
+    removal one DE fit with ``engine``, the ORAs and CAMERA, and one GSEA of the first library (the
+    null's figures).
     """
     per_fit = (
-        NULL_FIT_FIXED_S
-        + NULL_FIT_S_PER_CELL * cells
+        refit_s(cells, engine, samples)
         + NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
     )
     return DE_FIXED_MIN + DE_TIME_MARGIN * removals * per_fit / 60
@@ -568,7 +673,10 @@ def enrichment_runtime(wildcards, input, attempt):
         LOO_SETTINGS["max_removals"] if LOO_SETTINGS["enabled"] and counted else 0
     )
     cells = matrix_cells(input.counts) if counted else 0
-    loo = loo_runtime_for(cells, removals, CFG["enrichment"]["gsea_permutations"])
+    samples = matrix_samples(input.counts) if counted else 1
+    loo = loo_runtime_for(
+        cells, removals, CFG["enrichment"]["gsea_permutations"], DE_ENGINE, samples
+    )
     return _round_up((len(LIBRARIES) * per_library + loo) * attempt, 5)
 
 

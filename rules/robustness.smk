@@ -103,7 +103,7 @@ rule selection_analyses:
         "../envs/pathverdict.yaml"
     threads: CFG["threads"]["deseq2"]
     resources:
-        mem_mb=matrix_mem_mb,
+        mem_mb=selection_mem_mb,
     params:
         dataset_config=dataset_cfg,
         selection=lambda wc: CFG["datasets"][wc.dataset]["select_by_expression"],
@@ -119,11 +119,53 @@ rule selection_analyses:
         "../scripts/selection_analyses.py"
 
 
+# The engine sensitivity of one dataset with counts (sensitivity.engine): the other DE engine's DE
+# (rule deseq2_engine), then the enrichment and verdict of the workflow, compared with the verdict. A
+# DE table dataset has no counts to re-run: rule sensitivity gives it one `not tested` row.
+rule engine_sensitivity:
+    input:
+        de=rules.deseq2_engine.output.de,
+        vst=rules.deseq2_engine.output.vst,
+        base_de=rules.deseq2.output.de,
+        verdict=rules.verdict.output.tsv,
+        samples=rules.prepare_dataset.output.samples,
+        gmts=dataset_gmts,
+    output:
+        tsv=f"{RESULTS}/{{dataset}}/sensitivity_engine.tsv",
+    log:
+        f"{LOGS}/{{dataset}}/engine_sensitivity.log",
+    wildcard_constraints:
+        dataset=names_regex(COUNTED),
+    conda:
+        "../envs/pathverdict.yaml"
+    threads: CFG["threads"]["gsea"]
+    resources:
+        runtime=engine_sensitivity_runtime,
+    params:
+        dataset_config=dataset_cfg,
+        libraries=list(LIBRARIES),
+        target=CFG["target_pathway"],
+        engine=DE_ENGINE,
+        other=OTHER_ENGINE,
+        enrichment=CFG["enrichment"],
+        verdict_settings=CFG["verdict"],
+        alpha=CFG["de"]["alpha"],
+        sensitivity=CFG["sensitivity"],
+    script:
+        "../scripts/engine_sensitivity.py"
+
+
 # Sensitivity of the answer: without the metallothioneins, leaving one DE gene of the target
-# out, across the configured releases, and the direction of the pathway's DE genes.
+# out, across the configured releases, with the other DE engine (rule engine_sensitivity), and the
+# direction of the pathway's DE genes.
 rule sensitivity:
     input:
         tables=expand(RERUN_OUTPUTS["sensitivity"], dataset=DATASETS),
+        engine_tables=(
+            expand(rules.engine_sensitivity.output.tsv, dataset=COUNTED)
+            if ENGINE_SENSITIVITY
+            else []
+        ),
         genes=rules.verdict.output.genes,
         # leaving one sample out (the enrichment job)
         loo=expand(rules.enrichment.output.loo, dataset=DATASETS),
@@ -136,5 +178,9 @@ rule sensitivity:
         "../envs/pathverdict.yaml"
     params:
         roles=ROLES,
+        # the engine sensitivity's other engine (None: off); a DE table dataset gets one `not tested` row
+        other_engine=OTHER_ENGINE if ENGINE_SENSITIVITY else None,
+        not_tested=TABLES,
+        library=PRIMARY_LIBRARY,
     script:
         "../scripts/sensitivity.py"

@@ -68,7 +68,7 @@ rule calibrate_dataset:
     conda:
         "../envs/pathverdict.yaml"
     resources:
-        mem_mb=de_mem_mb,
+        mem_mb=calibration_mem_mb,
         runtime=calibration_runtime,
     params:
         dataset_config=dataset_cfg,
@@ -103,6 +103,7 @@ rule calibration:
         primary=CFG["verdict"]["primary"],
         library=PRIMARY_LIBRARY,
         calibration=CFG["calibration"],
+        engine=DE_ENGINE,
     script:
         "../scripts/calibration.py"
 

@@ -1,4 +1,4 @@
-"""Rule deseq2: differential expression with pydeseq2."""
+"""Rule deseq2: differential expression with the configured DE engine (de.engine)."""
 
 from pathverdict.smk import run_job
 from pathverdict.steps.de import run_de

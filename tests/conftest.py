@@ -291,8 +291,30 @@ def tiny(make_dataset) -> TinyDataset:
     return make_dataset()
 
 
+@functools.lru_cache(maxsize=None)
+def _defaults() -> dict:
+    from pathverdict import config
+
+    minimal = {
+        "datasets": {"x": {"counts": "c.tsv", "samples": "s.tsv", "design": "~condition", "contrast": ["c", "a", "b"]}},
+        "genesets": "x.gmt",
+        "target_pathway": TARGET,
+        "annotation": "x.tsv.gz",
+    }
+    return config.validate_config(minimal, "test defaults")
+
+
+def config_defaults(section: str, **changes) -> dict:
+    """A section of the config with the schema's defaults (a copy), with ``changes``."""
+    import copy
+
+    return {**copy.deepcopy(_defaults()[section]), **changes}
+
+
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:
-    """A complete, fast config (few GSEA permutations, one thread) for ``datasets``."""
+    """A complete, fast config (few GSEA permutations, one thread) for ``datasets``; without the engine
+    sensitivity (its pydeseq2 fit costs 12-39x the r_exact one: tests/test_engines_e2e.py and the demo's
+    tests run it)."""
     cfg = {
         "datasets": datasets,
         "genesets": {"KEGG_2021_Human": str(genesets)} if isinstance(genesets, (str, Path)) else genesets,
@@ -302,6 +324,7 @@ def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict
         "threads": {"deseq2": 1, "gsea": 1},
         # the per-dataset calibration, at its smallest (the rows and the power rule, not the figures)
         "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
+        "sensitivity": {"engine": False},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):

@@ -1,9 +1,10 @@
 """The offline demo study (config/demo.yaml) run once per test session and shared by the tests
 that need a finished demo run to compare with or to report on (test_slurm, test_report_browser).
 
-The config copy has the ../shared/data paths made absolute (as in test_demo_e2e) and a smaller
-label-permutation null (``null.max_permutations``), which keeps the run short; everything else,
-and so the verdict and the claims, is the demo's own.
+The config copy has the ../shared/data paths made absolute (as in test_demo_e2e), a smaller
+label-permutation null (``null.max_permutations``) and no engine sensitivity (``sensitivity.engine``:
+its pydeseq2 fits would be most of the run's CPU; test_demo_e2e runs the demo with it), which keeps
+the run short; everything else, and so the verdict and the claims, is the demo's own.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def write_demo_config(path: Path, shared: Path, max_permutations: int = NULL_PER
     text = (REPO / "config" / "demo.yaml").read_text().replace("../shared/data", str(shared))
     cfg = yaml.safe_load(text)
     cfg["null"]["max_permutations"] = max_permutations
+    cfg["sensitivity"] = {**cfg.get("sensitivity", {}), "engine": False}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path

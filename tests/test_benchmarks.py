@@ -340,3 +340,27 @@ def test_de_job_resources_follow_the_measured_figures():
     assert m["null_runtime_for"](20000 * 24, 200, 1000) > 10 * null / 2  # GSEA in the null dominates
     # leaving one sample out (the enrichment job): the default 6 removals with GSEA, twice the measured CPU
     assert 2 * LOO_12V12_CPU_S / 60 <= m["loo_runtime_for"](20000 * 24, 6, 1000) <= 60
+
+
+# measured (benchmarks/README.md, "The two DE engines"): pydeseq2 0.5.4 on 2 threads, the process and its workers
+PYDESEQ2_MEASURED = [  # (genes, samples, CPU s, peak MB)
+    (22743, 7, 66.3, 729),  # li2008_lncap
+    (9010, 4, 27.2, 679),  # sultan2008_hek293t
+    (5088, 10, 17.9, 667),  # marioni2008_kidney_liver
+    (10101, 85, 40.0, 776),  # geuvadis_lcl_sex
+]
+
+
+def test_pydeseq2_job_resources_follow_the_measured_figures():
+    """The pydeseq2 engine's jobs (de.engine: pydeseq2, or deseq2_engine for the engine sensitivity) ask
+    for the measured peak of the process and its workers with room, and for twice its CPU time or more."""
+    m = _resource_model()
+    for genes, samples, cpu, peak in PYDESEQ2_MEASURED:
+        cells = genes * samples
+        assert peak * 1.1 <= m["de_mem_mb_for"](cells, 2, "pydeseq2") <= 4 * peak
+        assert 2 * cpu / 60 <= m["de_runtime_for"](cells, "pydeseq2", samples) - m["DE_FIXED_MIN"] <= 20 * cpu / 60
+        # far more than the r_exact step on the same matrix
+        assert m["de_runtime_for"](cells, "pydeseq2", samples) > m["de_runtime_for"](cells)
+    # one thread: no worker processes
+    assert m["de_mem_mb_for"](1e6, 1, "pydeseq2") < m["de_mem_mb_for"](1e6, 2, "pydeseq2")
+    assert m["null_runtime_for"](10101 * 85, 20, None, "pydeseq2", 85) > 20 * 2 * 40.0 / 60

@@ -71,3 +71,39 @@ def test_dataset_rows_and_the_claims_sentence():
     summary = {"study": "not tested"}
     assert text in claims.paragraph(table, summary, "X", [], calibration=everything)
     assert "Calibration" not in claims.paragraph(table, summary, "X", [])
+
+
+def test_the_de_engine_of_the_calibration_is_named():
+    """The shipped table was made with the r_exact engine (its settings say so); a study run with another
+    de.engine gets figures marked indicative, a table made with that engine (benchmarks/calibration.py
+    --engine) none; the per-dataset simulations always run r_exact, and a pydeseq2 study's rows say so."""
+    shipped = calibration.read_table()
+    assert calibration.table_engine(shipped) == "r_exact"
+    assert shipped["settings"].str.startswith("de.engine r_exact").all()
+    sheets = {"cells": pd.DataFrame({"condition": ["T"] * 3 + ["C"] * 3})}
+    ds = {"cells": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"}}
+    same = calibration.dataset_rows(ds, sheets).iloc[0]
+    assert same["note"] == "" or "engine" not in same["note"]
+    other = calibration.dataset_rows(ds, sheets, engine="pydeseq2").iloc[0]
+    assert "calibrated with the DE engine r_exact, this study runs pydeseq2: indicative only" in other["note"]
+    assert other["fpr_on_top"] == same["fpr_on_top"]  # the figures are shown, with the note
+    pyd = shipped.assign(settings="de.engine pydeseq2, " + shipped["settings"].astype(str))
+    assert calibration.table_engine(pyd) == "pydeseq2"
+    assert "engine" not in calibration.dataset_rows(ds, sheets, table=pyd, engine="pydeseq2").iloc[0]["note"]
+    # the per-dataset simulations' DE is always the R-exact engine's: a pydeseq2 study's rows say so
+    summary = dc.not_calibrated("cells", ["ora_all"], "").assign(
+        n_null=4,
+        n_planted=4,
+        no_answer=0,
+        genes=100,
+        fpr_on_top=0.0,
+        fpr_ci_low=0.0,
+        fpr_ci_high=0.6,
+        fpr_enriched=0.0,
+        fpr_enriched_ci_high=0.6,
+        background="",
+        power_by_effect="1:2/4:0.07:0.93",
+        enriched_by_effect="1:2/4:0.07:0.93",
+    )
+    fit = calibration.dataset_rows(ds, sheets, summaries={"cells": summary}, engine="pydeseq2").iloc[0]
+    assert fit["source"].startswith("this dataset's fit") and "calibrated with the DE engine r_exact" in fit["note"]

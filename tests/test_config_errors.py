@@ -359,3 +359,14 @@ def test_snakemake_shows_the_study_name_message(tmp_path, snakemake_run):
     assert_in(out, str(path), "is not valid", "study: '../elsewhere' is not allowed. Fix: the study's name")
     assert "Traceback (most recent call last)" not in out
     assert not (snakemake_run.workdir / "results").exists()
+
+
+def test_de_engine_and_the_engine_sensitivity():
+    """``de.engine`` names the two engines and the fix; ``sensitivity.engine`` is a switch (default on)."""
+    cfg = validate_config(copy.deepcopy(BASE), source="my_config.yaml")
+    assert cfg["de"]["engine"] == "r_exact" and cfg["sensitivity"]["engine"] is True
+    msg = config_error(lambda c: c.update(de={"engine": "edgeR"}))
+    assert "my_config.yaml" in msg and "de.engine: 'edgeR' is not one of r_exact, pydeseq2" in msg
+    assert "docs/fidelity.md" in msg
+    msg = config_error(lambda c: c.update(sensitivity={"engine": "pydeseq2"}))
+    assert "sensitivity.engine" in msg and "the other de.engine" in msg

@@ -96,6 +96,10 @@ def test_what_needs_counts_is_not_tested_with_the_reason(tables_run):
     sens = pd.read_csv(res / "sensitivity.tsv", sep="\t", keep_default_na=False)
     rows = sens[sens["variant"].str.startswith("leave_one_sample_out")]
     assert list(rows["dataset"]) == datasets and set(rows["status"]) == {"not tested"}  # no removal rows
+    # nor can the other DE engine re-run a table: one `not tested` engine row each, with the reason
+    rows = sens[sens["variant"] == "engine:pydeseq2"]
+    assert list(rows["dataset"]) == datasets and set(rows["status"]) == {"not tested"}
+    assert rows["detail"].str.contains("DE table").all(), rows["detail"].tolist()
     assert "↳ samples:" not in out  # the terminal's null column says DE table
 
 

@@ -210,6 +210,26 @@ def test_sensitivity(demo):
     assert "without metallothioneins rank 1" in c.loc[("cells", "demo_meis1_knockout"), "evidence"]
 
 
+def test_engine_sensitivity_for_every_dataset(demo):
+    """sensitivity.tsv has the other DE engine's verdict (engine:pydeseq2) for every dataset, library and
+    method of the verdict; each says whether the status is the verdict's (the statements themselves are
+    checked against both engines' verdicts in tests/test_engine_sensitivity.py); the default engine ran."""
+    v = pd.read_csv(demo / "results/demo/verdict.tsv", sep="\t", keep_default_na=False)
+    s = pd.read_csv(demo / "results/demo/sensitivity.tsv", sep="\t", keep_default_na=False)
+    eng = s[s["variant"] == "engine:pydeseq2"]
+    m = v.merge(eng, on=["dataset", "library", "method"], suffixes=("_v", "_e"))
+    assert len(m) == len(v) == len(eng) and set(eng["dataset"]) == set(v["dataset"])
+    same = m["status_v"] == m["status_e"]
+    assert m.loc[same, "detail"].str.startswith("same status as with r_exact").all()
+    assert m.loc[~same, "detail"].str.startswith("status changes: ").all()
+    for ds in set(v["dataset"]):
+        assert json.loads((demo / f"results/demo/{ds}/de_summary.json").read_text())["engine"] == "r_exact"
+        other = json.loads((demo / f"results/demo/{ds}/engine_pydeseq2/de_summary.json").read_text())
+        assert other["engine"] == "pydeseq2"
+    c = pd.read_csv(demo / "results/demo/claims.tsv", sep="\t", keep_default_na=False).set_index(["claim", "dataset"])
+    assert "DE engine pydeseq2: rank " in c.loc[("cells", "demo_meis1_knockout"), "evidence"]
+
+
 def test_the_samples_are_checked_and_no_answer_rests_on_one(demo):
     """Issue 19 on the demo: the samples page, every sample left out of each 3 vs 3 dataset and the 6
     with the largest share of each 12 vs 12 one, no sample the headline answer rests on, nothing

@@ -134,9 +134,12 @@ def test_discovered_draft_runs_end_to_end(shared, tmp_path, http_server, monkeyp
 
     # the reviewer's part: checks made, flags removed (nothing else changed)
     draft.write_text("".join(ln for ln in draft.read_text().splitlines(True) if ln.strip() != "review: true"))
-    fast = work / "fast.yaml"  # a second config file: fewer permutations for the test's time
+    # a second config file: fewer permutations and no engine sensitivity (its pydeseq2 DE of the three
+    # series: tests/test_engines_e2e.py) for the test's time
+    fast = work / "fast.yaml"
     fast.write_text(
         "enrichment: {gsea_permutations: 100}\n'null': {max_permutations: 10, methods: [ora_all]}\n"
+        "sensitivity: {engine: false}\n"
         # the per-dataset calibration at its smallest (a mouse dataset's calibrate_dataset job, not the figures)
         "calibration: {null_simulations: 2, planted_simulations: 2, effects: [1]}\n"
     )

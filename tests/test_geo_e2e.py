@@ -139,6 +139,8 @@ def config(server, cache, offline=False):
         "enrichment": {"gsea_permutations": 50},
         # not about the calibration: its smallest size
         "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
+        # the engine sensitivity's pydeseq2 DE would be most of each run's CPU (tests/test_engines_e2e.py)
+        "sensitivity": {"engine": False},
     }
 
 

@@ -42,6 +42,8 @@ def li2008_run(tmp_path_factory, shared):
         "annotation": str(shared / "annotation" / "human_gene_info.tsv.gz"),
         "enrichment": {"gsea_permutations": 200},
         "calibration": {"null_simulations": 4, "planted_simulations": 4, "effects": [1]},
+        # pydeseq2 on li2008's 22,743 genes would add ~1 CPU-minute (tests/test_engines_e2e.py runs it)
+        "sensitivity": {"engine": False},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = snakemake("--cores", "2", "--configfile", "config.yaml", cwd=work)

@@ -28,6 +28,12 @@ formula and a contrast, and returns DESeq2-style results. Steps:
 pydeseq2 is used for the LFC shrinkage only, and imported only then: its own dispersion
 estimation, Wald standard errors, Cook's and independent filtering differ from R's enough
 to change the significance call of 0.5-2% of the genes (docs/fidelity.md).
+
+That is the default engine, ``r_exact`` (``de.engine``). ``de.engine: pydeseq2`` runs steps 3-5
+with pydeseq2 itself instead (:mod:`pathverdict.de.pydeseq2_engine`: ``DeseqDataSet`` and
+``DeseqStats`` with pydeseq2's own defaults); the checks before (pre-filter, genes with reads,
+the design and contrast) and after (the results table, the summary), the normalised counts and
+the VST of the fitted trend are the same code for both engines.
 """
 
 from __future__ import annotations
@@ -46,6 +52,9 @@ from ..errors import InputError
 log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]
+R_EXACT = "r_exact"  # our estimation, R DESeq2 1.38 step by step (pathverdict.de.rcompat); the default
+PYDESEQ2 = "pydeseq2"  # pydeseq2's DeseqDataSet + DeseqStats (pathverdict.de.pydeseq2_engine)
+ENGINES = (R_EXACT, PYDESEQ2)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class DEParams:
     threads: int = 1
     block_genes: int | None = None  # genes per block of the fit (None: rcompat.default_block_genes)
     numeric: tuple[str, ...] = ()  # design variables that are continuous covariates (the others are factors)
+    engine: str = R_EXACT  # ENGINES: who estimates (de.engine)
     dataset: str = ""  # the dataset's name, for messages
 
     @classmethod
@@ -77,6 +87,7 @@ class DEParams:
             cooks_filter=de["cooks_filter"],
             shrink=de["shrinkage"],
             threads=threads,
+            engine=de.get("engine", R_EXACT),
         )
 
 
@@ -143,7 +154,7 @@ def _metadata(samples: pd.DataFrame, design: str, numeric=()) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def _quiet():
-    """pydeseq2 (the LFC shrinkage) prints progress to stdout/stderr and warns; send it to the log instead."""
+    """pydeseq2 (its engine, the LFC shrinkage) prints progress and warns: send both to the log instead."""
     out, err = io.StringIO(), io.StringIO()
     with (
         warnings.catch_warnings(record=True) as caught,
@@ -152,19 +163,129 @@ def _quiet():
     ):
         warnings.simplefilter("always")
         yield
-    for w in caught:
-        log.warning("pydeseq2: %s", w.message)
+    seen: dict[str, int] = {}
+    for w in caught:  # each message once (pydeseq2 repeats some per gene block)
+        seen[str(w.message)] = seen.get(str(w.message), 0) + 1
+    for message, n in seen.items():
+        log.warning("pydeseq2: %s", message + (f" ({n} times)" if n > 1 else ""))
     for line in (out.getvalue() + err.getvalue()).splitlines():
         if line.strip():
             log.debug("pydeseq2: %s", line)
 
 
-def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) -> DEResult:
-    """Run DESeq2 (R-faithful, see module docstring) on ``counts`` (genes x samples, ints)
-    with ``samples`` indexed by sample."""
+def engine_version(engine: str) -> str:
+    """Who estimated, with its version, as ``de_summary.json`` and the provenance give it."""
+    if engine == PYDESEQ2:
+        from . import pydeseq2_engine
+
+        return f"pydeseq2 {pydeseq2_engine.version()}"
+    from .. import __version__
+
+    return f"pathverdict {__version__} (R DESeq2 1.38 step by step)"
+
+
+@dataclass
+class _EngineFit:
+    results: pd.DataFrame  # indexed like the fitted counts: RESULT_COLUMNS (+ the shrunk columns)
+    size_factors: object  # per sample (array)
+    trend: object  # .vst(normalized, size_factors): rcompat.DispersionTrend
+    all_zero: np.ndarray  # per gene: no reads in any sample
+    notes: list[str]
+    # per sample: genes whose Cook's distance (of the first fit) is above DESeq2's cutoff; NaN where the
+    # sample's design cell has fewer than 3 samples (DESeq2 and pydeseq2 use no Cook's distance there)
+    cooks_outliers_per_sample: np.ndarray
+
+
+def _fit_r_exact(kept: pd.DataFrame, meta: pd.DataFrame, design, contrast, params: DEParams) -> _EngineFit:
+    """``DESeq()`` + ``results()`` (+ shrinkage) as R DESeq2 1.38 computes them (:mod:`pathverdict.de.rcompat`)."""
     from . import rcompat
     from ..tables import formula_variables
 
+    var, tested, reference = params.contrast
+    try:
+        fit = rcompat.fit_deseq(
+            kept.to_numpy(), design.matrix.to_numpy(dtype=float), block_genes=params.block_genes, threads=params.threads
+        )
+    except ValueError as exc:
+        raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
+    variables = formula_variables(params.design)
+    single_two_level = len(variables) == 1 and meta[variables[0]].nunique() == 2
+    out = rcompat.deseq_results(
+        fit,
+        contrast,
+        alpha=params.alpha,
+        cooks_filter=params.cooks_filter,
+        independent_filtering=params.independent_filtering,
+        single_two_level_factor=single_two_level,
+        compared_samples=meta[var].isin([tested, reference]).to_numpy(),
+    )
+    res = pd.DataFrame(out.table, index=kept.index)[RESULT_COLUMNS]
+    if params.shrink:
+        with _quiet():
+            shrunk = rcompat.lfc_shrink(fit, contrast, threads=params.threads)
+        res["log2FoldChange_shrunk"] = shrunk.log2_fold_change
+        res["lfcSE_shrunk"] = shrunk.lfc_se
+    if out.filter is not None:
+        log.info("independent filtering: baseMean >= %.4g (theta %.3f)", out.filter.threshold, out.filter.theta)
+    notes = [f"DESeq2 (R-faithful) note: {n}" for n in fit.notes]
+    all_zero = np.asarray(fit.all_zero, dtype=bool)
+    return _EngineFit(res, fit.size_factors, fit.trend, all_zero, notes, fit.cooks_outliers_per_sample)
+
+
+def _fit_pydeseq2(kept: pd.DataFrame, meta: pd.DataFrame, design, contrast, params: DEParams) -> _EngineFit:
+    from . import pydeseq2_engine
+
+    with _quiet():
+        fit = pydeseq2_engine.fit(kept, meta, design, contrast, params)
+    all_zero = ~(kept.to_numpy() != 0).any(axis=1)
+    notes = [f"pydeseq2: {n}" for n in fit.notes]
+    return _EngineFit(fit.results, fit.size_factors, fit.trend, all_zero, notes, fit.cooks_outliers_per_sample)
+
+
+def check_results(res: pd.DataFrame, kept: pd.DataFrame, all_zero, size_factors: pd.Series, engine: str) -> None:
+    """The checks after the fit, the same for every engine: one row per fitted gene in the counts'
+    order, the columns of :data:`RESULT_COLUMNS`; a gene without reads has baseMean 0 and NA
+    statistics (as R reports it); baseMean finite and >= 0; p-values and adjusted p-values in
+    [0, 1]; size factors finite and > 0. InputError naming the engine and the first gene otherwise."""
+    problems = []
+    if list(res.index) != list(kept.index):
+        problems.append("its results table does not have one row per gene of the count matrix, in its order")
+    missing = [c for c in RESULT_COLUMNS if c not in res.columns]
+    if missing:
+        problems.append(f"its results table lacks the column(s) {', '.join(missing)}")
+    if not problems:
+        zero = np.asarray(all_zero, dtype=bool)
+        base = res["baseMean"].to_numpy(dtype=float)
+        stats = res[RESULT_COLUMNS[1:]].to_numpy(dtype=float)
+        checks = [
+            (zero & ((base != 0) | ~np.isnan(stats).all(axis=1)), "has no reads but not baseMean 0 and NA statistics"),
+            (~np.isfinite(base) | (base < 0), "has a baseMean that is not a finite number >= 0"),
+        ]
+        for col in ("pvalue", "padj"):
+            v = res[col].to_numpy(dtype=float)
+            checks.append(((v < 0) | (v > 1), f"has a {col} outside [0, 1]"))
+        for bad, what in checks:
+            if bad.any():
+                problems.append(f"gene {res.index[int(np.argmax(bad))]} {what} ({int(bad.sum())} gene(s))")
+    sf = size_factors.to_numpy(dtype=float)
+    if not (np.isfinite(sf).all() and (sf > 0).all()):
+        problems.append(f"size factors that are not finite and > 0 ({size_factors.to_dict()})")
+    if problems:
+        other = PYDESEQ2 if engine == R_EXACT else R_EXACT
+        raise InputError(
+            f"the DE engine {engine} ({engine_version(engine)}) gave results that cannot be used: "
+            + "; ".join(problems)
+            + f". Check the count matrix; de.engine: {other} estimates otherwise."
+        )
+
+
+def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) -> DEResult:
+    """Run DESeq2 with ``params.engine`` (R-faithful by default, see module docstring) on ``counts``
+    (genes x samples, ints) with ``samples`` indexed by sample."""
+    from . import rcompat
+
+    if params.engine not in ENGINES:
+        raise InputError(f"unknown DE engine {params.engine!r}: de.engine is one of {', '.join(ENGINES)}")
     var, tested, reference = params.contrast
     prefilter = params.min_count > 0
     if prefilter:
@@ -214,41 +335,21 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
             f"compares two other levels (coefficients: {', '.join(design.columns)}). Fix: set `de.shrinkage: false`, "
             f"or compare with {first!r} ({key}: [{var}, {tested}, {first}])."
         )
-    try:
-        fit = rcompat.fit_deseq(
-            kept.to_numpy(), design.matrix.to_numpy(dtype=float), block_genes=params.block_genes, threads=params.threads
-        )
-    except ValueError as exc:
-        raise InputError(f"DESeq2 model fit failed for design {params.design!r}: {exc}") from exc
-    variables = formula_variables(params.design)
-    single_two_level = len(variables) == 1 and meta[variables[0]].nunique() == 2
-    out = rcompat.deseq_results(
-        fit,
-        contrast,
-        alpha=params.alpha,
-        cooks_filter=params.cooks_filter,
-        independent_filtering=params.independent_filtering,
-        single_two_level_factor=single_two_level,
-        compared_samples=meta[var].isin([tested, reference]).to_numpy(),
-    )
-    res = pd.DataFrame(out.table, index=kept.index)[RESULT_COLUMNS]
+    engine_fit = (_fit_pydeseq2 if params.engine == PYDESEQ2 else _fit_r_exact)(kept, meta, design, contrast, params)
+    res = engine_fit.results
     res.index.name = "gene_id"
-    if params.shrink:
-        with _quiet():
-            shrunk = rcompat.lfc_shrink(fit, contrast, threads=params.threads)
-        res["log2FoldChange_shrunk"] = shrunk.log2_fold_change
-        res["lfcSE_shrunk"] = shrunk.lfc_se
-    size_factors = pd.Series(fit.size_factors, index=kept.columns, name="size_factor")
-    for note in fit.notes:
-        log.warning("DESeq2 (R-faithful) note: %s", note)
-    if out.filter is not None:
-        log.info("independent filtering: baseMean >= %.4g (theta %.3f)", out.filter.threshold, out.filter.theta)
+    size_factors = pd.Series(engine_fit.size_factors, index=kept.columns, name="size_factor")
+    check_results(res, kept, engine_fit.all_zero, size_factors, params.engine)
+    for note in engine_fit.notes:
+        log.warning("%s", note)
     n_sig = int((res["padj"] < params.alpha).sum())
     summary = {
+        "engine": params.engine,
+        "engine_version": engine_version(params.engine),
         "genes_in": int(len(counts)),
         "genes_tested": n_kept,
         "prefilter": ({"min_count": params.min_count, "min_samples": int(min_samples)} if prefilter else None),
-        "genes_all_zero": int(fit.all_zero.sum()),
+        "genes_all_zero": int(engine_fit.all_zero.sum()),
         "genes_with_pvalue": int(res["pvalue"].notna().sum()),
         "genes_with_padj": int(res["padj"].notna().sum()),
         "alpha": params.alpha,
@@ -259,11 +360,12 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, params: DEParams) ->
         # per sample: genes whose Cook's distance is above DESeq2's cutoff (None: the sample's group has fewer
         # than 3 replicates, where DESeq2 does not use Cook's distances); read by the sample QC
         "cooks_outliers_by_sample": {
-            str(s): (None if np.isnan(n) else int(n)) for s, n in zip(kept.columns, fit.cooks_outliers_per_sample)
+            str(s): (None if np.isnan(n) else int(n))
+            for s, n in zip(kept.columns, engine_fit.cooks_outliers_per_sample)
         },
         "shrinkage": params.shrink,
     }
-    return DEResult(res, size_factors, summary, counts=kept, trend=fit.trend)
+    return DEResult(res, size_factors, summary, counts=kept, trend=engine_fit.trend)
 
 
 def design_and_contrast(meta: pd.DataFrame, design: str, contrast: list[str]):

@@ -19,9 +19,9 @@ target's genes), both with 95% Clopper-Pearson intervals, the power at every sim
 the same for "enriched" (FDR <= ``verdict.max_fdr``: the tissue claim's test).
 
 **The power rule** (:func:`caveats_from_power`): "not on top" is evidence that the target is not the
-principal pathway only where the design could have found it. For every dataset whose power at the
-reference effect, by the headline method of the primary library, is below ``calibration.min_power``
-(or was not measured), a caveat turns a ``no`` of the claims' ``on_top`` test into ``inconclusive``
+principal pathway only where the design could have found it. For every dataset and method whose power
+at the reference effect (primary library) is below ``calibration.min_power`` (or was not measured), a
+caveat turns a ``no`` of the claims' ``on_top`` test judged by that method into ``inconclusive``
 with the reason (:func:`power_reason`); likewise for the ``enriched`` test with the power of
 "enriched". The caveats are rows of the claims engine's caveats table
 (:data:`pathverdict.judgement.claims.CAVEAT_COLUMNS`, source :data:`POWER_SOURCE`): they reach
@@ -33,6 +33,7 @@ top" is inconclusive too, and its reason says the calibration was not tested.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -126,6 +127,27 @@ def lookup(
         notes.append(f"role {role}: the cell-line calibration is used")
     out["note"] = "; ".join(notes)
     return out
+
+
+CALIBRATION_ENGINE = "r_exact"  # the DE engine of the per-dataset simulations (steps.verdict.calibrate_dataset)
+
+
+def _engine_note(calibrated: str, engine: str) -> str:
+    """A note when the figures' DE engine is not the study's: they are indicative only."""
+    if calibrated == engine:
+        return ""
+    return (
+        f"calibrated with the DE engine {calibrated}, this study runs {engine}: indicative only (the engines "
+        "agree on most calls: docs/fidelity.md)"
+    )
+
+
+def table_engine(table: pd.DataFrame) -> str:
+    """The DE engine a calibration table was made with: ``de.engine X`` in its ``settings`` (tables
+    made before the engine choice existed say nothing: r_exact, then the only engine)."""
+    settings = " ".join(str(s) for s in table.get("settings", pd.Series(dtype=str)).dropna())
+    found = re.search(r"de\.engine (\w+)", settings)
+    return found.group(1) if found else "r_exact"
 
 
 def _design(samples: pd.DataFrame, contrast, selected_group: str | None = None) -> tuple[str, int]:
@@ -258,15 +280,18 @@ def dataset_rows(
     summaries: dict[str, pd.DataFrame] | None = None,
     table: pd.DataFrame | None = None,
     table_source: str | None = None,
+    engine: str = "r_exact",
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: per dataset (the config's datasets section: role, contrast,
     select_by_expression) and method (the headline method first), the false-positive rate and power,
     from the dataset's own simulations when ``summaries`` has it (``calibration/summary.tsv``), else
     from the package table. ``sample_sheets``: the checked (selected) sample sheets; a dataset given as
-    a DE table has none, and its rows say it is not calibrated (:data:`NOT_CALIBRATED`)."""
+    a DE table has none, and its rows say it is not calibrated (:data:`NOT_CALIBRATED`). ``engine``: the
+    study's ``de.engine`` (a note says when the figures' DE ran with another engine)."""
     settings = settings or CalibrationSettings()
     t = read_table() if table is None else table
     source = table_source or f"package table pathverdict/{PACKAGE_TABLE}, benchmarks/calibration.py"
+    engines = {"table": _engine_note(table_engine(t), engine), "fit": _engine_note(CALIBRATION_ENGINE, engine)}
     order = [primary] + [m for m in methods if m != primary]
     rows = []
     for name, ds in datasets.items():
@@ -278,12 +303,17 @@ def dataset_rows(
                     "min_power": settings.min_power,
                     "power_effect": settings.effect_text(),
                 }
+                kind = ""
             elif summary is not None and method in set(summary["method"]):
                 row = _dataset_row(
                     name, ds, sample_sheets[name], summary[summary["method"] == method].iloc[0], settings
                 )
+                kind = "fit"
             else:
                 row = _package_row(name, ds, sample_sheets[name], method, settings, t, source)
+                kind = "table"
+            if kind and not _missing(row["fpr_on_top"]):
+                row["note"] = "; ".join(x for x in (row["note"], engines[kind]) if x)
             rows.append(row | {"library": library, "primary": method == primary})
     out = pd.DataFrame(rows, columns=COLUMNS)
     for c in ("n_genes", "n_null", "n_planted"):

@@ -456,6 +456,8 @@ def variant_text(variant: str) -> str:
         return f"without sample {what}" if what else "leaving one sample out"
     if kind == "release" and what:
         return f"library release {what}"
+    if kind == "engine" and what:
+        return f"DE engine {what}"
     return v.replace("_", " ")
 
 

@@ -457,12 +457,13 @@ def run_null(
     if observed is None:
         obs_rows = rerun[rerun["method"] != SET_SCORE].assign(dataset=dataset)
     log.info(
-        "%s: label-permutation null, %d relabeling(s) of %d possible (%s), statistics %s",
+        "%s: label-permutation null, %d relabeling(s) of %d possible (%s), statistics %s, DE engine %s",
         dataset or "dataset",
         len(labs),
         n_possible,
         scheme,
         ", ".join([SET_SCORE, *methods]),
+        params.engine,
     )
     rows = []
     started = time.monotonic()

@@ -267,7 +267,7 @@ def run_selection_analyses(
                     "note": r["note"],
                 }
             )
-        log.info("%s: %s analysis done", dataset, analysis)
+        log.info("%s: %s analysis done (DE engine %s)", dataset, analysis, params.engine)
     out = pd.DataFrame(rows, columns=COLUMNS)
     for col in ("rank", "n_terms", "n_samples", "de_genes"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")

@@ -18,6 +18,9 @@ the target's rank, FDR and status are recomputed under these variants (column ``
 * ``release:<library>``: the verdict in each configured gene-set library (e.g. Enrichr
   KEGG_2016, KEGG_2019_Human, KEGG_2021_Human and the current KEGG release), ``detail``
   comparing the statuses across the libraries.
+* ``engine:<other engine>``: the verdict with the DE of the other ``de.engine`` (r_exact or
+  pydeseq2), with whether the status changes: made by :mod:`.engine_sensitivity` (its own rules),
+  summarised here by :func:`sentence`.
 * ``direction``: one row per dataset, shown and not judged (``status`` "shown"): how many
   of the target's DE genes (first library, the enrichment thresholds) go up and down, and
   the direction of the genes of interest (HMOX1, VDR and the metallothioneins; padj <
@@ -56,6 +59,8 @@ WITHOUT_MT = "without_metallothioneins"
 LEAVE_ONE_OUT = "leave_one_out:"
 RELEASE = "release:"
 DIRECTION = "direction"
+ENGINE = "engine:"  # engine:<other engine> (judgement.engine_sensitivity)
+SAME_STATUS = "same status"  # how an engine row's detail starts when the other engine gives the verdict's status
 SHOWN = "shown"
 NOT_TESTED = "not tested"
 ORA_METHODS = tuple(f"ora_{d}" for d in enrichment.DIRECTIONS)
@@ -425,6 +430,10 @@ def sentence(table: pd.DataFrame, dataset: str, library: str, method: str) -> st
     rel = t[t["variant"].str.startswith(RELEASE) & (t["method"] == method)]
     if len(rel) > 1:
         parts.append("releases: " + ", ".join(f"{lib} {st}" for lib, st in zip(rel["library"], rel["status"])))
+    eng = t[t["variant"].str.startswith(ENGINE) & (t["library"] == library) & (t["method"] == method)]
+    for _, r in eng.iterrows():
+        same = "same status" if r["detail"].startswith(SAME_STATUS) else "status changes"
+        parts.append(f"DE engine {r['variant'][len(ENGINE) :]}: {_fmt(r)} ({same})")
     return f"sensitivity ({method}, {library}): " + "; ".join(parts) if parts else ""
 
 

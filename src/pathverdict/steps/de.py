@@ -1,5 +1,6 @@
-"""Step of rules/de.smk: differential expression (our R-DESeq2-faithful estimation,
-:mod:`pathverdict.de.rcompat`; pydeseq2 only for the optional shrinkage)."""
+"""Steps of rules/de.smk: differential expression with the configured ``de.engine`` (rule deseq2: our
+R-DESeq2-faithful estimation, :mod:`pathverdict.de.rcompat`, by default; or pydeseq2), and with the
+other engine for the engine sensitivity (rule deseq2_engine: the same step, ``engine`` given)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ def run_de(
     out_vst: str,
     out_summary: str,
     threads: int = 1,
+    engine: str | None = None,
 ) -> dict:
-    """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary."""
-    params = _de.DEParams.from_config(de, dataset_config, threads, dataset)
+    """DESeq2 of one dataset: ``de.tsv`` (sorted by padj), normalised counts, VST and a summary.
+    ``engine``: the DE engine to use instead of ``de.engine`` (the engine sensitivity's other engine)."""
+    params = _de.DEParams.from_config(dict(de, engine=engine) if engine else de, dataset_config, threads, dataset)
     sheet = read_sample_sheet(samples)
     matrix = read_counts(counts)  # gene IDs as text, counts as int32 (R's integer limit, compact)
     symbols = read_symbols(genes)

@@ -167,6 +167,74 @@ def selection_analyses(
 # ----------------------------------------------------------------------------- sensitivity
 
 
+def engine_sensitivity(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    de: str,
+    vst: str,
+    base_de: str,
+    verdict: str,
+    samples: str,
+    gmts: list[str],
+    libraries: list[str],
+    target: str,
+    engine: str,
+    other: str,
+    enrichment: dict,
+    verdict_settings: dict,
+    alpha: float,
+    out_tsv: str,
+    sensitivity: dict | None = None,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """:func:`pathverdict.judgement.engine_sensitivity.engine_rows` of one dataset: ``de``/``vst`` the other
+    engine's (rule deseq2_engine), ``base_de`` and ``verdict`` the configured engine's; GSEA re-run
+    unless ``sensitivity.gsea`` is false."""
+    from ..enrichment import GseaSettings
+    from ..io import read_de
+    from ..judgement import engine_sensitivity as _engine
+    from ..judgement.verdict import VerdictSettings, read_verdict
+    from ..util import read_tsv
+
+    e = enrichment
+    table = _engine.engine_rows(
+        read_de(de),
+        read_tsv(vst, index_col=0),
+        load_libraries(libraries_of(libraries, gmts)),
+        target,
+        read_verdict(verdict),
+        engine=engine,
+        other=other,
+        settings=VerdictSettings.from_config(verdict_settings, alpha),
+        base_de=read_de(base_de),
+        sheet=read_sample_sheet(samples),
+        design=dataset_config["design"],
+        contrast=list(dataset_config["contrast"]),
+        padj=e["padj"],
+        lfc=e["lfc"],
+        ora_min_size=e["ora_min_size"],
+        ora_max_size=e["ora_max_size"],
+        gsea=GseaSettings.from_config(e, threads) if (sensitivity or {}).get("gsea", True) else None,
+        gsea_min_size=e["gsea_min_size"],
+        gsea_max_size=e["gsea_max_size"],
+        camera_inter_gene_cor=e.get("camera_inter_gene_cor"),
+        dataset=dataset,
+    )
+    write_tsv(table, out_tsv)
+    changed = table[table["detail"].str.startswith(_engine.CHANGES)]
+    log.info(
+        "%s: %s instead of %s: %d of %d verdict(s) change status%s",
+        dataset,
+        other,
+        engine,
+        len(changed),
+        len(table),
+        "".join(f"; {r.library}/{r.method}: {r.detail.split(';')[0]}" for r in changed.itertuples()),
+    )
+    return table
+
+
 def combine_sensitivity(
     *,
     tables: list[str],
@@ -175,23 +243,32 @@ def combine_sensitivity(
     out_tsv: str,
     out_directions: str,
     loo: list[str] = (),
+    engine_tables: list[str] = (),
+    other_engine: str | None = None,
+    not_tested: list[str] = (),
+    library: str = "",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every dataset's table in ``results/<study>/sensitivity.tsv`` (with its leave-one-sample-out rows,
-    ``loo``: the enrichment job's sample checks, after the dataset's other rows), and the directions of
-    the target's DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
+    """Every dataset's table in ``results/<study>/sensitivity.tsv`` and, after the dataset's other rows,
+    its leave-one-sample-out rows (``loo``: the enrichment job's sample checks) and its ``engine:<other
+    engine>`` rows (``engine_tables``: rule engine_sensitivity, for the datasets with counts); with
+    ``other_engine`` (the engine sensitivity is on) each dataset of ``not_tested`` (given as a DE table:
+    no counts) gets one ``not tested`` engine row of ``library`` instead. And the directions of the
+    target's DE genes in the cell datasets (from ``results/<study>/verdict_genes.tsv``)."""
+    from ..judgement import engine_sensitivity as _engine
+
     S = _sensitivity
-    by_dataset = {}
-    for p in loo or []:
-        t = S.read_sensitivity(p)
+    after: dict[str, list[pd.DataFrame]] = {}  # a dataset's rows from the other tables, in this order
+    untested = [_engine.not_tested(ds, library, other_engine) for ds in not_tested] if other_engine else []
+    for t in [*(S.read_sensitivity(p) for p in [*loo, *engine_tables]), *untested]:
         for ds, sub in t.groupby("dataset", sort=False):
-            by_dataset.setdefault(str(ds), []).append(sub)
+            after.setdefault(str(ds), []).append(sub)
     parts = []
     for p in tables:
         t = S.read_sensitivity(p)
         parts.append(t)
         for ds in dict.fromkeys(t["dataset"].astype(str)):
-            parts.extend(by_dataset.pop(ds, []))
-    parts.extend(sub for subs in by_dataset.values() for sub in subs)
+            parts.extend(after.pop(ds, []))
+    parts.extend(sub for subs in after.values() for sub in subs)
     table = S.typed(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=S.COLUMNS))
     dirs = S.directions(read_genes(genes), roles)
     write_tsv(table, out_tsv)

@@ -197,12 +197,15 @@ def calibrate_dataset(
     from ..enrichment.gsea_fast import GseaFast
     from ..io import read_counts, read_sample_sheet, read_symbols
     from ..judgement import dataset_calibration, replay
+    from ..judgement.calibration import CALIBRATION_ENGINE
     from ..simulation import dataset_fit
 
     settings = dataset_calibration.CalibrationSettings.from_config(calibration)
     lib = load_libraries({library: gmt})[library]
     term = lib.find(target)
-    params = DEParams.from_config(de, dataset_config, 1)
+    # the simulations' DE always by the R-exact engine (calibration.CALIBRATION_ENGINE): pydeseq2 costs 12-39x
+    # its CPU per fit; calibration.tsv notes when the study runs another engine
+    params = DEParams.from_config(de | {"engine": CALIBRATION_ENGINE}, dataset_config, 1)
     symbols = read_symbols(genes)
     symbols.index = symbols.index.astype(str)
     try:
@@ -247,13 +250,14 @@ def make_calibration(
     calibration: dict | None = None,
     summaries: list[str] = (),
     table: str | None = None,
+    engine: str = "r_exact",
 ) -> pd.DataFrame:
     """``results/<study>/calibration.tsv``: per dataset and method of the verdict, the false-positive rate
     and power (:func:`pathverdict.judgement.calibration.dataset_rows`): from the dataset's own simulations
     (``summaries``: each dataset's ``calibration/summary.tsv``, in the order of ``datasets``, when the
     per-dataset calibration is on), else from the package table (or ``table``). ``samples`` are the
     checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table has
-    none: its rows say it is not calibrated)."""
+    none: its rows say it is not calibrated); ``engine`` the study's ``de.engine``."""
     from ..judgement import calibration as _calibration
     from ..judgement.dataset_calibration import CalibrationSettings
 
@@ -277,6 +281,7 @@ def make_calibration(
         summaries=per_dataset,
         table=cal,
         table_source=f"table {table}" if table else None,
+        engine=engine,
     )
     write_tsv(out, out_tsv)
     sentence = _calibration.sentence(out)
