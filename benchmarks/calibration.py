@@ -57,11 +57,10 @@ sys.path.insert(0, str(REPO / "src"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy.stats import beta  # noqa: E402
 
 from pathverdict.sources import annotation  # noqa: E402
-from pathverdict.judgement import claim_specs, claims, null, verdict  # noqa: E402
-from pathverdict import config, enrichment, genesets  # noqa: E402
+from pathverdict.judgement import claim_specs, claims, dataset_calibration, null, replay, verdict  # noqa: E402
+from pathverdict import config, genesets  # noqa: E402
 from pathverdict.simulation import simulated_study  # noqa: E402
 from pathverdict.de import DEParams  # noqa: E402
 from pathverdict.errors import InputError  # noqa: E402
@@ -120,9 +119,11 @@ COLUMNS = [
     "n_null",
     "no_answer",
     "fpr_on_top",
+    "fpr_ci_low",
     "fpr_ci_high",
     "inconclusive_null",
     "fpr_enriched",
+    "fpr_enriched_ci_high",
     "claim",
     "n_claim_null",
     "fpr_claim",
@@ -133,8 +134,10 @@ COLUMNS = [
     "fraction",
     "effects",
     "power_by_effect",
+    "enriched_by_effect",
     "power",
     "power_ci_low",
+    "power_ci_high",
     "power_effect",
     "inconclusive_planted",
     "claim_power",
@@ -171,7 +174,9 @@ def workflow_settings(max_permutations: int | None = None) -> dict:
     return cfg
 
 
-def _setup(n_genes: int, seed: int, max_permutations: int | None, engine: str = "r_exact") -> None:
+def _setup(
+    n_genes: int, seed: int, max_permutations: int | None, methods=("ora_all",), engine: str = "r_exact"
+) -> None:
     ann = annotation.load_annotation(SHARED / "annotation" / "human_gene_info.tsv.gz")
     lib = genesets.read_library(SHARED / "genesets" / "KEGG_2021_Human.txt", LIBRARY)
     term = lib.find(TARGET)
@@ -182,6 +187,24 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, engine: str = 
             sources[key] = simulated_study.source_from_folder(
                 key, SHARED / "counts" / name, group, ann, lib, term, spec, seed
             )
+    # GEUVADIS has 10,101 genes: the tissue studies get the rest of n_genes from LNCaP's other gene IDs (of
+    # all its fitted genes, not only the n_genes drawn for the cells), with GEUVADIS means and dispersions
+    # (simulated_study.pad_source)
+    for key, donor in (("tissue", "cells"), ("cells", "tissue")):
+        if len(sources[key].params) < n_genes:
+            name, group = SOURCES[donor]
+            with quiet_logging():
+                full = simulated_study.source_from_folder(
+                    donor,
+                    SHARED / "counts" / name,
+                    group,
+                    ann,
+                    lib,
+                    term,
+                    {**spec, "n_genes": None, "min_mean": 1e-9},  # its gene IDs only: every one with reads
+                    seed,
+                )
+            sources[key] = simulated_study.pad_source(sources[key], full, n_genes, seed, KEY_GENES)
     # two random modules of 50 genes each (cells_3v3_modules), fixed by the seed
     rng = np.random.default_rng([seed, 9])
     others = sorted(
@@ -194,14 +217,21 @@ def _setup(n_genes: int, seed: int, max_permutations: int | None, engine: str = 
     modules["random_b"] = {"symbols": [others[i] for i in picks[50:]], "loading": 0.5, "kind": "normal"}
     cfg = workflow_settings(max_permutations)
     cfg["de"]["engine"] = engine  # the DE engine the studies' DE (and the nulls') run with
+    settings = verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"])
+    gsea = None
+    if "gsea" in methods:
+        from pathverdict.enrichment import gsea_fast
+
+        gsea = gsea_fast.GseaFast.from_config(cfg["enrichment"]).run
     _STATE.update(
+        replay=replay.ReplaySettings(LIBRARY, lib, term, settings, cfg["enrichment"], tuple(methods), gsea),
         lib=lib,
         term=term,
         sources=sources,
         modules=modules,
         cfg=cfg,
         claims=study_claims(),
-        settings=verdict.VerdictSettings.from_config(cfg["verdict"], cfg["de"]["alpha"]),
+        settings=settings,
         params=DEParams.from_config(cfg["de"], {"design": "~condition", "contrast": CONTRAST}, 1),
     )
 
@@ -231,18 +261,25 @@ def _simulate(scenario: str, kind: str, seed: int, log2fc: float, fraction: floa
 
 
 def _verdict(name: str, counts, sheet, symbols):
-    """DE, ORA (all DE genes, first library) and the verdict + gene rows, as the workflow makes them."""
-    cfg, settings, lib = _STATE["cfg"], _STATE["settings"], _STATE["lib"]
-    e = cfg["enrichment"]
-    table = null._de_table(counts, sheet, _STATE["params"], symbols)
-    genes = enrichment.collapse_to_symbols(table)
-    lists, background = enrichment.de_gene_lists(genes, e["padj"], e["lfc"])
-    ora = enrichment.ora(lists["all"], background, lib.sets, LIBRARY, lib.ids, e["ora_min_size"], e["ora_max_size"])
-    v = verdict.judge_dataset(
-        name, LIBRARY, _STATE["term"], None, {"ora_all": ora}, {"ora_all": len(lists["all"])}, settings
-    )
-    g = verdict.gene_status(name, table, settings)
-    return v, g, len(lists["all"])
+    """DE, every method's enrichment (first library) and the verdict + gene rows, as the workflow makes them
+    (:func:`pathverdict.judgement.replay.replay`); the details keep the pathways ranked at or above the target."""
+    rs = _STATE["replay"]
+    v, details, table = replay.replay(counts, sheet, _STATE["params"], symbols, rs, dataset=name)
+    g = verdict.gene_status(name, table, rs.settings)
+    record = {
+        r["method"]: {
+            "status": r["status"],
+            "rank": None if pd.isna(r["rank"]) else int(r["rank"]),
+            "n_terms": int(r["n_terms"]),
+            "pvalue": None if pd.isna(r["pvalue"]) else float(r["pvalue"]),
+            "fdr": None if pd.isna(r["fdr"]) else float(r["fdr"]),
+            "overlap": None if pd.isna(r["overlap_size"]) else int(r["overlap_size"]),
+            "de_genes": None if pd.isna(r["de_genes"]) else int(r["de_genes"]),
+            "competitors": details.get(r["method"], []),
+        }
+        for r in v.to_dict("records")
+    }
+    return v, g, record
 
 
 def run_study(task: tuple) -> dict:
@@ -250,7 +287,7 @@ def run_study(task: tuple) -> dict:
     scenario, kind, seed, log2fc, fraction, with_null = task
     sc = SCENARIOS[scenario]
     cfg = _STATE["cfg"]
-    out = {"scenario": scenario, "kind": kind, "seed": seed, "log2fc": log2fc, "statuses": [], "de_genes": []}
+    out = {"scenario": scenario, "kind": kind, "seed": seed, "log2fc": log2fc, "statuses": [], "records": []}
     with quiet_logging():
         if sc["role"] == "cells":
             n_ds = 2 if kind == "null" else 1
@@ -258,12 +295,12 @@ def run_study(task: tuple) -> dict:
             for k in range(n_ds):
                 name = f"d{k}"
                 counts, sheet, symbols = _simulate(scenario, kind, seed * 2 + k, log2fc, fraction)
-                v, g, n_de = _verdict(name, counts, sheet, symbols)
+                v, g, record = _verdict(name, counts, sheet, symbols)
                 vs.append(v)
                 gs.append(g)
                 roles[name] = "cells_overexpression" if k == 0 else "cells_loss_of_function"
-                out["statuses"].append(v.iloc[0]["status"])
-                out["de_genes"].append(n_de)
+                out["statuses"].append({m: r["status"] for m, r in record.items()})
+                out["records"].append(record)
             table = claims.evaluate(
                 pd.concat(vs),
                 pd.concat(gs),
@@ -285,18 +322,18 @@ def run_study(task: tuple) -> dict:
         except InputError:
             # the workflow stops with a message (fewer than 2 patients kept): no answer at all
             out.update(
-                statuses=["no answer"],
-                de_genes=[0],
+                statuses=[{m: "no answer" for m in _STATE["replay"].methods}],
+                records=[{}],
                 enriched=False,
                 null_run=False,
                 claim="no answer",
                 metallothioneins="no answer",
             )
             return out
-        v, g, n_de = _verdict("t", c_sel, s_sel, symbols)
-        out["statuses"].append(v.iloc[0]["status"])
-        out["de_genes"].append(n_de)
-        head = v.iloc[0]
+        v, g, record = _verdict("t", c_sel, s_sel, symbols)
+        out["statuses"].append({m: r["status"] for m, r in record.items()})
+        out["records"].append(record)
+        head = (v[v["primary"]] if v["primary"].any() else v).iloc[0]  # the headline method, when judged
         enriched = (
             head["status"] != "inconclusive"
             and not pd.isna(head["fdr"])
@@ -350,13 +387,7 @@ def _timed(task: tuple) -> dict:
     return out
 
 
-def _cp(k: int, n: int) -> tuple[float, float]:
-    """Clopper-Pearson 95% interval."""
-    if n == 0:
-        return math.nan, math.nan
-    lo = 0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k))
-    return lo, hi
+_cp = dataset_calibration.clopper_pearson  # 95% Clopper-Pearson interval
 
 
 def _tasks(
@@ -391,110 +422,142 @@ def _null_tasks(results: list[dict], null_studies: int, headline: float) -> list
 
 
 def summarise(results: list[dict], effects, fraction: float, headline: float, n_genes: int) -> pd.DataFrame:
+    """One row per scenario x method; the claims' rates on the headline method's row (verdict.primary)."""
+    rows = []
+    for scenario in SCENARIOS:
+        for method in _STATE["replay"].methods:
+            rows.append(_summarise_one(results, scenario, method, effects, fraction, headline, n_genes))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _summarise_one(results, scenario, method, effects, fraction, headline, n_genes) -> dict:
     cfg = _STATE["cfg"]
     alpha = cfg["null"]["alpha"]
-    rows = []
-    for scenario, sc in SCENARIOS.items():
-        res = [r for r in results if r["scenario"] == scenario]
-        nulls = [r for r in res if r["kind"] == "null"]
-        null_status = [s for r in nulls for s in r["statuses"]]
-        k_fp = sum(s == "on_top" for s in null_status)
-        lo, hi = _cp(k_fp, len(null_status))
-        planted = {lfc: [r for r in res if r["kind"] == "planted" and r["log2fc"] == lfc] for lfc in effects}
-        power = {
-            lfc: (sum(s == "on_top" for r in rs for s in r["statuses"]), sum(len(r["statuses"]) for r in rs))
-            for lfc, rs in planted.items()
-        }
-        hk, hn = power.get(headline, (0, 0))
-        plo, _ = _cp(hk, hn)
-        planted_status = [s for rs in planted.values() for r in rs for s in r["statuses"]]
-        src = _STATE["sources"][sc["source"]]
-        row = {
-            "scenario": scenario,
-            "role": sc["role"],
-            "n_per_group": sc["n"],
-            "design": f"{sc['n']} vs {sc['n']}",
-            "method": "ora_all",
-            "library": LIBRARY,
-            "modules": ",".join(sc["modules"]) or "none",
-            "selection": "MEIS1 below control median" if sc["role"] == "tissue" else "none",
-            "source": SOURCES[sc["source"]][0],
-            "median_cv": round(src.info["median_cv_mean_ge_50"], 3),
-            "n_genes": n_genes,
-            "n_null": len(null_status),
-            "no_answer": sum(
-                s == "no answer"
-                for s in null_status + [s for rs in planted.values() for r in rs for s in r["statuses"]]
+    sc = SCENARIOS[scenario]
+    res = [r for r in results if r["scenario"] == scenario]
+    nulls = [r for r in res if r["kind"] == "null"]
+
+    def statuses(rs):
+        return [d.get(method, "no answer") for r in rs for d in r["statuses"]]
+
+    max_fdr = cfg["verdict"]["max_fdr"]
+
+    def enriched(rs):  # FDR <= max_fdr with the verdict's minimum evidence: the tissue claim's test
+        recs = [rec.get(method) or {} for r in rs for rec in r["records"]]
+        return [
+            rec.get("status") not in (None, "inconclusive", "no answer")
+            and rec.get("fdr") is not None
+            and float(rec["fdr"]) <= max_fdr
+            for rec in recs
+        ]
+
+    def by_effect(counts):
+        return ";".join(f"{lfc:g}:{k}/{n}:{_cp(k, n)[0]:.4g}:{_cp(k, n)[1]:.4g}" for lfc, (k, n) in counts.items())
+
+    null_status = statuses(nulls)
+    k_fp = sum(s == "on_top" for s in null_status)
+    lo, hi = _cp(k_fp, len(null_status))
+    null_enriched = enriched(nulls)
+    planted = {lfc: [r for r in res if r["kind"] == "planted" and r["log2fc"] == lfc] for lfc in effects}
+    power = {lfc: (statuses(rs).count("on_top"), len(statuses(rs))) for lfc, rs in planted.items()}
+    power_enriched = {lfc: (sum(enriched(rs)), len(enriched(rs))) for lfc, rs in planted.items()}
+    hk, hn = power.get(headline, (0, 0))
+    plo, phi = _cp(hk, hn)
+    planted_status = [s for rs in planted.values() for s in statuses(rs)]
+    src = _STATE["sources"][sc["source"]]
+    row = {
+        "scenario": scenario,
+        "role": sc["role"],
+        "n_per_group": sc["n"],
+        "design": f"{sc['n']} vs {sc['n']}",
+        "method": method,
+        "library": LIBRARY,
+        "modules": ",".join(sc["modules"]) or "none",
+        "selection": "MEIS1 below control median" if sc["role"] == "tissue" else "none",
+        "source": SOURCES[sc["source"]][0]
+        + (f" (+{src.info['genes_padded']} genes padded)" if src.info.get("genes_padded") else ""),
+        "median_cv": round(src.info["median_cv_mean_ge_50"], 3),
+        "n_genes": int(len(src.params)),
+        "n_null": len(null_status),
+        "no_answer": sum(s == "no answer" for s in null_status + planted_status),
+        "fpr_on_top": k_fp / max(1, len(null_status)),
+        "fpr_ci_low": lo,
+        "fpr_ci_high": hi,
+        "inconclusive_null": sum(s == "inconclusive" for s in null_status) / max(1, len(null_status)),
+        "n_planted": len(planted_status),
+        "fraction": fraction,
+        "effects": ";".join(f"{x:g}" for x in effects),
+        "power_by_effect": by_effect(power),
+        "enriched_by_effect": by_effect(power_enriched),
+        "fpr_enriched": sum(null_enriched) / max(1, len(null_enriched)),
+        "fpr_enriched_ci_high": _cp(sum(null_enriched), len(null_enriched))[1],
+        "power": hk / hn if hn else math.nan,
+        "power_ci_low": plo,
+        "power_ci_high": phi,
+        "power_effect": f"|log2FC| {headline:g} on {fraction:.0%} of the pathway's simulated genes "
+        f"(mixed directions{', in the patients with reduced MEIS1' if sc['role'] == 'tissue' else ''})",
+        "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
+        "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls) / max(1, len(nulls)),
+        "settings": (
+            f"de.engine {cfg['de']['engine']}, de.alpha {cfg['de']['alpha']}, enrichment.padj "
+            f"{cfg['enrichment']['padj']}, lfc "
+            f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
+            f"{cfg['enrichment']['ora_max_size']}, gsea/camera size {cfg['enrichment']['gsea_min_size']}-"
+            f"{cfg['enrichment']['gsea_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
+            f"{cfg['verdict']['max_fdr']}, min_de_genes {cfg['verdict']['min_de_genes']}, "
+            f"min_overlap {cfg['verdict']['min_overlap']}, null max_permutations "
+            f"{cfg['null']['max_permutations']} seed {cfg['null']['seed']} alpha {alpha}"
+        ),
+    }
+    if method != _STATE["replay"].settings.primary:
+        row.update(claim="", claim_note="the claims are judged on the headline method only (verdict.primary)")
+        return row
+    if sc["role"] == "cells":
+        k = sum(r["claim"] == "reproduced" for r in nulls)
+        _, chi = _cp(k, len(nulls))
+        row.update(
+            claim="cells",
+            n_claim_null=len(nulls),
+            fpr_claim=k / max(1, len(nulls)),
+            fpr_claim_ci_high=chi,
+            claim_note="null study = two 3 vs 3 datasets (over-expression, loss of function); 'reproduced' "
+            "needs both on top and HMOX1 and VDR DE in both",
+            claim_power=math.nan,
+            claim_power_note="not measured (planted studies are single datasets)",
+        )
+    else:
+        enr = [r for r in nulls if r.get("enriched")]
+        p_enr = len(enr) / max(1, len(nulls))
+        tested = [r for r in res if r["kind"] == "null" and r.get("null_run")]
+        yes = sum(r["claim"] == "reproduced" for r in tested)
+        cond = yes / len(tested) if tested else (0.0 if not enr else math.nan)
+        # upper bound: the product of the two one-sided 97.5% Clopper-Pearson bounds (P(enriched), and
+        # P(p <= alpha | enriched), 1 when no enriched study was tested): >= 95% coverage by Bonferroni
+        _, enr_hi = _cp(len(enr), len(nulls))
+        chi = _cp(yes, len(tested))[1] if tested else 1.0
+        row.update(
+            claim="tissue",
+            n_claim_null=len(nulls),
+            fpr_claim=p_enr * cond,
+            fpr_claim_ci_high=enr_hi * chi,
+            claim_note=(
+                f"selected analysis enriched in {len(enr)} of {len(nulls)} null studies; the "
+                f"selection-aware null run on {len(tested)} of them gave p <= {alpha} in {yes}; "
+                "rate = P(enriched) x P(p <= alpha | enriched); upper bound = the product of the two "
+                "one-sided 97.5% bounds"
             ),
-            "fpr_on_top": k_fp / max(1, len(null_status)),
-            "fpr_ci_high": hi,
-            "inconclusive_null": sum(s == "inconclusive" for s in null_status) / max(1, len(null_status)),
-            "n_planted": sum(len(r["statuses"]) for rs in planted.values() for r in rs),
-            "fraction": fraction,
-            "effects": ";".join(f"{x:g}" for x in effects),
-            "power_by_effect": ";".join(f"{lfc:g}:{k / n:.3f}" if n else f"{lfc:g}:" for lfc, (k, n) in power.items()),
-            "power": hk / hn if hn else math.nan,
-            "power_ci_low": plo,
-            "power_effect": f"|log2FC| {headline:g} on {fraction:.0%} of the pathway's simulated genes "
-            f"(mixed directions{', in the patients with reduced MEIS1' if sc['role'] == 'tissue' else ''})",
-            "inconclusive_planted": sum(s == "inconclusive" for s in planted_status) / max(1, len(planted_status)),
-            "fpr_metallothioneins": sum(r.get("metallothioneins") == "reproduced" for r in nulls) / max(1, len(nulls)),
-            "settings": (
-                f"de.engine {cfg['de']['engine']}, de.alpha {cfg['de']['alpha']}, "
-                f"enrichment.padj {cfg['enrichment']['padj']}, lfc "
-                f"{cfg['enrichment']['lfc']}, ora size {cfg['enrichment']['ora_min_size']}-"
-                f"{cfg['enrichment']['ora_max_size']}, verdict top_n {cfg['verdict']['top_n']}, max_fdr "
-                f"{cfg['verdict']['max_fdr']}, min_de_genes {cfg['verdict']['min_de_genes']}, "
-                f"min_overlap {cfg['verdict']['min_overlap']}, null max_permutations "
-                f"{cfg['null']['max_permutations']} seed {cfg['null']['seed']} alpha {alpha}"
-            ),
-        }
-        if sc["role"] == "cells":
-            k = sum(r["claim"] == "reproduced" for r in nulls)
-            _, chi = _cp(k, len(nulls))
-            row.update(
-                claim="cells",
-                n_claim_null=len(nulls),
-                fpr_claim=k / max(1, len(nulls)),
-                fpr_claim_ci_high=chi,
-                fpr_enriched=math.nan,
-                claim_note="null study = two 3 vs 3 datasets (over-expression, loss of function); 'reproduced' "
-                "needs both on top and HMOX1 and VDR DE in both",
-                claim_power=math.nan,
-                claim_power_note="not measured (planted studies are single datasets)",
-            )
-        else:
-            enr = [r for r in nulls if r.get("enriched")]
-            p_enr = len(enr) / max(1, len(nulls))
-            tested = [r for r in res if r["kind"] == "null" and r.get("null_run")]
-            yes = sum(r["claim"] == "reproduced" for r in tested)
-            cond = yes / len(tested) if tested else (0.0 if not enr else math.nan)
-            _, chi = _cp(yes, len(tested)) if tested else (math.nan, 0.0 if not enr else math.nan)
-            row.update(
-                claim="tissue",
-                n_claim_null=len(nulls),
-                fpr_enriched=p_enr,
-                fpr_claim=p_enr * cond,
-                fpr_claim_ci_high=p_enr * chi if not math.isnan(chi) else math.nan,
-                claim_note=(
-                    f"selected analysis enriched in {len(enr)} of {len(nulls)} null studies; the "
-                    f"selection-aware null run on {len(tested)} of them gave p <= {alpha} in {yes}; "
-                    "rate = P(enriched) x P(p <= alpha | enriched), upper bound from the null studies "
-                    "tested"
-                ),
-            )
-            ptested = [r for r in res if r["kind"] == "planted" and r.get("null_run")]
-            penr = [r for r in planted.get(headline, []) if r.get("enriched")]
-            pe = len(penr) / max(1, len(planted.get(headline, [])))
-            pyes = sum(r["claim"] == "reproduced" for r in ptested)
-            row.update(
-                claim_power=pe * (pyes / len(ptested)) if ptested else math.nan,
-                claim_power_note=f"at the headline effect: enriched in {len(penr)} of "
-                f"{len(planted.get(headline, []))}; selection-aware null p <= {alpha} in "
-                f"{pyes} of {len(ptested)} tested",
-            )
-        rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+        )
+        ptested = [r for r in res if r["kind"] == "planted" and r.get("null_run")]
+        penr = [r for r in planted.get(headline, []) if r.get("enriched")]
+        pe = len(penr) / max(1, len(planted.get(headline, [])))
+        pyes = sum(r["claim"] == "reproduced" for r in ptested)
+        row.update(
+            claim_power=pe * (pyes / len(ptested)) if ptested else math.nan,
+            claim_power_note=f"at the headline effect: enriched in {len(penr)} of "
+            f"{len(planted.get(headline, []))}; selection-aware null p <= {alpha} in "
+            f"{pyes} of {len(ptested)} tested",
+        )
+    return row
 
 
 def _merge(results: list[dict], extra: list[dict]) -> list[dict]:
@@ -508,10 +571,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="4 null and 4 planted studies per scenario, small genome")
     ap.add_argument("--null", type=int, default=200, help="null studies per scenario")
     ap.add_argument("--planted", type=int, default=200, help="planted studies per scenario and effect size")
-    ap.add_argument("--effects", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0, 3.0], help="|log2FC| grid")
+    ap.add_argument("--effects", type=float, nargs="+", default=[1.0, 2.0, 3.0], help="|log2FC| grid")
     ap.add_argument("--headline", type=float, default=1.0, help="effect size reported as `power`")
     ap.add_argument("--fraction", type=float, default=0.3, help="share of the target's genes with the effect")
-    ap.add_argument("--n-genes", type=int, default=2000)
+    ap.add_argument("--n-genes", type=int, default=15000, help="genes per simulated study (tissue: padded, see _setup)")
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=["ora_all", "ora_up", "ora_down", "camera", "gsea"],
+        help="verdict methods judged on every study (gsea: pathverdict.enrichment.gsea_fast)",
+    )
+    ap.add_argument("--records", default=None, help="also write every study's verdict records (JSON lines)")
+    ap.add_argument("--scenarios", nargs="*", default=None, choices=list(SCENARIOS), help="only these (default: all)")
     ap.add_argument(
         "--null-studies",
         type=int,
@@ -524,15 +595,25 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "src" / "pathverdict" / "data" / "calibration.tsv"))
     ap.add_argument("--markdown", default=None, help="also write the table as markdown")
+    ap.add_argument(
+        "--from-records",
+        default=None,
+        help="summarise the studies of a --records file again (same settings) instead of simulating",
+    )
     a = ap.parse_args(argv)
+    if a.from_records:
+        return _from_records(a)
     if a.quick:
         a.null, a.planted, a.effects, a.n_genes, a.null_studies = 3, 3, [1.0], 1500, 1
         a.max_permutations = a.max_permutations or 4
     started = time.monotonic()
-    _setup(a.n_genes, a.seed, a.max_permutations, a.engine)
+    _setup(a.n_genes, a.seed, a.max_permutations, a.methods, a.engine)
     _STATE["fraction"] = a.fraction
     tasks = [
-        t for sc in SCENARIOS for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies, a.seed)
+        t
+        for sc in SCENARIOS
+        if not a.scenarios or sc in a.scenarios
+        for t in _tasks(sc, a.null, a.planted, a.effects, a.fraction, a.null_studies, a.seed)
     ]
     ctx = mp.get_context("fork")
     with ctx.Pool(a.processes) as pool:
@@ -549,9 +630,16 @@ def main(argv=None) -> int:
     elapsed = time.monotonic() - started
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(a.out, sep="\t", index=False, float_format="%.4g")
+    if a.records:
+        import json
+
+        with open(a.records, "w") as fh:
+            for r in results:
+                fh.write(json.dumps(r, default=str) + "\n")
     show = table[
         [
             "scenario",
+            "method",
             "design",
             "modules",
             "n_null",
@@ -591,10 +679,28 @@ def main(argv=None) -> int:
     )
     print(header)
     print(text)
-    for _, r in table.iterrows():
+    for _, r in table[table["claim"].astype(str) != ""].iterrows():
         print(f"- {r['scenario']}: {r['claim']} claim: {r['claim_note']}; power: {r['claim_power_note']}")
     if a.markdown:
         Path(a.markdown).write_text(header + "\n\n" + text + "\n")
+    return 0
+
+
+def _from_records(a) -> int:
+    import json
+
+    with open(a.from_records) as fh:
+        results = [json.loads(line) for line in fh if line.strip()]
+    _setup(a.n_genes, a.seed, a.max_permutations, a.methods, a.engine)
+    _STATE["fraction"] = a.fraction
+    table = summarise(results, a.effects, a.fraction, a.headline, a.n_genes)
+    table.to_csv(a.out, sep="\t", index=False, float_format="%.4g")
+    cols = ["scenario", "method", "n_genes", "n_null", "fpr_on_top", "fpr_ci_high", "power_by_effect", "fpr_claim"]
+    text = table[cols].to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table[cols].to_string()
+    print(f"{len(results)} studies from {a.from_records}; written to {a.out}")
+    print(text)
+    if a.markdown:
+        Path(a.markdown).write_text(text + "\n")
     return 0
 
 

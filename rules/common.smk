@@ -447,6 +447,8 @@ DE_TIME_MARGIN = 3
 NULL_FIT_S_PER_CELL = 1.75e-6
 NULL_FIT_FIXED_S = 0.2
 NULL_GSEA_S_PER_1000 = 10.0
+# the calibration's GSEA (pathverdict.enrichment.gsea_fast) per 1000 permutations, 20,000 genes, KEGG
+CALIBRATION_GSEA_S_PER_1000 = 0.6
 # the pydeseq2 engine (de.engine: pydeseq2; or the engine sensitivity's other engine): no gene
 # blocks (AnnData holds the counts and several float64 genes x samples layers), per-gene scipy
 # optimisers, and with more than one thread joblib worker processes that import pydeseq2 each
@@ -511,6 +513,13 @@ def de_mem_mb(wildcards, input, threads, attempt):
     """Memory of a DE job with de.engine on input.counts (deseq2, null_permutations)."""
     cells = matrix_cells(input.counts)
     return _round_up(de_mem_mb_for(cells, threads, DE_ENGINE) * attempt, 100)
+
+
+def calibration_mem_mb(wildcards, input, threads, attempt):
+    """Memory of the calibrate_dataset job: DE fits by the R-exact engine, whatever de.engine
+    (pathverdict.judgement.calibration.CALIBRATION_ENGINE)."""
+    cells = matrix_cells(input.counts)
+    return _round_up(de_mem_mb_for(cells, threads, "r_exact") * attempt, 100)
 
 
 def other_engine_mem_mb(wildcards, input, threads, attempt):
@@ -594,6 +603,23 @@ def null_runtime_for(
     if gsea_permutations is not None:
         per_fit += NULL_GSEA_S_PER_1000 * max(gsea_permutations, 100) / 1000
     return DE_FIXED_MIN + DE_TIME_MARGIN * (1 + relabelings) * per_fit / 60
+
+
+def calibration_runtime(wildcards, input, attempt):
+    """Minutes for the calibrate_dataset job of a dataset: one DE fit and the enrichments (GSEA by
+    pathverdict.enrichment.gsea_fast: CALIBRATION_GSEA_S_PER_1000) per simulated study.
+    """
+    c = CFG["calibration"]
+    studies = c["null_simulations"] + c["planted_simulations"] * len(
+        set(c["effects"]) | {c["reference_effect"]}
+    )
+    per_fit = NULL_FIT_FIXED_S + NULL_FIT_S_PER_CELL * matrix_cells(input.counts)
+    per_fit += (
+        CALIBRATION_GSEA_S_PER_1000 * CFG["enrichment"]["gsea_permutations"] / 1000
+    )
+    return _round_up(
+        (DE_FIXED_MIN + DE_TIME_MARGIN * studies * per_fit / 60) * attempt, 5
+    )
 
 
 def null_runtime(wildcards, input, attempt):

@@ -51,10 +51,47 @@ rule verdict:
 # needs the selection-aware null
 
 
+# Per-dataset calibration (calibration.enabled): studies simulated from the dataset's own fit, judged
+# like the data; a dataset with select_by_expression is simulated before the selection (null_inputs)
+rule calibrate_dataset:
+    input:
+        unpack(null_inputs),
+        de_table=rules.deseq2.output.de,
+        gmt=lambda wc: library_gmts(ORGANISM[wc.dataset])[PRIMARY_LIBRARY],
+    output:
+        summary=f"{RESULTS}/{{dataset}}/calibration/summary.tsv",
+        simulations=f"{RESULTS}/{{dataset}}/calibration/simulations.tsv",
+    log:
+        f"{LOGS}/{{dataset}}/calibrate_dataset.log",
+    benchmark:
+        f"{LOGS}/benchmarks/calibrate_dataset/{{dataset}}.tsv"
+    conda:
+        "../envs/pathverdict.yaml"
+    resources:
+        mem_mb=calibration_mem_mb,
+        runtime=calibration_runtime,
+    params:
+        dataset_config=dataset_cfg,
+        library=PRIMARY_LIBRARY,
+        target=CFG["target_pathway"],
+        de=CFG["de"],
+        enrichment=CFG["enrichment"],
+        verdict_settings=CFG["verdict"],
+        calibration=CFG["calibration"],
+        selection=lambda wc: CFG["datasets"][wc.dataset].get("select_by_expression"),
+    script:
+        "../scripts/calibrate_dataset.py"
+
+
 rule calibration:
     input:
         # the checked (selected) sample sheets give each dataset's design (a DE table has none)
         samples=expand(f"{RESULTS}/{{dataset}}/samples.tsv", dataset=COUNTED),
+        summaries=(
+            expand(rules.calibrate_dataset.output.summary, dataset=COUNTED)
+            if CFG["calibration"]["enabled"]
+            else []
+        ),
     output:
         tsv=f"{RESULTS}/calibration.tsv",
     log:
@@ -64,6 +101,8 @@ rule calibration:
     params:
         datasets={d: CFG["datasets"][d] for d in DATASETS},
         primary=CFG["verdict"]["primary"],
+        library=PRIMARY_LIBRARY,
+        calibration=CFG["calibration"],
         engine=DE_ENGINE,
     script:
         "../scripts/calibration.py"

@@ -385,6 +385,8 @@ def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict
         "annotation": str(annotation),
         "enrichment": {"gsea_permutations": 50, "seed": 1},
         "threads": {"deseq2": 1, "gsea": 1},
+        # the per-dataset calibration, at its smallest (the rows and the power rule, not the figures)
+        "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
         "sensitivity": {"engine": False},
     }
     for key, value in overrides.items():

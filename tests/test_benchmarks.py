@@ -231,6 +231,7 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     import pandas as pd
 
     from pathverdict.judgement import calibration
+    from pathverdict.judgement import dataset_calibration as dc
 
     out = tmp_path / "cal.tsv"
     env = {**os.environ, "PATHVERDICT_SHARED": str(shared)}
@@ -244,18 +245,22 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "calibration:" in proc.stdout and "fpr_on_top" in proc.stdout
     t = calibration.read_table(out)
-    assert list(t["scenario"]) == [
+    assert list(dict.fromkeys(t["scenario"])) == [
         "cells_3v3",
         "cells_3v3_modules",
         "tissue_12v12_selection",
         "tissue_12v12_selection_modules",
     ]
+    assert list(t["method"].iloc[:5]) == ["ora_all", "ora_up", "ora_down", "camera", "gsea"]  # every method
     assert list(t.columns[:3]) == ["scenario", "role", "n_per_group"]
-    for col in ["fpr_on_top", "fpr_ci_high", "inconclusive_null", "power", "fpr_metallothioneins"]:
+    for col in ["fpr_on_top", "fpr_ci_high", "fpr_enriched", "inconclusive_null", "power", "fpr_metallothioneins"]:
         assert t[col].between(0, 1).all(), col
-    assert (t["n_null"] == [6, 6, 3, 3]).all()  # cells null studies have two datasets
+    head = t[t["method"] == "ora_all"]
+    assert (head["n_null"] == [6, 6, 3, 3]).all()  # cells null studies have two datasets
     assert (t["fpr_ci_high"] >= t["fpr_on_top"]).all()
-    assert set(t["claim"]) == {"cells", "tissue"}
+    assert set(head["claim"]) == {"cells", "tissue"} and t.loc[t["method"] != "ora_all", "claim"].isna().all()
+    assert all(k == round(p * n) for k, n, _, _ in [dc.parse_by_effect(x)[1.0] for x in t["power_by_effect"]]
+               for p in [k / n])  # fmt: skip
     assert "de.alpha 0.05" in t["settings"].iloc[0] and "min_overlap 3" in t["settings"].iloc[0]
     hit = calibration.lookup(3, "ora_all", "cells_overexpression", table=t)
     assert hit["scenario"] == "cells_3v3_modules" and hit["match"] == "exact"
@@ -265,13 +270,35 @@ def test_calibration_quick_mode_writes_the_table_lookup_reads(tmp_path, shared):
     )
     near = calibration.lookup(5, "ora_all", "cells_loss_of_function", table=t)
     assert near["match"] == "nearest" and "indicative only" in near["note"]
-    assert calibration.lookup(3, "gsea", "cells_overexpression", table=t)["match"] == "none"
+    assert calibration.lookup(3, "gsea", "cells_overexpression", table=t)["match"] == "exact"
+    assert calibration.lookup(3, "gsea", "cells_overexpression", table=head)["match"] == "none"
     sheets = {"a": pd.DataFrame({"sample": list("abcdef"), "condition": ["T"] * 3 + ["C"] * 3})}
     rows = calibration.dataset_rows(
         {"a": {"contrast": ["condition", "T", "C"], "role": "cells_overexpression"}}, sheets, table=t
     )
     assert list(rows.columns) == calibration.COLUMNS and rows.iloc[0]["design"] == "3 vs 3"
     assert rows.iloc[0]["scenario"] == "cells_3v3_modules"
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("script", ["calibration_cost.py", "on_top_rules.py"])
+def test_calibration_cost_and_rules_quick(script, shared):
+    """benchmarks/calibration_cost.py and benchmarks/on_top_rules.py --quick run and print their tables."""
+    import os
+
+    env = {**os.environ, "PATHVERDICT_SHARED": str(shared)}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    if script == "calibration_cost.py":
+        assert "CPU s per study" in proc.stdout and "GSEA" in proc.stdout and "ora_all" in proc.stdout
+    else:
+        assert "| marioni" in proc.stdout and "distinct" in proc.stdout and "fdr_only" in proc.stdout
 
 
 # --------------------------------------------------------------------------- job resources (rules/common.smk)

@@ -161,7 +161,7 @@ def test_unknown_key_without_a_close_match_lists_allowed_keys():
     assert_in(
         msg,
         "unknown key(s) `zzz`",
-        "Allowed here: annotation, base_urls, claims, datasets, de, downloads, enrichment, genesets",
+        "Allowed here: annotation, base_urls, calibration, claims, datasets, de, downloads, enrichment, genesets",
     )
 
 

@@ -504,7 +504,13 @@ def test_null_calibration_and_claims_say_not_tested(tmp_path):
     assert table["informative"].tolist() == ["not tested"] and "a DE table has no counts" in table["note"].iloc[0]
     assert "paper: set score: not tested: the label-permutation null" in (tmp_path / "null.html").read_text()
     cal = calibration.dataset_rows({"paper": {"de_table": {"path": "x.csv"}, "role": "cells"}}, {})
-    assert cal["design"].tolist() == ["DE table"] and cal["note"].iloc[0].startswith("not tested: calibration")
+    assert set(cal["design"]) == {"DE table"} and set(cal["source"]) == {calibration.NOT_CALIBRATED}
+    assert set(cal["note"]) == {"a DE table has no counts to simulate from"} and cal["power"].isna().all()
+    # its "not on top" cannot be a "no" by power: the power rule's caveat says the calibration was not tested
+    caveat = calibration.caveats_from_power(cal).iloc[0]
+    assert (
+        caveat["tests"] == "on_top:ora_all" and "calibration not tested (a DE table has no counts" in caveat["reason"]
+    )
     v = pd.DataFrame(
         [{"dataset": "paper", "library": LIB, "method": m, "primary": m == "ora_all", "target": TARGET,
           "target_id": "", "on_top": "yes" if m == "ora_all" else "no", "status": st, "rank": 1 if m == "ora_all"

@@ -17,6 +17,7 @@ from conftest import REPO, run_snakemake
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 PLANTED = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue"]
 CELLS_3V3 = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_negative_control"]
+DATASETS = [*PLANTED[:2], "demo_tissue", "demo_negative_control", "demo_selection_bias"]
 
 
 @pytest.fixture(scope="module")
@@ -76,25 +77,31 @@ def test_claims_and_selection(demo):
 
 
 def test_calibration_next_to_each_answer(demo):
-    cal = pd.read_csv(demo / "results/demo/calibration.tsv", sep="\t", keep_default_na=False).set_index("dataset")
-    assert list(cal.columns) == [
-        "design",
-        "scenario",
-        "fpr_on_top",
-        "fpr_ci_high",
-        "power",
-        "power_effect",
-        "n_null",
-        "n_planted",
-        "source",
-        "note",
-    ]
+    """Per-dataset calibration: every dataset x method of the verdict from the dataset's own fit (the demo's
+    small size), the headline method first; its words beside the answers and in the terminal."""
+    from pathverdict.judgement import calibration, verdict
+
+    cal = calibration.read_table(demo / "results/demo/calibration.tsv")
+    assert list(cal.columns) == calibration.COLUMNS
+    assert list(dict.fromkeys(cal["dataset"])) == DATASETS
+    for ds, rows in cal.groupby("dataset", sort=False):
+        assert list(rows["method"]) == ["ora_all"] + [m for m in verdict.METHODS if m != "ora_all"]
+        assert list(rows["primary"]) == [True] + [False] * 4
+    assert cal["source"].str.startswith("this dataset's fit (10 null + 10 planted").all()
+    assert (cal["n_null"] == 10).all() and (cal["n_planted"] == 10).all() and (cal["n_genes"] >= 3900).all()
+    assert cal["fpr_ci_high"].between(0, 1).all() and cal["power"].between(0, 1).all()
+    assert (cal["power_ci_low"] <= cal["power"]).all() and (cal["power"] <= cal["power_ci_high"]).all()
+    assert cal["background"].str.startswith("background DE estimated from this dataset's DE table").all()
     for ds in CELLS_3V3:
-        assert cal.loc[ds, "design"] == "3 vs 3" and cal.loc[ds, "scenario"] == "cells_3v3_modules"
+        assert cal.loc[cal["dataset"] == ds, "design"].eq("3 vs 3").all()
     for ds in ["demo_tissue", "demo_selection_bias"]:
-        assert cal.loc[ds, "scenario"] == "tissue_12v12_selection_modules"
-        assert cal.loc[ds, "design"].endswith("vs 12") and "indicative" not in cal.loc[ds, "note"]
-    assert (cal["n_null"].astype(int) >= 200).all()
+        assert cal.loc[cal["dataset"] == ds, "note"].str.contains("selected by MEIS1 expression").all()
+    head = calibration.headline_rows(cal).set_index("dataset")
+    claims_page = (demo / "results/demo/claims.html").read_text()
+    assert 'id="calibration-table"' in claims_page
+    for ds in DATASETS:
+        words = calibration.power_words(head.loc[ds].to_dict()).replace("'", "&#39;")
+        assert words in claims_page
 
 
 def test_null_and_robustness(demo):
@@ -260,6 +267,10 @@ def test_terminal_shows_progress_and_ends_with_the_answer(demo):
         row = next(ln for ln in lines[start:] if ln.strip().startswith(ds + " "))
         assert row.split()[1:3] == ["on", "top"] and row.split()[3].startswith("1/"), row
     assert re.search(r"demo_negative_control\s+(not on top|inconclusive)", summary)
+    # the power rule: the only dataset not on top is the negative control, whose check power does not qualify,
+    # so the terminal says nothing of power (tests/test_summary.py: the line under a claim's dataset)
+    flat = " ".join(summary.split())
+    assert "with this design a real effect" not in flat
     # the claims line says what results/claims.tsv says
     from pathverdict.judgement import claims
 

@@ -140,6 +140,8 @@ def test_discovered_draft_runs_end_to_end(shared, tmp_path, http_server, monkeyp
     fast.write_text(
         "enrichment: {gsea_permutations: 100}\n'null': {max_permutations: 10, methods: [ora_all]}\n"
         "sensitivity: {engine: false}\n"
+        # the per-dataset calibration at its smallest (a mouse dataset's calibrate_dataset job, not the figures)
+        "calibration: {null_simulations: 2, planted_simulations: 2, effects: [1]}\n"
     )
     rc, out = run_snakemake(work, None, "--configfile", str(draft), str(fast), cores=2, timeout=900)
     assert rc == 0, out[-4000:]

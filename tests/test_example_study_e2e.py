@@ -46,6 +46,8 @@ def liver_run(tmp_path_factory, shared):
     # without the engine sensitivity: its pydeseq2 DE of both real sets would be most of the run's CPU
     # (the engine on these sets: tests/test_engines_e2e.py); the answer is the configured engine's
     cfg["sensitivity"] = {**cfg.get("sensitivity", {}), "engine": False}
+    # the calibration at its smallest: this test is about the study's answer, not the calibration's figures
+    cfg["calibration"] = {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
     (work / "marioni2008_liver.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     rc, out = run_snakemake(work, work / "marioni2008_liver.yaml", cores=2, timeout=1200)
     assert rc == 0, out[-5000:]

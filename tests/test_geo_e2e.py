@@ -138,6 +138,8 @@ def config(server, cache, offline=False):
         },
         "enrichment": {"gsea_permutations": 50},
         **CORE_ONLY,  # about downloads and the cache: no null, sensitivity nor robustness grid
+        # not about the calibration: its smallest size
+        "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
     }
 
 

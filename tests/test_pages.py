@@ -83,17 +83,23 @@ def genes_table():
 
 CALIBRATION = pd.DataFrame(
     {
-        "dataset": ["oe", "kd", "thal", "ctrl"],
-        "design": ["3 vs 3", "3 vs 3", "5 vs 5", "3 vs 3"],
-        "scenario": ["3v3", "3v3", "computed", "3v3"],
-        "fpr_on_top": [0.0123, 0.0123, 0.031, 0.0123],
-        "fpr_ci_high": [0.045, 0.045, 0.07, 0.045],
-        "power": [0.81234, 0.81234, 0.95, 0.81234],
-        "power_effect": ["|log2FC| 1 on 30% of the pathway's testable genes"] * 4,
-        "n_null": [200, 200, 100, 200],
-        "n_planted": [200, 200, 100, 200],
-        "source": ["package table", "package table", "on-the-fly", "package table"],
-        "note": ["", "", "", ""],
+        "dataset": ["oe", "oe", "kd", "thal", "ctrl"],
+        "method": ["ora_all", "gsea", "ora_all", "ora_all", "ora_all"],
+        "primary": [True, False, True, True, True],
+        "design": ["3 vs 3", "3 vs 3", "3 vs 3", "5 vs 5", "3 vs 3"],
+        "scenario": ["3v3", "3v3", "3v3", "", "3v3"],
+        "fpr_on_top": [0.0123, 0.5, 0.0123, 0.031, 0.0123],
+        "fpr_ci_low": [0.001, 0.3, 0.001, 0.01, 0.001],
+        "fpr_ci_high": [0.045, 0.7, 0.045, 0.07, 0.045],
+        "min_power": [0.8] * 5,
+        "power": [0.81234, 0.1, 0.81234, 0.5, 0.81234],
+        "power_ci_low": [0.75, 0.05, 0.75, 0.3, 0.75],
+        "power_ci_high": [0.86, 0.2, 0.86, 0.7, 0.86],
+        "power_effect": ["|log2FC| 1 on 30% of the pathway's genes"] * 5,
+        "n_null": [200, 200, 200, 100, 200],
+        "n_planted": [200, 200, 200, 100, 200],
+        "source": ["package table", "package table", "package table", "this dataset's fit", "package table"],
+        "note": ["", "", "", "", ""],
     }
 )
 
@@ -146,9 +152,15 @@ def test_claims_page_shows_calibration_and_sensitivity_when_given():
     answer = re.search(r'<ul class="answer" id="claims-answer">(.*?)</ul>', page, re.S).group(1)
     assert len(re.findall(r"<li>", answer)) == 1 + len(SARAYLOO) + 1  # overall, claims, negative control
     # calibration beside each dataset's answer, and as its own table
-    assert "false-positive rate of on top 0.0123 (95% CI up to 0.045); power 0.812 for |log2FC| 1" in page
+    assert (
+        "3 vs 3, ora_all: false-positive rate of on top 0.0123 (95% CI up to 0.045); with this design a real effect "
+        "of |log2FC| 1 on 30% of the pathway&#39;s genes is called on top in 81% (95% CI 75%-86%) of simulated "
+        "studies (power &gt;= 0.8: a &#39;not on top&#39; here counts as no)" in page
+    )
+    assert "5 vs 5, ora_all: " in page and "here is inconclusive, not a no" in page  # thal: power 0.5
+    assert "3 vs 3, gsea" not in page  # beside the answer: the headline method only; every method in the table
     assert page.count('class="calibration"') == len(t)
-    assert 'id="calibration-table"' in page and "on-the-fly" in page
+    assert 'id="calibration-table"' in page and "this dataset&#39;s fit" in page and ">gsea<" in page
     # the sensitivity section: variants in words, a sentence per dataset
     assert (
         "leaving out HMOX1" in page and "without the metallothioneins" in page and "library release KEGG_2016" in page

@@ -343,6 +343,29 @@ def test_a_caveat_keeps_a_dataset_out():
     assert row["poolable"] == "no" and "confounded with batch" in row["reason"]
 
 
+def test_the_power_rule_qualifies_the_answer_not_the_effect():
+    """An underpowered dataset whose target is not on top: the power rule's caveat makes its answer
+    inconclusive (shown, with the reason), but its effect is pooled -- pooling only the datasets that found
+    something would bias the pooled effect upwards. A validity caveat beside it still keeps a dataset out."""
+    v, null, effects = study_tables()
+    v.loc[v["dataset"] == "kd", ["on_top", "status", "rank"]] = ["no", "not_on_top", 7]
+    claim = {"cells": {"sentence": "s", "roles": ["cells_loss_of_function"], "tests": ["on_top"]}}
+    specs = claim_specs.parse_claims(claim, ROLES)
+    power = "not on top, but with this design a real effect of |log2FC| 1 on 30% of the pathway is called on top in 20%"
+    rule = {"when": "no", "holds": "inconclusive", "source": "power", "reason": power}
+    cav = pd.DataFrame(
+        [{"dataset": "kd", "tests": "on_top;enriched"} | rule, {"dataset": "oe", "tests": "on_top"} | rule]
+    )
+    t = evaluate(v, ROLES, specs, effects, library="KEGG", caveats=cav).set_index(["claim", "dataset"])
+    kd = t.loc[("cells", "kd")]
+    assert kd["pathway_answer"] == "inconclusive" and kd["poolable"] == "yes"
+    assert kd["reason"].startswith("pooled: the power rule") and power in kd["reason"]
+    assert t.loc[("cells", "kd2"), "poolable"] == "no"  # an inconclusive verdict stays out
+    confounded = cav.assign(source="confounding", when="any")
+    t = evaluate(v, ROLES, specs, effects, library="KEGG", caveats=confounded).set_index(["claim", "dataset"])
+    assert t.loc[("cells", "kd"), "poolable"] == "no"
+
+
 def test_terminal_line_and_summary(tmp_path):
     from pathverdict.summary import terminal_summary
     from pathverdict.util import write_tsv

@@ -120,3 +120,37 @@ def test_end_of_run_records_and_prints(tmp_path, capsys):
     assert "pathverdict: is Mineral absorption on top?" in out and "--configfile demo.yaml" in out
     record = (tmp_path / ".pathverdict-run.json").read_text()
     assert '"datasets"' in record and '"study": "demo"' in record
+
+
+def test_summary_says_what_the_power_makes_of_a_not_on_top(tmp_path):
+    """results/calibration.tsv: under a dataset whose headline answer is "not on top", the power of its
+    design in the claims page's words and what it makes of that answer (the power rule)."""
+    from pathverdict.judgement import calibration
+
+    verdict = VERDICT.copy()
+    verdict.loc[0, ["status", "rank", "pvalue", "fdr", "note"]] = ["not_on_top", 30, 0.3, 0.8, "rank 30 > top 1"]
+    verdict.to_csv(tmp_path / "verdict.tsv", sep="\t", index=False)
+    row = {c: "" for c in calibration.COLUMNS} | {
+        "library": "KEGG_2021_Human", "method": "ora_all", "primary": True, "design": "3 vs 3",
+        "fpr_on_top": 0.0, "fpr_ci_high": 0.07, "min_power": 0.8, "power": 0.18, "power_ci_low": 0.08,
+        "power_ci_high": 0.33, "power_effect": "|log2FC| 1 on 30% of the pathway's genes",
+    }  # fmt: skip
+    rows = [
+        row | {"dataset": "null"},
+        row | {"dataset": "cells_oe"},
+        row | {"dataset": "null", "method": "gsea", "primary": False, "power": 0.9},
+    ]
+    pd.DataFrame(rows, columns=calibration.COLUMNS).to_csv(tmp_path / "calibration.tsv", sep="\t", index=False)
+    text = terminal_summary(tmp_path, target="Mineral absorption")
+    flat = " ".join(text.split())
+    words = calibration.power_words(row)
+    assert f"↳ {words}: power below 0.8: a 'not on top' here is inconclusive, not a no" in flat
+    assert flat.count(words) == 1  # cells_oe is on top: nothing to say about a "no"
+    assert all(len(ln) <= 100 for ln in text.splitlines() if not ln.startswith("Details"))
+    # a negative control's "not on top" is its check passing: power does not qualify it, the terminal says nothing
+    check = {"claim": "negative_control", "dataset": "null", "role": "negative_control", "holds": "yes"}
+    pd.DataFrame([check | {"evidence": "not on top", "null": ""}]).to_csv(
+        tmp_path / "claims.tsv", sep="\t", index=False
+    )
+    flat = " ".join(terminal_summary(tmp_path, target="Mineral absorption").split())
+    assert words not in flat and "Negative control (target expected not on top): passed" in flat

@@ -46,6 +46,7 @@ def li2008_run(tmp_path_factory, shared):
         # DE, enrichment, verdict and report; the null, sensitivity and robustness grid run on li2008 in
         # test_example_study_e2e (its negative control)
         **CORE_ONLY,
+        "calibration": {"null_simulations": 4, "planted_simulations": 4, "effects": [1]},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = snakemake("--cores", "2", "--configfile", "config.yaml", cwd=work)

@@ -60,6 +60,28 @@ def _p(row: pd.Series) -> str:
     return ("< " if bound else "") + _num(row.get("pvalue"))
 
 
+def _power_lines(path: Path, library: str) -> dict[str, str]:
+    """Per dataset, what the power of its headline method means for a "not on top" (the power rule),
+    in the words of the claims page (results/calibration.tsv)."""
+    if not path.is_file():
+        return {}
+    from .judgement import calibration
+
+    table = read_text_table(path, calibration.TEXT_COLUMNS)
+    out = {}
+    for _, r in calibration.headline_rows(table, library=library).iterrows():
+        verdict = calibration.power_verdict(r)
+        if verdict:
+            out[str(r["dataset"])] = f"{calibration.power_words(r)}: {verdict}"
+    return out
+
+
+def _wrap(text: str, indent: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=" " * len(indent))
+
+
 def _samples(verdict: pd.DataFrame, row: pd.Series) -> str:
     """What the samples say of a dataset's headline answer (verdict.tsv's ``samples``), '' without it or
     when its samples could not be checked (a DE table: the null column says "not tested (DE table)", the
@@ -128,6 +150,12 @@ def terminal_summary(
                 null_p[r["dataset"]] = _num(p) + (
                     " (smallest possible)" if not pd.isna(min_p) and float(p) <= float(min_p) else ""
                 )
+    power = _power_lines(results / "calibration.tsv", first_lib)
+    claims_tab = _read(results / "claims.tsv")
+    # a negative control's check is that the target is not on top: power does not qualify it (the power rule)
+    controls = (
+        set() if claims_tab is None else set(claims_tab.loc[claims_tab["claim"] == "negative_control", "dataset"])
+    )
     name_w = max([len(str(d)) for d in head["dataset"]] + [7])
     lines.append(
         f"  {'dataset'.ljust(name_w)}  {'status'.ljust(12)}  {'rank'.rjust(8)}  {'p'.ljust(8)}  "
@@ -156,7 +184,8 @@ def terminal_summary(
             sample_notes += 1
             samples = f"  {' ' * name_w}  ↳ samples: {samples}"
             lines.append(samples if len(samples) <= width else samples[: width - 1] + "…")
-    claims_tab = _read(results / "claims.tsv")
+        if status == "not on top" and str(r["dataset"]) in power and str(r["dataset"]) not in controls:
+            lines += _wrap(power[str(r["dataset"])], f"  {' ' * name_w}  ↳ ", width)
     if claims_tab is not None and len(claims_tab):
         from .judgement import claims as _claims
 

@@ -277,6 +277,21 @@ class GseaSettings:
         )
 
 
+def prerank_input(
+    ranking: pd.Series, sets: dict[str, list[str]], min_size: int, max_size: int
+) -> tuple[pd.DataFrame | None, dict[str, list[str]]]:
+    """The ranked list pre-ranked GSEA is given (columns gene, score: missing values and repeated genes
+    dropped, sorted by score then name so that ties are broken deterministically) and the gene sets
+    reduced to its genes within the size limits; ``(None, {})`` when there is nothing to test."""
+    ranking = ranking.dropna()
+    ranking = ranking[~ranking.index.duplicated()]
+    usable = restrict_sets(sets, set(ranking.index), min_size, max_size)
+    if len(ranking) < 2 or not usable:
+        return None, {}
+    rnk = pd.DataFrame({"gene": ranking.index, "score": ranking.to_numpy(dtype=float)})
+    return rnk.sort_values(["score", "gene"], ascending=[False, True], kind="mergesort"), usable
+
+
 def gsea(
     ranking: pd.Series,
     sets: dict[str, list[str]],
@@ -297,15 +312,9 @@ def gsea(
     import gseapy
 
     ids = ids or {}
-    ranking = ranking.dropna()
-    ranking = ranking[~ranking.index.duplicated()]
-    universe = set(ranking.index)
-    usable = restrict_sets(sets, universe, min_size, max_size)
-    if len(ranking) < 2 or not usable:
+    rnk, usable = prerank_input(ranking, sets, min_size, max_size)
+    if rnk is None:
         return pd.DataFrame(columns=GSEA_COLUMNS)
-    # sort by score then name so that ties are broken deterministically
-    rnk = pd.DataFrame({"gene": ranking.index, "score": ranking.to_numpy(dtype=float)})
-    rnk = rnk.sort_values(["score", "gene"], ascending=[False, True], kind="mergesort")
     res = gseapy.prerank(
         rnk=rnk,
         gene_sets=usable,

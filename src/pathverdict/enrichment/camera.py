@@ -297,9 +297,9 @@ def camera(
     if not usable or len(y) < 3:
         return pd.DataFrame(columns=CAMERA_COLUMNS)
     gs = gene_statistics(y.to_numpy(dtype=float), design, contrast)
-    pos = pd.Series(np.arange(len(y)), index=y.index)
+    pos = {g: i for i, g in enumerate(y.index)}
     terms = sorted(usable)
-    res = camera_test(gs, {t: pos[usable[t]].to_numpy() for t in terms}, inter_gene_cor)
+    res = camera_test(gs, {t: np.fromiter((pos[g] for g in usable[t]), dtype=np.int64) for t in terms}, inter_gene_cor)
     res.insert(0, "library", library)
     res.insert(2, "term_id", [ids.get(t) or "" for t in terms])
     res["fdr"] = bh_adjust(res["pvalue"].to_numpy())

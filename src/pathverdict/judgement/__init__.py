@@ -2,7 +2,10 @@
 
 * :mod:`.verdict` -- is the target pathway on top, per dataset, library and method;
 * :mod:`.claims` -- the study's claims, dataset by dataset and overall;
-* :mod:`.calibration` -- how often each rule says "on top" with and without a real effect;
+* :mod:`.calibration` -- how often each rule says "on top" with and without a real effect, per
+  dataset (:mod:`.dataset_calibration`: studies simulated from the dataset's own fit, judged by
+  :mod:`.replay`, the workflow's verdict on an in-memory matrix) or from the package table; the
+  power rule of the claims;
 * :mod:`.null` (with :mod:`.null_statistics`, :mod:`.relabeling`) -- the label-permutation null;
 * :mod:`.selection`, :mod:`.selection_analyses` -- selection of samples by expression and what
   it does to the answer;

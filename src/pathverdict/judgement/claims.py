@@ -21,7 +21,9 @@ dataset's evidence (a contrast confounded with a batch, an answer that rests on 
 little power) without knowing the claims' wording. A caveat applies to a test of a claim in a
 dataset when the dataset matches, the test kind is in its ``tests`` (or ``*``) and the test's own
 answer equals its ``when`` (or ``when`` is ``any``; a test that was not tested stays so); the
-answer then becomes ``holds`` (``inconclusive``) and the reason is added to the evidence. A
+answer then becomes ``holds`` (``inconclusive``) and the reason is added to the evidence. An entry
+``kind:method`` of ``tests`` (e.g. ``on_top:gsea``, the power rule's) applies only to that kind judged
+by that method. A
 caveat never makes an answer yes or no. The negative-control check takes caveats as an
 ``on_top`` test: a confounded negative control cannot pass.
 
@@ -92,9 +94,13 @@ def collect_caveats(tables: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
             raise ValueError(f"a caveats table has the columns {list(t.columns)}, not {CAVEAT_COLUMNS}")
         t = t.astype(str)
         for tests in t["tests"]:
-            kinds = [k.strip() for k in tests.split(";")]
-            if tests != "*" and not all(k in TEST_KINDS for k in kinds):
-                raise ValueError(f"caveat tests {tests!r}: not '*' nor a ';'-separated list of {', '.join(TEST_KINDS)}")
+            entries = [k.strip().partition(":") for k in tests.split(";")]
+            known = all(k in TEST_KINDS and (not sep or m in _tests._verdict.METHODS) for k, sep, m in entries)
+            if tests != "*" and not known:
+                raise ValueError(
+                    f"caveat tests {tests!r}: not '*' nor a ';'-separated list of {', '.join(TEST_KINDS)} "
+                    f"(each optionally :method, one of {', '.join(_tests._verdict.METHODS)})"
+                )
         for col, allowed in (("when", CAVEAT_WHEN), ("holds", CAVEAT_HOLDS)):
             bad = sorted(set(t[col]) - set(allowed))
             if bad:
@@ -108,18 +114,22 @@ def read_caveats(paths: Iterable) -> pd.DataFrame:
     return collect_caveats(read_text_table(p, tuple(CAVEAT_COLUMNS)) for p in paths)
 
 
-def apply_caveats(caveats: pd.DataFrame | None, dataset: str, test: str, answer: str) -> tuple[str, list[str]]:
+def apply_caveats(
+    caveats: pd.DataFrame | None, dataset: str, test: str, answer: str, method: str | None = None
+) -> tuple[str, list[str]]:
     """A test's answer in a dataset after the caveats: (answer, the reasons of those that apply).
 
     A caveat applies when its ``dataset`` is this one, ``test`` is in its ``tests`` (or they are
-    ``*``) and ``answer`` equals its ``when`` (or ``when`` is ``any``); the answer becomes its
-    ``holds`` (``inconclusive``). A ``not tested`` answer has nothing to qualify and stays."""
+    ``*``; an entry ``test:method`` only when the test was judged by ``method``) and ``answer`` equals
+    its ``when`` (or ``when`` is ``any``); the answer becomes its ``holds`` (``inconclusive``). A
+    ``not tested`` answer has nothing to qualify and stays."""
     if caveats is None or caveats.empty or answer == "not tested":
         return answer, []
     held, reasons = answer, []
     for _, c in caveats[caveats["dataset"].astype(str) == str(dataset)].iterrows():
         kinds = {k.strip() for k in str(c["tests"]).split(";")}
-        if (c["tests"] == "*" or test in kinds) and c["when"] in ("any", answer):  # the test's own answer
+        mine = test in kinds or (method is not None and f"{test}:{method}" in kinds)
+        if (c["tests"] == "*" or mine) and c["when"] in ("any", answer):  # the test's own answer
             held = str(c["holds"])
             if c["reason"] not in reasons:
                 reasons.append(str(c["reason"]))
@@ -128,7 +138,8 @@ def apply_caveats(caveats: pd.DataFrame | None, dataset: str, test: str, answer:
 
 def _caveated(out: _tests.Outcome, caveats, dataset: str, kind: str) -> _tests.Outcome:
     """An outcome with the caveats applied to its answer (all its parts become the caveat's holds)."""
-    answer, reasons = apply_caveats(caveats, dataset, kind, out.answer)
+    method = str(out.row["method"]) if out.row is not None and "method" in out.row else None
+    answer, reasons = apply_caveats(caveats, dataset, kind, out.answer, method)
     if reasons:
         out.parts = [answer] if out.parts else []
         out.reasons = reasons
@@ -366,11 +377,11 @@ def paragraph(
     if calibration is not None:  # results/<study>/calibration.tsv: how often such an answer is wrong
         from .calibration import sentence
 
-        parts.append(sentence(calibration))
+        parts.append(sentence(calibration, sub["dataset"]))
     return " ".join(p for p in parts if p)
 
 
-CALIBRATION_TEXT = ("dataset", "design", "scenario", "power_effect", "source", "note")
+CALIBRATION_TEXT = _calibration.TEXT_COLUMNS
 CALIBRATION_COLUMNS = (
     _calibration.COLUMNS
 )  # results/<study>/calibration.tsv, as pathverdict.judgement.calibration writes it
@@ -412,19 +423,23 @@ def _records(table: pd.DataFrame | None, columns: Iterable[str]) -> list[dict]:
     return out
 
 
-def calibration_text(row: dict) -> str:
-    """One dataset's calibration, in words, for the column beside its answer."""
+def calibration_text(row: dict, control: bool = False) -> str:
+    """One dataset's calibration (its headline method), in words, for the column beside its answer
+    (``control``: a negative control, whose check power does not qualify)."""
     from ..render import num
 
-    parts = []
-    if str(row.get("fpr_on_top", "")) != "":
-        ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
-        parts.append(f"false-positive rate of on top {num(row['fpr_on_top'])}{ci}")
-    if str(row.get("power", "")) != "":
-        eff = f" for {row['power_effect']}" if row.get("power_effect") else ""
-        parts.append(f"power {num(row['power'])}{eff}")
-    design = f"{row['design']}: " if row.get("design") else ""
-    return design + "; ".join(parts) if parts else (row.get("note") or "")
+    verdict = _calibration.power_verdict(row, control)
+    if str(row.get("fpr_on_top", "")) == "":  # not calibrated (a DE table), or not in the package table
+        text = _calibration.power_words(row) + (f" ({verdict})" if verdict else "")
+        note = "" if str(row.get("source", "")) == _calibration.NOT_CALIBRATED else str(row.get("note") or "")
+        return f"{text} [{note}]" if note else text
+    ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
+    design = f"{row['design']}, {row.get('method', '')}: " if row.get("design") else ""
+    return (
+        f"{design}false-positive rate of on top {num(row['fpr_on_top'])}{ci}; {_calibration.power_words(row)}"
+        + (f" ({verdict})" if verdict else "")
+        + (f" [{row['source']}]" if row.get("source") else "")
+    )
 
 
 VARIANT_WORDS = {"without_metallothioneins": "without the metallothioneins", "direction": "by direction of change"}
@@ -472,10 +487,14 @@ def _untested_example(claims: Sequence[Claim]) -> str:
 
 
 def _caveat_rows(caveats: pd.DataFrame | None, table: pd.DataFrame) -> list[dict]:
-    """The caveats raised, each with the claims it made inconclusive (found by its reason)."""
+    """The caveats raised, each with the claims it made inconclusive (found by its reason); the power
+    rule's only where it made one inconclusive (it is raised for every underpowered dataset and method, a
+    sentence about a "no" that, where the target is on top, was never said)."""
     out = []
     for c in _records(caveats, CAVEAT_COLUMNS):
         hit = table[(table["dataset"] == c["dataset"]) & table["evidence"].str.contains(c["reason"], regex=False)]
+        if hit.empty and c["source"] == _calibration.POWER_SOURCE:
+            continue
         c["applied"] = ", ".join(hit["claim"].map(lambda x: str(x).replace("_", " "))) or "none of the claims"
         out.append(c)
     return out
@@ -507,7 +526,10 @@ def to_html(
 
     names = _role_names(role_names)
     cal = _records(calibration, CALIBRATION_COLUMNS)
-    cal_by_ds = {str(c["dataset"]): calibration_text(c) for c in cal}
+    head = [c for c in cal if str(c.get("primary", "")).strip().lower() not in ("false", "0", "no")]
+    controls = set(table.loc[table["claim"] == "negative_control", "dataset"].astype(str))
+    # the headline method's row
+    cal_by_ds = {str(c["dataset"]): calibration_text(c, str(c["dataset"]) in controls) for c in head[::-1]}
     rows = _records(table, COLUMNS)
     for r in rows:
         r["role_name"] = names.get(r["role"], r["role"])

@@ -20,7 +20,10 @@ method, never part of a claim), a published DE table (no counts: the effect need
 genes' residual correlation), its claim's pathway test is ``inconclusive`` or ``not tested`` there
 (a caveat included), its enrichment is explained by the selection of its samples (the claim's
 ``selection_null``), or the effect cannot be computed (too few genes, no residual degrees of freedom).
-Missing or untested evidence is never pooled as evidence.
+Missing or untested evidence is never pooled as evidence. The power rule's caveat (a "not on top" in a
+design without the power to find the effect is inconclusive) is the exception: it qualifies the yes/no
+answer, not the effect estimate, which is pooled with its (wide) standard error -- leaving out the
+datasets that found nothing would bias the pooled effect upwards.
 """
 
 from __future__ import annotations
@@ -137,21 +140,33 @@ def _poolable(
     ctx: _tests.Context, ds: str, role: str, test: Test, qualified: bool, effect, caveats
 ) -> tuple[str, bool, str]:
     """(the claim's pathway answer in the dataset, pooled?, the reason when not)."""
+    from .calibration import POWER_SOURCE
     from .claims import apply_caveats
 
     out = _tests.run(ctx, ds, role, test, None)
-    answer, reasons = apply_caveats(caveats, ds, test.kind, out.answer)
+    method = str(out.row["method"]) if out.row is not None and "method" in out.row else None
+    answer, reasons = apply_caveats(caveats, ds, test.kind, out.answer, method)
     if ds in ctx.no_counts:
         return answer, False, NO_COUNTS
-    if answer in ("inconclusive", "not tested"):
-        why = "; ".join(reasons) or out.evidence
-        return answer, False, f"its {test.kind} test is {answer} here ({why})"
+    # the power rule qualifies a "no", not the effect: an underpowered dataset's estimate is pooled (with its
+    # wide SE); leaving out the datasets that found nothing would bias the pooled effect upwards
+    validity = caveats[caveats["source"] != POWER_SOURCE] if caveats is not None and len(caveats) else caveats
+    held, held_reasons = apply_caveats(validity, ds, test.kind, out.answer, method)
+    if held in ("inconclusive", "not tested"):
+        why = "; ".join(held_reasons) or out.evidence
+        return answer, False, f"its {test.kind} test is {held} here ({why})"
     if qualified and ds in ctx.selected and answer == "yes":
         held, why = _tests.selection_null(ctx.null, ds, ctx.library, ctx.null_alpha, ctx.null_enabled)
         if held != "yes":
             return "no" if held == "no" else held, False, f"patients selected by expression: {why}"
     if not isinstance(effect, PathwayEffect):
         return answer, False, f"no effect: {effect}"
+    if answer != held:  # the power rule made its answer inconclusive: pooled all the same, and why
+        return (
+            answer,
+            True,
+            "pooled: the power rule makes its 'no' inconclusive, not its effect (" + "; ".join(reasons) + ")",
+        )
     return answer, True, ""
 
 

@@ -177,6 +177,7 @@ def report_context(cfg: dict, provenance_path: str = "results/<study>/provenance
         "de": cfg["de"],
         "enrichment": cfg["enrichment"],
         "verdict": cfg["verdict"],
+        "calibration": cfg.get("calibration") or {},
         "sensitivity": cfg["sensitivity"],
         "loo_removals": cfg["sensitivity"]["leave_one_sample_out"]["max_removals"],
         "tools": prov.get("tools") or tool_versions(),

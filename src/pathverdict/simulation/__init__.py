@@ -1,3 +1,4 @@
 """Simulated studies whose truth is known: counts from negative-binomial fits to real data
-(:mod:`.simulate`) and whole studies of several datasets for the demo and the tests
-(:mod:`.simulated_study`)."""
+(:mod:`.simulate`), whole studies of several datasets for the demo and the tests
+(:mod:`.simulated_study`), and studies simulated from one dataset's own fit for its calibration
+(:mod:`.dataset_fit`)."""

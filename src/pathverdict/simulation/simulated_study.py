@@ -188,6 +188,41 @@ def prepare_source(
     return Source(name, params, symbol_of, target_ids, kept_ids, info)
 
 
+def pad_source(src: Source, donor: Source, n_genes: int, seed: int, exclude_symbols=()) -> Source:
+    """``src`` with genes added until it has ``n_genes``: real gene IDs and symbols of ``donor`` that
+    ``src`` lacks (never a target gene of ``donor``, a kept gene or one of ``exclude_symbols``), each given
+    the mean and dispersion of a gene of ``src`` drawn at random (jointly, so the mean-dispersion
+    relation of ``src`` holds). Gene sets then have the members a full transcriptome gives them while
+    every count follows ``src``'s fit (e.g. GEUVADIS' 10,101 genes padded to 15,000 with LNCaP's gene
+    IDs for the calibration's tissue studies). Seeded; ``info["genes_padded"]`` says how many."""
+    have = int(len(src.params))
+    if n_genes <= have:
+        return src
+    skip = set(donor.target_ids) | set(donor.kept_ids)
+    taken = set(src.params.index)
+    used_symbols = {src.symbol_of[g] for g in src.params.index if g in src.symbol_of} | set(exclude_symbols)
+    pool = sorted(
+        g
+        for g in donor.params.index
+        if g not in taken
+        and g not in skip
+        and isinstance(donor.symbol_of.get(g), str)
+        and donor.symbol_of[g] not in used_symbols
+    )
+    rng = np.random.default_rng([int(seed), 5])
+    k = min(n_genes - have, len(pool))
+    picked = [pool[i] for i in sorted(rng.choice(len(pool), size=k, replace=False))]
+    protected = set(src.target_ids) | set(src.kept_ids)
+    donors_of_values = np.flatnonzero(~src.params.index.isin(protected))
+    rows = src.params.iloc[rng.choice(donors_of_values, size=k, replace=True)]
+    added = pd.DataFrame(rows.to_numpy(), columns=rows.columns, index=pd.Index(picked, name=src.params.index.name))
+    params = pd.concat([src.params, added])
+    params.attrs = src.params.attrs
+    symbol_of = dict(src.symbol_of) | {g: donor.symbol_of[g] for g in picked}
+    info = dict(src.info) | {"genes_simulated": int(len(params)), "genes_padded": k, "padded_from": donor.name}
+    return Source(src.name, params, symbol_of, list(src.target_ids), list(src.kept_ids), info)
+
+
 def source_from_folder(name: str, folder, fit_group, ann, lib, term: str, spec: dict, seed: int) -> Source:
     """:func:`prepare_source` of a folder holding ``counts.tsv.gz`` and ``samples.tsv`` (the layout of
     the shared public data, ``../shared/data/counts/<dataset>/``)."""

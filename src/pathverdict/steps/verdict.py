@@ -9,6 +9,7 @@ import pandas as pd
 from .. import enrichment
 from ..judgement import verdict as _verdict
 from ..io import libraries_of, load_libraries, read_de, read_enrichment, read_gene_ids, read_json
+from ..errors import InputError
 from ..util import atomic_write, read_tsv, write_tsv
 from ..judgement.verdict import VerdictSettings
 
@@ -167,32 +168,123 @@ def _sample_notes(table: pd.DataFrame, qc, confounding, loo) -> list[str]:
     )
 
 
+def calibrate_dataset(
+    *,
+    dataset: str,
+    dataset_config: dict,
+    calibration: dict,
+    de_table: str,
+    counts: str,
+    samples: str,
+    genes: str,
+    target: str,
+    library: str,
+    gmt: str,
+    verdict_settings: dict,
+    enrichment: dict,
+    de: dict,
+    out_summary: str,
+    out_simulations: str,
+    selection: dict | None = None,
+) -> pd.DataFrame:
+    """The per-dataset calibration (:func:`pathverdict.judgement.dataset_calibration.calibrate`) of one
+    dataset: its fit from its prepared counts and sample sheet (of all samples before the selection when
+    ``selection`` is given: each simulated cohort is selected again) and its DE table, simulated studies
+    judged with the workflow's settings on the primary library, every method of the verdict.
+    ``calibration/summary.tsv`` has one row per method, ``calibration/simulations.tsv`` one per
+    simulated study and method."""
+    from ..de import DEParams
+    from ..enrichment.gsea_fast import GseaFast
+    from ..io import read_counts, read_sample_sheet, read_symbols
+    from ..judgement import dataset_calibration, replay
+    from ..judgement.calibration import CALIBRATION_ENGINE
+    from ..simulation import dataset_fit
+
+    settings = dataset_calibration.CalibrationSettings.from_config(calibration)
+    lib = load_libraries({library: gmt})[library]
+    term = lib.find(target)
+    # the simulations' DE always by the R-exact engine (calibration.CALIBRATION_ENGINE): pydeseq2 costs 12-39x
+    # its CPU per fit; calibration.tsv notes when the study runs another engine
+    params = DEParams.from_config(de | {"engine": CALIBRATION_ENGINE}, dataset_config, 1)
+    symbols = read_symbols(genes)
+    symbols.index = symbols.index.astype(str)
+    try:
+        fit = dataset_fit.fit_dataset(
+            read_counts(counts),
+            read_sample_sheet(samples),
+            read_de(de_table),
+            dataset_config["design"],
+            list(dataset_config["contrast"]),
+            symbols,
+            lib.sets[term],
+        )
+    except InputError as exc:  # the data cannot be simulated: no figures, and the table says why
+        log.warning("%s: not calibrated: %s", dataset, exc)
+        summary = dataset_calibration.not_calibrated(dataset, _verdict.METHODS, f"not calibrated: {exc}")
+        write_tsv(summary, out_summary)
+        write_tsv(pd.DataFrame(columns=dataset_calibration.SIMULATION_COLUMNS), out_simulations)
+        return summary
+    log.info("%s: %d genes simulated; %s", dataset, len(fit.params), fit.background_text())
+    rs = replay.ReplaySettings(
+        library,
+        lib,
+        term,
+        VerdictSettings.from_config(verdict_settings, de["alpha"]),
+        enrichment,
+        _verdict.METHODS,
+        GseaFast.from_config(enrichment).run,
+    )
+    summary, sims = dataset_calibration.calibrate(fit, rs, params, settings, dataset=dataset, selection=selection)
+    write_tsv(summary, out_summary)
+    write_tsv(sims, out_simulations)
+    return summary
+
+
 def make_calibration(
     *,
     datasets: dict[str, dict],
     samples: list[str],
     out_tsv: str,
     primary: str,
+    library: str = "",
+    calibration: dict | None = None,
+    summaries: list[str] = (),
     table: str | None = None,
     engine: str = "r_exact",
 ) -> pd.DataFrame:
-    """``results/<study>/calibration.tsv``: the calibrated false-positive rate and power of the headline
-    method for each dataset's design (:func:`pathverdict.judgement.calibration.dataset_rows`); ``samples``
-    are the checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table
-    has none: its row says it is not calibrated); the package table unless ``table``; ``engine`` the
-    study's ``de.engine``."""
-    from ..judgement import calibration
+    """``results/<study>/calibration.tsv``: per dataset and method of the verdict, the false-positive rate
+    and power (:func:`pathverdict.judgement.calibration.dataset_rows`): from the dataset's own simulations
+    (``summaries``: each dataset's ``calibration/summary.tsv``, in the order of ``datasets``, when the
+    per-dataset calibration is on), else from the package table (or ``table``). ``samples`` are the
+    checked sample sheets in the order of ``datasets`` with counts (a dataset given as a DE table has
+    none: its rows say it is not calibrated); ``engine`` the study's ``de.engine``."""
+    from ..judgement import calibration as _calibration
+    from ..judgement.dataset_calibration import CalibrationSettings
 
     counted = [name for name, ds in datasets.items() if "de_table" not in ds]
     sheets = {
         name: read_tsv(path, dtype=str, keep_default_na=False) for name, path in zip(counted, samples, strict=True)
     }
-    cal = calibration.read_table(table) if table else None
-    out = calibration.dataset_rows(
-        datasets, sheets, primary, table=cal, table_source=f"table {table}" if table else None, engine=engine
+    per_dataset = {
+        name: read_tsv(path, dtype={"dataset": str, "method": str})
+        for name, path in zip(counted, summaries or [], strict=bool(summaries))
+    }
+    cal = _calibration.read_table(table) if table else None
+    settings = CalibrationSettings.from_config(calibration)
+    out = _calibration.dataset_rows(
+        datasets,
+        sheets,
+        _verdict.METHODS,
+        primary,
+        library=library,
+        settings=settings,
+        summaries=per_dataset,
+        table=cal,
+        table_source=f"table {table}" if table else None,
+        engine=engine,
     )
     write_tsv(out, out_tsv)
-    sentence = calibration.sentence(out)
+    sentence = _calibration.sentence(out)
     if sentence:
         log.info(sentence)
     return out
@@ -213,6 +305,23 @@ def claim_caveats(
     return _samples.caveats_from_qc(
         confounding=conf, sensitivity=sensitivity, library=str(library or ""), primary=primary
     )
+
+
+def power_caveats(calibration: pd.DataFrame | None, roles: dict[str, str], specs, *, library: str, primary: str):
+    """The caveats of the power rule (:func:`pathverdict.judgement.calibration.caveats_from_power`) for the
+    datasets of the claims and the methods their pathway tests use (``specs``; a test without a method uses
+    the headline method ``primary``): a "not on top" (or "not enriched") where that method had less than
+    ``calibration.min_power`` at the reference effect, or no measured power, is inconclusive. A negative
+    control is left out: its check is that the target is *not* called on top, which power does not
+    qualify. None without a calibration table."""
+    from ..judgement import calibration as _calibration
+    from ..judgement.claim_specs import PATHWAY_TESTS
+
+    if calibration is None:
+        return None
+    methods = {t.method or primary for c in specs for t in c.tests if t.kind in PATHWAY_TESTS}
+    caveats = _calibration.caveats_from_power(calibration, primary=primary, library=library, methods=methods)
+    return caveats[caveats["dataset"].map(lambda d: roles.get(d) != "negative_control")]
 
 
 def make_claims(
@@ -256,7 +365,8 @@ def make_claims(
     is shown beside each dataset's answer. ``caveats`` are caveat tables (TSV,
     ``claims.CAVEAT_COLUMNS``) whose caveats qualify the answers, with those of the producers
     called here: the sample checks (:func:`claim_caveats`, from ``confounding``,
-    ``results/<study>/confounding.tsv``, and the leave-one-sample-out rows of ``sensitivity``). An input
+    ``results/<study>/confounding.tsv``, and the leave-one-sample-out rows of ``sensitivity``) and the
+    power rule (:func:`power_caveats`, from ``calibration``). An input
     the rule leaves out (an empty list) is not used. ``tables``: the datasets given as a published DE table.
     ``organisms`` (dataset -> organism), ``study_organism`` and the ortholog tables ``orthologs`` (of
     ``ortholog_organisms``) give each dataset's claim genes in its organism's symbols. ``out_caveats``
@@ -285,17 +395,16 @@ def make_claims(
     selection_table = claims.read_selection(list(selection or []))
     sens = _sensitivity.read_sensitivity(sensitivity) if sensitivity else None
     dirs = _sensitivity.read_directions(directions) if directions else None
+    cal = claims.read_calibration(calibration) if calibration else None
     # caveats: the tables written by a rule, and those of the producers called here (the sample checks:
-    # a column confounded with the contrast, an answer resting on one sample); an empty table when none
+    # a column confounded with the contrast, an answer resting on one sample; the power rule: a "not on
+    # top" where the design had too little power); an empty table when none
+    first_library = library or (str(table["library"].iloc[0]) if len(table) else "")
     caveat_table = claims.collect_caveats(
         [
             claims.read_caveats([caveats] if isinstance(caveats, str) else list(caveats or [])),
-            claim_caveats(
-                confounding=confounding,
-                sensitivity=sens,
-                library=library or (str(table["library"].iloc[0]) if len(table) else ""),
-                primary=settings.primary,
-            ),
+            claim_caveats(confounding=confounding, sensitivity=sens, library=first_library, primary=settings.primary),
+            power_caveats(cal, roles, specs, library=first_library, primary=settings.primary),
         ]
     )
     for c in caveat_table.itertuples(index=False):
@@ -324,7 +433,6 @@ def make_claims(
     )
     summary = claims.summarise(ctable, specs)
     write_tsv(ctable, out_tsv)
-    cal = claims.read_calibration(calibration) if calibration else None
     with atomic_write(out_html) as fh:
         fh.write(
             claims.to_html(
