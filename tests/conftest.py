@@ -132,7 +132,9 @@ def pytest_runtest_setup(item):
 # share a session-scoped run (XDIST_UNITS: "demo", the readers of conftest.demo_run), and the units run
 # in collection order, sorted so that those with SLURM come first (the longest), then those with an
 # end-to-end run, live R or a browser, and the unit tests fill the end on both workers.
-XDIST_UNITS = {"test_demo_e2e": "demo", "test_report_browser": "demo", "test_slurm": "demo"}
+# test_engines_e2e compares its pydeseq2 run's layout with the demo run's: in the unit, it reuses the
+# session's run instead of making a second one on the other worker (~250 CPU s; CI 2026-12-07)
+XDIST_UNITS = {"test_demo_e2e": "demo", "test_report_browser": "demo", "test_slurm": "demo", "test_engines_e2e": "demo"}
 HEAVY_MARKS = ("e2e", "fidelity", "slurm", "browser")
 
 
