@@ -130,11 +130,11 @@ def pytest_runtest_setup(item):
 # `./test.sh --all` runs the tests on 2 workers (pytest-xdist, `-n 2 --dist loadfile`), refined here:
 # a unit of work is a test module (so a module-scoped run is made once), or a group of modules that
 # share a session-scoped run (XDIST_UNITS: "demo", the readers of conftest.demo_run), and the units run
-# in collection order, sorted so that those with SLURM come first (the longest), then those with an
-# end-to-end run, live R or a browser, and the unit tests fill the end on both workers.
+# in collection order, sorted so that the demo unit and the SLURM one come first (the longest), then
+# those with an end-to-end run, live R or a browser, and the unit tests fill the end on both workers.
 # test_engines_e2e compares its pydeseq2 run's layout with the demo run's: in the unit, it reuses the
 # session's run instead of making a second one on the other worker (~250 CPU s; CI 2026-12-07)
-XDIST_UNITS = {"test_demo_e2e": "demo", "test_report_browser": "demo", "test_slurm": "demo", "test_engines_e2e": "demo"}
+XDIST_UNITS = {"test_demo_e2e": "demo", "test_report_browser": "demo", "test_engines_e2e": "demo"}
 HEAVY_MARKS = ("e2e", "fidelity", "slurm", "browser")
 
 
@@ -164,8 +164,9 @@ def pytest_collection_modifyitems(config, items):
         return
     ranks: dict[str, int] = {}
     for item in items:
-        rank = 0 if item.get_closest_marker("slurm") else 1 if any(map(item.get_closest_marker, HEAVY_MARKS)) else 2
         unit = xdist_unit(item.nodeid)
+        first = unit == "demo" or item.get_closest_marker("slurm")  # the longest units
+        rank = 0 if first else 1 if any(map(item.get_closest_marker, HEAVY_MARKS)) else 2
         ranks[unit] = min(ranks.get(unit, rank), rank)
     first = {unit: i for i, unit in enumerate(ranks)}
     items.sort(key=lambda item: (ranks[xdist_unit(item.nodeid)], first[xdist_unit(item.nodeid)]))

@@ -1,5 +1,5 @@
 """The offline demo study (config/demo.yaml) run once per test session and shared by the tests
-that read a finished demo run (test_demo_e2e, test_report_browser, test_slurm: the ``demo_run``
+that read a finished demo run (test_demo_e2e, test_report_browser, test_engines_e2e: the ``demo_run``
 fixture of conftest.py). Under pytest-xdist their modules are one unit of work (conftest.XDIST_UNITS),
 so the run is made once, on one worker.
 
@@ -38,6 +38,30 @@ def write_demo_config(path: Path, shared: Path, max_permutations: int | None = N
     return path
 
 
+# The datasets of the small demo (write_small_demo_config): the two cell lines (the claims name both
+# roles) and a tissue cohort selected by expression (its extra rules: prepare_unselected,
+# selection_analyses).
+SMALL_DATASETS = ["demo_meis1_overexpression", "demo_meis1_knockout", "demo_tissue"]
+
+
+def write_small_demo_config(path: Path, shared: Path) -> Path:
+    """config/demo.yaml made small for a test about how the workflow runs (e.g. through SLURM), not
+    about its answer: three of its datasets (SMALL_DATASETS) of 1,000 simulated genes, every step of
+    the demo's DAG kept (null, sensitivity with leaving one sample out, calibration, selection
+    analyses) at its smallest size, the other DE engine off (pydeseq2: tests/test_engines_e2e.py)."""
+    write_demo_config(path, shared)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["simulation"]["n_genes"] = 1000
+    cfg["simulation"]["datasets"] = {k: v for k, v in cfg["simulation"]["datasets"].items() if k in SMALL_DATASETS}
+    cfg["datasets"] = {k: v for k, v in cfg["datasets"].items() if k in SMALL_DATASETS}
+    cfg["null"]["max_permutations"] = 2
+    cfg["enrichment"] = {**cfg.get("enrichment", {}), "gsea_permutations": 50}
+    cfg["sensitivity"] = {**cfg.get("sensitivity", {}), "engine": False, "leave_one_sample_out": {"max_removals": 1}}
+    cfg["calibration"] = {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
 def local_demo_run(tmp_path_factory, shared: Path) -> Path:
     """Working directory of a finished local run (``--cores 2``) of the demo, with its terminal output
     (snakemake.out) and report (report.html); made once a session."""
@@ -53,7 +77,7 @@ def local_demo_run(tmp_path_factory, shared: Path) -> Path:
     return _RUNS["local"]
 
 
-def result_files(work: Path) -> list[Path]:
+def result_files(work: Path, datasets: list[str] = DATASETS) -> list[Path]:
     """The results compared between two runs: verdict, claims and every dataset's DE table."""
     results = work / "results" / "demo"  # the study folder of config/demo.yaml (`study: demo`)
-    return [results / "verdict.tsv", results / "claims.tsv"] + [results / ds / "de.tsv" for ds in DATASETS]
+    return [results / "verdict.tsv", results / "claims.tsv"] + [results / ds / "de.tsv" for ds in datasets]
