@@ -107,3 +107,38 @@ def test_the_de_engine_of_the_calibration_is_named():
     )
     fit = calibration.dataset_rows(ds, sheets, summaries={"cells": summary}, engine="pydeseq2").iloc[0]
     assert fit["source"].startswith("this dataset's fit") and "calibrated with the DE engine r_exact" in fit["note"]
+
+
+def test_a_selected_cohort_gets_the_package_figures_as_the_claims_count_them():
+    """A dataset selected by expression looked up in the package table: its false 'on top' and power are
+    as the claims count them (a yes only where the selection-aware null rejects), labelled, with the raw
+    figures in the note; the same design without a selection, or a table without those columns, shows
+    the raw figures."""
+    raw = {"fpr_on_top": 0.24, "fpr_ci_low": 0.16, "fpr_ci_high": 0.336, "n_null": 100, "n_planted": 200}
+    raw |= {"power_by_effect": "1:19/100:0.118:0.281;2:14/100:0.079:0.224", "enriched_by_effect": ""}
+    counted = {"fpr_counted": 0.01, "fpr_counted_ci_low": 0.0, "fpr_counted_ci_high": 0.054}
+    counted |= {"fpr_enriched_counted": 0.01, "fpr_enriched_counted_ci_high": 0.054}
+    counted |= {"power_counted_by_effect": "1:3/100:0.006:0.085", "enriched_counted_by_effect": ""}
+    t = calibration.read_table()
+    t = t[t["method"] == "gsea"].copy()
+    is_tissue = t["role"] == "tissue"
+    for k, v in (raw | counted).items():
+        t[k] = t[k].astype(object) if k in t.columns else None
+        t.loc[is_tissue, k] = v
+    sheets = {d: pd.DataFrame({"condition": ["RLS"] * 7 + ["control"] * 12}) for d in ("sel", "plain")}
+    ds = {
+        "sel": {"contrast": ["condition", "RLS", "control"], "role": "tissue", "select_by_expression": {"gene": "M"}},
+        "plain": {"contrast": ["condition", "RLS", "control"], "role": "tissue"},
+    }
+    rows = calibration.dataset_rows(ds, sheets, ("gsea",), "gsea", table=t).set_index("dataset")
+    sel, plain = rows.loc["sel"], rows.loc["plain"]
+    assert sel["fpr_on_top"] == 0.01 and sel["fpr_ci_high"] == 0.054 and sel["power"] == 0.03
+    assert "as the claims count them" in sel["note"] and "a false 'on top' in 24/100 null studies" in sel["note"]
+    assert "|log2FC| 1: 19/100" in sel["note"]  # the raw power beside the counted one
+    assert "with the selection-aware null rejecting in 3%" in calibration.power_words(sel)
+    assert "counted by the claims in 1% of null studies" in calibration.sentence(rows.reset_index())
+    assert "as the claims count it 0.01" in claims.calibration_text(sel.to_dict())
+    assert plain["fpr_on_top"] == 0.24 and plain["power"] == 0.19 and "count them" not in plain["note"]
+    old = t.drop(columns=list(counted))  # a table made before the as-counted figures: the raw ones
+    before = calibration.dataset_rows(ds, sheets, ("gsea",), "gsea", table=old).set_index("dataset")
+    assert before.loc["sel", "fpr_on_top"] == 0.24 and "count them" not in before.loc["sel", "note"]
