@@ -894,7 +894,7 @@ def main(argv=None) -> int:
             {
                 "scenario": r["scenario"],
                 "kind": r["kind"],
-                "null": r.get("null_run", False),
+                "null": r.get("null_run", "statuses" not in r),  # a study with its null, or a null alone
                 "cpu_s": r.get("cpu_s", math.nan),
             }
             for r in results + extra + counted
