@@ -354,25 +354,9 @@ def run_study(task: tuple) -> dict:
         out["null_run"] = False
         summary = None
         if enriched and with_null:
-            n = cfg["null"]
-            _, summary = null.run_null(
-                counts,
-                sheet,
-                _STATE["params"],
-                {LIBRARY: _STATE["lib"]},
-                TARGET,
-                None,
-                symbols=symbols,
-                methods=(),
-                enrichment_cfg=cfg["enrichment"],
-                max_permutations=n["max_permutations"],
-                seed=n["seed"],
-                dataset="t",
-                selection=SELECTION,
-            )
+            summary, out["null_answer"] = _selection_aware_null(counts, sheet, symbols)
             out["null_run"] = True
             out["null_p"] = float(summary.iloc[0]["empirical_p"])
-            out["null_answer"] = claim_tests.selection_null(summary, "t", LIBRARY, cfg["null"]["alpha"], True)[0]
         table = claims.evaluate(
             v,
             g,
@@ -392,32 +376,37 @@ def run_study(task: tuple) -> dict:
     return out
 
 
+def _selection_aware_null(counts, sheet, symbols) -> tuple[pd.DataFrame, str]:
+    """A tissue study's selection-aware set_score null (all its samples, the selection re-applied to every
+    relabeling) and the claims' reading of it (``claim_tests.selection_null``: yes / no / inconclusive)."""
+    n = _STATE["cfg"]["null"]
+    _, summary = null.run_null(
+        counts,
+        sheet,
+        _STATE["params"],
+        {LIBRARY: _STATE["lib"]},
+        TARGET,
+        None,
+        symbols=symbols,
+        methods=(),
+        enrichment_cfg=_STATE["cfg"]["enrichment"],
+        max_permutations=n["max_permutations"],
+        seed=n["seed"],
+        dataset="t",
+        selection=SELECTION,
+    )
+    return summary, claim_tests.selection_null(summary, "t", LIBRARY, n["alpha"], True)[0]
+
+
 def run_selection_null(task: tuple) -> dict:
     """The selection-aware set_score null (``null.run_null`` with the selection, as the workflow and the
     claims run it) of one tissue study, and its answer as the claims read it
     (``claim_tests.selection_null``: yes / no / inconclusive). The statistic is set_score, so one null
     serves every method judged on the study."""
     scenario, kind, seed, log2fc, fraction = task
-    cfg = _STATE["cfg"]
-    n = cfg["null"]
     with quiet_logging():
         counts, sheet, symbols = _simulate(scenario, kind, seed, log2fc, fraction)
-        _, summary = null.run_null(
-            counts,
-            sheet,
-            _STATE["params"],
-            {LIBRARY: _STATE["lib"]},
-            TARGET,
-            None,
-            symbols=symbols,
-            methods=(),
-            enrichment_cfg=cfg["enrichment"],
-            max_permutations=n["max_permutations"],
-            seed=n["seed"],
-            dataset="t",
-            selection=SELECTION,
-        )
-    answer, _ = claim_tests.selection_null(summary, "t", LIBRARY, n["alpha"], True)
+        summary, answer = _selection_aware_null(counts, sheet, symbols)
     p = summary.iloc[0]["empirical_p"]
     return {
         "scenario": scenario,
