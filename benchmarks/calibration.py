@@ -693,8 +693,8 @@ def study_calls(r: dict, method: str, *, max_fdr: float, alpha: float, selected:
             {
                 "on_top": on_top,
                 "enriched": enriched,
-                "on_top_counted": on_top and gate if gate is not None else None,
-                "enriched_counted": enriched and gate if gate is not None else None,
+                "on_top_counted": gate if on_top else False,  # None: the null was not run
+                "enriched_counted": gate if enriched else False,
             }
         )
     return out

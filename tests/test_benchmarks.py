@@ -416,6 +416,9 @@ def test_calibration_counts_a_selected_on_top_only_when_the_selection_aware_null
     missing = cal.as_counted(nulls + [_study("null", 5, {"gsea": on})], {}, "gsea", selected=True, **kw)
     assert missing["fpr_counted"] != missing["fpr_counted"]  # NaN
     assert "not run on 1 of the 4 called on top: as counted between 1/5 and 2/5" in missing["counted_note"]
+    # enriched but not on top, its null not run: the 'on top' figure is known (not on top), 'enriched' is not
+    half = cal.as_counted(nulls + [_study("null", 6, {"gsea": ("not_on_top", 0.01)})], {}, "gsea", selected=True, **kw)
+    assert half["fpr_counted"] == 0.2 and half["fpr_enriched_counted"] != half["fpr_enriched_counted"]
 
 
 def test_calibration_readme_table_shows_both_rates_and_records_merge(cal, tmp_path):
