@@ -43,6 +43,8 @@ rule verdict:
         claims_settings=CFG.get("claims"),
         study_organism=CFG["organism"],
         ortholog_organisms=list(ORTHOLOGS),
+        # datasets selected by expression: their sentences say an 'on top' needs the selection-aware null
+        selected=SELECTED,
     script:
         "../scripts/verdict.py"
 

@@ -364,3 +364,85 @@ def test_pydeseq2_job_resources_follow_the_measured_figures():
     # one thread: no worker processes
     assert m["de_mem_mb_for"](1e6, 1, "pydeseq2") < m["de_mem_mb_for"](1e6, 2, "pydeseq2")
     assert m["null_runtime_for"](10101 * 85, 20, None, "pydeseq2", 85) > 20 * 2 * 40.0 / 60
+
+
+@pytest.fixture(scope="module")
+def cal():
+    spec = importlib.util.spec_from_file_location("pathverdict_bench_calibration", CALIBRATION)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _study(kind: str, seed: int, calls: dict, **null) -> dict:
+    """A simulated tissue study's record as benchmarks/calibration.py stores it: method -> (status, fdr)."""
+    return {
+        "scenario": "tissue_12v12_selection_modules",
+        "kind": kind,
+        "seed": seed,
+        "log2fc": 0.0 if kind == "null" else 1.0,
+        "statuses": [{m: st for m, (st, _) in calls.items()}],
+        "records": [{m: {"status": st, "fdr": fdr} for m, (st, fdr) in calls.items()}],
+        **null,
+    }
+
+
+def test_calibration_counts_a_selected_on_top_only_when_the_selection_aware_null_rejects(cal):
+    """The package table's as-counted rates follow the claims' rule (claim_tests.qualify_by_selection): in a
+    cohort selected by expression, GSEA's "on top" counts only where the selection-aware null said yes; the
+    raw rate stays; a study whose null was not run makes the figure missing (with bounds), never a no."""
+    on, off = ("on_top", 0.001), ("not_on_top", 0.6)
+    nulls = [
+        _study("null", 1, {"gsea": on, "ora_all": off}, null_answer="no"),  # the selection explains it
+        _study("null", 2, {"gsea": on, "ora_all": on}, null_answer="yes"),  # the null rejects: counted
+        _study("null", 3, {"gsea": on, "ora_all": off}, null_run=True, null_p=0.19),  # an older record: p only
+        _study("null", 4, {"gsea": off, "ora_all": off}),  # nothing on top: no null needed
+    ]
+    kw = {"max_fdr": 0.05, "alpha": 0.05, "headline": 1.0}
+    got = cal.as_counted(nulls, {1.0: nulls[:2]}, "gsea", selected=True, **kw)
+    assert cal._tally(nulls, "gsea", "on_top", max_fdr=0.05, alpha=0.05, selected=True) == (4, 3, 1, 0)
+    assert got["fpr_counted"] == 0.25 and 0.25 < got["fpr_counted_ci_high"] < 1
+    assert got["fpr_enriched_counted"] == 0.25  # enriched (FDR 0.001) is qualified the same way
+    assert got["power_counted_by_effect"].startswith("1:1/2:") and got["power_counted"] == 0.5
+    assert "selection-aware set_score null" in got["counted_note"]
+    # the same studies without a selection: counted as called
+    plain = cal.as_counted(nulls, {}, "gsea", selected=False, **kw)
+    assert plain["fpr_counted"] == 0.75 and "as counted = as called" in plain["counted_note"]
+    # an older record whose null gave p <= alpha: that null's yes
+    assert cal._null_yes({"null_run": True, "null_p": 0.0476}, 0.05) is True
+    assert cal._null_yes({"null_run": True, "null_p": float("nan")}, 0.05) is False  # uninformative: no p
+    # a null not run: no as-counted figure, and the note gives its bounds
+    missing = cal.as_counted(nulls + [_study("null", 5, {"gsea": on})], {}, "gsea", selected=True, **kw)
+    assert missing["fpr_counted"] != missing["fpr_counted"]  # NaN
+    assert "not run on 1 of the 4 called on top: as counted between 1/5 and 2/5" in missing["counted_note"]
+    # enriched but not on top, its null not run: the 'on top' figure is known (not on top), 'enriched' is not
+    half = cal.as_counted(nulls + [_study("null", 6, {"gsea": ("not_on_top", 0.01)})], {}, "gsea", selected=True, **kw)
+    assert half["fpr_counted"] == 0.2 and half["fpr_enriched_counted"] != half["fpr_enriched_counted"]
+
+
+def test_calibration_readme_table_shows_both_rates_and_records_merge(cal, tmp_path):
+    """The README table prints the false 'on top' and the power as called and as counted side by side; a
+    second --records file adds its method to the studies of the first without replacing theirs."""
+    import pandas as pd
+
+    row = {
+        "scenario": "tissue_12v12_selection_modules",
+        "method": "gsea",
+        "n_null": 100,
+        "fpr_on_top": 0.24,
+        "fpr_ci_high": 0.336,
+        "fpr_counted": 0.01,
+        "fpr_counted_ci_high": 0.054,
+        "power_by_effect": "1:19/100:0.118:0.281;2:14/100:0.079:0.224",
+        "power_counted_by_effect": "1:3/100:0.006:0.085",
+    }
+    text = cal.readme_table(pd.DataFrame([row]))
+    assert "24/100 = 0.240 (≤ 0.336)" in text and "1/100 = 0.010 (≤ 0.054)" in text
+    assert "19/100 = 0.190" in text and "3/100 = 0.030" in text and "not computed" in text  # no counted at 2
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps(_study("null", 1, {"ora_all": ("not_on_top", 0.5)}, null_run=False)) + "\n")
+    b.write_text(json.dumps(_study("null", 1, {"gsea": ("on_top", 0.001), "ora_all": ("on_top", 0.01)})) + "\n")
+    (merged,) = cal.read_records([a, b])
+    assert merged["statuses"][0] == {"ora_all": "not_on_top", "gsea": "on_top"}
+    assert merged["records"][0]["gsea"]["fdr"] == 0.001 and merged["null_run"] is False

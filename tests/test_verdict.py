@@ -371,3 +371,29 @@ def test_gene_status_of_a_gene_without_reads():
     g = verdict.gene_status("ds", de, verdict.VerdictSettings()).set_index("symbol")
     assert g.loc["HMOX1", "status"] == "untested" and g.loc["HMOX1", "detail"] == "no reads in any sample"
     assert g.loc["VDR", "status"] == "untested" and g.loc["VDR", "detail"] == "no p-value (Cook's outlier)"
+
+
+def test_sentences_of_a_selected_dataset_say_an_on_top_needs_the_selection_aware_null():
+    """In a dataset whose patients were selected by expression, GSEA's 'on top' (here beside a headline
+    that is not on top) is no evidence until the selection-aware null rejects: its sentence says so (the
+    claims' qualification, claim_tests.qualify_by_selection); a dataset without a selection, or not on
+    top by any method, gets no such clause."""
+    base = {"library": "L", "target": "T", "target_id": "", "n_terms": 300, "p_bound": False, "nes": np.nan}
+    base |= {"overlap_size": 5, "set_size": 50, "genes": "A;B", "top_term": "", "de_genes": 40, "note": ""}
+    rows = []
+    for ds, gsea in (("sel", "on_top"), ("plain", "on_top"), ("sel_no", "not_on_top")):
+        head = {"dataset": ds, "method": "ora_all", "primary": True, "on_top": "no", "status": "not_on_top"}
+        rows.append(base | head | {"rank": 9, "pvalue": 0.01, "fdr": 0.2})
+        yes = gsea == "on_top"
+        other = {"dataset": ds, "method": "gsea", "primary": False, "on_top": "yes" if yes else "no", "status": gsea}
+        rows.append(base | other | {"rank": 1 if yes else 7, "pvalue": 0.001, "fdr": 0.01})
+    v = pd.DataFrame(rows)
+    g = pd.DataFrame(columns=["dataset", "symbol", "status", "reason", "gene_type"])
+    got = verdict.summary_sentences(v, g, verdict.VerdictSettings(), selected=["sel", "sel_no"])
+    sel, plain, sel_no = got
+    assert "It is on top by gsea." in sel and "Patients selected by expression" in sel
+    assert "the claims count it only then" in sel
+    assert "on top by gsea" in plain and "selected by expression" not in plain
+    assert "selected by expression" not in sel_no
+    md = verdict.to_markdown(v, g, verdict.VerdictSettings(), "Is T on top?", selected=["sel"])
+    assert md.count("Patients selected by expression") == 1

@@ -436,7 +436,9 @@ def calibration_text(row: dict, control: bool = False) -> str:
     ci = f" (95% CI up to {num(row['fpr_ci_high'])})" if str(row.get("fpr_ci_high", "")) != "" else ""
     design = f"{row['design']}, {row.get('method', '')}: " if row.get("design") else ""
     return (
-        f"{design}false-positive rate of on top {num(row['fpr_on_top'])}{ci}; {_calibration.power_words(row)}"
+        f"{design}false-positive rate of on top"
+        + (" as the claims count it" if _calibration.is_counted(row) else "")
+        + f" {num(row['fpr_on_top'])}{ci}; {_calibration.power_words(row)}"
         + (f" ({verdict})" if verdict else "")
         + (f" [{row['source']}]" if row.get("source") else "")
     )

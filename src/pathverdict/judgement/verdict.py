@@ -503,7 +503,14 @@ def evidence_rule(settings: VerdictSettings) -> str:
     )
 
 
-def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings) -> list[str]:
+SELECTED_CLAUSE = (
+    " Patients selected by expression: an 'on top' here cannot be told apart from the effect of the selection"
+    " until the selection-aware null rejects; the claims count it only then (claims page, null.tsv)."
+)
+
+
+def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, selected=()) -> list[str]:
+    """One sentence per dataset (headline method); ``selected``: the datasets with select_by_expression."""
     out = []
     counted = counted_genes(genes)
     for _, r in headline(verdict).iterrows():
@@ -524,7 +531,7 @@ def summary_sentences(verdict: pd.DataFrame, genes: pd.DataFrame, settings: Verd
             f" It is on top by {', '.join(also)} as well."
             if also and st == "on_top"
             else (f" It is on top by {', '.join(also)}." if also else "")
-        )
+        ) + (SELECTED_CLAUSE if r["dataset"] in set(selected) and (also or st == "on_top") else "")
         g = counted[counted["dataset"] == r["dataset"]]
         sig = g[g["status"].isin(["up", "down"])]
         gl = ", ".join(f"{s} {st_}" for s, st_ in zip(sig["symbol"], sig["status"])) or "none"
@@ -555,7 +562,7 @@ def samples_text(verdict: pd.DataFrame, headline_row) -> str:
 
 
 def to_markdown(
-    verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str, banner: str = ""
+    verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str, banner: str = "", selected=()
 ) -> str:
     lines = ([f"**{banner}**", ""] if banner else []) + [
         f"# {title}",
@@ -563,7 +570,7 @@ def to_markdown(
         f"{evidence_rule(settings)} Headline method: {settings.primary}.",
         "",
     ]
-    lines += [f"- {s}" for s in summary_sentences(verdict, genes, settings)]
+    lines += [f"- {s}" for s in summary_sentences(verdict, genes, settings, selected)]
     lines += [
         "",
         "## All methods",
@@ -611,7 +618,9 @@ GENES_INTRO = (
 )
 
 
-def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str, banner: str = "") -> str:
+def to_html(
+    verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSettings, title: str, banner: str = "", selected=()
+) -> str:
     """The verdict page (``templates/verdict.html``): the headline sentences, a compact
     table of every dataset x library x method, the genes and notes folded below it, and
     the genes of interest."""
@@ -631,7 +640,7 @@ def to_html(verdict: pd.DataFrame, genes: pd.DataFrame, settings: VerdictSetting
         banner=banner,
         rows=rows,
         genes=_records(genes),
-        sentences=summary_sentences(verdict, genes, settings),
+        sentences=summary_sentences(verdict, genes, settings, selected),
         rule=evidence_rule(settings),
         primary=settings.primary,
         genes_intro=Markup(GENES_INTRO),

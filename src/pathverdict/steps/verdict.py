@@ -54,6 +54,7 @@ def make_verdict(
     study_organism: str = "human",
     orthologs: list[str] = (),
     ortholog_organisms: list[str] = (),
+    selected: list[str] = (),
 ) -> pd.DataFrame:
     """``results/<study>/verdict.tsv`` (target per dataset x library x method, with its status),
     ``results/<study>/verdict_genes.tsv`` (genes of interest: ``verdict.genes`` and
@@ -68,7 +69,9 @@ def make_verdict(
     ``gmts``), ``dataset_libraries`` gives each dataset's {library: key} and ``organisms`` its organism
     (whose genes are reported); by default every dataset has every library. The claims' genes and
     families are reported in each dataset organism's symbols (``study_organism``: the study's;
-    ``orthologs``: the ortholog tables of ``ortholog_organisms``; :mod:`..judgement.claim_genes`)."""
+    ``orthologs``: the ortholog tables of ``ortholog_organisms``; :mod:`..judgement.claim_genes`). The
+    sentences of a dataset in ``selected`` (select_by_expression) that is on top say that the claims count
+    it only where the selection-aware null rejects."""
     from dataclasses import replace
 
     from ..judgement import claim_genes
@@ -144,10 +147,10 @@ def make_verdict(
     write_tsv(table, out_tsv)
     write_tsv(genes, out_genes)
     with atomic_write(out_md) as fh:
-        fh.write(_verdict.to_markdown(table, genes, settings, title, banner))
+        fh.write(_verdict.to_markdown(table, genes, settings, title, banner, selected))
     with atomic_write(out_html) as fh:
-        fh.write(_verdict.to_html(table, genes, settings, title, banner))
-    for line in _verdict.summary_sentences(table, genes, settings):
+        fh.write(_verdict.to_html(table, genes, settings, title, banner, selected))
+    for line in _verdict.summary_sentences(table, genes, settings, selected):
         log.info(line)
     return table
 
