@@ -463,17 +463,19 @@ def _key(r: dict) -> tuple:
     return (r["scenario"], r["kind"], int(r["seed"]))
 
 
+def _enriched(x: dict, max_fdr: float) -> bool:
+    """A method's record (of ``_verdict``) is enriched: FDR <= max_fdr with the verdict's minimum evidence
+    (the tissue claim's test)."""
+    return (
+        x.get("status") not in (None, "inconclusive", "no answer")
+        and x.get("fdr") is not None
+        and (float(x["fdr"]) <= max_fdr)
+    )
+
+
 def _says_yes(r: dict, max_fdr: float) -> bool:
-    """Some method's pathway test says yes in the study: on top, or enriched (FDR <= max_fdr with the
-    verdict's minimum evidence)."""
-    for rec in r["records"]:
-        for x in rec.values():
-            if x.get("status") == "on_top":
-                return True
-            if x.get("status") not in (None, "inconclusive", "no answer") and x.get("fdr") is not None:
-                if float(x["fdr"]) <= max_fdr:
-                    return True
-    return False
+    """Some method's pathway test says yes in the study: on top, or enriched."""
+    return any(x.get("status") == "on_top" or _enriched(x, max_fdr) for rec in r["records"] for x in rec.values())
 
 
 def _selection_null_tasks(results: list[dict], headline: float, fraction: float) -> list[tuple]:
@@ -537,17 +539,12 @@ def _summarise_one(results, scenario, method, effects, fraction, headline, n_gen
 
     max_fdr = cfg["verdict"]["max_fdr"]
 
-    def enriched(rs):  # FDR <= max_fdr with the verdict's minimum evidence: the tissue claim's test
+    def enriched(rs):
         recs = [rec.get(method) or {} for r in rs for d, rec in zip(r["statuses"], r["records"]) if method in d]
-        return [
-            rec.get("status") not in (None, "inconclusive", "no answer")
-            and rec.get("fdr") is not None
-            and float(rec["fdr"]) <= max_fdr
-            for rec in recs
-        ]
+        return [_enriched(rec, max_fdr) for rec in recs]
 
     def by_effect(counts):
-        return ";".join(f"{lfc:g}:{k}/{n}:{_cp(k, n)[0]:.4g}:{_cp(k, n)[1]:.4g}" for lfc, (k, n) in counts.items())
+        return ";".join(dataset_calibration.by_effect_part(lfc, k, n) for lfc, (k, n) in counts.items())
 
     null_status = statuses(nulls)
     k_fp = sum(s == "on_top" for s in null_status)
@@ -683,11 +680,7 @@ def study_calls(r: dict, method: str, *, max_fdr: float, alpha: float, selected:
             continue
         x = rec.get(method) or {}
         on_top = st[method] == "on_top"
-        enriched = (
-            x.get("status") not in (None, "inconclusive", "no answer")
-            and x.get("fdr") is not None
-            and float(x["fdr"]) <= max_fdr
-        )
+        enriched = _enriched(x, max_fdr)
         gate = _null_yes(r, alpha) if selected and (on_top or enriched) else True
         out.append(
             {
@@ -746,7 +739,7 @@ def as_counted(
         for lfc, rs in planted.items():
             n, k = rate(rs, test, f"|log2FC| {lfc:g}")
             if k is not None and n:
-                parts.append(f"{lfc:g}:{k}/{n}:{_cp(k, n)[0]:.4g}:{_cp(k, n)[1]:.4g}")
+                parts.append(dataset_calibration.by_effect_part(lfc, k, n))
                 if test == "on_top" and lfc == headline:
                     out.update(
                         power_counted=k / n, power_counted_ci_low=_cp(k, n)[0], power_counted_ci_high=_cp(k, n)[1]

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..render import yes
 from .dataset_calibration import FPR_COLUMNS, CalibrationSettings, parse_by_effect
 
 COLUMNS = [
@@ -368,10 +369,6 @@ def _ci(lo, hi) -> str:
     return f" (95% CI {_pct(lo)}-{_pct(hi)})"
 
 
-def _yes(value) -> bool:
-    return str(value).strip().lower() in ("true", "1", "yes")
-
-
 def power_words(row, test: str = "on_top") -> str:
     """ "with this design a real effect of |log2FC| 1 on 30% of the pathway's genes is called on top in
     18% (95% CI 9-31%) of simulated studies" -- the sentence the claims page, the terminal and the
@@ -425,7 +422,7 @@ def headline_rows(calibration: pd.DataFrame, primary: str | None = None, library
     if primary is not None:
         t = t[t["method"].astype(str) == primary]
     elif "primary" in t.columns:
-        t = t[t["primary"].map(_yes)]
+        t = t[t["primary"].map(yes)]
     return t.drop_duplicates("dataset")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import render
 from . import verdict as _verdict
 from .claim_genes import in_organism
 from .claim_specs import GENE_TESTS, Test
@@ -33,6 +34,11 @@ class Outcome:
     @property
     def answer(self) -> str:
         return combine(self.parts) if self.parts else "not tested"
+
+    @property
+    def method(self) -> str | None:
+        """The method of the verdict row a pathway test read (None for other tests)."""
+        return str(self.row["method"]) if self.row is not None and "method" in self.row else None
 
 
 @dataclass
@@ -217,23 +223,19 @@ def null_rows(null: pd.DataFrame | None, dataset: str, library: str | None) -> p
     return rows
 
 
-def _yes(value) -> bool:
-    return str(value).strip().lower() in ("yes", "true", "1")
-
-
 def null_text(rows: pd.DataFrame) -> str:
     """The label-permutation null of a dataset, in words (for display beside a verdict)."""
     out = []
     for _, r in rows.iterrows():
         p = r.get("empirical_p", np.nan)
         informative = r.get("informative", None)
-        sel = " (selection-aware)" if _yes(r.get("selection_aware", "no")) else ""
+        sel = " (selection-aware)" if render.yes(r.get("selection_aware", "no")) else ""
         n = r.get("n_permutations", np.nan)
         nperm = f", {int(n)} relabelings" if not pd.isna(n) else ""
         if str(informative) == "not tested":  # a dataset given as a DE table: no counts to relabel
             out.append(f"{r['method']}: {r.get('note', '') or 'not tested'}")
             continue
-        if pd.isna(p) or (informative is not None and not pd.isna(informative) and not _yes(informative)):
+        if pd.isna(p) or (informative is not None and not pd.isna(informative) and not render.yes(informative)):
             note = str(r.get("note", "") or "")
             note = note[len("uninformative: ") :] if note.startswith("uninformative: ") else note
             note = note.split(";")[0].strip()  # the reason; the whole note is in results/<study>/null.tsv
@@ -270,9 +272,9 @@ def selection_null(
     r = rows.iloc[0]
     p, mp, note = r.get("empirical_p", np.nan), r.get("min_p", np.nan), r.get("note", "")
     note = f" ({note})" if isinstance(note, str) and note else ""
-    if not _yes(r.get("selection_aware", "no")):
+    if not render.yes(r.get("selection_aware", "no")):
         return "inconclusive", f"the set_score null is not selection-aware{note}"
-    if not _yes(r.get("informative", "no")) or pd.isna(p):
+    if not render.yes(r.get("informative", "no")) or pd.isna(p):
         return "inconclusive", f"the selection-aware set_score null is uninformative{note}"
     if not pd.isna(mp) and float(mp) > alpha:
         return "inconclusive", (

@@ -138,8 +138,7 @@ def apply_caveats(
 
 def _caveated(out: _tests.Outcome, caveats, dataset: str, kind: str) -> _tests.Outcome:
     """An outcome with the caveats applied to its answer (all its parts become the caveat's holds)."""
-    method = str(out.row["method"]) if out.row is not None and "method" in out.row else None
-    answer, reasons = apply_caveats(caveats, dataset, kind, out.answer, method)
+    answer, reasons = apply_caveats(caveats, dataset, kind, out.answer, out.method)
     if reasons:
         out.parts = [answer] if out.parts else []
         out.reasons = reasons

@@ -228,12 +228,8 @@ def summarise(
         power, enriched = [], []
         for e in settings.effects:
             p = s[(s["kind"] == "planted") & (s["log2fc"] == e)]
-            kp, np_ = _rates(p["status"] == "on_top")
-            plo, phi = clopper_pearson(kp, np_)
-            power.append(f"{e:g}:{kp}/{np_}:{plo:.4g}:{phi:.4g}")
-            kq, nq = _rates(p["enriched"].astype(bool))
-            qlo, qhi = clopper_pearson(kq, nq)
-            enriched.append(f"{e:g}:{kq}/{nq}:{qlo:.4g}:{qhi:.4g}")
+            power.append(by_effect_part(e, *_rates(p["status"] == "on_top")))
+            enriched.append(by_effect_part(e, *_rates(p["enriched"].astype(bool))))
         out.append(
             {
                 "dataset": dataset,
@@ -262,6 +258,13 @@ def not_calibrated(dataset: str, methods, reason: str) -> pd.DataFrame:
     method with no figures and the reason; its power is then unknown, so a "no" is not earned."""
     rows = [{"dataset": dataset, "method": m, "n_null": 0, "n_planted": 0, "genes": 0, "note": reason} for m in methods]
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def by_effect_part(effect: float, k: int, n: int) -> str:
+    """One effect of ``power_by_effect`` / ``enriched_by_effect``: "effect:k/n:ci_low:ci_high" (read back
+    by :func:`parse_by_effect`)."""
+    lo, hi = clopper_pearson(k, n)
+    return f"{effect:g}:{k}/{n}:{lo:.4g}:{hi:.4g}"
 
 
 def parse_by_effect(text: str) -> dict[float, tuple[int, int, float, float]]:

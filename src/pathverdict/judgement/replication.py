@@ -144,7 +144,7 @@ def _poolable(
     from .claims import apply_caveats
 
     out = _tests.run(ctx, ds, role, test, None)
-    method = str(out.row["method"]) if out.row is not None and "method" in out.row else None
+    method = out.method
     answer, reasons = apply_caveats(caveats, ds, test.kind, out.answer, method)
     if ds in ctx.no_counts:
         return answer, False, NO_COUNTS
