@@ -377,6 +377,12 @@ def config_defaults(section: str, **changes) -> dict:
 CORE_ONLY = {"null": {"enabled": False}, "sensitivity": {"enabled": False}, "robustness": {"enabled": False}}
 
 
+def smallest_calibration() -> dict:
+    """The per-dataset calibration at its smallest (a new dict each time), for a test about the rows and
+    the power rule, not the figures."""
+    return {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
+
+
 def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict:
     """A complete, fast config (few GSEA permutations, one thread) for ``datasets``; without the engine
     sensitivity (its pydeseq2 fit costs 12-39x the r_exact one: tests/test_engines_e2e.py and the demo's
@@ -389,7 +395,7 @@ def base_config(datasets: dict, annotation: Path, genesets, **overrides) -> dict
         "enrichment": {"gsea_permutations": 50, "seed": 1},
         "threads": {"deseq2": 1, "gsea": 1},
         # the per-dataset calibration, at its smallest (the rows and the power rule, not the figures)
-        "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
+        "calibration": smallest_calibration(),
         "sensitivity": {"engine": False},
     }
     for key, value in overrides.items():

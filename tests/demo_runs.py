@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, smallest_calibration, run_snakemake
 
 DATASETS = [
     "demo_meis1_overexpression",
@@ -57,7 +57,7 @@ def write_small_demo_config(path: Path, shared: Path) -> Path:
     cfg["null"]["max_permutations"] = 2
     cfg["enrichment"] = {**cfg.get("enrichment", {}), "gsea_permutations": 50}
     cfg["sensitivity"] = {**cfg.get("sensitivity", {}), "engine": False, "leave_one_sample_out": {"max_removals": 1}}
-    cfg["calibration"] = {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
+    cfg["calibration"] = smallest_calibration()
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 

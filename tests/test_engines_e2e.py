@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import run_snakemake
+from conftest import smallest_calibration, run_snakemake
 from demo_runs import DATASETS, local_demo_run, write_demo_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
@@ -78,7 +78,7 @@ def test_pydeseq2_runs_the_demo_with_the_default_layout(tmp_path_factory, shared
     c["sensitivity"]["leave_one_sample_out"] = {"max_removals": 1}
     c["enrichment"] = {**c.get("enrichment", {}), "gsea_permutations": 50}
     # the calibration (always the r_exact engine: judgement.calibration) at its smallest
-    c["calibration"] = {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
+    c["calibration"] = smallest_calibration()
     cfg.write_text(yaml.safe_dump(c, sort_keys=False))
     rc, out = run_snakemake(work, cfg, cores=2, timeout=1500)
     assert rc == 0, out[-5000:]

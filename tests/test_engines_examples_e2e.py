@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, read_enrichr_set, run_snakemake
+from conftest import REPO, smallest_calibration, read_enrichr_set, run_snakemake
 from test_engines_e2e import DE_FILES, _assert_pydeseq2_outputs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
@@ -61,7 +61,7 @@ def test_pydeseq2_runs_every_shipped_example(tmp_path, shared, example):
     cfg["null"] = {**cfg.get("null", {}), "max_permutations": 1}
     cfg["enrichment"] = {**cfg.get("enrichment", {}), "gsea_permutations": 100}
     cfg["sensitivity"] = {**cfg.get("sensitivity", {}), "leave_one_sample_out": {"max_removals": 1}}
-    cfg["calibration"] = {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
+    cfg["calibration"] = smallest_calibration()
     # one thread: pydeseq2 fits in the job's process (its worker processes, tested in
     # test_pydeseq2_engine.py, cost ~6 s of start-up per job: most of a job on 600 genes)
     cfg["threads"] = {"deseq2": 1, "gsea": 1}

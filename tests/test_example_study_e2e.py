@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import run_snakemake
+from conftest import smallest_calibration, run_snakemake
 from pathverdict.judgement import claims
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
@@ -47,7 +47,7 @@ def liver_run(tmp_path_factory, shared):
     # (the engine on these sets: tests/test_engines_e2e.py); the answer is the configured engine's
     cfg["sensitivity"] = {**cfg.get("sensitivity", {}), "engine": False}
     # the calibration at its smallest: this test is about the study's answer, not the calibration's figures
-    cfg["calibration"] = {"null_simulations": 2, "planted_simulations": 2, "effects": [1]}
+    cfg["calibration"] = smallest_calibration()
     # leaving out the 2 most influential samples of each dataset, not 6: each removal re-runs DE and every
     # method (li2008's 6 removals: 118 of the run's 247 CPU s, mostly GSEA of 20,000 genes); the removals
     # are chosen by their share of the target's difference, so the critical ones come first

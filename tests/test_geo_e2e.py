@@ -15,7 +15,7 @@ import pytest
 import yaml
 from fixtures_http import Reply, http_server, http_server_module  # noqa: F401
 
-from conftest import CORE_ONLY, run_snakemake
+from conftest import CORE_ONLY, smallest_calibration, run_snakemake
 
 pytestmark = [pytest.mark.e2e, pytest.mark.shared]
 
@@ -139,7 +139,7 @@ def config(server, cache, offline=False):
         "enrichment": {"gsea_permutations": 50},
         **CORE_ONLY,  # about downloads and the cache: no null, sensitivity nor robustness grid
         # not about the calibration: its smallest size
-        "calibration": {"null_simulations": 2, "planted_simulations": 2, "effects": [1]},
+        "calibration": smallest_calibration(),
     }
 
 
